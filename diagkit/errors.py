@@ -1,0 +1,186 @@
+"""One exception tree for the whole diagkit core.
+
+Every error a user can meet is one of these, raised at the boundary where a library error
+(paramiko, socket, subprocess, keyring, json) is caught: ``raise ConnectTimeout(...) from exc``.
+Each message names the problem *and* the next step, so the CLI can print ``str(error)`` and the
+GUI can show it on the row, card or tab where it happened.
+
+    DiagkitError
+    ├── ConfigError                 a settings or hosts file that cannot be read or written
+    │   └── UnknownHost             a saved-host name that does not exist
+    ├── CredentialError             keyring problems
+    │   └── KeyringUnavailable      no usable keyring backend on this machine
+    ├── TransportError              anything between us and the target machine
+    │   ├── ConnectError            could not open a session
+    │   │   ├── HostNotFound        DNS lookup failed
+    │   │   ├── ConnectionRefused   nothing listens on that port
+    │   │   ├── ConnectTimeout      no answer in time
+    │   │   └── ProxyJumpError      a jump host in the chain failed
+    │   ├── AuthError               every authentication method was refused
+    │   ├── HostKeyError
+    │   │   ├── HostKeyUnknown      first contact: the user must confirm the fingerprint
+    │   │   └── HostKeyChanged      the key differs from the one on record: refused
+    │   ├── CommandTimeout          a command ran longer than allowed and was killed
+    │   └── ConnectionLost          the connection dropped while a command was running
+    ├── ProbeError                  a probe definition or user probe script is invalid
+    ├── LogFormatError              (logs) a file cannot be read as the requested format
+    └── BundleError                 (reports) a bundle cannot be written, verified or opened
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class DiagkitError(Exception):
+    """Base of every diagkit error. ``str(err)`` is a complete, user-facing sentence."""
+
+
+class ConfigError(DiagkitError):
+    pass
+
+
+class UnknownHost(ConfigError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"No saved host named {name!r}. List saved hosts with 'diagkit hosts list' "
+            f"or add it with 'diagkit hosts add {name} ADDRESS'."
+        )
+
+
+class CredentialError(DiagkitError):
+    pass
+
+
+class KeyringUnavailable(CredentialError):
+    def __init__(self, detail: str = "") -> None:
+        msg = (
+            "No usable keyring (secret store) was found on this machine, so diagkit cannot store "
+            "or read passwords; it never writes them to a plain file. Install and unlock a secret "
+            "service (e.g. gnome-keyring or KWallet), or install the 'keyrings.alt' package and set "
+            "PYTHON_KEYRING_BACKEND; or use SSH keys / ssh-agent instead of a password."
+        )
+        if detail:
+            msg += f" (keyring said: {detail})"
+        super().__init__(msg)
+
+
+class TransportError(DiagkitError):
+    """Base for errors reaching or talking to a machine. ``host`` names the target."""
+
+    def __init__(self, message: str, *, host: str = "") -> None:
+        self.host = host
+        super().__init__(message)
+
+
+class ConnectError(TransportError):
+    pass
+
+
+class HostNotFound(ConnectError):
+    pass
+
+
+class ConnectionRefused(ConnectError):
+    pass
+
+
+class ConnectTimeout(ConnectError):
+    pass
+
+
+class ProxyJumpError(ConnectError):
+    pass
+
+
+class AuthError(TransportError):
+    def __init__(self, message: str, *, host: str = "", methods_tried: Sequence[str] = ()) -> None:
+        self.methods_tried = tuple(methods_tried)
+        super().__init__(message, host=host)
+
+
+class HostKeyError(TransportError):
+    pass
+
+
+class HostKeyUnknown(HostKeyError):
+    """First contact with a host: nothing on record. The caller must ask the user.
+
+    ``fingerprint`` is OpenSSH style (``SHA256:...``); ``key`` is the public key object the
+    transport saw (opaque to callers; pass it back to accept it).
+    """
+
+    def __init__(
+        self, *, host: str, port: int, key_type: str, fingerprint: str, key: object = None
+    ) -> None:
+        self.port = port
+        self.key_type = key_type
+        self.fingerprint = fingerprint
+        self.key = key
+        where = host if port == 22 else f"[{host}]:{port}"
+        super().__init__(
+            f"The authenticity of host {where} can't be established: it is not in any known_hosts "
+            f"file. Its {key_type} key fingerprint is {fingerprint}. Compare it with the "
+            "fingerprint the host's administrator gives you (ssh-keygen -lf on the host), then "
+            "accept it (CLI: --accept-new-host-key; app: 'Trust')."
+            ,
+            host=host,
+        )
+
+
+class HostKeyChanged(HostKeyError):
+    """The host presented a key that differs from the one on record. Never overridden."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        key_type: str,
+        fingerprint: str,
+        expected_fingerprint: str,
+        known_hosts_file: str,
+        line: int | None = None,
+    ) -> None:
+        self.port = port
+        self.key_type = key_type
+        self.fingerprint = fingerprint
+        self.expected_fingerprint = expected_fingerprint
+        self.known_hosts_file = known_hosts_file
+        self.line = line
+        where = host if port == 22 else f"[{host}]:{port}"
+        at = f"{known_hosts_file}:{line}" if line else known_hosts_file
+        super().__init__(
+            f"WARNING: the host key of {where} has CHANGED. It now offers {key_type} "
+            f"{fingerprint}, but {at} records {expected_fingerprint}. Someone may be intercepting "
+            "the connection (man-in-the-middle), or the host was reinstalled. diagkit refuses to "
+            "connect. Confirm the new key with the host's administrator, then remove the old "
+            f"entry with: ssh-keygen -R '{where}' -f {known_hosts_file}",
+            host=host,
+        )
+
+
+class CommandTimeout(TransportError):
+    def __init__(self, message: str, *, host: str = "", timeout: float = 0.0,
+                 stdout: str = "", stderr: str = "") -> None:
+        self.timeout = timeout
+        self.stdout = stdout
+        self.stderr = stderr
+        super().__init__(message, host=host)
+
+
+class ConnectionLost(TransportError):
+    pass
+
+
+class ProbeError(DiagkitError):
+    pass
+
+
+class LogFormatError(DiagkitError):
+    pass
+
+
+class BundleError(DiagkitError):
+    pass

@@ -1,0 +1,221 @@
+"""What a probe is, and the typed results it produces.
+
+A probe is *declarative*: one module per probe in ``diagkit/probes/`` (the file name is the
+probe's ``name``) holding a module-level ``PROBE = Probe(...)`` with
+
+* ``name``, ``title``, ``description`` - what it is, in the engineer's words;
+* ``script`` - a POSIX ``sh`` script run on the target. It may use only coreutils-level tools
+  and ``/proc``; no Python on the target. It must degrade, not fail: when a tool is missing,
+  access is denied (not root), there is no systemd (containers) or only busybox, it prints what it
+  can and says what it could not (``@@note``). Output is split into sections by lines of the form
+  ``@@section NAME`` (see :func:`split_sections`);
+* ``parse(output) -> ProbeData`` - a *pure* function from the script's stdout to metrics, tables,
+  facts and findings. Parsers are tested on captured outputs in ``tests/data/probes/<name>/``;
+* ``timeout`` - seconds before the runner kills the script.
+
+The runner (:mod:`diagkit.probes.runner`) executes the script through a
+:class:`~diagkit.transport.base.Transport` and wraps the parsed data in a :class:`ProbeResult`
+with raw output, exit status, duration and error. A parser that raises becomes an error result
+for that probe only; the other probes go on.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    """Finding severity; ordered so ``max()`` gives the worst."""
+
+    INFO = 10
+    WARNING = 20
+    CRITICAL = 30
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        key = text.strip().upper()
+        aliases = {"WARN": "WARNING", "CRIT": "CRITICAL", "ERROR": "CRITICAL", "OK": "INFO"}
+        try:
+            return cls[aliases.get(key, key)]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r}; use info, warning or critical") from None
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number. ``labels`` tell instances apart (``{"mount": "/"}``, ``{"cpu": "3"}``)."""
+
+    name: str
+    value: float
+    unit: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "unit": self.unit, "labels": dict(self.labels)}
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of values under named columns (processes, mounts, interfaces...)."""
+
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "columns": list(self.columns),
+            "rows": [list(r) for r in self.rows],
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something the engineer should look at, with a hint on what to do next."""
+
+    severity: Severity
+    title: str
+    detail: str = ""
+    hint: str = ""
+    probe: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity.label,
+            "title": self.title,
+            "detail": self.detail,
+            "hint": self.hint,
+            "probe": self.probe,
+        }
+
+
+@dataclass(frozen=True)
+class ProbeData:
+    """What ``parse()`` returns: the meaning of one probe's output."""
+
+    metrics: tuple[Metric, ...] = ()
+    tables: tuple[Table, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    facts: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One probe run on one host: parsed data plus how the run went."""
+
+    probe: str
+    host: str
+    data: ProbeData
+    raw: str
+    stderr: str
+    exit_status: int | None
+    duration: float
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return self.data.findings
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "probe": self.probe,
+            "host": self.host,
+            "ok": self.ok,
+            "error": self.error,
+            "exit_status": self.exit_status,
+            "duration": round(self.duration, 4),
+            "facts": dict(self.data.facts),
+            "metrics": [m.to_dict() for m in self.data.metrics],
+            "tables": [t.to_dict() for t in self.data.tables],
+            "findings": [f.to_dict() for f in self.data.findings],
+            "notes": list(self.data.notes),
+            "raw": self.raw,
+            "stderr": self.stderr,
+        }
+
+
+Parser = Callable[[str], ProbeData]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A probe declaration. See the module docstring."""
+
+    name: str
+    title: str
+    description: str
+    script: str
+    parse: Parser
+    timeout: float = 15.0
+    source: str = "builtin"  # "builtin" or the path of a user probe script
+
+
+# --- helpers for scripts and parsers -------------------------------------------------------------
+
+_SECTION = re.compile(r"^@@section\s+(\S+)\s*$")
+_NOTE = re.compile(r"^@@note\s+(.*)$")
+
+
+def split_sections(output: str) -> dict[str, str]:
+    """Split script output on ``@@section NAME`` lines. Text before the first marker is ``""``.
+
+    A repeated section name appends to the earlier text. ``@@note`` lines are dropped here; read
+    them with :func:`notes`.
+    """
+    sections: dict[str, list[str]] = {}
+    current = ""
+    for line in output.splitlines():
+        m = _SECTION.match(line)
+        if m:
+            current = m.group(1)
+            sections.setdefault(current, [])
+            continue
+        if _NOTE.match(line):
+            continue
+        sections.setdefault(current, []).append(line)
+    return {k: "\n".join(v) for k, v in sections.items()}
+
+
+def notes(output: str) -> tuple[str, ...]:
+    """The ``@@note TEXT`` lines a script printed (what it could not collect, and why)."""
+    return tuple(m.group(1).strip() for line in output.splitlines() if (m := _NOTE.match(line)))
+
+
+def key_values(text: str, sep: str = "=") -> dict[str, str]:
+    """``KEY=VALUE`` lines to a dict (quotes around values removed; other lines ignored)."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, found, value = line.partition(sep)
+        if found and key.strip():
+            out[key.strip()] = value.strip().strip('"').strip("'")
+    return out
+
+
+def to_float(text: str | None, default: float | None = None) -> float | None:
+    if text is None:
+        return default
+    try:
+        return float(text.strip().rstrip("%"))
+    except ValueError:
+        return default
+
+
+def worst(findings: Iterable[Finding]) -> Severity | None:
+    levels = [f.severity for f in findings]
+    return max(levels) if levels else None

@@ -1,0 +1,1 @@
+"""Real OpenSSH sshd fixtures (being written)."""
