@@ -1,0 +1,218 @@
+"""OpenSSH known_hosts: is this the key we expect from this host?
+
+Read-only over the user's files (``~/.ssh/known_hosts``, ``~/.ssh/known_hosts2``,
+``/etc/ssh/ssh_known_hosts``); new keys are appended only to diagkit's own file
+(:func:`diagkit.config.known_hosts_file`), never to ``~/.ssh``.
+
+Understood: hashed names (``|1|salt|hash``), comma-separated names and patterns (``*``, ``?``,
+``!negation``), ``[host]:port`` for ports other than 22, comments, ``@revoked`` (a revoked key is
+refused for every host) and ``@cert-authority`` (ignored: diagkit does not do host certificates).
+
+Which name is looked up is the caller's business, as in OpenSSH: the ``HostName`` the connection
+goes to (not the ``~/.ssh/config`` alias), or the ``HostKeyAlias`` when one is set (then without
+a port).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import fnmatch
+import hashlib
+import hmac
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from diagkit import config
+from diagkit.errors import ConfigError
+
+
+class PublicKey(Protocol):
+    """What we need of a key: paramiko's ``PKey`` fits."""
+
+    def get_name(self) -> str: ...
+
+    def asbytes(self) -> bytes: ...
+
+
+class Status(enum.Enum):
+    KNOWN = "known"  # a recorded key for this host matches
+    UNKNOWN = "unknown"  # nothing recorded for this host (with this key type)
+    CHANGED = "changed"  # a different key of the same type is recorded
+    REVOKED = "revoked"  # the key is marked @revoked
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One usable line of a known_hosts file."""
+
+    file: str
+    line: int
+    marker: str  # "", "@revoked" or "@cert-authority"
+    hosts: str  # the raw host field
+    key_type: str
+    key_blob: bytes
+
+    def matches_host(self, name: str) -> bool:
+        return _host_field_matches(self.hosts, name)
+
+
+@dataclass(frozen=True)
+class Match:
+    """Result of :func:`lookup`. For CHANGED/REVOKED, ``file``/``line`` name the recorded entry."""
+
+    status: Status
+    file: str = ""
+    line: int | None = None
+    recorded_key_type: str = ""
+    recorded_fingerprint: str = ""
+
+
+def host_key_name(host: str, port: int) -> str:
+    """How known_hosts writes a host: ``host`` for port 22, else ``[host]:port``."""
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+def fingerprint(key: PublicKey | bytes) -> str:
+    """``SHA256:<base64, no padding>`` exactly as ``ssh-keygen -lf`` prints it."""
+    blob = key if isinstance(key, bytes) else key.asbytes()
+    digest = hashlib.sha256(blob).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def default_files() -> list[Path]:
+    """The files looked in, user's first, diagkit's own last (it is the one we write)."""
+    home = Path.home() / ".ssh"
+    return [
+        home / "known_hosts",
+        home / "known_hosts2",
+        Path("/etc/ssh/ssh_known_hosts"),
+        Path("/etc/ssh/ssh_known_hosts2"),
+        config.known_hosts_file(),
+    ]
+
+
+def _hashed_matches(field: str, name: str) -> bool:
+    # |1|base64(salt)|base64(HMAC-SHA1(salt, name))
+    parts = field.split("|")
+    if len(parts) != 4 or parts[1] != "1":
+        return False
+    try:
+        salt = base64.b64decode(parts[2])
+        expected = base64.b64decode(parts[3])
+    except (binascii.Error, ValueError):
+        return False
+    return hmac.compare_digest(hmac.new(salt, name.encode(), hashlib.sha1).digest(), expected)
+
+
+def _host_field_matches(field: str, name: str) -> bool:
+    if field.startswith("|"):
+        return _hashed_matches(field, name)
+    matched = False
+    for pattern in field.split(","):
+        negate = pattern.startswith("!")
+        if negate:
+            pattern = pattern[1:]
+        # OpenSSH compares host names case-insensitively.
+        if fnmatch.fnmatchcase(name.lower(), pattern.lower()):
+            if negate:
+                return False
+            matched = True
+    return matched
+
+
+def parse_line(text: str, *, file: str = "", line: int = 0) -> Entry | None:
+    """One known_hosts line, or ``None`` for blanks, comments and lines we cannot read."""
+    text = text.strip()
+    if not text or text.startswith("#"):
+        return None
+    fields = text.split()
+    marker = ""
+    if fields[0].startswith("@"):
+        marker, fields = fields[0], fields[1:]
+    if len(fields) < 3:
+        return None
+    try:
+        blob = base64.b64decode(fields[2], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return Entry(file, line, marker, fields[0], fields[1], blob)
+
+
+def read_entries(files: Iterable[Path]) -> list[Entry]:
+    """Every usable line of the given files; missing or unreadable files are skipped."""
+    entries: list[Entry] = []
+    for path in files:
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for number, raw in enumerate(lines, start=1):
+            entry = parse_line(raw, file=str(path), line=number)
+            if entry is not None:
+                entries.append(entry)
+    return entries
+
+
+def lookup(
+    host: str,
+    port: int,
+    key: PublicKey,
+    *,
+    files: Sequence[Path] | None = None,
+) -> Match:
+    """Check ``key`` offered by ``host:port`` against the known_hosts files.
+
+    A matching key anywhere wins; a *different* key of the same type is CHANGED; only keys of
+    other types (or nothing) is UNKNOWN, like OpenSSH. A key marked ``@revoked`` is REVOKED
+    whatever the host.
+    """
+    entries = read_entries(files if files is not None else default_files())
+    name = host_key_name(host, port)
+    key_type, blob = key.get_name(), key.asbytes()
+    for entry in entries:
+        if entry.marker == "@revoked" and entry.key_blob == blob:
+            return Match(Status.REVOKED, entry.file, entry.line, entry.key_type, fingerprint(blob))
+    changed: Entry | None = None
+    for entry in entries:
+        if entry.marker or not entry.matches_host(name):
+            continue
+        if entry.key_type == key_type and entry.key_blob == blob:
+            return Match(Status.KNOWN, entry.file, entry.line, entry.key_type, fingerprint(blob))
+        if entry.key_type == key_type and changed is None:
+            changed = entry
+    if changed is not None:
+        return Match(
+            Status.CHANGED, changed.file, changed.line, changed.key_type, fingerprint(changed.key_blob)
+        )
+    return Match(Status.UNKNOWN)
+
+
+def known_key_types(host: str, port: int, *, files: Sequence[Path] | None = None) -> list[str]:
+    """Key types on record for the host, in file order (to prefer them when negotiating)."""
+    name = host_key_name(host, port)
+    types: list[str] = []
+    for entry in read_entries(files if files is not None else default_files()):
+        if not entry.marker and entry.key_type not in types and entry.matches_host(name):
+            types.append(entry.key_type)
+    return types
+
+
+def trust(host: str, port: int, key: PublicKey, *, file: Path | None = None) -> Path:
+    """Append ``key`` for ``host:port`` to diagkit's own known_hosts; returns the file."""
+    path = file or config.known_hosts_file()
+    line = f"{host_key_name(host, port)} {key.get_name()} {base64.b64encode(key.asbytes()).decode()}\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write(line)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot record the host key in {path}: {exc.strerror}. Check the folder's permissions."
+        ) from exc
+    return path
