@@ -1,0 +1,260 @@
+"""system: who this machine is - OS, kernel, uptime, virtualization, clock sync, users."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from diagkit.probes._thresholds import SCRIPT_PREAMBLE, human_duration
+from diagkit.probes.base import (
+    Finding,
+    Metric,
+    Probe,
+    ProbeData,
+    Severity,
+    key_values,
+    notes,
+    split_sections,
+    to_float,
+)
+
+NAME = "system"
+
+RECENT_BOOT_SECONDS = 10 * 60  # uptime below this: the machine was just rebooted
+LONG_UPTIME_SECONDS = 365 * 86400  # uptime above this: kernel updates are likely pending
+
+SCRIPT = (
+    SCRIPT_PREAMBLE
+    + r"""
+echo "@@section facts"
+h=
+{ read -r h < /proc/sys/kernel/hostname; } 2>/dev/null
+[ -n "$h" ] || h=$(uname -n 2>/dev/null)
+echo "hostname=$h"
+echo "kernel=$(uname -srvm 2>/dev/null)"
+echo "arch=$(uname -m 2>/dev/null)"
+echo "now=$(date +%s 2>/dev/null)"
+echo "tz_abbrev=$(date +%Z 2>/dev/null)"
+echo "tz_offset=$(date +%z 2>/dev/null)"
+up=
+{ read -r up _ < /proc/uptime; } 2>/dev/null
+echo "uptime_seconds=$up"
+[ -n "$up" ] || echo "@@note /proc/uptime is not readable: uptime unknown"
+while read -r k v _; do
+  [ "$k" = btime ] && echo "boot_epoch=$v"
+done < /proc/stat 2>/dev/null
+tz=
+if [ -r /etc/timezone ]; then
+  { read -r tz < /etc/timezone; } 2>/dev/null
+fi
+if [ -z "$tz" ] && [ -L /etc/localtime ]; then
+  tz=$(readlink /etc/localtime 2>/dev/null)
+  tz=${tz#*zoneinfo/}
+fi
+[ -n "$TZ" ] && tz="$TZ"
+echo "timezone=$tz"
+if command -v who >/dev/null 2>&1; then
+  echo "users=$(who 2>/dev/null | awk 'END{print NR}')"
+else
+  echo "@@note who is not installed: logged-in users unknown"
+fi
+
+echo "@@section os-release"
+if [ -r /etc/os-release ]; then cat /etc/os-release
+elif [ -r /usr/lib/os-release ]; then cat /usr/lib/os-release
+else
+  echo "@@note no /etc/os-release: OS name unknown"
+  for f in /etc/redhat-release /etc/debian_version /etc/alpine-release; do
+    [ -r "$f" ] && echo "LEGACY_RELEASE=$(cat "$f")" && break
+  done
+fi
+
+echo "@@section virt"
+if command -v systemd-detect-virt >/dev/null 2>&1; then
+  echo "detect_virt_container=$(systemd-detect-virt --container 2>/dev/null)"
+  echo "detect_virt_vm=$(systemd-detect-virt --vm 2>/dev/null)"
+fi
+[ -e /.dockerenv ] && echo "dockerenv=yes"
+[ -e /run/.containerenv ] && echo "containerenv=yes"
+[ -r /run/systemd/container ] && echo "systemd_container=$(cat /run/systemd/container 2>/dev/null)"
+if [ -r /proc/1/cgroup ]; then
+  awk -F: '{ if ($3 ~ /docker|kubepods|lxc|libpod|containerd|crio/) { print "cgroup_hint=" $3; exit } }' /proc/1/cgroup 2>/dev/null
+else
+  echo "@@note /proc/1/cgroup is not readable: container detection is partial"
+fi
+[ -r /proc/cpuinfo ] && echo "hypervisor_flag=$(awk '/^flags/ { for (i = 3; i <= NF; i++) if ($i == "hypervisor") { print "yes"; exit } }' /proc/cpuinfo)"
+for f in product_name sys_vendor; do
+  if [ -r /sys/class/dmi/id/$f ]; then
+    v=
+    { read -r v < /sys/class/dmi/id/$f; } 2>/dev/null
+    echo "dmi_$f=$v"
+  fi
+done
+
+echo "@@section timesync"
+synced=unknown; source=none
+if command -v timedatectl >/dev/null 2>&1; then
+  v=$(timedatectl show -p NTPSynchronized --value 2>/dev/null)
+  [ -z "$v" ] && v=$(timedatectl status 2>/dev/null | awk -F': *' '/(System clock|NTP) synchronized/ { print $2; exit }')
+  case "$v" in yes) synced=yes; source=timedatectl;; no) synced=no; source=timedatectl;; esac
+fi
+if [ "$synced" = unknown ] && command -v chronyc >/dev/null 2>&1; then
+  v=$(chronyc -n tracking 2>/dev/null | awk -F': *' '/^Leap status/ { print $2; exit }')
+  case "$v" in Normal|"Insert second"|"Delete second") synced=yes; source=chronyc;; "Not synchronised") synced=no; source=chronyc;; esac
+fi
+if [ "$synced" = unknown ] && command -v ntpq >/dev/null 2>&1; then
+  out=$(ntpq -pn 2>/dev/null)
+  if [ -n "$out" ]; then
+    source=ntpq
+    case "$out" in *"
+*"*) synced=yes;; *) synced=no;; esac
+  fi
+fi
+if [ "$synced" = unknown ] && [ -e /run/systemd/timesync/synchronized ]; then
+  synced=yes; source=systemd-timesyncd
+fi
+echo "synced=$synced"
+echo "source=$source"
+[ "$synced" = unknown ] && echo "@@note no time sync tool answered (timedatectl, chronyc, ntpq): sync state unknown"
+exit 0
+"""
+)
+
+
+_CONTAINER_CGROUP = re.compile(r"(docker|kubepods|lxc|libpod|containerd|crio)")
+
+
+def _virtualization(v: dict[str, str]) -> tuple[str, str]:
+    """(container, vm) from the strongest evidence found; 'none' when nothing points to one."""
+    container = v.get("detect_virt_container", "")
+    if container in ("", "none"):
+        container = ""
+        if v.get("systemd_container"):
+            container = v["systemd_container"]
+        elif v.get("containerenv") == "yes":
+            container = "podman"
+        elif v.get("dockerenv") == "yes":
+            container = "docker"
+        elif hint := v.get("cgroup_hint"):
+            m = _CONTAINER_CGROUP.search(hint)
+            container = {"kubepods": "kubernetes", "libpod": "podman"}.get(
+                m.group(1) if m else "", m.group(1) if m else "container"
+            )
+    vm = v.get("detect_virt_vm", "")
+    if vm in ("", "none"):
+        vm = ""
+        product = v.get("dmi_product_name", "")
+        vendor = v.get("dmi_sys_vendor", "")
+        known = ("KVM", "VMware", "VirtualBox", "QEMU", "Virtual Machine", "HVM domU", "Google")
+        for word in known:
+            if word.lower() in f"{product} {vendor}".lower():
+                vm = f"{vendor} {product}".strip()
+                break
+        if not vm and v.get("hypervisor_flag") == "yes":
+            vm = "yes (hypervisor flag in /proc/cpuinfo)"
+    return container or "none", vm or "none"
+
+
+def parse(output: str) -> ProbeData:
+    sections = split_sections(output)
+    facts_in = key_values(sections.get("facts", ""))
+    osr = key_values(sections.get("os-release", ""))
+    virt = key_values(sections.get("virt", ""))
+    sync = key_values(sections.get("timesync", ""))
+
+    facts: dict[str, str] = {}
+    metrics: list[Metric] = []
+    findings: list[Finding] = []
+
+    facts["hostname"] = facts_in.get("hostname", "")
+    facts["os"] = osr.get("PRETTY_NAME") or osr.get("LEGACY_RELEASE") or osr.get("NAME", "unknown")
+    if osr.get("VERSION_ID"):
+        facts["os_version"] = osr["VERSION_ID"]
+    if osr.get("ID"):
+        facts["os_id"] = osr["ID"]
+    facts["kernel"] = facts_in.get("kernel", "")
+    facts["architecture"] = facts_in.get("arch", "")
+
+    uptime = to_float(facts_in.get("uptime_seconds"))
+    now = to_float(facts_in.get("now"))
+    boot = to_float(facts_in.get("boot_epoch"))
+    if boot is None and uptime is not None and now is not None:
+        boot = now - uptime
+    if uptime is not None:
+        facts["uptime"] = human_duration(uptime)
+        metrics.append(Metric("system.uptime", uptime, "s"))
+    if boot is not None:
+        facts["boot_time"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(boot))
+        facts["boot_epoch"] = str(int(boot))
+    if now is not None:
+        facts["time_epoch"] = str(int(now))
+        facts["time"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now))
+
+    container, vm = _virtualization(virt)
+    facts["container"] = container
+    facts["virtualization"] = vm
+
+    synced = sync.get("synced", "unknown")
+    facts["time_sync"] = synced
+    facts["time_sync_source"] = sync.get("source", "none")
+    tz = facts_in.get("timezone") or facts_in.get("tz_abbrev", "")
+    offset = facts_in.get("tz_offset", "")
+    facts["timezone"] = f"{tz} ({offset})" if tz and offset else tz or offset or "unknown"
+
+    users = to_float(facts_in.get("users"))
+    if users is not None:
+        facts["users_logged_in"] = str(int(users))
+        metrics.append(Metric("system.users", users, "users"))
+
+    if synced == "no":
+        findings.append(
+            Finding(
+                Severity.WARNING,
+                "Clock is not synchronised",
+                f"{facts_in.get('hostname', 'This host')} reports its clock as not synchronised "
+                f"(checked with {facts['time_sync_source']}).",
+                "Check the NTP service (chronyd, ntpd or systemd-timesyncd) and that it can reach "
+                "its servers; a drifting clock breaks TLS, Kerberos and log correlation.",
+                NAME,
+            )
+        )
+    if uptime is not None and uptime < RECENT_BOOT_SECONDS:
+        findings.append(
+            Finding(
+                Severity.INFO,
+                "Recently rebooted",
+                f"Up for only {human_duration(uptime)} (booted {facts.get('boot_time', '?')}).",
+                "If nobody planned the reboot, look for a crash, OOM or watchdog in the previous "
+                "boot's logs (journalctl -b -1, /var/log/messages).",
+                NAME,
+            )
+        )
+    elif uptime is not None and uptime > LONG_UPTIME_SECONDS:
+        findings.append(
+            Finding(
+                Severity.INFO,
+                "Very long uptime",
+                f"Up for {human_duration(uptime)} without a reboot.",
+                "The running kernel is probably older than the installed one: kernel and "
+                "library security updates may be waiting for a reboot.",
+                NAME,
+            )
+        )
+
+    return ProbeData(
+        metrics=tuple(metrics),
+        findings=tuple(findings),
+        facts=facts,
+        notes=notes(output),
+    )
+
+
+PROBE = Probe(
+    name=NAME,
+    title="System",
+    description="Hostname, OS and kernel, uptime and boot time, virtualization or container, "
+    "clock synchronisation, timezone and logged-in users.",
+    script=SCRIPT,
+    parse=parse,
+    timeout=10.0,
+)
