@@ -1,0 +1,101 @@
+"""cpu probe: parser on real and hand-made captures, and the script run live."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from diagkit.probes import cpu
+from diagkit.probes.base import ProbeData, Severity
+from diagkit.transport.local import LocalTransport
+
+DATA = Path(__file__).parent.parent / "data" / "probes" / "cpu"
+
+
+def load(name: str) -> ProbeData:
+    return cpu.parse((DATA / name).read_text())
+
+
+def metric(data: ProbeData, name: str, **labels: str) -> float:
+    found = [m for m in data.metrics if m.name == name and dict(m.labels) == labels]
+    assert len(found) == 1, (name, labels, data.metrics)
+    return found[0].value
+
+
+def by_title(data: ProbeData) -> dict[str, Severity]:
+    return {f.title: f.severity for f in data.findings}
+
+
+def test_normal_capture_idle_two_cores() -> None:
+    data = load("normal.txt")
+    assert data.facts["model"] == "Intel(R) Xeon(R) Processor"
+    assert data.facts["cores"] == "2"
+    assert data.facts["sample_seconds"] == "0.50"
+    # Between the samples: 1 user jiffy, 99 idle -> 1 % busy.
+    assert metric(data, "cpu.usage", cpu="total") == 1.0
+    assert metric(data, "cpu.idle", cpu="total") == 99.0
+    assert metric(data, "cpu.load", period="5m") == 0.06
+    assert metric(data, "cpu.load_per_core", period="5m") == 0.03
+    assert metric(data, "cpu.context_switches") == 138.0  # (264848-264779)/0.5
+    assert metric(data, "cpu.procs_running") == 1
+    per_core = next(t for t in data.tables if t.name == "per_core")
+    assert [r[0] for r in per_core.rows] == ["0", "1"]
+    assert data.findings == () and data.notes == ()
+
+
+def test_busybox_and_nonroot_captures_parse_the_same_way() -> None:
+    for name in ("busybox.txt", "nonroot.txt"):
+        data = load(name)
+        assert data.facts["cores"] == "2", name
+        assert metric(data, "cpu.load", period="1m") == 0.06
+        assert 0 <= metric(data, "cpu.usage", cpu="total") <= 100
+        assert {m.labels.get("cpu") for m in data.metrics if m.name == "cpu.usage"} == {
+            "total",
+            "0",
+            "1",
+        }
+
+
+def test_overloaded_vm_fires_load_steal_and_usage() -> None:
+    data = load("overloaded_vm.txt")
+    assert metric(data, "cpu.steal", cpu="total") == 11.0
+    assert metric(data, "cpu.usage", cpu="total") == 94.0
+    assert metric(data, "cpu.load_per_core", period="5m") == 2.38
+    assert metric(data, "cpu.context_switches") == 50000.0
+    assert by_title(data) == {
+        "High load average": Severity.CRITICAL,  # 9.5 on 4 cores
+        "CPU steal time": Severity.WARNING,
+        "CPU nearly saturated": Severity.WARNING,
+    }
+    load_finding = next(f for f in data.findings if f.title == "High load average")
+    assert "9.5 on 4 cores" in load_finding.detail and load_finding.hint
+
+
+def test_io_bound_host_fires_iowait_and_load_warning() -> None:
+    data = load("io_bound.txt")
+    assert metric(data, "cpu.iowait", cpu="total") == 40.0
+    assert metric(data, "cpu.usage", cpu="total") == 32.0
+    assert metric(data, "cpu.procs_blocked") == 5
+    assert by_title(data) == {"High I/O wait": Severity.WARNING, "High load average": Severity.WARNING}
+
+
+def test_restricted_proc_degrades_to_load_only() -> None:
+    data = load("restricted_proc.txt")
+    assert data.facts["cores"] == "1"
+    assert metric(data, "cpu.load", period="15m") == 0.3
+    assert not [m for m in data.metrics if m.name == "cpu.usage"]
+    assert data.notes == ("/proc/stat is not readable: no CPU usage",)
+
+
+def test_live_local_run_is_fast_and_complete() -> None:
+    started = time.monotonic()
+    result = LocalTransport().run(cpu.PROBE.script, timeout=cpu.PROBE.timeout)
+    elapsed = time.monotonic() - started
+    assert result.exit_status == 0, result.stderr
+    assert elapsed < 1.0, f"cpu probe took {elapsed:.2f} s; its sample must stay at 0.5 s"
+    data = cpu.parse(result.stdout)
+    assert int(data.facts["cores"]) >= 1 and data.facts["model"]
+    names = {m.name for m in data.metrics}
+    assert {"cpu.usage", "cpu.iowait", "cpu.steal", "cpu.load", "cpu.context_switches"} <= names
+    assert all(m.unit for m in data.metrics)
+    assert data.notes == ()
