@@ -132,6 +132,20 @@ class ProbeResult:
     def findings(self) -> tuple[Finding, ...]:
         return self.data.findings
 
+    def summary(self) -> str:
+        """One line for tables: the error, else a few facts or headline metrics."""
+        if self.error:
+            return self.error
+        data = self.data
+        parts = [f"{k}: {v}" for k, v in list(data.facts.items())[:4]]
+        if not parts:
+            parts = [f"{m.name} {_num(m.value)}{m.unit}" for m in data.metrics if not m.labels][:4]
+        if not parts and data.tables:
+            parts = [f"{t.title}: {len(t.rows)} rows" for t in data.tables[:3]]
+        if data.notes:
+            parts.append(f"({len(data.notes)} note(s): {data.notes[0]})")
+        return "; ".join(parts) or "no data"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "probe": self.probe,
@@ -214,6 +228,10 @@ def to_float(text: str | None, default: float | None = None) -> float | None:
         return float(text.strip().rstrip("%"))
     except ValueError:
         return default
+
+
+def _num(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
 
 
 def worst(findings: Iterable[Finding]) -> Severity | None:

@@ -1,0 +1,372 @@
+"""``diagkit SUBCOMMAND``: the core, without a window.
+
+Exit status: 0 success; 1 a probe or command failed on a reached host (``run``: the remote exit
+status is passed through); 2 bad usage or configuration; 3 a host could not be reached (connect,
+auth or host-key problem); 130 interrupted. The ``--json`` output is documented in
+``docs/cli-json.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import shutil
+import sys
+import textwrap
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from diagkit import __version__
+from diagkit.errors import (
+    CommandTimeout,
+    ConfigError,
+    DiagkitError,
+    HostKeyUnknown,
+    ProbeError,
+    TransportError,
+)
+from diagkit.hosts import HostStore, SavedHost, import_ssh_config, parse_tags
+from diagkit.probes.base import Severity
+from diagkit.probes.runner import HostSnapshot
+
+JSON_SCHEMA_PROBE = "diagkit.probe-run/1"
+JSON_SCHEMA_PROBES = "diagkit.probe-list/1"
+JSON_SCHEMA_HOSTS = "diagkit.hosts/1"
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="diagkit",
+        description="Diagnostic toolkit for support engineers. With no subcommand, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"diagkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
+
+    sub.add_parser("gui", help="open the desktop app (the default)")
+
+    hosts = sub.add_parser("hosts", help="saved hosts").add_subparsers(dest="hosts_command", metavar="ACTION")
+    hl = hosts.add_parser("list", help="list saved hosts")
+    hl.add_argument("--json", action="store_true")
+    for name, helptext in (("add", "save a host"), ("edit", "change a saved host")):
+        p = hosts.add_parser(name, help=helptext)
+        p.add_argument("name")
+        if name == "add":
+            p.add_argument("address", help="host name, IP or ~/.ssh/config alias")
+        else:
+            p.add_argument("--address")
+            p.add_argument("--rename", metavar="NEW_NAME")
+        p.add_argument("--port", type=int)
+        p.add_argument("--user")
+        p.add_argument("--jump", metavar="[USER@]HOST[:PORT][,...]", help="ProxyJump chain")
+        p.add_argument("--group")
+        p.add_argument("--tags", help="comma-separated")
+        p.add_argument("--notes")
+    hr = hosts.add_parser("remove", help="forget a saved host and its stored password")
+    hr.add_argument("name")
+    hi = hosts.add_parser("import-ssh-config", help="save every Host alias of ~/.ssh/config")
+    hi.add_argument("--file", help="another ssh config file")
+    hp = hosts.add_parser("set-password", help="store a host's SSH password in the OS keyring")
+    hp.add_argument("name")
+    hp.add_argument("--stdin", action="store_true", help="read the password from standard input")
+    hd = hosts.add_parser("delete-password", help="remove a host's password from the keyring")
+    hd.add_argument("name")
+
+    pl = sub.add_parser("probes", help="list the probes")
+    pl.add_argument("--json", action="store_true")
+
+    pr = sub.add_parser("probe", help="run probes on hosts (default: this machine)")
+    pr.add_argument("hosts", nargs="*", metavar="HOST", help="saved name, user@host[:port], alias or 'local'")
+    pr.add_argument("--probe", "-p", action="append", dest="probes", metavar="NAME",
+                    help="run only this probe (repeatable)")
+    pr.add_argument("--json", action="store_true", help="machine-readable output (docs/cli-json.md)")
+    pr.add_argument("--raw", action="store_true", help="also print each probe's raw output")
+    pr.add_argument("--accept-new-host-key", action="store_true",
+                    help="trust a host key seen for the first time (a changed key is always refused)")
+
+    rn = sub.add_parser("run", help="run a command on a host: diagkit run HOST -- COMMAND")
+    rn.add_argument("host")
+    rn.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+    rn.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60); the command is killed after")
+    rn.add_argument("--accept-new-host-key", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from diagkit.logsetup import setup_logging
+
+    setup_logging()
+    try:
+        if args.command in (None, "gui"):
+            from diagkit.__main__ import launch_gui
+
+            return launch_gui()
+        if args.command == "hosts":
+            if not args.hosts_command:
+                parser.parse_args(["hosts", "--help"])
+            return _hosts(args, out)
+        if args.command == "probes":
+            return _list_probes(args, out)
+        if args.command == "probe":
+            return _probe(args, out)
+        if args.command == "run":
+            return _run(args, out)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ConfigError, ProbeError) as exc:
+        print(f"diagkit: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except TransportError as exc:
+        print(f"diagkit: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except DiagkitError as exc:
+        print(f"diagkit: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    parser.print_help(out)
+    return EXIT_USAGE
+
+
+# --- hosts ---------------------------------------------------------------------------------------
+
+
+def _hosts(args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit import credentials
+
+    store = HostStore()
+    cmd = args.hosts_command
+    if cmd == "list":
+        hosts = store.load()
+        if args.json:
+            _dump({"schema": JSON_SCHEMA_HOSTS, "hosts": [h.to_dict() for h in hosts]}, out)
+        elif not hosts:
+            print("No saved hosts. Add one with 'diagkit hosts add NAME ADDRESS' or "
+                  "'diagkit hosts import-ssh-config'.", file=out)
+        else:
+            rows = [(h.name, h.destination, h.jump or "", h.group, ",".join(h.tags), h.notes)
+                    for h in hosts]
+            _table(("NAME", "DESTINATION", "JUMP", "GROUP", "TAGS", "NOTES"), rows, out)
+        return EXIT_OK
+    if cmd == "add":
+        host = SavedHost(name=args.name, address=args.address, port=args.port, user=args.user,
+                         jump=args.jump, group=args.group or "", tags=parse_tags(args.tags or ""),
+                         notes=args.notes or "")
+        store.add(host)
+        print(f"Saved host {host.name} ({host.destination}).", file=out)
+        return EXIT_OK
+    if cmd == "edit":
+        changes = {"address": args.address, "port": args.port, "user": args.user, "jump": args.jump,
+                   "group": args.group, "tags": args.tags, "notes": args.notes, "name": args.rename}
+        if all(v is None for v in changes.values()):
+            raise ConfigError("Nothing to change: give at least one of --address, --port, --user, "
+                              "--jump, --group, --tags, --notes, --rename.")
+        host = store.update(args.name, **changes)
+        if args.rename and args.rename != args.name:
+            _move_password(args.name, host)
+        print(f"Updated host {host.name} ({host.destination}).", file=out)
+        return EXIT_OK
+    if cmd == "remove":
+        host = store.remove(args.name)
+        try:
+            credentials.delete_password(host.password_account)
+        except DiagkitError:
+            pass  # no keyring: there was nothing stored either
+        print(f"Removed host {host.name}.", file=out)
+        return EXIT_OK
+    if cmd == "import-ssh-config":
+        from pathlib import Path
+
+        added, skipped = import_ssh_config(store, Path(args.file).expanduser() if args.file else None)
+        for host in added:
+            print(f"Imported {host.name}", file=out)
+        if skipped:
+            print(f"Already saved, left unchanged: {', '.join(skipped)}", file=out)
+        if not added and not skipped:
+            print("No concrete Host aliases found (wildcard patterns are not imported).", file=out)
+        return EXIT_OK
+    if cmd == "set-password":
+        host = store.get(args.name)
+        if args.stdin:
+            secret = sys.stdin.readline().rstrip("\r\n")
+        else:
+            secret = getpass.getpass(f"SSH password for {host.destination} (not shown): ")
+        if not secret:
+            raise ConfigError("No password given; nothing stored.")
+        credentials.set_password(host.password_account, secret)
+        print(f"Password for {host.name} stored in the OS keyring.", file=out)
+        return EXIT_OK
+    if cmd == "delete-password":
+        host = store.get(args.name)
+        credentials.delete_password(host.password_account)
+        print(f"Password for {host.name} removed from the keyring.", file=out)
+        return EXIT_OK
+    raise ConfigError(f"Unknown hosts action {cmd!r}.")
+
+
+def _move_password(old_name: str, host: SavedHost) -> None:
+    from diagkit import credentials
+
+    try:
+        secret = credentials.get_password(f"host:{old_name}")
+        if secret:
+            credentials.set_password(host.password_account, secret)
+            credentials.delete_password(f"host:{old_name}")
+    except DiagkitError:
+        pass
+
+
+# --- probes --------------------------------------------------------------------------------------
+
+
+def _list_probes(args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit.probes.registry import all_probes
+
+    probes, problems = all_probes()
+    if args.json:
+        _dump({
+            "schema": JSON_SCHEMA_PROBES,
+            "probes": [{"name": p.name, "title": p.title, "description": p.description,
+                        "timeout": p.timeout, "source": p.source} for p in probes],
+            "problems": problems,
+        }, out)
+        return EXIT_OK
+    _table(("NAME", "TITLE", "SOURCE", "DESCRIPTION"),
+           [(p.name, p.title, p.source, p.description) for p in probes], out, wrap_last=True)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _probe(args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit import session
+    from diagkit.probes.registry import all_probes, select
+    from diagkit.probes.runner import run_many
+
+    probes, problems = all_probes()
+    if args.probes:
+        probes = select(probes, args.probes)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    store = HostStore()
+    refs = [session.resolve(h, store) for h in (args.hosts or ["local"])]
+
+    def connect(ref: session.HostRef):  # noqa: ANN202
+        return session.connect(ref, accept_new_host_key=args.accept_new_host_key)
+
+    snapshots = run_many(refs, probes, connect, label=lambda r: r.label)
+    if args.json:
+        _dump({"schema": JSON_SCHEMA_PROBE, "diagkit_version": __version__,
+               "hosts": [s.to_dict() for s in snapshots]}, out)
+    else:
+        for snap in snapshots:
+            _print_snapshot(snap, out, raw=args.raw)
+    if any(not s.ok for s in snapshots):
+        return EXIT_UNREACHABLE
+    if any(not r.ok for s in snapshots for r in s.results):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+_SEV_TAG = {Severity.CRITICAL: "CRITICAL", Severity.WARNING: "WARNING", Severity.INFO: "info"}
+
+
+def _print_snapshot(snap: HostSnapshot, out: TextIO, *, raw: bool = False) -> None:
+    width = _width()
+    print(f"== {snap.host}  ({snap.duration:.2f} s, {snap.started:%Y-%m-%d %H:%M:%S} UTC) ==", file=out)
+    if not snap.ok:
+        print(_wrap(f"UNREACHABLE [{snap.error_kind}] {snap.error}", width, "  "), file=out)
+        print(file=out)
+        return
+    findings = snap.findings
+    print(f"Findings ({len(findings)}):" if findings else "Findings: none", file=out)
+    for f in findings:
+        print(f"  {_SEV_TAG[f.severity]:<9} {f.probe:<10} {f.title}", file=out)
+        if f.detail:
+            print(_wrap(f.detail, width, " " * 23), file=out)
+        if f.hint:
+            print(_wrap(f"hint: {f.hint}", width, " " * 23), file=out)
+    print("Probes:", file=out)
+    rows = [(r.probe, "ok" if r.ok else "ERROR", f"{r.duration:.2f}s", r.summary()) for r in snap.results]
+    _table(("PROBE", "STATUS", "TIME", "SUMMARY"), rows, out, indent="  ", wrap_last=True)
+    for r in snap.results:
+        if raw:
+            print(f"--- raw output of {r.probe} ---", file=out)
+            print(r.raw.rstrip(), file=out)
+    print(file=out)
+
+
+# --- run -----------------------------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    import shlex
+
+    from diagkit import session
+
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise ConfigError("No command given. Usage: diagkit run HOST -- COMMAND [ARGS...]")
+    # One word is taken as a shell command line as typed ("uptime; df -h"); several words are
+    # quoted one by one so each reaches the remote side exactly as given.
+    command = argv[0] if len(argv) == 1 else shlex.join(argv)
+    try:
+        transport = session.connect(args.host, accept_new_host_key=args.accept_new_host_key)
+    except HostKeyUnknown as exc:
+        print(f"diagkit: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+
+    def echo(stream: str, text: str) -> None:
+        target = out if stream == "stdout" else sys.stderr
+        target.write(text)
+        target.flush()
+
+    with transport:
+        try:
+            result = transport.run(command, timeout=args.timeout, on_output=echo)
+        except CommandTimeout as exc:
+            print(f"\ndiagkit: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    print(f"[exit status {result.exit_status}, {result.duration:.2f} s on {transport.host}]",
+          file=sys.stderr)
+    return result.exit_status if 0 <= result.exit_status < 256 else EXIT_FAILED
+
+
+# --- output helpers ------------------------------------------------------------------------------
+
+
+def _dump(value: Any, out: TextIO) -> None:
+    json.dump(value, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def _width() -> int:
+    return max(60, shutil.get_terminal_size((120, 24)).columns)
+
+
+def _wrap(text: str, width: int, indent: str) -> str:
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO, *,
+           indent: str = "", wrap_last: bool = False) -> None:
+    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    total = _width()
+    lead = len(indent) + sum(w + 2 for w in widths[:-1])
+    for row in cells:
+        head = indent + "".join(c.ljust(w + 2) for c, w in zip(row[:-1], widths[:-1], strict=True))
+        last = row[-1]
+        if wrap_last and lead + len(last) > total and total - lead > 20:
+            lines = textwrap.wrap(last, total - lead) or [""]
+            print(head + lines[0], file=out)
+            for more in lines[1:]:
+                print(" " * lead + more, file=out)
+        else:
+            print((head + last).rstrip(), file=out)

@@ -1,0 +1,190 @@
+"""Saved hosts: the machines an engineer works on, kept in ``hosts.json`` in the config dir.
+
+A saved host holds how to reach a machine (address, port, user, jump host) and how to find it
+again (group, tags, notes). It never holds a secret: passwords and passphrases live in the OS
+keyring (:mod:`diagkit.credentials`), keyed by the host's name.
+
+``address`` may be a ``~/.ssh/config`` alias: the SSH transport resolves it through the config,
+and any field set here overrides the config.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from diagkit import config
+from diagkit.errors import ConfigError, UnknownHost
+
+LOCAL_NAME = "local"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,62}$")
+_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class SavedHost:
+    name: str
+    address: str
+    port: int | None = None
+    user: str | None = None
+    jump: str | None = None
+    group: str = ""
+    tags: tuple[str, ...] = ()
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        validate_name(self.name)
+        if not self.address.strip():
+            raise ConfigError(f"Host {self.name!r} needs an address (a name, IP or ~/.ssh/config alias).")
+        if self.port is not None and not 0 < self.port < 65536:
+            raise ConfigError(f"Port {self.port} for host {self.name!r} is not between 1 and 65535.")
+
+    @property
+    def password_account(self) -> str:
+        """The keyring account holding this host's password."""
+        return f"host:{self.name}"
+
+    @property
+    def destination(self) -> str:
+        """``user@address:port`` as an engineer would write it."""
+        text = f"{self.user}@{self.address}" if self.user else self.address
+        return f"{text}:{self.port}" if self.port else text
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["tags"] = list(self.tags)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SavedHost:
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in known}
+        values["tags"] = tuple(values.get("tags") or ())
+        return cls(**values)
+
+
+def validate_name(name: str) -> None:
+    if name == LOCAL_NAME:
+        raise ConfigError(f"{LOCAL_NAME!r} is reserved for this machine; choose another name.")
+    if not _NAME_RE.match(name):
+        raise ConfigError(
+            f"Host name {name!r} is not valid: use letters, digits, '.', '_', '-' or '@' "
+            "(up to 63 characters), starting with a letter or digit."
+        )
+
+
+def parse_tags(text: str | Iterable[str]) -> tuple[str, ...]:
+    items = text.split(",") if isinstance(text, str) else list(text)
+    return tuple(dict.fromkeys(t.strip() for t in items if t.strip()))
+
+
+class HostStore:
+    """Load, change and save the saved-host list. Writes are atomic."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or config.hosts_file()
+
+    def load(self) -> list[SavedHost]:
+        data = config.read_json(self.path, {"schema": _SCHEMA, "hosts": []})
+        if not isinstance(data, dict) or not isinstance(data.get("hosts"), list):
+            raise ConfigError(f"{self.path} is not a diagkit hosts file. Fix it or move it away.")
+        hosts = []
+        for item in data["hosts"]:
+            try:
+                hosts.append(SavedHost.from_dict(item))
+            except (TypeError, ConfigError) as exc:
+                raise ConfigError(f"{self.path}: a host entry is invalid ({exc}). Fix it in an editor.") from exc
+        return sorted(hosts, key=lambda h: (h.group.lower(), h.name.lower()))
+
+    def save(self, hosts: Iterable[SavedHost]) -> None:
+        ordered = sorted(hosts, key=lambda h: h.name.lower())
+        config.write_json(self.path, {"schema": _SCHEMA, "hosts": [h.to_dict() for h in ordered]})
+
+    def get(self, name: str) -> SavedHost:
+        for host in self.load():
+            if host.name == name:
+                return host
+        raise UnknownHost(name)
+
+    def find(self, name: str) -> SavedHost | None:
+        try:
+            return self.get(name)
+        except UnknownHost:
+            return None
+
+    def add(self, host: SavedHost) -> None:
+        hosts = self.load()
+        if any(h.name == host.name for h in hosts):
+            raise ConfigError(
+                f"A host named {host.name!r} exists already. Use 'diagkit hosts edit {host.name}' "
+                "to change it, or choose another name."
+            )
+        self.save([*hosts, host])
+
+    def update(self, name: str, **changes: Any) -> SavedHost:
+        hosts = self.load()
+        for i, host in enumerate(hosts):
+            if host.name == name:
+                if "tags" in changes and changes["tags"] is not None:
+                    changes["tags"] = parse_tags(changes["tags"])
+                new = replace(host, **{k: v for k, v in changes.items() if v is not None})
+                if new.name != name and any(h.name == new.name for h in hosts):
+                    raise ConfigError(f"A host named {new.name!r} exists already.")
+                hosts[i] = new
+                self.save(hosts)
+                return new
+        raise UnknownHost(name)
+
+    def remove(self, name: str) -> SavedHost:
+        hosts = self.load()
+        keep = [h for h in hosts if h.name != name]
+        if len(keep) == len(hosts):
+            raise UnknownHost(name)
+        self.save(keep)
+        return next(h for h in hosts if h.name == name)
+
+
+def hosts_from_ssh_config(path: Path | None = None) -> list[SavedHost]:
+    """One saved host per concrete ``Host`` alias in an OpenSSH config (patterns are skipped).
+
+    Only the alias is stored as the address, so the SSH transport keeps reading HostName, Port,
+    User, IdentityFile and ProxyJump from the config itself: editing ``~/.ssh/config`` later still
+    takes effect.
+    """
+    path = path or config.ssh_config_file()
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise ConfigError(f"There is no SSH config at {path}; nothing to import.") from None
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from exc
+    aliases: list[str] = []
+    for line in text.splitlines():
+        words = line.strip().split()
+        if len(words) >= 2 and words[0].lower() == "host":
+            for alias in words[1:]:
+                if alias.startswith("#"):
+                    break
+                if not any(c in alias for c in "*?!") and alias not in aliases:
+                    aliases.append(alias)
+    found = []
+    for alias in aliases:
+        try:
+            found.append(SavedHost(name=alias, address=alias, group="ssh config"))
+        except ConfigError:
+            continue  # an alias that is not a valid diagkit name (e.g. "local") is left out
+    return found
+
+
+def import_ssh_config(store: HostStore, path: Path | None = None) -> tuple[list[SavedHost], list[str]]:
+    """Add the config's aliases that are not saved yet. Returns (added, skipped names)."""
+    existing = {h.name for h in store.load()}
+    added, skipped = [], []
+    for host in hosts_from_ssh_config(path):
+        (skipped if host.name in existing else added).append(host)
+    if added:
+        store.save([*store.load(), *added])
+    return added, [h.name for h in skipped]

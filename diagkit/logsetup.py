@@ -1,0 +1,32 @@
+"""diagkit's own log file (in the data dir). Unexpected errors go here with their traceback; the
+user sees a plain message. Secrets are never passed to the logger; paramiko's own chatter is
+kept at WARNING so protocol details (never passwords, but usernames and key types) stay out."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+
+from diagkit import config
+
+_configured = False
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    root = logging.getLogger("diagkit")
+    root.setLevel(level)
+    logging.getLogger("paramiko").setLevel(logging.WARNING)
+    try:
+        path = config.log_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError:
+        handler = logging.NullHandler()  # a read-only data dir must not stop the tool
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)

@@ -1,0 +1,39 @@
+"""Start the Qt application and show the main window."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from types import TracebackType
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from diagkit import __version__, config
+
+log = logging.getLogger(__name__)
+
+
+def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    """No raw traceback in front of the user: log it, show a short message with where to look."""
+    log.error("unexpected error\n%s", "".join(traceback.format_exception(kind, value, tb)))
+    app = QApplication.instance()
+    if app is not None:
+        box = QMessageBox(QMessageBox.Icon.Warning, "diagkit: unexpected error",
+                          f"Something went wrong: {value}\n\nYour work is kept. The details were "
+                          f"written to {config.log_file()}.")
+        box.setDetailedText("".join(traceback.format_exception(kind, value, tb)))
+        box.exec()
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    from diagkit.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName("diagkit")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("diagkit")
+    sys.excepthook = _excepthook
+    window = MainWindow()
+    window.show()
+    return app.exec()
