@@ -1,0 +1,101 @@
+"""memory probe: parser on real and hand-made captures, and the script run live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from diagkit.probes import memory
+from diagkit.probes.base import ProbeData, Severity
+from diagkit.transport.local import LocalTransport
+
+DATA = Path(__file__).parent.parent / "data" / "probes" / "memory"
+KIB = 1024
+
+
+def load(name: str) -> ProbeData:
+    return memory.parse((DATA / name).read_text())
+
+
+def metric(data: ProbeData, name: str, **labels: str) -> float:
+    found = [m for m in data.metrics if m.name == name and dict(m.labels) == labels]
+    assert len(found) == 1, (name, labels)
+    return found[0].value
+
+
+def by_title(data: ProbeData) -> dict[str, Severity]:
+    return {f.title: f.severity for f in data.findings}
+
+
+def test_normal_capture_plenty_of_memory_no_swap() -> None:
+    data = load("normal.txt")
+    assert metric(data, "memory.total") == 24683656 * KIB
+    assert metric(data, "memory.available") == 24302704 * KIB
+    assert metric(data, "memory.available_percent") == 98.46
+    assert metric(data, "memory.cached") == (347776 + 77872) * KIB  # Cached + SReclaimable
+    assert metric(data, "memory.swap_total") == 0
+    assert metric(data, "memory.swap_in_rate") == 0.0
+    assert metric(data, "memory.pressure", psi="some_avg10") == 0.0
+    assert data.facts["total"] == "23.5 GiB"
+    assert data.facts["swap"] == "none configured"
+    top = next(t for t in data.tables if t.name == "top_rss")
+    assert top.rows[0][:3] == (1, "process_api", 10972 * KIB)
+    assert len(top.rows) == 5
+    assert [r[2] for r in top.rows] == sorted((r[2] for r in top.rows), reverse=True)
+    assert data.facts["processes_with_memory"] == "15"
+    assert data.findings == () and data.notes == ()
+
+
+def test_busybox_and_nonroot_captures_see_the_same_processes() -> None:
+    for name in ("busybox.txt", "nonroot.txt"):
+        data = load(name)
+        top = next(t for t in data.tables if t.name == "top_rss")
+        assert top.rows[0][1] == "process_api", name
+        assert metric(data, "memory.total") == 24683656 * KIB
+        assert data.findings == ()
+
+
+def test_oom_pressure_fires_every_memory_finding() -> None:
+    data = load("oom_pressure.txt")
+    assert round(metric(data, "memory.available_percent"), 1) == 3.0
+    assert metric(data, "memory.swap_used_percent") == 80.0
+    assert metric(data, "memory.swap_in_rate") == 400 * 4096 / 0.5
+    assert metric(data, "memory.swap_out_rate") == 800 * 4096 / 0.5
+    assert metric(data, "memory.pressure", psi="some_avg10") == 27.41
+    assert metric(data, "memory.hugepages_total") == 512
+    assert data.facts["hugepages"] == "512 x 2.0 MiB, 128 free"
+    assert by_title(data) == {
+        "Low available memory": Severity.CRITICAL,
+        "Swap more than half full": Severity.WARNING,
+        "Host is swapping now": Severity.WARNING,
+        "Memory pressure": Severity.WARNING,
+        "Memory overcommitted": Severity.INFO,
+    }
+    low = next(f for f in data.findings if f.title == "Low available memory")
+    assert "(3.0 %)" in low.detail and "oom" in low.hint.lower()
+    top = next(t for t in data.tables if t.name == "top_rss")
+    assert top.rows[0][:2] == (23817, "java")
+    assert top.rows[2][1] == "Web Content"  # names with spaces survive
+
+
+def test_old_kernel_without_memavailable_or_psi() -> None:
+    data = load("old_kernel_no_psi.txt")
+    # Estimated as MemFree + Buffers + Cached when the kernel has no MemAvailable.
+    assert metric(data, "memory.available") == (1048576 + 262144 + 2097152) * KIB
+    assert not [m for m in data.metrics if m.name in ("memory.pressure", "memory.swap_in_rate")]
+    assert by_title(data) == {"Memory overcommitted": Severity.INFO}
+    assert len(data.notes) == 3 and any("PSI" in n for n in data.notes)
+    assert not data.tables
+
+
+def test_live_local_run() -> None:
+    result = LocalTransport().run(memory.PROBE.script, timeout=memory.PROBE.timeout)
+    assert result.exit_status == 0, result.stderr
+    data = memory.parse(result.stdout)
+    names = {m.name for m in data.metrics}
+    assert {"memory.total", "memory.available", "memory.swap_total", "memory.swap_in_rate"} <= names
+    assert all(m.unit for m in data.metrics)
+    assert metric(data, "memory.total") > 0
+    assert data.facts["total"] and data.facts["available"]
+    top = next(t for t in data.tables if t.name == "top_rss")
+    assert 1 <= len(top.rows) <= memory.TOP_CONSUMERS
+    assert not [n for n in data.notes if "not readable" in n or "not installed" in n]
