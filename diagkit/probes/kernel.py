@@ -1,0 +1,314 @@
+"""Kernel: recent kernel messages scanned for the events an engineer looks for first.
+
+The script only fetches the last ``MAX_LINES`` kernel lines, from the first source that works:
+``dmesg -T`` (util-linux), plain ``dmesg`` (busybox), ``journalctl -k`` (non-root users in the
+``adm``/``systemd-journal`` groups when ``kernel.dmesg_restrict`` denies dmesg), then
+``/var/log/kern.log`` or ``/var/log/messages``. The pattern matching happens here in the pure
+parser, so it is tested on captured text and never depends on the target's grep.
+
+Events and their severity: OOM kills, I/O errors and filesystem errors are critical; hung tasks,
+segfaults, soft lockups, hardware (MCE/EDAC) errors and NIC link flaps are warnings (an
+uncorrected hardware error is critical); a tainted kernel is info.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from diagkit.probes.base import (
+    Finding,
+    Metric,
+    Probe,
+    ProbeData,
+    Severity,
+    Table,
+    key_values,
+    notes,
+    split_sections,
+)
+
+NAME = "kernel"
+
+#: Kernel lines fetched from the target (the tail of the ring buffer or log).
+MAX_LINES = 2000
+#: Matched events kept in the table (the most recent ones).
+MAX_EVENTS = 200
+#: This many "Link is Down" messages for one interface is a flap (one is a plain link loss).
+LINK_FLAP_MIN = 2
+
+SCRIPT = (
+    r"""export LC_ALL=C
+N="""
+    + str(MAX_LINES)
+    + r"""
+echo "@@section info"
+echo "release=$(uname -r 2>/dev/null)"
+echo "tainted=$(cat /proc/sys/kernel/tainted 2>/dev/null)"
+echo "dmesg_restrict=$(cat /proc/sys/kernel/dmesg_restrict 2>/dev/null)"
+src=""
+if command -v dmesg >/dev/null 2>&1; then
+  if dmesg -T >/dev/null 2>&1; then src="dmesg -T"
+  elif dmesg >/dev/null 2>&1; then src="dmesg"
+  else echo "@@note dmesg was refused (kernel.dmesg_restrict=1 and not root?): trying other sources"
+  fi
+fi
+if [ -z "$src" ] && command -v journalctl >/dev/null 2>&1; then
+  j=$(journalctl -k -q -n "$N" --no-pager -o short-iso 2>/dev/null)
+  if [ -n "$j" ]; then src="journalctl -k"; fi
+fi
+if [ -z "$src" ]; then
+  for f in /var/log/kern.log /var/log/messages; do
+    if [ -r "$f" ] && [ -s "$f" ]; then src="$f"; break; fi
+  done
+fi
+echo "source=$src"
+echo "@@section messages"
+case "$src" in
+  "dmesg -T") dmesg -T 2>/dev/null | tail -n "$N" ;;
+  dmesg) dmesg 2>/dev/null | tail -n "$N" ;;
+  "journalctl -k") printf '%s\n' "$j" ;;
+  /var/log/messages) grep -a ' kernel:' "$src" 2>/dev/null | tail -n "$N" ;;
+  /*) tail -n "$N" "$src" 2>/dev/null ;;
+  *) echo "@@note no readable kernel log: dmesg denied, no journal access, no /var/log/kern.log or /var/log/messages readable; run as root or add the user to group adm/systemd-journal" ;;
+esac
+exit 0
+"""
+)
+
+# Leading time stamps of the formats above, captured as "time"; the rest is the message.
+_TIME = re.compile(
+    r"^(?:\[\s*(?P<mono>\d+\.\d+)\]"  # dmesg / busybox
+    r"|\[(?P<human>\w{3} \w{3} +\d+ [\d:]{8} \d{4})\]"  # dmesg -T
+    r"|(?P<iso>\d{4}-\d\d-\d\dT[\d:.]+(?:[+-][\d:]+|Z)?) \S+ kernel:"  # short-iso, rsyslog
+    r"|(?P<bsd>\w{3} +\d+ [\d:]{8}) \S+ kernel:"  # classic syslog
+    r")\s*(?:\[\s*\d+\.\d+\]\s*)?"
+)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    name: str
+    title: str
+    severity: Severity
+    pattern: re.Pattern[str]
+
+
+# Order matters: the first kind that matches a line claims it.
+KINDS: tuple[_Kind, ...] = (
+    _Kind("oom", "OOM kill", Severity.CRITICAL, re.compile(
+        r"Out of memory: Kill(?:ed)? process|oom-kill:|Memory cgroup out of memory|"
+        r"invoked oom-killer", re.I)),
+    _Kind("hung_task", "Hung task", Severity.WARNING, re.compile(r"blocked for more than \d+ sec")),
+    _Kind("soft_lockup", "Soft/hard lockup or RCU stall", Severity.WARNING, re.compile(
+        r"soft lockup - CPU#\d+ stuck|hard LOCKUP|rcu_\w+ (?:self-)?detected stall|"
+        r"rcu: INFO: rcu_\w+ detected stalls")),
+    _Kind("fs_error", "Filesystem error", Severity.CRITICAL, re.compile(
+        r"EXT[234]-fs error|EXT[234]-fs \([^)]*\): (?:Remounting filesystem read-only|.*corrupt)|"
+        r"XFS \([^)]*\): (?:.*[Cc]orrupt|Internal error|metadata I/O error|"
+        r"Filesystem has been shut down)|BTRFS (?:error|critical)|"
+        r"Remounting filesystem read-only")),
+    _Kind("io_error", "I/O error", Severity.CRITICAL, re.compile(
+        r"I/O error|blk_update_request|critical medium error|Medium Error|"
+        r"exception Emask .* frozen|failed command: (?:READ|WRITE)", re.I)),
+    _Kind("hardware", "Hardware error", Severity.WARNING, re.compile(
+        r"\[Hardware Error\]|Machine check|mce: |EDAC .*(?:CE|UE) |PCIe Bus Error", re.I)),
+    _Kind("segfault", "Segfault", Severity.WARNING, re.compile(
+        r"segfault at|general protection(?: fault)? ip:|traps: \S+\[\d+\] (?:trap|general)")),
+    _Kind("link_flap", "NIC link down", Severity.WARNING, re.compile(r"\bLink is Down|link down\b",
+                                                                     re.I)),
+)
+
+_OOM_VICTIM = re.compile(r"Killed process (\d+) \(([^)]+)\)|oom-kill:.*?task=([^,\s]+),pid=(\d+)")
+_HUNG = re.compile(r"task (\S+?):(\d+) blocked for more than (\d+)")
+_SEGV = re.compile(r"(\S+?)\[(\d+)\]: segfault at|traps: (\S+?)\[(\d+)\]")
+_DEVICE = re.compile(r"\bdev(?:ice)? (\w+)|\(([sv]d[a-z]+\d*|nvme\w+|dm-\d+|md\d+)\)|\b(sd[a-z]+|nvme\d+n\d+)\b")
+_IFACE = re.compile(r"(?:^|\s)(\w[\w.-]*): (?:NIC )?Link is Down|\b(e\w+|eth\d+|en\w+|wl\w+) NIC Link is Down",
+                    re.I)
+_UNCORRECTED = re.compile(r"uncorrect|\bUE\b|fatal", re.I)
+
+#: Bits of /proc/sys/kernel/tainted and their letters (Documentation/admin-guide/tainted-kernels).
+TAINT_FLAGS = {
+    0: ("P", "proprietary module loaded"), 1: ("F", "module force-loaded"),
+    2: ("S", "kernel running on an out-of-spec system"), 3: ("R", "module force-unloaded"),
+    4: ("M", "machine check exception occurred"), 5: ("B", "bad page referenced"),
+    6: ("U", "taint requested by userspace"), 7: ("D", "kernel died recently (OOPS or BUG)"),
+    8: ("A", "ACPI table overridden"), 9: ("W", "kernel issued a warning"),
+    10: ("C", "staging driver loaded"), 11: ("I", "platform firmware bug worked around"),
+    12: ("O", "out-of-tree module loaded"), 13: ("E", "unsigned module loaded"),
+    14: ("L", "soft lockup occurred"), 15: ("K", "kernel live-patched"),
+    16: ("X", "auxiliary taint"), 17: ("T", "built with struct randomization"),
+    18: ("N", "in-kernel test run"),
+}
+
+
+def split_time(line: str) -> tuple[str, str]:
+    """``(time, message)`` for one kernel log line in any of the fetched formats."""
+    m = _TIME.match(line)
+    if not m:
+        return "", line.strip()
+    when = m.group("mono") or m.group("human") or m.group("iso") or m.group("bsd") or ""
+    return when, line[m.end():].strip()
+
+
+def decode_taint(value: int) -> list[tuple[str, str]]:
+    return [TAINT_FLAGS.get(bit, ("?", f"bit {bit}")) for bit in range(32) if value >> bit & 1]
+
+
+def _classify(message: str) -> _Kind | None:
+    for kind in KINDS:
+        if kind.pattern.search(message):
+            return kind
+    return None
+
+
+def _names(counter: Counter[str], limit: int = 5) -> str:
+    return ", ".join(f"{name} ({n}x)" if n > 1 else name for name, n in counter.most_common(limit))
+
+
+def parse(output: str) -> ProbeData:
+    sections = split_sections(output)
+    info = key_values(sections.get("info", ""))
+    facts = {"source": info.get("source", ""), "release": info.get("release", "")}
+    events: list[tuple[str, _Kind, str]] = []
+    lines = [ln for ln in sections.get("messages", "").splitlines() if ln.strip()]
+    for line in lines:
+        when, message = split_time(line)
+        kind = _classify(message)
+        if kind is not None:
+            events.append((when, kind, message))
+
+    by_kind = Counter(k.name for _, k, _ in events)
+    metrics = [Metric("kernel_lines_scanned", len(lines), "lines")]
+    metrics += [Metric("kernel_events", by_kind.get(k.name, 0), "count", {"kind": k.name})
+                for k in KINDS]
+    findings: list[Finding] = []
+
+    def of(kind: str) -> list[tuple[str, str]]:
+        return [(w, m) for w, k, m in events if k.name == kind]
+
+    oom = of("oom")
+    if oom:
+        victims: dict[str, str] = {}
+        for _, msg in oom:
+            m = _OOM_VICTIM.search(msg)
+            if m:
+                pid, proc = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+                victims[pid] = proc
+        killed = Counter(victims.values())
+        findings.append(Finding(
+            Severity.CRITICAL,
+            f"OOM killer ran ({len(victims)} process{'es' if len(victims) != 1 else ''} killed)",
+            f"Killed: {_names(killed)}. Last: {oom[-1][1][:200]}" if killed
+            else f"Last: {oom[-1][1][:200]}",
+            "Memory ran out (or a cgroup limit was hit: 'Memory cgroup out of memory'). Check "
+            "what grew with the memory probe, the process's limits (MemoryMax, container "
+            "memory limit), and 'dmesg' around the kill for the memory state dump.",
+            NAME,
+        ))
+    for kind_name, hint in (
+        ("io_error", "A disk or its path is failing: check 'smartctl -a /dev/DEV', cables/"
+                     "controller, multipath; copy data off if errors continue."),
+        ("fs_error", "The filesystem saw corruption and may have gone read-only: check 'mount' "
+                     "for ro, plan an fsck/xfs_repair from rescue mode, and check the disk "
+                     "under it for I/O errors."),
+    ):
+        found = of(kind_name)
+        if found:
+            devices: Counter[str] = Counter()
+            for _, msg in found:
+                d = _DEVICE.search(msg)
+                if d:
+                    devices[next(g for g in d.groups() if g)] += 1
+            where = f" on {_names(devices)}" if devices else ""
+            title = "Disk I/O errors" if kind_name == "io_error" else "Filesystem errors"
+            findings.append(Finding(Severity.CRITICAL, f"{title}{where} ({len(found)} lines)",
+                                    f"Last: {found[-1][1][:200]}", hint, NAME))
+    hung = of("hung_task")
+    if hung:
+        tasks = Counter(m.group(1) for _, msg in hung if (m := _HUNG.search(msg)))
+        findings.append(Finding(
+            Severity.WARNING, f"Hung tasks ({len(hung)} reports)",
+            f"Blocked tasks: {_names(tasks)}." if tasks else hung[-1][1][:200],
+            "Tasks sat in uninterruptible sleep for minutes, usually on storage or NFS: look "
+            "for I/O errors, slow disks (disk probe), or an unreachable NFS server.",
+            NAME,
+        ))
+    segv = of("segfault")
+    if segv:
+        progs = Counter((m.group(1) or m.group(3)) for _, msg in segv if (m := _SEGV.search(msg)))
+        findings.append(Finding(
+            Severity.WARNING, f"{len(segv)} segfault{'s' if len(segv) != 1 else ''}",
+            f"Crashed programs: {_names(progs)}." if progs else segv[-1][1][:200],
+            "A crashing program: check its logs and core dumps ('coredumpctl list'); many "
+            "different programs crashing points to bad RAM or a broken library.",
+            NAME,
+        ))
+    lockups = of("soft_lockup")
+    if lockups:
+        findings.append(Finding(
+            Severity.WARNING, f"CPU lockups or RCU stalls ({len(lockups)})",
+            f"Last: {lockups[-1][1][:200]}",
+            "A CPU was stuck in the kernel: on VMs often host overcommit or steal time; on "
+            "metal a driver bug or hardware. Note the call trace that follows in dmesg.",
+            NAME,
+        ))
+    hw = of("hardware")
+    if hw:
+        uncorrected = any(_UNCORRECTED.search(m) for _, m in hw)
+        findings.append(Finding(
+            Severity.CRITICAL if uncorrected else Severity.WARNING,
+            f"Hardware errors reported ({len(hw)} lines"
+            + (", uncorrected)" if uncorrected else ")"),
+            f"Last: {hw[-1][1][:200]}",
+            "Machine check / EDAC / PCIe errors come from the hardware: check 'ras-mc-ctl "
+            "--summary' or 'mcelog', the BMC event log, and plan a hardware check.",
+            NAME,
+        ))
+    links = of("link_flap")
+    if links:
+        ifaces = Counter(next((g for g in m.groups() if g), "?")
+                         for _, msg in links if (m := _IFACE.search(msg)))
+        flapping = any(n >= LINK_FLAP_MIN for n in ifaces.values()) or len(links) >= LINK_FLAP_MIN
+        findings.append(Finding(
+            Severity.WARNING if flapping else Severity.INFO,
+            ("NIC link flapping" if flapping else "NIC link went down")
+            + (f": {_names(ifaces)}" if ifaces else ""),
+            f"{len(links)} link-down messages. Last: {links[-1][1][:200]}",
+            "Check the cable, switch port and its error counters ('ethtool -S IFACE', "
+            "'ip -s link'), and auto-negotiation settings on both ends.",
+            NAME,
+        ))
+
+    tainted_text = info.get("tainted", "")
+    if tainted_text.isdigit():
+        tainted = int(tainted_text)
+        facts["tainted"] = str(tainted)
+        metrics.append(Metric("kernel_tainted", tainted))
+        if tainted:
+            flags = decode_taint(tainted)
+            facts["taint_flags"] = "".join(letter for letter, _ in flags)
+            findings.append(Finding(
+                Severity.INFO, f"Kernel is tainted ({facts['taint_flags']})",
+                "; ".join(f"{letter}: {why}" for letter, why in flags) + ".",
+                "Vendors may refuse support for a tainted kernel (P, O, E: third-party modules); "
+                "D, M, B, L point at an earlier crash or hardware problem worth reading in dmesg.",
+                NAME,
+            ))
+
+    table = Table("events", "Kernel events", ("time", "kind", "message"),
+                  tuple((w, k.name, m) for w, k, m in events[-MAX_EVENTS:]))
+    return ProbeData(metrics=tuple(metrics), tables=(table,), findings=tuple(findings),
+                     facts=facts, notes=notes(output))
+
+
+PROBE = Probe(
+    name=NAME,
+    title="Kernel messages",
+    description="Recent kernel messages scanned for OOM kills, I/O and filesystem errors, hung "
+    "tasks, segfaults, lockups, hardware errors and link flaps; kernel taint.",
+    script=SCRIPT,
+    parse=parse,
+    timeout=15.0,
+)

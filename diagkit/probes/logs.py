@@ -1,0 +1,217 @@
+"""Logs: recent error lines from the system log, counted per source.
+
+Sources, first that works: the journal (``journalctl -p err --since -1h``, the last
+``MAX_LINES`` entries of priority err and worse), else the tails of ``/var/log/syslog`` and
+``/var/log/messages``, else of ``/var/log/*.log`` files, filtered for words like error, failed,
+critical. The window differs by source: one hour for the journal, the last ``FILE_TAIL`` lines of
+each file otherwise (``facts['window']`` says which). Files the user may not read are noted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from diagkit.probes.base import (
+    Finding,
+    Metric,
+    Probe,
+    ProbeData,
+    Severity,
+    Table,
+    key_values,
+    notes,
+    split_sections,
+)
+
+NAME = "logs"
+
+#: Error lines fetched from the journal or from each main syslog file.
+MAX_LINES = 200
+#: Lines read from the end of each log file before filtering.
+FILE_TAIL = 5000
+#: Matching lines kept per secondary ``/var/log/*.log`` file, and how many such files.
+PER_FILE_LINES = 20
+MAX_FILES = 20
+#: More error lines than this in the window is a warning.
+ERROR_LINES_WARNING = 50
+#: A normalised message seen this many times is reported as the most frequent one.
+REPEAT_MIN = 3
+
+# Word-ish boundaries without \b (busybox grep -E): "libgpg-error0" in dpkg.log is not an error.
+_GREP = r"(^|[^a-z0-9_-])(error|errors|failed|failure|fatal|critical|crit|panic|emerg|alert|segfault)([^a-z0-9_-]|$)"
+
+SCRIPT = (
+    r"""export LC_ALL=C
+N="""
+    + str(MAX_LINES)
+    + "\nT="
+    + str(FILE_TAIL)
+    + "\nP="
+    + str(PER_FILE_LINES)
+    + "\nRE='"
+    + _GREP
+    + r"""'
+echo "@@section source"
+src=""
+if command -v journalctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  j=$(journalctl -q -p err -n "$N" --no-pager -o short-iso --since "-1h" 2>&1)
+  case "$j" in
+    *"not seeing messages from other users"*)
+      echo "@@note journalctl: this user may not read the system journal (add it to group adm or systemd-journal)" ;;
+    "") src=journal ;;
+    *) if printf '%s\n' "$j" | grep -q '^[0-9][0-9][0-9][0-9]-'; then src=journal
+       else echo "@@note journalctl failed: $(printf '%s\n' "$j" | head -n 1)"; fi ;;
+  esac
+fi
+if [ "$src" = journal ]; then
+  echo "source=journal"
+  echo "window=1h"
+  echo "@@section journal"
+  printf '%s\n' "$j" | grep '^[0-9][0-9][0-9][0-9]-' | tail -n "$N"
+  exit 0
+fi
+echo "window=last $T lines per file"
+main=""
+for f in /var/log/syslog /var/log/messages; do
+  [ -e "$f" ] || continue
+  if [ -r "$f" ]; then main="$main $f"; else echo "@@note $f exists but is not readable (not root? group adm?)"; fi
+done
+if [ -n "$main" ]; then
+  echo "source=syslog"
+  for f in $main; do
+    echo "@@section file:$f"
+    tail -n "$T" "$f" 2>/dev/null | grep -aiE "$RE" | tail -n "$N"
+  done
+  exit 0
+fi
+echo "source=files"
+k=0
+for f in /var/log/*.log /var/log/*/*.log; do
+  [ -f "$f" ] || continue
+  case "$f" in
+    */dpkg.log|*/alternatives.log|*/bootstrap.log|*/fontconfig.log|*/apt/*|*/installer/*) continue ;;
+  esac
+  if [ ! -r "$f" ]; then echo "@@note $f is not readable"; continue; fi
+  k=$((k + 1))
+  [ "$k" -le """
+    + str(MAX_FILES)
+    + r""" ] || { echo "@@note more than """
+    + str(MAX_FILES)
+    + r""" log files: the rest were not read"; break; }
+  echo "@@section file:$f"
+  tail -n "$T" "$f" 2>/dev/null | grep -aiE "$RE" | tail -n "$P"
+done
+[ "$k" -gt 0 ] || echo "@@note no journal and no readable log file in /var/log"
+exit 0
+"""
+)
+
+# "2026-11-27T12:00:01+0000 host unit[123]: message" (journal short-iso, rsyslog RFC 3339)
+_ISO = re.compile(r"^(\d{4}-\d\d-\d\dT[\d:.]+(?:[+-][\d:]+|Z)?)\s+\S+\s+([^:\[\s]+)(?:\[\d+\])?:\s?(.*)$")
+# "Nov 27 12:00:01 host prog[123]: message" (classic syslog)
+_BSD = re.compile(r"^(\w{3} +\d+ [\d:]{8})\s+\S+\s+([^:\[\s]+)(?:\[\d+\])?:\s?(.*)$")
+# Any other log: a leading date or [date] if there is one.
+_LEAD_TIME = re.compile(r"^\[?(\d{4}[-/]\d\d[-/]\d\d[ T][\d:.,]+(?:\s?[+-]\d\d:?\d\d|Z)?)\]?\s*(.*)$")
+
+_NORMALISE = (
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "<uuid>"),
+    (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"), "<ip>"),
+    (re.compile(r"\b0x[0-9a-f]+\b", re.I), "<hex>"),
+    (re.compile(r"\b[0-9a-f]*\d[0-9a-f]*\b", re.I), "#"),
+    (re.compile(r"\d+"), "#"),
+)
+
+
+def normalise(message: str) -> str:
+    """The message with numbers, hex, IPs and UUIDs replaced, to group repeats."""
+    for pattern, repl in _NORMALISE:
+        message = pattern.sub(repl, message)
+    return re.sub(r"\s+", " ", message).strip()
+
+
+def split_line(line: str, default_source: str) -> tuple[str, str, str]:
+    """``(time, source, message)`` of one log line."""
+    for pattern in (_ISO, _BSD):
+        m = pattern.match(line)
+        if m:
+            return m.group(1), m.group(2), m.group(3).strip()
+    m = _LEAD_TIME.match(line)
+    if m:
+        return m.group(1), default_source, m.group(2).strip()
+    return "", default_source, line.strip()
+
+
+def parse(output: str) -> ProbeData:
+    sections = split_sections(output)
+    info = key_values(sections.get("source", ""))
+    facts = {"source": info.get("source", "none"), "window": info.get("window", "")}
+    rows: list[tuple[str, str, str]] = []
+    per_file: Counter[str] = Counter()
+    if facts["source"] == "journal":
+        for line in sections.get("journal", "").splitlines():
+            if line.strip():
+                rows.append(split_line(line, "journal"))
+    else:
+        for name, text in sections.items():
+            if not name.startswith("file:"):
+                continue
+            path = name[len("file:"):]
+            base = path.rsplit("/", 1)[-1]
+            for line in text.splitlines():
+                if line.strip():
+                    when, source, message = split_line(line, base)
+                    rows.append((when, source, message))
+                    per_file[path] += 1
+    if per_file:
+        facts["files"] = ", ".join(per_file)
+
+    per_source = Counter(source for _, source, _ in rows)
+    metrics = [Metric("log_error_lines", len(rows), "lines")]
+    metrics += [Metric("log_error_lines_by_source", n, "lines", {"source": s})
+                for s, n in per_source.most_common()]
+    findings: list[Finding] = []
+    where = "in the last hour" if facts["source"] == "journal" else f"in the {facts['window']}"
+    if len(rows) > ERROR_LINES_WARNING:
+        top = ", ".join(f"{s} ({n})" for s, n in per_source.most_common(5))
+        findings.append(Finding(
+            Severity.WARNING,
+            f"High error rate in the system log: {len(rows)} error lines {where}"
+            + (" (capped)" if facts["source"] == "journal" and len(rows) >= MAX_LINES else ""),
+            f"Most lines come from: {top}.",
+            "Start with the loudest source; 'journalctl -p err -S -1h -u UNIT' (or the file "
+            "named) shows the full context around the first occurrence.",
+            NAME,
+        ))
+    if rows:
+        groups: Counter[str] = Counter()
+        example: dict[str, tuple[str, str]] = {}
+        for _, source, message in rows:
+            key = f"{source}: {normalise(message)}"
+            groups[key] += 1
+            example.setdefault(key, (source, message))
+        key, count = groups.most_common(1)[0]
+        if count >= REPEAT_MIN:
+            source, message = example[key]
+            findings.append(Finding(
+                Severity.INFO,
+                f"Most frequent error ({count}x) from {source}",
+                f"{message[:300]}",
+                "A message repeating this often is usually one cause: fix it first, the rest of "
+                "the log gets much easier to read.",
+                NAME,
+            ))
+    table = Table("lines", "Recent error lines", ("time", "source", "message"), tuple(rows))
+    return ProbeData(metrics=tuple(metrics), tables=(table,), findings=tuple(findings),
+                     facts=facts, notes=notes(output))
+
+
+PROBE = Probe(
+    name=NAME,
+    title="System log errors",
+    description="Error lines of the last hour from the journal, or from /var/log when there is "
+    "no journal; counts per source and the most repeated message.",
+    script=SCRIPT,
+    parse=parse,
+    timeout=15.0,
+)

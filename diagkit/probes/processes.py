@@ -1,0 +1,245 @@
+"""Processes: counts by state, the top consumers of CPU and memory, zombies, uninterruptible sleep.
+
+Where the numbers come from: a full ``ps -eo`` (procps) when the target has one, else
+``/proc/[pid]/stat`` + ``status`` read by one ``awk`` (busybox ``ps`` often lacks ``-o``). Both
+paths feed the same ``awk`` aggregator, so the parser reads one format. CPU % is what ``ps``
+reports: CPU time over the process's lifetime, not an instantaneous sample (the cpu probe
+samples the machine as a whole).
+"""
+
+from __future__ import annotations
+
+from diagkit.probes.base import (
+    Finding,
+    Metric,
+    Probe,
+    ProbeData,
+    Severity,
+    Table,
+    key_values,
+    notes,
+    split_sections,
+    to_float,
+)
+
+NAME = "processes"
+
+#: How many rows the top-CPU and top-RSS tables hold.
+TOP_N = 10
+#: More zombies than this is a warning (fewer is an info finding).
+ZOMBIE_WARNING = 10
+#: Tasks (threads) above this share of ``pid_max`` or ``threads-max`` is a warning.
+TASK_LIMIT_RATIO = 0.80
+#: Commands are cut to this many characters in tables.
+COMMAND_WIDTH = 80
+
+# The aggregator reads lines "pid ppid user stat pcpu rss_kb nlwp command..." and prints the
+# sections the parser reads. Top-N is found by repeated max-selection: portable to mawk and
+# busybox awk (no asort), and O(N*n) with n = 10 is nothing next to spawning a sort.
+_AGGREGATE = r"""
+{
+  n++; pid[n]=$1; ppid[n]=$2; usr[n]=$3; st[n]=substr($4,1,1); cpu[n]=$5+0; rss[n]=$6+0
+  thr[n]=($7+0 > 0) ? $7+0 : 1
+  c=$0; for (i=1; i<=7; i++) sub(/^[ \t]*[^ \t]+/, "", c); sub(/^[ \t]+/, "", c)
+  cmd[n]=substr(c,1,w); byp[$1]=n; threads+=thr[n]; cnt[st[n]]++
+}
+function top(arr, title,    k, i, best, used) {
+  print "@@section " title
+  for (k=1; k<=lim && k<=n; k++) {
+    best=0
+    for (i=1; i<=n; i++) if (!(i in used) && (best==0 || arr[i] > arr[best])) best=i
+    used[best]=1
+    printf "%s %s %.1f %d %s %s\n", pid[best], usr[best], cpu[best], rss[best], st[best], cmd[best]
+  }
+}
+END {
+  print "@@section counts"
+  printf "total=%d\nrunning=%d\nsleeping=%d\ndisk_sleep=%d\nzombie=%d\nstopped=%d\nthreads=%d\n", \
+    n, cnt["R"], cnt["S"]+cnt["I"], cnt["D"], cnt["Z"], cnt["T"]+cnt["t"], threads
+  top(cpu, "top_cpu"); top(rss, "top_rss")
+  print "@@section zombies"; z=0
+  for (i=1; i<=n; i++) if (st[i]=="Z" && z++ < 100) {
+    p=ppid[i]; pc=(p in byp) ? cmd[byp[p]] : "?"
+    printf "%s %s %s\t%s\n", pid[i], p, cmd[i], pc
+  }
+  print "@@section dstate"
+  for (i=1; i<=n; i++) if (st[i]=="D") printf "%s %s %s\n", pid[i], usr[i], cmd[i]
+}
+"""
+
+# /proc fallback: stat lines, then "Pid:/Uid:/VmRSS:" lines from status, then /etc/passwd,
+# separated by marker lines. The command is the kernel's comm (cmdline would cost a spawn per
+# process); kernel threads (no VmRSS) are shown in brackets like ps does.
+_FROM_PROC = r"""
+$0=="@@status" { mode=1; next }
+$0=="@@passwd" { mode=2; next }
+mode==0 {
+  o=index($0,"("); e=0; for (i=length($0); i>0; i--) if (substr($0,i,1)==")") { e=i; break }
+  if (o==0 || e==0) next
+  p=substr($0,1,o-2); comm[p]=substr($0,o+1,e-o-1); split(substr($0,e+2), f, " ")
+  state[p]=f[1]; pp[p]=f[2]; ticks[p]=f[12]+f[13]; nth[p]=f[18]; start[p]=f[20]; order[++n]=p
+  next
+}
+mode==1 && $1=="Pid:" { cur=$2; next }
+mode==1 && $1=="Uid:" { uid[cur]=$2; next }
+mode==1 && $1=="VmRSS:" { vm[cur]=$2; next }
+mode==2 { split($0, pw, ":"); if (!(pw[3] in uname)) uname[pw[3]]=pw[1] }
+END {
+  getline up < "/proc/uptime"; split(up, u, " ")
+  for (k=1; k<=n; k++) {
+    p=order[k]; age=u[1] - start[p]/hz; pc=(age > 0) ? 100*ticks[p]/hz/age : 0
+    un=(uid[p] in uname) ? uname[uid[p]] : uid[p]; if (un=="") un="?"
+    c=(p in vm) ? comm[p] : "[" comm[p] "]"
+    printf "%s %s %s %s %.1f %d %d %s\n", p, pp[p], un, state[p], pc, vm[p]+0, nth[p], c
+  }
+}
+"""
+
+SCRIPT = (
+    r"""export LC_ALL=C
+echo "@@section limits"
+echo "pid_max=$(cat /proc/sys/kernel/pid_max 2>/dev/null)"
+echo "threads_max=$(cat /proc/sys/kernel/threads-max 2>/dev/null)"
+if ! command -v awk >/dev/null 2>&1; then
+  echo "@@note awk is not installed: process tables cannot be built"
+  exit 0
+fi
+FMT='pid=,ppid=,user:32=,stat=,pcpu=,rss=,nlwp=,args='
+if ps -eo "$FMT" >/dev/null 2>&1; then
+  echo "source=ps"
+  ps -eo "$FMT" 2>/dev/null | awk -v w="""
+    + str(COMMAND_WIDTH)
+    + " -v lim="
+    + str(TOP_N)
+    + " '"
+    + _AGGREGATE
+    + r"""'
+else
+  echo "source=proc"
+  echo "@@note no ps with -o here (busybox?): read /proc directly; commands are short names"
+  { cat /proc/[0-9]*/stat 2>/dev/null; echo "@@status"
+    grep -hE '^(Pid|Uid|VmRSS):' /proc/[0-9]*/status 2>/dev/null; echo "@@passwd"
+    cat /etc/passwd 2>/dev/null; } | awk -v hz=100 '"""
+    + _FROM_PROC
+    + "' | awk -v w="
+    + str(COMMAND_WIDTH)
+    + " -v lim="
+    + str(TOP_N)
+    + " '"
+    + _AGGREGATE
+    + """'
+fi
+exit 0
+"""
+)
+
+_STATE_NAMES = {"R": "running", "S": "sleeping", "D": "disk sleep", "Z": "zombie", "T": "stopped",
+                "t": "traced", "I": "idle", "X": "dead"}
+
+
+def _rows(text: str, fields: int) -> list[list[str]]:
+    """Whitespace split into ``fields`` columns, the last one keeping its spaces."""
+    out = []
+    for line in text.splitlines():
+        parts = line.split(None, fields - 1)
+        if len(parts) == fields:
+            out.append(parts)
+    return out
+
+
+def _top_table(name: str, title: str, text: str) -> Table:
+    rows = tuple(
+        (int(pid), user, float(cpu), int(rss), state, cmd)
+        for pid, user, cpu, rss, state, cmd in _rows(text, 6)
+    )
+    return Table(name, title, ("pid", "user", "cpu_percent", "rss_kib", "state", "command"), rows)
+
+
+def parse(output: str) -> ProbeData:
+    sections = split_sections(output)
+    limits = key_values(sections.get("limits", ""))
+    counts = {k: int(v) for k, v in key_values(sections.get("counts", "")).items() if v.isdigit()}
+    facts: dict[str, str] = {"source": limits.get("source", "")}
+    metrics: list[Metric] = []
+    for key in ("total", "running", "sleeping", "disk_sleep", "zombie", "stopped", "threads"):
+        if key in counts:
+            metrics.append(Metric(f"processes_{key}", counts[key], "count"))
+    pid_max = to_float(limits.get("pid_max") or None)
+    threads_max = to_float(limits.get("threads_max") or None)
+    if pid_max:
+        facts["pid_max"] = str(int(pid_max))
+    if threads_max:
+        facts["threads_max"] = str(int(threads_max))
+
+    tables = [
+        _top_table("top_cpu", f"Top {TOP_N} by CPU", sections.get("top_cpu", "")),
+        _top_table("top_rss", f"Top {TOP_N} by memory (RSS)", sections.get("top_rss", "")),
+    ]
+    zombies = []
+    for line in sections.get("zombies", "").splitlines():
+        head, _, parent_cmd = line.partition("\t")
+        parts = head.split(None, 2)
+        if len(parts) == 3:
+            zombies.append((int(parts[0]), int(parts[1]), parts[2], parent_cmd))
+    tables.append(Table("zombies", "Zombie processes", ("pid", "ppid", "command", "parent"),
+                        tuple(zombies)))
+    dstate = tuple((int(p), u, c) for p, u, c in _rows(sections.get("dstate", ""), 3))
+    tables.append(Table("dstate", "Processes in uninterruptible sleep (D)",
+                        ("pid", "user", "command"), dstate))
+
+    findings: list[Finding] = []
+    n_zombies = counts.get("zombie", 0)
+    if n_zombies:
+        parents: dict[str, int] = {}
+        for _, ppid, _, parent in zombies:
+            label = f"{parent} (pid {ppid})"
+            parents[label] = parents.get(label, 0) + 1
+        by_parent = ", ".join(f"{p}: {n}" for p, n in sorted(parents.items(), key=lambda x: -x[1]))
+        findings.append(Finding(
+            Severity.WARNING if n_zombies > ZOMBIE_WARNING else Severity.INFO,
+            f"{n_zombies} zombie process{'es' if n_zombies != 1 else ''}",
+            f"Exited processes not yet reaped, by parent: {by_parent}." if by_parent else "",
+            "A zombie holds only a PID; its parent must reap it (wait()). Restart or fix the "
+            "parent; killing the zombie itself does nothing. If the parent is PID 1 in a "
+            "container, run the container with an init (docker --init, tini).",
+            NAME,
+        ))
+    if dstate:
+        shown = ", ".join(f"{c} (pid {p})" for p, _, c in dstate[:5])
+        findings.append(Finding(
+            Severity.INFO,
+            f"{len(dstate)} process{'es' if len(dstate) != 1 else ''} in uninterruptible sleep (D)",
+            f"At the moment of the snapshot: {shown}.",
+            "Usually waiting on disk or NFS I/O. If the same PIDs stay in D across snapshots, "
+            "check 'cat /proc/PID/stack' (root), the kernel probe for hung tasks, and storage "
+            "latency.",
+            NAME,
+        ))
+    tasks = counts.get("threads", 0)
+    for limit_name, limit in (("kernel.pid_max", pid_max), ("kernel.threads-max", threads_max)):
+        if limit and tasks > TASK_LIMIT_RATIO * limit:
+            findings.append(Finding(
+                Severity.WARNING,
+                f"Task count near {limit_name}",
+                f"{tasks} tasks (threads) against a limit of {int(limit)} "
+                f"({100 * tasks / limit:.0f} %).",
+                f"New processes and threads will fail with EAGAIN at the limit. Find who spawns "
+                f"them (top thread counts: 'ps -eo nlwp,pid,args --sort=-nlwp | head'), or raise "
+                f"{limit_name} with sysctl.",
+                NAME,
+            ))
+    return ProbeData(
+        metrics=tuple(metrics), tables=tuple(tables), findings=tuple(findings), facts=facts,
+        notes=notes(output),
+    )
+
+
+PROBE = Probe(
+    name=NAME,
+    title="Processes",
+    description="Process and thread counts, top CPU and memory users, zombies and processes "
+    "stuck in uninterruptible sleep.",
+    script=SCRIPT,
+    parse=parse,
+    timeout=15.0,
+)
