@@ -1,0 +1,751 @@
+"""A remote machine over one reused SSH connection (paramiko).
+
+``SshTransport.connect(SshTarget("web1"))`` resolves the target like OpenSSH does - explicit
+fields, then ``~/.ssh/config`` (Host aliases, HostName, User, Port, IdentityFile, ProxyJump,
+HostKeyAlias, ConnectTimeout, IdentitiesOnly), then defaults - connects hop by hop through any
+ProxyJump chain (``direct-tcpip`` channels), checks every hop's host key against known_hosts
+(:mod:`diagkit.transport.known_hosts`) itself, and authenticates with ssh-agent, key files
+(passphrases from the keyring) and finally a password (argument or keyring).
+
+Host keys: an unknown key raises :class:`~diagkit.errors.HostKeyUnknown` unless
+``accept_new_host_key``; the UI may ask the user, call :func:`trust_host_key` and reconnect. A
+changed or revoked key raises :class:`~diagkit.errors.HostKeyChanged`, and no flag overrides it.
+
+Commands run as ``exec /bin/sh -c ...`` (like LocalTransport) behind a tiny wrapper that first
+prints the shell's PID on stderr (stripped from the output). sshd starts every session command
+in its own session/process group, so on timeout or cancel a second channel runs
+``kill -TERM -PGID`` then ``kill -KILL``: the remote command really stops.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import select
+import shlex
+import socket
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import paramiko
+
+from diagkit import config, credentials
+from diagkit.errors import (
+    AuthError,
+    CommandTimeout,
+    ConfigError,
+    ConnectError,
+    ConnectionLost,
+    ConnectionRefused,
+    ConnectTimeout,
+    HostKeyChanged,
+    HostKeyError,
+    HostKeyUnknown,
+    HostNotFound,
+    ProxyJumpError,
+    TransportError,
+)
+from diagkit.transport import known_hosts
+from diagkit.transport.base import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, CommandResult, OutputCallback
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+# OpenSSH's MaxSessions defaults to 10 channels per connection; keep two free for kill commands.
+MAX_PARALLEL_CHANNELS = 8
+_KEEPALIVE = 15
+_MAX_JUMPS = 8
+_DEFAULT_KEYS = ("id_rsa", "id_ecdsa", "id_ed25519", "id_dsa")
+_MARKER = b"__DIAGKIT_PID__="
+_MARKER_RE = re.compile(rb"__DIAGKIT_PID__=(\d+)\n")
+# Runs inside /bin/sh: print our PID (= PGID, sshd made us a session leader), then become the
+# user's command; the command travels as $1 so its quoting is never re-parsed by us.
+_WRAPPER = "printf '__DIAGKIT_PID__=%s\\n' \"$$\" >&2; exec /bin/sh -c \"$1\""
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    """Where to connect. Empty fields are filled from ``~/.ssh/config``, then defaults.
+
+    ``host`` is an address or a ``~/.ssh/config`` alias; ``jump`` a ProxyJump spec
+    (``"user@bastion:2222,host2"``, ``"none"`` to disable one from the config); ``label`` the
+    display name (e.g. the saved host's name); ``password_account`` the keyring account of the
+    password (default ``host:<label or host>``).
+    """
+
+    host: str
+    port: int | None = None
+    user: str | None = None
+    jump: str | None = None
+    identity_files: tuple[str, ...] = ()
+    label: str = ""
+    password_account: str = ""
+
+    @property
+    def display(self) -> str:
+        return self.label or self.host
+
+    @property
+    def account(self) -> str:
+        return self.password_account or credentials.host_account(self.display)
+
+
+@dataclass(frozen=True)
+class ResolvedHop:
+    """One machine of the chain, after ``~/.ssh/config``."""
+
+    name: str  # as given (alias or address)
+    hostname: str
+    port: int
+    user: str
+    identity_files: tuple[str, ...]
+    identities_only: bool = False
+    host_key_alias: str = ""
+    connect_timeout: float | None = None
+    jumps: tuple[ResolvedHop, ...] = field(default=())
+
+    @property
+    def key_name(self) -> tuple[str, int]:
+        """Name and port used in known_hosts (OpenSSH: the HostName, or HostKeyAlias)."""
+        return (self.host_key_alias, 22) if self.host_key_alias else (self.hostname, self.port)
+
+    @property
+    def where(self) -> str:
+        return f"{self.user}@{self.hostname}:{self.port}"
+
+
+# --- resolution ------------------------------------------------------------------------------
+
+
+def load_ssh_config(path: Path | None = None) -> paramiko.SSHConfig:
+    path = path or config.ssh_config_file()
+    try:
+        return paramiko.SSHConfig.from_path(str(path))
+    except FileNotFoundError:
+        return paramiko.SSHConfig()
+    except Exception as exc:  # paramiko raises several types for bad files
+        raise ConfigError(f"Cannot read the SSH config {path}: {exc}. Fix the file or move it away.") from exc
+
+
+def _parse_jump(spec: str) -> list[tuple[str | None, str, int | None]]:
+    hops = []
+    for part in spec.split(","):
+        part = part.strip()
+        if part.startswith("ssh://"):
+            part = part[len("ssh://"):]
+        user, _, hostport = part.rpartition("@")
+        host, port = hostport, None
+        if hostport.startswith("["):
+            host, _, rest = hostport[1:].partition("]")
+            port = int(rest[1:]) if rest.startswith(":") else None
+        elif hostport.count(":") == 1:
+            host, port_text = hostport.split(":")
+            port = int(port_text)
+        hops.append((user or None, host, port))
+    return hops
+
+
+def resolve(
+    host: str,
+    *,
+    port: int | None = None,
+    user: str | None = None,
+    jump: str | None = None,
+    identity_files: tuple[str, ...] = (),
+    ssh_config: paramiko.SSHConfig | None = None,
+    _depth: int = 0,
+) -> ResolvedHop:
+    """Resolve one target and its ProxyJump chain through ``ssh_config``."""
+    cfg = ssh_config or paramiko.SSHConfig()
+    try:
+        opts: dict[str, Any] = cfg.lookup(host)
+    except Exception as exc:
+        raise ConfigError(f"Cannot evaluate the SSH config for {host!r}: {exc}. Check the file.") from exc
+    files = tuple(identity_files) + tuple(opts.get("identityfile", ()))
+    if not files:
+        files = tuple(f"~/.ssh/{name}" for name in _DEFAULT_KEYS)
+    timeout = opts.get("connecttimeout")
+    spec = jump if jump is not None else opts.get("proxyjump")
+    jumps: tuple[ResolvedHop, ...] = ()
+    if spec and spec.lower() != "none":
+        if _depth >= _MAX_JUMPS:
+            raise ConfigError(f"ProxyJump for {host!r} nests deeper than {_MAX_JUMPS} hops: check for a loop.")
+        chain = []
+        for index, (j_user, j_host, j_port) in enumerate(_parse_jump(spec)):
+            # Like `ssh -J a,b`: only the first hop may itself use a ProxyJump from the config.
+            hop = resolve(j_host, port=j_port, user=j_user, ssh_config=cfg,
+                          jump=None if index == 0 else "none", _depth=_depth + 1)
+            chain.extend(hop.jumps)
+            chain.append(replace(hop, jumps=()))
+        jumps = tuple(chain)
+    return ResolvedHop(
+        name=host,
+        hostname=opts.get("hostname", host),
+        port=int(port or opts.get("port") or 22),
+        user=user or opts.get("user") or getpass.getuser(),
+        identity_files=tuple(os.path.expanduser(f) for f in files),
+        identities_only=str(opts.get("identitiesonly", "no")).lower() == "yes",
+        host_key_alias=opts.get("hostkeyalias", ""),
+        connect_timeout=float(timeout) if timeout else None,
+        jumps=jumps,
+    )
+
+
+# --- host keys -------------------------------------------------------------------------------
+
+
+def trust_host_key(err: HostKeyUnknown) -> None:
+    """Record the key of ``err`` in diagkit's known_hosts (after the user confirmed it)."""
+    known_hosts.trust(err.host, err.port, err.key)  # type: ignore[arg-type]
+
+
+def _prefer_known_key_types(transport: paramiko.Transport, host: str, port: int) -> None:
+    # Ask for the key type we have on record first, as OpenSSH does; otherwise a host known by
+    # its RSA key would look "unknown" after negotiating ed25519.
+    known = known_hosts.known_key_types(host, port)
+    if not known:
+        return
+    options = transport.get_security_options()
+    wanted: list[str] = []
+    for key_type in known:
+        wanted += ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] if key_type == "ssh-rsa" else [key_type]
+    current = list(options.key_types)
+    first = [k for k in wanted if k in current]
+    options.key_types = tuple(first + [k for k in current if k not in first])
+
+
+def _check_host_key(transport: paramiko.Transport, hop: ResolvedHop, accept_new: bool) -> None:
+    key = transport.get_remote_server_key()
+    host, port = hop.key_name
+    match = known_hosts.lookup(host, port, key)
+    if match.status is known_hosts.Status.KNOWN:
+        return
+    printed = known_hosts.fingerprint(key)
+    if match.status in (known_hosts.Status.CHANGED, known_hosts.Status.REVOKED):
+        raise HostKeyChanged(
+            host=host, port=port, key_type=key.get_name(), fingerprint=printed,
+            expected_fingerprint=(match.recorded_fingerprint if match.status is known_hosts.Status.CHANGED
+                                  else "that key as REVOKED"),
+            known_hosts_file=match.file, line=match.line,
+        )
+    if accept_new:
+        known_hosts.trust(host, port, key)
+        return
+    raise HostKeyUnknown(host=host, port=port, key_type=key.get_name(), fingerprint=printed, key=key)
+
+
+# --- authentication --------------------------------------------------------------------------
+
+
+def _short(path: str) -> str:
+    home = os.path.expanduser("~")
+    return "~" + path[len(home):] if path.startswith(home + os.sep) else path
+
+
+def _load_key(path: str) -> tuple[paramiko.PKey | None, str]:
+    """The private key at ``path`` or (None, why it was skipped)."""
+    try:
+        return paramiko.PKey.from_path(path), ""
+    except paramiko.PasswordRequiredException:
+        passphrase = credentials.get_key_passphrase(path)
+        if passphrase is None:
+            return None, "encrypted, no passphrase stored in the keyring"
+        try:
+            return paramiko.PKey.from_path(path, passphrase=passphrase), ""
+        except paramiko.SSHException:
+            return None, "the stored passphrase does not open it"
+    except (OSError, paramiko.SSHException, ValueError) as exc:
+        return None, f"unreadable: {exc}"
+
+
+def _authenticate(
+    transport: paramiko.Transport, hop: ResolvedHop, *, password: str | None, account: str,
+    hint_name: str,
+) -> None:
+    tried: list[str] = []
+    user = hop.user
+
+    def try_key(key: paramiko.PKey) -> bool:
+        try:
+            transport.auth_publickey(user, key)
+        except paramiko.AuthenticationException:  # BadAuthenticationType included
+            return False
+        return transport.is_authenticated()
+
+    if os.environ.get("SSH_AUTH_SOCK") and not hop.identities_only:
+        agent = paramiko.Agent()
+        try:
+            keys = agent.get_keys()
+            if not keys:
+                tried.append("agent (no keys)")
+            for key in keys:
+                if try_key(key):
+                    return
+            if keys:
+                tried.append(f"agent ({len(keys)} key(s) refused)")
+        finally:
+            agent.close()
+    else:
+        tried.append("agent (not running)" if not hop.identities_only else "agent (IdentitiesOnly)")
+
+    explicit = [f for f in hop.identity_files if not f.endswith(tuple(_DEFAULT_KEYS))]
+    for path in hop.identity_files:
+        if not os.path.exists(path):
+            if path in explicit:
+                tried.append(f"key {_short(path)} (missing)")
+            continue
+        key, why = _load_key(path)
+        if key is None:
+            tried.append(f"key {_short(path)} ({why}: store it with 'diagkit keys set-passphrase')"
+                         if "encrypted" in why else f"key {_short(path)} ({why})")
+            continue
+        if try_key(key):
+            return
+        tried.append(f"key {_short(path)} (refused)")
+
+    secret = password if password is not None else credentials.get_password(account)
+    if secret is None:
+        tried.append(f"password (none stored: run 'diagkit hosts set-password {hint_name}')")
+    else:
+        outcome = "refused"
+        try:
+            transport.auth_password(user, secret)
+        except paramiko.BadAuthenticationType as exc:
+            outcome = "not allowed by the server"
+            if "keyboard-interactive" in exc.allowed_types:
+                try:
+                    transport.auth_interactive(user, lambda _t, _i, prompts: [secret for _ in prompts])
+                except paramiko.AuthenticationException:
+                    outcome = "refused"
+        except paramiko.AuthenticationException:
+            pass
+        if transport.is_authenticated():
+            return
+        tried.append(f"password ({outcome})")
+    raise AuthError(
+        f"{user}@{hop.hostname} refused every login method; tried: {', '.join(tried)}. Check the user "
+        "name, add your public key to the host's ~/.ssh/authorized_keys, load it in ssh-agent, or "
+        f"store the right password with 'diagkit hosts set-password {hint_name}'.",
+        host=hop.hostname, methods_tried=tried,
+    )
+
+
+# --- the transport ---------------------------------------------------------------------------
+
+
+def _open_socket(hop: ResolvedHop, timeout: float) -> socket.socket:
+    where = f"{hop.hostname}:{hop.port}"
+    try:
+        return socket.create_connection((hop.hostname, hop.port), timeout=timeout)
+    except socket.gaierror as exc:
+        raise HostNotFound(
+            f"The host name {hop.hostname!r} could not be resolved ({exc.strerror}). Check the spelling, "
+            "your DNS / VPN, or use the IP address.", host=hop.hostname) from exc
+    except ConnectionRefusedError as exc:
+        raise ConnectionRefused(
+            f"{where} refused the connection: no SSH server listens on that port. Check the port "
+            "number and that sshd runs on the host.", host=hop.hostname) from exc
+    except (TimeoutError, socket.timeout) as exc:
+        raise ConnectTimeout(
+            f"{where} did not answer within {timeout:g} s. Check that the host is up and that no "
+            "firewall drops SSH, or raise the connect timeout.", host=hop.hostname) from exc
+    except OSError as exc:
+        raise ConnectError(
+            f"Cannot reach {where}: {exc.strerror or exc}. Check the network route to the host.",
+            host=hop.hostname) from exc
+
+
+class SshTransport:
+    """One authenticated SSH connection; ``run`` opens a channel per command (thread-safe)."""
+
+    def __init__(self, target: SshTarget, hop: ResolvedHop,
+                 transports: list[paramiko.Transport]) -> None:
+        self._target = target
+        self._hop = hop
+        self._transports = transports  # jump hosts first, the target last
+        self._transport = transports[-1]
+        self._slots = threading.BoundedSemaphore(MAX_PARALLEL_CHANNELS)
+        self._closed = False
+        self._close_lock = threading.Lock()
+
+    # -- connecting --
+
+    @classmethod
+    def connect(
+        cls,
+        target: SshTarget,
+        *,
+        ssh_config_path: Path | None = None,
+        accept_new_host_key: bool = False,
+        connect_timeout: float | None = None,
+        password: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> SshTransport:
+        """Connect and authenticate, or raise the matching :mod:`diagkit.errors` type.
+
+        ``connect_timeout`` defaults to the config's ConnectTimeout, else 10 s, per hop.
+        ``password`` is used for the target only (jump hosts use keys or their own keyring entry).
+        """
+        cfg = load_ssh_config(ssh_config_path)
+        hop = resolve(target.host, port=target.port, user=target.user, jump=target.jump,
+                      identity_files=target.identity_files, ssh_config=cfg)
+        chain = [*hop.jumps, replace(hop, jumps=())]
+        transports: list[paramiko.Transport] = []
+        watcher_stop = threading.Event()
+        sockets: list[Any] = []
+        if cancel is not None:
+            def watch() -> None:
+                while not watcher_stop.wait(0.1):
+                    if cancel.is_set():
+                        for s in sockets:
+                            try:
+                                s.close()
+                            except Exception:  # noqa: BLE001 - best effort
+                                pass
+                        return
+            threading.Thread(target=watch, daemon=True, name="ssh-connect-cancel").start()
+        try:
+            for index, current in enumerate(chain):
+                is_target = index == len(chain) - 1
+                timeout = connect_timeout or current.connect_timeout or DEFAULT_CONNECT_TIMEOUT
+                try:
+                    if cancel is not None and cancel.is_set():
+                        raise ConnectError(f"Connecting to {target.display} was cancelled.",
+                                           host=target.display)
+                    if index == 0:
+                        sock: Any = _open_socket(current, timeout)
+                    else:
+                        sock = cls._open_tunnel(transports[-1], chain[index - 1], current, timeout)
+                    sockets.append(sock)
+                    transport = cls._handshake(
+                        sock, current, timeout, accept_new_host_key,
+                        password=password if is_target else None,
+                        account=target.account if is_target else credentials.host_account(current.name),
+                        hint_name=target.display if is_target else current.name,
+                    )
+                    transports.append(transport)
+                except (HostKeyError, ProxyJumpError):
+                    raise
+                except (ConnectError, AuthError) as exc:
+                    if is_target and index == 0:
+                        raise
+                    if cancel is not None and cancel.is_set():
+                        raise ConnectError(f"Connecting to {target.display} was cancelled.",
+                                           host=target.display) from exc
+                    if is_target:
+                        if isinstance(exc, AuthError):
+                            raise
+                        raise ProxyJumpError(
+                            f"Through the jump host {chain[index - 1].name}: {exc}", host=target.display
+                        ) from exc
+                    raise ProxyJumpError(
+                        f"The jump host {current.name} ({current.where}) failed: {exc}",
+                        host=target.display) from exc
+        except BaseException:
+            for t in reversed(transports):
+                t.close()
+            for s in sockets:
+                try:
+                    s.close()
+                except Exception:  # noqa: BLE001
+                    pass
+            if cancel is not None and cancel.is_set():
+                raise ConnectError(f"Connecting to {target.display} was cancelled.", host=target.display) from None
+            raise
+        finally:
+            watcher_stop.set()
+        return cls(target, hop, transports)
+
+    @staticmethod
+    def _open_tunnel(via: paramiko.Transport, via_hop: ResolvedHop, hop: ResolvedHop,
+                     timeout: float) -> paramiko.Channel:
+        try:
+            return via.open_channel("direct-tcpip", (hop.hostname, hop.port), ("127.0.0.1", 0),
+                                    timeout=timeout)
+        except paramiko.ChannelException as exc:
+            raise ProxyJumpError(
+                f"The jump host {via_hop.name} could not open a connection to {hop.hostname}:{hop.port} "
+                f"({exc.text}). Check the address from the jump host's side and that it allows "
+                "TCP forwarding (AllowTcpForwarding).", host=hop.name) from exc
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise ProxyJumpError(
+                f"The jump host {via_hop.name} dropped the connection while forwarding to "
+                f"{hop.hostname}:{hop.port}: {exc}. Try connecting to {via_hop.name} alone.",
+                host=hop.name) from exc
+
+    @staticmethod
+    def _handshake(sock: Any, hop: ResolvedHop, timeout: float, accept_new: bool, *,
+                   password: str | None, account: str, hint_name: str) -> paramiko.Transport:
+        transport = paramiko.Transport(sock)
+        try:
+            transport.banner_timeout = timeout
+            transport.auth_timeout = timeout
+            _prefer_known_key_types(transport, *hop.key_name)
+            try:
+                transport.start_client(timeout=timeout)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                raise ConnectError(
+                    f"{hop.hostname}:{hop.port} accepted the connection but the SSH handshake failed "
+                    f"({exc or type(exc).__name__}). Check that this port is an SSH server and that it "
+                    "accepts this client (sshd logs say why).", host=hop.hostname) from exc
+            _check_host_key(transport, hop, accept_new)
+            try:
+                _authenticate(transport, hop, password=password, account=account, hint_name=hint_name)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                raise ConnectError(
+                    f"{hop.hostname}:{hop.port} closed the connection during login ({exc}). "
+                    "Check the server's logs (MaxStartups, AllowUsers...).", host=hop.hostname) from exc
+            transport.set_keepalive(_KEEPALIVE)
+            return transport
+        except BaseException:
+            transport.close()
+            raise
+
+    # -- the Transport protocol --
+
+    @property
+    def host(self) -> str:
+        return self._target.label or f"{self._hop.user}@{self._target.host}"
+
+    def _lost(self, detail: object) -> ConnectionLost:
+        return ConnectionLost(
+            f"The SSH connection to {self.host} dropped ({detail}). Check the network and that the "
+            "host is up, then reconnect.", host=self.host)
+
+    def _open_channel(self) -> paramiko.Channel:
+        if self._closed:
+            raise TransportError(f"The connection to {self.host} was closed. Reconnect first.",
+                                 host=self.host)
+        # sshd frees a session slot only once both sides finished closing a channel, so right
+        # after a burst of commands an open can be refused for a moment (MaxSessions): retry.
+        deadline = time.monotonic() + 10.0
+        delay = 0.02
+        while True:
+            try:
+                return self._transport.open_session(timeout=DEFAULT_CONNECT_TIMEOUT)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                # paramiko reports a refused open as ChannelException, or - when two threads'
+                # refusals race for its single saved exception - as a bare SSHException.
+                if not self._transport.is_active():
+                    raise self._lost(exc) from exc
+                if time.monotonic() > deadline:
+                    raise TransportError(
+                        f"{self.host} refused to open a session channel ({exc}). The server may "
+                        "limit sessions (MaxSessions); run fewer commands at once.", host=self.host
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
+    def run(
+        self,
+        command: str,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        stdin: str | None = None,
+        on_output: OutputCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> CommandResult:
+        started = time.monotonic()
+        wrapped = "exec /bin/sh -c " + shlex.quote(_WRAPPER) + " sh " + shlex.quote(command)
+        out, err, status, stopped = self._exec(
+            wrapped, timeout=timeout, stdin=stdin.encode() if stdin is not None else None,
+            on_output=on_output, cancel=cancel, find_pid=True)
+        stdout = out.decode("utf-8", errors="replace")
+        stderr = err.decode("utf-8", errors="replace")
+        if stopped:
+            limit = 0.0 if cancel is not None and cancel.is_set() else float(timeout or 0)
+            why = "was stopped" if limit == 0.0 else f"did not finish within {limit:g} s"
+            raise CommandTimeout(
+                f"The command {why} on {self.host} and was killed. "
+                "Run it with a longer timeout, or check what it is waiting for.",
+                host=self.host, timeout=limit, stdout=stdout, stderr=stderr)
+        return CommandResult(command, stdout, stderr, status, time.monotonic() - started)
+
+    def _exec(
+        self, wrapped: str, *, timeout: float | None, stdin: bytes | None,
+        on_output: OutputCallback | None, cancel: threading.Event | None, find_pid: bool,
+    ) -> tuple[bytes, bytes, int, bool]:
+        """Run one command in a new channel: (stdout, stderr, status, was_killed)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        out = bytearray()
+        err = bytearray()
+        pending = bytearray()  # stderr held back until the PID marker line is found
+        pid: int | None = None
+        decoders = {"stdout": _decoder(), "stderr": _decoder()}
+
+        def emit(stream: str, data: bytes, target: bytearray) -> None:
+            target += data
+            if on_output is not None and data:
+                text = decoders[stream].decode(data)
+                if text:
+                    on_output(stream, text)
+
+        with self._slots:
+            chan = self._open_channel()
+            try:
+                try:
+                    chan.exec_command(wrapped)
+                    if stdin:
+                        chan.sendall(stdin)
+                    # EOF right away: a command reading stdin must not hang (local uses DEVNULL).
+                    chan.shutdown_write()
+                except (paramiko.SSHException, EOFError, OSError) as exc:
+                    if not self._transport.is_active():
+                        raise self._lost(exc) from exc
+                    raise TransportError(f"{self.host} refused to run the command ({exc}). "
+                                         "Check the account's shell.", host=self.host) from exc
+                fd = chan.fileno()
+                killed = False
+                while True:
+                    while chan.recv_ready():
+                        emit("stdout", chan.recv(65536), out)
+                    while chan.recv_stderr_ready():
+                        data = chan.recv_stderr(65536)
+                        if find_pid and pid is None:
+                            pending += data
+                            found = _MARKER_RE.search(pending)
+                            if found:
+                                pid = int(found.group(1))
+                                rest = bytes(pending[: found.start()] + pending[found.end():])
+                                pending.clear()
+                                emit("stderr", rest, err)
+                            elif len(pending) > 65536 and _MARKER not in pending:
+                                find_pid = False  # no wrapper output: give up looking
+                                emit("stderr", bytes(pending), err)
+                                pending.clear()
+                        else:
+                            emit("stderr", data, err)
+                    if chan.closed or (chan.eof_received and chan.exit_status_ready()
+                                       and not chan.recv_ready() and not chan.recv_stderr_ready()):
+                        break
+                    stop = (cancel is not None and cancel.is_set()) or (
+                        deadline is not None and time.monotonic() > deadline)
+                    if stop:
+                        killed = True
+                        if pid is not None:
+                            self._kill(pid)
+                        break
+                    select.select([fd], [], [], 0.1)
+                if pending:
+                    emit("stderr", bytes(pending), err)
+                for stream, target in (("stdout", out), ("stderr", err)):
+                    tail = decoders[stream].decode(b"", final=True)
+                    if tail and on_output is not None:
+                        on_output(stream, tail)
+                if killed:
+                    return bytes(out), bytes(err), -1, True
+                status = chan.exit_status
+                if status == -1 and not self._exit_status_known(chan):
+                    raise self._lost("the channel closed without an exit status")
+                return bytes(out), bytes(err), status, False
+            finally:
+                chan.close()
+
+    def _exit_status_known(self, chan: paramiko.Channel) -> bool:
+        # paramiko marks channels closed just before the transport goes inactive; give it a moment
+        # to tell a dropped connection from a command killed by a signal (no exit status either).
+        for _ in range(10):
+            if not self._transport.is_active():
+                return False
+            time.sleep(0.05)
+        return True
+
+    def _kill(self, pid: int) -> None:
+        """TERM the command's process group, KILL it if still there after ~2 s; wait for that."""
+        script = (
+            f"kill -TERM -{pid} 2>/dev/null || kill -TERM {pid} 2>/dev/null; "
+            "i=0; while [ $i -lt 20 ]; do "
+            f"kill -0 -{pid} 2>/dev/null || kill -0 {pid} 2>/dev/null || exit 0; "
+            "sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; "
+            f"kill -KILL -{pid} 2>/dev/null; kill -KILL {pid} 2>/dev/null; exit 0"
+        )
+        try:
+            chan = self._open_channel()
+        except TransportError:
+            return  # the connection is gone; closing our channel is all we can do
+        try:
+            chan.settimeout(15.0)
+            chan.exec_command("exec /bin/sh -c " + shlex.quote(script))
+            chan.shutdown_write()
+            chan.recv_exit_status()
+        except (paramiko.SSHException, EOFError, OSError, socket.timeout):
+            pass
+        finally:
+            chan.close()
+
+    def read_file(self, path: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+        try:
+            with self._slots:
+                sftp = paramiko.SFTPClient.from_transport(self._transport)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            if not self._transport.is_active():
+                raise self._lost(exc) from exc
+            return self._read_with_head(path, max_bytes)  # no SFTP subsystem on this host
+        if sftp is None:
+            return self._read_with_head(path, max_bytes)
+        try:
+            with sftp.open(path, "rb") as fh:
+                chunks = []
+                left = max_bytes
+                while left > 0:
+                    data = fh.read(min(left, 1 << 20))
+                    if not data:
+                        break
+                    chunks.append(data)
+                    left -= len(data)
+                return b"".join(chunks)
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise TransportError(
+                f"Cannot read {path} on {self.host}: {why}. Check the path and that "
+                f"{self._hop.user} may read it.", host=self.host) from exc
+        except (paramiko.SSHException, EOFError) as exc:
+            raise self._lost(exc) from exc
+        finally:
+            sftp.close()
+
+    def _read_with_head(self, path: str, max_bytes: int) -> bytes:
+        out, err, status, _ = self._exec(
+            f"exec /bin/sh -c {shlex.quote(f'head -c {int(max_bytes)} -- {shlex.quote(path)}')}",
+            timeout=DEFAULT_TIMEOUT, stdin=None, on_output=None, cancel=None, find_pid=False)
+        if status != 0:
+            raise TransportError(
+                f"Cannot read {path} on {self.host}: {err.decode(errors='replace').strip()}. Check the "
+                f"path and that {self._hop.user} may read it.", host=self.host)
+        return out
+
+    def close(self) -> None:
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        for transport in reversed(self._transports):
+            try:
+                transport.close()
+            except Exception:  # noqa: BLE001 - closing must not fail
+                pass
+
+    @property
+    def is_active(self) -> bool:
+        return not self._closed and self._transport.is_active()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _decoder():  # noqa: ANN202 - codecs' incremental decoder type is private
+    import codecs
+
+    return codecs.getincrementaldecoder("utf-8")(errors="replace")
+
