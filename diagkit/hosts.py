@@ -124,7 +124,8 @@ class HostStore:
             )
         self.save([*hosts, host])
 
-    def update(self, name: str, **changes: Any) -> SavedHost:
+    def update(self, name: str, /, **changes: Any) -> SavedHost:
+        """Change fields of host ``name`` (``name=`` in ``changes`` renames it)."""
         hosts = self.load()
         for i, host in enumerate(hosts):
             if host.name == name:
