@@ -162,6 +162,21 @@ class SshServer:
         out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True)
         return [int(x) for x in out.stdout.split()]
 
+    def kill_sessions(self) -> list[int]:
+        """SIGKILL every sshd process serving a connection (drops them); the listener stays."""
+        killed: list[int] = []
+        todo = self.session_pids()
+        while todo:
+            pid = todo.pop()
+            out = subprocess.run(["pgrep", "-P", str(pid), "-x", "sshd"], capture_output=True, text=True)
+            todo += [int(x) for x in out.stdout.split()]
+            try:
+                os.kill(pid, 9)
+                killed.append(pid)
+            except ProcessLookupError:
+                pass
+        return killed
+
     def new_host_key(self) -> None:
         """Replace the host key (as after a reinstall). Takes effect at the next ``start()``."""
         self.host_pubkey = _pubkey_without_comment(make_key(self.host_key_path, "diagkit-test-host"))

@@ -18,10 +18,10 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import fnmatch
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +109,12 @@ def _hashed_matches(field: str, name: str) -> bool:
     return hmac.compare_digest(hmac.new(salt, name.encode(), hashlib.sha1).digest(), expected)
 
 
+def _pattern_matches(pattern: str, name: str) -> bool:
+    # OpenSSH patterns know only * and ? ("[" is literal: "[host]:port"), case-insensitive.
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, name, flags=re.IGNORECASE) is not None
+
+
 def _host_field_matches(field: str, name: str) -> bool:
     if field.startswith("|"):
         return _hashed_matches(field, name)
@@ -117,8 +123,7 @@ def _host_field_matches(field: str, name: str) -> bool:
         negate = pattern.startswith("!")
         if negate:
             pattern = pattern[1:]
-        # OpenSSH compares host names case-insensitively.
-        if fnmatch.fnmatchcase(name.lower(), pattern.lower()):
+        if _pattern_matches(pattern, name):
             if negate:
                 return False
             matched = True
