@@ -1,0 +1,121 @@
+"""disk probe: parser on real and hand-made captures, and the script run live."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from diagkit.probes import disk
+from diagkit.probes.base import ProbeData, Severity, Table
+from diagkit.transport.local import LocalTransport
+
+DATA = Path(__file__).parent.parent / "data" / "probes" / "disk"
+KIB = 1024
+
+
+def load(name: str) -> ProbeData:
+    return disk.parse((DATA / name).read_text())
+
+
+def table(data: ProbeData, name: str) -> Table:
+    return next(t for t in data.tables if t.name == name)
+
+
+def rows_by_mount(data: ProbeData) -> dict[str, tuple]:
+    return {r[0]: r for r in table(data, "filesystems").rows}
+
+
+def metric(data: ProbeData, name: str, **labels: str) -> float:
+    found = [m for m in data.metrics if m.name == name and dict(m.labels) == labels]
+    assert len(found) == 1, (name, labels)
+    return found[0].value
+
+
+def by_title(data: ProbeData) -> dict[str, Severity]:
+    return {f.title: f.severity for f in data.findings}
+
+
+def test_normal_capture_root_and_shm_only() -> None:
+    data = load("normal.txt")
+    rows = rows_by_mount(data)
+    # devtmpfs, cgroup tmpfs and the tiny read-only tmpfs are pseudo filesystems: left out.
+    assert set(rows) == {"/", "/dev/shm"}
+    root = rows["/"]
+    assert root[1:3] == ("/dev/vda", "ext4")
+    assert root[3] == 264212084 * KIB and root[5] == 83359592 * KIB
+    assert root[6] == 21.6 and root[7] == 2.5 and root[8] == "rw"
+    assert metric(data, "disk.free", mount="/") == 83359592 * KIB
+    io = {r[0]: r for r in table(data, "io").rows}
+    assert set(io) == {"vda"}  # loops skipped, zram0 never used
+    assert io["vda"][1] == 280 * 512 / 0.5  # 280 sectors read in 0.5 s
+    assert metric(data, "disk.util", device="vda") == 0.0
+    assert data.facts["io_sample_seconds"] == "0.50"
+    assert data.findings == () and data.notes == ()
+
+
+def test_busybox_and_nonroot_captures() -> None:
+    for name in ("busybox.txt", "nonroot.txt"):
+        data = load(name)
+        rows = rows_by_mount(data)
+        assert set(rows) == {"/", "/dev/shm"}, name
+        assert rows["/"][7] == 2.5, name  # this busybox has df -i
+        assert {r[0] for r in table(data, "io").rows} == {"vda"}
+        assert data.findings == ()
+
+
+def test_disk_full_server() -> None:
+    data = load("disk_full.txt")
+    rows = rows_by_mount(data)
+    # squashfs snaps and CD images are always full: not listed, never a finding.
+    assert "/snap/core20/2318" not in rows and "/media/cdrom" not in rows
+    assert set(rows) == {"/run", "/", "/dev/shm", "/boot", "/var", "/data", "/srv/My Files"}
+    assert rows["/data"][8] == "ro"
+    assert by_title(data) == {
+        "Filesystem / is 97 % full": Severity.CRITICAL,
+        "Filesystem /var is 91 % full": Severity.WARNING,
+        "Filesystem /var is out of inodes (96 % used)": Severity.CRITICAL,
+        "Filesystem /srv/My Files is out of inodes (91 % used)": Severity.WARNING,
+        "Filesystem /data is read-only": Severity.WARNING,
+        "Device sda is saturated": Severity.WARNING,
+        "Device dm-0 is saturated": Severity.WARNING,
+    }
+    root = next(f for f in data.findings if f.title.startswith("Filesystem / is"))
+    assert root.detail == "/ (/dev/mapper/vg0-root, ext4): 1.2 GiB free of 48.9 GiB."
+    spaced = next(f for f in data.findings if "My Files" in f.title)
+    assert "'/srv/My Files'" in spaced.hint  # quoted, ready to paste
+    assert metric(data, "disk.util", device="sda") == 98.0
+    assert metric(data, "disk.write_iops", device="sda") == 4000.0
+    assert metric(data, "disk.read_rate", device="dm-0") == 100000 * 512 / 0.5
+    assert "sda1" not in {r[0] for r in table(data, "io").rows}  # partitions count in sda
+
+
+def test_container_with_readonly_overlay_root_and_busybox_df() -> None:
+    data = load("container_overlay_ro.txt")
+    rows = rows_by_mount(data)
+    assert rows["/"][9] == "container overlay" and rows["/"][8] == "ro"
+    # /etc/config is the same host filesystem as /etc/hosts: listed once.
+    assert set(rows) == {"/", "/dev/shm", "/etc/hosts", "/tmp"}
+    assert rows["/"][7] is None  # no inode figures from this df
+    assert by_title(data) == {
+        "Filesystem / is 97 % full": Severity.CRITICAL,
+        "Filesystem /dev/shm is 100 % full": Severity.CRITICAL,
+        "Filesystem /etc/hosts is 97 % full": Severity.CRITICAL,
+        "Filesystem / is read-only": Severity.WARNING,  # containers may run --read-only
+    }
+    assert table(data, "io").rows == ()
+    assert len(data.notes) == 2 and "df -i" in data.notes[1]
+
+
+def test_live_local_run() -> None:
+    started = time.monotonic()
+    result = LocalTransport().run(disk.PROBE.script, timeout=disk.PROBE.timeout)
+    elapsed = time.monotonic() - started
+    assert result.exit_status == 0, result.stderr
+    assert elapsed < 1.0, f"disk probe took {elapsed:.2f} s"
+    data = disk.parse(result.stdout)
+    rows = rows_by_mount(data)
+    assert "/" in rows and rows["/"][3] > 0
+    assert metric(data, "disk.used_percent", mount="/") >= 0
+    assert table(data, "io").rows, "no block device with I/O found"
+    assert all(m.unit for m in data.metrics)
+    assert data.notes == ()
