@@ -1,0 +1,94 @@
+"""processes probe: parser on real and hand-made captures, and a live run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from diagkit.probes import processes
+from diagkit.probes.base import Severity
+from diagkit.transport.local import LocalTransport
+
+DATA = Path(__file__).parent.parent / "data" / "probes" / "processes"
+
+
+def load(name: str):
+    return processes.parse((DATA / name).read_text())
+
+
+def metric(data, name: str) -> float:
+    return next(m.value for m in data.metrics if m.name == name)
+
+
+def table(data, name: str):
+    return next(t for t in data.tables if t.name == name)
+
+
+def test_normal_capture_uses_ps() -> None:
+    data = load("normal.txt")
+    assert data.facts["source"] == "ps"
+    assert data.facts["pid_max"] == "32768"
+    assert metric(data, "processes_total") == 78
+    assert metric(data, "processes_running") == 3
+    assert metric(data, "processes_threads") == 94
+    top = table(data, "top_cpu")
+    assert len(top.rows) == processes.TOP_N
+    assert top.rows[0][:5] == (8899, "root", 64.0, 68120, "R")
+    assert top.rows[0][5].endswith("-m pytest tests/transport/test_zz_dbg.py")
+    assert all(len(r[5]) <= processes.COMMAND_WIDTH for r in top.rows)
+    rss = [r[3] for r in table(data, "top_rss").rows]
+    assert rss == sorted(rss, reverse=True)
+    assert data.findings == ()
+
+
+def test_busybox_capture_reads_proc() -> None:
+    data = load("busybox.txt")
+    assert data.facts["source"] == "proc"
+    assert any("busybox" in n for n in data.notes)
+    assert metric(data, "processes_total") > 50
+    cmds = [r[5] for r in table(data, "top_cpu").rows]
+    assert "process_api" in cmds
+    assert any(c.startswith("[") for c in cmds)  # kernel threads shown like ps does
+
+
+def test_nonroot_capture_still_has_tables() -> None:
+    data = load("nonroot.txt")
+    assert metric(data, "processes_total") == 77
+    assert any(r[1] == "nobody" for r in table(data, "top_rss").rows)
+
+
+def test_real_zombies_warn_and_name_the_parent() -> None:
+    data = load("zombies.txt")
+    assert metric(data, "processes_zombie") == 12
+    zombies = table(data, "zombies")
+    assert len(zombies.rows) == 12 and zombies.rows[0][3] == "sleep 20"
+    (finding,) = [f for f in data.findings if "zombie" in f.title]
+    assert finding.severity is Severity.WARNING  # 12 > ZOMBIE_WARNING
+    assert "sleep 20 (pid 9275): 12" in finding.detail
+    assert "parent" in finding.hint
+
+
+def test_near_pid_max_with_dstate_and_few_zombies() -> None:
+    data = load("near_pid_max.txt")
+    by_title = {f.title: f for f in data.findings}
+    zombie = by_title["3 zombie processes"]
+    assert zombie.severity is Severity.INFO
+    assert "/usr/bin/python3 -m pytest -n 16 tests/ (pid 30190): 3" in zombie.detail
+    dstate = by_title["2 processes in uninterruptible sleep (D)"]
+    assert dstate.severity is Severity.INFO and "rsync" in dstate.detail
+    pid_max = by_title["Task count near kernel.pid_max"]
+    assert pid_max.severity is Severity.WARNING and "29876" in pid_max.detail
+    assert "Task count near kernel.threads-max" in by_title
+    assert table(data, "top_cpu").rows[0] == (
+        23817, "jenkins", 182.4, 2457812, "R",
+        "/usr/lib/jvm/java-17-openjdk-amd64/bin/java -Xmx4g -jar /usr/share/jenkins/jenkins.w")
+
+
+def test_live_run_locally() -> None:
+    result = LocalTransport().run("sh -s", stdin=processes.SCRIPT, timeout=30)
+    assert result.exit_status == 0 and result.stderr == ""
+    data = processes.parse(result.stdout)
+    assert data.facts["source"] in ("ps", "proc")
+    assert metric(data, "processes_total") >= 1
+    assert metric(data, "processes_threads") >= metric(data, "processes_total")
+    assert 1 <= len(table(data, "top_cpu").rows) <= processes.TOP_N
+    assert all(isinstance(r[0], int) and isinstance(r[2], float) for r in table(data, "top_rss").rows)
