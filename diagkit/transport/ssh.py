@@ -249,16 +249,18 @@ def _load_key(path: str) -> tuple[paramiko.PKey | None, str]:
     """The private key at ``path`` or (None, why it was skipped)."""
     try:
         return paramiko.PKey.from_path(path), ""
-    except paramiko.PasswordRequiredException:
-        passphrase = credentials.get_key_passphrase(path)
-        if passphrase is None:
-            return None, "encrypted, no passphrase stored in the keyring"
-        try:
-            return paramiko.PKey.from_path(path, passphrase=passphrase), ""
-        except paramiko.SSHException:
-            return None, "the stored passphrase does not open it"
+    except (paramiko.PasswordRequiredException, TypeError):
+        # New-format OpenSSH keys report a missing passphrase as cryptography's TypeError.
+        pass
     except (OSError, paramiko.SSHException, ValueError) as exc:
         return None, f"unreadable: {exc}"
+    passphrase = credentials.get_key_passphrase(path)
+    if passphrase is None:
+        return None, "encrypted, no passphrase stored in the keyring"
+    try:
+        return paramiko.PKey.from_path(path, passphrase.encode()), ""
+    except (paramiko.SSHException, ValueError, TypeError):
+        return None, "the stored passphrase does not open it"
 
 
 def _authenticate(
