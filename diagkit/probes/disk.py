@@ -31,10 +31,13 @@ DF_TIMEOUT_SECONDS = 5  # a hung NFS mount makes df wait forever
 
 # Kernel and virtual filesystems: no space to run out of, or not ours to judge.
 PSEUDO_FS = frozenset(
-    "proc sysfs devtmpfs devpts cgroup cgroup2 securityfs debugfs tracefs pstore bpf mqueue "
-    "hugetlbfs configfs fusectl autofs binfmt_misc rpc_pipefs nsfs efivarfs selinuxfs ramfs "
-    "fuse.gvfsd-fuse fuse.portal nfsd tmpfs".split()
-)
+    {
+        "proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "securityfs", "debugfs",
+        "tracefs", "pstore", "bpf", "mqueue", "hugetlbfs", "configfs", "fusectl", "autofs",
+        "binfmt_misc", "rpc_pipefs", "nsfs", "efivarfs", "selinuxfs", "ramfs", "fuse.gvfsd-fuse",
+        "fuse.portal", "nfsd", "tmpfs",
+    }
+)  # fmt: skip
 # tmpfs is skipped except where filling it breaks things (sockets, PID files, shared memory).
 TMPFS_KEPT = frozenset({"/tmp", "/run", "/dev/shm"})
 # Read-only by nature: never a finding.

@@ -256,9 +256,9 @@ def parse(output: str) -> ProbeData:
     default4 = []
     for line in route_text.splitlines():
         parts = line.split()
-        if len(parts) >= 8 and parts[1] == "00000000" and parts[7] == "00000000":
-            if int(parts[3], 16) & 0x1:
-                default4.append((parts[0], _hex_ip4(parts[2]), int(parts[6])))
+        is_default = len(parts) >= 8 and parts[1] == "00000000" and parts[7] == "00000000"
+        if is_default and int(parts[3], 16) & 0x1:
+            default4.append((parts[0], _hex_ip4(parts[2]), int(parts[6])))
     default6 = []
     for line in sections.get("route6", "").splitlines():
         parts = line.split()

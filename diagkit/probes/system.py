@@ -27,6 +27,8 @@ SCRIPT = (
     SCRIPT_PREAMBLE
     + r"""
 echo "@@section facts"
+# The machine's timezone, not the one this login session happens to carry.
+unset TZ
 h=
 { read -r h < /proc/sys/kernel/hostname; } 2>/dev/null
 [ -n "$h" ] || h=$(uname -n 2>/dev/null)
@@ -51,7 +53,6 @@ if [ -z "$tz" ] && [ -L /etc/localtime ]; then
   tz=$(readlink /etc/localtime 2>/dev/null)
   tz=${tz#*zoneinfo/}
 fi
-[ -n "$TZ" ] && tz="$TZ"
 echo "timezone=$tz"
 if command -v who >/dev/null 2>&1; then
   echo "users=$(who 2>/dev/null | awk 'END{print NR}')"
@@ -93,17 +94,20 @@ done
 
 echo "@@section timesync"
 synced=unknown; source=none
+# timedatectl waits ~25 s for a dead D-Bus and chronyc for a dead chronyd: bound them.
+T=
+command -v timeout >/dev/null 2>&1 && T="timeout 3"
 if command -v timedatectl >/dev/null 2>&1; then
-  v=$(timedatectl show -p NTPSynchronized --value 2>/dev/null)
-  [ -z "$v" ] && v=$(timedatectl status 2>/dev/null | awk -F': *' '/(System clock|NTP) synchronized/ { print $2; exit }')
+  v=$($T timedatectl show -p NTPSynchronized --value 2>/dev/null)
+  [ -z "$v" ] && v=$($T timedatectl status 2>/dev/null | awk -F': *' '/(System clock|NTP) synchronized/ { print $2; exit }')
   case "$v" in yes) synced=yes; source=timedatectl;; no) synced=no; source=timedatectl;; esac
 fi
 if [ "$synced" = unknown ] && command -v chronyc >/dev/null 2>&1; then
-  v=$(chronyc -n tracking 2>/dev/null | awk -F': *' '/^Leap status/ { print $2; exit }')
+  v=$($T chronyc -n tracking 2>/dev/null | awk -F': *' '/^Leap status/ { print $2; exit }')
   case "$v" in Normal|"Insert second"|"Delete second") synced=yes; source=chronyc;; "Not synchronised") synced=no; source=chronyc;; esac
 fi
 if [ "$synced" = unknown ] && command -v ntpq >/dev/null 2>&1; then
-  out=$(ntpq -pn 2>/dev/null)
+  out=$($T ntpq -pn 2>/dev/null)
   if [ -n "$out" ]; then
     source=ntpq
     case "$out" in *"

@@ -33,8 +33,8 @@ def test_normal_capture_debian_in_docker_on_kvm() -> None:
     assert data.facts["users_logged_in"] == "0"
     assert data.facts["boot_epoch"] == "1795781077"
     uptime = {m.name: m for m in data.metrics}["system.uptime"]
-    assert uptime.value == 274.69 and uptime.unit == "s"
-    # Captured 4.5 minutes after boot: the recent-reboot hint fires, nothing else.
+    assert uptime.value == 531.82 and uptime.unit == "s"
+    # Captured 9 minutes after boot: the recent-reboot hint fires, nothing else.
     assert titles(data) == ["Recently rebooted"]
     assert data.findings[0].severity is Severity.INFO
     assert any("sync state unknown" in n for n in data.notes)
