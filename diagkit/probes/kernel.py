@@ -116,9 +116,13 @@ KINDS: tuple[_Kind, ...] = (
         r"\[Hardware Error\]|Machine check|mce: |EDAC .*(?:CE|UE) |PCIe Bus Error", re.I)),
     _Kind("segfault", "Segfault", Severity.WARNING, re.compile(
         r"segfault at|general protection(?: fault)? ip:|traps: \S+\[\d+\] (?:trap|general)")),
-    _Kind("link_flap", "NIC link down", Severity.WARNING, re.compile(r"\bLink is Down|link down\b",
-                                                                     re.I)),
+    # "ata1: SATA link down" at boot is an empty disk port, not a network link.
+    _Kind("link_flap", "NIC link down", Severity.WARNING, re.compile(
+        r"\bLink is Down|(?<!SATA )\blink down\b", re.I)),
 )
+
+# VMs report I/O errors on a virtual floppy or CD drive that nobody uses: noise, not a disk.
+_IGNORED_IO = re.compile(r"\b(?:dev |\[)?(?:fd\d+|sr\d+)\b")
 
 _OOM_VICTIM = re.compile(r"Killed process (\d+) \(([^)]+)\)|oom-kill:.*?task=([^,\s]+),pid=(\d+)")
 _HUNG = re.compile(r"task (\S+?):(\d+) blocked for more than (\d+)")
@@ -176,6 +180,8 @@ def parse(output: str) -> ProbeData:
     for line in lines:
         when, message = split_time(line)
         kind = _classify(message)
+        if kind is not None and kind.name == "io_error" and _IGNORED_IO.search(message):
+            continue
         if kind is not None:
             events.append((when, kind, message))
 

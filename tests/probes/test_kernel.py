@@ -63,6 +63,8 @@ def test_oom_io_fs_hung_segfault_flap_taint() -> None:
     taint = by_title["Kernel is tainted (PO)"]
     assert taint.severity is Severity.INFO and "proprietary" in taint.detail
     assert events(data, "oom") == 4 and events(data, "segfault") == 3
+    # the boot-time "SATA link down" and the virtual floppy (fd0) errors are not counted
+    assert events(data, "io_error") == 4 and events(data, "link_flap") == 2
     first = data.tables[0].rows[0]
     assert first[0] == "Mon Mar  4 10:02:33 2024" and first[1] == "segfault"
 
