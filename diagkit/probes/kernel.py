@@ -99,7 +99,7 @@ class _Kind:
 KINDS: tuple[_Kind, ...] = (
     _Kind("oom", "OOM kill", Severity.CRITICAL, re.compile(
         r"Out of memory: Kill(?:ed)? process|oom-kill:|Memory cgroup out of memory|"
-        r"invoked oom-killer", re.I)),
+        r"invoked oom-killer", re.IGNORECASE)),
     _Kind("hung_task", "Hung task", Severity.WARNING, re.compile(r"blocked for more than \d+ sec")),
     _Kind("soft_lockup", "Soft/hard lockup or RCU stall", Severity.WARNING, re.compile(
         r"soft lockup - CPU#\d+ stuck|hard LOCKUP|rcu_\w+ (?:self-)?detected stall|"
@@ -111,14 +111,14 @@ KINDS: tuple[_Kind, ...] = (
         r"Remounting filesystem read-only")),
     _Kind("io_error", "I/O error", Severity.CRITICAL, re.compile(
         r"I/O error|blk_update_request|critical medium error|Medium Error|"
-        r"exception Emask .* frozen|failed command: (?:READ|WRITE)", re.I)),
+        r"exception Emask .* frozen|failed command: (?:READ|WRITE)", re.IGNORECASE)),
     _Kind("hardware", "Hardware error", Severity.WARNING, re.compile(
-        r"\[Hardware Error\]|Machine check|mce: |EDAC .*(?:CE|UE) |PCIe Bus Error", re.I)),
+        r"\[Hardware Error\]|Machine check|mce: |EDAC .*(?:CE|UE) |PCIe Bus Error", re.IGNORECASE)),
     _Kind("segfault", "Segfault", Severity.WARNING, re.compile(
         r"segfault at|general protection(?: fault)? ip:|traps: \S+\[\d+\] (?:trap|general)")),
     # "ata1: SATA link down" at boot is an empty disk port, not a network link.
     _Kind("link_flap", "NIC link down", Severity.WARNING, re.compile(
-        r"\bLink is Down|(?<!SATA )\blink down\b", re.I)),
+        r"\bLink is Down|(?<!SATA )\blink down\b", re.IGNORECASE)),
 )
 
 # VMs report I/O errors on a virtual floppy or CD drive that nobody uses: noise, not a disk.
@@ -129,8 +129,8 @@ _HUNG = re.compile(r"task (\S+?):(\d+) blocked for more than (\d+)")
 _SEGV = re.compile(r"(\S+?)\[(\d+)\]: segfault at|traps: (\S+?)\[(\d+)\]")
 _DEVICE = re.compile(r"\bdev(?:ice)? (\w+)|\(([sv]d[a-z]+\d*|nvme\w+|dm-\d+|md\d+)\)|\b(sd[a-z]+|nvme\d+n\d+)\b")
 _IFACE = re.compile(r"(?:^|\s)(\w[\w.-]*): (?:NIC )?Link is Down|\b(e\w+|eth\d+|en\w+|wl\w+) NIC Link is Down",
-                    re.I)
-_UNCORRECTED = re.compile(r"uncorrect|\bUE\b|fatal", re.I)
+                    re.IGNORECASE)
+_UNCORRECTED = re.compile(r"uncorrect|\bUE\b|fatal", re.IGNORECASE)
 
 #: Bits of /proc/sys/kernel/tainted and their letters (Documentation/admin-guide/tainted-kernels).
 TAINT_FLAGS = {
@@ -214,11 +214,11 @@ def parse(output: str) -> ProbeData:
             NAME,
         ))
     for kind_name, hint in (
-        ("io_error", "A disk or its path is failing: check 'smartctl -a /dev/DEV', cables/"
-                     "controller, multipath; copy data off if errors continue."),
-        ("fs_error", "The filesystem saw corruption and may have gone read-only: check 'mount' "
-                     "for ro, plan an fsck/xfs_repair from rescue mode, and check the disk "
-                     "under it for I/O errors."),
+        ("io_error", ("A disk or its path is failing: check 'smartctl -a /dev/DEV', cables/"
+                      "controller, multipath; copy data off if errors continue.")),
+        ("fs_error", ("The filesystem saw corruption and may have gone read-only: check 'mount' "
+                      "for ro, plan an fsck/xfs_repair from rescue mode, and check the disk "
+                      "under it for I/O errors.")),
     ):
         found = of(kind_name)
         if found:

@@ -115,10 +115,10 @@ _BSD = re.compile(r"^(\w{3} +\d+ [\d:]{8})\s+\S+\s+([^:\[\s]+)(?:\[\d+\])?:\s?(.
 _LEAD_TIME = re.compile(r"^\[?(\d{4}[-/]\d\d[-/]\d\d[ T][\d:.,]+(?:\s?[+-]\d\d:?\d\d|Z)?)\]?\s*(.*)$")
 
 _NORMALISE = (
-    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "<uuid>"),
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE), "<uuid>"),
     (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"), "<ip>"),
-    (re.compile(r"\b0x[0-9a-f]+\b", re.I), "<hex>"),
-    (re.compile(r"\b[0-9a-f]*\d[0-9a-f]*\b", re.I), "#"),
+    (re.compile(r"\b0x[0-9a-f]+\b", re.IGNORECASE), "<hex>"),
+    (re.compile(r"\b[0-9a-f]*\d[0-9a-f]*\b", re.IGNORECASE), "#"),
     (re.compile(r"\d+"), "#"),
 )
 

@@ -31,8 +31,8 @@ def test_journal_high_error_rate_and_most_frequent_message() -> None:
     assert data.facts == {"source": "journal", "window": "1h"}
     rows = data.tables[0].rows
     assert len(rows) == 74
-    assert rows[0] == ("2024-03-04T10:00:00+0100", "gunicorn", "ERROR app.db: could not connect "
-                       "to server: Connection refused (10.0.4.21:5432, attempt 1)")
+    assert rows[0] == ("2024-03-04T10:00:00+0100", "gunicorn", (
+        "ERROR app.db: could not connect to server: Connection refused (10.0.4.21:5432, attempt 1)"))
     by_source = {m.labels["source"]: m.value for m in data.metrics
                  if m.name == "log_error_lines_by_source"}
     assert by_source == {"gunicorn": 64, "sshd": 8, "systemd": 1, "kernel": 1}

@@ -39,7 +39,7 @@ def test_failed_units_warn_each_and_critical_when_many() -> None:
                               "A high performance web server and a reverse proxy server")
     assert [r[0] for r in failed.rows][1] == "mnt-backup.mount"
     warnings = [f for f in data.findings if f.severity is Severity.WARNING]
-    assert [f.title for f in warnings][0] == "Unit nginx.service failed"
+    assert warnings[0].title == "Unit nginx.service failed"
     assert len(warnings) == 5
     assert "systemctl status nginx.service" in warnings[0].hint
     assert "journalctl -u nginx.service" in warnings[0].hint
