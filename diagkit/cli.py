@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rn = sub.add_parser("run", help="run a command on a host: diagkit run HOST -- COMMAND")
     rn.add_argument("host")
-    rn.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+    rn.add_argument("argv", nargs="*", metavar="COMMAND", help="after '--': the command and its arguments")
     rn.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60); the command is killed after")
     rn.add_argument("--accept-new-host-key", action="store_true")
     return parser
@@ -97,7 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
     out = stdout or sys.stdout
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # Everything after the first "--" is the remote command, options included.
+    command_words: list[str] | None = None
+    if "--" in words:
+        cut = words.index("--")
+        words, command_words = words[:cut], words[cut + 1:]
+    args = parser.parse_args(words)
+    if command_words is not None:
+        if args.command != "run":
+            parser.error("'--' is only used with: diagkit run HOST -- COMMAND")
+        args.argv = list(args.argv) + command_words
     from diagkit.logsetup import setup_logging
 
     setup_logging()
@@ -309,8 +319,6 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     from diagkit import session
 
     argv = list(args.argv)
-    if argv and argv[0] == "--":
-        argv = argv[1:]
     if not argv:
         raise ConfigError("No command given. Usage: diagkit run HOST -- COMMAND [ARGS...]")
     # One word is taken as a shell command line as typed ("uptime; df -h"); several words are

@@ -38,7 +38,7 @@ def user_probes(directory: Path | None = None) -> tuple[list[Probe], list[str]]:
     """User script probes from the config dir, and the problems found while loading them."""
     from diagkit.probes.user import load_user_probes
 
-    return load_user_probes(directory)
+    return load_user_probes(directory, reserved=BUILTIN_NAMES)
 
 
 def all_probes(user_dir: Path | None = None) -> tuple[list[Probe], list[str]]:

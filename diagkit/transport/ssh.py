@@ -486,13 +486,25 @@ class SshTransport:
             transport.banner_timeout = timeout
             transport.auth_timeout = timeout
             _prefer_known_key_types(transport, *hop.key_name)
+            begun = time.monotonic()
             try:
                 transport.start_client(timeout=timeout)
+                # paramiko can return from start_client with the transport already dead when the
+                # banner read times out in its thread; asking for the key then fails too.
+                server_key = transport.get_remote_server_key()
             except (paramiko.SSHException, EOFError, OSError) as exc:
+                reason = transport.get_exception() or exc
+                waited = time.monotonic() - begun
+                if "banner" in str(reason).lower() or waited >= timeout * 0.9:
+                    raise ConnectTimeout(
+                        f"{hop.hostname}:{hop.port} accepted the connection but sent no SSH greeting "
+                        f"within {timeout:g} s. Check that this port is an SSH server and that the "
+                        "host is not overloaded; then try again.", host=hop.hostname) from exc
                 raise ConnectError(
                     f"{hop.hostname}:{hop.port} accepted the connection but the SSH handshake failed "
-                    f"({exc or type(exc).__name__}). Check that this port is an SSH server and that it "
-                    "accepts this client (sshd logs say why).", host=hop.hostname) from exc
+                    f"({reason or type(reason).__name__}). Check that this port is an SSH server and "
+                    "that it accepts this client (sshd logs say why).", host=hop.hostname) from exc
+            del server_key
             _check_host_key(transport, hop, accept_new)
             try:
                 _authenticate(transport, hop, password=password, account=account, hint_name=hint_name)
