@@ -23,13 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from diagkit.probes.registry import builtin_probes  # noqa: E402
-from diagkit.probes.runner import run_many, snapshot  # noqa: E402
-from diagkit.transport.ssh import SshTarget, SshTransport  # noqa: E402
-from tests.sshd_fixture import SshServer, start_sshd  # noqa: E402
+from diagkit.probes.registry import builtin_probes
+from diagkit.probes.runner import run_many, snapshot
+from diagkit.transport.ssh import SshTarget, SshTransport
+from tests.sshd_fixture import SshServer, start_sshd
 
 
-def median_time(fn, rounds: int) -> float:  # noqa: ANN001
+def median_time(fn, rounds: int) -> float:
     times = []
     for _ in range(rounds):
         started = time.perf_counter()

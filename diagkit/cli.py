@@ -265,7 +265,7 @@ def _probe(args: argparse.Namespace, out: TextIO) -> int:
     store = HostStore()
     refs = [session.resolve(h, store) for h in (args.hosts or ["local"])]
 
-    def connect(ref: session.HostRef):  # noqa: ANN202
+    def connect(ref: session.HostRef):
         return session.connect(ref, accept_new_host_key=args.accept_new_host_key)
 
     snapshots = run_many(refs, probes, connect, label=lambda r: r.label)

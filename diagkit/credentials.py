@@ -32,7 +32,7 @@ def key_account(key_path: str) -> str:
     return "key:" + os.path.abspath(os.path.expanduser(key_path))
 
 
-def _backend():  # noqa: ANN202 - keyring's backend type
+def _backend():
     import keyring
     from keyring.backends import fail
 

@@ -36,7 +36,7 @@ def test_core_imports_without_qt() -> None:
 
 
 def test_no_qt_import_in_core_sources() -> None:
-    pattern = re.compile(r"^\s*(from|import)\s+(PySide6|pyqtgraph|shiboken6)", re.M)
+    pattern = re.compile(r"^\s*(from|import)\s+(PySide6|pyqtgraph|shiboken6)", re.MULTILINE)
     offenders = [
         str(p.relative_to(ROOT))
         for p in ROOT.rglob("*.py")

@@ -160,7 +160,7 @@ class LocalTransport:
         self.close()
 
 
-def _decoder():  # noqa: ANN202 - codecs' incremental decoder type is private
+def _decoder():
     import codecs
 
     return codecs.getincrementaldecoder("utf-8")(errors="replace")

@@ -134,8 +134,7 @@ def _parse_jump(spec: str) -> list[tuple[str | None, str, int | None]]:
     hops = []
     for part in spec.split(","):
         part = part.strip()
-        if part.startswith("ssh://"):
-            part = part[len("ssh://"):]
+        part = part.removeprefix("ssh://")
         user, _, hostport = part.rpartition("@")
         host, port = hostport, None
         if hostport.startswith("["):
@@ -350,7 +349,7 @@ def _open_socket(hop: ResolvedHop, timeout: float) -> socket.socket:
         raise ConnectionRefused(
             f"{where} refused the connection: no SSH server listens on that port. Check the port "
             "number and that sshd runs on the host.", host=hop.hostname) from exc
-    except (TimeoutError, socket.timeout) as exc:
+    except TimeoutError as exc:
         raise ConnectTimeout(
             f"{where} did not answer within {timeout:g} s. Check that the host is up and that no "
             "firewall drops SSH, or raise the connect timeout.", host=hop.hostname) from exc
@@ -685,7 +684,7 @@ class SshTransport:
             chan.exec_command("exec /bin/sh -c " + shlex.quote(script))
             chan.shutdown_write()
             chan.recv_exit_status()
-        except (paramiko.SSHException, EOFError, OSError, socket.timeout):
+        except (TimeoutError, paramiko.SSHException, EOFError, OSError):
             pass
         finally:
             chan.close()
@@ -758,7 +757,7 @@ class SshTransport:
         self.close()
 
 
-def _decoder():  # noqa: ANN202 - codecs' incremental decoder type is private
+def _decoder():
     import codecs
 
     return codecs.getincrementaldecoder("utf-8")(errors="replace")

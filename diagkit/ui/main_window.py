@@ -171,7 +171,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
 
-    def closeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+    def closeEvent(self, event) -> None:
         QSettings("diagkit", "diagkit").setValue("main/geometry", self.saveGeometry())
         for i in range(self.tabs.count()):
             view = self.tabs.widget(i)

@@ -55,7 +55,7 @@ class Worker(QRunnable):
     def run(self) -> None:
         try:
             result = self.job(**self._kwargs)
-        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI
+        except BaseException as exc:
             from diagkit.errors import DiagkitError
 
             if not isinstance(exc, DiagkitError):

@@ -43,7 +43,7 @@ def test_snapshot_contains_each_failure_and_keeps_order() -> None:
 
 def test_run_probe_never_raises_for_transport_errors() -> None:
     class Broken(LocalTransport):
-        def run(self, command, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        def run(self, command, **kwargs):
             raise ConnectionRefused("refused; check the port", host=self.host)
 
     result = run_probe(Broken(), GOOD)

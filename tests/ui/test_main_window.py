@@ -32,19 +32,19 @@ def test_local_snapshot_fills_the_tab(qtbot: QtBot) -> None:
     assert window.host_tree.topLevelItem(0).text(1) == "connected"
 
 
-def _opened(window: MainWindow, name: str):  # noqa: ANN202
+def _opened(window: MainWindow, name: str):
     """Open the host's tab and return its snapshot signal (connected before work can finish)."""
     view = window.open_host(name)
     return view.snapshot_ready
 
 
 def test_saved_host_over_ssh_with_host_key_question(qtbot: QtBot, sshd: SshServer,
-                                                    ssh_client_env: SshClientEnv, monkeypatch) -> None:  # noqa: ANN001
+                                                    ssh_client_env: SshClientEnv, monkeypatch) -> None:
     ssh_client_env.known_hosts.write_text("")  # first contact: the key is unknown
     HostStore().add(SavedHost("lab", ssh_client_env.alias, group="test"))
     asked: list[str] = []
 
-    def answer_yes(parent, title, text, *args):  # noqa: ANN001, ANN002, ANN202
+    def answer_yes(parent, title, text, *args):
         asked.append(text)
         return QMessageBox.StandardButton.Yes
 
