@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 
 
-def launch_gui() -> int:
+def launch_gui(open_hosts: Sequence[str] = ()) -> int:
     """Open the desktop window. Qt is imported only here, so the CLI never needs it."""
     try:
         from diagkit.ui.app import run_app
@@ -19,7 +19,7 @@ def launch_gui() -> int:
             file=sys.stderr,
         )
         return 2
-    return run_app()
+    return run_app(open_hosts=list(open_hosts))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"diagkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
 
-    sub.add_parser("gui", help="open the desktop app (the default)")
+    gui = sub.add_parser("gui", help="open the desktop app (the default)")
+    gui.add_argument("open", nargs="*", metavar="HOST", help="open these hosts' tabs at start ('local' too)")
 
     hosts = sub.add_parser("hosts", help="saved hosts").add_subparsers(dest="hosts_command", metavar="ACTION")
     hl = hosts.add_parser("list", help="list saved hosts")
@@ -115,7 +116,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         if args.command in (None, "gui"):
             from diagkit.__main__ import launch_gui
 
-            return launch_gui()
+            return launch_gui(getattr(args, "open", None) or [])
         if args.command == "hosts":
             if not args.hosts_command:
                 parser.parse_args(["hosts", "--help"])

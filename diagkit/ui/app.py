@@ -26,7 +26,7 @@ def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackTy
         box.exec()
 
 
-def run_app(argv: list[str] | None = None) -> int:
+def run_app(argv: list[str] | None = None, *, open_hosts: list[str] | None = None) -> int:
     from diagkit.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
@@ -36,4 +36,6 @@ def run_app(argv: list[str] | None = None) -> int:
     sys.excepthook = _excepthook
     window = MainWindow()
     window.show()
+    for name in open_hosts or []:
+        window.open_host(name)
     return app.exec()

@@ -71,9 +71,12 @@ class HostView(QWidget):
         self.findings.setWordWrap(True)
         self.findings.setColumnWidth(0, 90)
         self.findings.setColumnWidth(1, 380)
+        self.findings.setColumnWidth(2, 90)
         self.probes = QTreeWidget()
         self.probes.setHeaderLabels(["Probe", "Status", "Time", "Summary"])
-        self.probes.setColumnWidth(0, 170)
+        self.probes.setColumnWidth(0, 150)
+        self.probes.setColumnWidth(1, 60)
+        self.probes.setColumnWidth(2, 60)
         self.probes.currentItemChanged.connect(self._show_raw)
         self.raw = QPlainTextEdit(readOnly=True)
         self.raw.setPlaceholderText("Select a probe to see its raw output.")
@@ -186,6 +189,8 @@ class HostView(QWidget):
         self.probes.clear()
         for result in snap.results:
             self.probes.addTopLevelItem(self._probe_item(result))
+        if self.probes.topLevelItemCount():
+            self.probes.setCurrentItem(self.probes.topLevelItem(0))
 
     def _probe_item(self, result: ProbeResult) -> QTreeWidgetItem:
         item = QTreeWidgetItem([result.probe, "ok" if result.ok else "error",

@@ -6,6 +6,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -46,7 +47,10 @@ class MainWindow(QMainWindow):
         self.search.textChanged.connect(self._filter)
         self.host_tree = QTreeWidget()
         self.host_tree.setHeaderLabels(["Host", "Status"])
-        self.host_tree.setColumnWidth(0, 190)
+        header = self.host_tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.host_tree.itemActivated.connect(self._activated)
         panel = QWidget()
         layout = QVBoxLayout(panel)
@@ -138,13 +142,17 @@ class MainWindow(QMainWindow):
         if name:
             self.open_host(name)
 
-    def open_host(self, name: str) -> HostView:
+    def open_host(self, name: str) -> HostView | None:
         for i in range(self.tabs.count()):
             view = self.tabs.widget(i)
             if isinstance(view, HostView) and view.ref.label == name:
                 self.tabs.setCurrentIndex(i)
                 return view
-        ref: HostRef = LOCAL if name == LOCAL_NAME else resolve(name, self.store)
+        try:
+            ref: HostRef = LOCAL if name == LOCAL_NAME else resolve(name, self.store)
+        except DiagkitError as exc:
+            self.statusBar().showMessage(str(exc))
+            return None
         view = HostView(ref, status=self.set_host_status, parent=self)
         self.tabs.addTab(view, "local" if ref.is_local else ref.label)
         self.tabs.setCurrentWidget(view)
