@@ -24,8 +24,8 @@ from diagkit.transport.base import Transport
 log = logging.getLogger(__name__)
 
 #: Probes of one snapshot run in parallel channels over one connection, at most this many at once
-#: (OpenSSH's default MaxSessions is 10).
-MAX_CHANNELS = 8
+#: (OpenSSH's default MaxSessions is 10; the SSH transport also caps itself at 6).
+MAX_CHANNELS = 6
 #: Hosts contacted at once by :func:`run_many`.
 MAX_HOSTS = 16
 

@@ -54,8 +54,10 @@ from diagkit.transport import known_hosts
 from diagkit.transport.base import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, CommandResult, OutputCallback
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
-# OpenSSH's MaxSessions defaults to 10 channels per connection; keep two free for kill commands.
-MAX_PARALLEL_CHANNELS = 8
+# OpenSSH's MaxSessions defaults to 10 channels per connection. A closed channel holds its slot
+# until the server has processed the close, so stay well below: 6 open, room for closing ones
+# and for kill commands.
+MAX_PARALLEL_CHANNELS = 6
 _KEEPALIVE = 15
 _MAX_JUMPS = 8
 _DEFAULT_KEYS = ("id_rsa", "id_ecdsa", "id_ed25519", "id_dsa")
@@ -563,6 +565,12 @@ class SshTransport:
     ) -> CommandResult:
         started = time.monotonic()
         wrapped = "exec /bin/sh -c " + shlex.quote(_WRAPPER) + " sh " + shlex.quote(command)
+        if stdin is None:
+            # No input: the remote side reads /dev/null and we never send EOF ourselves. A quick
+            # command can finish before our EOF goes out, and paramiko may then send EOF after its
+            # CLOSE reply; OpenSSH drops the whole connection for that ("ieof packet referred to
+            # nonexistent channel").
+            wrapped += " </dev/null"
         out, err, status, stopped = self._exec(
             wrapped, timeout=timeout, stdin=stdin.encode() if stdin is not None else None,
             on_output=on_output, cancel=cancel, find_pid=True)
@@ -601,10 +609,10 @@ class SshTransport:
             try:
                 try:
                     chan.exec_command(wrapped)
-                    if stdin:
+                    if stdin is not None:
                         chan.sendall(stdin)
-                    # EOF right away: a command reading stdin must not hang (local uses DEVNULL).
-                    chan.shutdown_write()
+                        # EOF right away: the command must not wait for more input.
+                        chan.shutdown_write()
                 except (paramiko.SSHException, EOFError, OSError) as exc:
                     if not self._transport.is_active():
                         raise self._lost(exc) from exc
@@ -613,6 +621,9 @@ class SshTransport:
                 fd = chan.fileno()
                 killed = False
                 while True:
+                    # Decide *before* draining: data always arrives ahead of EOF/CLOSE, so what
+                    # was buffered when the end was seen is read below, never left behind.
+                    finished = chan.closed or (chan.eof_received and chan.exit_status_ready())
                     while chan.recv_ready():
                         emit("stdout", chan.recv(65536), out)
                     while chan.recv_stderr_ready():
@@ -631,8 +642,7 @@ class SshTransport:
                                 pending.clear()
                         else:
                             emit("stderr", data, err)
-                    if chan.closed or (chan.eof_received and chan.exit_status_ready()
-                                       and not chan.recv_ready() and not chan.recv_stderr_ready()):
+                    if finished:
                         break
                     stop = (cancel is not None and cancel.is_set()) or (
                         deadline is not None and time.monotonic() > deadline)
@@ -681,8 +691,7 @@ class SshTransport:
             return  # the connection is gone; closing our channel is all we can do
         try:
             chan.settimeout(15.0)
-            chan.exec_command("exec /bin/sh -c " + shlex.quote(script))
-            chan.shutdown_write()
+            chan.exec_command("exec /bin/sh -c " + shlex.quote(script) + " </dev/null")
             chan.recv_exit_status()
         except (TimeoutError, paramiko.SSHException, EOFError, OSError):
             pass
@@ -722,7 +731,7 @@ class SshTransport:
 
     def _read_with_head(self, path: str, max_bytes: int) -> bytes:
         out, err, status, _ = self._exec(
-            f"exec /bin/sh -c {shlex.quote(f'head -c {int(max_bytes)} -- {shlex.quote(path)}')}",
+            f"exec /bin/sh -c {shlex.quote(f'head -c {int(max_bytes)} -- {shlex.quote(path)}')} </dev/null",
             timeout=DEFAULT_TIMEOUT, stdin=None, on_output=None, cancel=None, find_pid=False)
         if status != 0:
             raise TransportError(
