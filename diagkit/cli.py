@@ -15,6 +15,7 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from diagkit import __version__
@@ -75,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     hd = hosts.add_parser("delete-password", help="remove a host's password from the keyring")
     hd.add_argument("name")
 
+    keys = sub.add_parser("keys", help="SSH key passphrases").add_subparsers(dest="keys_command", metavar="ACTION")
+    ks = keys.add_parser("set-passphrase", help="store a private key's passphrase in the OS keyring")
+    ks.add_argument("key_file")
+    ks.add_argument("--stdin", action="store_true", help="read the passphrase from standard input")
+    kd = keys.add_parser("delete-passphrase", help="remove a key's passphrase from the keyring")
+    kd.add_argument("key_file")
+
     pl = sub.add_parser("probes", help="list the probes")
     pl.add_argument("--json", action="store_true")
 
@@ -121,6 +129,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             if not args.hosts_command:
                 parser.parse_args(["hosts", "--help"])
             return _hosts(args, out)
+        if args.command == "keys":
+            if not args.keys_command:
+                parser.parse_args(["keys", "--help"])
+            return _keys(args, out)
         if args.command == "probes":
             return _list_probes(args, out)
         if args.command == "probe":
@@ -190,8 +202,6 @@ def _hosts(args: argparse.Namespace, out: TextIO) -> int:
         print(f"Removed host {host.name}.", file=out)
         return EXIT_OK
     if cmd == "import-ssh-config":
-        from pathlib import Path
-
         added, skipped = import_ssh_config(store, Path(args.file).expanduser() if args.file else None)
         for host in added:
             print(f"Imported {host.name}", file=out)
@@ -217,6 +227,32 @@ def _hosts(args: argparse.Namespace, out: TextIO) -> int:
         print(f"Password for {host.name} removed from the keyring.", file=out)
         return EXIT_OK
     raise ConfigError(f"Unknown hosts action {cmd!r}.")
+
+
+def _keys(args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit import credentials
+
+    path = Path(args.key_file).expanduser().resolve()
+    if args.keys_command == "delete-passphrase":
+        credentials.delete_key_passphrase(str(path))
+        print(f"Passphrase for {path} removed from the keyring.", file=out)
+        return EXIT_OK
+    if not path.is_file():
+        raise ConfigError(f"There is no key file at {path}. Give the path of the private key.")
+    if args.stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    else:
+        secret = getpass.getpass(f"Passphrase of {path} (not shown): ")
+    if not secret:
+        raise ConfigError("No passphrase given; nothing stored.")
+    from diagkit.transport.ssh import check_key_passphrase
+
+    if not check_key_passphrase(str(path), secret):
+        print(f"{path} is not encrypted: it needs no passphrase; nothing stored.", file=out)
+        return EXIT_OK
+    credentials.set_key_passphrase(str(path), secret)
+    print(f"Passphrase for {path} stored in the OS keyring.", file=out)
+    return EXIT_OK
 
 
 def _move_password(old_name: str, host: SavedHost) -> None:

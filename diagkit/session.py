@@ -60,6 +60,30 @@ def resolve(text: str, store: HostStore | None = None) -> HostRef:
     return HostRef(label=text, address=host, port=port, user=m.group("user"))
 
 
+def expand_jump(spec: str | None, store: HostStore | None = None, _depth: int = 0) -> str | None:
+    """Replace saved-host names in a ProxyJump chain by their ``user@address:port``.
+
+    A saved jump host's own jump chain goes in front of it. Other hops (``~/.ssh/config`` aliases,
+    plain addresses) are left for the SSH transport to resolve.
+    """
+    if not spec or spec.strip().lower() == "none":
+        return spec
+    if _depth > 8:
+        raise ConfigError(f"The jump host chain {spec!r} loops through saved hosts; fix their --jump.")
+    store = store or HostStore()
+    hops: list[str] = []
+    for hop in (h.strip() for h in spec.split(",")):
+        saved = store.find(hop) if hop else None
+        if saved is None:
+            hops.append(hop)
+            continue
+        before = expand_jump(saved.jump, store, _depth + 1)
+        if before:
+            hops.append(before)
+        hops.append(saved.destination)
+    return ",".join(h for h in hops if h)
+
+
 def connect(
     ref: HostRef | str,
     *,
@@ -79,7 +103,7 @@ def connect(
         host=ref.address,
         port=ref.port,
         user=ref.user,
-        jump=ref.jump,
+        jump=expand_jump(ref.jump),
         label=ref.label,
         password_account=ref.saved.password_account if ref.saved else f"host:{ref.label}",
     )

@@ -129,3 +129,59 @@ def test_unreachable_host_exit_status(sshd: SshServer) -> None:
     out = dk("probe", f"root@127.0.0.1:{free_port()}", "-p", "system")
     assert out.returncode == 3
     assert "UNREACHABLE" in out.stdout and "Traceback" not in out.stderr
+
+
+def test_key_passphrase_via_cli(sshd_factory, tmp_path: Path) -> None:  # noqa: ANN001
+    key = tmp_path / "enc_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "pass phrase 1", "-f", str(key)],
+                   check=True)
+    server: SshServer = sshd_factory("127.0.0.9", client_key_path=key)
+    home = Path(os.environ["HOME"])
+    (home / ".ssh" / "config").write_text(f"Host enc\n  HostName {server.address}\n  Port {server.port}\n"
+                                          f"  User root\n  IdentityFile {key}\n")
+    (home / ".ssh" / "known_hosts").write_text(server.known_hosts_line() + "\n")
+    refused = dk("run", "enc", "--", "true")
+    assert refused.returncode == 3 and "diagkit keys set-passphrase" in refused.stderr
+    wrong = dk("keys", "set-passphrase", str(key), "--stdin", stdin="nope\n")
+    assert wrong.returncode == 2 and "does not open" in wrong.stderr
+    right = dk("keys", "set-passphrase", str(key), "--stdin", stdin="pass phrase 1\n")
+    assert right.returncode == 0, right.stderr
+    ok = dk("run", "enc", "--", "echo", "in")
+    assert ok.returncode == 0 and ok.stdout == "in\n", ok.stderr
+
+
+def test_saved_jump_host_chain(sshd: SshServer, sshd_factory) -> None:  # noqa: ANN001
+    inner: SshServer = sshd_factory("127.0.0.10", client_key_path=sshd.client_key_path)
+    home = Path(os.environ["HOME"])
+    (home / ".ssh" / "config").write_text(f"Host *\n  IdentityFile {sshd.client_key_path}\n")
+    (home / ".ssh" / "known_hosts").write_text(sshd.known_hosts_line() + "\n" + inner.known_hosts_line() + "\n")
+    assert dk("hosts", "add", "bastion", sshd.address, "--port", str(sshd.port), "--user", "root").returncode == 0
+    assert dk("hosts", "add", "inner", inner.address, "--port", str(inner.port), "--user", "root",
+              "--jump", "bastion").returncode == 0
+    out = dk("run", "inner", "--", "sh", "-c", "echo $SSH_CONNECTION")
+    assert out.returncode == 0, out.stderr
+    # The inner sshd saw the connection come from the bastion (127.0.0.1), not from us directly.
+    client_ip, _, server_ip, server_port = out.stdout.split()
+    assert (client_ip, server_ip, int(server_port)) == ("127.0.0.1", inner.address, inner.port)
+
+
+def test_user_probe_listed_and_run_over_ssh(ssh_client_env: SshClientEnv) -> None:
+    probes_dir = config.user_probes_dir()
+    probes_dir.mkdir(parents=True)
+    script = probes_dir / "tmp-files.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        "# diagkit-probe: name=tmp-files title=\"Files in /tmp\" timeout=5 description=\"Counts files in /tmp\"\n"
+        "n=$(ls -A /tmp | wc -l)\n"
+        "printf '{\"metrics\": [{\"name\": \"tmp.files\", \"value\": %s, \"unit\": \"files\"}],"
+        " \"findings\": [{\"severity\": \"warning\", \"title\": \"demo finding\", \"hint\": \"none\"}]}\\n' \"$n\"\n"
+    )
+    script.chmod(0o755)
+    listing = json.loads(dk("probes", "--json").stdout)
+    assert any(p["name"] == "tmp-files" and p["source"] == str(script) for p in listing["probes"])
+    out = dk("probe", ssh_client_env.alias, "-p", "tmp-files", "--json")
+    assert out.returncode == 0, out.stderr
+    (result,) = json.loads(out.stdout)["hosts"][0]["results"]
+    assert result["ok"] and result["metrics"][0]["name"] == "tmp.files"
+    assert result["findings"][0] == {"severity": "warning", "title": "demo finding", "detail": "",
+                                     "hint": "none", "probe": "tmp-files"}

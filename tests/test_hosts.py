@@ -78,3 +78,18 @@ def test_resolve_destinations() -> None:
     assert resolve("[::1]:22").address == "::1"
     with pytest.raises(ConfigError):
         resolve("bad host name")
+
+
+def test_saved_hosts_as_jump_hosts() -> None:
+    from diagkit.session import expand_jump
+
+    store = HostStore()
+    store.add(SavedHost("edge", "203.0.113.1", user="ops", port=2222))
+    store.add(SavedHost("bastion", "10.0.0.1", user="jump", jump="edge"))
+    store.add(SavedHost("loop1", "a", jump="loop2"))
+    store.add(SavedHost("loop2", "b", jump="loop1"))
+    assert expand_jump("bastion") == "ops@203.0.113.1:2222,jump@10.0.0.1"
+    assert expand_jump("alias-from-ssh-config,edge") == "alias-from-ssh-config,ops@203.0.113.1:2222"
+    assert expand_jump(None) is None and expand_jump("none") == "none"
+    with pytest.raises(ConfigError, match="loops"):
+        expand_jump("loop1")

@@ -264,6 +264,26 @@ def _load_key(path: str) -> tuple[paramiko.PKey | None, str]:
         return None, "the stored passphrase does not open it"
 
 
+def check_key_passphrase(path: str, passphrase: str) -> bool:
+    """Whether ``passphrase`` opens the private key at ``path``.
+
+    Returns False when the key is not encrypted at all (nothing to store). Raises
+    :class:`ConfigError` when the file is not a readable key or the passphrase is wrong.
+    """
+    try:
+        paramiko.PKey.from_path(path)
+        return False
+    except (paramiko.PasswordRequiredException, TypeError):
+        pass
+    except (OSError, paramiko.SSHException, ValueError) as exc:
+        raise ConfigError(f"{path} could not be read as a private key ({exc}).") from exc
+    try:
+        paramiko.PKey.from_path(path, passphrase.encode())
+    except (paramiko.SSHException, ValueError, TypeError):
+        raise ConfigError(f"That passphrase does not open {path}; nothing stored. Try again.") from None
+    return True
+
+
 def _authenticate(
     transport: paramiko.Transport, hop: ResolvedHop, *, password: str | None, account: str,
     hint_name: str,
