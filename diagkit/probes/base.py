@@ -11,7 +11,8 @@ probe's ``name``) holding a module-level ``PROBE = Probe(...)`` with
   ``@@section NAME`` (see :func:`split_sections`);
 * ``parse(output) -> ProbeData`` - a *pure* function from the script's stdout to metrics, tables,
   facts and findings. Parsers are tested on captured outputs in ``tests/data/probes/<name>/``;
-* ``timeout`` - seconds before the runner kills the script.
+* ``timeout`` - seconds before the runner kills the script;
+* ``summarize(data) -> str`` (optional) - the one-line headline shown in tables.
 
 The runner (:mod:`diagkit.probes.runner`) executes the script through a
 :class:`~diagkit.transport.base.Transport` and wraps the parsed data in a :class:`ProbeResult`
@@ -109,6 +110,17 @@ class ProbeData:
     findings: tuple[Finding, ...] = ()
     facts: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    summary: str = ""  # one line for tables; filled from the probe's ``summarize`` by the runner
+
+    def metric(self, name: str, default: float | None = None, **labels: str) -> float | None:
+        """The value of the first metric called ``name`` whose labels include ``labels``."""
+        for m in self.metrics:
+            if m.name == name and all(m.labels.get(k) == v for k, v in labels.items()):
+                return m.value
+        return default
+
+    def table(self, name: str) -> Table | None:
+        return next((t for t in self.tables if t.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -137,6 +149,8 @@ class ProbeResult:
         if self.error:
             return self.error
         data = self.data
+        if data.summary:
+            return data.summary + (f" ({len(data.notes)} note(s))" if data.notes else "")
         parts = [f"{k}: {v}" for k, v in list(data.facts.items())[:4]]
         if not parts:
             parts = [f"{m.name} {_num(m.value)}{m.unit}" for m in data.metrics if not m.labels][:4]
@@ -159,6 +173,7 @@ class ProbeResult:
             "tables": [t.to_dict() for t in self.data.tables],
             "findings": [f.to_dict() for f in self.data.findings],
             "notes": list(self.data.notes),
+            "summary": self.data.summary,
             "raw": self.raw,
             "stderr": self.stderr,
         }
@@ -178,6 +193,7 @@ class Probe:
     parse: Parser
     timeout: float = 15.0
     source: str = "builtin"  # "builtin" or the path of a user probe script
+    summarize: Callable[[ProbeData], str] | None = None  # one-line headline of parsed data
 
 
 # --- helpers for scripts and parsers -------------------------------------------------------------

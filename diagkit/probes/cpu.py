@@ -218,6 +218,20 @@ def parse(output: str) -> ProbeData:
     )
 
 
+def summarize(data: ProbeData) -> str:
+    usage = data.metric("cpu.usage", cpu="total")
+    load = data.metric("cpu.load", period="5m")
+    per_core = data.metric("cpu.load_per_core", period="5m")
+    text = f"{usage:.0f} % busy" if usage is not None else "usage unknown"
+    text += f" on {data.facts.get('cores', '?')} cores"
+    if load is not None:
+        text += f", load {load:.2f}" + (f" ({per_core:.2f} per core)" if per_core is not None else "")
+    iowait = data.metric("cpu.iowait", cpu="total")
+    if iowait:
+        text += f", iowait {iowait:.0f} %"
+    return text
+
+
 PROBE = Probe(
     name=NAME,
     title="CPU",
@@ -226,4 +240,5 @@ PROBE = Probe(
     script=SCRIPT,
     parse=parse,
     timeout=10.0,
+    summarize=summarize,
 )

@@ -345,6 +345,17 @@ def parse(output: str) -> ProbeData:
     )
 
 
+def summarize(data: ProbeData) -> str:
+    table = data.table("filesystems")
+    if table is None or not table.rows:
+        return "no filesystems seen"
+    cols = table.columns
+    fullest = max(table.rows, key=lambda r: float(r[cols.index("used_pct")] or 0))
+    mount, pct = fullest[cols.index("mount")], float(fullest[cols.index("used_pct")] or 0)
+    free = human_bytes(float(fullest[cols.index("avail_bytes")] or 0))
+    return f"{len(table.rows)} filesystems; fullest {mount} at {pct:.0f} % ({free} free)"
+
+
 PROBE = Probe(
     name=NAME,
     title="Disks and filesystems",
@@ -353,4 +364,5 @@ PROBE = Probe(
     script=SCRIPT,
     parse=parse,
     timeout=15.0,
+    summarize=summarize,
 )

@@ -186,8 +186,8 @@ def parse(output: str) -> ProbeData:
             events.append((when, kind, message))
 
     by_kind = Counter(k.name for _, k, _ in events)
-    metrics = [Metric("kernel_lines_scanned", len(lines), "lines")]
-    metrics += [Metric("kernel_events", by_kind.get(k.name, 0), "count", {"kind": k.name})
+    metrics = [Metric("kernel.lines_scanned", len(lines), "lines")]
+    metrics += [Metric("kernel.events", by_kind.get(k.name, 0), "count", {"kind": k.name})
                 for k in KINDS]
     findings: list[Finding] = []
 
@@ -291,7 +291,7 @@ def parse(output: str) -> ProbeData:
     if tainted_text.isdigit():
         tainted = int(tainted_text)
         facts["tainted"] = str(tainted)
-        metrics.append(Metric("kernel_tainted", tainted))
+        metrics.append(Metric("kernel.tainted", tainted))
         if tainted:
             flags = decode_taint(tainted)
             facts["taint_flags"] = "".join(letter for letter, _ in flags)
@@ -309,6 +309,14 @@ def parse(output: str) -> ProbeData:
                      facts=facts, notes=notes(output))
 
 
+def summarize(data: ProbeData) -> str:
+    scanned = data.metric("kernel.lines_scanned", 0.0) or 0.0
+    kinds = [f"{m.value:.0f} {m.labels['kind']}" for m in data.metrics
+             if m.name == "kernel.events" and m.value]
+    what = ", ".join(kinds) if kinds else "no notable events"
+    return f"{what} in {scanned:.0f} lines from {data.facts.get('source', '?')}"
+
+
 PROBE = Probe(
     name=NAME,
     title="Kernel messages",
@@ -317,4 +325,5 @@ PROBE = Probe(
     script=SCRIPT,
     parse=parse,
     timeout=15.0,
+    summarize=summarize,
 )

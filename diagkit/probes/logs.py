@@ -167,8 +167,8 @@ def parse(output: str) -> ProbeData:
         facts["files"] = ", ".join(per_file)
 
     per_source = Counter(source for _, source, _ in rows)
-    metrics = [Metric("log_error_lines", len(rows), "lines")]
-    metrics += [Metric("log_error_lines_by_source", n, "lines", {"source": s})
+    metrics = [Metric("logs.error_lines", len(rows), "lines")]
+    metrics += [Metric("logs.error_lines_by_source", n, "lines", {"source": s})
                 for s, n in per_source.most_common()]
     findings: list[Finding] = []
     where = "in the last hour" if facts["source"] == "journal" else f"in the {facts['window']}"
@@ -206,6 +206,11 @@ def parse(output: str) -> ProbeData:
                      facts=facts, notes=notes(output))
 
 
+def summarize(data: ProbeData) -> str:
+    lines = data.metric("logs.error_lines", 0.0) or 0.0
+    return f"{lines:.0f} error lines from {data.facts.get('source', '?')} ({data.facts.get('window', '?')})"
+
+
 PROBE = Probe(
     name=NAME,
     title="System log errors",
@@ -214,4 +219,5 @@ PROBE = Probe(
     script=SCRIPT,
     parse=parse,
     timeout=15.0,
+    summarize=summarize,
 )

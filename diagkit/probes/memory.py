@@ -281,6 +281,11 @@ def parse(output: str) -> ProbeData:
     )
 
 
+def summarize(data: ProbeData) -> str:
+    f = data.facts
+    return f"{f.get('available', '?')} available of {f.get('total', '?')}; swap {f.get('swap', '?')}"
+
+
 PROBE = Probe(
     name=NAME,
     title="Memory",
@@ -289,4 +294,5 @@ PROBE = Probe(
     script=SCRIPT,
     parse=parse,
     timeout=10.0,
+    summarize=summarize,
 )

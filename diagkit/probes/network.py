@@ -330,6 +330,20 @@ def parse(output: str) -> ProbeData:
     )
 
 
+def summarize(data: ProbeData) -> str:
+    f = data.facts
+    parts = [f"{f.get('interfaces', '?')} interfaces"]
+    if f.get("default_gateway"):
+        parts.append(f"gateway {f['default_gateway']} via {f.get('default_interface', '?')}")
+    else:
+        parts.append("no default route")
+    listening = data.metric("net.listening_sockets")
+    if listening is not None:
+        parts.append(f"{listening:.0f} listening sockets")
+    parts.append(f"DNS {f['nameservers']}" if f.get("nameservers") else "no DNS server")
+    return ", ".join(parts)
+
+
 PROBE = Probe(
     name=NAME,
     title="Network",
@@ -338,4 +352,5 @@ PROBE = Probe(
     script=SCRIPT,
     parse=parse,
     timeout=10.0,
+    summarize=summarize,
 )

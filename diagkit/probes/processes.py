@@ -163,7 +163,7 @@ def parse(output: str) -> ProbeData:
     metrics: list[Metric] = []
     for key in ("total", "running", "sleeping", "disk_sleep", "zombie", "stopped", "threads"):
         if key in counts:
-            metrics.append(Metric(f"processes_{key}", counts[key], "count"))
+            metrics.append(Metric(f"processes.{key}", counts[key], "count"))
     pid_max = to_float(limits.get("pid_max") or None)
     threads_max = to_float(limits.get("threads_max") or None)
     if pid_max:
@@ -234,6 +234,15 @@ def parse(output: str) -> ProbeData:
     )
 
 
+def summarize(data: ProbeData) -> str:
+    def n(key: str) -> str:
+        value = data.metric(f"processes.{key}")
+        return "?" if value is None else f"{value:.0f}"
+
+    return (f"{n('total')} processes, {n('threads')} threads, {n('running')} running, "
+            f"{n('zombie')} zombies, {n('disk_sleep')} in D state")
+
+
 PROBE = Probe(
     name=NAME,
     title="Processes",
@@ -242,4 +251,5 @@ PROBE = Probe(
     script=SCRIPT,
     parse=parse,
     timeout=15.0,
+    summarize=summarize,
 )

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -113,15 +113,23 @@ def run_probe(transport: Transport, probe: Probe, *, cancel: threading.Event | N
             f"The {probe.name} probe exited with status {status} and printed nothing usable"
             + (f": {stderr.strip().splitlines()[-1]}" if stderr.strip() else ".")
         )
-    tagged = ProbeData(
-        metrics=data.metrics,
-        tables=data.tables,
+    tagged = replace(
+        data,
         findings=tuple(f if f.probe else _with_probe(f, probe.name) for f in data.findings),
-        facts=data.facts,
-        notes=data.notes,
+        summary=data.summary or _headline(probe, data),
     )
     return ProbeResult(probe.name, transport.host, tagged, raw, stderr, status,
                        time.monotonic() - started, error)
+
+
+def _headline(probe: Probe, data: ProbeData) -> str:
+    if probe.summarize is None:
+        return ""
+    try:
+        return probe.summarize(data)
+    except Exception:  # a headline bug must not cost the result
+        log.exception("summary of probe %s failed", probe.name)
+        return ""
 
 
 def _with_probe(finding: Finding, name: str) -> Finding:

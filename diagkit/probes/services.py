@@ -115,10 +115,10 @@ def parse(output: str) -> ProbeData:
         failed = _failed_units(sections.get("failed", ""))
         tables.append(Table("failed_units", "Failed units",
                             ("unit", "load", "active", "sub", "description"), tuple(failed)))
-        metrics.append(Metric("units_failed", len(failed), "count"))
+        metrics.append(Metric("services.units_failed", len(failed), "count"))
         for key, value in key_values(sections.get("units", "")).items():
             if value.isdigit():
-                name = "units_total" if key == "total" else "units_by_state"
+                name = "services.units_total" if key == "total" else "services.units_by_state"
                 labels = {} if key == "total" else {"active": key}
                 metrics.append(Metric(name, int(value), "count", labels))
         for unit, _load, _active, sub, desc in failed[:MAX_UNIT_FINDINGS]:
@@ -161,8 +161,8 @@ def parse(output: str) -> ProbeData:
                 rows.append((m.group(1), m.group(2)))
         tables.append(Table("services", "OpenRC services", ("service", "state"), tuple(rows)))
         crashed = [s for s, st in rows if st == "crashed"]
-        metrics.append(Metric("units_failed", len(crashed), "count"))
-        metrics.append(Metric("units_total", len(rows), "count"))
+        metrics.append(Metric("services.units_failed", len(crashed), "count"))
+        metrics.append(Metric("services.units_total", len(rows), "count"))
         for svc in crashed:
             findings.append(Finding(
                 Severity.WARNING, f"Service {svc} crashed",
@@ -173,6 +173,15 @@ def parse(output: str) -> ProbeData:
                      facts=facts, notes=notes(output))
 
 
+def summarize(data: ProbeData) -> str:
+    f = data.facts
+    if f.get("init") != "systemd":
+        where = f" in a {f['container']} container" if f.get("container") else ""
+        return f"no systemd{where} (PID 1: {f.get('pid1', '?')})"
+    failed = data.metric("services.units_failed", 0.0) or 0.0
+    return f"systemd {f.get('system_state', '?')}, {failed:.0f} failed units"
+
+
 PROBE = Probe(
     name=NAME,
     title="Services",
@@ -181,4 +190,5 @@ PROBE = Probe(
     script=SCRIPT,
     parse=parse,
     timeout=15.0,
+    summarize=summarize,
 )

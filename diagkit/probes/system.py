@@ -253,6 +253,22 @@ def parse(output: str) -> ProbeData:
     )
 
 
+def summarize(data: ProbeData) -> str:
+    f = data.facts
+    release = f.get("kernel", "").split()[1:2]
+    parts = [f.get("os", "unknown OS")]
+    if release:
+        parts.append(f"kernel {release[0]}")
+    if f.get("uptime"):
+        parts.append(f"up {f['uptime']}")
+    if f.get("container"):
+        parts.append(f"in a {f['container']} container")
+    elif f.get("virtualization") and f["virtualization"] != "none":
+        parts.append(f"on {f['virtualization']}")
+    parts.append(f"clock sync {f.get('time_sync', 'unknown')}")
+    return ", ".join(parts)
+
+
 PROBE = Probe(
     name=NAME,
     title="System",
@@ -261,4 +277,5 @@ PROBE = Probe(
     script=SCRIPT,
     parse=parse,
     timeout=10.0,
+    summarize=summarize,
 )

@@ -17,14 +17,14 @@ def load(name: str):
 
 def events(data, kind: str) -> float:
     return next(m.value for m in data.metrics
-                if m.name == "kernel_events" and m.labels.get("kind") == kind)
+                if m.name == "kernel.events" and m.labels.get("kind") == kind)
 
 
 def test_normal_capture_dmesg_T() -> None:
     data = load("normal.txt")
     assert data.facts["source"] == "dmesg -T"
     assert data.facts["tainted"] == "0"
-    scanned = next(m.value for m in data.metrics if m.name == "kernel_lines_scanned")
+    scanned = next(m.value for m in data.metrics if m.name == "kernel.lines_scanned")
     assert scanned > 300
     assert data.findings == ()
 

@@ -34,7 +34,7 @@ def test_journal_high_error_rate_and_most_frequent_message() -> None:
     assert rows[0] == ("2024-03-04T10:00:00+0100", "gunicorn", (
         "ERROR app.db: could not connect to server: Connection refused (10.0.4.21:5432, attempt 1)"))
     by_source = {m.labels["source"]: m.value for m in data.metrics
-                 if m.name == "log_error_lines_by_source"}
+                 if m.name == "logs.error_lines_by_source"}
     assert by_source == {"gunicorn": 64, "sshd": 8, "systemd": 1, "kernel": 1}
     rate, frequent = data.findings
     assert rate.severity is Severity.WARNING and "74 error lines in the last hour" in rate.title
@@ -65,5 +65,5 @@ def test_live_run_locally() -> None:
     data = logs.parse(result.stdout)
     assert data.facts["source"] in ("journal", "syslog", "files")
     assert data.tables[0].columns == ("time", "source", "message")
-    total = next(m.value for m in data.metrics if m.name == "log_error_lines")
+    total = next(m.value for m in data.metrics if m.name == "logs.error_lines")
     assert total == len(data.tables[0].rows)

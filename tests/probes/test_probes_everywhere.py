@@ -39,6 +39,8 @@ def test_every_capture_parses(name: str) -> None:
     for path in captures:
         data = PROBES[name].parse(path.read_text(errors="replace"))
         assert isinstance(data, ProbeData), path
+        headline = PROBES[name].summarize(data)  # type: ignore[misc]
+        assert headline and "?" not in headline.split(), (path.name, headline)
 
 
 def shape(result: ProbeResult) -> dict[str, object]:

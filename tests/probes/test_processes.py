@@ -27,9 +27,9 @@ def test_normal_capture_uses_ps() -> None:
     data = load("normal.txt")
     assert data.facts["source"] == "ps"
     assert data.facts["pid_max"] == "32768"
-    assert metric(data, "processes_total") == 78
-    assert metric(data, "processes_running") == 3
-    assert metric(data, "processes_threads") == 94
+    assert metric(data, "processes.total") == 78
+    assert metric(data, "processes.running") == 3
+    assert metric(data, "processes.threads") == 94
     top = table(data, "top_cpu")
     assert len(top.rows) == processes.TOP_N
     assert top.rows[0][:5] == (8899, "root", 64.0, 68120, "R")
@@ -44,7 +44,7 @@ def test_busybox_capture_reads_proc() -> None:
     data = load("busybox.txt")
     assert data.facts["source"] == "proc"
     assert any("busybox" in n for n in data.notes)
-    assert metric(data, "processes_total") > 50
+    assert metric(data, "processes.total") > 50
     cmds = [r[5] for r in table(data, "top_cpu").rows]
     assert "process_api" in cmds
     assert any(c.startswith("[") for c in cmds)  # kernel threads shown like ps does
@@ -52,13 +52,13 @@ def test_busybox_capture_reads_proc() -> None:
 
 def test_nonroot_capture_still_has_tables() -> None:
     data = load("nonroot.txt")
-    assert metric(data, "processes_total") == 77
+    assert metric(data, "processes.total") == 77
     assert any(r[1] == "nobody" for r in table(data, "top_rss").rows)
 
 
 def test_real_zombies_warn_and_name_the_parent() -> None:
     data = load("zombies.txt")
-    assert metric(data, "processes_zombie") == 12
+    assert metric(data, "processes.zombie") == 12
     zombies = table(data, "zombies")
     assert len(zombies.rows) == 12 and zombies.rows[0][3] == "sleep 20"
     (finding,) = [f for f in data.findings if "zombie" in f.title]
@@ -88,7 +88,7 @@ def test_live_run_locally() -> None:
     assert result.exit_status == 0 and result.stderr == ""
     data = processes.parse(result.stdout)
     assert data.facts["source"] in ("ps", "proc")
-    assert metric(data, "processes_total") >= 1
-    assert metric(data, "processes_threads") >= metric(data, "processes_total")
+    assert metric(data, "processes.total") >= 1
+    assert metric(data, "processes.threads") >= metric(data, "processes.total")
     assert 1 <= len(table(data, "top_cpu").rows) <= processes.TOP_N
     assert all(isinstance(r[0], int) and isinstance(r[2], float) for r in table(data, "top_rss").rows)

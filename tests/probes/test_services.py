@@ -46,9 +46,9 @@ def test_failed_units_warn_each_and_critical_when_many() -> None:
     (critical,) = [f for f in data.findings if f.severity is Severity.CRITICAL]
     assert critical.title == "5 units failed"
     values = {(m.name, tuple(m.labels.values())): m.value for m in data.metrics}
-    assert values[("units_failed", ())] == 5
-    assert values[("units_total", ())] == 312
-    assert values[("units_by_state", ("active",))] == 241
+    assert values[("services.units_failed", ())] == 5
+    assert values[("services.units_total", ())] == 312
+    assert values[("services.units_by_state", ("active",))] == 241
 
 
 def test_one_failed_unit_from_old_systemd_with_bullet() -> None:
