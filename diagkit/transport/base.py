@@ -29,6 +29,7 @@ against both):
 
 from __future__ import annotations
 
+import codecs
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,3 +88,26 @@ class Transport(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+class ContextManagerMixin:
+    """``with transport:`` support for implementations: closes on exit."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def utf8_decoder() -> codecs.IncrementalDecoder:
+    """An incremental UTF-8 decoder for streamed output: bad bytes become U+FFFD, never errors."""
+    return codecs.getincrementaldecoder("utf-8")(errors="replace")

@@ -7,21 +7,22 @@ import signal
 import subprocess
 import threading
 import time
-from types import TracebackType
-from typing import IO, Self
+from typing import IO
 
 from diagkit.errors import CommandTimeout, TransportError
 from diagkit.transport.base import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
     CommandResult,
+    ContextManagerMixin,
     OutputCallback,
+    utf8_decoder,
 )
 
 _KILL_GRACE = 2.0
 
 
-class LocalTransport:
+class LocalTransport(ContextManagerMixin):
     """Runs commands with ``/bin/sh -c`` in their own process group, so a timeout kills them all."""
 
     def __init__(self, label: str = "local") -> None:
@@ -60,7 +61,7 @@ class LocalTransport:
         lock = threading.Lock()
 
         def pump(stream: IO[bytes], name: str) -> None:
-            decoder = _decoder()
+            decoder = utf8_decoder()
             for block in iter(lambda: stream.read1(65536), b""):  # type: ignore[attr-defined]
                 text = decoder.decode(block)
                 if text:
@@ -148,19 +149,4 @@ class LocalTransport:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-def _decoder():
-    import codecs
-
-    return codecs.getincrementaldecoder("utf-8")(errors="replace")

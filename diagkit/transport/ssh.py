@@ -29,8 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import paramiko
 
@@ -51,7 +50,14 @@ from diagkit.errors import (
     TransportError,
 )
 from diagkit.transport import known_hosts
-from diagkit.transport.base import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, CommandResult, OutputCallback
+from diagkit.transport.base import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TIMEOUT,
+    CommandResult,
+    ContextManagerMixin,
+    OutputCallback,
+    utf8_decoder,
+)
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 # OpenSSH's MaxSessions defaults to 10 channels per connection. A closed channel holds its slot
@@ -381,7 +387,7 @@ def _open_socket(hop: ResolvedHop, timeout: float) -> socket.socket:
             host=hop.hostname) from exc
 
 
-class SshTransport:
+class SshTransport(ContextManagerMixin):
     """One authenticated SSH connection; ``run`` opens a channel per command (thread-safe)."""
 
     def __init__(self, target: SshTarget, hop: ResolvedHop,
@@ -615,7 +621,7 @@ class SshTransport:
         err = bytearray()
         pending = bytearray()  # stderr held back until the PID marker line is found
         pid: int | None = None
-        decoders = {"stdout": _decoder(), "stderr": _decoder()}
+        decoders = {"stdout": utf8_decoder(), "stderr": utf8_decoder()}
 
         def emit(stream: str, data: bytes, target: bytearray) -> None:
             target += data
@@ -774,20 +780,5 @@ class SshTransport:
     def is_active(self) -> bool:
         return not self._closed and self._transport.is_active()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-def _decoder():
-    import codecs
-
-    return codecs.getincrementaldecoder("utf-8")(errors="replace")
 
