@@ -162,12 +162,25 @@ class HostKeyChanged(HostKeyError):
 
 
 class CommandTimeout(TransportError):
+    """A command was killed: its time ran out (``timeout`` > 0) or it was cancelled (0)."""
+
     def __init__(self, message: str, *, host: str = "", timeout: float = 0.0,
                  stdout: str = "", stderr: str = "") -> None:
         self.timeout = timeout
         self.stdout = stdout
         self.stderr = stderr
         super().__init__(message, host=host)
+
+    @classmethod
+    def killed(cls, *, host: str, timeout: float | None, cancelled: bool,
+               stdout: str, stderr: str) -> CommandTimeout:
+        limit = 0.0 if cancelled else float(timeout or 0)
+        why = "was stopped" if limit == 0.0 else f"did not finish within {limit:g} s"
+        return cls(
+            f"The command {why} on {host} and was killed. "
+            "Run it with a longer timeout, or check what it is waiting for.",
+            host=host, timeout=limit, stdout=stdout, stderr=stderr,
+        )
 
 
 class ConnectionLost(TransportError):

@@ -105,15 +105,9 @@ class LocalTransport(ContextManagerMixin):
         duration = time.monotonic() - started
         stdout, stderr = "".join(chunks["stdout"]), "".join(chunks["stderr"])
         if timed_out:
-            limit = 0.0 if cancel is not None and cancel.is_set() else float(timeout or 0)
-            why = "was stopped" if limit == 0.0 else f"did not finish within {limit:g} s"
-            raise CommandTimeout(
-                f"The command {why} on {self._label} and was killed. "
-                "Run it with a longer timeout, or check what it is waiting for.",
-                host=self._label,
-                timeout=limit,
-                stdout=stdout,
-                stderr=stderr,
+            raise CommandTimeout.killed(
+                host=self._label, timeout=timeout, cancelled=cancel is not None and cancel.is_set(),
+                stdout=stdout, stderr=stderr,
             )
         status = proc.returncode if proc.returncode >= 0 else -1
         return CommandResult(command, stdout, stderr, status, duration)

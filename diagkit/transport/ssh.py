@@ -603,12 +603,9 @@ class SshTransport(ContextManagerMixin):
         stdout = out.decode("utf-8", errors="replace")
         stderr = err.decode("utf-8", errors="replace")
         if stopped:
-            limit = 0.0 if cancel is not None and cancel.is_set() else float(timeout or 0)
-            why = "was stopped" if limit == 0.0 else f"did not finish within {limit:g} s"
-            raise CommandTimeout(
-                f"The command {why} on {self.host} and was killed. "
-                "Run it with a longer timeout, or check what it is waiting for.",
-                host=self.host, timeout=limit, stdout=stdout, stderr=stderr)
+            raise CommandTimeout.killed(
+                host=self.host, timeout=timeout, cancelled=cancel is not None and cancel.is_set(),
+                stdout=stdout, stderr=stderr)
         return CommandResult(command, stdout, stderr, status, time.monotonic() - started)
 
     def _exec(
