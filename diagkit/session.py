@@ -88,6 +88,7 @@ def connect(
     ref: HostRef | str,
     *,
     accept_new_host_key: bool = False,
+    trusted_once: tuple[object, ...] = (),
     password: str | None = None,
     connect_timeout: float = 10.0,
     cancel: threading.Event | None = None,
@@ -110,6 +111,7 @@ def connect(
     return SshTransport.connect(
         target,
         accept_new_host_key=accept_new_host_key,
+        trusted_once=trusted_once,
         connect_timeout=connect_timeout,
         password=password,
         cancel=cancel,

@@ -27,6 +27,7 @@ import shlex
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -224,7 +225,8 @@ def _prefer_known_key_types(transport: paramiko.Transport, host: str, port: int)
     options.key_types = tuple(first + [k for k in current if k not in first])
 
 
-def _check_host_key(transport: paramiko.Transport, hop: ResolvedHop, accept_new: bool) -> None:
+def _check_host_key(transport: paramiko.Transport, hop: ResolvedHop, accept_new: bool,
+                    trusted_once: Sequence[object] = ()) -> None:
     key = transport.get_remote_server_key()
     host, port = hop.key_name
     match = known_hosts.lookup(host, port, key)
@@ -241,6 +243,8 @@ def _check_host_key(transport: paramiko.Transport, hop: ResolvedHop, accept_new:
     if accept_new:
         known_hosts.trust(host, port, key)
         return
+    if any(isinstance(k, paramiko.PKey) and k.asbytes() == key.asbytes() for k in trusted_once):
+        return  # the user trusted this exact key for this connection only; nothing is saved
     raise HostKeyUnknown(host=host, port=port, key_type=key.get_name(), fingerprint=printed, key=key)
 
 
@@ -409,6 +413,7 @@ class SshTransport(ContextManagerMixin):
         *,
         ssh_config_path: Path | None = None,
         accept_new_host_key: bool = False,
+        trusted_once: Sequence[object] = (),
         connect_timeout: float | None = None,
         password: str | None = None,
         cancel: threading.Event | None = None,
@@ -417,6 +422,9 @@ class SshTransport(ContextManagerMixin):
 
         ``connect_timeout`` defaults to the config's ConnectTimeout, else 10 s, per hop.
         ``password`` is used for the target only (jump hosts use keys or their own keyring entry).
+        ``trusted_once`` holds host keys (``HostKeyUnknown.key``) the user accepted for this
+        connection only: an unknown host offering exactly that key is let through, nothing is
+        saved. It never overrides a changed or revoked key.
         """
         cfg = load_ssh_config(ssh_config_path)
         hop = resolve(target.host, port=target.port, user=target.user, jump=target.jump,
@@ -450,7 +458,7 @@ class SshTransport(ContextManagerMixin):
                         sock = cls._open_tunnel(transports[-1], chain[index - 1], current, timeout)
                     sockets.append(sock)
                     transport = cls._handshake(
-                        sock, current, timeout, accept_new_host_key,
+                        sock, current, timeout, accept_new_host_key, trusted_once,
                         password=password if is_target else None,
                         account=target.account if is_target else credentials.host_account(current.name),
                         hint_name=target.display if is_target else current.name,
@@ -506,7 +514,8 @@ class SshTransport(ContextManagerMixin):
                 host=hop.name) from exc
 
     @staticmethod
-    def _handshake(sock: Any, hop: ResolvedHop, timeout: float, accept_new: bool, *,
+    def _handshake(sock: Any, hop: ResolvedHop, timeout: float, accept_new: bool,
+                   trusted_once: Sequence[object], *,
                    password: str | None, account: str, hint_name: str) -> paramiko.Transport:
         transport = paramiko.Transport(sock)
         try:
@@ -532,7 +541,7 @@ class SshTransport(ContextManagerMixin):
                     f"({reason or type(reason).__name__}). Check that this port is an SSH server and "
                     "that it accepts this client (sshd logs say why).", host=hop.hostname) from exc
             del server_key
-            _check_host_key(transport, hop, accept_new)
+            _check_host_key(transport, hop, accept_new, trusted_once)
             try:
                 _authenticate(transport, hop, password=password, account=account, hint_name=hint_name)
             except (paramiko.SSHException, EOFError, OSError) as exc:

@@ -367,3 +367,15 @@ def test_many_parallel_commands_over_one_connection(ssh_client_env: SshClientEnv
             th.join(120)
         assert sorted(out) == sorted(f"{i}\n" for i in range(30))
         assert time.monotonic() - begin < 120
+
+
+def test_trust_once_saves_nothing(sshd: SshServer) -> None:
+    target = SshTarget(sshd.address, port=sshd.port, user="root",
+                       identity_files=(str(sshd.client_key_path),))
+    with pytest.raises(HostKeyUnknown) as info:
+        SshTransport.connect(target)
+    with SshTransport.connect(target, trusted_once=(info.value.key,)) as t:
+        assert t.run("echo once").stdout == "once\n"
+    assert not config.known_hosts_file().exists() or str(sshd.port) not in config.known_hosts_file().read_text()
+    with pytest.raises(HostKeyUnknown):
+        SshTransport.connect(target)  # asked again next time
