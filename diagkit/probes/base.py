@@ -135,6 +135,7 @@ class ProbeResult:
     exit_status: int | None
     duration: float
     error: str | None = None
+    error_kind: str | None = None  # the diagkit.errors class name, e.g. "ConnectionLost"
 
     @property
     def ok(self) -> bool:
@@ -166,6 +167,7 @@ class ProbeResult:
             "host": self.host,
             "ok": self.ok,
             "error": self.error,
+            "error_kind": self.error_kind,
             "exit_status": self.exit_status,
             "duration": round(self.duration, 4),
             "facts": dict(self.data.facts),

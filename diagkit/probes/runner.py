@@ -92,20 +92,21 @@ def run_probe(transport: Transport, probe: Probe, *, cancel: threading.Event | N
         why = "was stopped" if exc.timeout == 0 else f"did not finish within {probe.timeout:g} s and was stopped"
         return _error(probe, transport, started, f"The {probe.name} probe {why}; "
                       "the host may be overloaded or a tool it runs is hanging. Try it again alone.",
-                      raw=exc.stdout, stderr=exc.stderr)
+                      raw=exc.stdout, stderr=exc.stderr, kind=type(exc).__name__)
     except DiagkitError as exc:
-        return _error(probe, transport, started, str(exc))
+        return _error(probe, transport, started, str(exc), kind=type(exc).__name__)
     try:
         data = probe.parse(raw)
     except DiagkitError as exc:
-        return _error(probe, transport, started, str(exc), raw=raw, stderr=stderr, status=status)
+        return _error(probe, transport, started, str(exc), raw=raw, stderr=stderr, status=status,
+                      kind=type(exc).__name__)
     except Exception as exc:  # a parser bug must not take the snapshot down
         log.exception("parser of probe %s failed on %s", probe.name, transport.host)
         return _error(
             probe, transport, started,
             f"diagkit could not understand the output of the {probe.name} probe ({type(exc).__name__}: "
             f"{exc}). The raw output is kept; please report this with it.",
-            raw=raw, stderr=stderr, status=status,
+            raw=raw, stderr=stderr, status=status, kind="ParserError",
         )
     error = None
     if status not in (0, None) and not data.metrics and not data.facts and not data.tables:
@@ -119,7 +120,7 @@ def run_probe(transport: Transport, probe: Probe, *, cancel: threading.Event | N
         summary=data.summary or _headline(probe, data),
     )
     return ProbeResult(probe.name, transport.host, tagged, raw, stderr, status,
-                       time.monotonic() - started, error)
+                       time.monotonic() - started, error, "ScriptFailed" if error else None)
 
 
 def _headline(probe: Probe, data: ProbeData) -> str:
@@ -138,10 +139,10 @@ def _with_probe(finding: Finding, name: str) -> Finding:
 
 def _error(
     probe: Probe, transport: Transport, started: float, message: str, *,
-    raw: str = "", stderr: str = "", status: int | None = None,
+    raw: str = "", stderr: str = "", status: int | None = None, kind: str | None = None,
 ) -> ProbeResult:
     return ProbeResult(probe.name, transport.host, ProbeData(), raw, stderr, status,
-                       time.monotonic() - started, message)
+                       time.monotonic() - started, message, kind)
 
 
 def snapshot(
