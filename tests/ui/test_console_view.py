@@ -192,3 +192,20 @@ def test_shutdown_stops_a_running_command(qtbot: QtBot, console: ConsoleView) ->
     assert worker.done.is_set()
     assert time.monotonic() - started < 4
     assert not console.is_running
+
+
+def test_long_output_is_capped_and_complete_at_the_end(qtbot: QtBot, console: ConsoleView) -> None:
+    started = time.monotonic()
+    result = _run(qtbot, console, "seq 1 60000", timeout_ms=60000)
+    assert isinstance(result, CommandResult) and result.ok
+    doc = console.output.document()
+    assert doc.blockCount() <= 20_000
+    lines = console.output.toPlainText().splitlines()
+    assert "60000" in lines[-3:] and "exit status 0" in lines[-1]
+    assert time.monotonic() - started < 30
+
+
+def test_colour_escapes_are_removed(qtbot: QtBot, console: ConsoleView) -> None:
+    _run(qtbot, console, r"printf '\033[1;31mRED\033[0m plain\r\n'")
+    text = console.output.toPlainText()
+    assert "RED plain" in text and "\x1b" not in text and "\r" not in text
