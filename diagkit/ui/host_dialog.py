@@ -142,7 +142,7 @@ class HostDialog(QDialog):
         auth_form = QFormLayout(auth)
         auth_form.addRow("Pass&word", self.password_edit)
         auth_form.addRow("", self.remove_password_check)
-        auth_form.addRow("&Key file", key_row)
+        auth_form.addRow("Key file", key_row)
         auth_form.addRow("Key pass&phrase", self.passphrase_edit)
 
         self.buttons = QDialogButtonBox(
