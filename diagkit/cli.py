@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--group")
         p.add_argument("--tags", help="comma-separated")
         p.add_argument("--notes")
+        p.add_argument("--identity-file", metavar="KEY", help="private key to try first")
     hr = hosts.add_parser("remove", help="forget a saved host and its stored password")
     hr.add_argument("name")
     hi = hosts.add_parser("import-ssh-config", help="save every Host alias of ~/.ssh/config")
@@ -178,19 +179,27 @@ def _hosts(args: argparse.Namespace, out: TextIO) -> int:
     if cmd == "add":
         host = SavedHost(name=args.name, address=args.address, port=args.port, user=args.user,
                          jump=args.jump, group=args.group or "", tags=parse_tags(args.tags or ""),
-                         notes=args.notes or "")
+                         notes=args.notes or "", identity_file=args.identity_file)
         store.add(host)
         print(f"Saved host {host.name} ({host.destination}).", file=out)
         return EXIT_OK
     if cmd == "edit":
         changes = {"address": args.address, "port": args.port, "user": args.user, "jump": args.jump,
-                   "group": args.group, "tags": args.tags, "notes": args.notes, "name": args.rename}
+                   "group": args.group, "tags": args.tags, "notes": args.notes, "name": args.rename,
+                   "identity_file": args.identity_file}
         if all(v is None for v in changes.values()):
             raise ConfigError("Nothing to change: give at least one of --address, --port, --user, "
-                              "--jump, --group, --tags, --notes, --rename.")
+                              "--jump, --group, --tags, --notes, --identity-file, --rename "
+                              "(an empty value such as --user '' clears a field).")
         host = store.update(args.name, **changes)
         if args.rename and args.rename != args.name:
-            _move_password(args.name, host)
+            from diagkit import credentials
+
+            try:
+                credentials.move_password(f"host:{args.name}", host.password_account)
+            except DiagkitError as exc:
+                print(f"warning: the stored password was not moved to the new name: {exc}",
+                      file=sys.stderr)
         print(f"Updated host {host.name} ({host.destination}).", file=out)
         return EXIT_OK
     if cmd == "remove":
@@ -253,18 +262,6 @@ def _keys(args: argparse.Namespace, out: TextIO) -> int:
     credentials.set_key_passphrase(str(path), secret)
     print(f"Passphrase for {path} stored in the OS keyring.", file=out)
     return EXIT_OK
-
-
-def _move_password(old_name: str, host: SavedHost) -> None:
-    from diagkit import credentials
-
-    try:
-        secret = credentials.get_password(f"host:{old_name}")
-        if secret:
-            credentials.set_password(host.password_account, secret)
-            credentials.delete_password(f"host:{old_name}")
-    except DiagkitError:
-        pass
 
 
 # --- probes --------------------------------------------------------------------------------------

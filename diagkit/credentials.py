@@ -92,3 +92,11 @@ def set_key_passphrase(key_path: str, passphrase: str) -> None:
 
 def delete_key_passphrase(key_path: str) -> None:
     delete_password(key_account(key_path))
+
+
+def move_password(old_account: str, new_account: str) -> None:
+    """Move a stored secret to another account (a renamed host). Nothing stored: nothing to do."""
+    secret = get_password(old_account)
+    if secret is not None:
+        set_password(new_account, secret)
+        delete_password(old_account)

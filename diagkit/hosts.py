@@ -34,6 +34,7 @@ class SavedHost:
     group: str = ""
     tags: tuple[str, ...] = ()
     notes: str = ""
+    identity_file: str | None = None  # a private key to try first (besides ~/.ssh/config's)
 
     def __post_init__(self) -> None:
         validate_name(self.name)
@@ -125,19 +126,28 @@ class HostStore:
         self.save([*hosts, host])
 
     def update(self, name: str, /, **changes: Any) -> SavedHost:
-        """Change fields of host ``name`` (``name=`` in ``changes`` renames it)."""
+        """Change fields of host ``name`` (``name=`` in ``changes`` renames it).
+
+        ``None`` leaves a field as it is; ``""`` (or port ``0``) clears an optional field.
+        """
+        host = self.get(name)
+        if "tags" in changes and changes["tags"] is not None:
+            changes["tags"] = parse_tags(changes["tags"])
+        values = {k: v for k, v in changes.items() if v is not None}
+        for key in ("port", "user", "jump", "identity_file"):
+            if key in values and not values[key]:
+                values[key] = None
+        return self.replace(name, replace(host, **values))
+
+    def replace(self, name: str, host: SavedHost) -> SavedHost:
+        """Put ``host`` in the place of the saved host ``name`` (a rename when the names differ)."""
         hosts = self.load()
-        for i, host in enumerate(hosts):
-            if host.name == name:
-                if "tags" in changes and changes["tags"] is not None:
-                    changes["tags"] = parse_tags(changes["tags"])
-                new = replace(host, **{k: v for k, v in changes.items() if v is not None})
-                if new.name != name and any(h.name == new.name for h in hosts):
-                    raise ConfigError(f"A host named {new.name!r} exists already.")
-                hosts[i] = new
-                self.save(hosts)
-                return new
-        raise UnknownHost(name)
+        if not any(h.name == name for h in hosts):
+            raise UnknownHost(name)
+        if host.name != name and any(h.name == host.name for h in hosts):
+            raise ConfigError(f"A host named {host.name!r} exists already; choose another name.")
+        self.save([host if h.name == name else h for h in hosts])
+        return host
 
     def remove(self, name: str) -> SavedHost:
         hosts = self.load()

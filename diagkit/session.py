@@ -105,6 +105,7 @@ def connect(
         port=ref.port,
         user=ref.user,
         jump=expand_jump(ref.jump),
+        identity_files=(ref.saved.identity_file,) if ref.saved and ref.saved.identity_file else (),
         label=ref.label,
         password_account=ref.saved.password_account if ref.saved else f"host:{ref.label}",
     )

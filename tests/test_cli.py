@@ -185,3 +185,16 @@ def test_user_probe_listed_and_run_over_ssh(ssh_client_env: SshClientEnv) -> Non
     assert result["ok"] and result["metrics"][0]["name"] == "tmp.files"
     assert result["findings"][0] == {"severity": "warning", "title": "demo finding", "detail": "",
                                      "hint": "none", "probe": "tmp-files"}
+
+
+def test_saved_identity_file_is_used(sshd: SshServer) -> None:
+    config.known_hosts_file().parent.mkdir(parents=True, exist_ok=True)
+    config.known_hosts_file().write_text(sshd.known_hosts_line() + "\n")
+    added = dk("hosts", "add", "keyed", sshd.address, "--port", str(sshd.port), "--user", "root",
+               "--identity-file", str(sshd.client_key_path))
+    assert added.returncode == 0, added.stderr
+    out = dk("run", "keyed", "--", "echo", "ok")
+    assert out.returncode == 0 and out.stdout == "ok\n", out.stderr
+    cleared = dk("hosts", "edit", "keyed", "--identity-file", "")
+    assert cleared.returncode == 0
+    assert json.loads(dk("hosts", "list", "--json").stdout)["hosts"][0]["identity_file"] is None

@@ -93,3 +93,11 @@ def test_saved_hosts_as_jump_hosts() -> None:
     assert expand_jump(None) is None and expand_jump("none") == "none"
     with pytest.raises(ConfigError, match="loops"):
         expand_jump("loop1")
+
+
+def test_update_clears_optional_fields_with_empty_values() -> None:
+    store = HostStore()
+    store.add(SavedHost("web1", "10.0.0.5", port=2222, user="u", jump="b", identity_file="~/k"))
+    host = store.update("web1", port=0, user="", jump="", identity_file="", notes=None)
+    assert (host.port, host.user, host.jump, host.identity_file) == (None, None, None, None)
+    assert store.get("web1") == host

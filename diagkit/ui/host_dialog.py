@@ -39,9 +39,9 @@ from diagkit.hosts import HostStore, SavedHost, hosts_from_ssh_config, parse_tag
 _ERROR_STYLE = "color: #c62828;"
 _WARNING_STYLE = "color: #e65100; font-weight: bold;"
 _KEY_TOOLTIP = (
-    "diagkit takes SSH keys from ~/.ssh/config (IdentityFile), ssh-agent and the default "
-    "~/.ssh/id_* files; a saved host does not record a key file. Choose a key here only to store "
-    "the passphrase of an encrypted key in the OS keyring, so connections can unlock it."
+    "A private key to try first for this host, besides ssh-agent, ~/.ssh/config (IdentityFile) "
+    "and the default ~/.ssh/id_* files. An encrypted key's passphrase goes to the OS keyring, "
+    "after diagkit checked that it opens the key."
 )
 
 
@@ -166,6 +166,7 @@ class HostDialog(QDialog):
             self.group_combo.setCurrentText(host.group)
             self.tags_edit.setText(", ".join(host.tags))
             self.notes_edit.setPlainText(host.notes)
+            self.key_edit.setText(host.identity_file or "")
 
     # --- saving ---------------------------------------------------------------------------------
 
@@ -181,6 +182,7 @@ class HostDialog(QDialog):
             group=self.group_combo.currentText().strip(),
             tags=parse_tags(self.tags_edit.text()),
             notes=self.notes_edit.toPlainText().strip(),
+            identity_file=self.key_edit.text().strip() or None,
         )
         if jump and host.name in (hop.strip() for hop in jump.split(",")):
             raise ConfigError(f"Host {host.name!r} cannot be its own jump host; fix the jump host field.")
@@ -235,15 +237,7 @@ class HostDialog(QDialog):
         if self.original is None:
             self.store.add(host)
             return
-        # Not HostStore.update: it skips None values, so a cleared port/user/jump would stay.
-        hosts = self.store.load()
-        if host.name != self.original.name and any(h.name == host.name for h in hosts):
-            raise ConfigError(f"A host named {host.name!r} exists already; choose another name.")
-        if not any(h.name == self.original.name for h in hosts):
-            raise ConfigError(
-                f"Host {self.original.name!r} is no longer saved (changed elsewhere?); close this "
-                "dialog and add it again.")
-        self.store.save([host if h.name == self.original.name else h for h in hosts])
+        self.store.replace(self.original.name, host)
 
     def _store_secrets(self, host: SavedHost, key_path: str | None) -> list[str]:
         """Move/store/remove secrets; returns sentences about what could NOT be done."""
@@ -251,7 +245,7 @@ class HostDialog(QDialog):
         account = credentials.host_account(host.name)
         if self.original is not None and self.original.name != host.name:
             try:
-                self._move_password(credentials.host_account(self.original.name), account)
+                credentials.move_password(credentials.host_account(self.original.name), account)
             except CredentialError as exc:
                 problems.append(f"its stored password could NOT be moved to the new name: {exc}")
         password = self.password_edit.text()
@@ -269,14 +263,6 @@ class HostDialog(QDialog):
             except CredentialError as exc:
                 problems.append(f"the key passphrase was NOT stored: {exc}")
         return problems
-
-    @staticmethod
-    def _move_password(old_account: str, new_account: str) -> None:
-        # Same steps as the CLI's hosts edit --name: copy, then delete the old entry.
-        secret = credentials.get_password(old_account)
-        if secret:
-            credentials.set_password(new_account, secret)
-            credentials.delete_password(old_account)
 
     # --- display ------------------------------------------------------------------------------
 
