@@ -143,7 +143,9 @@ class PlotsView(QWidget):
             plot = self.glw.addPlot(row=row, col=0, axisItems={"bottom": pg.DateAxisItem()})
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
-            plot.showGrid(x=True, y=True, alpha=0.15)
+            # No grid: alpha-blended grid lines cost ~6 ms per axis per paint in software
+            # rendering (benchmarks/ui_bench.py), ten times the curves themselves.
+            plot.showGrid(x=False, y=False)
             plot.setMouseEnabled(x=True, y=False)
             plot.getViewBox().sigRangeChangedManually.connect(self._user_moved_view)
             unit = specs[0].unit
