@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import numpy as np
+from PySide6.QtWidgets import QApplication
 
 POINTS = 86_400
 FRAMES = 30
@@ -35,7 +35,7 @@ def _filled_view(app: QApplication, *, fast: bool):  # -> PlotsView
     view.resize(1280, 1000)
     rng = np.random.default_rng(7)
     t = time.time() - POINTS + np.arange(POINTS, dtype=np.float64)
-    walk = lambda scale: np.abs(np.cumsum(rng.normal(0, scale, POINTS)))  # noqa: E731
+    walk = lambda scale: np.abs(np.cumsum(rng.normal(0, scale, POINTS)))
     columns = {
         "cpu.usage": np.clip(30 + 20 * np.sin(np.arange(POINTS) / 600) + rng.normal(0, 5, POINTS), 0, 100),
         "cpu.iowait": np.clip(rng.exponential(2, POINTS), 0, 100),
