@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
 import traceback
 from types import TracebackType
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from diagkit import __version__, config
@@ -38,4 +41,11 @@ def run_app(argv: list[str] | None = None, *, open_hosts: list[str] | None = Non
     window.show()
     for name in open_hosts or []:
         window.open_host(name)
+    if os.environ.get("DIAGKIT_EXIT_WHEN_SHOWN"):
+        # benchmarks/ui_bench.py: report the moment the window is on screen, then quit
+        def shown() -> None:
+            print(f"diagkit-shown {time.time():.6f}", flush=True)
+            app.quit()
+
+        QTimer.singleShot(0, shown)
     return app.exec()

@@ -1,222 +1,342 @@
-"""One open host: connect in the background, run a snapshot, show findings first, then probes."""
+"""One open host: its connection, and three views over it (dashboard, live plots, console).
+
+The connection is made in the background and can be cancelled. Questions it raises (unknown host
+key, refused login) are asked here; a changed host key is refused loudly. Every error is shown on
+this tab and on the host's row, in the words of :mod:`diagkit.errors`.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QMessageBox,
-    QPlainTextEdit,
+    QProgressBar,
     QPushButton,
-    QSplitter,
-    QTreeWidget,
-    QTreeWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from diagkit import session
-from diagkit.errors import DiagkitError, HostKeyChanged, HostKeyUnknown
-from diagkit.probes.base import ProbeResult, Severity
+from diagkit import credentials, session
+from diagkit.errors import (
+    AuthError,
+    ConnectionLost,
+    DiagkitError,
+    HostKeyChanged,
+    HostKeyUnknown,
+)
+from diagkit.probes.base import Probe, ProbeResult
 from diagkit.probes.registry import all_probes
-from diagkit.probes.runner import HostSnapshot, snapshot
+from diagkit.probes.runner import HostSnapshot, run_probe, snapshot
 from diagkit.session import HostRef
 from diagkit.transport.base import Transport
+from diagkit.ui import connect_dialogs
+from diagkit.ui.console_view import ConsoleView
+from diagkit.ui.dashboard_view import DashboardView
+from diagkit.ui.plots_view import PlotsView
 from diagkit.ui.workers import Worker, run_in_background
 
-SEVERITY_COLOURS = {
-    Severity.CRITICAL: QColor("#d32f2f"),
-    Severity.WARNING: QColor("#ef6c00"),
-    Severity.INFO: QColor("#1976d2"),
-}
+log = logging.getLogger(__name__)
+
+#: (host label, status, error message or None); status is one of the four below.
 StatusCallback = Callable[[str, str, "str | None"], None]
+DISCONNECTED, CONNECTING, CONNECTED, ERROR = "disconnected", "connecting", "connected", "error"
 
 
 class HostView(QWidget):
-    """A tab for one host. Emits ``snapshot_ready`` when a snapshot has been shown."""
+    """A tab for one host."""
 
-    snapshot_ready = Signal(object)
+    snapshot_ready = Signal(object)  # HostSnapshot, after every full refresh
+    connected = Signal()
 
     def __init__(self, ref: HostRef, *, status: StatusCallback | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ref = ref
         self._status = status or (lambda *_: None)
-        self._transport: Transport | None = None
+        self.transport: Transport | None = None
         self._worker: Worker | None = None
-        self._lock = threading.Lock()
+        self._probe_workers: dict[str, Worker] = {}
+        self._unexpected: BaseException | None = None
         self.last_snapshot: HostSnapshot | None = None
+        probes, self.probe_problems = all_probes()
+        self.probes: dict[str, Probe] = {p.name: p for p in probes}
 
         self.state = QLabel("Not connected")
+        self.state.setObjectName("state")
         self.state.setWordWrap(True)
         self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.refresh_button = QPushButton("Run snapshot (F5)")
-        self.refresh_button.clicked.connect(self.refresh)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.details_button = QPushButton("Details…")
+        self.details_button.hide()
+        self.details_button.clicked.connect(self._show_details)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
+        self.cancel_button.hide()
         self.cancel_button.clicked.connect(self.cancel)
+        self.connect_button = QPushButton("Connect")
+        self.connect_button.clicked.connect(lambda: self.start())
+        self.refresh_button = QPushButton("Refresh all")
+        self.refresh_button.setToolTip("Run every probe again (F5)")
+        self.refresh_button.clicked.connect(self.refresh_all)
+        self.refresh_button.setEnabled(False)
         top = QHBoxLayout()
         top.addWidget(self.state, 1)
+        top.addWidget(self.details_button)
+        top.addWidget(self.progress)
         top.addWidget(self.cancel_button)
+        top.addWidget(self.connect_button)
         top.addWidget(self.refresh_button)
 
-        self.findings = QTreeWidget()
-        self.findings.setHeaderLabels(["Severity", "Finding", "Probe", "Hint"])
-        self.findings.setRootIsDecorated(False)
-        self.findings.setWordWrap(True)
-        self.findings.setColumnWidth(0, 90)
-        self.findings.setColumnWidth(1, 380)
-        self.findings.setColumnWidth(2, 90)
-        self.probes = QTreeWidget()
-        self.probes.setHeaderLabels(["Probe", "Status", "Time", "Summary"])
-        self.probes.setColumnWidth(0, 150)
-        self.probes.setColumnWidth(1, 60)
-        self.probes.setColumnWidth(2, 60)
-        self.probes.currentItemChanged.connect(self._show_raw)
-        self.raw = QPlainTextEdit(readOnly=True)
-        self.raw.setPlaceholderText("Select a probe to see its raw output.")
-        self.raw.setFont(QFont("monospace"))
+        self.dashboard = DashboardView()
+        self.dashboard.set_probes(list(self.probes.values()))
+        self.dashboard.refresh_requested.connect(self._refresh_requested)
+        self.plots = PlotsView()
+        self.console = ConsoleView(ref.label)
+        self.console.command_finished.connect(self._console_finished)
+        self.views = QTabWidget()
+        self.views.setDocumentMode(True)
+        self.views.addTab(self.dashboard, "Dashboard")
+        self.views.addTab(self.plots, "Live")
+        self.views.addTab(self.console, "Console")
 
-        lower = QSplitter(Qt.Orientation.Horizontal)
-        lower.addWidget(self.probes)
-        lower.addWidget(self.raw)
-        lower.setSizes([640, 420])
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.findings)
-        split.addWidget(lower)
-        split.setSizes([220, 480])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(split, 1)
+        layout.addWidget(self.views, 1)
 
-    # --- work ----------------------------------------------------------------------------------
+    # --- connection ----------------------------------------------------------------------------
 
-    def refresh(self, *, accept_new_host_key: bool = False) -> None:
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    def start(self, *, accept_new_host_key: bool = False, trusted_once: tuple[object, ...] = (),
+              password: str | None = None, remember_password: bool = False) -> None:
+        """Connect (if needed), then run every probe."""
         if self._worker is not None:
             return
-        self.refresh_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        connected = self._transport is not None
-        self.state.setText("Running probes…" if connected else f"Connecting to {self.ref.label}…")
-        self._status(self.ref.label, "connected" if connected else "connecting", None)
-        probes, _problems = all_probes()
+        if self.transport is not None:
+            self.refresh_all()
+            return
+        self._set_busy(f"Connecting to {self.ref.label}…")
+        self._status(self.ref.label, CONNECTING, None)
+        ref = self.ref
 
-        def job(cancel: threading.Event) -> HostSnapshot:
-            with self._lock:
-                if self._transport is None:
-                    self._transport = session.connect(
-                        self.ref, accept_new_host_key=accept_new_host_key, cancel=cancel
-                    )
-                transport = self._transport
-            return snapshot(transport, probes, cancel=cancel)
+        def job(cancel: threading.Event) -> Transport:
+            return session.connect(ref, accept_new_host_key=accept_new_host_key,
+                                   trusted_once=trusted_once, password=password, cancel=cancel)
 
-        self._worker = run_in_background(job, on_done=self._done, on_error=self._failed)
-
-    def cancel(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
+        def done(transport: Transport) -> None:
             self._worker = None
-        self._idle("Cancelled.")
+            if remember_password and password:
+                self._remember(password)
+            self._attach(transport)
+            self.refresh_all()
 
-    def shutdown(self) -> None:
-        """Stop work and close the connection (tab closed or window closing)."""
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.cancel()
-            worker.done.wait(5)
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+        self._worker = run_in_background(job, on_done=done, on_error=self._connect_failed)
+
+    def _attach(self, transport: Transport) -> None:
+        self.transport = transport
+        self.plots.set_transport(transport)
+        self.console.set_transport(transport)
+        self.connect_button.setText("Disconnect")
+        self.connect_button.clicked.disconnect()
+        self.connect_button.clicked.connect(self.disconnect)
+        self.refresh_button.setEnabled(True)
+        self._status(self.ref.label, CONNECTED, None)
+        self.connected.emit()
+
+    def disconnect(self, reason: str | None = None) -> None:
+        transport, self.transport = self.transport, None
+        self.plots.set_transport(None)
+        self.console.set_transport(None)
+        if transport is not None:
+            transport.close()
+        self.connect_button.setText("Reconnect" if reason else "Connect")
+        self.connect_button.clicked.disconnect()
+        self.connect_button.clicked.connect(lambda: self.start())
+        self.refresh_button.setEnabled(False)
+        if reason:
+            self._fail(reason)
+        else:
+            self._idle("Disconnected.")
+            self._status(self.ref.label, DISCONNECTED, None)
+
+    def _remember(self, password: str) -> None:
+        account = self.ref.saved.password_account if self.ref.saved else f"host:{self.ref.label}"
+        try:
+            credentials.set_password(account, password)
+        except DiagkitError as exc:
+            self.state.setText(f"Connected, but the password was not stored: {exc}")
+
+    def _connect_failed(self, error: BaseException) -> None:
+        self._worker = None
+        if isinstance(error, HostKeyUnknown):
+            answer = connect_dialogs.ask_host_key(self, self.ref.label, error)
+            if answer is connect_dialogs.KeyAnswer.ONCE:
+                self.start(trusted_once=(error.key,))
+            elif answer is connect_dialogs.KeyAnswer.ALWAYS:
+                self.start(accept_new_host_key=True)
+            else:
+                self._fail(f"Not connected: the host key of {self.ref.label} was not trusted. "
+                           "Connect again to review its fingerprint.", status=DISCONNECTED)
+            return
+        if isinstance(error, HostKeyChanged):
+            self._fail(str(error))
+            connect_dialogs.show_host_key_changed(self, self.ref.label, error)
+            return
+        if isinstance(error, AuthError):
+            self._fail(str(error))
+            answer = connect_dialogs.ask_password(self, self.ref.label, error)
+            if answer is not None:
+                self.start(password=answer[0], remember_password=answer[1])
+            return
+        self._fail_with(error)
+
+    # --- probes --------------------------------------------------------------------------------
+
+    def refresh_all(self) -> None:
+        transport = self.transport
+        if transport is None:
+            self.start()
+            return
+        if self._worker is not None:
+            return
+        probes = list(self.probes.values())
+        self.dashboard.set_running()
+        self._set_busy(f"Running {len(probes)} probes on {self.ref.label}…", total=len(probes))
+
+        def job(progress: Callable[[object], None], cancel: threading.Event) -> HostSnapshot:
+            return snapshot(transport, probes, cancel=cancel, on_result=progress)
+
+        self._worker = run_in_background(job, on_done=self._snapshot_done,
+                                         on_error=self._work_failed, on_progress=self._probe_done)
+
+    def refresh_probe(self, name: str) -> None:
+        transport, probe = self.transport, self.probes.get(name)
+        if transport is None or probe is None or name in self._probe_workers:
+            return
+        self.dashboard.set_running([name])
+
+        def done(result: ProbeResult) -> None:
+            self._probe_workers.pop(name, None)
+            self._probe_done(result)
+
+        def failed(error: BaseException) -> None:
+            self._probe_workers.pop(name, None)
+            self._work_failed(error)
+
+        self._probe_workers[name] = run_in_background(
+            lambda cancel: run_probe(transport, probe, cancel=cancel), on_done=done, on_error=failed)
+
+    def _refresh_requested(self, name: object) -> None:
+        if name is None:
+            self.refresh_all()
+        else:
+            self.refresh_probe(str(name))
+
+    def _probe_done(self, result: object) -> None:
+        if not isinstance(result, ProbeResult):
+            return
+        self.dashboard.show_result(result)
+        if self.progress.maximum() > 0:
+            self.progress.setValue(self.progress.value() + 1)
+        if result.error_kind == "ConnectionLost" and self.transport is not None:
+            self.disconnect(reason=result.error)
+
+    def _snapshot_done(self, snap: HostSnapshot) -> None:
+        self._worker = None
+        self.last_snapshot = snap
+        self.dashboard.set_idle()
+        if self.transport is None:
+            return  # the connection dropped while probes ran; already reported
+        errors = sum(1 for r in snap.results if not r.ok)
+        findings = snap.findings
+        text = (f"{len(snap.results)} probes in {snap.duration:.2f} s at "
+                f"{snap.started.astimezone():%H:%M:%S}; {len(findings)} finding(s)")
+        if errors:
+            text += f"; {errors} probe(s) failed (see their cards)"
+        self._idle(text)
+        self._status(self.ref.label, CONNECTED, None)
+        self.snapshot_ready.emit(snap)
+
+    def _work_failed(self, error: BaseException) -> None:
+        self._worker = None
+        self.dashboard.set_idle()
+        if isinstance(error, ConnectionLost):
+            self.disconnect(reason=str(error))
+            return
+        self._fail_with(error)
+
+    def _console_finished(self, outcome: object) -> None:
+        if isinstance(outcome, ConnectionLost):
+            self.disconnect(reason=str(outcome))
+
+    # --- state display -------------------------------------------------------------------------
+
+    def _set_busy(self, text: str, total: int = 0) -> None:
+        self.state.setText(text)
+        self.details_button.hide()
+        self.progress.setRange(0, total)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.connect_button.setEnabled(False)
+        self.refresh_button.setEnabled(False)
 
     def _idle(self, text: str) -> None:
         self.state.setText(text)
-        self.refresh_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.connect_button.setEnabled(True)
+        self.refresh_button.setEnabled(self.transport is not None)
 
-    def _done(self, snap: HostSnapshot) -> None:
-        self._worker = None
-        self.last_snapshot = snap
-        errors = sum(1 for r in snap.results if not r.ok)
-        text = (f"{len(snap.results)} probes in {snap.duration:.2f} s at "
-                f"{snap.started.astimezone():%H:%M:%S}; {len(snap.findings)} findings")
-        self._idle(text + (f"; {errors} probe(s) failed" if errors else ""))
-        self._status(self.ref.label, "connected", None)
-        self._show(snap)
-        self.snapshot_ready.emit(snap)
-
-    def _failed(self, error: BaseException) -> None:
-        self._worker = None
-        if isinstance(error, HostKeyUnknown) and self._ask_trust(error):
-            self._idle("Host key trusted.")
-            self.refresh(accept_new_host_key=True)
-            return
-        message = str(error) if isinstance(error, DiagkitError) else (
-            f"Unexpected error ({type(error).__name__}: {error}). Details are in the log file.")
+    def _fail(self, message: str, *, status: str = ERROR) -> None:
         self._idle(message)
-        self._status(self.ref.label, "error", message)
-        if isinstance(error, HostKeyChanged):
-            QMessageBox.critical(self, "Host key changed: connection refused", message)
+        self._status(self.ref.label, status, message if status == ERROR else None)
 
-    def _ask_trust(self, error: HostKeyUnknown) -> bool:
-        answer = QMessageBox.question(
-            self,
-            "Unknown host key",
-            f"{self.ref.label} is not known yet.\n\nIts {error.key_type} key fingerprint is:\n"
-            f"{error.fingerprint}\n\nTrust this key only if it matches the fingerprint the host's "
-            "administrator gives you. Trusting saves it in diagkit's known_hosts.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        return answer == QMessageBox.StandardButton.Yes
+    def _fail_with(self, error: BaseException) -> None:
+        if isinstance(error, DiagkitError):
+            self._fail(str(error))
+            return
+        self._unexpected = error
+        self._fail(f"Unexpected error ({type(error).__name__}: {error}). Nothing was lost; "
+                   "see Details, or the log file.")
+        self.details_button.show()
 
-    # --- display -------------------------------------------------------------------------------
+    def _show_details(self) -> None:
+        if self._unexpected is not None:
+            connect_dialogs.show_error_details(self, "diagkit: unexpected error", self._unexpected)
 
-    def _show(self, snap: HostSnapshot) -> None:
-        self.findings.clear()
-        for f in snap.findings:
-            item = QTreeWidgetItem([f.severity.label.upper(), f.title, f.probe, f.hint])
-            item.setForeground(0, QBrush(SEVERITY_COLOURS[f.severity]))
-            item.setToolTip(1, f.detail or f.title)
-            item.setToolTip(3, f.hint)
-            self.findings.addTopLevelItem(item)
-        if not snap.findings:
-            self.findings.addTopLevelItem(QTreeWidgetItem(["", "No findings: nothing looks wrong.", "", ""]))
-        self.probes.clear()
-        for result in snap.results:
-            self.probes.addTopLevelItem(self._probe_item(result))
-        if self.probes.topLevelItemCount():
-            self.probes.setCurrentItem(self.probes.topLevelItem(0))
+    def cancel(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.cancel()
+        self.dashboard.set_idle()
+        if self.transport is None:
+            self._fail("Connection cancelled.", status=DISCONNECTED)
+        else:
+            self._idle("Cancelled.")
 
-    def _probe_item(self, result: ProbeResult) -> QTreeWidgetItem:
-        item = QTreeWidgetItem([result.probe, "ok" if result.ok else "error",
-                                f"{result.duration:.2f} s", result.summary()])
-        item.setData(0, Qt.ItemDataRole.UserRole, result)
-        if not result.ok:
-            item.setForeground(1, QBrush(SEVERITY_COLOURS[Severity.CRITICAL]))
-            item.setToolTip(3, result.error or "")
-        for key, value in result.data.facts.items():
-            item.addChild(QTreeWidgetItem([key, "", "", str(value)]))
-        for metric in result.data.metrics:
-            labels = ", ".join(f"{k}={v}" for k, v in metric.labels.items())
-            name = f"{metric.name} [{labels}]" if labels else metric.name
-            item.addChild(QTreeWidgetItem([name, "", "", f"{metric.value:g} {metric.unit}".strip()]))
-        for note in result.data.notes:
-            item.addChild(QTreeWidgetItem(["note", "", "", note]))
-        return item
+    def shutdown(self) -> None:
+        """Stop all work and close the connection (tab closed or window closing)."""
+        workers = [w for w in (self._worker, *self._probe_workers.values()) if w is not None]
+        self._worker = None
+        self._probe_workers.clear()
+        for worker in workers:
+            worker.cancel()
+        self.plots.shutdown()
+        self.console.shutdown()
+        for worker in workers:
+            worker.done.wait(5)
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
 
-    def _show_raw(self, current: QTreeWidgetItem | None, _previous: object = None) -> None:
-        while current is not None and current.parent() is not None:
-            current = current.parent()
-        result = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None
-        if isinstance(result, ProbeResult):
-            text = result.raw
-            if result.stderr.strip():
-                text += "\n--- stderr ---\n" + result.stderr
-            if result.error:
-                text = f"ERROR: {result.error}\n\n{text}"
-            self.raw.setPlainText(text)

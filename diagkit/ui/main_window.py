@@ -1,8 +1,10 @@
-"""The main window: saved hosts on the left, one tab per open host with its latest snapshot."""
+"""The main window: saved hosts on the left (local machine first), one tab per open host."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt
+import json
+
+from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -10,7 +12,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
+    QTabBar,
     QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
@@ -18,79 +22,143 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from diagkit import __version__
+from diagkit import __version__, credentials
 from diagkit.errors import DiagkitError
 from diagkit.hosts import LOCAL_NAME, HostStore
 from diagkit.session import LOCAL, HostRef, resolve
-from diagkit.ui.host_view import HostView
+from diagkit.ui.host_view import CONNECTED, CONNECTING, ERROR, HostView
 from diagkit.ui.workers import cancel_all_and_wait
 
-ROLE_REF = Qt.ItemDataRole.UserRole
+ROLE_NAME = Qt.ItemDataRole.UserRole
+ROLE_SEARCH = Qt.ItemDataRole.UserRole + 1
+STATUS_COLOURS = {ERROR: QColor("#d32f2f"), CONNECTED: QColor("#2e7d32"), CONNECTING: QColor("#1e88e5")}
+
+
+def settings() -> QSettings:
+    """The window's own state (geometry, open tabs); kept next to diagkit's config."""
+    from diagkit import config
+
+    return QSettings(str(config.config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, store: HostStore | None = None) -> None:
+    def __init__(self, store: HostStore | None = None, *, restore: bool = True) -> None:
         super().__init__()
         self.setWindowTitle(f"diagkit {__version__}")
-        self.resize(1200, 780)
+        self.resize(1280, 820)
         self.store = store or HostStore()
         self._items: dict[str, QTreeWidgetItem] = {}
+        self._status: dict[str, tuple[str, str | None]] = {}
 
         self.tabs = QTabWidget()
         self.tabs.setTabsClosable(True)
+        self.tabs.setMovable(True)
         self.tabs.setDocumentMode(True)
         self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.welcome = QLabel(
+            "<h2>diagkit</h2><p>Double-click a host on the left (or select it and press Enter) to "
+            "connect and run every probe.</p><p><b>Ctrl+N</b> add a host · <b>Ctrl+O</b> open the "
+            "selected host · <b>F5</b> refresh · <b>Ctrl+W</b> close the tab · <b>Ctrl+F</b> find a "
+            "host</p>")
+        self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.welcome.setWordWrap(True)
         self.setCentralWidget(self.tabs)
 
         self.search = QLineEdit(placeholderText="Filter hosts (name, address, tag)")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._filter)
         self.host_tree = QTreeWidget()
+        self.host_tree.setObjectName("hosts")
         self.host_tree.setHeaderLabels(["Host", "Status"])
         header = self.host_tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.host_tree.itemActivated.connect(self._activated)
+        self.host_tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.host_tree.customContextMenuRequested.connect(self._host_menu)
         panel = QWidget()
         layout = QVBoxLayout(panel)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.search)
         layout.addWidget(self.host_tree)
-        dock = QDockWidget("Hosts", self)
-        dock.setObjectName("hosts-dock")
-        dock.setWidget(panel)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.dock = QDockWidget("Hosts", self)
+        self.dock.setObjectName("hosts-dock")
+        self.dock.setWidget(panel)
+        self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
 
-        self._build_menu()
-        self.statusBar().showMessage("Ready. Double-click a host (or press Enter) to open it.")
+        self._build_actions()
         self.reload_hosts()
-        self._restore()
+        self._show_welcome()
+        self.statusBar().showMessage("Ready.")
+        if restore:
+            self.restore_state()
 
-    # --- hosts ---------------------------------------------------------------------------------
+    # --- actions and menus ---------------------------------------------------------------------
 
-    def _build_menu(self) -> None:
-        menu = self.menuBar().addMenu("&File")
-        reload = QAction("&Reload hosts", self, shortcut=QKeySequence("Ctrl+R"))
-        reload.triggered.connect(self.reload_hosts)
-        quit_ = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_.triggered.connect(self.close)
-        menu.addAction(reload)
-        menu.addAction(quit_)
+    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None,  # noqa: ANN001
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.act_add = self._action("&Add host…", self.add_host, "Ctrl+N", "Save a new host")
+        self.act_edit = self._action("&Edit host…", self.edit_selected, "Ctrl+E")
+        self.act_remove = self._action("&Remove host", self.remove_selected, QKeySequence.StandardKey.Delete)
+        self.act_import = self._action("&Import from ~/.ssh/config…", self.import_ssh_config)
+        self.act_open = self._action("&Open selected host", self.open_selected, "Ctrl+O")
+        self.act_refresh = self._action("&Refresh all probes", self._refresh_current, "F5")
+        self.act_close = self._action("&Close tab", lambda: self.close_tab(self.tabs.currentIndex()),
+                                      "Ctrl+W")
+        self.act_find = self._action("&Find host", self._focus_search, "Ctrl+F")
+        self.act_dashboard = self._action("Dashboard", lambda: self._switch_view(0), "Ctrl+1")
+        self.act_live = self._action("Live plots", lambda: self._switch_view(1), "Ctrl+2")
+        self.act_console = self._action("Console", lambda: self._switch_view(2), "Ctrl+3")
+        self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.act_import)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
         host_menu = self.menuBar().addMenu("&Host")
-        snap = QAction("Run &snapshot", self, shortcut=QKeySequence("F5"))
-        snap.triggered.connect(self._refresh_current)
-        host_menu.addAction(snap)
-        close_tab = QAction("&Close tab", self, shortcut=QKeySequence("Ctrl+W"))
-        close_tab.triggered.connect(lambda: self.close_tab(self.tabs.currentIndex()))
-        host_menu.addAction(close_tab)
+        for action in (self.act_add, self.act_edit, self.act_remove, None, self.act_open,
+                       self.act_refresh, self.act_close):
+            host_menu.addSeparator() if action is None else host_menu.addAction(action)
+        view_menu = self.menuBar().addMenu("&View")
+        for action in (self.act_find, self.act_dashboard, self.act_live, self.act_console):
+            view_menu.addAction(action)
+        view_menu.addAction(self.dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("&About diagkit", self._about))
+
+    def _host_menu(self, pos: QPoint) -> None:
+        name = self.selected_name()
+        menu = QMenu(self)
+        if name:
+            menu.addAction(self.act_open)
+        if name and name != LOCAL_NAME:
+            menu.addAction(self.act_edit)
+            menu.addAction(self.act_remove)
+        menu.addSeparator()
+        menu.addAction(self.act_add)
+        menu.addAction(self.act_import)
+        menu.exec(self.host_tree.viewport().mapToGlobal(pos))
+
+    # --- host list -----------------------------------------------------------------------------
 
     def reload_hosts(self) -> None:
         self.host_tree.clear()
         self._items.clear()
-        local = QTreeWidgetItem(["This machine (local)", "ready"])
-        local.setData(0, ROLE_REF, LOCAL_NAME)
+        local = QTreeWidgetItem(["This machine (local)", ""])
+        local.setData(0, ROLE_NAME, LOCAL_NAME)
+        local.setData(0, ROLE_SEARCH, "local localhost")
         self.host_tree.addTopLevelItem(local)
         self._items[LOCAL_NAME] = local
         try:
@@ -104,14 +172,32 @@ class MainWindow(QMainWindow):
             if group not in groups:
                 groups[group] = QTreeWidgetItem([group, ""])
                 groups[group].setFlags(Qt.ItemFlag.ItemIsEnabled)
+                font = groups[group].font(0)
+                font.setBold(True)
+                groups[group].setFont(0, font)
                 self.host_tree.addTopLevelItem(groups[group])
-            item = QTreeWidgetItem([host.name, "disconnected"])
-            item.setToolTip(0, f"{host.destination}\n{', '.join(host.tags)}\n{host.notes}".strip())
-            item.setData(0, ROLE_REF, host.name)
-            item.setData(0, Qt.ItemDataRole.UserRole + 1, " ".join([host.address, *host.tags]))
+            item = QTreeWidgetItem([host.name, ""])
+            tip = [host.destination]
+            if host.jump:
+                tip.append(f"via {host.jump}")
+            if host.tags:
+                tip.append("tags: " + ", ".join(host.tags))
+            if host.notes:
+                tip.append(host.notes)
+            item.setToolTip(0, "\n".join(tip))
+            item.setData(0, ROLE_NAME, host.name)
+            item.setData(0, ROLE_SEARCH, " ".join([host.name, host.address, host.group, *host.tags]))
             groups[group].addChild(item)
             self._items[host.name] = item
         self.host_tree.expandAll()
+        for name in self._items:
+            status, error = self._status.get(name, ("disconnected", None))
+            self.set_host_status(name, status, error)
+        self._filter(self.search.text())
+
+    def selected_name(self) -> str | None:
+        item = self.host_tree.currentItem()
+        return item.data(0, ROLE_NAME) if item is not None else None
 
     def _filter(self, text: str) -> None:
         needle = text.lower().strip()
@@ -119,34 +205,102 @@ class MainWindow(QMainWindow):
             top = self.host_tree.topLevelItem(i)
             children = [top.child(j) for j in range(top.childCount())]
             for child in children:
-                hay = f"{child.text(0)} {child.data(0, Qt.ItemDataRole.UserRole + 1)}".lower()
-                child.setHidden(bool(needle) and needle not in hay)
+                child.setHidden(bool(needle) and needle not in str(child.data(0, ROLE_SEARCH)).lower())
             if children:
                 top.setHidden(all(c.isHidden() for c in children))
-            elif top.data(0, ROLE_REF):
-                top.setHidden(bool(needle) and needle not in top.text(0).lower())
+            else:
+                top.setHidden(bool(needle) and needle not in str(top.data(0, ROLE_SEARCH)).lower())
 
     def set_host_status(self, name: str, status: str, error: str | None = None) -> None:
+        self._status[name] = (status, error)
         item = self._items.get(name)
         if item is None:
             return
-        item.setText(1, status)
+        item.setText(1, status if status != "disconnected" else "")
         item.setToolTip(1, error or status)
-        colour = {"error": QColor("#c62828"), "connected": QColor("#2e7d32")}.get(status)
+        colour = STATUS_COLOURS.get(status)
         item.setForeground(1, QBrush(colour) if colour else QBrush())
+        if status == ERROR and error:
+            self.statusBar().showMessage(f"{name}: {error}", 15000)
+
+    def _focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    # --- host management -----------------------------------------------------------------------
+
+    def add_host(self) -> None:
+        from diagkit.ui.host_dialog import HostDialog
+
+        dialog = HostDialog(self.store, parent=self)
+        if dialog.exec():
+            self.reload_hosts()
+            self.statusBar().showMessage(f"Saved host {dialog.saved_host.name}.", 5000)
+
+    def edit_selected(self) -> None:
+        from diagkit.ui.host_dialog import HostDialog
+
+        name = self.selected_name()
+        if not name or name == LOCAL_NAME:
+            return
+        try:
+            host = self.store.get(name)
+        except DiagkitError as exc:
+            self.statusBar().showMessage(str(exc))
+            return
+        dialog = HostDialog(self.store, host, parent=self)
+        if dialog.exec():
+            self.reload_hosts()
+            self.statusBar().showMessage(f"Saved host {dialog.saved_host.name}.", 5000)
+
+    def remove_selected(self) -> None:
+        name = self.selected_name()
+        if not name or name == LOCAL_NAME:
+            return
+        answer = QMessageBox.question(
+            self, "Remove host", f"Forget the saved host {name} and its stored password?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            host = self.store.remove(name)
+        except DiagkitError as exc:
+            self.statusBar().showMessage(str(exc))
+            return
+        try:
+            credentials.delete_password(host.password_account)
+        except DiagkitError:
+            pass  # no keyring: nothing was stored there either
+        self.reload_hosts()
+        self.statusBar().showMessage(f"Removed host {name}.", 5000)
+
+    def import_ssh_config(self) -> None:
+        from diagkit.ui.host_dialog import import_from_ssh_config
+
+        count = import_from_ssh_config(self, self.store)
+        self.reload_hosts()
+        self.statusBar().showMessage(f"Imported {count} host(s) from ~/.ssh/config.", 5000)
 
     # --- tabs ----------------------------------------------------------------------------------
 
     def _activated(self, item: QTreeWidgetItem) -> None:
-        name = item.data(0, ROLE_REF)
+        name = item.data(0, ROLE_NAME)
         if name:
             self.open_host(name)
 
-    def open_host(self, name: str) -> HostView | None:
-        for i in range(self.tabs.count()):
-            view = self.tabs.widget(i)
-            if isinstance(view, HostView) and view.ref.label == name:
-                self.tabs.setCurrentIndex(i)
+    def open_selected(self) -> None:
+        name = self.selected_name()
+        if name:
+            self.open_host(name)
+
+    def host_views(self) -> list[HostView]:
+        return [w for i in range(self.tabs.count()) if isinstance(w := self.tabs.widget(i), HostView)]
+
+    def open_host(self, name: str, *, connect: bool = True) -> HostView | None:
+        for view in self.host_views():
+            if view.ref.label == name:
+                self.tabs.setCurrentWidget(view)
                 return view
         try:
             ref: HostRef = LOCAL if name == LOCAL_NAME else resolve(name, self.store)
@@ -154,9 +308,13 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(str(exc))
             return None
         view = HostView(ref, status=self.set_host_status, parent=self)
+        self._hide_welcome()
         self.tabs.addTab(view, "local" if ref.is_local else ref.label)
+        self.tabs.setTabToolTip(self.tabs.indexOf(view), "This machine" if ref.is_local else
+                                (ref.saved.destination if ref.saved else ref.label))
         self.tabs.setCurrentWidget(view)
-        view.refresh()
+        if connect:
+            view.start()
         return view
 
     def close_tab(self, index: int) -> None:
@@ -164,34 +322,87 @@ class MainWindow(QMainWindow):
         if isinstance(view, HostView):
             view.shutdown()
             self.tabs.removeTab(index)
+            self.set_host_status(view.ref.label, "disconnected")
             view.deleteLater()
+        if not self.host_views():
+            self._show_welcome()
+
+    def _show_welcome(self) -> None:
+        if self.tabs.indexOf(self.welcome) < 0:
+            self.tabs.addTab(self.welcome, "Welcome")
+            self.tabs.tabBar().setTabButton(0, QTabBar.ButtonPosition.RightSide, None)
+
+    def _hide_welcome(self) -> None:
+        index = self.tabs.indexOf(self.welcome)
+        if index >= 0:
+            self.tabs.removeTab(index)
+
+    def _tab_changed(self, index: int) -> None:
+        view = self.tabs.widget(index)
+        if isinstance(view, HostView):
+            item = self._items.get(view.ref.label)
+            if item is not None:
+                self.host_tree.setCurrentItem(item)
 
     def _refresh_current(self) -> None:
         view = self.tabs.currentWidget()
         if isinstance(view, HostView):
-            view.refresh()
+            view.refresh_all()
 
-    # --- lifecycle -----------------------------------------------------------------------------
+    def _switch_view(self, index: int) -> None:
+        view = self.tabs.currentWidget()
+        if isinstance(view, HostView):
+            view.views.setCurrentIndex(index)
 
-    def _restore(self) -> None:
-        settings = QSettings("diagkit", "diagkit")
-        geometry = settings.value("main/geometry")
-        if geometry is not None:
+    def _about(self) -> None:
+        from diagkit import config
+
+        QMessageBox.about(
+            self, "About diagkit",
+            f"<b>diagkit {__version__}</b><br>A diagnostic toolkit for support engineers.<br><br>"
+            f"Config: {config.config_dir()}<br>Data and log: {config.data_dir()}")
+
+    # --- state across restarts -----------------------------------------------------------------
+
+    def save_state(self) -> None:
+        state = settings()
+        state.setValue("main/geometry", self.saveGeometry())
+        state.setValue("main/state", self.saveState())
+        views = self.host_views()
+        state.setValue("main/open_hosts", [v.ref.label for v in views])
+        current = self.tabs.currentWidget()
+        state.setValue("main/current_host", current.ref.label if isinstance(current, HostView) else "")
+        state.setValue("main/current_views",
+                       json.dumps({v.ref.label: v.views.currentIndex() for v in views}))
+        state.sync()
+
+    def restore_state(self) -> None:
+        state = settings()
+        geometry = state.value("main/geometry")
+        if isinstance(geometry, QByteArray | bytes):
             self.restoreGeometry(geometry)
+        window_state = state.value("main/state")
+        if isinstance(window_state, QByteArray | bytes):
+            self.restoreState(window_state)
+        names = state.value("main/open_hosts") or []
+        names = [names] if isinstance(names, str) else list(names)
+        try:
+            views = json.loads(str(state.value("main/current_views") or "{}"))
+        except ValueError:
+            views = {}
+        for name in names:
+            if name == LOCAL_NAME or name in self._items:
+                view = self.open_host(name)
+                if view is not None and isinstance(views, dict):
+                    view.views.setCurrentIndex(int(views.get(name, 0)))
+        current = state.value("main/current_host") or ""
+        for view in self.host_views():
+            if view.ref.label == current:
+                self.tabs.setCurrentWidget(view)
 
-    def closeEvent(self, event) -> None:
-        QSettings("diagkit", "diagkit").setValue("main/geometry", self.saveGeometry())
-        for i in range(self.tabs.count()):
-            view = self.tabs.widget(i)
-            if isinstance(view, HostView):
-                view.shutdown()
-        if not cancel_all_and_wait(8000):
-            QMessageBox.warning(self, "diagkit", "Some background work did not stop in time.")
+    def closeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+        self.save_state()
+        for view in self.host_views():
+            view.shutdown()
+        cancel_all_and_wait(8000)
         super().closeEvent(event)
-
-
-def status_label(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.setWordWrap(True)
-    return label

@@ -2,72 +2,134 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import time
 
+import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
+from diagkit import config, credentials
 from diagkit.hosts import HostStore, SavedHost
+from diagkit.probes.registry import BUILTIN_NAMES
+from diagkit.ui import connect_dialogs
 from diagkit.ui.host_view import HostView
 from diagkit.ui.main_window import MainWindow
-from tests.sshd_fixture import SshClientEnv, SshServer, free_port
+from tests.sshd_fixture import SshClientEnv, SshServer, free_port, make_key
 
 
-def test_local_snapshot_fills_the_tab(qtbot: QtBot) -> None:
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
+def open_and_wait(qtbot: QtBot, window: MainWindow, name: str, timeout: int = 30000) -> HostView:
+    view = window.open_host(name, connect=False)
+    assert view is not None
+    with qtbot.waitSignal(view.snapshot_ready, timeout=timeout):
+        view.start()
+    return view
+
+
+@pytest.fixture
+def window(qtbot: QtBot) -> MainWindow:
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def test_local_dashboard_fills_with_every_probe(qtbot: QtBot, window: MainWindow) -> None:
     assert window.host_tree.topLevelItem(0).text(0) == "This machine (local)"
-    with qtbot.waitSignal(_opened(window, "local"), timeout=30000) as blocker:
-        pass
-    snap = blocker.args[0]
-    view = window.tabs.currentWidget()
-    assert isinstance(view, HostView)
-    assert view.probes.topLevelItemCount() == len(snap.results) >= 9
-    assert view.findings.topLevelItemCount() >= 1
-    view.probes.setCurrentItem(view.probes.topLevelItem(0))
-    assert view.raw.toPlainText().strip()
-    assert window.host_tree.topLevelItem(0).text(1) == "connected"
+    view = open_and_wait(qtbot, window, "local")
+    cards = view.dashboard.cards
+    assert list(cards) == list(BUILTIN_NAMES)
+    for name, card in cards.items():
+        assert card.result is not None and card.result.ok, (name, card.result and card.result.error)
+        assert card.summary.text()
+    assert view.dashboard.findings.topLevelItemCount() >= 1
+    disk = cards["disk"]
+    disk.raw_button.click()
+    assert disk.raw.isVisible() and "@@section" in disk.raw.toPlainText()
+    assert window._items["local"].text(1) == "connected"
+    assert "probes in" in view.state.text()
 
 
-def _opened(window: MainWindow, name: str):
-    """Open the host's tab and return its snapshot signal (connected before work can finish)."""
-    view = window.open_host(name)
-    return view.snapshot_ready
+def test_refresh_one_probe(qtbot: QtBot, window: MainWindow) -> None:
+    view = open_and_wait(qtbot, window, "local")
+    before = view.dashboard.cards["cpu"].result
+    view.dashboard.cards["cpu"].refresh_button.click()
+    qtbot.waitUntil(lambda: view.dashboard.cards["cpu"].result is not before, timeout=15000)
+    assert view.dashboard.cards["cpu"].result.ok
 
 
-def test_saved_host_over_ssh_with_host_key_question(qtbot: QtBot, sshd: SshServer,
-                                                    ssh_client_env: SshClientEnv, monkeypatch) -> None:
+def test_host_key_trust_once_then_always(qtbot: QtBot, sshd: SshServer,
+                                         ssh_client_env: SshClientEnv, monkeypatch) -> None:  # noqa: ANN001
     ssh_client_env.known_hosts.write_text("")  # first contact: the key is unknown
     HostStore().add(SavedHost("lab", ssh_client_env.alias, group="test"))
+    answers = iter([connect_dialogs.KeyAnswer.ONCE, connect_dialogs.KeyAnswer.ALWAYS])
     asked: list[str] = []
 
-    def answer_yes(parent, title, text, *args):
-        asked.append(text)
-        return QMessageBox.StandardButton.Yes
+    def answer(parent, host, error):  # noqa: ANN001, ANN202
+        asked.append(error.fingerprint)
+        return next(answers)
 
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer_yes))
-    window = MainWindow()
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(_opened(window, "lab"), timeout=30000) as blocker:
-        pass
-    assert blocker.args[0].ok
-    assert asked and sshd.fingerprint() in asked[0]
-    assert window._items["lab"].text(1) == "connected"
+    monkeypatch.setattr(connect_dialogs, "ask_host_key", answer)
+    win = MainWindow()
+    qtbot.addWidget(win)
+    view = open_and_wait(qtbot, win, "lab")
+    assert asked == [sshd.fingerprint()]
+    assert not config.known_hosts_file().exists()  # trusted once: nothing saved
+    win.close_tab(win.tabs.indexOf(view))
+    open_and_wait(qtbot, win, "lab")
+    assert asked == [sshd.fingerprint()] * 2
+    assert f"[{sshd.address}]:{sshd.port}" in config.known_hosts_file().read_text()
 
 
-def test_closed_port_shows_error_on_its_row(qtbot: QtBot) -> None:
+def test_changed_host_key_is_refused_loudly(qtbot: QtBot, sshd: SshServer, tmp_path,  # noqa: ANN001
+                                            ssh_client_env: SshClientEnv, monkeypatch) -> None:  # noqa: ANN001
+    name = ssh_client_env.known_hosts.read_text().split()[0]
+    # Record another ed25519 key for the server: its real key now looks "changed".
+    other = make_key(tmp_path / "other_host_key").split()[:2]
+    ssh_client_env.known_hosts.write_text(f"{name} {' '.join(other)}\n")
+    HostStore().add(SavedHost("lab", ssh_client_env.alias))
+    refused: list[str] = []
+    monkeypatch.setattr(connect_dialogs, "show_host_key_changed",
+                        lambda parent, host, error: refused.append(str(error)))
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.open_host("lab")
+    qtbot.waitUntil(lambda: win._items["lab"].text(1) == "error", timeout=20000)
+    assert refused and "CHANGED" in refused[0] and "ssh-keygen -R" in refused[0]
+    assert "CHANGED" in win._items["lab"].toolTip(1)
+
+
+def test_auth_failure_offers_password_and_remembers_it(qtbot: QtBot, sshd: SshServer,
+                                                       monkeypatch) -> None:  # noqa: ANN001
+    home_known = config.known_hosts_file()
+    home_known.parent.mkdir(parents=True, exist_ok=True)
+    home_known.write_text(sshd.known_hosts_line() + "\n")
+    HostStore().add(SavedHost("pw", sshd.address, port=sshd.port, user=sshd.password_user))
+    asked: list[tuple[str, ...]] = []
+
+    def answer(parent, host, error):  # noqa: ANN001, ANN202
+        asked.append(error.methods_tried)
+        return sshd.password, True
+
+    monkeypatch.setattr(connect_dialogs, "ask_password", answer)
+    win = MainWindow()
+    qtbot.addWidget(win)
+    open_and_wait(qtbot, win, "pw")
+    assert asked and any("password" in m for m in asked[0])
+    assert credentials.get_password("host:pw") == sshd.password
+
+
+def test_closed_port_shows_error_on_its_row(qtbot: QtBot, window: MainWindow) -> None:
     HostStore().add(SavedHost("dead", "127.0.0.1", port=free_port(), user="root"))
-    window = MainWindow()
-    qtbot.addWidget(window)
+    window.reload_hosts()
     window.open_host("dead")
     qtbot.waitUntil(lambda: window._items["dead"].text(1) == "error", timeout=20000)
     tip = window._items["dead"].toolTip(1)
     assert "refused" in tip.lower()
     view = window.tabs.currentWidget()
     assert isinstance(view, HostView) and view.state.text() == tip
+    assert view.connect_button.text() == "Connect" and view.connect_button.isEnabled()
 
 
 def test_silent_host_never_freezes_the_window(qtbot: QtBot) -> None:
@@ -89,16 +151,60 @@ def test_silent_host_never_freezes_the_window(qtbot: QtBot) -> None:
         timer.stop()
         # The GUI thread kept serving events during the whole wait.
         assert len(ticks) >= 20
-        gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
-        assert max(gaps) < 2.0
+        assert max(b - a for a, b in itertools.pairwise(ticks)) < 2.0
         assert "sent no SSH greeting within 10 s" in window._items["silent"].toolTip(1)
     finally:
         silent.close()
 
 
+def test_cancel_connecting(qtbot: QtBot) -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)
+    try:
+        HostStore().add(SavedHost("silent", "127.0.0.1", port=silent.getsockname()[1], user="root"))
+        window = MainWindow()
+        qtbot.addWidget(window)
+        view = window.open_host("silent")
+        assert view is not None and view.busy
+        view.cancel_button.click()
+        assert "cancelled" in view.state.text().lower()
+        assert window._items["silent"].text(1) == ""
+        assert view.connect_button.isEnabled()
+    finally:
+        silent.close()
+
+
+def test_restart_restores_geometry_hosts_and_tabs(qtbot: QtBot) -> None:
+    HostStore().add(SavedHost("dead", "127.0.0.1", port=free_port(), user="root", group="lab"))
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    screen = first.screen().availableGeometry()
+    first.setGeometry(screen.x() + 20, screen.y() + 30, screen.width() - 100, screen.height() - 120)
+    open_and_wait(qtbot, first, "local")
+    view = first.open_host("dead")
+    assert view is not None
+    view.views.setCurrentIndex(2)
+    first.tabs.setCurrentWidget(view)
+    geometry = first.geometry()
+    first.close()
+
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    assert [v.ref.label for v in second.host_views()] == ["local", "dead"]
+    assert second.tabs.currentWidget().ref.label == "dead"
+    assert second.tabs.currentWidget().views.currentIndex() == 2
+    assert second.geometry().size() == geometry.size()
+    assert second._items["dead"].parent().text(0) == "lab"
+    second.close()
+
+
 def test_close_with_work_in_flight_ends_cleanly(qtbot: QtBot) -> None:
     window = MainWindow()
     qtbot.addWidget(window)
-    window.open_host("local")
+    view = window.open_host("local")
+    assert view is not None and view.busy
     window.close()  # snapshot still running: cancelled and waited for
-    assert window.tabs.count() == 1
+    assert view.transport is None

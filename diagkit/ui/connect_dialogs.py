@@ -1,0 +1,124 @@
+"""The questions a connection may have to ask: an unknown host key, a changed one, a password.
+
+Each is one function so tests (and other views) can answer it without clicking.
+"""
+
+from __future__ import annotations
+
+import traceback
+from enum import Enum
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from diagkit.errors import AuthError, HostKeyChanged, HostKeyUnknown
+
+
+class KeyAnswer(Enum):
+    ONCE = "once"
+    ALWAYS = "always"
+    CANCEL = "cancel"
+
+
+def ask_host_key(parent: QWidget | None, host: str, error: HostKeyUnknown) -> KeyAnswer:
+    """First contact with a host: show the fingerprint; trust once, always, or cancel."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(f"Unknown host key: {host}")
+    where = error.host if error.port == 22 else f"[{error.host}]:{error.port}"
+    box.setText(f"diagkit has never seen the host key of <b>{where}</b>.")
+    box.setInformativeText(
+        f"Its {error.key_type} key fingerprint is:<br><br><tt><b>{error.fingerprint}</b></tt><br><br>"
+        "Trust it only if it matches the fingerprint the host's administrator gives you "
+        "(<tt>ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub</tt> on the host). "
+        "<i>Trust and remember</i> saves it in diagkit's known_hosts; <i>Trust once</i> saves "
+        "nothing and asks again next time."
+    )
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    once = box.addButton("Trust once", QMessageBox.ButtonRole.AcceptRole)
+    always = box.addButton("Trust and remember", QMessageBox.ButtonRole.AcceptRole)
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)
+    box.exec()
+    clicked = box.clickedButton()
+    if clicked is once:
+        return KeyAnswer.ONCE
+    if clicked is always:
+        return KeyAnswer.ALWAYS
+    return KeyAnswer.CANCEL
+
+
+def show_host_key_changed(parent: QWidget | None, host: str, error: HostKeyChanged) -> None:
+    """A loud refusal: the key differs from the one on record. There is no 'connect anyway'."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Critical)
+    box.setWindowTitle(f"Host key CHANGED: {host} refused")
+    box.setText(f"<b>The host key of {host} has changed. diagkit did not connect.</b>")
+    box.setInformativeText(
+        "Someone could be intercepting the connection (a man-in-the-middle attack), or the host "
+        "was reinstalled or its keys were replaced.<br><br>"
+        f"It now offers: <tt>{error.fingerprint}</tt><br>"
+        f"On record: <tt>{error.expected_fingerprint}</tt><br>"
+        f"Recorded in: <tt>{error.known_hosts_file}{':' + str(error.line) if error.line else ''}</tt><br><br>"
+        "Ask the host's administrator to confirm the new fingerprint. Only then remove the old "
+        "entry (see Details) and connect again."
+    )
+    box.setDetailedText(str(error))
+    box.setStandardButtons(QMessageBox.StandardButton.Close)
+    box.exec()
+
+
+class PasswordDialog(QDialog):
+    """Authentication failed: say what was tried, ask for the password, offer to remember it."""
+
+    def __init__(self, host: str, error: AuthError, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Log in to {host}")
+        tried = "<br>".join(f"• {m}" for m in error.methods_tried) or "nothing"
+        intro = QLabel(f"<b>{host} refused the login.</b><br>Tried:<br>{tried}<br><br>"
+                       "Enter the password to try again:")
+        intro.setWordWrap(True)
+        intro.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.password = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.password.setObjectName("password")
+        self.remember = QCheckBox("Remember in the system keyring")
+        self.remember.setChecked(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
+                                   QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.password)
+        layout.addWidget(self.remember)
+        layout.addWidget(buttons)
+
+
+def ask_password(parent: QWidget | None, host: str, error: AuthError) -> tuple[str, bool] | None:
+    """(password, remember) or None when the user cancels."""
+    dialog = PasswordDialog(host, error, parent)
+    if dialog.exec() != QDialog.DialogCode.Accepted or not dialog.password.text():
+        return None
+    return dialog.password.text(), dialog.remember.isChecked()
+
+
+def show_error_details(parent: QWidget | None, title: str, error: BaseException) -> None:
+    """An unexpected error: a plain message, with the traceback behind 'Show Details...'."""
+    from diagkit import config
+
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(title)
+    box.setText(f"Something unexpected went wrong: {error}")
+    box.setInformativeText(f"Nothing was lost. The details are also in {config.log_file()}.")
+    box.setDetailedText("".join(traceback.format_exception(error)))
+    box.exec()
