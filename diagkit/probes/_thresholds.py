@@ -7,6 +7,10 @@ formatting and the shell preamble every built-in script starts with.
 
 from __future__ import annotations
 
+from diagkit.units import human_bytes, human_duration
+
+__all__ = ["SAMPLE_SLEEP", "SCRIPT_PREAMBLE", "human_bytes", "human_duration", "pct"]
+
 # Every built-in script starts with this: a fixed locale makes the output of df, date, ss and
 # friends parseable whatever the target user's environment says.
 SCRIPT_PREAMBLE = "LC_ALL=C; export LC_ALL; LANG=C; export LANG\n"
@@ -15,32 +19,6 @@ SCRIPT_PREAMBLE = "LC_ALL=C; export LC_ALL; LANG=C; export LANG\n"
 # snapshot (all probes in parallel) stays well under a second; `sleep 1` is the fallback for
 # sleeps without fractional seconds.
 SAMPLE_SLEEP = "sleep 0.5 2>/dev/null || sleep 1"
-
-
-def human_bytes(value: float) -> str:
-    """1536 -> '1.5 KiB' (binary units, as free/df -h show them)."""
-    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-    size = float(value)
-    for unit in units:
-        if abs(size) < 1024 or unit == units[-1]:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} PiB"  # pragma: no cover - loop always returns
-
-
-def human_duration(seconds: float) -> str:
-    """93784 -> '1 d 2 h 3 min' (what an engineer says on the phone, not ISO 8601)."""
-    seconds = int(max(seconds, 0))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h {minutes} min"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {secs} s"
-    return f"{secs} s"
 
 
 def pct(part: float, whole: float) -> float:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from diagkit.probes.base import Finding, Probe, ProbeResult, Severity, Table
+from diagkit.units import human_bytes
 
 SEVERITY_COLOURS = {
     Severity.CRITICAL: QColor("#d32f2f"),
@@ -168,6 +169,34 @@ def _esc(value: object) -> str:
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+class _NumberItem(QTableWidgetItem):
+    """Shows a formatted number (``12.1 GiB``) but sorts by the number itself."""
+
+    def __init__(self, value: float, text: str) -> None:
+        super().__init__(text)
+        self.value = value
+        self.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.setToolTip(f"{value:,}")
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        if isinstance(other, _NumberItem):
+            return self.value < other.value
+        return super().__lt__(other)
+
+
+def _cell(column: str, value: object) -> QTableWidgetItem:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return QTableWidgetItem("" if value is None else str(value))
+    name = column.lower()
+    if name.endswith(("_bytes", "bytes")):
+        return _NumberItem(value, human_bytes(value))
+    if name.endswith(("_bps", "bps")):
+        return _NumberItem(value, human_bytes(value) + "/s")
+    if name.endswith("_kib"):
+        return _NumberItem(value, human_bytes(value * 1024))
+    return _NumberItem(value, f"{value:g}" if isinstance(value, float) else str(value))
+
+
 def _table_widget(table: Table) -> QTableWidget:
     rows = table.rows[:MAX_TABLE_ROWS]
     widget = QTableWidget(len(rows), len(table.columns))
@@ -177,21 +206,21 @@ def _table_widget(table: Table) -> QTableWidget:
     widget.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     widget.verticalHeader().hide()
     widget.setAlternatingRowColors(True)
+    row_height = widget.fontMetrics().height() + 6
+    widget.verticalHeader().setDefaultSectionSize(row_height)
+    widget.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
-            item = QTableWidgetItem()
-            if isinstance(value, int | float):
-                item.setData(Qt.ItemDataRole.DisplayRole, value)
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            else:
-                item.setText("" if value is None else str(value))
-            widget.setItem(r, c, item)
+            widget.setItem(r, c, _cell(table.columns[c], value))
     widget.setSortingEnabled(True)
     header = widget.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(True)
-    height = header.height() + sum(widget.rowHeight(i) for i in range(min(len(rows), 8))) + 6
-    widget.setFixedHeight(max(height, 60))
+    shown = min(len(rows), 8)
+    height = header.sizeHint().height() + shown * row_height + 2 * widget.frameWidth()
+    if len(rows) > shown or widget.horizontalHeader().length() > 600:
+        height += widget.horizontalScrollBar().sizeHint().height()
+    widget.setFixedHeight(height)
     return widget
 
 

@@ -9,6 +9,8 @@ downsampling and clip-to-view so a day of 1 s samples stays smooth.
 
 from __future__ import annotations
 
+import time
+
 from datetime import datetime
 from pathlib import Path
 
@@ -55,6 +57,22 @@ AXIS_NAMES = {"cpu": "CPU", "load": "Load", "memory": "Memory", "paging": "Pagin
               "disk": "Disk", "network": "Network"}
 # Smallest y span per unit, so a flat zero line does not zoom into noise ("-400 mB/s").
 MIN_Y_SPAN = {"B/s": 1024.0, "pages/s": 10.0, "": 1.0}
+
+
+class ClockAxis(pg.DateAxisItem):
+    """Wall-clock ticks an engineer reads at a glance: 12:45:50, not pyqtgraph's "50.000"."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        if spacing >= 86400:
+            return super().tickStrings(values, scale, spacing)
+        fmt = "%H:%M:%S" if spacing < 60 else "%H:%M"
+        out = []
+        for value in values:
+            try:
+                out.append(time.strftime(fmt, time.localtime(value)))
+            except (OverflowError, OSError, ValueError):
+                out.append("")
+        return out
 
 
 def _format(spec: SeriesSpec, value: float) -> str:
@@ -140,7 +158,7 @@ class PlotsView(QWidget):
         colour = iter(PALETTE * 3)
         last = len(groups) - 1
         for row, (group, specs) in enumerate(groups.items()):
-            plot = self.glw.addPlot(row=row, col=0, axisItems={"bottom": pg.DateAxisItem()})
+            plot = self.glw.addPlot(row=row, col=0, axisItems={"bottom": ClockAxis()})
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
             # No grid: alpha-blended grid lines cost ~6 ms per axis per paint in software

@@ -1,0 +1,29 @@
+"""Numbers as an engineer reads them: sizes in binary units, durations in words."""
+
+from __future__ import annotations
+
+
+def human_bytes(value: float) -> str:
+    """1536 -> '1.5 KiB' (binary units, as free/df -h show them)."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+    size = float(value)
+    for unit in units:
+        if abs(size) < 1024 or unit == units[-1]:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} PiB"  # pragma: no cover - loop always returns
+
+
+def human_duration(seconds: float) -> str:
+    """93784 -> '1 d 2 h 3 min' (what an engineer says on the phone, not ISO 8601)."""
+    seconds = int(max(seconds, 0))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h {minutes} min"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"

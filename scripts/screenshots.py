@@ -1,0 +1,133 @@
+"""Render diagkit's main screens to docs/screenshots/*.png, as an engineer sees them.
+
+    scripts/screenshots.sh            # on a virtual X screen (Xvfb), the real window system
+    python scripts/screenshots.py     # or wherever Qt can draw (QT_QPA_PLATFORM=offscreen works)
+
+Uses a throw-away config dir with a few saved hosts. Only this machine and 127.0.0.1 are ever
+contacted: the other saved hosts are shown in the list, never connected to.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+sys.path.insert(0, str(ROOT))
+
+work = Path(tempfile.mkdtemp(prefix="diagkit-shots-"))
+os.environ["DIAGKIT_CONFIG_DIR"] = str(work / "config")
+os.environ["DIAGKIT_DATA_DIR"] = str(work / "data")
+os.environ["DIAGKIT_SSH_CONFIG"] = str(work / "ssh_config")
+
+from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from diagkit.errors import HostKeyUnknown  # noqa: E402
+from diagkit.hosts import HostStore, SavedHost  # noqa: E402
+from diagkit.ui import connect_dialogs  # noqa: E402
+from diagkit.ui.host_dialog import HostDialog  # noqa: E402
+from diagkit.ui.main_window import MainWindow  # noqa: E402
+
+
+def wait_until(app: QApplication, condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out waiting for the app")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def save(widget: QWidget, name: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / name
+    widget.grab().save(str(path))
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def main() -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    store = HostStore()
+    store.add(SavedHost("web-eu-1", "web-eu-1.acme.example", user="support", group="Customer ACME",
+                        tags=("web", "prod"), notes="Ticket 4711: slow checkout"))
+    store.add(SavedHost("db-eu-1", "db-eu-1.acme.example", user="support", jump="web-eu-1",
+                        group="Customer ACME", tags=("db", "prod")))
+    store.add(SavedHost("staging", "127.0.0.1", port=closed_port(), user="root", group="Lab",
+                        notes="sshd not started yet"))
+
+    window = MainWindow(store, restore=False)
+    window.resize(1440, 900)
+    window.show()
+    save(window, "welcome.png")
+
+    dead = window.open_host("staging")
+    view = window.open_host("local")
+    assert view is not None and dead is not None
+    view.plots.interval.setValue(1)
+    wait_until(app, lambda: view.last_snapshot is not None and window._items["staging"].text(1) == "error")
+    window.tabs.setCurrentWidget(view)
+    app.processEvents()
+    save(window, "dashboard.png")
+
+    view.dashboard.cards["disk"].raw_button.setChecked(True)
+    view.dashboard.scroll.ensureWidgetVisible(view.dashboard.cards["disk"])
+    app.processEvents()
+    save(window, "dashboard-raw-output.png")
+    view.dashboard.cards["disk"].raw_button.setChecked(False)
+
+    view.views.setCurrentIndex(1)
+    wait_until(app, lambda: view.plots.samples_taken >= 12, timeout=90)
+    app.processEvents()
+    save(window, "live-plots.png")
+
+    view.views.setCurrentIndex(2)
+    view.console.command_edit.setText("uname -a; uptime; df -h / /tmp; ls /nonexistent")
+    view.console.run_command()
+    wait_until(app, lambda: not view.console.is_running)
+    app.processEvents()
+    save(window, "console.png")
+
+    window.tabs.setCurrentWidget(dead)
+    app.processEvents()
+    save(window, "connection-error.png")
+
+    dialog = HostDialog(store, store.get("db-eu-1"), parent=window)
+    dialog.show()
+    app.processEvents()
+    save(dialog, "host-dialog.png")
+    dialog.reject()
+
+    error = HostKeyUnknown(host="web-eu-1.acme.example", port=22, key_type="ssh-ed25519",
+                           fingerprint="SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8")
+
+    def grab_modal() -> None:
+        modal = app.activeModalWidget()
+        if modal is None:
+            QTimer.singleShot(100, grab_modal)
+            return
+        save(modal, "host-key-dialog.png")
+        modal.close()
+
+    QTimer.singleShot(300, grab_modal)
+    connect_dialogs.ask_host_key(window, "web-eu-1", error)
+
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
