@@ -6,6 +6,11 @@ Plot redraw: a PlotsView holding 24 h of 1 s samples (86,400 points) for 6 serie
 offscreen (or on the real display when DISPLAY is set); each frame pans the x range a little and
 forces a paint with ``grab()``. The reference is the same view with downsampling and
 clip-to-view turned off. Target: under 30 ms per frame.
+
+Start-up: wall time from starting the process (``python -m diagkit``, empty config) to the main
+window shown (the app prints a line from the first event-loop turn after ``show()`` when
+DIAGKIT_EXIT_WHEN_SHOWN is set, then quits). The reference is a bare PySide6 QMainWindow started
+the same way in the same run. Target: under 1.5 s.
 """
 
 from __future__ import annotations
@@ -98,8 +103,57 @@ def bench_plot_redraw() -> dict[str, float]:
     }
 
 
+STARTS = 7
+BARE_WINDOW = """
+import os, sys, time
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication(sys.argv[:1])
+w = QMainWindow()
+w.resize(1280, 820)
+w.show()
+def shown():
+    print(f"diagkit-shown {time.time():.6f}", flush=True)
+    app.quit()
+QTimer.singleShot(0, shown)
+app.exec()
+"""
+
+
+def _time_to_shown(argv: list[str], env: dict[str, str]) -> float:
+    import subprocess
+
+    started = time.time()
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+    for line in out.stdout.splitlines():
+        if line.startswith("diagkit-shown "):
+            return float(line.split()[1]) - started
+    raise SystemExit(f"{argv} never showed its window: {out.stderr[-1500:]}")
+
+
+def bench_startup() -> dict[str, float]:
+    import tempfile
+
+    work = tempfile.mkdtemp(prefix="diagkit-ui-bench-")
+    env = {**os.environ, "DIAGKIT_CONFIG_DIR": f"{work}/config", "DIAGKIT_DATA_DIR": f"{work}/data",
+           "DIAGKIT_EXIT_WHEN_SHOWN": "1"}
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    _time_to_shown([sys.executable, "-m", "diagkit"], env)  # warm the page cache
+    ours = [_time_to_shown([sys.executable, "-m", "diagkit"], env) for _ in range(STARTS)]
+    bare = [_time_to_shown([sys.executable, "-c", BARE_WINDOW], env) for _ in range(STARTS)]
+    return {"startup_s": statistics.median(ours), "bare_qt_s": statistics.median(bare),
+            "target_s": 1.5}
+
+
 def main() -> None:
     platform = os.environ.get("QT_QPA_PLATFORM") or "display " + os.environ.get("DISPLAY", "")
+    s = bench_startup()
+    print(f"start-up to main window shown ({platform}, median of {STARTS}):")
+    print(f"  diagkit                     : {s['startup_s']:7.3f} s (target < {s['target_s']} s) "
+          f"{'OK' if s['startup_s'] < s['target_s'] else 'SLOW'}")
+    print(f"  reference: bare Qt window   : {s['bare_qt_s']:7.3f} s")
+    print(f"  ratio diagkit / bare        : {s['startup_s'] / s['bare_qt_s']:7.2f}x")
     r = bench_plot_redraw()
     print(f"plot redraw ({r['series']} series x {r['points_per_series']:,} points, {platform}):")
     print(f"  downsampled + clip-to-view : {r['frame_ms_median']:7.1f} ms/frame (median of "
