@@ -208,3 +208,55 @@ def test_close_with_work_in_flight_ends_cleanly(qtbot: QtBot) -> None:
     assert view is not None and view.busy
     window.close()  # snapshot still running: cancelled and waited for
     assert view.transport is None
+
+
+def test_engineer_session_end_to_end(qtbot: QtBot, sshd: SshServer, monkeypatch) -> None:  # noqa: ANN001
+    """Add a host through the dialog, connect (answering the host key question), see the
+    dashboard fill, live samples arrive and a console command run - all on the real sshd."""
+    from PySide6.QtCore import Qt
+
+    from diagkit.ui.host_dialog import HostDialog
+
+    def fill_and_save(dialog: HostDialog) -> int:
+        dialog.name_edit.setText("lab-ssh")
+        dialog.address_edit.setText(sshd.address)
+        dialog.port_spin.setValue(sshd.port)
+        dialog.user_edit.setText("root")
+        dialog.group_combo.setCurrentText("Test lab")
+        dialog.key_edit.setText(str(sshd.client_key_path))
+        dialog.accept()
+        return dialog.result()
+
+    monkeypatch.setattr(HostDialog, "exec", fill_and_save)
+    monkeypatch.setattr(connect_dialogs, "ask_host_key",
+                        lambda parent, host, error: connect_dialogs.KeyAnswer.ALWAYS)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.act_add.trigger()
+    assert window._items["lab-ssh"].parent().text(0) == "Test lab"
+
+    window.host_tree.setCurrentItem(window._items["lab-ssh"])
+    qtbot.keyClick(window.host_tree, Qt.Key.Key_Return)
+    view = window.tabs.currentWidget()
+    assert isinstance(view, HostView) and view.ref.label == "lab-ssh"
+    with qtbot.waitSignal(view.snapshot_ready, timeout=30000) as got:
+        pass
+    assert got.args[0].ok and all(r.ok for r in got.args[0].results)
+    assert view.dashboard.cards["system"].summary.text().startswith(("Debian", "Ubuntu", "Linux"))
+    assert window._items["lab-ssh"].text(1) == "connected"
+
+    window.act_live.trigger()
+    assert view.views.currentWidget() is view.plots
+    with qtbot.waitSignal(view.plots.sample_added, timeout=20000):
+        pass
+    with qtbot.waitSignal(view.plots.sample_added, timeout=20000) as sample:
+        pass
+    assert 0 <= sample.args[0].values["cpu.usage"] <= 100
+
+    window.act_console.trigger()
+    view.console.command_edit.setText("echo hello-from-$(hostname)")
+    with qtbot.waitSignal(view.console.command_finished, timeout=20000) as finished:
+        qtbot.keyClick(view.console.command_edit, Qt.Key.Key_Return)
+    assert finished.args[0].exit_status == 0
+    assert "hello-from-" in view.console.output.toPlainText()
