@@ -59,8 +59,33 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def dark_palette(app: QApplication) -> None:
+    """A dark desktop theme, as on a workstation set to dark mode (Fusion style)."""
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+    pal = QPalette()
+    roles = QPalette.ColorRole
+    for role, colour in ((roles.Window, "#2b2b2b"), (roles.WindowText, "#e6e6e6"),
+                         (roles.Base, "#1e1e1e"), (roles.AlternateBase, "#262626"),
+                         (roles.Text, "#e6e6e6"), (roles.Button, "#353535"),
+                         (roles.ButtonText, "#e6e6e6"), (roles.Highlight, "#2f65ca"),
+                         (roles.HighlightedText, "#ffffff"), (roles.ToolTipBase, "#353535"),
+                         (roles.ToolTipText, "#e6e6e6"), (roles.PlaceholderText, "#8a8a8a")):
+        pal.setColor(role, QColor(colour))
+    app.setPalette(pal)
+
+
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    dark = "--dark" in sys.argv
+    if dark:
+        dark_palette(app)
+        global save
+        plain_save = save
+
+        def save(widget: QWidget, name: str) -> None:  # noqa: F811 - dark variants of each shot
+            plain_save(widget, name.replace(".png", "-dark.png"))
     store = HostStore()
     store.add(SavedHost("web-eu-1", "web-eu-1.acme.example", user="support", group="Customer ACME",
                         tags=("web", "prod"), notes="Ticket 4711: slow checkout"))

@@ -8,3 +8,4 @@ Xvfb "$disp" -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 & xpid=$!
 trap 'kill $xpid 2>/dev/null' EXIT
 sleep 1
 DISPLAY=$disp QT_QPA_PLATFORM=xcb "${PYTHON:-python3}" scripts/screenshots.py
+DISPLAY=$disp QT_QPA_PLATFORM=xcb "${PYTHON:-python3}" scripts/screenshots.py --dark
