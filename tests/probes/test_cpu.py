@@ -7,22 +7,13 @@ from pathlib import Path
 from diagkit.probes import cpu
 from diagkit.probes.base import ProbeData, Severity
 from diagkit.transport.local import LocalTransport
+from tests.probes.helpers import by_title, metric
 
 DATA = Path(__file__).parent.parent / "data" / "probes" / "cpu"
 
 
 def load(name: str) -> ProbeData:
     return cpu.parse((DATA / name).read_text())
-
-
-def metric(data: ProbeData, name: str, **labels: str) -> float:
-    found = [m for m in data.metrics if m.name == name and dict(m.labels) == labels]
-    assert len(found) == 1, (name, labels, data.metrics)
-    return found[0].value
-
-
-def by_title(data: ProbeData) -> dict[str, Severity]:
-    return {f.title: f.severity for f in data.findings}
 
 
 def test_normal_capture_idle_two_cores() -> None:

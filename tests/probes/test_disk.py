@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from diagkit.probes import disk
-from diagkit.probes.base import ProbeData, Severity, Table
+from diagkit.probes.base import ProbeData, Severity
 from diagkit.transport.local import LocalTransport
+from tests.probes.helpers import by_title, metric, table
 
 DATA = Path(__file__).parent.parent / "data" / "probes" / "disk"
 KIB = 1024
@@ -16,22 +17,8 @@ def load(name: str) -> ProbeData:
     return disk.parse((DATA / name).read_text())
 
 
-def table(data: ProbeData, name: str) -> Table:
-    return next(t for t in data.tables if t.name == name)
-
-
 def rows_by_mount(data: ProbeData) -> dict[str, tuple]:
     return {r[0]: r for r in table(data, "filesystems").rows}
-
-
-def metric(data: ProbeData, name: str, **labels: str) -> float:
-    found = [m for m in data.metrics if m.name == name and dict(m.labels) == labels]
-    assert len(found) == 1, (name, labels)
-    return found[0].value
-
-
-def by_title(data: ProbeData) -> dict[str, Severity]:
-    return {f.title: f.severity for f in data.findings}
 
 
 def test_normal_capture_root_and_shm_only() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from diagkit.probes import network
-from diagkit.probes.base import ProbeData, Severity, Table
+from diagkit.probes.base import ProbeData, Severity
 from diagkit.transport.local import LocalTransport
+from tests.probes.helpers import by_title, table
 
 DATA = Path(__file__).parent.parent / "data" / "probes" / "network"
 
@@ -15,16 +16,8 @@ def load(name: str) -> ProbeData:
     return network.parse((DATA / name).read_text())
 
 
-def table(data: ProbeData, name: str) -> Table:
-    return next(t for t in data.tables if t.name == name)
-
-
 def interfaces(data: ProbeData) -> dict[str, tuple]:
     return {r[0]: r for r in table(data, "interfaces").rows}
-
-
-def by_title(data: ProbeData) -> dict[str, Severity]:
-    return {f.title: f.severity for f in data.findings}
 
 
 def test_normal_capture_with_ip_and_ss() -> None:

@@ -7,20 +7,13 @@ from pathlib import Path
 from diagkit.probes import processes
 from diagkit.probes.base import Severity
 from diagkit.transport.local import LocalTransport
+from tests.probes.helpers import metric, table
 
 DATA = Path(__file__).parent.parent / "data" / "probes" / "processes"
 
 
 def load(name: str):
     return processes.parse((DATA / name).read_text())
-
-
-def metric(data, name: str) -> float:
-    return next(m.value for m in data.metrics if m.name == name)
-
-
-def table(data, name: str):
-    return next(t for t in data.tables if t.name == name)
 
 
 def test_normal_capture_uses_ps() -> None:

@@ -28,6 +28,16 @@ def open_and_wait(qtbot: QtBot, window: MainWindow, name: str, timeout: int = 30
 
 
 @pytest.fixture
+def silent_port():  # noqa: ANN201
+    """A port on 127.0.0.1 that accepts TCP but never speaks SSH: connecting hangs until timeout."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)
+    yield silent.getsockname()[1]
+    silent.close()
+
+
+@pytest.fixture
 def window(qtbot: QtBot) -> MainWindow:
     win = MainWindow()
     qtbot.addWidget(win)
@@ -132,47 +142,34 @@ def test_closed_port_shows_error_on_its_row(qtbot: QtBot, window: MainWindow) ->
     assert view.connect_button.text() == "Connect" and view.connect_button.isEnabled()
 
 
-def test_silent_host_never_freezes_the_window(qtbot: QtBot) -> None:
-    # A port that accepts TCP but never speaks SSH: the connection hangs until its timeout.
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(5)
-    try:
-        HostStore().add(SavedHost("silent", "127.0.0.1", port=silent.getsockname()[1], user="root"))
-        window = MainWindow()
-        qtbot.addWidget(window)
-        ticks: list[float] = []
-        timer = QTimer()
-        timer.timeout.connect(lambda: ticks.append(time.monotonic()))
-        timer.start(50)
-        window.open_host("silent")
-        assert window._items["silent"].text(1) == "connecting"
-        qtbot.waitUntil(lambda: window._items["silent"].text(1) == "error", timeout=60000)
-        timer.stop()
-        # The GUI thread kept serving events during the whole wait.
-        assert len(ticks) >= 20
-        assert max(b - a for a, b in itertools.pairwise(ticks)) < 2.0
-        assert "sent no SSH greeting within 10 s" in window._items["silent"].toolTip(1)
-    finally:
-        silent.close()
+def test_silent_host_never_freezes_the_window(qtbot: QtBot, silent_port: int) -> None:
+    HostStore().add(SavedHost("silent", "127.0.0.1", port=silent_port, user="root"))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(50)
+    window.open_host("silent")
+    assert window._items["silent"].text(1) == "connecting"
+    qtbot.waitUntil(lambda: window._items["silent"].text(1) == "error", timeout=60000)
+    timer.stop()
+    # The GUI thread kept serving events during the whole wait.
+    assert len(ticks) >= 20
+    assert max(b - a for a, b in itertools.pairwise(ticks)) < 2.0
+    assert "sent no SSH greeting within 10 s" in window._items["silent"].toolTip(1)
 
 
-def test_cancel_connecting(qtbot: QtBot) -> None:
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(5)
-    try:
-        HostStore().add(SavedHost("silent", "127.0.0.1", port=silent.getsockname()[1], user="root"))
-        window = MainWindow()
-        qtbot.addWidget(window)
-        view = window.open_host("silent")
-        assert view is not None and view.busy
-        view.cancel_button.click()
-        assert "cancelled" in view.state.text().lower()
-        assert window._items["silent"].text(1) == ""
-        assert view.connect_button.isEnabled()
-    finally:
-        silent.close()
+def test_cancel_connecting(qtbot: QtBot, silent_port: int) -> None:
+    HostStore().add(SavedHost("silent", "127.0.0.1", port=silent_port, user="root"))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    view = window.open_host("silent")
+    assert view is not None and view.busy
+    view.cancel_button.click()
+    assert "cancelled" in view.state.text().lower()
+    assert window._items["silent"].text(1) == ""
+    assert view.connect_button.isEnabled()
 
 
 def test_restart_restores_geometry_hosts_and_tabs(qtbot: QtBot) -> None:
