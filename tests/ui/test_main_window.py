@@ -257,3 +257,19 @@ def test_engineer_session_end_to_end(qtbot: QtBot, sshd: SshServer, monkeypatch)
         qtbot.keyClick(view.console.command_edit, Qt.Key.Key_Return)
     assert finished.args[0].exit_status == 0
     assert "hello-from-" in view.console.output.toPlainText()
+
+
+def test_failing_probe_shows_its_error_on_its_card_only(qtbot: QtBot, window: MainWindow) -> None:
+    probes_dir = config.user_probes_dir()
+    probes_dir.mkdir(parents=True)
+    broken = probes_dir / "broken.sh"
+    broken.write_text("#!/bin/sh\n# diagkit-probe: name=broken title=\"Broken\" timeout=5\n"
+                      "echo 'cannot read /etc/thing' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    view = open_and_wait(qtbot, window, "local")
+    card = view.dashboard.cards["broken"]
+    assert card.result is not None and not card.result.ok
+    assert card.error.isVisibleTo(card) and "status 3" in card.error.text()
+    assert "cannot read /etc/thing" in card.error.text()
+    assert all(c.result.ok for name, c in view.dashboard.cards.items() if name != "broken")
+    assert "1 probe(s) failed" in view.state.text()
