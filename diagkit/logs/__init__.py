@@ -1,0 +1,1 @@
+"""Offline log inspection: see :mod:`diagkit.logs.model` for the map."""
