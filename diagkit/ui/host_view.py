@@ -53,6 +53,7 @@ class HostView(QWidget):
 
     snapshot_ready = Signal(object)  # HostSnapshot, after every full refresh
     connected = Signal()
+    fetch_logs_requested = Signal()
 
     def __init__(self, ref: HostRef, *, status: StatusCallback | None = None,
                  parent: QWidget | None = None) -> None:
@@ -87,12 +88,17 @@ class HostView(QWidget):
         self.refresh_button.setToolTip("Run every probe again (F5)")
         self.refresh_button.clicked.connect(self.refresh_all)
         self.refresh_button.setEnabled(False)
+        self.logs_button = QPushButton("Fetch logs…")
+        self.logs_button.setToolTip("Copy logs from this host and open them in the log viewer (Ctrl+Shift+L)")
+        self.logs_button.setEnabled(False)
+        self.logs_button.clicked.connect(self.fetch_logs_requested.emit)
         top = QHBoxLayout()
         top.addWidget(self.state, 1)
         top.addWidget(self.details_button)
         top.addWidget(self.progress)
         top.addWidget(self.cancel_button)
         top.addWidget(self.connect_button)
+        top.addWidget(self.logs_button)
         top.addWidget(self.refresh_button)
 
         self.dashboard = DashboardView()
@@ -150,6 +156,7 @@ class HostView(QWidget):
         self.connect_button.clicked.disconnect()
         self.connect_button.clicked.connect(self.disconnect)
         self.refresh_button.setEnabled(True)
+        self.logs_button.setEnabled(True)
         self._status(self.ref.label, CONNECTED, None)
         self.connected.emit()
 
@@ -163,6 +170,7 @@ class HostView(QWidget):
         self.connect_button.clicked.disconnect()
         self.connect_button.clicked.connect(lambda: self.start())
         self.refresh_button.setEnabled(False)
+        self.logs_button.setEnabled(False)
         if reason:
             self._fail(reason)
         else:

@@ -27,6 +27,7 @@ from diagkit.errors import DiagkitError
 from diagkit.hosts import LOCAL_NAME, HostStore
 from diagkit.session import LOCAL, HostRef, resolve
 from diagkit.ui.host_view import CONNECTED, CONNECTING, ERROR, HostView
+from diagkit.ui.log_view import LogView
 from diagkit.ui.workers import cancel_all_and_wait
 
 ROLE_NAME = Qt.ItemDataRole.UserRole
@@ -49,6 +50,8 @@ class MainWindow(QMainWindow):
         self.store = store or HostStore()
         self._items: dict[str, QTreeWidgetItem] = {}
         self._status: dict[str, tuple[str, str | None]] = {}
+        self.report_records: list = []  # log records set aside for the bug report
+        self.setAcceptDrops(True)
 
         self.tabs = QTabWidget()
         self.tabs.setTabsClosable(True)
@@ -60,7 +63,8 @@ class MainWindow(QMainWindow):
             "<h2>diagkit</h2><p>Double-click a host on the left (or select it and press Enter) to "
             "connect and run every probe.</p><p><b>Ctrl+N</b> add a host · <b>Ctrl+O</b> open the "
             "selected host · <b>F5</b> refresh · <b>Ctrl+W</b> close the tab · <b>Ctrl+F</b> find a "
-            "host</p>")
+            "host</p><p><b>Ctrl+L</b> opens log files for offline inspection (or drop them on this "
+            "window); <b>Ctrl+Shift+L</b> fetches logs from the connected host.</p>")
         self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.welcome.setWordWrap(True)
         self.setCentralWidget(self.tabs)
@@ -121,9 +125,16 @@ class MainWindow(QMainWindow):
         self.act_dashboard = self._action("Dashboard", lambda: self._switch_view(0), "Ctrl+1")
         self.act_live = self._action("Live plots", lambda: self._switch_view(1), "Ctrl+2")
         self.act_console = self._action("Console", lambda: self._switch_view(2), "Ctrl+3")
+        self.act_open_logs = self._action("Open &log files…", self.open_logs_dialog, "Ctrl+L",
+                                          "Open log files for offline inspection (also: drop them here)")
+        self.act_fetch_logs = self._action("&Fetch logs from host…", self.fetch_logs_from_host,
+                                           "Ctrl+Shift+L", "Copy logs from the connected host")
         self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.act_open_logs)
+        file_menu.addAction(self.act_fetch_logs)
+        file_menu.addSeparator()
         file_menu.addAction(self.act_import)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
@@ -308,6 +319,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(str(exc))
             return None
         view = HostView(ref, status=self.set_host_status, parent=self)
+        view.fetch_logs_requested.connect(self.fetch_logs_from_host)
         self._hide_welcome()
         self.tabs.addTab(view, "local" if ref.is_local else ref.label)
         self.tabs.setTabToolTip(self.tabs.indexOf(view), "This machine" if ref.is_local else
@@ -324,8 +336,62 @@ class MainWindow(QMainWindow):
             self.tabs.removeTab(index)
             self.set_host_status(view.ref.label, "disconnected")
             view.deleteLater()
-        if not self.host_views():
+        elif isinstance(view, LogView):
+            view.shutdown()
+            self.tabs.removeTab(index)
+            view.deleteLater()
+        if not self.host_views() and not self.log_views():
             self._show_welcome()
+
+    # --- logs ----------------------------------------------------------------------------------
+
+    def log_views(self) -> list[LogView]:
+        return [w for i in range(self.tabs.count()) if isinstance(w := self.tabs.widget(i), LogView)]
+
+    def open_logs(self, paths: list[str] | list[Path], *, title: str | None = None) -> LogView:
+        """A log viewer tab for ``paths`` (several files: one timeline, merged by time)."""
+        view = LogView(paths, title=title)
+        view.add_to_report.connect(self._records_for_report)
+        self._hide_welcome()
+        self.tabs.addTab(view, "Log: " + (title or view.title))
+        self.tabs.setTabToolTip(self.tabs.indexOf(view), "\n".join(str(p) for p in paths))
+        self.tabs.setCurrentWidget(view)
+        return view
+
+    def open_logs_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Open log files", "", "Logs (*.log *.txt *.gz *.bz2 *.xz *.json *.1 *.2);;All files (*)")
+        if paths:
+            self.open_logs(paths)
+
+    def fetch_logs_from_host(self) -> None:
+        from diagkit.ui.fetch_dialog import FetchLogsDialog
+
+        view = self.tabs.currentWidget()
+        if not isinstance(view, HostView) or view.transport is None:
+            self.statusBar().showMessage("Open and connect a host tab first, then fetch its logs.", 8000)
+            return
+        dialog = FetchLogsDialog(view.transport, view.ref.label, parent=self)
+        dialog.fetched.connect(lambda paths: self.open_logs(paths, title=f"{view.ref.label}"))
+        dialog.open()
+
+    def _records_for_report(self, records: list) -> None:
+        # The bug-report bundle (a later issue) collects these; until then they are kept here.
+        self.report_records.extend(records)
+        self.statusBar().showMessage(f"{len(self.report_records)} log record(s) set aside for the "
+                                     "bug report.", 5000)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.open_logs(paths)
+            event.acceptProposedAction()
 
     def _show_welcome(self) -> None:
         if self.tabs.indexOf(self.welcome) < 0:
@@ -404,5 +470,7 @@ class MainWindow(QMainWindow):
         self.save_state()
         for view in self.host_views():
             view.shutdown()
+        for log_view in self.log_views():
+            log_view.shutdown()
         cancel_all_and_wait(8000)
         super().closeEvent(event)

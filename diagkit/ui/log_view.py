@@ -1,0 +1,663 @@
+"""The log viewer tab: millions of records in a virtual table, a filter bar with live counts, a
+time histogram, recurring-message signatures, and a detail pane for multi-line records.
+
+All file work (indexing, filtering, mining) runs in workers; the table asks the core's
+:class:`~diagkit.logs.view.RecordView` for just the rows on screen.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFontDatabase, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from diagkit.errors import DiagkitError
+from diagkit.logs.model import Level, Query, Record
+from diagkit.logs.view import RecordView
+from diagkit.ui.workers import Worker, run_in_background
+
+log = logging.getLogger(__name__)
+
+LEVEL_COLOURS = {
+    Level.CRITICAL: QColor("#c62828"),
+    Level.ERROR: QColor("#e53935"),
+    Level.WARNING: QColor("#ef6c00"),
+    Level.NOTICE: QColor("#1e88e5"),
+    Level.INFO: QColor("#43a047"),
+    Level.DEBUG: QColor("#8e8e8e"),
+    Level.TRACE: QColor("#a0a0a0"),
+    Level.UNKNOWN: QColor("#9e9e9e"),
+}
+COLUMNS = ("Time", "Level", "Host", "Source", "Message")
+MIN_LEVELS = (("All levels", None), ("Debug and worse", Level.DEBUG), ("Info and worse", Level.INFO),
+              ("Warnings and worse", Level.WARNING), ("Errors and worse", Level.ERROR),
+              ("Critical only", Level.CRITICAL))
+
+
+class LogTableModel(QAbstractTableModel):
+    """Rows of a RecordView; records are fetched (and parsed) only when shown."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view: RecordView | None = None
+        self.show_file = False
+
+    def set_view(self, view: RecordView | None) -> None:
+        self.beginResetModel()
+        self.view = view
+        self.show_file = bool(view) and len(view.logs) > 1
+        self.endResetModel()
+
+    def grow(self, view: RecordView) -> None:
+        """The same rows plus new ones at the end (a file still being indexed)."""
+        old = len(self.view) if self.view is not None else 0
+        if self.view is None or len(view) < old:
+            self.set_view(view)
+            return
+        if len(view) > old:
+            self.beginInsertRows(QModelIndex(), old, len(view) - 1)
+            self.view = view
+            self.endInsertRows()
+        else:
+            self.view = view
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() or self.view is None else len(self.view)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> object:  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def record(self, row: int) -> Record | None:
+        if self.view is None or not 0 <= row < len(self.view):
+            return None
+        try:
+            return self.view.record(row)
+        except (DiagkitError, OSError, ValueError, IndexError) as exc:
+            log.warning("record %s unreadable: %s", row, exc)
+            return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> object:
+        if not index.isValid():
+            return None
+        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole,
+                        Qt.ItemDataRole.ToolTipRole):
+            return None
+        record = self.record(index.row())
+        if record is None:
+            return "…" if role == Qt.ItemDataRole.DisplayRole else None
+        column = index.column()
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(LEVEL_COLOURS[record.level]) if column == 1 else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{record.file}, line {record.first_line + 1}" if column == 0 else None
+        if column == 0:
+            text = record.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if record.timestamp else ""
+            return f"{Path(record.file).name}  {text}" if self.show_file else text
+        if column == 1:
+            return record.level.label if record.level != Level.UNKNOWN else ""
+        if column == 2:
+            return record.host
+        if column == 3:
+            return f"{record.source}[{record.pid}]" if record.pid is not None else record.source
+        first, _, rest = record.message.partition("\n")
+        return f"{first}   [+{rest.count(chr(10)) + 1} lines]" if rest else first
+
+
+class HistogramView(pg.PlotWidget):
+    """Stacked bars per level over time. Click a bar: jump there. Drag the region: time window."""
+
+    bar_clicked = Signal(float)  # epoch seconds of the bar start
+    window_selected = Signal(float, float)  # epoch seconds
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        from diagkit.ui.plots_view import ClockAxis
+
+        super().__init__(parent, axisItems={"bottom": ClockAxis()})
+        self.setMaximumHeight(150)
+        self.setMinimumHeight(110)
+        self.setMouseEnabled(x=True, y=False)
+        self.hideButtons()
+        self.getPlotItem().setMenuEnabled(False)
+        self.getAxis("left").setWidth(40)
+        self.setBackground(self.palette().color(self.backgroundRole()))
+        self.bars: list[pg.BarGraphItem] = []
+        self.region = pg.LinearRegionItem(movable=True)
+        self.region.setZValue(10)
+        self.region.hide()
+        self.region.sigRegionChangeFinished.connect(self._region_done)
+        self.addItem(self.region)
+        self.bucket = 60.0
+        self.scene().sigMouseClicked.connect(self._clicked)
+
+    def show_histogram(self, histogram) -> None:  # noqa: ANN001 - diagkit.logs.model.Histogram
+        for bar in self.bars:
+            self.removeItem(bar)
+        self.bars.clear()
+        if not histogram.starts:
+            return
+        self.bucket = histogram.bucket.total_seconds()
+        x = np.array([s.timestamp() for s in histogram.starts])
+        bottom = np.zeros(len(x))
+        for level in sorted(histogram.counts, reverse=True):  # worst at the bottom
+            heights = np.asarray(histogram.counts[level], dtype=float)
+            colour = LEVEL_COLOURS[level]
+            bar = pg.BarGraphItem(x0=x, width=self.bucket * 0.9, y0=bottom, height=heights,
+                                  brush=colour, pen=pg.mkPen(colour))
+            self.addItem(bar)
+            self.bars.append(bar)
+            bottom = bottom + heights
+        self.setXRange(x[0], x[-1] + self.bucket, padding=0.01)
+        self.setYRange(0, max(bottom.max(), 1), padding=0.05)
+
+    def select_window(self, start: float, end: float) -> None:
+        self.region.setRegion((start, end))
+        self.region.show()
+
+    def clear_window(self) -> None:
+        self.region.hide()
+
+    def _clicked(self, event) -> None:  # noqa: ANN001 - pyqtgraph mouse event
+        if event.double():
+            # a double click starts a time window around the clicked bar
+            x = self.getPlotItem().vb.mapSceneToView(event.scenePos()).x()
+            self.select_window(x - self.bucket * 5, x + self.bucket * 5)
+            self._region_done()
+            return
+        x = self.getPlotItem().vb.mapSceneToView(event.scenePos()).x()
+        self.bar_clicked.emit(float(np.floor(x / self.bucket) * self.bucket))
+
+    def _region_done(self) -> None:
+        if self.region.isVisible():
+            lo, hi = self.region.getRegion()
+            self.window_selected.emit(float(lo), float(hi))
+
+
+class LogView(QWidget):
+    """A tab showing one or several log files (several: merged by time)."""
+
+    add_to_report = Signal(object)  # list[Record]: "add selection to bug report" (bundles issue)
+    opened = Signal()  # the files are indexed and shown
+    filtered = Signal(int)  # rows after a filter
+    failed = Signal(str)
+
+    def __init__(self, paths: Sequence[str | Path], *, format_name: str | None = None,
+                 title: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.paths = [Path(p) for p in paths]
+        self.format_name = format_name
+        self.title = title or ", ".join(p.name for p in self.paths)
+        self.logs: list = []
+        self.base_view: RecordView | None = None
+        self.signature_map: list[np.ndarray] | None = None
+        self.signatures: list = []
+        self._open_worker: Worker | None = None
+        self._filter_worker: Worker | None = None
+        self._sig_worker: Worker | None = None
+        self._cancel = threading.Event()
+        self._time_window: tuple[float, float] | None = None
+        self._signature_ids: set[int] | None = None
+
+        # --- filter bar ---
+        self.level_box = QComboBox()
+        for label, _level in MIN_LEVELS:
+            self.level_box.addItem(label)
+        self.search_edit = QLineEdit(placeholderText="Search (text; tick Regex for a pattern)")
+        self.search_edit.setClearButtonEnabled(True)
+        self.regex_box = QCheckBox("Regex")
+        self.case_box = QCheckBox("Aa")
+        self.case_box.setToolTip("Case-sensitive")
+        self.fields_edit = QLineEdit(placeholderText="host=web1 source=sshd")
+        self.fields_edit.setToolTip("Field filters: host=, source=, pid=, or any extra field (status=500)")
+        self.exclude_edit = QLineEdit(placeholderText="exclude text")
+        self.counts = QLabel("")
+        self.counts.setMinimumWidth(220)
+        self._debounce = QTimer(self, singleShot=True, interval=300)
+        self._debounce.timeout.connect(self.apply_filter)
+        for edit in (self.search_edit, self.fields_edit, self.exclude_edit):
+            edit.textChanged.connect(lambda _t: self._debounce.start())
+        for box in (self.regex_box, self.case_box):
+            box.toggled.connect(lambda _on: self._debounce.start())
+        self.level_box.currentIndexChanged.connect(lambda _i: self._debounce.start())
+        bar = QHBoxLayout()
+        bar.addWidget(self.level_box)
+        bar.addWidget(self.search_edit, 3)
+        bar.addWidget(self.regex_box)
+        bar.addWidget(self.case_box)
+        bar.addWidget(self.fields_edit, 2)
+        bar.addWidget(self.exclude_edit, 1)
+        bar.addWidget(self.counts)
+
+        # --- actions ---
+        self.goto_edit = QLineEdit(placeholderText="go to time: 14:05, 2024-01-02 10:00, -1h")
+        self.goto_edit.setMaximumWidth(260)
+        self.goto_edit.returnPressed.connect(self.go_to_time_text)
+        self.prev_button = QPushButton("◀ Previous error")
+        self.prev_button.setToolTip("Shift+F8")
+        self.prev_button.clicked.connect(lambda: self.jump_error(backwards=True))
+        self.next_button = QPushButton("Next error ▶")
+        self.next_button.setToolTip("F8")
+        self.next_button.clicked.connect(lambda: self.jump_error())
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setToolTip("Copy the selected records (Ctrl+C)")
+        self.copy_button.clicked.connect(self.copy_selection)
+        self.report_button = QPushButton("Add to bug report")
+        self.report_button.setToolTip("Add the selected records to the bug report being prepared")
+        self.report_button.clicked.connect(self._add_to_report)
+        self.clear_window_button = QPushButton("Clear time window")
+        self.clear_window_button.hide()
+        self.clear_window_button.clicked.connect(self.clear_time_window)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(200)
+        self.progress.setRange(0, 1000)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.state = QLabel("")
+        self.state.setWordWrap(True)
+        self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        actions = QHBoxLayout()
+        actions.addWidget(self.goto_edit)
+        actions.addWidget(self.prev_button)
+        actions.addWidget(self.next_button)
+        actions.addWidget(self.clear_window_button)
+        actions.addStretch(1)
+        actions.addWidget(self.copy_button)
+        actions.addWidget(self.report_button)
+        actions.addWidget(self.progress)
+        actions.addWidget(self.cancel_button)
+
+        # --- histogram, table, detail, signatures ---
+        self.histogram = HistogramView()
+        self.histogram.bar_clicked.connect(self.go_to_epoch)
+        self.histogram.window_selected.connect(self.set_time_window)
+        self.model = LogTableModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("log-table")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 4)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(True)
+        for column, width in enumerate((190, 70, 110, 150)):
+            self.table.setColumnWidth(column, width)
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.table.setFont(mono)
+        self.table.selectionModel().currentRowChanged.connect(self._show_detail)
+        self.detail = QPlainTextEdit(readOnly=True)
+        self.detail.setFont(mono)
+        self.detail.setPlaceholderText("Select a record to see all of it (multi-line records in full).")
+        self.detail.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.sig_tree = QTreeWidget()
+        self.sig_tree.setHeaderLabels(["Count", "Level", "Recurring message"])
+        self.sig_tree.setRootIsDecorated(False)
+        self.sig_tree.setColumnWidth(0, 70)
+        self.sig_tree.setColumnWidth(1, 70)
+        self.sig_tree.itemClicked.connect(self._signature_clicked)
+        self.sig_label = QLabel("Signatures: computed after indexing. Click one to filter.")
+        self.sig_label.setWordWrap(True)
+        sig_box = QWidget()
+        sig_layout = QVBoxLayout(sig_box)
+        sig_layout.setContentsMargins(0, 0, 0, 0)
+        sig_layout.addWidget(self.sig_label)
+        sig_layout.addWidget(self.sig_tree)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.table)
+        right.addWidget(self.detail)
+        right.setSizes([520, 160])
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(right)
+        main.addWidget(sig_box)
+        main.setSizes([900, 360])
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addLayout(actions)
+        layout.addWidget(self.state)
+        layout.addWidget(self.histogram)
+        layout.addWidget(main, 1)
+
+        QShortcut(QKeySequence("F8"), self, activated=lambda: self.jump_error())
+        QShortcut(QKeySequence("Shift+F8"), self, activated=lambda: self.jump_error(backwards=True))
+        QShortcut(QKeySequence.StandardKey.Copy, self.table, activated=self.copy_selection)
+        QShortcut(QKeySequence.StandardKey.Find, self, activated=self.search_edit.setFocus)
+
+        self._grow_timer = QTimer(self, interval=250)
+        self._grow_timer.timeout.connect(self._grow)
+        self.open()
+
+    # --- opening -------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        from diagkit.logs.logfile import open_logs
+
+        paths, fmt, cancel = list(self.paths), self.format_name, self._cancel
+        self.state.setText(f"Opening {self.title}…")
+        self.progress.show()
+        self.cancel_button.show()
+
+        def job(progress) -> list:  # noqa: ANN001
+            return open_logs(paths, format=fmt, background=True, cancel=cancel,
+                             progress=lambda p: progress(p.fraction))
+
+        self._open_worker = run_in_background(job, on_done=self._opened, on_error=self._failed,
+                                              on_progress=self._progress)
+
+    def _progress(self, fraction: object) -> None:
+        if isinstance(fraction, float | int):
+            self.progress.setValue(int(1000 * float(fraction)))
+
+    def _opened(self, logs: list) -> None:
+        self._open_worker = None
+        self.logs = logs
+        self.base_view = RecordView(logs)
+        self.model.set_view(self.base_view)
+        warnings = [w for lg in logs for w in lg.warnings]
+        fmts = ", ".join(sorted({lg.format.title for lg in logs}))
+        self.state.setText(f"Format: {fmts}." + (" " + " ".join(warnings) if warnings else ""))
+        if all(lg.complete for lg in logs):
+            self._indexed()
+        else:
+            self._grow_timer.start()
+
+    def _grow(self) -> None:
+        if not self.logs:
+            return
+        done = sum(lg.size_done if hasattr(lg, "size_done") else 0 for lg in self.logs)
+        total = sum(lg.size for lg in self.logs) or 1
+        if done:
+            self.progress.setValue(int(1000 * done / total))
+        if all(lg.complete for lg in self.logs):
+            self._grow_timer.stop()
+            self._indexed()
+            return
+        if len(self.logs) == 1 and self._is_unfiltered():
+            self.base_view = RecordView(self.logs)
+            self.model.grow(self.base_view)
+            self.counts.setText(f"{len(self.base_view):,} records so far…")
+
+    def _indexed(self) -> None:
+        self.base_view = RecordView(self.logs)
+        warnings = [w for lg in self.logs for w in lg.warnings]
+        if warnings:
+            self.state.setText(" ".join(warnings))
+        self.progress.hide()
+        self.cancel_button.hide()
+        if self._is_unfiltered():
+            self.model.grow(self.base_view)
+        self.apply_filter()
+        self._mine_signatures()
+        self.opened.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        self._open_worker = None
+        self.progress.hide()
+        self.cancel_button.hide()
+        message = str(error) if isinstance(error, DiagkitError | OSError) else (
+            f"Unexpected error ({type(error).__name__}: {error}); details are in the log file.")
+        self.state.setText(message)
+        self.failed.emit(message)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        for lg in self.logs:
+            stop = getattr(lg, "cancel", None)
+            if callable(stop):
+                stop()
+        for worker in (self._open_worker, self._filter_worker, self._sig_worker):
+            if worker is not None:
+                worker.cancel()
+        self._open_worker = self._filter_worker = self._sig_worker = None
+        self._grow_timer.stop()
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.state.setText("Stopped. What was indexed so far stays usable.")
+
+    def shutdown(self) -> None:
+        self.cancel()
+        for lg in self.logs:
+            try:
+                lg.close()
+            except (OSError, ValueError, BufferError):
+                pass
+
+    # --- filtering -----------------------------------------------------------------------------
+
+    def _is_unfiltered(self) -> bool:
+        return self.current_query().is_empty and self._signature_ids is None
+
+    def current_query(self) -> Query:
+        level = MIN_LEVELS[self.level_box.currentIndex()][1]
+        fields = {}
+        for word in self.fields_edit.text().split():
+            key, sep, value = word.partition("=")
+            if sep and key:
+                fields[key] = value
+        since = until = None
+        if self._time_window is not None:
+            since = datetime.fromtimestamp(self._time_window[0]).astimezone()
+            until = datetime.fromtimestamp(self._time_window[1]).astimezone()
+        return Query(min_level=level, text=self.search_edit.text(), regex=self.regex_box.isChecked(),
+                     case_sensitive=self.case_box.isChecked(), fields=fields,
+                     exclude=tuple(w for w in [self.exclude_edit.text().strip()] if w),
+                     since=since, until=until)
+
+    def apply_filter(self) -> None:
+        if self.base_view is None or not all(lg.complete for lg in self.logs):
+            return
+        if self._filter_worker is not None:
+            self._filter_worker.cancel()
+        query = self.current_query()
+        base, sig_ids, sig_map = self.base_view, self._signature_ids, self.signature_map
+        self.counts.setText("filtering…")
+
+        def job(cancel: threading.Event) -> tuple[RecordView, object, object]:
+            view = base if query.is_empty and sig_ids is None else base.filtered(
+                query, signature_ids=sig_ids, signature_map=sig_map, cancel=cancel)
+            return view, view.counts(), view.histogram()
+
+        def done(result: tuple) -> None:
+            self._filter_worker = None
+            view, counts, histogram = result
+            self.model.set_view(view)
+            per_level = ", ".join(f"{n:,} {lvl.label}" for lvl, n in
+                                  sorted(counts.by_level.items(), reverse=True)
+                                  if lvl >= Level.WARNING and n)
+            text = f"{counts.total:,} of {counts.unfiltered:,} records"
+            self.counts.setText(text + (f" ({per_level})" if per_level else ""))
+            self.histogram.show_histogram(histogram)
+            self.filtered.emit(counts.total)
+
+        def failed(error: BaseException) -> None:
+            self._filter_worker = None
+            self.counts.setText(str(error) if isinstance(error, DiagkitError) else
+                                f"Filter failed: {error}")
+
+        self._filter_worker = run_in_background(job, on_done=done, on_error=failed)
+
+    def set_time_window(self, start: float, end: float) -> None:
+        self._time_window = (min(start, end), max(start, end))
+        self.clear_window_button.show()
+        self.apply_filter()
+
+    def clear_time_window(self) -> None:
+        self._time_window = None
+        self.histogram.clear_window()
+        self.clear_window_button.hide()
+        self.apply_filter()
+
+    # --- signatures ----------------------------------------------------------------------------
+
+    def _mine_signatures(self) -> None:
+        from diagkit.logs.signatures import mine, rank
+
+        logs = list(self.logs)
+
+        def job(cancel: threading.Event) -> tuple[list, list[np.ndarray]]:
+            ranked_all, maps = [], []
+            records = []
+            for lg in logs:
+                records.append((lg, range(lg.record_count)))
+            # one miner over every file, so a message has one signature across hosts
+            def stream():  # noqa: ANN202
+                for lg, rng in records:
+                    for i in rng:
+                        if cancel.is_set():
+                            return
+                        yield lg.record(i)
+
+            result = mine(stream())
+            ranked_all = rank(result.signatures, by="level")
+            offset = 0
+            for lg in logs:
+                ids = np.full(lg.record_count, -1, dtype=np.int32)
+                for i in range(lg.record_count):
+                    ids[i] = _sig_id(result.record_ids, offset + i)
+                offset += lg.record_count
+                maps.append(ids)
+            return ranked_all, maps
+
+        def done(result: tuple) -> None:
+            self._sig_worker = None
+            self.signatures, self.signature_map = result
+            self.sig_tree.clear()
+            for sig in self.signatures[:500]:
+                level = sig.worst_level
+                item = QTreeWidgetItem([f"{sig.count:,}", level.label if level else "", sig.template])
+                item.setData(0, Qt.ItemDataRole.UserRole, sig.id)
+                item.setToolTip(2, f"Example: {sig.example}\nFirst: {sig.first_seen}\nLast: {sig.last_seen}")
+                if level is not None:
+                    item.setForeground(1, QBrush(LEVEL_COLOURS[level]))
+                self.sig_tree.addTopLevelItem(item)
+            self.sig_label.setText(f"{len(self.signatures):,} recurring messages. Click one to show "
+                                   "only its records; click it again to show all.")
+
+        def failed(error: BaseException) -> None:
+            self._sig_worker = None
+            self.sig_label.setText(f"Signatures could not be computed: {error}")
+
+        self.sig_label.setText("Finding recurring messages…")
+        self._sig_worker = run_in_background(job, on_done=done, on_error=failed)
+
+    def _signature_clicked(self, item: QTreeWidgetItem) -> None:
+        sig_id = item.data(0, Qt.ItemDataRole.UserRole)
+        if self._signature_ids == {sig_id}:
+            self._signature_ids = None
+            self.sig_tree.clearSelection()
+        else:
+            self._signature_ids = {sig_id}
+        self.apply_filter()
+
+    # --- navigation and selection --------------------------------------------------------------
+
+    def go_to_row(self, row: int) -> None:
+        index = self.model.index(row, 0)
+        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+
+    def go_to_epoch(self, epoch: float) -> None:
+        view = self.model.view
+        if view is None:
+            return
+        row = view.row_at_time(datetime.fromtimestamp(epoch).astimezone())
+        if row is not None:
+            self.go_to_row(row)
+
+    def go_to_time_text(self) -> None:
+        from diagkit.logs.query import parse_time
+
+        try:
+            when = parse_time(self.goto_edit.text())
+        except DiagkitError as exc:
+            self.state.setText(str(exc))
+            return
+        view = self.model.view
+        row = view.row_at_time(when) if view is not None else None
+        if row is None:
+            self.state.setText(f"No record at or after {when:%Y-%m-%d %H:%M:%S}.")
+        else:
+            self.go_to_row(row)
+
+    def jump_error(self, *, backwards: bool = False) -> None:
+        view = self.model.view
+        if view is None:
+            return
+        current = self.table.currentIndex().row()
+        row = view.next_row(current if current >= 0 else -1, min_level=Level.ERROR, backwards=backwards)
+        if row is None:
+            self.state.setText("No more errors " + ("above." if backwards else "below."))
+        else:
+            self.go_to_row(row)
+
+    def selected_records(self) -> list[Record]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        if not rows and self.table.currentIndex().isValid():
+            rows = [self.table.currentIndex().row()]
+        return [r for r in (self.model.record(row) for row in rows[:10000]) if r is not None]
+
+    def copy_selection(self) -> None:
+        records = self.selected_records()
+        if records:
+            QGuiApplication.clipboard().setText("\n".join(r.raw for r in records))
+            self.state.setText(f"Copied {len(records)} record(s).")
+
+    def _add_to_report(self) -> None:
+        records = self.selected_records()
+        if records:
+            self.add_to_report.emit(records)
+            self.state.setText(f"{len(records)} record(s) added to the bug report.")
+
+    def _show_detail(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        record = self.model.record(current.row()) if current.isValid() else None
+        if record is None:
+            self.detail.clear()
+            return
+        head = [f"{record.file}, line {record.first_line + 1}"
+                + (f"-{record.last_line + 1}" if record.last_line > record.first_line else "")]
+        if record.timestamp:
+            head.append(record.timestamp.isoformat())
+        if record.extra:
+            head.append(" ".join(f"{k}={v}" for k, v in record.extra.items()))
+        self.detail.setPlainText("  ·  ".join(head) + "\n\n" + record.raw)
+
+
+def _sig_id(record_ids: object, index: int) -> int:
+    if isinstance(record_ids, dict):
+        return int(record_ids.get(index, -1))
+    try:
+        return int(record_ids[index])  # type: ignore[index]
+    except (IndexError, TypeError, KeyError):
+        return -1
