@@ -1,0 +1,774 @@
+"""Opening log files and indexing them: :class:`LogFile`.
+
+A log file is memory-mapped read-only and indexed once: the byte offset of every line start
+(numpy int64, 8 bytes a line, built chunk by chunk with ``np.flatnonzero(chunk == b"\\n")``),
+then which lines begin a record (the format's vectorised ``record_starts``; single-line formats
+store nothing more). Records are decoded and parsed only when asked for.
+
+* Compressed files (``.gz``, ``.bz2``, ``.xz``) are stream-decompressed once into a cache file
+  under ``data_dir()/cache/logs`` (keyed by path, size and mtime, reused) and that is mapped. A
+  truncated or corrupt archive keeps what was readable and says where it stopped.
+* A rotated set (``syslog``, ``syslog.1``, ``syslog.2.gz``...) opened with :func:`open_logs`
+  becomes one LogFile: its segments, oldest first, are concatenated into one cache file
+  (``LogFile.segments`` lists them).
+* Pages of the mapping are dropped from our resident set after each indexed chunk
+  (``madvise(MADV_DONTNEED)``; the OS page cache keeps them), so indexing a 1 GiB file costs
+  about the index itself in memory, not the file.
+* ``levels()``/``timestamps()`` give one value per record for numpy filtering. They parse only
+  each record's first line (the header, capped at 512 bytes) with the format, once, and cache.
+"""
+
+from __future__ import annotations
+
+import bz2
+import hashlib
+import json
+import lzma
+import mmap
+import os
+import re
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import numpy as np
+
+from diagkit.config import data_dir
+from diagkit.errors import LogFormatError
+from diagkit.logs.model import Level, LogFormat, ParseContext, Record
+
+CHUNK = 32 << 20  # bytes indexed per step: big enough for numpy, small enough for memory
+FIRST_CHUNK = 4 << 20  # background open: this much is indexed before open() returns
+DISPLAY_CAP = 64 << 10  # a record's text is cut here for display and parsing
+HEADER_CAP = 512  # bytes of a record's first line parsed for levels()/timestamps()
+SNIFF_LINES = 200
+COMPRESSED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    fraction: float
+    records: int
+    bytes_done: int
+    bytes_total: int
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What :meth:`LogFile.refresh` found: new records appended, or a re-open after rotation."""
+
+    new_records: int
+    reopened: bool = False
+    warning: str | None = None
+
+
+class _Growable:
+    """An int64 array that grows in place. Capacity is reserved with ``np.empty``: pages never
+    written are never resident, so a generous estimate costs address space, not memory."""
+
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        self._a = np.empty(max(capacity, 16), dtype=np.int64)
+        self.n = 0
+
+    def reserve(self, capacity: int) -> None:
+        if capacity > len(self._a):
+            bigger = np.empty(capacity, dtype=np.int64)
+            bigger[: self.n] = self._a[: self.n]
+            self._a = bigger
+
+    def extend(self, values: np.ndarray) -> None:
+        need = self.n + len(values)
+        if need > len(self._a):
+            self.reserve(max(need, int(len(self._a) * 1.5)))
+        self._a[self.n: need] = values
+        self.n = need
+
+    def truncate(self, n: int) -> None:
+        self.n = min(self.n, n)
+
+    def view(self) -> np.ndarray:
+        return self._a[: self.n]
+
+
+def _formats() -> Any:
+    try:
+        from diagkit.logs import formats
+    except ImportError:  # formats.py not there yet: plain text only
+        return None
+    return formats
+
+
+def resolve_format(name: str | None, sample: list[str]) -> LogFormat:
+    """The named format, or the best fit for ``sample`` lines (plain text when none fits)."""
+    mod = _formats()
+    if name:
+        if mod is not None:
+            return mod.get_format(name)
+        if name == "plain":
+            return LogFormat()
+        raise LogFormatError(f"Unknown log format {name!r}. Leave out --format to detect it.")
+    if mod is None or not sample:
+        return LogFormat()
+    return mod.detect_format(sample)
+
+
+def _human(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+def _decompress(src: Path, kind: str, out: Any) -> tuple[int, str | None]:
+    """Stream ``src`` into the open file ``out``; return (bytes written, truncation warning)."""
+
+    def new() -> Any:
+        if kind == "gzip":
+            return zlib.decompressobj(wbits=47)  # 32+15: gzip or zlib header, auto-detected
+        if kind == "bzip2":
+            return bz2.BZ2Decompressor()
+        return lzma.LZMADecompressor()
+
+    written = 0
+    consumed = 0
+    dec = new()
+    started = False
+    with open(src, "rb") as fh:
+        pending = b""
+        while True:
+            data = pending or fh.read(64 << 10)
+            pending = b""
+            if not data:
+                break
+            if started and dec_eof(dec):
+                # another member/stream follows (concatenated .gz, pbzip2); zero padding ends it
+                if not data.strip(b"\0"):
+                    consumed += len(data)
+                    continue
+                dec = new()
+            started = True
+            try:
+                chunk = dec.decompress(data)
+            except (zlib.error, OSError, EOFError, lzma.LZMAError, ValueError):
+                return written, (f"{src} is corrupt: decompressed {_human(written)}, the rest after "
+                                 f"compressed byte {consumed} is unreadable.")
+            out.write(chunk)
+            written += len(chunk)
+            if dec_eof(dec):
+                rest = dec.unused_data
+                consumed += len(data) - len(rest)
+                pending = rest
+            else:
+                consumed += len(data)
+    if not started or not dec_eof(dec):
+        return written, (f"{src} is truncated: decompressed {_human(written)}, the rest after "
+                         f"compressed byte {consumed} is unreadable.")
+    return written, None
+
+
+def dec_eof(dec: Any) -> bool:
+    return bool(getattr(dec, "eof", False))
+
+
+def _cache_path(parts: Sequence[Path]) -> Path:
+    key = hashlib.sha256()
+    for p in parts:
+        st = p.stat()
+        key.update(f"{p.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return data_dir() / "cache" / "logs" / f"{key.hexdigest()[:32]}.log"
+
+
+def _materialise(parts: Sequence[Path]) -> tuple[Path, list[str]]:
+    """Decompress/concatenate ``parts`` (oldest first) into one cache file, reused when fresh."""
+    target = _cache_path(parts)
+    meta = target.with_suffix(".json")
+    if target.exists() and meta.exists():
+        try:
+            return target, list(json.loads(meta.read_text("utf-8"))["warnings"])
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged sidecar: build again
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+    warnings: list[str] = []
+    try:
+        with open(tmp, "w+b") as out:
+            for part in parts:
+                kind = COMPRESSED.get(part.suffix.lower())
+                start = out.tell()
+                if kind:
+                    _, warning = _decompress(part, kind, out)
+                    if warning:
+                        warnings.append(warning)
+                else:
+                    with open(part, "rb") as fh:
+                        while block := fh.read(8 << 20):
+                            out.write(block)
+                end = out.tell()
+                if end > start and len(parts) > 1:
+                    out.seek(end - 1)
+                    if out.read(1) != b"\n":  # segments must not glue two lines together
+                        out.write(b"\n")
+        os.replace(tmp, target)
+        meta.write_text(json.dumps({"sources": [str(p) for p in parts], "warnings": warnings}),
+                        "utf-8")
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise LogFormatError(f"Cannot prepare {parts[-1]} for reading: {exc.strerror or exc}. "
+                             f"Check free space in {target.parent}.") from exc
+    return target, warnings
+
+
+def _binary_warning(sample: bytes, path: Path) -> str | None:
+    if not sample:
+        return None
+    if b"\0" in sample:
+        return f"{path} looks binary (it contains NUL bytes); it is shown as text anyway."
+    text_bytes = bytes(range(32, 127)) + b"\t\n\r\f\b\x1b"
+    odd = len(sample.translate(None, text_bytes))
+    if odd / len(sample) > 0.30:
+        try:
+            sample.decode("utf-8")
+            return None  # plenty of non-ASCII but valid UTF-8: a non-English log
+        except UnicodeDecodeError:
+            pass
+        return (f"{path} looks binary ({odd * 100 // len(sample)} % of its first bytes are not "
+                "text); it is shown as text anyway.")
+    return None
+
+
+class LogFile:
+    """One log (a file, a decompressed archive or a rotated set), indexed and memory-mapped.
+
+    Thread-safety: one background thread may index while other threads read records; every
+    reader works on a snapshot of the record count. ``refresh`` must not overlap indexing.
+    """
+
+    def __init__(self, path: Path, *, label: str, segments: Sequence[Path], data_path: Path,
+                 fmt: LogFormat | None, default_tz: object | None, warnings: list[str]) -> None:
+        self._path = path
+        self._label = label
+        self._segments = tuple(segments)
+        self._data_path = data_path
+        self._live = data_path == path  # a plain file mapped directly: refresh() can follow it
+        self._format_name = fmt
+        self._default_tz = default_tz
+        self._warnings = warnings
+        self._lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+        self._fh: Any = None
+        self._mm: mmap.mmap | None = None
+        self._reset_index()
+        self._format: LogFormat = fmt or LogFormat()
+
+    # -- opening ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, format: str | None = None,
+             label: str | None = None, background: bool = False,
+             progress: Callable[[IndexProgress], None] | None = None,
+             cancel: threading.Event | None = None, default_tz: object | None = None,
+             segments: Sequence[str | os.PathLike[str]] | None = None) -> LogFile:
+        """Open and index ``path`` (or ``segments``, oldest first, as one log labelled ``path``).
+
+        ``background=True`` returns once the first chunk is indexed and indexes the rest in a
+        daemon thread (``wait()``, ``complete``, ``cancel()``). Errors: :class:`LogFormatError`.
+        """
+        p = Path(path)
+        parts = [Path(s) for s in segments] if segments else [p]
+        for part in parts:
+            if not part.exists():
+                raise LogFormatError(f"There is no file at {part}. Check the path.")
+            if part.is_dir():
+                raise LogFormatError(f"{part} is a folder. Give a log file, or use open_logs() "
+                                     "('diagkit logs' accepts folders) to open the logs in it.")
+            if not os.access(part, os.R_OK):
+                raise LogFormatError(f"Cannot read {part}: permission denied. Run as a user "
+                                     "who may read it, or copy it somewhere readable.")
+        warnings: list[str] = []
+        if len(parts) == 1 and parts[0].suffix.lower() not in COMPRESSED:
+            data_path = parts[0]
+        else:
+            data_path, warnings = _materialise(parts)
+        log = cls(p, label=label or str(p), segments=parts, data_path=data_path, fmt=None,
+                  default_tz=default_tz, warnings=list(warnings))
+        log._map()
+        log._choose_format(format)
+        log._start(background=background, progress=progress, cancel=cancel)
+        return log
+
+    def _map(self) -> None:
+        try:
+            self._fh = open(self._data_path, "rb")
+            st = os.fstat(self._fh.fileno())
+        except OSError as exc:
+            raise LogFormatError(f"Cannot read {self._data_path}: {exc.strerror or exc}. Check "
+                                 "the path and its permissions.") from exc
+        self._inode = (st.st_dev, st.st_ino)
+        self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ) if st.st_size else None
+        self._size = st.st_size
+        self._mtime = st.st_mtime
+        if not st.st_size and not any("is empty" in w for w in self._warnings):
+            self._warnings.append(f"{self._path} is empty: there are no records.")
+        elif st.st_size:
+            warning = _binary_warning(self._mm[: 64 << 10], self._path)  # type: ignore[index]
+            if warning and warning not in self._warnings:
+                self._warnings.append(warning)
+
+    def _choose_format(self, name: str | None) -> None:
+        sample: list[str] = []
+        if self._mm is not None:
+            head = self._mm[: 256 << 10]
+            sample = [s for s in head.decode("utf-8", "replace").splitlines()[:SNIFF_LINES]]
+        self._format = resolve_format(name, sample)
+        self._ctx = ParseContext(reference_time=datetime.fromtimestamp(self._mtime),
+                                 default_tz=self._default_tz)
+
+    def _reset_index(self) -> None:
+        self._lines = _Growable()
+        self._recs: _Growable | None = None  # record start line numbers; None: every line
+        self._next_line = 0  # offset where the next not-yet-complete line begins
+        self._data_end = 0  # end of the last indexed line
+        self._partial_tail = False  # the last indexed line had no newline (end of file)
+        self._levels: np.ndarray | None = None
+        self._times: np.ndarray | None = None
+        self._offsets_cache: np.ndarray | None = None
+
+    def _start(self, *, background: bool, progress: Callable[[IndexProgress], None] | None,
+               cancel: threading.Event | None) -> None:
+        if cancel is not None:
+            self._cancel = cancel
+        self._done.clear()
+        if self._mm is None:
+            self._done.set()
+            return
+        if self._lines.n == 0:
+            self._lines.reserve(self._estimate_lines())
+        if not background:
+            self._index_range(self._size, progress, final=True)
+            self._done.set()
+            return
+        self._index_range(min(self._size, FIRST_CHUNK), progress, final=self._size <= FIRST_CHUNK)
+        if self._size <= FIRST_CHUNK:
+            self._done.set()
+            return
+
+        def work() -> None:
+            try:
+                self._index_range(self._size, progress, final=True)
+            except BaseException as exc:  # noqa: BLE001 - reported by wait()
+                self._error = exc
+            finally:
+                self._done.set()
+
+        self._thread = threading.Thread(target=work, name=f"index {self._label}", daemon=True)
+        self._thread.start()
+
+    def _estimate_lines(self) -> int:
+        assert self._mm is not None
+        sample = self._mm[: 1 << 20]
+        per_byte = (sample.count(b"\n") + 1) / max(1, len(sample))
+        return int(self._size * per_byte * 1.15) + 1024
+
+    # -- indexing -----------------------------------------------------------------------------
+
+    def _index_range(self, end: int, progress: Callable[[IndexProgress], None] | None, *,
+                     final: bool) -> None:
+        mm = self._mm
+        assert mm is not None
+        pos = self._next_line
+        whole = np.frombuffer(mm, dtype=np.uint8) if self._format.multiline else None
+        try:
+            while pos < end:
+                if self._cancel.is_set():
+                    self._warnings.append(f"Indexing {self._path} was stopped at byte {pos}: "
+                                          "only the records before are shown.")
+                    return
+                stop = min(end, pos + CHUNK)
+                nl = np.flatnonzero(np.frombuffer(mm, np.uint8, stop - pos, pos) == 10)
+                if len(nl):
+                    nl += pos
+                    starts = np.empty(len(nl), dtype=np.int64)
+                    starts[0] = self._next_line
+                    starts[1:] = nl[:-1] + 1
+                    self._add_lines(starts, whole, int(nl[-1]) + 1)
+                self._drop_pages(pos, stop)
+                pos = stop
+                if progress is not None:
+                    progress(IndexProgress(pos / self._size, self.record_count, pos, self._size))
+            if final and self._next_line < self._size and end >= self._size:
+                self._partial_tail = True
+                self._add_lines(np.array([self._next_line], dtype=np.int64), whole, self._size)
+        finally:
+            del whole
+
+    def _add_lines(self, starts: np.ndarray, whole: np.ndarray | None, end: int) -> None:
+        base = self._lines.n
+        if whole is not None:
+            try:
+                mask = np.asarray(self._format.record_starts(whole, starts), dtype=bool)
+            except Exception as exc:  # noqa: BLE001 - a format bug must not lose the file
+                mask = np.ones(len(starts), dtype=bool)
+                self._warnings.append(f"The {self._format.name} format failed to split records "
+                                      f"({exc}); every line is a record.")
+            if base == 0 and len(mask):
+                mask[0] = True  # the file's first line always opens a record
+            if self._recs is None:
+                self._recs = _Growable(max(1024, self._lines._a.size // 4))
+            new_recs = np.flatnonzero(mask) + base
+        with self._lock:
+            self._lines.extend(starts)
+            if whole is not None:
+                assert self._recs is not None
+                self._recs.extend(new_recs)
+            self._offsets_cache = None
+            self._data_end = end
+            if not self._partial_tail:
+                self._next_line = end
+
+    def _drop_pages(self, start: int, stop: int) -> None:
+        # Indexing reads every page once; keep them in the page cache, not in our RSS.
+        if self._mm is None or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        page = mmap.PAGESIZE
+        a = start - start % page
+        try:
+            self._mm.madvise(mmap.MADV_DONTNEED, a, stop - a)
+        except (OSError, ValueError):
+            pass
+
+    # -- background control -------------------------------------------------------------------
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for indexing to finish; True when complete. Re-raises an indexing error."""
+        done = self._done.wait(timeout)
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+        return done
+
+    @property
+    def complete(self) -> bool:
+        return self._done.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def close(self) -> None:
+        self.cancel()
+        self._close_map()
+
+    def _close_map(self) -> None:
+        if self._mm is not None:
+            try:
+                self._mm.close()
+            except BufferError:
+                pass  # a caller still holds a view; the OS unmaps at exit
+            self._mm = None
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<LogFile {self._label} {self.record_count} records {self._format.name}>"
+
+    # -- properties ---------------------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+    @property
+    def segments(self) -> tuple[Path, ...]:
+        """The files this log was read from, oldest first (one unless a rotated set)."""
+        return self._segments
+
+    @property
+    def format(self) -> LogFormat:
+        return self._format
+
+    @property
+    def size(self) -> int:
+        """Bytes indexed so far."""
+        return self._data_end
+
+    @property
+    def warnings(self) -> list[str]:
+        return self._warnings
+
+    @property
+    def line_count(self) -> int:
+        return self._lines.n
+
+    @property
+    def record_count(self) -> int:
+        with self._lock:
+            return self._recs.n if self._recs is not None else self._lines.n
+
+    @property
+    def mtime(self) -> float:
+        return self._mtime
+
+    @property
+    def context(self) -> ParseContext:
+        return self._ctx
+
+    # -- records ------------------------------------------------------------------------------
+
+    def record_offsets(self) -> np.ndarray:
+        """Byte offset where each record begins (int64, ascending), plus nothing else."""
+        with self._lock:
+            if self._recs is None:
+                return self._lines.view()
+            if self._offsets_cache is None or len(self._offsets_cache) != self._recs.n:
+                self._offsets_cache = self._lines.view()[self._recs.view()]
+            return self._offsets_cache
+
+    def data_end(self) -> int:
+        """Offset just after the last indexed record."""
+        return self._data_end
+
+    def _span(self, i: int) -> tuple[int, int, int, int]:
+        """(first line, last line, start byte, end byte) of record ``i``."""
+        with self._lock:
+            n = self._recs.n if self._recs is not None else self._lines.n
+            if not 0 <= i < n:
+                raise IndexError(f"record {i} out of range (0..{n - 1})")
+            lines = self._lines.view()
+            if self._recs is None:
+                first = last = i
+            else:
+                recs = self._recs.view()
+                first = int(recs[i])
+                last = int(recs[i + 1]) - 1 if i + 1 < n else self._lines.n - 1
+            start = int(lines[first])
+            end = int(lines[last + 1]) if last + 1 < self._lines.n else self._data_end
+        return first, last, start, end
+
+    def raw_bytes(self, i: int) -> bytes:
+        """Record ``i`` as in the file, without its final newline (uncapped)."""
+        _, _, start, end = self._span(i)
+        return self._bytes(start, end)
+
+    def _bytes(self, start: int, end: int) -> bytes:
+        assert self._mm is not None
+        data = self._mm[start:end]
+        if data.endswith(b"\n"):
+            data = data[:-1]
+            if data.endswith(b"\r"):
+                data = data[:-1]
+        return data
+
+    def record(self, i: int) -> Record:
+        first, last, start, end = self._span(i)
+        cut = end - start > DISPLAY_CAP
+        data = self._bytes(start, start + DISPLAY_CAP if cut else end)
+        text = data.decode("utf-8", "replace").replace("\r\n", "\n")
+        if cut:
+            text += f"\n… [record cut for display: {end - start:,} bytes in all]"
+        fields = self._format.parse(text, self._ctx)
+        return Record(file=self._label, index=i, first_line=first, last_line=last, raw=text,
+                      timestamp=fields.timestamp, level=fields.level, host=fields.host,
+                      source=fields.source, pid=fields.pid, message=fields.message,
+                      extra=dict(fields.extra))
+
+    def records(self, start: int, stop: int) -> list[Record]:
+        stop = min(stop, self.record_count)
+        return [self.record(i) for i in range(max(0, start), stop)]
+
+    def record_for_line(self, line: int) -> int:
+        """The record containing 0-based ``line``."""
+        if not 0 <= line < self._lines.n:
+            raise IndexError(f"line {line} out of range (0..{self._lines.n - 1})")
+        with self._lock:
+            if self._recs is None:
+                return line
+            return int(np.searchsorted(self._recs.view(), line, side="right") - 1)
+
+    # -- per-record arrays --------------------------------------------------------------------
+
+    def headers(self, indices: Iterable[int]) -> Iterable[tuple[int, Level, float]]:
+        """(index, level, epoch seconds or NaN) from each record's first line."""
+        for i in indices:
+            _, _, start, end = self._span(int(i))
+            yield int(i), *self._header_fields(self._bytes(start, min(end, start + HEADER_CAP)))
+
+    def _header_fields(self, data: bytes) -> tuple[Level, float]:
+        nl = data.find(b"\n")
+        if nl >= 0:
+            data = data[:nl]
+        fields = self._format.parse(data.decode("utf-8", "replace").rstrip("\r"), self._ctx)
+        ts = fields.timestamp
+        return fields.level, (ts.timestamp() if ts is not None else np.nan)
+
+    def _compute_arrays(self) -> None:
+        self.wait()
+        n = self.record_count
+        have = 0 if self._levels is None else len(self._levels)
+        if have == n and self._times is not None:
+            return
+        levels = np.zeros(n, dtype=np.int8)
+        times = np.full(n, np.nan, dtype=np.float64)
+        if have and self._levels is not None and self._times is not None:
+            levels[:have] = self._levels
+            times[:have] = self._times
+        offsets = self.record_offsets()
+        mm = self._mm
+        parse = self._header_fields
+        step = 65536
+        for a in range(have, n, step):
+            b = min(n, a + step)
+            lo = int(offsets[a])
+            hi = int(offsets[b]) if b < n else self._data_end
+            block = mm[lo:hi] if mm is not None else b""
+            rel = offsets[a:b] - lo
+            ends = np.append(rel[1:], hi - lo)
+            for j in range(b - a):
+                s = int(rel[j])
+                lv, ts = parse(block[s: min(int(ends[j]), s + HEADER_CAP)])
+                levels[a + j] = lv
+                times[a + j] = ts
+            self._drop_pages(lo, hi)
+        self._levels, self._times = levels, times
+
+    def levels(self) -> np.ndarray:
+        """Each record's level (int8 values of :class:`Level`), computed once and cached."""
+        self._compute_arrays()
+        assert self._levels is not None
+        return self._levels
+
+    def timestamps(self) -> np.ndarray:
+        """Each record's time as epoch seconds (float64, NaN when unknown; naive = local)."""
+        self._compute_arrays()
+        assert self._times is not None
+        return self._times
+
+    def arrays_ready(self) -> bool:
+        return self._levels is not None and len(self._levels) == self.record_count
+
+    # -- following a live file ----------------------------------------------------------------
+
+    def refresh(self) -> Refresh:
+        """Index bytes appended since the last look; re-open when rotated or truncated."""
+        self.wait()
+        if not self._live:
+            return Refresh(0)
+        try:
+            st = os.stat(self._path)
+        except OSError:
+            warning = f"{self._path} disappeared (rotated away?); showing what was read."
+            if warning not in self._warnings:
+                self._warnings.append(warning)
+            return Refresh(0, warning=warning)
+        before = self.record_count
+        if (st.st_dev, st.st_ino) != self._inode or st.st_size < self._data_end:
+            what = "replaced (rotated)" if (st.st_dev, st.st_ino) != self._inode else "truncated"
+            warning = f"{self._path} was {what} while open; it was re-opened from the start."
+            self._close_map()
+            self._reset_index()
+            self._map()
+            self._warnings.append(warning)
+            self._start(background=False, progress=None, cancel=None)
+            return Refresh(self.record_count, reopened=True, warning=warning)
+        if st.st_size == self._size:
+            return Refresh(0)
+        self._close_map()
+        self._map()
+        if self._partial_tail:  # the unterminated last line may have grown: index it again
+            last_start = int(self._lines.view()[-1])
+            with self._lock:
+                self._lines.truncate(self._lines.n - 1)
+                if self._recs is not None and self._recs.n and \
+                        int(self._recs.view()[-1]) >= self._lines.n:
+                    self._recs.truncate(self._recs.n - 1)
+                self._next_line = self._data_end = last_start
+                self._partial_tail = False
+                self._offsets_cache = None
+            before = self.record_count
+            if self._levels is not None and len(self._levels) > before:
+                self._levels, self._times = self._levels[:before], self._times[:before]  # type: ignore[index]
+        self._start(background=False, progress=None, cancel=None)
+        return Refresh(self.record_count - before)
+
+
+# -- rotated sets -----------------------------------------------------------------------------
+
+_ROTATED = re.compile(r"^(?P<base>.+?)[.-](?P<num>\d{1,3}|\d{8})(?P<ext>\.(gz|bz2|xz))?$")
+
+
+def _rotation_key(name: str) -> tuple[str, int] | None:
+    m = _ROTATED.match(name)
+    if not m:
+        return None
+    num = int(m["num"])
+    return m["base"], (num if len(m["num"]) <= 3 else -num)  # dated: newer date = smaller key
+
+
+def rotated_set(path: Path) -> list[Path]:
+    """``path`` and its rotated siblings, oldest first (``syslog.3.gz``, ..., ``syslog``)."""
+    base = path.name
+    found: list[tuple[int, Path]] = []
+    for sib in path.parent.iterdir():
+        k = _rotation_key(sib.name)
+        if k and k[0] == base and sib.is_file():
+            found.append((k[1], sib))
+    found.sort(key=lambda t: -t[0])  # highest number = oldest
+    return [p for _, p in found] + [path]
+
+
+def open_logs(paths: Sequence[str | os.PathLike[str]], *, format: str | None = None,
+              background: bool = False, default_tz: object | None = None,
+              progress: Callable[[IndexProgress], None] | None = None,
+              cancel: threading.Event | None = None) -> list[LogFile]:
+    """Open files and folders; a base name with rotated siblings opens as one LogFile.
+
+    A folder opens every log in it (rotations grouped). A file that is itself a rotation
+    (``syslog.1``) opens alone. Errors: :class:`LogFormatError`.
+    """
+    groups: list[tuple[Path, list[Path]]] = []
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if p.is_dir():
+            members = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))
+            bases = {f.name for f in members}
+            for f in members:
+                k = _rotation_key(f.name)
+                if k and k[0] in bases:
+                    continue  # opened with its base file
+                groups.append((f, rotated_set(f) if not k else [f]))
+        elif p.exists() and _rotation_key(p.name) is None:
+            groups.append((p, rotated_set(p)))
+        else:
+            groups.append((p, [p]))
+    logs: list[LogFile] = []
+    try:
+        for p, parts in groups:
+            logs.append(LogFile.open(p, format=format, background=background,
+                                     default_tz=default_tz, progress=progress, cancel=cancel,
+                                     segments=parts if len(parts) > 1 else None))
+    except BaseException:
+        for log in logs:
+            log.close()
+        raise
+    return logs
