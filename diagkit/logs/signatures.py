@@ -64,14 +64,16 @@ _INNER: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])"), "<IP>"),
     (re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)?"), "<DATE>"),
     (re.compile(r"\b0[xX][0-9a-fA-F]+\b"), "<HEX>"),
-    (re.compile(r"(?<![A-Za-z0-9])(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}"
-                r"(?![A-Za-z0-9])"), "<HEX>"),
+    (re.compile(r"(?<![A-Za-z0-9])(?=[0-9a-fA-F]*[0-9])(?:(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{7,}"
+                r"|[0-9a-fA-F]{10,})(?![A-Za-z0-9])"), "<HEX>"),
     (re.compile(r"(?<![A-Za-z0-9.])-?\d+(?:\.\d+)?(?![A-Za-z0-9])"), "<NUM>"),
+    (re.compile(r"(?<=\.)\d{5,}(?=\.)"), "<NUM>"),  # "app.2924726.js": a build id, not a version
 ]
 _LEAD = "([{<\"'`"
 _TRAIL = ")]}>,;:.!?\"'`"
 _KEY = re.compile(r"[A-Za-z_][\w.-]*")
 _QUOTED = re.compile(r"\"[^\"]*\s[^\"]*\"")  # double-quoted text with spaces: one value
+_QUERY_VALUE = re.compile(r"=[^&;]*")
 _TOKEN_CACHE_MAX = 200_000
 _token_cache: dict[str, str] = {}
 
@@ -85,8 +87,12 @@ def _mask_core(core: str) -> str:
         # key=value: the value is a variable by convention ("user=bob", "status=500")
         return core[: eq + 1] + (WILDCARD if eq + 1 < len(core) else "")
     if core.startswith("/"):
-        # a path: keep its words (URL routes tell requests apart), mask ids inside
-        return _mask_inner(core)
+        # a path: keep its words (URL routes tell requests apart), mask ids inside and the
+        # values of a query string
+        path, q, query = core.partition("?")
+        if q:
+            query = _QUERY_VALUE.sub("=" + WILDCARD, query)
+        return _mask_inner(path) + q + query
     if any(c.isdigit() for c in core):
         return _mask_inner(core)
     return core
@@ -164,7 +170,7 @@ class Signature:
 
 
 class _Cluster:
-    __slots__ = ("id", "tokens", "count", "first", "last", "example", "levels")
+    __slots__ = ("id", "tokens", "count", "first", "last", "example", "levels", "merged_into")
 
     def __init__(self, cid: int, tokens: list[str], example: str) -> None:
         self.id = cid
@@ -174,11 +180,29 @@ class _Cluster:
         self.last: datetime | None = None
         self.example = example
         self.levels: dict[Level, int] = {}
+        self.merged_into: _Cluster | None = None
+
+    def live(self) -> _Cluster:
+        c = self
+        while c.merged_into is not None:
+            c = c.merged_into
+        return c
 
 
 def _is_variable(token: str) -> bool:
     # tree routing: placeholders and tokens with digits go down the wildcard branch (Drain)
     return (token[0] == "<" and token[-1] == ">") or any(c.isdigit() for c in token)
+
+
+_HTTP_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS",
+                           "CONNECT", "TRACE"})
+
+
+def _is_request_line(tokens: tuple[str, ...]) -> bool:
+    # "GET /api/users/<NUM> HTTP/<NUM>": the path is the route, a constant of its signature
+    # (access-log messages may carry the status after it)
+    return (3 <= len(tokens) <= 4 and tokens[0] in _HTTP_METHODS
+            and tokens[2].startswith("HTTP/"))
 
 
 class SignatureMiner:
@@ -189,21 +213,31 @@ class SignatureMiner:
     which keeps "Accepted password ..." apart from "Failed password ...");
     ``max_children``: a tree node with more distinct tokens than this sends new ones to the
     wildcard branch (a variable word in a leading position must not explode the tree);
-    ``max_tokens``: longer messages are cut (their tail rarely tells messages apart).
+    ``max_tokens``: longer messages are cut (their tail rarely tells messages apart);
+    ``merge_after``: templates that differ in one position only are merged into one with
+    ``<*>`` there once this many distinct values were seen: a variable in a leading position
+    ("nginx.service: Failed ...", "Started ssh.service.") cannot be found by the tree alone,
+    while constants that tell templates apart ("closed"/"reset") rarely come in 4 or more.
+    HTTP request lines (``GET /path HTTP/1.1``) are grouped by method and masked path exactly.
+
+    Ids are given in first-seen order. A merge keeps the lower id: :meth:`resolve` maps an id
+    returned earlier to the signature that holds it now.
     """
 
     def __init__(self, similarity: float = 0.5, *, depth: int = 2, max_children: int = 100,
-                 max_tokens: int = 64) -> None:
+                 max_tokens: int = 64, merge_after: int = 4) -> None:
         self.similarity = similarity
         self.depth = depth
         self.max_children = max_children
         self.max_tokens = max_tokens
+        self.merge_after = merge_after
         self._clusters: list[_Cluster] = []
         self._root: dict[int, dict] = {}
         self._exact: dict[tuple[str, ...], _Cluster] = {}
+        self._siblings: dict[tuple[int, tuple[str, ...]], list[_Cluster]] = {}
 
     def __len__(self) -> int:
-        return len(self._clusters)
+        return sum(1 for c in self._clusters if c.merged_into is None)
 
     def add(self, message: str, *, level: Level = Level.UNKNOWN, timestamp: datetime | None = None,
             record_index: int | None = None) -> int:
@@ -219,6 +253,8 @@ class SignatureMiner:
             if len(self._exact) >= _TOKEN_CACHE_MAX:
                 self._exact.clear()
             self._exact[tokens] = cluster
+        elif cluster.merged_into is not None:
+            cluster = self._exact[tokens] = cluster.live()
         cluster.count += 1
         levels = cluster.levels
         levels[level] = levels.get(level, 0) + 1
@@ -228,6 +264,10 @@ class SignatureMiner:
             if cluster.last is None or timestamp > cluster.last:
                 cluster.last = timestamp
         return cluster.id
+
+    def resolve(self, signature_id: int) -> int:
+        """The id of the signature that now holds ``signature_id`` (after merges)."""
+        return self._clusters[signature_id].live().id
 
     def _leaf(self, tokens: tuple[str, ...]) -> list[_Cluster]:
         node = self._root.setdefault(len(tokens), {})
@@ -247,6 +287,8 @@ class SignatureMiner:
         return leaf
 
     def _match(self, tokens: tuple[str, ...], message: str) -> _Cluster:
+        if _is_request_line(tokens):
+            return self._new(tokens, message, [])
         leaf = self._leaf(tokens)
         n = len(tokens)
         best: _Cluster | None = None
@@ -262,24 +304,72 @@ class SignatureMiner:
             if sim > best_sim or (sim == best_sim and params > best_params):
                 best, best_sim, best_params = cluster, sim, params
         if best is not None and (best_sim >= self.similarity or n == 0 or
-                                 best_sim + best_params / n >= 1.0 and best_sim > 0):
+                                 (best_sim > 0 and same + params == n)):
             best.tokens = [a if a == b else WILDCARD for a, b in zip(best.tokens, tokens)]
             return best
-        first_line = message.split("\n", 1)[0]
-        cluster = _Cluster(len(self._clusters), list(tokens), first_line)
+        cluster = self._new(tokens, message, leaf)
+        return self._merge_siblings(cluster, leaf)
+
+    def _new(self, tokens: tuple[str, ...], message: str, leaf: list[_Cluster]) -> _Cluster:
+        cluster = _Cluster(len(self._clusters), list(tokens), message.split("\n", 1)[0])
         self._clusters.append(cluster)
         leaf.append(cluster)
         return cluster
 
+    def _merge_siblings(self, cluster: _Cluster, leaf: list[_Cluster]) -> _Cluster:
+        tokens = cluster.tokens
+        n = len(tokens)
+        if n < 2 or self.merge_after <= 1:
+            return cluster
+        for p in range(n):
+            if tokens[p] == WILDCARD:
+                continue
+            key_tokens = tuple(tokens[:p]) + (WILDCARD,) + tuple(tokens[p + 1:])
+            if not any(t[0] != "<" for t in key_tokens):
+                continue  # nothing literal left: no evidence these belong together
+            group = self._siblings.setdefault((p, key_tokens), [])
+            live = {id(c): c for c in (g.live() for g in group) if c is not cluster}
+            group[:] = list(live.values())
+            group.append(cluster)
+            if len(group) >= self.merge_after or any(
+                    c.tokens[p] == WILDCARD for c in live.values()):
+                target = min(group, key=lambda c: c.id)
+                for other in group:
+                    if other is not target:
+                        self._absorb(target, other, leaf)
+                group[:] = [target]
+                return target
+        return cluster
+
+    def _absorb(self, target: _Cluster, other: _Cluster, leaf: list[_Cluster]) -> None:
+        target.tokens = [a if a == b else WILDCARD for a, b in zip(target.tokens, other.tokens)]
+        target.count += other.count
+        for lvl, k in other.levels.items():
+            target.levels[lvl] = target.levels.get(lvl, 0) + k
+        if other.first is not None and (target.first is None or other.first < target.first):
+            target.first = other.first
+        if other.last is not None and (target.last is None or other.last > target.last):
+            target.last = other.last
+        other.merged_into = target
+        # the merged template stays findable from the other one's leaf
+        for lst in (leaf,):
+            for i, c in enumerate(lst):
+                if c is other:
+                    lst[i] = target
+        other_leaf = self._leaf(tuple(other.tokens))
+        for i, c in enumerate(other_leaf):
+            if c is other:
+                other_leaf[i] = target
+
     def template(self, signature_id: int) -> str:
-        return " ".join(self._clusters[signature_id].tokens)
+        return " ".join(self._clusters[signature_id].live().tokens)
 
     def signatures(self) -> list[Signature]:
-        """Snapshots of every signature, in id (first-seen) order."""
+        """Snapshots of every signature, in id (first-seen) order (merged ones are left out)."""
         return [
             Signature(id=c.id, template=" ".join(c.tokens), count=c.count, first_seen=c.first,
                       last_seen=c.last, example=c.example, levels=dict(c.levels))
-            for c in self._clusters
+            for c in self._clusters if c.merged_into is None
         ]
 
 
