@@ -67,12 +67,13 @@ _INNER: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<![A-Za-z0-9])(?=[0-9a-fA-F]*[0-9])(?:(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{7,}"
                 r"|[0-9a-fA-F]{10,})(?![A-Za-z0-9])"), "<HEX>"),
     (re.compile(r"(?<![A-Za-z0-9.])-?\d+(?:\.\d+)?(?![A-Za-z0-9])"), "<NUM>"),
-    (re.compile(r"(?<=\.)\d{5,}(?=\.)"), "<NUM>"),  # "app.2924726.js": a build id, not a version
+    (re.compile(r"(?<=\.)\d{7,}(?=\.)"), "<HEX>"),  # "app.2924726.js": a short sha, all digits
 ]
 _LEAD = "([{<\"'`"
 _TRAIL = ")]}>,;:.!?\"'`"
 _KEY = re.compile(r"[A-Za-z_][\w.-]*")
-_QUOTED = re.compile(r"\"[^\"]*\s[^\"]*\"")  # double-quoted text with spaces: one value
+# double-quoted text with spaces, quoted as a whole token: one value ('request: "GET / HTTP/1.1",')
+_QUOTED = re.compile(r"(?<!\S)\"[^\"]*\s[^\"]*\"(?=[\s,;:)\]]|$)")
 _QUERY_VALUE = re.compile(r"=[^&;]*")
 _TOKEN_CACHE_MAX = 200_000
 _token_cache: dict[str, str] = {}
@@ -234,7 +235,7 @@ class SignatureMiner:
         self._clusters: list[_Cluster] = []
         self._root: dict[int, dict] = {}
         self._exact: dict[tuple[str, ...], _Cluster] = {}
-        self._siblings: dict[tuple[int, tuple[str, ...]], list[_Cluster]] = {}
+        self._by_len: dict[int, list[_Cluster]] = {}
 
     def __len__(self) -> int:
         return sum(1 for c in self._clusters if c.merged_into is None)
@@ -317,28 +318,42 @@ class SignatureMiner:
         return cluster
 
     def _merge_siblings(self, cluster: _Cluster, leaf: list[_Cluster]) -> _Cluster:
+        # Called for a new cluster only (rare next to messages): compare it with the live
+        # templates of its length; those that agree with it everywhere but at one position p
+        # (a <*> of theirs agrees with anything) are the values seen at p.
         tokens = cluster.tokens
         n = len(tokens)
-        if n < 2 or self.merge_after <= 1:
-            return cluster
-        for p in range(n):
-            if tokens[p] == WILDCARD:
-                continue
-            key_tokens = tuple(tokens[:p]) + (WILDCARD,) + tuple(tokens[p + 1:])
-            if not any(t[0] != "<" for t in key_tokens):
-                continue  # nothing literal left: no evidence these belong together
-            group = self._siblings.setdefault((p, key_tokens), [])
-            live = {id(c): c for c in (g.live() for g in group) if c is not cluster}
-            group[:] = list(live.values())
-            group.append(cluster)
-            if len(group) >= self.merge_after or any(
-                    c.tokens[p] == WILDCARD for c in live.values()):
-                target = min(group, key=lambda c: c.id)
-                for other in group:
-                    if other is not target:
-                        self._absorb(target, other, leaf)
-                group[:] = [target]
-                return target
+        peers = self._by_len.setdefault(n, [])
+        peers[:] = [c for c in peers if c.merged_into is None]
+        if n >= 2 and self.merge_after > 1:
+            by_pos: dict[int, list[_Cluster]] = {}
+            for c in peers:
+                diff = -1
+                same = 0
+                for q, (a, b) in enumerate(zip(c.tokens, tokens)):
+                    if a == b:
+                        same += 1
+                    elif a != WILDCARD:
+                        if diff >= 0:
+                            break
+                        diff = q
+                else:
+                    if diff < 0:  # fits that template as it is (it sits in another leaf)
+                        self._absorb(c, cluster, leaf)
+                        return c
+                    if same * 2 >= n and any(
+                            t[0] != "<" for q, t in enumerate(tokens) if q != diff
+                            and c.tokens[q] == t):
+                        by_pos.setdefault(diff, []).append(c)
+            for p, group in by_pos.items():
+                if len(group) + 1 >= self.merge_after or any(
+                        c.tokens[p] == WILDCARD for c in group):
+                    target = min(group, key=lambda c: c.id)
+                    for other in [*group, cluster]:
+                        if other is not target:
+                            self._absorb(target, other, leaf)
+                    return target
+        peers.append(cluster)
         return cluster
 
     def _absorb(self, target: _Cluster, other: _Cluster, leaf: list[_Cluster]) -> None:
