@@ -21,6 +21,7 @@ Pure Python, no Qt; ~several hundred thousand messages/s on simple lines (see
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -327,21 +328,25 @@ class SignatureMiner:
         peers[:] = [c for c in peers if c.merged_into is None]
         if n >= 2 and self.merge_after > 1:
             by_pos: dict[int, list[_Cluster]] = {}
+            depth = self.depth
             for c in peers:
-                diff = -1
+                diff = -1  # the one leading (tree) position where they differ
                 same = 0
+                fits = True
                 for q, (a, b) in enumerate(zip(c.tokens, tokens)):
                     if a == b:
                         same += 1
                     elif a != WILDCARD:
-                        if diff >= 0:
-                            break
-                        diff = q
+                        fits = False
+                        if q < depth:
+                            if diff >= 0:
+                                break
+                            diff = q
                 else:
-                    if diff < 0:  # fits that template as it is (it sits in another leaf)
+                    if fits:  # fits that template as it is (it sits in another leaf)
                         self._absorb(c, cluster, leaf)
                         return c
-                    if same * 2 >= n and any(
+                    if diff >= 0 and same >= self.similarity * n and any(
                             t[0] != "<" for q, t in enumerate(tokens) if q != diff
                             and c.tokens[q] == t):
                         by_pos.setdefault(diff, []).append(c)
@@ -428,4 +433,9 @@ def mine(records: Iterable[Record], *, similarity: float = 0.5, depth: int = 2) 
     ids: dict[int, int] = {}
     for rec in records:
         ids[rec.index] = add(rec.message, level=rec.level, timestamp=rec.timestamp)
-    return SignatureSet(miner.signatures(), ids)
+    # merges leave gaps: number the surviving signatures 0..n-1, still in first-seen order
+    live = miner.signatures()
+    renumber = {s.id: i for i, s in enumerate(live)}
+    resolved = {old: renumber[miner.resolve(old)] for old in set(ids.values())}
+    signatures = [dataclasses.replace(s, id=renumber[s.id]) for s in live]
+    return SignatureSet(signatures, {r: resolved[s] for r, s in ids.items()})
