@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from diagkit.logs.signatures import SignatureMiner  # noqa: E402
-from tests.logs.labelled import (  # noqa: E402
+from diagkit.logs.signatures import SignatureMiner
+from tests.logs.labelled import (
     FORMAT_NAMES,
     generate,
     grouping_accuracy,

@@ -172,7 +172,7 @@ class Signature:
 
 
 class _Cluster:
-    __slots__ = ("id", "tokens", "count", "first", "last", "example", "levels", "merged_into")
+    __slots__ = ("count", "example", "first", "id", "last", "levels", "merged_into", "tokens")
 
     def __init__(self, cid: int, tokens: list[str], example: str) -> None:
         self.id = cid

@@ -21,7 +21,7 @@ import string
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 # --- variable generators -----------------------------------------------------------------------
 
@@ -305,7 +305,7 @@ def generate(fmt: str, n: int = 3000, seed: int = 1) -> LabelledLog:
     entries = [(prog, lvl, t) for prog, pool in _POOLS[fmt] for lvl, t in pool]
     weights = _zipf_weights(len(entries), r)
     ids = r.choices(range(len(entries)), weights=weights, k=n)
-    t0 = datetime(2024, 3, 1, 8, 0, 0, tzinfo=timezone.utc)
+    t0 = datetime(2024, 3, 1, 8, 0, 0, tzinfo=UTC)
     lines: list[str] = []
     messages: list[str] = []
     for i, tid in enumerate(ids):
@@ -355,7 +355,7 @@ def generate(fmt: str, n: int = 3000, seed: int = 1) -> LabelledLog:
 def _access(n: int, r: random.Random) -> LabelledLog:
     weights = _zipf_weights(len(ACCESS_ROUTES), r)
     ids = r.choices(range(len(ACCESS_ROUTES)), weights=weights, k=n)
-    t0 = datetime(2024, 3, 1, 8, 0, 0, tzinfo=timezone.utc)
+    t0 = datetime(2024, 3, 1, 8, 0, 0, tzinfo=UTC)
     agents = ["Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
               "curl/8.4.0", "Go-http-client/1.1", "kube-probe/1.28"]
     lines, messages = [], []
@@ -405,7 +405,7 @@ def parsed_records(lines: list[str]) -> tuple[str, list[tuple[str, object]]]:
     from diagkit.logs.model import ParseContext
 
     fmt = formats.detect_format(lines[:200])
-    ctx = ParseContext(reference_time=datetime(2024, 12, 31, tzinfo=timezone.utc))
+    ctx = ParseContext(reference_time=datetime(2024, 12, 31, tzinfo=UTC))
     texts: list[str] = []
     for line in lines:
         if texts and fmt.multiline and not fmt.is_record_start(line):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -66,8 +66,8 @@ def test_variable_in_leading_position_merges_after_enough_values() -> None:
 
 def test_counts_times_levels_and_rank() -> None:
     m = SignatureMiner()
-    t1 = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    t2 = datetime(2024, 1, 2, tzinfo=timezone.utc)
+    t1 = datetime(2024, 1, 1, tzinfo=UTC)
+    t2 = datetime(2024, 1, 2, tzinfo=UTC)
     m.add("Disk full on /dev/sda1", level=Level.ERROR, timestamp=t2)
     m.add("Disk full on /dev/sdb1", level=Level.CRITICAL, timestamp=t1)
     for i in range(5):
