@@ -93,6 +93,10 @@ def _scan(log: LogFile, text: str, *, regex: bool, case_sensitive: bool,
           share: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
     """Indices of the records whose raw text contains ``text``."""
     find, lower = _finder(text, regex=regex, case_sensitive=case_sensitive)
+    literal = None
+    if not regex and "\n" not in text:
+        literal = text.encode("utf-8").lower() if lower else text.encode("utf-8")
+        step = max(1, len(literal))
     offsets = log.record_offsets()
     n = len(offsets)
     if n == 0 or log._mm is None:  # noqa: SLF001 - empty file
@@ -104,9 +108,24 @@ def _scan(log: LogFile, text: str, *, regex: bool, case_sensitive: bool,
     for r0, start, end in _chunks(log, offsets):
         if cancel is not None and cancel.is_set():
             break
+        if literal is not None:
+            # Literals cannot run past a record (no newline in them): collect every hit, then
+            # map all of them to records at once. (bytes.find beats mmap.find: copy the chunk.)
+            hay = mm[start:end].lower() if lower else mm[start:end]
+            lo, hi = 0, end - start
+            found = []
+            at = hay.find(literal, lo, hi)
+            while at >= 0:
+                found.append(at)
+                at = hay.find(literal, at + step, hi)
+            if found:
+                pos_arr = np.asarray(found, dtype=np.int64) + (start - lo)
+                hits.extend(np.unique(searchsorted(pos_arr, side="right") - 1).tolist())
+            log._drop_pages(start, end)  # noqa: SLF001
+            if progress is not None:
+                progress(share[0] + share[1] * end / total)
+            continue
         chunk = mm[start:end]
-        if lower:
-            chunk = chunk.lower()
         size = len(chunk)
         pos = 0
         while pos < size:
