@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--accept-new-host-key", action="store_true",
                     help="trust a host key seen for the first time (a changed key is always refused)")
 
+    _add_logs_parser(sub)
+
     rn = sub.add_parser("run", help="run a command on a host: diagkit run HOST -- COMMAND")
     rn.add_argument("host")
     rn.add_argument("argv", nargs="*", metavar="COMMAND", help="after '--': the command and its arguments")
@@ -140,6 +142,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             return _probe(args, out)
         if args.command == "run":
             return _run(args, out)
+        if args.command == "logs":
+            return _logs(args, out)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -378,6 +382,299 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     print(f"[exit status {result.exit_status}, {result.duration:.2f} s on {transport.host}]",
           file=sys.stderr)
     return result.exit_status if 0 <= result.exit_status < 256 else EXIT_FAILED
+
+
+# --- logs ----------------------------------------------------------------------------------------
+
+JSON_SCHEMA_LOG_RECORDS = "diagkit.log-records/1"
+JSON_SCHEMA_LOG_STATS = "diagkit.log-stats/1"
+JSON_SCHEMA_LOG_SIGNATURES = "diagkit.log-signatures/1"
+JSON_SCHEMA_LOG_HISTOGRAM = "diagkit.log-histogram/1"
+LOG_ACTIONS = ("stats", "signatures", "histogram")
+
+
+def _add_logs_parser(sub: Any) -> None:
+    lg = sub.add_parser(
+        "logs", help="inspect log files offline (filter, stats, signatures, histogram)",
+        description="diagkit logs FILE... [filters]  |  diagkit logs stats|signatures|histogram "
+                    "FILE...   Files may be plain, .gz/.bz2/.xz or folders; 'syslog' also opens "
+                    "syslog.1, syslog.2.gz... as one log. Several files are merged by time.")
+    lg.add_argument("words", nargs="+", metavar="[ACTION] FILE",
+                    help="optional action (stats, signatures, histogram), then files or folders")
+    lg.add_argument("--format", metavar="NAME", help="log format (default: detected)")
+    lg.add_argument("--level", metavar="LEVEL", help="this level and worse (e.g. warning)")
+    lg.add_argument("--since", metavar="T", help="ISO time, '2024-01-02 10:00', '10:00', '-1h', 'yesterday'")
+    lg.add_argument("--until", metavar="T")
+    lg.add_argument("--grep", metavar="RE", help="regular expression searched in each record")
+    lg.add_argument("--literal", metavar="TEXT", help="plain text searched in each record")
+    lg.add_argument("-i", "--ignore-case", action="store_true",
+                    help="case-insensitive --grep (--literal and --exclude always ignore case "
+                         "unless -I is given)")
+    lg.add_argument("-I", "--match-case", action="store_true", help="case-sensitive --literal")
+    lg.add_argument("--field", action="append", default=[], metavar="K=V",
+                    help="exact field match: host, source, pid, level or an extra key (repeatable)")
+    lg.add_argument("--exclude", action="append", default=[], metavar="TEXT",
+                    help="drop records containing this text (repeatable)")
+    lg.add_argument("-C", "--context", type=int, default=0, metavar="N",
+                    help="also show N records around each match (one file)")
+    lg.add_argument("--limit", type=int, default=0, metavar="N", help="at most N records / rows")
+    lg.add_argument("--json", action="store_true", help="machine-readable (docs/logs-json.md)")
+    lg.add_argument("--top", type=int, default=20, metavar="N", help="signatures: how many")
+    lg.add_argument("--per-record", action="store_true",
+                    help="signatures: print each record's signature id")
+    lg.add_argument("--bucket", default="", metavar="SIZE",
+                    help="histogram bucket: 30s, 1m, 1h, 1d (default: about 40 bars)")
+
+
+def _logs(args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit.errors import LogFormatError
+
+    words = list(args.words)
+    action = "show"
+    if words[0] in LOG_ACTIONS and not (len(words) == 1 and Path(words[0]).exists()):
+        action = words.pop(0)
+    if not words:
+        print(f"diagkit: 'diagkit logs {action}' needs at least one file or folder.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        query = _logs_query(args)
+        from diagkit.logs.logfile import open_logs
+
+        logs = open_logs(words, format=args.format)
+    except LogFormatError as exc:
+        print(f"diagkit: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if not args.json:
+            for log in logs:
+                for warning in log.warnings:
+                    print(f"warning: {warning}", file=sys.stderr)
+        if action == "stats":
+            return _logs_stats(logs, args, out)
+        if action == "signatures":
+            return _logs_signatures(logs, query, args, out)
+        if action == "histogram":
+            return _logs_histogram(logs, query, args, out)
+        return _logs_show(logs, query, args, out)
+    except LogFormatError as exc:
+        print(f"diagkit: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        for log in logs:
+            log.close()
+
+
+def _logs_query(args: argparse.Namespace) -> Any:
+    from diagkit.errors import LogFormatError
+    from diagkit.logs.model import Level, Query
+    from diagkit.logs.query import parse_time
+
+    if args.grep and args.literal:
+        raise LogFormatError("Give --grep or --literal, not both.")
+    level = None
+    if args.level:
+        level = Level.parse(args.level)
+        if level == Level.UNKNOWN:
+            raise LogFormatError(f"Unknown level {args.level!r}. Use one of: "
+                                 + ", ".join(lv.label for lv in Level if lv) + ".")
+    fields: dict[str, str] = {}
+    for item in args.field:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise LogFormatError(f"--field {item!r} must look like KEY=VALUE, e.g. host=web1.")
+        fields[key.strip()] = value
+    if args.context < 0 or args.limit < 0:
+        raise LogFormatError("--context and --limit must be zero or more.")
+    return Query(min_level=level,
+                 since=parse_time(args.since) if args.since else None,
+                 until=parse_time(args.until) if args.until else None,
+                 text=args.grep or args.literal or "", regex=bool(args.grep),
+                 case_sensitive=(not args.ignore_case) if args.grep else args.match_case,
+                 fields=fields, exclude=tuple(args.exclude), context=args.context)
+
+
+def _log_file_info(log: Any) -> dict[str, Any]:
+    return {"file": log.label, "format": log.format.name, "records": log.record_count,
+            "lines": log.line_count, "size": log.size, "segments": [str(p) for p in log.segments],
+            "warnings": list(log.warnings)}
+
+
+def _logs_show(logs: list[Any], query: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit.logs.model import Match
+    from diagkit.logs.query import search, timeline
+
+    if len(logs) == 1:
+        matches = search(logs[0], query)
+    else:
+        if query.context:
+            print("warning: -C is used with one file only; several files are merged by time.",
+                  file=sys.stderr)
+        matches = (Match(r) for r in timeline(logs, query))
+    shown: list[dict[str, Any]] = []
+    truncated = False
+    several = len(logs) > 1
+    last: tuple[str, int] | None = None
+    n = 0
+    for m in matches:
+        if args.limit and n >= args.limit:
+            truncated = True
+            break
+        n += 1
+        rec = m.record
+        if args.json:
+            shown.append({**rec.to_dict(), "context": m.is_context})
+            continue
+        if query.context and last is not None and (last[0] != rec.file or rec.index != last[1] + 1):
+            print("--", file=out)
+        last = (rec.file, rec.index)
+        mark = "-" if m.is_context else ":"
+        prefix = f"{rec.file}{mark}{rec.first_line + 1}{mark} " if several or query.context else ""
+        print(prefix + rec.raw, file=out)
+    if args.json:
+        _dump({"schema": JSON_SCHEMA_LOG_RECORDS, "files": [_log_file_info(g) for g in logs],
+               "records": shown, "truncated": truncated}, out)
+    elif truncated:
+        print(f"[stopped after {args.limit} records: --limit]", file=sys.stderr)
+    return EXIT_OK
+
+
+def _logs_stats(logs: list[Any], args: argparse.Namespace, out: TextIO) -> int:
+    import numpy as np
+
+    from diagkit.logs.model import Level
+
+    rows = []
+    for log in logs:
+        info = _log_file_info(log)
+        ts = log.timestamps()
+        ok = ts[~np.isnan(ts)]
+        levels = np.bincount(log.levels().astype(np.int64), minlength=int(max(Level)) + 1)
+        info["first"] = _iso(float(ok.min())) if len(ok) else None
+        info["last"] = _iso(float(ok.max())) if len(ok) else None
+        info["without_timestamp"] = int(len(ts) - len(ok))
+        info["levels"] = {lv.label: int(levels[lv]) for lv in Level if levels[lv]}
+        rows.append(info)
+    if args.json:
+        _dump({"schema": JSON_SCHEMA_LOG_STATS, "files": rows}, out)
+        return EXIT_OK
+    for info in rows:
+        print(f"== {info['file']}", file=out)
+        if len(info["segments"]) > 1:
+            print(f"  segments:  {', '.join(info['segments'])}", file=out)
+        print(f"  format:    {info['format']}", file=out)
+        print(f"  records:   {info['records']:,}  (lines {info['lines']:,}, "
+              f"{info['size']:,} bytes)", file=out)
+        span = f"{info['first']} .. {info['last']}" if info["first"] else "no timestamps"
+        print(f"  time span: {span}", file=out)
+        if info["without_timestamp"] and info["first"]:
+            print(f"             ({info['without_timestamp']:,} records without a timestamp)", file=out)
+        lv = ", ".join(f"{k} {v:,}" for k, v in reversed(info["levels"].items()))
+        print(f"  levels:    {lv or 'none'}", file=out)
+        for w in info["warnings"]:
+            print(f"  warning:   {w}", file=out)
+    return EXIT_OK
+
+
+def _iso(epoch: float) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
+
+
+def _logs_records(logs: list[Any], query: Any) -> Any:
+    from diagkit.logs.query import search, timeline
+
+    if len(logs) == 1:
+        return (m.record for m in search(logs[0], query) if not m.is_context)
+    return timeline(logs, query)
+
+
+def _logs_signatures(logs: list[Any], query: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from dataclasses import replace
+
+    try:
+        from diagkit.logs.signatures import mine
+    except ImportError:
+        print("diagkit: signature mining is not available in this build.", file=sys.stderr)
+        return EXIT_FAILED
+    # Record numbers are per file: number them across files so each keeps its own signature.
+    where: list[tuple[str, int, int]] = []
+
+    def numbered() -> Any:
+        for k, rec in enumerate(_logs_records(logs, query)):
+            where.append((rec.file, rec.index, rec.first_line))
+            yield replace(rec, index=k)
+
+    found = mine(numbered())
+    top = found.top(args.limit or args.top)
+    if args.json:
+        doc: dict[str, Any] = {
+            "schema": JSON_SCHEMA_LOG_SIGNATURES, "files": [_log_file_info(g) for g in logs],
+            "records": len(where), "signature_count": len(found),
+            "signatures": [{"id": s.id, "template": s.template, "count": s.count,
+                            "first_seen": s.first_seen.isoformat() if s.first_seen else None,
+                            "last_seen": s.last_seen.isoformat() if s.last_seen else None,
+                            "example": s.example,
+                            "levels": {lv.label: c for lv, c in s.levels.items()}} for s in top]}
+        if args.per_record:
+            doc["per_record"] = [{"file": f, "record": i, "line": ln + 1,
+                                  "signature": found.record_ids[k]}
+                                 for k, (f, i, ln) in enumerate(where)]
+        _dump(doc, out)
+        return EXIT_OK
+    print(f"{len(where):,} records, {len(found):,} signatures; top {len(top)}:", file=out)
+    rows = [(s.id, f"{s.count:,}", s.worst_level.label if s.levels else "",
+             s.first_seen.strftime("%Y-%m-%d %H:%M:%S") if s.first_seen else "", s.template)
+            for s in top]
+    _table(("ID", "COUNT", "WORST", "FIRST SEEN", "TEMPLATE"), rows, out, wrap_last=True)
+    if args.per_record:
+        print(file=out)
+        for k, (f, _, ln) in enumerate(where):
+            print(f"{f}:{ln + 1}: {found.record_ids[k]}", file=out)
+    return EXIT_OK
+
+
+def _logs_histogram(logs: list[Any], query: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from datetime import timedelta
+
+    import numpy as np
+
+    from diagkit.logs.query import histogram, parse_bucket
+
+    if args.bucket:
+        bucket = parse_bucket(args.bucket)
+    else:
+        # about 40 bars over the time span, rounded to a familiar size
+        stamps = [t[~np.isnan(t)] for t in (log.timestamps() for log in logs)]
+        stamps = [t for t in stamps if len(t)]
+        span = (max(t.max() for t in stamps) - min(t.min() for t in stamps)) if stamps else 0
+        sizes = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400]
+        bucket = timedelta(seconds=next((s for s in sizes if span / s <= 40), sizes[-1]))
+    h = histogram(logs, bucket, query)
+    totals = h.total()
+    if args.json:
+        _dump({"schema": JSON_SCHEMA_LOG_HISTOGRAM, "bucket_seconds": bucket.total_seconds(),
+               "files": [_log_file_info(g) for g in logs],
+               "buckets": [{"start": s.isoformat(), "total": totals[i],
+                            "levels": {lv.label: c[i] for lv, c in h.counts.items() if c[i]}}
+                           for i, s in enumerate(h.starts)]}, out)
+        return EXIT_OK
+    if not h.starts:
+        print("No records with a timestamp to count.", file=out)
+        return EXIT_OK
+    from diagkit.logs.model import Level
+
+    width = max(10, _width() - 40)
+    peak = max(totals) or 1
+    bad = [lv for lv in h.counts if lv >= Level.WARNING]
+    for i, start in enumerate(h.starts):
+        worse = sum(h.counts[lv][i] for lv in bad)
+        bar_len = round(totals[i] / peak * width)
+        bad_len = round(worse / peak * width) if worse else 0
+        bar = "!" * bad_len + "#" * max(0, bar_len - bad_len)
+        print(f"{start:%Y-%m-%d %H:%M:%S} {totals[i]:>9,} {bar}", file=out)
+    print(f"(bucket {bucket}; '#' records, '!' warning or worse)", file=out)
+    return EXIT_OK
 
 
 # --- output helpers ------------------------------------------------------------------------------

@@ -104,6 +104,7 @@ def _scan(log: LogFile, text: str, *, regex: bool, case_sensitive: bool,
     mm = log._mm  # noqa: SLF001 - the scanner is the LogFile's friend
     total = max(1, log.data_end())
     hits: list[int] = []
+    arrays: list[np.ndarray] = []  # literal hits, per chunk
     searchsorted = offsets.searchsorted
     for r0, start, end in _chunks(log, offsets):
         if cancel is not None and cancel.is_set():
@@ -120,7 +121,7 @@ def _scan(log: LogFile, text: str, *, regex: bool, case_sensitive: bool,
                 at = hay.find(literal, at + step, hi)
             if found:
                 pos_arr = np.asarray(found, dtype=np.int64) + (start - lo)
-                hits.extend(np.unique(searchsorted(pos_arr, side="right") - 1).tolist())
+                arrays.append(np.unique(searchsorted(pos_arr, side="right") - 1))
             log._drop_pages(start, end)  # noqa: SLF001
             if progress is not None:
                 progress(share[0] + share[1] * end / total)
@@ -145,6 +146,8 @@ def _scan(log: LogFile, text: str, *, regex: bool, case_sensitive: bool,
         log._drop_pages(start, end)  # noqa: SLF001
         if progress is not None:
             progress(share[0] + share[1] * end / total)
+    if arrays:
+        return np.concatenate(arrays).astype(np.int64, copy=False)
     return np.asarray(hits, dtype=np.int64)
 
 
