@@ -172,20 +172,44 @@ class StartSpec:
                     raise ValueError("start classes must be non-empty printable ASCII")
         self.alternatives = alternatives
         self.width = max(len(a) for a in alternatives)
-        self._tests = [[self._compile(cls) for cls in alt] for alt in alternatives]
-        # positions where every alternative allows only a few bytes: a cheap first filter
+        self._words = (self.width + 7) // 8  # rows are read as little-endian uint64 words
         self._py = [[frozenset(cls) for cls in alt] for alt in alternatives]
+        self._tests = [self._compile(alt) for alt in alternatives]
 
-    @staticmethod
-    def _compile(cls: bytes) -> tuple[str, Any]:
-        values = sorted(set(cls))
-        if len(values) == 1:
-            return ("eq", np.uint8(values[0]))
-        if values == list(range(values[0], values[-1] + 1)):
-            return ("range", (np.uint8(values[0]), np.uint8(len(values))))
-        lut = np.zeros(256, dtype=bool)
-        lut[values] = True
-        return ("lut", lut)
+    def _compile(self, alt: tuple[bytes, ...]) -> tuple[Any, ...]:
+        """SWAR masks per 8-byte word: exact bytes compare under a mask, digits by nibbles
+        (high nibble 3, low nibble + 6 must not reach 16), other sets by a lookup table."""
+        words = [[0, 0, 0, 0, 0] for _ in range(self._words)]  # mask, value, dlow, add6, dcarry
+        luts: list[Any] = []
+        for pos, cls in enumerate(alt):
+            w, shift = divmod(pos, 8)
+            shift *= 8
+            values = sorted(set(cls))
+            if len(values) == 1:
+                words[w][0] |= 0xFF << shift
+                words[w][1] |= values[0] << shift
+            elif values == list(range(0x30, 0x3A)):
+                words[w][0] |= 0xF0 << shift
+                words[w][1] |= 0x30 << shift
+                words[w][2] |= 0x0F << shift
+                words[w][3] |= 0x06 << shift
+                words[w][4] |= 0x10 << shift
+            else:
+                lut = np.zeros(256, dtype=bool)
+                lut[values] = True
+                luts.append((pos, lut))
+        v0 = sorted(set(alt[0]))
+        if len(v0) == 1:
+            first: tuple[Any, ...] = ("eq", np.uint8(v0[0]))
+        elif v0 == list(range(v0[0], v0[-1] + 1)):
+            first = ("range", np.uint8(v0[0]), np.uint8(len(v0)))
+        else:
+            lut0 = np.zeros(256, dtype=bool)
+            lut0[v0] = True
+            first = ("lut", lut0)
+        compiled = [tuple(np.uint64(v) for v in word) for word in words if word[0]]
+        return first, [(i, *c) for i, c in zip(
+            [j for j, word in enumerate(words) if word[0]], compiled, strict=True)], luts
 
     def matches_line(self, line: str) -> bool:
         data = line[: self.width].encode("utf-8", "replace")
@@ -203,24 +227,24 @@ class StartSpec:
         return out
 
     def _rows(self, buf: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        """The first ``width`` bytes of each line as an (n, width) uint8 array, zero-padded
-        past the end of the buffer (zero fails every class)."""
-        w = self.width
+        """The first ``8 * words`` bytes of each line as an (n, 8 * words) uint8 array,
+        zero-padded past the end of the buffer (zero fails every class)."""
+        w = self._words * 8
         size = len(buf)
         n = len(starts)
-        rows = np.zeros((n, w), dtype=np.uint8)
         if n == 0 or size == 0:
-            return rows
-        full = (starts >= 0) & (starts <= size - w)
+            return np.zeros((n, w), dtype=np.uint8)
         if size >= w:
             if not buf.flags.c_contiguous:
                 buf = np.ascontiguousarray(buf)
             # every offset seen as a w-byte record (overlapping): one gather copies w bytes/line
             windows = np.ndarray(shape=(size - w + 1,), dtype=np.dtype((np.void, w)),
                                  buffer=buf, offset=0, strides=(1,))
-            if full.all():
-                rows[:] = windows[starts].view(np.uint8).reshape(n, w)
-                return rows
+            if int(starts.min()) >= 0 and int(starts.max()) <= size - w:  # the usual case
+                return windows[starts].view(np.uint8).reshape(n, w)
+        rows = np.zeros((n, w), dtype=np.uint8)
+        full = (starts >= 0) & (starts <= size - w)
+        if size >= w:
             idx = np.flatnonzero(full)
             rows[idx] = windows[starts[idx]].view(np.uint8).reshape(len(idx), w)
         rest = np.flatnonzero(~full)
@@ -235,19 +259,40 @@ class StartSpec:
         return rows
 
     def _test_rows(self, rows: np.ndarray) -> np.ndarray:
-        result = np.zeros(len(rows), dtype=bool)
-        for tests in self._tests:
-            ok = np.ones(len(rows), dtype=bool)
-            for pos, (kind, arg) in enumerate(tests):
-                col = rows[:, pos]
-                if kind == "eq":
-                    ok &= col == arg
-                elif kind == "range":
-                    ok &= (col - arg[0]) < arg[1]  # uint8 wraps: one compare for a range
-                else:
-                    ok &= arg[col]
-            result |= ok
+        n = len(rows)
+        words = rows.view("<u8")  # (n, words)
+        col0 = rows[:, 0]
+        result = np.zeros(n, dtype=bool)
+        for first, word_tests, luts in self._tests:
+            if first[0] == "eq":
+                cand = col0 == first[1]
+            elif first[0] == "range":
+                cand = (col0 - first[1]) < first[2]  # uint8 wraps: one compare for a range
+            else:
+                cand = first[1][col0]
+            count = int(np.count_nonzero(cand))
+            if count == 0:
+                continue
+            if count < n // 4:  # rare first byte: test the few candidate rows only
+                idx = np.flatnonzero(cand)
+                result[idx] |= self._test_words(words[idx], rows, idx, word_tests, luts)
+            else:
+                result |= cand & self._test_words(words, rows, None, word_tests, luts)
         return result
+
+    @staticmethod
+    def _test_words(words: np.ndarray, rows: np.ndarray, idx: np.ndarray | None,
+                    word_tests: list[tuple[int, ...]], luts: list[Any]) -> np.ndarray:
+        ok = np.ones(len(words), dtype=bool)
+        for j, mask, value, dlow, add6, dcarry in word_tests:
+            x = words[:, j]
+            ok &= (x & mask) == value
+            if dlow:
+                ok &= ((x & dlow) + add6) & dcarry == 0
+        for pos, lut in luts:
+            col = rows[:, pos] if idx is None else rows[idx, pos]
+            ok &= lut[col]
+        return ok
 
 
 _D = b"0123456789"
