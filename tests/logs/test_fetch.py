@@ -1,0 +1,67 @@
+"""fetch / list_remote_logs over the local machine and the real loopback sshd."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from diagkit.errors import LogFormatError, TransportError
+from diagkit.logs.fetch import fetch, list_remote_logs
+from diagkit.logs.logfile import LogFile
+from diagkit.transport.local import LocalTransport
+from diagkit.transport.ssh import SshTarget, SshTransport
+
+
+def _make_logs(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "sub").mkdir()
+    big = folder / "big.log"
+    with open(big, "wb") as fh:
+        for i in range(60000):
+            fh.write(b"Mar  1 10:00:%02d web1 app[1]: line %d \xff\xfe bytes kept\n" % (i % 60, i))
+    (folder / "sub" / "x name.log").write_text("hello\n")
+    return big
+
+
+def test_fetch_local_copies_bytes(tmp_path: Path) -> None:
+    big = _make_logs(tmp_path / "logs")
+    with LocalTransport() as t:
+        local = fetch(t, str(big))
+        assert local.read_bytes() == big.read_bytes()
+        listed = list_remote_logs(t, str(tmp_path / "logs"))
+    assert [Path(p).name for p, _, _ in listed] == ["big.log", "x name.log"]
+    assert listed[0][1] == big.stat().st_size
+
+
+def test_fetch_over_ssh(tmp_path: Path, ssh_client_env) -> None:  # noqa: ANN001
+    big = _make_logs(tmp_path / "logs")
+    seen: list[tuple[int, int]] = []
+    with SshTransport.connect(SshTarget(ssh_client_env.alias)) as t:
+        local = fetch(t, str(big), progress=lambda d, n: seen.append((d, n)))
+        assert local.read_bytes() == big.read_bytes()  # byte for byte: SFTP, not text
+        assert int(local.stat().st_mtime) == int(big.stat().st_mtime)
+        assert seen[-1] == (big.stat().st_size, big.stat().st_size)
+        assert str(local).endswith(str(big))
+        listed = list_remote_logs(t, str(tmp_path / "logs"))
+        assert {Path(p).name for p, _, _ in listed} == {"big.log", "x name.log"}
+        with pytest.raises(TransportError, match="Cannot fetch .*missing.log"):
+            fetch(t, str(tmp_path / "missing.log"))
+        with pytest.raises(LogFormatError, match="no folder"):
+            list_remote_logs(t, str(tmp_path / "nope"))
+    with LogFile.open(local) as log:
+        assert log.record_count == 60000
+
+
+def test_fetch_unreadable_file_over_ssh_as_plain_user(tmp_path: Path, sshd,  # noqa: ANN001
+                                                      ssh_client_env) -> None:  # noqa: ANN001
+    secret = tmp_path / "secret.log"
+    secret.write_text("root only\n")
+    os.chmod(secret, 0o600)
+    os.chmod(tmp_path, 0o755)
+    target = SshTarget(sshd.address, port=sshd.port, user=sshd.password_user)
+    with SshTransport.connect(target, password=sshd.password) as t:
+        assert t.run("id -u").stdout.strip() != "0"
+        with pytest.raises(TransportError, match="Permission denied.*may read it"):
+            fetch(t, str(secret))
