@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import numpy as np
 
 from diagkit.logs.model import Level, Record
 
@@ -439,3 +442,45 @@ def mine(records: Iterable[Record], *, similarity: float = 0.5, depth: int = 2) 
     resolved = {old: renumber[miner.resolve(old)] for old in set(ids.values())}
     signatures = [dataclasses.replace(s, id=renumber[s.id]) for s in live]
     return SignatureSet(signatures, {r: resolved[s] for r, s in ids.items()})
+
+
+def mine_logs(
+    logs: Sequence[object],
+    *,
+    similarity: float = 0.5,
+    depth: int = 2,
+    cancel: threading.Event | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[list[Signature], list[np.ndarray]]:
+    """Mine every record of several log files with one miner, so a message has one signature
+    across hosts. Returns the signatures (ids 0..n-1, first-seen order) and, per file, an int32
+    array mapping record index -> signature id (-1 where mining was cancelled)."""
+    miner = SignatureMiner(similarity, depth=depth)
+    add = miner.add
+    raw: list[np.ndarray] = []
+    total = sum(log.record_count for log in logs) or 1  # type: ignore[attr-defined]
+    done = 0
+    for log in logs:
+        count = log.record_count  # type: ignore[attr-defined]
+        ids = np.full(count, -1, dtype=np.int64)
+        for i in range(count):
+            if cancel is not None and i % 4096 == 0 and cancel.is_set():
+                break
+            rec = log.record(i)  # type: ignore[attr-defined]
+            ids[i] = add(rec.message, level=rec.level, timestamp=rec.timestamp)
+            if progress is not None and i % 65536 == 0:
+                progress((done + i) / total)
+        done += count
+        raw.append(ids)
+    live = miner.signatures()
+    renumber = {s.id: n for n, s in enumerate(live)}
+    maps = []
+    for ids in raw:
+        out = np.full(len(ids), -1, dtype=np.int32)
+        seen = ids >= 0
+        if seen.any():
+            unique, inverse = np.unique(ids[seen], return_inverse=True)
+            lookup = np.array([renumber[miner.resolve(int(u))] for u in unique], dtype=np.int32)
+            out[seen] = lookup[inverse]
+        maps.append(out)
+    return [dataclasses.replace(s, id=renumber[s.id]) for s in live], maps

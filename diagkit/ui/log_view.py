@@ -522,33 +522,13 @@ class LogView(QWidget):
     # --- signatures ----------------------------------------------------------------------------
 
     def _mine_signatures(self) -> None:
-        from diagkit.logs.signatures import mine, rank
+        from diagkit.logs.signatures import mine_logs, rank
 
         logs = list(self.logs)
 
         def job(cancel: threading.Event) -> tuple[list, list[np.ndarray]]:
-            ranked_all, maps = [], []
-            records = []
-            for lg in logs:
-                records.append((lg, range(lg.record_count)))
-            # one miner over every file, so a message has one signature across hosts
-            def stream():  # noqa: ANN202
-                for lg, rng in records:
-                    for i in rng:
-                        if cancel.is_set():
-                            return
-                        yield lg.record(i)
-
-            result = mine(stream())
-            ranked_all = rank(result.signatures, by="level")
-            offset = 0
-            for lg in logs:
-                ids = np.full(lg.record_count, -1, dtype=np.int32)
-                for i in range(lg.record_count):
-                    ids[i] = _sig_id(result.record_ids, offset + i)
-                offset += lg.record_count
-                maps.append(ids)
-            return ranked_all, maps
+            signatures, maps = mine_logs(logs, cancel=cancel)
+            return rank(signatures, by="level"), maps
 
         def done(result: tuple) -> None:
             self._sig_worker = None
@@ -653,11 +633,3 @@ class LogView(QWidget):
             head.append(" ".join(f"{k}={v}" for k, v in record.extra.items()))
         self.detail.setPlainText("  ·  ".join(head) + "\n\n" + record.raw)
 
-
-def _sig_id(record_ids: object, index: int) -> int:
-    if isinstance(record_ids, dict):
-        return int(record_ids.get(index, -1))
-    try:
-        return int(record_ids[index])  # type: ignore[index]
-    except (IndexError, TypeError, KeyError):
-        return -1

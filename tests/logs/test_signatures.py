@@ -124,3 +124,28 @@ def test_grouping_accuracy_per_format(fmt: str) -> None:
     ids = [miner.resolve(miner.add(msg)) for msg, _ in records]
     ids = [miner.resolve(i) for i in ids]
     assert grouping_accuracy(ids, log.labels) >= 0.9
+
+
+def test_mine_logs_gives_one_signature_across_files() -> None:
+    from datetime import datetime
+
+    from diagkit.logs.model import Record
+    from diagkit.logs.signatures import mine_logs
+
+    class Log:  # the two members of LogFile that mining reads
+        def __init__(self, messages: list[str]) -> None:
+            self.messages = messages
+            self.record_count = len(messages)
+
+        def record(self, i: int) -> Record:
+            return Record("f", i, i, i, self.messages[i], datetime(2024, 1, 1), Level.ERROR, "", "",
+                          None, self.messages[i])
+
+    a = Log(["read error on sda at sector 12", "session opened for user bob"])
+    b = Log(["session opened for user alice", "read error on sdb at sector 99",
+             "session opened for user carol"])
+    signatures, maps = mine_logs([a, b])
+    assert len(signatures) == 2
+    assert maps[0][1] == maps[1][0] == maps[1][2]
+    assert maps[0][0] == maps[1][1] != maps[0][1]
+    assert sorted(s.count for s in signatures) == [2, 3]
