@@ -42,7 +42,7 @@ from diagkit.config import data_dir
 from diagkit.errors import LogFormatError
 from diagkit.logs.model import Level, LogFormat, ParseContext, Record
 
-CHUNK = 32 << 20  # bytes indexed per step: big enough for numpy, small enough for memory
+CHUNK = 8 << 20  # bytes indexed per step: big enough for numpy, small enough for memory
 FIRST_CHUNK = 4 << 20  # background open: this much is indexed before open() returns
 DISPLAY_CAP = 64 << 10  # a record's text is cut here for display and parsing
 HEADER_CAP = 512  # bytes of a record's first line parsed for levels()/timestamps()
@@ -103,8 +103,10 @@ def _formats() -> Any:
     return formats
 
 
-def resolve_format(name: str | None, sample: list[str]) -> LogFormat:
+def resolve_format(name: str | LogFormat | None, sample: list[str]) -> LogFormat:
     """The named format, or the best fit for ``sample`` lines (plain text when none fits)."""
+    if isinstance(name, LogFormat):
+        return name
     mod = _formats()
     if name:
         if mod is not None:
@@ -272,7 +274,7 @@ class LogFile:
     # -- opening ------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, format: str | None = None,
+    def open(cls, path: str | os.PathLike[str], *, format: str | LogFormat | None = None,
              label: str | None = None, background: bool = False,
              progress: Callable[[IndexProgress], None] | None = None,
              cancel: threading.Event | None = None, default_tz: object | None = None,
@@ -323,7 +325,7 @@ class LogFile:
             if warning and warning not in self._warnings:
                 self._warnings.append(warning)
 
-    def _choose_format(self, name: str | None) -> None:
+    def _choose_format(self, name: str | LogFormat | None) -> None:
         sample: list[str] = []
         if self._mm is not None:
             head = self._mm[: 256 << 10]
@@ -705,9 +707,9 @@ class LogFile:
                 self._next_line = self._data_end = last_start
                 self._partial_tail = False
                 self._offsets_cache = None
-            before = self.record_count
-            if self._levels is not None and len(self._levels) > before:
-                self._levels, self._times = self._levels[:before], self._times[:before]  # type: ignore[index]
+            kept = self.record_count
+            if self._levels is not None and len(self._levels) > kept:
+                self._levels, self._times = self._levels[:kept], self._times[:kept]  # type: ignore[index]
         self._start(background=False, progress=None, cancel=None)
         return Refresh(self.record_count - before)
 
@@ -737,7 +739,7 @@ def rotated_set(path: Path) -> list[Path]:
     return [p for _, p in found] + [path]
 
 
-def open_logs(paths: Sequence[str | os.PathLike[str]], *, format: str | None = None,
+def open_logs(paths: Sequence[str | os.PathLike[str]], *, format: str | LogFormat | None = None,
               background: bool = False, default_tz: object | None = None,
               progress: Callable[[IndexProgress], None] | None = None,
               cancel: threading.Event | None = None) -> list[LogFile]:
