@@ -156,7 +156,7 @@ def main() -> None:
     lnav = shutil.which("lnav")
     if lnav:
         # -n: headless; the commands run after the whole file is loaded and indexed.
-        lt, lout = timed([lnav, "-n", "-c", ":filter-in Out of memory", "-c",
+        lt, _ = timed([lnav, "-n", "-c", ":filter-in Out of memory", "-c",
                           ":write-to /dev/null", str(path)])
         print(f"lnav index + filter: {lt:.2f} s    diagkit index / lnav: {o['index_s'] / lt:.2f}x "
               f"(target < 1): {'OK' if o['index_s'] < lt else 'MISSED'}")

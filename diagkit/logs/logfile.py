@@ -309,7 +309,7 @@ class LogFile:
 
     def _map(self) -> None:
         try:
-            self._fh = open(self._data_path, "rb")
+            self._fh = open(self._data_path, "rb")  # noqa: SIM115 - lives as long as the map
             st = os.fstat(self._fh.fileno())
         except OSError as exc:
             raise LogFormatError(f"Cannot read {self._data_path}: {exc.strerror or exc}. Check "

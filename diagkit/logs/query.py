@@ -62,7 +62,7 @@ def _chunks(log: LogFile, offsets: np.ndarray) -> Iterator[tuple[int, int, int]]
         r = nxt
 
 
-def _finder(text: str, *, regex: bool, case_sensitive: bool):  # noqa: ANN202
+def _finder(text: str, *, regex: bool, case_sensitive: bool):
     """A function (chunk, pos, endpos) -> (start, end) of the first hit, or None."""
     if regex:
         flags = re.MULTILINE | (0 if case_sensitive else re.IGNORECASE)
@@ -99,9 +99,9 @@ def _scan(log: LogFile, text: str, *, regex: bool, case_sensitive: bool,
         step = max(1, len(literal))
     offsets = log.record_offsets()
     n = len(offsets)
-    if n == 0 or log._mm is None:  # noqa: SLF001 - empty file
+    if n == 0 or log._mm is None:
         return np.empty(0, dtype=np.int64)
-    mm = log._mm  # noqa: SLF001 - the scanner is the LogFile's friend
+    mm = log._mm
     total = max(1, log.data_end())
     hits: list[int] = []
     arrays: list[np.ndarray] = []  # literal hits, per chunk
@@ -122,7 +122,7 @@ def _scan(log: LogFile, text: str, *, regex: bool, case_sensitive: bool,
             if found:
                 pos_arr = np.asarray(found, dtype=np.int64) + (start - lo)
                 arrays.append(np.unique(searchsorted(pos_arr, side="right") - 1))
-            log._drop_pages(start, end)  # noqa: SLF001
+            log._drop_pages(start, end)
             if progress is not None:
                 progress(share[0] + share[1] * end / total)
             continue
@@ -143,7 +143,7 @@ def _scan(log: LogFile, text: str, *, regex: bool, case_sensitive: bool,
             else:
                 hits.append(r)
             pos = rec_end
-        log._drop_pages(start, end)  # noqa: SLF001
+        log._drop_pages(start, end)
         if progress is not None:
             progress(share[0] + share[1] * end / total)
     if arrays:

@@ -19,8 +19,7 @@ def _make_logs(folder: Path) -> Path:
     (folder / "sub").mkdir()
     big = folder / "big.log"
     with open(big, "wb") as fh:
-        for i in range(60000):
-            fh.write(b"Mar  1 10:00:%02d web1 app[1]: line %d \xff\xfe bytes kept\n" % (i % 60, i))
+        fh.writelines(b"Mar  1 10:00:%02d web1 app[1]: line %d \xff\xfe bytes kept\n" % (i % 60, i) for i in range(60000))
     (folder / "sub" / "x name.log").write_text("hello\n")
     return big
 
@@ -35,7 +34,7 @@ def test_fetch_local_copies_bytes(tmp_path: Path) -> None:
     assert listed[0][1] == big.stat().st_size
 
 
-def test_fetch_over_ssh(tmp_path: Path, ssh_client_env) -> None:  # noqa: ANN001
+def test_fetch_over_ssh(tmp_path: Path, ssh_client_env) -> None:
     big = _make_logs(tmp_path / "logs")
     seen: list[tuple[int, int]] = []
     with SshTransport.connect(SshTarget(ssh_client_env.alias)) as t:
@@ -54,8 +53,8 @@ def test_fetch_over_ssh(tmp_path: Path, ssh_client_env) -> None:  # noqa: ANN001
         assert log.record_count == 60000
 
 
-def test_fetch_unreadable_file_over_ssh_as_plain_user(tmp_path: Path, sshd,  # noqa: ANN001
-                                                      ssh_client_env) -> None:  # noqa: ANN001
+def test_fetch_unreadable_file_over_ssh_as_plain_user(tmp_path: Path, sshd,
+                                                      ssh_client_env) -> None:
     secret = tmp_path / "secret.log"
     secret.write_text("root only\n")
     os.chmod(secret, 0o600)

@@ -66,7 +66,7 @@ def test_cancel_stops_indexing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.parametrize("opener,suffix", [(gzip.open, ".gz"), (bz2.open, ".bz2"),
                                            (lzma.open, ".xz")])
-def test_compressed(tmp_path: Path, opener, suffix: str) -> None:  # noqa: ANN001
+def test_compressed(tmp_path: Path, opener, suffix: str) -> None:
     data = b"".join(b"row %d\n" % i for i in range(5000))
     path = tmp_path / f"x.log{suffix}"
     with opener(path, "wb") as fh:

@@ -27,7 +27,7 @@ from diagkit.logs.query import (
     timeline,
 )
 
-LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d) (\w+) (\w+)\[(\d+)\]: (.*)$", re.S)
+LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d) (\w+) (\w+)\[(\d+)\]: (.*)$", re.DOTALL)
 
 
 class IsoFormat(LogFormat):
@@ -102,7 +102,7 @@ def reference(path: Path, fmt: LogFormat, q: Query) -> list[int]:
     for i, (raw, f) in enumerate(reference_records(path, fmt)):
         if q.text:
             if q.regex:
-                flags = re.M | (0 if q.case_sensitive else re.I)
+                flags = re.MULTILINE | (0 if q.case_sensitive else re.IGNORECASE)
                 if not re.search(q.text.encode(), raw.encode(), flags):
                     continue
             elif q.case_sensitive:
