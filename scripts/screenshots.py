@@ -150,6 +150,20 @@ def main() -> int:
     QTimer.singleShot(300, grab_modal)
     connect_dialogs.ask_host_key(window, "web-eu-1", error)
 
+    # the log viewer: two hosts' syslogs merged into one timeline
+    from tests.logs.labelled import generate
+
+    logs = []
+    for n, name in enumerate(("web01-syslog", "db-1-syslog")):
+        path = work / f"{name}.log"
+        path.write_text("\n".join(generate("rfc3164", 6000, seed=11 + n).lines) + "\n")
+        logs.append(path)
+    log_view = window.open_logs(logs, title="web01 + db-1")
+    wait_until(app, lambda: log_view.sig_tree.topLevelItemCount() > 0 and " of " in log_view.counts.text())
+    log_view.jump_error()
+    app.processEvents()
+    save(window, "log-viewer.png")
+
     window.close()
     return 0
 

@@ -75,6 +75,8 @@ class FetchLogsDialog(QDialog):
         transport, folder = self.transport, self.folder.text().strip() or "/var/log"
         self.state.setText(f"Listing {folder} on {self.host_label}…")
         self.tree.clear()
+        if self._worker is not None:
+            self._worker.cancel()  # an older listing's result must not land in this one
 
         def done(entries: list) -> None:
             self._worker = None

@@ -70,8 +70,12 @@ class LogTableModel(QAbstractTableModel):
     def set_view(self, view: RecordView | None) -> None:
         self.beginResetModel()
         self.view = view
-        self.show_file = bool(view) and len(view.logs) > 1
+        self.show_file = view is not None and len(view.logs) > 1
         self.endResetModel()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ("File", *COLUMNS) if self.show_file else COLUMNS
 
     def grow(self, view: RecordView) -> None:
         """The same rows plus new ones at the end (a file still being indexed)."""
@@ -90,11 +94,11 @@ class LogTableModel(QAbstractTableModel):
         return 0 if parent.isValid() or self.view is None else len(self.view)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(COLUMNS)
+        return 0 if parent.isValid() else len(self.columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> object:  # noqa: N802
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
+            return self.columns[section]
         return None
 
     def record(self, row: int) -> Record | None:
@@ -116,13 +120,16 @@ class LogTableModel(QAbstractTableModel):
         if record is None:
             return "…" if role == Qt.ItemDataRole.DisplayRole else None
         column = index.column()
+        if self.show_file:
+            if column == 0:
+                return Path(record.file).name if role == Qt.ItemDataRole.DisplayRole else None
+            column -= 1
         if role == Qt.ItemDataRole.ForegroundRole:
             return QBrush(LEVEL_COLOURS[record.level]) if column == 1 else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{record.file}, line {record.first_line + 1}" if column == 0 else None
         if column == 0:
-            text = record.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if record.timestamp else ""
-            return f"{Path(record.file).name}  {text}" if self.show_file else text
+            return record.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if record.timestamp else ""
         if column == 1:
             return record.level.label if record.level != Level.UNKNOWN else ""
         if column == 2:
@@ -312,8 +319,7 @@ class LogView(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 4)
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
-        for column, width in enumerate((190, 70, 110, 150)):
-            self.table.setColumnWidth(column, width)
+        self._size_columns()
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self.table.setFont(mono)
         self.table.selectionModel().currentRowChanged.connect(self._show_detail)
@@ -341,7 +347,7 @@ class LogView(QWidget):
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(right)
         main.addWidget(sig_box)
-        main.setSizes([900, 360])
+        main.setSizes([960, 300])
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -384,7 +390,7 @@ class LogView(QWidget):
         self._open_worker = None
         self.logs = logs
         self.base_view = RecordView(logs)
-        self.model.set_view(self.base_view)
+        self._set_view(self.base_view)
         warnings = [w for lg in logs for w in lg.warnings]
         fmts = ", ".join(sorted({lg.format.title for lg in logs}))
         self.state.setText(f"Format: {fmts}." + (" " + " ".join(warnings) if warnings else ""))
@@ -392,6 +398,25 @@ class LogView(QWidget):
             self._indexed()
         else:
             self._grow_timer.start()
+
+    def _set_view(self, view: RecordView) -> None:
+        """Show ``view``, keeping the column widths the user dragged (a model reset drops them)."""
+        count = self.model.columnCount()
+        widths = [self.table.columnWidth(c) for c in range(count)]
+        self.model.set_view(view)
+        if self.model.columnCount() == count and getattr(self, "_sized", False):
+            for column, width in enumerate(widths):
+                self.table.setColumnWidth(column, width)
+        else:
+            self._size_columns()
+
+    def _size_columns(self) -> None:
+        self._sized = True
+        widths = (175, 60, 95, 130)
+        if self.model.show_file:
+            widths = (120, *widths)
+        for column, width in enumerate(widths):
+            self.table.setColumnWidth(column, width)
 
     def _grow(self) -> None:
         if not self.logs:
@@ -492,7 +517,7 @@ class LogView(QWidget):
         def done(result: tuple) -> None:
             self._filter_worker = None
             view, counts, histogram = result
-            self.model.set_view(view)
+            self._set_view(view)
             per_level = ", ".join(f"{n:,} {lvl.label}" for lvl, n in
                                   sorted(counts.by_level.items(), reverse=True)
                                   if lvl >= Level.WARNING and n)
