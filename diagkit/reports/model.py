@@ -1,0 +1,103 @@
+"""The bug-report bundle model: everything a developer needs, as plain frozen data.
+
+The model is what the engineer (CLI or the "New bug report" wizard) assembles; the writer
+(:mod:`diagkit.reports.bundle`) redacts every string of it, renders it (:mod:`.render`) and
+writes the zip; the reader (:mod:`.reader`) verifies and opens a zip again offline.
+
+Nothing here touches the network or the disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from diagkit import __version__
+from diagkit.errors import BundleError
+from diagkit.probes.base import Finding, ProbeResult
+
+SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class HostEnvironment:
+    """One affected host: its environment facts (from the system probe) and probe results."""
+
+    name: str
+    facts: dict[str, str] = field(default_factory=dict)
+    results: tuple[ProbeResult, ...] = ()
+
+
+@dataclass(frozen=True)
+class LogExcerpt:
+    """Lines of one log with their context. ``first_line`` is the 1-based number of ``lines[0]``."""
+
+    source: str
+    lines: tuple[str, ...]
+    first_line: int = 1
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PlotImage:
+    """A rendered plot (PNG bytes); ``name`` becomes ``plots/<name>.png`` in the bundle."""
+
+    name: str
+    title: str
+    png: bytes
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One session-journal line: a command run, a probe, a note, and how it ended."""
+
+    time: datetime
+    kind: str
+    text: str
+    host: str = ""
+    exit_status: int | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A free file the engineer adds; stored under ``attachments/<name>``."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A bug report. ``severity`` is one of :data:`SEVERITIES`; ``created`` is UTC."""
+
+    title: str
+    summary: str = ""
+    severity: str = "medium"
+    created: datetime = field(default_factory=_now)
+    hosts: tuple[HostEnvironment, ...] = ()
+    steps: tuple[str, ...] = ()
+    expected: str = ""
+    actual: str = ""
+    findings: tuple[Finding, ...] = ()
+    logs: tuple[LogExcerpt, ...] = ()
+    plots: tuple[PlotImage, ...] = ()
+    journal: tuple[JournalEntry, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    case: str | None = None
+    diagkit_version: str = __version__
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise BundleError(
+                f"Unknown bug-report severity {self.severity!r}; use one of "
+                f"{', '.join(SEVERITIES)}."
+            )
+        if self.created.tzinfo is None:
+            # A naive time would be ambiguous in the manifest; treat it as UTC (it is ours).
+            object.__setattr__(self, "created", self.created.replace(tzinfo=timezone.utc))
+        else:
+            object.__setattr__(self, "created", self.created.astimezone(timezone.utc))
