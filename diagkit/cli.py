@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="trust a host key seen for the first time (a changed key is always refused)")
 
     _add_logs_parser(sub)
+    _add_bundle_parser(sub)
 
     rn = sub.add_parser("run", help="run a command on a host: diagkit run HOST -- COMMAND")
     rn.add_argument("host")
@@ -144,6 +145,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             return _run(args, out)
         if args.command == "logs":
             return _logs(args, out)
+        if args.command == "bundle":
+            if not args.bundle_command:
+                parser.parse_args(["bundle", "--help"])
+            return _bundle(args, out)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -674,6 +679,155 @@ def _logs_histogram(logs: list[Any], query: Any, args: argparse.Namespace, out: 
         bar = "!" * bad_len + "#" * max(0, bar_len - bad_len)
         print(f"{start:%Y-%m-%d %H:%M:%S} {totals[i]:>9,} {bar}", file=out)
     print(f"(bucket {bucket}; '#' records, '!' warning or worse)", file=out)
+    return EXIT_OK
+
+
+# --- bug-report bundles --------------------------------------------------------------------------
+
+
+def _add_bundle_parser(sub: Any) -> None:
+    bd = sub.add_parser("bundle", help="bug-report bundles: create, verify, open, unredact")
+    acts = bd.add_subparsers(dest="bundle_command", metavar="ACTION")
+    cr = acts.add_parser(
+        "create", help="collect probes and log excerpts into a redacted bug-report .zip",
+        description="Secrets are always masked; --obfuscate also replaces addresses, names... "
+                    "with consistent tokens (reverse them with 'diagkit bundle unredact'). "
+                    "Log excerpts: the error records with --log-context records around them, "
+                    "else the last lines; at most --log-lines lines per log.")
+    cr.add_argument("-o", "--output", required=True, metavar="OUT.zip")
+    cr.add_argument("--host", action="append", default=[], metavar="H",
+                    help="run the probes live on this host (saved name, alias, user@host, 'local'; repeatable)")
+    cr.add_argument("--probe", "-p", action="append", dest="probes", metavar="NAME",
+                    help="run only this probe (repeatable; default all)")
+    cr.add_argument("--log", action="append", default=[], metavar="PATH",
+                    help="add excerpts of this log file or folder (repeatable)")
+    cr.add_argument("--log-lines", type=int, default=200, metavar="N",
+                    help="at most N lines per log (default 200)")
+    cr.add_argument("--log-context", type=int, default=5, metavar="N",
+                    help="records of context around each error record (default 5)")
+    cr.add_argument("--steps", metavar="FILE", help="reproduction steps, one per line")
+    cr.add_argument("--title", default="Bug report")
+    cr.add_argument("--summary", default="")
+    cr.add_argument("--severity", default="medium", choices=("low", "medium", "high", "critical"))
+    cr.add_argument("--expected", default="")
+    cr.add_argument("--actual", default="")
+    cr.add_argument("--case", metavar="N", help="the case this report belongs to")
+    cr.add_argument("--attach", action="append", default=[], metavar="FILE",
+                    help="add a file under attachments/ (redacted too; repeatable)")
+    cr.add_argument("--obfuscate", default="", metavar="ip,host,mac,user,email",
+                    help="also replace these with consistent tokens")
+    cr.add_argument("--keyword", action="append", default=[], metavar="K",
+                    help="a word to replace by a token everywhere (repeatable)")
+    cr.add_argument("--accept-new-host-key", action="store_true")
+    vf = acts.add_parser("verify", help="check every file of a bundle against its manifest")
+    vf.add_argument("file")
+    op = acts.add_parser("open", help="verify and extract a bundle; prints the report's path")
+    op.add_argument("file")
+    op.add_argument("--to", metavar="DIR", help="an empty or new folder (default: the data dir)")
+    ur = acts.add_parser("unredact", help="turn tokens in a reply back into the real values")
+    ur.add_argument("text", metavar="TEXT|FILE")
+
+
+def _bundle(args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit.errors import BundleError, LogFormatError
+
+    cmd = args.bundle_command
+    if cmd == "verify":
+        from diagkit.reports.reader import verify
+
+        report = verify(Path(args.file).expanduser())
+        for problem in report.problems:
+            print(f"  {problem}", file=out)
+        n = len(report.manifest.get("files", []))
+        if report.ok:
+            print(f"{args.file}: OK ({n} files, every checksum matches).", file=out)
+            return EXIT_OK
+        print(f"{args.file}: FAILED ({len(report.problems)} problem(s)).", file=out)
+        return EXIT_FAILED
+    if cmd == "open":
+        from diagkit.reports.reader import open_bundle
+
+        opened = open_bundle(Path(args.file).expanduser(),
+                             dest=Path(args.to).expanduser() if args.to else None)
+        print(f"Opened into {opened.folder}", file=out)
+        print(f"Report: {opened.report_html}", file=out)
+        for log in opened.logs:
+            print(f"Log:    {log}", file=out)
+        return EXIT_OK
+    if cmd == "unredact":
+        from diagkit.reports.redact import TokenMap
+
+        source = Path(args.text).expanduser()
+        text = source.read_text(encoding="utf-8", errors="replace") if source.is_file() else args.text
+        out.write(TokenMap.load().unredact(text))
+        if not text.endswith("\n"):
+            out.write("\n")
+        return EXIT_OK
+    if cmd != "create":
+        raise ConfigError(f"Unknown bundle action {cmd!r}.")
+    return _bundle_create(args, out, BundleError, LogFormatError)
+
+
+def _bundle_create(args: argparse.Namespace, out: TextIO, bundle_error: type, log_error: type) -> int:
+    from datetime import UTC, datetime
+
+    from diagkit.reports.bundle import collect_host, log_excerpts, write_bundle
+    from diagkit.reports.model import Attachment, Bundle, JournalEntry
+    from diagkit.reports.redact import RedactOptions
+
+    if args.log_lines < 1 or args.log_context < 0:
+        raise ConfigError("--log-lines must be 1 or more and --log-context 0 or more.")
+    kinds = frozenset(k.strip().lower() for k in args.obfuscate.split(",") if k.strip())
+    allowed = {"ip", "host", "mac", "user", "email", "keyword"}
+    if kinds - allowed:
+        raise ConfigError(f"Unknown --obfuscate kind(s): {', '.join(sorted(kinds - allowed))}. "
+                          f"Use a comma-separated list of {', '.join(sorted(allowed))}.")
+    if args.keyword:
+        kinds |= {"keyword"}
+    output = Path(args.output).expanduser()
+    steps: tuple[str, ...] = ()
+    if args.steps:
+        try:
+            text = Path(args.steps).expanduser().read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the steps file {args.steps}: {exc.strerror or exc}.") from exc
+        steps = tuple(line.strip() for line in text.splitlines() if line.strip())
+    attachments = []
+    for name in args.attach:
+        try:
+            attachments.append(Attachment(Path(name).name, Path(name).expanduser().read_bytes()))
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the attachment {name}: {exc.strerror or exc}.") from exc
+    logs = []
+    for path in args.log:
+        try:
+            logs.extend(log_excerpts(path, lines=args.log_lines, context=args.log_context))
+        except log_error as exc:
+            raise ConfigError(str(exc)) from exc
+    hosts, findings, journal = [], [], []
+    for target in args.host:
+        print(f"Collecting probes on {target}...", file=sys.stderr)
+        env, snap = collect_host(target, probes=args.probes,
+                                 accept_new_host_key=args.accept_new_host_key)
+        hosts.append(env)
+        findings.extend(snap.findings)
+        for r in snap.results:
+            journal.append(JournalEntry(time=snap.started, kind="probe", host=env.name,
+                                        text=f"probe {r.probe}: " + ("ok" if r.ok else f"error: {r.error}"),
+                                        exit_status=r.exit_status))
+    bundle = Bundle(title=args.title, summary=args.summary, severity=args.severity,
+                    created=datetime.now(UTC), hosts=tuple(hosts), steps=steps,
+                    expected=args.expected, actual=args.actual, findings=tuple(findings),
+                    logs=tuple(logs), journal=tuple(journal), attachments=tuple(attachments),
+                    case=args.case)
+    info = write_bundle(bundle, output, options=RedactOptions(obfuscate=kinds,
+                                                              keywords=tuple(args.keyword)))
+    print(f"Bundle written: {info.path} ({info.size:,} bytes, {len(info.files)} files)", file=out)
+    if info.redaction_summary:
+        counts = ", ".join(f"{rule} {n}" for rule, n in sorted(info.redaction_summary.items()))
+        print(f"Redacted: {counts}", file=out)
+    else:
+        print("Redacted: nothing found to mask", file=out)
     return EXIT_OK
 
 

@@ -367,3 +367,97 @@ def _bundle_doc(b: Bundle, log_paths: list[str], plot_paths: list[str],
         "journal": [{"time": j.time.isoformat(), "kind": j.kind, "text": j.text, "host": j.host,
                      "exit_status": j.exit_status} for j in b.journal],
     }
+
+
+# --- collecting (CLI and wizard) -----------------------------------------------------------------
+
+
+def collect_host(target: str, *, probes: list[str] | None = None,
+                 accept_new_host_key: bool = False) -> tuple[Any, Any]:
+    """Run the probes live on ``target`` (``local``, a saved host, an alias, ``user@host``).
+
+    Returns ``(HostEnvironment, HostSnapshot)``; the system probe's facts become the host's
+    environment. Connection problems raise the :mod:`diagkit.errors` transport errors.
+    """
+    from diagkit import session
+    from diagkit.hosts import HostStore
+    from diagkit.probes.registry import all_probes, select
+    from diagkit.probes.runner import snapshot
+    from diagkit.reports.model import HostEnvironment
+
+    chosen, _problems = all_probes()
+    if probes:
+        chosen = select(chosen, probes)
+    ref = session.resolve(target, HostStore())
+    with session.connect(ref, accept_new_host_key=accept_new_host_key) as transport:
+        snap = snapshot(transport, chosen)
+    system = snap.result("system")
+    facts = {str(k): str(v) for k, v in (system.data.facts if system else {}).items()}
+    return HostEnvironment(name=ref.label, facts=facts, results=snap.results), snap
+
+
+def log_excerpts(path: str | os.PathLike[str], *, lines: int = 200, context: int = 5) -> list[Any]:
+    """Excerpts of one log (file, compressed file, rotated set or folder of logs).
+
+    When the log has records at level *error* or worse, the excerpts are those records with
+    ``context`` records before and after (overlapping windows merged), keeping the latest
+    windows within ``lines`` lines; otherwise the last ``lines`` lines. Each excerpt's ``note``
+    says which. Errors: :class:`~diagkit.errors.LogFormatError`.
+    """
+    from diagkit.logs.logfile import open_logs
+    from diagkit.logs.model import Level
+    from diagkit.reports.model import LogExcerpt
+
+    found: list[LogExcerpt] = []
+    for log in open_logs([path]):
+        with log:
+            count = log.record_count
+            if not count:
+                found.append(LogExcerpt(source=log.label, lines=(), first_line=1,
+                                        note="the log is empty"))
+                continue
+            levels = log.levels()
+            errors = [int(i) for i in (levels[:count] >= Level.ERROR).nonzero()[0]]
+            if errors:
+                windows: list[list[int]] = []
+                for i in errors:
+                    lo, hi = max(0, i - context), min(count - 1, i + context)
+                    if windows and lo <= windows[-1][1] + 1:
+                        windows[-1][1] = max(windows[-1][1], hi)
+                    else:
+                        windows.append([lo, hi])
+                picked: list[LogExcerpt] = []
+                budget = lines
+                for lo, hi in reversed(windows):  # latest first: the end is what broke
+                    if budget <= 0:
+                        break
+                    text: list[str] = []
+                    for rec in log.records(lo, hi + 1):
+                        text.extend(rec.raw.splitlines() or [""])
+                    first = log.record(lo).first_line + 1
+                    if len(text) > budget:
+                        cut = len(text) - budget
+                        text, first = text[cut:], first + cut
+                    budget -= len(text)
+                    n_err = sum(1 for i in errors if lo <= i <= hi)
+                    picked.append(LogExcerpt(
+                        source=log.label, lines=tuple(text), first_line=first,
+                        note=f"{n_err} error record(s) with {context} record(s) of context"))
+                found.extend(reversed(picked))
+                if len(windows) > len(picked):
+                    found[-1] = dataclasses.replace(
+                        found[-1], note=found[-1].note + f"; {len(windows) - len(picked)} "
+                        f"earlier error window(s) left out (--log-lines {lines})")
+            else:
+                text = []
+                i = count - 1
+                while i >= 0 and len(text) < lines:
+                    text[:0] = log.record(i).raw.splitlines() or [""]
+                    i -= 1
+                first = log.record(i + 1).first_line + 1
+                if len(text) > lines:
+                    first += len(text) - lines
+                    text = text[-lines:]
+                found.append(LogExcerpt(source=log.label, lines=tuple(text), first_line=first,
+                                        note=f"last {len(text)} line(s); no errors found"))
+    return found
