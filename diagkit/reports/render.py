@@ -26,7 +26,7 @@ import base64
 import re
 import traceback
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,16 +76,16 @@ def _utc(value: datetime | None) -> str:
     if value is None:
         return ""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)  # the model's times are UTC
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        value = value.replace(tzinfo=UTC)  # the model's times are UTC
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _clock(value: datetime | None) -> str:
     if value is None:
         return ""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%H:%M:%S")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%H:%M:%S")
 
 
 def _label(value: Severity | str) -> str:
@@ -235,6 +235,7 @@ def _template_error(exc: BaseException, name: str) -> BundleError:
     where, line = _where(exc)
     at = f"{where}, line {line}" if line else where
     message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
+    message = message.rstrip(".")  # Jinja's own messages end with one; ours adds the next step
     if isinstance(exc, jinja2.sandbox.SecurityError):
         what = f"refused by the template sandbox: {message}"
     elif isinstance(exc, jinja2.UndefinedError):
