@@ -1,0 +1,712 @@
+"""Redaction of everything that goes into a bug-report bundle.
+
+Two kinds of rules:
+
+* **Secrets** are always masked, as ``[REDACTED:<rule>]``. Nothing maps them back: a secret is
+  never recoverable from a bundle, and it is never stored in the token map either.
+  Rules: ``private_key`` (PEM/OpenSSH/PGP blocks), ``authorization`` (HTTP Authorization headers),
+  ``cookie`` (Cookie / Set-Cookie values), ``url_credentials`` (``scheme://user:PASS@host``),
+  ``command_line_password`` (``--password X``, ``--token X``, ``sshpass -p X``, ``mysql -pX``),
+  ``jwt``, ``github_token``, ``slack_token``, ``stripe_key``, ``google_api_key``,
+  ``aws_access_key_id``, ``azure_sas`` (``sig=`` of a SAS URL), ``bearer``, ``generic_secret``
+  (32+ token characters right after "token"/"key"/"secret"...), and the key/value rules
+  ``password`` / ``aws_secret_key`` / ``secret`` (``key=value``, ``key: value``, JSON, YAML, ADO and
+  JDBC connection strings, ``PGPASSWORD=X`` ...).
+* **Obfuscation** (opt-in through :class:`RedactOptions`) of IPv4/IPv6 addresses, host and domain
+  names, MACs, user names, e-mail addresses and the engineer's own keywords. Each value gets a
+  token that is the same in every file and every bundle (the :class:`TokenMap`, kept privately in
+  the data dir with mode 0600, never inside a bundle) and that keeps relationships visible:
+  ``10.1.2.3`` and ``10.1.2.9`` become ``240.0.7.3`` and ``240.0.7.9`` (same /24, and addresses of
+  one /16 share a mapped /16); ``web1.acme.com`` becomes ``host-3.domain-1.com`` and ``web1``
+  alone ``host-3``. :meth:`TokenMap.unredact` turns a developer's reply back into real values.
+
+Decisions (documented so the tests can hold them):
+
+* IPv4 never obfuscated: ``0.0.0.0``, ``255.255.255.255``, loopback ``127.0.0.0/8``, netmasks
+  (``255.255.255.0`` ...), and ``240.0.0.0/4`` (reserved, never routed: it is the token space, so
+  redacting twice changes nothing). IPv6 tokens live in ``fd00:0::/32``; ``::``/``::1`` are kept.
+  MAC tokens are ``02:00:00:xx:xx:xx`` (locally administered).
+* Common system accounts (root, nobody, www-data, postgres ...) are not obfuscated: they identify
+  nobody and developers need them. A few public domains (example.com, github.com, debian.org ...)
+  are kept too.
+* False positives (:class:`FalsePositives`): a value the engineer marked is never masked again,
+  by any rule, except private key blocks, which are always masked.
+
+Speed: secrets rules run as one combined regex, and only on the lines that contain a trigger
+word (``pass``, ``token``, ``key``, ``@``, ``eyJ``, ``-----BEGIN`` ...), found with ``str.find``
+on a lower-cased copy; obfuscation is one more combined regex over the text. See
+``benchmarks/bundle_bench.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import json
+import os
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from diagkit import config
+from diagkit.errors import BundleError
+
+OBFUSCATION_KINDS = frozenset({"ip", "host", "mac", "user", "email", "keyword"})
+
+
+def _redaction_dir() -> Path:
+    return config.data_dir() / "redaction"
+
+
+def _write_private_json(path: Path, value: Any) -> None:
+    """Atomic write, readable by the owner only (mkstemp creates 0600): the map holds real names."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(value, fh, indent=1, sort_keys=True, ensure_ascii=False)
+                fh.write("\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise BundleError(
+            f"Cannot write {path}: {exc.strerror}. Check the data folder's permissions."
+        ) from exc
+
+
+def _read_private_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return default
+    except OSError as exc:
+        raise BundleError(f"Cannot read {path}: {exc.strerror}. Check its permissions.") from exc
+    except json.JSONDecodeError as exc:
+        raise BundleError(
+            f"{path} is not valid JSON (line {exc.lineno}). Without it earlier bundles cannot be "
+            "un-redacted: restore it from a backup, or move it away to start a new mapping."
+        ) from exc
+
+
+# --- options, hits ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RedactOptions:
+    """What to obfuscate besides secrets (always masked).
+
+    ``obfuscate`` is a subset of :data:`OBFUSCATION_KINDS`; ``keywords`` are exact words (customer
+    names, project names) matched case-insensitively as whole words when "keyword" is on (giving
+    keywords turns it on); ``users`` are known local user names, masked anywhere as whole words
+    when "user" is on.
+    """
+
+    obfuscate: frozenset[str] = frozenset()
+    keywords: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = set(self.obfuscate) - OBFUSCATION_KINDS
+        if unknown:
+            raise BundleError(
+                f"Unknown obfuscation kind(s): {', '.join(sorted(unknown))}. "
+                f"Choose from: {', '.join(sorted(OBFUSCATION_KINDS))}."
+            )
+        object.__setattr__(self, "obfuscate", frozenset(self.obfuscate))
+        object.__setattr__(self, "keywords", tuple(k for k in self.keywords if k.strip()))
+        object.__setattr__(self, "users", tuple(u for u in self.users if u.strip()))
+
+
+def _preview(value: str) -> str:
+    return value[:2] + "…" if len(value) > 2 else "…"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One masked value. ``start``/``end`` index the text given to the pass that masked it
+    (obfuscation offsets refer to the text after secrets were masked). ``value`` is the full
+    original, kept in memory only so a preview can mark it as a false positive: never write it."""
+
+    source: str
+    rule: str
+    start: int
+    end: int
+    original_preview: str
+    replacement: str
+    value: str = field(default="", repr=False, compare=False)
+
+
+# --- token map -------------------------------------------------------------------------------
+
+_SECTIONS = ("ip4_16", "ip4_24", "ip6", "mac", "host", "domain", "user", "keyword")
+_WORD_TOKEN = re.compile(r"\b(host|domain|user|keyword)-(\d+)\b")
+_IP4_TOKEN = re.compile(r"(?<![\w.])(2(?:4\d|5[0-5])\.\d{1,3}\.\d{1,3})\.(\d{1,3})(?![\w]|\.\d)")
+_MAC_TOKEN = re.compile(r"(?<![\w:-])02:00:00(?::[0-9a-f]{2}){3}(?![\w:-])", re.I)
+_IP6_TOKEN = re.compile(r"(?<![\w:.])fd00:0:[0-9a-f:]+(?![\w:])", re.I)
+
+
+class TokenMap:
+    """The private value -> token mapping shared by every bundle of this user.
+
+    Same value -> same token, in every file and every bundle, as long as the map is saved after
+    each bundle (:meth:`save`; ``Redactor.save`` does it). The file holds real names and
+    addresses: mode 0600 in the data dir, never inside a bundle. Secrets are never put here.
+    """
+
+    def __init__(self, path: Path, data: dict[str, dict[str, str]] | None = None) -> None:
+        self.path = path
+        self._maps: dict[str, dict[str, str]] = {s: dict((data or {}).get(s, {})) for s in _SECTIONS}
+        self._reverse: dict[str, dict[str, str]] = {
+            s: {v: k for k, v in m.items()} for s, m in self._maps.items()
+        }
+        self._next24: Counter[str] = Counter(v.rsplit(".", 1)[0] for v in self._maps["ip4_24"].values())
+        self.dirty = False
+
+    @classmethod
+    def default_path(cls) -> Path:
+        return _redaction_dir() / "map.json"
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> TokenMap:
+        path = Path(path) if path else cls.default_path()
+        data = _read_private_json(path, {})
+        if not isinstance(data, dict):
+            raise BundleError(f"{path} must hold a JSON object. Move it away to start afresh.")
+        return cls(path, data.get("maps", {}))
+
+    def save(self) -> None:
+        _write_private_json(self.path, {"version": 1, "maps": self._maps})
+        self.dirty = False
+
+    def copy(self) -> TokenMap:
+        return TokenMap(self.path, copy.deepcopy(self._maps))
+
+    def __len__(self) -> int:
+        return sum(len(m) for m in self._maps.values())
+
+    # allocation ------------------------------------------------------------------------------
+
+    def _put(self, section: str, key: str, token: str) -> str:
+        self._maps[section][key] = token
+        self._reverse[section][token] = key
+        self.dirty = True
+        return token
+
+    def word(self, section: str, value: str) -> str:
+        """Token for a host label, domain, user or keyword (``host-3``, ``domain-1`` ...)."""
+        key = value if section == "user" else value.lower()
+        token = self._maps[section].get(key)
+        if token is None:
+            token = self._put(section, key, f"{section}-{len(self._maps[section]) + 1}")
+        return token
+
+    def is_token(self, section: str, value: str) -> bool:
+        return value in self._reverse[section]
+
+    def ip4(self, addr: str) -> str:
+        a, b, c, d = (str(int(x)) for x in addr.split("."))
+        p24 = self._maps["ip4_24"].get(f"{a}.{b}.{c}")
+        if p24 is None:
+            p16 = self._maps["ip4_16"].get(f"{a}.{b}")
+            if p16 is None:
+                n = len(self._maps["ip4_16"])
+                if n >= 4096:
+                    raise BundleError("More than 4096 distinct /16 networks to obfuscate; "
+                                      "turn IP obfuscation off for this bundle.")
+                p16 = self._put("ip4_16", f"{a}.{b}", f"{240 + n // 256}.{n % 256}")
+            k = self._next24[p16]
+            if k >= 256:
+                raise BundleError(f"More than 256 /24 networks in {a}.{b}.0.0/16 to obfuscate; "
+                                  "turn IP obfuscation off for this bundle.")
+            self._next24[p16] += 1
+            p24 = self._put("ip4_24", f"{a}.{b}.{c}", f"{p16}.{k}")
+        return f"{p24}.{d}"
+
+    def ip6(self, addr: ipaddress.IPv6Address) -> str:
+        key = addr.compressed
+        token = self._maps["ip6"].get(key)
+        if token is None:
+            prefix = int(addr) >> 64
+            prefixes = {int(ipaddress.IPv6Address(k)) >> 64 for k in self._maps["ip6"]}
+            # n-th /64 seen keeps its own mapped /64; addresses within it count up
+            ordered = sorted({(int(ipaddress.IPv6Address(v)) >> 64) & 0xFFFFFFFF
+                              for v in self._maps["ip6"].values()})
+            same = [v for k, v in self._maps["ip6"].items()
+                    if int(ipaddress.IPv6Address(k)) >> 64 == prefix]
+            if same:
+                n = (int(ipaddress.IPv6Address(same[0])) >> 64) & 0xFFFFFFFF
+            else:
+                n = len(prefixes) + 1
+                while n in ordered:
+                    n += 1
+            token = ipaddress.IPv6Address((0xFD000000 << 96) | (n << 64) | (len(same) + 1)).compressed
+            self._put("ip6", key, token)
+        return token
+
+    def mac(self, value: str) -> str:
+        key = value.lower().replace("-", ":")
+        token = self._maps["mac"].get(key)
+        if token is None:
+            n = len(self._maps["mac"]) + 1
+            token = self._put("mac", key, "02:00:00:" + ":".join(
+                f"{(n >> s) & 0xFF:02x}" for s in (16, 8, 0)))
+        return token
+
+    # reverse ---------------------------------------------------------------------------------
+
+    def unredact(self, text: str) -> str:
+        """Turn tokens in ``text`` (e.g. a developer's reply) back into the real values.
+        ``[REDACTED:...]`` secrets stay as they are: they were never recorded."""
+        rev = self._reverse
+
+        def word(m: re.Match[str]) -> str:
+            return rev[m.group(1)].get(m.group(0), m.group(0))
+
+        def ip4(m: re.Match[str]) -> str:
+            orig = rev["ip4_24"].get(m.group(1))
+            return f"{orig}.{m.group(2)}" if orig else m.group(0)
+
+        def mac(m: re.Match[str]) -> str:
+            return rev["mac"].get(m.group(0).lower(), m.group(0))
+
+        def ip6(m: re.Match[str]) -> str:
+            try:
+                norm = ipaddress.IPv6Address(m.group(0)).compressed
+            except ValueError:
+                return m.group(0)
+            return rev["ip6"].get(norm, m.group(0))
+
+        text = _IP6_TOKEN.sub(ip6, text)
+        text = _MAC_TOKEN.sub(mac, text)
+        text = _IP4_TOKEN.sub(ip4, text)
+        return _WORD_TOKEN.sub(word, text)
+
+
+class FalsePositives:
+    """Values the engineer marked as "not a secret / not sensitive": never masked again.
+    Private key blocks are the exception: they are always masked."""
+
+    def __init__(self, path: Path, values: Iterable[str] = ()) -> None:
+        self.path = path
+        self._values: set[str] = set(values)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> FalsePositives:
+        path = Path(path) if path else _redaction_dir() / "false-positives.json"
+        data = _read_private_json(path, [])
+        if not isinstance(data, list):
+            raise BundleError(f"{path} must hold a JSON list. Move it away to start afresh.")
+        return cls(path, (str(v) for v in data))
+
+    def add(self, value: str | Hit) -> None:
+        self._values.add(value.value if isinstance(value, Hit) else value)
+
+    def discard(self, value: str | Hit) -> None:
+        self._values.discard(value.value if isinstance(value, Hit) else value)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def save(self) -> None:
+        _write_private_json(self.path, sorted(self._values))
+
+
+# --- secret rules ----------------------------------------------------------------------------
+
+_KV_LONG = (r"password|passwd|passphrase|passcode|secret|token|api[_-]?key|access[_-]?key|"
+            r"private[_-]?key(?:[_-]?id)?|secret[_-]?key|account[_-]?key|"
+            r"shared[_-]?access[_-]?key|credentials?|cookie|session[_-]?id|signature")
+_KV_SHORT = r"pass|pwd|pw|auth|psk"
+_KEY = rf"(?<![\w.-])(?:[\w.-]*?(?i:{_KV_LONG})|(?:[\w.-]*[_.-])?(?i:{_KV_SHORT}))"
+_QVAL = r"\\\"(?:[^\"\\\n]|\\[^\"\n])*\\\"|\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'"
+_ARG = r"\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+"
+
+_SECRET_RULES: list[tuple[str, str]] = [
+    ("private_key", r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
+                    r"(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)"),
+    ("authorization", r"(?i:\b(?:proxy-)?authorization)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
+                      r"(?:(?i:bearer|basic|digest|token|negotiate|ntlm|aws4-hmac-sha256|"
+                      r"sharedkey|sso-key)[ \t]+)?(?P<authorization_v>[^\n\r\"'\\]+)"),
+    ("cookie", r"(?i:\b(?:set-)?cookie)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
+               r"(?P<cookie_v>[^\n\r\"'\\]+)"),
+    ("url_credentials", r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@?#]*:(?P<url_credentials_v>[^\s/?#]+)@"),
+    ("cli", rf"(?<![\w-])--?(?i:[\w-]*?(?:password|passwd|pass|token|secret|api-?key|access-?key|"
+            rf"secret-?key|auth-?token))[ \t]+(?P<cli_v>(?!-){_ARG})"),
+    ("sshpass", rf"(?i:\bsshpass\b)[^\n]*?[ \t]-p[ \t]*(?P<sshpass_v>{_ARG})"),
+    ("mysqlp", rf"(?i:\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b)[^\n]*?[ \t]-p"
+               rf"(?P<mysqlp_v>{_ARG})"),
+    ("jwt", r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+    ("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})"),
+    ("slack_token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+    ("stripe_key", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"),
+    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}"),
+    ("aws_access_key_id", r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}\b"),
+    ("azure_sas", r"[?&](?i:sig)=(?P<azure_sas_v>[^&\s\"']+)"),
+    ("generic_secret", r"(?i:\b(?:token|key|secret|password|passphrase)\b)[ \t]+"
+                       r"(?:(?i:is|was)[ \t]+)?(?P<generic_secret_v>[A-Za-z0-9+/_-]{32,}={0,2})"),
+    ("yaml", rf"^[ \t]*(?:-[ \t]+)?(?P<yaml_k>{_KEY})[ \t]*:[ \t]+"
+             r"(?P<yaml_v>(?![\"'\[{|>])[^\n\r]*[^\s])"),
+    ("kv", rf"(?P<kv_k>{_KEY})(?:\\?[\"'])?[ \t]*(?:=>|=|:)[ \t]*"
+           rf"(?P<kv_v>{_QVAL}|(?!\[REDACTED)[^\s\"'&;,<>]+)"),
+    ("bearer", r"(?i:\bbearer)[ \t]+(?P<bearer_v>[A-Za-z0-9\-._~+/]{8,}=*)"),
+]
+_SECRETS = re.compile("|".join(f"(?P<{n}>{p})" for n, p in _SECRET_RULES), re.M)
+_RULE_NAME = {"cli": "command_line_password", "sshpass": "command_line_password",
+              "mysqlp": "command_line_password"}
+_PASSWORDISH = re.compile(r"pass|pwd|pw\b|pw_|psk", re.I)
+
+# Every secret match contains one of these (lower-cased); only lines holding one are scanned.
+_TRIGGERS = ("pass", "pw", "secret", "token", "key", "auth", "credential", "cookie",
+             "session", "signature", "sig=", "psk", "@", "mysql", "mariadb", "bearer", "gh",
+             "xox", "k_live", "k_test", "aiza", "akia", "asia", "agpa", "aida", "aroa", "anpa",
+             "anva", "aipa", "abia", "acca", "eyj")
+_BEGIN = "-----begin"
+_PEM_END = re.compile(r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+
+# --- obfuscation rules -----------------------------------------------------------------------
+
+_TLDS = ("com|net|org|io|co|ai|dev|cloud|info|biz|edu|gov|mil|int|arpa|local|lan|internal|corp|"
+         "intra|intranet|home|localdomain|example|test|invalid|us|uk|de|fr|nl|ch|se|dk|fi|jp|cn|"
+         "ru|br|au|ca|eu|nz|ie|cz|pt|za|kr|mx|tw|hk|sg|es|pl|online|site|tech")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_H4 = r"[0-9A-Fa-f]{1,4}"
+_OBF_RULES: dict[str, list[tuple[str, str]]] = {
+    "email": [("email", rf"(?<![\w.+%-])(?P<email_u>[A-Za-z0-9._%+-]+)@(?P<email_d>(?:{_LABEL}\.)+"
+                        r"[A-Za-z]{2,63})(?![\w-])")],
+    "ip": [
+        ("ipv4", rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?![\w]|\.\d)"),
+        ("ipv6", rf"(?<![\w:.])(?:(?:{_H4}:){{7}}{_H4}|(?:{_H4}(?::{_H4})*)?::(?:{_H4}(?::{_H4})*)?)"
+                 r"(?![\w:])"),
+    ],
+    "mac": [("mac", r"(?<![\w:-])[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}(?![\w:-])")],
+    "host": [
+        ("sysloghost", r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.]+"
+                       r"(?:Z|[+-]\d\d:?\d\d)?) (?P<sysloghost_v>[A-Za-z][\w-]*(?:\.[\w-]+)*)(?= )"),
+        ("hostctx", r"(?i:\b(?:host(?:name)?|server|node|rhost)[ \t]*[=:][ \t]*)"
+                    r"(?P<hostctx_v>[A-Za-z][\w-]*(?:\.[A-Za-z0-9][\w-]*)*)"),
+        ("fqdn", rf"(?<![\w.-])(?<!(?<!/)/)(?:{_LABEL}\.)+(?i:{_TLDS})(?![\w-]|\.[A-Za-z0-9])"),
+    ],
+    "user": [
+        ("userctx", r"(?:(?i:\b(?:user(?:name)?|login|logname|ruser|suser|owner)[ \t]*[=:][ \t]*"
+                    r"|\b(?:for|invalid|by|illegal) user[ \t]+)|/home/|/Users/|\buid=\d+\()"
+                    r"(?P<userctx_v>[A-Za-z_][A-Za-z0-9._-]{0,31})"),
+        ("sshfor", r"\bfor (?P<sshfor_v>[A-Za-z_][A-Za-z0-9._-]{0,31}) from\b"),
+        ("urluser", r"://(?P<urluser_v>[A-Za-z_][\w.-]{0,31})(?=:[^\s@/]*@|@)"),
+    ],
+}
+_SYSTEM_USERS = frozenset(
+    "root daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc gnats "
+    "nobody nogroup systemd-network systemd-resolve systemd-timesync systemd-journal messagebus "
+    "syslog _apt sshd postgres mysql redis nginx apache http polkitd avahi dnsmasq chrony ntp "
+    "unknown invalid admin user guest".split()
+)
+_PUBLIC_DOMAINS = frozenset(
+    "example.com example.org example.net github.com githubusercontent.com gitlab.com google.com "
+    "debian.org ubuntu.com python.org pypi.org microsoft.com apple.com redhat.com kernel.org "
+    "mozilla.org w3.org schema.org apache.org nginx.org docker.com docker.io".split()
+)
+_TOKEN_LABEL = re.compile(r"(?:host|domain|user|keyword)-\d+\Z")
+
+
+def _is_kept_ip4(addr: str) -> bool:
+    parts = [int(x) for x in addr.split(".")]
+    if parts[0] == 127 or parts[0] >= 240 or addr in ("0.0.0.0",):
+        return True
+    bits = "".join(f"{p:08b}" for p in parts)
+    return parts[0] == 255 and "01" not in bits  # a netmask: ones then zeros
+
+
+class Redactor:
+    """Masks secrets (always) and obfuscates what the options ask for, consistently.
+
+    One Redactor per bundle: it collects :attr:`hits` and the per-rule counts of :meth:`summary`
+    over every text it redacts. Call :meth:`save` once the bundle is written so the tokens it
+    handed out are remembered for the next bundle and for ``unredact``.
+    """
+
+    def __init__(self, options: RedactOptions | None = None, *, token_map: TokenMap | None = None,
+                 false_positives: FalsePositives | None = None, max_hits: int = 100_000) -> None:
+        self.options = options or RedactOptions()
+        self.token_map = token_map if token_map is not None else TokenMap.load()
+        self.false_positives = (false_positives if false_positives is not None
+                                else FalsePositives.load())
+        self.hits: list[Hit] = []
+        self.max_hits = max_hits
+        self._counts: Counter[str] = Counter()
+        kinds = set(self.options.obfuscate)
+        if self.options.keywords:
+            kinds.add("keyword")
+        parts = [f"(?P<{n}>{p})" for kind in ("email", "ip", "mac", "user", "host")
+                 if kind in kinds for n, p in _OBF_RULES[kind]]
+        if "keyword" in kinds and self.options.keywords:
+            words = "|".join(re.escape(k) for k in sorted(self.options.keywords, key=len, reverse=True))
+            parts.insert(0, f"(?P<keyword>(?<!\\w)(?i:{words})(?!\\w))")
+        if "user" in kinds and self.options.users:
+            words = "|".join(re.escape(u) for u in sorted(self.options.users, key=len, reverse=True))
+            parts.insert(0, f"(?P<knownuser>(?<![\\w.-])(?:{words})(?![\\w-]|\\.\\w))")
+        self._obf = re.compile("|".join(parts), re.M) if parts else None
+
+    # public ----------------------------------------------------------------------------------
+
+    def redact(self, text: str, *, source: str = "") -> str:
+        """``text`` with every secret masked and the chosen values replaced by their tokens."""
+        if not text:
+            return text
+        text = self._mask_secrets(text, source)
+        if self._obf is not None:
+            text = self._obfuscate(text, source)
+        return text
+
+    def redact_lines(self, lines: Sequence[str], *, source: str = "") -> tuple[str, ...]:
+        """Redact many lines in one pass (much faster than one call per line)."""
+        if not lines:
+            return ()
+        if any("\n" in line for line in lines):
+            return tuple(self.redact(line, source=source) for line in lines)
+        out = self.redact("\n".join(lines), source=source).split("\n")
+        return tuple(out)
+
+    def redact_file(self, src: Path, dst: Path, *, source: str = "",
+                    chunk_chars: int = 16 << 20) -> None:
+        """Stream ``src`` to ``dst`` redacted, in large chunks cut at line ends (a private key
+        block is never cut in two)."""
+        with open(src, encoding="utf-8", errors="replace", newline="") as fin, \
+                open(dst, "w", encoding="utf-8", newline="") as fout:
+            carry = ""
+            while True:
+                block = fin.read(chunk_chars)
+                buf = carry + block
+                if not block:
+                    if buf:
+                        fout.write(self.redact(buf, source=source))
+                    return
+                cut = buf.rfind("\n") + 1
+                begin = buf.rfind("-----BEGIN", 0, cut)
+                if begin >= 0 and not _PEM_END.search(buf, begin) and len(buf) - begin < 64 << 20:
+                    cut = buf.rfind("\n", 0, begin) + 1
+                if cut <= 0:
+                    carry = buf
+                    continue
+                fout.write(self.redact(buf[:cut], source=source))
+                carry = buf[cut:]
+
+    def redact_name(self, name: str) -> str:
+        """A file name with secrets and chosen values replaced, still a valid file name."""
+        out = self.redact(name, source=name)
+        return re.sub(r"\[REDACTED:(\w+)\]", r"REDACTED-\1", out).replace("/", "_").replace("\\", "_")
+
+    def summary(self) -> dict[str, int]:
+        """Counts per rule (no values): goes into the bundle manifest."""
+        return dict(sorted(self._counts.items()))
+
+    def preview(self, texts: dict[str, str]) -> dict[str, list[Hit]]:
+        """What would be masked in each text, without touching this Redactor's state or map."""
+        probe = Redactor(self.options, token_map=self.token_map.copy(),
+                         false_positives=self.false_positives, max_hits=10**9)
+        result: dict[str, list[Hit]] = {}
+        for name, text in texts.items():
+            before = len(probe.hits)
+            probe.redact(text, source=name)
+            result[name] = probe.hits[before:]
+        return result
+
+    def save(self) -> None:
+        """Persist the token map (only if new tokens were handed out)."""
+        if self.token_map.dirty:
+            self.token_map.save()
+
+    # internals -------------------------------------------------------------------------------
+
+    def _record(self, source: str, rule: str, start: int, end: int, value: str, repl: str) -> None:
+        self._counts[rule] += 1
+        if len(self.hits) < self.max_hits:
+            self.hits.append(Hit(source, rule, start, end, _preview(value), repl, value))
+
+    def _regions(self, text: str) -> list[tuple[int, int]]:
+        low = text.lower()
+        if len(low) != len(text):  # a few characters lower-case to two: keep offsets aligned
+            low = "".join(c if len(c) == 1 else "?" for c in (ch.lower() for ch in text))
+        n = len(text)
+        spans: list[tuple[int, int]] = []
+        for trig in _TRIGGERS:
+            i = low.find(trig)
+            while i >= 0:
+                s = low.rfind("\n", 0, i) + 1
+                e = low.find("\n", i)
+                e = n if e < 0 else e
+                spans.append((s, e))
+                i = low.find(trig, e)
+        i = low.find(_BEGIN)
+        while i >= 0:
+            s = low.rfind("\n", 0, i) + 1
+            m = _PEM_END.search(text, i)
+            e = text.find("\n", m.end()) if m else n
+            e = n if e < 0 else e
+            spans.append((s, e))
+            i = low.find(_BEGIN, max(e, i + 1))
+        if not spans:
+            return []
+        spans.sort()
+        merged = [spans[0]]
+        for s, e in spans[1:]:
+            ls, le = merged[-1]
+            if s <= le + 1:
+                if e > le:
+                    merged[-1] = (ls, e)
+            else:
+                merged.append((s, e))
+        return merged
+
+    def _mask_secrets(self, text: str, source: str) -> str:
+        regions = self._regions(text)
+        if not regions:
+            return text
+        out: list[str] = []
+        pos = 0
+        for s, e in regions:
+            out.append(text[pos:s])
+            out.append(self._secret_sub(text[s:e], source, s))
+            pos = e
+        out.append(text[pos:])
+        return "".join(out)
+
+    def _secret_sub(self, region: str, source: str, offset: int) -> str:
+        fps = self.false_positives
+
+        def repl(m: re.Match[str]) -> str:
+            kind = m.lastgroup or ""
+            vgroup = f"{kind}_v"
+            if vgroup in m.re.groupindex and m.group(vgroup) is not None:
+                vs, ve = m.span(vgroup)
+            else:
+                vs, ve = m.span()
+            value = m.string[vs:ve]
+            if kind in ("kv", "yaml"):
+                key = m.group(f"{kind}_k")
+                rule = "password" if _PASSWORDISH.search(key) else (
+                    "aws_secret_key" if "aws" in key.lower() else "secret")
+            else:
+                rule = _RULE_NAME.get(kind, kind)
+            # keep quotes around a quoted value: the structure (JSON, YAML) stays readable
+            for q in ('\\"', '"', "'"):
+                if len(value) >= 2 * len(q) and value.startswith(q) and value.endswith(q):
+                    vs, ve = vs + len(q), ve - len(q)
+                    value = m.string[vs:ve]
+                    break
+            if not value or value.startswith("[REDACTED:") or (
+                    rule != "private_key" and value in fps):
+                return m.group(0)
+            token = f"[REDACTED:{rule}]"
+            self._record(source, rule, offset + vs, offset + ve, value, token)
+            ms = m.start()
+            head = m.string[ms:vs]
+            if kind in ("sshpass", "mysqlp") and len(head) > 8:
+                # the command line before -p may hold other secrets (--password=..., URLs)
+                head = head[:5] + self._secret_sub(head[5:], source, offset + ms + 5)
+            return head + token + m.string[ve:m.end()]
+
+        return _SECRETS.sub(repl, region)
+
+    def _obfuscate(self, text: str, source: str) -> str:
+        tm = self.token_map
+        fps = self.false_positives
+        record = self._record
+
+        def host(name: str, *, is_host: bool) -> str:
+            labels = name.split(".")
+            low = name.lower()
+            if len(labels) >= 2 and ".".join(labels[-2:]).lower() in _PUBLIC_DOMAINS:
+                return name
+            if low in ("localhost", "localdomain") or all(_TOKEN_LABEL.match(x) for x in labels[:-1]):
+                if len(labels) > 1 or tm.is_token("host", name):
+                    return name
+            if len(labels) == 1:
+                return tm.word("host", name)
+            if len(labels) == 2 and not is_host:
+                return f"{tm.word('domain', labels[0])}.{labels[1]}"
+            mid = ".".join(labels[1:-1])
+            head = tm.word("host", labels[0])
+            return f"{head}.{tm.word('domain', mid)}.{labels[-1]}" if mid else f"{head}.{labels[-1]}"
+
+        def user(name: str) -> str:
+            if name in _SYSTEM_USERS or name.lower() in _SYSTEM_USERS or tm.is_token("user", name):
+                return name
+            return tm.word("user", name)
+
+        def repl(m: re.Match[str]) -> str:
+            kind = m.lastgroup or ""
+            vgroup = f"{kind}_v"
+            if vgroup in m.re.groupindex:
+                vs, ve = m.span(vgroup)
+            else:
+                vs, ve = m.span()
+            value = m.string[vs:ve]
+            if value in fps:
+                return m.group(0)
+            rule = kind
+            if kind == "ipv4":
+                if _is_kept_ip4(value):
+                    return value
+                token = tm.ip4(value)
+            elif kind == "ipv6":
+                try:
+                    addr = ipaddress.IPv6Address(value)
+                except ValueError:
+                    return value
+                if addr.is_loopback or addr.is_unspecified or (int(addr) >> 96) == 0xFD000000:
+                    return value
+                token = tm.ip6(addr)
+            elif kind == "mac":
+                if value.lower().startswith(("02:00:00", "00:00:00:00:00:00", "ff:ff:ff:ff")):
+                    return value
+                token = tm.mac(value)
+            elif kind == "email":
+                u, d = m.group("email_u"), m.group("email_d")
+                if _TOKEN_LABEL.match(u) and tm.is_token("user", u):
+                    return value
+                token = f"{tm.word('user', u)}@{host(d, is_host=False)}"
+            elif kind in ("sysloghost", "hostctx", "fqdn"):
+                rule = "hostname"
+                token = host(value, is_host=kind != "fqdn")
+            elif kind in ("userctx", "sshfor", "urluser", "knownuser"):
+                rule = "user"
+                token = user(value)
+            elif kind == "keyword":
+                if tm.is_token("keyword", value):
+                    return value
+                token = tm.word("keyword", value)
+            else:  # pragma: no cover - every group is handled above
+                return m.group(0)
+            if token == value:
+                return m.group(0)
+            record(source, rule, vs, ve, value, token)
+            return m.string[m.start():vs] + token + m.string[ve:m.end()]
+
+        assert self._obf is not None
+        return self._obf.sub(repl, text)
+
+
+def redact_text(text: str, options: RedactOptions | None = None) -> str:
+    """One-off redaction with the user's map (saved afterwards)."""
+    r = Redactor(options)
+    out = r.redact(text)
+    r.save()
+    return out
+
+
+__all__ = ["OBFUSCATION_KINDS", "FalsePositives", "Hit", "RedactOptions", "Redactor", "TokenMap",
+           "redact_text"]
