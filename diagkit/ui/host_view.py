@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -34,7 +35,7 @@ from diagkit.probes.base import Probe, ProbeResult
 from diagkit.probes.registry import all_probes
 from diagkit.probes.runner import HostSnapshot, run_probe, snapshot
 from diagkit.session import HostRef
-from diagkit.transport.base import Transport
+from diagkit.transport.base import CommandResult, Transport
 from diagkit.ui import connect_dialogs
 from diagkit.ui.console_view import ConsoleView
 from diagkit.ui.dashboard_view import DashboardView
@@ -65,6 +66,8 @@ class HostView(QWidget):
         self._probe_workers: dict[str, Worker] = {}
         self._unexpected: BaseException | None = None
         self.last_snapshot: HostSnapshot | None = None
+        # what the engineer ran in the console, for the bug report's journal
+        self.journal: list[dict[str, object]] = []
         probes, self.probe_problems = all_probes()
         self.probes: dict[str, Probe] = {p.name: p for p in probes}
 
@@ -284,6 +287,9 @@ class HostView(QWidget):
         self._fail_with(error)
 
     def _console_finished(self, outcome: object) -> None:
+        if isinstance(outcome, CommandResult):
+            self.journal.append({"time": datetime.now(UTC), "kind": "command", "host": self.ref.label,
+                                 "text": outcome.command, "exit_status": outcome.exit_status})
         if isinstance(outcome, ConnectionLost):
             self.disconnect(reason=str(outcome))
 

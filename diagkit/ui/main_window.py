@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
@@ -129,11 +130,18 @@ class MainWindow(QMainWindow):
                                           "Open log files for offline inspection (also: drop them here)")
         self.act_fetch_logs = self._action("&Fetch logs from host…", self.fetch_logs_from_host,
                                            "Ctrl+Shift+L", "Copy logs from the connected host")
+        self.act_new_report = self._action("&New bug report…", self.new_bug_report, "Ctrl+Shift+B",
+                                           "Bundle evidence, steps and logs for developers")
+        self.act_open_report = self._action("Open &bug report…", self.open_bug_report_dialog,
+                                            tip="Verify a bundle and read its report")
         self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.act_open_logs)
         file_menu.addAction(self.act_fetch_logs)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_new_report)
+        file_menu.addAction(self.act_open_report)
         file_menu.addSeparator()
         file_menu.addAction(self.act_import)
         file_menu.addSeparator()
@@ -340,7 +348,10 @@ class MainWindow(QMainWindow):
             view.shutdown()
             self.tabs.removeTab(index)
             view.deleteLater()
-        if not self.host_views() and not self.log_views():
+        elif view is not None and view is not self.welcome:
+            self.tabs.removeTab(index)
+            view.deleteLater()
+        if self.tabs.count() == 0:
             self._show_welcome()
 
     # --- logs ----------------------------------------------------------------------------------
@@ -376,6 +387,55 @@ class MainWindow(QMainWindow):
         dialog = FetchLogsDialog(view.transport, view.ref.label, parent=self)
         dialog.fetched.connect(lambda paths: self.open_logs(paths, title=f"{view.ref.label}"))
         dialog.open()
+
+    # --- bug reports ---------------------------------------------------------------------------
+
+    def new_bug_report(self) -> None:
+        from diagkit.ui.bundle_wizard import BundleWizard
+
+        wizard = BundleWizard(self.host_views(), self.report_records, parent=self)
+        wizard.saved.connect(self._bundle_saved)
+        wizard.open()
+        self.bundle_wizard = wizard
+
+    def _bundle_saved(self, info: object) -> None:
+        self.report_records.clear()
+        self.statusBar().showMessage(f"Bug report written to {getattr(info, 'path', info)}.", 15000)
+
+    def open_bug_report_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Open bug report bundle", "", "Bundles (*.zip)")
+        if path:
+            self.open_bug_report(path)
+
+    def open_bug_report(self, path: str | Path) -> None:
+        """Verify and extract a bundle in the background, then show it in a tab."""
+        from diagkit.reports.reader import open_bundle, verify
+        from diagkit.ui.bundle_wizard import BundleView
+        from diagkit.ui.workers import run_in_background
+
+        self.statusBar().showMessage(f"Checking {path}…")
+
+        def job() -> tuple[object, list[str]]:
+            report = verify(path)
+            return open_bundle(path), list(report.problems)
+
+        def done(result: tuple) -> None:
+            opened, problems = result
+            view = BundleView(opened, problems)
+            view.open_logs.connect(lambda paths: self.open_logs(paths, title=Path(path).stem))
+            self._hide_welcome()
+            self.tabs.addTab(view, "Report: " + Path(path).stem)
+            self.tabs.setCurrentWidget(view)
+            self.statusBar().showMessage(
+                "Bundle verified." if not problems else f"Bundle has problems: {'; '.join(problems)}", 15000)
+
+        def failed(error: BaseException) -> None:
+            self.statusBar().showMessage(str(error))
+            QMessageBox.warning(self, "Cannot open the bundle", str(error))
+
+        run_in_background(job, on_done=done, on_error=failed)
 
     def _records_for_report(self, records: list) -> None:
         # The bug-report bundle (a later issue) collects these; until then they are kept here.

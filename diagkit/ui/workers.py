@@ -83,12 +83,22 @@ def run_in_background(
 ) -> Worker:
     """Start ``job`` in the thread pool and return its :class:`Worker` (to cancel it)."""
     worker = Worker(job)
+
+    def guarded(callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        # An outcome already queued when the job was cancelled (tab closed) must not reach
+        # widgets that may be gone by the time the event loop delivers it.
+        def deliver(value: Any) -> None:
+            if not worker.cancel_event.is_set():
+                callback(value)
+
+        return deliver
+
     if on_done is not None:
-        worker.signals.finished.connect(on_done)
+        worker.signals.finished.connect(guarded(on_done))
     if on_error is not None:
-        worker.signals.failed.connect(on_error)
+        worker.signals.failed.connect(guarded(on_error))
     if on_progress is not None:
-        worker.signals.progress.connect(on_progress)
+        worker.signals.progress.connect(guarded(on_progress))
     _active.add(worker)
     (pool or QThreadPool.globalInstance()).start(worker)
     return worker

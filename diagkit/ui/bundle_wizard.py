@@ -1,0 +1,431 @@
+""""New bug report": pick the evidence, write the story, check the redaction, save the bundle.
+And "Open bug report": verify a bundle, read its report, browse its logs.
+
+The dialog only gathers choices into the core's :class:`~diagkit.reports.model.Bundle`; the
+core redacts, renders and writes (in a worker, with progress).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QTextBrowser,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from diagkit.errors import DiagkitError
+from diagkit.logs.model import Record
+from diagkit.ui.workers import Worker, run_in_background
+
+OBFUSCATE = (("ip", "IP addresses"), ("host", "Host and domain names"), ("mac", "MAC addresses"),
+             ("user", "User names"), ("email", "E-mail addresses"))
+
+
+def excerpts_from_records(records: Sequence[Record]) -> list:
+    """Log records set aside in the log viewer -> one excerpt per file (in line order)."""
+    from diagkit.reports.model import LogExcerpt
+
+    by_file: dict[str, list[Record]] = {}
+    for record in records:
+        by_file.setdefault(record.file, []).append(record)
+    out = []
+    for source, recs in by_file.items():
+        recs = sorted({r.first_line: r for r in recs}.values(), key=lambda r: r.first_line)
+        lines: list[str] = []
+        for rec in recs:
+            lines.extend(rec.raw.split("\n"))
+        out.append(LogExcerpt(source=source, lines=tuple(lines), first_line=recs[0].first_line + 1,
+                              note=f"{len(recs)} record(s) selected in the log viewer"))
+    return out
+
+
+class BundleWizard(QDialog):
+    """Build a bug report bundle from open hosts, set-aside log records, live plots."""
+
+    saved = Signal(object)  # BundleInfo
+
+    def __init__(self, host_views: Sequence[object], records: Sequence[Record] = (),
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New bug report")
+        self.resize(980, 720)
+        self.host_views = list(host_views)
+        self.records = list(records)
+        self._worker: Worker | None = None
+        self.info = None
+
+        # --- 1. the story ---
+        self.title_edit = QLineEdit(placeholderText="One line a developer understands: what breaks, where")
+        self.severity_box = QComboBox()
+        self.severity_box.addItems(["low", "medium", "high", "critical"])
+        self.severity_box.setCurrentText("medium")
+        self.case_edit = QLineEdit(placeholderText="optional: case or ticket reference")
+        self.summary_edit = QPlainTextEdit()
+        self.summary_edit.setPlaceholderText("What happens, since when, who is affected.")
+        self.steps_edit = QPlainTextEdit()
+        self.steps_edit.setPlaceholderText("One step per line, in order.")
+        self.expected_edit = QPlainTextEdit()
+        self.actual_edit = QPlainTextEdit()
+        story = QWidget()
+        form = QFormLayout(story)
+        form.addRow("&Title", self.title_edit)
+        form.addRow("&Severity", self.severity_box)
+        form.addRow("&Case", self.case_edit)
+        form.addRow("S&ummary", self.summary_edit)
+        form.addRow("Reproduction &steps", self.steps_edit)
+        form.addRow("&Expected", self.expected_edit)
+        form.addRow("&Actual", self.actual_edit)
+
+        # --- 2. the evidence ---
+        self.evidence = QTreeWidget()
+        self.evidence.setHeaderLabels(["Include", "Details"])
+        self.evidence.setColumnWidth(0, 420)
+        self._fill_evidence()
+        evidence = QWidget()
+        ev_layout = QVBoxLayout(evidence)
+        ev_layout.addWidget(QLabel("Tick what goes into the bundle. Hosts bring their environment "
+                                   "and probe results; findings, log records and live plots are "
+                                   "listed below them."))
+        ev_layout.addWidget(self.evidence)
+
+        # --- 3. redaction ---
+        self.obfuscate = {key: QCheckBox(label) for key, label in OBFUSCATE}
+        self.keywords_edit = QLineEdit(placeholderText="customer names, project code names… (comma separated)")
+        self.preview_button = QPushButton("Preview what will be masked")
+        self.preview_button.clicked.connect(self.preview_redaction)
+        self.hits = QTreeWidget()
+        self.hits.setHeaderLabels(["Where / rule", "Masked as", "Not a secret"])
+        self.hits.setColumnWidth(0, 420)
+        redaction = QWidget()
+        red_layout = QVBoxLayout(redaction)
+        red_layout.addWidget(QLabel("Passwords, tokens, keys, cookies and connection strings are "
+                                    "always masked. Also replace, consistently (the same value "
+                                    "always gets the same token; the map stays on this machine):"))
+        boxes = QHBoxLayout()
+        for box in self.obfuscate.values():
+            boxes.addWidget(box)
+        red_layout.addLayout(boxes)
+        red_layout.addWidget(self.keywords_edit)
+        red_layout.addWidget(self.preview_button)
+        red_layout.addWidget(self.hits, 1)
+
+        # --- 4. the report ---
+        self.report = QTextBrowser()
+        self.report.setOpenExternalLinks(False)
+        self.render_button = QPushButton("Render the report")
+        self.render_button.clicked.connect(self.render_preview)
+        report = QWidget()
+        rep_layout = QVBoxLayout(report)
+        rep_layout.addWidget(self.render_button)
+        rep_layout.addWidget(self.report, 1)
+
+        self.pages = QTabWidget()
+        self.pages.addTab(story, "1. Story")
+        self.pages.addTab(evidence, "2. Evidence")
+        self.pages.addTab(redaction, "3. Redaction")
+        self.pages.addTab(report, "4. Report")
+        self.state = QLabel("")
+        self.state.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.hide()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.save_button = self.buttons.addButton("Save bundle…", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self.choose_and_save)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.pages, 1)
+        layout.addWidget(self.state)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.buttons)
+
+    # --- evidence ------------------------------------------------------------------------------
+
+    def _fill_evidence(self) -> None:
+        for view in self.host_views:
+            snap = getattr(view, "last_snapshot", None)
+            host = QTreeWidgetItem([f"Host {view.ref.label}", "environment and probe results" if snap
+                                    else "not probed yet: environment unknown"])
+            host.setData(0, Qt.ItemDataRole.UserRole, ("host", view))
+            host.setCheckState(0, Qt.CheckState.Checked if snap else Qt.CheckState.Unchecked)
+            self.evidence.addTopLevelItem(host)
+            for finding in (snap.findings if snap else []):
+                item = QTreeWidgetItem([f"{finding.severity.label.upper()}: {finding.title}",
+                                        finding.hint])
+                item.setData(0, Qt.ItemDataRole.UserRole, ("finding", finding))
+                item.setCheckState(0, Qt.CheckState.Checked)
+                host.addChild(item)
+            plots = getattr(view, "plots", None)
+            if plots is not None and getattr(plots, "samples_taken", 0) > 1:
+                item = QTreeWidgetItem(["Live plots", f"{plots.samples_taken} samples"])
+                item.setData(0, Qt.ItemDataRole.UserRole, ("plots", view))
+                item.setCheckState(0, Qt.CheckState.Checked)
+                host.addChild(item)
+            journal = getattr(view, "journal", [])
+            if journal:
+                item = QTreeWidgetItem(["Console commands", f"{len(journal)} command(s) run"])
+                item.setData(0, Qt.ItemDataRole.UserRole, ("journal", view))
+                item.setCheckState(0, Qt.CheckState.Checked)
+                host.addChild(item)
+        if self.records:
+            item = QTreeWidgetItem([f"{len(self.records)} log record(s) from the log viewer",
+                                    ", ".join(sorted({Path(r.file).name for r in self.records}))])
+            item.setData(0, Qt.ItemDataRole.UserRole, ("logs", None))
+            item.setCheckState(0, Qt.CheckState.Checked)
+            self.evidence.addTopLevelItem(item)
+        self.evidence.expandAll()
+
+    def _checked(self) -> list[tuple[str, object, QTreeWidgetItem]]:
+        out = []
+        for i in range(self.evidence.topLevelItemCount()):
+            top = self.evidence.topLevelItem(i)
+            if top.checkState(0) != Qt.CheckState.Checked:
+                continue
+            kind, obj = top.data(0, Qt.ItemDataRole.UserRole)
+            out.append((kind, obj, top))
+            for j in range(top.childCount()):
+                child = top.child(j)
+                if child.checkState(0) == Qt.CheckState.Checked:
+                    ckind, cobj = child.data(0, Qt.ItemDataRole.UserRole)
+                    out.append((ckind, cobj, child))
+        return out
+
+    def bundle(self):  # noqa: ANN201 - diagkit.reports.model.Bundle
+        """The Bundle the dialog describes (not redacted yet: the writer does that)."""
+        from diagkit.reports.model import Bundle, HostEnvironment, JournalEntry
+
+        hosts, findings, plots, journal = [], [], [], []
+        logs = []
+        for kind, obj, _item in self._checked():
+            if kind == "host":
+                snap = obj.last_snapshot
+                system = snap.result("system") if snap else None
+                facts = dict(system.data.facts) if system is not None else {}
+                hosts.append(HostEnvironment(obj.ref.label, facts, tuple(snap.results) if snap else ()))
+            elif kind == "finding":
+                findings.append(obj)
+            elif kind == "plots":
+                from diagkit.ui.plot_export import plots_from_buffer
+
+                plots.extend(plots_from_buffer(obj.plots.buffer, title_prefix=f"{obj.ref.label}: "))
+            elif kind == "journal":
+                journal.extend(JournalEntry(**entry) for entry in obj.journal)
+            elif kind == "logs":
+                logs.extend(excerpts_from_records(self.records))
+        steps = tuple(s.strip() for s in self.steps_edit.toPlainText().splitlines() if s.strip())
+        return Bundle(
+            title=self.title_edit.text().strip() or "Untitled bug report",
+            summary=self.summary_edit.toPlainText().strip(),
+            severity=self.severity_box.currentText(),
+            created=datetime.now(UTC),
+            hosts=tuple(hosts),
+            steps=steps,
+            expected=self.expected_edit.toPlainText().strip(),
+            actual=self.actual_edit.toPlainText().strip(),
+            findings=tuple(findings),
+            logs=tuple(logs),
+            plots=tuple(plots),
+            journal=tuple(sorted(journal, key=lambda e: e.time)),
+            case=self.case_edit.text().strip() or None,
+        )
+
+    def options(self):  # noqa: ANN201 - diagkit.reports.redact.RedactOptions
+        from diagkit.reports.redact import RedactOptions
+
+        chosen = {key for key, box in self.obfuscate.items() if box.isChecked()}
+        keywords = tuple(k.strip() for k in self.keywords_edit.text().split(",") if k.strip())
+        if keywords:
+            chosen.add("keyword")
+        return RedactOptions(obfuscate=frozenset(chosen), keywords=keywords)
+
+    # --- redaction preview ---------------------------------------------------------------------
+
+    def _texts(self) -> dict[str, str]:
+        bundle = self.bundle()
+        texts = {"report": "\n".join([bundle.title, bundle.summary, *bundle.steps, bundle.expected,
+                                      bundle.actual])}
+        for host in bundle.hosts:
+            texts[f"host {host.name}"] = "\n".join(f"{k}={v}" for k, v in host.facts.items()) + "\n" + \
+                "\n".join(r.raw for r in host.results)
+        for excerpt in bundle.logs:
+            texts[excerpt.source] = "\n".join(excerpt.lines)
+        for entry in bundle.journal:
+            texts.setdefault("journal", "")
+            texts["journal"] += entry.text + "\n"
+        return texts
+
+    def preview_redaction(self) -> None:
+        from diagkit.reports.redact import Redactor
+
+        try:
+            texts, options = self._texts(), self.options()
+        except DiagkitError as exc:
+            self.state.setText(str(exc))
+            return
+        self.hits.clear()
+        self.state.setText("Looking for secrets and identifying values…")
+
+        def job() -> dict[str, list]:
+            return Redactor(options).preview(texts)
+
+        def done(found: dict[str, list]) -> None:
+            self._worker = None
+            total = 0
+            for source, hits in found.items():
+                top = QTreeWidgetItem([source, f"{len(hits)} hit(s)", ""])
+                self.hits.addTopLevelItem(top)
+                for hit in hits:
+                    value = texts[source][hit.start:hit.end]
+                    item = QTreeWidgetItem([f"{hit.rule}: {hit.original_preview}", hit.replacement, ""])
+                    item.setData(0, Qt.ItemDataRole.UserRole, value)
+                    item.setCheckState(2, Qt.CheckState.Unchecked)
+                    top.addChild(item)
+                    total += 1
+            self.hits.expandAll()
+            self.state.setText(f"{total} value(s) will be masked. Tick 'Not a secret' for false "
+                               "positives: they are remembered and left alone from now on.")
+
+        self._worker = run_in_background(job, on_done=done, on_error=self._failed)
+
+    def remember_false_positives(self) -> int:
+        from diagkit.reports.redact import FalsePositives
+
+        values = []
+        for i in range(self.hits.topLevelItemCount()):
+            top = self.hits.topLevelItem(i)
+            for j in range(top.childCount()):
+                item = top.child(j)
+                if item.checkState(2) == Qt.CheckState.Checked:
+                    values.append(item.data(0, Qt.ItemDataRole.UserRole))
+        if values:
+            fps = FalsePositives.load()
+            for value in values:
+                fps.add(value)
+            fps.save()
+        return len(values)
+
+    # --- report preview and saving -------------------------------------------------------------
+
+    def render_preview(self) -> None:
+        from diagkit.reports.bundle import redact_bundle
+        from diagkit.reports.redact import Redactor
+        from diagkit.reports.render import render_html
+
+        self.remember_false_positives()
+        try:
+            bundle, options = self.bundle(), self.options()
+        except DiagkitError as exc:
+            self.state.setText(str(exc))
+            return
+        self.state.setText("Rendering the (redacted) report…")
+
+        def job() -> str:
+            return render_html(redact_bundle(bundle, Redactor(options)))
+
+        def done(html: str) -> None:
+            self._worker = None
+            self.report.setHtml(html)
+            self.state.setText("This is the report as developers will read it (secrets masked).")
+
+        self._worker = run_in_background(job, on_done=done, on_error=self._failed)
+
+    def choose_and_save(self) -> None:
+        default = Path.home() / (_slug(self.title_edit.text()) + ".zip")
+        path, _ = QFileDialog.getSaveFileName(self, "Save bug report bundle", str(default),
+                                              "Bundles (*.zip)")
+        if path:
+            self.save(Path(path))
+
+    def save(self, path: Path) -> None:
+        from diagkit.reports.bundle import write_bundle
+
+        self.remember_false_positives()
+        try:
+            bundle, options = self.bundle(), self.options()
+        except DiagkitError as exc:
+            self.state.setText(str(exc))
+            return
+        self.progress.show()
+        self.save_button.setEnabled(False)
+        self.state.setText(f"Writing {path}…")
+
+        def job(cancel: threading.Event):  # noqa: ANN202
+            return write_bundle(bundle, path, options=options)
+
+        def done(info: object) -> None:
+            self._worker = None
+            self.progress.hide()
+            self.info = info
+            self.saved.emit(info)
+            self.accept()
+
+        self._worker = run_in_background(job, on_done=done, on_error=self._failed)
+
+    def _failed(self, error: BaseException) -> None:
+        self._worker = None
+        self.progress.hide()
+        self.save_button.setEnabled(True)
+        self.state.setText(str(error) if isinstance(error, DiagkitError | OSError)
+                           else f"Unexpected error ({type(error).__name__}: {error}); see the log file.")
+
+    def reject(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+        super().reject()
+
+
+class BundleView(QWidget):
+    """An opened bundle: what verification found, the report, and its logs one click away."""
+
+    open_logs = Signal(list)
+
+    def __init__(self, opened, problems: Sequence[str], parent: QWidget | None = None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.opened = opened
+        status = QLabel(("<b style='color:#2e7d32'>All files present and unchanged.</b>" if not problems
+                         else "<b style='color:#c62828'>Verification problems:</b> "
+                         + "; ".join(problems)))
+        status.setWordWrap(True)
+        self.report = QTextBrowser()
+        self.report.setOpenExternalLinks(False)
+        html_path = Path(opened.report_html)
+        if html_path.exists():
+            self.report.setHtml(html_path.read_text(encoding="utf-8", errors="replace"))
+        logs_button = QPushButton(f"Browse its logs ({len(opened.logs)})")
+        logs_button.setEnabled(bool(opened.logs))
+        logs_button.clicked.connect(lambda: self.open_logs.emit([str(p) for p in opened.logs]))
+        folder = QLabel(f"Extracted to {opened.folder}")
+        folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        top = QHBoxLayout()
+        top.addWidget(status, 1)
+        top.addWidget(logs_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(folder)
+        layout.addWidget(self.report, 1)
+
+
+def _slug(text: str) -> str:
+    keep = "".join(c if c.isalnum() else "-" for c in text.strip().lower())
+    return "-".join(p for p in keep.split("-") if p)[:60] or "bug-report"
