@@ -44,6 +44,8 @@ if TYPE_CHECKING:  # the redaction module is imported lazily: it is another engi
     from diagkit.reports.redact import RedactOptions, Redactor
 
 SCHEMA = "diagkit.bundle/1"
+#: Log lines per excerpt shown in report.html / report.md (logs/ always has all of them).
+REPORT_LOG_LINES = 2000
 MANIFEST = "manifest.json"
 
 #: ``progress(message, fraction)``; fraction runs from 0.0 to 1.0.
@@ -102,6 +104,12 @@ def _scrub(value: Any, r: Redactor, source: str) -> Any:
                 new = _scrub_attachment(old, r, f"{source}/attachment")
             elif kind == "PlotImage" and f.name == "png":
                 new = old
+            elif kind == "LogExcerpt" and f.name == "lines":
+                # One pass over the joined text: multi-line secrets (private key blocks) are
+                # only recognisable whole, and one call is much faster than one per line.
+                text = "\n".join(old)
+                red = r.redact(text, source=f"log:{value.source}") if text else text
+                new = old if red == text else tuple(red.split("\n"))
             else:
                 new = _scrub(old, r, _source_for(kind, f.name, value, source))
             if new is not old:
@@ -280,13 +288,15 @@ def write_bundle(
 
     listed = ["report.html", "report.md"] + [p for p, _, _ in data_files]
     bundle_name = safe_name(out.name, default="bundle.zip")
-    html = render_html(clean, files=listed)
-    md = render_markdown(clean, max_bytes=markdown_max_bytes, bundle_name=bundle_name)
+    summary = dict(r.summary())
+    view = _report_view(clean, log_paths)
+    html = render_html(view, files=listed, redaction=summary)
+    md = render_markdown(view, max_bytes=markdown_max_bytes, bundle_name=bundle_name,
+                         files=listed, redaction=summary)
     files.append(("report.html", html.encode("utf-8"), deflate))
     files.append(("report.md", md.encode("utf-8"), deflate))
     files.extend(data_files)
 
-    summary = dict(r.summary())
     opts = getattr(r, "options", options)
     manifest = {
         "schema": SCHEMA,
@@ -332,6 +342,25 @@ def write_bundle(
     report("Done", 1.0)
     return BundleInfo(path=out, files=tuple(p for p, _, _ in files), size=out.stat().st_size,
                       redaction_summary=summary)
+
+
+def _report_view(b: Bundle, log_paths: list[str]) -> Bundle:
+    """The bundle as the reports show it: very long log excerpts cut to their last lines.
+
+    The whole excerpt is in ``logs/``; a report page with millions of lines would be unusable
+    (and slow to render), so it shows the end, where the failure usually is, and says so.
+    """
+    logs = []
+    for x, path in zip(b.logs, log_paths, strict=True):
+        if len(x.lines) > REPORT_LOG_LINES:
+            cut = len(x.lines) - REPORT_LOG_LINES
+            note = (f"{x.note}; " if x.note else "") + (
+                f"the report shows the last {REPORT_LOG_LINES:,} of {len(x.lines):,} lines; "
+                f"all of them are in {path}")
+            x = dataclasses.replace(x, lines=x.lines[cut:], first_line=x.first_line + cut,
+                                    note=note)
+        logs.append(x)
+    return dataclasses.replace(b, logs=tuple(logs))
 
 
 def _zip_time(created: datetime) -> tuple[int, int, int, int, int, int]:
