@@ -104,6 +104,9 @@ def _scrub(value: Any, r: Redactor, source: str) -> Any:
                 new = _scrub_attachment(old, r, f"{source}/attachment")
             elif kind == "PlotImage" and f.name == "png":
                 new = old
+            elif (kind, f.name) in (("LogExcerpt", "source"), ("Attachment", "name"),
+                                    ("PlotImage", "name")):
+                new = _redact_path(r, old)
             elif kind == "LogExcerpt" and f.name == "lines":
                 # One pass over the joined text: multi-line secrets (private key blocks) are
                 # only recognisable whole, and one call is much faster than one per line.
@@ -175,6 +178,24 @@ def _scrub_attachment(data: bytes, r: Redactor, source: str) -> bytes:
             ) from exc
     new = r.redact(text, source=source)
     return data if new == text else new.encode("utf-8")
+
+
+def _redact_path(r: Redactor, text: str, *, name: bool = False) -> str:
+    """Redact a path or file name one component at a time, the extension apart.
+
+    A host name followed by ``.log`` reads as a longer, unknown domain to the host rule;
+    redacting ``db1.corp.net`` and ``.log`` separately keeps the file name's host maskable.
+    """
+    redact = r.redact_name if name else (lambda t: r.redact(t, source="file name"))
+    whole = redact(text)
+    parts = []
+    for part in whole.split("/"):
+        stem, dot, ext = part.rpartition(".")
+        if dot and stem and 0 < len(ext) <= 5 and ext.isalnum():
+            parts.append(redact(stem) + "." + ext)
+        else:
+            parts.append(part)
+    return "/".join(parts)
 
 
 # --- file names ----------------------------------------------------------------------------------
@@ -251,16 +272,16 @@ def write_bundle(
     #    then made safe; the contents come from the redacted model.
     report("Redacting", 0.0)
     names = _Names()
-    host_paths = [names.add("data/probes", safe_name(r.redact_name(h.name), default="host"), ".json")
+    host_paths = [names.add("data/probes", safe_name(_redact_path(r, h.name, name=True), default="host"), ".json")
                   for h in bundle.hosts]
     log_paths = []
     for n, excerpt in enumerate(bundle.logs, 1):
-        base = _strip_ext(safe_name(r.redact_name(Path(excerpt.source).name or "log"),
+        base = _strip_ext(safe_name(_redact_path(r, Path(excerpt.source).name or "log", name=True),
                                     default="log"), ".log")
         log_paths.append(names.add("logs", f"{n}-{base}", ".log"))
-    plot_paths = [names.add("plots", _strip_ext(safe_name(r.redact_name(p.name), default="plot"),
+    plot_paths = [names.add("plots", _strip_ext(safe_name(_redact_path(r, p.name, name=True), default="plot"),
                                                 ".png"), ".png") for p in bundle.plots]
-    attach_paths = [names.add("attachments", safe_name(r.redact_name(a.name), default="attachment"))
+    attach_paths = [names.add("attachments", safe_name(_redact_path(r, a.name, name=True), default="attachment"))
                     for a in bundle.attachments]
     for fixed in ("report.html", "report.md", "data/bundle.json", "data/findings.json", MANIFEST):
         names.add("", fixed)
