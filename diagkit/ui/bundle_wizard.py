@@ -296,7 +296,7 @@ class BundleWizard(QDialog):
                 top = QTreeWidgetItem([source, f"{len(hits)} hit(s)", ""])
                 self.hits.addTopLevelItem(top)
                 for hit in hits:
-                    value = texts[source][hit.start:hit.end]
+                    value = hit.value or texts[source][hit.start:hit.end]
                     item = QTreeWidgetItem([f"{hit.rule}: {hit.original_preview}", hit.replacement, ""])
                     item.setData(0, Qt.ItemDataRole.UserRole, value)
                     item.setCheckState(2, Qt.CheckState.Unchecked)
