@@ -729,7 +729,7 @@ def _add_bundle_parser(sub: Any) -> None:
 
 
 def _bundle(args: argparse.Namespace, out: TextIO) -> int:
-    from diagkit.errors import BundleError, LogFormatError
+    from diagkit.errors import LogFormatError
 
     cmd = args.bundle_command
     if cmd == "verify":
@@ -765,10 +765,10 @@ def _bundle(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     if cmd != "create":
         raise ConfigError(f"Unknown bundle action {cmd!r}.")
-    return _bundle_create(args, out, BundleError, LogFormatError)
+    return _bundle_create(args, out, LogFormatError)
 
 
-def _bundle_create(args: argparse.Namespace, out: TextIO, bundle_error: type, log_error: type) -> int:
+def _bundle_create(args: argparse.Namespace, out: TextIO, log_error: type) -> int:
     from datetime import UTC, datetime
 
     from diagkit.reports.bundle import collect_host, log_excerpts, write_bundle

@@ -32,7 +32,7 @@ import unicodedata
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -322,7 +322,7 @@ def write_bundle(
     manifest = {
         "schema": SCHEMA,
         "diagkit_version": __version__,
-        "created": clean.created.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        "created": clean.created.astimezone(UTC).isoformat(timespec="seconds"),
         "title": clean.title,
         "files": [{"path": p, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()}
                   for p, d, _ in files],
@@ -385,7 +385,7 @@ def _report_view(b: Bundle, log_paths: list[str]) -> Bundle:
 
 
 def _zip_time(created: datetime) -> tuple[int, int, int, int, int, int]:
-    t = created.astimezone(timezone.utc)
+    t = created.astimezone(UTC)
     return (max(1980, t.year), t.month, t.day, t.hour, t.minute, t.second)
 
 

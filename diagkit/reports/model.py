@@ -10,7 +10,7 @@ Nothing here touches the network or the disk.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from diagkit import __version__
 from diagkit.errors import BundleError
@@ -20,7 +20,7 @@ SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,6 @@ class Bundle:
             )
         if self.created.tzinfo is None:
             # A naive time would be ambiguous in the manifest; treat it as UTC (it is ours).
-            object.__setattr__(self, "created", self.created.replace(tzinfo=timezone.utc))
+            object.__setattr__(self, "created", self.created.replace(tzinfo=UTC))
         else:
-            object.__setattr__(self, "created", self.created.astimezone(timezone.utc))
+            object.__setattr__(self, "created", self.created.astimezone(UTC))
