@@ -370,7 +370,8 @@ _PASSWORDISH = re.compile(r"pass|pwd|pw\b|pw_|psk", re.I)
 
 # Every secret match contains one of these (lower-cased); only lines holding one are scanned.
 _TRIGGERS = ("pass", "pw", "secret", "token", "key", "auth", "credential", "cookie",
-             "session", "signature", "sig=", "psk", "@", "mysql", "mariadb", "bearer", "gh",
+             "sessionid", "session_id", "session-id", "signature", "sig=", "psk", "@", "mysql",
+             "mariadb", "bearer", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat",
              "xox", "k_live", "k_test", "aiza", "akia", "asia", "agpa", "aida", "aroa", "anpa",
              "anva", "aipa", "abia", "acca", "eyj")
 _BEGIN = "-----begin"
