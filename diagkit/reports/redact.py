@@ -330,7 +330,10 @@ _KV_LONG = (r"password|passwd|passphrase|passcode|secret|token|api[_-]?key|acces
             r"private[_-]?key(?:[_-]?id)?|secret[_-]?key|account[_-]?key|"
             r"shared[_-]?access[_-]?key|credentials?|cookie|session[_-]?id|signature")
 _KV_SHORT = r"pass|pwd|pw|auth|psk"
-_KEY = rf"(?<![\w.-])(?:[\w.-]*?(?i:{_KV_LONG})|(?:[\w.-]*[_.-])?(?i:{_KV_SHORT}))"
+# Any key is matched (possessively: no backtracking) and checked in Python: far faster than
+# asking the regex engine to find a keyword suffix at every position.
+_KEY = r"(?<![\w.-])[\w.-]++"
+_KEYCHECK = re.compile(rf"(?:{_KV_LONG})\Z|(?:\A|(?<=[_.-]))(?:{_KV_SHORT})\Z", re.I)
 _QVAL = r"\\\"(?:[^\"\\\n]|\\[^\"\n])*\\\"|\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'"
 _ARG = r"\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+"
 
@@ -598,6 +601,11 @@ class Redactor:
             value = m.string[vs:ve]
             if kind in ("kv", "yaml"):
                 key = m.group(f"{kind}_k")
+                if not _KEYCHECK.search(key):
+                    # not a secret key; its value may still hold one (a URL with a password)
+                    ms, vs0 = m.start(), m.start(vgroup)
+                    return (m.string[ms:vs0]
+                            + self._secret_sub(m.string[vs0:m.end()], source, offset + vs0))
                 rule = "password" if _PASSWORDISH.search(key) else (
                     "aws_secret_key" if "aws" in key.lower() else "secret")
             else:
