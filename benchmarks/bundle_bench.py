@@ -137,7 +137,7 @@ def main() -> None:
     t0 = time.perf_counter()
     planted = generate(src, args.size_mb)
     mb = src.stat().st_size / 1e6
-    print(f"generated {mb:.0f} MB of mixed logs in {time.perf_counter() - t0:.1f} s")
+    print(f"generated {mb:.0f} MB of mixed logs in {time.perf_counter() - t0:.1f} s", flush=True)
     out = data / "bundle_bench.out"
     full = RedactOptions(obfuscate=frozenset({"ip", "host", "mac", "user", "email"}))
     for label, opts, exprs in (("secrets only", RedactOptions(), SED_SECRETS),
@@ -148,7 +148,7 @@ def main() -> None:
         ds = time_sed(src, out.with_suffix(".sed.out"), exprs) if shutil.which("sed") else float("nan")
         print(f"{label:24s} diagkit {dt:6.1f} s = {mb / dt:6.1f} MB/s | sed -E {ds:6.1f} s = "
               f"{mb / ds:6.1f} MB/s | diagkit/sed speed {ds / dt:4.1f}x | leaked {len(leaked)}"
-              f" | masked {sum(r.summary().values())}")
+              f" | masked {sum(r.summary().values())}", flush=True)
         del text
     try:
         from diagkit.reports import bundle as bundle_mod
