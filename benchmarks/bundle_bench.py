@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from diagkit.reports.redact import FalsePositives, RedactOptions, Redactor, TokenMap  # noqa: E402
-from tests.logs import labelled  # noqa: E402
+from diagkit.reports.redact import FalsePositives, RedactOptions, Redactor, TokenMap
+from tests.logs import labelled
 
 SECRETS = [
     "password=Hunter2{n}", '{{"password": "S3cret{n}"}}', "db_password: 'pw{n}x'",
@@ -101,9 +101,9 @@ def generate(path: Path, size_mb: int, seed: int = 11) -> list[str]:
             out.write(chunk)
             written += len(chunk)
     tmp.replace(path)
-    for n in range(1, n + 1, 97):  # a sample of the planted values
-        planted.extend(v for v in (f"Hunter2{n}", f"S3cret{n}", f"pw{n}x", f"tok{n}abcdefgh",
-                                   f"Pg{n}pass", f"My{n}pass", f"Ado{n}pw", f"K{n}apikey"))
+    for k in range(1, n + 1, 97):  # a sample of the planted values
+        planted.extend(v for v in (f"Hunter2{k}", f"S3cret{k}", f"pw{k}x", f"tok{k}abcdefgh",
+                                   f"Pg{k}pass", f"My{k}pass", f"Ado{k}pw", f"K{k}apikey"))
     return planted
 
 

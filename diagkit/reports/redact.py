@@ -151,8 +151,8 @@ class Hit:
 _SECTIONS = ("ip4_16", "ip4_24", "ip6", "mac", "host", "domain", "user", "keyword")
 _WORD_TOKEN = re.compile(r"\b(host|domain|user|keyword)-(\d+)\b")
 _IP4_TOKEN = re.compile(r"(?<![\w.])(2(?:4\d|5[0-5])\.\d{1,3}\.\d{1,3})\.(\d{1,3})(?![\w]|\.\d)")
-_MAC_TOKEN = re.compile(r"(?<![\w:-])02:00:00(?::[0-9a-f]{2}){3}(?![\w:-])", re.I)
-_IP6_TOKEN = re.compile(r"(?<![\w:.])fd00:0:[0-9a-f:]+(?![\w:])", re.I)
+_MAC_TOKEN = re.compile(r"(?<![\w:-])02:00:00(?::[0-9a-f]{2}){3}(?![\w:-])", re.IGNORECASE)
+_IP6_TOKEN = re.compile(r"(?<![\w:.])fd00:0:[0-9a-f:]+(?![\w:])", re.IGNORECASE)
 
 
 class TokenMap:
@@ -333,7 +333,7 @@ _KV_SHORT = r"pass|pwd|pw|auth|psk"
 # Any key is matched (possessively: no backtracking) and checked in Python: far faster than
 # asking the regex engine to find a keyword suffix at every position.
 _KEY = r"(?<![\w.-])[\w.-]++"
-_KEYCHECK = re.compile(rf"(?:{_KV_LONG})\Z|(?:\A|(?<=[_.-]))(?:{_KV_SHORT})\Z", re.I)
+_KEYCHECK = re.compile(rf"(?:{_KV_LONG})\Z|(?:\A|(?<=[_.-]))(?:{_KV_SHORT})\Z", re.IGNORECASE)
 _QVAL = r"\\\"(?:[^\"\\\n]|\\[^\"\n])*\\\"|\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'"
 _ARG = r"\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+"
 
@@ -366,10 +366,10 @@ _SECRET_RULES: list[tuple[str, str]] = [
            rf"(?P<kv_v>{_QVAL}|(?!\[REDACTED)[^\s\"'&;,<>]+)"),
     ("bearer", r"(?i:\bbearer)[ \t]+(?P<bearer_v>[A-Za-z0-9\-._~+/]{8,}=*)"),
 ]
-_SECRETS = re.compile("|".join(f"(?P<{n}>{p})" for n, p in _SECRET_RULES), re.M)
+_SECRETS = re.compile("|".join(f"(?P<{n}>{p})" for n, p in _SECRET_RULES), re.MULTILINE)
 _RULE_NAME = {"cli": "command_line_password", "sshpass": "command_line_password",
               "mysqlp": "command_line_password"}
-_PASSWORDISH = re.compile(r"pass|pwd|pw\b|pw_|psk", re.I)
+_PASSWORDISH = re.compile(r"pass|pwd|pw\b|pw_|psk", re.IGNORECASE)
 
 # Every secret match contains one of these (lower-cased); only lines holding one are scanned.
 _TRIGGERS = ("pass", "pw", "secret", "token", "key", "auth", "credential", "cookie",
@@ -413,15 +413,10 @@ _OBF_RULES: dict[str, list[tuple[str, str]]] = {
     ],
 }
 _SYSTEM_USERS = frozenset(
-    "root daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc gnats "
-    "nobody nogroup systemd-network systemd-resolve systemd-timesync systemd-journal messagebus "
-    "syslog _apt sshd postgres mysql redis nginx apache http polkitd avahi dnsmasq chrony ntp "
-    "unknown invalid admin user guest".split()
+    ["root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data", "backup", "list", "irc", "gnats", "nobody", "nogroup", "systemd-network", "systemd-resolve", "systemd-timesync", "systemd-journal", "messagebus", "syslog", "_apt", "sshd", "postgres", "mysql", "redis", "nginx", "apache", "http", "polkitd", "avahi", "dnsmasq", "chrony", "ntp", "unknown", "invalid", "admin", "user", "guest"]
 )
 _PUBLIC_DOMAINS = frozenset(
-    "example.com example.org example.net github.com githubusercontent.com gitlab.com google.com "
-    "debian.org ubuntu.com python.org pypi.org microsoft.com apple.com redhat.com kernel.org "
-    "mozilla.org w3.org schema.org apache.org nginx.org docker.com docker.io".split()
+    ["example.com", "example.org", "example.net", "github.com", "githubusercontent.com", "gitlab.com", "google.com", "debian.org", "ubuntu.com", "python.org", "pypi.org", "microsoft.com", "apple.com", "redhat.com", "kernel.org", "mozilla.org", "w3.org", "schema.org", "apache.org", "nginx.org", "docker.com", "docker.io"]
 )
 _TOKEN_LABEL = re.compile(r"(?:host|domain|user|keyword)-\d+\Z")
 
@@ -462,7 +457,7 @@ class Redactor:
         if "user" in kinds and self.options.users:
             words = "|".join(re.escape(u) for u in sorted(self.options.users, key=len, reverse=True))
             parts.insert(0, f"(?P<knownuser>(?<![\\w.-])(?:{words})(?![\\w-]|\\.\\w))")
-        self._obf = re.compile("|".join(parts), re.M) if parts else None
+        self._obf = re.compile("|".join(parts), re.MULTILINE) if parts else None
 
     # public ----------------------------------------------------------------------------------
 
