@@ -306,7 +306,7 @@ class BundleWizard(QDialog):
             self.state.setText(f"{total} value(s) will be masked. Tick 'Not a secret' for false "
                                "positives: they are remembered and left alone from now on.")
 
-        self._worker = run_in_background(job, on_done=done, on_error=self._failed)
+        self._worker = run_in_background(job, on_done=done, on_error=self._failed, owner=self)
 
     def remember_false_positives(self) -> int:
         from diagkit.reports.redact import FalsePositives
@@ -348,7 +348,7 @@ class BundleWizard(QDialog):
             self.report.setHtml(html)
             self.state.setText("This is the report as developers will read it (secrets masked).")
 
-        self._worker = run_in_background(job, on_done=done, on_error=self._failed)
+        self._worker = run_in_background(job, on_done=done, on_error=self._failed, owner=self)
 
     def choose_and_save(self) -> None:
         default = Path.home() / (_slug(self.title_edit.text()) + ".zip")
@@ -380,7 +380,7 @@ class BundleWizard(QDialog):
             self.saved.emit(info)
             self.accept()
 
-        self._worker = run_in_background(job, on_done=done, on_error=self._failed)
+        self._worker = run_in_background(job, on_done=done, on_error=self._failed, owner=self)
 
     def _failed(self, error: BaseException) -> None:
         self._worker = None

@@ -188,8 +188,7 @@ class ConsoleView(QWidget):
         self._cancel = cancel
         self._started = time.monotonic()
         self._worker = run_in_background(
-            job, on_done=self._done, on_error=self._failed, on_progress=self._chunk
-        )
+            job, on_done=self._done, on_error=self._failed, on_progress=self._chunk, owner=self)
         self._update_state()
         return True
 

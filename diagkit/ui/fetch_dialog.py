@@ -89,7 +89,7 @@ class FetchLogsDialog(QDialog):
             self.state.setText(f"{len(entries)} log file(s). Select one or more, then Fetch.")
 
         self._worker = run_in_background(lambda: list_remote_logs(transport, folder),
-                                         on_done=done, on_error=self._failed)
+                                         on_done=done, on_error=self._failed, owner=self)
 
     def fetch_selected(self) -> None:
         from diagkit.logs.fetch import fetch
@@ -119,7 +119,7 @@ class FetchLogsDialog(QDialog):
             self.accept()
 
         self._worker = run_in_background(job, on_done=done, on_error=self._failed,
-                                         on_progress=lambda n: self.progress.setValue(int(n)))
+                                         on_progress=lambda n: self.progress.setValue(int(n)), owner=self)
 
     def _failed(self, error: BaseException) -> None:
         self._worker = None

@@ -149,7 +149,7 @@ class HostView(QWidget):
             self._attach(transport)
             self.refresh_all()
 
-        self._worker = run_in_background(job, on_done=done, on_error=self._connect_failed)
+        self._worker = run_in_background(job, on_done=done, on_error=self._connect_failed, owner=self)
 
     def _attach(self, transport: Transport) -> None:
         self.transport = transport
@@ -228,7 +228,7 @@ class HostView(QWidget):
             return snapshot(transport, probes, cancel=cancel, on_result=progress)
 
         self._worker = run_in_background(job, on_done=self._snapshot_done,
-                                         on_error=self._work_failed, on_progress=self._probe_done)
+                                         on_error=self._work_failed, on_progress=self._probe_done, owner=self)
 
     def refresh_probe(self, name: str) -> None:
         transport, probe = self.transport, self.probes.get(name)
@@ -245,7 +245,7 @@ class HostView(QWidget):
             self._work_failed(error)
 
         self._probe_workers[name] = run_in_background(
-            lambda cancel: run_probe(transport, probe, cancel=cancel), on_done=done, on_error=failed)
+            lambda cancel: run_probe(transport, probe, cancel=cancel), on_done=done, on_error=failed, owner=self)
 
     def _refresh_requested(self, name: object) -> None:
         if name is None:

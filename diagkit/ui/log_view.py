@@ -380,7 +380,7 @@ class LogView(QWidget):
                              progress=lambda p: progress(p.fraction))
 
         self._open_worker = run_in_background(job, on_done=self._opened, on_error=self._failed,
-                                              on_progress=self._progress)
+                                              on_progress=self._progress, owner=self)
 
     def _progress(self, fraction: object) -> None:
         if isinstance(fraction, float | int):
@@ -471,6 +471,10 @@ class LogView(QWidget):
         self.cancel_button.hide()
         self.state.setText("Stopped. What was indexed so far stays usable.")
 
+    def closeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+        self.shutdown()
+        super().closeEvent(event)
+
     def shutdown(self) -> None:
         self.cancel()
         for lg in self.logs:
@@ -531,7 +535,7 @@ class LogView(QWidget):
             self.counts.setText(str(error) if isinstance(error, DiagkitError) else
                                 f"Filter failed: {error}")
 
-        self._filter_worker = run_in_background(job, on_done=done, on_error=failed)
+        self._filter_worker = run_in_background(job, on_done=done, on_error=failed, owner=self)
 
     def set_time_window(self, start: float, end: float) -> None:
         self._time_window = (min(start, end), max(start, end))
@@ -575,7 +579,7 @@ class LogView(QWidget):
             self.sig_label.setText(f"Signatures could not be computed: {error}")
 
         self.sig_label.setText("Finding recurring messages…")
-        self._sig_worker = run_in_background(job, on_done=done, on_error=failed)
+        self._sig_worker = run_in_background(job, on_done=done, on_error=failed, owner=self)
 
     def _signature_clicked(self, item: QTreeWidgetItem) -> None:
         sig_id = item.data(0, Qt.ItemDataRole.UserRole)

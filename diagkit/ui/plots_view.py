@@ -342,8 +342,7 @@ class PlotsView(QWidget):
                 self._failed(error)
 
         self._worker = run_in_background(
-            lambda cancel: sampler.sample(cancel), on_done=done, on_error=failed
-        )
+            lambda cancel: sampler.sample(cancel), on_done=done, on_error=failed, owner=self)
 
     def _add(self, sample: LiveSample) -> None:
         self.samples_taken += 1

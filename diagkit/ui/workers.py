@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
@@ -80,16 +81,27 @@ def run_in_background(
     on_error: Callable[[BaseException], None] | None = None,
     on_progress: Callable[[Any], None] | None = None,
     pool: QThreadPool | None = None,
+    owner: QObject | None = None,
 ) -> Worker:
-    """Start ``job`` in the thread pool and return its :class:`Worker` (to cancel it)."""
+    """Start ``job`` in the thread pool and return its :class:`Worker` (to cancel it).
+
+    With ``owner`` (the widget the callbacks update), outcomes arriving after that widget was
+    deleted are dropped and the job is cancelled.
+    """
     worker = Worker(job)
+    if owner is not None:
+        owner.destroyed.connect(worker.cancel)
 
     def guarded(callback: Callable[[Any], None]) -> Callable[[Any], None]:
         # An outcome already queued when the job was cancelled (tab closed) must not reach
         # widgets that may be gone by the time the event loop delivers it.
         def deliver(value: Any) -> None:
-            if not worker.cancel_event.is_set():
-                callback(value)
+            if worker.cancel_event.is_set():
+                return
+            if owner is not None and not shiboken6.isValid(owner):
+                worker.cancel()
+                return
+            callback(value)
 
         return deliver
 
