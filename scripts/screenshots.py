@@ -164,6 +164,42 @@ def main() -> int:
     app.processEvents()
     save(window, "log-viewer.png")
 
+    # a bug report: the wizard (evidence, redaction preview), then the bundle reopened
+    log_view.table.selectRow(log_view.table.currentIndex().row())
+    log_view.report_button.click()
+    view.console.command_edit.setText("systemctl status nginx --no-pager || true")
+    view.console.run_command()
+    wait_until(app, lambda: not view.console.is_running)
+    from diagkit.ui.bundle_wizard import BundleView, BundleWizard
+
+    wizard = BundleWizard(window.host_views(), window.report_records, parent=window)
+    wizard.resize(1100, 760)
+    wizard.title_edit.setText("Checkout returns HTTP 500 after the DB password rotation")
+    wizard.summary_edit.setPlainText("Since 09:40 every checkout fails; the API logs 'db login failed'.")
+    wizard.steps_edit.setPlainText("Rotate the DB password (runbook 12)\nRestart shop-api\nPlace an order")
+    wizard.expected_edit.setPlainText("The order is accepted.")
+    wizard.actual_edit.setPlainText("HTTP 500; 'password authentication failed' in the API log.")
+    wizard.obfuscate["ip"].setChecked(True)
+    wizard.obfuscate["host"].setChecked(True)
+    wizard.show()
+    app.processEvents()
+    save(wizard, "bug-report-story.png")
+    wizard.pages.setCurrentIndex(1)
+    app.processEvents()
+    save(wizard, "bug-report-evidence.png")
+    wizard.pages.setCurrentIndex(2)
+    wizard.preview_redaction()
+    wait_until(app, lambda: wizard.hits.topLevelItemCount() > 0)
+    app.processEvents()
+    save(wizard, "bug-report-redaction.png")
+    bundle_path = work / "checkout-500.zip"
+    wizard.save(bundle_path)
+    wait_until(app, lambda: wizard.info is not None, timeout=120)
+    window.open_bug_report(bundle_path)
+    wait_until(app, lambda: isinstance(window.tabs.currentWidget(), BundleView))
+    app.processEvents()
+    save(window, "bug-report-opened.png")
+
     window.close()
     return 0
 

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -412,6 +413,10 @@ class BundleView(QWidget):
         html_path = Path(opened.report_html)
         if html_path.exists():
             self.report.setHtml(html_path.read_text(encoding="utf-8", errors="replace"))
+        browser_button = QPushButton("Open report in browser")
+        browser_button.setToolTip("The report as developers see it, with its full styling")
+        browser_button.clicked.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(html_path))))
         logs_button = QPushButton(f"Browse its logs ({len(opened.logs)})")
         logs_button.setEnabled(bool(opened.logs))
         logs_button.clicked.connect(lambda: self.open_logs.emit([str(p) for p in opened.logs]))
@@ -419,6 +424,7 @@ class BundleView(QWidget):
         folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         top = QHBoxLayout()
         top.addWidget(status, 1)
+        top.addWidget(browser_button)
         top.addWidget(logs_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
