@@ -38,4 +38,8 @@ def test_wheel_contains_code_resources_and_templates(tmp_path: Path) -> None:
     assert shipped, "resources/probes holds example probes"
     for name in shipped:
         assert f"diagkit/resources/probes/{name}" in names
+    templates = {p.name for p in (REPO / "diagkit" / "reports" / "templates").glob("*.jinja2")}
+    assert "report.html.jinja2" in templates and "report.md.jinja2" in templates
+    for name in templates:
+        assert f"diagkit/reports/templates/{name}" in names
     assert any(n.startswith("diagkit-") and n.endswith("entry_points.txt") for n in names)
