@@ -41,6 +41,7 @@ on a lower-cased copy; obfuscation is one more combined regex over the text. See
 from __future__ import annotations
 
 import copy
+import heapq
 import ipaddress
 import json
 import os
@@ -330,55 +331,155 @@ _KV_LONG = (r"password|passwd|passphrase|passcode|secret|token|api[_-]?key|acces
             r"private[_-]?key(?:[_-]?id)?|secret[_-]?key|account[_-]?key|"
             r"shared[_-]?access[_-]?key|credentials?|cookie|session[_-]?id|signature")
 _KV_SHORT = r"pass|pwd|pw|auth|psk"
-# Any key is matched (possessively: no backtracking) and checked in Python: far faster than
-# asking the regex engine to find a keyword suffix at every position.
-_KEY = r"(?<![\w.-])[\w.-]++"
+# A key that ends with a secret word (``db_password``, ``X-Api-Key``, ``client.secret``); short words
+# only as a whole key or after ``_ . -`` (``db.pw`` yes, ``mypw`` no). Checking the word inside the
+# regex (rather than matching any key and checking it afterwards) keeps a harmless ``key: value``
+# from swallowing the ``secret_key: value`` that follows it.
+_KEY = (rf"(?<![\w.-])[\w.-]*?(?i:(?:{_KV_LONG})|(?<![^\W_])(?:{_KV_SHORT}))(?![\w.-])")
 _KEYCHECK = re.compile(rf"(?:{_KV_LONG})\Z|(?:\A|(?<=[_.-]))(?:{_KV_SHORT})\Z", re.IGNORECASE)
 _QVAL = r"\\\"(?:[^\"\\\n]|\\[^\"\n])*\\\"|\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'"
 _ARG = r"\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+"
+_KV_TRIGGERS = ("pass", "pw", "secret", "token", "key", "auth", "credential", "cookie",
+                "sessionid", "session_id", "session-id", "sig", "psk")
 
-_SECRET_RULES: list[tuple[str, str]] = [
+# (name, regex, triggers) in priority order: where two rules match at the same place the first
+# wins, exactly as in one big alternation. ``triggers`` are lower-case words one of which every
+# match contains: a rule only runs on the lines holding one. A rule without triggers runs over
+# the whole text, so its regex must start with a literal (Python's re then skips ahead in C):
+# word boundaries go in a look-behind after that literal.
+_SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
     ("private_key", r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
-                    r"(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)"),
+                    r"(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)", ()),
     ("authorization", r"(?i:\b(?:proxy-)?authorization)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
                       r"(?:(?i:bearer|basic|digest|token|negotiate|ntlm|aws4-hmac-sha256|"
-                      r"sharedkey|sso-key)[ \t]+)?(?P<authorization_v>[^\n\r\"'\\]+)"),
+                      r"sharedkey|sso-key)[ \t]+)?(?P<authorization_v>[^\n\r\"'\\]+)", ("auth",)),
     ("cookie", r"(?i:\b(?:set-)?cookie)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
-               r"(?P<cookie_v>[^\n\r\"'\\]+)"),
-    ("url_credentials", r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@?#]*:(?P<url_credentials_v>[^\s/?#]+)@"),
+               r"(?P<cookie_v>[^\n\r\"'\\]+)", ("cookie",)),
+    ("url_credentials", r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@?#]*:(?P<url_credentials_v>[^\s/?#]+)@",
+     ("@",)),
     ("cli", rf"(?<![\w-])--?(?i:[\w-]*?(?:password|passwd|pass|token|secret|api-?key|access-?key|"
-            rf"secret-?key|auth-?token))[ \t]+(?P<cli_v>(?!-){_ARG})"),
-    ("sshpass", rf"(?i:\bsshpass\b)[^\n]*?[ \t]-p[ \t]*(?P<sshpass_v>{_ARG})"),
+            rf"secret-?key|auth-?token))[ \t]+(?P<cli_v>(?!-){_ARG})", ("pass", "token", "secret", "key")),
+    ("sshpass", rf"(?i:\bsshpass\b)[^\n]*?[ \t]-p[ \t]*(?P<sshpass_v>{_ARG})", ("pass",)),
     ("mysqlp", rf"(?i:\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b)[^\n]*?[ \t]-p"
-               rf"(?P<mysqlp_v>{_ARG})"),
-    ("jwt", r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
-    ("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})"),
-    ("slack_token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
-    ("stripe_key", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"),
-    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}"),
-    ("aws_access_key_id", r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}\b"),
-    ("azure_sas", r"[?&](?i:sig)=(?P<azure_sas_v>[^&\s\"']+)"),
+               rf"(?P<mysqlp_v>{_ARG})", ("mysql", "mariadb")),
+    ("jwt", r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", ("eyj",)),
+    ("github_token", r"g(?<!\wg)(?:h[pousr]_[A-Za-z0-9]{30,255}|ithub_pat_[A-Za-z0-9_]{22,255})", ()),
+    ("slack_token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", ("xox",)),
+    ("stripe_key", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}", ("k_live_", "k_test_")),
+    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}", ("aiza",)),
+    ("aws_access_key_id", r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA|BIA|CCA)(?<!\w....)[A-Z0-9]{16}\b",
+     ()),
+    ("azure_sas", r"[?&](?i:sig)=(?P<azure_sas_v>[^&\s\"']+)", ("sig",)),
     ("generic_secret", r"(?i:\b(?:token|key|secret|password|passphrase)\b)[ \t]+"
-                       r"(?:(?i:is|was)[ \t]+)?(?P<generic_secret_v>[A-Za-z0-9+/_-]{32,}={0,2})"),
+                       r"(?:(?i:is|was)[ \t]+)?(?P<generic_secret_v>[A-Za-z0-9+/_-]{32,}={0,2})",
+     ("token", "key", "secret", "pass")),
     ("yaml", rf"^[ \t]*(?:-[ \t]+)?(?P<yaml_k>{_KEY})[ \t]*:[ \t]+"
-             r"(?P<yaml_v>(?![\"'\[{|>])[^\n\r]*[^\s])"),
+             r"(?P<yaml_v>(?![\"'\[{|>])[^\n\r]*[^\s])", _KV_TRIGGERS),
     ("kv", rf"(?P<kv_k>{_KEY})(?:\\?[\"'])?[ \t]*(?:=>|=|:)[ \t]*"
-           rf"(?P<kv_v>{_QVAL}|(?!\[REDACTED)[^\s\"'&;,<>]+)"),
-    ("bearer", r"(?i:\bbearer)[ \t]+(?P<bearer_v>[A-Za-z0-9\-._~+/]{8,}=*)"),
+           rf"(?P<kv_v>{_QVAL}|(?!\[REDACTED)[^\s\"'&;,<>]+)", _KV_TRIGGERS),
+    ("bearer", r"(?i:\bbearer)[ \t]+(?P<bearer_v>[A-Za-z0-9\-._~+/]{8,}=*)", ("bearer",)),
 ]
-_SECRETS = re.compile("|".join(f"(?P<{n}>{p})" for n, p in _SECRET_RULES), re.MULTILINE)
 _RULE_NAME = {"cli": "command_line_password", "sshpass": "command_line_password",
               "mysqlp": "command_line_password"}
 _PASSWORDISH = re.compile(r"pass|pwd|pw\b|pw_|psk", re.IGNORECASE)
-
-# Every secret match contains one of these (lower-cased); only lines holding one are scanned.
-_TRIGGERS = ("pass", "pw", "secret", "token", "key", "auth", "credential", "cookie",
-             "sessionid", "session_id", "session-id", "signature", "sig=", "psk", "@", "mysql",
-             "mariadb", "bearer", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat",
-             "xox", "k_live", "k_test", "aiza", "akia", "asia", "agpa", "aida", "aroa", "anpa",
-             "anva", "aipa", "abia", "acca", "eyj")
-_BEGIN = "-----begin"
 _PEM_END = re.compile(r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    regex: re.Pattern[str]
+    triggers: tuple[str, ...]  # empty: runs over the whole text
+
+
+def _compile_rules(rules: Iterable[tuple[str, str, tuple[str, ...]]]) -> tuple[_Rule, ...]:
+    return tuple(_Rule(n, re.compile(f"(?P<{n}>{p})", re.MULTILINE), t) for n, p, t in rules)
+
+
+_SECRET_COMPILED = _compile_rules(_SECRET_RULES)
+_BLOCK = 1 << 18  # find every trigger word in one block while it is in the CPU cache
+
+
+def _lowered(text: str) -> str:
+    low = text.lower()
+    if len(low) != len(text):  # a few characters lower-case to two: keep offsets aligned
+        low = "".join(c if len(c) == 1 else "?" for c in (ch.lower() for ch in text))
+    return low
+
+
+def _candidate_lines(text: str, rules: Sequence[_Rule]) -> list[list[tuple[int, int]] | None]:
+    """For each rule, the sorted (start, end) spans of the lines holding one of its trigger words
+    (``None``: the rule runs over the whole text). ``str.find`` per word and cache-sized block:
+    far faster than one regex alternation of the words, which Python's re tries at every
+    position."""
+    by_word: dict[str, list[int]] = {}
+    for i, rule in enumerate(rules):
+        for word in rule.triggers:
+            by_word.setdefault(word, []).append(i)
+    spans: list[list[tuple[int, int]] | None] = [[] if r.triggers else None for r in rules]
+    if by_word:
+        low = _lowered(text)
+        n = len(low)
+        words = list(by_word.items())
+        for b0 in range(0, n, _BLOCK):
+            b1 = b0 + _BLOCK
+            for word, idxs in words:
+                stop = b1 + len(word) - 1
+                i = low.find(word, b0, stop)
+                while i >= 0:
+                    s = low.rfind("\n", 0, i) + 1
+                    e = low.find("\n", i)
+                    e = n if e < 0 else e
+                    for k in idxs:
+                        spans[k].append((s, e))  # type: ignore[union-attr]
+                    if e >= b1:
+                        break
+                    i = low.find(word, e, stop)
+    return [sorted(set(x)) if x is not None and len(x) > 1 else x for x in spans]
+
+
+def _scan(text: str, rules: Sequence[_Rule], spans: Sequence[list[tuple[int, int]] | None]
+          ) -> Iterable[tuple[int, re.Match[str]]]:
+    """The matches one alternation of all ``rules`` (in order) would find, left to right and
+    without overlaps, as (rule index, match); each rule searches only its own candidate lines.
+
+    A heap holds each rule's next match; a head that starts before the end of the last accepted
+    match is searched again from there, just as the alternation would carry on."""
+    heap: list[tuple[int, int, re.Match[str]]] = []
+    cursor = [0] * len(rules)
+
+    def advance(k: int, pos: int) -> None:
+        regex = rules[k].regex
+        lines = spans[k]
+        if lines is None:
+            m = regex.search(text, pos)
+            if m:
+                heapq.heappush(heap, (m.start(), k, m))
+            return
+        j = cursor[k]
+        while j < len(lines):
+            s, e = lines[j]
+            if e > pos:
+                m = regex.search(text, s if s > pos else pos, e)
+                if m:
+                    cursor[k] = j
+                    heapq.heappush(heap, (m.start(), k, m))
+                    return
+            j += 1
+        cursor[k] = j
+
+    for k in range(len(rules)):
+        if spans[k] is None or spans[k]:
+            advance(k, 0)
+    pos = 0
+    while heap:
+        start, k, m = heapq.heappop(heap)
+        if start < pos:
+            advance(k, pos)
+            continue
+        yield k, m
+        pos = m.end()
+        advance(k, pos)
+
 
 # --- obfuscation rules -----------------------------------------------------------------------
 
@@ -535,95 +636,52 @@ class Redactor:
         if len(self.hits) < self.max_hits:
             self.hits.append(Hit(source, rule, start, end, _preview(value), repl, value))
 
-    def _regions(self, text: str) -> list[tuple[int, int]]:
-        low = text.lower()
-        if len(low) != len(text):  # a few characters lower-case to two: keep offsets aligned
-            low = "".join(c if len(c) == 1 else "?" for c in (ch.lower() for ch in text))
-        n = len(text)
-        spans: list[tuple[int, int]] = []
-        for trig in _TRIGGERS:
-            i = low.find(trig)
-            while i >= 0:
-                s = low.rfind("\n", 0, i) + 1
-                e = low.find("\n", i)
-                e = n if e < 0 else e
-                spans.append((s, e))
-                i = low.find(trig, e)
-        i = low.find(_BEGIN)
-        while i >= 0:
-            s = low.rfind("\n", 0, i) + 1
-            m = _PEM_END.search(text, i)
-            e = text.find("\n", m.end()) if m else n
-            e = n if e < 0 else e
-            spans.append((s, e))
-            i = low.find(_BEGIN, max(e, i + 1))
-        if not spans:
-            return []
-        spans.sort()
-        merged = [spans[0]]
-        for s, e in spans[1:]:
-            ls, le = merged[-1]
-            if s <= le + 1:
-                if e > le:
-                    merged[-1] = (ls, e)
-            else:
-                merged.append((s, e))
-        return merged
-
-    def _mask_secrets(self, text: str, source: str) -> str:
-        regions = self._regions(text)
-        if not regions:
-            return text
+    def _mask_secrets(self, text: str, source: str, offset: int = 0) -> str:
+        rules = _SECRET_COMPILED
+        spans = _candidate_lines(text, rules)
         out: list[str] = []
         pos = 0
-        for s, e in regions:
-            out.append(text[pos:s])
-            out.append(self._secret_sub(text[s:e], source, s))
-            pos = e
+        for k, m in _scan(text, rules, spans):
+            out.append(text[pos:m.start()])
+            out.append(self._secret_repl(rules[k].name, m, source, offset))
+            pos = m.end()
+        if not out:
+            return text
         out.append(text[pos:])
         return "".join(out)
 
-    def _secret_sub(self, region: str, source: str, offset: int) -> str:
-        fps = self.false_positives
-
-        def repl(m: re.Match[str]) -> str:
-            kind = m.lastgroup or ""
-            vgroup = f"{kind}_v"
-            if vgroup in m.re.groupindex and m.group(vgroup) is not None:
-                vs, ve = m.span(vgroup)
-            else:
-                vs, ve = m.span()
-            value = m.string[vs:ve]
-            if kind in ("kv", "yaml"):
-                key = m.group(f"{kind}_k")
-                if not _KEYCHECK.search(key):
-                    # not a secret key; its value may still hold one (a URL with a password)
-                    ms, vs0 = m.start(), m.start(vgroup)
-                    return (m.string[ms:vs0]
-                            + self._secret_sub(m.string[vs0:m.end()], source, offset + vs0))
-                rule = "password" if _PASSWORDISH.search(key) else (
-                    "aws_secret_key" if "aws" in key.lower() else "secret")
-            else:
-                rule = _RULE_NAME.get(kind, kind)
-            # keep quotes around a quoted value: the structure (JSON, YAML) stays readable
-            for q in ('\\"', '"', "'"):
-                if len(value) >= 2 * len(q) and value.startswith(q) and value.endswith(q):
-                    vs, ve = vs + len(q), ve - len(q)
-                    value = m.string[vs:ve]
-                    break
-            if not value or value.startswith("[REDACTED:") or (
-                    rule != "private_key" and value in fps):
+    def _secret_repl(self, kind: str, m: re.Match[str], source: str, offset: int) -> str:
+        vgroup = f"{kind}_v"
+        if vgroup in m.re.groupindex and m.group(vgroup) is not None:
+            vs, ve = m.span(vgroup)
+        else:
+            vs, ve = m.span()
+        value = m.string[vs:ve]
+        if kind in ("kv", "yaml"):
+            key = m.group(f"{kind}_k")
+            if not _KEYCHECK.search(key):  # pragma: no cover - the key regex checks it already
                 return m.group(0)
-            token = f"[REDACTED:{rule}]"
-            self._record(source, rule, offset + vs, offset + ve, value, token)
-            ms = m.start()
-            head = m.string[ms:vs]
-            if kind in ("sshpass", "mysqlp") and len(head) > 8:
-                # the command line before -p may hold other secrets (--password=..., URLs)
-                head = head[:5] + self._secret_sub(head[5:], source, offset + ms + 5)
-            return head + token + m.string[ve:m.end()]
-
-        return _SECRETS.sub(repl, region)
+            rule = "password" if _PASSWORDISH.search(key) else (
+                "aws_secret_key" if "aws" in key.lower() else "secret")
+        else:
+            rule = _RULE_NAME.get(kind, kind)
+        # keep quotes around a quoted value: the structure (JSON, YAML) stays readable
+        for q in ('\\"', '"', "'"):
+            if len(value) >= 2 * len(q) and value.startswith(q) and value.endswith(q):
+                vs, ve = vs + len(q), ve - len(q)
+                value = m.string[vs:ve]
+                break
+        if not value or value.startswith("[REDACTED:") or (
+                rule != "private_key" and value in self.false_positives):
+            return m.group(0)
+        token = f"[REDACTED:{rule}]"
+        self._record(source, rule, offset + vs, offset + ve, value, token)
+        ms = m.start()
+        head = m.string[ms:vs]
+        if kind in ("sshpass", "mysqlp") and len(head) > 8:
+            # the command line before -p may hold other secrets (--password=..., URLs)
+            head = head[:5] + self._mask_secrets(head[5:], source, offset + ms + 5)
+        return head + token + m.string[ve:m.end()]
 
     def _obfuscate(self, text: str, source: str) -> str:
         tm = self.token_map
