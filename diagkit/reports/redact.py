@@ -396,7 +396,8 @@ def _compile_rules(rules: Iterable[tuple[str, str, tuple[str, ...]]]) -> tuple[_
 
 
 _SECRET_COMPILED = _compile_rules(_SECRET_RULES)
-_BLOCK = 1 << 18  # find every trigger word in one block while it is in the CPU cache
+_BLOCK = 1 << 18
+_ANCHORED = frozenset({"yaml"})  # rules whose regex starts with ``^`` (MULTILINE)  # find every trigger word in one block while it is in the CPU cache
 
 
 def _lowered(text: str) -> str:
@@ -407,15 +408,17 @@ def _lowered(text: str) -> str:
 
 
 def _candidate_lines(text: str, rules: Sequence[_Rule]) -> list[list[tuple[int, int]] | None]:
-    """For each rule, the sorted (start, end) spans of the lines holding one of its trigger words
-    (``None``: the rule runs over the whole text). ``str.find`` per word and cache-sized block:
-    far faster than one regex alternation of the words, which Python's re tries at every
-    position."""
+    """For each rule, sorted (start, end) spans of the lines holding one of its trigger words
+    (``None``: the rule runs over the whole text). A span starts after the last blank before the
+    first trigger word (no match can start earlier: it would have to hold that word) or, for a
+    rule anchored with ``^``, at the line start. ``str.find`` per word and cache-sized block: far
+    faster than one regex alternation of the words, which Python's re tries at every position."""
     by_word: dict[str, list[int]] = {}
     for i, rule in enumerate(rules):
         for word in rule.triggers:
             by_word.setdefault(word, []).append(i)
-    spans: list[list[tuple[int, int]] | None] = [[] if r.triggers else None for r in rules]
+    found: list[dict[int, int] | None] = [{} if r.triggers else None for r in rules]
+    anchored = [r.name in _ANCHORED for r in rules]
     if by_word:
         low = _lowered(text)
         n = len(low)
@@ -429,12 +432,19 @@ def _candidate_lines(text: str, rules: Sequence[_Rule]) -> list[list[tuple[int, 
                     s = low.rfind("\n", 0, i) + 1
                     e = low.find("\n", i)
                     e = n if e < 0 else e
+                    bound = max(low.rfind(" ", s, i), low.rfind("\t", s, i)) + 1
+                    if bound < s:
+                        bound = s
                     for k in idxs:
-                        spans[k].append((s, e))  # type: ignore[union-attr]
+                        d = found[k]
+                        b = s if anchored[k] else bound
+                        old = d.get(e)  # type: ignore[union-attr]
+                        if old is None or b < old:
+                            d[e] = b  # type: ignore[index]
                     if e >= b1:
                         break
                     i = low.find(word, e, stop)
-    return [sorted(set(x)) if x is not None and len(x) > 1 else x for x in spans]
+    return [None if d is None else [(b, e) for e, b in sorted(d.items())] for d in found]
 
 
 def _scan(text: str, rules: Sequence[_Rule], spans: Sequence[list[tuple[int, int]] | None]
@@ -450,6 +460,7 @@ def _scan(text: str, rules: Sequence[_Rule], spans: Sequence[list[tuple[int, int
     def advance(k: int, pos: int) -> None:
         regex = rules[k].regex
         lines = spans[k]
+        anchored = rules[k].name in _ANCHORED
         if lines is None:
             m = regex.search(text, pos)
             if m:
@@ -459,7 +470,10 @@ def _scan(text: str, rules: Sequence[_Rule], spans: Sequence[list[tuple[int, int
         while j < len(lines):
             s, e = lines[j]
             if e > pos:
-                m = regex.search(text, s if s > pos else pos, e)
+                if anchored:  # ``^...``: only at the line start, if that is still free
+                    m = regex.match(text, s, e) if s >= pos else None
+                else:
+                    m = regex.search(text, s if s > pos else pos, e)
                 if m:
                     cursor[k] = j
                     heapq.heappush(heap, (m.start(), k, m))
