@@ -298,3 +298,43 @@ def test_ip_mapping_consistent_and_reversible(nets: list[tuple[int, int, int]],
             assert (x.rsplit(".", 1)[0] == x2.rsplit(".", 1)[0]) == \
                    (y.rsplit(".", 1)[0] == y2.rsplit(".", 1)[0])
     assert tm.unredact(out1) == text
+
+
+# --- regressions of the faster engine --------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    ":0: db_passwd: 2222222222",  # a harmless "key: value" right before must not hide it
+    "a=b password=Hunter22 c",
+    "x: y\n  password: pw-after-plain-yaml\n",
+    "note: password=kv-after-yaml-key",
+])
+def test_secret_after_harmless_key_value(text: str) -> None:
+    secret = re.split(r"[=:] ?", text.strip().splitlines()[-1])[-1].split()[0]
+    out = make().redact(text)
+    assert secret not in out, out
+
+
+def test_token_rules_keep_word_boundaries() -> None:
+    r = make()
+    key = "AKIAIOSFODNN7EXAMPLE"
+    gh = "ghp_" + "a1" * 18
+    assert r.redact(f"x{key}") == f"x{key}"  # glued to a word: not a key id
+    assert r.redact(f"xx{gh}") == f"xx{gh}"
+    assert "[REDACTED:aws_access_key_id]" in r.redact(f"id={key[:0]} ({key})")
+    assert "[REDACTED:github_token]" in r.redact(f"({gh})")
+
+
+def test_many_lines_match_one_pass_per_line(tmp_path: Path) -> None:
+    """Secrets on far-apart lines, several rules on one line, in one big text: all masked, and
+    the result is the same as redacting each line on its own."""
+    lines = [f"line {i} nothing here" for i in range(3000)]
+    lines[5] = "Authorization: Bearer abcdefgh12345 password=pw5555 ghp_" + "z9" * 18
+    lines[1500] = "mysql -u root -pMysql1500 --password=pw1500 db"
+    lines[2999] = "postgres://u:Pg2999pass@h/db token=" + "q" * 40
+    r = make()
+    out = r.redact("\n".join(lines)).split("\n")
+    assert out == [make().redact(x) for x in lines]
+    joined = "\n".join(out)
+    for s in ("abcdefgh12345", "pw5555", "z9z9", "Mysql1500", "pw1500", "Pg2999pass", "qqqq"):
+        assert s not in joined, s
