@@ -32,10 +32,11 @@ Decisions (documented so the tests can hold them):
 * False positives (:class:`FalsePositives`): a value the engineer marked is never masked again,
   by any rule, except private key blocks, which are always masked.
 
-Speed: secrets rules run as one combined regex, and only on the lines that contain a trigger
-word (``pass``, ``token``, ``key``, ``@``, ``eyJ``, ``-----BEGIN`` ...), found with ``str.find``
-on a lower-cased copy; obfuscation is one more combined regex over the text. See
-``benchmarks/bundle_bench.py``.
+Speed: each secret rule has its own regex and runs only on the lines holding one of its trigger
+words (``pass``, ``token``, ``key``, ``@``, ``eyj`` ...; found with ``str.find`` on a lower-cased
+copy, block by block) or, when its regex starts with a literal (``-----BEGIN``, ``AKIA``...), over
+the whole text; :func:`_scan` merges the rules' matches exactly as one alternation would.
+Obfuscation is still one combined regex over the text. See ``benchmarks/bundle_bench.py``.
 """
 
 from __future__ import annotations
@@ -359,7 +360,7 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
      ("@",)),
     ("cli", rf"(?<![\w-])--?(?i:[\w-]*?(?:password|passwd|pass|token|secret|api-?key|access-?key|"
             rf"secret-?key|auth-?token))[ \t]+(?P<cli_v>(?!-){_ARG})", ("pass", "token", "secret", "key")),
-    ("sshpass", rf"(?i:\bsshpass\b)[^\n]*?[ \t]-p[ \t]*(?P<sshpass_v>{_ARG})", ("pass",)),
+    ("sshpass", rf"(?i:\bsshpass\b)[^\n]*?[ \t]-p[ \t]*(?P<sshpass_v>{_ARG})", ("sshpass",)),
     ("mysqlp", rf"(?i:\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b)[^\n]*?[ \t]-p"
                rf"(?P<mysqlp_v>{_ARG})", ("mysql", "mariadb")),
     ("jwt", r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", ("eyj",)),
