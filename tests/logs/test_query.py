@@ -261,3 +261,31 @@ def test_bad_regex_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("a\n")
     with LogFile.open(path) as log, pytest.raises(LogFormatError, match="not a valid regular"):
         matching_indices(log, Query(text="(unclosed", regex=True))
+
+
+def test_literal_positions_match_a_plain_scan() -> None:
+    import re as _re
+
+    import numpy as _np
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from diagkit.logs.query import _literal_positions
+
+    alphabet = st.sampled_from(list("aAbB@`[{ z\n0é"))
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(st.text(alphabet, max_size=200), st.text(alphabet.filter(lambda c: c != "\n"),
+                                                    min_size=1, max_size=4), st.booleans())
+    def check(hay: str, needle: str, fold: bool) -> None:
+        data, pat = hay.encode(), needle.encode()
+        if fold:
+            pat = pat.lower()
+        found = _literal_positions(_np.frombuffer(data, dtype=_np.uint8), pat, fold_case=fold)
+        flags = _re.IGNORECASE if fold else 0
+        # ASCII-only folding, overlapping hits, like the engine
+        want = [m.start() for m in _re.finditer(b"(?=" + _re.escape(pat) + b")", data,
+                                                flags | _re.ASCII)]
+        assert sorted(found.tolist()) == want
+
+    check()
