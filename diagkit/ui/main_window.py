@@ -65,7 +65,8 @@ class MainWindow(QMainWindow):
             "connect and run every probe.</p><p><b>Ctrl+N</b> add a host · <b>Ctrl+O</b> open the "
             "selected host · <b>F5</b> refresh · <b>Ctrl+W</b> close the tab · <b>Ctrl+F</b> find a "
             "host</p><p><b>Ctrl+L</b> opens log files for offline inspection (or drop them on this "
-            "window); <b>Ctrl+Shift+L</b> fetches logs from the connected host.</p>")
+            "window); <b>Ctrl+Shift+L</b> fetches logs from the connected host.</p>"
+            "<p><b>Ctrl+Shift+B</b> bundles what you found into a bug report for developers.</p>")
         self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.welcome.setWordWrap(True)
         self.setCentralWidget(self.tabs)
