@@ -42,6 +42,7 @@ Obfuscation is still one combined regex over the text. See ``benchmarks/bundle_b
 from __future__ import annotations
 
 import copy
+import functools
 import heapq
 import ipaddress
 import json
@@ -387,64 +388,123 @@ _PEM_END = re.compile(r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 
 @dataclass(frozen=True)
 class _Rule:
+    """One rule of a :func:`_scan`: its regex and how its candidate lines are found.
+
+    ``triggers`` are lower-case words, ``finders`` regexes (run over the lower-cased text), one of
+    which every match holds. A rule with neither runs over the whole text, so its regex must start
+    with a literal (Python's re then skips ahead in C). A candidate span starts after the last blank
+    before the first trigger of the line (the match holds no blank before its trigger) or, with
+    ``line_start``, at the line start. ``anchored``: the regex starts with ``^`` and is only tried
+    at line starts. ``after``: characters one of which must follow the trigger on the line (a
+    ``key=value`` rule needs ``=`` or ``:``): a cheap check that spares a regex search."""
+
     name: str
     regex: re.Pattern[str]
-    triggers: tuple[str, ...]  # empty: runs over the whole text
+    triggers: tuple[str, ...] = ()
+    finders: tuple[str, ...] = ()
+    line_start: bool = False
+    anchored: bool = False
+    after: tuple[str, ...] = ()
 
 
 def _compile_rules(rules: Iterable[tuple[str, str, tuple[str, ...]]]) -> tuple[_Rule, ...]:
-    return tuple(_Rule(n, re.compile(f"(?P<{n}>{p})", re.MULTILINE), t) for n, p, t in rules)
+    out = []
+    for n, p, t in rules:
+        anchored = n in _ANCHORED
+        out.append(_Rule(n, re.compile(f"(?P<{n}>{p})", re.MULTILINE), t, line_start=anchored,
+                         anchored=anchored, after=_AFTER.get(n, ())))
+    return tuple(out)
 
 
+_ANCHORED = frozenset({"yaml"})  # rules whose regex starts with ``^`` (MULTILINE)
+# every kv match has ``=`` or ``:`` after its key word, every yaml match ``:``
+_AFTER = {"kv": ("=", ":"), "yaml": (":",)}
 _SECRET_COMPILED = _compile_rules(_SECRET_RULES)
-_BLOCK = 1 << 18
-_ANCHORED = frozenset({"yaml"})  # rules whose regex starts with ``^`` (MULTILINE)  # find every trigger word in one block while it is in the CPU cache
+# characters re.IGNORECASE matches to an ASCII letter although lower() does not give that letter
+_FOLD = str.maketrans({"ı": "i", "ſ": "s"})
 
 
 def _lowered(text: str) -> str:
+    """``text`` lower-cased with the same length, so that a trigger word found in it is found
+    wherever the rules' ``(?i:...)`` would match it (``paſſword`` holds "pass")."""
+    if text.isascii():
+        return text.lower()
     low = text.lower()
     if len(low) != len(text):  # a few characters lower-case to two: keep offsets aligned
-        low = "".join(c if len(c) == 1 else "?" for c in (ch.lower() for ch in text))
-    return low
+        low = "".join(c if len(c) == 1 else ("i" if ch == "İ" else "?")
+                      for ch in text for c in (ch.lower(),))
+    return low.translate(_FOLD)
 
 
-def _candidate_lines(text: str, rules: Sequence[_Rule]) -> list[list[tuple[int, int]] | None]:
-    """For each rule, sorted (start, end) spans of the lines holding one of its trigger words
-    (``None``: the rule runs over the whole text). A span starts after the last blank before the
-    first trigger word (no match can start earlier: it would have to hold that word) or, for a
-    rule anchored with ``^``, at the line start. ``str.find`` per word and cache-sized block: far
-    faster than one regex alternation of the words, which Python's re tries at every position."""
-    by_word: dict[str, list[int]] = {}
+@functools.lru_cache(maxsize=64)
+def _trigger_plan(rules: tuple[_Rule, ...]
+                  ) -> tuple[tuple[re.Pattern[str], tuple[tuple[str | None, tuple[int, ...]], ...]], ...]:
+    """The finder regexes to run for ``rules``: the trigger words grouped by first character into
+    one alternation each (one pass of re's fast first-character skip instead of one ``str.find``
+    pass per word), plus each distinct finder. Each comes with (word or None, rule indices)."""
+    words: dict[str, list[int]] = {}
+    finders: dict[str, list[int]] = {}
     for i, rule in enumerate(rules):
-        for word in rule.triggers:
-            by_word.setdefault(word, []).append(i)
-    found: list[dict[int, int] | None] = [{} if r.triggers else None for r in rules]
-    anchored = [r.name in _ANCHORED for r in rules]
-    if by_word:
-        low = _lowered(text)
+        for w in rule.triggers:
+            words.setdefault(w, []).append(i)
+        for f in rule.finders:
+            finders.setdefault(f, []).append(i)
+    by_first: dict[str, list[str]] = {}
+    for w in words:
+        by_first.setdefault(w[0], []).append(w)
+    plan = []
+    for first, group in sorted(by_first.items()):
+        alts = "|".join(re.escape(w[1:]) for w in sorted(group, key=len, reverse=True))
+        plan.append((re.compile(f"{re.escape(first)}(?:{alts})"),
+                     tuple((w, tuple(words[w])) for w in group)))
+    for f, idxs in finders.items():
+        plan.append((re.compile(f), ((None, tuple(idxs)),)))
+    return tuple(plan)
+
+
+def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
+                     ) -> list[list[tuple[int, int]] | None]:
+    """For each rule, sorted (start, end) spans of the lines holding one of its triggers
+    (``None``: the rule runs over the whole text); see :class:`_Rule`. Each finder regex runs
+    once over the lower-cased text, jumping to the next line after a hit."""
+    found: list[dict[int, int] | None] = [
+        {} if (r.triggers or r.finders) else None for r in rules]
+    plan = _trigger_plan(rules)
+    if plan:
+        if low is None:
+            low = _lowered(text)
         n = len(low)
-        words = list(by_word.items())
-        for b0 in range(0, n, _BLOCK):
-            b1 = b0 + _BLOCK
-            for word, idxs in words:
-                stop = b1 + len(word) - 1
-                i = low.find(word, b0, stop)
-                while i >= 0:
-                    s = low.rfind("\n", 0, i) + 1
-                    e = low.find("\n", i)
-                    e = n if e < 0 else e
-                    bound = max(low.rfind(" ", s, i), low.rfind("\t", s, i)) + 1
-                    if bound < s:
-                        bound = s
+        for rx, entries in plan:
+            search = rx.search
+            m = search(low)
+            while m:
+                i = m.start()
+                s = low.rfind("\n", 0, i) + 1
+                e = low.find("\n", i)
+                if e < 0:
+                    e = n
+                for word, idxs in entries:
+                    j = i if word is None else low.find(word, i, e)
+                    if j < 0:
+                        continue
+                    bound = -1
                     for k in idxs:
+                        rule = rules[k]
+                        if rule.after and not any(low.find(c, j, e) >= 0 for c in rule.after):
+                            continue
+                        if rule.line_start:
+                            b = s
+                        else:
+                            if bound < 0:
+                                bound = max(low.rfind(" ", s, j), low.rfind("\t", s, j), s - 1) + 1
+                            b = bound
                         d = found[k]
-                        b = s if anchored[k] else bound
                         old = d.get(e)  # type: ignore[union-attr]
                         if old is None or b < old:
                             d[e] = b  # type: ignore[index]
-                    if e >= b1:
-                        break
-                    i = low.find(word, e, stop)
+                if e >= n:
+                    break
+                m = search(low, e)
     return [None if d is None else [(b, e) for e, b in sorted(d.items())] for d in found]
 
 
@@ -461,7 +521,7 @@ def _scan(text: str, rules: Sequence[_Rule], spans: Sequence[list[tuple[int, int
     def advance(k: int, pos: int) -> None:
         regex = rules[k].regex
         lines = spans[k]
-        anchored = rules[k].name in _ANCHORED
+        anchored = rules[k].anchored
         if lines is None:
             m = regex.search(text, pos)
             if m:

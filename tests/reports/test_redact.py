@@ -338,3 +338,10 @@ def test_many_lines_match_one_pass_per_line(tmp_path: Path) -> None:
     joined = "\n".join(out)
     for s in ("abcdefgh12345", "pw5555", "z9z9", "Mysql1500", "pw1500", "Pg2999pass", "qqqq"):
         assert s not in joined, s
+
+
+@pytest.mark.parametrize("text", ["paſſword=Fold3dPw1", "ſecret: Fold3dPw1", "PASSWORD=Fold3dPw1",
+                                  "İ x pasſword=Fold3dPw1"])
+def test_case_folded_trigger_words(text: str) -> None:
+    """re's IGNORECASE matches ſ to s and ı to i: the trigger search must find those lines too."""
+    assert "Fold3dPw1" not in make().redact(text)
