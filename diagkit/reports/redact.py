@@ -584,10 +584,50 @@ _OBF_RULES: dict[str, list[tuple[str, str]]] = {
         ("userctx", r"(?:(?i:\b(?:user(?:name)?|login|logname|ruser|suser|owner)[ \t]*[=:][ \t]*"
                     r"|\b(?:for|invalid|by|illegal) user[ \t]+)|/home/|/Users/|\buid=\d+\()"
                     r"(?P<userctx_v>[A-Za-z_][A-Za-z0-9._-]{0,31})"),
-        ("sshfor", r"\bfor (?P<sshfor_v>[A-Za-z_][A-Za-z0-9._-]{0,31}) from\b"),
+        ("sshfor", r"for (?<!\wfor )(?P<sshfor_v>[A-Za-z_][A-Za-z0-9._-]{0,31}) from\b"),
         ("urluser", r"://(?P<urluser_v>[A-Za-z_][\w.-]{0,31})(?=:[^\s@/]*@|@)"),
     ],
 }
+def _trie(words: Iterable[str]) -> str:
+    """An alternation of ``words`` as a prefix tree: re tries the alternatives one after the
+    other, so ``com|co|cloud`` costs three tries per position where ``c(?:o(?:m|)|loud)`` costs
+    one."""
+    tree: dict[str, Any] = {}
+    for w in words:
+        node = tree
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch]
+        if "" in node:
+            alts.append("")
+        if len(alts) == 1:
+            return alts[0]
+        return "(?:" + "|".join(alts) + ")"
+
+    return emit(tree)
+
+
+_H = "[0-9a-f]"
+# How each obfuscation rule finds its candidate lines (see _Rule; finders run over the lower-cased
+# text). Rules not listed run over the whole text: their regex starts with a literal or with ``^``.
+_OBF_TRIGGERS: dict[str, dict[str, Any]] = {
+    "email": {"triggers": ("@",)},
+    "ipv4": {"finders": (r"\.\d{1,3}\.\d{1,3}\.\d",)},
+    # the full form holds ":h:h:", the short one "::"
+    "ipv6": {"finders": (rf":(?::|{_H}{{1,4}}:{_H}{{1,4}}:)",)},
+    # the separator after the first byte, then two more bytes: ":bb:cc:" or "-bb-cc-"
+    "mac": {"finders": (rf":{_H}{{2}}[:-]{_H}{{2}}[:-]", rf"-{_H}{{2}}[:-]{_H}{{2}}[:-]")},
+    "hostctx": {"triggers": ("host", "server", "node"), "after": ("=", ":")},
+    "fqdn": {"finders": (rf"\.{_trie(_TLDS.split('|'))}(?![\w-])",)},
+    # "for user bob": blanks before the trigger word, so the span starts at the line start
+    "userctx": {"triggers": ("user", "login", "logname", "owner", "/home/", "uid="),
+                "line_start": True},
+}
+
+
 _SYSTEM_USERS = frozenset(
     ["root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data", "backup", "list", "irc", "gnats", "nobody", "nogroup", "systemd-network", "systemd-resolve", "systemd-timesync", "systemd-journal", "messagebus", "syslog", "_apt", "sshd", "postgres", "mysql", "redis", "nginx", "apache", "http", "polkitd", "avahi", "dnsmasq", "chrony", "ntp", "unknown", "invalid", "admin", "user", "guest"]
 )
@@ -625,15 +665,28 @@ class Redactor:
         kinds = set(self.options.obfuscate)
         if self.options.keywords:
             kinds.add("keyword")
-        parts = [f"(?P<{n}>{p})" for kind in ("email", "ip", "mac", "user", "host")
-                 if kind in kinds for n, p in _OBF_RULES[kind]]
+        rules: list[_Rule] = []
+        for kind in ("email", "ip", "mac", "user", "host"):
+            if kind in kinds:
+                rules.extend(_Rule(n, re.compile(f"(?P<{n}>{p})", re.MULTILINE),
+                                   **_OBF_TRIGGERS.get(n, {})) for n, p in _OBF_RULES[kind])
+        # known words: found as trigger words when plain ASCII (re's case folding then equals
+        # lower()), else by their regex over the whole text
         if "keyword" in kinds and self.options.keywords:
-            words = "|".join(re.escape(k) for k in sorted(self.options.keywords, key=len, reverse=True))
-            parts.insert(0, f"(?P<keyword>(?<!\\w)(?i:{words})(?!\\w))")
+            kws = sorted(self.options.keywords, key=len, reverse=True)
+            words = "|".join(re.escape(k) for k in kws)
+            trig = tuple(k.lower() for k in kws) if all(k.isascii() for k in kws) else ()
+            rules.insert(0, _Rule("keyword", re.compile(f"(?P<keyword>(?<!\\w)(?i:{words})(?!\\w))"),
+                                  triggers=trig))
         if "user" in kinds and self.options.users:
-            words = "|".join(re.escape(u) for u in sorted(self.options.users, key=len, reverse=True))
-            parts.insert(0, f"(?P<knownuser>(?<![\\w.-])(?:{words})(?![\\w-]|\\.\\w))")
-        self._obf = re.compile("|".join(parts), re.MULTILINE) if parts else None
+            us = sorted(self.options.users, key=len, reverse=True)
+            words = "|".join(re.escape(u) for u in us)
+            trig = tuple(u.lower() for u in us) if all(u.isascii() for u in us) else ()
+            rules.insert(0, _Rule("knownuser",
+                                  re.compile(f"(?P<knownuser>(?<![\\w.-])(?:{words})(?![\\w-]|\\.\\w))"),
+                                  triggers=trig))
+        # each rule searches its own candidate lines; _scan merges them as one alternation would
+        self._obf_rules: tuple[_Rule, ...] | None = tuple(rules) if rules else None
 
     # public ----------------------------------------------------------------------------------
 
@@ -642,7 +695,7 @@ class Redactor:
         if not text:
             return text
         text = self._mask_secrets(text, source)
-        if self._obf is not None:
+        if self._obf_rules is not None:
             text = self._obfuscate(text, source)
         return text
 
@@ -784,37 +837,31 @@ class Redactor:
                 return name
             return tm.word("user", name)
 
-        def repl(m: re.Match[str]) -> str:
-            kind = m.lastgroup or ""
-            vgroup = f"{kind}_v"
-            if vgroup in m.re.groupindex:
-                vs, ve = m.span(vgroup)
-            else:
-                vs, ve = m.span()
-            value = m.string[vs:ve]
+        def compute(kind: str, m: re.Match[str], value: str) -> tuple[str, str] | None:
+            """(rule, token) for ``value``, None to keep it."""
             if value in fps:
-                return m.group(0)
+                return None
             rule = kind
             if kind == "ipv4":
                 if _is_kept_ip4(value):
-                    return value
+                    return None
                 token = tm.ip4(value)
             elif kind == "ipv6":
                 try:
                     addr = ipaddress.IPv6Address(value)
                 except ValueError:
-                    return value
+                    return None
                 if addr.is_loopback or addr.is_unspecified or (int(addr) >> 96) == 0xFD000000:
-                    return value
+                    return None
                 token = tm.ip6(addr)
             elif kind == "mac":
                 if value.lower().startswith(("02:00:00", "00:00:00:00:00:00", "ff:ff:ff:ff")):
-                    return value
+                    return None
                 token = tm.mac(value)
             elif kind == "email":
                 u, d = m.group("email_u"), m.group("email_d")
                 if _TOKEN_LABEL.match(u) and tm.is_token("user", u):
-                    return value
+                    return None
                 token = f"{tm.word('user', u)}@{host(d, is_host=False)}"
             elif kind in ("sysloghost", "hostctx", "fqdn"):
                 rule = "hostname"
@@ -824,17 +871,42 @@ class Redactor:
                 token = user(value)
             elif kind == "keyword":
                 if tm.is_token("keyword", value):
-                    return value
+                    return None
                 token = tm.word("keyword", value)
-            else:  # pragma: no cover - every group is handled above
-                return m.group(0)
-            if token == value:
-                return m.group(0)
-            record(source, rule, vs, ve, value, token)
-            return m.string[m.start():vs] + token + m.string[ve:m.end()]
+            else:  # pragma: no cover - every rule is handled above
+                return None
+            return None if token == value else (rule, token)
 
-        assert self._obf is not None
-        return self._obf.sub(repl, text)
+        rules = self._obf_rules
+        assert rules is not None
+        names = [r.name for r in rules]
+        vgroups = [f"{n}_v" if f"{n}_v" in r.regex.groupindex else None
+                   for n, r in zip(names, rules, strict=True)]
+        # the same value gets the same token: compute it once per text (a dict hit afterwards);
+        # the map and the false positives do not change while one text is redacted
+        cache: dict[tuple[str, str], tuple[str, str] | None] = {}
+        out: list[str] = []
+        pos = 0
+        for k, m in _scan(text, rules, _candidate_lines(text, rules)):
+            vg = vgroups[k]
+            vs, ve = m.span(vg) if vg else m.span()
+            value = text[vs:ve]
+            kind = names[k]
+            key = (kind, value)
+            try:
+                hit = cache[key]
+            except KeyError:
+                hit = cache[key] = compute(kind, m, value)
+            if hit is None:
+                continue
+            record(source, hit[0], vs, ve, value, hit[1])
+            out.append(text[pos:vs])
+            out.append(hit[1])
+            pos = ve
+        if not out:
+            return text
+        out.append(text[pos:])
+        return "".join(out)
 
 
 def redact_text(text: str, options: RedactOptions | None = None) -> str:
