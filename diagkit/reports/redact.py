@@ -394,7 +394,8 @@ class _Rule:
     which every match holds. A rule with neither runs over the whole text, so its regex must start
     with a literal (Python's re then skips ahead in C). A candidate span starts after the last blank
     before the first trigger of the line (the match holds no blank before its trigger) or, with
-    ``line_start``, at the line start. ``anchored``: the regex starts with ``^`` and is only tried
+    ``line_start``, at the line start; with ``word_before``, one word earlier (``for user x``).
+    ``anchored``: the regex starts with ``^`` and is only tried
     at line starts. ``after``: characters one of which must follow the trigger on the line (a
     ``key=value`` rule needs ``=`` or ``:``): a cheap check that spares a regex search."""
 
@@ -403,6 +404,7 @@ class _Rule:
     triggers: tuple[str, ...] = ()
     finders: tuple[str, ...] = ()
     line_start: bool = False
+    word_before: bool = False
     anchored: bool = False
     after: tuple[str, ...] = ()
 
@@ -498,6 +500,8 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
                             if bound < 0:
                                 bound = max(low.rfind(" ", s, j), low.rfind("\t", s, j), s - 1) + 1
                             b = bound
+                            if rule.word_before and b > s:
+                                b = max(low.rfind(" ", s, b - 1), low.rfind("\t", s, b - 1), s - 1) + 1
                         d = found[k]
                         old = d.get(e)  # type: ignore[union-attr]
                         if old is None or b < old:
@@ -616,15 +620,18 @@ _H = "[0-9a-f]"
 _OBF_TRIGGERS: dict[str, dict[str, Any]] = {
     "email": {"triggers": ("@",)},
     "ipv4": {"finders": (r"\.\d{1,3}\.\d{1,3}\.\d",)},
-    # the full form holds ":h:h:", the short one "::"
-    "ipv6": {"finders": (rf":(?::|{_H}{{1,4}}:{_H}{{1,4}}:)",)},
-    # the separator after the first byte, then two more bytes: ":bb:cc:" or "-bb-cc-"
-    "mac": {"finders": (rf":{_H}{{2}}[:-]{_H}{{2}}[:-]", rf"-{_H}{{2}}[:-]{_H}{{2}}[:-]")},
+    # the full form holds ":h:h:h:" (a time of day "12:34:56 " does not), the short one "::"
+    "ipv6": {"finders": (rf":(?::|{_H}{{1,4}}:{_H}{{1,4}}:{_H}{{1,4}}:)",)},
+    # the separator after the first byte, then three more bytes: ":bb:cc:dd" or "-bb-cc-dd"
+    "mac": {"finders": (rf":{_H}{{2}}[:-]{_H}{{2}}[:-]{_H}{{2}}[:-]",
+                        rf"-{_H}{{2}}[:-]{_H}{{2}}[:-]{_H}{{2}}[:-]")},
     "hostctx": {"triggers": ("host", "server", "node"), "after": ("=", ":")},
-    "fqdn": {"finders": (rf"\.{_trie(_TLDS.split('|'))}(?![\w-])",)},
-    # "for user bob": blanks before the trigger word, so the span starts at the line start
+    # not followed by ".label" (com.example.svc); i, k and s may come from ı, K, ſ, which the
+    # rule's [A-Za-z0-9] does not match, so they do not rule a line out
+    "fqdn": {"finders": (rf"\.{_trie(_TLDS.split('|'))}(?![\w-]|\.[0-9a-hjlmnopqrt-z])",)},
+    # "for user bob": the match may start one word before the trigger word
     "userctx": {"triggers": ("user", "login", "logname", "owner", "/home/", "uid="),
-                "line_start": True},
+                "word_before": True},
 }
 
 
