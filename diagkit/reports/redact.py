@@ -397,7 +397,9 @@ class _Rule:
     ``line_start``, at the line start; with ``word_before``, one word earlier (``for user x``).
     ``anchored``: the regex starts with ``^`` and is only tried
     at line starts. ``after``: characters one of which must follow the trigger on the line (a
-    ``key=value`` rule needs ``=`` or ``:``): a cheap check that spares a regex search."""
+    ``key=value`` rule needs ``=`` or ``:``): a cheap check that spares a regex search. ``reach``
+    (finders only): no match (look-ahead included) goes further than this past the start of a
+    finder hit, so the span ends there instead of at the line end."""
 
     name: str
     regex: re.Pattern[str]
@@ -407,6 +409,7 @@ class _Rule:
     word_before: bool = False
     anchored: bool = False
     after: tuple[str, ...] = ()
+    reach: int = 0
 
 
 def _compile_rules(rules: Iterable[tuple[str, str, tuple[str, ...]]]) -> tuple[_Rule, ...]:
@@ -469,7 +472,7 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
     """For each rule, sorted (start, end) spans of the lines holding one of its triggers
     (``None``: the rule runs over the whole text); see :class:`_Rule`. Each finder regex runs
     once over the lower-cased text, jumping to the next line after a hit."""
-    found: list[dict[int, int] | None] = [
+    found: list[dict[int, list[int]] | None] = [
         {} if (r.triggers or r.finders) else None for r in rules]
     plan = _trigger_plan(rules)
     if plan:
@@ -485,6 +488,7 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
                 e = low.find("\n", i)
                 if e < 0:
                     e = n
+                last = -1
                 for word, idxs in entries:
                     j = i if word is None else low.find(word, i, e)
                     if j < 0:
@@ -502,14 +506,26 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
                             b = bound
                             if rule.word_before and b > s:
                                 b = max(low.rfind(" ", s, b - 1), low.rfind("\t", s, b - 1), s - 1) + 1
+                        end = e
+                        if rule.reach:
+                            if last < 0:  # the start of the line's last hit
+                                last = i
+                                m2 = search(low, i + 1, e)
+                                while m2:
+                                    last = m2.start()
+                                    m2 = search(low, last + 1, e)
+                            end = min(e, last + rule.reach)
                         d = found[k]
                         old = d.get(e)  # type: ignore[union-attr]
-                        if old is None or b < old:
-                            d[e] = b  # type: ignore[index]
+                        if old is None:
+                            d[e] = [b, end]  # type: ignore[index]
+                        else:
+                            old[0] = min(old[0], b)
+                            old[1] = max(old[1], end)
                 if e >= n:
                     break
                 m = search(low, e)
-    return [None if d is None else [(b, e) for e, b in sorted(d.items())] for d in found]
+    return [None if d is None else [(b, end) for _, (b, end) in sorted(d.items())] for d in found]
 
 
 def _scan(text: str, rules: Sequence[_Rule], spans: Sequence[list[tuple[int, int]] | None]
@@ -619,13 +635,14 @@ _H = "[0-9a-f]"
 # text). Rules not listed run over the whole text: their regex starts with a literal or with ``^``.
 _OBF_TRIGGERS: dict[str, dict[str, Any]] = {
     "email": {"triggers": ("@",)},
-    "ipv4": {"finders": (r"\.\d{1,3}\.\d{1,3}\.\d",)},
+    # a hit is the address's first dot: ".255.255.255" and the look-ahead's 2 characters follow
+    "ipv4": {"finders": (r"\.\d{1,3}\.\d{1,3}\.\d",), "reach": 16},
     # the full form holds ":h:h:h:" (a time of day "12:34:56 " does not), the short one "::"
     "ipv6": {"finders": (rf":(?::|{_H}{{1,4}}:{_H}{{1,4}}:{_H}{{1,4}}:)",)},
     # the separator after the first byte, then three more bytes: ":bb:cc:dd" or "-bb-cc-dd"
     "mac": {"finders": (rf":{_H}{{2}}[:-]{_H}{{2}}[:-]{_H}{{2}}[:-]",
                         rf"-{_H}{{2}}[:-]{_H}{{2}}[:-]{_H}{{2}}[:-]")},
-    "hostctx": {"triggers": ("host", "server", "node"), "after": ("=", ":")},
+    "hostctx": {"finders": (r"host(?:name)?[ \t]*[=:]", r"server[ \t]*[=:]", r"node[ \t]*[=:]")},
     # not followed by ".label" (com.example.svc); i, k and s may come from ı, K, ſ, which the
     # rule's [A-Za-z0-9] does not match, so they do not rule a line out
     "fqdn": {"finders": (rf"\.{_trie(_TLDS.split('|'))}(?![\w-]|\.[0-9a-hjlmnopqrt-z])",)},
