@@ -471,7 +471,7 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
                      ) -> list[list[tuple[int, int]] | None]:
     """For each rule, sorted (start, end) spans of the lines holding one of its triggers
     (``None``: the rule runs over the whole text); see :class:`_Rule`. Each finder regex runs
-    once over the lower-cased text, jumping to the next line after a hit."""
+    once over the lower-cased text; further hits on a line only matter to ``reach``."""
     found: list[dict[int, list[int]] | None] = [
         {} if (r.triggers or r.finders) else None for r in rules]
     plan = _trigger_plan(rules)
@@ -480,15 +480,20 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
             low = _lowered(text)
         n = len(low)
         for rx, entries in plan:
-            search = rx.search
-            m = search(low)
-            while m:
+            e = -1
+            reached: list[tuple[list[int], int]] = []  # this line's spans that end at hit + reach
+            for m in rx.finditer(low):
                 i = m.start()
+                if i < e:  # another hit on the same line
+                    for span, reach in reached:
+                        if i + reach > span[1]:
+                            span[1] = min(e, i + reach)
+                    continue
                 s = low.rfind("\n", 0, i) + 1
                 e = low.find("\n", i)
                 if e < 0:
                     e = n
-                last = -1
+                reached = []
                 for word, idxs in entries:
                     j = i if word is None else low.find(word, i, e)
                     if j < 0:
@@ -496,8 +501,12 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
                     bound = -1
                     for k in idxs:
                         rule = rules[k]
-                        if rule.after and not any(low.find(c, j, e) >= 0 for c in rule.after):
-                            continue
+                        if rule.after:
+                            for c in rule.after:
+                                if low.find(c, j, e) >= 0:
+                                    break
+                            else:
+                                continue
                         if rule.line_start:
                             b = s
                         else:
@@ -506,25 +515,16 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
                             b = bound
                             if rule.word_before and b > s:
                                 b = max(low.rfind(" ", s, b - 1), low.rfind("\t", s, b - 1), s - 1) + 1
-                        end = e
-                        if rule.reach:
-                            if last < 0:  # the start of the line's last hit
-                                last = i
-                                m2 = search(low, i + 1, e)
-                                while m2:
-                                    last = m2.start()
-                                    m2 = search(low, last + 1, e)
-                            end = min(e, last + rule.reach)
+                        end = min(e, i + rule.reach) if rule.reach else e
                         d = found[k]
-                        old = d.get(e)  # type: ignore[union-attr]
-                        if old is None:
-                            d[e] = [b, end]  # type: ignore[index]
+                        span = d.get(e)  # type: ignore[union-attr]
+                        if span is None:
+                            span = d[e] = [b, end]  # type: ignore[index]
                         else:
-                            old[0] = min(old[0], b)
-                            old[1] = max(old[1], end)
-                if e >= n:
-                    break
-                m = search(low, e)
+                            span[0] = min(span[0], b)
+                            span[1] = max(span[1], end)
+                        if rule.reach:
+                            reached.append((span, rule.reach))
     return [None if d is None else [(b, end) for _, (b, end) in sorted(d.items())] for d in found]
 
 
