@@ -399,7 +399,10 @@ class _Rule:
     at line starts. ``after``: characters one of which must follow the trigger on the line (a
     ``key=value`` rule needs ``=`` or ``:``): a cheap check that spares a regex search. ``reach``
     (finders only): no match (look-ahead included) goes further than this past the start of a
-    finder hit, so the span ends there instead of at the line end."""
+    finder hit, so the span ends there instead of at the line end. ``lead``: a whole-text regex
+    starting with this many characters of context that are not part of the match (``\\n`` in
+    place of ``^``: re skips ahead to a literal, not to a line start). ``first_line``: an anchored
+    rule tried on the first line only (the one a ``\\n``-led twin cannot see)."""
 
     name: str
     regex: re.Pattern[str]
@@ -410,6 +413,8 @@ class _Rule:
     anchored: bool = False
     after: tuple[str, ...] = ()
     reach: int = 0
+    lead: int = 0
+    first_line: bool = False
 
 
 def _compile_rules(rules: Iterable[tuple[str, str, tuple[str, ...]]]) -> tuple[_Rule, ...]:
@@ -525,7 +530,10 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
                             span[1] = max(span[1], end)
                         if rule.reach:
                             reached.append((span, rule.reach))
-    return [None if d is None else [(b, end) for _, (b, end) in sorted(d.items())] for d in found]
+    first = text.find("\n")
+    return [[(0, len(text) if first < 0 else first)] if r.first_line
+            else None if d is None else [(b, end) for _, (b, end) in sorted(d.items())]
+            for r, d in zip(rules, found, strict=True)]
 
 
 def _scan(text: str, rules: Sequence[_Rule], spans: Sequence[list[tuple[int, int]] | None]
@@ -543,9 +551,10 @@ def _scan(text: str, rules: Sequence[_Rule], spans: Sequence[list[tuple[int, int
         lines = spans[k]
         anchored = rules[k].anchored
         if lines is None:
-            m = regex.search(text, pos)
+            lead = rules[k].lead
+            m = regex.search(text, pos - lead if pos >= lead else 0)
             if m:
-                heapq.heappush(heap, (m.start(), k, m))
+                heapq.heappush(heap, (m.start() + lead, k, m))
             return
         j = cursor[k]
         while j < len(lines):
@@ -594,7 +603,7 @@ _OBF_RULES: dict[str, list[tuple[str, str]]] = {
     ],
     "mac": [("mac", r"(?<![\w:-])[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}(?![\w:-])")],
     "host": [
-        ("sysloghost", r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.]+"
+        ("sysloghost", r"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.]+"
                        r"(?:Z|[+-]\d\d:?\d\d)?) (?P<sysloghost_v>[A-Za-z][\w-]*(?:\.[\w-]+)*)(?= )"),
         ("hostctx", r"(?i:\b(?:host(?:name)?|server|node|rhost)[ \t]*[=:][ \t]*)"
                     r"(?P<hostctx_v>[A-Za-z][\w-]*(?:\.[A-Za-z0-9][\w-]*)*)"),
@@ -692,8 +701,14 @@ class Redactor:
         rules: list[_Rule] = []
         for kind in ("email", "ip", "mac", "user", "host"):
             if kind in kinds:
-                rules.extend(_Rule(n, re.compile(f"(?P<{n}>{p})", re.MULTILINE),
-                                   **_OBF_TRIGGERS.get(n, {})) for n, p in _OBF_RULES[kind])
+                for n, p in _OBF_RULES[kind]:
+                    if n == "sysloghost":  # at line starts: after a "\n", and on the first line
+                        rules.append(_Rule(n, re.compile(f"(?P<{n}>{p})"), anchored=True,
+                                           first_line=True))
+                        rules.append(_Rule(n, re.compile(f"\n(?P<{n}>{p})"), lead=1))
+                    else:
+                        rules.append(_Rule(n, re.compile(f"(?P<{n}>{p})", re.MULTILINE),
+                                           **_OBF_TRIGGERS.get(n, {})))
         # known words: found as trigger words when plain ASCII (re's case folding then equals
         # lower()), else by their regex over the whole text
         if "keyword" in kinds and self.options.keywords:
