@@ -395,9 +395,10 @@ class _Rule:
     with a literal (Python's re then skips ahead in C). A candidate span starts after the last blank
     before the first trigger of the line (the match holds no blank before its trigger) or, with
     ``line_start``, at the line start; with ``word_before``, one word earlier (``for user x``).
-    ``anchored``: the regex starts with ``^`` and is only tried
-    at line starts. ``after``: characters one of which must follow the trigger on the line (a
-    ``key=value`` rule needs ``=`` or ``:``): a cheap check that spares a regex search. ``reach``
+    ``anchored``: the regex starts with ``^[ \t-]*`` (blanks, a YAML list dash) and is only tried
+    at the starts of lines holding nothing else before the trigger's word. ``after``:
+    characters one of which must follow the trigger on the line (a ``key=value`` rule needs
+    ``=`` or ``:``): a cheap check that spares a regex search. ``reach``
     (finders only): no match (look-ahead included) goes further than this past the start of a
     finder hit, so the span ends there instead of at the line end. ``lead``: a whole-text regex
     starting with this many characters of context that are not part of the match (``\\n`` in
@@ -514,6 +515,11 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
                                 continue
                         if rule.line_start:
                             b = s
+                            if rule.anchored:  # ``^[ \t-]*key``: nothing else before the word
+                                if bound < 0:
+                                    bound = max(low.rfind(" ", s, j), low.rfind("\t", s, j), s - 1) + 1
+                                if bound > s and low[s:bound].strip(" \t-"):
+                                    continue
                         else:
                             if bound < 0:
                                 bound = max(low.rfind(" ", s, j), low.rfind("\t", s, j), s - 1) + 1
