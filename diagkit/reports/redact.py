@@ -403,7 +403,9 @@ class _Rule:
     finder hit, so the span ends there instead of at the line end. ``lead``: a whole-text regex
     starting with this many characters of context that are not part of the match (``\\n`` in
     place of ``^``: re skips ahead to a literal, not to a line start). ``first_line``: an anchored
-    rule tried on the first line only (the one a ``\\n``-led twin cannot see)."""
+    rule tried on the first line only (the one a ``\\n``-led twin cannot see). ``ends``: a
+    key-word rule, whose match holds a trigger word that ends a word of :data:`_WORD_ENDS`
+    (``passed`` and ``keyerror`` do not count)."""
 
     name: str
     regex: re.Pattern[str]
@@ -416,6 +418,7 @@ class _Rule:
     reach: int = 0
     lead: int = 0
     first_line: bool = False
+    ends: bool = False
 
 
 def _compile_rules(rules: Iterable[tuple[str, str, tuple[str, ...]]]) -> tuple[_Rule, ...]:
@@ -423,13 +426,24 @@ def _compile_rules(rules: Iterable[tuple[str, str, tuple[str, ...]]]) -> tuple[_
     for n, p, t in rules:
         anchored = n in _ANCHORED
         out.append(_Rule(n, re.compile(f"(?P<{n}>{p})", re.MULTILINE), t, line_start=anchored,
-                         anchored=anchored, after=_AFTER.get(n, ())))
+                         anchored=anchored, after=_AFTER.get(n, ()), ends=n in _ENDS_RULES))
     return tuple(out)
 
 
 _ANCHORED = frozenset({"yaml"})  # rules whose regex starts with ``^`` (MULTILINE)
 # every kv match has ``=`` or ``:`` after its key word, every yaml match ``:``
 _AFTER = {"kv": ("=", ":"), "yaml": (":",)}
+# What may follow a trigger word inside the key words of the kv, yaml, cli and generic rules
+# (password, pwd, private_key_id, credentials, signature ...) before the word ends: each of their
+# matches holds an occurrence of a trigger word followed by this (checked on the lower-cased text).
+# "secret" in "secret_key" is not, but that "key" is.
+_ENDS_RULES = frozenset({"kv", "yaml", "cli", "generic_secret"})
+_WORD_ENDS = {w: re.compile(f"(?:{tail})(?!\\w)") for w, tail in {
+    "pass": "word|wd|phrase|code|", "pw": "d?", "secret": "", "token": "", "key": "(?:[_-]?id)?",
+    "auth": "", "credential": "s?", "cookie": "", "sessionid": "", "session_id": "",
+    "session-id": "", "sig": "nature", "psk": "",
+}.items()}
+assert set(_WORD_ENDS) == set(_KV_TRIGGERS)
 _SECRET_COMPILED = _compile_rules(_SECRET_RULES)
 # characters re.IGNORECASE matches to an ASCII letter although lower() does not give that letter
 _FOLD = str.maketrans({"ı": "i", "ſ": "s"})
@@ -501,28 +515,37 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
                     e = n
                 reached = []
                 for word, idxs in entries:
-                    j = i if word is None else low.find(word, i, e)
-                    if j < 0:
+                    j0 = i if word is None else low.find(word, i, e)
+                    if j0 < 0:
                         continue
-                    bound = -1
+                    ends = _WORD_ENDS.get(word) if word else None
+                    ju = -2  # the first occurrence that ends a key word, for rules with ``ends``
+                    bj = bound = -1
                     for k in idxs:
                         rule = rules[k]
+                        j = j0
+                        if ends is not None and rule.ends:
+                            if ju == -2:
+                                ju = j0
+                                while ju >= 0 and not ends.match(low, ju + len(word)):  # type: ignore[arg-type]
+                                    ju = low.find(word, ju + 1, e)  # type: ignore[arg-type]
+                            if ju < 0:
+                                continue
+                            j = ju
                         if rule.after:
                             for c in rule.after:
                                 if low.find(c, j, e) >= 0:
                                     break
                             else:
                                 continue
+                        if bj != j:
+                            bj = j
+                            bound = max(low.rfind(" ", s, j), low.rfind("\t", s, j), s - 1) + 1
                         if rule.line_start:
                             b = s
-                            if rule.anchored:  # ``^[ \t-]*key``: nothing else before the word
-                                if bound < 0:
-                                    bound = max(low.rfind(" ", s, j), low.rfind("\t", s, j), s - 1) + 1
-                                if bound > s and low[s:bound].strip(" \t-"):
-                                    continue
+                            if rule.anchored and bound > s and low[s:bound].strip(" \t-"):
+                                continue  # ``^[ \t-]*key``: something else before the word
                         else:
-                            if bound < 0:
-                                bound = max(low.rfind(" ", s, j), low.rfind("\t", s, j), s - 1) + 1
                             b = bound
                             if rule.word_before and b > s:
                                 b = max(low.rfind(" ", s, b - 1), low.rfind("\t", s, b - 1), s - 1) + 1

@@ -345,3 +345,18 @@ def test_many_lines_match_one_pass_per_line(tmp_path: Path) -> None:
 def test_case_folded_trigger_words(text: str) -> None:
     """re's IGNORECASE matches ſ to s and ı to i: the trigger search must find those lines too."""
     assert "Fold3dPw1" not in make().redact(text)
+
+
+@pytest.mark.parametrize("text", [
+    "health check passed, password=Late1Secret",  # an earlier "pass" that ends no key word
+    "keyerror in keyring; secret_key=Late1Secret",
+    "private_key_id: Late1Secret",
+    "signature=Late1Secret",
+    "credentials: Late1Secret",
+    "passcode=Late1Secret",
+    "bypassed --passwd Late1Secret",
+    "keys token " + "Late1Secret" * 3,
+])
+def test_trigger_word_after_a_longer_word(text: str) -> None:
+    out = make().redact(text)
+    assert "Late1Secret" not in out, out
