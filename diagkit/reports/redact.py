@@ -777,9 +777,10 @@ class Redactor:
         return tuple(out)
 
     def redact_file(self, src: Path, dst: Path, *, source: str = "",
-                    chunk_chars: int = 16 << 20) -> None:
-        """Stream ``src`` to ``dst`` redacted, in large chunks cut at line ends (a private key
-        block is never cut in two)."""
+                    chunk_chars: int = 1 << 20) -> None:
+        """Stream ``src`` to ``dst`` redacted, in chunks cut at line ends (a private key block is
+        never cut in two). A chunk of about a megabyte is faster than a big one: the passes over
+        it stay in the CPU cache and reuse the same memory."""
         with open(src, encoding="utf-8", errors="replace", newline="") as fin, \
                 open(dst, "w", encoding="utf-8", newline="") as fout:
             carry = ""
