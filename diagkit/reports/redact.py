@@ -155,6 +155,7 @@ _SECTIONS = ("ip4_16", "ip4_24", "ip6", "mac", "host", "domain", "user", "keywor
 _WORD_TOKEN = re.compile(r"\b(host|domain|user|keyword)-(\d+)\b")
 _IP4_TOKEN = re.compile(r"(?<![\w.])(2(?:4\d|5[0-5])\.\d{1,3}\.\d{1,3})\.(\d{1,3})(?![\w]|\.\d)")
 _MAC_TOKEN = re.compile(r"(?<![\w:-])02:00:00(?::[0-9a-f]{2}){3}(?![\w:-])", re.IGNORECASE)
+_LEADING_ZERO = re.compile(r"(?:^|\.)0\d")
 _IP6_TOKEN = re.compile(r"(?<![\w:.])fd00:0:[0-9a-f:]+(?![\w:])", re.IGNORECASE)
 
 
@@ -217,7 +218,10 @@ class TokenMap:
         return value in self._reverse[section]
 
     def ip4(self, addr: str) -> str:
-        a, b, c, d = (str(int(x)) for x in addr.split("."))
+        if addr.isascii() and not _LEADING_ZERO.search(addr):  # already canonical: the usual case
+            a, b, c, d = addr.split(".")
+        else:
+            a, b, c, d = (str(int(x)) for x in addr.split("."))
         p24 = self._maps["ip4_24"].get(f"{a}.{b}.{c}")
         if p24 is None:
             p16 = self._maps["ip4_16"].get(f"{a}.{b}")
@@ -502,6 +506,12 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
         for rx, entries in plan:
             e = -1
             reached: list[tuple[list[int], int]] = []  # this line's spans that end at hit + reach
+            # a finder whose rules need nothing but the bound (most obfuscation rules): fast path
+            simple = None
+            if len(entries) == 1 and entries[0][0] is None and all(
+                    not (r.after or r.line_start or r.word_before or r.anchored or r.ends)
+                    for r in (rules[k] for k in entries[0][1])):
+                simple = [(found[k], rules[k].reach) for k in entries[0][1]]
             for m in rx.finditer(low):
                 i = m.start()
                 if i < e:  # another hit on the same line
@@ -514,6 +524,19 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
                 if e < 0:
                     e = n
                 reached = []
+                if simple is not None:
+                    b = max(low.rfind(" ", s, i), low.rfind("\t", s, i), s - 1) + 1
+                    for d, reach in simple:
+                        end = min(e, i + reach) if reach else e
+                        span = d.get(e)  # type: ignore[union-attr]
+                        if span is None:
+                            span = d[e] = [b, end]  # type: ignore[index]
+                        else:
+                            span[0] = min(span[0], b)
+                            span[1] = max(span[1], end)
+                        if reach:
+                            reached.append((span, reach))
+                    continue
                 for word, idxs in entries:
                     j0 = i if word is None else low.find(word, i, e)
                     if j0 < 0:
@@ -700,6 +723,9 @@ _TOKEN_LABEL = re.compile(r"(?:host|domain|user|keyword)-\d+\Z")
 
 
 def _is_kept_ip4(addr: str) -> bool:
+    head = addr[:addr.find(".")]
+    if head.isascii() and 0 < int(head) < 240 and head != "127" and head[0] != "0":
+        return False  # not 0/8, loopback, reserved, broadcast or a netmask: the usual case
     parts = [int(x) for x in addr.split(".")]
     if parts[0] == 127 or parts[0] >= 240 or addr in ("0.0.0.0",):
         return True
