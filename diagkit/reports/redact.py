@@ -909,7 +909,7 @@ class Redactor:
     def _obfuscate(self, text: str, source: str) -> str:
         tm = self.token_map
         fps = self.false_positives
-        record = self._record
+        counts, hits, max_hits = self._counts, self.hits, self.max_hits
 
         def host(name: str, *, is_host: bool) -> str:
             labels = name.split(".")
@@ -994,7 +994,9 @@ class Redactor:
                 hit = cache[key] = compute(kind, m, value)
             if hit is None:
                 continue
-            record(source, hit[0], vs, ve, value, hit[1])
+            counts[hit[0]] += 1  # _record, inlined: this loop runs once per masked value
+            if len(hits) < max_hits:
+                hits.append(Hit(source, hit[0], vs, ve, _preview(value), hit[1], value))
             out.append(text[pos:vs])
             out.append(hit[1])
             pos = ve
