@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from diagkit.errors import BundleError
@@ -360,3 +360,43 @@ def test_case_folded_trigger_words(text: str) -> None:
 def test_trigger_word_after_a_longer_word(text: str) -> None:
     out = make().redact(text)
     assert "Late1Secret" not in out, out
+
+
+# --- the candidate-line filter finds every match ----------------------------------------------
+
+_WORDS = ["password", "passed", "passwd", "pass", "pw", "pwd", "key", "keyerror", "secret_key",
+          "api-key", "private_key_id", "signature", "sig", "credentials", "token", "auth",
+          "cookie", "session_id", "user", "for user", "invalid user", "login", "/home/", "uid=1000(",
+          "for", "from", "10.1.2.3", "1.200.200.200", "1.2.3", "::1", "2001:db8::5",
+          "aa:bb:cc:dd:ee:ff", "00-11-22-33-44-55", "web1.acme.com", "com.example.svc", "x.COM",
+          "bob@acme.com", "host", "rhost", "server", "node", "ſ", "İ", "K", "ı", "x", "db1",
+          "Mar  1 09:00:00 ", "2024-03-01T08:00:00Z ", "y" * 33, "eyJhbGciOiJ.eyJzdWIi.sig",
+          "mysql -pX", "sshpass -p X", "Bearer abcdefgh123", "Authorization", "://u:p@h",
+          "ghp_" + "a" * 30, "AKIA" + "B" * 16, "?sig=abc"]
+_SEPS = [" ", "  ", "=", ":", ": ", "-", "--", " --", "- ", "'", '"', "\\\"", "\t", "", ".", "_", "@",
+         "\n", "\n"]
+
+
+@settings(max_examples=1000, deadline=None, database=None)
+@given(pieces=st.lists(st.tuples(st.sampled_from(_WORDS), st.sampled_from(_SEPS)), max_size=30))
+@example(pieces=[("passed", " "), ("password", "="), ("x", "\n"), ("db1", " "), ("pw", ": ")])
+@example(pieces=[("keyerror", " "), ("secret_key", ":"), ("x", " "), ("for user", " "), ("db1", "")])
+@example(pieces=[("1.200.200.200", ""), ("x", " "), ("rhost", "="), ("db1", " --"), ("token", " ")])
+def test_candidate_lines_find_what_every_line_would(pieces: list[tuple[str, str]]) -> None:
+    """Each rule searching only its candidate spans finds the same matches as each rule
+    searching every whole line: the trigger words, finders and cheap checks drop no match."""
+    from diagkit.reports import redact as mod
+
+    text = "".join(w + s for w, s in pieces)
+    starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+    every = [(s, text.find("\n", s) if text.find("\n", s) >= 0 else len(text)) for s in starts]
+    obf = Redactor(ALL, token_map=TokenMap(Path("/nonexistent/m.json")),
+                   false_positives=FalsePositives(Path("/nonexistent/f.json")))._obf_rules
+    assert obf is not None
+    for rules in (mod._SECRET_COMPILED, obf):
+        spans = mod._candidate_lines(text, rules)
+        full = [s if s is None or r.first_line else every
+                for r, s in zip(rules, spans, strict=True)]
+        got = [(k, m.span()) for k, m in mod._scan(text, rules, spans)]
+        want = [(k, m.span()) for k, m in mod._scan(text, rules, full)]
+        assert got == want
