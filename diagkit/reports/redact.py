@@ -32,11 +32,14 @@ Decisions (documented so the tests can hold them):
 * False positives (:class:`FalsePositives`): a value the engineer marked is never masked again,
   by any rule, except private key blocks, which are always masked.
 
-Speed: each secret rule has its own regex and runs only on the lines holding one of its trigger
-words (``pass``, ``token``, ``key``, ``@``, ``eyj`` ...; found with ``str.find`` on a lower-cased
-copy, block by block) or, when its regex starts with a literal (``-----BEGIN``, ``AKIA``...), over
-the whole text; :func:`_scan` merges the rules' matches exactly as one alternation would.
-Obfuscation is still one combined regex over the text. See ``benchmarks/bundle_bench.py``.
+Speed: every rule (secret or obfuscation) has its own regex and runs only on the lines holding
+one of its triggers, found on a lower-cased copy (folded like ``re.IGNORECASE``): trigger words,
+grouped by first letter into one regex pass each (``p(?:ass|sk|w)``), or finder regexes
+(``\.\d{1,3}\.\d{1,3}\.\d`` for IPv4); cheap checks drop lines that cannot match (a kv rule needs
+``=``/``:`` and a trigger that ends a key word: not ``passed``). Rules whose regex starts with a
+literal run over the whole text. :func:`_scan` merges the rules' matches exactly as one
+alternation would; a property test checks the spans against searching every line.
+Obfuscation caches value -> token per text. See ``benchmarks/bundle_bench.py``.
 """
 
 from __future__ import annotations
