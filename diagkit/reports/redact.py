@@ -35,7 +35,7 @@ Decisions (documented so the tests can hold them):
 Speed: every rule (secret or obfuscation) has its own regex and runs only on the lines holding
 one of its triggers, found on a lower-cased copy (folded like ``re.IGNORECASE``): trigger words,
 grouped by first letter into one regex pass each (``p(?:ass|sk|w)``), or finder regexes
-(``\.\d{1,3}\.\d{1,3}\.\d`` for IPv4); cheap checks drop lines that cannot match (a kv rule needs
+(``.1.2.3`` digits and dots for IPv4); cheap checks drop lines that cannot match (a kv rule needs
 ``=``/``:`` and a trigger that ends a key word: not ``passed``). Rules whose regex starts with a
 literal run over the whole text. :func:`_scan` merges the rules' matches exactly as one
 alternation would; a property test checks the spans against searching every line.
