@@ -1,0 +1,27 @@
+"""Support cases: the pure rules (no database).
+
+* :mod:`diagkit.cases.triage` - impact x urgency -> severity S1..S4;
+* :mod:`diagkit.cases.lifecycle` - case states and the allowed moves between them;
+* :mod:`diagkit.cases.sla` - SLA policies, business-hours calendars, clocks with pauses.
+
+Storage lives in :mod:`diagkit.store`; these modules never touch it, so they are tested with
+plain values and reused by the CLI, the GUI and metrics alike.
+"""
+
+from __future__ import annotations
+
+from diagkit.cases.lifecycle import InvalidTransition, Status, allowed_next, transition
+from diagkit.cases.triage import CaseSeverity, Impact, Triage, Urgency, severity_for, triage
+
+__all__ = [
+    "CaseSeverity",
+    "Impact",
+    "InvalidTransition",
+    "Status",
+    "Triage",
+    "Urgency",
+    "allowed_next",
+    "severity_for",
+    "transition",
+    "triage",
+]
