@@ -10,8 +10,10 @@ plain values and reused by the CLI, the GUI and metrics alike.
 
 from __future__ import annotations
 
+# ``transition`` is safe to re-export (the module is ``lifecycle``); ``triage()`` is not: the
+# name would hide the ``diagkit.cases.triage`` module.
 from diagkit.cases.lifecycle import InvalidTransition, Status, allowed_next, transition
-from diagkit.cases.triage import CaseSeverity, Impact, Triage, Urgency, severity_for, triage
+from diagkit.cases.triage import CaseSeverity, Impact, Triage, Urgency, severity_for
 
 __all__ = [
     "CaseSeverity",
@@ -23,5 +25,4 @@ __all__ = [
     "allowed_next",
     "severity_for",
     "transition",
-    "triage",
 ]
