@@ -1,0 +1,88 @@
+"""The case store's schema, as an ordered list of migrations.
+
+``MIGRATIONS[i]`` brings a database from schema version ``i`` to ``i + 1``. The store applies
+each missing script in its own transaction together with the ``schema_version`` row that
+records it, so a crash mid-migration leaves the previous version intact.
+
+Rules for adding a migration (a shipped script is never edited, users' databases already ran it):
+
+* append a new script at the end; never reorder or change an existing one;
+* plain SQL only, no ``BEGIN``/``COMMIT`` (the store wraps it);
+* keep it portable where it costs nothing (a PostgreSQL store will follow): ``TEXT`` times in
+  ISO-8601 UTC, JSON in ``TEXT`` columns, integer surrogate keys.
+"""
+
+from __future__ import annotations
+
+# Version 1: cases, their hosts, the append-only journal and the status history.
+_V1 = """
+CREATE TABLE cases (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    title             TEXT NOT NULL,
+    customer          TEXT NOT NULL DEFAULT '',
+    contact           TEXT NOT NULL DEFAULT '',
+    product           TEXT NOT NULL DEFAULT '',
+    version           TEXT NOT NULL DEFAULT '',
+    tags              TEXT NOT NULL DEFAULT '[]',   -- JSON array of strings
+    ticket_ref        TEXT NOT NULL DEFAULT '',
+    impact            TEXT,
+    urgency           TEXT,
+    severity          TEXT,
+    status            TEXT NOT NULL DEFAULT 'new',
+    created           TEXT NOT NULL,
+    updated           TEXT NOT NULL,
+    first_response_at TEXT,
+    resolved_at       TEXT,
+    closed_at         TEXT,
+    csat              INTEGER CHECK (csat IS NULL OR csat BETWEEN 1 AND 5),
+    engineer          TEXT NOT NULL DEFAULT '',
+    version_counter   INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX cases_status ON cases(status);
+CREATE INDEX cases_customer ON cases(customer);
+CREATE INDEX cases_updated ON cases(updated);
+
+CREATE TABLE case_hosts (
+    case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+    host    TEXT NOT NULL,
+    PRIMARY KEY (case_id, host)
+);
+CREATE INDEX case_hosts_host ON case_hosts(host);
+
+-- Append-only: corrections are new entries. The triggers make that a database rule, not
+-- only a missing API, so no future code path can rewrite history by accident.
+CREATE TABLE journal (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id  INTEGER NOT NULL REFERENCES cases(id),
+    time     TEXT NOT NULL,
+    engineer TEXT NOT NULL DEFAULT '',
+    kind     TEXT NOT NULL,
+    text     TEXT NOT NULL DEFAULT '',
+    data     TEXT NOT NULL DEFAULT '{}'                -- JSON object
+);
+CREATE INDEX journal_case_time ON journal(case_id, time, id);
+CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal
+BEGIN SELECT RAISE(ABORT, 'journal is append-only: add a correction entry instead'); END;
+CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
+BEGIN SELECT RAISE(ABORT, 'journal is append-only: add a correction entry instead'); END;
+
+-- Every status change with its time: the SLA clocks derive their pause intervals from it.
+CREATE TABLE status_changes (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id     INTEGER NOT NULL REFERENCES cases(id),
+    time        TEXT NOT NULL,
+    from_status TEXT,
+    to_status   TEXT NOT NULL,
+    engineer    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX status_changes_case_time ON status_changes(case_id, time, id);
+CREATE TRIGGER status_changes_no_update BEFORE UPDATE ON status_changes
+BEGIN SELECT RAISE(ABORT, 'status history is append-only'); END;
+CREATE TRIGGER status_changes_no_delete BEFORE DELETE ON status_changes
+BEGIN SELECT RAISE(ABORT, 'status history is append-only'); END;
+"""
+
+MIGRATIONS: list[str] = [_V1]
+"""Ordered migration scripts; ``len(MIGRATIONS)`` is the current schema version."""
+
+SCHEMA_VERSION: int = len(MIGRATIONS)
