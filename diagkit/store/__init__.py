@@ -200,9 +200,17 @@ class Store(Protocol):
         ...
 
 
-from diagkit.store.sqlite import SqliteStore  # noqa: E402  (needs the names above)
+# Imported last: sqlite.py needs the names above.
+from diagkit.store.sqlite import SqliteStore
 
 __all__ = [
-    "Case", "CaseNotFound", "JournalEntry", "SqliteStore", "StaleWrite", "StatusChange",
-    "Store", "StoreError", "UPDATABLE_FIELDS",
+    "UPDATABLE_FIELDS",
+    "Case",
+    "CaseNotFound",
+    "JournalEntry",
+    "SqliteStore",
+    "StaleWrite",
+    "StatusChange",
+    "Store",
+    "StoreError",
 ]
