@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TypeVar
 
 
 class Impact(enum.StrEnum):
@@ -86,7 +87,10 @@ def parse_urgency(value: str | Urgency | None) -> Urgency | None:
     return _parse(Urgency, value)
 
 
-def _parse(kind: type[enum.StrEnum], value: object) -> object:
+_E = TypeVar("_E", Impact, Urgency)
+
+
+def _parse(kind: type[_E], value: object) -> _E | None:
     if isinstance(value, kind):
         return value
     if not isinstance(value, str):
