@@ -106,12 +106,13 @@ class SqliteStore:
         self.path = Path(path) if path is not None else config.data_dir() / DB_NAME
         self._migrations = list(MIGRATIONS if migrations is None else migrations)
         self._lock = threading.RLock()
-        self._write_lock = None  # set once the file exists (resolve() needs a real path)
+        self._write_lock = _write_lock_for(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
                 self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
+            self._conn.row_factory = sqlite3.Row
             mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
@@ -128,7 +129,6 @@ class SqliteStore:
                 f"{mode!r}); it is probably on a network share. Keep the data dir on a local disk "
                 "(set DIAGKIT_DATA_DIR)."
             )
-        self._write_lock = _write_lock_for(self.path)
         self.migrate()
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -157,7 +157,6 @@ class SqliteStore:
     @contextmanager
     def _write(self, doing: str = "save") -> Iterator[sqlite3.Connection]:
         """One write transaction, alone among this process's threads and other processes."""
-        assert self._write_lock is not None
         with self._write_lock, self._lock:
             conn = self._conn
             try:
@@ -230,9 +229,7 @@ class SqliteStore:
         return self._case(conn, row)
 
     @staticmethod
-    def _case(conn: sqlite3.Connection, row: sqlite3.Row | tuple[Any, ...]) -> Case:
-        cols = [d[0] for d in conn.execute("SELECT * FROM cases LIMIT 0").description]
-        r = dict(zip(cols, row, strict=True))
+    def _case(conn: sqlite3.Connection, r: sqlite3.Row) -> Case:
         hosts = tuple(
             h for (h,) in conn.execute(
                 "SELECT host FROM case_hosts WHERE case_id = ? ORDER BY host", (r["id"],)

@@ -64,7 +64,7 @@ def test_migrates_from_empty_and_is_idempotent(tmp_path: Path) -> None:
     store.close()
     with SqliteStore(path) as again:  # reopening migrates nothing and keeps data
         assert again.migrate() == SCHEMA_VERSION
-        rows = again._conn.execute("SELECT version FROM schema_version").fetchall()
+        rows = [tuple(r) for r in again._conn.execute("SELECT version FROM schema_version")]
         assert rows == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
         tables = {r[0] for r in again._conn.execute(
             "SELECT name FROM sqlite_master WHERE type='table'")}
