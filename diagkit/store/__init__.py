@@ -193,7 +193,12 @@ class Store(Protocol):
         engineer: str = "",
         data: Mapping[str, Any] | None = None,
         at: datetime | None = None,
-    ) -> JournalEntry: ...
+        first_response: bool = False,
+    ) -> JournalEntry:
+        """Add one entry to the case's timeline (``at`` defaults to now). With
+        ``first_response=True`` (customer updates) the same transaction sets the case's
+        ``first_response_at`` to the entry's time if it is not set yet, bumping its version."""
+        ...
 
     def journal(self, case_id: int) -> list[JournalEntry]:
         """The case's timeline, oldest first (by time, then by insertion order)."""

@@ -198,6 +198,10 @@ class SqliteStore:
 
     def migrate(self) -> int:
         target = len(self._migrations)
+        # Fast path without the write lock: opening a current database must not wait for
+        # another process's write to finish.
+        if self.schema_version() == target:
+            return target
         while True:
             with self._write("update the database schema") as conn:
                 conn.execute(
@@ -449,7 +453,9 @@ class SqliteStore:
         engineer: str = "",
         data: Mapping[str, Any] | None = None,
         at: datetime | None = None,
+        first_response: bool = False,
     ) -> JournalEntry:
+        """See :meth:`Store.append_journal`."""
         when = at or _now()
         payload = json.dumps(dict(data or {}))  # fails before the transaction if not JSON-able
         with self._write("add the journal entry") as conn:
@@ -461,6 +467,14 @@ class SqliteStore:
                 (case_id, _ts(when), engineer, kind, text, payload),
             )
             entry_id = cur.lastrowid
+            if first_response:
+                # Only the first customer update stops the clock; later ones change nothing.
+                conn.execute(
+                    "UPDATE cases SET first_response_at = :t, updated = :now,"
+                    " version_counter = version_counter + 1"
+                    " WHERE id = :id AND first_response_at IS NULL",
+                    {"t": _ts(when), "now": _ts(_now()), "id": case_id},
+                )
         return JournalEntry(id=entry_id, case_id=case_id, time=when.astimezone(UTC),
                             engineer=engineer, kind=kind, text=text, data=json.loads(payload))
 

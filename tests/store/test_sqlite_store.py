@@ -256,6 +256,10 @@ def test_writer_killed_mid_transaction_leaves_consistent_db(tmp_path: Path) -> N
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             conn.execute("BEGIN IMMEDIATE")
         conn.close()
+        # Readers are not blocked, and see only what was committed.
+        with SqliteStore(path) as reader:
+            assert len(reader.journal(case_id)) == 21
+            assert reader.get_case(case_id).title == "crash test"
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
@@ -321,3 +325,20 @@ def test_stale_save_from_another_process_is_refused(tmp_path: Path) -> None:
         with pytest.raises(StaleWrite):
             store.update_case(case.id, case.version_counter, title="mine")
         assert store.get_case(case.id).title == "theirs"
+
+
+def test_first_customer_update_stops_the_first_response_clock(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "c.db") as store:
+        t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+        case = store.create_case("Login fails", created=t0)
+        store.append_journal(case.id, "note", "internal", at=t0 + timedelta(minutes=10))
+        assert store.get_case(case.id).first_response_at is None
+        store.append_journal(case.id, "customer_update", "We are on it", first_response=True,
+                             at=t0 + timedelta(minutes=20))
+        store.append_journal(case.id, "customer_update", "Progress", first_response=True,
+                             at=t0 + timedelta(minutes=50))
+        after = store.get_case(case.id)
+        assert after.first_response_at == t0 + timedelta(minutes=20)
+        assert after.version_counter == 2  # a concurrent editor's stale copy is refused
+        with pytest.raises(StaleWrite):
+            store.update_case(case.id, case.version_counter, title="x")
