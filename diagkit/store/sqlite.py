@@ -129,7 +129,11 @@ class SqliteStore:
                 f"{mode!r}); it is probably on a network share. Keep the data dir on a local disk "
                 "(set DIAGKIT_DATA_DIR)."
             )
-        self.migrate()
+        try:
+            self.migrate()
+        except BaseException:
+            self._conn.close()  # a refused or failed migration must not leak the connection
+            raise
 
     # -- plumbing ---------------------------------------------------------------------------
 
