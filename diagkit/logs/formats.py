@@ -325,6 +325,14 @@ class _MultiLine(LogFormat):
     # continuation lines typical of this format (stack frames...): count fully in sniff
     known_continuation: re.Pattern[str] | None = None
     other_continuation_weight = 0.5
+    # first-line layouts tried in order (the last one that matched goes first): see _first_match
+    patterns: tuple[re.Pattern[str], ...] = ()
+
+    def __init__(self) -> None:
+        self._hint = [0]
+
+    def _match(self, first_line: str) -> re.Match[str] | None:
+        return _first_match(self.patterns, first_line, self._hint)[1]
 
     def record_starts(self, buf: np.ndarray, starts: np.ndarray) -> np.ndarray:
         return self.start_spec.matches(buf, starts)
@@ -333,7 +341,7 @@ class _MultiLine(LogFormat):
         return self.start_spec.matches_line(line)
 
     def _parses(self, line: str) -> bool:
-        raise NotImplementedError
+        return self._match(line) is not None
 
     def sniff(self, lines: list[str]) -> float:
         sample = _nonempty(lines)
@@ -884,16 +892,11 @@ class PythonFormat(_MultiLine):
         _word(w + ":") for w in ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL",
                                  "FATAL", "NOTSET")))
     known_continuation = _PY_CONTINUATION
-
-    def __init__(self) -> None:
-        self._hint = [0]
-
-    def _parses(self, line: str) -> bool:
-        return _first_match(_PY_PATTERNS, line, self._hint)[1] is not None
+    patterns = _PY_PATTERNS
 
     def parse(self, text: str, ctx: ParseContext) -> Fields:
         first, rest = _split_first_line(text)
-        _, m = _first_match(_PY_PATTERNS, first, self._hint)
+        m = self._match(first)
         if m is None:
             return Fields(message=text)
         groups = m.groupdict()
@@ -944,16 +947,11 @@ class JavaFormat(_MultiLine):
     title = "Java (log4j / logback)"
     start_spec = StartSpec(_ISO_DATE, _ISO_DATE_BRACKET, _HMS)
     known_continuation = _JAVA_CONTINUATION
-
-    def __init__(self) -> None:
-        self._hint = [0]
-
-    def _parses(self, line: str) -> bool:
-        return _first_match(_JAVA_PATTERNS, line, self._hint)[1] is not None
+    patterns = _JAVA_PATTERNS
 
     def parse(self, text: str, ctx: ParseContext) -> Fields:
         first, rest = _split_first_line(text)
-        _, m = _first_match(_JAVA_PATTERNS, first, self._hint)
+        m = self._match(first)
         if m is None:
             return Fields(message=text)
         g = m.groupdict()
