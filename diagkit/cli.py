@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_logs_parser(sub)
     _add_bundle_parser(sub)
+    # Support work lives in its own modules; each add_parser() sets ``handler`` on its parser.
+    from diagkit import cli_cases, cli_kb, cli_metrics
+
+    cli_cases.add_parser(sub)
+    cli_kb.add_parser(sub)
+    cli_metrics.add_parser(sub)
 
     rn = sub.add_parser("run", help="run a command on a host: diagkit run HOST -- COMMAND")
     rn.add_argument("host")
@@ -149,6 +155,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             if not args.bundle_command:
                 parser.parse_args(["bundle", "--help"])
             return _bundle(args, out)
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            result: int = handler(args, out)
+            return result
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -36,6 +36,8 @@ from diagkit.store import (
     StoreError,
 )
 from diagkit.store.schema import MIGRATIONS
+from diagkit.store.sqlite_kb import KbSqlMixin
+from diagkit.store.sqlite_metrics import MetricsSqlMixin
 
 DB_NAME = "diagkit.db"
 BUSY_TIMEOUT_S = 15.0
@@ -89,7 +91,7 @@ def _as_list(value: str | Iterable[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-class SqliteStore:
+class SqliteStore(KbSqlMixin, MetricsSqlMixin):
     """:class:`diagkit.store.Store` on a local SQLite file; migrated when opened.
 
     Safe to share between threads (one connection, guarded); several processes may open the
