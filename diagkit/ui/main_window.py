@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
@@ -31,6 +32,9 @@ from diagkit.ui.host_view import CONNECTED, CONNECTING, ERROR, HostView
 from diagkit.ui.log_view import LogView
 from diagkit.ui.workers import cancel_all_and_wait
 
+if TYPE_CHECKING:
+    from diagkit.store import SqliteStore
+
 ROLE_NAME = Qt.ItemDataRole.UserRole
 ROLE_SEARCH = Qt.ItemDataRole.UserRole + 1
 STATUS_COLOURS = {ERROR: QColor("#d32f2f"), CONNECTED: QColor("#2e7d32"), CONNECTING: QColor("#1e88e5")}
@@ -44,7 +48,8 @@ def settings() -> QSettings:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, store: HostStore | None = None, *, restore: bool = True) -> None:
+    def __init__(self, store: HostStore | None = None, *, restore: bool = True,
+                 case_store_path: Path | None = None) -> None:
         super().__init__()
         self.setWindowTitle(f"diagkit {__version__}")
         self.resize(1280, 820)
@@ -52,6 +57,8 @@ class MainWindow(QMainWindow):
         self._items: dict[str, QTreeWidgetItem] = {}
         self._status: dict[str, tuple[str, str | None]] = {}
         self.report_records: list = []  # log records set aside for the bug report
+        self._case_store: SqliteStore | None = None
+        self._case_store_path: Path | None = case_store_path
         self.setAcceptDrops(True)
 
         self.tabs = QTabWidget()
@@ -489,6 +496,20 @@ class MainWindow(QMainWindow):
             f"<b>diagkit {__version__}</b><br>A diagnostic toolkit for support engineers.<br><br>"
             f"Config: {config.config_dir()}<br>Data and log: {config.data_dir()}")
 
+    # --- cases (one case store per window, shared by the Cases, KB and Metrics tabs) ---------
+
+    def case_store(self) -> SqliteStore:
+        """The window's case/KB database, opened on first use (``config.data_dir()/diagkit.db``).
+
+        Every view of this window shares it (one connection, thread-safe; writes are serialized
+        by the store). Raises :class:`diagkit.store.StoreError` when it cannot be opened.
+        """
+        if self._case_store is None:
+            from diagkit.store import SqliteStore
+
+            self._case_store = SqliteStore(self._case_store_path)
+        return self._case_store
+
     # --- state across restarts -----------------------------------------------------------------
 
     def save_state(self) -> None:
@@ -534,4 +555,7 @@ class MainWindow(QMainWindow):
         for log_view in self.log_views():
             log_view.shutdown()
         cancel_all_and_wait(8000)
+        if self._case_store is not None:
+            self._case_store.close()
+            self._case_store = None
         super().closeEvent(event)
