@@ -24,7 +24,8 @@ GUI can show it on the row, card or tab where it happened.
     │   └── ConnectionLost          the connection dropped while a command was running
     ├── ProbeError                  a probe definition or user probe script is invalid
     ├── LogFormatError              (logs) a file cannot be read as the requested format
-    └── BundleError                 (reports) a bundle cannot be written, verified or opened
+    ├── BundleError                 (reports) a bundle cannot be written, verified or opened
+    └── KbError                     (kb) an article, match rule or article file is invalid
 """
 
 from __future__ import annotations
@@ -197,3 +198,7 @@ class LogFormatError(DiagkitError):
 
 class BundleError(DiagkitError):
     pass
+
+
+class KbError(DiagkitError):
+    """A knowledge-base article, match rule or article file is invalid (names which, and why)."""

@@ -82,7 +82,65 @@ CREATE TRIGGER status_changes_no_delete BEFORE DELETE ON status_changes
 BEGIN SELECT RAISE(ABORT, 'status history is append-only'); END;
 """
 
-MIGRATIONS: list[str] = [_V1]
+# Version 2: the knowledge base (articles + FTS5 index kept in sync by triggers), a small
+# key/value table for KB bookkeeping, and the indexes the metrics' period scans need.
+_V2 = """
+CREATE TABLE kb_articles (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    slug            TEXT NOT NULL UNIQUE,
+    title           TEXT NOT NULL,
+    symptoms        TEXT NOT NULL DEFAULT '',     -- Markdown
+    environment     TEXT NOT NULL DEFAULT '',
+    cause           TEXT NOT NULL DEFAULT '',
+    resolution      TEXT NOT NULL DEFAULT '',
+    tags            TEXT NOT NULL DEFAULT '[]',   -- JSON array of strings
+    links           TEXT NOT NULL DEFAULT '[]',   -- JSON array of strings
+    rules           TEXT NOT NULL DEFAULT '[]',   -- JSON array of MatchRule.to_dict()
+    source_case     INTEGER,
+    author          TEXT NOT NULL DEFAULT '',
+    created         TEXT NOT NULL,
+    updated         TEXT NOT NULL,
+    version_counter INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX kb_articles_title ON kb_articles(title);
+
+-- External-content FTS5 index over the articles: the text is stored once (in kb_articles),
+-- the triggers keep the index in step inside the same transaction as every write. porter
+-- stems English ("failing" finds "failed"), unicode61 folds case and diacritics.
+CREATE VIRTUAL TABLE kb_fts USING fts5(
+    title, tags, symptoms, environment, cause, resolution,
+    content='kb_articles', content_rowid='id',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER kb_articles_ai AFTER INSERT ON kb_articles BEGIN
+    INSERT INTO kb_fts(rowid, title, tags, symptoms, environment, cause, resolution)
+    VALUES (new.id, new.title, new.tags, new.symptoms, new.environment, new.cause,
+            new.resolution);
+END;
+CREATE TRIGGER kb_articles_ad AFTER DELETE ON kb_articles BEGIN
+    INSERT INTO kb_fts(kb_fts, rowid, title, tags, symptoms, environment, cause, resolution)
+    VALUES ('delete', old.id, old.title, old.tags, old.symptoms, old.environment, old.cause,
+            old.resolution);
+END;
+CREATE TRIGGER kb_articles_au AFTER UPDATE ON kb_articles BEGIN
+    INSERT INTO kb_fts(kb_fts, rowid, title, tags, symptoms, environment, cause, resolution)
+    VALUES ('delete', old.id, old.title, old.tags, old.symptoms, old.environment, old.cause,
+            old.resolution);
+    INSERT INTO kb_fts(rowid, title, tags, symptoms, environment, cause, resolution)
+    VALUES (new.id, new.title, new.tags, new.symptoms, new.environment, new.cause,
+            new.resolution);
+END;
+
+CREATE TABLE kb_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE INDEX cases_created ON cases(created);
+CREATE INDEX journal_kind_time ON journal(kind, time);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2]
 """Ordered migration scripts; ``len(MIGRATIONS)`` is the current schema version."""
 
 SCHEMA_VERSION: int = len(MIGRATIONS)
