@@ -1,0 +1,99 @@
+"""Monitoring history: downsampling exactness, retention, resolution choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from diagkit.store import StoreError
+from diagkit.store.samples import Retention, SampleStore
+
+T0 = 1_800_000_000.0  # a whole hour: 2027-01-15 08:00:00 UTC
+
+
+@pytest.fixture
+def store(tmp_path):
+    with SampleStore(tmp_path / "history.db") as s:
+        yield s
+
+
+def test_aggregates_are_exact(store):
+    rng = np.random.default_rng(1)
+    t = T0 + np.arange(0, 2 * 3600, 2.0)          # two hours every 2 s
+    cpu = rng.uniform(0, 100, t.size)
+    store.append(("web1", float(ti), {"cpu.usage": float(v), "load.1": None})
+                 for ti, v in zip(t, cpu, strict=True))
+
+    raw = store.read("web1", "cpu.usage", since=T0, resolution="raw")
+    assert np.array_equal(raw.t, t) and np.array_equal(raw.avg, cpu)
+
+    minute = store.read("web1", "cpu.usage", since=T0, resolution="1m")
+    assert len(minute) == 120
+    per_minute = cpu.reshape(120, 30)                # 30 samples per minute
+    assert np.allclose(minute.avg, per_minute.mean(axis=1))
+    assert np.array_equal(minute.min, per_minute.min(axis=1))
+    assert np.array_equal(minute.max, per_minute.max(axis=1))
+    assert np.array_equal(minute.t, T0 + 60 * np.arange(120))
+
+    hour = store.read("web1", "cpu.usage", since=T0, resolution="1h")
+    assert np.allclose(hour.avg, cpu.reshape(2, 1800).mean(axis=1))
+    assert np.array_equal(hour.max, cpu.reshape(2, 1800).max(axis=1))
+    # None values are not stored as anything.
+    assert store.metrics("web1") == ["cpu.usage"]
+
+
+def test_appending_in_several_batches_gives_the_same_aggregates(store):
+    values = [5.0, 1.0, 9.0, 3.0]
+    for i, v in enumerate(values):
+        store.append([("h", T0 + 10 * i, {"m": v})])
+    store.append([("h", T0 + 10, {"m": 1000.0})])    # a repeated sample time is ignored
+    m = store.read("h", "m", since=T0, resolution="1m")
+    assert (m.avg[0], m.min[0], m.max[0]) == (np.mean(values), 1.0, 9.0)
+
+
+def test_retention_prunes_each_resolution(tmp_path):
+    ret = Retention(raw=3600, minute=6 * 3600, hour=48 * 3600)
+    with SampleStore(tmp_path / "h.db", retention=ret) as store:
+        t = T0 + np.arange(0, 24 * 3600, 60.0)       # a day, one sample a minute
+        store.append(("h", float(ti), {"m": 1.0}) for ti in t)
+        now = T0 + 24 * 3600
+        removed = store.prune(now)
+        # raw keeps samples younger than an hour: t > now - 3600, i.e. T0+82860 .. T0+86340
+        # (the one at exactly now - 3600 is an hour old and goes) -> 59.
+        assert len(store.read("h", "m", since=0, resolution="raw")) == 59
+        assert removed["raw"] == t.size - 59
+        # minute buckets whose end is within 6 h: 360 buckets.
+        assert len(store.read("h", "m", since=0, resolution="1m")) == 360
+        # all 24 hourly buckets are younger than 48 h.
+        assert len(store.read("h", "m", since=0, resolution="1h")) == 24
+        assert store.prune(now) == {"raw": 0, "1m": 0, "1h": 0}
+
+
+def test_read_picks_the_finest_resolution_that_reaches_back(store):
+    now = T0 + 30 * 86400
+    assert store.resolution_for(now - 600, now) == "raw"
+    assert store.resolution_for(now - 3 * 86400, now) == "1m"
+    assert store.resolution_for(now - 30 * 86400, now) == "1h"
+    store.append([("h", now - 100, {"m": 2.0})])
+    assert store.read("h", "m", since=now - 600, now=now).resolution == "raw"
+    data = store.read("h", "m", since=now - 3 * 86400, now=now)
+    assert data.resolution == "1m" and list(data.avg) == [2.0]
+    assert len(store.read("nohost", "m", since=0)) == 0
+    with pytest.raises(ValueError, match="unknown resolution"):
+        store.read("h", "m", since=0, resolution="5m")
+
+
+def test_history_survives_reopen(tmp_path):
+    with SampleStore(tmp_path / "h.db") as s:
+        s.append([("a", T0, {"x": 1.0}), ("b", T0, {"y": 2.0})])
+    with SampleStore(tmp_path / "h.db") as s:
+        assert s.hosts() == ["a", "b"]
+        s.append([("a", T0 + 1, {"x": 3.0})])
+        assert list(s.read("a", "x", since=T0, resolution="raw").avg) == [1.0, 3.0]
+
+
+def test_unusable_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "history.db"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="move it away"):
+        SampleStore(bad)
