@@ -1,9 +1,96 @@
-"""``diagkit metrics``: placeholder until the subcommands land."""
+"""``diagkit metrics``: support metrics over a period, as a table, JSON or CSV.
+
+``--json`` prints :meth:`diagkit.metrics.MetricsReport.to_json` (``"schema":
+"diagkit.metrics/1"``, see ``docs/metrics.md``); ``--csv`` the long CSV of ``to_csv``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO
+
+from diagkit.errors import ConfigError
 
 
 def add_parser(sub: Any) -> None:
     """Register ``diagkit metrics`` on the top-level subparsers; set ``handler=func(args, out)``."""
+    p = sub.add_parser("metrics", help="support metrics over a period (docs/metrics.md)")
+    p.add_argument("--since", default="30d",
+                   help="period start: 30d, 12h, 2w or an ISO date (default 30d)")
+    p.add_argument("--until", help="period end (default now): same forms as --since")
+    p.add_argument("--engineer", help="only this engineer's cases")
+    p.add_argument("--bucket", choices=("day", "week"), default="day",
+                   help="series bucket for --json/--csv (default day)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="machine-readable (docs/metrics.md)")
+    fmt.add_argument("--csv", action="store_true", help="section,key,metric,value rows")
+    p.set_defaults(handler=run)
+
+
+def _policies() -> Any:
+    # The case desk reads the team's sla.json; before it exists, the defaults apply.
+    try:
+        from diagkit.cases.desk import load_policies
+    except ImportError:
+        return None
+    return load_policies()
+
+
+def _dur(value: timedelta | None) -> str:
+    if value is None:
+        return "-"
+    minutes = round(value.total_seconds() / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    return (f"{days}d " if days else "") + f"{hours}h{mins:02d}m"
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit.metrics import compute, parse_since
+    from diagkit.store import SqliteStore
+
+    now = datetime.now(UTC)
+    since = parse_since(args.since, now=now)
+    until = parse_since(args.until, now=now) if args.until else now
+    if since >= until:
+        raise ConfigError(f"--since ({since:%Y-%m-%d %H:%M}) must be before --until "
+                          f"({until:%Y-%m-%d %H:%M}).")
+    with SqliteStore() as store:
+        report = compute(store, since=since, until=until, engineer=args.engineer,
+                         policies=_policies(), now=now, bucket=args.bucket)
+    if args.json:
+        json.dump(report.to_json(), out, indent=2)
+        out.write("\n")
+        return 0
+    if args.csv:
+        out.write(report.to_csv())
+        return 0
+    who = f" for {args.engineer}" if args.engineer else ""
+    print(f"Metrics{who}, {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC", file=out)
+    print(f"  opened {report.opened}, resolved {report.resolved}, backlog {report.backlog} "
+          f"({', '.join(f'{k}: {v}' for k, v in report.backlog_ageing.items())})", file=out)
+    print(f"  first response: median {_dur(report.frt_median)}, p90 {_dur(report.frt_p90)} "
+          f"({report.frt_count} cases)", file=out)
+    print(f"  time to resolve: median {_dur(report.ttr_median)}, p90 {_dur(report.ttr_p90)} "
+          f"({report.ttr_count} cases)", file=out)
+    for sev, (breached, total) in report.breach_rate.items():
+        fb, ft = report.breach_first_response.get(sev, (0, 0))
+        rb, rt = report.breach_resolution.get(sev, (0, 0))
+        print(f"  SLA {sev}: {breached}/{total} cases breached "
+              f"(first response {fb}/{ft}, resolution {rb}/{rt})", file=out)
+    if report.csat_share_4_5 is not None:
+        dist = " ".join(f"{k}:{v}" for k, v in report.csat_distribution.items())
+        print(f"  CSAT 4-5: {report.csat_share_4_5:.0%} ({dist})", file=out)
+    for sig, n in report.top_signatures[:5]:
+        print(f"  signature ({n} cases): {sig}", file=out)
+    for slug, title, n in report.top_articles[:5]:
+        print(f"  KB article ({n} cases): {title or slug} [{slug}]", file=out)
+    if len(report.per_engineer) > 1 or not args.engineer:
+        for row in report.per_engineer.values():
+            print(f"  {row.engineer or '(unassigned)'}: opened {row.opened}, resolved "
+                  f"{row.resolved}, backlog {row.backlog}, FRT median {_dur(row.frt_median)}, "
+                  f"TTR median {_dur(row.ttr_median)}, SLA breached "
+                  f"{row.breached}/{row.sla_counted}", file=out)
+    return 0
