@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -55,6 +56,7 @@ class HostView(QWidget):
     snapshot_ready = Signal(object)  # HostSnapshot, after every full refresh
     connected = Signal()
     fetch_logs_requested = Signal()
+    case_journaled = Signal(object)  # JournalEntry written to the active case
 
     def __init__(self, ref: HostRef, *, status: StatusCallback | None = None,
                  parent: QWidget | None = None) -> None:
@@ -68,6 +70,9 @@ class HostView(QWidget):
         self.last_snapshot: HostSnapshot | None = None
         # what the engineer ran in the console, for the bug report's journal
         self.journal: list[dict[str, object]] = []
+        # The active case to journal probe runs and console commands to: returns
+        # (CaseDesk, case id) or None. Set by the main window; None = no case journal.
+        self.case_journal: Callable[[], tuple[Any, int] | None] | None = None
         probes, self.probe_problems = all_probes()
         self.probes: dict[str, Probe] = {p.name: p for p in probes}
 
@@ -266,6 +271,7 @@ class HostView(QWidget):
         self._worker = None
         self.last_snapshot = snap
         self.dashboard.set_idle()
+        self._journal_to_case(lambda desk, case_id: desk.record_probe_run(case_id, snap))
         if self.transport is None:
             return  # the connection dropped while probes ran; already reported
         errors = sum(1 for r in snap.results if not r.ok)
@@ -290,8 +296,30 @@ class HostView(QWidget):
         if isinstance(outcome, CommandResult):
             self.journal.append({"time": datetime.now(UTC), "kind": "command", "host": self.ref.label,
                                  "text": outcome.command, "exit_status": outcome.exit_status})
+            host, result = self.ref.label, outcome
+            self._journal_to_case(lambda desk, case_id: desk.record_command(
+                case_id, host, result.command, result.exit_status, result.duration))
         if isinstance(outcome, ConnectionLost):
             self.disconnect(reason=str(outcome))
+
+    def _journal_to_case(self, record: Callable[[Any, int], object]) -> None:
+        """Journal to the active case in a worker. Never blocks or fails the work itself: a
+        journal error is only mentioned on this tab."""
+        try:
+            target = self.case_journal() if self.case_journal is not None else None
+        except DiagkitError as exc:
+            self.state.setText(f"{self.state.text()} (not journaled to the active case: {exc})")
+            return
+        if target is None:
+            return
+        desk, case_id = target
+
+        def failed(error: BaseException) -> None:
+            log.warning("journaling to case %s failed: %s", case_id, error)
+            self.state.setText(f"{self.state.text()} (not journaled to case {case_id}: {error})")
+
+        run_in_background(lambda: record(desk, case_id), on_done=self.case_journaled.emit,
+                          on_error=failed, owner=self)
 
     # --- state display -------------------------------------------------------------------------
 

@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
 
         self._build_actions()
+        self._build_cases()
         self.reload_hosts()
         self._show_welcome()
         self.statusBar().showMessage("Ready.")
@@ -336,6 +337,8 @@ class MainWindow(QMainWindow):
             return None
         view = HostView(ref, status=self.set_host_status, parent=self)
         view.fetch_logs_requested.connect(self.fetch_logs_from_host)
+        view.case_journal = self._active_case_target
+        view.case_journaled.connect(self._case_journaled)
         self._hide_welcome()
         self.tabs.addTab(view, "local" if ref.is_local else ref.label)
         self.tabs.setTabToolTip(self.tabs.indexOf(view), "This machine" if ref.is_local else
@@ -347,6 +350,8 @@ class MainWindow(QMainWindow):
 
     def close_tab(self, index: int) -> None:
         view = self.tabs.widget(index)
+        if view is self.cases_view:
+            return  # the Cases tab is permanent
         if isinstance(view, HostView):
             view.shutdown()
             self.tabs.removeTab(index)
@@ -359,7 +364,7 @@ class MainWindow(QMainWindow):
         elif view is not None and view is not self.welcome:
             self.tabs.removeTab(index)
             view.deleteLater()
-        if self.tabs.count() == 0:
+        if all(self.tabs.widget(i) is self.cases_view for i in range(self.tabs.count())):
             self._show_welcome()
 
     # --- logs ----------------------------------------------------------------------------------
@@ -464,7 +469,9 @@ class MainWindow(QMainWindow):
     def _show_welcome(self) -> None:
         if self.tabs.indexOf(self.welcome) < 0:
             self.tabs.addTab(self.welcome, "Welcome")
-            self.tabs.tabBar().setTabButton(0, QTabBar.ButtonPosition.RightSide, None)
+            self.tabs.tabBar().setTabButton(self.tabs.indexOf(self.welcome),
+                                            QTabBar.ButtonPosition.RightSide, None)
+            self.tabs.setCurrentWidget(self.welcome)
 
     def _hide_welcome(self) -> None:
         index = self.tabs.indexOf(self.welcome)
@@ -509,6 +516,139 @@ class MainWindow(QMainWindow):
 
             self._case_store = SqliteStore(self._case_store_path)
         return self._case_store
+
+    # --- cases tab and the active case ----------------------------------------------------------
+
+    def _build_cases(self) -> None:
+        from PySide6.QtWidgets import QComboBox, QToolBar
+
+        from diagkit.ui.cases_view import CasesView
+
+        self._case_desk = None
+        self.cases_view = CasesView(self.case_desk, parent=self)
+        self.cases_view.active_requested.connect(self.set_active_case)
+        self.cases_view.cases_changed.connect(self.refresh_active_cases)
+        self.cases_view.detail.open_host_requested.connect(lambda name: self.open_host(name))
+        self.cases_view.detail.open_path_requested.connect(self._open_case_path)
+        self.cases_view.detail.open_article_requested.connect(self._open_case_article)
+        self.tabs.insertTab(0, self.cases_view, "Cases")
+        self.tabs.tabBar().setTabButton(0, QTabBar.ButtonPosition.RightSide, None)
+        self.tabs.tabBar().setTabButton(0, QTabBar.ButtonPosition.LeftSide, None)
+        self.act_cases = self._action("&Cases", self.show_cases, "Ctrl+Shift+C",
+                                      "Support cases: list, SLA, journal, customer updates")
+        view_menu = next((a.menu() for a in self.menuBar().actions() if a.text() == "&View"), None)
+        if view_menu is not None:
+            view_menu.insertAction(view_menu.actions()[0] if view_menu.actions() else None,
+                                   self.act_cases)
+
+        self.active_combo = QComboBox()
+        self.active_combo.setObjectName("active-case")
+        self.active_combo.setMinimumContentsLength(28)
+        self.active_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.active_combo.setToolTip("While a case is active, probe runs and console commands are "
+                                     "recorded in its journal")
+        self.active_combo.addItem("(none)", None)
+        self.active_combo.currentIndexChanged.connect(self._active_chosen)
+        toolbar = QToolBar("Case")
+        toolbar.setObjectName("case-toolbar")
+        toolbar.addWidget(QLabel(" Active case: "))
+        toolbar.addWidget(self.active_combo)
+        self.addToolBar(toolbar)
+        self.case_toolbar = toolbar
+        self.active_label = QLabel()
+        self.active_label.setObjectName("active-case-label")
+        self.statusBar().addPermanentWidget(self.active_label)
+        self.refresh_active_cases()
+
+    def case_desk(self):  # -> CaseDesk, imported lazily (the core stays unloaded until used)
+        """The window's :class:`diagkit.cases.desk.CaseDesk` on :meth:`case_store`."""
+        if self._case_desk is None:
+            from diagkit.cases.desk import CaseDesk
+
+            self._case_desk = CaseDesk(self.case_store())
+        return self._case_desk
+
+    def show_cases(self) -> None:
+        self._hide_welcome()
+        self.tabs.setCurrentWidget(self.cases_view)
+
+    def refresh_active_cases(self) -> None:
+        """Fill the active-case selector with the open cases (read in a worker)."""
+        from diagkit.cases import active
+        from diagkit.ui.cases_view import OPEN_STATUSES
+        from diagkit.ui.workers import run_in_background
+
+        try:
+            store = self.case_store()
+            current = active.active_case()
+        except DiagkitError as exc:
+            self.active_label.setText(str(exc))
+            return
+
+        def done(cases: list) -> None:
+            self.active_combo.blockSignals(True)
+            self.active_combo.clear()
+            self.active_combo.addItem("(none)", None)
+            for case in cases:
+                self.active_combo.addItem(f"#{case.id} {case.title}", case.id)
+            if current is not None and self.active_combo.findData(current) < 0:
+                try:
+                    case = store.get_case(current)  # a resolved case may still be active
+                    self.active_combo.addItem(f"#{case.id} {case.title}", case.id)
+                except DiagkitError:
+                    pass
+            self.active_combo.setCurrentIndex(max(0, self.active_combo.findData(current)))
+            self.active_combo.blockSignals(False)
+            self._show_active()
+
+        run_in_background(lambda: store.list_cases(status=OPEN_STATUSES), on_done=done,
+                          on_error=lambda e: self.active_label.setText(str(e)), owner=self)
+
+    def set_active_case(self, case_id: int | None) -> None:
+        index = self.active_combo.findData(case_id)
+        if index < 0 and case_id is not None:
+            self.active_combo.addItem(f"#{case_id}", case_id)
+            index = self.active_combo.count() - 1
+        self.active_combo.setCurrentIndex(max(0, index))
+        self._active_chosen(self.active_combo.currentIndex())
+
+    def _active_chosen(self, _index: int) -> None:
+        from diagkit.cases import active
+
+        try:
+            active.set_active_case(self.active_combo.currentData())
+        except DiagkitError as exc:
+            self.statusBar().showMessage(f"The active case was not saved: {exc}", 15000)
+        self._show_active()
+
+    def _show_active(self) -> None:
+        case_id = self.active_combo.currentData()
+        self.active_label.setText(f"Journaling to {self.active_combo.currentText()}"
+                                  if case_id is not None else "No active case")
+
+    def _active_case_target(self) -> tuple[object, int] | None:
+        case_id = self.active_combo.currentData()
+        return (self.case_desk(), int(case_id)) if case_id is not None else None
+
+    def _case_journaled(self, entry: object) -> None:
+        shown = self.cases_view.detail.case
+        if shown is not None and getattr(entry, "case_id", None) == shown.id:
+            self.cases_view.detail.reload()
+
+    def _open_case_path(self, path: str) -> None:
+        if path.endswith(".zip"):
+            self.open_bug_report(path)
+        else:
+            from diagkit.ui.cases_view import open_url
+
+            open_url(path)
+
+    def _open_case_article(self, slug: str) -> None:
+        show = getattr(self, "show_article", None)  # the Knowledge base tab, when present
+        if show is not None:
+            show(slug)
+        else:
+            self.statusBar().showMessage(f"Knowledge base article {slug}", 8000)
 
     # --- state across restarts -----------------------------------------------------------------
 
