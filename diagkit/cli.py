@@ -322,6 +322,9 @@ def _probe(args: argparse.Namespace, out: TextIO) -> int:
         return session.connect(ref, accept_new_host_key=args.accept_new_host_key)
 
     snapshots = run_many(refs, probes, connect, label=lambda r: r.label)
+    from diagkit.cli_cases import journal_to_active
+
+    journal_to_active(lambda desk, case: [desk.record_probe_run(case, s) for s in snapshots])
     if args.json:
         _dump({"schema": JSON_SCHEMA_PROBE, "diagkit_version": __version__,
                "hosts": [s.to_dict() for s in snapshots]}, out)
@@ -389,11 +392,18 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         target.flush()
 
     with transport:
+        from diagkit.cli_cases import journal_to_active
+
         try:
             result = transport.run(command, timeout=args.timeout, on_output=echo)
         except CommandTimeout as exc:
             print(f"\ndiagkit: {exc}", file=sys.stderr)
+            waited = exc.timeout
+            journal_to_active(lambda desk, case: desk.record_command(
+                case, transport.host, command, None, waited))
             return EXIT_FAILED
+        journal_to_active(lambda desk, case: desk.record_command(
+            case, transport.host, command, result.exit_status, result.duration))
     print(f"[exit status {result.exit_status}, {result.duration:.2f} s on {transport.host}]",
           file=sys.stderr)
     return result.exit_status if 0 <= result.exit_status < 256 else EXIT_FAILED
@@ -833,6 +843,9 @@ def _bundle_create(args: argparse.Namespace, out: TextIO, log_error: type) -> in
     info = write_bundle(bundle, output, options=RedactOptions(obfuscate=kinds,
                                                               keywords=tuple(args.keyword)))
     print(f"Bundle written: {info.path} ({info.size:,} bytes, {len(info.files)} files)", file=out)
+    from diagkit.cli_cases import journal_to_active
+
+    journal_to_active(lambda desk, case: desk.record_bundle(case, info.path))
     if info.redaction_summary:
         counts = ", ".join(f"{rule} {n}" for rule, n in sorted(info.redaction_summary.items()))
         print(f"Redacted: {counts}", file=out)
