@@ -324,6 +324,8 @@ class LiveSampler:
     readings. Not thread-safe: one sample at a time (the UI never has two in flight).
     """
 
+    script: str = SCRIPT  # subclasses may extend it with more sections (see extra())
+
     def __init__(self, transport: Transport, *, timeout: float = 10.0) -> None:
         self.transport = transport
         self.timeout = timeout
@@ -333,7 +335,8 @@ class LiveSampler:
     def sample(self, cancel: threading.Event | None = None) -> LiveSample:
         """Run the script once and return a sample. Raises :class:`TransportError` subclasses."""
         start = time.time()
-        result = self.transport.run("sh -s", stdin=SCRIPT, timeout=self.timeout, cancel=cancel)
+        result = self.transport.run("sh -s", stdin=self.script, timeout=self.timeout,
+                                    cancel=cancel)
         end = time.time()
         if "@@section stat" not in result.stdout:
             detail = result.stderr.strip().splitlines()[-1:] or ["no output"]
@@ -351,7 +354,12 @@ class LiveSampler:
             local_dt = local - self._prev_local if self._prev_local is not None else None
             values = rates(self._prev, snap, local_dt)
         self._prev, self._prev_local = snap, local
+        values.update(self.extra(result.stdout))
         return LiveSample(time=local, values=values, host_time=snap.epoch)
+
+    def extra(self, output: str) -> dict[str, float]:
+        """Values a subclass reads from its own sections of :attr:`script`'s output."""
+        return {}
 
 
 @dataclass
