@@ -1,9 +1,197 @@
-"""``diagkit kb``: placeholder until the subcommands land."""
+"""``diagkit kb``: search, show, write, export and import knowledge-base articles."""
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import json
+from pathlib import Path
+from typing import Any, TextIO
+
+from diagkit.errors import KbError
+
+JSON_SCHEMA_KB_SEARCH = "diagkit.kb-search/1"
+JSON_SCHEMA_KB_ARTICLE = "diagkit.kb-article/1"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def add_parser(sub: Any) -> None:
     """Register ``diagkit kb`` on the top-level subparsers; set ``handler=func(args, out)``."""
+    kb = sub.add_parser("kb", help="knowledge base: search, show, new, export, import, starter")
+    kb.set_defaults(handler=_kb)
+    ksub = kb.add_subparsers(dest="kb_command")
+
+    s = ksub.add_parser("search", help="full-text search: diagkit kb search WORDS")
+    s.add_argument("query", nargs="+", help="words to look for (any text is safe)")
+    s.add_argument("--limit", type=int, default=20)
+    s.add_argument("--tag", help="only articles with this tag")
+    s.add_argument("--json", action="store_true")
+
+    sh = ksub.add_parser("show", help="print an article: diagkit kb show SLUG|ID")
+    sh.add_argument("ref", metavar="SLUG|ID")
+    sh.add_argument("--json", action="store_true")
+    sh.add_argument("--markdown", action="store_true", help="print the article's .md file form")
+
+    n = ksub.add_parser("new", help="write a new article (from a file, a case, or options)")
+    n.add_argument("--title", help="the problem in a few words (required unless --file)")
+    n.add_argument("--slug")
+    n.add_argument("--from-case", type=int, metavar="N",
+                   help="start from case N's journal (findings, log signatures, notes)")
+    n.add_argument("--file", type=Path, help="an article .md file (front matter + sections)")
+    n.add_argument("--tag", action="append", default=[], help="repeatable")
+    n.add_argument("--json", action="store_true")
+
+    e = ksub.add_parser("export", help="write every article to FOLDER/<slug>.md")
+    e.add_argument("folder", type=Path)
+
+    i = ksub.add_parser("import", help="import FOLDER/*.md, updating articles with the same slug")
+    i.add_argument("folder", type=Path)
+
+    ksub.add_parser("starter", help="(re)install the starter articles that are missing")
+
+
+def _open() -> Any:
+    from diagkit.kb import open_kb
+    from diagkit.store import SqliteStore
+
+    return open_kb(SqliteStore())
+
+
+def _dump(value: Any, out: TextIO) -> None:
+    json.dump(value, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def article_json(a: Any) -> dict[str, Any]:
+    """An article as the JSON documented in docs/cli-json.md."""
+    return {
+        "id": a.id, "slug": a.slug, "title": a.title, "symptoms": a.symptoms,
+        "environment": a.environment, "cause": a.cause, "resolution": a.resolution,
+        "tags": list(a.tags), "links": list(a.links), "rules": [r.to_dict() for r in a.rules],
+        "source_case": a.source_case, "author": a.author,
+        "created": a.created.isoformat() if a.created else None,
+        "updated": a.updated.isoformat() if a.updated else None,
+        "version": a.version_counter,
+    }
+
+
+def _kb(args: argparse.Namespace, out: TextIO) -> int:
+    cmd = getattr(args, "kb_command", None)
+    if cmd is None:
+        print("usage: diagkit kb {search,show,new,export,import,starter} ...", file=out)
+        return EXIT_USAGE
+    store = _open()
+    try:
+        return _COMMANDS[cmd](store, args, out)
+    finally:
+        store.close()
+
+
+def _search(store: Any, args: argparse.Namespace, out: TextIO) -> int:
+    query = " ".join(args.query)
+    hits = store.search_articles(query, limit=args.limit, tag=args.tag)
+    if args.json:
+        _dump({"schema": JSON_SCHEMA_KB_SEARCH, "query": query,
+               "hits": [{"slug": h.article.slug, "id": h.article.id, "title": h.article.title,
+                         "tags": list(h.article.tags), "rank": round(h.rank, 6),
+                         "snippet": h.snippet_text()} for h in hits]}, out)
+        return EXIT_OK
+    if not hits:
+        print(f"No article matches {query!r}. Try fewer or other words.", file=out)
+        return EXIT_FAILED
+    for h in hits:
+        print(f"{h.article.slug}  {h.article.title}", file=out)
+        snippet = " ".join(h.snippet_text().split())
+        if snippet:
+            print(f"    {snippet}", file=out)
+    return EXIT_OK
+
+
+def _show(store: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit.kb.markdown import article_to_markdown
+
+    article = store.get_article(args.ref)
+    if args.json:
+        _dump({"schema": JSON_SCHEMA_KB_ARTICLE, "article": article_json(article)}, out)
+    elif args.markdown:
+        out.write(article_to_markdown(article))
+    else:
+        print(f"{article.title}  [{article.slug}, #{article.id}]", file=out)
+        if article.tags:
+            print(f"Tags: {', '.join(article.tags)}", file=out)
+        if article.source_case is not None:
+            print(f"From case {article.source_case}", file=out)
+        for name in ("symptoms", "environment", "cause", "resolution"):
+            text = getattr(article, name).strip()
+            if text:
+                print(f"\n{name.capitalize()}\n{text}", file=out)
+        if article.links:
+            print("\nLinks\n" + "\n".join(f"- {link}" for link in article.links), file=out)
+        if article.rules:
+            print("\nRecognised by", file=out)
+            for r in article.rules:
+                print(f"- {json.dumps(r.to_dict(), ensure_ascii=False)}", file=out)
+    return EXIT_OK
+
+
+def _new(store: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from dataclasses import replace
+
+    from diagkit.kb.markdown import ArticleDraft, article_from_markdown
+
+    if args.file is not None:
+        try:
+            text = args.file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KbError(f"Cannot read {args.file}: {exc}. Give a readable .md file.") from exc
+        draft = article_from_markdown(text, name=str(args.file))
+    elif args.from_case is not None:
+        from diagkit.kb.from_case import draft_from_case
+
+        case = store.get_case(args.from_case)
+        draft = draft_from_case(case, store.journal(case.id))
+    elif args.title:
+        draft = ArticleDraft(title=args.title)
+    else:
+        raise KbError("Give the article a --title (or --file x.md, or --from-case N).")
+    if args.title:
+        draft = replace(draft, title=args.title)
+    if args.slug:
+        draft = replace(draft, slug=args.slug)
+    if args.tag:
+        draft = replace(draft, tags=tuple(dict.fromkeys([*draft.tags, *args.tag])))
+    article = draft.save(store)
+    if args.json:
+        _dump({"schema": JSON_SCHEMA_KB_ARTICLE, "article": article_json(article)}, out)
+    else:
+        print(f"Saved article {article.slug} (#{article.id}). Edit it as a file with "
+              f"'diagkit kb export DIR', then 'diagkit kb import DIR'.", file=out)
+    return EXIT_OK
+
+
+def _export(store: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit.kb.markdown import export_articles
+
+    paths = export_articles(store, args.folder)
+    print(f"Wrote {len(paths)} article(s) to {args.folder}", file=out)
+    return EXIT_OK
+
+
+def _import(store: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit.kb.markdown import import_articles
+
+    report = import_articles(store, args.folder)
+    print(f"Imported {report.total} article(s) from {args.folder}: {len(report.created)} new, "
+          f"{len(report.updated)} updated, {len(report.unchanged)} unchanged", file=out)
+    return EXIT_OK
+
+
+def _starter(store: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit.kb.markdown import install_starter_articles
+
+    added = install_starter_articles(store)
+    print(f"Installed {added} starter article(s); {store.article_count()} in total.", file=out)
+    return EXIT_OK
+
+
+_COMMANDS = {"search": _search, "show": _show, "new": _new, "export": _export,
+             "import": _import, "starter": _starter}
