@@ -76,6 +76,47 @@ def dark_palette(app: QApplication) -> None:
     app.setPalette(pal)
 
 
+def shot_cases(app: QApplication, window: MainWindow) -> None:
+    """The Cases tab with a few seeded cases (one breached, one close to breaching), and the
+    customer update composer."""
+    from datetime import UTC, datetime, timedelta
+
+    desk = window.case_desk()
+    store = desk.store
+    now = datetime.now(UTC)
+    store.create_case("Checkout returns HTTP 500 after DB password rotation", customer="ACME",
+                      contact="ops@acme.example", severity="S1", impact="extensive",
+                      urgency="critical", status="triaged", hosts=("web-eu-1", "db-eu-1"),
+                      engineer=desk.engineer, created=now - timedelta(hours=6))
+    store.create_case("Nightly backup job hangs", customer="Globex", severity="S2",
+                      impact="significant", urgency="high", status="triaged",
+                      engineer=desk.engineer, created=now - timedelta(hours=3, minutes=15))
+    desk.open_case("Login page slow in the afternoon", customer="Initech", product="Portal",
+                   version="4.2", impact="moderate", urgency="medium", tags=("performance",))
+    desk.open_case("Question about log retention", customer="Umbrella")
+    case = desk.open_case("Disk full on db-eu-1", customer="ACME", contact="ops@acme.example",
+                          impact="significant", urgency="high", hosts=("db-eu-1",))
+    desk.set_status(case.id, "in_progress", note="Looking at the volume now.")
+    desk.add_note(case.id, "`/var/lib/postgresql` is **97 %** full; WAL archiving stalled "
+                  "since the archive share went read-only.\n\n- freed 12 GB of old WAL\n"
+                  "- asked the customer to fix the share")
+    desk.record_command(case.id, "db-eu-1", "df -h /var/lib/postgresql", 0, 0.04)
+    window.show_cases()
+    view = window.cases_view
+    view.reload(select=case.id)
+    wait_until(app, lambda: view.detail.case is not None and view.detail.case.id == case.id
+               and view.model.rowCount() == 5)
+    app.processEvents()
+    save(window, "cases.png")
+    view.detail.compose_update()
+    wait_until(app, lambda: view.detail.update_dialog is not None)
+    dialog = view.detail.update_dialog
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData("progress"))
+    app.processEvents()
+    save(dialog, "case-update.png")
+    dialog.reject()
+
+
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     dark = "--dark" in sys.argv
@@ -199,6 +240,8 @@ def main() -> int:
     wait_until(app, lambda: isinstance(window.tabs.currentWidget(), BundleView))
     app.processEvents()
     save(window, "bug-report-opened.png")
+
+    shot_cases(app, window)
 
     window.close()
     return 0

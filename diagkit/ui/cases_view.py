@@ -24,7 +24,15 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut, QTextCursor
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QKeySequence,
+    QShortcut,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -65,6 +73,7 @@ ROLE_SORT = Qt.ItemDataRole.UserRole + 1
 
 # How each journal kind is labelled in the timeline (label, colour).
 KIND_LABELS: dict[str, tuple[str, str]] = {
+    "created": ("Opened", "#455a64"),
     "note": ("Note", "#1565c0"),
     "correction": ("Correction", "#6a1b9a"),
     "status": ("Status", "#455a64"),
@@ -98,7 +107,7 @@ def sla_text(state: SlaState | None) -> str:
     if state is None:
         return ""
     if state.breached:
-        return f"breached {format_span(state.overdue)} ago" if not state.stopped else "breached"
+        return f"breached {format_span(state.overdue)}" if not state.stopped else "breached"
     if state.stopped:
         return "met"
     if state.paused:
@@ -206,7 +215,7 @@ class CaseListModel(QAbstractTableModel):
         if col == COL_SLA:
             return sla_text(worst) if worst is not None else ("untriaged" if not case.severity else "")
         if col == COL_UPDATED:
-            return _local(case.updated)
+            return f"{case.updated.astimezone():%m-%d %H:%M}" if case.updated else ""
         return None
 
 
@@ -331,9 +340,11 @@ class CaseDetailView(QWidget):
         self.csat_combo.setToolTip("Customer satisfaction (1-5), saved when the case is closed "
                                    "(or now, for a closed case)")
         self.csat_combo.activated.connect(self._csat_chosen)
-        status_row.addWidget(self.csat_combo)
         status_row.addStretch(1)
         self.status_note = QLineEdit(placeholderText="Optional note with the status change")
+        note_status_row = QHBoxLayout()
+        note_status_row.addWidget(self.status_note, 1)
+        note_status_row.addWidget(self.csat_combo)
 
         # hosts
         self.hosts_edit = QLineEdit(placeholderText="Link hosts: names, comma-separated")
@@ -384,7 +395,7 @@ class CaseDetailView(QWidget):
         work_layout = QFormLayout(work)
         work_layout.addRow(triage_row)
         work_layout.addRow(status_row)
-        work_layout.addRow(self.status_note)
+        work_layout.addRow(note_status_row)
 
         self.body = QWidget()
         layout = QVBoxLayout(self.body)
@@ -509,21 +520,40 @@ class CaseDetailView(QWidget):
             stamp = f"{entry.time.astimezone():%Y-%m-%d %H:%M}"
             who = f" · {html.escape(entry.engineer)}" if entry.engineer else ""
             flag = " <i>(corrected below)</i>" if entry.id in corrected else ""
+            self._plain_block(cursor, first=cursor.atStart())
             cursor.insertHtml(
-                f'<p><span style="color:{colour}; font-weight:bold">[{html.escape(label)}]</span> '
-                f'<span style="color:#757575">{stamp}{who}</span>{flag}</p>')
-            cursor.insertBlock()
+                f'<span style="color:{colour}; font-weight:bold">[{html.escape(label)}]</span> '
+                f'<span style="color:#757575">{stamp}{who}</span>{flag}')
+            self._plain_block(cursor)
             if entry.kind in ("note", "correction"):
                 cursor.insertMarkdown(entry.text or "")
             else:
                 cursor.insertHtml(self._entry_html(entry))
-            cursor.insertBlock()
         self.timeline.moveCursor(QTextCursor.MoveOperation.End)
+
+    @staticmethod
+    def _plain_block(cursor: QTextCursor, *, first: bool = False) -> None:
+        # A fresh block outside any list, with default formats (Markdown lists and headings
+        # would otherwise carry over into the next entry).
+        if not first:
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+        current = cursor.currentList()
+        if current is not None:
+            current.remove(cursor.block())
+        fmt = QTextBlockFormat()
+        fmt.setTopMargin(2)
+        cursor.setBlockFormat(fmt)
+        cursor.setCharFormat(QTextCharFormat())
 
     @staticmethod
     def _entry_html(entry: JournalEntry) -> str:
         d, esc = entry.data, html.escape
         text = esc(entry.text or "")
+        if entry.kind == "status" and d.get("to"):
+            moved = (f"{esc(str(d.get('from') or '—')).replace('_', ' ')} → "
+                     f"<b>{esc(str(d['to'])).replace('_', ' ')}</b>")
+            auto = entry.text.startswith("Status: ")
+            return moved if auto else f"{moved}: {text}"
         if entry.kind == "customer_update":
             subject = esc(str(d.get("subject", "")))
             via = esc(str(d.get("channel", "")))
@@ -794,8 +824,12 @@ class CasesView(QWidget):
         self.table.verticalHeader().hide()
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_TITLE, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((COL_ID, 36), (COL_CUSTOMER, 80), (COL_SEVERITY, 56),
+                           (COL_STATUS, 96), (COL_SLA, 126), (COL_UPDATED, 86)):
+            header.resizeSection(col, width)
+        self.table.setWordWrap(False)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
 
         self.detail = CaseDetailView(desk)
@@ -822,7 +856,7 @@ class CasesView(QWidget):
         self.splitter.addWidget(scroll)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([560, 640])
+        self.splitter.setSizes([660, 660])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.splitter)
