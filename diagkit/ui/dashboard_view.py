@@ -6,6 +6,10 @@ The view only displays: it is given probes and results, and asks for refreshes t
 
 from __future__ import annotations
 
+import html
+from datetime import UTC, datetime
+from typing import Any
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import (
@@ -29,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from diagkit.probes.base import Finding, Probe, ProbeResult, Severity, Table
+from diagkit.probes.runner import HostSnapshot
 from diagkit.units import human_bytes
 
 SEVERITY_COLOURS = {
@@ -228,10 +233,23 @@ class DashboardView(QWidget):
     """Findings on top, probe cards below (two columns)."""
 
     refresh_requested = Signal(object)  # a probe name, or None for all
+    article_requested = Signal(str)  # a KB article's slug: the "Known issue" banner was clicked
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.cards: dict[str, ProbeCard] = {}
+        self.matcher: Any = None  # diagkit.kb.match.KnownErrorMatcher, given by the window
+        self.known_issues: list[Any] = []  # KnownIssue, for the results shown now
+        self.known_banner = QLabel()
+        self.known_banner.setObjectName("known-issue-banner")
+        self.known_banner.setWordWrap(True)
+        self.known_banner.setTextFormat(Qt.TextFormat.RichText)
+        self.known_banner.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                                  | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        self.known_banner.setStyleSheet("QLabel#known-issue-banner { background: #fff3cd; color: #5c4400;"
+                                        " border: 1px solid #e0c060; border-radius: 3px; padding: 6px; }")
+        self.known_banner.linkActivated.connect(self._banner_link)
+        self.known_banner.hide()
         self.findings = QTreeWidget()
         self.findings.setObjectName("findings")
         self.findings.setHeaderLabels(["Severity", "Finding", "Probe", "What to do"])
@@ -259,6 +277,7 @@ class DashboardView(QWidget):
         split.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.known_banner)
         layout.addWidget(split)
         self._show_findings()
 
@@ -272,6 +291,7 @@ class DashboardView(QWidget):
             self.cards[probe.name] = card
             self.grid.addWidget(card, index // 2, index % 2)
         self._show_findings()
+        self._check_known_issues()
 
     def set_running(self, names: list[str] | None = None) -> None:
         for name, card in self.cards.items():
@@ -287,6 +307,7 @@ class DashboardView(QWidget):
         if card is not None:
             card.show_result(result)
         self._show_findings()
+        self._check_known_issues()
 
     def all_findings(self) -> list[Finding]:
         found = [f for c in self.cards.values() if c.result is not None for f in c.result.findings]
@@ -309,6 +330,39 @@ class DashboardView(QWidget):
         if not found:
             text = "No findings: nothing looks wrong." if ran else "No results yet."
             self.findings.addTopLevelItem(QTreeWidgetItem(["", text, "", ""]))
+
+    # --- known issues (knowledge-base articles whose rules match these results) -------------
+
+    def set_matcher(self, matcher: Any) -> None:
+        """Use ``matcher`` (a :class:`~diagkit.kb.match.KnownErrorMatcher`, or None) from now on."""
+        self.matcher = matcher
+        self._check_known_issues()
+
+    def snapshot(self) -> HostSnapshot:
+        """The results shown now, as one snapshot (what the known-issue rules look at)."""
+        results = tuple(c.result for c in self.cards.values() if c.result is not None)
+        return HostSnapshot(host="", results=results, started=datetime.now(UTC), duration=0.0)
+
+    def _check_known_issues(self) -> None:
+        from diagkit.kb.match import evidence_from_snapshot
+
+        issues: list[Any] = []
+        if self.matcher is not None and any(c.result is not None for c in self.cards.values()):
+            # Rules are compiled once by the matcher; matching a snapshot is a few regexes.
+            issues = self.matcher.match(evidence_from_snapshot(self.snapshot()))
+        self.known_issues = issues
+        lines = []
+        for issue in issues:
+            why = "; ".join(issue.reasons[:2])
+            lines.append(f"⚠ <b>Known issue:</b> <a href=\"kb:{html.escape(issue.slug)}\">"
+                         f"{html.escape(issue.title)}</a>"
+                         + (f" <small>({html.escape(why)})</small>" if why else ""))
+        self.known_banner.setText("<br>".join(lines))
+        self.known_banner.setVisible(bool(lines))
+
+    def _banner_link(self, link: str) -> None:
+        if link.startswith("kb:"):
+            self.article_requested.emit(link[3:])
 
     def _go_to_card(self, item: QTreeWidgetItem) -> None:
         card = self.cards.get(item.data(0, Qt.ItemDataRole.UserRole) or "")

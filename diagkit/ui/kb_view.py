@@ -9,6 +9,7 @@ old query never overwrites the list for what the user typed last.
 from __future__ import annotations
 
 import html
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,7 @@ class KbView(QWidget):
         super().__init__(parent)
         self.store = store
         self._prepare = prepare
+        self._prepared = threading.Event()
         self.current: Article | None = None
         self.hits: list[SearchHit] = []
         self.dialog: QWidget | None = None
@@ -165,6 +167,13 @@ class KbView(QWidget):
         self._update_buttons()
         self.search()
 
+    def _ready(self) -> None:
+        """Run ``prepare`` once, in a worker, before the first read (the caller's ``prepare``
+        serializes itself, so two first jobs at once are safe)."""
+        if self._prepare is not None and not self._prepared.is_set():
+            self._prepare(self.store)
+            self._prepared.set()
+
     # --- searching -----------------------------------------------------------------------------
 
     def _focus_search(self) -> None:
@@ -176,13 +185,12 @@ class KbView(QWidget):
         self._debounce.stop()
         self._seq += 1
         seq, query, store = self._seq, self.search_edit.text().strip(), self.store
-        prepare, self._prepare = self._prepare, None
-        if self._search_worker is not None and prepare is None:
+        if self._search_worker is not None:
             self._search_worker.cancel()
+        ready = self._ready
 
         def job() -> list[SearchHit]:
-            if prepare is not None:
-                prepare(store)
+            ready()
             if query:
                 return store.search_articles(query, limit=SEARCH_LIMIT)
             return [SearchHit(article=a, rank=0.0, snippet=_plain_snippet(a))
@@ -251,7 +259,7 @@ class KbView(QWidget):
 
     def show_article(self, ref: int | str) -> None:
         """Load an article by slug or id (in a worker) and show it; select it in the list."""
-        store = self.store
+        store, ready = self.store, self._ready
         self._pending_slug = ref if isinstance(ref, str) else None
 
         def done(article: Article) -> None:
@@ -267,7 +275,11 @@ class KbView(QWidget):
             self._pending_slug = None
             self.state.setText(str(error))
 
-        run_in_background(lambda: store.get_article(ref), on_done=done, on_error=failed, owner=self)
+        def job() -> Article:
+            ready()
+            return store.get_article(ref)
+
+        run_in_background(job, on_done=done, on_error=failed, owner=self)
 
     def _show(self, article: Article) -> None:
         self.current = article

@@ -7,11 +7,13 @@ All file work (indexing, filtering, mining) runs in workers; the table asks the 
 
 from __future__ import annotations
 
+import html
 import logging
 import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -216,6 +218,7 @@ class LogView(QWidget):
     opened = Signal()  # the files are indexed and shown
     filtered = Signal(int)  # rows after a filter
     failed = Signal(str)
+    article_requested = Signal(str)  # a KB article's slug: the known-issue hint was clicked
 
     def __init__(self, paths: Sequence[str | Path], *, format_name: str | None = None,
                  title: str | None = None, parent: QWidget | None = None) -> None:
@@ -233,6 +236,8 @@ class LogView(QWidget):
         self._cancel = threading.Event()
         self._time_window: tuple[float, float] | None = None
         self._signature_ids: set[int] | None = None
+        self.matcher: Any = None  # diagkit.kb.match.KnownErrorMatcher, given by the window
+        self.known_issues: list[Any] = []  # KnownIssue for the selected record
 
         # --- filter bar ---
         self.level_box = QComboBox()
@@ -340,9 +345,23 @@ class LogView(QWidget):
         sig_layout.setContentsMargins(0, 0, 0, 0)
         sig_layout.addWidget(self.sig_label)
         sig_layout.addWidget(self.sig_tree)
+        self.known_hint = QLabel()
+        self.known_hint.setObjectName("known-issue-hint")
+        self.known_hint.setWordWrap(True)
+        self.known_hint.setTextFormat(Qt.TextFormat.RichText)
+        self.known_hint.setStyleSheet("QLabel#known-issue-hint { background: #fff3cd; color: #5c4400;"
+                                      " border: 1px solid #e0c060; border-radius: 3px; padding: 4px; }")
+        self.known_hint.linkActivated.connect(self._hint_link)
+        self.known_hint.hide()
+        detail_box = QWidget()
+        detail_layout = QVBoxLayout(detail_box)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        detail_layout.setSpacing(2)
+        detail_layout.addWidget(self.known_hint)
+        detail_layout.addWidget(self.detail, 1)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.table)
-        right.addWidget(self.detail)
+        right.addWidget(detail_box)
         right.setSizes([520, 160])
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(right)
@@ -651,6 +670,7 @@ class LogView(QWidget):
 
     def _show_detail(self, current: QModelIndex, _previous: QModelIndex) -> None:
         record = self.model.record(current.row()) if current.isValid() else None
+        self._show_known_issues(record)
         if record is None:
             self.detail.clear()
             return
@@ -662,3 +682,28 @@ class LogView(QWidget):
             head.append(" ".join(f"{k}={v}" for k, v in record.extra.items()))
         self.detail.setPlainText("  ·  ".join(head) + "\n\n" + record.raw)
 
+
+    # --- known issues --------------------------------------------------------------------------
+
+    def set_matcher(self, matcher: Any) -> None:
+        """Use ``matcher`` (a :class:`~diagkit.kb.match.KnownErrorMatcher`, or None) from now on."""
+        self.matcher = matcher
+        index = self.table.currentIndex()
+        self._show_known_issues(self.model.record(index.row()) if index.isValid() else None)
+
+    def _show_known_issues(self, record: Record | None) -> None:
+        issues: dict[str, Any] = {}
+        if self.matcher is not None and record is not None:
+            # A multi-line record (a stack trace) may name the problem below its first line.
+            for line in record.raw.splitlines()[:50]:
+                for issue in self.matcher.match_line(line):
+                    issues.setdefault(issue.slug, issue)
+        self.known_issues = list(issues.values())
+        self.known_hint.setText("<br>".join(
+            f"⚠ <b>Known issue for this line:</b> <a href=\"kb:{html.escape(i.slug)}\">"
+            f"{html.escape(i.title)}</a>" for i in self.known_issues))
+        self.known_hint.setVisible(bool(self.known_issues))
+
+    def _hint_link(self, link: str) -> None:
+        if link.startswith("kb:"):
+            self.article_requested.emit(link[3:])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,18 @@ def settings() -> QSettings:
     return QSettings(str(config.config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
 
+_KB_READY = threading.Lock()
+
+
+def _kb_ready(store: SqliteStore) -> SqliteStore:
+    """``diagkit.kb.open_kb`` (starter articles on first use), one worker at a time: the KB tab
+    and the known-issue loader may both be first."""
+    from diagkit.kb import open_kb
+
+    with _KB_READY:
+        return open_kb(store)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, store: HostStore | None = None, *, restore: bool = True,
                  case_store_path: Path | None = None) -> None:
@@ -59,6 +72,10 @@ class MainWindow(QMainWindow):
         self.report_records: list = []  # log records set aside for the bug report
         self._case_store: SqliteStore | None = None
         self._case_store_path: Path | None = case_store_path
+        self.kb_view: QWidget | None = None  # Knowledge base tab (kept when closed; reopens as left)
+        self.metrics_view: QWidget | None = None
+        self.known_matcher: object | None = None  # diagkit.kb.match.KnownErrorMatcher, once loaded
+        self._matcher_loading = False
         self.setAcceptDrops(True)
 
         self.tabs = QTabWidget()
@@ -159,9 +176,16 @@ class MainWindow(QMainWindow):
         for action in (self.act_add, self.act_edit, self.act_remove, None, self.act_open,
                        self.act_refresh, self.act_close):
             host_menu.addSeparator() if action is None else host_menu.addAction(action)
+        self.act_kb = self._action("&Knowledge base", self.open_kb, "Ctrl+Shift+K",
+                                   "Search and write knowledge-base articles")
+        self.act_metrics = self._action("&Metrics", self.open_metrics, "Ctrl+Shift+M",
+                                        "Support metrics: response and resolution times, SLA, CSAT")
         view_menu = self.menuBar().addMenu("&View")
         for action in (self.act_find, self.act_dashboard, self.act_live, self.act_console):
             view_menu.addAction(action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.act_kb)
+        view_menu.addAction(self.act_metrics)
         view_menu.addAction(self.dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&About diagkit", self._about))
@@ -339,6 +363,8 @@ class MainWindow(QMainWindow):
         view.fetch_logs_requested.connect(self.fetch_logs_from_host)
         view.case_journal = self._active_case_target
         view.case_journaled.connect(self._case_journaled)
+        view.dashboard.article_requested.connect(self.show_article)
+        self._give_matcher(view.dashboard)
         self._hide_welcome()
         self.tabs.addTab(view, "local" if ref.is_local else ref.label)
         self.tabs.setTabToolTip(self.tabs.indexOf(view), "This machine" if ref.is_local else
@@ -361,6 +387,8 @@ class MainWindow(QMainWindow):
             view.shutdown()
             self.tabs.removeTab(index)
             view.deleteLater()
+        elif view is not None and view in (self.kb_view, self.metrics_view):
+            self.tabs.removeTab(index)  # kept: reopening shows the same search and period
         elif view is not None and view is not self.welcome:
             self.tabs.removeTab(index)
             view.deleteLater()
@@ -376,6 +404,8 @@ class MainWindow(QMainWindow):
         """A log viewer tab for ``paths`` (several files: one timeline, merged by time)."""
         view = LogView(paths, title=title)
         view.add_to_report.connect(self._records_for_report)
+        view.article_requested.connect(self.show_article)
+        self._give_matcher(view)
         self._hide_welcome()
         self.tabs.addTab(view, "Log: " + (title or view.title))
         self.tabs.setTabToolTip(self.tabs.indexOf(view), "\n".join(str(p) for p in paths))
@@ -516,6 +546,82 @@ class MainWindow(QMainWindow):
 
             self._case_store = SqliteStore(self._case_store_path)
         return self._case_store
+
+    # --- knowledge base, metrics, known issues ------------------------------------------------
+
+    def _show_tab(self, view: QWidget, title: str) -> None:
+        if self.tabs.indexOf(view) < 0:
+            self._hide_welcome()
+            self.tabs.addTab(view, title)
+        self.tabs.setCurrentWidget(view)
+
+    def open_kb(self) -> QWidget | None:
+        """The Knowledge base tab (created on first use, with the starter articles if new)."""
+        if self.kb_view is None:
+            from diagkit.ui.kb_view import KbView
+
+            try:
+                store = self.case_store()
+            except DiagkitError as exc:
+                self.statusBar().showMessage(str(exc))
+                return None
+            self.kb_view = KbView(store, prepare=_kb_ready)
+            self.kb_view.changed.connect(self.reload_known_issues)
+        self._show_tab(self.kb_view, "Knowledge base")
+        return self.kb_view
+
+    def open_metrics(self) -> QWidget | None:
+        if self.metrics_view is None:
+            from diagkit.ui.metrics_view import MetricsView
+
+            try:
+                store = self.case_store()
+            except DiagkitError as exc:
+                self.statusBar().showMessage(str(exc))
+                return None
+            self.metrics_view = MetricsView(store)
+        self._show_tab(self.metrics_view, "Metrics")
+        return self.metrics_view
+
+    def show_article(self, slug: str) -> None:
+        """Open the Knowledge base tab on the article ``slug`` (known-issue banners call this)."""
+        view = self.open_kb()
+        if view is not None:
+            view.show_article(slug)
+
+    def reload_known_issues(self) -> None:
+        """Load the articles' match rules again (in a worker) and give them to every view."""
+        from diagkit.kb.match import load_matcher
+        from diagkit.ui.workers import run_in_background
+
+        try:
+            store = self.case_store()
+        except DiagkitError as exc:
+            self.statusBar().showMessage(str(exc))
+            return
+        self._matcher_loading = True
+
+        def done(matcher: object) -> None:
+            self._matcher_loading = False
+            self.known_matcher = matcher
+            for host in self.host_views():
+                host.dashboard.set_matcher(matcher)
+            for logs in self.log_views():
+                logs.set_matcher(matcher)
+
+        def failed(error: BaseException) -> None:
+            self._matcher_loading = False
+            self.statusBar().showMessage(f"Known issues are not checked: {error}", 15000)
+
+        run_in_background(lambda: load_matcher(_kb_ready(store)), on_done=done, on_error=failed,
+                          owner=self)
+
+    def _give_matcher(self, view: QWidget) -> None:
+        # The rules are loaded when the first view that shows evidence opens, not at start-up.
+        if self.known_matcher is not None:
+            view.set_matcher(self.known_matcher)
+        elif not self._matcher_loading:
+            self.reload_known_issues()
 
     # --- cases tab and the active case ----------------------------------------------------------
 
