@@ -1,0 +1,70 @@
+"""draft_from_case on a real stored case with journal entries of the shared vocabulary."""
+
+from __future__ import annotations
+
+from diagkit.kb import open_kb
+from diagkit.kb.from_case import draft_from_case, finding_pattern
+from diagkit.kb.match import Evidence, KnownErrorMatcher, evidence_from_snapshot
+from diagkit.probes.base import Finding, Severity
+from diagkit.store import SqliteStore
+
+from .conftest import snapshot
+
+
+def test_draft_from_a_real_case(store: SqliteStore) -> None:
+    case = store.create_case("Shop database stops at night", customer="ACME", product="Shop",
+                             version="4.2", tags=["db"], engineer="ana", hosts=["db1"])
+    snap = snapshot(("disk", "disk_full.txt"), host="db1")
+    findings = [f.to_dict() for f in snap.findings if f.severity >= Severity.WARNING]
+    store.append_journal(case.id, "probe", "disk: 7 findings", engineer="ana",
+                         data={"host": "db1", "probes": ["disk"], "findings": findings,
+                               "errors": []})
+    store.append_journal(case.id, "log_excerpt", "...", data={
+        "file": "postgresql.log", "lines": 3,
+        "signatures": ["could not write to file <PATH>: No space left on device"]})
+    wrong = store.append_journal(case.id, "note", "Cause: backups fill /var")
+    store.append_journal(case.id, "correction", "Cause: WAL archive fills /", engineer="ana",
+                         data={"corrects": wrong.id})
+    store.append_journal(case.id, "note", "Customer says it started after the upgrade.")
+    store.append_journal(case.id, "command", "df -h", data={"host": "db1", "exit_status": 0,
+                                                           "duration": 0.1})
+    case = store.get_case(case.id)
+    store.record_status(case.id, "resolved", expected_version=case.version_counter,
+                        note="Fix: archive_command cleans old WAL; alert at 85 %")
+
+    draft = draft_from_case(store.get_case(case.id), store.journal(case.id))
+    assert draft.title == "Shop database stops at night"
+    assert draft.source_case == case.id and draft.author == "ana" and draft.tags == ("db",)
+    assert "- Filesystem / is 97 % full (critical, disk on db1)" in draft.symptoms
+    assert "`could not write to file <PATH>: No space left on device`" in draft.symptoms
+    assert "Shop 4.2" in draft.environment and "db1" in draft.environment
+    assert draft.cause.startswith("WAL archive fills /")  # the correction won
+    assert "backups" not in draft.cause and "after the upgrade" in draft.cause
+    assert draft.resolution == "archive_command cleans old WAL; alert at 85 %"
+    kinds = [r.kind for r in draft.rules]
+    assert "finding" in kinds and "signature" in kinds
+
+    # The draft's rules recognise the same evidence again, with other numbers too.
+    article = draft.save(store)
+    m = KnownErrorMatcher([article])
+    assert m.match(evidence_from_snapshot(snapshot(("disk", "disk_full.txt"))))
+    again = Evidence(findings=[Finding(Severity.CRITICAL, "Filesystem / is 99 % full",
+                                       probe="disk")])
+    assert m.match(again)[0].slug == article.slug
+    assert m.match(Evidence(signatures=[
+        "could not write to file <PATH>: No space left on device"]))
+
+
+def test_case_without_evidence_still_gives_a_draft(store: SqliteStore) -> None:
+    open_kb(store)
+    case = store.create_case("Printer offline")
+    draft = draft_from_case(case, store.journal(case.id))
+    assert draft.title == "Printer offline" and draft.rules == () and draft.cause == ""
+
+
+def test_finding_pattern_generalises_numbers() -> None:
+    import re
+
+    rx = re.compile(finding_pattern("Filesystem /var is out of inodes (96 % used)"))
+    assert rx.match("Filesystem /var is out of inodes (91.5 % used)")
+    assert not rx.match("Filesystem /srv is out of inodes (96 % used)")
