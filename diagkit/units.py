@@ -2,6 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|d|w)?", re.IGNORECASE)
+_SECONDS = {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """'5s', '10m', '1h30m', '2d', '0.5' (seconds) -> seconds. ValueError says what is accepted."""
+    rest = text.strip().replace(" ", "")
+    total, pos = 0.0, 0
+    while pos < len(rest):
+        m = _DURATION.match(rest, pos)
+        if not m or m.end() == pos:
+            break
+        total += float(m.group(1)) * _SECONDS[(m.group(2) or "s").lower()]
+        pos = m.end()
+    if not rest or pos != len(rest):
+        raise ValueError(f"not a duration: {text!r}; use e.g. 5s, 10m, 1h30m, 2d or 1w")
+    return total
+
 
 def human_bytes(value: float) -> str:
     """1536 -> '1.5 KiB' (binary units, as free/df -h show them)."""

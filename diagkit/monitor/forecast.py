@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from diagkit.probes.base import Finding, Severity
+from diagkit.units import human_duration as _exact_duration
 
 WARN_LEFT_S = 8 * 3600.0
 CRITICAL_LEFT_S = 2 * 3600.0
@@ -105,13 +106,8 @@ def fill_forecast(times: Sequence[float] | np.ndarray, used: Sequence[float] | n
 
 
 def human_duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 48 * 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
+    """A forecast's duration, rounded to the minute: the fit is not better than that."""
+    return _exact_duration(round(seconds / 60) * 60 if seconds >= 60 else seconds)
 
 
 def _severity(left: float, warn: float, critical: float) -> Severity | None:

@@ -10,7 +10,6 @@ import pytest
 from diagkit.monitor.forecast import (
     fill_finding,
     fill_forecast,
-    human_duration,
     leak_finding,
     trend,
 )
@@ -77,7 +76,7 @@ def test_fill_finding_severity_by_time_left():
     t = np.arange(0, 3601, 60.0)
     # 3 h left -> warning; 1 h left -> critical; 20 h left -> nothing.
     for rate_per_h, left_h, expected, words in [
-            (10, 3, Severity.WARNING, "about 3.0 h"), (10, 1, Severity.CRITICAL, "about 60 min"),
+            (10, 3, Severity.WARNING, "about 3 h 0 min"), (10, 1, Severity.CRITICAL, "about 1 h 0 min"),
             (1, 20, None, "")]:
         end = 100 - rate_per_h * left_h
         used = end - rate_per_h / 3600 * (3600 - t)
@@ -106,10 +105,3 @@ def test_leak_needs_steady_growth_over_time():
     assert leak_finding("app1", t, 40 + 1 / 7200 * t) is None
     # Too short a span.
     assert leak_finding("app1", t[:20], leak[:20]) is None
-
-
-def test_human_duration():
-    assert human_duration(30) == "30 s"
-    assert human_duration(600) == "10 min"
-    assert human_duration(3 * 3600) == "3.0 h"
-    assert human_duration(5 * 86400) == "5.0 days"

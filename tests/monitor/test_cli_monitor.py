@@ -1,0 +1,63 @@
+"""`diagkit watch` and `diagkit history` end to end on the local machine."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from diagkit.cli import main
+from diagkit.store.samples import SampleStore
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), stdout=out), out.getvalue()
+
+
+def test_watch_prints_samples_writes_csv_and_history(tmp_path):
+    out_csv = tmp_path / "watch.csv"
+    code, text = run("watch", "local", "--interval", "0.3s", "--for", "1.5s", "--csv", str(out_csv))
+    assert code == 0, text
+    lines = text.splitlines()
+    assert lines[0].endswith("UP     local")
+    assert any(" local " in ln and "cpu " in ln and "disk /" in ln for ln in lines)
+    assert lines[-1].startswith("-- watched 1 host(s); 0 alert(s) active") or any(
+        ln.startswith("-- watched 1 host(s)") for ln in lines)
+    rows = list(csv.DictReader(out_csv.open()))
+    assert {"cpu.usage", "mem.used", "disk.used:/"} <= {r["metric"] for r in rows}
+    assert all(r["host"] == "local" for r in rows)
+
+    with SampleStore() as store:  # the isolated data dir of this test
+        assert store.hosts() == ["local"]
+        assert "mem.used" in store.metrics("local")
+
+    code, text = run("history", "local", "-m", "mem.used", "-m", "disk.used:*")
+    assert code == 0
+    assert "mem.used" in text and "disk.used:/" in text and "cpu.usage" not in text
+    code, text = run("history", "local", "-m", "mem.used", "--json")
+    series = json.loads(text)["series"]
+    assert series[0]["metric"] == "mem.used" and len(series[0]["t"]) >= 3
+    code, text = run("history")
+    assert text.strip() == "local"
+
+
+def test_watch_json_lines():
+    _, text = run("watch", "--interval", "0.3s", "--for", "1s", "--json", "--no-history")
+    events = [json.loads(line) for line in text.splitlines()]
+    assert events[0]["event"] == "up" and events[1]["event"] == "sample"
+    assert "mem.used" in events[1]["values"]
+    with SampleStore() as store:
+        assert store.hosts() == []
+
+
+def test_history_errors_name_the_next_step(capsys):
+    code, _ = run("history", "nosuch")
+    assert code == 2
+    assert "diagkit watch nosuch" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        run("watch", "--interval", "soon")
+    assert exc.value.code == 2
+    assert "not a duration: 'soon'; use e.g. 5s" in capsys.readouterr().err
