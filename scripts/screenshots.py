@@ -117,6 +117,73 @@ def shot_cases(app: QApplication, window: MainWindow) -> None:
     dialog.reject()
 
 
+def shot_kb(app: QApplication, window: MainWindow) -> None:
+    """The Knowledge base tab (starter articles) searching "disk full", and the article editor."""
+    window.open_kb()
+    view = window.kb_view
+    wait_until(app, lambda: view.results.count() > 0)
+    view.search_edit.setText("no space left")
+    view.search()
+    wait_until(app, lambda: view.search_edit.text() == "no space left" and view.results.count() > 0
+               and view.count_label.text().endswith("result(s)"))
+    view.results.setCurrentRow(0)
+    wait_until(app, lambda: view.current is not None)
+    app.processEvents()
+    save(window, "kb.png")
+    dialog = view.edit_article()
+    dialog.resize(1000, 760)
+    app.processEvents()
+    save(dialog, "kb-article-editor.png")
+    dialog.reject()
+
+
+def shot_metrics(app: QApplication, window: MainWindow) -> None:
+    """The Metrics tab over 30 days of seeded cases (three engineers, SLA misses, CSAT)."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    store = window.case_store()
+    rnd = random.Random(7)
+    now = datetime.now(UTC)
+    signatures = ("Out of memory: Killed process <N> (<*>)", "EXT4-fs error (device <*>): <*>",
+                  "No space left on device", "connection reset by peer <IP>:<N>")
+    articles = (("oom-killer", "Processes killed by the OOM killer"), ("disk-full", "Filesystem full"),
+                ("read-only-filesystem", "Filesystem remounted read-only after errors"))
+    for n in range(70):
+        created = now - timedelta(days=rnd.uniform(0.2, 30), hours=rnd.uniform(0, 8))
+        severity = rnd.choice(("S1", "S2", "S2", "S3", "S3", "S3", "S4"))
+        engineer = rnd.choice(("alice", "bob", "chen"))
+        case = store.create_case(f"Seeded case {n}", engineer=engineer, severity=severity,
+                                 status="triaged", created=created)
+        first = created + timedelta(minutes=rnd.expovariate(1 / 90))
+        if first < now:
+            store.append_journal(case.id, "customer_update", "ack", at=first, first_response=True,
+                                 data={"update_kind": "acknowledgement", "subject": "Re: case",
+                                       "channel": "clipboard"})
+        done = created + timedelta(hours=rnd.expovariate(1 / 30))
+        if rnd.random() < 0.45:
+            store.append_journal(case.id, "log_excerpt", "lines", at=created + timedelta(minutes=5),
+                                 data={"file": "syslog", "lines": 3,
+                                       "signatures": [rnd.choice(signatures)]})
+        if rnd.random() < 0.35:
+            slug, title = rnd.choice(articles)
+            store.append_journal(case.id, "known_issue", at=created + timedelta(minutes=6),
+                                 data={"article_id": 0, "slug": slug, "title": title})
+        if done < now and rnd.random() < 0.85:
+            case = store.get_case(case.id)
+            case = store.record_status(case.id, "resolved", expected_version=case.version_counter,
+                                       at=done)
+            if rnd.random() < 0.6:
+                store.update_case(case.id, case.version_counter,
+                                  csat=rnd.choice((2, 3, 4, 4, 5, 5, 5)))
+    window.open_metrics()
+    view = window.metrics_view
+    view.refresh()
+    wait_until(app, lambda: view.report is not None and view.state.text() != "Computing…")
+    app.processEvents()
+    save(window, "metrics.png")
+
+
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     dark = "--dark" in sys.argv
@@ -242,6 +309,8 @@ def main() -> int:
     save(window, "bug-report-opened.png")
 
     shot_cases(app, window)
+    shot_kb(app, window)
+    shot_metrics(app, window)
 
     window.close()
     return 0

@@ -99,7 +99,7 @@ class ArticleDialog(QDialog):
         header = self.rules.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((95, 260, 80, 140, 55, 70)):
+        for column, width in enumerate((95, 240, 70, 200, 55, 60)):
             self.rules.setColumnWidth(column, width)
         self.rules.setToolTip(
             "An article is a known issue when ANY rule matches. signature/log/finding: a "

@@ -9,6 +9,7 @@ old query never overwrites the list for what the user typed last.
 from __future__ import annotations
 
 import html
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -84,9 +85,11 @@ def article_markdown(article: Article) -> str:
 
 def _result_html(hit: SearchHit) -> str:
     article = hit.article
-    tags = (" <span style='color:gray'>· " + html.escape(", ".join(article.tags)) + "</span>"
-            if article.tags else "")
-    return f"<b>{html.escape(article.title)}</b>{tags}<br><small>{hit.snippet_html()}</small>"
+    tags = " <i>· " + html.escape(", ".join(article.tags)) + "</i>" if article.tags else ""
+    # Snippets are cut from the Markdown source: drop its markup, keep the words.
+    snippet = re.sub(r"(^|\s)(?:[-*+]|\d+\.|#+)\s", r"\1", hit.snippet_html().replace("`", ""))
+    snippet = snippet.replace("**", "")
+    return f"<b>{html.escape(article.title)}</b>{tags}<br><small>{snippet}</small>"
 
 
 class KbView(QWidget):
@@ -161,6 +164,7 @@ class KbView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        self.state.hide()
         layout.addWidget(self.state)
         layout.addWidget(split, 1)
         QShortcut(QKeySequence.StandardKey.Find, self, activated=self._focus_search)
@@ -237,7 +241,7 @@ class KbView(QWidget):
         if seq != self._seq:
             return
         self._search_worker = None
-        self.state.setText(f"Search failed: {error}")
+        self._say(f"Search failed: {error}")
 
     def result_slugs(self) -> list[str]:
         return [self.results.item(i).data(ROLE_SLUG) for i in range(self.results.count())]
@@ -250,12 +254,22 @@ class KbView(QWidget):
     # --- reading -------------------------------------------------------------------------------
 
     def _result_selected(self, item: QListWidgetItem | None, _previous: object = None) -> None:
+        self._restyle_selection()
         if item is None:
             return
         slug = item.data(ROLE_SLUG)
         hit = next((h for h in self.hits if h.article.slug == slug), None)
         if hit is not None:
             self._show(hit.article)
+
+    def _restyle_selection(self) -> None:
+        # An item widget does not follow the list's selection colours by itself.
+        current = self.results.currentItem()
+        for row in range(self.results.count()):
+            item = self.results.item(row)
+            label = self.results.itemWidget(item)
+            if label is not None:
+                label.setStyleSheet("color: palette(highlighted-text);" if item is current else "")
 
     def show_article(self, ref: int | str) -> None:
         """Load an article by slug or id (in a worker) and show it; select it in the list."""
@@ -270,10 +284,11 @@ class KbView(QWidget):
                     self.results.blockSignals(True)
                     self.results.setCurrentRow(row)
                     self.results.blockSignals(False)
+            self._restyle_selection()
 
         def failed(error: BaseException) -> None:
             self._pending_slug = None
-            self.state.setText(str(error))
+            self._say(str(error))
 
         def job() -> Article:
             ready()
@@ -286,7 +301,7 @@ class KbView(QWidget):
         document = QTextDocument(self.reader)
         document.setMarkdown(article_markdown(article), MARKDOWN_FEATURES)
         self.reader.setDocument(document)
-        self.state.setText("")
+        self._say("")
         self._update_buttons()
         self.article_shown.emit(article)
 
@@ -297,7 +312,7 @@ class KbView(QWidget):
         if url.scheme() in ("http", "https", "mailto"):
             QDesktopServices.openUrl(url)
         else:
-            self.state.setText(f"Not opened: {url.toString()} (only web and mail links open from here).")
+            self._say(f"Not opened: {url.toString()} (only web and mail links open from here).")
 
     def _update_buttons(self) -> None:
         self.edit_button.setEnabled(self.current is not None)
@@ -325,7 +340,7 @@ class KbView(QWidget):
         return dialog
 
     def _article_saved(self, article: Article) -> None:
-        self.state.setText(f"Saved {article.title!r}.")
+        self._say(f"Saved {article.title!r}.")
         self._show(article)
         self.search()
         self.changed.emit()
@@ -346,7 +361,7 @@ class KbView(QWidget):
             self.current = None
             self.reader.clear()
             self._update_buttons()
-            self.state.setText(f"Deleted {article.title!r}.")
+            self._say(f"Deleted {article.title!r}.")
             self.search()
             self.changed.emit()
 
@@ -361,10 +376,10 @@ class KbView(QWidget):
             if not folder:
                 return
         store, path = self.store, Path(folder)
-        self.state.setText(f"Importing from {path}…")
+        self._say(f"Importing from {path}…")
 
         def done(report: object) -> None:
-            self.state.setText(f"Imported from {path}: {_describe_import(report)}")
+            self._say(f"Imported from {path}: {_describe_import(report)}")
             self.search()
             self.changed.emit()
 
@@ -379,14 +394,18 @@ class KbView(QWidget):
             if not folder:
                 return
         store, path = self.store, Path(folder)
-        self.state.setText(f"Exporting to {path}…")
+        self._say(f"Exporting to {path}…")
         run_in_background(
             lambda: export_articles(store, path),
-            on_done=lambda paths: self.state.setText(f"Exported {len(paths)} article(s) to {path}."),
+            on_done=lambda paths: self._say(f"Exported {len(paths)} article(s) to {path}."),
             on_error=self._show_error, owner=self)
 
+    def _say(self, text: str) -> None:
+        self.state.setText(text)
+        self.state.setVisible(bool(text))
+
     def _show_error(self, error: BaseException) -> None:
-        self.state.setText(str(error) if isinstance(error, DiagkitError | OSError) else
+        self._say(str(error) if isinstance(error, DiagkitError | OSError) else
                            f"Unexpected error ({type(error).__name__}: {error}).")
 
 
