@@ -37,7 +37,7 @@ from diagkit.store.kb import (
 # bm25 weights in kb_fts column order: title, tags, symptoms, environment, cause, resolution.
 # A word in the title says far more about what an article is about than one in its body.
 BM25_WEIGHTS: tuple[float, ...] = (10.0, 5.0, 2.0, 1.0, 1.5, 1.0)
-_BM25 = "bm25(kb_fts, " + ", ".join(f"{w:g}" for w in BM25_WEIGHTS) + ")"
+_RANK = "bm25(" + ", ".join(f"{w:.1f}" for w in BM25_WEIGHTS) + ")"
 #: Words of a query used at most (a pasted log line must not build a huge query).
 MAX_QUERY_WORDS = 24
 SNIPPET_TOKENS = 16
@@ -219,51 +219,50 @@ class KbSqlMixin:
         terms = fts_terms(query)
         if not terms or limit <= 0:
             return []
-        # All words (the last as a prefix: search as you type); if nothing has them all, any.
-        strict = " ".join(terms) + "*"
-        hits = self._search(strict, limit, tag)
+        # The last word as a prefix (search as you type), unless a single letter: "a*" would
+        # expand to a large part of the vocabulary.
+        last = terms[-1] + ("*" if len(terms[-1]) > 3 else "")
+        # All words; if nothing has them all, any of them (bm25 puts fuller matches first).
+        hits = self._search(" ".join(terms[:-1] + [last]), limit, tag)
         if not hits and len(terms) > 1:
-            hits = self._search(" OR ".join(terms[:-1] + [terms[-1] + "*"]), limit, tag)
+            hits = self._search(" OR ".join(terms[:-1] + [last]), limit, tag)
         return hits
 
     def _search(self, match: str, limit: int, tag: str | None) -> list[SearchHit]:
+        # ORDER BY rank with "rank MATCH" lets FTS5 sort by the weighted bm25 itself and hand
+        # rows over in order, so the LIMIT stops early and snippets are built for this page
+        # only. Snippets come from the body (the first of symptoms, environment, cause,
+        # resolution with a hit): the title is shown anyway and tags are stored as JSON.
+        cols = ", ".join(
+            f"snippet(kb_fts, {c}, :s, :e, '…', {SNIPPET_TOKENS})" for c in (2, 3, 4, 5, 0)
+        )
         tag_sql = ""
-        args: list[Any] = [match]
+        args: dict[str, Any] = {"m": match, "rank": _RANK, "s": HIGHLIGHT_START,
+                                "e": HIGHLIGHT_END, "limit": int(limit)}
         if tag is not None:
             tag_sql = (" AND EXISTS (SELECT 1 FROM kb_articles a, json_each(a.tags) t"
-                       " WHERE a.id = kb_fts.rowid AND t.value = ?)")
-            args.append(tag)
-        args.append(int(limit))
+                       " WHERE a.id = kb_fts.rowid AND t.value = :tag)")
+            args["tag"] = tag
         with self._read("search the knowledge base") as conn:
-            # Rank first, over the index only; then read rows and snippets for this page only
-            # (a snippet in the ranking query would be built for every matching article).
             ranked = conn.execute(
-                f"SELECT rowid, {_BM25} AS score FROM kb_fts WHERE kb_fts MATCH ?{tag_sql}"
-                " ORDER BY score LIMIT ?", args,
+                f"SELECT rowid, rank, {cols} FROM kb_fts WHERE kb_fts MATCH :m"
+                f" AND rank MATCH :rank{tag_sql} ORDER BY rank LIMIT :limit", args,
             ).fetchall()
             if not ranked:
                 return []
             ids = [r[0] for r in ranked]
-            marks = ", ".join("?" * len(ids))
-            # Snippets come from the body (symptoms, environment, cause, resolution: the first
-            # with a hit), since the title is shown anyway and tags are stored as JSON.
-            cols = ", ".join(
-                f"snippet(kb_fts, {c}, :s, :e, '…', {SNIPPET_TOKENS})" for c in (2, 3, 4, 5, 0)
-            )
-            snippets = {}
-            for rowid, *texts in conn.execute(
-                f"SELECT rowid, {cols} FROM kb_fts WHERE kb_fts MATCH :m"
-                f" AND rowid IN ({', '.join(str(int(i)) for i in ids)})",
-                {"s": HIGHLIGHT_START, "e": HIGHLIGHT_END, "m": match},
-            ):
-                hit = next((t for t in texts if t and HIGHLIGHT_START in t), None)
-                snippets[rowid] = hit or next((t for t in texts if t), "")
             rows = {r["id"]: r for r in conn.execute(
-                f"SELECT * FROM kb_articles WHERE id IN ({marks})", ids
+                f"SELECT * FROM kb_articles WHERE id IN ({', '.join('?' * len(ids))})", ids
             ).fetchall()}
-        return [SearchHit(article=self._article(rows[i]), rank=-score,
-                          snippet=snippets.get(i, ""))
-                for i, score in ranked if i in rows]
+        hits = []
+        for rowid, score, *texts in ranked:
+            if rowid not in rows:
+                continue
+            snippet = next((t for t in texts if t and HIGHLIGHT_START in t), None)
+            snippet = snippet or next((t for t in texts if t), "")
+            hits.append(SearchHit(article=self._article(rows[rowid]), rank=-score,
+                                  snippet=snippet))
+        return hits
 
     def article_count(self) -> int:
         with self._read("count articles") as conn:
