@@ -1,0 +1,367 @@
+"""Fleet view: many hosts watched at once, a row per host with colours and sparklines, worst
+first; the alert list below with acknowledge; a tray message when an alert is raised.
+
+The watcher (core, :mod:`diagkit.monitor.watch`) samples in its own threads. Its events reach
+this widget through :class:`_Bridge`'s queued signal and are only *stored* on arrival; the table
+is repainted by a timer twice a second, so 50 hosts every 2 s cost a few cheap repaints, not
+hundreds of table updates.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QObject, QPointF, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QStyledItemDelegate,
+    QSystemTrayIcon,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from diagkit.monitor.recorder import Outcome, Recorder
+from diagkit.monitor.thresholds import Alert, AlertTracker, Level, threshold_for
+from diagkit.monitor.watch import Connector, Watcher, WatchEvent
+from diagkit.store.samples import SampleStore
+from diagkit.units import human_duration
+
+SPARK_POINTS = 60
+LEVEL_COLOURS = {Level.WARNING: QColor("#f9a825"), Level.CRITICAL: QColor("#e53935")}
+DOWN_COLOUR = QColor("#9e9e9e")
+# (column title, metric or None for a computed column, format)
+COLUMNS: tuple[tuple[str, str | None, str], ...] = (
+    ("CPU", "cpu.usage", "{:.0f} %"),
+    ("Load/core", "load.per_core", "{:.2f}"),
+    ("Memory", "mem.used", "{:.0f} %"),
+    ("Swap in", "swap.in", "{:.0f}/s"),
+    ("Disk (fullest)", None, "{:.0f} %"),
+    ("Processes", "procs.count", "{:.0f}"),
+)
+ROLE_SPARK = Qt.ItemDataRole.UserRole + 10
+ROLE_LEVEL = Qt.ItemDataRole.UserRole + 11
+
+
+class _Bridge(QObject):
+    """Carries outcomes from watcher threads to the GUI thread (queued connection)."""
+
+    outcome = Signal(object)
+
+
+class SparkDelegate(QStyledItemDelegate):
+    """Paints the value text over a small line of its recent values."""
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        values = index.data(ROLE_SPARK)
+        level = index.data(ROLE_LEVEL) or 0
+        rect: QRect = option.rect
+        painter.save()
+        colour = LEVEL_COLOURS.get(Level(level))
+        if colour is not None:
+            painter.fillRect(rect, colour.lighter(160))
+        if values and len(values) > 1:
+            finite = [v for v in values if not math.isnan(v)]
+            lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
+            span = (hi - lo) or 1.0
+            w, h = rect.width() - 4, rect.height() - 6
+            step = w / (SPARK_POINTS - 1)
+            x0 = rect.right() - 2 - step * (len(values) - 1)
+            poly = QPolygonF([QPointF(x0 + i * step, rect.bottom() - 3 - (v - lo) / span * h)
+                              for i, v in enumerate(values) if not math.isnan(v)])
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QPen(QColor(30, 136, 229, 150), 1.2))
+            painter.drawPolyline(poly)
+        painter.setPen(option.palette.text().color())
+        painter.drawText(rect.adjusted(6, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter
+                         | Qt.AlignmentFlag.AlignLeft, str(index.data() or ""))
+        painter.restore()
+
+    def sizeHint(self, option, index) -> QSize:
+        return QSize(110, 28)
+
+
+class FleetView(QWidget):
+    """Watch ``hosts``; ``open_host_requested(name)`` on double click."""
+
+    open_host_requested = Signal(str)
+    alert_raised = Signal(object)  # Alert, for the main window's tray/journal
+
+    def __init__(self, hosts: Sequence[str] = (), *, interval: float = 5.0,
+                 connect: Connector | None = None, samples: SampleStore | None = None,
+                 tracker: AlertTracker | None = None,
+                 notify: Callable[[str, str], None] | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.hosts = list(dict.fromkeys(hosts))
+        self.interval = interval
+        self._connect = connect
+        self._notify = notify
+        self.recorder = Recorder(tracker or AlertTracker(), samples)
+        self.watcher: Watcher | None = None
+        self._spark: dict[tuple[str, str], deque[float]] = {}
+        self._latest: dict[str, dict[str, float]] = {}
+        self._dirty = False
+        self._bridge = _Bridge()
+        self._bridge.outcome.connect(self._on_outcome)
+
+        self.summary = QLabel()
+        self.start_button = QPushButton("Start watching")
+        self.start_button.clicked.connect(self.toggle)
+        self.ack_button = QPushButton("Acknowledge")
+        self.ack_button.setEnabled(False)
+        self.ack_button.clicked.connect(self.acknowledge_selected)
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.start_button)
+
+        self.table = QTableWidget(0, 2 + len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(["Host", "State"] + [c[0] for c in COLUMNS])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setItemDelegate(SparkDelegate(self.table))
+        self.table.cellDoubleClicked.connect(self._double_clicked)
+
+        self.alerts = QTreeWidget()
+        self.alerts.setHeaderLabels(["Host", "Alert", "Level", "Since", "Duration", "Min / avg / max",
+                                     "Ack"])
+        self.alerts.setRootIsDecorated(False)
+        self.alerts.itemSelectionChanged.connect(
+            lambda: self.ack_button.setEnabled(bool(self.alerts.selectedItems())))
+        alert_box = QWidget()
+        al = QVBoxLayout(alert_box)
+        al.setContentsMargins(0, 0, 0, 0)
+        head = QHBoxLayout()
+        head.addWidget(QLabel("<b>Alerts</b> (active first, then the last cleared)"), 1)
+        head.addWidget(self.ack_button)
+        al.addLayout(head)
+        al.addWidget(self.alerts)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(alert_box)
+        split.setSizes([500, 200])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(split)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(500)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+        self.refresh()
+
+    # -- watching -------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.watcher is not None
+
+    def set_hosts(self, hosts: Sequence[str]) -> None:
+        was = self.running
+        self.stop()
+        self.hosts = list(dict.fromkeys(hosts))
+        self._dirty = True
+        if was:
+            self.start()
+        self.refresh()
+
+    def start(self) -> None:
+        if self.running or not self.hosts:
+            return
+        kwargs = {"connect": self._connect} if self._connect else {}
+        self.watcher = Watcher(self.hosts, interval=self.interval,
+                               on_event=self._from_thread, **kwargs)
+        self.watcher.start()
+        self._dirty = True
+        self.start_button.setText("Stop watching")
+        self.refresh()
+
+    def stop(self) -> None:
+        watcher, self.watcher = self.watcher, None
+        if watcher is not None:
+            # Stopping joins threads that are at most one sample timeout busy; not on the GUI
+            # thread's critical path for long: the scheduler wakes within a second.
+            watcher.stop(wait=False)
+            self.recorder.flush()
+        self._dirty = True
+        self.start_button.setText("Start watching")
+        self.refresh()
+
+    def toggle(self) -> None:
+        self.stop() if self.running else self.start()
+
+    def _from_thread(self, event: WatchEvent) -> None:
+        # Watcher thread: record (alerts, history buffer), then hand over to the GUI thread.
+        self._bridge.outcome.emit(self.recorder(event))
+
+    def _on_outcome(self, outcome: Outcome) -> None:
+        e = outcome.event
+        if e.kind == "sample":
+            values = dict(e.values)
+            disks = [v for k, v in values.items() if k.startswith("disk.used:")]
+            if disks:
+                values["disk.worst"] = max(disks)
+            self._latest[e.host] = values
+            for metric, v in values.items():
+                self._spark.setdefault((e.host, metric), deque(maxlen=SPARK_POINTS)).append(v)
+        for change in outcome.alerts:
+            if change.alert.active and change.alert.level > change.previous:
+                self.alert_raised.emit(change.alert)
+                if self._notify is not None:
+                    self._notify(f"diagkit: {change.alert.host}", change.alert.describe())
+        self._dirty = True
+
+    # -- display --------------------------------------------------------------------------
+
+    def _host_level(self, host: str) -> int:
+        active = [a.level for a in self.recorder.tracker.active() if a.host == host]
+        return int(max(active, default=Level.OK))
+
+    def refresh(self) -> None:
+        states = self.watcher.states() if self.watcher else {}
+        down = sum(1 for s in states.values() if s.status == "down")
+        active = self.recorder.tracker.active()
+        self.summary.setText(
+            f"{len(self.hosts)} host(s)" + (f", {down} down" if down else "")
+            + f", {len(active)} active alert(s)"
+            + ("" if self.running else " \u2014 not watching" if self.hosts
+               else " \u2014 choose hosts to watch"))
+        if not self._dirty and self.table.rowCount() == len(self.hosts):
+            self._refresh_durations()
+            return
+        self._dirty = False
+
+        def rank(host: str) -> tuple[int, int, str]:
+            st = states.get(host)
+            is_down = 1 if st is not None and st.status == "down" else 0
+            return (-self._host_level(host), -is_down, host)
+
+        ordered = sorted(self.hosts, key=rank)
+        self.table.setRowCount(len(ordered))
+        for row, host in enumerate(ordered):
+            st = states.get(host)
+            name = QTableWidgetItem(host)
+            name.setData(Qt.ItemDataRole.UserRole, host)
+            self.table.setItem(row, 0, name)
+            if st is None:
+                text, tip = ("stopped" if not self.running else "\u2026"), ""
+            elif st.status == "down":
+                text, tip = "DOWN", st.error or ""
+            else:
+                text, tip = st.status, ""
+            state = QTableWidgetItem(text)
+            state.setToolTip(tip)
+            level = self._host_level(host)
+            if st is not None and st.status == "down":
+                state.setBackground(QBrush(DOWN_COLOUR.lighter(130)))
+            elif level:
+                state.setBackground(QBrush(LEVEL_COLOURS[Level(level)].lighter(160)))
+            self.table.setItem(row, 1, state)
+            values = self._latest.get(host, {})
+            for col, (_title, metric, fmt) in enumerate(COLUMNS, start=2):
+                key = metric or "disk.worst"
+                v = values.get(key)
+                item = QTableWidgetItem("" if v is None else fmt.format(v))
+                item.setData(ROLE_SPARK, list(self._spark.get((host, key), ())))
+                item.setData(ROLE_LEVEL, int(self._metric_level(host, key, values)))
+                self.table.setItem(row, col, item)
+        self._fill_alerts()
+
+    def _metric_level(self, host: str, key: str, values: dict[str, float]) -> Level:
+        if key == "disk.worst":
+            levels = [a.level for a in self.recorder.tracker.active()
+                      if a.host == host and a.metric.startswith("disk.used:")]
+            return max(levels, default=Level.OK)
+        for a in self.recorder.tracker.active():
+            if a.host == host and a.metric == key:
+                return a.level
+        return Level.OK
+
+    def _fill_alerts(self) -> None:
+        selected = {it.data(0, Qt.ItemDataRole.UserRole) for it in self.alerts.selectedItems()}
+        self.alerts.clear()
+        tracker = self.recorder.tracker
+        shown = tracker.active() + [a for a in tracker.history() if not a.active][:50]
+        for a in shown:
+            self.alerts.addTopLevelItem(self._alert_item(a, selected))
+
+    def _alert_item(self, a: Alert, selected: set[int]) -> QTreeWidgetItem:
+        th = a.threshold or threshold_for(self.recorder.tracker.thresholds, a.host, a.metric)
+        name = (th.label if th and th.label else a.metric)
+        if ":" in a.metric:
+            name += " " + a.metric.split(":", 1)[1]
+        level = a.level.label if a.active else f"cleared (peak {a.peak.label})"
+        item = QTreeWidgetItem([
+            a.host, name, level, a.start.astimezone().strftime("%H:%M:%S"),
+            human_duration(a.duration()),
+            f"{a.minimum:.4g} / {a.average:.4g} / {a.maximum:.4g}" if a.count else "",
+            "yes" if a.acknowledged else ""])
+        item.setData(0, Qt.ItemDataRole.UserRole, a.id)
+        if a.active:
+            for col in range(3):
+                item.setBackground(col, QBrush(LEVEL_COLOURS.get(a.level, QColor()).lighter(160)))
+        if a.id in selected:
+            item.setSelected(True)
+        return item
+
+    def _refresh_durations(self) -> None:
+        for i in range(self.alerts.topLevelItemCount()):
+            item = self.alerts.topLevelItem(i)
+            aid = item.data(0, Qt.ItemDataRole.UserRole)
+            for a in self.recorder.tracker.active():
+                if a.id == aid:
+                    item.setText(4, human_duration(a.duration()))
+
+    def acknowledge_selected(self) -> None:
+        for item in self.alerts.selectedItems():
+            try:
+                self.recorder.tracker.acknowledge(item.data(0, Qt.ItemDataRole.UserRole))
+            except KeyError:
+                continue  # forgotten meanwhile
+        self._dirty = True
+        self.refresh()
+
+    def _double_clicked(self, row: int, _col: int) -> None:
+        item = self.table.item(row, 0)
+        if item is not None:
+            self.open_host_requested.emit(item.data(Qt.ItemDataRole.UserRole))
+
+    def closeEvent(self, event) -> None:
+        self.stop()
+        super().closeEvent(event)
+
+
+def tray_notifier(parent: QWidget) -> Callable[[str, str], None] | None:
+    """A function showing desktop notifications through the system tray, if there is one."""
+    if not QSystemTrayIcon.isSystemTrayAvailable():
+        return None
+    icon = QSystemTrayIcon(parent.windowIcon() if not parent.windowIcon().isNull()
+                           else QPixmap(16, 16), parent)
+    icon.show()
+    last: dict[str, float] = {}
+
+    def notify(title: str, text: str) -> None:
+        # One bubble per host per minute: a storm of alerts must not bury the desktop.
+        now = time.monotonic()
+        if now - last.get(title, -1e9) < 60:
+            return
+        last[title] = now
+        icon.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning, 8000)
+
+    return notify

@@ -1,0 +1,77 @@
+"""Fleet view with real watcher threads on the local machine (and a host that refuses)."""
+
+from __future__ import annotations
+
+from pytestqt.qtbot import QtBot
+
+from diagkit.errors import ConnectionRefused
+from diagkit.monitor.thresholds import AlertTracker, Level, Threshold
+from diagkit.transport.local import LocalTransport
+from diagkit.ui.fleet_view import ROLE_LEVEL, ROLE_SPARK, FleetView
+
+
+def connect(name: str) -> LocalTransport:
+    if name == "dead":
+        raise ConnectionRefused("Connection to dead refused. Check the address.", host=name)
+    return LocalTransport()
+
+
+def test_fleet_rows_alerts_and_acknowledge(qtbot: QtBot) -> None:
+    notes: list[tuple[str, str]] = []
+    # Any machine has more than one process: "hot" alerts at once, "calm" never does.
+    tracker = AlertTracker([Threshold("procs.count", warning=1, critical=2, host="hot",
+                                      label="Processes")])
+    view = FleetView(["calm", "dead", "hot"], interval=0.3, connect=connect, tracker=tracker,
+                     notify=lambda title, text: notes.append((title, text)))
+    qtbot.addWidget(view)
+    view.show()
+    assert view.summary.text().endswith("not watching")
+    with qtbot.waitSignal(view.alert_raised, timeout=20000) as raised:
+        view.start()
+    assert raised.args[0].host == "hot" and raised.args[0].level == Level.CRITICAL
+
+    def filled() -> bool:
+        view.refresh()
+        hosts = [view.table.item(r, 0).text() for r in range(view.table.rowCount())]
+        return (hosts == ["hot", "dead", "calm"]
+                and view.table.item(1, 1).text() == "DOWN"
+                and len(view.table.item(2, 2).data(ROLE_SPARK) or []) >= 2)
+
+    qtbot.waitUntil(filled, timeout=20000)
+    assert "refused" in view.table.item(1, 1).toolTip()
+    assert view.table.item(0, 7).data(ROLE_LEVEL) == Level.CRITICAL   # Processes column
+    assert view.table.item(2, 7).data(ROLE_LEVEL) == Level.OK
+    assert view.table.item(2, 2).text().endswith("%")                 # CPU once rates exist
+    assert "1 down" in view.summary.text() and "1 active alert" in view.summary.text()
+    assert notes and notes[0][0] == "diagkit: hot"
+
+    alert_item = view.alerts.topLevelItem(0)
+    assert alert_item.text(0) == "hot" and alert_item.text(1) == "Processes"
+    alert_item.setSelected(True)
+    assert view.ack_button.isEnabled()
+    view.ack_button.click()
+    assert view.alerts.topLevelItem(0).text(6) == "yes"
+
+    with qtbot.waitSignal(view.open_host_requested) as opened:
+        view.table.cellDoubleClicked.emit(0, 3)
+    assert opened.args == ["hot"]
+    view.stop()
+    assert not view.running and view.start_button.text() == "Start watching"
+    view.refresh()
+    assert view.table.item(0, 1).text() == "stopped"
+
+
+def test_set_hosts_while_watching_restarts(qtbot: QtBot) -> None:
+    view = FleetView(["a"], interval=0.3, connect=connect)
+    qtbot.addWidget(view)
+    view.start()
+    view.set_hosts(["a", "b"])
+    assert view.running
+
+    def both() -> bool:
+        view.refresh()
+        return all(view.table.item(r, 1).text() == "up" for r in range(view.table.rowCount())) \
+            and view.table.rowCount() == 2
+    qtbot.waitUntil(both, timeout=20000)
+    view.close()
+    assert not view.running
