@@ -490,6 +490,17 @@ class CaseDesk:
         data["reasons"] = [str(r) for r in getattr(matched, "reasons", ())]
         return self._journal(case_id, "known_issue", f"Known issue: {article.title}", data)
 
+    def record_alert(self, case_id: int, alert: Any) -> JournalEntry:
+        """Journal a monitoring alert (a :class:`diagkit.monitor.thresholds.Alert`)."""
+        data = {"host": alert.host, "metric": alert.metric, "level": alert.level.label,
+                "peak": alert.peak.label, "start": alert.start.isoformat()}
+        return self._journal(case_id, "alert", f"Alert: {alert.describe()}", data)
+
+    def record_finding(self, case_id: int, host: str, finding: Finding) -> JournalEntry:
+        """Journal one finding (e.g. a forecast) as evidence on the case."""
+        return self._journal(case_id, "finding", f"{finding.title}. {finding.hint}".strip(),
+                             {"host": host, "finding": finding.to_dict()})
+
     # -- views ----------------------------------------------------------------------------------
 
     def sla(self, case: Case, *, now: datetime | None = None) -> CaseSla:

@@ -87,6 +87,8 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "csat": ("CSAT", "#f9a825"),
     "case_update": ("Fields edited", "#546e7a"),
     "host_link": ("Hosts linked", "#00695c"),
+    "alert": ("Monitoring alert", "#e65100"),
+    "finding": ("Finding", "#ad1457"),
 }
 
 

@@ -18,9 +18,14 @@ from PySide6.QtCore import QObject, QPointF, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QPushButton,
     QSplitter,
     QStyledItemDelegate,
@@ -36,8 +41,14 @@ from PySide6.QtWidgets import (
 from diagkit.monitor.recorder import Outcome, Recorder
 from diagkit.monitor.thresholds import Alert, AlertTracker, Level, threshold_for
 from diagkit.monitor.watch import Connector, Watcher, WatchEvent
+from diagkit.probes.base import Finding, Severity
 from diagkit.store.samples import SampleStore
+from diagkit.ui.workers import run_in_background
 from diagkit.units import human_duration
+
+FORECAST_EVERY_MS = 60_000
+ROLE_FORECAST = Qt.ItemDataRole.UserRole + 12
+_SEVERITY_LEVEL = {Severity.WARNING: Level.WARNING, Severity.CRITICAL: Level.CRITICAL}
 
 SPARK_POINTS = 60
 LEVEL_COLOURS = {Level.WARNING: QColor("#f9a825"), Level.CRITICAL: QColor("#e53935")}
@@ -103,8 +114,15 @@ class FleetView(QWidget):
                  connect: Connector | None = None, samples: SampleStore | None = None,
                  tracker: AlertTracker | None = None,
                  notify: Callable[[str, str], None] | None = None,
+                 candidates: Callable[[], list[str]] | None = None,
+                 journal: Callable[[], tuple[object, int] | None] | None = None,
                  parent: QWidget | None = None) -> None:
+        """``candidates`` lists the hosts one may pick (Hosts… button); ``journal`` returns
+        ``(CaseDesk, case_id)`` of the active case or None (alerts and forecasts go there)."""
         super().__init__(parent)
+        self._candidates = candidates
+        self._journal = journal
+        self.forecasts: dict[str, list[Finding]] = {}
         self.hosts = list(dict.fromkeys(hosts))
         self.interval = interval
         self._connect = connect
@@ -123,8 +141,21 @@ class FleetView(QWidget):
         self.ack_button = QPushButton("Acknowledge")
         self.ack_button.setEnabled(False)
         self.ack_button.clicked.connect(self.acknowledge_selected)
+        self.hosts_button = QPushButton("Hosts\u2026")
+        self.hosts_button.setToolTip("Choose the hosts to watch")
+        self.hosts_button.clicked.connect(self.choose_hosts)
+        self.hosts_button.setVisible(candidates is not None)
+        self.journal_check = QCheckBox("Journal alerts to the active case")
+        self.journal_check.setVisible(journal is not None)
+        self.case_button = QPushButton("Add to case")
+        self.case_button.setToolTip("Journal the selected alert or forecast into the active case")
+        self.case_button.setEnabled(False)
+        self.case_button.setVisible(journal is not None)
+        self.case_button.clicked.connect(self.journal_selected)
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
+        top.addWidget(self.journal_check)
+        top.addWidget(self.hosts_button)
         top.addWidget(self.start_button)
 
         self.table = QTableWidget(0, 2 + len(COLUMNS))
@@ -141,13 +172,14 @@ class FleetView(QWidget):
         self.alerts.setHeaderLabels(["Host", "Alert", "Level", "Since", "Duration", "Min / avg / max",
                                      "Ack"])
         self.alerts.setRootIsDecorated(False)
-        self.alerts.itemSelectionChanged.connect(
-            lambda: self.ack_button.setEnabled(bool(self.alerts.selectedItems())))
+        self.alerts.itemSelectionChanged.connect(self._selection_changed)
         alert_box = QWidget()
         al = QVBoxLayout(alert_box)
         al.setContentsMargins(0, 0, 0, 0)
         head = QHBoxLayout()
-        head.addWidget(QLabel("<b>Alerts</b> (active first, then the last cleared)"), 1)
+        head.addWidget(QLabel("<b>Alerts and forecasts</b> (active first, then the last "
+                              "cleared)"), 1)
+        head.addWidget(self.case_button)
         head.addWidget(self.ack_button)
         al.addLayout(head)
         al.addWidget(self.alerts)
@@ -164,6 +196,10 @@ class FleetView(QWidget):
         self._timer.setInterval(500)
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
+        self._forecast_timer = QTimer(self)
+        self._forecast_timer.setInterval(FORECAST_EVERY_MS)
+        self._forecast_timer.timeout.connect(self.update_forecasts)
+        self._forecast_timer.start()
         self.refresh()
 
     # -- watching -------------------------------------------------------------------------
@@ -185,8 +221,15 @@ class FleetView(QWidget):
         if self.running or not self.hosts:
             return
         kwargs = {"connect": self._connect} if self._connect else {}
-        self.watcher = Watcher(self.hosts, interval=self.interval,
-                               on_event=self._from_thread, **kwargs)
+        # The watcher's threads may outlive this widget by one sample (stop() does not wait):
+        # they hold the bridge and the recorder, never the widget, so the widget is never
+        # destroyed from a watcher thread.
+        bridge, recorder = self._bridge, self.recorder
+
+        def on_event(event: WatchEvent) -> None:
+            bridge.outcome.emit(recorder(event))
+
+        self.watcher = Watcher(self.hosts, interval=self.interval, on_event=on_event, **kwargs)
         self.watcher.start()
         self._dirty = True
         self.start_button.setText("Stop watching")
@@ -206,10 +249,6 @@ class FleetView(QWidget):
     def toggle(self) -> None:
         self.stop() if self.running else self.start()
 
-    def _from_thread(self, event: WatchEvent) -> None:
-        # Watcher thread: record (alerts, history buffer), then hand over to the GUI thread.
-        self._bridge.outcome.emit(self.recorder(event))
-
     def _on_outcome(self, outcome: Outcome) -> None:
         e = outcome.event
         if e.kind == "sample":
@@ -225,6 +264,8 @@ class FleetView(QWidget):
                 self.alert_raised.emit(change.alert)
                 if self._notify is not None:
                     self._notify(f"diagkit: {change.alert.host}", change.alert.describe())
+                if self.journal_check.isChecked():
+                    self._to_case(lambda desk, case, a=change.alert: desk.record_alert(case, a))
         self._dirty = True
 
     # -- display --------------------------------------------------------------------------
@@ -298,8 +339,27 @@ class FleetView(QWidget):
         self.alerts.clear()
         tracker = self.recorder.tracker
         shown = tracker.active() + [a for a in tracker.history() if not a.active][:50]
-        for a in shown:
+        for a in tracker.active():
             self.alerts.addTopLevelItem(self._alert_item(a, selected))
+        for host in sorted(self.forecasts):
+            for f in self.forecasts[host]:
+                self.alerts.addTopLevelItem(self._forecast_item(host, f, selected))
+        for a in shown[len(tracker.active()):]:
+            self.alerts.addTopLevelItem(self._alert_item(a, selected))
+
+    def _forecast_item(self, host: str, f: Finding, selected: set) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([host, f.title, f"forecast ({f.severity.label})", "", "", "", ""])
+        item.setToolTip(1, f"{f.detail}\n\n{f.hint}")
+        key = ("forecast", host, f.title)
+        item.setData(0, Qt.ItemDataRole.UserRole, key)
+        item.setData(0, ROLE_FORECAST, (host, f))
+        colour = LEVEL_COLOURS.get(_SEVERITY_LEVEL.get(f.severity, Level.OK))
+        if colour is not None:
+            for col in range(3):
+                item.setBackground(col, QBrush(colour.lighter(175)))
+        if key in selected:
+            item.setSelected(True)
+        return item
 
     def _alert_item(self, a: Alert, selected: set[int]) -> QTreeWidgetItem:
         th = a.threshold or threshold_for(self.recorder.tracker.thresholds, a.host, a.metric)
@@ -328,8 +388,66 @@ class FleetView(QWidget):
                 if a.id == aid:
                     item.setText(4, human_duration(a.duration()))
 
+    def _selection_changed(self) -> None:
+        items = self.alerts.selectedItems()
+        self.ack_button.setEnabled(any(it.data(0, ROLE_FORECAST) is None for it in items))
+        self.case_button.setEnabled(bool(items))
+
+    def update_forecasts(self) -> None:
+        """Recompute disk/inode fill and memory-leak forecasts from the history, in a worker."""
+        if self.recorder.samples is None or not self.hosts:
+            return
+        hosts, recorder = list(self.hosts), self.recorder
+
+        def job() -> dict[str, list[Finding]]:
+            return {h: fs for h in hosts if (fs := recorder.forecasts(h))}
+
+        def done(result: dict[str, list[Finding]]) -> None:
+            self.forecasts = result
+            self._dirty = True
+            self.refresh()
+
+        run_in_background(job, on_done=done, on_error=lambda e: self.summary.setText(
+            f"Forecasts could not be computed: {e}"), owner=self)
+
+    def _to_case(self, record: Callable[[object, int], object]) -> None:
+        target = self._journal() if self._journal is not None else None
+        if target is None:
+            self.summary.setText("No active case: choose one in the toolbar to journal to it.")
+            return
+        desk, case_id = target
+        run_in_background(lambda: record(desk, case_id),
+                          on_done=lambda _e: self.summary.setText(f"Journaled to case {case_id}."),
+                          on_error=lambda e: self.summary.setText(f"Not journaled: {e}"),
+                          owner=self)
+
+    def journal_selected(self) -> None:
+        for item in self.alerts.selectedItems():
+            forecast = item.data(0, ROLE_FORECAST)
+            if forecast is not None:
+                host, finding = forecast
+                self._to_case(lambda desk, case, h=host, f=finding: desk.record_finding(case, h, f))
+                continue
+            aid = item.data(0, Qt.ItemDataRole.UserRole)
+            for a in self.recorder.tracker.history():
+                if a.id == aid:
+                    self._to_case(lambda desk, case, a=a: desk.record_alert(case, a))
+
+    def choose_hosts(self) -> list[str] | None:
+        """Pick the hosts to watch from ``candidates``; returns the choice (None if cancelled)."""
+        if self._candidates is None:
+            return None
+        dialog = HostChooser(self._candidates(), self.hosts, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        chosen = dialog.chosen()
+        self.set_hosts(chosen)
+        return chosen
+
     def acknowledge_selected(self) -> None:
         for item in self.alerts.selectedItems():
+            if item.data(0, ROLE_FORECAST) is not None:
+                continue
             try:
                 self.recorder.tracker.acknowledge(item.data(0, Qt.ItemDataRole.UserRole))
             except KeyError:
@@ -345,6 +463,38 @@ class FleetView(QWidget):
     def closeEvent(self, event) -> None:
         self.stop()
         super().closeEvent(event)
+
+
+class HostChooser(QDialog):
+    """Tick the hosts to watch."""
+
+    def __init__(self, candidates: Sequence[str], current: Sequence[str],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Hosts to watch")
+        self.list = QListWidget()
+        for name in dict.fromkeys([*candidates, *current]):
+            item = QListWidgetItem(name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if name in current
+                               else Qt.CheckState.Unchecked)
+            self.list.addItem(item)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        all_button = buttons.addButton("All", QDialogButtonBox.ButtonRole.ActionRole)
+        all_button.clicked.connect(lambda: [self.list.item(i).setCheckState(
+            Qt.CheckState.Checked) for i in range(self.list.count())])
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Watched hosts are sampled every few seconds; a host that drops "
+                                "is retried with backoff."))
+        layout.addWidget(self.list)
+        layout.addWidget(buttons)
+
+    def chosen(self) -> list[str]:
+        return [self.list.item(i).text() for i in range(self.list.count())
+                if self.list.item(i).checkState() == Qt.CheckState.Checked]
 
 
 def tray_notifier(parent: QWidget) -> Callable[[str, str], None] | None:

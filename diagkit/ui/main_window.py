@@ -74,6 +74,8 @@ class MainWindow(QMainWindow):
         self._case_store_path: Path | None = case_store_path
         self.kb_view: QWidget | None = None  # Knowledge base tab (kept when closed; reopens as left)
         self.metrics_view: QWidget | None = None
+        self.fleet_view: QWidget | None = None  # Fleet tab: watching many hosts (issue 7)
+        self._samples: object | None = None  # diagkit.store.samples.SampleStore, on first watch
         self.known_matcher: object | None = None  # diagkit.kb.match.KnownErrorMatcher, once loaded
         self._matcher_loading = False
         self.setAcceptDrops(True)
@@ -90,7 +92,9 @@ class MainWindow(QMainWindow):
             "selected host · <b>F5</b> refresh · <b>Ctrl+W</b> close the tab · <b>Ctrl+F</b> find a "
             "host</p><p><b>Ctrl+L</b> opens log files for offline inspection (or drop them on this "
             "window); <b>Ctrl+Shift+L</b> fetches logs from the connected host.</p>"
-            "<p><b>Ctrl+Shift+B</b> bundles what you found into a bug report for developers.</p>")
+            "<p><b>Ctrl+Shift+B</b> bundles what you found into a bug report for developers.</p>"
+            "<p><b>Ctrl+Shift+C</b> cases · <b>Ctrl+Shift+K</b> knowledge base · "
+            "<b>Ctrl+Shift+M</b> metrics · <b>Ctrl+Shift+W</b> watch hosts (fleet view)</p>")
         self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.welcome.setWordWrap(True)
         self.setCentralWidget(self.tabs)
@@ -129,7 +133,7 @@ class MainWindow(QMainWindow):
 
     # --- actions and menus ---------------------------------------------------------------------
 
-    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None,  # noqa: ANN001
+    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None,
                 tip: str = "") -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
@@ -186,6 +190,11 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.act_kb)
         view_menu.addAction(self.act_metrics)
+        self.act_fleet = self._action("&Fleet (watch hosts)", self.open_fleet, "Ctrl+Shift+W",
+                                      "Watch many hosts: live values, alerts, forecasts")
+        self.act_watch = self._action("&Watch in fleet view", self.watch_selected,
+                                      tip="Add the selected host to the fleet view and watch it")
+        view_menu.addAction(self.act_fleet)
         view_menu.addAction(self.dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&About diagkit", self._about))
@@ -195,6 +204,7 @@ class MainWindow(QMainWindow):
         menu = QMenu(self)
         if name:
             menu.addAction(self.act_open)
+            menu.addAction(self.act_watch)
         if name and name != LOCAL_NAME:
             menu.addAction(self.act_edit)
             menu.addAction(self.act_remove)
@@ -387,6 +397,9 @@ class MainWindow(QMainWindow):
             view.shutdown()
             self.tabs.removeTab(index)
             view.deleteLater()
+        elif view is not None and view is self.fleet_view:
+            self.fleet_view.stop()  # closing stops watching; reopening keeps hosts and alerts
+            self.tabs.removeTab(index)
         elif view is not None and view in (self.kb_view, self.metrics_view):
             self.tabs.removeTab(index)  # kept: reopening shows the same search and period
         elif view is not None and view is not self.welcome:
@@ -486,11 +499,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{len(self.report_records)} log record(s) set aside for the "
                                      "bug report.", 5000)
 
-    def dragEnterEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+    def dropEvent(self, event) -> None:
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             self.open_logs(paths)
@@ -582,6 +595,35 @@ class MainWindow(QMainWindow):
             self.metrics_view = MetricsView(store)
         self._show_tab(self.metrics_view, "Metrics")
         return self.metrics_view
+
+    def open_fleet(self, hosts: list[str] | None = None) -> QWidget | None:
+        """The Fleet tab (created on first use); ``hosts`` replaces the watched hosts."""
+        if self.fleet_view is None:
+            from diagkit.store.samples import SampleStore
+            from diagkit.ui.fleet_view import FleetView, tray_notifier
+
+            try:
+                self._samples = SampleStore()
+            except DiagkitError as exc:
+                self.statusBar().showMessage(f"{exc} Watching without history.")
+                self._samples = None
+            self.fleet_view = FleetView(
+                samples=self._samples, notify=tray_notifier(self),
+                candidates=lambda: [LOCAL_NAME] + [h.name for h in self.store.load()],
+                journal=self._active_case_target)
+            self.fleet_view.open_host_requested.connect(lambda name: self.open_host(name))
+        if hosts is not None:
+            self.fleet_view.set_hosts(hosts)
+            self.fleet_view.start()
+        self._show_tab(self.fleet_view, "Fleet")
+        return self.fleet_view
+
+    def watch_selected(self) -> None:
+        name = self.selected_name()
+        if name is None:
+            return
+        current = list(self.fleet_view.hosts) if self.fleet_view is not None else []
+        self.open_fleet(current + [name] if name not in current else current)
 
     def show_article(self, slug: str) -> None:
         """Open the Knowledge base tab on the article ``slug`` (known-issue banners call this)."""
@@ -794,13 +836,18 @@ class MainWindow(QMainWindow):
             if view.ref.label == current:
                 self.tabs.setCurrentWidget(view)
 
-    def closeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+    def closeEvent(self, event) -> None:
         self.save_state()
         for view in self.host_views():
             view.shutdown()
         for log_view in self.log_views():
             log_view.shutdown()
+        if self.fleet_view is not None:
+            self.fleet_view.stop()
         cancel_all_and_wait(8000)
+        if self._samples is not None:
+            self._samples.close()
+            self._samples = None
         if self._case_store is not None:
             self._case_store.close()
             self._case_store = None

@@ -75,3 +75,42 @@ def test_set_hosts_while_watching_restarts(qtbot: QtBot) -> None:
     qtbot.waitUntil(both, timeout=20000)
     view.close()
     assert not view.running
+
+
+def test_main_window_fleet_tab_watches_local_and_journals_forecast(qtbot: QtBot, tmp_path) -> None:
+    from diagkit.probes.base import Finding, Severity
+    from diagkit.ui import fleet_view
+    from diagkit.ui.main_window import MainWindow
+
+    win = MainWindow(restore=False, case_store_path=tmp_path / "cases.db")
+    qtbot.addWidget(win)
+    win.show()
+    view = win.open_fleet(["local"])
+    assert win.tabs.currentWidget() is view and view.running
+
+    def sampled() -> bool:
+        view.refresh()
+        return view.table.item(0, 1).text() == "up" and bool(view.table.item(0, 4).text())
+    qtbot.waitUntil(sampled, timeout=20000)
+
+    # A forecast row (as update_forecasts would produce) goes into the active case on request.
+    desk = win.case_desk()
+    case = desk.open_case("Disk filling on web1", customer="ACME")
+    win.set_active_case(case.id)
+    view.forecasts = {"local": [Finding(Severity.WARNING, "The disk /var fills up in about 3 h",
+                                        "detail", "hint", probe="forecast")]}
+    view._dirty = True
+    view.refresh()
+    row = next(view.alerts.topLevelItem(i) for i in range(view.alerts.topLevelItemCount())
+               if view.alerts.topLevelItem(i).data(0, fleet_view.ROLE_FORECAST))
+    row.setSelected(True)
+    assert view.case_button.isEnabled() and not view.ack_button.isEnabled()
+    view.case_button.click()
+    qtbot.waitUntil(lambda: any(e.kind == "finding" for e in desk.store.journal(case.id)),
+                    timeout=10000)
+    entry = [e for e in desk.store.journal(case.id) if e.kind == "finding"][0]
+    assert entry.data["host"] == "local" and "fills up" in entry.text
+
+    win.close_tab(win.tabs.indexOf(view))
+    assert not view.running
+    win.close()
