@@ -108,7 +108,7 @@ def test_main_window_fleet_tab_watches_local_and_journals_forecast(qtbot: QtBot,
     view.case_button.click()
     qtbot.waitUntil(lambda: any(e.kind == "finding" for e in desk.store.journal(case.id)),
                     timeout=10000)
-    entry = [e for e in desk.store.journal(case.id) if e.kind == "finding"][0]
+    entry = next(e for e in desk.store.journal(case.id) if e.kind == "finding")
     assert entry.data["host"] == "local" and "fills up" in entry.text
 
     win.close_tab(win.tabs.indexOf(view))
