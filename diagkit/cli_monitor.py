@@ -77,11 +77,13 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
     from diagkit import session
     from diagkit.hosts import HostStore
     from diagkit.monitor.recorder import Outcome, Recorder
+    from diagkit.monitor.thresholds import AlertTracker, load_thresholds
     from diagkit.monitor.watch import Watcher
     from diagkit.store.samples import SampleStore
 
     store = HostStore()
     refs = {r.label: r for r in (session.resolve(h, store) for h in (args.hosts or ["local"]))}
+    thresholds = load_thresholds()  # a broken thresholds.json stops here, before anything runs
     samples = None if args.no_history else SampleStore()
     csv_file = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else None  # noqa: SIM115
     writer = csv.writer(csv_file) if csv_file else None
@@ -119,7 +121,9 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
                 writer.writerows([stamp, e.host, k, f"{v:.6g}"] for k, v in sorted(e.values.items()))
             out.flush()
 
-    recorder = Recorder(samples=samples, listener=show)
+    groups = {r.label: [r.saved.group] for r in refs.values() if r.saved and r.saved.group}
+    tracker = AlertTracker(thresholds, groups=groups)
+    recorder = Recorder(tracker, samples=samples, listener=show)
 
     def connect(name: str):  # returns a Transport
         return session.connect(refs[name], accept_new_host_key=args.accept_new_host_key)

@@ -133,6 +133,74 @@ DEFAULT_THRESHOLDS: tuple[Threshold, ...] = (
 )
 
 
+THRESHOLDS_FILE = "thresholds.json"
+
+
+def parse_thresholds(value: object, *, source: str = THRESHOLDS_FILE) -> tuple[Threshold, ...]:
+    """Thresholds from the JSON shape of ``thresholds.json``::
+
+        {"thresholds": [
+            {"metric": "disk.used:*", "warning": 80, "critical": 90, "group": "db",
+             "hysteresis": 1},
+            {"metric": "load.per_core", "warning": 2, "critical": 4, "for": "10m",
+             "clear": "2m", "host": "build1"},
+            {"metric": "inodes.free", "warning": 10, "above": false}
+         ],
+         "replace_defaults": false}
+
+    User thresholds come before the defaults, so at equal specificity the user's wins.
+    """
+    from diagkit.units import parse_duration
+
+    if not isinstance(value, dict) or not isinstance(value.get("thresholds", []), list):
+        raise ConfigError(f"{source}: expected an object with a \"thresholds\" list.")
+    out: list[Threshold] = []
+    allowed = {"metric", "warning", "critical", "above", "for", "clear", "hysteresis", "host",
+               "group", "label", "unit"}
+    for i, item in enumerate(value.get("thresholds", []), start=1):
+        where = f"{source}: threshold {i}"
+        if not isinstance(item, dict) or not isinstance(item.get("metric"), str):
+            raise ConfigError(f"{where}: each threshold needs a \"metric\" name.")
+        unknown = set(item) - allowed
+        if unknown:
+            raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; "
+                              f"use {', '.join(sorted(allowed))}.")
+        try:
+            def seconds(key: str, item: dict = item) -> float | None:
+                raw = item.get(key)
+                if raw is None:
+                    return None
+                return float(raw) if isinstance(raw, int | float) else parse_duration(str(raw))
+
+            def number(key: str, item: dict = item) -> float | None:
+                raw = item.get(key)
+                return None if raw is None else float(raw)
+
+            out.append(Threshold(
+                item["metric"], warning=number("warning"), critical=number("critical"),
+                above=bool(item.get("above", True)), for_seconds=seconds("for") or 0.0,
+                clear_seconds=seconds("clear"), hysteresis=number("hysteresis") or 0.0,
+                host=item.get("host"), group=item.get("group"), label=str(item.get("label", "")),
+                unit=str(item.get("unit", ""))))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where} ({item['metric']}): {exc}.") from None
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    if value.get("replace_defaults"):
+        return tuple(out)
+    return (*out, *DEFAULT_THRESHOLDS)
+
+
+def load_thresholds() -> tuple[Threshold, ...]:
+    """``config_dir()/thresholds.json`` if present (see :func:`parse_thresholds`), else defaults."""
+    from diagkit import config
+
+    path = config.config_dir() / THRESHOLDS_FILE
+    if not path.exists():
+        return DEFAULT_THRESHOLDS
+    return parse_thresholds(config.read_json(path, {}), source=str(path))
+
+
 def threshold_for(thresholds: Sequence[Threshold], host: str, metric: str,
                   groups: Iterable[str] = ()) -> Threshold | None:
     """The most specific threshold for this host and metric (host > group > everyone)."""

@@ -607,8 +607,17 @@ class MainWindow(QMainWindow):
             except DiagkitError as exc:
                 self.statusBar().showMessage(f"{exc} Watching without history.")
                 self._samples = None
+            from diagkit.monitor.thresholds import DEFAULT_THRESHOLDS, AlertTracker, load_thresholds
+
+            try:
+                thresholds = load_thresholds()
+            except DiagkitError as exc:
+                self.statusBar().showMessage(f"{exc} Using the default thresholds.")
+                thresholds = DEFAULT_THRESHOLDS
+            groups = {h.name: [h.group] for h in self.store.load() if h.group}
             self.fleet_view = FleetView(
                 samples=self._samples, notify=tray_notifier(self),
+                tracker=AlertTracker(thresholds, groups=groups),
                 candidates=lambda: [LOCAL_NAME] + [h.name for h in self.store.load()],
                 journal=self._active_case_target)
             self.fleet_view.open_host_requested.connect(lambda name: self.open_host(name))

@@ -148,3 +148,41 @@ def test_group_thresholds_use_the_host_groups():
                            groups={"worker1": ["batch"]})
     assert tracker.feed("worker1", T0, {"mem.used": 60})[0].alert.level == Level.WARNING
     assert tracker.feed("web1", T0, {"mem.used": 60}) == []
+
+
+def test_thresholds_file_adds_to_the_defaults_and_wins_ties(tmp_path):
+    from diagkit import config
+    from diagkit.monitor.thresholds import load_thresholds
+
+    assert load_thresholds() == DEFAULT_THRESHOLDS
+    path = config.config_dir() / "thresholds.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"thresholds": [{"metric": "disk.used:*", "warning": 70, "critical": 80,'
+                    ' "for": "5m", "clear": 30, "group": "db"},'
+                    ' {"metric": "load.per_core", "warning": 4}]}')
+    ths = load_thresholds()
+    assert len(ths) == len(DEFAULT_THRESHOLDS) + 2
+    db = threshold_for(ths, "db1", "disk.used:/", ["db"])
+    assert (db.warning, db.for_seconds, db.clear_after) == (70, 300, 30)
+    assert threshold_for(ths, "web1", "disk.used:/").warning == 85      # default
+    assert threshold_for(ths, "web1", "load.per_core").warning == 4     # user wins the tie
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"thresholds": [{"warning": 1}]}', 'needs a "metric"'),
+    ('{"thresholds": [{"metric": "cpu", "warn": 1}]}', "unknown field(s) warn"),
+    ('{"thresholds": [{"metric": "cpu", "warning": 9, "critical": 1}]}', "swap them"),
+    ('{"thresholds": [{"metric": "cpu", "warning": 9, "for": "soon"}]}', "not a duration"),
+    ('{"thresholds": [{"metric": "cpu", "warning": "high"}]}', "threshold 1 (cpu)"),
+    ('[1, 2]', 'expected an object'),
+    ('{"thresholds": [', "not valid JSON"),
+])
+def test_bad_thresholds_file_names_the_problem(text, message):
+    from diagkit import config
+    from diagkit.monitor.thresholds import load_thresholds
+
+    path = config.config_dir() / "thresholds.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_thresholds()
