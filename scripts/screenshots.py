@@ -25,14 +25,14 @@ os.environ["DIAGKIT_CONFIG_DIR"] = str(work / "config")
 os.environ["DIAGKIT_DATA_DIR"] = str(work / "data")
 os.environ["DIAGKIT_SSH_CONFIG"] = str(work / "ssh_config")
 
-from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
-from diagkit.errors import HostKeyUnknown  # noqa: E402
-from diagkit.hosts import HostStore, SavedHost  # noqa: E402
-from diagkit.ui import connect_dialogs  # noqa: E402
-from diagkit.ui.host_dialog import HostDialog  # noqa: E402
-from diagkit.ui.main_window import MainWindow  # noqa: E402
+from diagkit.errors import HostKeyUnknown
+from diagkit.hosts import HostStore, SavedHost
+from diagkit.ui import connect_dialogs
+from diagkit.ui.host_dialog import HostDialog
+from diagkit.ui.main_window import MainWindow
 
 
 def wait_until(app: QApplication, condition: Callable[[], bool], timeout: float = 60) -> None:
@@ -137,6 +137,51 @@ def shot_kb(app: QApplication, window: MainWindow) -> None:
     dialog.reject()
 
 
+def shot_fleet(app: QApplication, window: MainWindow) -> None:
+    """The Fleet tab: four hosts sampled for real (three are this machine under other names, one
+    refuses), a low demo threshold raising an alert, and a disk-fill forecast from a seeded
+    history."""
+    import time as _time
+
+    import numpy as np
+
+    from diagkit.errors import ConnectionRefused
+    from diagkit.monitor.thresholds import DEFAULT_THRESHOLDS, AlertTracker, Threshold
+    from diagkit.store.samples import SampleStore
+    from diagkit.transport.local import LocalTransport
+    from diagkit.ui.fleet_view import FleetView
+
+    def connect(name: str) -> LocalTransport:
+        if name == "staging":
+            raise ConnectionRefused("Connection to staging (10.0.3.7:22) refused: nothing listens "
+                                    "on that port. Check sshd runs and the port is right.",
+                                    host=name)
+        return LocalTransport()
+
+    samples = SampleStore(window.case_store().path.parent / "history-demo.db")
+    now = _time.time()
+    t = now - 3600 + np.arange(0, 3600, 60.0)
+    samples.append(("db-eu-1", float(ti), {"disk.used:/var/lib/postgresql": 80 + 4 * i / 60})
+                   for i, ti in enumerate(t))
+    tracker = AlertTracker((Threshold("procs.count", warning=5, critical=10, host="db-eu-1",
+                                      label="Processes"), *DEFAULT_THRESHOLDS))
+    view = FleetView(["db-eu-1", "web-eu-1", "web-eu-2", "staging"], interval=1.0,
+                     connect=connect, samples=samples, tracker=tracker)
+    window.fleet_view = view
+    window._show_tab(view, "Fleet")
+    view.start()
+    wait_until(app, lambda: all(view.watcher.states()[h].last_sample for h in
+                                ("db-eu-1", "web-eu-1", "web-eu-2")), timeout=30)
+    later = _time.time() + 4  # a few samples: rates and sparklines
+    wait_until(app, lambda: _time.time() > later)
+    view.update_forecasts()
+    wait_until(app, lambda: bool(view.forecasts), timeout=30)
+    app.processEvents()
+    view.refresh()
+    save(window, "fleet.png")
+    view.stop()
+
+
 def shot_metrics(app: QApplication, window: MainWindow) -> None:
     """The Metrics tab over 30 days of seeded cases (three engineers, SLA misses, CSAT)."""
     import random
@@ -192,7 +237,7 @@ def main() -> int:
         global save
         plain_save = save
 
-        def save(widget: QWidget, name: str) -> None:  # noqa: F811 - dark variants of each shot
+        def save(widget: QWidget, name: str) -> None:
             plain_save(widget, name.replace(".png", "-dark.png"))
     store = HostStore()
     store.add(SavedHost("web-eu-1", "web-eu-1.acme.example", user="support", group="Customer ACME",
@@ -311,6 +356,7 @@ def main() -> int:
     shot_cases(app, window)
     shot_kb(app, window)
     shot_metrics(app, window)
+    shot_fleet(app, window)
 
     window.close()
     return 0

@@ -172,6 +172,11 @@ class FleetView(QWidget):
         self.alerts.setHeaderLabels(["Host", "Alert", "Level", "Since", "Duration", "Min / avg / max",
                                      "Ack"])
         self.alerts.setRootIsDecorated(False)
+        head = self.alerts.header()
+        head.setStretchLastSection(False)
+        for col in range(self.alerts.columnCount()):
+            head.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.alerts.itemSelectionChanged.connect(self._selection_changed)
         alert_box = QWidget()
         al = QVBoxLayout(alert_box)
@@ -294,6 +299,7 @@ class FleetView(QWidget):
             return (-self._host_level(host), -is_down, host)
 
         ordered = sorted(self.hosts, key=rank)
+        self.table.clearSpans()
         self.table.setRowCount(len(ordered))
         for row, host in enumerate(ordered):
             st = states.get(host)
@@ -314,6 +320,15 @@ class FleetView(QWidget):
             elif level:
                 state.setBackground(QBrush(LEVEL_COLOURS[Level(level)].lighter(160)))
             self.table.setItem(row, 1, state)
+            if st is not None and st.status == "down":
+                # Why it is down, where the values would be: the engineer's next step is there.
+                retry = (" Next try at " + time.strftime("%H:%M:%S", time.localtime(st.next_try))
+                         + "." if st.next_try else "")
+                why = QTableWidgetItem(f"{st.error}{retry}")
+                why.setToolTip(st.error or "")
+                self.table.setItem(row, 2, why)
+                self.table.setSpan(row, 2, 1, len(COLUMNS))
+                continue
             values = self._latest.get(host, {})
             for col, (_title, metric, fmt) in enumerate(COLUMNS, start=2):
                 key = metric or "disk.worst"
