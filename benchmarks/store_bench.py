@@ -89,8 +89,13 @@ def generate_cases(path: Path, n: int, now: datetime, seed: int = 6) -> None:
                     closed = t
         hist = [h for h in hist if h[0] < now]
         status = hist[-1][2]
+        # As record_status stamps them: the last -> resolved / -> closed change kept.
+        resolved = max((h[0] for h in hist if h[2] == "resolved"), default=None)
+        closed = max((h[0] for h in hist if h[2] == "closed"), default=None)
         if status not in ("resolved", "closed"):
             resolved = closed = None
+        elif status == "resolved":
+            closed = None
         fr_s = _ts(fr) if fr < now else None
         csat = rnd.choice([None, None, 3, 4, 5, 5, 2, 1]) if resolved else None
         cases.append((cid, f"case {cid}", sev, status, _ts(created), _ts(hist[-1][0]), fr_s,

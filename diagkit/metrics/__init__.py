@@ -1,7 +1,7 @@
 """Support metrics over a period: volumes, response/resolution times, SLA breaches, CSAT,
 backlog, top signatures and KB articles, per engineer and over time.
 
-:func:`compute` reads a period ``[since, until)`` through three bulk queries of the store
+:func:`compute` reads a period ``[since, until)`` through a few bulk queries of the store
 (:class:`diagkit.store.metrics.MetricsStore`) and does the arithmetic here. Definitions (also in
 ``docs/metrics.md``; "in the period" always means ``since <= t < until``):
 
@@ -49,17 +49,17 @@ import csv
 import io
 import math
 import re
-from bisect import bisect_right
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import numpy as np
+
 from diagkit.cases.lifecycle import Status
 from diagkit.cases.sla import Calendar, SlaPolicy, add_business_time, default_policies
 from diagkit.errors import ConfigError
-from diagkit.store.metrics import MetricsCase, MetricsStore, StatusInterval
+from diagkit.store.metrics import MetricsStore
 
 JSON_SCHEMA_METRICS = "diagkit.metrics/1"
 AGE_BUCKETS: tuple[str, ...] = ("<1d", "1-3d", "3-7d", "7-30d", ">30d")
@@ -259,13 +259,14 @@ def parse_since(text: str, *, now: datetime) -> datetime:
 # --- time arithmetic -------------------------------------------------------------------------
 
 Span = tuple[float, float]  # POSIX seconds; pauses merged, in order
+_INF = math.inf
 
 
 class _OpenTime:
     """Cumulative open seconds of a calendar: ``at(b) - at(a)`` equals
     ``diagkit.cases.sla.elapsed(calendar, a, b)`` without walking the days each time (a
     per-local-day table with prefix sums, built once per report), which is what makes SLA
-    figures over 100,000 cases affordable."""
+    figures over 100,000 cases affordable. :meth:`at_many` is the same over a numpy array."""
 
     def __init__(self, calendar: Calendar) -> None:
         self.calendar = calendar
@@ -273,15 +274,24 @@ class _OpenTime:
         self.opens: list[float] = []
         self.closes: list[float] = []
         self.cum: list[float] = []
+        # numpy copies for at_many: local midnights (as POSIX seconds) bound each day's row
+        self._starts = np.empty(0)
+        self._opens = self._closes = self._cum = np.empty(0)
 
     def _build(self, first: int, last: int) -> None:
         cal = self.calendar
+        # Values already handed out must stay valid (callers subtract at() results taken
+        # before and after a rebuild): keep the old base's cumulative value where it was.
+        old_base, old_zero = self.base, (self.cum[0] if self.cum else None)
         self.base = first
         self.opens, self.closes, self.cum = [], [], []
+        starts = []
         total = 0.0
         for ordinal in range(first, last + 1):
             day = date.fromordinal(ordinal)
             self.cum.append(total)
+            starts.append(datetime.combine(day, datetime.min.time(), tzinfo=cal.zone)
+                          .timestamp())
             if cal.is_open_day(day):
                 o = datetime.combine(day, cal.start, tzinfo=cal.zone).timestamp()
                 c = datetime.combine(day, cal.end, tzinfo=cal.zone).timestamp()
@@ -291,10 +301,17 @@ class _OpenTime:
             else:
                 self.opens.append(0.0)
                 self.closes.append(0.0)
+        if old_zero is not None:
+            # Sums of whole seconds: exact in floats, so the shift is exact too.
+            shift = old_zero - self.cum[old_base - first]
+            self.cum = [v + shift for v in self.cum]
+        self._starts = np.array(starts)
+        self._opens = np.array(self.opens)
+        self._closes = np.array(self.closes)
+        self._cum = np.array(self.cum)
 
-    def at(self, ts: float) -> float:
-        if self.calendar.always_open:
-            return ts
+    def _cover(self, ts: float) -> int:
+        """Row of ``ts``'s local day, extending the table (a year either side) if needed."""
         i = datetime.fromtimestamp(ts, self.calendar.zone).toordinal() - self.base
         if not 0 <= i < len(self.cum):
             ordinal = i + self.base
@@ -302,12 +319,29 @@ class _OpenTime:
             hi = max(ordinal, self.base + len(self.cum)) + 366
             self._build(lo, hi)
             i = ordinal - self.base
+        return i
+
+    def at(self, ts: float) -> float:
+        if self.calendar.always_open:
+            return ts
+        i = self._cover(ts)
         o, c = self.opens[i], self.closes[i]
         if ts <= o:
             return self.cum[i]
         if ts >= c:
             return self.cum[i] + max(0.0, c - o)
         return self.cum[i] + (ts - o)
+
+    def at_many(self, ts: np.ndarray) -> np.ndarray:
+        """:meth:`at` of every (finite) element, with the same float operations."""
+        if self.calendar.always_open or ts.size == 0:
+            return ts
+        self._cover(float(ts.min()))
+        self._cover(float(ts.max()))
+        i = np.searchsorted(self._starts, ts, side="right") - 1
+        o, c, cum = self._opens[i], self._closes[i], self._cum[i]
+        return np.where(ts <= o, cum,
+                        np.where(ts >= c, cum + np.maximum(0.0, c - o), cum + (ts - o)))
 
 
 _ALWAYS = _OpenTime(Calendar.twenty_four_seven())
@@ -356,39 +390,69 @@ def _due(policy: SlaPolicy, clock: _OpenTime, start: float, end: float,
     return end
 
 
+@dataclass(frozen=True)
+class _Spans:
+    """Merged spans of many cases as parallel arrays, sorted by case row then start: the
+    vectorised form of ``{case: _merge(spans)}``."""
+
+    row: np.ndarray    # case row (index into the case columns)
+    lo: np.ndarray
+    hi: np.ndarray     # inf: still in that status
+
+    @staticmethod
+    def of(row: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> _Spans:
+        if row.size == 0:
+            return _Spans(row, lo, hi)
+        order = np.lexsort((hi, lo, row))  # as _merge's sorted(): by start, then end
+        row, lo, hi = row[order], lo[order], hi[order]
+        # A span joins the previous one when it starts at or before that one's end. History
+        # intervals are disjoint and in order, so ends never decrease within a case and the
+        # previous row's end is the merged end so far.
+        new = np.ones(row.size, dtype=bool)
+        new[1:] = (row[1:] != row[:-1]) | (lo[1:] > hi[:-1])
+        starts = np.flatnonzero(new)
+        return _Spans(row[starts], lo[starts], np.maximum.reduceat(hi, starts))
+
+    def __add__(self, other: _Spans) -> _Spans:
+        return _Spans.of(np.concatenate((self.row, other.row)),
+                         np.concatenate((self.lo, other.lo)),
+                         np.concatenate((self.hi, other.hi)))
+
+    def of_case(self, r: int) -> list[Span]:
+        a, b = np.searchsorted(self.row, [r, r + 1])
+        return list(zip(self.lo[a:b].tolist(), self.hi[a:b].tolist(), strict=True))
+
+
+def _net_many(clock: _OpenTime, rows: np.ndarray, start: np.ndarray, end: np.ndarray,
+              pauses: _Spans, n: int) -> np.ndarray:
+    """:func:`_net` for the cases ``rows`` (of ``n``), with the same float operations in the
+    same order (np.subtract.at applies its updates one by one, in order)."""
+    pos = np.full(n, -1)
+    pos[rows] = np.arange(rows.size)
+    total = np.where(end <= start, 0.0, clock.at_many(end) - clock.at_many(start))
+    k = pos[pauses.row]
+    k = k[k >= 0]
+    mine = pos[pauses.row] >= 0
+    s, e = start[k], end[k]
+    lo = np.maximum(pauses.lo[mine], s)
+    hi = np.minimum(pauses.hi[mine], e)
+    ok = (lo < hi) & (s < e)
+    np.subtract.at(total, k[ok], clock.at_many(hi[ok]) - clock.at_many(lo[ok]))
+    return total
+
+
 def _td(seconds: float) -> timedelta:
     return timedelta(microseconds=round(seconds * 1e6))
 
 
 def _rank(values: Sequence[float], p: int) -> timedelta | None:
     """Nearest-rank percentile of sorted ``values``."""
-    if not values:
+    if not len(values):
         return None
-    return _td(values[max(1, math.ceil(p * len(values) / 100)) - 1])
-
-
-def _age_bucket(age_s: float) -> str:
-    for limit, name in zip(_AGE_LIMITS, AGE_BUCKETS, strict=False):
-        if age_s < limit * 86400:
-            return name
-    return AGE_BUCKETS[-1]
+    return _td(float(values[max(1, math.ceil(p * len(values) / 100)) - 1]))
 
 
 # --- the report ------------------------------------------------------------------------------
-
-@dataclass
-class _Acc:
-    """Per-group working figures (everyone, then each engineer)."""
-
-    opened: int = 0
-    resolved: int = 0
-    frt: list[float] = field(default_factory=list)
-    ttr: list[float] = field(default_factory=list)
-    breached: int = 0
-    counted: int = 0
-    csat: list[int] = field(default_factory=list)
-    backlog: int = 0
-
 
 def _bucket_edges(since: datetime, until: datetime, bucket: str) -> list[datetime]:
     if bucket not in ("day", "week"):
@@ -407,6 +471,23 @@ def _bucket_edges(since: datetime, until: datetime, bucket: str) -> list[datetim
     return edges
 
 
+def _floats(values: Sequence[float | None]) -> np.ndarray:
+    return np.array(values, dtype=float)  # None -> nan
+
+
+def _codes(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
+    index: dict[Any, int] = {}
+    codes = [index.setdefault(v, len(index)) for v in values]
+    return np.array(codes, dtype=np.intp), list(index)
+
+
+def _intervals(cols: Any, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = np.searchsorted(ids, np.array(cols.case_id, dtype=np.int64))
+    end = _floats(cols.end)
+    end[np.isnan(end)] = _INF  # still in that status
+    return rows, _floats(cols.start), end
+
+
 def compute(
     store: MetricsStore,
     *,
@@ -419,7 +500,11 @@ def compute(
 ) -> MetricsReport:
     """The metrics of ``[since, until)`` (``until`` defaults to ``now``, which defaults to the
     current time). ``policies`` maps severity (``CaseSeverity`` or its string) to
-    :class:`SlaPolicy`; default :func:`diagkit.cases.sla.default_policies`."""
+    :class:`SlaPolicy`; default :func:`diagkit.cases.sla.default_policies`.
+
+    Arrays, not a loop over cases: each figure is computed for all cases at once with numpy,
+    with the same float operations the per-case definitions use (tests compare with a
+    straightforward per-case reference)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     until = (until or now).astimezone(UTC)
     since = since.astimezone(UTC)
@@ -431,184 +516,186 @@ def compute(
     pol = {str(k): v for k, v in (default_policies() if policies is None else policies).items()}
     t0, t1, tnow = since.timestamp(), until.timestamp(), now.timestamp()
     clock_end = min(tnow, t1)
+    period = {"since": since, "until": until, "engineer": engineer}
 
-    cases = store.metrics_cases(since=since, until=until, engineer=engineer)
-    intervals = store.metrics_intervals(since=since, until=until, engineer=engineer,
-                                        statuses=(_WAIT, *sorted(_DONE)))
-    waits: dict[int, list[Span]] = defaultdict(list)
-    done: dict[int, list[Span]] = defaultdict(list)
-    inf = math.inf
-    for iv in intervals:
-        span = (iv.start.timestamp(), iv.end.timestamp() if iv.end is not None else inf)
-        (waits if iv.status == _WAIT else done)[iv.case_id].append(span)
+    cols = store.metrics_cases(**period)
+    n = len(cols.id)
+    ids = np.array(cols.id, dtype=np.int64)
+    created = _floats(cols.created)
+    fr = _floats(cols.first_response_at)
+    res = _floats(cols.resolved_at)
+    csat = np.array([0 if c is None else c for c in cols.csat], dtype=np.intp)
+    eng, names = _codes(cols.engineer)
+    n_eng = len(names)
+    irregular = np.array(cols.irregular, dtype=bool)
+    done_now = np.array([s in _DONE for s in cols.status], dtype=bool)
 
-    clocks: dict[int, _OpenTime] = {}
+    w_rows, w_lo, w_hi = _intervals(store.metrics_intervals(**period, statuses=(_WAIT,)), ids)
+    wait = _Spans.of(w_rows, w_lo, w_hi)
+    # Resolved/closed stretches: [resolved_at, inf) for regular histories, the history's
+    # intervals for the others (diagkit.store.metrics, "Regular histories").
+    d_rows, d_lo, d_hi = _intervals(
+        store.metrics_intervals(**period, statuses=sorted(_DONE), irregular_only=True), ids)
+    regular = np.flatnonzero(~irregular & done_now & ~np.isnan(res))
+    finished = _Spans.of(np.concatenate((d_rows, regular)),
+                         np.concatenate((d_lo, res[regular])),
+                         np.concatenate((d_hi, np.full(regular.size, _INF))))
+    paused_res = wait + finished
 
-    def clock_for(p: SlaPolicy) -> _OpenTime:
-        c = clocks.get(id(p.calendar))
-        if c is None:
-            c = clocks[id(p.calendar)] = _OpenTime(p.calendar)
-        return c
+    def by_eng(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(eng[mask], minlength=n_eng)
 
-    everyone = _Acc()
-    groups: dict[str, _Acc] = defaultdict(_Acc)
-    breach: dict[str, list[int]] = {}
-    breach_fr: dict[str, list[int]] = {}
-    breach_res: dict[str, list[int]] = {}
-    csat_dist = dict.fromkeys(range(1, 6), 0)
-    ageing = dict.fromkeys(AGE_BUCKETS, 0)
+    # opened / resolved / FRT / TTR / CSAT
     edges = _bucket_edges(since, until, bucket)
-    edge_ts = [e.timestamp() for e in edges]
+    edge_ts = np.array([e.timestamp() for e in edges])
     n_b = len(edges) - 1
-    opened_b = [0] * n_b
-    resolved_b = [0] * n_b
-    backlog_delta = [0] * (n_b + 1)  # difference array over bucket ends
+    is_opened = (created >= t0) & (created < t1)
+    opened_b = np.bincount(np.searchsorted(edge_ts, created[is_opened], "right") - 1,
+                           minlength=n_b)
+    fr_in = np.flatnonzero((fr >= t0) & (fr < t1))  # nan compares False
+    frt = _net_many(_ALWAYS, fr_in, created[fr_in], fr[fr_in], wait, n)
+    res_in = np.flatnonzero((res >= t0) & (res < t1))
+    ttr = _net_many(_ALWAYS, res_in, created[res_in], res[res_in], paused_res, n)
+    resolved_b = np.bincount(np.searchsorted(edge_ts, res[res_in], "right") - 1, minlength=n_b)
+    rated = res_in[csat[res_in] > 0]
+    csat_dist = {s: int(np.count_nonzero(csat[rated] == s)) for s in range(1, 6)}
+    for s in set(csat[rated].tolist()) - set(csat_dist):
+        csat_dist[s] = int(np.count_nonzero(csat[rated] == s))
 
-    for case in cases:
-        cid = case.id
-        created = case.created.timestamp()
-        fr = case.first_response_at.timestamp() if case.first_response_at else None
-        res = case.resolved_at.timestamp() if case.resolved_at else None
-        wait = _merge(waits.get(cid, ()))
-        finished = _merge(done.get(cid, ()))
-        paused_res = _merge([*wait, *finished])
-        acc = groups[case.engineer]
-        pair = (everyone, acc)
+    # Open spans: from creation to each resolved/closed stretch, from each reopen to the
+    # next (a cursor that only moves forward, as max(created, previous stretch's end)).
+    f = finished
+    prev_hi = np.full(f.row.size, -_INF)
+    if f.row.size:
+        same = f.row[1:] == f.row[:-1]
+        prev_hi[1:][same] = f.hi[:-1][same]
+    cursor = np.maximum(created[f.row], prev_hi)
+    gap = f.lo > cursor
+    last_hi = np.full(n, -_INF)
+    last_hi[f.row] = f.hi  # rows sorted: the last stretch of each case wins
+    tail_start = np.maximum(created, last_hi)
+    tail = np.flatnonzero(tail_start < _INF)
+    o_row = np.concatenate((f.row[gap], tail))
+    o_lo = np.concatenate((cursor[gap], tail_start[tail]))
+    o_hi = np.concatenate((f.lo[gap], np.full(tail.size, _INF)))
+    # Counted at every bucket end t with lo < t <= hi, i.e. open just before t.
+    a_i = np.maximum(1, np.searchsorted(edge_ts, o_lo, "right"))
+    b_i = np.maximum(1, np.searchsorted(edge_ts, o_hi, "right"))
+    m = a_i < b_i
+    delta = np.zeros(n_b + 1, dtype=np.int64)
+    np.add.at(delta, a_i[m] - 1, 1)
+    np.add.at(delta, b_i[m] - 1, -1)
+    backlog_series = np.cumsum(delta[:n_b]).tolist()
+    at_end = o_row[(o_lo < t1) & (t1 <= o_hi)]
+    ages = np.searchsorted(np.array(_AGE_LIMITS, dtype=float) * 86400, t1 - created[at_end],
+                           "right")
+    ageing = {name: int(np.count_nonzero(ages == i)) for i, name in enumerate(AGE_BUCKETS)}
 
-        if t0 <= created < t1:
-            for a in pair:
-                a.opened += 1
-            opened_b[bisect_right(edge_ts, created) - 1] += 1
-        if fr is not None and t0 <= fr < t1:
-            net = _net(_ALWAYS, created, fr, wait)
-            for a in pair:
-                a.frt.append(net)
-        if res is not None and t0 <= res < t1:
-            net = _net(_ALWAYS, created, res, paused_res)
-            resolved_b[bisect_right(edge_ts, res) - 1] += 1
-            for a in pair:
-                a.resolved += 1
-                a.ttr.append(net)
-                if case.csat is not None:
-                    a.csat.append(case.csat)
-            if case.csat is not None:
-                csat_dist[case.csat] = csat_dist.get(case.csat, 0) + 1
+    # SLA clocks, one severity (so one policy and calendar) at a time.
+    clocks: dict[int, _OpenTime] = {}
+    breach: dict[str, tuple[int, int]] = {}
+    breach_fr: dict[str, tuple[int, int]] = {}
+    breach_res: dict[str, tuple[int, int]] = {}
+    eng_counted = np.zeros(n_eng, dtype=np.int64)
+    eng_breached = np.zeros(n_eng, dtype=np.int64)
+    sev_codes, sevs = _codes(cols.severity)
+    for code, sev in enumerate(sevs):
+        policy = pol.get(sev) if sev else None
+        if policy is None:
+            continue
+        ot = clocks.get(id(policy.calendar))
+        if ot is None:
+            ot = clocks[id(policy.calendar)] = _OpenTime(policy.calendar)
+        rows = np.flatnonzero(sev_codes == code)
+        any_counted = np.zeros(rows.size, dtype=bool)
+        any_breached = np.zeros(rows.size, dtype=bool)
+        for clock, stop, pauses, table in (("first_response", fr, wait, breach_fr),
+                                           ("resolution", res, paused_res, breach_res)):
+            target = policy.target(clock).total_seconds()
+            st = stop[rows]
+            stopped = st < clock_end  # nan: still running
+            stop_in = stopped & (st >= t0)
+            counted = stop_in.copy()
+            late = np.zeros(rows.size, dtype=bool)
+            k = np.flatnonzero(stop_in)
+            late[k] = _net_many(ot, rows[k], created[rows[k]], st[k], pauses, n) > target + 5e-7
+            k = np.flatnonzero(~stopped & (created[rows] < clock_end))
+            past = _net_many(ot, rows[k], created[rows[k]], np.full(k.size, clock_end),
+                             pauses, n) > target + 5e-7
+            for j in k[past].tolist():  # running and overdue: did it fall due in the period?
+                r = int(rows[j])
+                # It fell due after its creation, so in the period when created in it.
+                if created[r] >= t0 or _due(policy, ot, float(created[r]), clock_end,
+                                            pauses.of_case(r), target) >= t0:
+                    counted[j] = late[j] = True
+            table[sev] = (int(np.count_nonzero(late & counted)), int(np.count_nonzero(counted)))
+            any_counted |= counted
+            any_breached |= counted & late
+        if any_counted.any():
+            breach[sev] = (int(np.count_nonzero(any_breached)),
+                           int(np.count_nonzero(any_counted)))
+            eng_counted += np.bincount(eng[rows[any_counted]], minlength=n_eng)
+            eng_breached += np.bincount(eng[rows[any_breached]], minlength=n_eng)
 
-        # Open spans (created until each done interval, reopen until the next): counted at
-        # every bucket end t with start < t <= end, i.e. open just before t.
-        cursor = created
-        for lo, hi in [*finished, (inf, inf)]:
-            if lo > cursor:
-                a_i = bisect_right(edge_ts, cursor, lo=1)  # first edge > cursor
-                b_i = bisect_right(edge_ts, lo, lo=1)  # first edge > lo
-                if a_i < b_i:
-                    backlog_delta[a_i - 1] += 1
-                    backlog_delta[b_i - 1] -= 1
-                if cursor < t1 <= lo:
-                    for a in pair:
-                        a.backlog += 1
-                    ageing[_age_bucket(t1 - created)] += 1
-            cursor = max(cursor, hi)
-
-        policy = pol.get(case.severity) if case.severity else None
-        if policy is not None:
-            counted = breached = False
-            ot = clock_for(policy)
-            for kind, stop, pauses, table in (
-                ("fr", fr, wait, breach_fr), ("res", res, paused_res, breach_res),
-            ):
-                target = policy.target("first_response" if kind == "fr"
-                                       else "resolution").total_seconds()
-                row = table.setdefault(case.severity, [0, 0])
-                if stop is not None and stop < clock_end:
-                    if not t0 <= stop:
-                        continue
-                    late = _net(ot, created, stop, pauses) > target + 5e-7
-                else:
-                    if created >= clock_end or _net(ot, created, clock_end, pauses) <= target + 5e-7:
-                        continue  # still running, not due yet
-                    if _due(policy, ot, created, clock_end, pauses, target) < t0:
-                        continue  # fell due before the period: reported there
-                    late = True
-                row[1] += 1
-                row[0] += late
-                counted = True
-                breached = breached or late
-            if counted:
-                row = breach.setdefault(case.severity, [0, 0])
-                row[1] += 1
-                row[0] += breached
-                for a in pair:
-                    a.counted += 1
-                    a.breached += breached
-
-    backlog_series = []
-    running = 0
-    for i in range(n_b):
-        running += backlog_delta[i]
-        backlog_series.append(running)
-    series = [SeriesPoint(edges[i], edges[i + 1], opened_b[i], resolved_b[i], backlog_series[i])
-              for i in range(n_b)]
-
+    series = [SeriesPoint(edges[i], edges[i + 1], int(opened_b[i]), int(resolved_b[i]),
+                          int(backlog_series[i])) for i in range(n_b)]
     sigs, arts = _tops(store, since, until, engineer)
-    everyone.frt.sort()
-    everyone.ttr.sort()
+
+    e_opened = by_eng(is_opened)
+    e_resolved = np.bincount(eng[res_in], minlength=n_eng)
+    e_backlog = np.bincount(eng[at_end], minlength=n_eng)
+    e_rated = np.bincount(eng[rated], minlength=n_eng)
+    e_happy = np.bincount(eng[rated[csat[rated] >= 4]], minlength=n_eng)
+    frt_by, ttr_by = _sorted_by(eng[fr_in], frt, n_eng), _sorted_by(eng[res_in], ttr, n_eng)
     per_engineer = {}
-    for name in sorted(groups):
-        a = groups[name]
-        a.frt.sort()
-        a.ttr.sort()
+    for name in sorted(names):
+        i = names.index(name)
         per_engineer[name] = EngineerRow(
-            engineer=name, opened=a.opened, resolved=a.resolved, frt_median=_rank(a.frt, 50),
-            ttr_median=_rank(a.ttr, 50), breached=a.breached, sla_counted=a.counted,
-            csat_share_4_5=_share(a.csat), backlog=a.backlog,
+            engineer=name, opened=int(e_opened[i]), resolved=int(e_resolved[i]),
+            frt_median=_rank(frt_by[i], 50), ttr_median=_rank(ttr_by[i], 50),
+            breached=int(eng_breached[i]), sla_counted=int(eng_counted[i]),
+            csat_share_4_5=int(e_happy[i]) / int(e_rated[i]) if e_rated[i] else None,
+            backlog=int(e_backlog[i]),
         )
+    frt.sort()
+    ttr.sort()
     order = sorted(breach, key=_sev_key)
     return MetricsReport(
         since=since, until=until, engineer=engineer,
-        opened=everyone.opened, resolved=everyone.resolved,
-        frt_median=_rank(everyone.frt, 50), frt_p90=_rank(everyone.frt, 90),
-        frt_count=len(everyone.frt),
-        ttr_median=_rank(everyone.ttr, 50), ttr_p90=_rank(everyone.ttr, 90),
-        ttr_count=len(everyone.ttr),
-        breach_rate={s: (breach[s][0], breach[s][1]) for s in order},
-        breach_first_response={s: tuple(breach_fr.get(s, (0, 0))) for s in order},
-        breach_resolution={s: tuple(breach_res.get(s, (0, 0))) for s in order},
-        csat_share_4_5=_share(everyone.csat), csat_distribution=csat_dist,
-        backlog=everyone.backlog, backlog_ageing=ageing,
+        opened=int(np.count_nonzero(is_opened)), resolved=int(res_in.size),
+        frt_median=_rank(frt, 50), frt_p90=_rank(frt, 90), frt_count=int(frt.size),
+        ttr_median=_rank(ttr, 50), ttr_p90=_rank(ttr, 90), ttr_count=int(ttr.size),
+        breach_rate={s: breach[s] for s in order},
+        breach_first_response={s: breach_fr.get(s, (0, 0)) for s in order},
+        breach_resolution={s: breach_res.get(s, (0, 0)) for s in order},
+        csat_share_4_5=(int(np.count_nonzero(csat[rated] >= 4)) / int(rated.size)
+                        if rated.size else None),
+        csat_distribution=csat_dist,
+        backlog=int(at_end.size), backlog_ageing=ageing,
         top_signatures=sigs, top_articles=arts, per_engineer=per_engineer,
         series=series, bucket=bucket, now=now,
     )
 
+
+def _sorted_by(group: np.ndarray, values: np.ndarray, n: int) -> list[np.ndarray]:
+    """``values`` split by ``group`` (0..n-1), each part sorted."""
+    order = np.lexsort((values, group))
+    bounds = np.searchsorted(group[order], np.arange(n + 1))
+    v = values[order]
+    return [v[bounds[i]:bounds[i + 1]] for i in range(n)]
 
 
 def _sev_key(sev: str) -> tuple[int, str]:
     return (0, sev) if sev.startswith("S") else (1, sev)
 
 
-def _share(scores: Sequence[int]) -> float | None:
-    if not scores:
-        return None
-    return sum(1 for s in scores if s >= 4) / len(scores)
-
-
 def _tops(store: MetricsStore, since: datetime, until: datetime,
           engineer: str | None) -> tuple[list[tuple[str, int]], list[tuple[str, str, int]]]:
-    sig_cases: dict[str, set[int]] = defaultdict(set)
-    art_cases: dict[str, set[int]] = defaultdict(set)
-    titles: dict[str, str] = {}
-    for ref in store.metrics_journal_refs(since=since, until=until, engineer=engineer):
-        if ref.kind == "log_excerpt":
-            sig_cases[ref.key].add(ref.case_id)
-        else:
-            art_cases[ref.key].add(ref.case_id)
-            if ref.title:
-                titles[ref.key] = ref.title  # refs come oldest first: the latest title wins
-    sigs = {k: len(v) for k, v in sig_cases.items()}
-    arts = {k: len(v) for k, v in art_cases.items()}
-    top_sigs = sorted(sigs.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_N]
-    top_arts = [(slug, titles.get(slug, ""), n)
-                for slug, n in sorted(arts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_N]]
+    counts = store.metrics_ref_counts(since=since, until=until, engineer=engineer)
+    sigs = [(c.key, c.cases) for c in counts if c.kind == "signature"]
+    arts = [(c.key, c.title, c.cases) for c in counts if c.kind == "article"]
+    top_sigs = sorted(sigs, key=lambda kv: (-kv[1], kv[0]))[:TOP_N]
+    top_arts = sorted(arts, key=lambda a: (-a[2], a[0]))[:TOP_N]
     return top_sigs, top_arts
 
 
@@ -616,10 +703,8 @@ __all__ = [
     "AGE_BUCKETS",
     "JSON_SCHEMA_METRICS",
     "EngineerRow",
-    "MetricsCase",
     "MetricsReport",
     "SeriesPoint",
-    "StatusInterval",
     "compute",
     "parse_since",
 ]

@@ -1,8 +1,9 @@
 """Records and the :class:`MetricsStore` protocol behind :mod:`diagkit.metrics`.
 
-Metrics read a whole period at once: a handful of bulk queries returning the plain records
-below, never one query per case, so a store of 100,000 cases answers in well under a second.
-Which cases a period needs ("relevant" cases) is the same rule for every query:
+Metrics read a whole period at once: a handful of bulk queries returning columns (one
+sequence per field, not one object per row: a report over 100,000 cases must not build
+100,000 Python objects per query), never one query per case. Which cases a period needs
+("relevant" cases) is the same rule for every query:
 
     created < until AND (
         still open (status not resolved/closed)      -- backlog, running SLA clocks
@@ -10,52 +11,76 @@ Which cases a period needs ("relevant" cases) is the same rule for every query:
         OR first_response_at >= since                -- first response in the period
         OR first_response_at IS NULL)                -- a first-response clock still running
 
-so a store may index ``cases(created)`` and answer from it. Times are UTC-aware datetimes.
+so a store may index ``cases(created)`` and answer from it.
+
+Times are POSIX seconds (``float``, exact to the microsecond the store keeps: the SQLite
+store computes ``unixepoch(t) * 1000000 + microseconds`` in SQL and divides once, which is
+the same float ``datetime.timestamp()`` gives; PostgreSQL: ``extract(epoch FROM t)``). Floats
+rather than datetimes because parsing a million ISO strings in Python was most of the cost.
+
+**Regular histories.** Almost every case's status history is: some open statuses, then one
+change to ``resolved`` (at ``resolved_at``), maybe followed by one to ``closed``. For such a
+case the resolved/closed stretch is ``[resolved_at, ∞)`` and needs no history rows. A case is
+*irregular* (``CaseColumns.irregular``) when its history has any other resolved/closed
+change: a reopen (resolved/closed -> another status), ``resolved`` entered again or from no
+status, or ``closed`` entered other than from ``resolved``. Metrics then read that case's
+resolved/closed intervals (``metrics_intervals(..., irregular_only=True)``). This relies on
+the history being in time order as the store writes it (``record_status(at=...)`` times that
+do not go backwards), which is what the lifecycle produces.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 
-@dataclass(frozen=True, slots=True)
-class MetricsCase:
-    """The fields of one case the metrics use."""
+@dataclass(frozen=True)
+class CaseColumns:
+    """The fields the metrics use of the relevant cases, one sequence per field, all the same
+    length, ordered by ``id`` (ascending). Times are POSIX seconds, ``None`` when unset."""
 
-    id: int
-    created: datetime
-    status: str
-    severity: str | None = None
-    engineer: str = ""
-    first_response_at: datetime | None = None
-    resolved_at: datetime | None = None
-    csat: int | None = None
+    id: Sequence[int]
+    created: Sequence[float]
+    status: Sequence[str]
+    severity: Sequence[str | None]
+    engineer: Sequence[str]
+    first_response_at: Sequence[float | None]
+    resolved_at: Sequence[float | None]
+    csat: Sequence[int | None]
+    irregular: Sequence[bool]   # see "Regular histories" in the module docstring
 
-
-@dataclass(frozen=True, slots=True)
-class StatusInterval:
-    """A stretch of a case's status history spent in ``status``: from the change into it
-    (``start``) to the next change (``end``; ``None`` while the case is still in it)."""
-
-    case_id: int
-    status: str
-    start: datetime
-    end: datetime | None
+    def __len__(self) -> int:
+        return len(self.id)
 
 
-@dataclass(frozen=True, slots=True)
-class JournalRef:
-    """One thing a journal entry points at: a log signature (``kind`` ``log_excerpt``, ``key``
-    the masked signature text) or a KB article (``kb_article``/``known_issue``, ``key`` the
-    slug, ``title`` the article title at the time)."""
+@dataclass(frozen=True)
+class IntervalColumns:
+    """Stretches of status history, one sequence per field: case ``case_id`` was in
+    ``status`` from ``start`` (the change into it) to ``end`` (the next change; ``None``
+    while it still is). Ordered by case id, then time."""
 
-    case_id: int
-    time: datetime
+    case_id: Sequence[int]
+    status: Sequence[str]
+    start: Sequence[float]
+    end: Sequence[float | None]
+
+    def __len__(self) -> int:
+        return len(self.case_id)
+
+
+@dataclass(frozen=True)
+class RefCount:
+    """How many distinct cases' journal entries of the period point at one thing: a log
+    signature (``kind`` ``"signature"``, ``key`` the masked signature text, from
+    ``log_excerpt`` entries) or a KB article (``kind`` ``"article"``, ``key`` the slug,
+    ``title`` the non-empty title of the latest ``kb_article``/``known_issue`` entry)."""
+
     kind: str
     key: str
+    cases: int
     title: str = ""
 
 
@@ -65,18 +90,19 @@ class MetricsStore(Protocol):
     cases (``Case.engineer``). Implementations: :class:`diagkit.store.SqliteStore`."""
 
     def metrics_cases(self, *, since: datetime, until: datetime,
-                      engineer: str | None = None) -> list[MetricsCase]:
+                      engineer: str | None = None) -> CaseColumns:
         """The relevant cases of the period (rule in the module docstring)."""
         ...
 
     def metrics_intervals(self, *, since: datetime, until: datetime,
-                          engineer: str | None = None,
-                          statuses: Collection[str] = ()) -> list[StatusInterval]:
-        """The relevant cases' status intervals in one of ``statuses``, by case then time."""
+                          engineer: str | None = None, statuses: Collection[str] = (),
+                          irregular_only: bool = False) -> IntervalColumns:
+        """The relevant cases' status intervals in one of ``statuses`` (only the irregular
+        cases' when ``irregular_only``), by case then time."""
         ...
 
-    def metrics_journal_refs(self, *, since: datetime, until: datetime,
-                             engineer: str | None = None) -> list[JournalRef]:
-        """Signatures of ``log_excerpt`` entries and articles of ``kb_article`` /
-        ``known_issue`` entries written in ``[since, until)``."""
+    def metrics_ref_counts(self, *, since: datetime, until: datetime,
+                           engineer: str | None = None) -> list[RefCount]:
+        """Distinct cases per signature of ``log_excerpt`` entries and per article of
+        ``kb_article``/``known_issue`` entries written in ``[since, until)``."""
         ...
