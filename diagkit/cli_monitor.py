@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TextIO
 
 from diagkit.errors import ConfigError
@@ -187,16 +186,10 @@ def history(args: argparse.Namespace, out: TextIO) -> int:
         now = time.time()
         data = [store.read(args.host, m, since=now - args.since, now=now) for m in metrics]
     if args.csv:
-        path = Path(args.csv)
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["time", "host", "metric", "resolution", "avg", "min", "max"])
-            for d in data:
-                for i in range(len(d)):
-                    w.writerow([datetime.fromtimestamp(d.t[i], UTC).isoformat(timespec="seconds"),
-                                d.host, d.metric, d.resolution, f"{d.avg[i]:.6g}",
-                                f"{d.min[i]:.6g}", f"{d.max[i]:.6g}"])
-        print(f"Wrote {sum(len(d) for d in data)} rows to {path}", file=sys.stderr)
+        from diagkit.store.samples import write_csv
+
+        rows = write_csv(data, args.csv)
+        print(f"Wrote {rows} rows to {args.csv}", file=sys.stderr)
         return 0
     if args.json:
         print(json.dumps({"host": args.host, "series": [

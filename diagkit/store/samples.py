@@ -17,11 +17,13 @@ window, so "the last 10 minutes" is raw and "the last month" is hourly.
 
 from __future__ import annotations
 
+import csv
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
@@ -235,3 +237,19 @@ class SampleStore:
                     " AND t + ? > ? AND t <= ? ORDER BY t", (sid, width, since, until)).fetchall()
         arr = np.asarray(rows, dtype=float).reshape(-1, 4)
         return SeriesData(host, metric, res, arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+
+
+def write_csv(data: Sequence[SeriesData], path: Path | str) -> int:
+    """Write series as CSV (time in UTC ISO-8601, host, metric, resolution, avg, min, max);
+    returns the rows written. OSError goes to the caller, which knows how to say it."""
+    rows = 0
+    with Path(path).open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["time", "host", "metric", "resolution", "avg", "min", "max"])
+        for d in data:
+            for i in range(len(d)):
+                w.writerow([datetime.fromtimestamp(d.t[i], UTC).isoformat(timespec="seconds"),
+                            d.host, d.metric, d.resolution, f"{d.avg[i]:.6g}",
+                            f"{d.min[i]:.6g}", f"{d.max[i]:.6g}"])
+                rows += 1
+    return rows

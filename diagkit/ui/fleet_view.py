@@ -108,6 +108,7 @@ class FleetView(QWidget):
     """Watch ``hosts``; ``open_host_requested(name)`` on double click."""
 
     open_host_requested = Signal(str)
+    history_requested = Signal(str, str)  # host, metric: double click on a value
     alert_raised = Signal(object)  # Alert, for the main window's tray/journal
 
     def __init__(self, hosts: Sequence[str] = (), *, interval: float = 5.0,
@@ -167,6 +168,7 @@ class FleetView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setItemDelegate(SparkDelegate(self.table))
         self.table.cellDoubleClicked.connect(self._double_clicked)
+        self.table.setToolTip("Double-click a host to open it, a value to see its history")
 
         self.alerts = QTreeWidget()
         self.alerts.setHeaderLabels(["Host", "Alert", "Level", "Since", "Duration", "Min / avg / max",
@@ -470,10 +472,18 @@ class FleetView(QWidget):
         self._dirty = True
         self.refresh()
 
-    def _double_clicked(self, row: int, _col: int) -> None:
+    def _double_clicked(self, row: int, col: int) -> None:
         item = self.table.item(row, 0)
-        if item is not None:
-            self.open_host_requested.emit(item.data(Qt.ItemDataRole.UserRole))
+        if item is None:
+            return
+        host = item.data(Qt.ItemDataRole.UserRole)
+        if col < 2:
+            self.open_host_requested.emit(host)
+            return
+        metric = COLUMNS[col - 2][1]
+        if metric is None:  # the fullest disk: show every mount's use
+            metric = "disk.used:*"
+        self.history_requested.emit(host, metric)
 
     def closeEvent(self, event) -> None:
         self.stop()

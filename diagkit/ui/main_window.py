@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self.kb_view: QWidget | None = None  # Knowledge base tab (kept when closed; reopens as left)
         self.metrics_view: QWidget | None = None
         self.fleet_view: QWidget | None = None  # Fleet tab: watching many hosts (issue 7)
+        self.history_view: QWidget | None = None  # Monitoring history tab
         self._samples: object | None = None  # diagkit.store.samples.SampleStore, on first watch
         self.known_matcher: object | None = None  # diagkit.kb.match.KnownErrorMatcher, once loaded
         self._matcher_loading = False
@@ -194,7 +195,10 @@ class MainWindow(QMainWindow):
                                       "Watch many hosts: live values, alerts, forecasts")
         self.act_watch = self._action("&Watch in fleet view", self.watch_selected,
                                       tip="Add the selected host to the fleet view and watch it")
+        self.act_history = self._action("Monitoring &history", self.open_history, "Ctrl+Shift+H",
+                                        "Any window of the watched hosts' stored samples")
         view_menu.addAction(self.act_fleet)
+        view_menu.addAction(self.act_history)
         view_menu.addAction(self.dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&About diagkit", self._about))
@@ -400,7 +404,7 @@ class MainWindow(QMainWindow):
         elif view is not None and view is self.fleet_view:
             self.fleet_view.stop()  # closing stops watching; reopening keeps hosts and alerts
             self.tabs.removeTab(index)
-        elif view is not None and view in (self.kb_view, self.metrics_view):
+        elif view is not None and view in (self.kb_view, self.metrics_view, self.history_view):
             self.tabs.removeTab(index)  # kept: reopening shows the same search and period
         elif view is not None and view is not self.welcome:
             self.tabs.removeTab(index)
@@ -599,15 +603,8 @@ class MainWindow(QMainWindow):
     def open_fleet(self, hosts: list[str] | None = None) -> QWidget | None:
         """The Fleet tab (created on first use); ``hosts`` replaces the watched hosts."""
         if self.fleet_view is None:
-            from diagkit.store.samples import SampleStore
-            from diagkit.ui.fleet_view import FleetView, tray_notifier
-
-            try:
-                self._samples = SampleStore()
-            except DiagkitError as exc:
-                self.statusBar().showMessage(f"{exc} Watching without history.")
-                self._samples = None
             from diagkit.monitor.thresholds import DEFAULT_THRESHOLDS, AlertTracker, load_thresholds
+            from diagkit.ui.fleet_view import FleetView, tray_notifier
 
             try:
                 thresholds = load_thresholds()
@@ -615,17 +612,56 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"{exc} Using the default thresholds.")
                 thresholds = DEFAULT_THRESHOLDS
             groups = {h.name: [h.group] for h in self.store.load() if h.group}
+            samples = self.sample_store()
+            if samples is None:
+                self.statusBar().showMessage(self.statusBar().currentMessage()
+                                             + " Watching without history.")
             self.fleet_view = FleetView(
-                samples=self._samples, notify=tray_notifier(self),
+                samples=samples, notify=tray_notifier(self),
                 tracker=AlertTracker(thresholds, groups=groups),
                 candidates=lambda: [LOCAL_NAME] + [h.name for h in self.store.load()],
                 journal=self._active_case_target)
             self.fleet_view.open_host_requested.connect(lambda name: self.open_host(name))
+            self.fleet_view.history_requested.connect(self._show_history)
         if hosts is not None:
             self.fleet_view.set_hosts(hosts)
             self.fleet_view.start()
         self._show_tab(self.fleet_view, "Fleet")
         return self.fleet_view
+
+    def sample_store(self):  # -> SampleStore | None (imported lazily)
+        """The monitoring history (``data_dir()/history.db``), opened on first use; None (with
+        the reason in the status bar) when it cannot be opened."""
+        if self._samples is None:
+            from diagkit.store.samples import SampleStore
+
+            try:
+                self._samples = SampleStore()
+            except DiagkitError as exc:
+                self.statusBar().showMessage(str(exc))
+                return None
+        return self._samples
+
+    def open_history(self) -> QWidget | None:
+        if self.history_view is None:
+            from diagkit.ui.history_view import HistoryView
+
+            samples = self.sample_store()
+            if samples is None:
+                return None
+            self.history_view = HistoryView(samples)
+        else:
+            self.history_view.reload_hosts()
+        self._show_tab(self.history_view, "History")
+        return self.history_view
+
+    def _show_history(self, host: str, metric: str) -> None:
+        view = self.open_history()
+        if view is None:
+            return
+        metrics = [m for m in view.samples.metrics(host)
+                   if m == metric or (metric.endswith("*") and m.startswith(metric[:-1]))]
+        view.show_series(host, metrics)
 
     def watch_selected(self) -> None:
         name = self.selected_name()

@@ -53,8 +53,11 @@ def test_fleet_rows_alerts_and_acknowledge(qtbot: QtBot) -> None:
     assert view.alerts.topLevelItem(0).text(6) == "yes"
 
     with qtbot.waitSignal(view.open_host_requested) as opened:
-        view.table.cellDoubleClicked.emit(0, 3)
+        view.table.cellDoubleClicked.emit(0, 0)
     assert opened.args == ["hot"]
+    with qtbot.waitSignal(view.history_requested) as history:
+        view.table.cellDoubleClicked.emit(0, 3)
+    assert history.args == ["hot", "load.per_core"]
     view.stop()
     assert not view.running and view.start_button.text() == "Start watching"
     view.refresh()
