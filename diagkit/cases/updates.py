@@ -13,7 +13,7 @@ Variables a template can use:
 =================  ==========================================================================
 ``case``           the :class:`~diagkit.store.Case` (``case.title``, ``case.ticket_ref`` ...)
 ``case_ref``       ``Case 12``
-``greeting_name``  the contact, else the customer, else ``there``
+``greeting_name``  the contact's name, else the customer, else ``there``
 ``engineer``       who signs
 ``priority_text``  ``our highest priority`` .. ``low priority`` ("" before triage)
 ``checked``        what was checked, in plain words (from probe/command/log journal entries)
@@ -173,6 +173,14 @@ def _split(text: str, kind: str) -> tuple[str, str]:
     return kind.replace("_", " ").capitalize(), text + "\n"
 
 
+def _greeting_name(case: Case) -> str:
+    """'Jane Doe <jane@acme.example>' -> 'Jane Doe'; a bare address is no name to greet."""
+    name = case.contact.split("<")[0].strip().strip('"')
+    if not name or "@" in name:
+        return case.customer or "there"
+    return name
+
+
 def compose(kind: str, case: Case, *, journal: Sequence[JournalEntry] = (),
             findings: Sequence[Finding] = (), sla: CaseSla | None = None, engineer: str = "",
             requests: Sequence[str] = ()) -> Draft:
@@ -192,7 +200,7 @@ def compose(kind: str, case: Case, *, journal: Sequence[JournalEntry] = (),
 
     context: dict[str, Any] = {
         "case": case, "case_ref": f"Case {case.id}", "kind": kind, "sla": sla,
-        "greeting_name": case.contact.split("<")[0].strip() or case.customer or "there",
+        "greeting_name": _greeting_name(case),
         "engineer": engineer or case.engineer or engineer_name(),
         "priority_text": _PRIORITY.get(case.severity or "", ""),
         "checked": _checked(journal), "findings": titles,

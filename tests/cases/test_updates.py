@@ -148,3 +148,16 @@ def test_broken_user_template_names_the_file(desk: CaseDesk) -> None:
     (folder / "workaround.jinja2").write_text("Subject: x\n\n{% if %}\n")
     with pytest.raises(ConfigError, match="workaround.jinja2"):
         compose("workaround", desk.open_case("x"))
+
+
+@pytest.mark.parametrize(("contact", "customer", "greeting"), [
+    ("Jane Doe <jane@acme.example>", "ACME", "Hello Jane Doe,"),
+    ("ops@acme.example", "ACME", "Hello ACME,"),
+    ("", "", "Hello there,"),
+])
+def test_greeting_uses_a_name_never_an_address(contact, customer, greeting):
+    from diagkit.cases.updates import compose
+    from diagkit.store import Case
+
+    draft = compose("acknowledgement", Case(id=1, title="t", contact=contact, customer=customer))
+    assert draft.body.startswith(greeting + "\n")
