@@ -43,6 +43,9 @@ def add_parser(sub: Any) -> None:
     w.add_argument("--csv", metavar="FILE", help="also write every value to this CSV file")
     w.add_argument("--json", action="store_true", help="one JSON object per event (JSON lines)")
     w.add_argument("--no-history", action="store_true", help="do not store samples")
+    w.add_argument("--journal", action="store_true",
+                   help="journal alerts (and forecasts at the end) into the active case "
+                        "('diagkit case use N')")
     w.add_argument("--accept-new-host-key", action="store_true",
                    help="trust host keys seen for the first time (a changed key is refused)")
     w.set_defaults(handler=watch)
@@ -74,6 +77,7 @@ def _summary_line(values: dict[str, float]) -> str:
 
 def watch(args: argparse.Namespace, out: TextIO) -> int:
     from diagkit import session
+    from diagkit.cli_cases import journal_to_active
     from diagkit.hosts import HostStore
     from diagkit.monitor.recorder import Outcome, Recorder
     from diagkit.monitor.thresholds import AlertTracker, load_thresholds
@@ -115,6 +119,10 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
                 for c in o.alerts:
                     tag = "CLEAR " if not c.alert.active else "ALERT "
                     print(f"{_clock(e.time)}  {tag} {c.alert.describe()}", file=out)
+            if args.journal:
+                raised = [c.alert for c in o.alerts if c.alert.active and c.alert.level > c.previous]
+                if raised:
+                    journal_to_active(lambda desk, case: [desk.record_alert(case, a) for a in raised])
             if writer and e.kind == "sample":
                 stamp = datetime.fromtimestamp(e.time, UTC).isoformat(timespec="seconds")
                 writer.writerows([stamp, e.host, k, f"{v:.6g}"] for k, v in sorted(e.values.items()))
@@ -148,8 +156,12 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
         for a in active:
             print(f"   {a.describe()}", file=out)
         for name in refs:
-            for f in recorder.forecasts(name):
+            forecasts = recorder.forecasts(name)
+            for f in forecasts:
                 print(f"   {f.severity.label.upper()}: {name}: {f.title}. {f.hint}", file=out)
+            if args.journal and forecasts:
+                journal_to_active(lambda desk, case, n=name, fs=forecasts:
+                                  [desk.record_finding(case, n, f) for f in fs])
             st = states[name]
             if st.error:
                 print(f"   {name} was down: {st.error}", file=out)

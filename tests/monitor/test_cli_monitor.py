@@ -61,3 +61,20 @@ def test_history_errors_name_the_next_step(capsys):
         run("watch", "--interval", "soon")
     assert exc.value.code == 2
     assert "not a duration: 'soon'; use e.g. 5s" in capsys.readouterr().err
+
+
+def test_watch_journals_alerts_into_the_active_case(tmp_path):
+    from diagkit import config
+    from diagkit.store import SqliteStore
+
+    path = config.config_dir() / "thresholds.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Every machine runs more than one process: this alert fires on the first sample.
+    path.write_text('{"thresholds": [{"metric": "procs.count", "warning": 1, "label": "Procs"}]}')
+    code, text = run("case", "new", "Slow box", "--use")
+    assert code == 0
+    code, text = run("watch", "local", "--interval", "0.3s", "--for", "1s", "--journal")
+    assert code == 0 and "ALERT  local: Procs warning" in text
+    with SqliteStore() as store:
+        alerts = [e for e in store.journal(1) if e.kind == "alert"]
+    assert len(alerts) == 1 and alerts[0].data["metric"] == "procs.count"
