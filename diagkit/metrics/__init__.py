@@ -472,7 +472,7 @@ def _bucket_edges(since: datetime, until: datetime, bucket: str) -> list[datetim
 
 
 def _floats(values: Sequence[float | None]) -> np.ndarray:
-    return np.array(values, dtype=float)  # None -> nan
+    return np.asarray(values, dtype=float)  # None -> nan
 
 
 def _codes(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
@@ -483,7 +483,7 @@ def _codes(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
 
 def _intervals(cols: Any, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows = np.searchsorted(ids, np.array(cols.case_id, dtype=np.int64))
-    end = _floats(cols.end)
+    end = np.array(cols.end, dtype=float)  # a copy: written below
     end[np.isnan(end)] = _INF  # still in that status
     return rows, _floats(cols.start), end
 
@@ -524,18 +524,17 @@ def compute(
     created = _floats(cols.created)
     fr = _floats(cols.first_response_at)
     res = _floats(cols.resolved_at)
-    csat = np.array([0 if c is None else c for c in cols.csat], dtype=np.intp)
+    csat = np.nan_to_num(_floats(cols.csat)).astype(np.intp)  # 0: no rating
     eng, names = _codes(cols.engineer)
     n_eng = len(names)
-    irregular = np.array(cols.irregular, dtype=bool)
-    done_now = np.array([s in _DONE for s in cols.status], dtype=bool)
+    done_now = np.array(cols.done, dtype=bool)
 
-    w_rows, w_lo, w_hi = _intervals(store.metrics_intervals(**period, statuses=(_WAIT,)), ids)
-    wait = _Spans.of(w_rows, w_lo, w_hi)
+    hist = store.metrics_history(**period)
+    irregular = np.isin(ids, np.array(list(hist.irregular), dtype=np.int64))
+    wait = _Spans.of(*_intervals(hist.waits, ids))
     # Resolved/closed stretches: [resolved_at, inf) for regular histories, the history's
     # intervals for the others (diagkit.store.metrics, "Regular histories").
-    d_rows, d_lo, d_hi = _intervals(
-        store.metrics_intervals(**period, statuses=sorted(_DONE), irregular_only=True), ids)
+    d_rows, d_lo, d_hi = _intervals(hist.done, ids)
     regular = np.flatnonzero(~irregular & done_now & ~np.isnan(res))
     finished = _Spans.of(np.concatenate((d_rows, regular)),
                          np.concatenate((d_lo, res[regular])),

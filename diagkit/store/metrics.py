@@ -14,17 +14,18 @@ sequence per field, not one object per row: a report over 100,000 cases must not
 so a store may index ``cases(created)`` and answer from it.
 
 Times are POSIX seconds (``float``, exact to the microsecond the store keeps: the SQLite
-store computes ``unixepoch(t) * 1000000 + microseconds`` in SQL and divides once, which is
-the same float ``datetime.timestamp()`` gives; PostgreSQL: ``extract(epoch FROM t)``). Floats
-rather than datetimes because parsing a million ISO strings in Python was most of the cost.
+store parses its ISO strings with numpy as integer microseconds and divides once, which is
+the same float ``datetime.timestamp()`` gives; PostgreSQL: ``extract(epoch FROM t)``), NaN
+when unset in the numpy columns the SQLite store returns. Floats rather than datetimes
+because building a million datetimes in Python was most of the cost.
 
 **Regular histories.** Almost every case's status history is: some open statuses, then one
 change to ``resolved`` (at ``resolved_at``), maybe followed by one to ``closed``. For such a
 case the resolved/closed stretch is ``[resolved_at, ∞)`` and needs no history rows. A case is
-*irregular* (``CaseColumns.irregular``) when its history has any other resolved/closed
-change: a reopen (resolved/closed -> another status), ``resolved`` entered again or from no
-status, or ``closed`` entered other than from ``resolved``. Metrics then read that case's
-resolved/closed intervals (``metrics_intervals(..., irregular_only=True)``). This relies on
+*irregular* when its history has any other resolved/closed change: a reopen
+(resolved/closed -> another status), ``resolved`` entered again or from no status, or
+``closed`` entered other than from ``resolved``; :meth:`MetricsStore.metrics_history` then
+returns that case's resolved/closed intervals. This relies on
 the history being in time order as the store writes it (``record_status(at=...)`` times that
 do not go backwards), which is what the lifecycle produces.
 """
@@ -44,13 +45,12 @@ class CaseColumns:
 
     id: Sequence[int]
     created: Sequence[float]
-    status: Sequence[str]
+    done: Sequence[bool]        # status is resolved or closed
     severity: Sequence[str | None]
     engineer: Sequence[str]
     first_response_at: Sequence[float | None]
     resolved_at: Sequence[float | None]
     csat: Sequence[int | None]
-    irregular: Sequence[bool]   # see "Regular histories" in the module docstring
 
     def __len__(self) -> int:
         return len(self.id)
@@ -63,7 +63,7 @@ class IntervalColumns:
     while it still is). Ordered by case id, then time."""
 
     case_id: Sequence[int]
-    status: Sequence[str]
+    done: Sequence[bool]        # status is resolved or closed
     start: Sequence[float]
     end: Sequence[float | None]
 
@@ -84,6 +84,15 @@ class RefCount:
     title: str = ""
 
 
+@dataclass(frozen=True)
+class HistoryColumns:
+    """What the metrics need of the relevant cases' status histories."""
+
+    waits: IntervalColumns        # every waiting_on_customer interval
+    irregular: Collection[int]    # ids of the cases with an irregular history
+    done: IntervalColumns         # resolved/closed intervals of those cases only
+
+
 @runtime_checkable
 class MetricsStore(Protocol):
     """Bulk reads for one period ``[since, until)``; ``engineer`` keeps only that engineer's
@@ -94,11 +103,9 @@ class MetricsStore(Protocol):
         """The relevant cases of the period (rule in the module docstring)."""
         ...
 
-    def metrics_intervals(self, *, since: datetime, until: datetime,
-                          engineer: str | None = None, statuses: Collection[str] = (),
-                          irregular_only: bool = False) -> IntervalColumns:
-        """The relevant cases' status intervals in one of ``statuses`` (only the irregular
-        cases' when ``irregular_only``), by case then time."""
+    def metrics_history(self, *, since: datetime, until: datetime,
+                        engineer: str | None = None) -> HistoryColumns:
+        """The relevant cases' pauses and irregular histories (module docstring)."""
         ...
 
     def metrics_ref_counts(self, *, since: datetime, until: datetime,

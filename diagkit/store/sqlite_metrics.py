@@ -3,19 +3,22 @@
 
 A mixin so the metrics' SQL stays in the store layer; it uses the host class's ``_read``.
 A few queries per report whatever the number of cases (the contract, including what
-"irregular" histories are, is in :mod:`diagkit.store.metrics`). Times leave SQL as POSIX
-seconds computed in C: parsing ISO strings in Python cost more than the queries.
+"irregular" histories are, is in :mod:`diagkit.store.metrics`). Times leave SQL as ISO
+strings parsed in bulk by numpy: a datetime per value cost more than the queries.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from diagkit.store.metrics import CaseColumns, IntervalColumns, RefCount
+import numpy as np
+
+from diagkit.store.metrics import CaseColumns, HistoryColumns, IntervalColumns, RefCount
 
 # The "relevant cases" rule of diagkit.store.metrics, over the cases table (alias c).
 _RELEVANT = (
@@ -25,33 +28,38 @@ _RELEVANT = (
     " AND (:engineer IS NULL OR c.engineer = :engineer)"
 )
 
-# Cases whose history is not "open statuses, one -> resolved, maybe one resolved -> closed"
-# (diagkit.store.metrics, "Regular histories"). from_status is the status at write time.
+# A status change that makes its case's history irregular (diagkit.store.metrics, "Regular
+# histories"); from_status is the status at write time.
 _IRREGULAR = (
-    "SELECT case_id FROM status_changes WHERE"
-    " (from_status IN ('resolved', 'closed') AND to_status NOT IN ('resolved', 'closed'))"
-    " OR (to_status = 'resolved' AND (from_status IS NULL"
-    " OR from_status IN ('resolved', 'closed')))"
-    " OR (to_status = 'closed' AND (from_status IS NULL OR from_status <> 'resolved'))"
+    "((s.from_status IN ('resolved', 'closed') AND s.to_status NOT IN ('resolved', 'closed'))"
+    " OR (s.to_status = 'resolved' AND (s.from_status IS NULL"
+    " OR s.from_status IN ('resolved', 'closed')))"
+    " OR (s.to_status = 'closed' AND (s.from_status IS NULL OR s.from_status <> 'resolved')))"
 )
+# The time of the change after s (by time, then id): where s's interval ends. An index probe
+# per row, cheaper than a LEAD() window over the whole history.
+_NEXT = ("(SELECT substr(n.time, 1, 26) FROM status_changes n WHERE n.case_id = s.case_id"
+         " AND (n.time, n.id) > (s.time, s.id) ORDER BY n.time, n.id LIMIT 1)")
 
 
-def _epoch(col: str) -> str:
-    """SQL for the stored ISO time ``col`` (``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``, see
-    sqlite._ts) as POSIX seconds: whole seconds and microseconds as integers, then one
-    division, so the float is exactly ``datetime.fromisoformat(col).timestamp()``. The
-    fraction is cut off before strftime sees it: SQLite rounds times to milliseconds, so
-    ``...:59.9996`` would count as the next second."""
-    frac = f"substr({col}, 20, 1) = '.'"
-    return (f"((CAST(strftime('%s', substr({col}, 1, 19) || CASE WHEN {frac}"
-            f" THEN substr({col}, 27) ELSE substr({col}, 20) END) AS INTEGER) * 1000000"
-            f" + CASE WHEN {frac} THEN CAST(substr({col}, 21, 6) AS INTEGER) ELSE 0 END)"
-            " / 1e6)")
+def _epochs(values: Sequence[str | None]) -> np.ndarray:
+    """POSIX seconds (NaN for None) of stored times cut to ``YYYY-MM-DDTHH:MM:SS.ffffff``
+    (``substr(t, 1, 26)``; stored times are always UTC, see sqlite._ts). numpy parses them in
+    C as integer microseconds; one division then gives exactly ``datetime.timestamp()``."""
+    us = np.array(values, dtype="datetime64[us]")
+    out = us.astype(np.int64) / 1e6
+    out[np.isnat(us)] = np.nan
+    return out
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
     # zip(*rows) transposes in C; an empty result still needs `width` empty columns.
     return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+
+
+def _intervals(rows: list[tuple[Any, ...]]) -> IntervalColumns:
+    case_id, status, start, end = _columns(rows, 4)
+    return IntervalColumns(case_id, status, _epochs(start), _epochs(end))
 
 
 class MetricsSqlMixin:
@@ -69,40 +77,39 @@ class MetricsSqlMixin:
     def metrics_cases(self, *, since: datetime, until: datetime,
                       engineer: str | None = None) -> CaseColumns:
         sql = (
-            f"SELECT c.id, {_epoch('c.created')}, c.status, c.severity, c.engineer,"
-            f" {_epoch('c.first_response_at')}, {_epoch('c.resolved_at')}, c.csat,"
-            f" c.id IN ({_IRREGULAR})"
-            f" FROM cases c WHERE {_RELEVANT} ORDER BY c.id"
+            "SELECT c.id, substr(c.created, 1, 26), c.status IN ('resolved', 'closed'),"
+            " c.severity, c.engineer, substr(c.first_response_at, 1, 26),"
+            f" substr(c.resolved_at, 1, 26), c.csat FROM cases c WHERE {_RELEVANT} ORDER BY c.id"
         )
         with self._read("read the cases for the metrics") as conn:
             rows = conn.execute(sql, self._period(since, until, engineer)).fetchall()
-        return CaseColumns(*_columns(rows, 9))
+        cid, created, done, severity, engineer_, fr, res, csat = _columns(rows, 8)
+        return CaseColumns(cid, _epochs(created), done, severity, engineer_, _epochs(fr),
+                           _epochs(res), csat)
 
-    def metrics_intervals(self, *, since: datetime, until: datetime,
-                          engineer: str | None = None, statuses: Collection[str] = (),
-                          irregular_only: bool = False) -> IntervalColumns:
-        wanted = sorted({str(s) for s in statuses})
-        if not wanted:
-            return IntervalColumns((), (), (), ())
+    def metrics_history(self, *, since: datetime, until: datetime,
+                        engineer: str | None = None) -> HistoryColumns:
         params = self._period(since, until, engineer)
-        marks = []
-        for i, status in enumerate(wanted):
-            params[f"s{i}"] = status
-            marks.append(f":s{i}")
-        only = f" AND s.case_id IN ({_IRREGULAR})" if irregular_only else ""
-        # The interval ends at the next change (by time, then id): an index probe per wanted
-        # row, cheaper than a window over the whole history.
-        sql = (
-            f"SELECT s.case_id, s.to_status, {_epoch('s.time')},"
-            f" (SELECT {_epoch('n.time')} FROM status_changes n WHERE n.case_id = s.case_id"
-            "   AND (n.time, n.id) > (s.time, s.id) ORDER BY n.time, n.id LIMIT 1)"
-            f" FROM status_changes s WHERE s.to_status IN ({', '.join(marks)})"
-            f" AND s.case_id IN (SELECT c.id FROM cases c WHERE {_RELEVANT}){only}"
+        # One scan of the history finds both the pauses and the irregular cases.
+        scan = (
+            f"SELECT s.case_id, s.to_status, substr(s.time, 1, 26),"
+            f" CASE WHEN s.to_status = 'waiting_on_customer' THEN {_NEXT} END, {_IRREGULAR}"
+            f" FROM status_changes s WHERE (s.to_status = 'waiting_on_customer' OR {_IRREGULAR})"
+            f" AND s.case_id IN (SELECT c.id FROM cases c WHERE {_RELEVANT})"
             " ORDER BY s.case_id, s.time, s.id"
         )
+        done = (
+            f"SELECT s.case_id, s.to_status, substr(s.time, 1, 26), {_NEXT}"
+            " FROM status_changes s WHERE s.case_id IN (SELECT value FROM json_each(:ids))"
+            " AND s.to_status IN ('resolved', 'closed') ORDER BY s.case_id, s.time, s.id"
+        )
         with self._read("read the status history for the metrics") as conn:
-            rows = conn.execute(sql, params).fetchall()
-        return IntervalColumns(*_columns(rows, 4))
+            rows = conn.execute(scan, params).fetchall()
+            irregular = sorted({r[0] for r in rows if r[4]})
+            done_rows = (conn.execute(done, {"ids": json.dumps(irregular)}).fetchall()
+                         if irregular else [])
+        waits = [r[:4] for r in rows if r[1] == "waiting_on_customer"]
+        return HistoryColumns(_intervals(waits), irregular, _intervals(done_rows))
 
     def metrics_ref_counts(self, *, since: datetime, until: datetime,
                            engineer: str | None = None) -> list[RefCount]:
