@@ -77,19 +77,25 @@ class Recorder:
         if self.samples is None:
             return []
         self.flush()
-        now = time.time() if now is None else now
-        findings: list[Finding] = []
-        for metric in self.samples.metrics(host):
-            kind, _, mount = metric.partition(":")
-            if kind in ("disk.used", "inodes.used") and mount:
-                data = self.samples.read(host, metric, since=now - window, now=now)
-                f = fill_finding(host, mount, fill_forecast(data.t, data.avg, window=window),
-                                 kind="inodes" if kind == "inodes.used" else "disk")
-                if f is not None:
-                    findings.append(f)
-        data = self.samples.read(host, "mem.used", since=now - 4 * 3600, now=now)
-        if len(data) and not math.isnan(float(data.avg[-1])):
-            leak = leak_finding(host, data.t, data.avg)
-            if leak is not None:
-                findings.append(leak)
-        return sorted(findings, key=lambda f: -f.severity)
+        return forecasts_from_history(self.samples, host, now=now, window=window)
+
+
+def forecasts_from_history(samples: SampleStore, host: str, *, now: float | None = None,
+                           window: float = 3600.0) -> list[Finding]:
+    """Forecast findings for ``host`` from stored samples, worst first (none without history)."""
+    now = time.time() if now is None else now
+    findings: list[Finding] = []
+    for metric in samples.metrics(host):
+        kind, _, mount = metric.partition(":")
+        if kind in ("disk.used", "inodes.used") and mount:
+            data = samples.read(host, metric, since=now - window, now=now)
+            f = fill_finding(host, mount, fill_forecast(data.t, data.avg, window=window),
+                             kind="inodes" if kind == "inodes.used" else "disk")
+            if f is not None:
+                findings.append(f)
+    data = samples.read(host, "mem.used", since=now - 4 * 3600, now=now)
+    if len(data) and not math.isnan(float(data.avg[-1])):
+        leak = leak_finding(host, data.t, data.avg)
+        if leak is not None:
+            findings.append(leak)
+    return sorted(findings, key=lambda f: -f.severity)

@@ -309,8 +309,14 @@ class DashboardView(QWidget):
         self._show_findings()
         self._check_known_issues()
 
+    def set_extra_findings(self, findings: list[Finding]) -> None:
+        """Findings from outside the probes (forecasts from the monitoring history)."""
+        self.extra_findings = list(findings)
+        self._show_findings()
+
     def all_findings(self) -> list[Finding]:
         found = [f for c in self.cards.values() if c.result is not None for f in c.result.findings]
+        found += getattr(self, "extra_findings", [])
         return sorted(found, key=lambda f: -f.severity)
 
     def _show_findings(self) -> None:

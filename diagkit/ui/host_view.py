@@ -73,6 +73,8 @@ class HostView(QWidget):
         # The active case to journal probe runs and console commands to: returns
         # (CaseDesk, case id) or None. Set by the main window; None = no case journal.
         self.case_journal: Callable[[], tuple[Any, int] | None] | None = None
+        # Forecast findings for a host from the monitoring history (set by the main window).
+        self.forecasts: Callable[[str], list[Any]] | None = None
         probes, self.probe_problems = all_probes()
         self.probes: dict[str, Probe] = {p.name: p for p in probes}
 
@@ -283,6 +285,11 @@ class HostView(QWidget):
         self._idle(text)
         self._status(self.ref.label, CONNECTED, None)
         self.snapshot_ready.emit(snap)
+        if self.forecasts is not None:
+            forecasts, host = self.forecasts, self.ref.label
+            run_in_background(lambda: forecasts(host), on_done=self.dashboard.set_extra_findings,
+                              on_error=lambda e: self._idle(f"{text}; forecasts unavailable: {e}"),
+                              owner=self)
 
     def _work_failed(self, error: BaseException) -> None:
         self._worker = None

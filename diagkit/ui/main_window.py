@@ -376,6 +376,7 @@ class MainWindow(QMainWindow):
         view = HostView(ref, status=self.set_host_status, parent=self)
         view.fetch_logs_requested.connect(self.fetch_logs_from_host)
         view.case_journal = self._active_case_target
+        view.forecasts = self._forecasts_for
         view.case_journaled.connect(self._case_journaled)
         view.dashboard.article_requested.connect(self.show_article)
         self._give_matcher(view.dashboard)
@@ -641,6 +642,22 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(str(exc))
                 return None
         return self._samples
+
+    def _forecasts_for(self, host: str) -> list:
+        """Forecast findings from the monitoring history (worker thread; [] without history)."""
+        from diagkit import config
+        from diagkit.monitor.recorder import forecasts_from_history
+        from diagkit.store.samples import DB_NAME
+
+        samples = self._samples
+        if samples is not None:
+            return forecasts_from_history(samples, host)
+        if not (config.data_dir() / DB_NAME).exists():
+            return []  # never watched: do not create an empty history just to look
+        from diagkit.store.samples import SampleStore
+
+        with SampleStore() as own:  # no GUI calls here: this runs in a worker
+            return forecasts_from_history(own, host)
 
     def open_history(self) -> QWidget | None:
         if self.history_view is None:

@@ -117,3 +117,30 @@ def test_main_window_fleet_tab_watches_local_and_journals_forecast(qtbot: QtBot,
     win.close_tab(win.tabs.indexOf(view))
     assert not view.running
     win.close()
+
+
+def test_dashboard_shows_forecasts_from_the_history(qtbot: QtBot) -> None:
+    import time
+
+    import numpy as np
+
+    from diagkit.store.samples import SampleStore
+    from diagkit.ui.main_window import MainWindow
+
+    now = time.time()
+    t = now - 3600 + np.arange(0, 3600, 60.0)
+    with SampleStore() as samples:   # the isolated data dir's history.db
+        samples.append(("local", float(ti), {"disk.used:/srv": 80 + 5 * i / 60})
+                       for i, ti in enumerate(t))
+    win = MainWindow(restore=False)
+    qtbot.addWidget(win)
+    view = win.open_host("local", connect=False)
+    with qtbot.waitSignal(view.snapshot_ready, timeout=60000):
+        view.start()
+
+    def forecast_shown() -> bool:
+        tree = view.dashboard.findings
+        return any("The disk /srv fills up" in tree.topLevelItem(i).text(1)
+                   for i in range(tree.topLevelItemCount()))
+    qtbot.waitUntil(forecast_shown, timeout=10000)
+    win.close()
