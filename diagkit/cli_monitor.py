@@ -43,6 +43,9 @@ def add_parser(sub: Any) -> None:
     w.add_argument("--csv", metavar="FILE", help="also write every value to this CSV file")
     w.add_argument("--json", action="store_true", help="one JSON object per event (JSON lines)")
     w.add_argument("--no-history", action="store_true", help="do not store samples")
+    w.add_argument("--probe", "-p", action="append", dest="probes", metavar="NAME",
+                   help="also sample this probe's metrics each time, e.g. a user probe "
+                        "(repeatable; 'diagkit probes' lists them)")
     w.add_argument("--journal", action="store_true",
                    help="journal alerts (and forecasts at the end) into the active case "
                         "('diagkit case use N')")
@@ -135,7 +138,13 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
     def connect(name: str):  # returns a Transport
         return session.connect(refs[name], accept_new_host_key=args.accept_new_host_key)
 
-    watcher = Watcher(list(refs), interval=args.interval, on_event=recorder, connect=connect)
+    probes = []
+    if args.probes:
+        from diagkit.probes.registry import all_probes, select
+
+        probes = select(all_probes()[0], args.probes)
+    watcher = Watcher(list(refs), interval=args.interval, on_event=recorder, connect=connect,
+                      probes=probes)
     end = time.monotonic() + args.duration if args.duration else None
     interrupted = False
     watcher.start()

@@ -84,10 +84,34 @@ def parse_extra(output: str) -> dict[str, float]:
 
 
 class WatchSampler(LiveSampler):
+    """The live sample plus disks, inodes, processes and, optionally, probes' metrics.
+
+    ``probes`` (e.g. user script probes) run after the sample on the same connection; their
+    metrics become ``<probe>.<metric>`` (``:label=value`` pairs appended when labelled), so a
+    threshold or the history can follow a user-defined number too. A failing probe adds
+    nothing and does not fail the sample.
+    """
+
     script = WATCH_SCRIPT
 
+    def __init__(self, transport: Transport, *, timeout: float = 10.0,
+                 probes: Sequence[Any] = ()) -> None:
+        super().__init__(transport, timeout=timeout)
+        self.probes = tuple(probes)
+
     def extra(self, output: str) -> dict[str, float]:
-        return parse_extra(output)
+        values = parse_extra(output)
+        if self.probes:
+            from diagkit.probes.runner import run_probe
+
+            for probe in self.probes:
+                result = run_probe(self.transport, probe)
+                if not result.ok:
+                    continue
+                for m in result.data.metrics:
+                    labels = "".join(f":{k}={v}" for k, v in sorted(m.labels.items()))
+                    values[f"{probe.name}.{m.name}{labels}"] = float(m.value)
+        return values
 
 
 @dataclass(frozen=True)
@@ -142,11 +166,13 @@ class Watcher:
     def __init__(self, hosts: Sequence[str], *, interval: float = 5.0,
                  on_event: Callable[[WatchEvent], None] | None = None,
                  connect: Connector = _default_connect, workers: int | None = None,
-                 sample_timeout: float | None = None, backoff: Sequence[float] = BACKOFF) -> None:
+                 sample_timeout: float | None = None, backoff: Sequence[float] = BACKOFF,
+                 probes: Sequence[Any] = ()) -> None:
         if interval <= 0:
             raise ValueError("interval must be positive")
         self.hosts = list(dict.fromkeys(hosts))
         self.interval = interval
+        self.probes = tuple(probes)
         self.on_event = on_event
         self._connect = connect
         self._timeout = sample_timeout or max(5.0, 2 * interval)
@@ -244,7 +270,8 @@ class Watcher:
         try:
             sampler = self._samplers.get(host)
             if sampler is None:
-                sampler = WatchSampler(self._connect(host), timeout=self._timeout)
+                sampler = WatchSampler(self._connect(host), timeout=self._timeout,
+                                       probes=self.probes)
                 self._samplers[host] = sampler
             sample = sampler.sample()
         except DiagkitError as exc:

@@ -78,3 +78,23 @@ def test_watch_journals_alerts_into_the_active_case(tmp_path):
     with SqliteStore() as store:
         alerts = [e for e in store.journal(1) if e.kind == "alert"]
     assert len(alerts) == 1 and alerts[0].data["metric"] == "procs.count"
+
+
+def test_watch_samples_a_user_probes_metrics():
+    from diagkit import config
+
+    probes = config.user_probes_dir()
+    probes.mkdir(parents=True, exist_ok=True)
+    script = probes / "queue-depth.sh"
+    script.write_text('#!/bin/sh\n# diagkit-probe: name=queue-depth title="Queue depth"\n'
+                      'echo \'{"metrics": [{"name": "depth", "value": 42, '
+                      '"labels": {"queue": "mail"}}]}\'\n')
+    script.chmod(0o755)
+    code, text = run("watch", "local", "--interval", "0.3s", "--for", "1s", "--json",
+                     "--probe", "queue-depth")
+    assert code == 0
+    samples = [json.loads(line) for line in text.splitlines()]
+    values = next(e["values"] for e in samples if e["event"] == "sample")
+    assert values["queue-depth.depth:queue=mail"] == 42
+    code, text = run("history", "local", "-m", "queue-depth.*")
+    assert "queue-depth.depth:queue=mail" in text
