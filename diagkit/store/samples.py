@@ -33,6 +33,7 @@ from diagkit import config
 from diagkit.store import StoreError
 
 DB_NAME = "history.db"
+PRUNE_EVERY_S = 3600.0  # retention is applied by append() at most this often
 RESOLUTIONS = ("raw", "1m", "1h")
 _BUCKET = {"1m": 60, "1h": 3600}
 
@@ -94,6 +95,7 @@ class SampleStore:
         self.retention = retention
         self._lock = threading.RLock()
         self._series: dict[tuple[str, str], int] = {}
+        self._last_prune = -PRUNE_EVERY_S  # the first append prunes what expired meanwhile
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(self.path, timeout=15, isolation_level=None,
@@ -165,12 +167,18 @@ class SampleStore:
                             " min = min(min, excluded.min), max = max(max, excluded.max)",
                             (sid, int(t // width) * width, v, v, v))
                 self._conn.execute("COMMIT")
-                return stored
             except sqlite3.Error as exc:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
+                # Series ids created in the rolled-back transaction must not stay cached.
+                self._series = {(h, m): i for i, h, m in self._conn.execute(
+                    "SELECT id, host, metric FROM series")}
                 raise StoreError(f"Could not save monitoring samples to {self.path}: {exc}. "
                                  "Check free disk space.") from exc
+            if time.monotonic() - self._last_prune >= PRUNE_EVERY_S:
+                self._last_prune = time.monotonic()
+                self.prune()
+            return stored
 
     def prune(self, now: float | None = None) -> dict[str, int]:
         """Drop what is older than its resolution's retention; returns rows removed per table."""

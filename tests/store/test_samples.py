@@ -97,3 +97,15 @@ def test_unusable_file_is_a_clear_error(tmp_path):
     bad.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="move it away"):
         SampleStore(bad)
+
+
+def test_append_applies_retention_by_itself(tmp_path):
+    import time
+
+    now = time.time()
+    with SampleStore(tmp_path / "h.db", retention=Retention(raw=3600)) as store:
+        store.append([("h", now - 7200, {"m": 1.0}), ("h", now - 60, {"m": 2.0})])
+        # The first append of a session prunes: the 2 h old raw sample is gone, its
+        # per-minute aggregate stays.
+        assert list(store.read("h", "m", since=0, resolution="raw").avg) == [2.0]
+        assert len(store.read("h", "m", since=0, resolution="1m")) == 2
