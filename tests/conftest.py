@@ -14,7 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-pytest_plugins = ["tests.sshd_fixture"]
+pytest_plugins = ["tests.sshd_fixture", "tests.pg_fixture"]
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +31,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     monkeypatch.delenv("DIAGKIT_SSH_CONFIG", raising=False)
+    monkeypatch.delenv("DIAGKIT_STORE", raising=False)  # the embedded store unless a test says
     import keyring.core
 
     keyring.core.set_keyring(keyring.core.load_keyring("keyrings.alt.file.PlaintextKeyring"))

@@ -33,6 +33,11 @@ class StoreError(DiagkitError):
     """The case database cannot be opened, migrated, read or written."""
 
 
+class StoreUnavailable(StoreError):
+    """The (team) store cannot be reached or the connection dropped mid-operation. Whatever
+    the operation was writing was rolled back; what the caller already has stays valid."""
+
+
 class StaleWrite(StoreError):
     """Someone saved the case after the caller read it; the save was refused, nothing changed."""
 
@@ -218,4 +223,5 @@ __all__ = [
     "StatusChange",
     "Store",
     "StoreError",
+    "StoreUnavailable",
 ]
