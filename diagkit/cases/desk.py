@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -63,9 +64,11 @@ from diagkit.cases.sla import (
 )
 from diagkit.cases.triage import CaseSeverity
 from diagkit.cases.triage import triage as _triage
-from diagkit.errors import ConfigError
+from diagkit.errors import ConfigError, DiagkitError
 from diagkit.probes.base import Finding, Severity
 from diagkit.store import UPDATABLE_FIELDS, Case, JournalEntry, Store
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from diagkit.cases.updates import Draft
@@ -448,9 +451,39 @@ class CaseDesk:
                     f"{crit} critical, {len(findings) - crit} warning(s)")
             if errors:
                 text += f", failed: {', '.join(errors)}"
-        return self._journal(case_id, "probe", _redact(text), {
+        entry = self._journal(case_id, "probe", _redact(text), {
             "host": snapshot.host, "probes": [r.probe for r in snapshot.results],
             "findings": [f.to_dict() for f in findings], "errors": errors})
+        if snapshot.ok:
+            from diagkit.kb.match import evidence_from_snapshot
+
+            self.match_known_issues(case_id, evidence_from_snapshot(snapshot), host=snapshot.host)
+        return entry
+
+    def match_known_issues(self, case_id: int, evidence: Any, *, host: str = "") -> list[JournalEntry]:
+        """Journal a ``known_issue`` for every KB article whose rules match ``evidence`` (a
+        :class:`diagkit.kb.match.Evidence`), once per article and host on this case.
+
+        Best effort: a store without a knowledge base, or one that fails here, leaves the
+        evidence journaled and simply adds no known issue (logged)."""
+        try:
+            from diagkit.kb.match import load_matcher
+
+            issues = load_matcher(self.store).match(evidence)  # type: ignore[arg-type]
+            if not issues:
+                return []
+            seen = {(e.data.get("slug"), e.data.get("host", "")) for e in self.store.journal(case_id)
+                    if e.kind == "known_issue"}
+            added = []
+            for issue in issues:
+                if (issue.slug, host) in seen:
+                    continue
+                article = self.store.get_article(issue.article_id)  # type: ignore[attr-defined]
+                added.append(self.record_article(case_id, article, matched=issue, host=host))
+            return added
+        except (DiagkitError, AttributeError):
+            log.warning("known-issue matching for case %s failed", case_id, exc_info=True)
+            return []
 
     def record_command(self, case_id: int, host: str, command: str, exit_status: int | None,
                        duration: float) -> JournalEntry:
@@ -474,8 +507,13 @@ class CaseDesk:
     def record_log_excerpt(self, case_id: int, file: str, lines: Sequence[str],
                            signatures: Sequence[str] = ()) -> JournalEntry:
         """Journal log lines (secrets masked) and their masked signatures."""
-        return self._journal(case_id, "log_excerpt", _redact("\n".join(lines)), {
+        entry = self._journal(case_id, "log_excerpt", _redact("\n".join(lines)), {
             "file": file, "lines": len(lines), "signatures": [str(s) for s in signatures]})
+        from diagkit.kb.match import Evidence
+
+        self.match_known_issues(case_id, Evidence(log_lines=tuple(lines),
+                                                  signatures=tuple(str(s) for s in signatures)))
+        return entry
 
     def record_article(self, case_id: int, article: Any, *, matched: Any | None = None,
                        host: str = "") -> JournalEntry:

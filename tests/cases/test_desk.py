@@ -288,3 +288,29 @@ def test_engineer_name_and_durations() -> None:
     assert format_duration(timedelta(hours=2, minutes=10, seconds=59)) == "2h 10m"
     assert format_duration(timedelta(days=2, hours=3)) == "2d 3h"
     assert format_duration(-timedelta(minutes=5)) == "5m"
+
+
+def test_known_issues_are_journaled_once_per_article_and_host(desk: CaseDesk) -> None:
+    from dataclasses import replace as _replace
+
+    from diagkit.kb import open_kb
+    from diagkit.probes import disk
+
+    open_kb(desk.store)  # the starter articles, with their match rules
+    capture = Path(__file__).resolve().parent.parent / "data" / "probes" / "disk" / "disk_full.txt"
+    data = disk.parse(capture.read_text())
+    data = _replace(data, findings=tuple(_replace(f, probe="disk") for f in data.findings))
+    snap = HostSnapshot("db-1", (ProbeResult("disk", "db-1", data, "", "", 0, 0.1),),
+                        datetime.now(UTC), 0.1)
+    case = desk.open_case("Writes fail on db-1")
+    desk.record_probe_run(case.id, snap)
+    desk.record_probe_run(case.id, snap)   # the same evidence again: no duplicates
+    known = [e for e in desk.store.journal(case.id) if e.kind == "known_issue"]
+    assert {e.data["slug"] for e in known} >= {"disk-full", "inode-exhaustion"}
+    assert len(known) == len({e.data["slug"] for e in known})
+    assert all(e.data["host"] == "db-1" and e.data["reasons"] for e in known)
+
+    desk.record_log_excerpt(case.id, "kern.log", [
+        "Nov 27 10:00:01 db-1 kernel: Out of memory: Killed process 4242 (java) total-vm:9GB"])
+    slugs = [e.data["slug"] for e in desk.store.journal(case.id) if e.kind == "known_issue"]
+    assert "oom-killer" in slugs
