@@ -1,19 +1,40 @@
-"""Monitoring history: downsampling exactness, retention, resolution choice."""
+"""Monitoring history: downsampling exactness, retention, resolution choice; every test runs
+on the SQLite history file and on the team store (a real PostgreSQL on loopback)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from diagkit.store import StoreError
+from diagkit.store import StoreError, StoreUnavailable
+from diagkit.store.postgres_samples import PgSampleStore
 from diagkit.store.samples import Retention, SampleStore
 
 T0 = 1_800_000_000.0  # a whole hour: 2027-01-15 08:00:00 UTC
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_history(request, tmp_path):
+    """``open_history(retention=...)`` opens (or reopens) one history on the backend under test."""
+    opened = []
+    if request.param == "sqlite":
+        def opener(**kw):
+            opened.append(SampleStore(tmp_path / "history.db", **kw))
+            return opened[-1]
+    else:
+        url = request.getfixturevalue("pg_url")
+
+        def opener(**kw):
+            opened.append(PgSampleStore(url, **kw))
+            return opened[-1]
+    yield opener
+    for s in opened:
+        s.close()
+
+
 @pytest.fixture
-def store(tmp_path):
-    with SampleStore(tmp_path / "history.db") as s:
+def store(open_history):
+    with open_history() as s:
         yield s
 
 
@@ -51,9 +72,9 @@ def test_appending_in_several_batches_gives_the_same_aggregates(store):
     assert (m.avg[0], m.min[0], m.max[0]) == (np.mean(values), 1.0, 9.0)
 
 
-def test_retention_prunes_each_resolution(tmp_path):
+def test_retention_prunes_each_resolution(open_history):
     ret = Retention(raw=3600, minute=6 * 3600, hour=48 * 3600)
-    with SampleStore(tmp_path / "h.db", retention=ret) as store:
+    with open_history(retention=ret) as store:
         t = T0 + np.arange(0, 24 * 3600, 60.0)       # a day, one sample a minute
         store.append(("h", float(ti), {"m": 1.0}) for ti in t)
         now = T0 + 24 * 3600
@@ -83,10 +104,10 @@ def test_read_picks_the_finest_resolution_that_reaches_back(store):
         store.read("h", "m", since=0, resolution="5m")
 
 
-def test_history_survives_reopen(tmp_path):
-    with SampleStore(tmp_path / "h.db") as s:
+def test_history_survives_reopen(open_history):
+    with open_history() as s:
         s.append([("a", T0, {"x": 1.0}), ("b", T0, {"y": 2.0})])
-    with SampleStore(tmp_path / "h.db") as s:
+    with open_history() as s:
         assert s.hosts() == ["a", "b"]
         s.append([("a", T0 + 1, {"x": 3.0})])
         assert list(s.read("a", "x", since=T0, resolution="raw").avg) == [1.0, 3.0]
@@ -99,13 +120,38 @@ def test_unusable_file_is_a_clear_error(tmp_path):
         SampleStore(bad)
 
 
-def test_append_applies_retention_by_itself(tmp_path):
+def test_append_applies_retention_by_itself(open_history):
     import time
 
     now = time.time()
-    with SampleStore(tmp_path / "h.db", retention=Retention(raw=3600)) as store:
+    with open_history(retention=Retention(raw=3600)) as store:
         store.append([("h", now - 7200, {"m": 1.0}), ("h", now - 60, {"m": 2.0})])
         # The first append of a session prunes: the 2 h old raw sample is gone, its
         # per-minute aggregate stays.
         assert list(store.read("h", "m", since=0, resolution="raw").avg) == [2.0]
         assert len(store.read("h", "m", since=0, resolution="1m")) == 2
+
+
+def test_two_writers_share_one_history_exactly(open_history):
+    """Two engineers' diagkits (two connections) watching the same host: the aggregates count
+    every distinct sample once, whichever store wrote it."""
+    a, b = open_history(), open_history()
+    a.append([("h", T0 + i, {"m": float(i)}) for i in range(0, 60, 2)])
+    b.append([("h", T0 + i, {"m": float(i)}) for i in range(0, 60, 3)])   # 0, 6, ... overlap
+    seen = sorted(set(range(0, 60, 2)) | set(range(0, 60, 3)))
+    for s in (a, b):
+        m = s.read("h", "m", since=T0, resolution="1m")
+        assert (len(m), m.avg[0], m.min[0], m.max[0]) == (1, np.mean(seen), 0.0, 58.0)
+        assert list(s.read("h", "m", since=T0, resolution="raw").t - T0) == seen
+
+
+def test_team_history_cut_connection_is_unavailable_then_recovers(pg_server, pg_url):
+    with PgSampleStore(pg_url) as store:
+        store.append([("h", T0, {"m": 1.0})])
+        pg_server.terminate_backends(pg_url.rsplit("/", 1)[1])
+        with pytest.raises(StoreUnavailable, match="Nothing was saved"):
+            store.append([("h", T0 + 1, {"m": 2.0}), ("h2", T0 + 1, {"m": 3.0})])
+        # Reconnects on the next call; the failed batch left nothing behind, not even a series.
+        assert store.hosts() == ["h"]
+        assert store.append([("h2", T0 + 2, {"m": 3.0})]) == 1
+        assert store.hosts() == ["h", "h2"]
