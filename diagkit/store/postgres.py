@@ -24,8 +24,9 @@ process has its own. Features' SQL lives in mixins next to this file (``postgres
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +34,16 @@ from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
 from diagkit.errors import ConfigError
-from diagkit.store import StoreError, StoreUnavailable
+from diagkit.store import (
+    UPDATABLE_FIELDS,
+    Case,
+    CaseNotFound,
+    JournalEntry,
+    StaleWrite,
+    StatusChange,
+    StoreError,
+    StoreUnavailable,
+)
 
 # pg_advisory_xact_lock key for migrations: any constant, the same in every diagkit.
 _MIGRATION_LOCK = 0x6469_6167  # "diag"
@@ -272,3 +282,300 @@ from diagkit.store.postgres_metrics import PgMetricsMixin
 
 class PgStore(PgKbMixin, PgMetricsMixin, PgBase):
     """The team store. Cases, journal and status history below; KB and metrics in the mixins."""
+
+    # -- cases ------------------------------------------------------------------------------
+
+    # Hosts come with the case row in the same query (one round trip per call, not per case);
+    # text sorts use the "C" collation so the order is SQLite's (bytewise) whatever the
+    # database's locale is.
+    _CASE_SELECT = (
+        "SELECT c.*, ARRAY(SELECT h.host FROM case_hosts h WHERE h.case_id = c.id"
+        ' ORDER BY h.host COLLATE "C") AS hosts FROM cases c'
+    )
+
+    def _get(self, conn: Any, case_id: int) -> Case:
+        row = _dict_cursor(conn).execute(
+            f"{self._CASE_SELECT} WHERE c.id = %s", (case_id,)).fetchone()
+        if row is None:
+            raise CaseNotFound(case_id)
+        return _case(row)
+
+    def create_case(
+        self,
+        title: str,
+        *,
+        customer: str = "",
+        contact: str = "",
+        product: str = "",
+        version: str = "",
+        tags: Sequence[str] = (),
+        ticket_ref: str = "",
+        impact: str | None = None,
+        urgency: str | None = None,
+        severity: str | None = None,
+        status: str = "new",
+        engineer: str = "",
+        hosts: Iterable[str] = (),
+        created: datetime | None = None,
+    ) -> Case:
+        if not title.strip():
+            raise StoreError("A case needs a title. Give it a short summary of the problem.")
+        when = _aware(created or _now())
+        host_list = list(hosts)
+        with self._write("create the case") as conn:
+            case_id = conn.execute(
+                "INSERT INTO cases (title, customer, contact, product, version, tags, ticket_ref,"
+                " impact, urgency, severity, status, created, updated, engineer)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (title, customer, contact, product, version, _jsonb(list(tags)), ticket_ref,
+                 impact, urgency, severity, status, when, when, engineer),
+            ).fetchone()[0]
+            self._put_hosts(conn, case_id, host_list)
+            # The status history starts at creation so SLA clocks have a complete record.
+            conn.execute(
+                "INSERT INTO status_changes (case_id, time, from_status, to_status, engineer)"
+                " VALUES (%s, %s, NULL, %s, %s)", (case_id, when, status, engineer),
+            )
+            conn.execute(
+                "INSERT INTO journal (case_id, time, engineer, kind, text, data)"
+                " VALUES (%s, %s, %s, 'created', %s, '{}')", (case_id, when, engineer, title),
+            )
+            return self._get(conn, case_id)
+
+    @staticmethod
+    def _put_hosts(conn: Any, case_id: int, hosts: Sequence[str]) -> None:
+        if hosts:
+            conn.execute(
+                "INSERT INTO case_hosts (case_id, host) SELECT %s, h FROM unnest(%s::text[]) h"
+                " ON CONFLICT DO NOTHING", (case_id, list(hosts)),
+            )
+
+    def get_case(self, case_id: int) -> Case:
+        with self._read("read the case") as conn:
+            return self._get(conn, case_id)
+
+    def list_cases(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        customer: str | None = None,
+        engineer: str | None = None,
+        severity: str | Iterable[str] | None = None,
+        tag: str | None = None,
+        host: str | None = None,
+        updated_since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Case]:
+        where: list[str] = []
+        args: list[Any] = []
+        for column, value in (("status", status), ("severity", severity)):
+            if value is not None:
+                where.append(f"c.{column} = ANY(%s::text[])")
+                args.append(_as_list(value))
+        for column, value in (("customer", customer), ("engineer", engineer)):
+            if value is not None:
+                where.append(f"c.{column} = %s")
+                args.append(value)
+        if tag is not None:
+            # Containment of a one-string array: exactly SQLite's "some element equals tag".
+            where.append("c.tags @> jsonb_build_array(%s::text)")
+            args.append(tag)
+        if host is not None:
+            where.append("EXISTS (SELECT 1 FROM case_hosts ch WHERE ch.case_id = c.id"
+                         " AND ch.host = %s)")
+            args.append(host)
+        if updated_since is not None:
+            where.append("c.updated >= %s")
+            args.append(_aware(updated_since))
+        sql = self._CASE_SELECT
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY c.updated DESC, c.id DESC"
+        if limit is not None:
+            sql += " LIMIT %s"
+            args.append(int(limit))
+        with self._read("list cases") as conn:
+            return [_case(row) for row in _dict_cursor(conn).execute(sql, args).fetchall()]
+
+    @staticmethod
+    def _check_version(conn: Any, case_id: int, expected: int) -> int:
+        # FOR UPDATE: a second engineer's save waits here until the first commits, then sees
+        # the new version and is refused (never a lost update between the check and the write).
+        row = conn.execute(
+            "SELECT version_counter FROM cases WHERE id = %s FOR UPDATE", (case_id,)
+        ).fetchone()
+        if row is None:
+            raise CaseNotFound(case_id)
+        if row[0] != expected:
+            raise StaleWrite(case_id, expected, row[0])
+        return row[0]
+
+    def update_case(self, case_id: int, expected_version: int, **fields: Any) -> Case:
+        if "status" in fields:
+            raise ValueError("change a case's status with record_status(), not update_case()")
+        unknown = set(fields) - UPDATABLE_FIELDS
+        if unknown:
+            raise ValueError(f"update_case() cannot set {sorted(unknown)}; "
+                             f"it takes {sorted(UPDATABLE_FIELDS)}")
+        _check_csat(fields.get("csat"))
+        hosts = fields.pop("hosts", None)
+        host_list = list(hosts) if hosts is not None else None
+        values: dict[str, Any] = {}
+        for name, value in fields.items():
+            if name == "tags":
+                value = _jsonb(list(value))
+            elif name == "first_response_at" and value is not None:
+                value = _aware(value)
+            values[name] = value
+        with self._write("save the case") as conn:
+            self._check_version(conn, case_id, expected_version)
+            # Column names come from UPDATABLE_FIELDS only (checked above), never from input.
+            sets = [f'"{name}" = %s' for name in values]
+            sets += ["updated = %s", "version_counter = version_counter + 1"]
+            conn.execute(
+                f"UPDATE cases SET {', '.join(sets)} WHERE id = %s AND version_counter = %s",
+                [*values.values(), _now(), case_id, expected_version],
+            )
+            if host_list is not None:
+                conn.execute("DELETE FROM case_hosts WHERE case_id = %s", (case_id,))
+                self._put_hosts(conn, case_id, host_list)
+            return self._get(conn, case_id)
+
+    def record_status(
+        self,
+        case_id: int,
+        to_status: str,
+        *,
+        expected_version: int,
+        engineer: str = "",
+        at: datetime | None = None,
+        note: str = "",
+    ) -> Case:
+        """See :meth:`Store.record_status`. Sets ``resolved_at``/``closed_at`` on entering
+        resolved/closed; any other status (a reopen) clears both (as SQLite)."""
+        when = _aware(at or _now())
+        with self._write("change the case status") as conn:
+            self._check_version(conn, case_id, expected_version)
+            from_status = conn.execute(
+                "SELECT status FROM cases WHERE id = %s", (case_id,)
+            ).fetchone()[0]
+            if to_status == "resolved":
+                stamps = "resolved_at = %(when)s"
+            elif to_status == "closed":
+                stamps = "closed_at = %(when)s"
+            else:
+                stamps = "resolved_at = NULL, closed_at = NULL"
+            conn.execute(
+                f"UPDATE cases SET status = %(to)s, {stamps}, updated = %(now)s,"
+                " version_counter = version_counter + 1 WHERE id = %(id)s",
+                {"to": to_status, "when": when, "now": _now(), "id": case_id},
+            )
+            conn.execute(
+                "INSERT INTO status_changes (case_id, time, from_status, to_status, engineer)"
+                " VALUES (%s, %s, %s, %s, %s)", (case_id, when, from_status, to_status, engineer),
+            )
+            conn.execute(
+                "INSERT INTO journal (case_id, time, engineer, kind, text, data)"
+                " VALUES (%s, %s, %s, 'status', %s, %s)",
+                (case_id, when, engineer, note or f"Status: {from_status} -> {to_status}",
+                 _jsonb({"from": from_status, "to": to_status})),
+            )
+            return self._get(conn, case_id)
+
+    def status_changes(self, case_id: int) -> list[StatusChange]:
+        with self._read("read the status history") as conn:
+            rows = conn.execute(
+                "SELECT id, case_id, time, from_status, to_status, engineer FROM status_changes"
+                " WHERE case_id = %s ORDER BY time, id", (case_id,),
+            ).fetchall()
+        return [StatusChange(id=r[0], case_id=r[1], time=_utc(r[2]), from_status=r[3],
+                             to_status=r[4], engineer=r[5]) for r in rows]
+
+    # -- journal ----------------------------------------------------------------------------
+
+    def append_journal(
+        self,
+        case_id: int,
+        kind: str,
+        text: str = "",
+        *,
+        engineer: str = "",
+        data: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+        first_response: bool = False,
+    ) -> JournalEntry:
+        """See :meth:`Store.append_journal`."""
+        when = _aware(at or _now())
+        # Through JSON text exactly as SQLite: fails before the transaction if not JSON-able,
+        # and the caller gets back what a later read returns (tuples as lists...).
+        payload = json.dumps(dict(data or {}))
+        with self._write("add the journal entry") as conn:
+            if conn.execute("SELECT 1 FROM cases WHERE id = %s", (case_id,)).fetchone() is None:
+                raise CaseNotFound(case_id)
+            entry_id = conn.execute(
+                "INSERT INTO journal (case_id, time, engineer, kind, text, data)"
+                " VALUES (%s, %s, %s, %s, %s, %s::jsonb) RETURNING id",
+                (case_id, when, engineer, kind, text, payload),
+            ).fetchone()[0]
+            if first_response:
+                # Only the first customer update stops the clock; later ones change nothing.
+                conn.execute(
+                    "UPDATE cases SET first_response_at = %(t)s, updated = %(now)s,"
+                    " version_counter = version_counter + 1"
+                    " WHERE id = %(id)s AND first_response_at IS NULL",
+                    {"t": when, "now": _now(), "id": case_id},
+                )
+        return JournalEntry(id=entry_id, case_id=case_id, time=when, engineer=engineer,
+                            kind=kind, text=text, data=json.loads(payload))
+
+    def journal(self, case_id: int) -> list[JournalEntry]:
+        with self._read("read the journal") as conn:
+            rows = conn.execute(
+                "SELECT id, case_id, time, engineer, kind, text, data FROM journal"
+                " WHERE case_id = %s ORDER BY time, id", (case_id,),
+            ).fetchall()
+        return [JournalEntry(id=r[0], case_id=r[1], time=_utc(r[2]), engineer=r[3], kind=r[4],
+                             text=r[5], data=r[6]) for r in rows]
+
+
+def _jsonb(value: Any) -> Any:
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(value)
+
+
+def _dict_cursor(conn: Any) -> Any:
+    from psycopg.rows import dict_row
+
+    return conn.cursor(row_factory=dict_row)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # The session's TimeZone is UTC, but a server-side default could differ: normalise anyway
+    # so records compare equal to SQLite's (tzinfo=UTC).
+    return value.astimezone(UTC) if value is not None else None
+
+
+def _as_list(value: str | Iterable[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _check_csat(csat: object) -> None:
+    if csat is not None and (not isinstance(csat, int) or isinstance(csat, bool)
+                             or not 1 <= csat <= 5):
+        raise StoreError(
+            f"A CSAT rating is a whole number from 1 to 5, not {csat!r}. Ask the customer "
+            "for a rating on that scale."
+        )
+
+
+def _case(r: Mapping[str, Any]) -> Case:
+    return Case(
+        id=r["id"], title=r["title"], customer=r["customer"], contact=r["contact"],
+        product=r["product"], version=r["version"], tags=tuple(r["tags"]),
+        ticket_ref=r["ticket_ref"], impact=r["impact"], urgency=r["urgency"],
+        severity=r["severity"], status=r["status"], created=_utc(r["created"]),
+        updated=_utc(r["updated"]), first_response_at=_utc(r["first_response_at"]),
+        resolved_at=_utc(r["resolved_at"]), closed_at=_utc(r["closed_at"]), csat=r["csat"],
+        engineer=r["engineer"], version_counter=r["version_counter"], hosts=tuple(r["hosts"]),
+    )
