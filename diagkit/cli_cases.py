@@ -105,9 +105,9 @@ def add_parser(sub: Any) -> None:
 
 def _open_desk() -> Any:
     from diagkit.cases.desk import CaseDesk
-    from diagkit.store import SqliteStore
+    from diagkit.store.select import open_store
 
-    return CaseDesk(SqliteStore())
+    return CaseDesk(open_store())
 
 
 def _case(args: argparse.Namespace, out: TextIO) -> int:

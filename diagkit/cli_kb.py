@@ -51,9 +51,9 @@ def add_parser(sub: Any) -> None:
 
 def _open() -> Any:
     from diagkit.kb import open_kb
-    from diagkit.store import SqliteStore
+    from diagkit.store.select import open_store
 
-    return open_kb(SqliteStore())
+    return open_kb(open_store())
 
 
 def _dump(value: Any, out: TextIO) -> None:

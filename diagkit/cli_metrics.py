@@ -49,7 +49,7 @@ def _dur(value: timedelta | None) -> str:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     from diagkit.metrics import compute, parse_since
-    from diagkit.store import SqliteStore
+    from diagkit.store.select import open_store
 
     now = datetime.now(UTC)
     since = parse_since(args.since, now=now)
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if since >= until:
         raise ConfigError(f"--since ({since:%Y-%m-%d %H:%M}) must be before --until "
                           f"({until:%Y-%m-%d %H:%M}).")
-    with SqliteStore() as store:
+    with open_store() as store:
         report = compute(store, since=since, until=until, engineer=args.engineer,
                          policies=_policies(), now=now, bucket=args.bucket)
     if args.json:

@@ -85,12 +85,12 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
     from diagkit.monitor.recorder import Outcome, Recorder
     from diagkit.monitor.thresholds import AlertTracker, load_thresholds
     from diagkit.monitor.watch import Watcher
-    from diagkit.store.samples import SampleStore
+    from diagkit.store.select import open_samples
 
     store = HostStore()
     refs = {r.label: r for r in (session.resolve(h, store) for h in (args.hosts or ["local"]))}
     thresholds = load_thresholds()  # a broken thresholds.json stops here, before anything runs
-    samples = None if args.no_history else SampleStore()
+    samples = None if args.no_history else open_samples()
     csv_file = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else None  # noqa: SIM115
     writer = csv.writer(csv_file) if csv_file else None
     if writer:
@@ -182,9 +182,9 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def history(args: argparse.Namespace, out: TextIO) -> int:
-    from diagkit.store.samples import SampleStore
+    from diagkit.store.select import open_samples
 
-    with SampleStore() as store:
+    with open_samples() as store:
         if not args.host:
             hosts = store.hosts()
             if args.json:
