@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         self.reload_hosts()
         self._show_welcome()
         self.statusBar().showMessage("Ready.")
+        self._show_store_in_use()
         if restore:
             self.restore_state()
 
@@ -549,20 +550,48 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self, "About diagkit",
             f"<b>diagkit {__version__}</b><br>A diagnostic toolkit for support engineers.<br><br>"
-            f"Config: {config.config_dir()}<br>Data and log: {config.data_dir()}")
+            f"Config: {config.config_dir()}<br>Data and log: {config.data_dir()}<br>"
+            f"Case store: {self.store_description()}")
 
     # --- cases (one case store per window, shared by the Cases, KB and Metrics tabs) ---------
 
+    def store_description(self) -> str:
+        """Where this window's cases, KB and history live (a path or the team store's URL)."""
+        from diagkit.store.select import describe
+
+        if self._case_store_path is not None:
+            return str(self._case_store_path)
+        try:
+            return describe()
+        except DiagkitError as exc:
+            return f"not usable ({exc})"
+
+    def _show_store_in_use(self) -> None:
+        from diagkit.store.select import configured_url
+
+        team = self._case_store_path is None and configured_url() is not None
+        self.store_label = QLabel(f"{'Team store' if team else 'Store'}: "
+                                  f"{self.store_description()}")
+        self.store_label.setObjectName("store-label")
+        self.statusBar().addPermanentWidget(self.store_label)
+
     def case_store(self) -> SqliteStore:
-        """The window's case/KB database, opened on first use (``config.data_dir()/diagkit.db``).
+        """The window's case/KB database, opened on first use: the configured store
+        (:func:`diagkit.store.select.open_store`: the team's PostgreSQL or the local
+        ``config.data_dir()/diagkit.db``), or the SQLite file ``case_store_path`` (tests).
 
         Every view of this window shares it (one connection, thread-safe; writes are serialized
         by the store). Raises :class:`diagkit.store.StoreError` when it cannot be opened.
         """
         if self._case_store is None:
-            from diagkit.store import SqliteStore
+            if self._case_store_path is not None:
+                from diagkit.store import SqliteStore
 
-            self._case_store = SqliteStore(self._case_store_path)
+                self._case_store = SqliteStore(self._case_store_path)
+            else:
+                from diagkit.store.select import open_store
+
+                self._case_store = open_store()
         return self._case_store
 
     # --- knowledge base, metrics, known issues ------------------------------------------------
@@ -631,13 +660,13 @@ class MainWindow(QMainWindow):
         return self.fleet_view
 
     def sample_store(self):  # -> SampleStore | None (imported lazily)
-        """The monitoring history (``data_dir()/history.db``), opened on first use; None (with
-        the reason in the status bar) when it cannot be opened."""
+        """The monitoring history (the team store's, or ``data_dir()/history.db``), opened on
+        first use; None (with the reason in the status bar) when it cannot be opened."""
         if self._samples is None:
-            from diagkit.store.samples import SampleStore
+            from diagkit.store.select import open_samples
 
             try:
-                self._samples = SampleStore()
+                self._samples = open_samples()
             except DiagkitError as exc:
                 self.statusBar().showMessage(str(exc))
                 return None
@@ -648,15 +677,14 @@ class MainWindow(QMainWindow):
         from diagkit import config
         from diagkit.monitor.recorder import forecasts_from_history
         from diagkit.store.samples import DB_NAME
+        from diagkit.store.select import configured_url, open_samples
 
         samples = self._samples
         if samples is not None:
             return forecasts_from_history(samples, host)
-        if not (config.data_dir() / DB_NAME).exists():
+        if configured_url() is None and not (config.data_dir() / DB_NAME).exists():
             return []  # never watched: do not create an empty history just to look
-        from diagkit.store.samples import SampleStore
-
-        with SampleStore() as own:  # no GUI calls here: this runs in a worker
+        with open_samples() as own:  # no GUI calls here: this runs in a worker
             return forecasts_from_history(own, host)
 
     def open_history(self) -> QWidget | None:
