@@ -10,14 +10,23 @@ import pytest
 from diagkit.probes.base import ProbeResult
 from diagkit.probes.runner import HostSnapshot
 from diagkit.store import SqliteStore
+from diagkit.store.kb import KbStore
 
 PROBE_DATA = Path(__file__).resolve().parent.parent / "data" / "probes"
 PROBES = ("cpu", "disk", "kernel", "logs", "memory", "network", "processes", "services", "system")
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    with SqliteStore(tmp_path / "kb.db") as s:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KbStore]:
+    """Every store-level KB test runs on both backends: an SQLite file and a fresh database
+    on the real PostgreSQL test server (tests/pg_fixture.py)."""
+    if request.param == "sqlite":
+        with SqliteStore(tmp_path / "kb.db") as s:
+            yield s
+        return
+    from diagkit.store.postgres import PgStore
+
+    with PgStore(request.getfixturevalue("pg_url")) as s:
         yield s
 
 

@@ -1,4 +1,5 @@
-"""The SQLite KB: CRUD, optimistic concurrency, FTS5 ranking/snippets kept in sync."""
+"""The KB store on both backends (SQLite FTS5, PostgreSQL text search): CRUD, optimistic
+concurrency, ranking and snippets, the search index kept in sync."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ import sqlite3
 import pytest
 
 from diagkit.errors import KbError
-from diagkit.store import SqliteStore, StaleWrite
+from diagkit.store import SqliteStore, StaleWrite, schema, schema_pg
 from diagkit.store.kb import HIGHLIGHT_END, HIGHLIGHT_START, ArticleNotFound, KbStore, MatchRule
-from diagkit.store.schema import MIGRATIONS
 
 FILLER = [
     ("Printer queue stuck", "Jobs stay in the queue; cups shows them as held."),
@@ -20,17 +20,18 @@ FILLER = [
 ]
 
 
-def seed(store: SqliteStore) -> None:
+def seed(store: KbStore) -> None:
     for title, symptoms in FILLER:
         store.create_article(title, symptoms=symptoms)
 
 
-def test_sqlite_store_implements_the_protocol(store: SqliteStore) -> None:
+def test_store_implements_the_protocol(store: KbStore) -> None:
     assert isinstance(store, KbStore)
-    assert store.schema_version() == len(MIGRATIONS) >= 2
+    migrations = schema.MIGRATIONS if isinstance(store, SqliteStore) else schema_pg.MIGRATIONS
+    assert store.schema_version() == len(migrations) >= 1
 
 
-def test_create_get_list_update_delete(store: SqliteStore) -> None:
+def test_create_get_list_update_delete(store: KbStore) -> None:
     rule = MatchRule("metric", metric="disk.used_percent", op=">=", value=95, labels={"mount": "/"})
     a = store.create_article("Disk full", symptoms="No space left", tags=["disk", "storage"],
                              links=["https://example.org/x"], rules=[rule], author="ana")
@@ -56,7 +57,7 @@ def test_create_get_list_update_delete(store: SqliteStore) -> None:
         store.get_article("no-such-slug")
 
 
-def test_stale_write_is_refused_and_changes_nothing(store: SqliteStore) -> None:
+def test_stale_write_is_refused_and_changes_nothing(store: KbStore) -> None:
     a = store.create_article("Disk full")
     store.update_article(a.id, 1, cause="logs")
     with pytest.raises(StaleWrite, match="Article .* changed by someone else"):
@@ -64,7 +65,7 @@ def test_stale_write_is_refused_and_changes_nothing(store: SqliteStore) -> None:
     assert store.get_article(a.id).cause == "logs"
 
 
-def test_invalid_input_is_refused(store: SqliteStore) -> None:
+def test_invalid_input_is_refused(store: KbStore) -> None:
     with pytest.raises(KbError, match="not a valid regular expression"):
         MatchRule("log", "([unclosed")
     with pytest.raises(KbError, match="compares with one of"):
@@ -79,7 +80,7 @@ def test_invalid_input_is_refused(store: SqliteStore) -> None:
         store.update_article(1, 1, version_counter=9)
 
 
-def test_title_hit_outranks_body_hit(store: SqliteStore) -> None:
+def test_title_hit_outranks_body_hit(store: KbStore) -> None:
     seed(store)
     body = store.create_article("Service keeps restarting",
                                 symptoms="Seen after the kernel killed it: oom messages in dmesg.")
@@ -90,7 +91,7 @@ def test_title_hit_outranks_body_hit(store: SqliteStore) -> None:
     assert hits[0].rank > hits[1].rank
 
 
-def test_more_specific_match_beats_vaguer(store: SqliteStore) -> None:
+def test_more_specific_match_beats_vaguer(store: KbStore) -> None:
     seed(store)
     vague = store.create_article("Disk problems", symptoms="Anything about disks and storage.")
     specific = store.create_article("Disk out of inodes",
@@ -103,7 +104,7 @@ def test_more_specific_match_beats_vaguer(store: SqliteStore) -> None:
     assert {h.article.id for h in hits} == {vague.id, specific.id}
 
 
-def test_porter_stemming_and_prefix(store: SqliteStore) -> None:
+def test_porter_stemming_and_prefix(store: KbStore) -> None:
     seed(store)
     a = store.create_article("Unit failed to start", resolution="Restarting the service helped.")
     assert [h.article.id for h in store.search_articles("failing units")] == [a.id]
@@ -115,7 +116,7 @@ def test_porter_stemming_and_prefix(store: SqliteStore) -> None:
     "disk AND", "AND OR NOT", "(", ")", "^", ":", "title:disk", "{title}: disk", "\x00",
     "disk\" OR \"x", "💾 disk", "a" * 5000, " ".join(["disk"] * 200), "",
 ])
-def test_hostile_query_text_never_raises(store: SqliteStore, query: str) -> None:
+def test_hostile_query_text_never_raises(store: KbStore, query: str) -> None:
     seed(store)
     store.create_article("Disk full", symptoms="No space left on device")
     hits = store.search_articles(query)
@@ -124,28 +125,32 @@ def test_hostile_query_text_never_raises(store: SqliteStore, query: str) -> None
         assert any(h.article.slug == "disk-full" for h in hits)
 
 
-def test_empty_query_gives_nothing(store: SqliteStore) -> None:
+def test_empty_query_gives_nothing(store: KbStore) -> None:
     seed(store)
     assert store.search_articles("") == [] and store.search_articles("  -*  ") == []
 
 
-def test_snippet_highlights_matched_terms(store: SqliteStore) -> None:
+def test_snippet_highlights_matched_terms(store: KbStore) -> None:
     seed(store)
     store.create_article("Disk full", symptoms="Writes fail: No space left on device <b>.")
     hit = store.search_articles("space")[0]
     assert f"{HIGHLIGHT_START}space{HIGHLIGHT_END}" in hit.snippet
-    assert "<b>space</b>" in hit.snippet_html() and "&lt;b&gt;" in hit.snippet_html()
+    # The article's own markup never comes out as markup: SQLite keeps it as text (escaped),
+    # PostgreSQL's parser reads "<b>" as a tag and leaves it out of the headline.
+    assert "<b>space</b>" in hit.snippet_html() and hit.snippet_html().count("<b>") == 1
+    if isinstance(store, SqliteStore):
+        assert "&lt;b&gt;" in hit.snippet_html()
     assert "[space]" in hit.snippet_text()
 
 
-def test_search_by_tag(store: SqliteStore) -> None:
+def test_search_by_tag(store: KbStore) -> None:
     a = store.create_article("Disk full", symptoms="space", tags=["storage"])
     store.create_article("Quota full", symptoms="space", tags=["quota"])
     assert [h.article.id for h in store.search_articles("space", tag="storage")] == [a.id]
     assert [h.article.id for h in store.search_articles("storage")] == [a.id]  # tags indexed
 
 
-def test_update_and_delete_keep_the_index_in_sync(store: SqliteStore) -> None:
+def test_update_and_delete_keep_the_index_in_sync(store: KbStore) -> None:
     seed(store)
     a = store.create_article("Clock drift", symptoms="chrony unsynchronised")
     assert store.search_articles("chrony")
@@ -154,13 +159,14 @@ def test_update_and_delete_keep_the_index_in_sync(store: SqliteStore) -> None:
     assert [h.article.id for h in store.search_articles("ntpd")] == [a.id]
     store.delete_article(a.id)
     assert store.search_articles("ntpd") == []
-    # The FTS index agrees with its content table.
-    conn = sqlite3.connect(store.path)
-    conn.execute("INSERT INTO kb_fts(kb_fts, rank) VALUES ('integrity-check', 1)")
-    conn.close()
+    if isinstance(store, SqliteStore):  # the FTS index agrees with its content table
+        conn = sqlite3.connect(store.path)
+        conn.execute("INSERT INTO kb_fts(kb_fts, rank) VALUES ('integrity-check', 1)")
+        conn.close()
+    # (PostgreSQL: the search vector is a generated column, it cannot disagree.)
 
 
-def test_a_search_reads_only_the_page_it_returns(store: SqliteStore) -> None:
+def test_a_search_reads_only_the_page_it_returns(store: KbStore) -> None:
     for i in range(60):
         store.create_article(f"Disk issue {i}", symptoms="disk " * (1 + i % 7))
     hits = store.search_articles("disk", limit=5)
@@ -168,7 +174,7 @@ def test_a_search_reads_only_the_page_it_returns(store: SqliteStore) -> None:
     assert [h.rank for h in hits] == sorted((h.rank for h in hits), reverse=True)
 
 
-def test_kb_meta(store: SqliteStore) -> None:
+def test_kb_meta(store: KbStore) -> None:
     assert store.get_kb_meta("k") is None
     store.set_kb_meta("k", "1")
     store.set_kb_meta("k", "2")
