@@ -195,12 +195,16 @@ class PgBase:
     def _fail(self, exc: Exception, doing: str) -> StoreError:
         import psycopg
 
-        if isinstance(exc, psycopg.OperationalError) or (self._conn is not None
-                                                          and self._conn.broken):
-            return self._unavailable(exc, doing)
-        if isinstance(exc, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled):
+        broken = self._conn is not None and self._conn.broken
+        # Lock timeouts, cancels and deadlocks are OperationalErrors too, but the server is
+        # there: say "busy", not "cannot be reached" (checked before the generic case).
+        if not broken and isinstance(exc, psycopg.errors.LockNotAvailable
+                                     | psycopg.errors.QueryCanceled
+                                     | psycopg.errors.TransactionRollback):
             return StoreError(f"Could not {doing}: the team store {self.path} stayed busy too "
-                              "long. Try again.")
+                              "long. Nothing was saved; try again.")
+        if broken or isinstance(exc, psycopg.OperationalError):
+            return self._unavailable(exc, doing)
         return StoreError(f"Could not {doing} in the team store {self.path}: "
                           f"{' '.join(str(exc).split())}. Nothing was saved.")
 
