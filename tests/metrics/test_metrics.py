@@ -61,9 +61,15 @@ def _article(store, case, at, slug, title, kind="kb_article"):
     store.append_journal(case.id, kind, at=at, data={"article_id": 1, "slug": slug, "title": title})
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = SqliteStore(tmp_path / "m.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """The seeded week on both backends (a fresh PostgreSQL database per test)."""
+    if request.param == "sqlite":
+        s = SqliteStore(tmp_path / "m.db")
+    else:
+        from diagkit.store.postgres import PgStore
+
+        s = PgStore(request.getfixturevalue("pg_url"))
     ip, wait, res, closed = "in_progress", "waiting_on_customer", "resolved", "closed"
     c = {}
     # C1 alice S1: FR 10:30-10:00 = 30m; TTR 13:00-10:00 = 3h. S1 FR met, res met.

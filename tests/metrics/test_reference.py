@@ -204,9 +204,21 @@ def _same(a: timedelta | None, b: timedelta | None) -> bool:
     return (a is None and b is None) or (a is not None and b is not None and abs(a - b) <= US)
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    s = SqliteStore(tmp_path_factory.mktemp("ref") / "ref.db")
+def _pg_store(request: pytest.FixtureRequest):
+    """A PgStore on a fresh database of the session's PostgreSQL server (password given
+    directly: the keyring is isolated per test, this store lives for a module)."""
+    from diagkit.store.postgres import PgStore
+
+    server = request.getfixturevalue("pg_server")
+    return PgStore(server.url(server.new_database()), password=server.password)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def store(request, tmp_path_factory):
+    if request.param == "sqlite":
+        s = SqliteStore(tmp_path_factory.mktemp("ref") / "ref.db")
+    else:
+        s = _pg_store(request)
     _build(s, 240, seed=11)
     yield s
     s.close()
@@ -274,3 +286,31 @@ def test_open_time_values_survive_table_rebuilds():
     fresh = _OpenTime(BUSINESS_HOURS)
     many = fresh.at_many(np.array(stamps))
     assert many.tolist() == [fresh.at(t) for t in stamps]
+
+
+def test_both_backends_give_the_same_columns(tmp_path, request):
+    """The same cases in SQLite and PostgreSQL: the same ids, the very same epoch floats (NaN
+    where unset), the same histories and reference counts."""
+    import numpy as np
+
+    with SqliteStore(tmp_path / "a.db") as lite, _pg_store(request) as pg:
+        _build(lite, 80, seed=5)
+        _build(pg, 80, seed=5)
+        for days, engineer in ((600, None), (30, "ann"), (90, "")):
+            period = {"since": NOW - timedelta(days=days), "until": NOW, "engineer": engineer}
+            a, b = lite.metrics_cases(**period), pg.metrics_cases(**period)
+            assert list(a.id) == list(b.id) and len(a) > 0
+            for name in ("created", "first_response_at", "resolved_at"):
+                np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+            for name in ("done", "severity", "engineer", "csat"):
+                assert [bool(x) if name == "done" else x for x in getattr(a, name)] == [
+                    bool(x) if name == "done" else x for x in getattr(b, name)], name
+            ha, hb = lite.metrics_history(**period), pg.metrics_history(**period)
+            assert list(ha.irregular) == list(hb.irregular)
+            for ia, ib in ((ha.waits, hb.waits), (ha.done, hb.done)):
+                assert (list(ia.case_id), list(ia.done)) == (list(ib.case_id), list(ib.done))
+                np.testing.assert_array_equal(ia.start, ib.start)
+                np.testing.assert_array_equal(ia.end, ib.end)
+            key = lambda r: (r.kind, r.key)
+            assert sorted(lite.metrics_ref_counts(**period), key=key) == sorted(
+                pg.metrics_ref_counts(**period), key=key)
