@@ -99,12 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_logs_parser(sub)
     _add_bundle_parser(sub)
     # Support work lives in its own modules; each add_parser() sets ``handler`` on its parser.
-    from diagkit import cli_cases, cli_kb, cli_metrics, cli_monitor
+    from diagkit import cli_cases, cli_kb, cli_metrics, cli_monitor, cli_store
 
     cli_cases.add_parser(sub)
     cli_kb.add_parser(sub)
     cli_metrics.add_parser(sub)
     cli_monitor.add_parser(sub)
+    cli_store.add_parser(sub)
 
     rn = sub.add_parser("run", help="run a command on a host: diagkit run HOST -- COMMAND")
     rn.add_argument("host")
