@@ -98,6 +98,7 @@ class KbView(QWidget):
     searched = Signal(int)  # number of results shown, after each search
     article_shown = Signal(object)  # Article
     changed = Signal()  # articles were added, edited, deleted or imported (known-issue rules too)
+    use_requested = Signal(object)  # Article: "Use on case" (journal it into the active case)
 
     def __init__(self, store: Any, parent: QWidget | None = None, *,
                  prepare: Callable[[Any], object] | None = None) -> None:
@@ -135,11 +136,16 @@ class KbView(QWidget):
         self.export_button = QPushButton("Export folder…")
         self.export_button.setToolTip("Write every article as a Markdown file into a folder")
         self.export_button.clicked.connect(lambda: self.export_folder())
+        self.use_button = QPushButton("Use on case")
+        self.use_button.setToolTip("Journal this article into the active case (it counts as "
+                                   "used in the metrics)")
+        self.use_button.clicked.connect(
+            lambda: self.current is not None and self.use_requested.emit(self.current))
         bar = QHBoxLayout()
         bar.addWidget(self.search_edit, 1)
         bar.addWidget(self.count_label)
-        for button in (self.new_button, self.edit_button, self.delete_button, self.import_button,
-                       self.export_button):
+        for button in (self.use_button, self.new_button, self.edit_button, self.delete_button,
+                       self.import_button, self.export_button):
             bar.addWidget(button)
 
         self.results = QListWidget()
@@ -315,6 +321,7 @@ class KbView(QWidget):
             self._say(f"Not opened: {url.toString()} (only web and mail links open from here).")
 
     def _update_buttons(self) -> None:
+        self.use_button.setEnabled(self.current is not None)
         self.edit_button.setEnabled(self.current is not None)
         self.delete_button.setEnabled(self.current is not None)
 

@@ -17,7 +17,14 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor, QFontDatabase, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -92,13 +99,13 @@ class LogTableModel(QAbstractTableModel):
         else:
             self.view = view
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() or self.view is None else len(self.view)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.columns)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> object:  # noqa: N802
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> object:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return self.columns[section]
         return None
@@ -168,7 +175,7 @@ class HistogramView(pg.PlotWidget):
         self.bucket = 60.0
         self.scene().sigMouseClicked.connect(self._clicked)
 
-    def show_histogram(self, histogram) -> None:  # noqa: ANN001 - diagkit.logs.model.Histogram
+    def show_histogram(self, histogram) -> None:
         for bar in self.bars:
             self.removeItem(bar)
         self.bars.clear()
@@ -195,7 +202,7 @@ class HistogramView(pg.PlotWidget):
     def clear_window(self) -> None:
         self.region.hide()
 
-    def _clicked(self, event) -> None:  # noqa: ANN001 - pyqtgraph mouse event
+    def _clicked(self, event) -> None:
         if event.double():
             # a double click starts a time window around the clicked bar
             x = self.getPlotItem().vb.mapSceneToView(event.scenePos()).x()
@@ -215,6 +222,7 @@ class LogView(QWidget):
     """A tab showing one or several log files (several: merged by time)."""
 
     add_to_report = Signal(object)  # list[Record]: "add selection to bug report" (bundles issue)
+    add_to_case = Signal(object)  # list[Record]: journal them into the active case
     opened = Signal()  # the files are indexed and shown
     filtered = Signal(int)  # rows after a filter
     failed = Signal(str)
@@ -304,6 +312,11 @@ class LogView(QWidget):
         actions.addStretch(1)
         actions.addWidget(self.copy_button)
         actions.addWidget(self.report_button)
+        self.case_button = QPushButton("Add to case")
+        self.case_button.setToolTip("Journal the selected records (and their signatures) into "
+                                    "the active case")
+        self.case_button.clicked.connect(self._add_to_case)
+        actions.addWidget(self.case_button)
         actions.addWidget(self.progress)
         actions.addWidget(self.cancel_button)
 
@@ -394,7 +407,7 @@ class LogView(QWidget):
         self.progress.show()
         self.cancel_button.show()
 
-        def job(progress) -> list:  # noqa: ANN001
+        def job(progress) -> list:
             return open_logs(paths, format=fmt, background=True, cancel=cancel,
                              progress=lambda p: progress(p.fraction))
 
@@ -490,7 +503,7 @@ class LogView(QWidget):
         self.cancel_button.hide()
         self.state.setText("Stopped. What was indexed so far stays usable.")
 
-    def closeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+    def closeEvent(self, event) -> None:
         self.shutdown()
         super().closeEvent(event)
 
@@ -667,6 +680,13 @@ class LogView(QWidget):
         if records:
             self.add_to_report.emit(records)
             self.state.setText(f"{len(records)} record(s) added to the bug report.")
+
+    def _add_to_case(self) -> None:
+        records = self.selected_records()
+        if records:
+            self.add_to_case.emit(records)
+        else:
+            self.state.setText("Select the records to add to the case first.")
 
     def _show_detail(self, current: QModelIndex, _previous: QModelIndex) -> None:
         record = self.model.record(current.row()) if current.isValid() else None

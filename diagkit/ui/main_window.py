@@ -423,6 +423,7 @@ class MainWindow(QMainWindow):
         """A log viewer tab for ``paths`` (several files: one timeline, merged by time)."""
         view = LogView(paths, title=title)
         view.add_to_report.connect(self._records_for_report)
+        view.add_to_case.connect(lambda records, v=view: self._records_to_case(v, records))
         view.article_requested.connect(self.show_article)
         self._give_matcher(view)
         self._hide_welcome()
@@ -462,7 +463,18 @@ class MainWindow(QMainWindow):
 
     def _bundle_saved(self, info: object) -> None:
         self.report_records.clear()
-        self.statusBar().showMessage(f"Bug report written to {getattr(info, 'path', info)}.", 15000)
+        path = getattr(info, "path", info)
+        self.statusBar().showMessage(f"Bug report written to {path}.", 15000)
+        target = self._active_case_target()
+        if target is not None:
+            from diagkit.ui.workers import run_in_background
+
+            desk, case_id = target
+            run_in_background(lambda: desk.record_bundle(case_id, Path(str(path))),
+                              on_done=self._case_journaled,
+                              on_error=lambda e: self.statusBar().showMessage(
+                                  f"Bug report written to {path}; not journaled: {e}"),
+                              owner=self)
 
     def open_bug_report_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog
@@ -498,6 +510,30 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Cannot open the bundle", str(error))
 
         run_in_background(job, on_done=done, on_error=failed)
+
+    def _records_to_case(self, view: LogView, records: list) -> None:
+        """Journal log records and their masked signatures into the active case (worker)."""
+        from diagkit.logs.signatures import mask
+        from diagkit.ui.workers import run_in_background
+
+        target = self._active_case_target()
+        if target is None:
+            view.state.setText("No active case: choose one in the toolbar (Active case), then "
+                               "add the records again.")
+            return
+        desk, case_id = target
+        files = sorted({r.file for r in records})
+        lines = [line for r in records for line in r.raw.splitlines()][:2000]
+        signatures = sorted({mask(r.message) for r in records})[:50]
+
+        def done(entry: object) -> None:
+            view.state.setText(f"{len(records)} record(s) journaled to case {case_id}.")
+            self._case_journaled(entry)
+
+        run_in_background(
+            lambda: desk.record_log_excerpt(case_id, ", ".join(files), lines, signatures),
+            on_done=done, on_error=lambda e: view.state.setText(f"Not journaled: {e}"),
+            owner=view)
 
     def _records_for_report(self, records: list) -> None:
         # The bug-report bundle (a later issue) collects these; until then they are kept here.
@@ -614,6 +650,7 @@ class MainWindow(QMainWindow):
                 return None
             self.kb_view = KbView(store, prepare=_kb_ready)
             self.kb_view.changed.connect(self.reload_known_issues)
+            self.kb_view.use_requested.connect(self._article_to_case)
         self._show_tab(self.kb_view, "Knowledge base")
         return self.kb_view
 
@@ -714,6 +751,24 @@ class MainWindow(QMainWindow):
             return
         current = list(self.fleet_view.hosts) if self.fleet_view is not None else []
         self.open_fleet(current + [name] if name not in current else current)
+
+    def _article_to_case(self, article: object) -> None:
+        from diagkit.ui.workers import run_in_background
+
+        target = self._active_case_target()
+        if target is None:
+            self.statusBar().showMessage("No active case: choose one in the toolbar (Active "
+                                         "case) to journal the article into it.", 10000)
+            return
+        desk, case_id = target
+
+        def done(entry: object) -> None:
+            self.statusBar().showMessage(f"Article journaled to case {case_id}.", 8000)
+            self._case_journaled(entry)
+
+        run_in_background(lambda: desk.record_article(case_id, article), on_done=done,
+                          on_error=lambda e: self.statusBar().showMessage(f"Not journaled: {e}"),
+                          owner=self)
 
     def show_article(self, slug: str) -> None:
         """Open the Knowledge base tab on the article ``slug`` (known-issue banners call this)."""
@@ -824,6 +879,13 @@ class MainWindow(QMainWindow):
             return
 
         def done(cases: list) -> None:
+            nonlocal current
+            # The engineer may have chosen another case while the list was read: the saved
+            # choice (a small settings file) is the truth, not the one seen at the start.
+            try:
+                current = active.active_case()
+            except DiagkitError:
+                pass
             self.active_combo.blockSignals(True)
             self.active_combo.clear()
             self.active_combo.addItem("(none)", None)
