@@ -171,7 +171,9 @@ class BundleWizard(QDialog):
             host.setData(0, Qt.ItemDataRole.UserRole, ("host", view))
             host.setCheckState(0, Qt.CheckState.Checked if snap else Qt.CheckState.Unchecked)
             self.evidence.addTopLevelItem(host)
-            for finding in (snap.findings if snap else []):
+            # Probe findings, then forecasts from the monitoring history shown on the dashboard.
+            extra = list(getattr(getattr(view, "dashboard", None), "extra_findings", []))
+            for finding in [*(snap.findings if snap else []), *extra]:
                 item = QTreeWidgetItem([f"{finding.severity.label.upper()}: {finding.title}",
                                         finding.hint])
                 item.setData(0, Qt.ItemDataRole.UserRole, ("finding", finding))

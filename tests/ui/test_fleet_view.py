@@ -143,4 +143,12 @@ def test_dashboard_shows_forecasts_from_the_history(qtbot: QtBot) -> None:
         return any("The disk /srv fills up" in tree.topLevelItem(i).text(1)
                    for i in range(tree.topLevelItemCount()))
     qtbot.waitUntil(forecast_shown, timeout=10000)
+
+    # ... and can go into a bug report with the probe findings.
+    from diagkit.ui.bundle_wizard import BundleWizard
+
+    wizard = BundleWizard([view])
+    qtbot.addWidget(wizard)
+    bundle = wizard.bundle()
+    assert any(f.probe == "forecast" and "/srv" in f.title for f in bundle.findings)
     win.close()
