@@ -214,6 +214,8 @@ class KbView(QWidget):
         if seq != self._seq:
             return  # an older query finishing late
         self._search_worker = None
+        if self.state.text().startswith("Search failed"):
+            self._say("")  # the store answers again (e.g. the team store reconnected)
         keep = self._pending_slug or (self.current.slug if self.current else None)
         self.hits = hits
         self.results.blockSignals(True)

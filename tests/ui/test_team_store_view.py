@@ -1,0 +1,62 @@
+"""The window on a team store (a real PostgreSQL on loopback): the store in use is shown, and a
+connection cut while working shows inline in the Cases, KB and Metrics views, which keep what
+they show and work again on the next action."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from diagkit.store.postgres import PgStore
+from diagkit.ui.main_window import MainWindow
+
+
+def test_cut_connection_shows_inline_and_views_keep_their_data(qtbot, pg_server, pg_url,
+                                                               monkeypatch):
+    monkeypatch.setenv("DIAGKIT_STORE", pg_url)
+    db = pg_url.rsplit("/", 1)[1]
+    with PgStore(pg_url) as team:
+        now = datetime.now(UTC)
+        for i in range(2):
+            team.create_case(f"team case {i}", engineer="bob", created=now - timedelta(days=i))
+        team.create_article("Disk full", slug="disk-full", symptoms="no space left on device")
+
+    window = MainWindow(restore=False)
+    qtbot.addWidget(window)
+    assert window.store_label.text() == (
+        f"Team store: postgresql://diagkit@127.0.0.1:{pg_server.port}/{db}")
+
+    cases = window.cases_view
+    cases.reload()
+    qtbot.waitUntil(lambda: cases.loaded_once and cases.model.rowCount() == 2, timeout=15000)
+
+    pg_server.terminate_backends(db)           # the network drops
+    cases.reload()
+    qtbot.waitUntil(lambda: cases.error.isVisibleTo(cases), timeout=15000)
+    assert "cannot be reached" in cases.error.text() and "Nothing was saved" in cases.error.text()
+    assert cases.model.rowCount() == 2         # what was shown stays
+    cases.reload()                             # the next action reconnects
+    qtbot.waitUntil(lambda: not cases.error.isVisibleTo(cases), timeout=15000)
+    assert cases.model.rowCount() == 2
+
+    kb = window.open_kb()
+    qtbot.waitUntil(lambda: kb.result_slugs() != [] and "disk-full" in kb.result_slugs(),
+                    timeout=15000)
+    shown = kb.result_slugs()
+    pg_server.terminate_backends(db)
+    kb.search_edit.setText("space")
+    kb.search()
+    qtbot.waitUntil(lambda: "cannot be reached" in kb.state.text(), timeout=15000)
+    assert kb.result_slugs() == shown
+    kb.search()
+    qtbot.waitUntil(lambda: "disk-full" in kb.result_slugs() and kb.result_slugs() != shown
+                    and not kb.state.text(), timeout=15000)
+
+    metrics = window.open_metrics()
+    metrics.refresh()
+    qtbot.waitUntil(lambda: metrics._worker is None, timeout=15000)
+    pg_server.terminate_backends(db)
+    failed = []
+    metrics.failed.connect(failed.append)
+    metrics.refresh()
+    qtbot.waitUntil(lambda: bool(failed), timeout=15000)
+    assert "cannot be reached" in metrics.state.text()
