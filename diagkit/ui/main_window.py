@@ -878,6 +878,15 @@ class MainWindow(QMainWindow):
             self.active_label.setText(str(exc))
             return
 
+        def job() -> list:
+            cases = store.list_cases(status=OPEN_STATUSES)
+            if current is not None and all(c.id != current for c in cases):
+                try:
+                    cases.append(store.get_case(current))  # a resolved case may still be active
+                except DiagkitError:
+                    pass
+            return cases
+
         def done(cases: list) -> None:
             nonlocal current
             # The engineer may have chosen another case while the list was read: the saved
@@ -892,16 +901,12 @@ class MainWindow(QMainWindow):
             for case in cases:
                 self.active_combo.addItem(f"#{case.id} {case.title}", case.id)
             if current is not None and self.active_combo.findData(current) < 0:
-                try:
-                    case = store.get_case(current)  # a resolved case may still be active
-                    self.active_combo.addItem(f"#{case.id} {case.title}", case.id)
-                except DiagkitError:
-                    pass
+                self.active_combo.addItem(f"#{current}", current)
             self.active_combo.setCurrentIndex(max(0, self.active_combo.findData(current)))
             self.active_combo.blockSignals(False)
             self._show_active()
 
-        run_in_background(lambda: store.list_cases(status=OPEN_STATUSES), on_done=done,
+        run_in_background(job, on_done=done,
                           on_error=lambda e: self.active_label.setText(str(e)), owner=self)
 
     def set_active_case(self, case_id: int | None) -> None:
