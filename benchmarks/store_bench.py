@@ -2,10 +2,12 @@
 Run by hand:
 
     python benchmarks/store_bench.py [--cases 100000] [--articles 50000] [--queries 200]
-                                     [--skip-kb] [--skip-metrics]
+                                     [--skip-kb] [--skip-metrics] [--backends sqlite,postgresql]
 
-Generates (seeded) a fresh store in a temp dir (deleted afterwards) and prints, all measured in
-this one run:
+Generates (seeded) a fresh store in a temp dir (deleted afterwards) and the very same data in a
+PostgreSQL team store (a server of its own on 127.0.0.1, started from Debian's binaries by
+``tests.pg_fixture.start_postgres()`` and removed afterwards), and prints, all measured in this
+one run, each figure for both backends and a side-by-side table at the end:
   * diagkit.metrics.compute() over the last 30 days and over the whole history (median of 5
     runs)                                                              (target: < 1 s)
     next to a naive reference: a per-case loop over store.get_case/status_changes/journal
@@ -14,8 +16,10 @@ this one run:
     last one a prefix as typed)                                        (target: p95 < 50 ms)
     next to a naive reference: a SQL LIKE scan finding every article with the words, ranked
     in Python (word occurrences weighted by column), top 20
-The case data is written with direct SQL (executemany) for speed; the articles go through the
-real KbStore.create_article (one transaction each, with fsync off while generating).
+The case data is written with direct SQL (executemany; COPY into PostgreSQL) for speed; the
+articles go through the real KbStore.create_article of the SQLite store (one transaction each,
+with fsync off while generating) and are then copied row for row (COPY) into PostgreSQL, whose
+generated search column indexes them. The naive references run on SQLite only.
 """
 
 from __future__ import annotations
@@ -37,6 +41,52 @@ sys.path.insert(0, str(ROOT))
 from diagkit.metrics import compute
 from diagkit.store import SqliteStore
 
+#: figure -> backend -> seconds, printed side by side at the end.
+RESULTS: dict[str, dict[str, float]] = {}
+BACKENDS = ("sqlite", "postgresql")
+
+
+class TeamStore:
+    """The PostgreSQL side of the run: one server, a fresh database per part."""
+
+    def __init__(self) -> None:
+        from tests.pg_fixture import start_postgres
+
+        t = time.perf_counter()
+        self.server = start_postgres()
+        print(f"PostgreSQL server started on 127.0.0.1:{self.server.port} "
+              f"({time.perf_counter() - t:.1f} s)")
+
+    def new_store(self):  # -> PgStore
+        from diagkit.store.postgres import PgStore
+
+        url = self.server.url(self.server.new_database())
+        return PgStore(url, password=self.server.password)
+
+    def close(self) -> None:
+        import shutil
+
+        self.server.stop("immediate")
+        shutil.rmtree(self.server.datadir.parent, ignore_errors=True)
+
+
+def copy_rows(store, table: str, columns: str, rows) -> None:  # store: PgStore
+    """COPY ``rows`` (tuples of Python values / ISO time strings / JSON text) into ``table``."""
+    with (store._write(f"load {table}") as conn,
+          conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy):
+        for row in rows:
+            copy.write_row(row)
+    if "id" in [c.strip() for c in columns.split(",")]:
+        with store._write("move the id sequence") as conn:
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                         f" (SELECT COALESCE(MAX(id), 1) FROM {table}))")
+
+
+def analyze(store) -> None:  # store: PgStore
+    # VACUUM cannot run in a transaction: a plain autocommit statement on the connection.
+    with store._lock:
+        store._ensure().execute("VACUUM ANALYZE")
+
 ENGINEERS = [f"eng{i:02d}" for i in range(25)]
 SEVERITIES = ["S1", "S2", "S3", "S4", None]
 SIGNATURES = [f"{w} <N>" for w in (
@@ -52,7 +102,13 @@ def _ts(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def generate_cases(path: Path, n: int, now: datetime, seed: int = 6) -> None:
+_CASE_COLUMNS = ("id, title, severity, status, created, updated, first_response_at,"
+                 " resolved_at, closed_at, csat, engineer")
+_CHANGE_COLUMNS = "case_id, time, from_status, to_status, engineer"
+_JOURNAL_COLUMNS = "case_id, time, engineer, kind, text, data"
+
+
+def generate_cases(path: Path, n: int, now: datetime, seed: int = 6) -> tuple[list, list, list]:
     rnd = random.Random(seed)
     span = timedelta(days=730).total_seconds()
     cases, changes, journal = [], [], []
@@ -121,17 +177,17 @@ def generate_cases(path: Path, n: int, now: datetime, seed: int = 6) -> None:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA synchronous=OFF")
     with conn:
-        conn.executemany(
-            "INSERT INTO cases (id, title, severity, status, created, updated, first_response_at,"
-            " resolved_at, closed_at, csat, engineer) VALUES (?,?,?,?,?,?,?,?,?,?,?)", cases)
-        conn.executemany("INSERT INTO status_changes (case_id, time, from_status, to_status,"
-                         " engineer) VALUES (?,?,?,?,?)", changes)
-        conn.executemany("INSERT INTO journal (case_id, time, engineer, kind, text, data)"
-                         " VALUES (?,?,?,?,?,?)", journal)
+        conn.executemany(f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                         cases)
+        conn.executemany(f"INSERT INTO status_changes ({_CHANGE_COLUMNS}) VALUES (?,?,?,?,?)",
+                         changes)
+        conn.executemany(f"INSERT INTO journal ({_JOURNAL_COLUMNS}) VALUES (?,?,?,?,?,?)",
+                         journal)
     conn.execute("ANALYZE")
     conn.close()
     print(f"generated {n:,} cases, {len(changes):,} status changes, {len(journal):,} journal "
           "entries")
+    return cases, changes, journal
 
 
 def naive_case_loop(store: SqliteStore, ids: list[int]) -> float:
@@ -144,31 +200,46 @@ def naive_case_loop(store: SqliteStore, ids: list[int]) -> float:
     return time.perf_counter() - t
 
 
-def bench_metrics(tmp: Path, n: int) -> None:
+def bench_metrics(tmp: Path, n: int, team: TeamStore | None) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     path = tmp / "cases.db"
     t = time.perf_counter()
-    generate_cases(path, n, now)
+    cases, changes, journal = generate_cases(path, n, now)
     print(f"  (generation {time.perf_counter() - t:.1f} s)")
-    with SqliteStore(path) as store:
-        for label, since in (("last 30 days", now - timedelta(days=30)),
-                             ("whole history", now - timedelta(days=800))):
+    stores = [("sqlite", SqliteStore(path))]
+    if team is not None:
+        t = time.perf_counter()
+        pg = team.new_store()
+        copy_rows(pg, "cases", _CASE_COLUMNS, cases)
+        copy_rows(pg, "status_changes", _CHANGE_COLUMNS, changes)
+        copy_rows(pg, "journal", _JOURNAL_COLUMNS, journal)
+        analyze(pg)
+        print(f"  (the same cases COPYed into PostgreSQL in {time.perf_counter() - t:.1f} s)")
+        stores.append(("postgresql", pg))
+    del cases, changes, journal
+    for label, since in (("last 30 days", now - timedelta(days=30)),
+                         ("whole history", now - timedelta(days=800))):
+        for backend, store in stores:
             runs = []
             for _ in range(5):
                 t = time.perf_counter()
                 report = compute(store, since=since, until=now, now=now)
                 runs.append(time.perf_counter() - t)
             relevant = len(store.metrics_cases(since=since, until=now))
-            ids = random.Random(1).sample(range(1, n + 1), min(2000, n))
-            naive = naive_case_loop(store, ids) / len(ids) * relevant
             med = statistics.median(runs)
-            print(f"metrics {label}: {relevant:,} cases read, opened {report.opened:,}, "
-                  f"resolved {report.resolved:,}, backlog {report.backlog:,}")
+            RESULTS.setdefault(f"metrics {label} (median of 5)", {})[backend] = med
+            print(f"metrics {label} [{backend}]: {relevant:,} cases read, opened "
+                  f"{report.opened:,}, resolved {report.resolved:,}, backlog {report.backlog:,}")
             print(f"  compute() median {med * 1000:.0f} ms (runs "
                   f"{', '.join(f'{r * 1000:.0f}' for r in runs)} ms)    target < 1 s: "
                   f"{'OK' if med < 1.0 else 'MISSED'}")
-            print(f"  naive per-case loop (3 reads/case, extrapolated from {len(ids):,}): "
-                  f"{naive:.2f} s -> compute() is {naive / med:.0f}x faster")
+            if backend == "sqlite":
+                ids = random.Random(1).sample(range(1, n + 1), min(2000, n))
+                naive = naive_case_loop(store, ids) / len(ids) * relevant
+                print(f"  naive per-case loop (3 reads/case, extrapolated from {len(ids):,}): "
+                      f"{naive:.2f} s -> compute() is {naive / med:.0f}x faster")
+    for _, store in stores:
+        store.close()
 
 
 WORDS = {
@@ -240,7 +311,30 @@ def naive_search(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[
     return [aid for _, aid in scored[:limit]]
 
 
-def bench_kb(tmp: Path, n: int, nq: int) -> None:
+def _time_search(store, qs: list[str], backend: str) -> float:
+    """Run the queries; print and record p50/p95; return p50 (seconds)."""
+    store.search_articles("warm up cache")
+    times, hits = [], 0
+    for q in qs:
+        t = time.perf_counter()
+        hits += len(store.search_articles(q, limit=20))
+        times.append(time.perf_counter() - t)
+    times.sort()
+    p50, p95 = statistics.median(times), times[int(0.95 * (len(times) - 1))]
+    RESULTS.setdefault("KB search p50", {})[backend] = p50
+    RESULTS.setdefault("KB search p95", {})[backend] = p95
+    print(f"KB search [{backend}] over {store.article_count():,} articles, {len(qs)} queries "
+          f"({hits / len(qs):.1f} hits/query): p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+          f"max {times[-1] * 1000:.1f} ms    target p95 < 50 ms: "
+          f"{'OK' if p95 < 0.05 else 'MISSED'}")
+    return p50
+
+
+_ARTICLE_COLUMNS = ("id, slug, title, symptoms, environment, cause, resolution, tags, links,"
+                    " rules, source_case, author, created, updated, version_counter")
+
+
+def bench_kb(tmp: Path, n: int, nq: int, team: TeamStore | None) -> None:
     try:
         from diagkit.store.kb import KbStore  # noqa: F401
     except ImportError:
@@ -256,18 +350,20 @@ def bench_kb(tmp: Path, n: int, nq: int) -> None:
     print(f"generated {n:,} articles through create_article in {time.perf_counter() - t:.1f} s")
     qs = queries(random.Random(3), nq)
     with SqliteStore(path) as store:
-        store.search_articles("warm up cache")
-        times, hits = [], 0
-        for q in qs:
-            t = time.perf_counter()
-            hits += len(store.search_articles(q, limit=20))
-            times.append(time.perf_counter() - t)
-        times.sort()
-        p50, p95 = statistics.median(times), times[int(0.95 * (len(times) - 1))]
-        print(f"KB search over {store.article_count():,} articles, {nq} queries "
-              f"({hits / nq:.1f} hits/query): p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
-              f"max {times[-1] * 1000:.1f} ms    target p95 < 50 ms: "
-              f"{'OK' if p95 < 0.05 else 'MISSED'}")
+        p50 = _time_search(store, qs, "sqlite")
+        p95 = RESULTS["KB search p95"]["sqlite"]
+    if team is not None:
+        t = time.perf_counter()
+        lite = sqlite3.connect(path)
+        rows = lite.execute(f"SELECT {_ARTICLE_COLUMNS} FROM kb_articles ORDER BY id").fetchall()
+        lite.close()
+        with team.new_store() as pg:
+            copy_rows(pg, "kb_articles", _ARTICLE_COLUMNS, rows)
+            analyze(pg)
+            print(f"the same {len(rows):,} articles COPYed into PostgreSQL (search vectors "
+                  f"generated, GIN index built) in {time.perf_counter() - t:.1f} s")
+            del rows
+            _time_search(pg, qs, "postgresql")
     conn = sqlite3.connect(path)
     sample = qs[: max(10, nq // 10)]
     ntimes = []
@@ -292,12 +388,32 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--skip-kb", action="store_true")
     ap.add_argument("--skip-metrics", action="store_true")
+    ap.add_argument("--backends", default=",".join(BACKENDS),
+                    help="comma-separated: sqlite (always run: the data is made there), "
+                         "postgresql")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="diagkit-store-bench-") as tmp:
-        if not args.skip_metrics:
-            bench_metrics(Path(tmp), args.cases)
-        if not args.skip_kb:
-            bench_kb(Path(tmp), args.articles, args.queries)
+    team = TeamStore() if "postgresql" in args.backends.split(",") else None
+    try:
+        with tempfile.TemporaryDirectory(prefix="diagkit-store-bench-") as tmp:
+            if not args.skip_metrics:
+                bench_metrics(Path(tmp), args.cases, team)
+            if not args.skip_kb:
+                bench_kb(Path(tmp), args.articles, args.queries, team)
+    finally:
+        if team is not None:
+            team.close()
+    print_table()
+
+
+def print_table() -> None:
+    backends = [b for b in BACKENDS if any(b in row for row in RESULTS.values())]
+    width = max((len(k) for k in RESULTS), default=10) + 2
+    print()
+    print("".ljust(width) + "".join(b.rjust(14) for b in backends))
+    for figure, row in RESULTS.items():
+        cells = "".join((f"{row[b] * 1000:.1f} ms" if b in row else "-").rjust(14)
+                        for b in backends)
+        print(figure.ljust(width) + cells)
 
 
 if __name__ == "__main__":
