@@ -285,7 +285,14 @@ from diagkit.store.postgres_metrics import PgMetricsMixin
 
 
 class PgStore(PgKbMixin, PgMetricsMixin, PgBase):
-    """The team store. Cases, journal and status history below; KB and metrics in the mixins."""
+    """The team store. Cases, journal and status history below; KB and metrics in the mixins.
+
+    Behaves as :class:`~diagkit.store.SqliteStore` call for call (tests/store/test_parity.py
+    checks it on random operation sequences). The one difference is in journal ``data``: jsonb
+    keeps JSON numbers as decimals and keys sorted, so a float with an integral value beyond
+    2**53 (``1e20``) reads back as an int and ``-0.0`` as ``0.0`` (equal values), and the
+    mapping's key order is not the caller's.
+    """
 
     # -- cases ------------------------------------------------------------------------------
 
