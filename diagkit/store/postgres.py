@@ -290,8 +290,9 @@ class PgStore(PgKbMixin, PgMetricsMixin, PgBase):
     Behaves as :class:`~diagkit.store.SqliteStore` call for call (tests/store/test_parity.py
     checks it on random operation sequences). The one difference is in journal ``data``: jsonb
     keeps JSON numbers as decimals and keys sorted, so a float with an integral value beyond
-    2**53 (``1e20``) reads back as an int and ``-0.0`` as ``0.0`` (equal values), and the
-    mapping's key order is not the caller's.
+    2**53 (``1e20``) reads back as an int and ``-0.0`` as ``0.0`` (equal values), the
+    mapping's key order is not the caller's, and a NUL character in a journal entry's text or
+    data (PostgreSQL text cannot hold it) is stored as U+FFFD.
     """
 
     # -- cases ------------------------------------------------------------------------------
@@ -519,7 +520,10 @@ class PgStore(PgKbMixin, PgMetricsMixin, PgBase):
         when = _aware(at or _now())
         # Through JSON text exactly as SQLite: fails before the transaction if not JSON-able,
         # and the caller gets back what a later read returns (tuples as lists...).
-        payload = json.dumps(dict(data or {}))
+        # PostgreSQL text cannot hold NUL (a log excerpt of a binary file can): stored as
+        # U+FFFD, the replacement character, rather than refusing the whole entry.
+        text = _no_nul(text)
+        payload = json.dumps(_no_nul(dict(data or {})))
         with self._write("add the journal entry") as conn:
             if conn.execute("SELECT 1 FROM cases WHERE id = %s", (case_id,)).fetchone() is None:
                 raise CaseNotFound(case_id)
@@ -547,6 +551,16 @@ class PgStore(PgKbMixin, PgMetricsMixin, PgBase):
             ).fetchall()
         return [JournalEntry(id=r[0], case_id=r[1], time=_utc(r[2]), engineer=r[3], kind=r[4],
                              text=r[5], data=r[6]) for r in rows]
+
+
+def _no_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, Mapping):
+        return {_no_nul(k) if isinstance(k, str) else k: _no_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_nul(v) for v in value]
+    return value
 
 
 def _jsonb(value: Any) -> Any:

@@ -223,3 +223,15 @@ def test_password_in_url_refused(url: str) -> None:
     with pytest.raises(ConfigError, match="keyring") as err:
         PgStore(url)
     assert "s3cret-pw" not in str(err.value)
+
+
+def test_nul_characters_in_a_journal_entry_are_kept_as_replacement_characters(
+        pg_url: str) -> None:
+    # PostgreSQL text cannot hold NUL; a log excerpt of a binary file must still be journaled.
+    with PgStore(pg_url) as store:
+        case = store.create_case("Binary log")
+        entry = store.append_journal(case.id, "log_excerpt", "ELF\x00\x01",
+                                     data={"file": "core\x00", "lines": ["a\x00b", 1]})
+        assert entry.text == "ELF\ufffd\x01"
+        assert store.journal(case.id)[-1] == entry
+        assert entry.data == {"file": "core\ufffd", "lines": ["a\ufffdb", 1]}
