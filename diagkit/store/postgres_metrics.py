@@ -52,6 +52,16 @@ def _floats(values: Sequence[float | None]) -> np.ndarray:
     return np.array(values, dtype=np.float64)
 
 
+def _fast(conn: Any) -> Any:
+    """A cursor for the bulk reads, on a transaction set up for them.
+
+    JIT off: the history scan's correlated subquery pushes the plan's cost over
+    ``jit_above_cost``, and compiling it took longer (~150 ms) than running it. Binary
+    results: 100,000 rows of floats and ints load faster than parsed from text."""
+    conn.execute("SET LOCAL jit = off")
+    return conn.cursor(binary=True)
+
+
 def _intervals(rows: list[tuple[Any, ...]]) -> IntervalColumns:
     case_id, status, start, end = _columns(rows, 4)
     return IntervalColumns(case_id, status, _floats(start), _floats(end))
@@ -78,7 +88,7 @@ class PgMetricsMixin:
         )
         params = self._period(since, until, engineer)
         with self._read("read the cases for the metrics") as conn:
-            rows = conn.execute(sql, params).fetchall()
+            rows = _fast(conn).execute(sql, params).fetchall()
         cid, created, done, severity, engineer_, fr, res, csat = _columns(rows, 8)
         return CaseColumns(cid, _floats(created), done, severity, engineer_, _floats(fr),
                            _floats(res), csat)
@@ -100,9 +110,10 @@ class PgMetricsMixin:
             " AND s.to_status IN ('resolved', 'closed') ORDER BY s.case_id, s.time, s.id"
         )
         with self._read("read the status history for the metrics") as conn:
-            rows = conn.execute(scan, params).fetchall()
+            cur = _fast(conn)
+            rows = cur.execute(scan, params).fetchall()
             irregular = sorted({r[0] for r in rows if r[4]})
-            done_rows = (conn.execute(done, {"ids": irregular}).fetchall()
+            done_rows = (cur.execute(done, {"ids": irregular}).fetchall()
                          if irregular else [])
         waits = [r[:4] for r in rows if r[1] == "waiting_on_customer"]
         return HistoryColumns(_intervals(waits), irregular, _intervals(done_rows))
@@ -135,8 +146,9 @@ class PgMetricsMixin:
             f" AND {slug} IS NOT NULL AND {title} <> '' ORDER BY {slug}, j.time DESC, j.id DESC"
         )
         with self._read("read the journal for the metrics") as conn:
-            sig_rows = conn.execute(sigs, params).fetchall()
-            art_rows = conn.execute(arts, params).fetchall()
-            named = {r[0]: str(r[1]) for r in conn.execute(titles, params).fetchall()}
+            cur = _fast(conn)
+            sig_rows = cur.execute(sigs, params).fetchall()
+            art_rows = cur.execute(arts, params).fetchall()
+            named = {r[0]: str(r[1]) for r in cur.execute(titles, params).fetchall()}
         return ([RefCount("signature", str(k), n) for k, n in sig_rows if k is not None]
                 + [RefCount("article", str(k), n, named.get(k, "")) for k, n in art_rows])
