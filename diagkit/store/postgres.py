@@ -127,7 +127,9 @@ class PgBase:
     ``_read`` exactly as the SQLite store's do."""
 
     def __init__(self, url: str, *, password: str | None = None, connect_timeout: float = 10.0,
-                 migrations: Sequence[str] | None = None) -> None:
+                 migrations: Sequence[str] | None = None, lazy: bool = False) -> None:
+        """``lazy=True`` connects (and migrates) on the first read or write instead of here:
+        the GUI creates its store on the GUI thread, and its workers do the network I/O."""
         from diagkit.store.schema_pg import MIGRATIONS
 
         self.url = url
@@ -137,8 +139,11 @@ class PgBase:
         self._migrations = list(MIGRATIONS if migrations is None else migrations)
         self._lock = threading.RLock()
         self._conn: Any = None
-        self._connect()
-        self.migrate()
+        self._migrated = False
+        self._migrating = False
+        if not lazy:
+            self._connect()
+            self.migrate()
 
     @property
     def path(self) -> str:
@@ -190,6 +195,12 @@ class PgBase:
             if self._conn is not None:
                 self._conn.close()
             self._connect()
+        if not self._migrated and not self._migrating:
+            self._migrating = True  # migrate() reads through _ensure() itself
+            try:
+                self.migrate()
+            finally:
+                self._migrating = False
         return self._conn
 
     def _fail(self, exc: Exception, doing: str) -> StoreError:
@@ -261,6 +272,7 @@ class PgBase:
     def migrate(self) -> int:
         target = len(self._migrations)
         if self.schema_version() == target:
+            self._migrated = True
             return target
         with self._write("update the database schema") as conn:
             # Several engineers may start a new diagkit at once: one migrates, the others wait.
@@ -276,7 +288,8 @@ class PgBase:
                 conn.execute(self._migrations[version])
                 conn.execute("INSERT INTO schema_version(version, applied) VALUES (%s, %s)",
                              (version + 1, _now()))
-            return target
+        self._migrated = True
+        return target
 
 
 # Imported last: the mixins may import helpers from this module.

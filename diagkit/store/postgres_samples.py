@@ -49,8 +49,8 @@ class PgSampleStore(PgBase):
     """The team's monitoring history. Thread-safe; one transaction per :meth:`append`."""
 
     def __init__(self, url: str, *, retention: Retention | None = None,
-                 password: str | None = None) -> None:
-        super().__init__(url, password=password)
+                 password: str | None = None, lazy: bool = False) -> None:
+        super().__init__(url, password=password, lazy=lazy)
         self.retention = retention if retention is not None else Retention()
         self._series: dict[tuple[str, str], int] = {}
         self._last_prune = -PRUNE_EVERY_S  # the first append prunes what expired meanwhile

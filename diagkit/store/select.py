@@ -28,9 +28,10 @@ def configured_url() -> str | None:
     return value
 
 
-def open_store(url: str | None = None) -> Any:
+def open_store(url: str | None = None, *, lazy: bool = False) -> Any:
     """The case/KB/metrics store: :class:`PgStore` for a PostgreSQL URL (``url`` or the
-    configured one), else the local :class:`SqliteStore`."""
+    configured one), else the local :class:`SqliteStore`. ``lazy``: a team store connects on
+    first use (in a worker) rather than now (the GUI thread must not wait on the network)."""
     url = url if url is not None else configured_url()
     if url is None:
         from diagkit.store.sqlite import SqliteStore
@@ -38,10 +39,10 @@ def open_store(url: str | None = None) -> Any:
         return SqliteStore()
     from diagkit.store.postgres import PgStore
 
-    return PgStore(url)
+    return PgStore(url, lazy=lazy)
 
 
-def open_samples(url: str | None = None) -> Any:
+def open_samples(url: str | None = None, *, lazy: bool = False) -> Any:
     """The monitoring history: in the team store when one is configured, else ``history.db``."""
     url = url if url is not None else configured_url()
     if url is None:
@@ -50,7 +51,7 @@ def open_samples(url: str | None = None) -> Any:
         return SampleStore()
     from diagkit.store.postgres_samples import PgSampleStore
 
-    return PgSampleStore(url)
+    return PgSampleStore(url, lazy=lazy)
 
 
 def describe(url: str | None = None) -> str:

@@ -7,7 +7,9 @@ average line inside a min-max band, so a one-minute spike stays visible in a mon
 
 from __future__ import annotations
 
+import fnmatch
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -60,11 +62,13 @@ class HistoryView(QWidget):
     """Pick a host, metrics and a window; ``loaded(list[SeriesData])`` when drawn."""
 
     loaded = Signal(object)
+    hosts_loaded = Signal()
 
     def __init__(self, samples: SampleStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.samples = samples
         self.data: list[SeriesData] = []
+        self.catalog: dict[str, list[str]] = {}  # host -> metrics, as last read
         self._request = 0
 
         self.host = QComboBox()
@@ -105,36 +109,54 @@ class HistoryView(QWidget):
         layout.addWidget(self.status)
         self.reload_hosts()
 
-    def reload_hosts(self) -> None:
-        current = self.host.currentText()
-        hosts = self.samples.hosts()
-        self.host.blockSignals(True)
-        self.host.clear()
-        self.host.addItems(hosts)
-        if current in hosts:
-            self.host.setCurrentText(current)
-        self.host.blockSignals(False)
-        if not hosts:
-            self.status.setText("No history yet: watch hosts in the Fleet tab (or 'diagkit "
-                                "watch HOST') and their samples are kept here.")
-        self._host_changed(self.host.currentText())
+    def reload_hosts(self, then: Callable[[], None] | None = None) -> None:
+        """Read the hosts and their metrics again (in a worker: a team store is remote)."""
+        store = self.samples
+
+        def job() -> dict[str, list[str]]:
+            return {h: store.metrics(h) for h in store.hosts()}
+
+        def done(catalog: dict[str, list[str]]) -> None:
+            self.catalog = catalog
+            current = self.host.currentText()
+            self.host.blockSignals(True)
+            self.host.clear()
+            self.host.addItems(list(catalog))
+            if current in catalog:
+                self.host.setCurrentText(current)
+            self.host.blockSignals(False)
+            if not catalog:
+                self.status.setText("No history yet: watch hosts in the Fleet tab (or "
+                                    "'diagkit watch HOST') and their samples are kept here.")
+            self._host_changed(self.host.currentText())
+            if then is not None:
+                then()
+            self.hosts_loaded.emit()
+
+        run_in_background(job, on_done=done, on_error=lambda e: self.status.setText(
+            f"Could not read the history: {e}"), owner=self)
 
     def show_series(self, host: str, metrics: list[str]) -> None:
-        """Select ``host`` and ``metrics`` (e.g. from the fleet view) and draw them."""
-        self.reload_hosts()
-        self.host.setCurrentText(host)
-        self.metrics.blockSignals(True)
-        for i in range(self.metrics.count()):
-            item = self.metrics.item(i)
-            item.setSelected(item.data(Qt.ItemDataRole.UserRole) in metrics)
-        self.metrics.blockSignals(False)
-        self.load()
+        """Select ``host`` and ``metrics`` (names or globs such as ``disk.used:*``, e.g. from
+        the fleet view) and draw them."""
+
+        def select() -> None:
+            self.host.setCurrentText(host)
+            self.metrics.blockSignals(True)
+            for i in range(self.metrics.count()):
+                item = self.metrics.item(i)
+                name = item.data(Qt.ItemDataRole.UserRole)
+                item.setSelected(any(fnmatch.fnmatchcase(name, m) for m in metrics))
+            self.metrics.blockSignals(False)
+            self.load()
+
+        self.reload_hosts(then=select)
 
     def _host_changed(self, host: str) -> None:
         selected = {it.data(Qt.ItemDataRole.UserRole) for it in self.metrics.selectedItems()}
         self.metrics.blockSignals(True)
         self.metrics.clear()
-        for metric in self.samples.metrics(host) if host else []:
+        for metric in self.catalog.get(host, []):
             self.metrics.addItem(metric_label(metric))
             item = self.metrics.item(self.metrics.count() - 1)
             item.setData(Qt.ItemDataRole.UserRole, metric)

@@ -627,7 +627,7 @@ class MainWindow(QMainWindow):
             else:
                 from diagkit.store.select import open_store
 
-                self._case_store = open_store()
+                self._case_store = open_store(lazy=True)  # connects in the first worker
         return self._case_store
 
     # --- knowledge base, metrics, known issues ------------------------------------------------
@@ -703,7 +703,7 @@ class MainWindow(QMainWindow):
             from diagkit.store.select import open_samples
 
             try:
-                self._samples = open_samples()
+                self._samples = open_samples(lazy=True)
             except DiagkitError as exc:
                 self.statusBar().showMessage(str(exc))
                 return None
@@ -732,7 +732,7 @@ class MainWindow(QMainWindow):
             if samples is None:
                 return None
             self.history_view = HistoryView(samples)
-        else:
+        elif not self.history_view.isVisible():
             self.history_view.reload_hosts()
         self._show_tab(self.history_view, "History")
         return self.history_view
@@ -741,9 +741,7 @@ class MainWindow(QMainWindow):
         view = self.open_history()
         if view is None:
             return
-        metrics = [m for m in view.samples.metrics(host)
-                   if m == metric or (metric.endswith("*") and m.startswith(metric[:-1]))]
-        view.show_series(host, metrics)
+        view.show_series(host, [metric])
 
     def watch_selected(self) -> None:
         name = self.selected_name()

@@ -60,3 +60,21 @@ def test_cut_connection_shows_inline_and_views_keep_their_data(qtbot, pg_server,
     metrics.refresh()
     qtbot.waitUntil(lambda: bool(failed), timeout=15000)
     assert "cannot be reached" in metrics.state.text()
+
+
+def test_an_unreachable_team_store_never_holds_up_the_window(qtbot, monkeypatch):
+    """The window opens its team store lazily: nothing connects on the GUI thread; the first
+    worker that reads finds the server down and says so where the work is shown."""
+    from tests.sshd_fixture import free_port
+
+    url = f"postgresql://diagkit@127.0.0.1:{free_port('127.0.0.1')}/team"  # nothing listens
+    monkeypatch.setenv("DIAGKIT_STORE", url)
+    window = MainWindow(restore=False)
+    qtbot.addWidget(window)
+    store = window.case_store()
+    assert isinstance(store, PgStore) and store._conn is None   # not connected yet
+    cases = window.cases_view
+    cases.reload()
+    qtbot.waitUntil(lambda: cases.error.isVisibleTo(cases), timeout=15000)
+    assert "cannot be reached" in cases.error.text()
+    window.close()
