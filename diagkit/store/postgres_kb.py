@@ -259,6 +259,9 @@ class PgKbMixin:
             " ORDER BY page.rank DESC, a.id"
         )
         with self._read("search the knowledge base") as conn:
+            # Over a large KB a frequent word's plan costs past jit_above_cost, and compiling
+            # (~100 ms) would cost more than the search itself.
+            conn.execute("SET LOCAL jit = off")
             rows = conn.execute(sql, args).fetchall()
         hits = []
         for r in rows:
