@@ -38,17 +38,6 @@ _TABLE = {"case": "cases", "journal": "journal", "status": "status_changes",
 _KB_CONTENT = ("title", "symptoms", "environment", "cause", "resolution", "tags", "links",
                "rules")
 
-_IMPORTS_TABLE = """
-CREATE TABLE IF NOT EXISTS store_imports (
-    source_id TEXT   NOT NULL,
-    kind      TEXT   NOT NULL,
-    old_id    BIGINT NOT NULL,
-    new_id    BIGINT NOT NULL,
-    time      TIMESTAMPTZ NOT NULL DEFAULT now(),
-    PRIMARY KEY (source_id, kind, old_id)
-)
-"""
-
 Progress = Callable[[int, int, str], None]
 """``progress(done, total, what)``: called after each case and once for the KB."""
 
@@ -140,8 +129,6 @@ def migrate_store(source: Any, target: Any, *, progress: Progress | None = None
     committed stays; run it again to go on) and :class:`~diagkit.store.StoreError` otherwise.
     """
     sid = source_store_id(source)
-    with target._write("prepare the migration") as conn:
-        conn.execute(_IMPORTS_TABLE)
     with source._read("read the local store") as src:
         case_ids = [r[0] for r in src.execute("SELECT id FROM cases ORDER BY id")]
     copied = dict.fromkeys(KINDS, 0)

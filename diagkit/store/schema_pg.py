@@ -110,6 +110,17 @@ CREATE TABLE kb_meta (
     value TEXT NOT NULL
 );
 
+-- What `diagkit store migrate` copied from an engineer's SQLite store (diagkit.store.copy):
+-- old id -> new id per source store, so a rerun skips what is there and resumes the rest.
+CREATE TABLE store_imports (
+    source_id TEXT   NOT NULL,
+    kind      TEXT   NOT NULL,
+    old_id    BIGINT NOT NULL,
+    new_id    BIGINT NOT NULL,
+    time      TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (source_id, kind, old_id)
+);
+
 CREATE TABLE series (
     id     BIGSERIAL PRIMARY KEY,
     host   TEXT NOT NULL,
