@@ -2,7 +2,7 @@
 
 Exit status: 0 success; 1 a probe or command failed on a reached host (``run``: the remote exit
 status is passed through); 2 bad usage or configuration; 3 a host could not be reached (connect,
-auth or host-key problem); 130 interrupted. The ``--json`` output is documented in
+auth or host-key problem) or the team store's server cannot be reached; 130 interrupted. The ``--json`` output is documented in
 ``docs/cli-json.md``.
 """
 
@@ -30,6 +30,7 @@ from diagkit.errors import (
 from diagkit.hosts import HostStore, SavedHost, import_ssh_config, parse_tags
 from diagkit.probes.base import Severity
 from diagkit.probes.runner import HostSnapshot
+from diagkit.store import StoreUnavailable
 
 JSON_SCHEMA_PROBE = "diagkit.probe-run/1"
 JSON_SCHEMA_PROBES = "diagkit.probe-list/1"
@@ -168,6 +169,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         print(f"diagkit: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except TransportError as exc:
+        print(f"diagkit: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except StoreUnavailable as exc:  # the team store's server: unreachable, like a host
         print(f"diagkit: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
     except DiagkitError as exc:

@@ -90,3 +90,15 @@ def test_check_an_unreachable_team_store() -> None:
 def test_migrate_needs_a_local_store(pg_url) -> None:
     out = dk("store", "migrate", "--to", pg_url, "--from", "/nonexistent/x.db")
     assert out.returncode == 2 and "--from PATH" in out.stderr
+
+
+def test_an_unreachable_team_store_exits_3_for_any_command(monkeypatch, capsys):
+    import io
+
+    from diagkit.cli import main
+    from tests.sshd_fixture import free_port
+
+    monkeypatch.setenv("DIAGKIT_STORE",
+                       f"postgresql://diagkit@127.0.0.1:{free_port('127.0.0.1')}/team")
+    assert main(["case", "list"], stdout=io.StringIO()) == 3
+    assert "cannot be reached" in capsys.readouterr().err
