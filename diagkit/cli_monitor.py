@@ -15,6 +15,9 @@ from typing import Any, TextIO
 from diagkit.errors import ConfigError
 from diagkit.units import parse_duration
 
+JSON_SCHEMA_WATCH = "diagkit.watch/1"
+JSON_SCHEMA_HISTORY = "diagkit.history/1"
+
 # What one watch line shows, in order: (metric, label, format).
 _LINE = (("cpu.usage", "cpu", "{:.0f}%"), ("load.per_core", "load/core", "{:.2f}"),
          ("mem.used", "mem", "{:.0f}%"), ("swap.used", "swap", "{:.0f}%"),
@@ -101,14 +104,16 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
         e = o.event
         with out_lock:
             if args.json:
-                rec = {"time": e.time, "host": e.host, "event": e.kind}
+                rec = {"schema": JSON_SCHEMA_WATCH, "time": e.time, "host": e.host,
+                       "event": e.kind}
                 if e.kind == "sample":
                     rec["values"] = dict(e.values)
                 if e.error:
                     rec["error"] = e.error
                 print(json.dumps(rec), file=out)
                 for c in o.alerts:
-                    print(json.dumps({"time": e.time, "host": e.host, "event": "alert",
+                    print(json.dumps({"schema": JSON_SCHEMA_WATCH, "time": e.time,
+                                      "host": e.host, "event": "alert",
                                       "metric": c.alert.metric, "level": c.alert.level.label,
                                       "previous": c.previous.label}), file=out)
             else:
@@ -188,7 +193,7 @@ def history(args: argparse.Namespace, out: TextIO) -> int:
         if not args.host:
             hosts = store.hosts()
             if args.json:
-                print(json.dumps({"hosts": hosts}), file=out)
+                print(json.dumps({"schema": JSON_SCHEMA_HISTORY, "hosts": hosts}), file=out)
             elif not hosts:
                 print("No monitoring history yet. Start one with 'diagkit watch HOST'.", file=out)
             else:
@@ -213,7 +218,7 @@ def history(args: argparse.Namespace, out: TextIO) -> int:
         print(f"Wrote {rows} rows to {args.csv}", file=sys.stderr)
         return 0
     if args.json:
-        print(json.dumps({"host": args.host, "series": [
+        print(json.dumps({"schema": JSON_SCHEMA_HISTORY, "host": args.host, "series": [
             {"metric": d.metric, "resolution": d.resolution, "t": d.t.tolist(),
              "avg": d.avg.tolist(), "min": d.min.tolist(), "max": d.max.tolist()}
             for d in data]}), file=out)

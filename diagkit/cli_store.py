@@ -112,7 +112,7 @@ def check(args: argparse.Namespace, out: TextIO) -> int:
         result.update(health="error", error=str(exc))
         code = EXIT_FAILED
     if args.json:
-        json.dump(result, out, indent=2)
+        json.dump({"schema": "diagkit.store-check/1", **result}, out, indent=2)
         out.write("\n")
         return code
     print(f"Store: {result['backend']} {result['location']}", file=out)
@@ -192,7 +192,7 @@ def migrate(args: argparse.Namespace, out: TextIO) -> int:
     with SqliteStore(source_path) as source, PgStore(url) as target:
         report = migrate_store(source, target, progress=progress)
     if args.json:
-        json.dump(report.to_json(), out, indent=2)
+        json.dump({"schema": "diagkit.store-migrate/1", **report.to_json()}, out, indent=2)
         out.write("\n")
         return EXIT_OK if report.verified else EXIT_FAILED
     print(f"Migrated {report.source} into {report.target}:", file=out)
