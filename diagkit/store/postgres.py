@@ -35,7 +35,6 @@ from urllib.parse import unquote, urlsplit
 
 from diagkit.errors import ConfigError
 from diagkit.store import (
-    UPDATABLE_FIELDS,
     Case,
     CaseNotFound,
     JournalEntry,
@@ -43,6 +42,16 @@ from diagkit.store import (
     StatusChange,
     StoreError,
     StoreUnavailable,
+)
+from diagkit.store.common import (
+    as_list,
+    aware,
+    case_from_row,
+    case_updates,
+    check_title,
+    now,
+    status_entry,
+    status_stamps,
 )
 
 # pg_advisory_xact_lock key for migrations: any constant, the same in every diagkit.
@@ -112,14 +121,9 @@ def store_password(url: str) -> str | None:
     return credentials.get_password(store_account(url))
 
 
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("the store only takes timezone-aware datetimes (e.g. datetime.now(UTC))")
-    return value.astimezone(UTC)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+# Kept under these names: the KB, metrics and samples modules import them from here.
+_aware = aware
+_now = now
 
 
 class PgBase:
@@ -343,8 +347,7 @@ class PgStore(PgKbMixin, PgMetricsMixin, PgBase):
         hosts: Iterable[str] = (),
         created: datetime | None = None,
     ) -> Case:
-        if not title.strip():
-            raise StoreError("A case needs a title. Give it a short summary of the problem.")
+        check_title(title)
         when = _aware(created or _now())
         host_list = list(hosts)
         with self._write("create the case") as conn:
@@ -396,7 +399,7 @@ class PgStore(PgKbMixin, PgMetricsMixin, PgBase):
         for column, value in (("status", status), ("severity", severity)):
             if value is not None:
                 where.append(f"c.{column} = ANY(%s::text[])")
-                args.append(_as_list(value))
+                args.append(as_list(value))
         for column, value in (("customer", customer), ("engineer", engineer)):
             if value is not None:
                 where.append(f"c.{column} = %s")
@@ -436,22 +439,8 @@ class PgStore(PgKbMixin, PgMetricsMixin, PgBase):
         return row[0]
 
     def update_case(self, case_id: int, expected_version: int, **fields: Any) -> Case:
-        if "status" in fields:
-            raise ValueError("change a case's status with record_status(), not update_case()")
-        unknown = set(fields) - UPDATABLE_FIELDS
-        if unknown:
-            raise ValueError(f"update_case() cannot set {sorted(unknown)}; "
-                             f"it takes {sorted(UPDATABLE_FIELDS)}")
-        _check_csat(fields.get("csat"))
-        hosts = fields.pop("hosts", None)
+        values, hosts = case_updates(fields, tags=_jsonb, time=_aware)
         host_list = list(hosts) if hosts is not None else None
-        values: dict[str, Any] = {}
-        for name, value in fields.items():
-            if name == "tags":
-                value = _jsonb(list(value))
-            elif name == "first_response_at" and value is not None:
-                value = _aware(value)
-            values[name] = value
         with self._write("save the case") as conn:
             self._check_version(conn, case_id, expected_version)
             # Column names come from UPDATABLE_FIELDS only (checked above), never from input.
@@ -484,12 +473,8 @@ class PgStore(PgKbMixin, PgMetricsMixin, PgBase):
             from_status = conn.execute(
                 "SELECT status FROM cases WHERE id = %s", (case_id,)
             ).fetchone()[0]
-            if to_status == "resolved":
-                stamps = "resolved_at = %(when)s"
-            elif to_status == "closed":
-                stamps = "closed_at = %(when)s"
-            else:
-                stamps = "resolved_at = NULL, closed_at = NULL"
+            stamps = status_stamps(to_status, "%(when)s")
+            text, data = status_entry(from_status, to_status, note)
             conn.execute(
                 f"UPDATE cases SET status = %(to)s, {stamps}, updated = %(now)s,"
                 " version_counter = version_counter + 1 WHERE id = %(id)s",
@@ -502,8 +487,7 @@ class PgStore(PgKbMixin, PgMetricsMixin, PgBase):
             conn.execute(
                 "INSERT INTO journal (case_id, time, engineer, kind, text, data)"
                 " VALUES (%s, %s, %s, 'status', %s, %s)",
-                (case_id, when, engineer, note or f"Status: {from_status} -> {to_status}",
-                 _jsonb({"from": from_status, "to": to_status})),
+                (case_id, when, engineer, text, _jsonb(data)),
             )
             return self._get(conn, case_id)
 
@@ -594,26 +578,5 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC) if value is not None else None
 
 
-def _as_list(value: str | Iterable[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
-
-
-def _check_csat(csat: object) -> None:
-    if csat is not None and (not isinstance(csat, int) or isinstance(csat, bool)
-                             or not 1 <= csat <= 5):
-        raise StoreError(
-            f"A CSAT rating is a whole number from 1 to 5, not {csat!r}. Ask the customer "
-            "for a rating on that scale."
-        )
-
-
 def _case(r: Mapping[str, Any]) -> Case:
-    return Case(
-        id=r["id"], title=r["title"], customer=r["customer"], contact=r["contact"],
-        product=r["product"], version=r["version"], tags=tuple(r["tags"]),
-        ticket_ref=r["ticket_ref"], impact=r["impact"], urgency=r["urgency"],
-        severity=r["severity"], status=r["status"], created=_utc(r["created"]),
-        updated=_utc(r["updated"]), first_response_at=_utc(r["first_response_at"]),
-        resolved_at=_utc(r["resolved_at"]), closed_at=_utc(r["closed_at"]), csat=r["csat"],
-        engineer=r["engineer"], version_counter=r["version_counter"], hosts=tuple(r["hosts"]),
-    )
+    return case_from_row(r, tags=r["tags"], hosts=r["hosts"], time=_utc)

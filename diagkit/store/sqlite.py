@@ -27,13 +27,22 @@ from typing import Any, Self
 
 from diagkit import config
 from diagkit.store import (
-    UPDATABLE_FIELDS,
     Case,
     CaseNotFound,
     JournalEntry,
     StaleWrite,
     StatusChange,
     StoreError,
+)
+from diagkit.store.common import (
+    as_list,
+    aware,
+    case_from_row,
+    case_updates,
+    check_title,
+    now,
+    status_entry,
+    status_stamps,
 )
 from diagkit.store.schema import MIGRATIONS
 from diagkit.store.sqlite_kb import KbSqlMixin
@@ -53,18 +62,15 @@ def _write_lock_for(path: Path) -> threading.RLock:
 
 
 def _ts(value: datetime) -> str:
-    if value.tzinfo is None:
-        # A naive time would be read back as some other zone's time on another machine.
-        raise ValueError("the store only takes timezone-aware datetimes (e.g. datetime.now(UTC))")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    return aware(value).isoformat(timespec="microseconds")
 
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value is not None else None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+# Kept under these names: the KB and metrics mixins look them up here.
+_now = now
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -85,10 +91,6 @@ def _statements(script: str) -> Iterator[str]:
             buf = ""
     if buf.strip(" \n\t;"):
         raise StoreError("A schema migration ends with an incomplete SQL statement.")
-
-
-def _as_list(value: str | Iterable[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
 
 
 class SqliteStore(KbSqlMixin, MetricsSqlMixin):
@@ -245,24 +247,7 @@ class SqliteStore(KbSqlMixin, MetricsSqlMixin):
                 "SELECT host FROM case_hosts WHERE case_id = ? ORDER BY host", (r["id"],)
             )
         )
-        return Case(
-            id=r["id"], title=r["title"], customer=r["customer"], contact=r["contact"],
-            product=r["product"], version=r["version"], tags=tuple(json.loads(r["tags"])),
-            ticket_ref=r["ticket_ref"], impact=r["impact"], urgency=r["urgency"],
-            severity=r["severity"], status=r["status"], created=_dt(r["created"]),
-            updated=_dt(r["updated"]), first_response_at=_dt(r["first_response_at"]),
-            resolved_at=_dt(r["resolved_at"]), closed_at=_dt(r["closed_at"]), csat=r["csat"],
-            engineer=r["engineer"], version_counter=r["version_counter"], hosts=hosts,
-        )
-
-    @staticmethod
-    def _check_csat(csat: object) -> None:
-        if csat is not None and (not isinstance(csat, int) or isinstance(csat, bool)
-                                 or not 1 <= csat <= 5):
-            raise StoreError(
-                f"A CSAT rating is a whole number from 1 to 5, not {csat!r}. Ask the customer "
-                "for a rating on that scale."
-            )
+        return case_from_row(r, tags=json.loads(r["tags"]), hosts=hosts, time=_dt)
 
     def create_case(
         self,
@@ -282,8 +267,7 @@ class SqliteStore(KbSqlMixin, MetricsSqlMixin):
         hosts: Iterable[str] = (),
         created: datetime | None = None,
     ) -> Case:
-        if not title.strip():
-            raise StoreError("A case needs a title. Give it a short summary of the problem.")
+        check_title(title)
         when = _ts(created or _now())
         with self._write("create the case") as conn:
             cur = conn.execute(
@@ -329,7 +313,7 @@ class SqliteStore(KbSqlMixin, MetricsSqlMixin):
         args: list[Any] = []
         for column, value in (("status", status), ("severity", severity)):
             if value is not None:
-                values = _as_list(value)
+                values = as_list(value)
                 where.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "0")
                 args += values
         for column, value in (("customer", customer), ("engineer", engineer)):
@@ -367,21 +351,7 @@ class SqliteStore(KbSqlMixin, MetricsSqlMixin):
         return row[0]
 
     def update_case(self, case_id: int, expected_version: int, **fields: Any) -> Case:
-        if "status" in fields:
-            raise ValueError("change a case's status with record_status(), not update_case()")
-        unknown = set(fields) - UPDATABLE_FIELDS
-        if unknown:
-            raise ValueError(f"update_case() cannot set {sorted(unknown)}; "
-                             f"it takes {sorted(UPDATABLE_FIELDS)}")
-        self._check_csat(fields.get("csat"))
-        hosts = fields.pop("hosts", None)
-        values: dict[str, Any] = {}
-        for name, value in fields.items():
-            if name == "tags":
-                value = json.dumps(list(value))
-            elif name == "first_response_at" and value is not None:
-                value = _ts(value)
-            values[name] = value
+        values, hosts = case_updates(fields, tags=json.dumps, time=_ts)
         with self._write("save the case") as conn:
             self._check_version(conn, case_id, expected_version)
             sets = [f"{name} = ?" for name in values]
@@ -416,12 +386,8 @@ class SqliteStore(KbSqlMixin, MetricsSqlMixin):
             from_status = conn.execute(
                 "SELECT status FROM cases WHERE id = ?", (case_id,)
             ).fetchone()[0]
-            if to_status == "resolved":
-                stamps = "resolved_at = :when"
-            elif to_status == "closed":
-                stamps = "closed_at = :when"
-            else:
-                stamps = "resolved_at = NULL, closed_at = NULL"
+            stamps = status_stamps(to_status, ":when")
+            text, data = status_entry(from_status, to_status, note)
             conn.execute(
                 f"UPDATE cases SET status = :to, {stamps}, updated = :now,"
                 " version_counter = version_counter + 1 WHERE id = :id",
@@ -434,8 +400,7 @@ class SqliteStore(KbSqlMixin, MetricsSqlMixin):
             conn.execute(
                 "INSERT INTO journal (case_id, time, engineer, kind, text, data)"
                 " VALUES (?, ?, ?, 'status', ?, ?)",
-                (case_id, when, engineer, note or f"Status: {from_status} -> {to_status}",
-                 json.dumps({"from": from_status, "to": to_status})),
+                (case_id, when, engineer, text, json.dumps(data)),
             )
             return self._get(conn, case_id)
 
