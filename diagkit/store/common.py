@@ -2,17 +2,32 @@
 the team store (:mod:`diagkit.store.postgres`) differ in SQL, placeholders and how values are
 encoded, not in what they accept or how a row becomes a record.
 
-Pure functions only (no connection, no SQL dialect): each backend calls them and keeps its own
-SQL text.
+Pure functions (no connection, no SQL dialect) that each backend calls, keeping its own SQL
+text; and :class:`ArticleRules`, the knowledge base's public methods written once over a few
+SQL hooks each backend's KB mixin provides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import json
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from diagkit.store import UPDATABLE_FIELDS, Case, StoreError
+from diagkit.errors import KbError
+from diagkit.store import UPDATABLE_FIELDS, Case, CaseNotFound, StaleWrite, StoreError
+from diagkit.store.kb import (
+    ARTICLE_FIELDS,
+    HIGHLIGHT_START,
+    Article,
+    ArticleNotFound,
+    MatchRule,
+    SearchHit,
+    StaleArticleWrite,
+    as_rules,
+    check_slug,
+)
 
 
 def aware(value: datetime) -> datetime:
@@ -109,3 +124,179 @@ def case_from_row(
         engineer=r["engineer"], version_counter=r["version_counter"], hosts=tuple(hosts),
     )
 
+
+
+def check_version(row: Sequence[Any] | None, case_id: int, expected: int) -> int:
+    """The case's ``version_counter`` from ``row`` (``SELECT version_counter``), if it is
+    ``expected``; else :class:`CaseNotFound` (no row) or :class:`StaleWrite`."""
+    if row is None:
+        raise CaseNotFound(case_id)
+    if row[0] != expected:
+        raise StaleWrite(case_id, expected, row[0])
+    return row[0]
+
+
+# -- knowledge base -------------------------------------------------------------------------
+
+
+def article_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Article field values as column values (JSON text for the lists), validated."""
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in ("tags", "links"):
+            if isinstance(value, str):
+                raise KbError(f"An article's {name} are a list of strings, not one string.")
+            out[name] = json.dumps([str(v).strip() for v in value if str(v).strip()])
+        elif name == "rules":
+            out[name] = json.dumps([r.to_dict() for r in as_rules(value)])
+        elif name == "slug":
+            out[name] = check_slug(value)
+        elif name == "title":
+            if not str(value).strip():
+                raise KbError("An article needs a title. Give it the problem in a few words.")
+            out[name] = str(value).strip()
+        elif name == "source_case":
+            out[name] = None if value is None else int(value)
+        else:
+            out[name] = str(value)
+    return out
+
+
+def slug_taken(slug: str) -> KbError:
+    return KbError(f"There is already an article with the slug {slug!r}. Choose another "
+                   f"slug, or edit that article ('diagkit kb show {slug}').")
+
+
+def slug_like(base: str) -> str:
+    """A ``LIKE ... ESCAPE '\\'`` pattern for ``base-<anything>``."""
+    return base.replace("_", "\\_").replace("%", "\\%") + "-%"
+
+
+def free_slug(base: str, taken: Collection[str]) -> str:
+    """``base``, else ``base-2``, ``base-3``...: the first not in ``taken``."""
+    slug, n = base, 2
+    while slug in taken:
+        slug = f"{base}-{n}"
+        n += 1
+    return slug
+
+
+def check_article_version(row: Sequence[Any] | None, article_id: int, expected: int) -> None:
+    """:class:`ArticleNotFound` (no row) or :class:`StaleArticleWrite` unless ``row``
+    (``SELECT version_counter``) is at ``expected``."""
+    if row is None:
+        raise ArticleNotFound(article_id)
+    if row[0] != expected:
+        raise StaleArticleWrite(article_id, expected, row[0])
+
+
+def pick_snippet(texts: Iterable[str | None]) -> str:
+    """The first text with a highlighted match, else the first non-empty one, else ``""``."""
+    texts = list(texts)
+    snippet = next((t for t in texts if t and HIGHLIGHT_START in t), None)
+    return snippet or next((t for t in texts if t), "")
+
+
+class ArticleRules:
+    """The backend-neutral half of :class:`diagkit.store.kb.KbStore`: argument checks, slugs,
+    how a query's words become "all of them, else any of them". A backend's mixin provides the
+    SQL through the hooks below and its ``_read``/``_write`` transactions."""
+
+    #: Appended to the last word of a query to match it as a prefix.
+    _PREFIX = "*"
+    #: Joins a query's words so that all of them must appear / any of them may.
+    _ALL = " "
+    _ANY = " OR "
+
+    if TYPE_CHECKING:
+        def _read(self, doing: str = "read") -> AbstractContextManager[Any]: ...
+
+    def _terms(self, query: str) -> list[str]:
+        """The query's words, quoted for the backend's search syntax."""
+        raise NotImplementedError
+
+    def _search(self, match: str, limit: int, tag: str | None) -> list[SearchHit]:
+        raise NotImplementedError
+
+    def _insert_article(self, slug: str | None, values: dict[str, Any],
+                        when: datetime) -> Article:
+        """Save a new article (``slug`` None: a free one from the title) in one write."""
+        raise NotImplementedError
+
+    def _update_article(self, article_id: int, expected_version: int,
+                        values: dict[str, Any]) -> Article:
+        raise NotImplementedError
+
+    def _article_row(self, conn: Any, column: str, value: int | str) -> Any:
+        """The article row whose ``column`` (``id`` or ``slug``) is ``value``, or None."""
+        raise NotImplementedError
+
+    def _to_article(self, row: Any) -> Article:
+        raise NotImplementedError
+
+    def create_article(
+        self,
+        title: str,
+        *,
+        slug: str | None = None,
+        symptoms: str = "",
+        environment: str = "",
+        cause: str = "",
+        resolution: str = "",
+        tags: Sequence[str] = (),
+        links: Sequence[str] = (),
+        rules: Sequence[MatchRule] = (),
+        source_case: int | None = None,
+        author: str = "",
+        created: datetime | None = None,
+    ) -> Article:
+        values = article_columns({
+            "title": title, "symptoms": symptoms, "environment": environment, "cause": cause,
+            "resolution": resolution, "tags": tags, "links": links, "rules": rules,
+            "source_case": source_case, "author": author,
+        })
+        if slug is not None:
+            check_slug(slug)
+        return self._insert_article(slug, values, aware(created or now()))
+
+    def update_article(self, article_id: int, expected_version: int, **fields: Any) -> Article:
+        unknown = set(fields) - ARTICLE_FIELDS
+        if unknown:
+            raise ValueError(f"update_article() cannot set {sorted(unknown)}; "
+                             f"it takes {sorted(ARTICLE_FIELDS)}")
+        return self._update_article(article_id, expected_version, article_columns(fields))
+
+    def get_article(self, ref: int | str) -> Article:
+        with self._read("read the article") as conn:
+            row = None
+            if isinstance(ref, str):
+                row = self._article_row(conn, "slug", ref)
+            if row is None and (isinstance(ref, int) or str(ref).isdigit()):
+                row = self._article_row(conn, "id", int(ref))
+            if row is None:
+                raise ArticleNotFound(ref)
+            return self._to_article(row)
+
+    def search_articles(
+        self, query: str, *, limit: int = 20, tag: str | None = None
+    ) -> list[SearchHit]:
+        terms = self._terms(query)
+        if not terms or limit <= 0:
+            return []
+        # The last word as a prefix (search as you type), unless a single letter: "a*" would
+        # expand to a large part of the vocabulary.
+        words = terms[:-1] + [terms[-1] + (self._PREFIX if len(terms[-1]) > 3 else "")]
+        # All words; if nothing has them all, any of them (fuller matches rank first).
+        hits = self._search(self._ALL.join(words), limit, tag)
+        if not hits and len(words) > 1:
+            hits = self._search(self._ANY.join(words), limit, tag)
+        return hits
+
+    def article_count(self) -> int:
+        with self._read("count articles") as conn:
+            return conn.execute("SELECT COUNT(*) FROM kb_articles").fetchone()[0]
+
+    def article_slugs(self) -> set[str]:
+        """Every article's slug (cheap: for imports and the starter set)."""
+        with self._read("list article slugs") as conn:
+            return {s for (s,) in conn.execute("SELECT slug FROM kb_articles").fetchall()}

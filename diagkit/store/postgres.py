@@ -38,7 +38,6 @@ from diagkit.store import (
     Case,
     CaseNotFound,
     JournalEntry,
-    StaleWrite,
     StatusChange,
     StoreError,
     StoreUnavailable,
@@ -49,6 +48,7 @@ from diagkit.store.common import (
     case_from_row,
     case_updates,
     check_title,
+    check_version,
     now,
     status_entry,
     status_stamps,
@@ -432,11 +432,7 @@ class PgStore(PgKbMixin, PgMetricsMixin, PgBase):
         row = conn.execute(
             "SELECT version_counter FROM cases WHERE id = %s FOR UPDATE", (case_id,)
         ).fetchone()
-        if row is None:
-            raise CaseNotFound(case_id)
-        if row[0] != expected:
-            raise StaleWrite(case_id, expected, row[0])
-        return row[0]
+        return check_version(row, case_id, expected)
 
     def update_case(self, case_id: int, expected_version: int, **fields: Any) -> Case:
         values, hosts = case_updates(fields, tags=_jsonb, time=_aware)

@@ -22,20 +22,25 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from diagkit.errors import KbError
+from diagkit.store.common import (
+    ArticleRules,
+    check_article_version,
+    free_slug,
+    now,
+    pick_snippet,
+    slug_like,
+    slug_taken,
+)
 from diagkit.store.kb import (
-    ARTICLE_FIELDS,
     HIGHLIGHT_END,
     HIGHLIGHT_START,
     Article,
     ArticleNotFound,
     MatchRule,
     SearchHit,
-    StaleArticleWrite,
-    check_slug,
     slugify,
 )
-from diagkit.store.sqlite_kb import _WORD, MAX_QUERY_WORDS, SNIPPET_TOKENS, KbSqlMixin
+from diagkit.store.sqlite_kb import _WORD, MAX_QUERY_WORDS, SNIPPET_TOKENS
 
 #: ts_rank_cd weights for {D, C, B, A}: body, symptoms, tags, title. Same proportions as the
 #: SQLite bm25 weights (title 10, tags 5, symptoms 2, the rest 1..1.5).
@@ -81,13 +86,13 @@ def _article(r: Sequence[Any]) -> Article:
     )
 
 
-def _slug_taken(slug: str) -> KbError:
-    return KbError(f"There is already an article with the slug {slug!r}. Choose another "
-                   f"slug, or edit that article ('diagkit kb show {slug}').")
+class PgKbMixin(ArticleRules):
+    """Implements :class:`diagkit.store.kb.KbStore` on top of PgBase's transactions (the rules
+    both stores share are in :class:`~diagkit.store.common.ArticleRules`)."""
 
-
-class PgKbMixin:
-    """Implements :class:`diagkit.store.kb.KbStore` on top of PgBase's transactions."""
+    _PREFIX = ":*"
+    _ALL = " & "
+    _ANY = " | "
 
     if TYPE_CHECKING:  # provided by PgBase
         def _write(self, doing: str = "save") -> AbstractContextManager[Any]: ...
@@ -97,13 +102,9 @@ class PgKbMixin:
     def _free_slug(conn: Any, base: str) -> str:
         taken = {s for (s,) in conn.execute(
             "SELECT slug FROM kb_articles WHERE slug = %s OR slug LIKE %s ESCAPE '\\'",
-            (base, base.replace("_", "\\_").replace("%", "\\%") + "-%"),
+            (base, slug_like(base)),
         ).fetchall()}
-        slug, n = base, 2
-        while slug in taken:
-            slug = f"{base}-{n}"
-            n += 1
-        return slug
+        return free_slug(base, taken)
 
     @staticmethod
     def _insert_guarded(conn: Any, slug: str, sql: str, params: dict[str, Any]) -> Any:
@@ -115,42 +116,31 @@ class PgKbMixin:
             with conn.transaction():
                 return conn.execute(sql, params).fetchone()
         except psycopg.errors.UniqueViolation:
-            raise _slug_taken(slug) from None
+            raise slug_taken(slug) from None
 
-    # -- KbStore ----------------------------------------------------------------------------
+    # -- ArticleRules hooks -----------------------------------------------------------------
 
-    def create_article(
-        self,
-        title: str,
-        *,
-        slug: str | None = None,
-        symptoms: str = "",
-        environment: str = "",
-        cause: str = "",
-        resolution: str = "",
-        tags: Sequence[str] = (),
-        links: Sequence[str] = (),
-        rules: Sequence[MatchRule] = (),
-        source_case: int | None = None,
-        author: str = "",
-        created: datetime | None = None,
-    ) -> Article:
-        from diagkit.store.postgres import _aware, _now
+    def _terms(self, query: str) -> list[str]:
+        return ts_words(query)
 
-        values = KbSqlMixin._columns({
-            "title": title, "symptoms": symptoms, "environment": environment, "cause": cause,
-            "resolution": resolution, "tags": tags, "links": links, "rules": rules,
-            "source_case": source_case, "author": author,
-        })
-        if slug is not None:
-            check_slug(slug)
-        when = _aware(created or _now())
+    def _to_article(self, row: Sequence[Any]) -> Article:
+        return _article(row)
+
+    def _article_row(self, conn: Any, column: str, value: int | str) -> Any:
+        if column == "id" and not -2**63 <= int(value) < 2**63:
+            return None  # bigint; a longer digit string is no id
+        # column is "id" or "slug" (ArticleRules.get_article), never user input.
+        return conn.execute(f"SELECT {_COLUMNS} FROM kb_articles WHERE {column} = %s",
+                            (value,)).fetchone()
+
+    def _insert_article(self, slug: str | None, values: dict[str, Any],
+                        when: datetime) -> Article:
         with self._write("save the article") as conn:
             if slug is None:
                 slug = self._free_slug(conn, slugify(values["title"]))
             elif conn.execute("SELECT 1 FROM kb_articles WHERE slug = %s",
                               (slug,)).fetchone():
-                raise _slug_taken(slug)
+                raise slug_taken(slug)
             names = ["slug", *values, "created", "updated"]
             sql = (f"INSERT INTO kb_articles ({', '.join(names)})"
                    f" VALUES ({', '.join(_value(n) for n in names)}) RETURNING {_COLUMNS}")
@@ -158,49 +148,28 @@ class PgKbMixin:
                                        {**values, "slug": slug, "created": when, "updated": when})
             return _article(row)
 
-    def update_article(self, article_id: int, expected_version: int, **fields: Any) -> Article:
-        from diagkit.store.postgres import _now
-
-        unknown = set(fields) - ARTICLE_FIELDS
-        if unknown:
-            raise ValueError(f"update_article() cannot set {sorted(unknown)}; "
-                             f"it takes {sorted(ARTICLE_FIELDS)}")
-        values = KbSqlMixin._columns(fields)
+    def _update_article(self, article_id: int, expected_version: int,
+                        values: dict[str, Any]) -> Article:
         with self._write("save the article") as conn:
             # FOR UPDATE: a second engineer saving at the same moment waits here, then sees
             # the new version and gets StaleArticleWrite instead of overwriting.
-            row = conn.execute("SELECT version_counter FROM kb_articles WHERE id = %s"
-                               " FOR UPDATE", (article_id,)).fetchone()
-            if row is None:
-                raise ArticleNotFound(article_id)
-            if row[0] != expected_version:
-                raise StaleArticleWrite(article_id, expected_version, row[0])
+            check_article_version(
+                conn.execute("SELECT version_counter FROM kb_articles WHERE id = %s"
+                             " FOR UPDATE", (article_id,)).fetchone(),
+                article_id, expected_version)
             if "slug" in values and conn.execute(
                 "SELECT 1 FROM kb_articles WHERE slug = %s AND id <> %s",
                 (values["slug"], article_id),
             ).fetchone():
-                raise _slug_taken(values["slug"])
+                raise slug_taken(values["slug"])
             sets = [f"{name} = {_value(name)}" for name in values]
             sets += ["updated = %(_updated)s", "version_counter = version_counter + 1"]
             sql = (f"UPDATE kb_articles SET {', '.join(sets)} WHERE id = %(_id)s"
                    f" RETURNING {_COLUMNS}")
-            params = {**values, "_updated": _now(), "_id": article_id}
+            params = {**values, "_updated": now(), "_id": article_id}
             return _article(self._insert_guarded(conn, values.get("slug", ""), sql, params))
 
-    def get_article(self, ref: int | str) -> Article:
-        with self._read("read the article") as conn:
-            row = None
-            if isinstance(ref, str):
-                row = conn.execute(f"SELECT {_COLUMNS} FROM kb_articles WHERE slug = %s",
-                                   (ref,)).fetchone()
-            if row is None and (isinstance(ref, int) or str(ref).isdigit()):
-                ident = int(ref)
-                if -2**63 <= ident < 2**63:  # bigint; a longer digit string is no id
-                    row = conn.execute(f"SELECT {_COLUMNS} FROM kb_articles WHERE id = %s",
-                                       (ident,)).fetchone()
-            if row is None:
-                raise ArticleNotFound(ref)
-            return _article(row)
+    # -- KbStore (the rest: ArticleRules) ---------------------------------------------------
 
     def list_articles(self, *, tag: str | None = None) -> list[Article]:
         from psycopg.types.json import Jsonb
@@ -220,21 +189,6 @@ class PgKbMixin:
             if conn.execute("DELETE FROM kb_articles WHERE id = %s",
                             (article_id,)).rowcount == 0:
                 raise ArticleNotFound(article_id)
-
-    def search_articles(
-        self, query: str, *, limit: int = 20, tag: str | None = None
-    ) -> list[SearchHit]:
-        terms = ts_words(query)
-        if not terms or limit <= 0:
-            return []
-        # The last word as a prefix (search as you type), unless a single letter: "a:*" would
-        # expand to a large part of the vocabulary.
-        last = terms[-1] + (":*" if len(terms[-1]) > 3 else "")
-        words = terms[:-1] + [last]
-        hits = self._search(" & ".join(words), limit, tag)
-        if not hits and len(words) > 1:
-            hits = self._search(" | ".join(words), limit, tag)
-        return hits
 
     def _search(self, tsquery: str, limit: int, tag: str | None) -> list[SearchHit]:
         from psycopg.types.json import Jsonb
@@ -263,22 +217,8 @@ class PgKbMixin:
             # (~100 ms) would cost more than the search itself.
             conn.execute("SET LOCAL jit = off")
             rows = conn.execute(sql, args).fetchall()
-        hits = []
-        for r in rows:
-            texts = r[16:]
-            snippet = next((t for t in texts if t and HIGHLIGHT_START in t), None)
-            snippet = snippet or next((t for t in texts if t), "")
-            hits.append(SearchHit(article=_article(r), rank=float(r[15]), snippet=snippet))
-        return hits
-
-    def article_count(self) -> int:
-        with self._read("count articles") as conn:
-            return conn.execute("SELECT COUNT(*) FROM kb_articles").fetchone()[0]
-
-    def article_slugs(self) -> set[str]:
-        """Every article's slug (cheap: for imports and the starter set)."""
-        with self._read("list article slugs") as conn:
-            return {s for (s,) in conn.execute("SELECT slug FROM kb_articles").fetchall()}
+        return [SearchHit(article=_article(r), rank=float(r[15]), snippet=pick_snippet(r[16:]))
+                for r in rows]
 
     def get_kb_meta(self, key: str) -> str | None:
         with self._read("read knowledge-base settings") as conn:

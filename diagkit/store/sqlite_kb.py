@@ -14,23 +14,25 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from diagkit.errors import KbError
+from diagkit.store.common import (
+    ArticleRules,
+    check_article_version,
+    free_slug,
+    pick_snippet,
+    slug_like,
+    slug_taken,
+)
 from diagkit.store.kb import (
-    ARTICLE_FIELDS,
     HIGHLIGHT_END,
     HIGHLIGHT_START,
     Article,
     ArticleNotFound,
     MatchRule,
     SearchHit,
-    StaleArticleWrite,
-    as_rules,
-    check_slug,
     slugify,
 )
 
@@ -59,8 +61,9 @@ def _helpers() -> Any:
     return sqlite
 
 
-class KbSqlMixin:
-    """Implements :class:`diagkit.store.kb.KbStore` on top of SqliteStore's transactions."""
+class KbSqlMixin(ArticleRules):
+    """Implements :class:`diagkit.store.kb.KbStore` on top of SqliteStore's transactions (the
+    rules both stores share are in :class:`~diagkit.store.common.ArticleRules`)."""
 
     if TYPE_CHECKING:  # provided by SqliteStore
         def _write(self, doing: str = "save") -> AbstractContextManager[sqlite3.Connection]: ...
@@ -80,105 +83,55 @@ class KbSqlMixin:
             updated=dt(r["updated"]), version_counter=r["version_counter"],
         )
 
-    @staticmethod
-    def _columns(fields: dict[str, Any]) -> dict[str, Any]:
-        """Field values as column values (JSON for the lists), validated."""
-        out: dict[str, Any] = {}
-        for name, value in fields.items():
-            if name in ("tags", "links"):
-                if isinstance(value, str):
-                    raise KbError(f"An article's {name} are a list of strings, not one string.")
-                out[name] = json.dumps([str(v).strip() for v in value if str(v).strip()])
-            elif name == "rules":
-                out[name] = json.dumps([r.to_dict() for r in as_rules(value)])
-            elif name == "slug":
-                out[name] = check_slug(value)
-            elif name == "title":
-                if not str(value).strip():
-                    raise KbError("An article needs a title. Give it the problem in a few words.")
-                out[name] = str(value).strip()
-            elif name == "source_case":
-                out[name] = None if value is None else int(value)
-            else:
-                out[name] = str(value)
-        return out
+    def _to_article(self, row: sqlite3.Row) -> Article:
+        return self._article(row)
 
     @staticmethod
     def _free_slug(conn: sqlite3.Connection, base: str) -> str:
         taken = {s for (s,) in conn.execute(
             "SELECT slug FROM kb_articles WHERE slug = ? OR slug LIKE ? ESCAPE '\\'",
-            (base, base.replace("_", "\\_").replace("%", "\\%") + "-%"),
+            (base, slug_like(base)),
         )}
-        slug, n = base, 2
-        while slug in taken:
-            slug = f"{base}-{n}"
-            n += 1
-        return slug
+        return free_slug(base, taken)
 
-    @staticmethod
-    def _slug_taken(slug: str) -> KbError:
-        return KbError(f"There is already an article with the slug {slug!r}. Choose another "
-                       f"slug, or edit that article ('diagkit kb show {slug}').")
+    # -- ArticleRules hooks -----------------------------------------------------------------
 
-    # -- KbStore ----------------------------------------------------------------------------
+    def _terms(self, query: str) -> list[str]:
+        return fts_terms(query)
 
-    def create_article(
-        self,
-        title: str,
-        *,
-        slug: str | None = None,
-        symptoms: str = "",
-        environment: str = "",
-        cause: str = "",
-        resolution: str = "",
-        tags: Sequence[str] = (),
-        links: Sequence[str] = (),
-        rules: Sequence[MatchRule] = (),
-        source_case: int | None = None,
-        author: str = "",
-        created: datetime | None = None,
-    ) -> Article:
-        h = _helpers()
-        values = self._columns({
-            "title": title, "symptoms": symptoms, "environment": environment, "cause": cause,
-            "resolution": resolution, "tags": tags, "links": links, "rules": rules,
-            "source_case": source_case, "author": author,
-        })
-        if slug is not None:
-            check_slug(slug)
-        when = h._ts(created or h._now())
+    def _article_row(self, conn: sqlite3.Connection, column: str, value: int | str) -> Any:
+        # column is "id" or "slug" (ArticleRules.get_article), never user input.
+        return conn.execute(f"SELECT * FROM kb_articles WHERE {column} = ?",
+                            (value,)).fetchone()
+
+    def _insert_article(self, slug: str | None, values: dict[str, Any],
+                        when: datetime) -> Article:
+        stamp = _helpers()._ts(when)
         with self._write("save the article") as conn:
             if slug is None:
                 slug = self._free_slug(conn, slugify(values["title"]))
             elif conn.execute("SELECT 1 FROM kb_articles WHERE slug = ?", (slug,)).fetchone():
-                raise self._slug_taken(slug)
+                raise slug_taken(slug)
             cur = conn.execute(
                 f"INSERT INTO kb_articles (slug, {', '.join(values)}, created, updated)"
                 f" VALUES (?, {', '.join('?' * len(values))}, ?, ?)",
-                [slug, *values.values(), when, when],
+                [slug, *values.values(), stamp, stamp],
             )
             row = conn.execute("SELECT * FROM kb_articles WHERE id = ?",
                                (cur.lastrowid,)).fetchone()
             return self._article(row)
 
-    def update_article(self, article_id: int, expected_version: int, **fields: Any) -> Article:
-        unknown = set(fields) - ARTICLE_FIELDS
-        if unknown:
-            raise ValueError(f"update_article() cannot set {sorted(unknown)}; "
-                             f"it takes {sorted(ARTICLE_FIELDS)}")
-        values = self._columns(fields)
+    def _update_article(self, article_id: int, expected_version: int,
+                        values: dict[str, Any]) -> Article:
         with self._write("save the article") as conn:
-            row = conn.execute("SELECT version_counter FROM kb_articles WHERE id = ?",
-                               (article_id,)).fetchone()
-            if row is None:
-                raise ArticleNotFound(article_id)
-            if row[0] != expected_version:
-                raise StaleArticleWrite(article_id, expected_version, row[0])
+            check_article_version(
+                conn.execute("SELECT version_counter FROM kb_articles WHERE id = ?",
+                             (article_id,)).fetchone(), article_id, expected_version)
             if "slug" in values and conn.execute(
                 "SELECT 1 FROM kb_articles WHERE slug = ? AND id != ?",
                 (values["slug"], article_id),
             ).fetchone():
-                raise self._slug_taken(values["slug"])
+                raise slug_taken(values["slug"])
             sets = [f"{name} = ?" for name in values]
             sets += ["updated = ?", "version_counter = version_counter + 1"]
             conn.execute(f"UPDATE kb_articles SET {', '.join(sets)} WHERE id = ?",
@@ -186,17 +139,7 @@ class KbSqlMixin:
             return self._article(conn.execute("SELECT * FROM kb_articles WHERE id = ?",
                                               (article_id,)).fetchone())
 
-    def get_article(self, ref: int | str) -> Article:
-        with self._read("read the article") as conn:
-            row = None
-            if isinstance(ref, str):
-                row = conn.execute("SELECT * FROM kb_articles WHERE slug = ?", (ref,)).fetchone()
-            if row is None and (isinstance(ref, int) or str(ref).isdigit()):
-                row = conn.execute("SELECT * FROM kb_articles WHERE id = ?",
-                                   (int(ref),)).fetchone()
-            if row is None:
-                raise ArticleNotFound(ref)
-            return self._article(row)
+    # -- KbStore (the rest: ArticleRules) ---------------------------------------------------
 
     def list_articles(self, *, tag: str | None = None) -> list[Article]:
         sql = "SELECT * FROM kb_articles"
@@ -212,21 +155,6 @@ class KbSqlMixin:
         with self._write("delete the article") as conn:
             if conn.execute("DELETE FROM kb_articles WHERE id = ?", (article_id,)).rowcount == 0:
                 raise ArticleNotFound(article_id)
-
-    def search_articles(
-        self, query: str, *, limit: int = 20, tag: str | None = None
-    ) -> list[SearchHit]:
-        terms = fts_terms(query)
-        if not terms or limit <= 0:
-            return []
-        # The last word as a prefix (search as you type), unless a single letter: "a*" would
-        # expand to a large part of the vocabulary.
-        last = terms[-1] + ("*" if len(terms[-1]) > 3 else "")
-        # All words; if nothing has them all, any of them (bm25 puts fuller matches first).
-        hits = self._search(" ".join(terms[:-1] + [last]), limit, tag)
-        if not hits and len(terms) > 1:
-            hits = self._search(" OR ".join(terms[:-1] + [last]), limit, tag)
-        return hits
 
     def _search(self, match: str, limit: int, tag: str | None) -> list[SearchHit]:
         # ORDER BY rank with "rank MATCH" lets FTS5 sort by the weighted bm25 itself and hand
@@ -254,24 +182,9 @@ class KbSqlMixin:
             rows = {r["id"]: r for r in conn.execute(
                 f"SELECT * FROM kb_articles WHERE id IN ({', '.join('?' * len(ids))})", ids
             ).fetchall()}
-        hits = []
-        for rowid, score, *texts in ranked:
-            if rowid not in rows:
-                continue
-            snippet = next((t for t in texts if t and HIGHLIGHT_START in t), None)
-            snippet = snippet or next((t for t in texts if t), "")
-            hits.append(SearchHit(article=self._article(rows[rowid]), rank=-score,
-                                  snippet=snippet))
-        return hits
-
-    def article_count(self) -> int:
-        with self._read("count articles") as conn:
-            return conn.execute("SELECT COUNT(*) FROM kb_articles").fetchone()[0]
-
-    def article_slugs(self) -> set[str]:
-        """Every article's slug (cheap: for imports and the starter set)."""
-        with self._read("list article slugs") as conn:
-            return {s for (s,) in conn.execute("SELECT slug FROM kb_articles")}
+        return [SearchHit(article=self._article(rows[rowid]), rank=-score,
+                          snippet=pick_snippet(texts))
+                for rowid, score, *texts in ranked if rowid in rows]
 
     def get_kb_meta(self, key: str) -> str | None:
         with self._read("read knowledge-base settings") as conn:
