@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -224,30 +224,25 @@ class PgBase:
                           f"{' '.join(str(exc).split())}. Nothing was saved.")
 
     @contextmanager
-    def _write(self, doing: str = "save") -> Iterator[Any]:
+    def _transaction(self, doing: str) -> Iterator[Any]:
+        import psycopg
+
+        with self._lock:
+            conn = self._ensure()
+            try:
+                with conn.transaction():
+                    yield conn
+            except psycopg.Error as exc:
+                raise self._fail(exc, doing) from exc
+
+    def _write(self, doing: str = "save") -> AbstractContextManager[Any]:
         """One transaction on the connection (``conn.execute`` inside); all or nothing."""
-        import psycopg
+        return self._transaction(doing)
 
-        with self._lock:
-            conn = self._ensure()
-            try:
-                with conn.transaction():
-                    yield conn
-            except psycopg.Error as exc:
-                raise self._fail(exc, doing) from exc
-
-    @contextmanager
-    def _read(self, doing: str = "read") -> Iterator[Any]:
-        import psycopg
-
-        with self._lock:
-            conn = self._ensure()
-            try:
-                # One snapshot for the reads of one call (several SELECTs agree with each other).
-                with conn.transaction():
-                    yield conn
-            except psycopg.Error as exc:
-                raise self._fail(exc, doing) from exc
+    def _read(self, doing: str = "read") -> AbstractContextManager[Any]:
+        # A transaction too: one snapshot for the reads of one call (several SELECTs agree
+        # with each other).
+        return self._transaction(doing)
 
     def __enter__(self) -> Self:
         return self
