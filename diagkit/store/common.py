@@ -28,6 +28,7 @@ from diagkit.store.kb import (
     as_rules,
     check_slug,
 )
+from diagkit.store.metrics import CaseColumns, HistoryColumns, IntervalColumns, RefCount
 
 
 def aware(value: datetime) -> datetime:
@@ -300,3 +301,67 @@ class ArticleRules:
         """Every article's slug (cheap: for imports and the starter set)."""
         with self._read("list article slugs") as conn:
             return {s for (s,) in conn.execute("SELECT slug FROM kb_articles").fetchall()}
+
+
+# -- metrics --------------------------------------------------------------------------------
+
+# A status change that makes its case's history irregular (diagkit.store.metrics, "Regular
+# histories"), over status_changes (alias s); from_status is the status at write time. The
+# same SQL on both backends.
+IRREGULAR_CHANGE = (
+    "((s.from_status IN ('resolved', 'closed') AND s.to_status NOT IN ('resolved', 'closed'))"
+    " OR (s.to_status = 'resolved' AND (s.from_status IS NULL"
+    " OR s.from_status IN ('resolved', 'closed')))"
+    " OR (s.to_status = 'closed' AND (s.from_status IS NULL OR s.from_status <> 'resolved')))"
+)
+
+
+def metrics_period(since: datetime, until: datetime, engineer: str | None,
+                   time: Callable[[datetime], Any]) -> dict[str, Any]:
+    """The named parameters of a metrics query, times through the backend's ``time``."""
+    return {"since": time(since), "until": time(until), "engineer": engineer}
+
+
+def transpose(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
+    """Rows as ``width`` columns."""
+    # zip(*rows) transposes in C; an empty result still needs `width` empty columns.
+    return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+
+
+def case_columns(rows: list[tuple[Any, ...]],
+                 times: Callable[[Sequence[Any]], Sequence[float]]) -> CaseColumns:
+    """:class:`CaseColumns` from rows of (id, created, done, severity, engineer,
+    first_response_at, resolved_at, csat), the time columns through ``times``."""
+    cid, created, done, severity, engineer_, fr, res, csat = transpose(rows, 8)
+    return CaseColumns(cid, times(created), done, severity, engineer_, times(fr), times(res),
+                       csat)
+
+
+def interval_columns(rows: list[tuple[Any, ...]],
+                     times: Callable[[Sequence[Any]], Sequence[float]]) -> IntervalColumns:
+    """:class:`IntervalColumns` from rows of (case_id, status, start, end)."""
+    case_id, status, start, end = transpose(rows, 4)
+    return IntervalColumns(case_id, status, times(start), times(end))
+
+
+def irregular_ids(scan: list[tuple[Any, ...]]) -> list[int]:
+    """The cases of a history scan (rows of case_id, to_status, time, next time, irregular)
+    with an irregular change, ascending."""
+    return sorted({r[0] for r in scan if r[4]})
+
+
+def history_columns(scan: list[tuple[Any, ...]], irregular: list[int],
+                    done_rows: list[tuple[Any, ...]],
+                    times: Callable[[Sequence[Any]], Sequence[float]]) -> HistoryColumns:
+    """:class:`HistoryColumns` from the history scan and the irregular cases' resolved/closed
+    rows (case_id, status, start, end)."""
+    waits = [r[:4] for r in scan if r[1] == "waiting_on_customer"]
+    return HistoryColumns(interval_columns(waits, times), irregular,
+                          interval_columns(done_rows, times))
+
+
+def ref_counts(sig_rows: Iterable[tuple[Any, int]], art_rows: Iterable[tuple[Any, int]],
+               titles: Mapping[Any, str]) -> list[RefCount]:
+    """Signatures, then articles (with their latest title), as :class:`RefCount` s."""
+    return ([RefCount("signature", str(k), n) for k, n in sig_rows]
+            + [RefCount("article", str(k), n, titles.get(k, "")) for k, n in art_rows])

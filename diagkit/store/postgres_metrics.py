@@ -17,8 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from diagkit.store.metrics import CaseColumns, HistoryColumns, IntervalColumns, RefCount
-from diagkit.store.sqlite_metrics import _columns
+from diagkit.store.common import (
+    IRREGULAR_CHANGE,
+    aware,
+    case_columns,
+    history_columns,
+    irregular_ids,
+    metrics_period,
+    ref_counts,
+)
+from diagkit.store.metrics import CaseColumns, HistoryColumns, RefCount
 
 # The "relevant cases" rule of diagkit.store.metrics, over the cases table (alias c).
 # ::text on the engineer: a NULL parameter needs a type for "IS NULL".
@@ -28,13 +36,7 @@ _RELEVANT = (
     " OR c.first_response_at IS NULL)"
     " AND (%(engineer)s::text IS NULL OR c.engineer = %(engineer)s::text)"
 )
-# A status change that makes its case's history irregular (as in sqlite_metrics).
-_IRREGULAR = (
-    "((s.from_status IN ('resolved', 'closed') AND s.to_status NOT IN ('resolved', 'closed'))"
-    " OR (s.to_status = 'resolved' AND (s.from_status IS NULL"
-    " OR s.from_status IN ('resolved', 'closed')))"
-    " OR (s.to_status = 'closed' AND (s.from_status IS NULL OR s.from_status <> 'resolved')))"
-)
+_IRREGULAR = IRREGULAR_CHANGE
 
 
 def _epoch(column: str) -> str:
@@ -62,11 +64,6 @@ def _fast(conn: Any) -> Any:
     return conn.cursor(binary=True)
 
 
-def _intervals(rows: list[tuple[Any, ...]]) -> IntervalColumns:
-    case_id, status, start, end = _columns(rows, 4)
-    return IntervalColumns(case_id, status, _floats(start), _floats(end))
-
-
 class PgMetricsMixin:
     """Implements :class:`diagkit.store.metrics.MetricsStore` for the team store."""
 
@@ -75,9 +72,7 @@ class PgMetricsMixin:
 
     @staticmethod
     def _period(since: datetime, until: datetime, engineer: str | None) -> dict[str, Any]:
-        from diagkit.store.postgres import _aware
-
-        return {"since": _aware(since), "until": _aware(until), "engineer": engineer}
+        return metrics_period(since, until, engineer, aware)
 
     def metrics_cases(self, *, since: datetime, until: datetime,
                       engineer: str | None = None) -> CaseColumns:
@@ -89,9 +84,7 @@ class PgMetricsMixin:
         params = self._period(since, until, engineer)
         with self._read("read the cases for the metrics") as conn:
             rows = _fast(conn).execute(sql, params).fetchall()
-        cid, created, done, severity, engineer_, fr, res, csat = _columns(rows, 8)
-        return CaseColumns(cid, _floats(created), done, severity, engineer_, _floats(fr),
-                           _floats(res), csat)
+        return case_columns(rows, _floats)
 
     def metrics_history(self, *, since: datetime, until: datetime,
                         engineer: str | None = None) -> HistoryColumns:
@@ -112,11 +105,10 @@ class PgMetricsMixin:
         with self._read("read the status history for the metrics") as conn:
             cur = _fast(conn)
             rows = cur.execute(scan, params).fetchall()
-            irregular = sorted({r[0] for r in rows if r[4]})
+            irregular = irregular_ids(rows)
             done_rows = (cur.execute(done, {"ids": irregular}).fetchall()
                          if irregular else [])
-        waits = [r[:4] for r in rows if r[1] == "waiting_on_customer"]
-        return HistoryColumns(_intervals(waits), irregular, _intervals(done_rows))
+        return history_columns(rows, irregular, done_rows, _floats)
 
     def metrics_ref_counts(self, *, since: datetime, until: datetime,
                            engineer: str | None = None) -> list[RefCount]:
@@ -150,5 +142,5 @@ class PgMetricsMixin:
             sig_rows = cur.execute(sigs, params).fetchall()
             art_rows = cur.execute(arts, params).fetchall()
             named = {r[0]: str(r[1]) for r in cur.execute(titles, params).fetchall()}
-        return ([RefCount("signature", str(k), n) for k, n in sig_rows if k is not None]
-                + [RefCount("article", str(k), n, named.get(k, "")) for k, n in art_rows])
+        # A JSON null among the signatures is no signature (jsonb gives NULL for it).
+        return ref_counts([(k, n) for k, n in sig_rows if k is not None], art_rows, named)

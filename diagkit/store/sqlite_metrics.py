@@ -18,7 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from diagkit.store.metrics import CaseColumns, HistoryColumns, IntervalColumns, RefCount
+from diagkit.store.common import (
+    IRREGULAR_CHANGE,
+    case_columns,
+    history_columns,
+    irregular_ids,
+    metrics_period,
+    ref_counts,
+)
+from diagkit.store.metrics import CaseColumns, HistoryColumns, RefCount
 
 # The "relevant cases" rule of diagkit.store.metrics, over the cases table (alias c).
 _RELEVANT = (
@@ -28,14 +36,7 @@ _RELEVANT = (
     " AND (:engineer IS NULL OR c.engineer = :engineer)"
 )
 
-# A status change that makes its case's history irregular (diagkit.store.metrics, "Regular
-# histories"); from_status is the status at write time.
-_IRREGULAR = (
-    "((s.from_status IN ('resolved', 'closed') AND s.to_status NOT IN ('resolved', 'closed'))"
-    " OR (s.to_status = 'resolved' AND (s.from_status IS NULL"
-    " OR s.from_status IN ('resolved', 'closed')))"
-    " OR (s.to_status = 'closed' AND (s.from_status IS NULL OR s.from_status <> 'resolved')))"
-)
+_IRREGULAR = IRREGULAR_CHANGE
 # The time of the change after s (by time, then id): where s's interval ends. An index probe
 # per row, cheaper than a LEAD() window over the whole history.
 _NEXT = ("(SELECT substr(n.time, 1, 26) FROM status_changes n WHERE n.case_id = s.case_id"
@@ -52,16 +53,6 @@ def _epochs(values: Sequence[str | None]) -> np.ndarray:
     return out
 
 
-def _columns(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
-    # zip(*rows) transposes in C; an empty result still needs `width` empty columns.
-    return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
-
-
-def _intervals(rows: list[tuple[Any, ...]]) -> IntervalColumns:
-    case_id, status, start, end = _columns(rows, 4)
-    return IntervalColumns(case_id, status, _epochs(start), _epochs(end))
-
-
 class MetricsSqlMixin:
     """Implements :class:`diagkit.store.metrics.MetricsStore` for the SQLite store."""
 
@@ -72,7 +63,7 @@ class MetricsSqlMixin:
     def _period(since: datetime, until: datetime, engineer: str | None) -> dict[str, Any]:
         from diagkit.store.sqlite import _ts
 
-        return {"since": _ts(since), "until": _ts(until), "engineer": engineer}
+        return metrics_period(since, until, engineer, _ts)
 
     def metrics_cases(self, *, since: datetime, until: datetime,
                       engineer: str | None = None) -> CaseColumns:
@@ -83,9 +74,7 @@ class MetricsSqlMixin:
         )
         with self._read("read the cases for the metrics") as conn:
             rows = conn.execute(sql, self._period(since, until, engineer)).fetchall()
-        cid, created, done, severity, engineer_, fr, res, csat = _columns(rows, 8)
-        return CaseColumns(cid, _epochs(created), done, severity, engineer_, _epochs(fr),
-                           _epochs(res), csat)
+        return case_columns(rows, _epochs)
 
     def metrics_history(self, *, since: datetime, until: datetime,
                         engineer: str | None = None) -> HistoryColumns:
@@ -105,11 +94,10 @@ class MetricsSqlMixin:
         )
         with self._read("read the status history for the metrics") as conn:
             rows = conn.execute(scan, params).fetchall()
-            irregular = sorted({r[0] for r in rows if r[4]})
+            irregular = irregular_ids(rows)
             done_rows = (conn.execute(done, {"ids": json.dumps(irregular)}).fetchall()
                          if irregular else [])
-        waits = [r[:4] for r in rows if r[1] == "waiting_on_customer"]
-        return HistoryColumns(_intervals(waits), irregular, _intervals(done_rows))
+        return history_columns(rows, irregular, done_rows, _epochs)
 
     def metrics_ref_counts(self, *, since: datetime, until: datetime,
                            engineer: str | None = None) -> list[RefCount]:
@@ -141,5 +129,4 @@ class MetricsSqlMixin:
             sig_rows = conn.execute(sigs, params).fetchall()
             art_rows = conn.execute(arts, params).fetchall()
             named = {r[0]: str(r[1]) for r in conn.execute(titles, params)}
-        return ([RefCount("signature", str(k), n) for k, n in sig_rows]
-                + [RefCount("article", str(k), n, named.get(k, "")) for k, n in art_rows])
+        return ref_counts(sig_rows, art_rows, named)
