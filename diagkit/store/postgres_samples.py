@@ -15,10 +15,17 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
-
 from diagkit.store.postgres import PgBase
-from diagkit.store.samples import _BUCKET, PRUNE_EVERY_S, RESOLUTIONS, Retention, SeriesData
+from diagkit.store.samples import (
+    _BUCKET,
+    PRUNE_EVERY_S,
+    RESOLUTIONS,
+    Retention,
+    SampleRules,
+    SeriesData,
+    finite_samples,
+    series_data,
+)
 
 _APPEND = """
 WITH ins AS (
@@ -45,7 +52,7 @@ SELECT count(*) FROM ins
 """
 
 
-class PgSampleStore(PgBase):
+class PgSampleStore(SampleRules, PgBase):
     """The team's monitoring history. Thread-safe; one transaction per :meth:`append`."""
 
     def __init__(self, url: str, *, retention: Retention | None = None,
@@ -77,12 +84,7 @@ class PgSampleStore(PgBase):
         Missing and non-finite values are skipped; a repeated (host, metric, time) keeps the
         first value and is not counted twice in the aggregates. Returns values stored.
         """
-        rows: list[tuple[str, str, float, float]] = []
-        for host, t, values in samples:
-            for metric, v in values.items():
-                if v is None or not np.isfinite(v):
-                    continue
-                rows.append((host, metric, float(t), float(v)))
+        rows = list(finite_samples(samples))
         stored = 0
         with self._lock:
             try:
@@ -104,9 +106,7 @@ class PgSampleStore(PgBase):
 
     def prune(self, now: float | None = None) -> dict[str, int]:
         """Drop what is older than its resolution's retention; returns rows removed per table."""
-        now = time.time() if now is None else now
-        cut = {"raw": now - self.retention.raw, "1m": now - self.retention.minute,
-               "1h": now - self.retention.hour}
+        cut = self._cuts(now)
         removed: dict[str, int] = {}
         with self._write("prune the monitoring history") as conn:
             for res in RESOLUTIONS:
@@ -127,23 +127,10 @@ class PgSampleStore(PgBase):
             return [r[0] for r in conn.execute(
                 "SELECT metric FROM series WHERE host = %s ORDER BY metric", (host,)).fetchall()]
 
-    def resolution_for(self, since: float, now: float | None = None) -> str:
-        """The finest resolution whose retention still reaches back to ``since``."""
-        now = time.time() if now is None else now
-        age = now - since
-        if age <= self.retention.raw:
-            return "raw"
-        if age <= self.retention.minute:
-            return "1m"
-        return "1h"
-
     def read(self, host: str, metric: str, *, since: float, until: float | None = None,
              resolution: str | None = None, now: float | None = None) -> SeriesData:
         """The series between ``since`` and ``until`` (epoch seconds), oldest first."""
-        res = resolution or self.resolution_for(since, now)
-        if res not in RESOLUTIONS:
-            raise ValueError(f"unknown resolution {res!r}; use one of {', '.join(RESOLUTIONS)}")
-        until = float("inf") if until is None else until
+        res, until = self._window(since, until, resolution, now)
         # The series id comes from the database, not only the cache: another engineer's
         # diagkit may have started the series.
         with self._read("read the monitoring history") as conn:
@@ -158,5 +145,4 @@ class PgSampleStore(PgBase):
                     " JOIN series s ON s.id = a.series WHERE s.host = %s AND s.metric = %s"
                     " AND a.t + %s > %s AND a.t <= %s::float8 ORDER BY a.t",
                     (host, metric, _BUCKET[res], since, until)).fetchall()
-        arr = np.asarray(rows, dtype=float).reshape(-1, 4)
-        return SeriesData(host, metric, res, arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+        return series_data(host, metric, res, rows)

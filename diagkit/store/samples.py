@@ -21,7 +21,7 @@ import csv
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,7 +86,56 @@ class SeriesData:
         return int(self.t.size)
 
 
-class SampleStore:
+def finite_samples(
+    samples: Iterable[tuple[str, float, Mapping[str, float | None]]],
+) -> Iterator[tuple[str, str, float, float]]:
+    """``(host, metric, t, v)`` for each value of ``samples`` that is set and finite."""
+    for host, t, values in samples:
+        for metric, v in values.items():
+            if v is None or not np.isfinite(v):
+                continue
+            yield host, metric, float(t), float(v)
+
+
+def series_data(host: str, metric: str, resolution: str,
+                rows: Sequence[tuple[float, float, float, float]]) -> SeriesData:
+    """A :class:`SeriesData` from rows of (t, avg, min, max)."""
+    arr = np.asarray(rows, dtype=float).reshape(-1, 4)
+    return SeriesData(host, metric, resolution, arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+
+
+class SampleRules:
+    """What every monitoring history does the same way (the SQLite file and the team store):
+    which resolution a window reads and what retention cuts."""
+
+    retention: Retention
+
+    def resolution_for(self, since: float, now: float | None = None) -> str:
+        """The finest resolution whose retention still reaches back to ``since``."""
+        now = time.time() if now is None else now
+        age = now - since
+        if age <= self.retention.raw:
+            return "raw"
+        if age <= self.retention.minute:
+            return "1m"
+        return "1h"
+
+    def _window(self, since: float, until: float | None, resolution: str | None,
+                now: float | None) -> tuple[str, float]:
+        """:meth:`read`'s resolution (checked) and end of window."""
+        res = resolution or self.resolution_for(since, now)
+        if res not in RESOLUTIONS:
+            raise ValueError(f"unknown resolution {res!r}; use one of {', '.join(RESOLUTIONS)}")
+        return res, float("inf") if until is None else until
+
+    def _cuts(self, now: float | None) -> dict[str, float]:
+        """Per resolution, the time before which :meth:`prune` drops samples."""
+        now = time.time() if now is None else now
+        return {"raw": now - self.retention.raw, "1m": now - self.retention.minute,
+                "1h": now - self.retention.hour}
+
+
+class SampleStore(SampleRules):
     """The monitoring history file. Thread-safe; one write transaction per :meth:`append`."""
 
     def __init__(self, path: Path | str | None = None, *,
@@ -146,11 +195,8 @@ class SampleStore:
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-                for host, t, values in samples:
-                    for metric, v in values.items():
-                        if v is None or not np.isfinite(v):
-                            continue
-                        raw.append((self._series_id(host, metric), float(t), float(v)))
+                for host, metric, t, v in finite_samples(samples):
+                    raw.append((self._series_id(host, metric), t, v))
                 stored = 0
                 for sid, t, v in raw:
                     cur = self._conn.execute(
@@ -182,9 +228,7 @@ class SampleStore:
 
     def prune(self, now: float | None = None) -> dict[str, int]:
         """Drop what is older than its resolution's retention; returns rows removed per table."""
-        now = time.time() if now is None else now
-        cut = {"raw": now - self.retention.raw, "1m": now - self.retention.minute,
-               "1h": now - self.retention.hour}
+        cut = self._cuts(now)
         removed: dict[str, int] = {}
         with self._lock:
             try:
@@ -213,23 +257,10 @@ class SampleStore:
             return [r[0] for r in self._conn.execute(
                 "SELECT metric FROM series WHERE host = ? ORDER BY metric", (host,))]
 
-    def resolution_for(self, since: float, now: float | None = None) -> str:
-        """The finest resolution whose retention still reaches back to ``since``."""
-        now = time.time() if now is None else now
-        age = now - since
-        if age <= self.retention.raw:
-            return "raw"
-        if age <= self.retention.minute:
-            return "1m"
-        return "1h"
-
     def read(self, host: str, metric: str, *, since: float, until: float | None = None,
              resolution: str | None = None, now: float | None = None) -> SeriesData:
         """The series between ``since`` and ``until`` (epoch seconds), oldest first."""
-        res = resolution or self.resolution_for(since, now)
-        if res not in RESOLUTIONS:
-            raise ValueError(f"unknown resolution {res!r}; use one of {', '.join(RESOLUTIONS)}")
-        until = float("inf") if until is None else until
+        res, until = self._window(since, until, resolution, now)
         with self._lock:
             sid = self._series.get((host, metric))
             if sid is None:
@@ -243,8 +274,7 @@ class SampleStore:
                 rows = self._conn.execute(
                     f"SELECT t, sum / n, min, max FROM samples_{res} WHERE series = ?"
                     " AND t + ? > ? AND t <= ? ORDER BY t", (sid, width, since, until)).fetchall()
-        arr = np.asarray(rows, dtype=float).reshape(-1, 4)
-        return SeriesData(host, metric, res, arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+        return series_data(host, metric, res, rows)
 
 
 def write_csv(data: Sequence[SeriesData], path: Path | str) -> int:
