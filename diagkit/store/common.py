@@ -16,7 +16,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from diagkit.errors import KbError
-from diagkit.store import UPDATABLE_FIELDS, Case, CaseNotFound, StaleWrite, StoreError
+from diagkit.store import (
+    UPDATABLE_FIELDS,
+    Case,
+    CaseNotFound,
+    JournalEntry,
+    StaleWrite,
+    StatusChange,
+    StoreError,
+)
 from diagkit.store.kb import (
     ARTICLE_FIELDS,
     HIGHLIGHT_START,
@@ -125,6 +133,21 @@ def case_from_row(
         engineer=r["engineer"], version_counter=r["version_counter"], hosts=tuple(hosts),
     )
 
+
+
+def status_change_from_row(r: Sequence[Any], time: Callable[[Any], datetime | None]
+                           ) -> StatusChange:
+    """A :class:`StatusChange` from (id, case_id, time, from_status, to_status, engineer)."""
+    return StatusChange(id=r[0], case_id=r[1], time=time(r[2]), from_status=r[3],
+                        to_status=r[4], engineer=r[5])
+
+
+def journal_entry_from_row(r: Sequence[Any], time: Callable[[Any], datetime | None],
+                           data: Callable[[Any], Any] | None = None) -> JournalEntry:
+    """A :class:`JournalEntry` from (id, case_id, time, engineer, kind, text, data), the data
+    decoded by ``data`` (None: as read)."""
+    return JournalEntry(id=r[0], case_id=r[1], time=time(r[2]), engineer=r[3], kind=r[4],
+                        text=r[5], data=r[6] if data is None else data(r[6]))
 
 
 def check_version(row: Sequence[Any] | None, case_id: int, expected: int) -> int:

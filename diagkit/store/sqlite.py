@@ -40,7 +40,9 @@ from diagkit.store.common import (
     case_updates,
     check_title,
     check_version,
+    journal_entry_from_row,
     now,
+    status_change_from_row,
     status_entry,
     status_stamps,
 )
@@ -406,8 +408,7 @@ class SqliteStore(KbSqlMixin, MetricsSqlMixin):
                 "SELECT id, case_id, time, from_status, to_status, engineer FROM status_changes"
                 " WHERE case_id = ? ORDER BY time, id", (case_id,),
             ).fetchall()
-        return [StatusChange(id=r[0], case_id=r[1], time=_dt(r[2]), from_status=r[3],
-                             to_status=r[4], engineer=r[5]) for r in rows]
+        return [status_change_from_row(r, _dt) for r in rows]
 
     # -- journal ----------------------------------------------------------------------------
 
@@ -451,5 +452,4 @@ class SqliteStore(KbSqlMixin, MetricsSqlMixin):
                 "SELECT id, case_id, time, engineer, kind, text, data FROM journal"
                 " WHERE case_id = ? ORDER BY time, id", (case_id,),
             ).fetchall()
-        return [JournalEntry(id=r[0], case_id=r[1], time=_dt(r[2]), engineer=r[3], kind=r[4],
-                             text=r[5], data=json.loads(r[6])) for r in rows]
+        return [journal_entry_from_row(r, _dt, json.loads) for r in rows]
