@@ -1,9 +1,12 @@
 """The case store: every piece of SQL in diagkit lives behind this small repository layer.
 
-Features (cases, journal, SLA, metrics) talk only to the :class:`Store` protocol and the frozen
-records below, never to a database driver, so a shared PostgreSQL store for teams can be added
-later as another implementation without rewriting them. :class:`SqliteStore` is the local one
-(``diagkit.config.data_dir()/"diagkit.db"``).
+Features (cases, journal, SLA, KB, metrics) talk only to the :class:`Store` protocol (and
+:mod:`diagkit.store.kb`'s and :mod:`diagkit.store.metrics`'s) and the frozen records below, never
+to a database driver. Two implementations keep the same contract: :class:`SqliteStore`, the
+local one (``diagkit.config.data_dir()/"diagkit.db"``), and
+:class:`diagkit.store.postgres.PgStore`, a team's PostgreSQL. Features open whichever is
+configured through :func:`diagkit.store.select.open_store`; logic both share is in
+:mod:`diagkit.store.common`.
 
 Contract every implementation keeps:
 
@@ -122,7 +125,8 @@ UPDATABLE_FIELDS: frozenset[str] = frozenset({
 
 @runtime_checkable
 class Store(Protocol):
-    """What features may ask of a case store. Implementations: :class:`SqliteStore`."""
+    """What features may ask of a case store. Implementations: :class:`SqliteStore`,
+    :class:`diagkit.store.postgres.PgStore`."""
 
     def migrate(self) -> int:
         """Apply missing schema migrations; return the schema version now in force."""

@@ -209,7 +209,8 @@ def as_rules(rules: Iterable[MatchRule | Mapping[str, Any]]) -> tuple[MatchRule,
 
 @runtime_checkable
 class KbStore(Protocol):
-    """What features may ask of a knowledge-base store. Implementations: ``SqliteStore``."""
+    """What features may ask of a knowledge-base store. Implementations: ``SqliteStore``,
+    ``PgStore``."""
 
     def create_article(
         self,

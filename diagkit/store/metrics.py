@@ -96,7 +96,8 @@ class HistoryColumns:
 @runtime_checkable
 class MetricsStore(Protocol):
     """Bulk reads for one period ``[since, until)``; ``engineer`` keeps only that engineer's
-    cases (``Case.engineer``). Implementations: :class:`diagkit.store.SqliteStore`."""
+    cases (``Case.engineer``). Implementations: :class:`diagkit.store.SqliteStore`,
+    :class:`diagkit.store.postgres.PgStore`."""
 
     def metrics_cases(self, *, since: datetime, until: datetime,
                       engineer: str | None = None) -> CaseColumns:
