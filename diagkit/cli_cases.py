@@ -299,7 +299,8 @@ def _update(desk: Any, args: argparse.Namespace, out: TextIO) -> int:
     if args.dry_run:
         print("(dry run: nothing recorded)", file=sys.stderr)
         return EXIT_OK
-    channel = path.suffix.lower().lstrip(".") if path is not None else "clipboard"
+    # Printed is what happened: the journal must not claim it reached the clipboard.
+    channel = path.suffix.lower().lstrip(".") if path is not None else "printed"
     entry = desk.record_customer_update(case.id, draft, channel=channel, path=path)
     where = f"saved to {path}" if path else "printed for copying"
     print(f"Update #{entry.id} ({args.kind}) recorded on case {case.id}, {where}.",

@@ -81,7 +81,7 @@ def test_update_body_file_and_bad_input(tmp_path: Path) -> None:
     assert "Subject: Custom subject" in out.stdout and "Hello Eve, all done." in out.stdout
     (entry,) = [e for e in journal(1) if e.kind == "customer_update"]
     assert entry.text == "Hello Eve, all done.\n" and entry.data["subject"] == "Custom subject"
-    assert entry.data["channel"] == "clipboard"
+    assert entry.data["channel"] == "printed"
     assert dk("case", "note", "1", "   ").returncode == 2
     assert dk("case", "show", "99").returncode == 1
     assert dk("case", "new", "y", "--impact", "minor").returncode == 2

@@ -75,7 +75,7 @@ if TYPE_CHECKING:
     from diagkit.probes.runner import HostSnapshot
 
 SLA_FILE = "sla.json"
-CHANNELS = ("clipboard", "eml", "txt")
+CHANNELS = ("clipboard", "eml", "txt", "printed")  # printed: shown by the CLI for copying
 
 
 class CaseInputError(ConfigError):
