@@ -72,9 +72,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     print(f"  opened {report.opened}, resolved {report.resolved}, backlog {report.backlog} "
           f"({', '.join(f'{k}: {v}' for k, v in report.backlog_ageing.items())})", file=out)
     print(f"  first response: median {_dur(report.frt_median)}, p90 {_dur(report.frt_p90)} "
-          f"({report.frt_count} cases)", file=out)
+          f"({_cases(report.frt_count)})", file=out)
     print(f"  time to resolve: median {_dur(report.ttr_median)}, p90 {_dur(report.ttr_p90)} "
-          f"({report.ttr_count} cases)", file=out)
+          f"({_cases(report.ttr_count)})", file=out)
     for sev, (breached, total) in report.breach_rate.items():
         fb, ft = report.breach_first_response.get(sev, (0, 0))
         rb, rt = report.breach_resolution.get(sev, (0, 0))
@@ -84,9 +84,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         dist = " ".join(f"{k}:{v}" for k, v in report.csat_distribution.items())
         print(f"  CSAT 4-5: {report.csat_share_4_5:.0%} ({dist})", file=out)
     for sig, n in report.top_signatures[:5]:
-        print(f"  signature ({n} cases): {sig}", file=out)
+        print(f"  signature ({_cases(n)}): {sig}", file=out)
     for slug, title, n in report.top_articles[:5]:
-        print(f"  KB article ({n} cases): {title or slug} [{slug}]", file=out)
+        print(f"  KB article ({_cases(n)}): {title or slug} [{slug}]", file=out)
     if len(report.per_engineer) > 1 or not args.engineer:
         for row in report.per_engineer.values():
             print(f"  {row.engineer or '(unassigned)'}: opened {row.opened}, resolved "
@@ -94,3 +94,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                   f"TTR median {_dur(row.ttr_median)}, SLA breached "
                   f"{row.breached}/{row.sla_counted}", file=out)
     return 0
+
+
+def _cases(n: int) -> str:
+    return "1 case" if n == 1 else f"{n} cases"
