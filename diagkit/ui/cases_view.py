@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,7 @@ from PySide6.QtWidgets import (
 )
 
 from diagkit.cases import lifecycle
+from diagkit.cases.desk import format_duration
 from diagkit.cases.lifecycle import Status
 from diagkit.errors import DiagkitError
 from diagkit.store import Case, JournalEntry
@@ -92,29 +93,17 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def format_span(delta: timedelta) -> str:
-    """``2d 3h``, ``3h 20m``, ``12m``: the two largest units, rounded down."""
-    minutes = int(abs(delta).total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {mins:02d}m"
-    return f"{mins}m"
-
-
 def sla_text(state: SlaState | None) -> str:
     """What the SLA column says about one clock."""
     if state is None:
         return ""
     if state.breached:
-        return f"breached {format_span(state.overdue)}" if not state.stopped else "breached"
+        return f"breached {format_duration(state.overdue)}" if not state.stopped else "breached"
     if state.stopped:
         return "met"
     if state.paused:
-        return f"paused ({format_span(state.remaining)} left)"
-    return f"{format_span(state.remaining)} left"
+        return f"paused ({format_duration(state.remaining)} left)"
+    return f"{format_duration(state.remaining)} left"
 
 
 def sla_colour(state: SlaState | None) -> QColor | None:
