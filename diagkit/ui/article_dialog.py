@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from diagkit.errors import DiagkitError
 from diagkit.store.kb import Article, MatchRule
+from diagkit.ui.inline import error_label
 from diagkit.ui.workers import run_in_background
 
 RULE_KINDS = ("signature", "finding", "log", "metric")
@@ -115,12 +116,7 @@ class ArticleDialog(QDialog):
         rule_buttons.addWidget(add_rule)
         rule_buttons.addWidget(remove_rule)
 
-        self.error = QLabel()
-        self.error.setObjectName("article-error")
-        self.error.setWordWrap(True)
-        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error.setStyleSheet("color: #d32f2f;")
-        self.error.hide()
+        self.error = error_label("article-error")
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                         | QDialogButtonBox.StandardButton.Cancel)

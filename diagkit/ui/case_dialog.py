@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from diagkit.cases.triage import Impact, Urgency, triage
 from diagkit.store import Case
+from diagkit.ui.inline import error_label
 from diagkit.ui.workers import run_in_background
 
 if TYPE_CHECKING:
@@ -93,12 +94,7 @@ class CaseDialog(QDialog):
             form.addRow("&Urgency:", self.urgency_combo)
             form.addRow("Severity:", self.severity_label)
 
-        self.error = QLabel()
-        self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #d32f2f")
-        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error.hide()
+        self.error = error_label("error")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                        | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.save)

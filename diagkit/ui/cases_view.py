@@ -58,6 +58,7 @@ from diagkit.cases.lifecycle import Status
 from diagkit.errors import DiagkitError
 from diagkit.store import Case, JournalEntry
 from diagkit.ui.case_dialog import CaseDialog, severity_preview, triage_combos
+from diagkit.ui.inline import error_label
 from diagkit.ui.workers import run_in_background
 
 if TYPE_CHECKING:
@@ -268,12 +269,7 @@ class CaseDetailView(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.3)
         font.setBold(True)
         self.heading.setFont(font)
-        self.error = QLabel()
-        self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #d32f2f")
-        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error.hide()
+        self.error = error_label("error")
 
         # fields
         self.fields = QLabel()
@@ -793,11 +789,7 @@ class CasesView(QWidget):
         self.search.setClearButtonEnabled(True)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(lambda: self.reload())
-        self.error = QLabel()
-        self.error.setObjectName("list-error")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #d32f2f")
-        self.error.hide()
+        self.error = error_label("list-error")
         self.count_label = QLabel()
 
         self.model = CaseListModel(self)
