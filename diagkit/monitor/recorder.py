@@ -42,13 +42,11 @@ class Recorder:
         self._lock = threading.Lock()
         self._pending: list[tuple[str, float, Mapping[str, float]]] = []
         self._last_flush = time.monotonic()
-        self.latest: dict[str, WatchEvent] = {}
 
     def __call__(self, event: WatchEvent) -> Outcome:
         changes: tuple[AlertChange, ...] = ()
         with self._lock:
             if event.kind == "sample":
-                self.latest[event.host] = event
                 changes = tuple(self.tracker.feed(
                     event.host, datetime.fromtimestamp(event.time, UTC), event.values))
                 if self.samples is not None:

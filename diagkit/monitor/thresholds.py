@@ -23,6 +23,7 @@ import enum
 import fnmatch
 import itertools
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -307,7 +308,8 @@ class AlertChange:
 class AlertTracker:
     """Alerts for many hosts and metrics from their samples.
 
-    ``groups`` maps a host name to its groups, for group-scoped thresholds.
+    ``groups`` maps a host name to its groups, for group-scoped thresholds. Thread-safe: the
+    watcher's threads feed it while the GUI reads and acknowledges.
     """
 
     def __init__(self, thresholds: Sequence[Threshold] = DEFAULT_THRESHOLDS, *,
@@ -319,6 +321,7 @@ class AlertTracker:
         self._active: dict[tuple[str, str], Alert] = {}
         self._cleared: list[Alert] = []
         self._ids = itertools.count(1)
+        self._lock = threading.RLock()
 
     def _state(self, host: str, metric: str) -> SeriesState | None:
         key = (host, metric)
@@ -329,6 +332,10 @@ class AlertTracker:
 
     def feed(self, host: str, when: datetime, values: Mapping[str, float | None]) -> list[AlertChange]:
         """Feed one sample of a host; return the alerts that were raised, changed or cleared."""
+        with self._lock:
+            return self._feed(host, when, values)
+
+    def _feed(self, host: str, when: datetime, values: Mapping[str, float | None]) -> list[AlertChange]:
         t = when.timestamp()
         changes: list[AlertChange] = []
         for metric, value in values.items():
@@ -367,14 +374,20 @@ class AlertTracker:
 
     def active(self) -> list[Alert]:
         """Active alerts, worst first, then oldest first."""
-        return sorted(self._active.values(), key=lambda a: (-a.level, a.start, a.id))
+        with self._lock:
+            return sorted(self._active.values(), key=lambda a: (-a.level, a.start, a.id))
 
     def history(self) -> list[Alert]:
         """Every alert still remembered, newest first."""
-        return sorted([*self._active.values(), *self._cleared], key=lambda a: (a.start, a.id),
-                      reverse=True)
+        with self._lock:
+            return sorted([*self._active.values(), *self._cleared],
+                          key=lambda a: (a.start, a.id), reverse=True)
 
     def acknowledge(self, alert_id: int) -> Alert:
+        with self._lock:
+            return self._acknowledge(alert_id)
+
+    def _acknowledge(self, alert_id: int) -> Alert:
         for key, alert in self._active.items():
             if alert.id == alert_id:
                 self._active[key] = replace(alert, acknowledged=True)

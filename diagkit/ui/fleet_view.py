@@ -277,10 +277,6 @@ class FleetView(QWidget):
 
     # -- display --------------------------------------------------------------------------
 
-    def _host_level(self, host: str) -> int:
-        active = [a.level for a in self.recorder.tracker.active() if a.host == host]
-        return int(max(active, default=Level.OK))
-
     def refresh(self) -> None:
         states = self.watcher.states() if self.watcher else {}
         down = sum(1 for s in states.values() if s.status == "down")
@@ -291,14 +287,15 @@ class FleetView(QWidget):
             + ("" if self.running else " \u2014 not watching" if self.hosts
                else " \u2014 choose hosts to watch"))
         if not self._dirty and self.table.rowCount() == len(self.hosts):
-            self._refresh_durations()
+            self._refresh_durations(active)
             return
         self._dirty = False
+        levels = self._levels(active)
 
         def rank(host: str) -> tuple[int, int, str]:
             st = states.get(host)
             is_down = 1 if st is not None and st.status == "down" else 0
-            return (-self._host_level(host), -is_down, host)
+            return (-levels.get((host, ""), Level.OK), -is_down, host)
 
         ordered = sorted(self.hosts, key=rank)
         self.table.clearSpans()
@@ -316,7 +313,7 @@ class FleetView(QWidget):
                 text, tip = st.status, ""
             state = QTableWidgetItem(text)
             state.setToolTip(tip)
-            level = self._host_level(host)
+            level = levels.get((host, ""), Level.OK)
             if st is not None and st.status == "down":
                 state.setBackground(QBrush(DOWN_COLOUR.lighter(130)))
             elif level:
@@ -337,19 +334,22 @@ class FleetView(QWidget):
                 v = values.get(key)
                 item = QTableWidgetItem("" if v is None else fmt.format(v))
                 item.setData(ROLE_SPARK, list(self._spark.get((host, key), ())))
-                item.setData(ROLE_LEVEL, int(self._metric_level(host, key, values)))
+                item.setData(ROLE_LEVEL, int(levels.get((host, key), Level.OK)))
                 self.table.setItem(row, col, item)
         self._fill_alerts()
 
-    def _metric_level(self, host: str, key: str, values: dict[str, float]) -> Level:
-        if key == "disk.worst":
-            levels = [a.level for a in self.recorder.tracker.active()
-                      if a.host == host and a.metric.startswith("disk.used:")]
-            return max(levels, default=Level.OK)
-        for a in self.recorder.tracker.active():
-            if a.host == host and a.metric == key:
-                return a.level
-        return Level.OK
+    @staticmethod
+    def _levels(active: list[Alert]) -> dict[tuple[str, str], Level]:
+        """Alert level per (host, metric) of the active alerts; every disk of a host also
+        counts for its "disk.worst" cell and every metric for the host's row ("")."""
+        levels: dict[tuple[str, str], Level] = {}
+        for a in active:
+            keys = [(a.host, a.metric), (a.host, "")]
+            if a.metric.startswith("disk.used:"):
+                keys.append((a.host, "disk.worst"))
+            for key in keys:
+                levels[key] = max(levels.get(key, Level.OK), a.level)
+        return levels
 
     def _fill_alerts(self) -> None:
         selected = {it.data(0, Qt.ItemDataRole.UserRole) for it in self.alerts.selectedItems()}
@@ -397,13 +397,13 @@ class FleetView(QWidget):
             item.setSelected(True)
         return item
 
-    def _refresh_durations(self) -> None:
+    def _refresh_durations(self, active: list[Alert]) -> None:
+        by_id = {a.id: a for a in active}
         for i in range(self.alerts.topLevelItemCount()):
             item = self.alerts.topLevelItem(i)
-            aid = item.data(0, Qt.ItemDataRole.UserRole)
-            for a in self.recorder.tracker.active():
-                if a.id == aid:
-                    item.setText(4, human_duration(a.duration()))
+            alert = by_id.get(item.data(0, Qt.ItemDataRole.UserRole))
+            if alert is not None:
+                item.setText(4, human_duration(alert.duration()))
 
     def _selection_changed(self) -> None:
         items = self.alerts.selectedItems()
