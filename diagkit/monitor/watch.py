@@ -136,7 +136,6 @@ class WatchEvent:
     time: float
     values: Mapping[str, float] = field(default_factory=dict)
     error: str | None = None
-    lag: float = 0.0  # seconds from the sample's due time to the event
 
 
 Connector = Callable[[str], Transport]
@@ -295,8 +294,7 @@ class Watcher:
                 skipped=st.skipped + missed)
         if not was_up:
             self._emit(WatchEvent(host, "up", sample.time))
-        self._emit(WatchEvent(host, "sample", sample.time, sample.values,
-                              lag=max(0.0, now_mono - due)))
+        self._emit(WatchEvent(host, "sample", sample.time, sample.values))
         self._schedule(host, nxt)
 
     def _down(self, host: str, due: float, exc: BaseException) -> None:
@@ -316,7 +314,3 @@ class Watcher:
         if changed:
             self._emit(WatchEvent(host, "down", time.time(), error=message))
         self._schedule(host, time.monotonic() + delay)
-
-    def details(self) -> dict[str, Any]:
-        """States as plain dicts (for --json and tests)."""
-        return {h: s.__dict__ for h, s in self.states().items()}

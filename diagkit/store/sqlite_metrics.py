@@ -95,25 +95,23 @@ class MetricsSqlMixin:
     def metrics_history(self, *, since: datetime, until: datetime,
                         engineer: str | None = None) -> HistoryColumns:
         params = self._period(since, until, engineer)
-        # One scan of the history finds both the pauses and the irregular cases.
-        scan = (
-            f"SELECT s.case_id, s.to_status, substr(s.time, 1, 26),"
-            f" CASE WHEN s.to_status = 'waiting_on_customer' THEN {_NEXT} END, {_IRREGULAR}"
-            f" FROM status_changes s WHERE (s.to_status = 'waiting_on_customer' OR {_IRREGULAR})"
-            f" AND s.case_id IN (SELECT c.id FROM cases c WHERE {_RELEVANT})"
-            " ORDER BY s.case_id, s.time, s.id"
-        )
         done = (
             f"SELECT s.case_id, s.to_status, substr(s.time, 1, 26), {_NEXT}"
             " FROM status_changes s WHERE s.case_id IN (SELECT value FROM json_each(:ids))"
             " AND s.to_status IN ('resolved', 'closed') ORDER BY s.case_id, s.time, s.id"
         )
         with self._read("read the status history for the metrics") as conn:
-            if engineer is None and _covers_every_case(conn, params):
-                # Every case is relevant: the IN (...) filter would only cost (a third of
-                # this read over a whole history).
-                scan = scan.replace(
-                    f" AND s.case_id IN (SELECT c.id FROM cases c WHERE {_RELEVANT})", "")
+            # When every case is relevant the IN (...) filter would only cost (a third of
+            # this read over a whole history).
+            relevant = ("" if engineer is None and _covers_every_case(conn, params) else
+                        f" AND s.case_id IN (SELECT c.id FROM cases c WHERE {_RELEVANT})")
+            # One scan of the history finds both the pauses and the irregular cases.
+            scan = (
+                f"SELECT s.case_id, s.to_status, substr(s.time, 1, 26),"
+                f" CASE WHEN s.to_status = 'waiting_on_customer' THEN {_NEXT} END, {_IRREGULAR}"
+                f" FROM status_changes s WHERE (s.to_status = 'waiting_on_customer' OR"
+                f" {_IRREGULAR}){relevant} ORDER BY s.case_id, s.time, s.id"
+            )
             rows = _rows(conn, scan, params)
             irregular = irregular_ids(rows)
             done_rows = _rows(conn, done, {"ids": json.dumps(irregular)}) if irregular else []
