@@ -759,26 +759,28 @@ def _bundle(args: argparse.Namespace, out: TextIO) -> int:
 
     cmd = args.bundle_command
     if cmd == "verify":
-        from diagkit.reports.reader import verify
+        from diagkit.reports.reader import printable, verify
 
+        # Names come from the bundle (and the zip's own name from wherever it was saved):
+        # printed escaped, so none can forge an "OK" line or drive the terminal.
         report = verify(Path(args.file).expanduser())
         for problem in report.problems:
-            print(f"  {problem}", file=out)
+            print(f"  {printable(problem)}", file=out)
         n = len(report.manifest.get("files", []))
         if report.ok:
-            print(f"{args.file}: OK ({n} files, every checksum matches).", file=out)
+            print(f"{printable(args.file)}: OK ({n} files, every checksum matches).", file=out)
             return EXIT_OK
-        print(f"{args.file}: FAILED ({len(report.problems)} problem(s)).", file=out)
+        print(f"{printable(args.file)}: FAILED ({len(report.problems)} problem(s)).", file=out)
         return EXIT_FAILED
     if cmd == "open":
-        from diagkit.reports.reader import open_bundle
+        from diagkit.reports.reader import open_bundle, printable
 
         opened = open_bundle(Path(args.file).expanduser(),
                              dest=Path(args.to).expanduser() if args.to else None)
-        print(f"Opened into {opened.folder}", file=out)
-        print(f"Report: {opened.report_html}", file=out)
+        print(f"Opened into {printable(opened.folder)}", file=out)
+        print(f"Report: {printable(opened.report_html)}", file=out)
         for log in opened.logs:
-            print(f"Log:    {log}", file=out)
+            print(f"Log:    {printable(log)}", file=out)
         return EXIT_OK
     if cmd == "unredact":
         from diagkit.reports.redact import TokenMap

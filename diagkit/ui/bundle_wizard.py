@@ -7,6 +7,7 @@ core redacts, renders and writes (in a worker, with progress).
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -408,7 +409,7 @@ class BundleView(QWidget):
         self.opened = opened
         status = QLabel(("<b style='color:#2e7d32'>All files present and unchanged.</b>" if not problems
                          else "<b style='color:#c62828'>Verification problems:</b> "
-                         + "; ".join(problems)))
+                         + html.escape("; ".join(problems))))
         status.setWordWrap(True)
         self.report = QTextBrowser()
         self.report.setOpenExternalLinks(False)

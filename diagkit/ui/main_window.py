@@ -506,8 +506,12 @@ class MainWindow(QMainWindow):
                 "Bundle verified." if not problems else f"Bundle has problems: {'; '.join(problems)}", 15000)
 
         def failed(error: BaseException) -> None:
+            import html
+
             self.statusBar().showMessage(str(error))
-            QMessageBox.warning(self, "Cannot open the bundle", str(error))
+            # Escaped rich text: Qt would render a name like 'logs/<b>x</b>' from the bundle
+            # as HTML if the message were passed as it is.
+            QMessageBox.warning(self, "Cannot open the bundle", f"<p>{html.escape(str(error))}</p>")
 
         run_in_background(job, on_done=done, on_error=failed)
 
