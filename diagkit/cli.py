@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true", help="machine-readable output (docs/cli-json.md)")
     pr.add_argument("--raw", action="store_true", help="also print each probe's raw output")
     pr.add_argument("--accept-new-host-key", action="store_true",
-                    help="trust a host key seen for the first time (a changed key is always refused)")
+                    help="trust the key of a host with nothing on record (a changed key, or a key "
+                         "of another type than the one on record, is always refused)")
 
     _add_logs_parser(sub)
     _add_bundle_parser(sub)

@@ -19,7 +19,8 @@ GUI can show it on the row, card or tab where it happened.
     │   ├── AuthError               every authentication method was refused
     │   ├── HostKeyError
     │   │   ├── HostKeyUnknown      first contact: the user must confirm the fingerprint
-    │   │   └── HostKeyChanged      the key differs from the one on record: refused
+    │   │   └── HostKeyChanged      the key differs from the one on record (or is of a
+    │   │                               type not on record): refused
     │   ├── CommandTimeout          a command ran longer than allowed and was killed
     │   └── ConnectionLost          the connection dropped while a command was running
     ├── ProbeError                  a probe definition or user probe script is invalid
@@ -30,6 +31,7 @@ GUI can show it on the row, card or tab where it happened.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 
 
@@ -131,7 +133,12 @@ class HostKeyUnknown(HostKeyError):
 
 
 class HostKeyChanged(HostKeyError):
-    """The host presented a key that differs from the one on record. Never overridden."""
+    """The host presented a key that differs from the one on record. Never overridden.
+
+    Also raised when the host offers only a key of another type than the one(s) on record
+    (``expected_key_type`` differs from ``key_type``, see :attr:`other_type`): a host that cannot
+    show the key on record cannot prove it is that host, whatever key it shows instead.
+    """
 
     def __init__(
         self,
@@ -143,23 +150,45 @@ class HostKeyChanged(HostKeyError):
         expected_fingerprint: str,
         known_hosts_file: str,
         line: int | None = None,
+        expected_key_type: str = "",
     ) -> None:
         self.port = port
         self.key_type = key_type
         self.fingerprint = fingerprint
         self.expected_fingerprint = expected_fingerprint
+        self.expected_key_type = expected_key_type
         self.known_hosts_file = known_hosts_file
         self.line = line
         where = host if port == 22 else f"[{host}]:{port}"
         at = f"{known_hosts_file}:{line}" if line else known_hosts_file
+        remove = f"ssh-keygen -R {shlex.quote(where)} -f {shlex.quote(known_hosts_file)}"
+        if expected_key_type and expected_key_type != key_type:
+            what = (
+                f"WARNING: the host key of {where} has CHANGED. It offers only a {key_type} key "
+                f"({fingerprint}), but {at} records its {expected_key_type} key "
+                f"({expected_fingerprint}), which it no longer offers. Someone may be "
+                "intercepting the connection (man-in-the-middle) and hoping to pass for a new "
+                "host, or the host's keys were replaced. diagkit refuses to connect, and "
+                "--accept-new-host-key does not change that (it accepts only hosts with nothing "
+                "on record)."
+            )
+        else:
+            what = (
+                f"WARNING: the host key of {where} has CHANGED. It now offers {key_type} "
+                f"{fingerprint}, but {at} records {expected_fingerprint}. Someone may be "
+                "intercepting the connection (man-in-the-middle), or the host was reinstalled. "
+                "diagkit refuses to connect."
+            )
         super().__init__(
-            f"WARNING: the host key of {where} has CHANGED. It now offers {key_type} "
-            f"{fingerprint}, but {at} records {expected_fingerprint}. Someone may be intercepting "
-            "the connection (man-in-the-middle), or the host was reinstalled. diagkit refuses to "
-            "connect. Confirm the new key with the host's administrator, then remove the old "
-            f"entry with: ssh-keygen -R '{where}' -f {known_hosts_file}",
+            f"{what} Confirm the new key with the host's administrator, then remove the old "
+            f"entry with: {remove}",
             host=host,
         )
+
+    @property
+    def other_type(self) -> bool:
+        """The host offers none of the key types on record (not a different key of one type)."""
+        return bool(self.expected_key_type) and self.expected_key_type != self.key_type
 
 
 class CommandTimeout(TransportError):

@@ -57,12 +57,13 @@ def free_port(address: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def make_key(path: Path, comment: str = "diagkit-test") -> str:
-    """Create an ed25519 key pair without passphrase at ``path``; return the public key line."""
+def make_key(path: Path, comment: str = "diagkit-test", key_type: str = "ed25519") -> str:
+    """Create a key pair (``ssh-keygen -t key_type``) without passphrase at ``path``; return the
+    public key line."""
     for p in (path, path.with_name(path.name + ".pub")):
         p.unlink(missing_ok=True)
     subprocess.run(
-        [SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
+        [SSH_KEYGEN, "-q", "-t", key_type, "-N", "", "-C", comment, "-f", str(path)],
         check=True,
         capture_output=True,
     )
@@ -177,9 +178,13 @@ class SshServer:
                 pass
         return killed
 
-    def new_host_key(self) -> None:
-        """Replace the host key (as after a reinstall). Takes effect at the next ``start()``."""
-        self.host_pubkey = _pubkey_without_comment(make_key(self.host_key_path, "diagkit-test-host"))
+    def new_host_key(self, key_type: str = "ed25519") -> None:
+        """Replace the host key (as after a reinstall), of ``key_type`` (``ssh-keygen -t``).
+
+        Takes effect at the next ``start()``; the server then offers only this key.
+        """
+        self.host_pubkey = _pubkey_without_comment(
+            make_key(self.host_key_path, "diagkit-test-host", key_type))
 
 
 def start_sshd(
@@ -191,11 +196,13 @@ def start_sshd(
     password_user: str = "",
     password: str = "",
     extra_config: str = "",
+    host_key_type: str = "ed25519",
 ) -> SshServer:
     """Make keys and config under ``workdir`` and start ``sshd -D`` on ``address``.
 
     ``client_key_path`` (created if missing) is authorized for root. ``extra_config`` is appended
-    to sshd_config verbatim.
+    to sshd_config verbatim. The server's only host key is of ``host_key_type``
+    (``ssh-keygen -t``: ed25519, ecdsa, rsa).
     """
     _check_loopback(address)
     if not os.path.exists(SSHD):
@@ -204,8 +211,8 @@ def start_sshd(
     # sshd reads authorized_keys as the target user and checks nothing (StrictModes no), but the
     # folder must be reachable.
     workdir.chmod(0o755)
-    host_key = workdir / "ssh_host_ed25519_key"
-    host_pub = _pubkey_without_comment(make_key(host_key, "diagkit-test-host"))
+    host_key = workdir / "ssh_host_key"  # its type: host_key_type (or new_host_key's)
+    host_pub = _pubkey_without_comment(make_key(host_key, "diagkit-test-host", host_key_type))
     client_key = client_key_path or workdir / "client_key"
     if not client_key.exists():
         make_key(client_key, "diagkit-test-client")

@@ -41,8 +41,9 @@ class PublicKey(Protocol):
 
 class Status(enum.Enum):
     KNOWN = "known"  # a recorded key for this host matches
-    UNKNOWN = "unknown"  # nothing recorded for this host (with this key type)
+    UNKNOWN = "unknown"  # nothing at all recorded for this host
     CHANGED = "changed"  # a different key of the same type is recorded
+    OTHER_TYPE = "other-type"  # only keys of other types are recorded: as good as changed
     REVOKED = "revoked"  # the key is marked @revoked
 
 
@@ -63,7 +64,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class Match:
-    """Result of :func:`lookup`. For CHANGED/REVOKED, ``file``/``line`` name the recorded entry."""
+    """Result of :func:`lookup`. For CHANGED/OTHER_TYPE/REVOKED, ``file``/``line`` name the
+    recorded entry (for OTHER_TYPE the first one of another type, in file order)."""
 
     status: Status
     file: str = ""
@@ -172,9 +174,13 @@ def lookup(
 ) -> Match:
     """Check ``key`` offered by ``host:port`` against the known_hosts files.
 
-    A matching key anywhere wins; a *different* key of the same type is CHANGED; only keys of
-    other types (or nothing) is UNKNOWN, like OpenSSH. A key marked ``@revoked`` is REVOKED
-    whatever the host.
+    A matching key anywhere wins; a *different* key of the same type is CHANGED; keys of other
+    types only are OTHER_TYPE, and only nothing at all is UNKNOWN. A host that offers none of
+    the key types on record cannot prove it is the host on record: a man in the middle without
+    the host's keys would offer just that, hoping to be taken for a new host. OpenSSH (9.2,
+    measured with ``StrictHostKeyChecking=accept-new``) also reports it as "REMOTE HOST
+    IDENTIFICATION HAS CHANGED" and names the offending entry. A key marked ``@revoked`` is
+    REVOKED whatever the host.
     """
     entries = read_entries(files if files is not None else default_files())
     name = host_key_name(host, port)
@@ -183,6 +189,7 @@ def lookup(
         if entry.marker == "@revoked" and entry.key_blob == blob:
             return Match(Status.REVOKED, entry.file, entry.line, entry.key_type, fingerprint(blob))
     changed: Entry | None = None
+    other: Entry | None = None
     for entry in entries:
         if entry.marker or not entry.matches_host(name):
             continue
@@ -190,15 +197,21 @@ def lookup(
             return Match(Status.KNOWN, entry.file, entry.line, entry.key_type, fingerprint(blob))
         if entry.key_type == key_type and changed is None:
             changed = entry
-    if changed is not None:
-        return Match(
-            Status.CHANGED, changed.file, changed.line, changed.key_type, fingerprint(changed.key_blob)
-        )
+        if entry.key_type != key_type and other is None:
+            other = entry
+    for status, found in ((Status.CHANGED, changed), (Status.OTHER_TYPE, other)):
+        if found is not None:
+            return Match(status, found.file, found.line, found.key_type,
+                         fingerprint(found.key_blob))
     return Match(Status.UNKNOWN)
 
 
 def known_key_types(host: str, port: int, *, files: Sequence[Path] | None = None) -> list[str]:
-    """Key types on record for the host, in file order (to prefer them when negotiating)."""
+    """Key types on record for the host, in file order (to prefer them when negotiating).
+
+    When the server supports none of them, :func:`lookup` says OTHER_TYPE, and the connection
+    is refused like one with a changed key.
+    """
     name = host_key_name(host, port)
     types: list[str] = []
     for entry in read_entries(files if files is not None else default_files()):

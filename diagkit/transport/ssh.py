@@ -9,7 +9,8 @@ ProxyJump chain (``direct-tcpip`` channels), checks every hop's host key against
 
 Host keys: an unknown key raises :class:`~diagkit.errors.HostKeyUnknown` unless
 ``accept_new_host_key``; the UI may ask the user, call :func:`trust_host_key` and reconnect. A
-changed or revoked key raises :class:`~diagkit.errors.HostKeyChanged`, and no flag overrides it.
+changed or revoked key, or a key of another type when the host offers none of the types on
+record, raises :class:`~diagkit.errors.HostKeyChanged`, and no flag overrides it.
 
 Commands run as ``exec /bin/sh -c ...`` (like LocalTransport) behind a tiny wrapper that first
 prints the shell's PID on stderr (stripped from the output). sshd starts every session command
@@ -211,8 +212,9 @@ def trust_host_key(err: HostKeyUnknown) -> None:
 
 
 def _prefer_known_key_types(transport: paramiko.Transport, host: str, port: int) -> None:
-    # Ask for the key type we have on record first, as OpenSSH does; otherwise a host known by
-    # its RSA key would look "unknown" after negotiating ed25519.
+    # Ask for the key types we have on record first, as OpenSSH does; otherwise a host known by
+    # its RSA key that also has an ed25519 one would negotiate ed25519 and look changed. If the
+    # server offers none of them, _check_host_key refuses the key it offers instead.
     known = known_hosts.known_key_types(host, port)
     if not known:
         return
@@ -233,11 +235,18 @@ def _check_host_key(transport: paramiko.Transport, hop: ResolvedHop, accept_new:
     if match.status is known_hosts.Status.KNOWN:
         return
     printed = known_hosts.fingerprint(key)
-    if match.status in (known_hosts.Status.CHANGED, known_hosts.Status.REVOKED):
+    if match.status is known_hosts.Status.REVOKED:
         raise HostKeyChanged(
             host=host, port=port, key_type=key.get_name(), fingerprint=printed,
-            expected_fingerprint=(match.recorded_fingerprint if match.status is known_hosts.Status.CHANGED
-                                  else "that key as REVOKED"),
+            expected_fingerprint="that key as REVOKED", known_hosts_file=match.file,
+            line=match.line,
+        )
+    if match.status in (known_hosts.Status.CHANGED, known_hosts.Status.OTHER_TYPE):
+        # OTHER_TYPE: the host offers none of the key types on record (see known_hosts.lookup).
+        raise HostKeyChanged(
+            host=host, port=port, key_type=key.get_name(), fingerprint=printed,
+            expected_fingerprint=match.recorded_fingerprint,
+            expected_key_type=match.recorded_key_type,
             known_hosts_file=match.file, line=match.line,
         )
     if accept_new:

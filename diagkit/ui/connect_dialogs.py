@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import traceback
 from enum import Enum
+from html import escape
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -35,9 +36,10 @@ def ask_host_key(parent: QWidget | None, host: str, error: HostKeyUnknown) -> Ke
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle(f"Unknown host key: {host}")
     where = error.host if error.port == 22 else f"[{error.host}]:{error.port}"
-    box.setText(f"diagkit has never seen the host key of <b>{where}</b>.")
+    box.setText(f"diagkit has never seen the host key of <b>{escape(where)}</b>.")
     box.setInformativeText(
-        f"Its {error.key_type} key fingerprint is:<br><br><tt><b>{error.fingerprint}</b></tt><br><br>"
+        f"Its {escape(error.key_type)} key fingerprint is:<br><br>"
+        f"<tt><b>{escape(error.fingerprint)}</b></tt><br><br>"
         "Trust it only if it matches the fingerprint the host's administrator gives you "
         "(<tt>ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub</tt> on the host). "
         "<i>Trust and remember</i> saves it in diagkit's known_hosts; <i>Trust once</i> saves "
@@ -58,17 +60,32 @@ def ask_host_key(parent: QWidget | None, host: str, error: HostKeyUnknown) -> Ke
 
 
 def show_host_key_changed(parent: QWidget | None, host: str, error: HostKeyChanged) -> None:
-    """A loud refusal: the key differs from the one on record. There is no 'connect anyway'."""
+    """A loud refusal: the key differs from the one on record. There is no 'connect anyway'.
+
+    Also for a host that offers only a key of another type than the one on record
+    (``error.other_type``): both keys are shown with their types. The way forward is the same
+    explicit one as OpenSSH's: confirm with the administrator, remove the old entry, connect again.
+    """
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle(f"Host key CHANGED: {host} refused")
-    box.setText(f"<b>The host key of {host} has changed. diagkit did not connect.</b>")
+    box.setText(f"<b>The host key of {escape(host)} has changed. diagkit did not connect.</b>")
+    why = (f"The host no longer offers its <tt>{escape(error.expected_key_type)}</tt> key on "
+           "record; it offers only a key of another type. A host that cannot show the key on "
+           "record cannot prove who it is: someone could be intercepting the connection and "
+           "hoping to pass for a new host (a man-in-the-middle attack), or the host's keys were "
+           "replaced." if error.other_type else
+           "Someone could be intercepting the connection (a man-in-the-middle attack), or the "
+           "host was reinstalled or its keys were replaced.")
+    offers = f"{error.key_type} {error.fingerprint}"
+    recorded = (f"{error.expected_key_type} {error.expected_fingerprint}"
+                if error.expected_key_type else error.expected_fingerprint)
+    where = f"{error.known_hosts_file}{':' + str(error.line) if error.line else ''}"
     box.setInformativeText(
-        "Someone could be intercepting the connection (a man-in-the-middle attack), or the host "
-        "was reinstalled or its keys were replaced.<br><br>"
-        f"It now offers: <tt>{error.fingerprint}</tt><br>"
-        f"On record: <tt>{error.expected_fingerprint}</tt><br>"
-        f"Recorded in: <tt>{error.known_hosts_file}{':' + str(error.line) if error.line else ''}</tt><br><br>"
+        f"{why}<br><br>"
+        f"It now offers: <tt>{escape(offers)}</tt><br>"
+        f"On record: <tt>{escape(recorded)}</tt><br>"
+        f"Recorded in: <tt>{escape(where)}</tt><br><br>"
         "Ask the host's administrator to confirm the new fingerprint. Only then remove the old "
         "entry (see Details) and connect again."
     )
