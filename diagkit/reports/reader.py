@@ -656,13 +656,13 @@ def open_bundle(path: Path | str, *, dest: Path | str | None = None, max_total: 
     ours = dest is None
     try:
         target = default_dest(path) if dest is None else Path(dest).expanduser()
-        if target.exists() and not ours:
-            if not target.is_dir():
-                raise BundleError(f"{printable(target)} is a file. Choose a folder to open the "
-                                  "bundle into.")
-            if any(target.iterdir()):
-                raise BundleError(f"The folder {printable(target)} is not empty. Choose an empty "
-                                  "or new folder so the bundle's files cannot be mixed with others.")
+        existing = next((f for f in (target, *target.parents) if f.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise BundleError(f"{printable(existing)} is a file. Choose a folder to open the "
+                              "bundle into.")
+        if target.exists() and not ours and any(target.iterdir()):
+            raise BundleError(f"The folder {printable(target)} is not empty. Choose an empty or "
+                              "new folder so the bundle's files cannot be mixed with others.")
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     except OSError as exc:

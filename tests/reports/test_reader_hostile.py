@@ -507,3 +507,16 @@ def test_gui_open_bug_report_shows_the_reason(qtbot, tmp_path: Path, monkeypatch
         assert words in warned[-1] and "\x1b" not in warned[-1], (label, warned[-1])
         assert warned[-1].startswith("<p>"), "shown as escaped rich text, never raw HTML"
     assert not any(isinstance(window.tabs.widget(i), BundleView) for i in range(window.tabs.count()))
+
+
+def test_destination_that_cannot_be_written_is_a_bundle_error(tmp_path: Path) -> None:
+    z = make_zip(tmp_path / "b.zip", GOOD)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for dest in (blocker, blocker / "sub"):
+        with pytest.raises(BundleError, match="a-file is a file. Choose a folder"):
+            open_bundle(z, dest=dest)
+    with pytest.raises(BundleError, match="Cannot open the bundle .* into .*too long"):
+        open_bundle(z, dest=tmp_path / ("d" * 300))
+    code, _, err = run_cli("bundle", "open", str(z), "--to", str(blocker / "sub"))
+    assert code == 1 and "Traceback" not in err and "is a file" in err
