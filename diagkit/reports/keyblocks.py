@@ -34,6 +34,7 @@ multi-GB log without keys costs a few passes of ``memchr``-like search and no Py
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -85,11 +86,7 @@ class TextLines:
     def __init__(self, lines: Sequence[str]) -> None:
         self._lines = lines
         self._text = "\n".join(lines)
-        self._starts: list[int] = []
-        pos = 0
-        for line in lines:
-            self._starts.append(pos)
-            pos += len(line) + 1
+        self._starts: list[int] | None = None  # offsets of the lines, made on the first hit
 
     @property
     def line_count(self) -> int:
@@ -97,9 +94,13 @@ class TextLines:
 
     def lines_containing(self, needles: Sequence[str]) -> list[int]:
         found: set[int] = set()
-        text, starts = self._text, self._starts
+        text = self._text
         for needle in needles:
             i = text.find(needle)
+            if i >= 0 and self._starts is None:
+                self._starts = list(itertools.accumulate((len(x) + 1 for x in self._lines),
+                                                         initial=0))[:-1]
+            starts = self._starts or []
             while i >= 0:
                 line = bisect.bisect_right(starts, i) - 1
                 found.add(line)
