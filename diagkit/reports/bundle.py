@@ -2,7 +2,9 @@
 
 Order matters and is the point of this module: **every string of the model is redacted first**
 (:func:`redact_bundle`), file names inside the zip are redacted, and only then is anything
-rendered or written. The zip is written to a temporary file next to ``out`` and renamed into
+rendered or written. Log excerpts have their private key lines masked from blocks found in the
+whole log before they were cut (:mod:`.keyblocks`); attachments are read as text in their
+encoding or refused as binary unless allowed (:mod:`.textfiles`). The zip is written to a temporary file next to ``out`` and renamed into
 place, so a crash never leaves a half-written bundle under the final name.
 
 Layout (see ``docs/bundle-format.md``)::
@@ -280,7 +282,7 @@ def _scrub_attachment(att: Any, r: Redactor, source: str) -> Any:
     if found.text is None:
         return dataclasses.replace(
             att, name=name, encoding=BINARY,
-            note=f"NOT redacted: {found.why}; included as is on request (--attach-binary)")
+            note=f"binary: {found.why}; included as is on request (--attach-binary)")
     red = r.redact(found.text, source=source)
     out = found.output_encoding
     assert out is not None
