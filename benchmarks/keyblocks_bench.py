@@ -20,15 +20,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from diagkit.logs.logfile import LogFile  # noqa: E402
-from diagkit.reports import keyblocks  # noqa: E402
-from tests.reports import keymaterial  # noqa: E402
+from diagkit.logs.logfile import LogFile
+from diagkit.reports import keyblocks
+from tests.reports import keymaterial
 
+T = TypeVar("T")
 LOGHUB = ROOT.parent.parent / "shared" / "loghub-dev"
 if not LOGHUB.is_dir():
     LOGHUB = Path("/work/shared/loghub-dev")
@@ -60,7 +63,7 @@ def build(path: Path, size: int, keys: list[list[str]]) -> list[tuple[int, int]]
     return spans
 
 
-def timed(fn):  # noqa: ANN001, ANN201
+def timed(fn: Callable[[], T]) -> tuple[float, T]:
     t = time.perf_counter()
     out = fn()
     return time.perf_counter() - t, out
