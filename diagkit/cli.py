@@ -740,7 +740,11 @@ def _add_bundle_parser(sub: Any) -> None:
     cr.add_argument("--actual", default="")
     cr.add_argument("--case", metavar="N", help="the case this report belongs to")
     cr.add_argument("--attach", action="append", default=[], metavar="FILE",
-                    help="add a file under attachments/ (redacted too; repeatable)")
+                    help="add a file under attachments/ (redacted too; UTF-16/32 text is "
+                         "converted to UTF-8; a binary file is refused; repeatable)")
+    cr.add_argument("--attach-binary", action="append", default=[], metavar="FILE",
+                    help="add a file that may be binary: text is redacted as with --attach, a "
+                         "binary file goes in as is, NOT redacted, and the report says so")
     cr.add_argument("--obfuscate", default="", metavar="ip,host,mac,user,email",
                     help="also replace these with consistent tokens")
     cr.add_argument("--keyword", action="append", default=[], metavar="K",
@@ -800,7 +804,7 @@ def _bundle(args: argparse.Namespace, out: TextIO) -> int:
 def _bundle_create(args: argparse.Namespace, out: TextIO, log_error: type) -> int:
     from datetime import UTC, datetime
 
-    from diagkit.reports.bundle import collect_host, log_excerpts, write_bundle
+    from diagkit.reports.bundle import check_attachment, collect_host, log_excerpts, write_bundle
     from diagkit.reports.model import Attachment, Bundle, JournalEntry
     from diagkit.reports.redact import RedactOptions
 
@@ -822,11 +826,15 @@ def _bundle_create(args: argparse.Namespace, out: TextIO, log_error: type) -> in
             raise ConfigError(f"Cannot read the steps file {args.steps}: {exc.strerror or exc}.") from exc
         steps = tuple(line.strip() for line in text.splitlines() if line.strip())
     attachments = []
-    for name in args.attach:
+    for name, allow_binary in [*((n, False) for n in args.attach),
+                               *((n, True) for n in args.attach_binary)]:
         try:
-            attachments.append(Attachment(Path(name).name, Path(name).expanduser().read_bytes()))
+            data = Path(name).expanduser().read_bytes()
         except OSError as exc:
             raise ConfigError(f"Cannot read the attachment {name}: {exc.strerror or exc}.") from exc
+        # refuse a binary file now, before probes run on the hosts
+        check_attachment(name, data, allow_binary=allow_binary)
+        attachments.append(Attachment(Path(name).name, data, allow_binary=allow_binary))
     logs = []
     for path in args.log:
         try:
@@ -860,6 +868,9 @@ def _bundle_create(args: argparse.Namespace, out: TextIO, log_error: type) -> in
         print(f"Redacted: {counts}", file=out)
     else:
         print("Redacted: nothing found to mask", file=out)
+    for path in info.not_redacted:
+        print(f"NOT redacted: {path} (binary, included as is with --attach-binary); check it "
+              "before sharing the bundle", file=out)
     return EXIT_OK
 
 

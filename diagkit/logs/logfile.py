@@ -599,6 +599,55 @@ class LogFile:
         stop = min(stop, self.record_count)
         return [self.record(i) for i in range(max(0, start), stop)]
 
+    def line_text(self, line: int) -> str:
+        """Line ``line`` (0-based) as text, without its line break, cut at DISPLAY_CAP bytes."""
+        with self._lock:
+            n = self._lines.n
+            if not 0 <= line < n:
+                raise IndexError(f"line {line} out of range (0..{n - 1})")
+            lines = self._lines.view()
+            start = int(lines[line])
+            end = int(lines[line + 1]) if line + 1 < n else self._data_end
+        return self._bytes(start, min(end, start + DISPLAY_CAP)).decode("utf-8", "replace")
+
+    def lines_containing(self, needles: Sequence[str]) -> list[int]:
+        """0-based numbers (ascending) of the lines that hold one of ``needles`` (literal text
+        without line breaks, matched as UTF-8 bytes), over everything indexed.
+
+        For scans that must see the whole log, not a window of it (private key blocks before
+        an excerpt is cut, :mod:`diagkit.reports.keyblocks`). Each needle is found by ``re``'s
+        literal fast search over the mapping, chunk by chunk (pages dropped afterwards, as while
+        indexing): a few GB/s per needle, no Python per line."""
+        self.wait()
+        mm = self._mm
+        if mm is None or not needles:
+            return []
+        patterns = [(re.compile(re.escape(s.encode("utf-8"))), len(s.encode("utf-8")))
+                    for s in needles if s]
+        end_all = self._data_end
+        hits: list[int] = []
+        for start in range(0, end_all, CHUNK):
+            stop = min(end_all, start + CHUNK)
+            for rx, size in patterns:
+                pos = start
+                reach = min(end_all, stop + size - 1)  # a needle straddling the chunk's end
+                while True:
+                    m = rx.search(mm, pos, reach)
+                    if m is None:
+                        break
+                    hits.append(m.start())
+                    nl = mm.find(b"\n", m.end(), end_all)  # one hit per line is enough
+                    if nl < 0:
+                        break
+                    pos = nl + 1
+            self._drop_pages(start, stop)
+        if not hits:
+            return []
+        with self._lock:
+            lines = self._lines.view()
+            found = np.searchsorted(lines, np.asarray(hits, dtype=np.int64), side="right") - 1
+        return np.unique(found).tolist()
+
     def record_for_line(self, line: int) -> int:
         """The record containing 0-based ``line``."""
         if not 0 <= line < self._lines.n:

@@ -2,7 +2,9 @@
 
 Order matters and is the point of this module: **every string of the model is redacted first**
 (:func:`redact_bundle`), file names inside the zip are redacted, and only then is anything
-rendered or written. The zip is written to a temporary file next to ``out`` and renamed into
+rendered or written. Log excerpts have their private key lines masked from blocks found in the
+whole log before they were cut (:mod:`.keyblocks`); attachments are read as text in their
+encoding or refused as binary unless allowed (:mod:`.textfiles`). The zip is written to a temporary file next to ``out`` and renamed into
 place, so a crash never leaves a half-written bundle under the final name.
 
 Layout (see ``docs/bundle-format.md``)::
@@ -30,7 +32,7 @@ import re
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +44,7 @@ from diagkit.reports.model import Bundle
 
 if TYPE_CHECKING:  # the redaction module is imported lazily: it is another engineer's part
     from diagkit.reports.redact import RedactOptions, Redactor
+    from diagkit.reports.textfiles import TextFile
 
 SCHEMA = "diagkit.bundle/1"
 #: Log lines per excerpt shown in report.html / report.md (logs/ always has all of them).
@@ -68,6 +71,7 @@ class BundleInfo:
     files: tuple[str, ...]  # paths inside the zip, manifest.json last
     size: int  # bytes of the zip
     redaction_summary: dict[str, int]  # hits per rule; never values
+    not_redacted: tuple[str, ...] = ()  # zip paths of binary attachments included as is
 
 
 # --- redaction of the model ----------------------------------------------------------------------
@@ -82,37 +86,40 @@ def make_redactor(options: RedactOptions | None = None) -> Redactor:
 
 
 def redact_bundle(bundle: Bundle, redactor: Redactor) -> Bundle:
-    """A copy of ``bundle`` with every string (and text attachment) passed through ``redactor``."""
+    """A copy of ``bundle`` with every string (and text attachment) passed through ``redactor``.
+
+    Raises :class:`BundleError` for an attachment that cannot be scanned as text and was not
+    allowed in as is (:attr:`Attachment.allow_binary`).
+    """
     return _scrub(bundle, redactor, "report")
 
 
 def _scrub(value: Any, r: Redactor, source: str) -> Any:
     if isinstance(value, str):
-        return r.redact(value, source=source) if value else value
+        return r.redact(_encodable(value), source=source) if value else value
     if isinstance(value, (enum.Enum, bool, int, float, datetime)) or value is None:
         return value
     if isinstance(value, (bytes, bytearray)):
         return value  # binary payloads (PNG, attachments) are handled by their owners
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         kind = type(value).__name__
+        if kind == "Attachment":
+            return _scrub_attachment(value, r, f"{source}/attachment")
+        if kind == "LogExcerpt":
+            return _scrub_excerpt(value, r)
         changes: dict[str, Any] = {}
         for f in dataclasses.fields(value):
             if (kind, f.name) in _NOT_TEXT or not f.init:
                 continue
             old = getattr(value, f.name)
-            if kind == "Attachment" and f.name == "data":
-                new = _scrub_attachment(old, r, f"{source}/attachment")
-            elif kind == "PlotImage" and f.name == "png":
+            if kind == "PlotImage" and f.name == "png":
                 new = old
-            elif (kind, f.name) in (("LogExcerpt", "source"), ("Attachment", "name"),
-                                    ("PlotImage", "name")):
-                new = _redact_path(r, old)
-            elif kind == "LogExcerpt" and f.name == "lines":
-                # One pass over the joined text: multi-line secrets (private key blocks) are
-                # only recognisable whole, and one call is much faster than one per line.
-                text = "\n".join(old)
-                red = r.redact(text, source=f"log:{value.source}") if text else text
-                new = old if red == text else tuple(red.split("\n"))
+            elif kind == "PlotImage" and f.name == "name":
+                new = _redact_path(r, _encodable(old))
+            elif kind == "Bundle" and f.name == "steps":
+                new = _scrub_joined(old, r, source)
+            elif kind == "Table" and f.name == "rows":
+                new = _scrub_rows(value, r, source)
             else:
                 new = _scrub(old, r, _source_for(kind, f.name, value, source))
             if new is not old:
@@ -125,6 +132,62 @@ def _scrub(value: Any, r: Redactor, source: str) -> Any:
     if isinstance(value, list):
         return [_scrub(v, r, source) for v in value]
     return value
+
+
+def _encodable(text: str) -> str:
+    """``text`` without lone surrogates, which cannot be written as UTF-8 (a file name or an
+    argument with bytes that are not UTF-8 arrives so: they are shown as ``\\xff``)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = text.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def _scrub_joined(lines: tuple[str, ...], r: Redactor, source: str) -> tuple[str, ...]:
+    """Lines that belong together (the steps, often pasted from a terminal or a config file)
+    redacted as ONE text, so a secret spread over lines (a key block, a JSON value on the line
+    after its key) is seen whole. A masked key block becomes one line."""
+    clean = tuple(_encodable(x) for x in lines)
+    text = "\n".join(clean)
+    red = r.redact(text, source=source) if text else text
+    return clean if red == text else tuple(red.split("\n"))
+
+
+def _scrub_rows(table: Any, r: Redactor, source: str) -> tuple[tuple[Any, ...], ...]:
+    """Table cells redacted with their context: a cell is a value whose key is its column's
+    title or the cell before it (``("DB_PASSWORD", "hunter2")``, a column called "password")."""
+    columns = tuple(table.columns)
+    rows = []
+    for row in table.rows:
+        cells = list(row)
+        for i, cell in enumerate(row):
+            if not isinstance(cell, str) or not cell:
+                cells[i] = _scrub(cell, r, source)
+                continue
+            value = _encodable(cell)
+            if i < len(columns) and isinstance(columns[i], str) and columns[i]:
+                value = _redact_value(r, _encodable(columns[i]), value, source)
+            else:
+                value = r.redact(value, source=source)
+            if i > 0 and isinstance(row[i - 1], str) and row[i - 1]:
+                value = _redact_value(r, _encodable(row[i - 1]), value, source)
+            cells[i] = value
+        rows.append(tuple(cells))
+    return tuple(rows)
+
+
+def _redact_value(r: Redactor, key: str, value: str, source: str) -> str:
+    """``value`` redacted as the value of ``key`` (``key=value`` as one line, so that key-based
+    secret rules see the key; a fact called "password" has its value masked even though the
+    value alone looks harmless)."""
+    line = r.redact(f"{key}={value}", source=source)
+    prefix = f"{key}="
+    return line[len(prefix):] if line.startswith(prefix) else r.redact(value, source=source)
 
 
 def _source_for(kind: str, name: str, value: Any, source: str) -> str:
@@ -147,37 +210,96 @@ def _scrub_mapping(value: Mapping[Any, Any], r: Redactor, source: str) -> dict[A
     for k, v in value.items():
         key = _scrub(k, r, source)
         if isinstance(k, str) and isinstance(v, str) and v:
-            # Redact "key=value" as one line so that key-based secret rules see the key
-            # (a fact called "password" must have its value masked even though the value
-            # alone looks harmless).
-            line = r.redact(f"{k}={v}", source=source)
+            # the redacted key in front: a key that itself changed makes the prefix differ, and
+            # then the value is redacted alone
+            line = r.redact(f"{_encodable(k)}={_encodable(v)}", source=source)
             prefix = f"{key}="
-            out[key] = line[len(prefix):] if line.startswith(prefix) else r.redact(v, source=source)
+            out[key] = (line[len(prefix):] if line.startswith(prefix)
+                        else r.redact(_encodable(v), source=source))
         else:
             out[key] = _scrub(v, r, source)
     return out
 
 
-def _scrub_attachment(data: bytes, r: Redactor, source: str) -> bytes:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        # Binary: redact what is readable as text byte for byte (latin-1 maps bytes 1:1), so a
-        # secret inside a binary file is still masked. A replacement that cannot be written
-        # back is refused rather than silently dropped.
-        text = data.decode("latin-1")
-        new = r.redact(text, source=source)
-        if new == text:
-            return data
+def _scrub_excerpt(x: Any, r: Redactor) -> Any:
+    """A log excerpt: key blocks cut by its edges masked (:func:`keyblocks.mask_excerpt`: the
+    fallback for excerpts not cut by :func:`log_excerpts`, which finds blocks in the whole log),
+    then its lines redacted as one text (multi-line secrets are only recognisable whole, and one
+    call is much faster than one per line)."""
+    from diagkit.reports import keyblocks
+
+    source = f"log:{x.source}"
+    lines = x.lines
+    text = "\n".join(lines)
+    if _encodable(text) is not text:
+        lines = tuple(_encodable(line) for line in lines)
+    masked, runs = keyblocks.mask_excerpt(lines)
+    note = x.note
+    keys = x.masked_keys
+    if runs:
+        lines = tuple(masked)
+        found = tuple((x.first_line + a, x.first_line + b) for a, b in runs)
+        keys = keys + found
+        note = _with_key_note(note, found)
+    text = "\n".join(lines)
+    red = r.redact(text, source=source) if text else text
+    return dataclasses.replace(
+        x, source=_redact_path(r, _encodable(x.source)),
+        lines=lines if red == text else tuple(red.split("\n")),
+        note=r.redact(_encodable(note), source=source) if note else note, masked_keys=keys)
+
+
+def _with_key_note(note: str, runs: Sequence[tuple[int, int]]) -> str:
+    spans = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
+    return (f"{note}; " if note else "") + (
+        f"lines {spans} masked: they belong to a private key block")
+
+
+def check_attachment(name: str, data: bytes, *, allow_binary: bool = False) -> TextFile:
+    """How attachment ``name`` will be read (see :mod:`diagkit.reports.textfiles`).
+
+    Raises :class:`BundleError` when it cannot be scanned as text and ``allow_binary`` is off:
+    the CLI and the wizard call this as soon as a file is chosen, before any probe runs.
+    """
+    from diagkit.reports.textfiles import read_text
+
+    found = read_text(data)
+    if found.text is None and not allow_binary:
+        raise BundleError(
+            f"The attachment {_encodable(name)} cannot be scanned as text: {found.why}. Secrets "
+            "in it could not be found or masked, so it was refused. Attach a text export of it "
+            f"instead, or include it as is, NOT redacted, with --attach-binary {_encodable(name)} "
+            "(in the wizard: 'Include binary files as is, not redacted')."
+        )
+    return found
+
+
+def _scrub_attachment(att: Any, r: Redactor, source: str) -> Any:
+    from diagkit.reports.textfiles import BINARY, label
+
+    found = check_attachment(att.name, att.data, allow_binary=att.allow_binary)
+    name = _redact_path(r, _encodable(att.name))
+    if found.text is None:
+        return dataclasses.replace(
+            att, name=name, encoding=BINARY,
+            note=f"binary: {found.why}; included as is on request (--attach-binary)")
+    red = r.redact(found.text, source=source)
+    out = found.output_encoding
+    assert out is not None
+    note = ""
+    if out != found.encoding:
+        note = f"{found.why}; redacted and written as UTF-8"
+    elif found.encoding == "latin-1":
+        note = "8-bit text, not UTF-8: read as Latin-1 and written back byte for byte"
+    if red == found.text and out == found.encoding:
+        data = att.data  # nothing masked: the file exactly as it was
+    else:
         try:
-            return new.encode("latin-1")
-        except UnicodeEncodeError as exc:
-            raise BundleError(
-                "A binary attachment contains text that must be redacted and cannot be "
-                "rewritten safely. Remove the attachment or attach a text export of it."
-            ) from exc
-    new = r.redact(text, source=source)
-    return data if new == text else new.encode("utf-8")
+            data = red.encode(out)
+        except UnicodeEncodeError:  # a token the 8-bit encoding cannot hold: UTF-8 then
+            data = red.encode("utf-8")
+            note = f"{label(found.encoding)} text, redacted and written as UTF-8"
+    return dataclasses.replace(att, name=name, data=data, encoding=found.encoding, note=note)
 
 
 def _redact_path(r: Redactor, text: str, *, name: bool = False) -> str:
@@ -272,16 +394,17 @@ def write_bundle(
     #    then made safe; the contents come from the redacted model.
     report("Redacting", 0.0)
     names = _Names()
-    host_paths = [names.add("data/probes", safe_name(_redact_path(r, h.name, name=True), default="host"), ".json")
-                  for h in bundle.hosts]
+    def zip_name(text: str, default: str) -> str:
+        return safe_name(_redact_path(r, _encodable(text), name=True), default=default)
+
+    host_paths = [names.add("data/probes", zip_name(h.name, "host"), ".json") for h in bundle.hosts]
     log_paths = []
     for n, excerpt in enumerate(bundle.logs, 1):
-        base = _strip_ext(safe_name(_redact_path(r, Path(excerpt.source).name or "log", name=True),
-                                    default="log"), ".log")
+        base = _strip_ext(zip_name(Path(excerpt.source).name or "log", "log"), ".log")
         log_paths.append(names.add("logs", f"{n}-{base}", ".log"))
-    plot_paths = [names.add("plots", _strip_ext(safe_name(_redact_path(r, p.name, name=True), default="plot"),
-                                                ".png"), ".png") for p in bundle.plots]
-    attach_paths = [names.add("attachments", safe_name(_redact_path(r, a.name, name=True), default="attachment"))
+    plot_paths = [names.add("plots", _strip_ext(zip_name(p.name, "plot"), ".png"), ".png")
+                  for p in bundle.plots]
+    attach_paths = [names.add("attachments", zip_name(a.name, "attachment"))
                     for a in bundle.attachments]
     for fixed in ("report.html", "report.md", "data/bundle.json", "data/findings.json", MANIFEST):
         names.add("", fixed)
@@ -308,9 +431,16 @@ def write_bundle(
         data_files.append((path, att.data, deflate))
 
     listed = ["report.html", "report.md"] + [p for p, _, _ in data_files]
-    bundle_name = safe_name(out.name, default="bundle.zip")
+    bundle_name = safe_name(_redact_path(r, _encodable(out.name), name=True), default="bundle.zip")
     summary = dict(r.summary())
-    view = _report_view(clean, log_paths)
+    # key blocks masked line by line (keyblocks) count as private keys too, one per block
+    blocks = sum(len(x.masked_keys) for x in clean.logs)
+    if blocks:
+        summary["private_key"] = summary.get("private_key", 0) + blocks
+        summary = dict(sorted(summary.items()))
+    not_redacted = tuple(p for p, a in zip(attach_paths, clean.attachments, strict=True)
+                         if a.unredacted)
+    view = _report_view(clean, log_paths, attach_paths)
     html = render_html(view, files=listed, redaction=summary)
     md = render_markdown(view, max_bytes=markdown_max_bytes, bundle_name=bundle_name,
                          files=listed, redaction=summary)
@@ -327,6 +457,8 @@ def write_bundle(
         "files": [{"path": p, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()}
                   for p, d, _ in files],
         "redaction": summary,
+        # binary attachments the engineer included as is: NOT redacted
+        "not_redacted": list(not_redacted),
         # Which rules were on; user keywords are themselves sensitive, so only their number.
         "options": {"obfuscate": sorted(getattr(opts, "obfuscate", ()) or ()),
                     "keywords": len(getattr(opts, "keywords", ()) or ())},
@@ -362,14 +494,16 @@ def write_bundle(
     r.save()
     report("Done", 1.0)
     return BundleInfo(path=out, files=tuple(p for p, _, _ in files), size=out.stat().st_size,
-                      redaction_summary=summary)
+                      redaction_summary=summary, not_redacted=not_redacted)
 
 
-def _report_view(b: Bundle, log_paths: list[str]) -> Bundle:
-    """The bundle as the reports show it: very long log excerpts cut to their last lines.
+def _report_view(b: Bundle, log_paths: list[str], attach_paths: list[str]) -> Bundle:
+    """The bundle as the reports show it: very long log excerpts cut to their last lines, and
+    attachments under the names they have in the zip.
 
     The whole excerpt is in ``logs/``; a report page with millions of lines would be unusable
-    (and slow to render), so it shows the end, where the failure usually is, and says so.
+    (and slow to render), so it shows the end, where the failure usually is, and says so. The
+    excerpt is already redacted, key blocks included, so the cut cannot uncover a key's lines.
     """
     logs = []
     for x, path in zip(b.logs, log_paths, strict=True):
@@ -381,7 +515,9 @@ def _report_view(b: Bundle, log_paths: list[str]) -> Bundle:
             x = dataclasses.replace(x, lines=x.lines[cut:], first_line=x.first_line + cut,
                                     note=note)
         logs.append(x)
-    return dataclasses.replace(b, logs=tuple(logs))
+    attachments = tuple(dataclasses.replace(a, name=p.split("/", 1)[1])
+                        for a, p in zip(b.attachments, attach_paths, strict=True))
+    return dataclasses.replace(b, logs=tuple(logs), attachments=attachments)
 
 
 def _zip_time(created: datetime) -> tuple[int, int, int, int, int, int]:
@@ -409,14 +545,24 @@ def _bundle_doc(b: Bundle, log_paths: list[str], plot_paths: list[str],
         "hosts": [{"name": h.name, "facts": dict(h.facts), "path": p}
                   for h, p in zip(b.hosts, host_paths, strict=True)],
         "logs": [{"source": x.source, "first_line": x.first_line, "lines": len(x.lines),
-                  "note": x.note, "path": p} for x, p in zip(b.logs, log_paths, strict=True)],
+                  "note": x.note, "path": p,
+                  "masked_private_key_lines": [list(run) for run in x.masked_keys]}
+                 for x, p in zip(b.logs, log_paths, strict=True)],
         "plots": [{"name": x.name, "title": x.title, "path": p}
                   for x, p in zip(b.plots, plot_paths, strict=True)],
-        "attachments": [{"name": x.name, "size": len(x.data), "path": p}
+        "attachments": [_attachment_doc(x, p)
                         for x, p in zip(b.attachments, attach_paths, strict=True)],
         "journal": [{"time": j.time.isoformat(), "kind": j.kind, "text": j.text, "host": j.host,
                      "exit_status": j.exit_status} for j in b.journal],
     }
+
+
+def _attachment_doc(a: Any, path: str) -> dict[str, Any]:
+    from diagkit.reports.textfiles import TextFile
+
+    stored = TextFile(a.encoding, "", "").output_encoding if not a.unredacted else None
+    return {"name": a.name, "size": len(a.data), "path": path, "redacted": not a.unredacted,
+            "encoding": a.encoding, "stored_encoding": stored, "note": a.note}
 
 
 # --- collecting (CLI and wizard) -----------------------------------------------------------------
@@ -451,63 +597,160 @@ def log_excerpts(path: str | os.PathLike[str], *, lines: int = 200, context: int
 
     When the log has records at level *error* or worse, the excerpts are those records with
     ``context`` records before and after (overlapping windows merged), keeping the latest
-    windows within ``lines`` lines; otherwise the last ``lines`` lines. Each excerpt's ``note``
-    says which. Errors: :class:`~diagkit.errors.LogFormatError`.
+    windows within ``lines`` lines; otherwise the last ``lines`` lines. Each excerpt's note
+    says which.
+
+    Private key blocks are found in the WHOLE log first (:mod:`diagkit.reports.keyblocks`), and
+    the lines of a window that fall inside one are masked, wherever the window starts or ends.
+    A UTF-16 or UTF-32 log is read as such (through a UTF-8 copy in a temporary folder).
+    Errors: :class:`~diagkit.errors.LogFormatError`.
     """
     from diagkit.logs.logfile import open_logs
-    from diagkit.logs.model import Level
+
+    found: list[Any] = []
+    with tempfile.TemporaryDirectory(prefix="diagkit-log-") as tmp:
+        for log in open_logs([path]):
+            with log:
+                wide = _wide_log(log, Path(tmp))
+                if wide is None:
+                    found.extend(_excerpts_of(log, lines=lines, context=context))
+                    continue
+                copy, how = wide
+                from diagkit.logs.logfile import LogFile
+
+                with LogFile.open(copy, label=log.label) as converted:
+                    for x in _excerpts_of(converted, lines=lines, context=context):
+                        found.append(dataclasses.replace(x, note=f"{x.note}; {how}"))
+    return found
+
+
+def _wide_log(log: Any, tmp: Path) -> tuple[Path, str] | None:
+    """A UTF-8 copy of ``log`` in ``tmp`` when it is UTF-16/32 text, and a note saying so."""
+    import codecs
+
+    from diagkit.logs.logfile import COMPRESSED
+    from diagkit.reports.textfiles import SNIFF_BYTES, label, sniff_wide
+
+    def opener(part: Path) -> Any:
+        kind = COMPRESSED.get(part.suffix.lower())
+        if kind == "gzip":
+            import gzip
+            return gzip.open(part, "rb")
+        if kind == "bzip2":
+            import bz2
+            return bz2.open(part, "rb")
+        if kind == "xz":
+            import lzma
+            return lzma.open(part, "rb")
+        return open(part, "rb")
+
+    codecs_found = []
+    for part in log.segments:
+        try:
+            with opener(part) as fh:
+                codecs_found.append(sniff_wide(fh.read(SNIFF_BYTES)))
+        except (OSError, EOFError, ValueError):
+            codecs_found.append(None)  # unreadable here: the LogFile said so already
+    if not any(codecs_found):
+        return None
+    copy = tmp / f"{len(list(tmp.iterdir()))}.log"
+    names = []
+    try:
+        with open(copy, "w", encoding="utf-8", newline="") as out:
+            for part, wide in zip(log.segments, codecs_found, strict=True):
+                codec, bom = wide if wide else ("utf-8", False)
+                names.append(label(codec))
+                decoder = codecs.getincrementaldecoder(codec)("replace")
+                with opener(part) as fh:
+                    first = True
+                    while block := fh.read(1 << 20):
+                        text = decoder.decode(block)
+                        if first and bom and text.startswith("\ufeff"):
+                            text = text[1:]
+                        first = False
+                        out.write(text)
+                    out.write(decoder.decode(b"", final=True))
+    except (OSError, EOFError, ValueError) as exc:
+        from diagkit.errors import LogFormatError
+
+        raise LogFormatError(f"Cannot read {log.label} as {names[-1] if names else 'text'}: "
+                             f"{exc}. Convert it to UTF-8 (iconv) and give that file.") from exc
+    how = ", ".join(sorted(set(names)))
+    return copy, f"read as {how} and converted to UTF-8"
+
+
+def _record_lines(rec: Any) -> tuple[list[str], list[int | None]]:
+    """A record's lines and the 0-based file line number of each (None: a line of ours, such as
+    the "record cut for display" notice). Split on "\n" only, as the index counts lines."""
+    parts = rec.raw.split("\n")
+    span = rec.last_line - rec.first_line + 1
+    return parts, [rec.first_line + j if j < span else None for j in range(len(parts))]
+
+
+def _excerpt(log: Any, texts: list[str], numbers: list[int | None], blocks: list[Any],
+             note: str) -> Any:
+    from diagkit.reports import keyblocks
     from diagkit.reports.model import LogExcerpt
 
-    found: list[LogExcerpt] = []
-    for log in open_logs([path]):
-        with log:
-            count = log.record_count
-            if not count:
-                found.append(LogExcerpt(source=log.label, lines=(), first_line=1,
-                                        note="the log is empty"))
-                continue
-            levels = log.levels()
-            errors = [int(i) for i in (levels[:count] >= Level.ERROR).nonzero()[0]]
-            if errors:
-                windows: list[list[int]] = []
-                for i in errors:
-                    lo, hi = max(0, i - context), min(count - 1, i + context)
-                    if windows and lo <= windows[-1][1] + 1:
-                        windows[-1][1] = max(windows[-1][1], hi)
-                    else:
-                        windows.append([lo, hi])
-                picked: list[LogExcerpt] = []
-                budget = lines
-                for lo, hi in reversed(windows):  # latest first: the end is what broke
-                    if budget <= 0:
-                        break
-                    text: list[str] = []
-                    for rec in log.records(lo, hi + 1):
-                        text.extend(rec.raw.splitlines() or [""])
-                    first = log.record(lo).first_line + 1
-                    if len(text) > budget:
-                        cut = len(text) - budget
-                        text, first = text[cut:], first + cut
-                    budget -= len(text)
-                    n_err = sum(1 for i in errors if lo <= i <= hi)
-                    picked.append(LogExcerpt(
-                        source=log.label, lines=tuple(text), first_line=first,
-                        note=f"{n_err} error record(s) with {context} record(s) of context"))
-                found.extend(reversed(picked))
-                if len(windows) > len(picked):
-                    found[-1] = dataclasses.replace(
-                        found[-1], note=found[-1].note + f"; {len(windows) - len(picked)} "
-                        f"earlier error window(s) left out (--log-lines {lines})")
+    first = next((n for n in numbers if n is not None), 0) + 1
+    masked, runs = keyblocks.mask(texts, numbers, blocks)
+    keys = tuple((first + a, first + b) for a, b in runs)
+    return LogExcerpt(source=log.label, lines=tuple(masked), first_line=first,
+                      note=_with_key_note(note, keys) if keys else note, masked_keys=keys)
+
+
+def _excerpts_of(log: Any, *, lines: int, context: int) -> list[Any]:
+    from diagkit.logs.model import Level
+    from diagkit.reports import keyblocks
+    from diagkit.reports.model import LogExcerpt
+
+    count = log.record_count
+    if not count:
+        return [LogExcerpt(source=log.label, lines=(), first_line=1, note="the log is empty")]
+    blocks = keyblocks.find_blocks(log)  # over the whole log, before any window is cut
+    levels = log.levels()
+    errors = [int(i) for i in (levels[:count] >= Level.ERROR).nonzero()[0]]
+    found: list[Any] = []
+    if errors:
+        windows: list[list[int]] = []
+        for i in errors:
+            lo, hi = max(0, i - context), min(count - 1, i + context)
+            if windows and lo <= windows[-1][1] + 1:
+                windows[-1][1] = max(windows[-1][1], hi)
             else:
-                text = []
-                i = count - 1
-                while i >= 0 and len(text) < lines:
-                    text[:0] = log.record(i).raw.splitlines() or [""]
-                    i -= 1
-                first = log.record(i + 1).first_line + 1
-                if len(text) > lines:
-                    first += len(text) - lines
-                    text = text[-lines:]
-                found.append(LogExcerpt(source=log.label, lines=tuple(text), first_line=first,
-                                        note=f"last {len(text)} line(s); no errors found"))
-    return found
+                windows.append([lo, hi])
+        picked: list[Any] = []
+        budget = lines
+        for lo, hi in reversed(windows):  # latest first: the end is what broke
+            if budget <= 0:
+                break
+            texts: list[str] = []
+            numbers: list[int | None] = []
+            for rec in log.records(lo, hi + 1):
+                t, n = _record_lines(rec)
+                texts.extend(t)
+                numbers.extend(n)
+            if len(texts) > budget:
+                cut = len(texts) - budget
+                texts, numbers = texts[cut:], numbers[cut:]
+            budget -= len(texts)
+            n_err = sum(1 for i in errors if lo <= i <= hi)
+            picked.append(_excerpt(log, texts, numbers, blocks,
+                                   f"{n_err} error record(s) with {context} record(s) of context"))
+        found.extend(reversed(picked))
+        if len(windows) > len(picked):
+            found[-1] = dataclasses.replace(
+                found[-1], note=found[-1].note + f"; {len(windows) - len(picked)} "
+                f"earlier error window(s) left out (--log-lines {lines})")
+        return found
+    texts, numbers = [], []
+    i = count - 1
+    while i >= 0 and len(texts) < lines:
+        t, n = _record_lines(log.record(i))
+        texts[:0] = t
+        numbers[:0] = n
+        i -= 1
+    if len(texts) > lines:
+        texts, numbers = texts[-lines:], numbers[-lines:]
+    return [_excerpt(log, texts, numbers, blocks,
+                     f"last {len(texts)} line(s); no errors found")]

@@ -34,12 +34,17 @@ class HostEnvironment:
 
 @dataclass(frozen=True)
 class LogExcerpt:
-    """Lines of one log with their context. ``first_line`` is the 1-based number of ``lines[0]``."""
+    """Lines of one log with their context. ``first_line`` is the 1-based number of ``lines[0]``.
+
+    ``masked_keys``: the runs of lines (1-based numbers, inclusive) that were replaced because
+    they belong to a private key block (:mod:`diagkit.reports.keyblocks`), one per block.
+    """
 
     source: str
     lines: tuple[str, ...]
     first_line: int = 1
     note: str = ""
+    masked_keys: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,10 +69,24 @@ class JournalEntry:
 
 @dataclass(frozen=True)
 class Attachment:
-    """A free file the engineer adds; stored under ``attachments/<name>``."""
+    """A free file the engineer adds; stored under ``attachments/<name>``.
+
+    Text (UTF-8, 8-bit, UTF-16/32, see :mod:`diagkit.reports.textfiles`) is redacted; a file that
+    cannot be scanned as text is refused unless ``allow_binary`` (``--attach-binary``), and then
+    stored as is, NOT redacted. The writer fills in ``encoding`` (how it was read, or
+    ``"binary"``) and ``note`` (said in the report) on the copy it writes.
+    """
 
     name: str
     data: bytes
+    allow_binary: bool = False
+    encoding: str = ""
+    note: str = ""
+
+    @property
+    def unredacted(self) -> bool:
+        """Written as is, without redaction (a binary file the engineer allowed)."""
+        return self.encoding == "binary"
 
 
 @dataclass(frozen=True)

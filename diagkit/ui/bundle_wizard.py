@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from diagkit.errors import DiagkitError
 from diagkit.logs.model import Record
+from diagkit.ui.inline import error_label
 from diagkit.ui.workers import Worker, run_in_background
 
 OBFUSCATE = (("ip", "IP addresses"), ("host", "Host and domain names"), ("mac", "MAC addresses"),
@@ -110,6 +111,28 @@ class BundleWizard(QDialog):
                                    "and probe results; findings, log records and live plots are "
                                    "listed below them."))
         ev_layout.addWidget(self.evidence)
+        # attachments: checked when added (core.check_attachment), a binary file refused
+        # right here with the reason unless the engineer lets it in as is
+        self.attachments = QTreeWidget()
+        self.attachments.setHeaderLabels(["Attachment", "How it goes in"])
+        self.attachments.setColumnWidth(0, 420)
+        self.attachments.setRootIsDecorated(False)
+        self.add_files_button = QPushButton("Add files…")
+        self.add_files_button.clicked.connect(self.choose_attachments)
+        self.allow_binary_box = QCheckBox("Include binary files as is, not redacted")
+        self.allow_binary_box.setToolTip("A file that cannot be scanned as text (an archive, an "
+                                         "image, a database) cannot be redacted: it goes into the "
+                                         "bundle unchanged, and the report says so.")
+        self.allow_binary_box.toggled.connect(self._binary_toggled)
+        self.attach_error = error_label("attachment-error")
+        self._refused: list[Path] = []
+        attach_row = QHBoxLayout()
+        attach_row.addWidget(self.add_files_button)
+        attach_row.addWidget(self.allow_binary_box, 1)
+        ev_layout.addWidget(QLabel("Attachments (text files are redacted like everything else):"))
+        ev_layout.addLayout(attach_row)
+        ev_layout.addWidget(self.attach_error)
+        ev_layout.addWidget(self.attachments)
 
         # --- 3. redaction ---
         self.obfuscate = {key: QCheckBox(label) for key, label in OBFUSCATE}
@@ -200,6 +223,68 @@ class BundleWizard(QDialog):
             self.evidence.addTopLevelItem(item)
         self.evidence.expandAll()
 
+    # --- attachments ---------------------------------------------------------------------------
+
+    def choose_attachments(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Attach files", str(Path.home()))
+        self.add_attachments([Path(p) for p in paths])
+
+    def add_attachments(self, paths: Sequence[Path]) -> None:
+        """Add files; a binary one is refused inline (with the reason) unless allowed."""
+        from diagkit.reports.bundle import check_attachment
+        from diagkit.reports.textfiles import label
+
+        problems = []
+        for path in paths:
+            try:
+                data = path.read_bytes()
+                found = check_attachment(path.name, data,
+                                         allow_binary=self.allow_binary_box.isChecked())
+            except OSError as exc:
+                problems.append(f"Cannot read {path}: {exc.strerror or exc}.")
+                continue
+            except DiagkitError as exc:
+                problems.append(str(exc))
+                if path not in self._refused:
+                    self._refused.append(path)
+                continue
+            if path in self._refused:
+                self._refused.remove(path)
+            how = (f"NOT redacted: binary ({found.why}), included as is" if not found.is_text
+                   else f"{label(found.encoding)}, redacted"
+                   + ("; written as UTF-8" if found.output_encoding != found.encoding else ""))
+            item = QTreeWidgetItem([path.name, how])
+            item.setData(0, Qt.ItemDataRole.UserRole, (path, data, not found.is_text))
+            item.setToolTip(0, str(path))
+            self.attachments.addTopLevelItem(item)
+        self.attach_error.setText("\n".join(problems))
+        self.attach_error.setVisible(bool(problems))
+
+    def _binary_toggled(self, allowed: bool) -> None:
+        if allowed:
+            self.add_attachments(list(self._refused))
+            return
+        # binary files no longer allowed: they leave the list, and say why
+        for i in reversed(range(self.attachments.topLevelItemCount())):
+            path, _data, binary = self.attachments.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
+            if binary:
+                self.attachments.takeTopLevelItem(i)
+                self._refused.append(path)
+        if self._refused:
+            self.attach_error.setText(
+                "Left out, because binary files are not included any more: "
+                + ", ".join(p.name for p in self._refused) + ".")
+            self.attach_error.show()
+
+    def _attachment_models(self) -> tuple:
+        from diagkit.reports.model import Attachment
+
+        out = []
+        for i in range(self.attachments.topLevelItemCount()):
+            path, data, binary = self.attachments.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
+            out.append(Attachment(path.name, data, allow_binary=binary))
+        return tuple(out)
+
     def _checked(self) -> list[tuple[str, object, QTreeWidgetItem]]:
         out = []
         for i in range(self.evidence.topLevelItemCount()):
@@ -251,6 +336,7 @@ class BundleWizard(QDialog):
             logs=tuple(logs),
             plots=tuple(plots),
             journal=tuple(sorted(journal, key=lambda e: e.time)),
+            attachments=self._attachment_models(),
             case=self.case_edit.text().strip() or None,
         )
 
@@ -277,6 +363,12 @@ class BundleWizard(QDialog):
         for entry in bundle.journal:
             texts.setdefault("journal", "")
             texts["journal"] += entry.text + "\n"
+        from diagkit.reports.textfiles import read_text
+
+        for att in bundle.attachments:
+            found = read_text(att.data)
+            if found.text is not None:
+                texts[f"attachment {att.name}"] = found.text
         return texts
 
     def preview_redaction(self) -> None:
