@@ -130,6 +130,10 @@ def _show(store: Any, args: argparse.Namespace, out: TextIO) -> int:
             print("\nRecognised by", file=out)
             for r in article.rules:
                 print(f"- {json.dumps(r.to_dict(), ensure_ascii=False)}", file=out)
+                try:
+                    r.validate()  # stored before patterns were checked: matching skips it
+                except KbError as exc:
+                    print(f"  SKIPPED by matching: {exc}", file=out)
     return EXIT_OK
 
 
