@@ -5,8 +5,10 @@ Templates are plain-text Jinja2 files named ``<kind>.jinja2``, one per :data:`UP
 The first line is ``Subject: ...``, then a blank line, then the body. The package's own
 templates live in ``diagkit/cases/templates/``; a file of the same name in
 ``config_dir()/"templates"/"updates"`` is used instead (searched first). Templates are always
-rendered in a :class:`jinja2.sandbox.SandboxedEnvironment` (user files are not trusted code),
-with undefined variables an error.
+rendered in a :class:`diagkit.templating.BoundedSandbox` (user files are not trusted code: Jinja's
+sandbox, bounded to :data:`MAX_UPDATE_CHARS` characters and :data:`RENDER_SECONDS` seconds),
+with undefined variables an error; every template problem is a :class:`ConfigError` naming the
+template file and line.
 
 Variables a template can use:
 
@@ -42,7 +44,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from diagkit import config
 from diagkit.cases.desk import CaseInputError, CaseSla, finding_from_dict
@@ -50,9 +51,20 @@ from diagkit.cases.glossary import explain
 from diagkit.errors import ConfigError
 from diagkit.probes.base import Finding, Severity
 from diagkit.store import Case, JournalEntry
+from diagkit.templating import (
+    BoundedSandbox,
+    TemplateLimitError,
+    render_bounded,
+    template_location,
+)
 
 UPDATE_KINDS = ("acknowledgement", "progress", "information_request", "workaround", "resolution")
 PACKAGE_TEMPLATES = Path(__file__).with_name("templates")
+#: Most characters a customer update (or any text its template builds) may have.
+MAX_UPDATE_CHARS = 1_000_000
+#: Seconds composing one update may take (both rendering passes together): the composer runs
+#: it on the GUI thread, so a runaway template must stop soon.
+RENDER_SECONDS = 5.0
 
 _PRIORITY = {"S1": "our highest priority", "S2": "high priority", "S3": "normal priority",
              "S4": "low priority"}
@@ -81,15 +93,16 @@ def user_templates_dir() -> Path:
     return config.config_dir() / "templates" / "updates"
 
 
-def _environment() -> SandboxedEnvironment:
+def _environment() -> BoundedSandbox:
     loader = jinja2.ChoiceLoader([
         jinja2.FileSystemLoader(str(user_templates_dir())),
         jinja2.FileSystemLoader(str(PACKAGE_TEMPLATES)),
     ])
     # Plain text: no HTML autoescape (the body is a text/plain mail part).
-    return SandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined,
-                                autoescape=False, trim_blocks=True, lstrip_blocks=True,
-                                keep_trailing_newline=True)
+    return BoundedSandbox(max_output=MAX_UPDATE_CHARS, time_budget=RENDER_SECONDS,
+                          what="customer update", loader=loader,
+                          undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True,
+                          lstrip_blocks=True, keep_trailing_newline=True)
 
 
 def _notes(journal: Sequence[JournalEntry]) -> list[str]:
@@ -147,21 +160,31 @@ def _journal_findings(journal: Sequence[JournalEntry]) -> list[Finding]:
             if isinstance(d, Mapping)]
 
 
-def _render(env: SandboxedEnvironment, kind: str, context: Mapping[str, Any]) -> str:
+def _render(env: BoundedSandbox, kind: str, context: Mapping[str, Any]) -> str:
     name = f"{kind}.jinja2"
     try:
-        return env.get_template(name).render(**context)
-    except jinja2.exceptions.SecurityError as exc:
-        raise ConfigError(f"The update template {name!r} tried something templates may not do "
-                          f"({exc}); it was refused. Fix the template in "
-                          f"{user_templates_dir()}.") from exc
+        return render_bounded(env, name, context)
     except jinja2.TemplateNotFound as exc:
-        raise ConfigError(f"No template for the update kind {kind!r} ({name}). Restore it or "
+        raise ConfigError(f"No template for the update kind {kind!r} ({exc.name}). Restore it or "
                           f"remove the override in {user_templates_dir()}.") from exc
-    except jinja2.TemplateError as exc:
-        where = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
-        raise ConfigError(f"The update template {name!r}{where} cannot be rendered: {exc}. "
-                          f"Fix it in {user_templates_dir()} or remove it.") from exc
+    except Exception as exc:  # anything a template can raise: a message, never a traceback
+        where, line = template_location(exc)
+        at = f"{where}, line {line}" if line else where
+        message = (exc.message if isinstance(exc, jinja2.TemplateError) and exc.message
+                   else str(exc)).rstrip(".")
+        if isinstance(exc, TemplateLimitError):
+            what = f"it was stopped at a limit: {message}"
+        elif isinstance(exc, jinja2.exceptions.SecurityError):
+            what = f"it tried something templates may not do and was refused: {message}"
+        elif isinstance(exc, RecursionError):
+            what = "it calls or includes itself without end"
+        elif isinstance(exc, jinja2.TemplateError):
+            what = f"it cannot be rendered: {message}"
+        else:
+            what = f"it cannot be rendered: {type(exc).__name__}: {message}"
+        raise ConfigError(f"The update template {name!r} ({at}): {what}. Fix it in "
+                          f"{user_templates_dir()} or remove it (the built-in one is used "
+                          "then).") from exc
 
 
 def _split(text: str, kind: str) -> tuple[str, str]:
