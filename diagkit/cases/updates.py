@@ -57,6 +57,7 @@ from diagkit.templating import (
     render_bounded,
     template_location,
 )
+from diagkit.textsafe import one_line
 
 UPDATE_KINDS = ("acknowledgement", "progress", "information_request", "workaround", "resolution")
 PACKAGE_TEMPLATES = Path(__file__).with_name("templates")
@@ -255,16 +256,42 @@ def _sender() -> str:
     return engineer_name()
 
 
+# Line breaks and other controls in a header value would end the header and start another
+# (header injection: "Bob\nBcc: someone@else" adds a recipient).
+_HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _address_header(field: str, value: str) -> str:
+    """An address for the ``field`` header, refused (clearly) if it holds a line break or
+    another control character: an address is never silently rewritten."""
+    value = value.strip()
+    bad = _HEADER_BREAKS.search(value)
+    if bad:
+        raise CaseInputError(
+            f"The {field} address '{one_line(value)}' contains a line break or control character "
+            f"({bad.group(0)!r}); a mail header cannot hold one (it could add headers such as "
+            f"Bcc: to the message). Correct the {field} address (the case's contact, the "
+            "composer's To: field, or the 'email' setting) and save again, or save as .txt.")
+    return value
+
+
+def _subject_header(value: str) -> str:
+    """The subject on one line: line breaks and control characters become spaces."""
+    return " ".join(_HEADER_BREAKS.sub(" ", value).split())
+
+
 def to_eml(draft: Draft, *, sender: str = "") -> bytes:
     """The draft as an RFC 5322 message (plain text UTF-8), for any mail client to open.
 
-    ``sender`` defaults to settings ``"email"``, else the engineer's name.
+    ``sender`` defaults to settings ``"email"``, else the engineer's name. A To or From address
+    with a line break is refused with :class:`CaseInputError` (it could inject headers); the
+    subject is folded onto one line.
     """
     msg = EmailMessage()
-    if draft.to:
-        msg["To"] = draft.to
-    msg["From"] = sender or _sender()
-    msg["Subject"] = draft.subject
+    if draft.to.strip():
+        msg["To"] = _address_header("To", draft.to)
+    msg["From"] = _address_header("From", sender or _sender())
+    msg["Subject"] = _subject_header(draft.subject)
     msg["Date"] = format_datetime(datetime.now(UTC))
     # Mail clients open an unsent message as a draft when it says so.
     msg["X-Unsent"] = "1"
@@ -273,9 +300,11 @@ def to_eml(draft: Draft, *, sender: str = "") -> bytes:
 
 
 def to_text(draft: Draft) -> str:
-    """The draft as plain text: ``Subject:`` line, blank line, body."""
-    head = f"To: {draft.to}\n" if draft.to else ""
-    return f"{head}Subject: {draft.subject}\n\n{draft.body}"
+    """The draft as plain text: ``To:`` and ``Subject:`` lines (each kept on its line), blank
+    line, body."""
+    # A text for copying: an address with a line break is shown escaped, on its one line.
+    head = f"To: {one_line(draft.to.strip())}\n" if draft.to.strip() else ""
+    return f"{head}Subject: {_subject_header(draft.subject)}\n\n{draft.body}"
 
 
 def save_draft(draft: Draft, path: Path, *, sender: str = "") -> Path:
