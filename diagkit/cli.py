@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import shutil
 import sys
 import textwrap
@@ -31,6 +32,7 @@ from diagkit.hosts import HostStore, SavedHost, import_ssh_config, parse_tags
 from diagkit.probes.base import Severity
 from diagkit.probes.runner import HostSnapshot
 from diagkit.store import StoreUnavailable
+from diagkit.textsafe import escaping, one_line, unescaped
 
 JSON_SCHEMA_PROBE = "diagkit.probe-run/1"
 JSON_SCHEMA_PROBES = "diagkit.probe-list/1"
@@ -114,11 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("argv", nargs="*", metavar="COMMAND", help="after '--': the command and its arguments")
     rn.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60); the command is killed after")
     rn.add_argument("--accept-new-host-key", action="store_true")
+    rn.add_argument("--no-escape", action="store_true",
+                    help="pass the output through unchanged, control sequences included, as ssh "
+                         "does (default: control characters are shown escaped, e.g. \\x1b)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
-    out = stdout or sys.stdout
+    # Everything printed comes, one way or another, from hosts, logs, bundles, KB articles or
+    # case data: control characters are shown escaped, never obeyed (diagkit.textsafe).
+    out = escaping(stdout or sys.stdout)
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
     # Everything after the first "--" is the remote command, options included.
@@ -134,11 +141,14 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     from diagkit.logsetup import setup_logging
 
     setup_logging()
+    real_stderr = sys.stderr
     try:
         if args.command in (None, "gui"):
             from diagkit.__main__ import launch_gui
 
             return launch_gui(getattr(args, "open", None) or [])
+        sys.stderr = escaping(real_stderr)  # error messages quote hosts, files, members too
+        _show_warnings_of("diagkit.kb.match")
         if args.command == "hosts":
             if not args.hosts_command:
                 parser.parse_args(["hosts", "--help"])
@@ -178,8 +188,26 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     except DiagkitError as exc:
         print(f"diagkit: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        sys.stderr = real_stderr
     parser.print_help(out)
     return EXIT_USAGE
+
+
+class _StderrWarnings(logging.Handler):
+    """Warnings of one core logger shown as ``warning: ...`` lines (they also go to the log)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"warning: {record.getMessage()}", file=sys.stderr)
+
+
+def _show_warnings_of(name: str) -> None:
+    logger = logging.getLogger(name)
+    if not any(isinstance(h, _StderrWarnings) for h in logger.handlers):
+        logger.addHandler(_StderrWarnings())
 
 
 # --- hosts ---------------------------------------------------------------------------------------
@@ -350,7 +378,10 @@ _SEV_TAG = {Severity.CRITICAL: "CRITICAL", Severity.WARNING: "WARNING", Severity
 
 def _print_snapshot(snap: HostSnapshot, out: TextIO, *, raw: bool = False) -> None:
     width = _width()
-    print(f"== {snap.host}  ({snap.duration:.2f} s, {snap.started:%Y-%m-%d %H:%M:%S} UTC) ==", file=out)
+    # Names and titles stay on their line (a newline in a finding title could forge the next
+    # line of this output); every other character is escaped by the stream (see main()).
+    print(f"== {one_line(snap.host)}  ({snap.duration:.2f} s, "
+          f"{snap.started:%Y-%m-%d %H:%M:%S} UTC) ==", file=out)
     if not snap.ok:
         print(_wrap(f"UNREACHABLE [{snap.error_kind}] {snap.error}", width, "  "), file=out)
         print(file=out)
@@ -358,7 +389,8 @@ def _print_snapshot(snap: HostSnapshot, out: TextIO, *, raw: bool = False) -> No
     findings = snap.findings
     print(f"Findings ({len(findings)}):" if findings else "Findings: none", file=out)
     for f in findings:
-        print(f"  {_SEV_TAG[f.severity]:<9} {f.probe:<10} {f.title}", file=out)
+        print(f"  {_SEV_TAG[f.severity]:<9} {one_line(f.probe):<10} {one_line(f.title)}",
+              file=out)
         if f.detail:
             print(_wrap(f.detail, width, " " * 23), file=out)
         if f.hint:
@@ -368,7 +400,7 @@ def _print_snapshot(snap: HostSnapshot, out: TextIO, *, raw: bool = False) -> No
     _table(("PROBE", "STATUS", "TIME", "SUMMARY"), rows, out, indent="  ", wrap_last=True)
     for r in snap.results:
         if raw:
-            print(f"--- raw output of {r.probe} ---", file=out)
+            print(f"--- raw output of {one_line(r.probe)} ---", file=out)
             print(r.raw.rstrip(), file=out)
     print(file=out)
 
@@ -393,8 +425,12 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         print(f"diagkit: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
 
+    # The remote output is shown escaped like every other host text, unless the user asks for
+    # it unchanged (a host they trust, output meant for a pipe); see docs/cli.md.
     def echo(stream: str, text: str) -> None:
         target = out if stream == "stdout" else sys.stderr
+        if args.no_escape:
+            target = unescaped(target)
         target.write(text)
         target.flush()
 
@@ -892,7 +928,8 @@ def _wrap(text: str, width: int, indent: str) -> str:
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO, *,
            indent: str = "", wrap_last: bool = False) -> None:
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    # One line per row: a newline (or any control character) inside a cell is shown escaped.
+    cells = [[one_line(c) for c in header]] + [[one_line(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     total = _width()
     lead = len(indent) + sum(w + 2 for w in widths[:-1])

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from diagkit.cases.lifecycle import Status, allowed_next, is_open
 from diagkit.cases.triage import Impact, Urgency
 from diagkit.errors import ConfigError, DiagkitError
+from diagkit.textsafe import one_line
 
 JSON_SCHEMA_CASE_LIST = "diagkit.case-list/1"
 JSON_SCHEMA_CASE = "diagkit.case/1"
@@ -189,7 +190,9 @@ def _show(desk: Any, args: argparse.Namespace, out: TextIO) -> int:
                "journal": [_entry_dict(e) for e in journal]}
         _dump(doc, out)
         return EXIT_OK
-    print(f"Case {case.id}: {case.title}", file=out)
+    # Single-line fields stay on their line (a newline in a customer name must not forge the
+    # next field); control characters are escaped by the CLI's stream (diagkit.textsafe).
+    print(f"Case {case.id}: {one_line(case.title)}", file=out)
     sev = case.severity or "not triaged"
     if case.impact and case.urgency and case.severity:
         sev += f" (impact {case.impact} x urgency {case.urgency})"
@@ -203,7 +206,7 @@ def _show(desk: Any, args: argparse.Namespace, out: TextIO) -> int:
               ("CSAT", f"{case.csat}/5" if case.csat else "")]
     for label, value in fields:
         if value:
-            print(f"  {label + ':':<20}{value}", file=out)
+            print(f"  {label + ':':<20}{one_line(value)}", file=out)
     for label, state in (("first response", sla.first_response), ("resolution", sla.resolution)):
         if state is None:
             continue
@@ -228,7 +231,7 @@ def _show(desk: Any, args: argparse.Namespace, out: TextIO) -> int:
     print("Journal:", file=out)
     corrected = {e.data.get("corrects"): e.id for e in journal if e.kind == "correction"}
     for e in journal:
-        head = f"  #{e.id:<4} {_local(e.time)}  {e.engineer or '-':<10} {e.kind:<16}"
+        head = f"  #{e.id:<4} {_local(e.time)}  {one_line(e.engineer or '-'):<10} {e.kind:<16}"
         lines = _entry_lines(e)
         if e.id in corrected:
             lines[0] += f"  [corrected by #{corrected[e.id]}]"
@@ -484,7 +487,7 @@ def _entry_lines(e: Any) -> list[str]:
         return [f"$ {text}  ({extra}, {float(d.get('duration', 0)):.2f} s)"]
     if e.kind == "probe":
         lines = [text]
-        lines += [f"{f.get('severity', '').upper():<9} {f.get('title', '')}"
+        lines += [f"{one_line(f.get('severity', '')).upper():<9} {one_line(f.get('title', ''))}"
                   for f in d.get("findings", [])]
         return lines
     if e.kind == "customer_update":
@@ -500,4 +503,5 @@ def _entry_lines(e: Any) -> list[str]:
             "; " + "; ".join(d.get("signatures", [])) if d.get("signatures") else "")
     elif e.kind in ("known_issue", "kb_article"):
         text = f"{text} ({d.get('slug', '')})"
-    return text.splitlines() or [""]
+    # Only a newline starts a line: a lone CR (or another control) is shown escaped.
+    return text.replace("\r\n", "\n").split("\n")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from diagkit.errors import KbError
+from diagkit.textsafe import one_line
 
 JSON_SCHEMA_KB_SEARCH = "diagkit.kb-search/1"
 JSON_SCHEMA_KB_ARTICLE = "diagkit.kb-article/1"
@@ -99,7 +100,7 @@ def _search(store: Any, args: argparse.Namespace, out: TextIO) -> int:
         print(f"No article matches {query!r}. Try fewer or other words.", file=out)
         return EXIT_FAILED
     for h in hits:
-        print(f"{h.article.slug}  {h.article.title}", file=out)
+        print(f"{h.article.slug}  {one_line(h.article.title)}", file=out)
         snippet = " ".join(h.snippet_text().split())
         if snippet:
             print(f"    {snippet}", file=out)
@@ -115,7 +116,7 @@ def _show(store: Any, args: argparse.Namespace, out: TextIO) -> int:
     elif args.markdown:
         out.write(article_to_markdown(article))
     else:
-        print(f"{article.title}  [{article.slug}, #{article.id}]", file=out)
+        print(f"{one_line(article.title)}  [{article.slug}, #{article.id}]", file=out)
         if article.tags:
             print(f"Tags: {', '.join(article.tags)}", file=out)
         if article.source_case is not None:
@@ -130,6 +131,10 @@ def _show(store: Any, args: argparse.Namespace, out: TextIO) -> int:
             print("\nRecognised by", file=out)
             for r in article.rules:
                 print(f"- {json.dumps(r.to_dict(), ensure_ascii=False)}", file=out)
+                try:
+                    r.validate()  # stored before patterns were checked: matching skips it
+                except KbError as exc:
+                    print(f"  SKIPPED by matching: {exc}", file=out)
     return EXIT_OK
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from diagkit.errors import ConfigError
+from diagkit.textsafe import one_line
 from diagkit.units import parse_duration
 
 JSON_SCHEMA_WATCH = "diagkit.watch/1"
@@ -121,7 +122,7 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
                     print(f"{_clock(e.time)}  {e.host:<16} {_summary_line(dict(e.values))}",
                           file=out)
                 elif e.kind == "down":
-                    print(f"{_clock(e.time)}  DOWN   {e.host}: {e.error}", file=out)
+                    print(f"{_clock(e.time)}  DOWN   {e.host}: {one_line(e.error)}", file=out)
                 else:
                     print(f"{_clock(e.time)}  UP     {e.host}", file=out)
                 for c in o.alerts:
@@ -178,7 +179,7 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
                                   [desk.record_finding(case, n, f) for f in fs])
             st = states[name]
             if st.error:
-                print(f"   {name} was down: {st.error}", file=out)
+                print(f"   {name} was down: {one_line(st.error)}", file=out)
     if samples is not None:
         samples.close()
     if interrupted:

@@ -5,8 +5,10 @@ Templates are plain-text Jinja2 files named ``<kind>.jinja2``, one per :data:`UP
 The first line is ``Subject: ...``, then a blank line, then the body. The package's own
 templates live in ``diagkit/cases/templates/``; a file of the same name in
 ``config_dir()/"templates"/"updates"`` is used instead (searched first). Templates are always
-rendered in a :class:`jinja2.sandbox.SandboxedEnvironment` (user files are not trusted code),
-with undefined variables an error.
+rendered in a :class:`diagkit.templating.BoundedSandbox` (user files are not trusted code: Jinja's
+sandbox, bounded to :data:`MAX_UPDATE_CHARS` characters and :data:`RENDER_SECONDS` seconds),
+with undefined variables an error; every template problem is a :class:`ConfigError` naming the
+template file and line.
 
 Variables a template can use:
 
@@ -42,7 +44,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from diagkit import config
 from diagkit.cases.desk import CaseInputError, CaseSla, finding_from_dict
@@ -50,9 +51,21 @@ from diagkit.cases.glossary import explain
 from diagkit.errors import ConfigError
 from diagkit.probes.base import Finding, Severity
 from diagkit.store import Case, JournalEntry
+from diagkit.templating import (
+    BoundedSandbox,
+    TemplateLimitError,
+    render_bounded,
+    template_location,
+)
+from diagkit.textsafe import one_line
 
 UPDATE_KINDS = ("acknowledgement", "progress", "information_request", "workaround", "resolution")
 PACKAGE_TEMPLATES = Path(__file__).with_name("templates")
+#: Most characters a customer update (or any text its template builds) may have.
+MAX_UPDATE_CHARS = 1_000_000
+#: Seconds composing one update may take (both rendering passes together): the composer runs
+#: it on the GUI thread, so a runaway template must stop soon.
+RENDER_SECONDS = 5.0
 
 _PRIORITY = {"S1": "our highest priority", "S2": "high priority", "S3": "normal priority",
              "S4": "low priority"}
@@ -81,15 +94,16 @@ def user_templates_dir() -> Path:
     return config.config_dir() / "templates" / "updates"
 
 
-def _environment() -> SandboxedEnvironment:
+def _environment() -> BoundedSandbox:
     loader = jinja2.ChoiceLoader([
         jinja2.FileSystemLoader(str(user_templates_dir())),
         jinja2.FileSystemLoader(str(PACKAGE_TEMPLATES)),
     ])
     # Plain text: no HTML autoescape (the body is a text/plain mail part).
-    return SandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined,
-                                autoescape=False, trim_blocks=True, lstrip_blocks=True,
-                                keep_trailing_newline=True)
+    return BoundedSandbox(max_output=MAX_UPDATE_CHARS, time_budget=RENDER_SECONDS,
+                          what="customer update", loader=loader,
+                          undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True,
+                          lstrip_blocks=True, keep_trailing_newline=True)
 
 
 def _notes(journal: Sequence[JournalEntry]) -> list[str]:
@@ -147,21 +161,31 @@ def _journal_findings(journal: Sequence[JournalEntry]) -> list[Finding]:
             if isinstance(d, Mapping)]
 
 
-def _render(env: SandboxedEnvironment, kind: str, context: Mapping[str, Any]) -> str:
+def _render(env: BoundedSandbox, kind: str, context: Mapping[str, Any]) -> str:
     name = f"{kind}.jinja2"
     try:
-        return env.get_template(name).render(**context)
-    except jinja2.exceptions.SecurityError as exc:
-        raise ConfigError(f"The update template {name!r} tried something templates may not do "
-                          f"({exc}); it was refused. Fix the template in "
-                          f"{user_templates_dir()}.") from exc
+        return render_bounded(env, name, context)
     except jinja2.TemplateNotFound as exc:
-        raise ConfigError(f"No template for the update kind {kind!r} ({name}). Restore it or "
+        raise ConfigError(f"No template for the update kind {kind!r} ({exc.name}). Restore it or "
                           f"remove the override in {user_templates_dir()}.") from exc
-    except jinja2.TemplateError as exc:
-        where = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
-        raise ConfigError(f"The update template {name!r}{where} cannot be rendered: {exc}. "
-                          f"Fix it in {user_templates_dir()} or remove it.") from exc
+    except Exception as exc:  # anything a template can raise: a message, never a traceback
+        where, line = template_location(exc)
+        at = f"{where}, line {line}" if line else where
+        message = (exc.message if isinstance(exc, jinja2.TemplateError) and exc.message
+                   else str(exc)).rstrip(".")
+        if isinstance(exc, TemplateLimitError):
+            what = f"it was stopped at a limit: {message}"
+        elif isinstance(exc, jinja2.exceptions.SecurityError):
+            what = f"it tried something templates may not do and was refused: {message}"
+        elif isinstance(exc, RecursionError):
+            what = "it calls or includes itself without end"
+        elif isinstance(exc, jinja2.TemplateError):
+            what = f"it cannot be rendered: {message}"
+        else:
+            what = f"it cannot be rendered: {type(exc).__name__}: {message}"
+        raise ConfigError(f"The update template {name!r} ({at}): {what}. Fix it in "
+                          f"{user_templates_dir()} or remove it (the built-in one is used "
+                          "then).") from exc
 
 
 def _split(text: str, kind: str) -> tuple[str, str]:
@@ -232,16 +256,42 @@ def _sender() -> str:
     return engineer_name()
 
 
+# Line breaks and other controls in a header value would end the header and start another
+# (header injection: "Bob\nBcc: someone@else" adds a recipient).
+_HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _address_header(field: str, value: str) -> str:
+    """An address for the ``field`` header, refused (clearly) if it holds a line break or
+    another control character: an address is never silently rewritten."""
+    value = value.strip()
+    bad = _HEADER_BREAKS.search(value)
+    if bad:
+        raise CaseInputError(
+            f"The {field} address '{one_line(value)}' contains a line break or control character "
+            f"({bad.group(0)!r}); a mail header cannot hold one (it could add headers such as "
+            f"Bcc: to the message). Correct the {field} address (the case's contact, the "
+            "composer's To: field, or the 'email' setting) and save again, or save as .txt.")
+    return value
+
+
+def _subject_header(value: str) -> str:
+    """The subject on one line: line breaks and control characters become spaces."""
+    return " ".join(_HEADER_BREAKS.sub(" ", value).split())
+
+
 def to_eml(draft: Draft, *, sender: str = "") -> bytes:
     """The draft as an RFC 5322 message (plain text UTF-8), for any mail client to open.
 
-    ``sender`` defaults to settings ``"email"``, else the engineer's name.
+    ``sender`` defaults to settings ``"email"``, else the engineer's name. A To or From address
+    with a line break is refused with :class:`CaseInputError` (it could inject headers); the
+    subject is folded onto one line.
     """
     msg = EmailMessage()
-    if draft.to:
-        msg["To"] = draft.to
-    msg["From"] = sender or _sender()
-    msg["Subject"] = draft.subject
+    if draft.to.strip():
+        msg["To"] = _address_header("To", draft.to)
+    msg["From"] = _address_header("From", sender or _sender())
+    msg["Subject"] = _subject_header(draft.subject)
     msg["Date"] = format_datetime(datetime.now(UTC))
     # Mail clients open an unsent message as a draft when it says so.
     msg["X-Unsent"] = "1"
@@ -250,9 +300,11 @@ def to_eml(draft: Draft, *, sender: str = "") -> bytes:
 
 
 def to_text(draft: Draft) -> str:
-    """The draft as plain text: ``Subject:`` line, blank line, body."""
-    head = f"To: {draft.to}\n" if draft.to else ""
-    return f"{head}Subject: {draft.subject}\n\n{draft.body}"
+    """The draft as plain text: ``To:`` and ``Subject:`` lines (each kept on its line), blank
+    line, body."""
+    # A text for copying: an address with a line break is shown escaped, on its one line.
+    head = f"To: {one_line(draft.to.strip())}\n" if draft.to.strip() else ""
+    return f"{head}Subject: {_subject_header(draft.subject)}\n\n{draft.body}"
 
 
 def save_draft(draft: Draft, path: Path, *, sender: str = "") -> Path:

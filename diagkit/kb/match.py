@@ -5,17 +5,24 @@ every rule's regex), then match :class:`Evidence` (a probe snapshot's findings a
 lines, log signatures) or single log lines. An article matches when ANY of its rules matches;
 each :class:`KnownIssue` carries the human reasons, e.g.
 ``finding "Filesystem / is 97 % full" matches /is \\d+ % full/``.
+
+Patterns run on RE2 (:mod:`diagkit.rules_regex`), whose time is linear in the text: no rule,
+whoever wrote it, can make matching hang. A stored rule the engine cannot take (saved before
+that check, or by an older diagkit) is skipped: listed in :attr:`KnownErrorMatcher.skipped`
+and logged once as a warning on the ``diagkit.kb.match`` logger (the CLI shows those on stderr).
 """
 
 from __future__ import annotations
 
+import logging
 import operator
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from diagkit.errors import KbError
 from diagkit.probes.base import Finding
+from diagkit.rules_regex import Regex, compile_rule_pattern
 from diagkit.store.kb import Article, KbStore, MatchRule
 
 if TYPE_CHECKING:
@@ -25,6 +32,10 @@ if TYPE_CHECKING:
 MAX_REASONS = 5
 #: Log lines taken from one snapshot's log and kernel probes.
 _LOG_TABLES = (("logs", "lines", 2), ("kernel", "events", 2))
+
+log = logging.getLogger(__name__)
+#: (slug, rule) pairs already warned about in this process (matchers are rebuilt often).
+_warned: set[tuple[str, str]] = set()
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq,
@@ -79,12 +90,28 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
+@dataclass(frozen=True)
+class SkippedRule:
+    """A stored rule the matcher cannot use, and why (see :meth:`MatchRule.validate`)."""
+
+    slug: str
+    rule: MatchRule
+    reason: str
+
+    def describe(self) -> str:
+        return (f"KB article {self.slug!r}: a {self.rule.kind} rule is skipped. {self.reason} "
+                f"Edit the article (diagkit kb export, fix, diagkit kb import; or the app's "
+                f"article editor).")
+
+
 class _Compiled:
     __slots__ = ("rule", "rx")
 
     def __init__(self, rule: MatchRule) -> None:
+        rule.validate()  # rules read back from a store were not checked (check=False)
         self.rule = rule
-        self.rx = re.compile(rule.pattern, re.IGNORECASE) if rule.kind != "metric" else None
+        self.rx: Regex | None = (compile_rule_pattern(rule.pattern) if rule.kind != "metric"
+                                 else None)
 
     def reasons(self, ev: Evidence) -> Iterable[str]:
         rule, rx = self.rule, self.rx
@@ -118,8 +145,15 @@ class KnownErrorMatcher:
 
     def __init__(self, articles: Iterable[Article]) -> None:
         self._articles: list[tuple[Article, list[_Compiled]]] = []
+        #: Rules left out because they cannot run (each one also logged once as a warning).
+        self.skipped: list[SkippedRule] = []
         for article in articles:
-            compiled = [_Compiled(rule) for rule in article.rules]
+            compiled = []
+            for rule in article.rules:
+                try:
+                    compiled.append(_Compiled(rule))
+                except KbError as exc:
+                    self._skip(SkippedRule(article.slug, rule, str(exc)))
             if compiled:
                 self._articles.append((article, compiled))
         self._line_rules = [
@@ -127,6 +161,13 @@ class KnownErrorMatcher:
             for article, compiled in self._articles
         ]
         self._line_rules = [(a, cs) for a, cs in self._line_rules if cs]
+
+    def _skip(self, skipped: SkippedRule) -> None:
+        self.skipped.append(skipped)
+        key = (skipped.slug, repr(skipped.rule))
+        if key not in _warned:
+            _warned.add(key)
+            log.warning("%s", skipped.describe())
 
     def __len__(self) -> int:
         """How many articles have rules."""

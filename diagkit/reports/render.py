@@ -8,12 +8,23 @@ name there (partials may be overridden one by one).
 Safety, in the mitmproxy/pdoc ``render.py`` manner:
 
 * HTML templates are always autoescaped: a ``<script>`` in a log line shows as text.
+* Control characters in any value (ESC sequences, CR, BEL, C1 controls, bidi overrides) are
+  shown escaped (``\\x1b``), in HTML and Markdown alike: every ``{{ ... }}`` passes through
+  :func:`diagkit.textsafe.escape_controls` (Jinja's ``finalize`` hook), whoever wrote the template.
+* Markdown: text from hosts, logs and cases goes through ``md_inline``/``md_cell`` (Markdown
+  metacharacters backslash-escaped, raw HTML neutralised, one line), file names through
+  ``md_code`` (a code span no backtick inside can close) and log excerpts into fences longer
+  than any backtick run inside (``fence``), so no value can open or close a code block, a
+  table cell or a heading. The engineer's own prose (summary, expected, actual: ``md_block``;
+  steps: ``md_line``) keeps its Markdown, but a code fence it opens is closed at its end.
 * ``StrictUndefined``: a typo in a template is an error, never a silently empty section.
-* When the user folder holds any template, *everything* renders in Jinja's
-  :class:`~jinja2.sandbox.SandboxedEnvironment` (a user template cannot reach Python internals
-  through ``__class__``/``__globals__`` and the like). Our own templates run fine in the sandbox.
+* Everything renders in :class:`diagkit.templating.BoundedSandbox`: Jinja's sandbox (a user
+  template cannot reach Python internals through ``__class__``/``__globals__`` and the like),
+  bounded in output (:data:`MAX_REPORT_CHARS`) and time (:data:`RENDER_SECONDS`), so a template
+  such as ``{{ '%s' * 10**8 }}`` or ``{% for i in range(10**9) %}`` stops with an error.
 * Every template problem becomes a :class:`~diagkit.errors.BundleError` naming the template
-  file, the line and what went wrong (the missing variable, the refused attribute).
+  file, the line and what went wrong (the missing variable, the refused attribute, the bound
+  that was hit), never a traceback.
 
 The template context is ``bundle`` (the model), ``findings`` (worst first), ``files`` (paths in
 the bundle zip), ``redaction`` (counts per rule, never values) and, for Markdown, the trimming
@@ -24,7 +35,6 @@ from __future__ import annotations
 
 import base64
 import re
-import traceback
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,17 +42,30 @@ from typing import Any
 
 import jinja2
 import jinja2.sandbox
+from markupsafe import Markup
 
 from diagkit import config
 from diagkit.errors import BundleError
 from diagkit.probes.base import Finding, Severity
 from diagkit.reports.model import Bundle
+from diagkit.templating import (
+    BoundedSandbox,
+    TemplateLimitError,
+    render_bounded,
+    template_location,
+)
+from diagkit.textsafe import escape_controls
 from diagkit.units import human_bytes, human_duration
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 HTML_TEMPLATE = "report.html.jinja2"
 MARKDOWN_TEMPLATE = "report.md.jinja2"
 MIN_MARKDOWN_BYTES = 512
+#: Most characters one rendered report (or any text a template builds for it) may have: far
+#: above a real report (plots are data: URIs of some 100 KB each), far below what hurts.
+MAX_REPORT_CHARS = 32_000_000
+#: Seconds one report may take to render (all Markdown trimming attempts together).
+RENDER_SECONDS = 20.0
 
 # Bundle severities (low..critical) and finding severities (info..critical): (text, background).
 SEVERITY_COLOURS: dict[str, tuple[str, str]] = {
@@ -124,23 +147,72 @@ def _fence(text: str | Sequence[str]) -> str:
     return "`" * max(3, longest + 1)
 
 
-def _md_cell(value: Any) -> str:
-    """A value safe inside one Markdown table cell: no pipes, no newlines, no raw HTML."""
-    text = "" if value is None else str(value)
-    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-    return " ".join(text.split()) or " "
+# Inline Markdown syntax: escaped with a backslash (CommonMark allows it before any ASCII
+# punctuation). "_" only at a word's edge: inside snake_case it never emphasises.
+_MD_META = re.compile(r"[\\`*\[\]|~#]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|&(?=#?\w+;)")
+# What would start a block (heading, quote, list, setext underline) at the start of a line.
+_MD_LEAD = re.compile(r"^(?:[+=-]|\d+[.)])(?=[\s+=-]|$)")
+_MD_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 
 
 def _md_inline(value: Any) -> str:
-    """One line of text for Markdown prose: newlines folded, raw HTML neutralised."""
-    text = "" if value is None else str(value)
+    """Text from hosts, logs or cases as one line of Markdown prose that shows exactly that
+    text: control characters shown escaped, whitespace (newlines, tabs) folded, Markdown
+    metacharacters escaped, raw HTML neutralised."""
+    text = " ".join(escape_controls("" if value is None else str(value)).split())
+    text = _MD_META.sub(lambda m: "\\" + m.group(0), text)
+    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    lead = _MD_LEAD.match(text)
+    return text[: lead.end() - 1] + "\\" + text[lead.end() - 1:] if lead else text
+
+
+def _md_line(value: Any) -> str:
+    """The engineer's own one-line Markdown (a reproduction step): their Markdown kept (it
+    cannot leave its list item), raw HTML neutralised, whitespace folded."""
+    text = escape_controls("" if value is None else str(value))
     return " ".join(text.replace("<", "&lt;").replace(">", "&gt;").split())
 
 
+def _md_cell(value: Any) -> str:
+    """A value safe inside one Markdown table cell: no pipes, no newlines, no raw HTML, no
+    Markdown (see ``md_inline``)."""
+    return _md_inline(value) or " "
+
+
+def _md_code(value: Any) -> str:
+    """``value`` as an inline code span that no backtick inside can close (a file name)."""
+    text = " ".join(escape_controls("" if value is None else str(value)).split())
+    run = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{run}{pad}{text}{pad}{run}"
+
+
 def _md_block(value: Any) -> str:
-    """Multi-line prose for Markdown: raw HTML neutralised, line breaks kept."""
-    text = "" if value is None else str(value)
-    return text.replace("<", "&lt;").replace(">", "&gt;").strip()
+    """The engineer's multi-line prose for Markdown: their Markdown kept, raw HTML
+    neutralised, and a code fence left open closed at the end (so it cannot swallow the
+    sections after it)."""
+    text = ("" if value is None else str(value)).replace("<", "&lt;").replace(">", "&gt;").strip()
+    open_fence = ""
+    for line in text.splitlines():
+        m = _MD_FENCE.match(line)
+        if not m:
+            continue
+        fence, rest = m.group(1), m.group(2)
+        if not open_fence:
+            open_fence = fence
+        elif fence[0] == open_fence[0] and len(fence) >= len(open_fence) and not rest.strip():
+            open_fence = ""
+    return f"{text}\n{open_fence}" if open_fence else text
+
+
+def _finalize(value: Any) -> Any:
+    """Every ``{{ ... }}`` output: control characters shown escaped (Markup stays Markup)."""
+    if isinstance(value, str):
+        escaped = escape_controls(value)
+        return Markup(escaped) if isinstance(value, Markup) else escaped
+    if value is None or isinstance(value, int | float) or hasattr(value, "__html__"):
+        return value
+    return escape_controls(str(value))
 
 
 def _excerpt_lines(excerpt: Any, limit: int | None = None) -> list[tuple[int, str]]:
@@ -177,6 +249,8 @@ FILTERS: dict[str, Any] = {
     "md_cell": _md_cell,
     "md_inline": _md_inline,
     "md_block": _md_block,
+    "md_code": _md_code,
+    "md_line": _md_line,
     "num": _num,
     "excerpt_lines": _excerpt_lines,
 }
@@ -192,23 +266,28 @@ def _user_has_templates(folder: Path) -> bool:
         return False
 
 
-def make_environment() -> jinja2.Environment:
-    """The Jinja environment for this call: sandboxed when the user folder holds templates.
+def make_environment(*, time_budget: float | None = None) -> BoundedSandbox:
+    """The Jinja environment for one rendering job: the user folder first when it holds
+    templates, always sandboxed and bounded (size :data:`MAX_REPORT_CHARS`, ``time_budget``
+    seconds from now, by default :data:`RENDER_SECONDS`).
 
-    Built per render (cheap next to rendering) so a template dropped into the config folder is
+    Built per job (cheap next to rendering) so a template dropped into the config folder is
     picked up without restarting the app.
     """
     user = user_templates_dir()
     package = jinja2.FileSystemLoader(str(PACKAGE_TEMPLATES))
-    sandboxed = _user_has_templates(user)
     loader: jinja2.BaseLoader = (
-        jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(user)), package]) if sandboxed else package
+        jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(user)), package])
+        if _user_has_templates(user) else package
     )
-    cls = jinja2.sandbox.SandboxedEnvironment if sandboxed else jinja2.Environment
-    env = cls(
+    env = BoundedSandbox(
+        max_output=MAX_REPORT_CHARS,
+        time_budget=RENDER_SECONDS if time_budget is None else time_budget,
+        what="bug report",
         loader=loader,
         autoescape=jinja2.select_autoescape(["html", "html.jinja2"], default_for_string=False),
         undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -217,26 +296,14 @@ def make_environment() -> jinja2.Environment:
     return env
 
 
-def _where(exc: BaseException) -> tuple[str, int | None]:
-    """The template file and line an exception came from (Jinja rewrites tracebacks so the
-    template's frames carry its file name and source line)."""
-    if isinstance(exc, jinja2.TemplateSyntaxError):
-        return exc.filename or exc.name or "<template>", exc.lineno
-    frames = [
-        f for f in traceback.extract_tb(exc.__traceback__)
-        if f.filename.endswith(".jinja2") or f.filename == "<template>"
-    ]
-    if frames:
-        return frames[-1].filename, frames[-1].lineno
-    return "<template>", None
-
-
 def _template_error(exc: BaseException, name: str) -> BundleError:
-    where, line = _where(exc)
+    where, line = template_location(exc)
     at = f"{where}, line {line}" if line else where
     message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
     message = message.rstrip(".")  # Jinja's own messages end with one; ours adds the next step
-    if isinstance(exc, jinja2.sandbox.SecurityError):
+    if isinstance(exc, TemplateLimitError):
+        what = f"stopped at a limit: {message}"
+    elif isinstance(exc, jinja2.sandbox.SecurityError):
         what = f"refused by the template sandbox: {message}"
     elif isinstance(exc, jinja2.UndefinedError):
         what = f"missing variable or attribute: {message}"
@@ -244,6 +311,8 @@ def _template_error(exc: BaseException, name: str) -> BundleError:
         what = f"syntax error: {message}"
     elif isinstance(exc, jinja2.TemplateNotFound):
         what = f"template not found: {message}"
+    elif isinstance(exc, RecursionError):
+        what = "it calls or includes itself without end"
     else:
         what = f"{type(exc).__name__}: {message}"
     user = user_templates_dir()
@@ -254,12 +323,10 @@ def _template_error(exc: BaseException, name: str) -> BundleError:
     return BundleError(f"Could not render the bug report with template {name!r} ({at}): {what}. {fix}")
 
 
-def _render(name: str, context: Mapping[str, Any]) -> str:
-    env = make_environment()
+def _render(name: str, context: Mapping[str, Any], env: BoundedSandbox | None = None) -> str:
     try:
-        return env.get_template(name).render(**context)
-    except (jinja2.TemplateError, TypeError, ValueError, AttributeError, KeyError, IndexError,
-            ZeroDivisionError) as exc:
+        return render_bounded(env or make_environment(), name, context)
+    except Exception as exc:  # anything a template can raise: a message, never a traceback
         raise _template_error(exc, name) from exc
 
 
@@ -316,10 +383,11 @@ def render_markdown(bundle: Bundle, *, max_bytes: int = 60000, bundle_name: str 
         )
     base = _base_context(bundle, files, redaction)
     base["bundle_name"] = bundle_name
+    env = make_environment()  # one time budget for every attempt
 
     def attempt(omit: frozenset[str], log_lines: int | None) -> tuple[str, int]:
         text = _render(MARKDOWN_TEMPLATE, {**base, "omit": omit, "log_lines": log_lines,
-                                           "trimmed": bool(omit) or log_lines is not None})
+                                           "trimmed": bool(omit) or log_lines is not None}, env)
         return text, len(text.encode("utf-8"))
 
     text, size = attempt(frozenset(), None)

@@ -16,11 +16,12 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from diagkit.errors import KbError
+from diagkit.rules_regex import UnsafePattern, compile_rule_pattern
 from diagkit.store import StaleWrite, StoreError
 
 RULE_KINDS: tuple[str, ...] = ("signature", "finding", "log", "metric")
@@ -49,6 +50,11 @@ class MatchRule:
       ``disk.used_percent``) whose labels include ``labels`` compares ``op value`` true;
     * ``log``: ``pattern`` searched in raw log lines;
     * ``signature``: ``pattern`` searched in masked log signatures (``diagkit.logs.signatures``).
+
+    Patterns run on RE2, a linear-time engine (:mod:`diagkit.rules_regex`): a pattern it cannot
+    take (backreferences, look-arounds...) is refused here with the reason. Rules read back from
+    a store are built with ``check=False``: a database written before that check (or by an
+    older diagkit) still opens, and the matcher skips such a rule with a warning.
     """
 
     kind: str
@@ -58,12 +64,18 @@ class MatchRule:
     op: str = ""
     value: float | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    check: InitVar[bool] = True
 
-    def __post_init__(self) -> None:
-        self.validate()
+    def __post_init__(self, check: bool) -> None:
+        if check:
+            self.validate()
+        elif self.kind not in RULE_KINDS:
+            raise KbError(f"A stored match rule has the unknown kind {self.kind!r}; it takes one "
+                          f"of {', '.join(RULE_KINDS)}.")
 
     def validate(self) -> None:
-        """Raise :class:`KbError` naming what is wrong with this rule."""
+        """Raise :class:`KbError` naming what is wrong with this rule (its pattern included:
+        one the linear-time engine cannot run is refused with the reason)."""
         if self.kind not in RULE_KINDS:
             raise KbError(f"A match rule's kind is one of {', '.join(RULE_KINDS)}, not "
                           f"{self.kind!r}.")
@@ -81,11 +93,13 @@ class MatchRule:
         if not self.pattern:
             raise KbError(f"A {self.kind} match rule needs a pattern (a regular expression).")
         try:
-            re.compile(self.pattern, re.IGNORECASE)
-        except re.error as exc:
-            raise KbError(f"The {self.kind} match rule's pattern {self.pattern!r} is not a valid "
-                          f"regular expression: {exc}. Fix it (escape special characters with "
-                          "a backslash).") from exc
+            compile_rule_pattern(self.pattern)
+        except UnsafePattern as exc:
+            if exc.syntax:
+                raise KbError(f"The {self.kind} match rule's pattern {self.pattern!r} "
+                              f"{exc.reason}") from None
+            raise KbError(f"The {self.kind} match rule's pattern {self.pattern!r} cannot be "
+                          f"used: {exc.reason}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """Only the fields that mean something for this kind (compact JSON in exports)."""
@@ -101,7 +115,9 @@ class MatchRule:
         return out
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> MatchRule:
+    def from_dict(cls, d: Mapping[str, Any], *, check: bool = True) -> MatchRule:
+        """A rule from its :meth:`to_dict` form, validated (``check=False``: as stored, only
+        the kind checked; for reading back a store)."""
         if not isinstance(d, Mapping):
             raise KbError(f"A match rule is an object like {{\"kind\": \"log\", \"pattern\": "
                           f"\"...\"}}, not {d!r}.")
@@ -121,7 +137,7 @@ class MatchRule:
         return cls(kind=str(d.get("kind", "")), pattern=str(d.get("pattern") or ""),
                    probe=str(d.get("probe") or ""), metric=str(d.get("metric") or ""),
                    op=str(d.get("op") or ""), value=value,
-                   labels={str(k): str(v) for k, v in labels.items()})
+                   labels={str(k): str(v) for k, v in labels.items()}, check=check)
 
 
 @dataclass(frozen=True)
@@ -204,7 +220,12 @@ def slugify(title: str) -> str:
 
 
 def as_rules(rules: Iterable[MatchRule | Mapping[str, Any]]) -> tuple[MatchRule, ...]:
-    return tuple(r if isinstance(r, MatchRule) else MatchRule.from_dict(r) for r in rules)
+    """Rules ready to save: every one validated (a rule read back with ``check=False`` and
+    saved again is checked here, so a store never takes a new pattern the engine refuses)."""
+    out = tuple(r if isinstance(r, MatchRule) else MatchRule.from_dict(r) for r in rules)
+    for rule in out:
+        rule.validate()
+    return out
 
 
 @runtime_checkable

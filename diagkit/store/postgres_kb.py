@@ -81,7 +81,8 @@ def _article(r: Sequence[Any]) -> Article:
     return Article(
         id=id_, slug=slug, title=title, symptoms=symptoms, environment=environment, cause=cause,
         resolution=resolution, tags=tuple(tags), links=tuple(links),
-        rules=tuple(MatchRule.from_dict(d) for d in rules), source_case=source_case,
+        rules=tuple(MatchRule.from_dict(d, check=False) for d in rules),
+        source_case=source_case,
         author=author, created=created, updated=updated, version_counter=version,
     )
 

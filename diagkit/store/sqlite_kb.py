@@ -78,7 +78,7 @@ class KbSqlMixin(ArticleRules):
             id=r["id"], slug=r["slug"], title=r["title"], symptoms=r["symptoms"],
             environment=r["environment"], cause=r["cause"], resolution=r["resolution"],
             tags=tuple(json.loads(r["tags"])), links=tuple(json.loads(r["links"])),
-            rules=tuple(MatchRule.from_dict(d) for d in json.loads(r["rules"])),
+            rules=tuple(MatchRule.from_dict(d, check=False) for d in json.loads(r["rules"])),
             source_case=r["source_case"], author=r["author"], created=dt(r["created"]),
             updated=dt(r["updated"]), version_counter=r["version_counter"],
         )

@@ -1,9 +1,11 @@
 """Write or edit a knowledge-base article: title, tags, links, the four Markdown sections, and
 the match rules that make it a "known issue" on dashboards and in the log viewer.
 
-Rules are checked with the core's own validation (:meth:`MatchRule.from_dict`) before anything
-is saved; a bad rule is marked in the table and explained under it, never in a pop-up. The save
-itself runs in a worker (the store serializes writers).
+Rules are checked with the core's own validation (:meth:`MatchRule.from_dict`) as they are
+edited and again before anything is saved: a bad rule (a malformed pattern, or one the
+linear-time regex engine refuses, such as a backreference or a look-around) is marked in the
+table and explained under it, never in a pop-up, and Save stays disabled until it is fixed or
+removed. The save itself runs in a worker (the store serializes writers).
 """
 
 from __future__ import annotations
@@ -134,6 +136,8 @@ class ArticleDialog(QDialog):
         source = article if article is not None else draft
         if source is not None:
             self._fill(source)
+        self.rules.itemChanged.connect(lambda _item: self.check_rules())
+        self.check_rules()  # an article stored before patterns were checked shows it at once
 
     # --- filling -------------------------------------------------------------------------------
 
@@ -167,6 +171,8 @@ class ArticleDialog(QDialog):
                       "" if rule.value is None else f"{rule.value:g}", _labels_text(rule.labels)]
         for column in (1, 2, 3, 5, 6):
             self.rules.setItem(row, column, QTableWidgetItem(values[column]))
+        kind.currentTextChanged.connect(lambda _text: self.check_rules())
+        op.currentTextChanged.connect(lambda _text: self.check_rules())
         return row
 
     def set_rule(self, row: int, *, kind: str = "", pattern: str = "", probe: str = "",
@@ -181,6 +187,27 @@ class ArticleDialog(QDialog):
     def remove_selected_rules(self) -> None:
         for row in sorted({i.row() for i in self.rules.selectedIndexes()}, reverse=True):
             self.rules.removeRow(row)
+        self.check_rules()
+
+    @property
+    def save_button(self) -> QPushButton:
+        return self.buttons.button(QDialogButtonBox.StandardButton.Save)
+
+    def check_rules(self) -> list[tuple[int, str]]:
+        """Validate the rules as they stand: mark and explain bad rows, and keep Save disabled
+        while there are any. Returns the (row, problem) pairs."""
+        _rules, problems = self.read_rules()
+        self._mark_rows({row for row, _ in problems})
+        self.show_error(self._rules_message(problems))
+        self.save_button.setEnabled(not problems)
+        return problems
+
+    @staticmethod
+    def _rules_message(problems: list[tuple[int, str]]) -> str:
+        if not problems:
+            return ""
+        return ("\n".join(f"Rule {row + 1}: {msg}" for row, msg in problems)
+                + "\nFix the marked rule(s) or remove them, then save again.")
 
     # --- reading and validating ----------------------------------------------------------------
 
@@ -251,8 +278,7 @@ class ArticleDialog(QDialog):
             self.title_edit.setFocus()
             return
         if problems:
-            self.show_error("\n".join(f"Rule {row + 1}: {msg}" for row, msg in problems)
-                            + "\nFix the marked rule(s) or remove them, then save again.")
+            self.show_error(self._rules_message(problems))
             return
         self.show_error("")
         fields["rules"] = tuple(rules)
