@@ -130,14 +130,23 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         if args.command != "run":
             parser.error("'--' is only used with: diagkit run HOST -- COMMAND")
         args.argv = list(args.argv) + command_words
+    from diagkit import config
     from diagkit.logsetup import setup_logging
 
+    # Before the log file is opened, so the count includes it; one line, then never again.
+    repaired = config.repair_private_files().message()
     setup_logging()
+    if repaired:
+        import logging
+
+        logging.getLogger("diagkit").warning(repaired)
     try:
         if args.command in (None, "gui"):
             from diagkit.__main__ import launch_gui
 
-            return launch_gui(getattr(args, "open", None) or [])
+            return launch_gui(getattr(args, "open", None) or [], notice=repaired)
+        if repaired:
+            print(f"diagkit: {repaired}", file=sys.stderr)
         if args.command == "hosts":
             if not args.hosts_command:
                 parser.parse_args(["hosts", "--help"])

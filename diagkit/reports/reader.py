@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from diagkit.config import make_tree_private, private_dir
 from diagkit.errors import BundleError
 from diagkit.reports.bundle import MANIFEST, SCHEMA
 
@@ -270,11 +271,13 @@ def open_bundle(path: Path | str, *, dest: Path | str | None = None, max_total: 
         if any(target.iterdir()):
             raise BundleError(f"The folder {target} is not empty. Choose an empty or new folder "
                               "so the bundle's files cannot be mixed with others.")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)  # data_dir()/bundles: customer data, owner only
     manifest = report.manifest
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         _extract(path, manifest, staging, max_total)
+        if ours:
+            make_tree_private(staging)
         if target.exists():
             if ours:
                 shutil.rmtree(target)

@@ -42,10 +42,19 @@ STATUS_COLOURS = {ERROR: QColor("#d32f2f"), CONNECTED: QColor("#2e7d32"), CONNEC
 
 
 def settings() -> QSettings:
-    """The window's own state (geometry, open tabs); kept next to diagkit's config."""
+    """The window's own state (geometry, open tabs); kept next to diagkit's config.
+
+    It names the open hosts, so it is private like the rest: the folder is made here before Qt
+    would make it with its default mode, and :meth:`MainWindow.save_state` tightens the file
+    Qt writes."""
     from diagkit import config
 
-    return QSettings(str(config.config_dir() / "window.ini"), QSettings.Format.IniFormat)
+    path = config.config_dir() / "window.ini"
+    try:
+        config.private_dir(path.parent)
+    except OSError:
+        pass  # Qt then fails to save the window state quietly, as it always did
+    return QSettings(str(path), QSettings.Format.IniFormat)
 
 
 _KB_READY = threading.Lock()
@@ -966,6 +975,12 @@ class MainWindow(QMainWindow):
         state.setValue("main/current_views",
                        json.dumps({v.ref.label: v.views.currentIndex() for v in views}))
         state.sync()
+        from diagkit import config
+
+        try:
+            config.make_private(Path(state.fileName()))  # Qt writes it with the default mode
+        except OSError:
+            pass
 
     def restore_state(self) -> None:
         state = settings()
