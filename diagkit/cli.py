@@ -261,8 +261,8 @@ def _hosts(args: argparse.Namespace, out: TextIO) -> int:
             secret = getpass.getpass(f"SSH password for {host.destination} (not shown): ")
         if not secret:
             raise ConfigError("No password given; nothing stored.")
-        credentials.set_password(host.password_account, secret)
-        print(f"Password for {host.name} stored in the OS keyring.", file=out)
+        where = credentials.set_password(host.password_account, secret)
+        print(f"Password for {host.name} stored in the keyring ({where}).", file=out)
         return EXIT_OK
     if cmd == "delete-password":
         host = store.get(args.name)
@@ -293,8 +293,8 @@ def _keys(args: argparse.Namespace, out: TextIO) -> int:
     if not check_key_passphrase(str(path), secret):
         print(f"{path} is not encrypted: it needs no passphrase; nothing stored.", file=out)
         return EXIT_OK
-    credentials.set_key_passphrase(str(path), secret)
-    print(f"Passphrase for {path} stored in the OS keyring.", file=out)
+    where = credentials.set_key_passphrase(str(path), secret)
+    print(f"Passphrase for {path} stored in the keyring ({where}).", file=out)
     return EXIT_OK
 
 

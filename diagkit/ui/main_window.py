@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt
+from PySide6.QtCore import QByteArray, QObject, QPoint, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -67,6 +67,12 @@ def _kb_ready(store: SqliteStore) -> SqliteStore:
 
     with _KB_READY:
         return open_kb(store)
+
+
+class _Notices(QObject):
+    """Carries a line from any thread (a connection reading a password) to the status bar."""
+
+    line = Signal(str)
 
 
 class MainWindow(QMainWindow):
@@ -138,6 +144,11 @@ class MainWindow(QMainWindow):
         self.reload_hosts()
         self._show_welcome()
         self.statusBar().showMessage("Ready.")
+        # The insecure-keyring opt-in warns on every use: here, in the status bar, not stderr.
+        self._notices = _Notices(self)
+        self._notices.line.connect(lambda text: self.statusBar().showMessage(
+            f"Warning: {text}.", 30000))
+        credentials.set_warning_handler(self._notices.line.emit)
         self._show_store_in_use()
         if restore:
             self.restore_state()
@@ -1007,6 +1018,7 @@ class MainWindow(QMainWindow):
                 self.tabs.setCurrentWidget(view)
 
     def closeEvent(self, event) -> None:
+        credentials.set_warning_handler(None)
         self.save_state()
         for view in self.host_views():
             view.shutdown()
