@@ -6,8 +6,11 @@ import sys
 from collections.abc import Sequence
 
 
-def launch_gui(open_hosts: Sequence[str] = ()) -> int:
-    """Open the desktop window. Qt is imported only here, so the CLI never needs it."""
+def launch_gui(open_hosts: Sequence[str] = (), *, notice: str | None = None) -> int:
+    """Open the desktop window. Qt is imported only here, so the CLI never needs it.
+
+    ``notice``: a line for the status bar (the start-up repair of private files); ``None``
+    lets the app run that repair itself."""
     try:
         from diagkit.ui.app import run_app
     except ImportError as exc:
@@ -19,7 +22,7 @@ def launch_gui(open_hosts: Sequence[str] = ()) -> int:
             file=sys.stderr,
         )
         return 2
-    return run_app(open_hosts=list(open_hosts))
+    return run_app(open_hosts=list(open_hosts), notice=notice)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -138,17 +138,26 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         if args.command != "run":
             parser.error("'--' is only used with: diagkit run HOST -- COMMAND")
         args.argv = list(args.argv) + command_words
+    from diagkit import config
     from diagkit.logsetup import setup_logging
 
+    # Before the log file is opened, so the count includes it; one line, then never again.
+    repaired = config.repair_private_files().message()
     setup_logging()
     real_stderr = sys.stderr
+    if repaired:
+        import logging
+
+        logging.getLogger("diagkit").warning(repaired)
     try:
         if args.command in (None, "gui"):
             from diagkit.__main__ import launch_gui
 
-            return launch_gui(getattr(args, "open", None) or [])
+            return launch_gui(getattr(args, "open", None) or [], notice=repaired)
         sys.stderr = escaping(real_stderr)  # error messages quote hosts, files, members too
         _show_warnings_of("diagkit.kb.match")
+        if repaired:
+            print(f"diagkit: {repaired}", file=sys.stderr)
         if args.command == "hosts":
             if not args.hosts_command:
                 parser.parse_args(["hosts", "--help"])
@@ -281,8 +290,8 @@ def _hosts(args: argparse.Namespace, out: TextIO) -> int:
             secret = getpass.getpass(f"SSH password for {host.destination} (not shown): ")
         if not secret:
             raise ConfigError("No password given; nothing stored.")
-        credentials.set_password(host.password_account, secret)
-        print(f"Password for {host.name} stored in the OS keyring.", file=out)
+        where = credentials.set_password(host.password_account, secret)
+        print(f"Password for {host.name} stored in the keyring ({where}).", file=out)
         return EXIT_OK
     if cmd == "delete-password":
         host = store.get(args.name)
@@ -313,8 +322,8 @@ def _keys(args: argparse.Namespace, out: TextIO) -> int:
     if not check_key_passphrase(str(path), secret):
         print(f"{path} is not encrypted: it needs no passphrase; nothing stored.", file=out)
         return EXIT_OK
-    credentials.set_key_passphrase(str(path), secret)
-    print(f"Passphrase for {path} stored in the OS keyring.", file=out)
+    where = credentials.set_key_passphrase(str(path), secret)
+    print(f"Passphrase for {path} stored in the keyring ({where}).", file=out)
     return EXIT_OK
 
 

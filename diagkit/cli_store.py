@@ -134,9 +134,8 @@ def use(args: argparse.Namespace, out: TextIO) -> int:
     from diagkit.store.select import ENV
 
     url = _url_arg(args.url)
-    settings = config.load_settings()
-    settings["store"] = url or "sqlite"
-    config.save_settings(settings)
+    with config.edit_settings() as settings:
+        settings["store"] = url or "sqlite"
     if url:
         print(f"diagkit now uses the team store {url}.", file=out)
         if store_password(url) is None:

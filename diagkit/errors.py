@@ -10,6 +10,7 @@ GUI can show it on the row, card or tab where it happened.
     │   └── UnknownHost             a saved-host name that does not exist
     ├── CredentialError             keyring problems
     │   └── KeyringUnavailable      no usable keyring backend on this machine
+    │       └── KeyringInsecure     the backend keeps secrets unencrypted: refused
     ├── TransportError              anything between us and the target machine
     │   ├── ConnectError            could not open a session
     │   │   ├── HostNotFound        DNS lookup failed
@@ -32,6 +33,7 @@ GUI can show it on the row, card or tab where it happened.
 from __future__ import annotations
 
 import shlex
+import sys
 from collections.abc import Sequence
 
 
@@ -56,17 +58,48 @@ class CredentialError(DiagkitError):
     pass
 
 
+def secret_store_hint() -> str:
+    """What to install or use for an encrypted keyring on this platform (for messages)."""
+    if sys.platform == "darwin":
+        return ("use the macOS Keychain, keyring's default on macOS (unset PYTHON_KEYRING_BACKEND "
+                "and remove a keyringrc.cfg that chose another backend)")
+    if sys.platform == "win32":
+        return ("use the Windows Credential Locker, keyring's default on Windows (unset "
+                "PYTHON_KEYRING_BACKEND and remove a keyringrc.cfg that chose another backend)")
+    return ("install and unlock a Secret Service: gnome-keyring (apt-get install gnome-keyring), "
+            "KeePassXC with its Secret Service integration on, or KWallet")
+
+
 class KeyringUnavailable(CredentialError):
     def __init__(self, detail: str = "") -> None:
         msg = (
             "No usable keyring (secret store) was found on this machine, so diagkit cannot store "
-            "or read passwords; it never writes them to a plain file. Install and unlock a secret "
-            "service (e.g. gnome-keyring or KWallet), or install the 'keyrings.alt' package and set "
-            "PYTHON_KEYRING_BACKEND; or use SSH keys / ssh-agent instead of a password."
+            "or read passwords; it never writes them to a plain file. To store them, "
+            f"{secret_store_hint()}; or use SSH keys / ssh-agent instead of a password."
         )
         if detail:
             msg += f" (keyring said: {detail})"
         super().__init__(msg)
+
+
+class KeyringInsecure(KeyringUnavailable):
+    """The keyring backend in use keeps secrets unencrypted: diagkit refuses it (see
+    :mod:`diagkit.credentials` for the rule and the opt-in)."""
+
+    def __init__(self, backend: str, reason: str, *, settings: str = "settings.json") -> None:
+        self.backend = backend
+        self.reason = reason
+        chosen = ("uninstall keyrings.alt or unset the PYTHON_KEYRING_BACKEND that chose it"
+                  if backend.startswith("keyrings.alt.") else
+                  "unset the PYTHON_KEYRING_BACKEND (or keyringrc.cfg) that chose it")
+        CredentialError.__init__(
+            self,
+            f"The keyring backend {backend} does not keep secrets encrypted ({reason}), so "
+            "diagkit does not use it: nothing was stored or read. To store secrets safely, "
+            f"{secret_store_hint()}, and {chosen}; or use SSH keys / ssh-agent. To accept the "
+            f"risk anyway, set \"allow_insecure_keyring\": true in {settings} (or "
+            "DIAGKIT_ALLOW_INSECURE_KEYRING=1): every use then prints a warning.",
+        )
 
 
 class TransportError(DiagkitError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,12 @@ def parse_tags(text: str | Iterable[str]) -> tuple[str, ...]:
 
 
 class HostStore:
-    """Load, change and save the saved-host list. Writes are atomic."""
+    """Load, change and save the saved-host list.
+
+    Writes are atomic, and every change (add, update, replace, remove, add_many, save) reads,
+    changes and writes the file under its cross-process lock (:func:`diagkit.config.locked`),
+    so two diagkit processes adding hosts at once keep both.
+    """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or config.hosts_file()
@@ -100,9 +106,15 @@ class HostStore:
                 raise ConfigError(f"{self.path}: a host entry is invalid ({exc}). Fix it in an editor.") from exc
         return sorted(hosts, key=lambda h: (h.group.lower(), h.name.lower()))
 
+    def locked(self) -> AbstractContextManager[None]:
+        """The lock of the hosts file: hold it to load, change and save as one step."""
+        return config.locked(self.path)
+
     def save(self, hosts: Iterable[SavedHost]) -> None:
+        """Replace the whole list. To change it, prefer the methods below (they re-read it)."""
         ordered = sorted(hosts, key=lambda h: h.name.lower())
-        config.write_json(self.path, {"schema": _SCHEMA, "hosts": [h.to_dict() for h in ordered]})
+        with self.locked():
+            config.write_json(self.path, {"schema": _SCHEMA, "hosts": [h.to_dict() for h in ordered]})
 
     def get(self, name: str) -> SavedHost:
         for host in self.load():
@@ -117,44 +129,59 @@ class HostStore:
             return None
 
     def add(self, host: SavedHost) -> None:
-        hosts = self.load()
-        if any(h.name == host.name for h in hosts):
-            raise ConfigError(
-                f"A host named {host.name!r} exists already. Use 'diagkit hosts edit {host.name}' "
-                "to change it, or choose another name."
-            )
-        self.save([*hosts, host])
+        with self.locked():
+            hosts = self.load()
+            if any(h.name == host.name for h in hosts):
+                raise ConfigError(
+                    f"A host named {host.name!r} exists already. Use 'diagkit hosts edit {host.name}' "
+                    "to change it, or choose another name."
+                )
+            self.save([*hosts, host])
+
+    def add_many(self, hosts: Iterable[SavedHost]) -> tuple[list[SavedHost], list[SavedHost]]:
+        """Add the hosts whose names are not saved yet; returns (added, already saved)."""
+        with self.locked():
+            existing = {h.name for h in self.load()}
+            added, skipped = [], []
+            for host in hosts:
+                (skipped if host.name in existing else added).append(host)
+                existing.add(host.name)
+            if added:
+                self.save([*self.load(), *added])
+        return added, skipped
 
     def update(self, name: str, /, **changes: Any) -> SavedHost:
         """Change fields of host ``name`` (``name=`` in ``changes`` renames it).
 
         ``None`` leaves a field as it is; ``""`` (or port ``0``) clears an optional field.
         """
-        host = self.get(name)
         if "tags" in changes and changes["tags"] is not None:
             changes["tags"] = parse_tags(changes["tags"])
         values = {k: v for k, v in changes.items() if v is not None}
         for key in ("port", "user", "jump", "identity_file"):
             if key in values and not values[key]:
                 values[key] = None
-        return self.replace(name, replace(host, **values))
+        with self.locked():
+            return self.replace(name, replace(self.get(name), **values))
 
     def replace(self, name: str, host: SavedHost) -> SavedHost:
         """Put ``host`` in the place of the saved host ``name`` (a rename when the names differ)."""
-        hosts = self.load()
-        if not any(h.name == name for h in hosts):
-            raise UnknownHost(name)
-        if host.name != name and any(h.name == host.name for h in hosts):
-            raise ConfigError(f"A host named {host.name!r} exists already; choose another name.")
-        self.save([host if h.name == name else h for h in hosts])
+        with self.locked():
+            hosts = self.load()
+            if not any(h.name == name for h in hosts):
+                raise UnknownHost(name)
+            if host.name != name and any(h.name == host.name for h in hosts):
+                raise ConfigError(f"A host named {host.name!r} exists already; choose another name.")
+            self.save([host if h.name == name else h for h in hosts])
         return host
 
     def remove(self, name: str) -> SavedHost:
-        hosts = self.load()
-        keep = [h for h in hosts if h.name != name]
-        if len(keep) == len(hosts):
-            raise UnknownHost(name)
-        self.save(keep)
+        with self.locked():
+            hosts = self.load()
+            keep = [h for h in hosts if h.name != name]
+            if len(keep) == len(hosts):
+                raise UnknownHost(name)
+            self.save(keep)
         return next(h for h in hosts if h.name == name)
 
 
@@ -192,10 +219,5 @@ def hosts_from_ssh_config(path: Path | None = None) -> list[SavedHost]:
 
 def import_ssh_config(store: HostStore, path: Path | None = None) -> tuple[list[SavedHost], list[str]]:
     """Add the config's aliases that are not saved yet. Returns (added, skipped names)."""
-    existing = {h.name for h in store.load()}
-    added, skipped = [], []
-    for host in hosts_from_ssh_config(path):
-        (skipped if host.name in existing else added).append(host)
-    if added:
-        store.save([*store.load(), *added])
+    added, skipped = store.add_many(hosts_from_ssh_config(path))
     return added, [h.name for h in skipped]

@@ -6,10 +6,20 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+from pathlib import Path
 
 from diagkit import config
 
 _configured = False
+
+
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Opens (and re-opens after each rotation) the log readable by its owner only: it holds
+    host names and error details."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        config.private_file(Path(self.baseFilename))
+        return super()._open()
 
 
 def setup_logging(level: int = logging.INFO) -> None:
@@ -22,8 +32,7 @@ def setup_logging(level: int = logging.INFO) -> None:
     logging.getLogger("paramiko").setLevel(logging.WARNING)
     try:
         path = config.log_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        handler: logging.Handler = _PrivateRotatingFileHandler(
             path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
         )
     except OSError:

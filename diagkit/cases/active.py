@@ -18,9 +18,8 @@ def active_case() -> int | None:
 
 def set_active_case(case_id: int | None) -> None:
     """Make ``case_id`` the active case; ``None`` clears it."""
-    settings = config.load_settings()
-    if case_id is None:
-        settings.pop(KEY, None)
-    else:
-        settings[KEY] = int(case_id)
-    config.save_settings(settings)
+    with config.edit_settings() as settings:  # another process may change another setting
+        if case_id is None:
+            settings.pop(KEY, None)
+        else:
+            settings[KEY] = int(case_id)

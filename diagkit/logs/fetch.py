@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from diagkit.config import data_dir
+from diagkit.config import data_dir, make_private, private_dir
 from diagkit.errors import CommandTimeout, LogFormatError, TransportError
 from diagkit.transport.base import Transport
 
@@ -54,7 +54,7 @@ def fetch(transport: Transport, remote_path: str, *, cache_dir: Path | None = No
     Errors: :class:`TransportError` (cannot read it there), :class:`CommandTimeout` (cancelled).
     """
     target = cache_path(transport.host, remote_path, cache_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)  # fetched logs hold customer data: owner only
     tmp = target.with_name(f".{target.name}.part")
     try:
         from diagkit.transport.local import LocalTransport
@@ -70,6 +70,7 @@ def fetch(transport: Transport, remote_path: str, *, cache_dir: Path | None = No
                     sftp.close()
             else:
                 _copy_cat(transport, remote_path, tmp, progress, cancel)
+        make_private(tmp)  # copystat may have brought the source's group bits
         tmp.replace(target)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -38,7 +38,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from diagkit.config import data_dir
+from diagkit.config import data_dir, make_private, private_dir
 from diagkit.errors import LogFormatError
 from diagkit.logs.model import Level, LogFormat, ParseContext, Record
 
@@ -195,7 +195,7 @@ def _materialise(parts: Sequence[Path]) -> tuple[Path, list[str]]:
             return target, list(json.loads(meta.read_text("utf-8"))["warnings"])
         except (OSError, ValueError, KeyError):
             pass  # a damaged sidecar: build again
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)  # decompressed logs hold customer data: owner only
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
     warnings: list[str] = []
     try:
@@ -216,9 +216,11 @@ def _materialise(parts: Sequence[Path]) -> tuple[Path, list[str]]:
                     out.seek(end - 1)
                     if out.read(1) != b"\n":  # segments must not glue two lines together
                         out.write(b"\n")
+        make_private(tmp)
         os.replace(tmp, target)
         meta.write_text(json.dumps({"sources": [str(p) for p in parts], "warnings": warnings}),
                         "utf-8")
+        make_private(meta)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise LogFormatError(f"Cannot prepare {parts[-1]} for reading: {exc.strerror or exc}. "

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from diagkit.config import make_tree_private, private_dir
 from diagkit.errors import BundleError
 from diagkit.reports.bundle import MANIFEST, SCHEMA
 
@@ -663,7 +664,7 @@ def open_bundle(path: Path | str, *, dest: Path | str | None = None, max_total: 
         if target.exists() and not ours and any(target.iterdir()):
             raise BundleError(f"The folder {printable(target)} is not empty. Choose an empty or "
                               "new folder so the bundle's files cannot be mixed with others.")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)  # data_dir()/bundles: customer data, owner only
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     except OSError as exc:
         raise BundleError(f"Cannot open the bundle {printable(path)} into "
@@ -672,6 +673,8 @@ def open_bundle(path: Path | str, *, dest: Path | str | None = None, max_total: 
     manifest = report.manifest
     try:
         _extract(path, manifest, staging, max_total, max_ratio)
+        if ours:
+            make_tree_private(staging)
         if target.exists():
             if ours:
                 shutil.rmtree(target)

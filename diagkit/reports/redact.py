@@ -71,7 +71,7 @@ def _redaction_dir() -> Path:
 def _write_private_json(path: Path, value: Any) -> None:
     """Atomic write, readable by the owner only (mkstemp creates 0600): the map holds real names."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        config.private_dir(path.parent)  # and the data dir above it, when new
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -146,7 +146,7 @@ class SampleStore(SampleRules):
         self._series: dict[tuple[str, str], int] = {}
         self._last_prune = -PRUNE_EVERY_S  # the first append prunes what expired meanwhile
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            config.private_database(self.path)  # 0600: its -wal and -shm follow its mode
             self._conn = sqlite3.connect(self.path, timeout=15, isolation_level=None,
                                          check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")

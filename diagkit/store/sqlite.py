@@ -114,7 +114,7 @@ class SqliteStore(KbSqlMixin, MetricsSqlMixin):
         self._lock = threading.RLock()
         self._write_lock = _write_lock_for(self.path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            config.private_database(self.path)  # 0600: its -wal and -shm follow its mode
             self._conn = sqlite3.connect(
                 self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )

@@ -225,8 +225,8 @@ def trust(host: str, port: int, key: PublicKey, *, file: Path | None = None) -> 
     path = file or config.known_hosts_file()
     line = f"{host_key_name(host, port)} {key.get_name()} {base64.b64encode(key.asbytes()).decode()}\n"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        config.private_dir(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, config.PRIVATE_FILE_MODE)
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(line)
     except OSError as exc:

@@ -29,8 +29,16 @@ def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackTy
         box.exec()
 
 
-def run_app(argv: list[str] | None = None, *, open_hosts: list[str] | None = None) -> int:
+def run_app(argv: list[str] | None = None, *, open_hosts: list[str] | None = None,
+            notice: str | None = None) -> int:
+    """``notice``: a line to show in the status bar at start; ``None`` runs the start-up repair
+    of private files here (:func:`diagkit.config.repair_private_files`) and shows what it did."""
     from diagkit.ui.main_window import MainWindow
+
+    if notice is None:
+        notice = config.repair_private_files().message()
+        if notice:
+            log.warning(notice)
 
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("diagkit")
@@ -39,6 +47,8 @@ def run_app(argv: list[str] | None = None, *, open_hosts: list[str] | None = Non
     sys.excepthook = _excepthook
     window = MainWindow()
     window.show()
+    if notice:
+        window.statusBar().showMessage(notice[:1].upper() + notice[1:] + ".", 60000)
     for name in open_hosts or []:
         window.open_host(name)
     if os.environ.get("DIAGKIT_EXIT_WHEN_SHOWN"):

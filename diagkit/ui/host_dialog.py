@@ -371,10 +371,7 @@ class ImportSshConfigDialog(QDialog):
     def accept(self) -> None:
         chosen = self.checked_hosts()
         try:
-            saved = {h.name for h in self.store.load()}
-            new = [h for h in chosen if h.name not in saved]  # saved meanwhile: left alone
-            if new:
-                self.store.save([*self.store.load(), *new])
+            new, _ = self.store.add_many(chosen)  # saved meanwhile: left alone
         except DiagkitError as exc:
             self._show_error(str(exc))
             return

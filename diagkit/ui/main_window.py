@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt
+from PySide6.QtCore import QByteArray, QObject, QPoint, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -42,10 +42,19 @@ STATUS_COLOURS = {ERROR: QColor("#d32f2f"), CONNECTED: QColor("#2e7d32"), CONNEC
 
 
 def settings() -> QSettings:
-    """The window's own state (geometry, open tabs); kept next to diagkit's config."""
+    """The window's own state (geometry, open tabs); kept next to diagkit's config.
+
+    It names the open hosts, so it is private like the rest: the folder is made here before Qt
+    would make it with its default mode, and :meth:`MainWindow.save_state` tightens the file
+    Qt writes."""
     from diagkit import config
 
-    return QSettings(str(config.config_dir() / "window.ini"), QSettings.Format.IniFormat)
+    path = config.config_dir() / "window.ini"
+    try:
+        config.private_dir(path.parent)
+    except OSError:
+        pass  # Qt then fails to save the window state quietly, as it always did
+    return QSettings(str(path), QSettings.Format.IniFormat)
 
 
 _KB_READY = threading.Lock()
@@ -58,6 +67,12 @@ def _kb_ready(store: SqliteStore) -> SqliteStore:
 
     with _KB_READY:
         return open_kb(store)
+
+
+class _Notices(QObject):
+    """Carries a line from any thread (a connection reading a password) to the status bar."""
+
+    line = Signal(str)
 
 
 class MainWindow(QMainWindow):
@@ -129,6 +144,11 @@ class MainWindow(QMainWindow):
         self.reload_hosts()
         self._show_welcome()
         self.statusBar().showMessage("Ready.")
+        # The insecure-keyring opt-in warns on every use: here, in the status bar, not stderr.
+        self._notices = _Notices(self)
+        self._notices.line.connect(lambda text: self.statusBar().showMessage(
+            f"Warning: {text}.", 30000))
+        credentials.set_warning_handler(self._notices.line.emit)
         self._show_store_in_use()
         if restore:
             self.restore_state()
@@ -970,6 +990,12 @@ class MainWindow(QMainWindow):
         state.setValue("main/current_views",
                        json.dumps({v.ref.label: v.views.currentIndex() for v in views}))
         state.sync()
+        from diagkit import config
+
+        try:
+            config.make_private(Path(state.fileName()))  # Qt writes it with the default mode
+        except OSError:
+            pass
 
     def restore_state(self) -> None:
         state = settings()
@@ -996,6 +1022,7 @@ class MainWindow(QMainWindow):
                 self.tabs.setCurrentWidget(view)
 
     def closeEvent(self, event) -> None:
+        credentials.set_warning_handler(None)
         self.save_state()
         for view in self.host_views():
             view.shutdown()
