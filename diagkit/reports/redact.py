@@ -44,6 +44,8 @@ Obfuscation caches value -> token per text. See ``benchmarks/bundle_bench.py``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import functools
 import heapq
@@ -53,7 +55,7 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,12 +116,15 @@ class RedactOptions:
     ``obfuscate`` is a subset of :data:`OBFUSCATION_KINDS`; ``keywords`` are exact words (customer
     names, project names) matched case-insensitively as whole words when "keyword" is on (giving
     keywords turns it on); ``users`` are known local user names, masked anywhere as whole words
-    when "user" is on.
+    when "user" is on; ``hosts`` are known host names and aliases (saved hosts, ``~/.ssh/config``
+    aliases), masked anywhere as whole words when "host" is on, so a bare alias in free text or a
+    file name is tokenised like the same name found in a log.
     """
 
     obfuscate: frozenset[str] = frozenset()
     keywords: tuple[str, ...] = ()
     users: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = set(self.obfuscate) - OBFUSCATION_KINDS
@@ -131,6 +136,10 @@ class RedactOptions:
         object.__setattr__(self, "obfuscate", frozenset(self.obfuscate))
         object.__setattr__(self, "keywords", tuple(k for k in self.keywords if k.strip()))
         object.__setattr__(self, "users", tuple(u for u in self.users if u.strip()))
+        # "local" and "localhost" name this machine, not a host worth hiding
+        object.__setattr__(self, "hosts", tuple(dict.fromkeys(
+            h.strip() for h in self.hosts
+            if h.strip() and h.strip().lower() not in ("local", "localhost"))))
 
 
 def _preview(value: str) -> str:
@@ -338,47 +347,207 @@ class FalsePositives:
 
 _KV_LONG = (r"password|passwd|passphrase|passcode|secret|token|api[_-]?key|access[_-]?key|"
             r"private[_-]?key(?:[_-]?id)?|secret[_-]?key|account[_-]?key|"
-            r"shared[_-]?access[_-]?key|credentials?|cookie|session[_-]?id|signature")
-_KV_SHORT = r"pass|pwd|pw|auth|psk"
+            r"shared[_-]?access[_-]?key|credentials?|cookie|session[_-]?id|signature|"
+            r"(?:auth|master|encryption|signing|subscription|functions|client|app|consumer|"
+            r"license)[_-]?key|client[_-]?key[_-]?data")
+_KV_SHORT = r"pass|pwd|pw|auth|psk|pat"
 # A key that ends with a secret word (``db_password``, ``X-Api-Key``, ``client.secret``); short words
 # only as a whole key or after ``_ . -`` (``db.pw`` yes, ``mypw`` no). Checking the word inside the
 # regex (rather than matching any key and checking it afterwards) keeps a harmless ``key: value``
 # from swallowing the ``secret_key: value`` that follows it.
-_KEY = (rf"(?<![\w.-])[\w.-]*?(?i:(?:{_KV_LONG})|(?<![^\W_])(?:{_KV_SHORT}))(?![\w.-])")
+_KEY_WORD = rf"(?i:(?:{_KV_LONG})|(?<![^\W_])(?:{_KV_SHORT}))"
+# (not right after "/": /etc/passwd is a file)
+_KEY = rf"(?<![\w./-])[\w.-]*?{_KEY_WORD}(?![\w.-])"
 _KEYCHECK = re.compile(rf"(?:{_KV_LONG})\Z|(?:\A|(?<=[_.-]))(?:{_KV_SHORT})\Z", re.IGNORECASE)
 _QVAL = r"\\\"(?:[^\"\\\n]|\\[^\"\n])*\\\"|\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'"
 _ARG = r"\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+"
 _KV_TRIGGERS = ("pass", "pw", "secret", "token", "key", "auth", "credential", "cookie",
-                "sessionid", "session_id", "session-id", "sig", "psk")
+                "sessionid", "session_id", "session-id", "sig", "psk", "pat")
 
 # (name, regex, triggers) in priority order: where two rules match at the same place the first
 # wins, exactly as in one big alternation. ``triggers`` are lower-case words one of which every
 # match contains: a rule only runs on the lines holding one. A rule without triggers runs over
 # the whole text, so its regex must start with a literal (Python's re then skips ahead in C):
-# word boundaries go in a look-behind after that literal.
+# word boundaries go in a look-behind after that literal. A rule's value is its ``<name>_v``
+# group (else the whole match); a ``<name>_k`` group is a key whose words choose the label
+# (password / aws_secret_key / secret). Private key blocks are not here: :func:`find_key_blocks`
+# cuts them out before these rules run (see Redactor._mask_secrets).
 _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
-    ("private_key", r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
-                    r"(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)", ()),
     ("authorization", r"(?i:\b(?:proxy-)?authorization)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
                       r"(?:(?i:bearer|basic|digest|token|negotiate|ntlm|aws4-hmac-sha256|"
                       r"sharedkey|sso-key)[ \t]+)?(?P<authorization_v>[^\n\r\"'\\]+)", ("auth",)),
     ("cookie", r"(?i:\b(?:set-)?cookie)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
                r"(?P<cookie_v>[^\n\r\"'\\]+)", ("cookie",)),
-    ("url_credentials", r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@?#]*:(?P<url_credentials_v>[^\s/?#]+)@",
+    ("url_credentials", r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@?#]*:(?P<url_credentials_v>[^\s/?]+)@",
      ("@",)),
+    # jdbc:oracle:thin:scott/tiger@//db:1521/ORCL
+    ("jdbc_oracle", r"(?i:jdbc:oracle:[a-z0-9]+:)[\"']?[\w$#.-]+/(?P<jdbc_oracle_v>[^\s@/\"']+)@",
+     ("jdbc:oracle",)),
     ("cli", rf"(?<![\w-])--?(?i:[\w-]*?(?:password|passwd|pass|token|secret|api-?key|access-?key|"
             rf"secret-?key|auth-?token))[ \t]+(?P<cli_v>(?!-){_ARG})", ("pass", "token", "secret", "key")),
     ("sshpass", rf"(?i:\bsshpass\b)[^\n]*?[ \t]-p[ \t]*(?P<sshpass_v>{_ARG})", ("sshpass",)),
     ("mysqlp", rf"(?i:\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b)[^\n]*?[ \t]-p"
                rf"(?P<mysqlp_v>{_ARG})", ("mysql", "mariadb")),
-    ("jwt", r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", ("eyj",)),
+    # the short password options of other clients: docker/podman/helm login -p, redis-cli -a,
+    # ldapsearch -w, cqlsh/mongo -p, az login -p, snmpwalk -c/-A/-X
+    # (the last such option of the line: the line before it is searched again, see _secret_repl)
+    ("toolpw", r"(?:(?i:\b(?:docker|podman|nerdctl|buildah|skopeo|helm|oras)\b[^\n]*\blogin\b)"
+               r"[^\n]*[ \t]-p|(?i:\bredis-cli\b)[^\n]*[ \t]-a|(?i:\bldap\w*\b)[^\n]*[ \t]-w|"
+               r"(?i:\b(?:cqlsh|mongo|mongosh|mongodump|mongorestore|mongoexport|mongoimport)\b)"
+               r"[^\n]*[ \t]-p|(?i:\baz login\b)[^\n]*[ \t]-p|(?i:\bsnmp\w*\b)[^\n]*[ \t]-[cAX])"
+               rf"[ \t]*(?P<toolpw_v>(?!-){_ARG})",
+     ("docker", "podman", "nerdctl", "buildah", "skopeo", "helm", "oras", "redis-cli", "ldap",
+      "cqlsh", "mongo", "az login", "snmp")),
+    # curl -u user:pass, curl --user "user:pass", curl -U proxyuser:pass
+    ("curl_user", r"(?i:\bcurl\b)[^\n]*?[ \t](?:-u|-U|--user|--proxy-user)(?:[ \t]+|=)?[\"']?"
+                  r"[^\s:\"']*:(?P<curl_user_v>[^\s\"']+)", ("curl",)),
+    ("lftp", r"(?i:\blftp\b)[^\n]*?[ \t]-u[ \t]+[\"']?[^\s,\"']*,(?P<lftp_v>[^\s\"']+)", ("lftp",)),
+    # smbclient -U user%pass
+    ("smb", r"(?i:\b(?:smbclient|rpcclient|smbmap|smbget|smbcacls)\b)[^\n]*?[ \t]"
+            r"(?:-U|--user(?:name)?)[ \t=]*[\"']?[^\s%\"']*%(?P<smb_v>[^\s\"']+)",
+     ("smbclient", "rpcclient", "smbmap", "smbget", "smbcacls")),
+    # net use Z: \\srv\share PASS /user:bob ; net user bob PASS /add
+    ("netuse", r"(?i:\bnet (?:use\b[^\n]*?[ \t]\\\\\S+|user[ \t]+(?:\"[^\"\n]+\"|[^\s/\"]+)))[ \t]+"
+               r"(?P<netuse_v>\"[^\"\n]*\"|[^\s/*\"]\S*)", ("net use", "net user")),
+    # sqlplus scott/tiger@orcl ; expdp system/pw ; userid=scott/tiger
+    ("sqlplus", r"(?i:\b(?:sqlplus|rman|expdp|impdp|sqlldr|dgmgrl)\b)(?:[ \t]+-\w+)*[ \t]+[\"']?"
+                r"[\w$#.-]+/(?P<sqlplus_v>[^\s@/\"']+)",
+     ("sqlplus", "rman", "expdp", "impdp", "sqlldr", "dgmgrl")),
+    ("userid", r"(?i:\buserid)[ \t]*=[ \t]*[\"']?[\w$#.-]+/(?P<userid_v>[^\s@/\"',]+)", ("userid",)),
+    ("sqlconn", r"^[ \t]*(?i:conn(?:ect)?)[ \t]+[\w$#.-]+/(?P<sqlconn_v>[^\s@/;]+)", ("conn",)),
+    # aws configure set aws_secret_access_key VALUE
+    ("aws_configure", rf"(?i:\baws configure set)[ \t]+[\w.-]*(?i:secret|token|key)[\w.-]*[ \t]+"
+                      rf"(?P<aws_configure_v>{_ARG})", ("aws configure",)),
+    # echo PASS | sudo -S ... ; echo 'bob:PASS' | chpasswd ; echo PASS | passwd --stdin bob
+    ("echo_pipe", r"(?i:\b(?:echo|printf))[ \t]+(?:-[a-z]+[ \t]+)?(?P<echo_pipe_v>\"[^\"\n]*\"|"
+                  r"'[^'\n]*'|[^\s|;]+)[ \t]*\|[ \t]*(?i:sudo[ \t]+(?:-[a-z]+[ \t]+)*?-[a-z]*S\b|"
+                  r"(?:sudo[ \t]+)?chpasswd\b|(?:sudo[ \t]+)?passwd[ \t]+--stdin)", ("echo", "printf")),
+    # htpasswd -b[c] FILE USER PASS / htpasswd -nb USER PASS: the last word of the command
+    ("htpasswd", r"(?i:\bhtpasswd\b)[ \t]+-[a-zA-Z]*b[^\n]*[ \t](?P<htpasswd_v>[^\s]+)[ \t]*$",
+     ("htpasswd",)),
+    # .netrc: machine HOST login USER password PASS (one line), or login and password lines
+    ("netrc", r"(?i:\b(?:machine|login)\b(?:[ \t]+[^\s]+)*?[ \t]+password[ \t]+)"
+              r"(?P<netrc_v>(?![=:])[^\s]+)",
+     ("machine", "login")),
+    ("netrc_lines", r"(?i:\blogin[ \t]+[^\s]+[ \t]*\r?\n[ \t]*password[ \t]+)(?P<netrc_lines_v>[^\s]+)",
+     ("login",)),
+    # SQL: IDENTIFIED BY 'x', IDENTIFIED WITH plugin BY 'x', PASSWORD 'x', PASSWORD('x')
+    ("identified", r"(?i:\bidentified[ \t]+(?:with[ \t]+['\"]?\w+['\"]?[ \t]+)?(?:by|as)"
+                   r"(?:[ \t]+password)?)[ \t]+(?P<identified_v>'(?:[^'\\\n]|\\.|'')*'|\"[^\"\n]*\"|"
+                   r"[^\s;,)'\"]+)", ("identified",)),
+    ("sqlpw", r"(?i:\bpassword)[ \t]*(?:\([ \t]*)?(?P<sqlpw_v>'(?:[^'\\\n]|\\.|'')+')", ("pass",)),
+    ("requirepass", r"(?i:\b(?:requirepass|masterauth))[ \t]+(?P<requirepass_v>\"[^\"\n]*\"|"
+                    r"'[^'\n]*'|[^\s]+)", ("requirepass", "masterauth")),
+    ("snmpcomm", r"(?i:(?<![\w-])r[ow]community6?)[ \t]+(?P<snmpcomm_v>[^\s]+)", ("community",)),
+    # XML: <add key="DbPassword" value="..."/>, <property name="db.password" value="..."/>
+    ("xml_attr", rf"(?i:\b(?:key|name)=)(?P<xml_attr_q>[\"'])(?P<xml_attr_k>[^\"'\n]*?{_KEY_WORD})"
+                 r"(?P=xml_attr_q)[^>\n]*?(?i:\bvalue[ \t]*=[ \t]*)"
+                 r"(?P<xml_attr_v>\"[^\"\n]*\"|'[^'\n]*')", _KV_TRIGGERS),
+    # <entry key="mail.smtp.password">...</entry>
+    ("xml_entry", rf"(?i:\b(?:key|name)=)(?P<xml_entry_q>[\"'])(?P<xml_entry_k>[^\"'\n]*?{_KEY_WORD})"
+                  r"(?P=xml_entry_q)[^>\n]*>(?P<xml_entry_v>[^<\n]+)</", _KV_TRIGGERS),
+    # $pw = ConvertTo-SecureString "..." -AsPlainText
+    ("securestring", r"(?i:\bconvertto-securestring)[ \t]+(?:-string[ \t]+)?"
+                     r"(?P<securestring_v>\"[^\"\n]*\"|'[^'\n]*')", ("convertto-securestring",)),
+    # <password>...</password>, <db.secret attr="x">...</db.secret>
+    ("xml_elem", rf"<(?P<xml_elem_k>{_KEY})(?:[ \t][^>\n]*)?>(?P<xml_elem_v>[^<\n]+)</", _KV_TRIGGERS),
+    # a value on the line after its key: pretty-printed JSON, YAML block scalars, unattend.xml
+    ("json_next", rf"\"(?P<json_next_k>{_KEY})\"[ \t]*:[ \t]*\r?\n[ \t]*"
+                  r"(?P<json_next_v>\"(?:[^\"\\\n]|\\.)*\"|[^\s,}\]\"]+)", _KV_TRIGGERS),
+    ("xml_next", rf"<(?P<xml_next_k>{_KEY})(?:[ \t][^>\n]*)?>[ \t]*\r?\n[ \t]*<(?i:value)>"
+                 r"(?P<xml_next_v>[^<\n]+)<", _KV_TRIGGERS),
+    ("yaml_next", rf"^[ \t]*(?:-[ \t]+)?(?P<yaml_next_k>{_KEY})[ \t]*:[ \t]*[|>][-+]?[0-9]?[ \t]*"
+                  r"\r?\n[ \t]+(?P<yaml_next_v>[^\n\r]*[^\s])", _KV_TRIGGERS),
+    ("jwt", r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}",
+     ("eyj",)),
+    # base64 of '{"auths":' (a Docker config.json in a Kubernetes secret)
+    ("docker_config", r"eyJhdXRocyI6[A-Za-z0-9+/=]{20,}", ("eyjhdxrocyi6",)),
     ("github_token", r"g(?<!\wg)(?:h[pousr]_[A-Za-z0-9]{30,255}|ithub_pat_[A-Za-z0-9_]{22,255})", ()),
-    ("slack_token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", ("xox",)),
-    ("stripe_key", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}", ("k_live_", "k_test_")),
+    ("gitlab_token", r"(?<![\w-])(?:gl(?:pat|dt|rt|ptt|ft|imt|cbt|soat|oas|agent|ffct|wt)-|"
+                     r"GR1348941)[\w-]{20,}(?:\.[\w-]+)*",
+     ("glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glcbt-", "glsoat-", "gloas-",
+      "glagent-", "glffct-", "glwt-", "gr1348941")),
+    ("atlassian_token", r"(?<![\w-])(?:ATBB|ATATT3|ATCTT3|ATOA)[A-Za-z0-9_=.+/-]{24,}",
+     ("atbb", "atatt3", "atctt3", "atoa")),
+    ("slack_token", r"\b(?:xox[abposre]-[A-Za-z0-9-]{10,}|xoxe\.xox[bp]-[A-Za-z0-9-]{10,}|"
+                    r"xapp-[A-Za-z0-9-]{10,})", ("xox", "xapp-")),
+    ("slack_webhook", r"(?i:hooks\.slack\.com)/(?P<slack_webhook_v>(?:services|workflows|triggers)/"
+                      r"[A-Za-z0-9_/+-]{10,})", ("hooks.slack.com",)),
+    ("discord_webhook", r"(?i:discord(?:app)?\.com)/api/(?:v\d+/)?webhooks/"
+                        r"(?P<discord_webhook_v>\d+/[\w-]{20,})", ("discord",)),
+    ("teams_webhook", r"(?i:\.webhook\.office\.com/webhookb2/|outlook\.office(?:365)?\.com/"
+                      r"webhook(?:b2)?/)(?P<teams_webhook_v>[^\s\"'<>]+)", ("webhook",)),
+    ("telegram_bot_token", r"(?:(?<=/bot)|(?<![\w:]))\d{6,12}:AA[A-Za-z0-9_-]{30,40}(?![\w-])",
+     (":aa",)),
+    ("stripe_key", r"\b(?:[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9+/=]{20,})",
+     ("k_live_", "k_test_", "k_prod_", "whsec_")),
+    ("square_token", r"(?<![\w-])(?:sq0(?:atp|csp|idp)-[\w-]{20,}|EAAA[\w-]{40,})", ("sq0", "eaaa")),
+    ("braintree_token", r"access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}",
+     ("access_token$",)),
+    ("sendgrid_key", r"\bSG\.[\w-]{16,32}\.[\w-]{30,50}", ("sg.",)),
+    ("mailgun_key", r"(?<![\w-])key-[0-9a-f]{32}(?![\w-])", ("key-",)),
+    ("mailchimp_key", r"(?<![\w-])[0-9a-f]{32}-us\d{1,2}(?![\w-])", ("-us",)),
+    ("openai_key", r"(?<![\w-])sk-(?!ant-)(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_-]{20,}",
+     ("sk-",)),
+    ("anthropic_key", r"(?<![\w-])sk-ant-[a-z]+\d*-[\w-]{20,}", ("sk-ant-",)),
+    ("huggingface_token", r"(?<![\w-])(?:hf_|api_org_)[A-Za-z0-9]{30,}", ("hf_", "api_org_")),
+    ("ai_api_key", r"(?<![\w-])(?:r8_[A-Za-z0-9]{30,}|gsk_[A-Za-z0-9]{40,}|pplx-[A-Za-z0-9]{40,}|"
+                   r"xai-[A-Za-z0-9]{40,})", ("r8_", "gsk_", "pplx-", "xai-")),
+    ("npm_token", r"(?<![\w-])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])", ("npm_",)),
+    ("pypi_token", r"(?<![\w-])pypi-AgE[A-Za-z0-9_-]{50,}", ("pypi-age",)),
+    ("nuget_key", r"(?<![\w-])oy2[a-z0-9]{43}(?![a-z0-9])", ("oy2",)),
+    ("rubygems_key", r"(?<![\w-])rubygems_[a-f0-9]{48}", ("rubygems_",)),
+    ("docker_token", r"(?<![\w-])dckr_(?:pat|oat)_[\w-]{20,}", ("dckr_",)),
+    ("artifactory_key", r"(?<![\w-])(?:AKCp[A-Za-z0-9]{60,}|cmVmdGtu[A-Za-z0-9]{50,})",
+     ("akcp", "cmvmdgtu")),
+    ("digitalocean_token", r"(?<![\w-])do[opr]_v1_[a-f0-9]{64}", ("dop_v1_", "doo_v1_", "dor_v1_")),
+    ("alibaba_access_key_id", r"(?<![\w-])LTAI[A-Za-z0-9]{12,24}(?![A-Za-z0-9])", ("ltai",)),
+    ("gcp_token", r"(?<![\w-])(?:GOCSPX-[\w-]{24,}|ya29\.[\w-]{20,}|1//0[\w-]{30,})",
+     ("gocspx-", "ya29.", "1//0")),
+    ("azure_client_secret", r"(?<![\w~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])",
+     ("q~",)),
+    ("heroku_api_key", r"(?<![\w-])HRKU-[\w-]{30,}", ("hrku-",)),
+    ("vault_token", r"(?<![\w.-])hv[sbr]\.[\w-]{24,}", ("hvs.", "hvb.", "hvr.")),
+    ("terraform_token", r"(?<![\w-])[A-Za-z0-9]{14}\.atlasv1\.[\w=-]{60,}", ("atlasv1",)),
+    ("databricks_token", r"(?<![\w-])dapi[a-f0-9]{32}(?:-\d)?(?![\w-])", ("dapi",)),
+    ("shopify_token", r"(?<![\w-])shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}",
+     ("shpat_", "shpca_", "shppa_", "shpss_")),
+    # tokens of other SaaS APIs that gitleaks knows by their prefix
+    ("api_token", r"(?<![\w-])(?:sntry[su]_[A-Za-z0-9+/=_]{40,}|glc_[A-Za-z0-9+/]{32,}={0,3}|"
+                  r"glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|NRAK-[A-Z0-9]{27}|NRII-[\w-]{32}|"
+                  r"PMAK-[a-f0-9]{24}-[a-f0-9]{34}|lin_api_[A-Za-z0-9]{40}|"
+                  r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,}|pul-[a-f0-9]{40}|"
+                  r"dt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}|pscale_(?:tkn|oauth|pw)_[\w=.-]{32,}|"
+                  r"AGE-SECRET-KEY-1[0-9A-Z]{58}|ops_eyJ[A-Za-z0-9+/]{100,}={0,3}|"
+                  r"ntn_\d{11}[A-Za-z0-9]{35}|pnu_[A-Za-z0-9]{36}|rdme_[a-z0-9]{70}|"
+                  r"sha256~[\w-]{43}|tfp_[\w.=-]{59}|EZ[AT]K[A-Za-z0-9]{54}|"
+                  r"FLWSECK(?:_TEST)?-[a-f0-9]{32}-X|shippo_(?:live|test)_[a-f0-9]{40}|"
+                  r"duffel_(?:test|live)_[\w=-]{43}|CLOJARS_[a-z0-9]{60}|"
+                  r"xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16})",
+     ("sntry", "glc_", "glsa_", "nrak-", "nrii-", "pmak-", "lin_api_", "dp.pt.", "dp.st.", "dp.sa.",
+      "dp.ct.", "dp.scim.", "dp.audit.", "pul-", "dt0c01.", "pscale_", "age-secret-key-1",
+      "ops_eyj", "ntn_", "pnu_", "rdme_", "sha256~", "tfp_", "ezak", "eztk", "flwseck", "shippo_",
+      "duffel_", "clojars_", "xkeysib-")),
     ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}", ("aiza",)),
-    ("aws_access_key_id", r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA|BIA|CCA)(?<!\w....)[A-Z0-9]{16}\b",
-     ()),
+    # an access key id and its secret side by side (credentials.csv, "id secret" lines)
+    ("aws_pair", r"(?<![A-Z0-9])A(?:KIA|SIA)[A-Z0-9]{16}[,;| \t]+[\"']?"
+                 r"(?P<aws_pair_v>[A-Za-z0-9/+]{40})(?![\w/+=])", ("akia", "asia")),
+    ("aws_access_key_id", r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA|BIA|CCA|3T[A-Z0-9])(?<!\w....)"
+                          r"[A-Z0-9]{16}\b", ()),
     ("azure_sas", r"[?&](?i:sig)=(?P<azure_sas_v>[^&\s\"']+)", ("sig",)),
+    # a base64-encoded PEM block ("LS0tLS1CRUdJTi" is "-----BEGIN"), wrapped over lines or not;
+    # kept when it is not a private key (a certificate)
+    ("b64_pem", r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{20,}={0,2}"
+                r"(?:\r?\n[ \t]*(?:[A-Za-z0-9+/]{20,}={0,2}|[A-Za-z0-9+/]{1,19}={1,2}))*",
+     ()),
+    # the private members of a JSON Web Key
+    ("jwk", r"\"(?:d|p|q|dp|dq|qi)\"[ \t]*:[ \t]*\"(?P<jwk_v>[A-Za-z0-9_-]{20,})\"",
+     ("\"d\"", "\"p\"", "\"q\"", "\"dp\"", "\"dq\"", "\"qi\"")),
+    # crypt(3) password hashes: /etc/shadow, htpasswd, useradd -p
+    ("password_hash", r"(?<![\w$])\$(?:1|2[abxy]|5|6|7|y|gy|apr1|argon2(?:id|i|d)|sha1)\$"
+                      r"[^\s:'\",;]{8,}",
+     ("$1$", "$2a$", "$2b$", "$2x$", "$2y$", "$5$", "$6$", "$7$", "$y$", "$gy$", "$apr1$",
+      "$argon2", "$sha1$")),
     ("generic_secret", r"(?i:\b(?:token|key|secret|password|passphrase)\b)[ \t]+"
                        r"(?:(?i:is|was)[ \t]+)?(?P<generic_secret_v>[A-Za-z0-9+/_-]{32,}={0,2})",
      ("token", "key", "secret", "pass")),
@@ -387,11 +556,65 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
     ("kv", rf"(?P<kv_k>{_KEY})(?:\\?[\"'])?[ \t]*(?:=>|=|:)[ \t]*"
            rf"(?P<kv_v>{_QVAL}|(?!\[REDACTED)[^\s\"'&;,<>]+)", _KV_TRIGGERS),
     ("bearer", r"(?i:\bbearer)[ \t]+(?P<bearer_v>[A-Za-z0-9\-._~+/]{8,}=*)", ("bearer",)),
+    # free text: "(pw TEBHtzLrN)", "password is Hunter2!", "token 8f2Kq..."; the value must look
+    # like a password (_looks_like_password), so "password for bob" stays
+    ("freetext", r"(?i:(?<![\w./-])(?:password|passwd|passphrase|passcode|pass|pwd|pw|secret|token))"
+                 r"[ \t]+"
+                 r"(?:(?i:is|was)[ \t]+)?(?P<freetext_v>(?![\[=:(])[^\s]+?)"
+                 r"(?=[)\]}>.,;:!?'\"]*(?:\s|$))", ("pass", "pw", "secret", "token")),
 ]
 _RULE_NAME = {"cli": "command_line_password", "sshpass": "command_line_password",
-              "mysqlp": "command_line_password"}
+              "mysqlp": "command_line_password", "toolpw": "command_line_password",
+              "lftp": "command_line_password", "smb": "command_line_password",
+              "netuse": "command_line_password", "curl_user": "basic_auth",
+              "netrc": "password", "netrc_lines": "password", "jdbc_oracle": "password",
+              "sqlplus": "password", "userid": "password", "sqlconn": "password",
+              "aws_configure": "secret", "echo_pipe": "password", "htpasswd": "password",
+              "identified": "password", "sqlpw": "password", "requirepass": "password",
+              "snmpcomm": "password", "freetext": "password", "b64_pem": "private_key",
+              "securestring": "password",
+              "jwk": "private_key", "aws_pair": "aws_secret_key"}
 _PASSWORDISH = re.compile(r"pass|pwd|pw\b|pw_|psk", re.IGNORECASE)
-_PEM_END = re.compile(r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+# a PowerShell cmdlet is what "$pw = " is set to, not the password
+_CMDLET = re.compile(r"(?:ConvertTo|ConvertFrom|Get|Read|New|Import)-[A-Z]\w+\Z")
+# a Java object printed by toString(): "AppWindowToken{9f4ef63", "android.os.BinderProxy@2bd79ce"
+_CODE_REF = re.compile(r"(?:[a-z_]\w*\.)*[A-Z]\w*(?:\{|@[0-9a-f]{4,}\Z)")
+_STRONG = frozenset("!@#$%^&*+=?~")
+
+
+def _looks_like_password(value: str, word: str) -> bool:
+    """Whether a free-text value after a password word is a secret rather than a word:
+    letters with digits or symbols (``Hunter2``, ``s3cr3t!``), mixed case inside the word
+    (``TEBHtzLrN``), or six digits or more after a password word (not after "token")."""
+    if not 6 <= len(value) <= 128 or value.startswith(("/", "[REDACTED")) or "://" in value:
+        return False
+    letters = digits = upper_inside = lower = strong = False
+    for i, c in enumerate(value):
+        if c.isalpha():
+            letters = True
+            if c.isupper():
+                upper_inside = upper_inside or i > 0
+            else:
+                lower = True
+        elif c.isdigit():
+            digits = True
+        elif c in _STRONG:
+            strong = True
+    if letters:
+        return digits or strong or (upper_inside and lower)
+    return digits and not strong and word.lower().startswith("p")
+
+
+def _is_b64_private_key(value: str) -> bool:
+    """Whether a base64 blob starting like ``-----BEGIN`` encodes a private key (not a
+    certificate): its first line decoded says PRIVATE."""
+    head = value[:80]
+    head = head[:len(head) // 4 * 4]
+    try:
+        return b"PRIVATE" in base64.b64decode(head, validate=False)
+    except (binascii.Error, ValueError):  # pragma: no cover - the regex admits base64 only
+        return True
+
 
 @dataclass(frozen=True)
 class _Rule:
@@ -412,7 +635,9 @@ class _Rule:
     place of ``^``: re skips ahead to a literal, not to a line start). ``first_line``: an anchored
     rule tried on the first line only (the one a ``\\n``-led twin cannot see). ``ends``: a
     key-word rule, whose match holds a trigger word that ends a word of :data:`_WORD_ENDS`
-    (``passed`` and ``keyerror`` do not count)."""
+    (``passed`` and ``keyerror`` do not count). ``next_line``: every match starts on a trigger's
+    line and ends on the line after it (a JSON value on the line after its key), so the span
+    reaches the end of that next line; with ``after``, the check also looks at the next line."""
 
     name: str
     regex: re.Pattern[str]
@@ -426,6 +651,7 @@ class _Rule:
     lead: int = 0
     first_line: bool = False
     ends: bool = False
+    next_line: bool = False
 
 
 def _compile_rules(rules: Iterable[tuple[str, str, tuple[str, ...]]]) -> tuple[_Rule, ...]:
@@ -433,25 +659,115 @@ def _compile_rules(rules: Iterable[tuple[str, str, tuple[str, ...]]]) -> tuple[_
     for n, p, t in rules:
         anchored = n in _ANCHORED
         out.append(_Rule(n, re.compile(f"(?P<{n}>{p})", re.MULTILINE), t, line_start=anchored,
-                         anchored=anchored, after=_AFTER.get(n, ()), ends=n in _ENDS_RULES))
+                         anchored=anchored, after=_AFTER.get(n, ()), ends=n in _ENDS_RULES,
+                         next_line=n in _NEXT_LINE, word_before=n in _WORD_BEFORE))
     return tuple(out)
 
 
-_ANCHORED = frozenset({"yaml"})  # rules whose regex starts with ``^`` (MULTILINE)
-# every kv match has ``=`` or ``:`` after its key word, every yaml match ``:``
-_AFTER = {"kv": ("=", ":"), "yaml": (":",)}
+# rules whose regex starts with ``^`` (MULTILINE)
+_ANCHORED = frozenset({"yaml", "yaml_next", "sqlconn"})
+# every kv match has ``=`` or ``:`` after its key word, every yaml match ``:`` ...
+_AFTER = {"kv": ("=", ":"), "yaml": (":",), "yaml_next": (":",), "json_next": (":",),
+          "xml_attr": ("=",), "xml_entry": (">",), "xml_elem": (">",), "xml_next": (">",)}
+_NEXT_LINE = frozenset({"json_next", "xml_next", "yaml_next", "netrc_lines"})
+_WORD_BEFORE: frozenset[str] = frozenset()
 # What may follow a trigger word inside the key words of the kv, yaml, cli and generic rules
 # (password, pwd, private_key_id, credentials, signature ...) before the word ends: each of their
 # matches holds an occurrence of a trigger word followed by this (checked on the lower-cased text).
 # "secret" in "secret_key" is not, but that "key" is.
-_ENDS_RULES = frozenset({"kv", "yaml", "cli", "generic_secret"})
+_ENDS_RULES = frozenset({"kv", "yaml", "cli", "generic_secret", "xml_attr", "xml_entry", "xml_elem",
+                         "json_next", "xml_next", "yaml_next", "freetext", "sqlpw"})
 _WORD_ENDS = {w: re.compile(f"(?:{tail})(?!\\w)") for w, tail in {
-    "pass": "word|wd|phrase|code|", "pw": "d?", "secret": "", "token": "", "key": "(?:[_-]?id)?",
-    "auth": "", "credential": "s?", "cookie": "", "sessionid": "", "session_id": "",
-    "session-id": "", "sig": "nature", "psk": "",
+    "pass": "word|wd|phrase|code|", "pw": "d?", "secret": "", "token": "",
+    "key": "(?:[_-]?id|[_-]?data)?", "auth": "", "credential": "s?", "cookie": "", "sessionid": "",
+    "session_id": "", "session-id": "", "sig": "nature", "psk": "", "pat": "",
 }.items()}
 assert set(_WORD_ENDS) == set(_KV_TRIGGERS)
 _SECRET_COMPILED = _compile_rules(_SECRET_RULES)
+
+# --- private key blocks ----------------------------------------------------------------------
+
+_PEM = r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+_PEM_END_TEXT = r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+_SSH2 = r"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----"
+_SSH2_END = r"---- END SSH2 ENCRYPTED PRIVATE KEY ----"
+# every place a key block shows itself: its BEGIN line, PuTTY's "Private-Lines: N", or (for a
+# text that starts inside a block) its END line or PuTTY's "Private-MAC:" line
+_KEY_MARK = re.compile(rf"(?P<begin>{_PEM}|{_SSH2})|Private-Lines:[ \t]*(?P<lines>\d+)|"
+                       rf"(?P<end>{_PEM_END_TEXT}|{_SSH2_END}|Private-(?:MAC|Hash):[^\n]*)")
+_KEY_HINT = re.compile(r"PRIVATE KEY|Private-(?:Lines|MAC|Hash)")
+_BLOCK_TAIL = re.compile(rf"[\s\S]*?(?:{_PEM_END_TEXT}|{_SSH2_END}|\Z)")
+_PEM_END = re.compile(rf"{_PEM_END_TEXT}|{_SSH2_END}")
+# a line inside a key block: base64, or an armour header (PEM Proc-Type/DEK-Info, PGP Version/
+# Comment/Hash, ssh.com Subject/Comment), or blank
+_BODY_LINE = re.compile(r"[ \t]*(?:[A-Za-z0-9+/=]*|(?:Proc-Type|DEK-Info|Version|Comment|Hash|"
+                        r"Charset|MessageID|Subject|Encryption)[ \t]*:[^\n]*)[ \t]*\r?\Z")
+_PUTTY_MAC = re.compile(r"Private-(?:MAC|Hash):[^\n]*")
+
+
+_BLOCK_START = re.compile(rf"{_PEM}|{_SSH2}|Private-Lines:[ \t]*(\d+)")
+
+
+def _open_block(text: str, cut: int) -> int:
+    """Where the last key block starting before ``cut`` starts, if it does not end by ``cut``
+    (a chunk cut there would split it), else -1."""
+    last = None
+    for last in _BLOCK_START.finditer(text, 0, cut):  # noqa: B007 - the last one counts
+        pass
+    if last is None:
+        return -1
+    if last.group(1) is None:
+        return -1 if _PEM_END.search(text, last.end(), cut) else last.start()
+    lines = int(last.group(1)) + 1  # its own line end, the private lines, the MAC line
+    return -1 if text.count("\n", last.end(), cut) > lines else last.start()
+
+
+def find_key_blocks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every private key block in ``text``: PEM (RSA, EC, DSA, PKCS#8, encrypted),
+    OpenSSH, PGP (``PRIVATE KEY BLOCK``), ssh.com SSH2 and PuTTY (``Private-Lines: N`` and its
+    N lines), also when ``text`` starts inside a block (base64 lines then an END or
+    ``Private-MAC`` line: the block reaches back over those lines) or ends inside it (the block
+    reaches the end). Used by the redactor and by whoever cuts excerpts out of a log."""
+    if _KEY_HINT.search(text) is None:
+        return []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while True:
+        m = _KEY_MARK.search(text, pos)
+        if m is None:
+            return spans
+        if m.group("begin") is not None:
+            tail = _BLOCK_TAIL.match(text, m.end())
+            end = tail.end() if tail else len(text)
+            spans.append((m.start(), end))
+        elif m.group("lines") is not None:
+            end = m.end()
+            for _ in range(int(m.group("lines")) + 1):  # the rest of its line, then N lines
+                nl = text.find("\n", end)
+                end = len(text) if nl < 0 else nl + 1
+            # PuTTY's MAC line right after the private lines goes with them
+            mac = _PUTTY_MAC.match(text, end)
+            if mac:
+                end = mac.end()
+            spans.append((m.start(), end))
+        else:
+            # an END line with no BEGIN before it (or a MAC line without Private-Lines): the block
+            # started before this text did, so it covers the body lines right before the mark
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            start = line_start if _BODY_LINE.match(text[line_start:m.start()]) else m.start()
+            lo = spans[-1][1] if spans else 0
+            while start > lo:
+                nl = text.rfind("\n", lo, start - 1)
+                prev = nl + 1 if nl >= 0 else lo
+                if prev >= start or not _BODY_LINE.match(text, prev, start - 1):
+                    break
+                start = prev
+            while start < m.start() and text[start] in "\r\n \t":  # no leading blank lines
+                start += 1
+            end = m.end()
+            if start < line_start or m.group("end").startswith("Private-"):
+                spans.append((start, end))
+        pos = end if end > m.start() else m.end()
 # characters re.IGNORECASE matches to an ASCII letter although lower() does not give that letter
 _FOLD = str.maketrans({"ı": "i", "ſ": "s"})
 
@@ -575,7 +891,11 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
                             b = bound
                             if rule.word_before and b > s:
                                 b = max(low.rfind(" ", s, b - 1), low.rfind("\t", s, b - 1), s - 1) + 1
-                        end = min(e, i + rule.reach) if rule.reach else e
+                        if rule.next_line:
+                            nxt = low.find("\n", e + 1) if e < n else -1
+                            end = n if nxt < 0 else nxt
+                        else:
+                            end = min(e, i + rule.reach) if rule.reach else e
                         d = found[k]
                         span = d.get(e)  # type: ignore[union-attr]
                         if span is None:
@@ -592,7 +912,7 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
 
 
 def _scan(text: str, rules: Sequence[_Rule], spans: Sequence[list[tuple[int, int]] | None]
-          ) -> Iterable[tuple[int, re.Match[str]]]:
+          ) -> Generator[tuple[int, re.Match[str]], int | None, None]:
     """The matches one alternation of all ``rules`` (in order) would find, left to right and
     without overlaps, as (rule index, match); each rule searches only its own candidate lines.
 
@@ -635,8 +955,9 @@ def _scan(text: str, rules: Sequence[_Rule], spans: Sequence[list[tuple[int, int
         if start < pos:
             advance(k, pos)
             continue
-        yield k, m
-        pos = m.end()
+        # the consumer may send where to go on from (past a match it turned down), else m's end
+        resume = yield k, m
+        pos = m.end() if resume is None else max(resume, start + 1)
         advance(k, pos)
 
 
@@ -659,16 +980,25 @@ _OBF_RULES: dict[str, list[tuple[str, str]]] = {
     "mac": [("mac", r"(?<![\w:-])[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}(?![\w:-])")],
     "host": [
         ("sysloghost", r"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.]+"
-                       r"(?:Z|[+-]\d\d:?\d\d)?) (?P<sysloghost_v>[A-Za-z][\w-]*(?:\.[\w-]+)*)(?= )"),
-        ("hostctx", r"(?i:\b(?:host(?:name)?|server|node|rhost)[ \t]*[=:][ \t]*)"
-                    r"(?P<hostctx_v>[A-Za-z][\w-]*(?:\.[A-Za-z0-9][\w-]*)*)"),
+                       r"(?:Z|[+-]\d\d:?\d\d)?) (?P<sysloghost_v>[A-Za-z][\w-]*(?:\.[\w-]+)*)"
+                       # a syslog host is followed by the program's tag ("sshd[12]:", "kernel:"),
+                       # a message right after the time ("reported ...") is not a host
+                       r"(?= [^\s:\[]+(?:\[\d+\])?:(?:\s|$))"),
+        # (not inside a word with dashes: "gpg-wks-server:amd64" is a package)
+        ("hostctx", r"(?i:(?<![A-Za-z0-9-])(?:host(?:name)?|server|node|rhost)\\?[\"']?[ \t]*[=:][ \t]*\\?[\"']?)"
+                    r"(?P<hostctx_v>[A-Za-z][\w-]*(?:\.[A-Za-z0-9][\w-]*)*)(?![=\w.-])"),
         ("fqdn", rf"(?<![\w.-])(?<!(?<!/)/)(?:{_LABEL}\.)+(?i:{_TLDS})(?![\w-]|\.[A-Za-z0-9])"),
     ],
     "user": [
-        ("userctx", r"(?:(?i:\b(?:user(?:name)?|login|logname|ruser|suser|owner)[ \t]*[=:][ \t]*"
+        ("userctx", r"(?:(?i:\b(?:user(?:name)?|login|logname|ruser|suser|owner)\\?[\"']?[ \t]*[=:]"
+                    r"[ \t]*\\?[\"']?"
                     r"|\b(?:for|invalid|by|illegal) user[ \t]+)|/home/|/Users/|\buid=\d+\()"
-                    r"(?P<userctx_v>[A-Za-z_][A-Za-z0-9._-]{0,31})"),
-        ("sshfor", r"for (?<!\wfor )(?P<sshfor_v>[A-Za-z_][A-Za-z0-9._-]{0,31}) from\b"),
+                    # (not the next key of "ruser= rhost=x")
+                    r"(?P<userctx_v>[A-Za-z_][A-Za-z0-9._-]{0,31})(?![=\w.-])"),
+        # sshd: "Accepted publickey for bob from ..." (not "waiting for data from ...")
+        ("sshfor", r"(?<![\w-])(?:password|publickey|keyboard-interactive(?:/pam)?|hostbased|"
+                   r"gssapi-with-mic|gssapi-keyex|none) for "
+                   r"(?P<sshfor_v>[A-Za-z_][A-Za-z0-9._-]{0,31}) from\b"),
         ("urluser", r"://(?P<urluser_v>[A-Za-z_][\w.-]{0,31})(?=:[^\s@/]*@|@)"),
     ],
 }
@@ -706,23 +1036,49 @@ _OBF_TRIGGERS: dict[str, dict[str, Any]] = {
     # the separator after the first byte, then three more bytes: ":bb:cc:dd" or "-bb-cc-dd"
     "mac": {"finders": (rf":{_H}{{2}}[:-]{_H}{{2}}[:-]{_H}{{2}}[:-]",
                         rf"-{_H}{{2}}[:-]{_H}{{2}}[:-]{_H}{{2}}[:-]")},
-    "hostctx": {"finders": (r"host(?:name)?[ \t]*[=:]", r"server[ \t]*[=:]", r"node[ \t]*[=:]")},
+    "hostctx": {"finders": (r"host(?:name)?\\?[\"']?[ \t]*[=:]", r"server\\?[\"']?[ \t]*[=:]",
+                            r"node\\?[\"']?[ \t]*[=:]")},
     # not followed by ".label" (com.example.svc); i, k and s may come from ı, K, ſ, which the
     # rule's [A-Za-z0-9] does not match, so they do not rule a line out
     "fqdn": {"finders": (rf"\.{_trie(_TLDS.split('|'))}(?![\w-]|\.[0-9a-hjlmnopqrt-z])",)},
     # "for user bob": the match may start one word before the trigger word
+    "sshfor": {"triggers": ("password for", "publickey for", "interactive for",
+                            "interactive/pam for", "hostbased for", "gssapi-with-mic for",
+                            "gssapi-keyex for", "none for")},
     "userctx": {"triggers": ("user", "login", "logname", "owner", "/home/", "uid="),
                 "word_before": True},
 }
 
 
 _SYSTEM_USERS = frozenset(
-    ["root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data", "backup", "list", "irc", "gnats", "nobody", "nogroup", "systemd-network", "systemd-resolve", "systemd-timesync", "systemd-journal", "messagebus", "syslog", "_apt", "sshd", "postgres", "mysql", "redis", "nginx", "apache", "http", "polkitd", "avahi", "dnsmasq", "chrony", "ntp", "unknown", "invalid", "admin", "user", "guest"]
+    ["root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data", "backup", "list", "irc", "gnats", "nobody", "nogroup", "systemd-network", "systemd-resolve", "systemd-timesync", "systemd-journal", "messagebus", "syslog", "_apt", "sshd", "postgres", "mysql", "redis", "nginx", "apache", "http", "polkitd", "avahi", "dnsmasq", "chrony", "ntp", "unknown", "invalid", "admin", "user", "guest", "default"]
 )
 _PUBLIC_DOMAINS = frozenset(
-    ["example.com", "example.org", "example.net", "github.com", "githubusercontent.com", "gitlab.com", "google.com", "debian.org", "ubuntu.com", "python.org", "pypi.org", "microsoft.com", "apple.com", "redhat.com", "kernel.org", "mozilla.org", "w3.org", "schema.org", "apache.org", "nginx.org", "docker.com", "docker.io"]
+    ["example.com", "example.org", "example.net", "github.com", "githubusercontent.com", "gitlab.com", "google.com", "debian.org", "ubuntu.com", "python.org", "pypi.org", "microsoft.com", "apple.com", "redhat.com", "kernel.org", "mozilla.org", "w3.org", "schema.org", "apache.org", "nginx.org", "docker.com", "docker.io", "mariadb.org", "mariadb.com", "postgresql.org",
+     "mysql.com", "redis.io", "openssh.com"]
 )
+# top-level domains that are also common file extensions: a name with one dot ending so is a file
+_FILE_EXT_TLDS = frozenset(["pl", "pt", "ai", "sh", "md", "cs", "so", "ts", "rs"])
 _TOKEN_LABEL = re.compile(r"(?:host|domain|user|keyword)-\d+\Z")
+
+
+# words that follow "host:" or "server:" in messages without being a host name
+_NOT_HOSTS = frozenset(["unknown", "none", "null", "nil", "true", "false", "error", "default",
+                        "any", "all", "local", "localhost", "yes", "no", "n", "y", "empty",
+                        "undefined", "missing", "invalid", "not", "is", "was", "the", "a", "an"])
+
+
+def _host_like(m: re.Match[str], value: str) -> bool:
+    """Whether the word after "host:"/"server:" names a host: after ``=`` (key=value), or with a
+    digit, dot, dash or underscore in it, or an all-lower-case word that ends the line or the
+    field; "server: Connection refused" names none."""
+    if value.lower() in _NOT_HOSTS:
+        return False
+    head = m.string[m.start():m.start("hostctx_v")]
+    if "=" in head or any(c.isdigit() or c in ".-_" for c in value):
+        return True
+    after = m.string[m.end():m.end() + 1]
+    return value.islower() and (after == "" or after in "\r\n\"',;)]}")
 
 
 def _is_kept_ip4(addr: str) -> bool:
@@ -782,6 +1138,14 @@ class Redactor:
             rules.insert(0, _Rule("knownuser",
                                   re.compile(f"(?P<knownuser>(?<![\\w.-])(?:{words})(?![\\w-]|\\.\\w))"),
                                   triggers=trig))
+        if "host" in kinds and self.options.hosts:
+            hs = sorted(self.options.hosts, key=len, reverse=True)
+            words = "|".join(re.escape(h) for h in hs)
+            trig = tuple(h.lower() for h in hs) if all(h.isascii() for h in hs) else ()
+            rules.insert(0, _Rule("knownhost",
+                                  re.compile(f"(?P<knownhost>(?<![\\w.-])(?i:{words})"
+                                             f"(?![\\w-]|\\.\\w))"),
+                                  triggers=trig))
         # each rule searches its own candidate lines; _scan merges them as one alternation would
         self._obf_rules: tuple[_Rule, ...] | None = tuple(rules) if rules else None
 
@@ -821,8 +1185,8 @@ class Redactor:
                         fout.write(self.redact(buf, source=source))
                     return
                 cut = buf.rfind("\n") + 1
-                begin = buf.rfind("-----BEGIN", 0, cut)
-                if begin >= 0 and not _PEM_END.search(buf, begin) and len(buf) - begin < 64 << 20:
+                begin = _open_block(buf, cut)
+                if begin >= 0 and len(buf) - begin < 64 << 20:
                     cut = buf.rfind("\n", 0, begin) + 1
                 if cut <= 0:
                     carry = buf
@@ -863,34 +1227,74 @@ class Redactor:
             self.hits.append(Hit(source, rule, start, end, _preview(value), repl, value))
 
     def _mask_secrets(self, text: str, source: str, offset: int = 0) -> str:
-        rules = _SECRET_COMPILED
-        spans = _candidate_lines(text, rules)
+        blocks = find_key_blocks(text)
+        if not blocks:
+            return self._mask_rules(text, source, offset)
+        # key blocks first and always (false positives or not); the rules run between them
         out: list[str] = []
         pos = 0
-        for k, m in _scan(text, rules, spans):
+        token = "[REDACTED:private_key]"
+        for s, e in blocks:
+            out.append(self._mask_rules(text[pos:s], source, offset + pos))
+            self._record(source, "private_key", offset + s, offset + e, text[s:e], token)
+            out.append(token)
+            pos = e
+        out.append(self._mask_rules(text[pos:], source, offset + pos))
+        return "".join(out)
+
+    def _mask_rules(self, text: str, source: str, offset: int) -> str:
+        if not text:
+            return text
+        rules = _SECRET_COMPILED
+        scan = _scan(text, rules, _candidate_lines(text, rules))
+        out: list[str] = []
+        pos = 0
+        item = next(scan, None)
+        while item is not None:
+            k, m = item
+            kind = rules[k].name
+            repl = self._secret_repl(kind, m, source, offset)
+            if repl is None:  # not a secret after all: the rules go on from its value
+                vgroup = f"{kind}_v"
+                try:
+                    item = scan.send(m.start(vgroup) if vgroup in m.re.groupindex else m.end())
+                except StopIteration:
+                    item = None
+                continue
             out.append(text[pos:m.start()])
-            out.append(self._secret_repl(rules[k].name, m, source, offset))
+            out.append(repl)
             pos = m.end()
+            item = next(scan, None)
         if not out:
             return text
         out.append(text[pos:])
         return "".join(out)
 
-    def _secret_repl(self, kind: str, m: re.Match[str], source: str, offset: int) -> str:
+    def _secret_repl(self, kind: str, m: re.Match[str], source: str, offset: int) -> str | None:
+        """The replacement of match ``m`` of rule ``kind``: ``m``'s text when it stays, None when
+        it was no secret at all (the other rules then get its value's text)."""
+        groups = m.re.groupindex
         vgroup = f"{kind}_v"
-        if vgroup in m.re.groupindex and m.group(vgroup) is not None:
+        if vgroup in groups and m.group(vgroup) is not None:
             vs, ve = m.span(vgroup)
         else:
             vs, ve = m.span()
         value = m.string[vs:ve]
-        if kind in ("kv", "yaml"):
-            key = m.group(f"{kind}_k")
-            if not _KEYCHECK.search(key):  # pragma: no cover - the key regex checks it already
-                return m.group(0)
+        kgroup = f"{kind}_k"
+        if kgroup in groups:
+            key = m.group(kgroup)
+            if not _KEYCHECK.search(key) and kind in ("kv", "yaml"):  # pragma: no cover
+                return m.group(0)  # the key regex checks it already
             rule = "password" if _PASSWORDISH.search(key) else (
                 "aws_secret_key" if "aws" in key.lower() else "secret")
         else:
             rule = _RULE_NAME.get(kind, kind)
+        if kind == "freetext" and not _looks_like_password(value, m.group(0)):
+            return None
+        if kind == "b64_pem" and not _is_b64_private_key(value):
+            return m.group(0)
+        if kind in ("kv", "yaml") and (_CMDLET.match(value) or _CODE_REF.match(value)):
+            return None  # $pw = ConvertTo-SecureString "...", token=Token{a64f992 ...}
         # keep quotes around a quoted value: the structure (JSON, YAML) stays readable
         for q in ('\\"', '"', "'"):
             if len(value) >= 2 * len(q) and value.startswith(q) and value.endswith(q):
@@ -906,7 +1310,14 @@ class Redactor:
         head = m.string[ms:vs]
         if kind in ("sshpass", "mysqlp") and len(head) > 8:
             # the command line before -p may hold other secrets (--password=..., URLs)
-            head = head[:5] + self._mask_secrets(head[5:], source, offset + ms + 5)
+            head = head[:5] + self._mask_rules(head[5:], source, offset + ms + 5)
+        elif kind == "toolpw":  # the last password option: the ones before it are in ``head``
+            head = self._mask_rules(head, source, offset + ms)
+        elif kind == "aws_pair":  # the key id goes too
+            kid = m.string[ms:ms + 20]
+            self._record(source, "aws_access_key_id", offset + ms, offset + ms + 20, kid,
+                         "[REDACTED:aws_access_key_id]")
+            head = "[REDACTED:aws_access_key_id]" + head[20:]
         return head + token + m.string[ve:m.end()]
 
     def _obfuscate(self, text: str, source: str) -> str:
@@ -961,7 +1372,12 @@ class Redactor:
                 if _TOKEN_LABEL.match(u) and tm.is_token("user", u):
                     return None
                 token = f"{tm.word('user', u)}@{host(d, is_host=False)}"
-            elif kind in ("sysloghost", "hostctx", "fqdn"):
+            elif kind in ("sysloghost", "hostctx", "fqdn", "knownhost"):
+                if kind == "hostctx" and not _host_like(m, value):
+                    return None
+                if kind == "fqdn" and value.count(".") == 1 and \
+                        value.rsplit(".", 1)[1].lower() in _FILE_EXT_TLDS:
+                    return None  # mysql-test-run.pl is a Perl script, wsi.edu.pl a host
                 rule = "hostname"
                 token = host(value, is_host=kind != "fqdn")
             elif kind in ("userctx", "sshfor", "urluser", "knownuser"):
@@ -1009,6 +1425,42 @@ class Redactor:
         return "".join(out)
 
 
+_TARGET_HOST = re.compile(r"(?:[^@\s]*@)?(?P<host>\[[^\]]+\]|[^:\s]+)(?::\d+)?\Z")
+
+
+def known_hosts(targets: Iterable[str] = ()) -> tuple[str, ...]:
+    """The host names to give :class:`RedactOptions` ``hosts`` under ``--obfuscate host``: each
+    target's saved name and address (``user@host:port`` targets: the host), the name and
+    address of every saved host, and the ``~/.ssh/config`` aliases. Addresses that are IPs are
+    left to the ip rule. A broken hosts file is an error (its names would leak otherwise)."""
+    from diagkit.hosts import LOCAL_NAME, HostStore, hosts_from_ssh_config
+
+    saved = {h.name: h for h in HostStore().load()}
+    names: list[str] = []
+    for target in targets:
+        target = target.strip()
+        if target in saved or target == LOCAL_NAME:
+            continue  # saved: added below with the others
+        m = _TARGET_HOST.match(target)
+        if m:
+            names.append(m.group("host").strip("[]"))
+    for host in saved.values():
+        names += [host.name, host.address]
+    ssh_config = config.ssh_config_file()
+    if ssh_config.is_file():
+        names += [h.name for h in hosts_from_ssh_config(ssh_config)]
+    out: list[str] = []
+    for name in names:
+        try:
+            ipaddress.ip_address(name)
+            continue
+        except ValueError:
+            pass
+        if name and name.lower() not in (LOCAL_NAME, "localhost") and name not in out:
+            out.append(name)
+    return tuple(out)
+
+
 def redact_text(text: str, options: RedactOptions | None = None) -> str:
     """One-off redaction with the user's map (saved afterwards)."""
     r = Redactor(options)
@@ -1018,4 +1470,4 @@ def redact_text(text: str, options: RedactOptions | None = None) -> str:
 
 
 __all__ = ["OBFUSCATION_KINDS", "FalsePositives", "Hit", "RedactOptions", "Redactor", "TokenMap",
-           "redact_text"]
+           "find_key_blocks", "known_hosts", "redact_text"]

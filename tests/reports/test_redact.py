@@ -62,7 +62,7 @@ POSITIVE = [
      "eyJzdWIiOiIxMjM0In0"),
     ("private_key", "a\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nqwe\n"
                     "-----END RSA PRIVATE KEY-----\nb", "MIIEowIBAAKCAQEA"),
-    ("secret", '{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADAN\\n'
+    ("private_key", '{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADAN\\n'
                     '-----END PRIVATE KEY-----\\n"}', "MIIEvQIBADAN"),
     ("private_key", "-----BEGIN OPENSSH PRIVATE KEY-----\nunterminatedkeydata", "unterminatedkeydata"),
     ("cookie", "Cookie: sid=abc123; theme=dark", "sid=abc123"),
