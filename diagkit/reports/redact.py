@@ -382,7 +382,7 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
      ("@",)),
     # jdbc:oracle:thin:scott/tiger@//db:1521/ORCL
     ("jdbc_oracle", r"(?i:jdbc:oracle:[a-z0-9]+:)[\"']?[\w$#.-]+/(?P<jdbc_oracle_v>[^\s@/\"']+)@",
-     ("jdbc:oracle",)),
+     ("acle:",)),
     ("cli", rf"(?<![\w-])--?(?i:[\w-]*?(?:password|passwd|pass|token|secret|api-?key|access-?key|"
             rf"secret-?key|auth-?token))[ \t]+(?P<cli_v>(?!-){_ARG})", ("pass", "token", "secret", "key")),
     ("sshpass", rf"(?i:\bsshpass\b)[^\n]*?[ \t]-p[ \t]*(?P<sshpass_v>{_ARG})", ("sshpass",)),
@@ -396,8 +396,8 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
                r"(?i:\b(?:cqlsh|mongo|mongosh|mongodump|mongorestore|mongoexport|mongoimport)\b)"
                r"[^\n]*[ \t]-p|(?i:\baz login\b)[^\n]*[ \t]-p|(?i:\bsnmp\w*\b)[^\n]*[ \t]-[cAX])"
                rf"[ \t]*(?P<toolpw_v>(?!-){_ARG})",
-     ("docker", "podman", "nerdctl", "buildah", "skopeo", "helm", "oras", "redis-cli", "ldap",
-      "cqlsh", "mongo", "az login", "snmp")),
+     ("ocker", "podman", "erdctl", "buildah", "skopeo", "helm", "oras", "az login", "edis-cli",
+      "ldap", "cqlsh", "mongo", "snmp")),
     # curl -u user:pass, curl --user "user:pass", curl -U proxyuser:pass
     ("curl_user", r"(?i:\bcurl\b)[^\n]*?[ \t](?:-u|-U|--user|--proxy-user)(?:[ \t]+|=)?[\"']?"
                   r"[^\s:\"']*:(?P<curl_user_v>[^\s\"']+)", ("curl",)),
@@ -405,15 +405,15 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
     # smbclient -U user%pass
     ("smb", r"(?i:\b(?:smbclient|rpcclient|smbmap|smbget|smbcacls)\b)[^\n]*?[ \t]"
             r"(?:-U|--user(?:name)?)[ \t=]*[\"']?[^\s%\"']*%(?P<smb_v>[^\s\"']+)",
-     ("smbclient", "rpcclient", "smbmap", "smbget", "smbcacls")),
+     ("smbclient", "pcclient", "smbmap", "smbget", "smbcacls")),
     # net use Z: \\srv\share PASS /user:bob ; net user bob PASS /add
     ("netuse", r"(?i:\bnet (?:use\b[^\n]*?[ \t]\\\\\S+|user[ \t]+(?:\"[^\"\n]+\"|[^\s/\"]+)))[ \t]+"
-               r"(?P<netuse_v>\"[^\"\n]*\"|[^\s/*\"]\S*)", ("net use", "net user")),
+               r"(?P<netuse_v>\"[^\"\n]*\"|[^\s/*\"]\S*)", ("et use", "et user")),
     # sqlplus scott/tiger@orcl ; expdp system/pw ; userid=scott/tiger
-    ("sqlplus", r"(?i:\b(?:sqlplus|rman|expdp|impdp|sqlldr|dgmgrl)\b)(?:[ \t]+-\w+)*[ \t]+[\"']?"
+    ("sqlplus", r"(?i:\b(?:sqlplus|expdp|impdp|sqlldr)\b)(?:[ \t]+-\w+)*[ \t]+[\"']?"
                 r"[\w$#.-]+/(?P<sqlplus_v>[^\s@/\"']+)",
-     ("sqlplus", "rman", "expdp", "impdp", "sqlldr", "dgmgrl")),
-    ("userid", r"(?i:\buserid)[ \t]*=[ \t]*[\"']?[\w$#.-]+/(?P<userid_v>[^\s@/\"',]+)", ("userid",)),
+     ("sqlplus", "expdp", "mpdp", "sqlldr")),
+    ("userid", r"(?i:\buserid)[ \t]*=[ \t]*[\"']?[\w$#.-]+/(?P<userid_v>[^\s@/\"',]+)", ("serid",)),
     ("sqlconn", r"^[ \t]*(?i:conn(?:ect)?)[ \t]+[\w$#.-]+/(?P<sqlconn_v>[^\s@/;]+)", ("conn",)),
     # aws configure set aws_secret_access_key VALUE
     ("aws_configure", rf"(?i:\baws configure set)[ \t]+[\w.-]*(?i:secret|token|key)[\w.-]*[ \t]+"
@@ -424,7 +424,7 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
                   r"(?:sudo[ \t]+)?chpasswd\b|(?:sudo[ \t]+)?passwd[ \t]+--stdin)", ("echo", "printf")),
     # htpasswd -b[c] FILE USER PASS / htpasswd -nb USER PASS: the last word of the command
     ("htpasswd", r"(?i:\bhtpasswd\b)[ \t]+-[a-zA-Z]*b[^\n]*[ \t](?P<htpasswd_v>[^\s]+)[ \t]*$",
-     ("htpasswd",)),
+     ("passwd",)),
     # .netrc: machine HOST login USER password PASS (one line), or login and password lines
     ("netrc", r"(?i:\b(?:machine|login)\b(?:[ \t]+[^\s]+)*?[ \t]+password[ \t]+)"
               r"(?P<netrc_v>(?![=:])[^\s]+)",
@@ -434,10 +434,10 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
     # SQL: IDENTIFIED BY 'x', IDENTIFIED WITH plugin BY 'x', PASSWORD 'x', PASSWORD('x')
     ("identified", r"(?i:\bidentified[ \t]+(?:with[ \t]+['\"]?\w+['\"]?[ \t]+)?(?:by|as)"
                    r"(?:[ \t]+password)?)[ \t]+(?P<identified_v>'(?:[^'\\\n]|\\.|'')*'|\"[^\"\n]*\"|"
-                   r"[^\s;,)'\"]+)", ("identified",)),
+                   r"[^\s;,)'\"]+)", ("entified",)),
     ("sqlpw", r"(?i:\bpassword)[ \t]*(?:\([ \t]*)?(?P<sqlpw_v>'(?:[^'\\\n]|\\.|'')+')", ("pass",)),
     ("requirepass", r"(?i:\b(?:requirepass|masterauth))[ \t]+(?P<requirepass_v>\"[^\"\n]*\"|"
-                    r"'[^'\n]*'|[^\s]+)", ("requirepass", "masterauth")),
+                    r"'[^'\n]*'|[^\s]+)", ("pass", "auth")),
     ("snmpcomm", r"(?i:(?<![\w-])r[ow]community6?)[ \t]+(?P<snmpcomm_v>[^\s]+)", ("community",)),
     # XML: <add key="DbPassword" value="..."/>, <property name="db.password" value="..."/>
     ("xml_attr", rf"(?i:\b(?:key|name)=)(?P<xml_attr_q>[\"'])(?P<xml_attr_k>[^\"'\n]*?{_KEY_WORD})"
@@ -462,7 +462,8 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
      ("eyj",)),
     # base64 of '{"auths":' (a Docker config.json in a Kubernetes secret)
     ("docker_config", r"eyJhdXRocyI6[A-Za-z0-9+/=]{20,}", ("eyjhdxrocyi6",)),
-    ("github_token", r"g(?<!\wg)(?:h[pousr]_[A-Za-z0-9]{30,255}|ithub_pat_[A-Za-z0-9_]{22,255})", ()),
+    ("github_token", r"(?<![\w-])(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})",
+     ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
     ("gitlab_token", r"(?<![\w-])(?:gl(?:pat|dt|rt|ptt|ft|imt|cbt|soat|oas|agent|ffct|wt)-|"
                      r"GR1348941)[\w-]{20,}(?:\.[\w-]+)*",
      ("glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glcbt-", "glsoat-", "gloas-",
@@ -472,15 +473,15 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
     ("slack_token", r"\b(?:xox[abposre]-[A-Za-z0-9-]{10,}|xoxe\.xox[bp]-[A-Za-z0-9-]{10,}|"
                     r"xapp-[A-Za-z0-9-]{10,})", ("xox", "xapp-")),
     ("slack_webhook", r"(?i:hooks\.slack\.com)/(?P<slack_webhook_v>(?:services|workflows|triggers)/"
-                      r"[A-Za-z0-9_/+-]{10,})", ("hooks.slack.com",)),
+                      r"[A-Za-z0-9_/+-]{10,})", ("slack.com/",)),
     ("discord_webhook", r"(?i:discord(?:app)?\.com)/api/(?:v\d+/)?webhooks/"
-                        r"(?P<discord_webhook_v>\d+/[\w-]{20,})", ("discord",)),
+                        r"(?P<discord_webhook_v>\d+/[\w-]{20,})", ("scord",)),
     ("teams_webhook", r"(?i:\.webhook\.office\.com/webhookb2/|outlook\.office(?:365)?\.com/"
-                      r"webhook(?:b2)?/)(?P<teams_webhook_v>[^\s\"'<>]+)", ("webhook",)),
+                      r"webhook(?:b2)?/)(?P<teams_webhook_v>[^\s\"'<>]+)", ("ebhook",)),
     ("telegram_bot_token", r"(?:(?<=/bot)|(?<![\w:]))\d{6,12}:AA[A-Za-z0-9_-]{30,40}(?![\w-])",
      (":aa",)),
     ("stripe_key", r"\b(?:[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9+/=]{20,})",
-     ("k_live_", "k_test_", "k_prod_", "whsec_")),
+     ("k_live_", "k_test_", "k_prod_", "hsec_")),
     ("square_token", r"(?<![\w-])(?:sq0(?:atp|csp|idp)-[\w-]{20,}|EAAA[\w-]{40,})", ("sq0", "eaaa")),
     ("braintree_token", r"access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}",
      ("access_token$",)),
@@ -493,23 +494,21 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
     ("huggingface_token", r"(?<![\w-])(?:hf_|api_org_)[A-Za-z0-9]{30,}", ("hf_", "api_org_")),
     ("ai_api_key", r"(?<![\w-])(?:r8_[A-Za-z0-9]{30,}|gsk_[A-Za-z0-9]{40,}|pplx-[A-Za-z0-9]{40,}|"
                    r"xai-[A-Za-z0-9]{40,})", ("r8_", "gsk_", "pplx-", "xai-")),
-    ("npm_token", r"(?<![\w-])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])", ("npm_",)),
+    ("npm_token", r"(?<![\w-])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])", ("pm_",)),
     ("pypi_token", r"(?<![\w-])pypi-AgE[A-Za-z0-9_-]{50,}", ("pypi-age",)),
-    ("nuget_key", r"(?<![\w-])oy2[a-z0-9]{43}(?![a-z0-9])", ("oy2",)),
-    ("rubygems_key", r"(?<![\w-])rubygems_[a-f0-9]{48}", ("rubygems_",)),
-    ("docker_token", r"(?<![\w-])dckr_(?:pat|oat)_[\w-]{20,}", ("dckr_",)),
+    ("rubygems_key", r"(?<![\w-])rubygems_[a-f0-9]{48}", ("gems_",)),
+    ("docker_token", r"(?<![\w-])dckr_(?:pat|oat)_[\w-]{20,}", ("ckr_",)),
     ("artifactory_key", r"(?<![\w-])(?:AKCp[A-Za-z0-9]{60,}|cmVmdGtu[A-Za-z0-9]{50,})",
      ("akcp", "cmvmdgtu")),
-    ("digitalocean_token", r"(?<![\w-])do[opr]_v1_[a-f0-9]{64}", ("dop_v1_", "doo_v1_", "dor_v1_")),
+    ("digitalocean_token", r"(?<![\w-])do[opr]_v1_[a-f0-9]{64}", ("p_v1_", "o_v1_", "r_v1_")),
     ("alibaba_access_key_id", r"(?<![\w-])LTAI[A-Za-z0-9]{12,24}(?![A-Za-z0-9])", ("ltai",)),
-    ("gcp_token", r"(?<![\w-])(?:GOCSPX-[\w-]{24,}|ya29\.[\w-]{20,}|1//0[\w-]{30,})",
-     ("gocspx-", "ya29.", "1//0")),
+    ("gcp_token", r"(?<![\w-])(?:GOCSPX-[\w-]{24,}|ya29\.[\w-]{20,})", ("gocspx-", "a29.")),
     ("azure_client_secret", r"(?<![\w~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])",
      ("q~",)),
-    ("heroku_api_key", r"(?<![\w-])HRKU-[\w-]{30,}", ("hrku-",)),
+    ("heroku_api_key", r"(?<![\w-])HRKU-[\w-]{30,}", ("ku-",)),
     ("vault_token", r"(?<![\w.-])hv[sbr]\.[\w-]{24,}", ("hvs.", "hvb.", "hvr.")),
     ("terraform_token", r"(?<![\w-])[A-Za-z0-9]{14}\.atlasv1\.[\w=-]{60,}", ("atlasv1",)),
-    ("databricks_token", r"(?<![\w-])dapi[a-f0-9]{32}(?:-\d)?(?![\w-])", ("dapi",)),
+    ("databricks_token", r"(?<![\w-])dapi[a-f0-9]{32}(?:-\d)?(?![\w-])", ("api",)),
     ("shopify_token", r"(?<![\w-])shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}",
      ("shpat_", "shpca_", "shppa_", "shpss_")),
     # tokens of other SaaS APIs that gitleaks knows by their prefix
@@ -522,18 +521,19 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
                   r"ntn_\d{11}[A-Za-z0-9]{35}|pnu_[A-Za-z0-9]{36}|rdme_[a-z0-9]{70}|"
                   r"sha256~[\w-]{43}|tfp_[\w.=-]{59}|EZ[AT]K[A-Za-z0-9]{54}|"
                   r"FLWSECK(?:_TEST)?-[a-f0-9]{32}-X|shippo_(?:live|test)_[a-f0-9]{40}|"
-                  r"duffel_(?:test|live)_[\w=-]{43}|CLOJARS_[a-z0-9]{60}|"
+                  r"CLOJARS_[a-z0-9]{60}|"
                   r"xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16})",
-     ("sntry", "glc_", "glsa_", "nrak-", "nrii-", "pmak-", "lin_api_", "dp.pt.", "dp.st.", "dp.sa.",
-      "dp.ct.", "dp.scim.", "dp.audit.", "pul-", "dt0c01.", "pscale_", "age-secret-key-1",
-      "ops_eyj", "ntn_", "pnu_", "rdme_", "sha256~", "tfp_", "ezak", "eztk", "flwseck", "shippo_",
-      "duffel_", "clojars_", "xkeysib-")),
+     ("sntry", "glc_", "glsa_", "rak-", "rii-", "pmak-", "lin_api_", "p.pt.", "p.st.", "p.sa.",
+      "p.ct.", "p.scim.", "p.audit.", "pul-", "t0c01.", "pscale_", "age-secret-key-1",
+      "ps_eyj", "tn_", "pnu_", "rdme_", "sha256~", "tfp_", "ezak", "eztk", "lwseck", "shippo_",
+      "clojars_", "xkeysib-")),
     ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}", ("aiza",)),
     # an access key id and its secret side by side (credentials.csv, "id secret" lines)
     ("aws_pair", r"(?<![A-Z0-9])A(?:KIA|SIA)[A-Z0-9]{16}[,;| \t]+[\"']?"
                  r"(?P<aws_pair_v>[A-Za-z0-9/+]{40})(?![\w/+=])", ("akia", "asia")),
-    ("aws_access_key_id", r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA|BIA|CCA|3T[A-Z0-9])(?<!\w....)"
-                          r"[A-Z0-9]{16}\b", ()),
+    ("aws_access_key_id", r"(?<![\w-])A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA|BIA|CCA|3T[A-Z0-9])"
+                          r"[A-Z0-9]{16}\b",
+     ("akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa", "abia", "acca", "a3t")),
     ("azure_sas", r"[?&](?i:sig)=(?P<azure_sas_v>[^&\s\"']+)", ("sig",)),
     # a base64-encoded PEM block ("LS0tLS1CRUdJTi" is "-----BEGIN"), wrapped over lines or not;
     # kept when it is not a private key (a certificate)
@@ -722,6 +722,26 @@ def _open_block(text: str, cut: int) -> int:
     return -1 if text.count("\n", last.end(), cut) > lines else last.start()
 
 
+# the end of a line whose value may be on the next line: a JSON or YAML key, a block scalar,
+# an XML start tag, a .netrc login
+_DANGLING = re.compile(r"(?:[:|>]|\blogin[ \t]+[^\s]+)[ \t]*\r?\Z", re.IGNORECASE)
+
+
+def _back_off(text: str, cut: int, limit: int = 1 << 20) -> int:
+    """A chunk cut at ``cut`` (a line start), moved back before the lines that may belong to
+    what the next chunk holds: base64 lines (a key block whose END line comes later, a wrapped
+    base64 key) and a line whose value is on the next line. At most ``limit`` characters back."""
+    lo = max(0, cut - limit)
+    while cut > lo:
+        start = text.rfind("\n", 0, cut - 1) + 1
+        line_end = cut - 1  # the "\n" that ends the line
+        if _BODY_LINE.match(text, start, line_end) is None and \
+                _DANGLING.search(text, start, line_end) is None:
+            return cut
+        cut = start
+    return cut
+
+
 def find_key_blocks(text: str) -> list[tuple[int, int]]:
     """(start, end) of every private key block in ``text``: PEM (RSA, EC, DSA, PKCS#8, encrypted),
     OpenSSH, PGP (``PRIVATE KEY BLOCK``), ssh.com SSH2 and PuTTY (``Private-Lines: N`` and its
@@ -785,11 +805,13 @@ def _lowered(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _trigger_plan(rules: tuple[_Rule, ...]
-                  ) -> tuple[tuple[re.Pattern[str], tuple[tuple[str | None, tuple[int, ...]], ...]], ...]:
-    """The finder regexes to run for ``rules``: the trigger words grouped by first character into
-    one alternation each (one pass of re's fast first-character skip instead of one ``str.find``
-    pass per word), plus each distinct finder. Each comes with (word or None, rule indices)."""
+def _trigger_plan(rules: tuple[_Rule, ...]) -> tuple[tuple[re.Pattern[str], Any], ...]:
+    """The regexes to run over the lower-cased text for ``rules``: the trigger words grouped by
+    first character into one prefix tree each (one pass of re's fast first-character skip
+    instead of one ``str.find`` pass per word), each with a dict from the word it matched to
+    the (word, rule indices) of every trigger word that word starts with; plus each distinct
+    finder, with ``(None, rule indices)``. A group where a word could hide inside another
+    (``abab`` holds ``ab`` at 2) matches zero-width, so every start is seen."""
     words: dict[str, list[int]] = {}
     finders: dict[str, list[int]] = {}
     for i, rule in enumerate(rules):
@@ -800,21 +822,24 @@ def _trigger_plan(rules: tuple[_Rule, ...]
     by_first: dict[str, list[str]] = {}
     for w in words:
         by_first.setdefault(w[0], []).append(w)
-    plan = []
+    plan: list[tuple[re.Pattern[str], Any]] = []
     for first, group in sorted(by_first.items()):
-        alts = "|".join(re.escape(w[1:]) for w in sorted(group, key=len, reverse=True))
-        plan.append((re.compile(f"{re.escape(first)}(?:{alts})"),
-                     tuple((w, tuple(words[w])) for w in group)))
+        tree = re.escape(first) + _trie(w[1:] for w in group)
+        inner = any(w2 in w1[1:] for w1 in group for w2 in group)
+        rx = re.compile(f"(?=({tree}))" if inner else f"({tree})")
+        heads = {w: tuple((p, tuple(words[p])) for p in group if w.startswith(p)) for w in group}
+        plan.append((rx, heads))
     for f, idxs in finders.items():
-        plan.append((re.compile(f), ((None, tuple(idxs)),)))
+        plan.append((re.compile(f), (None, tuple(idxs))))
     return tuple(plan)
 
 
 def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
                      ) -> list[list[tuple[int, int]] | None]:
     """For each rule, sorted (start, end) spans of the lines holding one of its triggers
-    (``None``: the rule runs over the whole text); see :class:`_Rule`. Each finder regex runs
-    once over the lower-cased text; further hits on a line only matter to ``reach``."""
+    (``None``: the rule runs over the whole text); see :class:`_Rule`. Each plan regex runs
+    once over the lower-cased text. A trigger word is handled where it is found, for its own
+    rules only; a finder on its line's first hit (further hits only matter to ``reach``)."""
     found: list[dict[int, list[int]] | None] = [
         {} if (r.triggers or r.finders) else None for r in rules]
     plan = _trigger_plan(rules)
@@ -822,93 +847,118 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
         if low is None:
             low = _lowered(text)
         n = len(low)
-        for rx, entries in plan:
-            e = -1
-            reached: list[tuple[list[int], int]] = []  # this line's spans that end at hit + reach
-            # a finder whose rules need nothing but the bound (most obfuscation rules): fast path
-            simple = None
-            if len(entries) == 1 and entries[0][0] is None and all(
-                    not (r.after or r.line_start or r.word_before or r.anchored or r.ends)
-                    for r in (rules[k] for k in entries[0][1])):
-                simple = [(found[k], rules[k].reach) for k in entries[0][1]]
-            for m in rx.finditer(low):
-                i = m.start()
-                if i < e:  # another hit on the same line
-                    for span, reach in reached:
-                        if i + reach > span[1]:
-                            span[1] = min(e, i + reach)
-                    continue
-                s = low.rfind("\n", 0, i) + 1
-                e = low.find("\n", i)
-                if e < 0:
-                    e = n
-                reached = []
-                if simple is not None:
-                    b = max(low.rfind(" ", s, i), low.rfind("\t", s, i), s - 1) + 1
-                    for d, reach in simple:
-                        end = min(e, i + reach) if reach else e
-                        span = d.get(e)  # type: ignore[union-attr]
-                        if span is None:
-                            span = d[e] = [b, end]  # type: ignore[index]
-                        else:
-                            span[0] = min(span[0], b)
-                            span[1] = max(span[1], end)
-                        if reach:
-                            reached.append((span, reach))
-                    continue
-                for word, idxs in entries:
-                    j0 = i if word is None else low.find(word, i, e)
-                    if j0 < 0:
-                        continue
-                    ends = _WORD_ENDS.get(word) if word else None
-                    ju = -2  # the first occurrence that ends a key word, for rules with ``ends``
-                    bj = bound = -1
-                    for k in idxs:
-                        rule = rules[k]
-                        j = j0
-                        if ends is not None and rule.ends:
-                            if ju == -2:
-                                ju = j0
-                                while ju >= 0 and not ends.match(low, ju + len(word)):  # type: ignore[arg-type]
-                                    ju = low.find(word, ju + 1, e)  # type: ignore[arg-type]
-                            if ju < 0:
-                                continue
-                            j = ju
-                        if rule.after:
-                            for c in rule.after:
-                                if low.find(c, j, e) >= 0:
-                                    break
-                            else:
-                                continue
-                        if bj != j:
-                            bj = j
-                            bound = max(low.rfind(" ", s, j), low.rfind("\t", s, j), s - 1) + 1
-                        if rule.line_start:
-                            b = s
-                            if rule.anchored and bound > s and low[s:bound].strip(" \t-"):
-                                continue  # ``^[ \t-]*key``: something else before the word
-                        else:
-                            b = bound
-                            if rule.word_before and b > s:
-                                b = max(low.rfind(" ", s, b - 1), low.rfind("\t", s, b - 1), s - 1) + 1
-                        if rule.next_line:
-                            nxt = low.find("\n", e + 1) if e < n else -1
-                            end = n if nxt < 0 else nxt
-                        else:
-                            end = min(e, i + rule.reach) if rule.reach else e
-                        d = found[k]
-                        span = d.get(e)  # type: ignore[union-attr]
-                        if span is None:
-                            span = d[e] = [b, end]  # type: ignore[index]
-                        else:
-                            span[0] = min(span[0], b)
-                            span[1] = max(span[1], end)
-                        if rule.reach:
-                            reached.append((span, rule.reach))
+        for rx, entry in plan:
+            if isinstance(entry, dict):
+                _word_hits(low, n, rx, entry, rules, found)
+            else:
+                _finder_hits(low, n, rx, entry[1], rules, found)
     first = text.find("\n")
     return [[(0, len(text) if first < 0 else first)] if r.first_line
             else None if d is None else [(b, end) for _, (b, end) in sorted(d.items())]
             for r, d in zip(rules, found, strict=True)]
+
+
+def _add_span(d: dict[int, list[int]], e: int, b: int, end: int) -> list[int]:
+    span = d.get(e)
+    if span is None:
+        span = d[e] = [b, end]
+    else:
+        if b < span[0]:
+            span[0] = b
+        if end > span[1]:
+            span[1] = end
+    return span
+
+
+def _word_hits(low: str, n: int, rx: re.Pattern[str],
+               heads: dict[str, tuple[tuple[str, tuple[int, ...]], ...]],
+               rules: tuple[_Rule, ...], found: list[dict[int, list[int]] | None]) -> None:
+    s = e = -1
+    for m in rx.finditer(low):
+        i = m.start()
+        if i >= e:  # a new line
+            s = low.rfind("\n", 0, i) + 1
+            e = low.find("\n", i)
+            if e < 0:
+                e = n
+        bound = -1
+        for word, idxs in heads[m.group(1)]:
+            ends = _WORD_ENDS.get(word)
+            ends_ok = None
+            for k in idxs:
+                rule = rules[k]
+                if rule.ends and ends is not None:
+                    if ends_ok is None:
+                        ends_ok = ends.match(low, i + len(word)) is not None
+                    if not ends_ok:
+                        continue  # "passed", "keyerror": a later hit may end a key word
+                if rule.after:
+                    for c in rule.after:
+                        if low.find(c, i, e) >= 0:
+                            break
+                    else:
+                        continue
+                if bound < 0:
+                    bound = max(low.rfind(" ", s, i), low.rfind("\t", s, i), s - 1) + 1
+                if rule.line_start:
+                    b = s
+                    if rule.anchored and bound > s and low[s:bound].strip(" \t-"):
+                        continue  # ``^[ \t-]*key``: something else before the word
+                else:
+                    b = bound
+                    if rule.word_before and b > s:
+                        b = max(low.rfind(" ", s, b - 1), low.rfind("\t", s, b - 1), s - 1) + 1
+                if rule.next_line:
+                    nxt = low.find("\n", e + 1) if e < n else -1
+                    end = n if nxt < 0 else nxt
+                else:
+                    end = e
+                _add_span(found[k], e, b, end)  # type: ignore[arg-type]
+
+
+def _finder_hits(low: str, n: int, rx: re.Pattern[str], idxs: tuple[int, ...],
+                 rules: tuple[_Rule, ...], found: list[dict[int, list[int]] | None]) -> None:
+    e = -1
+    reached: list[tuple[list[int], int]] = []  # this line's spans that end at hit + reach
+    # finders whose rules need nothing but the bound (most obfuscation rules): fast path
+    simple = all(not (r.after or r.line_start or r.word_before or r.anchored or r.ends
+                      or r.next_line) for r in (rules[k] for k in idxs))
+    for m in rx.finditer(low):
+        i = m.start()
+        if i < e:  # another hit on the same line
+            for span, reach in reached:
+                if i + reach > span[1]:
+                    span[1] = min(e, i + reach)
+            continue
+        s = low.rfind("\n", 0, i) + 1
+        e = low.find("\n", i)
+        if e < 0:
+            e = n
+        reached = []
+        bound = max(low.rfind(" ", s, i), low.rfind("\t", s, i), s - 1) + 1
+        for k in idxs:
+            rule = rules[k]
+            if not simple:
+                if rule.after:
+                    for c in rule.after:
+                        if low.find(c, i, e) >= 0:
+                            break
+                    else:
+                        continue
+                if rule.line_start:
+                    b = s
+                    if rule.anchored and bound > s and low[s:bound].strip(" \t-"):
+                        continue
+                else:
+                    b = bound
+                    if rule.word_before and b > s:
+                        b = max(low.rfind(" ", s, b - 1), low.rfind("\t", s, b - 1), s - 1) + 1
+            else:
+                b = bound
+            end = min(e, i + rule.reach) if rule.reach else e
+            span = _add_span(found[k], e, b, end)  # type: ignore[arg-type]
+            if rule.reach:
+                reached.append((span, rule.reach))
 
 
 def _scan(text: str, rules: Sequence[_Rule], spans: Sequence[list[tuple[int, int]] | None]
@@ -1184,7 +1234,7 @@ class Redactor:
                     if buf:
                         fout.write(self.redact(buf, source=source))
                     return
-                cut = buf.rfind("\n") + 1
+                cut = _back_off(buf, buf.rfind("\n") + 1)
                 begin = _open_block(buf, cut)
                 if begin >= 0 and len(buf) - begin < 64 << 20:
                     cut = buf.rfind("\n", 0, begin) + 1
