@@ -53,6 +53,7 @@ import ipaddress
 import json
 import os
 import re
+import string
 import tempfile
 from collections import Counter
 from collections.abc import Generator, Iterable, Sequence
@@ -702,6 +703,26 @@ _PEM_END = re.compile(rf"{_PEM_END_TEXT}|{_SSH2_END}")
 # Comment/Hash, ssh.com Subject/Comment), or blank
 _BODY_LINE = re.compile(r"[ \t]*(?:[A-Za-z0-9+/=]*|(?:Proc-Type|DEK-Info|Version|Comment|Hash|"
                         r"Charset|MessageID|Subject|Encryption)[ \t]*:[^\n]*)[ \t]*\r?\Z")
+_B64_CHARS = frozenset(string.ascii_letters + string.digits + "+/=")
+
+
+def _body_words_before(text: str, line_start: int, pos: int) -> int:
+    """Where the base64 words right before ``pos`` on its line start (``pos`` if none): body
+    words on the line of an END mark whose line ends were lost (``... AbCd== -----END``)."""
+    k = pos
+    while k > line_start:
+        j = k
+        while j > line_start and text[j - 1] in " \t":
+            j -= 1
+        i = j
+        while i > line_start and text[i - 1] in _B64_CHARS:
+            i -= 1
+        if i == j or (i > line_start and text[i - 1] not in " \t"):
+            break  # no word, or a word glued to something else ("pem:MIIE")
+        k = i
+    return line_start if not text[line_start:k].strip(" \t") else k
+
+
 _PUTTY_MAC = re.compile(r"Private-(?:MAC|Hash):[^\n]*")
 
 
@@ -774,18 +795,19 @@ def find_key_blocks(text: str) -> list[tuple[int, int]]:
             # an END line with no BEGIN before it (or a MAC line without Private-Lines): the block
             # started before this text did, so it covers the body lines right before the mark
             line_start = text.rfind("\n", 0, m.start()) + 1
-            start = line_start if _BODY_LINE.match(text[line_start:m.start()]) else m.start()
-            lo = spans[-1][1] if spans else 0
-            while start > lo:
-                nl = text.rfind("\n", lo, start - 1)
-                prev = nl + 1 if nl >= 0 else lo
-                if prev >= start or not _BODY_LINE.match(text, prev, start - 1):
-                    break
-                start = prev
+            start = _body_words_before(text, line_start, m.start())
+            if start == line_start:  # nothing else on the mark's line: earlier lines may be body
+                lo = spans[-1][1] if spans else 0
+                while start > lo:
+                    nl = text.rfind("\n", lo, start - 1)
+                    prev = nl + 1 if nl >= 0 else lo
+                    if prev >= start or not _BODY_LINE.match(text, prev, start - 1):
+                        break
+                    start = prev
             while start < m.start() and text[start] in "\r\n \t":  # no leading blank lines
                 start += 1
             end = m.end()
-            if start < line_start or m.group("end").startswith("Private-"):
+            if text[start:m.start()].strip() or m.group("end").startswith("Private-"):
                 spans.append((start, end))
         pos = end if end > m.start() else m.end()
 # characters re.IGNORECASE matches to an ASCII letter although lower() does not give that letter
@@ -1192,9 +1214,11 @@ class Redactor:
             hs = sorted(self.options.hosts, key=len, reverse=True)
             words = "|".join(re.escape(h) for h in hs)
             trig = tuple(h.lower() for h in hs) if all(h.isascii() for h in hs) else ()
+            # a whole word ("_" ends it: prod-db_app.log), not a label of a longer name
+            # (prod-db.acme.lan is the fqdn rule's); a file extension may follow (prod-db.log)
             rules.insert(0, _Rule("knownhost",
-                                  re.compile(f"(?P<knownhost>(?<![\\w.-])(?i:{words})"
-                                             f"(?![\\w-]|\\.\\w))"),
+                                  re.compile(f"(?P<knownhost>(?<![A-Za-z0-9.-])(?i:{words})"
+                                             f"(?![A-Za-z0-9-]|\\.[A-Za-z0-9-]+\\.[A-Za-z]))"),
                                   triggers=trig))
         # each rule searches its own candidate lines; _scan merges them as one alternation would
         self._obf_rules: tuple[_Rule, ...] | None = tuple(rules) if rules else None
