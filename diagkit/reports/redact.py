@@ -479,7 +479,7 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
                         r"(?P<discord_webhook_v>\d+/[\w-]{20,})", ("scord",)),
     ("teams_webhook", r"(?i:\.webhook\.office\.com/webhookb2/|outlook\.office(?:365)?\.com/"
                       r"webhook(?:b2)?/)(?P<teams_webhook_v>[^\s\"'<>]+)", ("ebhook",)),
-    ("telegram_bot_token", r"(?:(?<=/bot)|(?<![\w:]))\d{6,12}:AA[A-Za-z0-9_-]{30,40}(?![\w-])",
+    ("telegram_bot_token", r"(?:(?<=bot)|(?<![\w:]))\d{6,12}:AA[A-Za-z0-9_-]{30,40}(?![\w-])",
      (":aa",)),
     ("stripe_key", r"\b(?:[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9+/=]{20,})",
      ("k_live_", "k_test_", "k_prod_", "hsec_")),
@@ -503,7 +503,11 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
      ("akcp", "cmvmdgtu")),
     ("digitalocean_token", r"(?<![\w-])do[opr]_v1_[a-f0-9]{64}", ("p_v1_", "o_v1_", "r_v1_")),
     ("alibaba_access_key_id", r"(?<![\w-])LTAI[A-Za-z0-9]{12,24}(?![A-Za-z0-9])", ("ltai",)),
-    ("gcp_token", r"(?<![\w-])(?:GOCSPX-[\w-]{24,}|ya29\.[\w-]{20,})", ("gocspx-", "a29.")),
+    ("gcp_token", r"(?<![\w-])(?:GOCSPX-[\w-]{24,}|ya29\.[\w-]{20,}|1//0[\w-]{30,})",
+     ("gocspx-", "a29.")),  # and the finder of 1//0 refresh tokens
+    # Discord bot tokens: base64 of the bot's id, a timestamp, an HMAC (found by the dots)
+    ("discord_bot_token", r"(?<![\w-])[MNO][A-Za-z\d_-]{23,25}\.[\w-]{6}\.[\w-]{27,38}(?![\w-])",
+     ()),
     ("azure_client_secret", r"(?<![\w~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])",
      ("q~",)),
     ("heroku_api_key", r"(?<![\w-])HRKU-[\w-]{30,}", ("ku-",)),
@@ -554,8 +558,13 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
      ("token", "key", "secret", "pass")),
     ("yaml", rf"^[ \t]*(?:-[ \t]+)?(?P<yaml_k>{_KEY})[ \t]*:[ \t]+"
              r"(?P<yaml_v>(?![\"'\[{|>])[^\n\r]*[^\s])", _KV_TRIGGERS),
-    ("kv", rf"(?P<kv_k>{_KEY})(?:\\?[\"'])?[ \t]*(?:=>|=|:)[ \t]*"
+    # key=value, key: value, key => value, key := value (Go), key = @"value" (Objective-C),
+    # key[] = value (PHP), dict["key"] = value
+    ("kv", rf"(?P<kv_k>{_KEY})(?:\\?[\"'])?\]?(?:\[\])?[ \t]*(?:=>|:=|=|:)[ \t]*@?"
            rf"(?P<kv_v>{_QVAL}|(?!\[REDACTED)[^\s\"'&;,<>]+)", _KV_TRIGGERS),
+    # key "value"; (nginx-style directives, C-like statements)
+    ("kv_quoted", rf"(?P<kv_quoted_k>{_KEY})[ \t]*(?P<kv_quoted_v>\"[^\"\n]*\"|'[^'\n]*')[ \t]*;",
+     _KV_TRIGGERS),
     ("bearer", r"(?i:\bbearer)[ \t]+(?P<bearer_v>[A-Za-z0-9\-._~+/]{8,}=*)", ("bearer",)),
     # free text: "(pw TEBHtzLrN)", "password is Hunter2!", "token 8f2Kq..."; the value must look
     # like a password (_looks_like_password), so "password for bob" stays
@@ -659,7 +668,8 @@ def _compile_rules(rules: Iterable[tuple[str, str, tuple[str, ...]]]) -> tuple[_
     out = []
     for n, p, t in rules:
         anchored = n in _ANCHORED
-        out.append(_Rule(n, re.compile(f"(?P<{n}>{p})", re.MULTILINE), t, line_start=anchored,
+        out.append(_Rule(n, re.compile(f"(?P<{n}>{p})", re.MULTILINE), t,
+                         finders=_FINDERS.get(n, ()), line_start=anchored,
                          anchored=anchored, after=_AFTER.get(n, ()), ends=n in _ENDS_RULES,
                          next_line=n in _NEXT_LINE, word_before=n in _WORD_BEFORE))
     return tuple(out)
@@ -668,15 +678,18 @@ def _compile_rules(rules: Iterable[tuple[str, str, tuple[str, ...]]]) -> tuple[_
 # rules whose regex starts with ``^`` (MULTILINE)
 _ANCHORED = frozenset({"yaml", "yaml_next", "sqlconn"})
 # every kv match has ``=`` or ``:`` after its key word, every yaml match ``:`` ...
-_AFTER = {"kv": ("=", ":"), "yaml": (":",), "yaml_next": (":",), "json_next": (":",),
+_AFTER = {"kv": ("=", ":"), "kv_quoted": ("\"", "'"), "yaml": (":",), "yaml_next": (":",), "json_next": (":",),
           "xml_attr": ("=",), "xml_entry": (">",), "xml_elem": (">",), "xml_next": (">",)}
+# finder regexes (over the lower-cased text) of rules that no trigger word fits
+_FINDERS = {"gcp_token": (r"1//0[a-z0-9_-]{30}",),
+            "discord_bot_token": (r"\.[a-z0-9_-]{6}\.[a-z0-9_-]{27}",)}
 _NEXT_LINE = frozenset({"json_next", "xml_next", "yaml_next", "netrc_lines"})
 _WORD_BEFORE: frozenset[str] = frozenset()
 # What may follow a trigger word inside the key words of the kv, yaml, cli and generic rules
 # (password, pwd, private_key_id, credentials, signature ...) before the word ends: each of their
 # matches holds an occurrence of a trigger word followed by this (checked on the lower-cased text).
 # "secret" in "secret_key" is not, but that "key" is.
-_ENDS_RULES = frozenset({"kv", "yaml", "cli", "generic_secret", "xml_attr", "xml_entry", "xml_elem",
+_ENDS_RULES = frozenset({"kv", "kv_quoted", "yaml", "cli", "generic_secret", "xml_attr", "xml_entry", "xml_elem",
                          "json_next", "xml_next", "yaml_next", "freetext", "sqlpw"})
 _WORD_ENDS = {w: re.compile(f"(?:{tail})(?!\\w)") for w, tail in {
     "pass": "word|wd|phrase|code|", "pw": "d?", "secret": "", "token": "",
@@ -1367,7 +1380,7 @@ class Redactor:
             return None
         if kind == "b64_pem" and not _is_b64_private_key(value):
             return m.group(0)
-        if kind in ("kv", "yaml") and (_CMDLET.match(value) or _CODE_REF.match(value)):
+        if kind in ("kv", "yaml", "kv_quoted") and (_CMDLET.match(value) or _CODE_REF.match(value)):
             return None  # $pw = ConvertTo-SecureString "...", token=Token{a64f992 ...}
         # keep quotes around a quoted value: the structure (JSON, YAML) stays readable
         for q in ('\\"', '"', "'"):
