@@ -4,14 +4,26 @@ Two kinds of rules:
 
 * **Secrets** are always masked, as ``[REDACTED:<rule>]``. Nothing maps them back: a secret is
   never recoverable from a bundle, and it is never stored in the token map either.
-  Rules: ``private_key`` (PEM/OpenSSH/PGP blocks), ``authorization`` (HTTP Authorization headers),
-  ``cookie`` (Cookie / Set-Cookie values), ``url_credentials`` (``scheme://user:PASS@host``),
-  ``command_line_password`` (``--password X``, ``--token X``, ``sshpass -p X``, ``mysql -pX``),
-  ``jwt``, ``github_token``, ``slack_token``, ``stripe_key``, ``google_api_key``,
-  ``aws_access_key_id``, ``azure_sas`` (``sig=`` of a SAS URL), ``bearer``, ``generic_secret``
-  (32+ token characters right after "token"/"key"/"secret"...), and the key/value rules
-  ``password`` / ``aws_secret_key`` / ``secret`` (``key=value``, ``key: value``, JSON, YAML, ADO and
-  JDBC connection strings, ``PGPASSWORD=X`` ...).
+  First ``private_key``: :func:`find_key_blocks` finds PEM (RSA, EC, DSA, PKCS#8, encrypted),
+  OpenSSH, PGP, ssh.com and PuTTY (``Private-Lines``) blocks, also when the text starts inside a
+  block (its body lines before an END line) or ends inside one; they are cut out before any other
+  rule runs. Then the rules of :data:`_SECRET_RULES` (the families gitleaks, detect-secrets and
+  trufflehog document), among them: ``authorization``, ``cookie``, ``url_credentials``
+  (``scheme://user:PASS@host``), ``command_line_password`` (``--password X``, ``sshpass -p``,
+  ``mysql -pX``, ``docker login -p``, ``redis-cli -a``, ``smbclient -U u%PASS`` ...),
+  ``basic_auth`` (``curl -u user:PASS``), ``password`` (``.netrc``, JDBC Oracle ``user/PASS@``,
+  ``sqlplus``, ``IDENTIFIED BY``, ``PASSWORD '...'``, XML ``<add key="DbPassword" value=>`` and
+  ``<password>``, a JSON/YAML/XML value on the line after its key, free text such as
+  ``(pw TEBHtzLrN)`` when the value looks like a password), prefixed tokens (``github_token``,
+  ``gitlab_token``, ``slack_token``/``slack_webhook``, ``discord_webhook``, ``teams_webhook``,
+  ``telegram_bot_token``, ``stripe_key`` incl. ``whsec_``, ``sendgrid_key``, ``openai_key``,
+  ``anthropic_key``, ``huggingface_token``, ``npm_token``, ``pypi_token``, ``docker_token``,
+  cloud keys ...), base64 PEM keys (``LS0tLS1CRUdJTi...``), JWK private members, ``jwt``,
+  crypt(3) ``password_hash``, ``generic_secret`` (32+ token characters after "token"/"key"...),
+  and the key/value rules ``password`` / ``aws_secret_key`` / ``secret`` (``key=value``,
+  ``key: value``, ``key := value``, JSON, YAML, ADO and JDBC connection strings ...).
+  ``tests/data/redaction`` holds the labelled corpus they are measured on
+  (``benchmarks/redaction_eval.py``).
 * **Obfuscation** (opt-in through :class:`RedactOptions`) of IPv4/IPv6 addresses, host and domain
   names, MACs, user names, e-mail addresses and the engineer's own keywords. Each value gets a
   token that is the same in every file and every bundle (the :class:`TokenMap`, kept privately in
@@ -34,7 +46,9 @@ Decisions (documented so the tests can hold them):
 
 Speed: every rule (secret or obfuscation) has its own regex and runs only on the lines holding
 one of its triggers, found on a lower-cased copy (folded like ``re.IGNORECASE``): trigger words,
-grouped by first letter into one regex pass each (``p(?:ass|sk|w)``), or finder regexes
+grouped by first letter into one prefix-tree regex pass each (``p(?:ass|sk|w)``: each pass costs
+about as much as the next, so a rule's triggers are chosen among the letters already scanned,
+``ocker`` for docker, ``ebhook`` for webhook), or finder regexes
 (``.1.2.3`` digits and dots for IPv4); cheap checks drop lines that cannot match (a kv rule needs
 ``=``/``:`` and a trigger that ends a key word: not ``passed``). Rules whose regex starts with a
 literal run over the whole text. :func:`_scan` merges the rules' matches exactly as one
