@@ -64,7 +64,8 @@ def main() -> int:
         by_kind[family.split("/")[0]] += total
         by_kind_ok[family.split("/")[0]] += good
         flag = "" if good == total and good_full == total else "   <-- MISSED"
-        print(f"{family:34s} {total:3d} {_pct(good, total):>13s} {_pct(good_full, total):>16s}{flag}")
+        print(f"{family:34s} {total:3d} {_pct(good, total):>13s} "
+              f"{_pct(good_full, total):>16s}{flag}")
         for p, red in leaks[:args.show]:
             print(f"    leaked ({p.syntax}): {red[:160]!r}")
     print("by kind: " + ", ".join(f"{k} {_pct(by_kind_ok[k], n)} of {n}"

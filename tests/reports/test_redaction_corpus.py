@@ -28,6 +28,7 @@ from diagkit.reports.redact import FalsePositives, RedactOptions, Redactor, Toke
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "redaction"
 ALL_KINDS = RedactOptions(obfuscate=frozenset({"ip", "host", "mac", "user", "email"}))
+SECRETS_ONLY = RedactOptions()
 NEGATIVE_TARGET = 0.001  # share of negative lines that secrets-only redaction may change
 
 
@@ -56,13 +57,13 @@ def negative_lines(paths: Iterable[Path] | None = None) -> list[tuple[str, str]]
     return out
 
 
-def fresh_redactor(options: RedactOptions = RedactOptions()) -> Redactor:
+def fresh_redactor(options: RedactOptions = SECRETS_ONLY) -> Redactor:
     """A redactor with an empty token map and no false positives, saving nothing."""
     return Redactor(options, token_map=TokenMap(Path("/nonexistent/map.json")),
                     false_positives=FalsePositives(Path("/nonexistent/fp.json")), max_hits=10**9)
 
 
-def recall(positives: Sequence[Positive], options: RedactOptions = RedactOptions()
+def recall(positives: Sequence[Positive], options: RedactOptions = SECRETS_ONLY
            ) -> dict[str, tuple[int, int, list[tuple[Positive, str]]]]:
     """Per family: (entries whose every secret is gone, entries, [(entry, redacted text)] of
     the others)."""

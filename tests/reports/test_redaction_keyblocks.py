@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from diagkit.reports.redact import FalsePositives, RedactOptions, Redactor, TokenMap, find_key_blocks
+from diagkit.reports.redact import (
+    FalsePositives,
+    RedactOptions,
+    Redactor,
+    TokenMap,
+    find_key_blocks,
+)
 
 B64 = string.ascii_letters + string.digits + "+/"
 RND = random.Random(7)
@@ -143,7 +149,7 @@ def test_private_keys_are_masked_even_when_marked_false_positive(tmp_path: Path)
 @pytest.mark.parametrize("chunk", [64, 333, 1000, 4096])
 def test_redact_file_never_splits_a_block(tmp_path: Path, chunk: int) -> None:
     parts, secrets = [], []
-    for n in range(3):
+    for _ in range(3):
         for make in BLOCKS.values():
             block, s = make()
             parts += [*BEFORE, *block]

@@ -48,7 +48,8 @@ def test_ordinary_words_stay(text: str) -> None:
 
 
 def test_connection_refused_keeps_connection_and_masks_the_host() -> None:
-    out = redactor().redact("could not connect to server: Connection refused (host=db-prod1 port=5432)")
+    out = redactor().redact("could not connect to server: Connection refused "
+                            "(host=db-prod1 port=5432)")
     assert "server: Connection refused" in out and "db-prod1" not in out
 
 
@@ -68,8 +69,8 @@ def test_user_fields_are_tokenised(text: str) -> None:
 
 
 def test_known_hosts_are_tokenised_as_whole_words_anywhere() -> None:
-    opts = RedactOptions(obfuscate=frozenset({"host"}), hosts=("prod-db", "Bastion", "web1.acme.lan",
-                                                                "local", "localhost"))
+    opts = RedactOptions(obfuscate=frozenset({"host"}),
+                         hosts=("prod-db", "Bastion", "web1.acme.lan", "local", "localhost"))
     assert opts.hosts == ("prod-db", "Bastion", "web1.acme.lan")
     r = redactor(opts)
     out = r.redact("Hosts: prod-db, BASTION; reached web1.acme.lan from bastion via prod-db2 and "
