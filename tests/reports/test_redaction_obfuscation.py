@@ -124,3 +124,17 @@ def test_bundle_create_tokenises_saved_names_and_aliases(tmp_path: Path, isolate
     log_text = "".join(line for line in text.splitlines() if "unreachable via" in line)
     assert "billing-db" not in log_text and "host-" in log_text
     assert config.data_dir().exists()
+
+
+def test_bundle_wizard_gives_the_saved_names_with_host_obfuscation(
+        qtbot, isolated_home: Path) -> None:  # noqa: ANN001 - pytest-qt's fixture
+    from diagkit.ui.bundle_wizard import BundleWizard
+
+    HostStore().add(SavedHost(name="billing-db", address="db7.internal.acme.lan"))
+    wizard = BundleWizard([], [])
+    qtbot.addWidget(wizard)
+    assert wizard.options().hosts == ()  # host obfuscation off: nothing to look up
+    wizard.obfuscate["host"].setChecked(True)
+    options = wizard.options()
+    assert "host" in options.obfuscate
+    assert set(options.hosts) == {"billing-db", "db7.internal.acme.lan"}
