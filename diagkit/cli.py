@@ -851,7 +851,7 @@ def _bundle_create(args: argparse.Namespace, out: TextIO, log_error: type) -> in
 
     from diagkit.reports.bundle import check_attachment, collect_host, log_excerpts, write_bundle
     from diagkit.reports.model import Attachment, Bundle, JournalEntry
-    from diagkit.reports.redact import RedactOptions
+    from diagkit.reports.redact import RedactOptions, known_hosts
 
     if args.log_lines < 1 or args.log_context < 0:
         raise ConfigError("--log-lines must be 1 or more and --log-context 0 or more.")
@@ -902,8 +902,11 @@ def _bundle_create(args: argparse.Namespace, out: TextIO, log_error: type) -> in
                     expected=args.expected, actual=args.actual, findings=tuple(findings),
                     logs=tuple(logs), journal=tuple(journal), attachments=tuple(attachments),
                     case=args.case)
+    # saved names, aliases and ~/.ssh/config aliases are tokenised wherever they appear
+    hosts_known = known_hosts(args.host) if "host" in kinds else ()
     info = write_bundle(bundle, output, options=RedactOptions(obfuscate=kinds,
-                                                              keywords=tuple(args.keyword)))
+                                                              keywords=tuple(args.keyword),
+                                                              hosts=hosts_known))
     print(f"Bundle written: {info.path} ({info.size:,} bytes, {len(info.files)} files)", file=out)
     from diagkit.cli_cases import journal_to_active
 

@@ -4,14 +4,26 @@ Two kinds of rules:
 
 * **Secrets** are always masked, as ``[REDACTED:<rule>]``. Nothing maps them back: a secret is
   never recoverable from a bundle, and it is never stored in the token map either.
-  Rules: ``private_key`` (PEM/OpenSSH/PGP blocks), ``authorization`` (HTTP Authorization headers),
-  ``cookie`` (Cookie / Set-Cookie values), ``url_credentials`` (``scheme://user:PASS@host``),
-  ``command_line_password`` (``--password X``, ``--token X``, ``sshpass -p X``, ``mysql -pX``),
-  ``jwt``, ``github_token``, ``slack_token``, ``stripe_key``, ``google_api_key``,
-  ``aws_access_key_id``, ``azure_sas`` (``sig=`` of a SAS URL), ``bearer``, ``generic_secret``
-  (32+ token characters right after "token"/"key"/"secret"...), and the key/value rules
-  ``password`` / ``aws_secret_key`` / ``secret`` (``key=value``, ``key: value``, JSON, YAML, ADO and
-  JDBC connection strings, ``PGPASSWORD=X`` ...).
+  First ``private_key``: :func:`find_key_blocks` finds PEM (RSA, EC, DSA, PKCS#8, encrypted),
+  OpenSSH, PGP, ssh.com and PuTTY (``Private-Lines``) blocks, also when the text starts inside a
+  block (its body lines before an END line) or ends inside one; they are cut out before any other
+  rule runs. Then the rules of :data:`_SECRET_RULES` (the families gitleaks, detect-secrets and
+  trufflehog document), among them: ``authorization``, ``cookie``, ``url_credentials``
+  (``scheme://user:PASS@host``), ``command_line_password`` (``--password X``, ``sshpass -p``,
+  ``mysql -pX``, ``docker login -p``, ``redis-cli -a``, ``smbclient -U u%PASS`` ...),
+  ``basic_auth`` (``curl -u user:PASS``), ``password`` (``.netrc``, JDBC Oracle ``user/PASS@``,
+  ``sqlplus``, ``IDENTIFIED BY``, ``PASSWORD '...'``, XML ``<add key="DbPassword" value=>`` and
+  ``<password>``, a JSON/YAML/XML value on the line after its key, free text such as
+  ``(pw TEBHtzLrN)`` when the value looks like a password), prefixed tokens (``github_token``,
+  ``gitlab_token``, ``slack_token``/``slack_webhook``, ``discord_webhook``, ``teams_webhook``,
+  ``telegram_bot_token``, ``stripe_key`` incl. ``whsec_``, ``sendgrid_key``, ``openai_key``,
+  ``anthropic_key``, ``huggingface_token``, ``npm_token``, ``pypi_token``, ``docker_token``,
+  cloud keys ...), base64 PEM keys (``LS0tLS1CRUdJTi...``), JWK private members, ``jwt``,
+  crypt(3) ``password_hash``, ``generic_secret`` (32+ token characters after "token"/"key"...),
+  and the key/value rules ``password`` / ``aws_secret_key`` / ``secret`` (``key=value``,
+  ``key: value``, ``key := value``, JSON, YAML, ADO and JDBC connection strings ...).
+  ``tests/data/redaction`` holds the labelled corpus they are measured on
+  (``benchmarks/redaction_eval.py``).
 * **Obfuscation** (opt-in through :class:`RedactOptions`) of IPv4/IPv6 addresses, host and domain
   names, MACs, user names, e-mail addresses and the engineer's own keywords. Each value gets a
   token that is the same in every file and every bundle (the :class:`TokenMap`, kept privately in
@@ -34,7 +46,9 @@ Decisions (documented so the tests can hold them):
 
 Speed: every rule (secret or obfuscation) has its own regex and runs only on the lines holding
 one of its triggers, found on a lower-cased copy (folded like ``re.IGNORECASE``): trigger words,
-grouped by first letter into one regex pass each (``p(?:ass|sk|w)``), or finder regexes
+grouped by first letter into one prefix-tree regex pass each (``p(?:ass|sk|w)``: each pass costs
+about as much as the next, so a rule's triggers are chosen among the letters already scanned,
+``ocker`` for docker, ``ebhook`` for webhook), or finder regexes
 (``.1.2.3`` digits and dots for IPv4); cheap checks drop lines that cannot match (a kv rule needs
 ``=``/``:`` and a trigger that ends a key word: not ``passed``). Rules whose regex starts with a
 literal run over the whole text. :func:`_scan` merges the rules' matches exactly as one
@@ -44,6 +58,8 @@ Obfuscation caches value -> token per text. See ``benchmarks/bundle_bench.py``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import functools
 import heapq
@@ -51,9 +67,10 @@ import ipaddress
 import json
 import os
 import re
+import string
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,12 +131,15 @@ class RedactOptions:
     ``obfuscate`` is a subset of :data:`OBFUSCATION_KINDS`; ``keywords`` are exact words (customer
     names, project names) matched case-insensitively as whole words when "keyword" is on (giving
     keywords turns it on); ``users`` are known local user names, masked anywhere as whole words
-    when "user" is on.
+    when "user" is on; ``hosts`` are known host names and aliases (saved hosts, ``~/.ssh/config``
+    aliases), masked anywhere as whole words when "host" is on, so a bare alias in free text or a
+    file name is tokenised like the same name found in a log.
     """
 
     obfuscate: frozenset[str] = frozenset()
     keywords: tuple[str, ...] = ()
     users: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = set(self.obfuscate) - OBFUSCATION_KINDS
@@ -131,6 +151,10 @@ class RedactOptions:
         object.__setattr__(self, "obfuscate", frozenset(self.obfuscate))
         object.__setattr__(self, "keywords", tuple(k for k in self.keywords if k.strip()))
         object.__setattr__(self, "users", tuple(u for u in self.users if u.strip()))
+        # "local" and "localhost" name this machine, not a host worth hiding
+        object.__setattr__(self, "hosts", tuple(dict.fromkeys(
+            h.strip() for h in self.hosts
+            if h.strip() and h.strip().lower() not in ("local", "localhost"))))
 
 
 def _preview(value: str) -> str:
@@ -338,60 +362,288 @@ class FalsePositives:
 
 _KV_LONG = (r"password|passwd|passphrase|passcode|secret|token|api[_-]?key|access[_-]?key|"
             r"private[_-]?key(?:[_-]?id)?|secret[_-]?key|account[_-]?key|"
-            r"shared[_-]?access[_-]?key|credentials?|cookie|session[_-]?id|signature")
-_KV_SHORT = r"pass|pwd|pw|auth|psk"
+            r"shared[_-]?access[_-]?key|credentials?|cookie|session[_-]?id|signature|"
+            r"(?:auth|master|encryption|signing|subscription|functions|client|app|consumer|"
+            r"license)[_-]?key|client[_-]?key[_-]?data")
+_KV_SHORT = r"pass|pwd|pw|auth|psk|pat"
 # A key that ends with a secret word (``db_password``, ``X-Api-Key``, ``client.secret``); short words
 # only as a whole key or after ``_ . -`` (``db.pw`` yes, ``mypw`` no). Checking the word inside the
 # regex (rather than matching any key and checking it afterwards) keeps a harmless ``key: value``
 # from swallowing the ``secret_key: value`` that follows it.
-_KEY = (rf"(?<![\w.-])[\w.-]*?(?i:(?:{_KV_LONG})|(?<![^\W_])(?:{_KV_SHORT}))(?![\w.-])")
+_KEY_WORD = rf"(?i:(?:{_KV_LONG})|(?<![^\W_])(?:{_KV_SHORT}))"
+# (not right after "/": /etc/passwd is a file)
+_KEY = rf"(?<![\w./-])[\w.-]*?{_KEY_WORD}(?![\w.-])"
 _KEYCHECK = re.compile(rf"(?:{_KV_LONG})\Z|(?:\A|(?<=[_.-]))(?:{_KV_SHORT})\Z", re.IGNORECASE)
 _QVAL = r"\\\"(?:[^\"\\\n]|\\[^\"\n])*\\\"|\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'"
 _ARG = r"\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+"
 _KV_TRIGGERS = ("pass", "pw", "secret", "token", "key", "auth", "credential", "cookie",
-                "sessionid", "session_id", "session-id", "sig", "psk")
+                "sessionid", "session_id", "session-id", "sig", "psk", "pat")
 
 # (name, regex, triggers) in priority order: where two rules match at the same place the first
 # wins, exactly as in one big alternation. ``triggers`` are lower-case words one of which every
 # match contains: a rule only runs on the lines holding one. A rule without triggers runs over
 # the whole text, so its regex must start with a literal (Python's re then skips ahead in C):
-# word boundaries go in a look-behind after that literal.
+# word boundaries go in a look-behind after that literal. A rule's value is its ``<name>_v``
+# group (else the whole match); a ``<name>_k`` group is a key whose words choose the label
+# (password / aws_secret_key / secret). Private key blocks are not here: :func:`find_key_blocks`
+# cuts them out before these rules run (see Redactor._mask_secrets).
 _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
-    ("private_key", r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
-                    r"(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)", ()),
     ("authorization", r"(?i:\b(?:proxy-)?authorization)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
                       r"(?:(?i:bearer|basic|digest|token|negotiate|ntlm|aws4-hmac-sha256|"
                       r"sharedkey|sso-key)[ \t]+)?(?P<authorization_v>[^\n\r\"'\\]+)", ("auth",)),
     ("cookie", r"(?i:\b(?:set-)?cookie)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
                r"(?P<cookie_v>[^\n\r\"'\\]+)", ("cookie",)),
-    ("url_credentials", r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@?#]*:(?P<url_credentials_v>[^\s/?#]+)@",
+    ("url_credentials", r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@?#]*:(?P<url_credentials_v>[^\s/?]+)@",
      ("@",)),
+    # jdbc:oracle:thin:scott/tiger@//db:1521/ORCL
+    ("jdbc_oracle", r"(?i:jdbc:oracle:[a-z0-9]+:)[\"']?[\w$#.-]+/(?P<jdbc_oracle_v>[^\s@/\"']+)@",
+     ("acle:",)),
     ("cli", rf"(?<![\w-])--?(?i:[\w-]*?(?:password|passwd|pass|token|secret|api-?key|access-?key|"
             rf"secret-?key|auth-?token))[ \t]+(?P<cli_v>(?!-){_ARG})", ("pass", "token", "secret", "key")),
     ("sshpass", rf"(?i:\bsshpass\b)[^\n]*?[ \t]-p[ \t]*(?P<sshpass_v>{_ARG})", ("sshpass",)),
     ("mysqlp", rf"(?i:\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b)[^\n]*?[ \t]-p"
                rf"(?P<mysqlp_v>{_ARG})", ("mysql", "mariadb")),
-    ("jwt", r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", ("eyj",)),
-    ("github_token", r"g(?<!\wg)(?:h[pousr]_[A-Za-z0-9]{30,255}|ithub_pat_[A-Za-z0-9_]{22,255})", ()),
-    ("slack_token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", ("xox",)),
-    ("stripe_key", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}", ("k_live_", "k_test_")),
-    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}", ("aiza",)),
-    ("aws_access_key_id", r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA|BIA|CCA)(?<!\w....)[A-Z0-9]{16}\b",
+    # the short password options of other clients: docker/podman/helm login -p, redis-cli -a,
+    # ldapsearch -w, cqlsh/mongo -p, az login -p, snmpwalk -c/-A/-X
+    # (the last such option of the line: the line before it is searched again, see _secret_repl)
+    ("toolpw", r"(?:(?i:\b(?:docker|podman|nerdctl|buildah|skopeo|helm|oras)\b[^\n]*\blogin\b)"
+               r"[^\n]*[ \t]-p|(?i:\bredis-cli\b)[^\n]*[ \t]-a|(?i:\bldap\w*\b)[^\n]*[ \t]-w|"
+               r"(?i:\b(?:cqlsh|mongo|mongosh|mongodump|mongorestore|mongoexport|mongoimport)\b)"
+               r"[^\n]*[ \t]-p|(?i:\baz login\b)[^\n]*[ \t]-p|(?i:\bsnmp\w*\b)[^\n]*[ \t]-[cAX])"
+               rf"[ \t]*(?P<toolpw_v>(?!-){_ARG})",
+     ("cker", "podman", "rdctl", "buildah", "skopeo", "helm", "ras login", "az login", "-cli",
+      "ldap", "qlsh", "mongo", "snmp")),
+    # curl -u user:pass, curl --user "user:pass", curl -U proxyuser:pass
+    ("curl_user", r"(?i:\bcurl\b)[^\n]*?[ \t](?:-u|-U|--user|--proxy-user)(?:[ \t]+|=)?[\"']?"
+                  r"[^\s:\"']*:(?P<curl_user_v>[^\s\"']+)", ("curl",)),
+    ("lftp", r"(?i:\blftp\b)[^\n]*?[ \t]-u[ \t]+[\"']?[^\s,\"']*,(?P<lftp_v>[^\s\"']+)", ("lftp",)),
+    # smbclient -U user%pass
+    ("smb", r"(?i:\b(?:smbclient|rpcclient|smbmap|smbget|smbcacls)\b)[^\n]*?[ \t]"
+            r"(?:-U|--user(?:name)?)[ \t=]*[\"']?[^\s%\"']*%(?P<smb_v>[^\s\"']+)",
+     ("smbclient", "pcclient", "smbmap", "smbget", "smbcacls")),
+    # net use Z: \\srv\share PASS /user:bob ; net user bob PASS /add
+    ("netuse", r"(?i:\bnet (?:use\b[^\n]*?[ \t]\\\\\S+|user[ \t]+(?:\"[^\"\n]+\"|[^\s/\"]+)))[ \t]+"
+               r"(?P<netuse_v>\"[^\"\n]*\"|[^\s/*\"]\S*)", ("t use",)),
+    # sqlplus scott/tiger@orcl ; expdp system/pw ; userid=scott/tiger
+    ("sqlplus", r"(?i:\b(?:sqlplus|expdp|impdp|sqlldr)\b)(?:[ \t]+-\w+)*[ \t]+[\"']?"
+                r"[\w$#.-]+/(?P<sqlplus_v>[^\s@/\"']+)",
+     ("sqlplus", "xpdp", "mpdp", "sqlldr")),
+    ("userid", r"(?i:\buserid)[ \t]*=[ \t]*[\"']?[\w$#.-]+/(?P<userid_v>[^\s@/\"',]+)", ("serid",)),
+    ("sqlconn", r"^[ \t]*(?i:conn(?:ect)?)[ \t]+[\w$#.-]+/(?P<sqlconn_v>[^\s@/;]+)", ()),
+    # aws configure set aws_secret_access_key VALUE
+    ("aws_configure", rf"(?i:\baws configure set)[ \t]+[\w.-]*(?i:secret|token|key)[\w.-]*[ \t]+"
+                      rf"(?P<aws_configure_v>{_ARG})", ("aws configure",)),
+    # echo PASS | sudo -S ... ; echo 'bob:PASS' | chpasswd ; echo PASS | passwd --stdin bob
+    ("echo_pipe", r"(?i:\b(?:echo|printf))[ \t]+(?:-[a-z]+[ \t]+)?(?P<echo_pipe_v>\"[^\"\n]*\"|"
+                  r"'[^'\n]*'|[^\s|;]+)[ \t]*\|[ \t]*(?i:sudo[ \t]+(?:-[a-z]+[ \t]+)*?-[a-z]*S\b|"
+                  r"(?:sudo[ \t]+)?chpasswd\b|(?:sudo[ \t]+)?passwd[ \t]+--stdin)",
+     ("|",)),  # line_start: the echo comes before the pipe
+    # htpasswd -b[c] FILE USER PASS / htpasswd -nb USER PASS: the last word of the command
+    ("htpasswd", r"(?i:\bhtpasswd\b)[ \t]+-[a-zA-Z]*b[^\n]*[ \t](?P<htpasswd_v>[^\s]+)[ \t]*$",
+     ("passwd",)),
+    # .netrc: machine HOST login USER password PASS (one line), or login and password lines
+    ("netrc", r"(?i:\b(?:machine|login)\b(?:[ \t]+[^\s]+)*?[ \t]+password[ \t]+)"
+              r"(?P<netrc_v>(?![=:])[^\s]+)",
+     ("machine", "login")),
+    ("netrc_lines", r"(?i:\blogin[ \t]+[^\s]+[ \t]*\r?\n[ \t]*password[ \t]+)"
+                    r"(?P<netrc_lines_v>[^\s]+)",
+     ("login",)),
+    # SQL: IDENTIFIED BY 'x', IDENTIFIED WITH plugin BY 'x', PASSWORD 'x', PASSWORD('x')
+    ("identified", r"(?i:\bidentified[ \t]+(?:with[ \t]+['\"]?\w+['\"]?[ \t]+)?(?:by|as)"
+                   r"(?:[ \t]+password)?)[ \t]+"
+                   r"(?P<identified_v>'(?:[^'\\\n]|\\.|'')*'|\"[^\"\n]*\"|"
+                   r"[^\s;,)'\"]+)", ("tified",)),
+    ("sqlpw", r"(?i:\bpassword)[ \t]*(?:\([ \t]*)?(?P<sqlpw_v>'(?:[^'\\\n]|\\.|'')+')", ("pass",)),
+    ("requirepass", r"(?i:\b(?:requirepass|masterauth))[ \t]+(?P<requirepass_v>\"[^\"\n]*\"|"
+                    r"'[^'\n]*'|[^\s]+)", ("quirepass", "terauth")),
+    ("snmpcomm", r"(?i:(?<![\w-])r[ow]community6?)[ \t]+(?P<snmpcomm_v>[^\s]+)", ("community",)),
+    # XML: <add key="DbPassword" value="..."/>, <property name="db.password" value="..."/>
+    ("xml_attr", rf"(?i:\b(?:key|name)=)(?P<xml_attr_q>[\"'])(?P<xml_attr_k>[^\"'\n]*?{_KEY_WORD})"
+                 r"(?P=xml_attr_q)[^>\n]*?(?i:\bvalue[ \t]*=[ \t]*)"
+                 r"(?P<xml_attr_v>\"[^\"\n]*\"|'[^'\n]*')", _KV_TRIGGERS),
+    # <entry key="mail.smtp.password">...</entry>
+    ("xml_entry", rf"(?i:\b(?:key|name)=)(?P<xml_entry_q>[\"'])"
+                  rf"(?P<xml_entry_k>[^\"'\n]*?{_KEY_WORD})"
+                  r"(?P=xml_entry_q)[^>\n]*>(?P<xml_entry_v>[^<\n]+)</", _KV_TRIGGERS),
+    # $pw = ConvertTo-SecureString "..." -AsPlainText
+    ("securestring", r"(?i:\bconvertto-securestring)[ \t]+(?:-string[ \t]+)?"
+                     r"(?P<securestring_v>\"[^\"\n]*\"|'[^'\n]*')", ("convertto-securestring",)),
+    # <password>...</password>, <db.secret attr="x">...</db.secret>
+    ("xml_elem", rf"<(?P<xml_elem_k>{_KEY})(?:[ \t][^>\n]*)?>(?P<xml_elem_v>[^<\n]+)</",
+     _KV_TRIGGERS),
+    # a value on the line after its key: pretty-printed JSON, YAML block scalars, unattend.xml
+    ("json_next", rf"\"(?P<json_next_k>{_KEY})\"[ \t]*:[ \t]*\r?\n[ \t]*"
+                  r"(?P<json_next_v>\"(?:[^\"\\\n]|\\.)*\"|[^\s,}\]\"]+)", _KV_TRIGGERS),
+    ("xml_next", rf"<(?P<xml_next_k>{_KEY})(?:[ \t][^>\n]*)?>[ \t]*\r?\n[ \t]*<(?i:value)>"
+                 r"(?P<xml_next_v>[^<\n]+)<", _KV_TRIGGERS),
+    ("yaml_next", rf"^[ \t]*(?:-[ \t]+)?(?P<yaml_next_k>{_KEY})[ \t]*:[ \t]*[|>][-+]?[0-9]?[ \t]*"
+                  r"\r?\n[ \t]+(?P<yaml_next_v>[^\n\r]*[^\s])", _KV_TRIGGERS),
+    ("jwt", r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}",
+     ("yj",)),
+    # base64 of '{"auths":' (a Docker config.json in a Kubernetes secret)
+    ("docker_config", r"eyJhdXRocyI6[A-Za-z0-9+/=]{20,}", ("yjhdxrocyi6",)),
+    ("github_token", r"(?<![\w-])(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})",
+     ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
+    ("gitlab_token", r"(?<![\w-])(?:gl(?:pat|dt|rt|ptt|ft|imt|cbt|soat|oas|agent|ffct|wt)-|"
+                     r"GR1348941)[\w-]{20,}(?:\.[\w-]+)*",
+     ("glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glcbt-", "glsoat-", "gloas-",
+      "glagent-", "glffct-", "glwt-", "gr1348941")),
+    ("atlassian_token", r"(?<![\w-])(?:ATBB|ATATT3|ATCTT3|ATOA)[A-Za-z0-9_=.+/-]{24,}",
+     ("atbb", "atatt3", "atctt3", "atoa")),
+    ("slack_token", r"\b(?:xox[abposre]-[A-Za-z0-9-]{10,}|xoxe\.xox[bp]-[A-Za-z0-9-]{10,}|"
+                    r"xapp-[A-Za-z0-9-]{10,})", ("xox", "xapp-")),
+    ("slack_webhook", r"(?i:hooks\.slack\.com)/(?P<slack_webhook_v>(?:services|workflows|triggers)/"
+                      r"[A-Za-z0-9_/+-]{10,})", ("slack.com/",)),
+    ("discord_webhook", r"(?i:discord(?:app)?\.com)/api/(?:v\d+/)?webhooks/"
+                        r"(?P<discord_webhook_v>\d+/[\w-]{20,})", ("scord",)),
+    ("teams_webhook", r"(?i:\.webhook\.office\.com/webhookb2/|outlook\.office(?:365)?\.com/"
+                      r"webhook(?:b2)?/)(?P<teams_webhook_v>[^\s\"'<>]+)", ("hook",)),
+    ("telegram_bot_token", r"(?:(?<=bot)|(?<![\w:]))\d{6,12}:AA[A-Za-z0-9_-]{30,40}(?![\w-])",
+     (":aa",)),
+    ("stripe_key", r"\b(?:[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9+/=]{20,})",
+     ("k_live_", "k_test_", "k_prod_", "hsec_")),
+    ("square_token", r"(?<![\w-])(?:sq0(?:atp|csp|idp)-[\w-]{20,}|EAAA[\w-]{40,})",
+     ("sq0", "aaa")),
+    ("braintree_token", r"access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}",
+     ("access_token$",)),
+    ("sendgrid_key", r"\bSG\.[\w-]{16,32}\.[\w-]{30,50}", ("sg.",)),
+    ("mailgun_key", r"(?<![\w-])key-[0-9a-f]{32}(?![\w-])", ("key-",)),
+    ("mailchimp_key", r"(?<![\w-])[0-9a-f]{32}-us\d{1,2}(?![\w-])", ("-us",)),
+    ("openai_key", r"(?<![\w-])sk-(?!ant-)(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_-]{20,}",
+     ("sk-",)),
+    ("anthropic_key", r"(?<![\w-])sk-ant-[a-z]+\d*-[\w-]{20,}", ("sk-ant-",)),
+    ("huggingface_token", r"(?<![\w-])(?:hf_|api_org_)[A-Za-z0-9]{30,}", ("hf_", "api_org_")),
+    ("ai_api_key", r"(?<![\w-])(?:r8_[A-Za-z0-9]{30,}|gsk_[A-Za-z0-9]{40,}|pplx-[A-Za-z0-9]{40,}|"
+                   r"xai-[A-Za-z0-9]{40,})", ("r8_", "gsk_", "pplx-", "xai-")),
+    ("npm_token", r"(?<![\w-])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])", ("pm_",)),
+    ("pypi_token", r"(?<![\w-])pypi-AgE[A-Za-z0-9_-]{50,}", ("pypi-age",)),
+    ("rubygems_key", r"(?<![\w-])rubygems_[a-f0-9]{48}", ("gems_",)),
+    ("docker_token", r"(?<![\w-])dckr_(?:pat|oat)_[\w-]{20,}", ("ckr_",)),
+    ("artifactory_key", r"(?<![\w-])(?:AKCp[A-Za-z0-9]{60,}|cmVmdGtu[A-Za-z0-9]{50,})",
+     ("akcp", "cmvmdgtu")),
+    ("digitalocean_token", r"(?<![\w-])do[opr]_v1_[a-f0-9]{64}", ("v1_",)),
+    ("alibaba_access_key_id", r"(?<![\w-])LTAI[A-Za-z0-9]{12,24}(?![A-Za-z0-9])", ("ltai",)),
+    ("gcp_token", r"(?<![\w-])(?:GOCSPX-[\w-]{24,}|ya29\.[\w-]{20,})", ("gocspx-", "a29.")),
+    # Discord bot tokens: base64 of the bot's id, a timestamp, an HMAC (found by the dots)
+    ("discord_bot_token", r"(?<![\w-])[MNO][A-Za-z\d_-]{23,25}\.[\w-]{6}\.[\w-]{27,38}(?![\w-])",
      ()),
+    ("azure_client_secret", r"(?<![\w~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])",
+     ("q~",)),
+    ("heroku_api_key", r"(?<![\w-])HRKU-[\w-]{30,}", ("ku-",)),
+    ("vault_token", r"(?<![\w.-])hv[sbr]\.[\w-]{24,}", ("hvs.", "hvb.", "hvr.")),
+    ("terraform_token", r"(?<![\w-])[A-Za-z0-9]{14}\.atlasv1\.[\w=-]{60,}", ("atlasv1",)),
+    ("shopify_token", r"(?<![\w-])shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}",
+     ("shpat_", "shpca_", "shppa_", "shpss_")),
+    # tokens of other SaaS APIs that gitleaks knows by their prefix
+    ("api_token", r"(?<![\w-])(?:sntry[su]_[A-Za-z0-9+/=_]{40,}|glc_[A-Za-z0-9+/]{32,}={0,3}|"
+                  r"glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|NRAK-[A-Z0-9]{27}|NRII-[\w-]{32}|"
+                  r"PMAK-[a-f0-9]{24}-[a-f0-9]{34}|lin_api_[A-Za-z0-9]{40}|"
+                  r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,}|pul-[a-f0-9]{40}|"
+                  r"dt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}|pscale_(?:tkn|oauth|pw)_[\w=.-]{32,}|"
+                  r"AGE-SECRET-KEY-1[0-9A-Z]{58}|ops_eyJ[A-Za-z0-9+/]{100,}={0,3}|"
+                  r"ntn_\d{11}[A-Za-z0-9]{35}|pnu_[A-Za-z0-9]{36}|rdme_[a-z0-9]{70}|"
+                  r"sha256~[\w-]{43}|tfp_[\w.=-]{59}|"
+                  r"FLWSECK(?:_TEST)?-[a-f0-9]{32}-X|shippo_(?:live|test)_[a-f0-9]{40}|"
+                  r"CLOJARS_[a-z0-9]{60}|"
+                  r"xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16})",
+     ("sntry", "glc_", "glsa_", "rak-", "rii-", "pmak-", "lin_api_", "p.pt.", "p.st.", "p.sa.",
+      "p.ct.", "p.scim.", "p.audit.", "pul-", "t0c01.", "pscale_", "age-secret-key-1",
+      "ps_eyj", "tn_", "pnu_", "rdme_", "sha256~", "tfp_", "lwseck", "shippo_",
+      "clojars_", "xkeysib-")),
+    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}", ("aiza",)),
+    # an access key id and its secret side by side (credentials.csv, "id secret" lines)
+    ("aws_pair", r"(?<![A-Z0-9])A(?:KIA|SIA)[A-Z0-9]{16}[,;| \t]+[\"']?"
+                 r"(?P<aws_pair_v>[A-Za-z0-9/+]{40})(?![\w/+=])", ("akia", "asia")),
+    ("aws_access_key_id", r"(?<![\w-])A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA|BIA|CCA|3T[A-Z0-9])"
+                          r"[A-Z0-9]{16}\b",
+     ("akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa", "abia", "acca", "a3t")),
     ("azure_sas", r"[?&](?i:sig)=(?P<azure_sas_v>[^&\s\"']+)", ("sig",)),
+    # a base64-encoded PEM block ("LS0tLS1CRUdJTi" is "-----BEGIN"), wrapped over lines or not;
+    # kept when it is not a private key (a certificate)
+    ("b64_pem", r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{20,}={0,2}"
+                r"(?:\r?\n[ \t]*(?:[A-Za-z0-9+/]{20,}={0,2}|[A-Za-z0-9+/]{1,19}={1,2}))*",
+     ()),
+    # the private members of a JSON Web Key
+    ("jwk", r"\"(?:d|p|q|dp|dq|qi)\"[ \t]*:[ \t]*\"(?P<jwk_v>[A-Za-z0-9_-]{20,})\"",
+     ("\"d\"", "\"p\"", "\"q\"", "\"dp\"", "\"dq\"", "\"qi\"")),
+    # crypt(3) password hashes: /etc/shadow, htpasswd, useradd -p
+    ("password_hash", r"(?<![\w$])\$(?:1|2[abxy]|5|6|7|y|gy|apr1|argon2(?:id|i|d)|sha1)\$"
+                      r"[^\s:'\",;]{8,}",
+     ("$1$", "$2a$", "$2b$", "$2x$", "$2y$", "$5$", "$6$", "$7$", "$y$", "$gy$", "$apr1$",
+      "$argon2", "$sha1$")),
     ("generic_secret", r"(?i:\b(?:token|key|secret|password|passphrase)\b)[ \t]+"
                        r"(?:(?i:is|was)[ \t]+)?(?P<generic_secret_v>[A-Za-z0-9+/_-]{32,}={0,2})",
      ("token", "key", "secret", "pass")),
     ("yaml", rf"^[ \t]*(?:-[ \t]+)?(?P<yaml_k>{_KEY})[ \t]*:[ \t]+"
              r"(?P<yaml_v>(?![\"'\[{|>])[^\n\r]*[^\s])", _KV_TRIGGERS),
-    ("kv", rf"(?P<kv_k>{_KEY})(?:\\?[\"'])?[ \t]*(?:=>|=|:)[ \t]*"
+    # key=value, key: value, key => value, key := value (Go), key = @"value" (Objective-C),
+    # key[] = value (PHP), dict["key"] = value
+    ("kv", rf"(?P<kv_k>{_KEY})(?:\\?[\"'])?\]?(?:\[\])?[ \t]*(?:=>|:=|=|:)[ \t]*@?"
            rf"(?P<kv_v>{_QVAL}|(?!\[REDACTED)[^\s\"'&;,<>]+)", _KV_TRIGGERS),
+    # key "value"; (nginx-style directives, C-like statements)
+    ("kv_quoted", rf"(?P<kv_quoted_k>{_KEY})[ \t]*(?P<kv_quoted_v>\"[^\"\n]*\"|'[^'\n]*')[ \t]*;",
+     _KV_TRIGGERS),
     ("bearer", r"(?i:\bbearer)[ \t]+(?P<bearer_v>[A-Za-z0-9\-._~+/]{8,}=*)", ("bearer",)),
+    # free text: "(pw TEBHtzLrN)", "password is Hunter2!", "token 8f2Kq..."; the value must look
+    # like a password (_looks_like_password), so "password for bob" stays
+    ("freetext", r"(?i:(?<![\w./-])"
+                 r"(?:password|passwd|passphrase|passcode|pass|pwd|pw|secret|token))"
+                 r"[ \t]+"
+                 r"(?:(?i:is|was)[ \t]+)?(?P<freetext_v>(?![\[=:(])[^\s]+?)"
+                 r"(?=[)\]}>.,;:!?'\"]*(?:\s|$))", ("pass", "pw", "secret", "token")),
 ]
 _RULE_NAME = {"cli": "command_line_password", "sshpass": "command_line_password",
-              "mysqlp": "command_line_password"}
+              "mysqlp": "command_line_password", "toolpw": "command_line_password",
+              "lftp": "command_line_password", "smb": "command_line_password",
+              "netuse": "command_line_password", "curl_user": "basic_auth",
+              "netrc": "password", "netrc_lines": "password", "jdbc_oracle": "password",
+              "sqlplus": "password", "userid": "password", "sqlconn": "password",
+              "aws_configure": "secret", "echo_pipe": "password", "htpasswd": "password",
+              "identified": "password", "sqlpw": "password", "requirepass": "password",
+              "snmpcomm": "password", "freetext": "password", "b64_pem": "private_key",
+              "securestring": "password",
+              "jwk": "private_key", "aws_pair": "aws_secret_key"}
 _PASSWORDISH = re.compile(r"pass|pwd|pw\b|pw_|psk", re.IGNORECASE)
-_PEM_END = re.compile(r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+# a PowerShell cmdlet is what "$pw = " is set to, not the password
+_CMDLET = re.compile(r"(?:ConvertTo|ConvertFrom|Get|Read|New|Import)-[A-Z]\w+\Z")
+# a Java object printed by toString(): "AppWindowToken{9f4ef63", "android.os.BinderProxy@2bd79ce"
+_CODE_REF = re.compile(r"(?:[a-z_]\w*\.)*[A-Z]\w*(?:\{|@[0-9a-f]{4,}\Z)")
+_STRONG = frozenset("!@#$%^&*+=?~")
+
+
+def _looks_like_password(value: str, word: str) -> bool:
+    """Whether a free-text value after a password word is a secret rather than a word:
+    letters with digits or symbols (``Hunter2``, ``s3cr3t!``), mixed case inside the word
+    (``TEBHtzLrN``), or six digits or more after a password word (not after "token")."""
+    if not 6 <= len(value) <= 128 or value.startswith(("/", "[REDACTED")) or "://" in value:
+        return False
+    letters = digits = upper_inside = lower = strong = False
+    for i, c in enumerate(value):
+        if c.isalpha():
+            letters = True
+            if c.isupper():
+                upper_inside = upper_inside or i > 0
+            else:
+                lower = True
+        elif c.isdigit():
+            digits = True
+        elif c in _STRONG:
+            strong = True
+    if letters:
+        return digits or strong or (upper_inside and lower)
+    return digits and not strong and word.lower().startswith("p")
+
+
+def _is_b64_private_key(value: str) -> bool:
+    """Whether a base64 blob starting like ``-----BEGIN`` encodes a private key (not a
+    certificate): its first line decoded says PRIVATE."""
+    head = value[:80]
+    head = head[:len(head) // 4 * 4]
+    try:
+        return b"PRIVATE" in base64.b64decode(head, validate=False)
+    except (binascii.Error, ValueError):  # pragma: no cover - the regex admits base64 only
+        return True
+
 
 @dataclass(frozen=True)
 class _Rule:
@@ -412,7 +664,10 @@ class _Rule:
     place of ``^``: re skips ahead to a literal, not to a line start). ``first_line``: an anchored
     rule tried on the first line only (the one a ``\\n``-led twin cannot see). ``ends``: a
     key-word rule, whose match holds a trigger word that ends a word of :data:`_WORD_ENDS`
-    (``passed`` and ``keyerror`` do not count)."""
+    (``passed`` and ``keyerror`` do not count). ``next_line``: every match starts on a trigger's
+    line and ends on the line after it (a JSON value on the line after its key), so the span
+    reaches the end of that next line. ``line_end``: characters one of which the trigger's line
+    must end with (blanks aside): a JSON key whose value is on the next line ends with ``:``."""
 
     name: str
     regex: re.Pattern[str]
@@ -426,32 +681,184 @@ class _Rule:
     lead: int = 0
     first_line: bool = False
     ends: bool = False
+    next_line: bool = False
+    line_end: str = ""
 
 
 def _compile_rules(rules: Iterable[tuple[str, str, tuple[str, ...]]]) -> tuple[_Rule, ...]:
     out = []
     for n, p, t in rules:
         anchored = n in _ANCHORED
-        out.append(_Rule(n, re.compile(f"(?P<{n}>{p})", re.MULTILINE), t, line_start=anchored,
-                         anchored=anchored, after=_AFTER.get(n, ()), ends=n in _ENDS_RULES))
+        out.append(_Rule(n, re.compile(f"(?P<{n}>{p})", re.MULTILINE), t,
+                         finders=_FINDERS.get(n, ()), line_start=anchored or n in _LINE_START,
+                         anchored=anchored, after=_AFTER.get(n, ()), ends=n in _ENDS_RULES,
+                         next_line=n in _NEXT_LINE, line_end=_LINE_END.get(n, "")))
     return tuple(out)
 
 
-_ANCHORED = frozenset({"yaml"})  # rules whose regex starts with ``^`` (MULTILINE)
-# every kv match has ``=`` or ``:`` after its key word, every yaml match ``:``
-_AFTER = {"kv": ("=", ":"), "yaml": (":",)}
+# rules whose regex starts with ``^`` (MULTILINE)
+_ANCHORED = frozenset({"yaml", "yaml_next", "sqlconn"})
+# rules whose match starts words before the trigger (``echo PASS | sudo -S``)
+_LINE_START = frozenset({"echo_pipe"})
+# every kv match has ``=`` or ``:`` after its key word, every yaml match ``:`` ...
+_AFTER = {"kv": ("=", ":"), "kv_quoted": ("\";", "';", "\" ;", "' ;"), "yaml": (":",),
+          "yaml_next": (":",), "json_next": (":",), "xml_attr": ("value",), "xml_entry": ("</",),
+          "xml_elem": ("</",), "xml_next": (">",), "sqlpw": ("'",)}
+# finder regexes (over the lower-cased text) of rules that no trigger word fits
+_FINDERS = {"sqlconn": (r"conn(?:ect)?[ \t]+[a-z0-9_$#.-]+/",),
+            "discord_bot_token": (r"\.[a-z0-9_-]{6}\.[a-z0-9_-]{27}",)}
+_NEXT_LINE = frozenset({"json_next", "xml_next", "yaml_next", "netrc_lines"})
+_LINE_END = {"json_next": ":", "xml_next": ">", "yaml_next": "|>-+0123456789"}
 # What may follow a trigger word inside the key words of the kv, yaml, cli and generic rules
 # (password, pwd, private_key_id, credentials, signature ...) before the word ends: each of their
 # matches holds an occurrence of a trigger word followed by this (checked on the lower-cased text).
 # "secret" in "secret_key" is not, but that "key" is.
-_ENDS_RULES = frozenset({"kv", "yaml", "cli", "generic_secret"})
+_ENDS_RULES = frozenset({"kv", "kv_quoted", "yaml", "cli", "generic_secret", "xml_attr",
+                         "xml_entry", "xml_elem",
+                         "json_next", "xml_next", "yaml_next", "freetext", "sqlpw"})
 _WORD_ENDS = {w: re.compile(f"(?:{tail})(?!\\w)") for w, tail in {
-    "pass": "word|wd|phrase|code|", "pw": "d?", "secret": "", "token": "", "key": "(?:[_-]?id)?",
-    "auth": "", "credential": "s?", "cookie": "", "sessionid": "", "session_id": "",
-    "session-id": "", "sig": "nature", "psk": "",
+    "pass": "word|wd|phrase|code|", "pw": "d?", "secret": "", "token": "",
+    "key": "(?:[_-]?id|[_-]?data)?", "auth": "", "credential": "s?", "cookie": "", "sessionid": "",
+    "session_id": "", "session-id": "", "sig": "nature", "psk": "", "pat": "",
 }.items()}
 assert set(_WORD_ENDS) == set(_KV_TRIGGERS)
 _SECRET_COMPILED = _compile_rules(_SECRET_RULES)
+
+# --- private key blocks ----------------------------------------------------------------------
+
+_PEM = r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+_PEM_END_TEXT = r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+_SSH2 = r"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----"
+_SSH2_END = r"---- END SSH2 ENCRYPTED PRIVATE KEY ----"
+# every place a key block shows itself: its BEGIN line, PuTTY's "Private-Lines: N", or (for a
+# text that starts inside a block) its END line or PuTTY's "Private-MAC:" line
+# every place a key block shows itself: its BEGIN line, PuTTY's "Private-Lines: N", or (for a
+# text that starts inside a block) its END line or PuTTY's "Private-MAC:" line. Two regexes with
+# a literal start each: re skips ahead to a literal fast, to a set of first characters slowly.
+_DASH_MARK = re.compile(r"----(?:(?P<begin>-BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----| BEGIN SSH2 "
+                        r"ENCRYPTED PRIVATE KEY ----)|(?P<end>-END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?"
+                        r"-----| END SSH2 ENCRYPTED PRIVATE KEY ----))")
+_PUTTY_MARK = re.compile(r"Private-(?:Lines:[ \t]*(?P<lines>\d+)|(?P<mac>(?:MAC|Hash):[^\n]*))")
+_BLOCK_TAIL = re.compile(rf"[\s\S]*?(?:{_PEM_END_TEXT}|{_SSH2_END}|\Z)")
+_PEM_END = re.compile(rf"{_PEM_END_TEXT}|{_SSH2_END}")
+# a line inside a key block: base64, or an armour header (PEM Proc-Type/DEK-Info, PGP Version/
+# Comment/Hash, ssh.com Subject/Comment), or blank
+_BODY_LINE = re.compile(r"[ \t]*(?:[A-Za-z0-9+/=]*|(?:Proc-Type|DEK-Info|Version|Comment|Hash|"
+                        r"Charset|MessageID|Subject|Encryption)[ \t]*:[^\n]*)[ \t]*\r?\Z")
+_B64_CHARS = frozenset(string.ascii_letters + string.digits + "+/=")
+
+
+def _body_words_before(text: str, line_start: int, pos: int) -> int:
+    """Where the base64 words right before ``pos`` on its line start (``pos`` if none): body
+    words on the line of an END mark whose line ends were lost (``... AbCd== -----END``)."""
+    k = pos
+    while k > line_start:
+        j = k
+        while j > line_start and text[j - 1] in " \t":
+            j -= 1
+        i = j
+        while i > line_start and text[i - 1] in _B64_CHARS:
+            i -= 1
+        if i == j or (i > line_start and text[i - 1] not in " \t"):
+            break  # no word, or a word glued to something else ("pem:MIIE")
+        k = i
+    return line_start if not text[line_start:k].strip(" \t") else k
+
+
+_PUTTY_MAC = re.compile(r"Private-(?:MAC|Hash):[^\n]*")
+
+
+_PEM_OR_SSH2 = re.compile(rf"{_PEM}|{_SSH2}")
+
+
+def _open_block(text: str, cut: int) -> int:
+    """Where the last key block starting before ``cut`` starts, if it does not end by ``cut``
+    (a chunk cut there would split it), else -1."""
+    begin = max(text.rfind("-----BEGIN", 0, cut), text.rfind("---- BEGIN SSH2", 0, cut))
+    putty = text.rfind("Private-Lines:", 0, cut)
+    if putty > begin:
+        m = _PUTTY_MARK.match(text, putty)
+        if m is None or m.group("lines") is None:
+            return -1
+        lines = int(m.group("lines")) + 1  # its own line end, the private lines, the MAC line
+        return -1 if text.count("\n", m.end(), cut) > lines else putty
+    if begin < 0 or _PEM_OR_SSH2.match(text, begin) is None:  # none, or a certificate
+        return -1
+    return -1 if _PEM_END.search(text, begin, cut) else begin
+
+
+# the end of a line whose value may be on the next line: a JSON or YAML key, a block scalar,
+# an XML start tag, a .netrc login
+_DANGLING = re.compile(r"(?:[:|>]|\blogin[ \t]+[^\s]+)[ \t]*\r?\Z", re.IGNORECASE)
+
+
+def _back_off(text: str, cut: int, limit: int = 1 << 20) -> int:
+    """A chunk cut at ``cut`` (a line start), moved back before the lines that may belong to
+    what the next chunk holds: base64 lines (a key block whose END line comes later, a wrapped
+    base64 key) and a line whose value is on the next line. At most ``limit`` characters back."""
+    lo = max(0, cut - limit)
+    while cut > lo:
+        start = text.rfind("\n", 0, cut - 1) + 1
+        line_end = cut - 1  # the "\n" that ends the line
+        if _BODY_LINE.match(text, start, line_end) is None and \
+                _DANGLING.search(text, start, line_end) is None:
+            return cut
+        cut = start
+    return cut
+
+
+def find_key_blocks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every private key block in ``text``: PEM (RSA, EC, DSA, PKCS#8, encrypted),
+    OpenSSH, PGP (``PRIVATE KEY BLOCK``), ssh.com SSH2 and PuTTY (``Private-Lines: N`` and its
+    N lines), also when ``text`` starts inside a block (base64 lines then an END or
+    ``Private-MAC`` line: the block reaches back over those lines) or ends inside it (the block
+    reaches the end). Used by the redactor and by whoever cuts excerpts out of a log."""
+    dash = _DASH_MARK.search(text)
+    putty = _PUTTY_MARK.search(text)
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while True:
+        if dash is not None and dash.start() < pos:
+            dash = _DASH_MARK.search(text, pos)
+        if putty is not None and putty.start() < pos:
+            putty = _PUTTY_MARK.search(text, pos)
+        if dash is None and putty is None:
+            return spans
+        m = dash if putty is None or (dash is not None and dash.start() < putty.start()) else putty
+        groups = m.groupdict()
+        if groups.get("begin") is not None:
+            tail = _BLOCK_TAIL.match(text, m.end())
+            end = tail.end() if tail else len(text)
+            spans.append((m.start(), end))
+        elif groups.get("lines") is not None:
+            end = m.end()
+            for _ in range(int(m.group("lines")) + 1):  # the rest of its line, then N lines
+                nl = text.find("\n", end)
+                end = len(text) if nl < 0 else nl + 1
+            # PuTTY's MAC line right after the private lines goes with them
+            mac = _PUTTY_MAC.match(text, end)
+            if mac:
+                end = mac.end()
+            spans.append((m.start(), end))
+        else:
+            # an END line with no BEGIN before it (or a MAC line without Private-Lines): the block
+            # started before this text did, so it covers the body lines right before the mark
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            start = _body_words_before(text, line_start, m.start())
+            if start == line_start:  # nothing else on the mark's line: earlier lines may be body
+                lo = spans[-1][1] if spans else 0
+                while start > lo:
+                    nl = text.rfind("\n", lo, start - 1)
+                    prev = nl + 1 if nl >= 0 else lo
+                    if prev >= start or not _BODY_LINE.match(text, prev, start - 1):
+                        break
+                    start = prev
+            while start < m.start() and text[start] in "\r\n \t":  # no leading blank lines
+                start += 1
+            end = m.end()
+            if text[start:m.start()].strip() or groups.get("mac") is not None:
+                spans.append((start, end))
+        pos = end if end > m.start() else m.end()
 # characters re.IGNORECASE matches to an ASCII letter although lower() does not give that letter
 _FOLD = str.maketrans({"ı": "i", "ſ": "s"})
 
@@ -469,11 +876,13 @@ def _lowered(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _trigger_plan(rules: tuple[_Rule, ...]
-                  ) -> tuple[tuple[re.Pattern[str], tuple[tuple[str | None, tuple[int, ...]], ...]], ...]:
-    """The finder regexes to run for ``rules``: the trigger words grouped by first character into
-    one alternation each (one pass of re's fast first-character skip instead of one ``str.find``
-    pass per word), plus each distinct finder. Each comes with (word or None, rule indices)."""
+def _trigger_plan(rules: tuple[_Rule, ...]) -> tuple[tuple[re.Pattern[str], Any], ...]:
+    """The regexes to run over the lower-cased text for ``rules``: the trigger words grouped by
+    first character into one prefix tree each (one pass of re's fast first-character skip
+    instead of one ``str.find`` pass per word), each with a dict from the word it matched to
+    the (word, rule indices) of every trigger word that word starts with; plus each distinct
+    finder, with ``(None, rule indices)``. A group where a word could hide inside another
+    (``abab`` holds ``ab`` at 2) matches zero-width, so every start is seen."""
     words: dict[str, list[int]] = {}
     finders: dict[str, list[int]] = {}
     for i, rule in enumerate(rules):
@@ -484,21 +893,27 @@ def _trigger_plan(rules: tuple[_Rule, ...]
     by_first: dict[str, list[str]] = {}
     for w in words:
         by_first.setdefault(w[0], []).append(w)
-    plan = []
+    plan: list[tuple[re.Pattern[str], Any]] = []
     for first, group in sorted(by_first.items()):
-        alts = "|".join(re.escape(w[1:]) for w in sorted(group, key=len, reverse=True))
-        plan.append((re.compile(f"{re.escape(first)}(?:{alts})"),
-                     tuple((w, tuple(words[w])) for w in group)))
+        tree = re.escape(first) + _trie(w[1:] for w in group)
+        inner = any(w2 in w1[1:] for w1 in group for w2 in group)
+        rx = re.compile(f"(?=({tree}))" if inner else f"({tree})")
+        heads = {w: tuple((len(p), _WORD_ENDS.get(p), tuple(
+            (k, r.ends, r.after, r.line_start, r.anchored, r.word_before, r.next_line, r.line_end)
+            for k in words[p] for r in (rules[k],))) for p in group if w.startswith(p))
+            for w in group}
+        plan.append((rx, heads))
     for f, idxs in finders.items():
-        plan.append((re.compile(f), ((None, tuple(idxs)),)))
+        plan.append((re.compile(f), (None, tuple(idxs))))
     return tuple(plan)
 
 
 def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
                      ) -> list[list[tuple[int, int]] | None]:
     """For each rule, sorted (start, end) spans of the lines holding one of its triggers
-    (``None``: the rule runs over the whole text); see :class:`_Rule`. Each finder regex runs
-    once over the lower-cased text; further hits on a line only matter to ``reach``."""
+    (``None``: the rule runs over the whole text); see :class:`_Rule`. Each plan regex runs
+    once over the lower-cased text. A trigger word is handled where it is found, for its own
+    rules only; a finder on its line's first hit (further hits only matter to ``reach``)."""
     found: list[dict[int, list[int]] | None] = [
         {} if (r.triggers or r.finders) else None for r in rules]
     plan = _trigger_plan(rules)
@@ -506,93 +921,131 @@ def _candidate_lines(text: str, rules: tuple[_Rule, ...], low: str | None = None
         if low is None:
             low = _lowered(text)
         n = len(low)
-        for rx, entries in plan:
-            e = -1
-            reached: list[tuple[list[int], int]] = []  # this line's spans that end at hit + reach
-            # a finder whose rules need nothing but the bound (most obfuscation rules): fast path
-            simple = None
-            if len(entries) == 1 and entries[0][0] is None and all(
-                    not (r.after or r.line_start or r.word_before or r.anchored or r.ends)
-                    for r in (rules[k] for k in entries[0][1])):
-                simple = [(found[k], rules[k].reach) for k in entries[0][1]]
-            for m in rx.finditer(low):
-                i = m.start()
-                if i < e:  # another hit on the same line
-                    for span, reach in reached:
-                        if i + reach > span[1]:
-                            span[1] = min(e, i + reach)
-                    continue
-                s = low.rfind("\n", 0, i) + 1
-                e = low.find("\n", i)
-                if e < 0:
-                    e = n
-                reached = []
-                if simple is not None:
-                    b = max(low.rfind(" ", s, i), low.rfind("\t", s, i), s - 1) + 1
-                    for d, reach in simple:
-                        end = min(e, i + reach) if reach else e
-                        span = d.get(e)  # type: ignore[union-attr]
-                        if span is None:
-                            span = d[e] = [b, end]  # type: ignore[index]
-                        else:
-                            span[0] = min(span[0], b)
-                            span[1] = max(span[1], end)
-                        if reach:
-                            reached.append((span, reach))
-                    continue
-                for word, idxs in entries:
-                    j0 = i if word is None else low.find(word, i, e)
-                    if j0 < 0:
-                        continue
-                    ends = _WORD_ENDS.get(word) if word else None
-                    ju = -2  # the first occurrence that ends a key word, for rules with ``ends``
-                    bj = bound = -1
-                    for k in idxs:
-                        rule = rules[k]
-                        j = j0
-                        if ends is not None and rule.ends:
-                            if ju == -2:
-                                ju = j0
-                                while ju >= 0 and not ends.match(low, ju + len(word)):  # type: ignore[arg-type]
-                                    ju = low.find(word, ju + 1, e)  # type: ignore[arg-type]
-                            if ju < 0:
-                                continue
-                            j = ju
-                        if rule.after:
-                            for c in rule.after:
-                                if low.find(c, j, e) >= 0:
-                                    break
-                            else:
-                                continue
-                        if bj != j:
-                            bj = j
-                            bound = max(low.rfind(" ", s, j), low.rfind("\t", s, j), s - 1) + 1
-                        if rule.line_start:
-                            b = s
-                            if rule.anchored and bound > s and low[s:bound].strip(" \t-"):
-                                continue  # ``^[ \t-]*key``: something else before the word
-                        else:
-                            b = bound
-                            if rule.word_before and b > s:
-                                b = max(low.rfind(" ", s, b - 1), low.rfind("\t", s, b - 1), s - 1) + 1
-                        end = min(e, i + rule.reach) if rule.reach else e
-                        d = found[k]
-                        span = d.get(e)  # type: ignore[union-attr]
-                        if span is None:
-                            span = d[e] = [b, end]  # type: ignore[index]
-                        else:
-                            span[0] = min(span[0], b)
-                            span[1] = max(span[1], end)
-                        if rule.reach:
-                            reached.append((span, rule.reach))
+        for rx, entry in plan:
+            if isinstance(entry, dict):
+                _word_hits(low, n, rx, entry, rules, found)
+            else:
+                _finder_hits(low, n, rx, entry[1], rules, found)
     first = text.find("\n")
     return [[(0, len(text) if first < 0 else first)] if r.first_line
             else None if d is None else [(b, end) for _, (b, end) in sorted(d.items())]
             for r, d in zip(rules, found, strict=True)]
 
 
+def _add_span(d: dict[int, list[int]], e: int, b: int, end: int) -> list[int]:
+    span = d.get(e)
+    if span is None:
+        span = d[e] = [b, end]
+    else:
+        if b < span[0]:
+            span[0] = b
+        if end > span[1]:
+            span[1] = end
+    return span
+
+
+def _word_hits(low: str, n: int, rx: re.Pattern[str], heads: dict[str, Any],
+               rules: tuple[_Rule, ...], found: list[dict[int, list[int]] | None]) -> None:
+    """The spans of the rules of one trigger-word group (see :func:`_trigger_plan`): each hit
+    is handled for the rules of the words it starts with; the checks of :class:`_Rule`."""
+    s = e = -1
+    for m in rx.finditer(low):
+        i = m.start()
+        if i >= e:  # a new line
+            s = low.rfind("\n", 0, i) + 1
+            e = low.find("\n", i)
+            if e < 0:
+                e = n
+        bound = -1
+        seen: dict[str, bool] = {}  # after-strings looked for on this hit
+        for size, ends, infos in heads[m.group(1)]:
+            ends_ok = None
+            for k, needs_ends, after, line_start, anchored, word_before, next_line, line_end in infos:
+                if needs_ends and ends is not None:
+                    if ends_ok is None:
+                        ends_ok = ends.match(low, i + size) is not None
+                    if not ends_ok:
+                        continue  # "passed", "keyerror": a later hit may end a key word
+                if after:
+                    for c in after:
+                        hit = seen.get(c)
+                        if hit is None:
+                            hit = seen[c] = low.find(c, i, e) >= 0
+                        if hit:
+                            break
+                    else:
+                        continue
+                if line_end:
+                    last = e - 1
+                    while last > i and low[last] in " \t\r":
+                        last -= 1
+                    if low[last] not in line_end:
+                        continue
+                if bound < 0:
+                    bound = max(low.rfind(" ", s, i), low.rfind("\t", s, i), s - 1) + 1
+                if line_start:
+                    b = s
+                    if anchored and bound > s and low[s:bound].strip(" \t-"):
+                        continue  # ``^[ \t-]*key``: something else before the word
+                else:
+                    b = bound
+                    if word_before and b > s:
+                        b = max(low.rfind(" ", s, b - 1), low.rfind("\t", s, b - 1), s - 1) + 1
+                if next_line:
+                    nxt = low.find("\n", e + 1) if e < n else -1
+                    end = n if nxt < 0 else nxt
+                else:
+                    end = e
+                _add_span(found[k], e, b, end)  # type: ignore[arg-type]
+
+
+def _finder_hits(low: str, n: int, rx: re.Pattern[str], idxs: tuple[int, ...],
+                 rules: tuple[_Rule, ...], found: list[dict[int, list[int]] | None]) -> None:
+    e = -1
+    reached: list[tuple[list[int], int]] = []  # this line's spans that end at hit + reach
+    # finders whose rules need nothing but the bound (most obfuscation rules): fast path
+    simple = all(not (r.after or r.line_start or r.word_before or r.anchored or r.ends
+                      or r.next_line) for r in (rules[k] for k in idxs))
+    for m in rx.finditer(low):
+        i = m.start()
+        if i < e:  # another hit on the same line
+            for span, reach in reached:
+                if i + reach > span[1]:
+                    span[1] = min(e, i + reach)
+            continue
+        s = low.rfind("\n", 0, i) + 1
+        e = low.find("\n", i)
+        if e < 0:
+            e = n
+        reached = []
+        bound = max(low.rfind(" ", s, i), low.rfind("\t", s, i), s - 1) + 1
+        for k in idxs:
+            rule = rules[k]
+            if not simple:
+                if rule.after:
+                    for c in rule.after:
+                        if low.find(c, i, e) >= 0:
+                            break
+                    else:
+                        continue
+                if rule.line_start:
+                    b = s
+                    if rule.anchored and bound > s and low[s:bound].strip(" \t-"):
+                        continue
+                else:
+                    b = bound
+                    if rule.word_before and b > s:
+                        b = max(low.rfind(" ", s, b - 1), low.rfind("\t", s, b - 1), s - 1) + 1
+            else:
+                b = bound
+            end = min(e, i + rule.reach) if rule.reach else e
+            span = _add_span(found[k], e, b, end)  # type: ignore[arg-type]
+            if rule.reach:
+                reached.append((span, rule.reach))
+
+
 def _scan(text: str, rules: Sequence[_Rule], spans: Sequence[list[tuple[int, int]] | None]
-          ) -> Iterable[tuple[int, re.Match[str]]]:
+          ) -> Generator[tuple[int, re.Match[str]], int | None, None]:
     """The matches one alternation of all ``rules`` (in order) would find, left to right and
     without overlaps, as (rule index, match); each rule searches only its own candidate lines.
 
@@ -635,8 +1088,9 @@ def _scan(text: str, rules: Sequence[_Rule], spans: Sequence[list[tuple[int, int
         if start < pos:
             advance(k, pos)
             continue
-        yield k, m
-        pos = m.end()
+        # the consumer may send where to go on from (past a match it turned down), else m's end
+        resume = yield k, m
+        pos = m.end() if resume is None else max(resume, start + 1)
         advance(k, pos)
 
 
@@ -659,16 +1113,26 @@ _OBF_RULES: dict[str, list[tuple[str, str]]] = {
     "mac": [("mac", r"(?<![\w:-])[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}(?![\w:-])")],
     "host": [
         ("sysloghost", r"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.]+"
-                       r"(?:Z|[+-]\d\d:?\d\d)?) (?P<sysloghost_v>[A-Za-z][\w-]*(?:\.[\w-]+)*)(?= )"),
-        ("hostctx", r"(?i:\b(?:host(?:name)?|server|node|rhost)[ \t]*[=:][ \t]*)"
-                    r"(?P<hostctx_v>[A-Za-z][\w-]*(?:\.[A-Za-z0-9][\w-]*)*)"),
+                       r"(?:Z|[+-]\d\d:?\d\d)?) (?P<sysloghost_v>[A-Za-z][\w-]*(?:\.[\w-]+)*)"
+                       # a syslog host is followed by the program's tag ("sshd[12]:", "kernel:"),
+                       # a message right after the time ("reported ...") is not a host
+                       r"(?= [^\s:\[]+(?:\[\d+\])?:(?:\s|$))"),
+        # (not inside a word with dashes: "gpg-wks-server:amd64" is a package)
+        ("hostctx", r"(?i:(?<![A-Za-z0-9-])(?:host(?:name)?|server|node|rhost)\\?[\"']?[ \t]*[=:]"
+                    r"[ \t]*\\?[\"']?)"
+                    r"(?P<hostctx_v>[A-Za-z][\w-]*(?:\.[A-Za-z0-9][\w-]*)*)(?![=\w.-])"),
         ("fqdn", rf"(?<![\w.-])(?<!(?<!/)/)(?:{_LABEL}\.)+(?i:{_TLDS})(?![\w-]|\.[A-Za-z0-9])"),
     ],
     "user": [
-        ("userctx", r"(?:(?i:\b(?:user(?:name)?|login|logname|ruser|suser|owner)[ \t]*[=:][ \t]*"
+        ("userctx", r"(?:(?i:\b(?:user(?:name)?|login|logname|ruser|suser|owner)\\?[\"']?[ \t]*[=:]"
+                    r"[ \t]*\\?[\"']?"
                     r"|\b(?:for|invalid|by|illegal) user[ \t]+)|/home/|/Users/|\buid=\d+\()"
-                    r"(?P<userctx_v>[A-Za-z_][A-Za-z0-9._-]{0,31})"),
-        ("sshfor", r"for (?<!\wfor )(?P<sshfor_v>[A-Za-z_][A-Za-z0-9._-]{0,31}) from\b"),
+                    # (not the next key of "ruser= rhost=x")
+                    r"(?P<userctx_v>[A-Za-z_][A-Za-z0-9._-]{0,31})(?![=\w.-])"),
+        # sshd: "Accepted publickey for bob from ..." (not "waiting for data from ...")
+        ("sshfor", r"(?<![\w-])(?:password|publickey|keyboard-interactive(?:/pam)?|hostbased|"
+                   r"gssapi-with-mic|gssapi-keyex|none) for "
+                   r"(?P<sshfor_v>[A-Za-z_][A-Za-z0-9._-]{0,31}) from\b"),
         ("urluser", r"://(?P<urluser_v>[A-Za-z_][\w.-]{0,31})(?=:[^\s@/]*@|@)"),
     ],
 }
@@ -706,23 +1170,49 @@ _OBF_TRIGGERS: dict[str, dict[str, Any]] = {
     # the separator after the first byte, then three more bytes: ":bb:cc:dd" or "-bb-cc-dd"
     "mac": {"finders": (rf":{_H}{{2}}[:-]{_H}{{2}}[:-]{_H}{{2}}[:-]",
                         rf"-{_H}{{2}}[:-]{_H}{{2}}[:-]{_H}{{2}}[:-]")},
-    "hostctx": {"finders": (r"host(?:name)?[ \t]*[=:]", r"server[ \t]*[=:]", r"node[ \t]*[=:]")},
+    "hostctx": {"finders": (r"host(?:name)?\\?[\"']?[ \t]*[=:]", r"server\\?[\"']?[ \t]*[=:]",
+                            r"node\\?[\"']?[ \t]*[=:]")},
     # not followed by ".label" (com.example.svc); i, k and s may come from ı, K, ſ, which the
     # rule's [A-Za-z0-9] does not match, so they do not rule a line out
     "fqdn": {"finders": (rf"\.{_trie(_TLDS.split('|'))}(?![\w-]|\.[0-9a-hjlmnopqrt-z])",)},
     # "for user bob": the match may start one word before the trigger word
+    "sshfor": {"triggers": ("password for", "publickey for", "interactive for",
+                            "interactive/pam for", "hostbased for", "gssapi-with-mic for",
+                            "gssapi-keyex for", "none for")},
     "userctx": {"triggers": ("user", "login", "logname", "owner", "/home/", "uid="),
                 "word_before": True},
 }
 
 
 _SYSTEM_USERS = frozenset(
-    ["root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data", "backup", "list", "irc", "gnats", "nobody", "nogroup", "systemd-network", "systemd-resolve", "systemd-timesync", "systemd-journal", "messagebus", "syslog", "_apt", "sshd", "postgres", "mysql", "redis", "nginx", "apache", "http", "polkitd", "avahi", "dnsmasq", "chrony", "ntp", "unknown", "invalid", "admin", "user", "guest"]
+    ["root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data", "backup", "list", "irc", "gnats", "nobody", "nogroup", "systemd-network", "systemd-resolve", "systemd-timesync", "systemd-journal", "messagebus", "syslog", "_apt", "sshd", "postgres", "mysql", "redis", "nginx", "apache", "http", "polkitd", "avahi", "dnsmasq", "chrony", "ntp", "unknown", "invalid", "admin", "user", "guest", "default"]
 )
 _PUBLIC_DOMAINS = frozenset(
-    ["example.com", "example.org", "example.net", "github.com", "githubusercontent.com", "gitlab.com", "google.com", "debian.org", "ubuntu.com", "python.org", "pypi.org", "microsoft.com", "apple.com", "redhat.com", "kernel.org", "mozilla.org", "w3.org", "schema.org", "apache.org", "nginx.org", "docker.com", "docker.io"]
+    ["example.com", "example.org", "example.net", "github.com", "githubusercontent.com", "gitlab.com", "google.com", "debian.org", "ubuntu.com", "python.org", "pypi.org", "microsoft.com", "apple.com", "redhat.com", "kernel.org", "mozilla.org", "w3.org", "schema.org", "apache.org", "nginx.org", "docker.com", "docker.io", "mariadb.org", "mariadb.com", "postgresql.org",
+     "mysql.com", "redis.io", "openssh.com"]
 )
+# top-level domains that are also common file extensions: a name with one dot ending so is a file
+_FILE_EXT_TLDS = frozenset(["pl", "pt", "ai", "sh", "md", "cs", "so", "ts", "rs"])
 _TOKEN_LABEL = re.compile(r"(?:host|domain|user|keyword)-\d+\Z")
+
+
+# words that follow "host:" or "server:" in messages without being a host name
+_NOT_HOSTS = frozenset(["unknown", "none", "null", "nil", "true", "false", "error", "default",
+                        "any", "all", "local", "localhost", "yes", "no", "n", "y", "empty",
+                        "undefined", "missing", "invalid", "not", "is", "was", "the", "a", "an"])
+
+
+def _host_like(m: re.Match[str], value: str) -> bool:
+    """Whether the word after "host:"/"server:" names a host: after ``=`` (key=value), or with a
+    digit, dot, dash or underscore in it, or an all-lower-case word that ends the line or the
+    field; "server: Connection refused" names none."""
+    if value.lower() in _NOT_HOSTS:
+        return False
+    head = m.string[m.start():m.start("hostctx_v")]
+    if "=" in head or any(c.isdigit() or c in ".-_" for c in value):
+        return True
+    after = m.string[m.end():m.end() + 1]
+    return value.islower() and (after == "" or after in "\r\n\"',;)]}")
 
 
 def _is_kept_ip4(addr: str) -> bool:
@@ -782,6 +1272,16 @@ class Redactor:
             rules.insert(0, _Rule("knownuser",
                                   re.compile(f"(?P<knownuser>(?<![\\w.-])(?:{words})(?![\\w-]|\\.\\w))"),
                                   triggers=trig))
+        if "host" in kinds and self.options.hosts:
+            hs = sorted(self.options.hosts, key=len, reverse=True)
+            words = "|".join(re.escape(h) for h in hs)
+            trig = tuple(h.lower() for h in hs) if all(h.isascii() for h in hs) else ()
+            # a whole word ("_" ends it: prod-db_app.log), not a label of a longer name
+            # (prod-db.acme.lan is the fqdn rule's); a file extension may follow (prod-db.log)
+            rules.insert(0, _Rule("knownhost",
+                                  re.compile(f"(?P<knownhost>(?<![A-Za-z0-9.-])(?i:{words})"
+                                             f"(?![A-Za-z0-9-]|\\.[A-Za-z0-9-]+\\.[A-Za-z]))"),
+                                  triggers=trig))
         # each rule searches its own candidate lines; _scan merges them as one alternation would
         self._obf_rules: tuple[_Rule, ...] | None = tuple(rules) if rules else None
 
@@ -820,9 +1320,9 @@ class Redactor:
                     if buf:
                         fout.write(self.redact(buf, source=source))
                     return
-                cut = buf.rfind("\n") + 1
-                begin = buf.rfind("-----BEGIN", 0, cut)
-                if begin >= 0 and not _PEM_END.search(buf, begin) and len(buf) - begin < 64 << 20:
+                cut = _back_off(buf, buf.rfind("\n") + 1)
+                begin = _open_block(buf, cut)
+                if begin >= 0 and len(buf) - begin < 64 << 20:
                     cut = buf.rfind("\n", 0, begin) + 1
                 if cut <= 0:
                     carry = buf
@@ -863,34 +1363,74 @@ class Redactor:
             self.hits.append(Hit(source, rule, start, end, _preview(value), repl, value))
 
     def _mask_secrets(self, text: str, source: str, offset: int = 0) -> str:
-        rules = _SECRET_COMPILED
-        spans = _candidate_lines(text, rules)
+        blocks = find_key_blocks(text)
+        if not blocks:
+            return self._mask_rules(text, source, offset)
+        # key blocks first and always (false positives or not); the rules run between them
         out: list[str] = []
         pos = 0
-        for k, m in _scan(text, rules, spans):
+        token = "[REDACTED:private_key]"
+        for s, e in blocks:
+            out.append(self._mask_rules(text[pos:s], source, offset + pos))
+            self._record(source, "private_key", offset + s, offset + e, text[s:e], token)
+            out.append(token)
+            pos = e
+        out.append(self._mask_rules(text[pos:], source, offset + pos))
+        return "".join(out)
+
+    def _mask_rules(self, text: str, source: str, offset: int) -> str:
+        if not text:
+            return text
+        rules = _SECRET_COMPILED
+        scan = _scan(text, rules, _candidate_lines(text, rules))
+        out: list[str] = []
+        pos = 0
+        item = next(scan, None)
+        while item is not None:
+            k, m = item
+            kind = rules[k].name
+            repl = self._secret_repl(kind, m, source, offset)
+            if repl is None:  # not a secret after all: the rules go on from its value
+                vgroup = f"{kind}_v"
+                try:
+                    item = scan.send(m.start(vgroup) if vgroup in m.re.groupindex else m.end())
+                except StopIteration:
+                    item = None
+                continue
             out.append(text[pos:m.start()])
-            out.append(self._secret_repl(rules[k].name, m, source, offset))
+            out.append(repl)
             pos = m.end()
+            item = next(scan, None)
         if not out:
             return text
         out.append(text[pos:])
         return "".join(out)
 
-    def _secret_repl(self, kind: str, m: re.Match[str], source: str, offset: int) -> str:
+    def _secret_repl(self, kind: str, m: re.Match[str], source: str, offset: int) -> str | None:
+        """The replacement of match ``m`` of rule ``kind``: ``m``'s text when it stays, None when
+        it was no secret at all (the other rules then get its value's text)."""
+        groups = m.re.groupindex
         vgroup = f"{kind}_v"
-        if vgroup in m.re.groupindex and m.group(vgroup) is not None:
+        if vgroup in groups and m.group(vgroup) is not None:
             vs, ve = m.span(vgroup)
         else:
             vs, ve = m.span()
         value = m.string[vs:ve]
-        if kind in ("kv", "yaml"):
-            key = m.group(f"{kind}_k")
-            if not _KEYCHECK.search(key):  # pragma: no cover - the key regex checks it already
-                return m.group(0)
+        kgroup = f"{kind}_k"
+        if kgroup in groups:
+            key = m.group(kgroup)
+            if not _KEYCHECK.search(key) and kind in ("kv", "yaml"):  # pragma: no cover
+                return m.group(0)  # the key regex checks it already
             rule = "password" if _PASSWORDISH.search(key) else (
                 "aws_secret_key" if "aws" in key.lower() else "secret")
         else:
             rule = _RULE_NAME.get(kind, kind)
+        if kind == "freetext" and not _looks_like_password(value, m.group(0)):
+            return None
+        if kind == "b64_pem" and not _is_b64_private_key(value):
+            return m.group(0)
+        if kind in ("kv", "yaml", "kv_quoted") and (_CMDLET.match(value) or _CODE_REF.match(value)):
+            return None  # $pw = ConvertTo-SecureString "...", token=Token{a64f992 ...}
         # keep quotes around a quoted value: the structure (JSON, YAML) stays readable
         for q in ('\\"', '"', "'"):
             if len(value) >= 2 * len(q) and value.startswith(q) and value.endswith(q):
@@ -906,7 +1446,14 @@ class Redactor:
         head = m.string[ms:vs]
         if kind in ("sshpass", "mysqlp") and len(head) > 8:
             # the command line before -p may hold other secrets (--password=..., URLs)
-            head = head[:5] + self._mask_secrets(head[5:], source, offset + ms + 5)
+            head = head[:5] + self._mask_rules(head[5:], source, offset + ms + 5)
+        elif kind == "toolpw":  # the last password option: the ones before it are in ``head``
+            head = self._mask_rules(head, source, offset + ms)
+        elif kind == "aws_pair":  # the key id goes too
+            kid = m.string[ms:ms + 20]
+            self._record(source, "aws_access_key_id", offset + ms, offset + ms + 20, kid,
+                         "[REDACTED:aws_access_key_id]")
+            head = "[REDACTED:aws_access_key_id]" + head[20:]
         return head + token + m.string[ve:m.end()]
 
     def _obfuscate(self, text: str, source: str) -> str:
@@ -961,7 +1508,12 @@ class Redactor:
                 if _TOKEN_LABEL.match(u) and tm.is_token("user", u):
                     return None
                 token = f"{tm.word('user', u)}@{host(d, is_host=False)}"
-            elif kind in ("sysloghost", "hostctx", "fqdn"):
+            elif kind in ("sysloghost", "hostctx", "fqdn", "knownhost"):
+                if kind == "hostctx" and not _host_like(m, value):
+                    return None
+                if kind == "fqdn" and value.count(".") == 1 and \
+                        value.rsplit(".", 1)[1].lower() in _FILE_EXT_TLDS:
+                    return None  # mysql-test-run.pl is a Perl script, wsi.edu.pl a host
                 rule = "hostname"
                 token = host(value, is_host=kind != "fqdn")
             elif kind in ("userctx", "sshfor", "urluser", "knownuser"):
@@ -1009,6 +1561,42 @@ class Redactor:
         return "".join(out)
 
 
+_TARGET_HOST = re.compile(r"(?:[^@\s]*@)?(?P<host>\[[^\]]+\]|[^:\s]+)(?::\d+)?\Z")
+
+
+def known_hosts(targets: Iterable[str] = ()) -> tuple[str, ...]:
+    """The host names to give :class:`RedactOptions` ``hosts`` under ``--obfuscate host``: each
+    target's saved name and address (``user@host:port`` targets: the host), the name and
+    address of every saved host, and the ``~/.ssh/config`` aliases. Addresses that are IPs are
+    left to the ip rule. A broken hosts file is an error (its names would leak otherwise)."""
+    from diagkit.hosts import LOCAL_NAME, HostStore, hosts_from_ssh_config
+
+    saved = {h.name: h for h in HostStore().load()}
+    names: list[str] = []
+    for target in targets:
+        target = target.strip()
+        if target in saved or target == LOCAL_NAME:
+            continue  # saved: added below with the others
+        m = _TARGET_HOST.match(target)
+        if m:
+            names.append(m.group("host").strip("[]"))
+    for host in saved.values():
+        names += [host.name, host.address]
+    ssh_config = config.ssh_config_file()
+    if ssh_config.is_file():
+        names += [h.name for h in hosts_from_ssh_config(ssh_config)]
+    out: list[str] = []
+    for name in names:
+        try:
+            ipaddress.ip_address(name)
+            continue
+        except ValueError:
+            pass
+        if name and name.lower() not in (LOCAL_NAME, "localhost") and name not in out:
+            out.append(name)
+    return tuple(out)
+
+
 def redact_text(text: str, options: RedactOptions | None = None) -> str:
     """One-off redaction with the user's map (saved afterwards)."""
     r = Redactor(options)
@@ -1018,4 +1606,4 @@ def redact_text(text: str, options: RedactOptions | None = None) -> str:
 
 
 __all__ = ["OBFUSCATION_KINDS", "FalsePositives", "Hit", "RedactOptions", "Redactor", "TokenMap",
-           "redact_text"]
+           "find_key_blocks", "known_hosts", "redact_text"]

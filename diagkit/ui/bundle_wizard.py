@@ -341,13 +341,14 @@ class BundleWizard(QDialog):
         )
 
     def options(self):  # noqa: ANN201 - diagkit.reports.redact.RedactOptions
-        from diagkit.reports.redact import RedactOptions
+        from diagkit.reports.redact import RedactOptions, known_hosts
 
         chosen = {key for key, box in self.obfuscate.items() if box.isChecked()}
         keywords = tuple(k.strip() for k in self.keywords_edit.text().split(",") if k.strip())
         if keywords:
             chosen.add("keyword")
-        return RedactOptions(obfuscate=frozenset(chosen), keywords=keywords)
+        hosts = known_hosts(v.ref.label for v in self.host_views) if "host" in chosen else ()
+        return RedactOptions(obfuscate=frozenset(chosen), keywords=keywords, hosts=hosts)
 
     # --- redaction preview ---------------------------------------------------------------------
 

@@ -62,7 +62,7 @@ POSITIVE = [
      "eyJzdWIiOiIxMjM0In0"),
     ("private_key", "a\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nqwe\n"
                     "-----END RSA PRIVATE KEY-----\nb", "MIIEowIBAAKCAQEA"),
-    ("secret", '{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADAN\\n'
+    ("private_key", '{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADAN\\n'
                     '-----END PRIVATE KEY-----\\n"}', "MIIEvQIBADAN"),
     ("private_key", "-----BEGIN OPENSSH PRIVATE KEY-----\nunterminatedkeydata", "unterminatedkeydata"),
     ("cookie", "Cookie: sid=abc123; theme=dark", "sid=abc123"),
@@ -258,6 +258,10 @@ TEMPLATES = [
     "Authorization: Bearer {s}", "Cookie: id={s}", "PGPASSWORD={s} psql", "sshpass -p {s} ssh",
     "client_secret='{s}'", "mysql -u x -p{s} db", "aws_secret_access_key={s}",
     "-----BEGIN EC PRIVATE KEY-----\n{s}\n-----END EC PRIVATE KEY-----",
+    "curl -sf -u admin:{s} https://x", "machine h login u password {s}",
+    "jdbc:oracle:thin:scott/{s}@db:1521/x", '<add key="DbPassword" value="{s}"/>',
+    "<password>{s}</password>", '"password":\n  "{s}"', "IDENTIFIED BY '{s}'", "(pw {s}7!)",
+    "STRIPE_WEBHOOK_SECRET=whsec_{s}{s}", "glpat-{s}{s}", "{s}\n{s}\n-----END RSA PRIVATE KEY-----",
 ]
 filler = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
                  max_size=60)
@@ -372,7 +376,13 @@ _WORDS = ["password", "passed", "passwd", "pass", "pw", "pwd", "key", "keyerror"
           "bob@acme.com", "host", "rhost", "server", "node", "ſ", "İ", "K", "ı", "x", "db1",
           "Mar  1 09:00:00 ", "2024-03-01T08:00:00Z ", "y" * 33, "eyJhbGciOiJ.eyJzdWIi.sig",
           "mysql -pX", "sshpass -p X", "Bearer abcdefgh123", "Authorization", "://u:p@h",
-          "ghp_" + "a" * 30, "AKIA" + "B" * 16, "?sig=abc"]
+          "ghp_" + "a" * 30, "AKIA" + "B" * 16, "?sig=abc",
+          # the rules of issue 12: key words, prefixes, values on the next line
+          '"password":', "login", "machine", "curl -u", "glpat-" + "c" * 20, "whsec_" + "d" * 24,
+          "sk-" + "e" * 24, "hooks.slack.com/services/T0/B0/" + "f" * 12, "identified by",
+          "<password>", "</password>", 'key="DbPassword"', "value=", "|", "pw", "token",
+          "SG." + "g" * 22 + "." + "h" * 43, "12345678:AA" + "i" * 33, "echo", "| sudo -S",
+          "$6$" + "j" * 12, '"d"', "Hunter2x", "docker login -p", "netrc", "conn", "a/b@c"]
 _SEPS = [" ", "  ", "=", ":", ": ", "-", "--", " --", "- ", "'", '"', "\\\"", "\t", "", ".", "_", "@",
          "\n", "\n"]
 
@@ -390,12 +400,14 @@ def test_candidate_lines_find_what_every_line_would(pieces: list[tuple[str, str]
     text = "".join(w + s for w, s in pieces)
     starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
     every = [(s, text.find("\n", s) if text.find("\n", s) >= 0 else len(text)) for s in starts]
+    # a rule whose matches end on the next line searches each line with the one after it
+    pairs = [(s, every[k + 1][1] if k + 1 < len(every) else e) for k, (s, e) in enumerate(every)]
     obf = Redactor(ALL, token_map=TokenMap(Path("/nonexistent/m.json")),
                    false_positives=FalsePositives(Path("/nonexistent/f.json")))._obf_rules
     assert obf is not None
     for rules in (mod._SECRET_COMPILED, obf):
         spans = mod._candidate_lines(text, rules)
-        full = [s if s is None or r.first_line else every
+        full = [s if s is None or r.first_line else pairs if r.next_line else every
                 for r, s in zip(rules, spans, strict=True)]
         got = [(k, m.span()) for k, m in mod._scan(text, rules, spans)]
         want = [(k, m.span()) for k, m in mod._scan(text, rules, full)]
