@@ -1,0 +1,353 @@
+"""Shared machinery of the log formats: dates and zones, level words, record starts."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from diagkit.logs.model import Level, LogFormat, ParseContext
+
+# --------------------------------------------------------------------------- shared helpers
+
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@lru_cache(maxsize=256)
+def _offset_tz(text: str) -> tzinfo | None:
+    """``+0100`` / ``-07:00`` / ``Z`` -> a fixed-offset tzinfo (cached: a file has one or two)."""
+    if text in ("Z", "z", "UTC", "GMT"):
+        return UTC
+    t = text.replace(":", "")
+    if len(t) != 5 or t[0] not in "+-" or not t[1:].isdigit():
+        return None
+    minutes = int(t[1:3]) * 60 + int(t[3:5])
+    if minutes >= 24 * 60:
+        return None
+    return timezone(timedelta(minutes=-minutes if t[0] == "-" else minutes))
+
+
+@lru_cache(maxsize=32)
+def _zone(name: str) -> tzinfo | None:
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):  # unknown zone name: better naive than a crash mid-filter
+        return None
+
+
+def _localize(dt: datetime | None, ctx: ParseContext) -> datetime | None:
+    """Give a naive timestamp the user's ``default_tz`` (a tzinfo or a zone name), if set."""
+    if dt is None or dt.tzinfo is not None or ctx.default_tz is None:
+        return dt
+    tz = ctx.default_tz
+    if isinstance(tz, str):
+        tz = _zone(tz)
+    if isinstance(tz, tzinfo):
+        return dt.replace(tzinfo=tz)
+    return dt
+
+
+def _iso(text: str, ctx: ParseContext) -> datetime | None:
+    """ISO-8601-ish text (``T`` or space, ``,`` or ``.`` fractions, ``Z``/offsets) or None."""
+    try:
+        dt = datetime.fromisoformat(text)
+    except (ValueError, TypeError):
+        return None
+    return _localize(dt, ctx)
+
+
+def _reference_naive(ctx: ParseContext) -> datetime:
+    ref = ctx.reference_time
+    if ref.tzinfo is not None:
+        # the log's wall clock is local time; compare against the reference in local time
+        ref = ref.astimezone().replace(tzinfo=None)
+    return ref
+
+
+def _syslog_year(month: int, day: int, hms: str, frac: str, ctx: ParseContext) -> datetime | None:
+    """A year-less syslog timestamp -> the newest year not after reference_time + 1 day."""
+    try:
+        h, m, s = int(hms[0:2]), int(hms[3:5]), int(hms[6:8])
+        us = int((frac[1:] + "000000")[:6]) if frac else 0
+    except ValueError:
+        return None
+    limit = _reference_naive(ctx) + timedelta(days=1)
+    # Feb 29 needs a leap year: look back up to 8 years
+    for year in range(limit.year, limit.year - 9, -1):
+        try:
+            dt = datetime(year, month, day, h, m, s, us)
+        except ValueError:
+            continue
+        if dt <= limit:
+            return _localize(dt, ctx)
+    return None
+
+
+_LEVEL_WORD_AT_START = re.compile(
+    r"\s*[\[<(]?(trace|debug|info|notice|warn|warning|err|error|crit|critical|fatal|alert|"
+    r"emerg|panic)[\]>):]?(?:\s|$)", re.IGNORECASE)
+_LEVEL_WORD_UPPER = re.compile(
+    r"\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL|CRIT|FATAL|ALERT|EMERG|SEVERE|PANIC)"
+    r"\b")
+
+
+def _message_level(message: str) -> Level:
+    """A level word leading the message (``error: ...``, ``<warn>``, ``[ERROR]``), else UNKNOWN."""
+    m = _LEVEL_WORD_AT_START.match(message)
+    return Level.parse(m.group(1)) if m else Level.UNKNOWN
+
+
+def _nonempty(lines: list[str]) -> list[str]:
+    return [ln.rstrip("\r\n") for ln in lines if ln.strip()]
+
+
+def _fraction(lines: list[str], pattern: re.Pattern[str]) -> float:
+    sample = _nonempty(lines)
+    if not sample:
+        return 0.0
+    return sum(1 for ln in sample if pattern.match(ln)) / len(sample)
+
+
+def _int(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- record starts
+
+
+class StartSpec:
+    """Which lines begin a record, as byte classes at fixed positions from the line start.
+
+    ``alternatives`` is a tuple of patterns; a pattern is a tuple of byte strings, one per
+    position 0, 1, 2 ... (the bytes allowed there). A line starts a record when any pattern
+    matches all its positions. Positions are tested contiguously from 0 and no class contains a
+    newline, so a short line simply fails (the bytes of the next line are never trusted), and the
+    text version agrees with the byte version even when non-ASCII text follows.
+    """
+
+    CHUNK = 1 << 20  # lines per numpy pass: keeps the temporaries small and in cache
+
+    def __init__(self, *alternatives: tuple[bytes, ...]) -> None:
+        for alt in alternatives:
+            for cls in alt:
+                if b"\n" in cls or b"\r" in cls or any(c >= 0x80 for c in cls) or not cls:
+                    raise ValueError("start classes must be non-empty printable ASCII")
+        self.alternatives = alternatives
+        self.width = max(len(a) for a in alternatives)
+        self._words = (self.width + 7) // 8  # rows are read as little-endian uint64 words
+        self._py = [[frozenset(cls) for cls in alt] for alt in alternatives]
+        self._tests = [self._compile(alt) for alt in alternatives]
+
+    def _compile(self, alt: tuple[bytes, ...]) -> tuple[Any, ...]:
+        """SWAR masks per 8-byte word: exact bytes compare under a mask, digits by nibbles
+        (high nibble 3, low nibble + 6 must not reach 16), other sets by a lookup table."""
+        words = [[0, 0, 0, 0, 0] for _ in range(self._words)]  # mask, value, dlow, add6, dcarry
+        luts: list[Any] = []
+        for pos, cls in enumerate(alt):
+            w, shift = divmod(pos, 8)
+            shift *= 8
+            values = sorted(set(cls))
+            if len(values) == 1:
+                words[w][0] |= 0xFF << shift
+                words[w][1] |= values[0] << shift
+            elif values == list(range(0x30, 0x3A)):
+                words[w][0] |= 0xF0 << shift
+                words[w][1] |= 0x30 << shift
+                words[w][2] |= 0x0F << shift
+                words[w][3] |= 0x06 << shift
+                words[w][4] |= 0x10 << shift
+            else:
+                lut = np.zeros(256, dtype=bool)
+                lut[values] = True
+                luts.append((pos, lut))
+        v0 = sorted(set(alt[0]))
+        if len(v0) == 1:
+            first: tuple[Any, ...] = ("eq", np.uint8(v0[0]))
+        elif v0 == list(range(v0[0], v0[-1] + 1)):
+            first = ("range", np.uint8(v0[0]), np.uint8(len(v0)))
+        else:
+            lut0 = np.zeros(256, dtype=bool)
+            lut0[v0] = True
+            first = ("lut", lut0)
+        compiled = [tuple(np.uint64(v) for v in word) for word in words if word[0]]
+        return first, [(i, *c) for i, c in zip(
+            [j for j, word in enumerate(words) if word[0]], compiled, strict=True)], luts
+
+    def matches_line(self, line: str) -> bool:
+        data = line[: self.width].encode("utf-8", "replace")
+        for alt in self._py:
+            if len(data) >= len(alt) and all(data[i] in cls for i, cls in enumerate(alt)):
+                return True
+        return False
+
+    def matches(self, buf: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        starts = np.asarray(starts, dtype=np.int64)
+        out = np.zeros(len(starts), dtype=bool)
+        for lo in range(0, len(starts), self.CHUNK):
+            chunk = starts[lo: lo + self.CHUNK]
+            out[lo: lo + len(chunk)] = self._test_rows(self._rows(buf, chunk))
+        return out
+
+    def _rows(self, buf: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """The first ``8 * words`` bytes of each line as an (n, 8 * words) uint8 array,
+        zero-padded past the end of the buffer (zero fails every class)."""
+        w = self._words * 8
+        size = len(buf)
+        n = len(starts)
+        if n == 0 or size == 0:
+            return np.zeros((n, w), dtype=np.uint8)
+        if size >= w:
+            if not buf.flags.c_contiguous:
+                buf = np.ascontiguousarray(buf)
+            # every offset seen as a w-byte record (overlapping): one gather copies w bytes/line
+            windows = np.ndarray(shape=(size - w + 1,), dtype=np.dtype((np.void, w)),
+                                 buffer=buf, offset=0, strides=(1,))
+            if int(starts.min()) >= 0 and int(starts.max()) <= size - w:  # the usual case
+                return windows[starts].view(np.uint8).reshape(n, w)
+        rows = np.zeros((n, w), dtype=np.uint8)
+        full = (starts >= 0) & (starts <= size - w)
+        if size >= w:
+            idx = np.flatnonzero(full)
+            rows[idx] = windows[starts[idx]].view(np.uint8).reshape(len(idx), w)
+        rest = np.flatnonzero(~full)
+        if len(rest):
+            base = max(0, size - w)
+            padded = np.zeros(2 * w + 1, dtype=np.uint8)
+            padded[: size - base] = buf[base:]
+            offs = starts[rest] - base
+            pos = offs[:, None] + np.arange(w)[None, :]
+            valid = (offs >= 0)[:, None] & (pos < size - base)
+            rows[rest] = np.where(valid, padded[np.clip(pos, 0, 2 * w)], 0)
+        return rows
+
+    def _test_rows(self, rows: np.ndarray) -> np.ndarray:
+        n = len(rows)
+        words = rows.view("<u8")  # (n, words)
+        col0 = rows[:, 0]
+        result = np.zeros(n, dtype=bool)
+        for first, word_tests, luts in self._tests:
+            if first[0] == "eq":
+                cand = col0 == first[1]
+            elif first[0] == "range":
+                cand = (col0 - first[1]) < first[2]  # uint8 wraps: one compare for a range
+            else:
+                cand = first[1][col0]
+            count = int(np.count_nonzero(cand))
+            if count == 0:
+                continue
+            if count < n // 4:  # rare first byte: test the few candidate rows only
+                idx = np.flatnonzero(cand)
+                result[idx] |= self._test_words(words[idx], rows, idx, word_tests, luts)
+            else:
+                result |= cand & self._test_words(words, rows, None, word_tests, luts)
+        return result
+
+    @staticmethod
+    def _test_words(words: np.ndarray, rows: np.ndarray, idx: np.ndarray | None,
+                    word_tests: list[tuple[int, ...]], luts: list[Any]) -> np.ndarray:
+        ok = np.ones(len(words), dtype=bool)
+        for j, mask, value, dlow, add6, dcarry in word_tests:
+            x = words[:, j]
+            ok &= (x & mask) == value
+            if dlow:
+                ok &= ((x & dlow) + add6) & dcarry == 0
+        for pos, lut in luts:
+            col = rows[:, pos] if idx is None else rows[idx, pos]
+            ok &= lut[col]
+        return ok
+
+
+_D = b"0123456789"
+_ISO_DATE = (_D, _D, _D, _D, b"-", _D, _D, b"-", _D, _D)
+_ISO_DATE_BRACKET = (b"[",) + _ISO_DATE
+_HMS = (_D, _D, b":", _D, _D, b":", _D, _D)
+
+
+def _word(text: str) -> tuple[bytes, ...]:
+    return tuple(bytes([c]) for c in text.encode("ascii"))
+
+
+class _MultiLine(LogFormat):
+    """Shared machinery for formats whose records span lines: a StartSpec and the sniff that
+    counts record starts the format parses and continuation lines it recognises."""
+
+    multiline = True
+    start_spec: StartSpec
+    # continuation lines typical of this format (stack frames...): count fully in sniff
+    known_continuation: re.Pattern[str] | None = None
+    other_continuation_weight = 0.5
+    # first-line layouts tried in order (the last one that matched goes first): see _first_match
+    patterns: tuple[re.Pattern[str], ...] = ()
+
+    def __init__(self) -> None:
+        self._hint = [0]
+
+    def _match(self, first_line: str) -> re.Match[str] | None:
+        return _first_match(self.patterns, first_line, self._hint)[1]
+
+    def record_starts(self, buf: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        return self.start_spec.matches(buf, starts)
+
+    def is_record_start(self, line: str) -> bool:
+        return self.start_spec.matches_line(line)
+
+    def _parses(self, line: str) -> bool:
+        return self._match(line) is not None
+
+    def sniff(self, lines: list[str]) -> float:
+        sample = _nonempty(lines)
+        if not sample:
+            return 0.0
+        score = 0.0
+        in_record = False
+        parsed = 0
+        for ln in sample:
+            if self.is_record_start(ln):
+                in_record = self._parses(ln)
+                if in_record:
+                    parsed += 1
+                    score += 1.0
+            elif in_record:
+                known = self.known_continuation is not None and self.known_continuation.match(ln)
+                score += 1.0 if known else self.other_continuation_weight
+        return score / len(sample) if parsed else 0.0
+
+
+def _first_match(patterns: tuple[re.Pattern[str], ...], text: str,
+                 hint: list[int]) -> tuple[int, re.Match[str] | None]:
+    """Try the pattern that matched last time first: a file uses one layout, so the common
+    case costs one match. ``hint`` is a one-element list (a benign race between threads only
+    costs an extra match)."""
+    first = hint[0]
+    m = patterns[first].match(text)
+    if m:
+        return first, m
+    for i, p in enumerate(patterns):
+        if i != first:
+            m = p.match(text)
+            if m:
+                hint[0] = i
+                return i, m
+    return -1, None
+
+
+def _split_first_line(text: str) -> tuple[str, str]:
+    """``first line``, ``"\\n" + rest`` (or "")."""
+    nl = text.find("\n")
+    if nl < 0:
+        return text, ""
+    return text[:nl], text[nl:]
+

@@ -1,0 +1,136 @@
+"""Syslog: RFC 5424 and RFC 3164 (BSD / rsyslog)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from diagkit.logs.formats._base import (
+    _MONTHS,
+    _fraction,
+    _int,
+    _iso,
+    _localize,
+    _message_level,
+    _nonempty,
+    _syslog_year,
+)
+from diagkit.logs.model import Fields, Level, LogFormat, ParseContext
+
+# --------------------------------------------------------------------------- RFC 5424
+
+_RFC5424 = re.compile(
+    r"(?:<(\d{1,3})>)?1 (\S+) (\S+) (\S+) (\S+) (\S+) "
+    r"(-|(?:\[(?:[^\]\\\"]|\\.|\"(?:[^\"\\]|\\.)*\")*\])+)(?: (.*))?\Z", re.DOTALL)
+_SD_ELEMENT = re.compile(r"\[([^\s\]=]+)((?:\s+[^\s=\]]+=\"(?:[^\"\\]|\\.)*\")*)\s*\]")
+_SD_PARAM = re.compile(r"([^\s=\]]+)=\"((?:[^\"\\]|\\.)*)\"")
+_SD_UNESCAPE = re.compile(r"\\([\"\\\]])")
+
+
+class Rfc5424Format(LogFormat):
+    """RFC 5424 syslog: ``<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG`` (``-`` = empty).
+
+    Level from PRI's severity; extra: facility, msgid, and each structured-data parameter as
+    ``sdid.param``.
+    """
+
+    name = "rfc5424"
+    title = "Syslog (RFC 5424)"
+
+    def sniff(self, lines: list[str]) -> float:
+        return _fraction(lines, _RFC5424)
+
+    def parse(self, text: str, ctx: ParseContext) -> Fields:
+        m = _RFC5424.match(text)
+        if not m:
+            return Fields(message=text)
+        pri, ts, host, app, procid, msgid, sd, msg = m.groups()
+        extra: dict[str, str] = {}
+        level = Level.UNKNOWN
+        if pri is not None:
+            p = int(pri)
+            level = Level.parse(p % 8)
+            extra["facility"] = str(p // 8)
+        if msgid != "-":
+            extra["msgid"] = msgid
+        if sd != "-":
+            for el in _SD_ELEMENT.finditer(sd):
+                for pm in _SD_PARAM.finditer(el.group(2)):
+                    extra[f"{el.group(1)}.{pm.group(1)}"] = _SD_UNESCAPE.sub(r"\1", pm.group(2))
+        msg = msg or ""
+        msg = msg.removeprefix("\ufeff")  # RFC 5424 marks UTF-8 messages with a BOM
+        return Fields(
+            timestamp=None if ts == "-" else _iso(ts, ctx),
+            level=level if level is not Level.UNKNOWN else _message_level(msg),
+            host="" if host == "-" else host,
+            source="" if app == "-" else app,
+            pid=_int(procid) if procid != "-" else None,
+            message=msg,
+            extra=extra,
+        )
+
+
+# --------------------------------------------------------------------------- RFC 3164
+
+_RFC3164 = re.compile(
+    r"(?:<(\d{1,3})>)?"
+    r"(?:([A-Z][a-z]{2}) +(\d{1,2}) (\d\d:\d\d:\d\d)(\.\d+)?(?: (\d{4}))?"
+    r"|(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)))"
+    r" (\S+) (?:([^\s:\[\]]+)(?:\[(\d+)\])?:(?: |\Z))?(.*)\Z", re.DOTALL)
+
+
+class Rfc3164Format(LogFormat):
+    """Classic syslog ``Jan  2 03:04:05 host prog[pid]: msg`` and rsyslog's ISO variant
+    ``2024-01-02T03:04:05.123456+01:00 host prog[pid]: msg``.
+
+    The classic timestamp has no year: it is inferred from ``ctx.reference_time`` (the newest
+    year not after it + 1 day, so December lines in a file written in January get last year).
+    Level: from ``<PRI>`` if present, else a level word leading the message (``error: ...``).
+    """
+
+    name = "rfc3164"
+    title = "Syslog (BSD / rsyslog)"
+
+    def sniff(self, lines: list[str]) -> float:
+        sample = _nonempty(lines)
+        if not sample:
+            return 0.0
+        score = 0.0
+        for ln in sample:
+            m = _RFC3164.match(ln)
+            if m:
+                # a "prog[pid]:" tag is what makes it syslog; a bare "time word text" is weak
+                score += 1.0 if m.group(9) else 0.3
+        return score / len(sample)
+
+    def parse(self, text: str, ctx: ParseContext) -> Fields:
+        m = _RFC3164.match(text)
+        if not m:
+            return Fields(message=text)
+        pri, mon, day, hms, frac, year, iso, host, tag, pid, msg = m.groups()
+        if iso is not None:
+            ts = _iso(iso, ctx)
+        else:
+            month = _MONTHS.get(mon)
+            ts = None
+            if month is not None:
+                if year is not None:
+                    try:
+                        us = int((frac[1:] + "000000")[:6]) if frac else 0
+                        ts = _localize(datetime(int(year), month, int(day), int(hms[0:2]),
+                                                int(hms[3:5]), int(hms[6:8]), us), ctx)
+                    except ValueError:
+                        ts = None
+                else:
+                    ts = _syslog_year(month, int(day), hms, frac or "", ctx)
+        extra: dict[str, str] = {}
+        level = Level.UNKNOWN
+        if pri is not None:
+            p = int(pri)
+            level = Level.parse(p % 8)
+            extra["facility"] = str(p // 8)
+        if level is Level.UNKNOWN:
+            level = _message_level(msg)
+        return Fields(timestamp=ts, level=level, host=host, source=tag or "", pid=_int(pid),
+                      message=msg, extra=extra)
+
