@@ -70,8 +70,11 @@ def test_detection_of_nothing_is_plain() -> None:
 
 
 def test_formats_registry_order_and_lookup() -> None:
-    assert list(FORMATS) == ["rfc5424", "rfc3164", "journald-json", "jsonl", "access",
-                             "apache-error", "python", "java", "iso-level", "plain"]
+    assert list(FORMATS) == [
+        "rfc5424", "rfc3164", "journald-json", "jsonl", "logfmt", "access", "apache-error",
+        "uwsgi", "w3c", "zeek", "postgres", "postgres-csv", "mysql", "mysql-general", "dpkg", "apt",
+        "logcat", "glog", "strace", "tai64n", "vdsm", "python", "java", "iso-level", "timestamped",
+        "plain"]
     assert get_format("java") is FORMATS["java"]
     with pytest.raises(LogFormatError, match="Known formats: rfc5424"):
         get_format("nope")
@@ -344,7 +347,9 @@ def test_java_fields() -> None:
     assert s.extra["thread"] == "main"
     assert spring[2].extra["exception"] == "java.lang.NullPointerException"
     t = FORMATS["java"].parse("03:04:05.123 [main] INFO  a.B - hi", CTX)
-    assert (t.timestamp, t.extra["time"], t.message) == (None, "03:04:05.123", "hi")
+    # a time of day only: on the file's day (CTX's reference), the time as written in extra
+    assert (t.timestamp, t.extra["time"], t.message) == (datetime(2024, 1, 5, 3, 4, 5, 123000),
+                                                         "03:04:05.123", "hi")
 
 
 def test_iso_level_fields() -> None:

@@ -45,10 +45,25 @@ from diagkit.logs.formats._base import (  # noqa: F401 - the helpers, importable
     _word,
     _zone,
 )
-from diagkit.logs.formats.apps import IsoLevelFormat, JavaFormat, PythonFormat
-from diagkit.logs.formats.fallback import PlainFormat
-from diagkit.logs.formats.structured import JournaldJsonFormat, JsonLinesFormat
+from diagkit.logs.formats.apps import (
+    GlogFormat,
+    IsoLevelFormat,
+    JavaFormat,
+    LogcatFormat,
+    PythonFormat,
+    VdsmFormat,
+)
+from diagkit.logs.formats.databases import (
+    MysqlErrorFormat,
+    MysqlGeneralFormat,
+    PostgresCsvFormat,
+    PostgresFormat,
+)
+from diagkit.logs.formats.fallback import PlainFormat, TimestampedFormat
+from diagkit.logs.formats.structured import JournaldJsonFormat, JsonLinesFormat, LogfmtFormat
 from diagkit.logs.formats.syslog import Rfc3164Format, Rfc5424Format
+from diagkit.logs.formats.system import AptFormat, DpkgFormat, StraceFormat, Tai64nFormat
+from diagkit.logs.formats.tabular import W3cFormat, ZeekFormat
 from diagkit.logs.formats.vector import (  # noqa: F401 - importable as before the split
     _CLOSE,
     _LEVEL_FORMS,
@@ -67,22 +82,38 @@ from diagkit.logs.formats.vector import (  # noqa: F401 - importable as before t
     _wall_hours_to_epoch,
     gather_windows,
 )
-from diagkit.logs.formats.web import AccessLogFormat, ApacheErrorFormat
+from diagkit.logs.formats.web import AccessLogFormat, ApacheErrorFormat, UwsgiFormat
 from diagkit.logs.model import LogFormat
 
 __all__ = [
     "FORMATS",
     "AccessLogFormat",
     "ApacheErrorFormat",
+    "AptFormat",
+    "DpkgFormat",
+    "GlogFormat",
     "IsoLevelFormat",
     "JavaFormat",
     "JournaldJsonFormat",
     "JsonLinesFormat",
+    "LogcatFormat",
+    "LogfmtFormat",
+    "MysqlErrorFormat",
+    "MysqlGeneralFormat",
     "PlainFormat",
+    "PostgresCsvFormat",
+    "PostgresFormat",
     "PythonFormat",
     "Rfc3164Format",
     "Rfc5424Format",
     "StartSpec",
+    "StraceFormat",
+    "Tai64nFormat",
+    "TimestampedFormat",
+    "UwsgiFormat",
+    "VdsmFormat",
+    "W3cFormat",
+    "ZeekFormat",
     "detect_format",
     "get_format",
 ]
@@ -90,8 +121,11 @@ __all__ = [
 
 FORMATS: dict[str, LogFormat] = {
     f.name: f for f in (
-        Rfc5424Format(), Rfc3164Format(), JournaldJsonFormat(), JsonLinesFormat(),
-        AccessLogFormat(), ApacheErrorFormat(), PythonFormat(), JavaFormat(), IsoLevelFormat(),
+        Rfc5424Format(), Rfc3164Format(), JournaldJsonFormat(), JsonLinesFormat(), LogfmtFormat(),
+        AccessLogFormat(), ApacheErrorFormat(), UwsgiFormat(), W3cFormat(), ZeekFormat(),
+        PostgresFormat(), PostgresCsvFormat(), MysqlErrorFormat(), MysqlGeneralFormat(),
+        DpkgFormat(), AptFormat(), LogcatFormat(), GlogFormat(), StraceFormat(), Tai64nFormat(),
+        VdsmFormat(), PythonFormat(), JavaFormat(), IsoLevelFormat(), TimestampedFormat(),
         PlainFormat(),
     )
 }
@@ -104,7 +138,8 @@ def detect_format(lines: list[str]) -> LogFormat:
     """The format that fits a sample best (the first ~200 non-empty lines are used).
 
     Every format's ``sniff`` scores the sample (0..1); the best wins, ties go to the earlier in
-    :data:`FORMATS`; ``plain`` when nothing scores above 0.5.
+    :data:`FORMATS`; ``plain`` when nothing scores above 0.5. The winner is bound to the
+    sample (``for_sample``: W3C and Zeek read their columns from the header).
     """
     sample: list[str] = []
     for ln in lines:
@@ -122,7 +157,7 @@ def detect_format(lines: list[str]) -> LogFormat:
         score = fmt.sniff(sample)  # sniffers never raise (tested on odd and random input)
         if score > best_score:
             best, best_score = fmt, score
-    return best
+    return best.for_sample(sample)
 
 
 def get_format(name: str) -> LogFormat:

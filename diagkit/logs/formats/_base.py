@@ -56,12 +56,44 @@ def _localize(dt: datetime | None, ctx: ParseContext) -> datetime | None:
 
 
 def _iso(text: str, ctx: ParseContext) -> datetime | None:
-    """ISO-8601-ish text (``T`` or space, ``,`` or ``.`` fractions, ``Z``/offsets) or None."""
+    """ISO-8601-ish text (``T`` or space, ``,`` or ``.`` fractions, ``Z``/offsets, or a zone
+    abbreviation after a space as PostgreSQL and MySQL write it: ``... 10:18:00.787 UTC``)."""
     try:
         dt = datetime.fromisoformat(text)
     except (ValueError, TypeError):
-        return None
+        head, sep, zone = text.rpartition(" ")
+        if not sep or not zone.isalpha():
+            return None
+        try:
+            dt = datetime.fromisoformat(head)
+        except ValueError:
+            return None
+        tz = _abbrev_tz(zone)
+        if tz is not None and dt.tzinfo is None:
+            return dt.replace(tzinfo=tz)
     return _localize(dt, ctx)
+
+
+# Zone abbreviations that name one offset wherever they are written. CST, IST, BST, AST... name
+# several and stay unresolved (the time is then taken as local, like one without a zone).
+_ABBREV_MINUTES = {
+    "UTC": 0, "GMT": 0, "UT": 0, "Z": 0, "WET": 0, "WEST": 60, "CET": 60, "CEST": 120,
+    "MET": 60, "MEST": 120, "EET": 120, "EEST": 180, "MSK": 180, "EST": -300, "EDT": -240,
+    "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420, "AKST": -540, "AKDT": -480,
+    "HST": -600, "JST": 540, "KST": 540, "HKT": 480, "SGT": 480, "AWST": 480, "ACST": 570,
+    "ACDT": 630, "AEST": 600, "AEDT": 660, "NZST": 720, "NZDT": 780,
+}
+
+
+@lru_cache(maxsize=64)
+def _abbrev_tz(text: str) -> tzinfo | None:
+    """``UTC``, ``CET``, ``PDT``... or a numeric ``+01`` / ``-0300`` / ``+05:30`` -> tzinfo."""
+    minutes = _ABBREV_MINUTES.get(text.upper() if text.isalpha() else text)
+    if minutes is not None:
+        return UTC if minutes == 0 else timezone(timedelta(minutes=minutes))
+    if len(text) == 3 and text[0] in "+-" and text[1:].isdigit():
+        text += "00"
+    return _offset_tz(text)
 
 
 def _reference_naive(ctx: ParseContext) -> datetime:
@@ -89,6 +121,54 @@ def _syslog_year(month: int, day: int, hms: str, frac: str, ctx: ParseContext) -
         if dt <= limit:
             return _localize(dt, ctx)
     return None
+
+
+def _us(frac: str | None) -> int:
+    """Fraction digits (``"123"``, ``"123456789"``) -> microseconds."""
+    return int((frac + "000000")[:6]) if frac else 0
+
+
+def _year_less(month: int, day: int, h: int, m: int, s: int, us: int,
+               ctx: ParseContext) -> datetime | None:
+    """A timestamp without a year (syslog, logcat, glog): the newest year that puts it not
+    after reference_time + 1 day (see :func:`_syslog_year`)."""
+    return _syslog_year(month, day, f"{h:02d}:{m:02d}:{s:02d}", f".{us:06d}" if us else "", ctx)
+
+
+def _time_of_day(h: int, m: int, s: int, us: int, ctx: ParseContext) -> datetime | None:
+    """A time without a date (``strace -tt``, log4j ``HH:mm:ss``): on the day of
+    reference_time (the file's mtime), or the day before when that would put it more than an
+    hour after the reference (a trace that ran past midnight)."""
+    ref = _reference_naive(ctx)
+    try:
+        dt = datetime(ref.year, ref.month, ref.day, h, m, s, us)
+    except ValueError:
+        return None
+    if dt > ref + timedelta(hours=1):
+        dt -= timedelta(days=1)
+    return _localize(dt, ctx)
+
+
+def _civil(y: int, mo: int, d: int, h: int, m: int, s: int, us: int,
+           ctx: ParseContext, tz: tzinfo | None = None) -> datetime | None:
+    """A datetime from fields, or None when they name no real time (Feb 30, 25:61...)."""
+    try:
+        dt = datetime(y, mo, d, h, m, s, us)
+    except ValueError:
+        return None
+    return dt.replace(tzinfo=tz) if tz is not None else _localize(dt, ctx)
+
+
+_TAI_OFFSET = (1 << 62) + 10  # TAI64 label of 1970-01-01 00:00:10 TAI = 00:00:00 UTC
+
+
+def _tai64n_time(label: str, nano: str) -> datetime | None:
+    """daemontools' reading of a TAI64N stamp (as ``tai64nlocal`` prints it, in UTC)."""
+    try:
+        return datetime.fromtimestamp(int(label, 16) - _TAI_OFFSET, UTC) + timedelta(
+            microseconds=int(nano, 16) // 1000)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 _LEVEL_WORD_AT_START = re.compile(
@@ -274,6 +354,8 @@ _D = b"0123456789"
 _ISO_DATE = (_D, _D, _D, _D, b"-", _D, _D, b"-", _D, _D)
 _ISO_DATE_BRACKET = (b"[",) + _ISO_DATE
 _HMS = (_D, _D, b":", _D, _D, b":", _D, _D)
+_UPPER = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LOWER = b"abcdefghijklmnopqrstuvwxyz"
 
 
 def _word(text: str) -> tuple[bytes, ...]:
@@ -308,7 +390,7 @@ class _MultiLine(LogFormat):
         return self._match(line) is not None
 
     def sniff(self, lines: list[str]) -> float:
-        sample = _nonempty(lines)
+        sample = _skip_file_header(_nonempty(lines), self._parses)
         if not sample:
             return 0.0
         score = 0.0
@@ -324,6 +406,18 @@ class _MultiLine(LogFormat):
                 known = self.known_continuation is not None and self.known_continuation.match(ln)
                 score += 1.0 if known else self.other_continuation_weight
         return score / len(sample) if parsed else 0.0
+
+
+def _skip_file_header(sample: list[str], parses: Any) -> list[str]:
+    """The sample without a short file header (``Header: value`` lines, a banner) before the
+    first line the format parses: at most 10 lines and at most half the sample, and only when
+    a second line parses too."""
+    for i, ln in enumerate(sample[:11]):
+        if parses(ln):
+            if i and 2 * i <= len(sample) and any(parses(x) for x in sample[i + 1:]):
+                return sample[i:]
+            return sample
+    return sample
 
 
 def _first_match(patterns: tuple[re.Pattern[str], ...], text: str,
@@ -351,3 +445,115 @@ def _split_first_line(text: str) -> tuple[str, str]:
         return text, ""
     return text[:nl], text[nl:]
 
+
+
+class RegexStart:
+    """Which lines begin a record, for layouts whose first bytes are not at fixed positions
+    (a thread name, a prefix of varying length): a bytes regex tried at every line start.
+
+    The vectorised side runs one ``finditer`` over the lines' bytes (C speed, no Python loop per
+    line) and the one-line side matches the line's UTF-8 bytes, so both agree as long as the
+    pattern decides on ASCII bytes only: use ``[!-~]``-style classes, never ``\\s``, ``.`` or a
+    class that takes non-ASCII bytes before the decision (the one-line side sees U+FFFD, three
+    bytes, where the file may hold one undecodable byte).
+    """
+
+    def __init__(self, pattern: bytes) -> None:
+        self.pattern = pattern
+        self._line = re.compile(pattern)
+        self._multi = re.compile(b"(?m)^(?:" + pattern + b")")
+
+    def matches_line(self, line: str) -> bool:
+        return self._line.match(line.encode("utf-8", "replace")) is not None
+
+    def matches(self, buf: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        starts = np.asarray(starts, dtype=np.int64)
+        out = np.zeros(len(starts), dtype=bool)
+        size = len(buf)
+        if not len(starts) or not size:
+            return out
+        lo, last = int(starts[0]), int(starts[-1])
+        if lo >= size or lo < 0:
+            return out
+        hi = _line_end(buf, min(last, size))
+        if not buf.flags.c_contiguous:
+            buf = np.ascontiguousarray(buf)
+        found = np.fromiter((m.start() for m in self._multi.finditer(buf, lo, hi)),
+                            dtype=np.int64)
+        if len(found):
+            idx = np.searchsorted(starts, found)
+            ok = idx < len(starts)
+            idx, found = idx[ok], found[ok]
+            out[idx[starts[idx] == found]] = True
+        return out
+
+
+def _line_end(buf: np.ndarray, start: int) -> int:
+    """The offset of the newline ending the line at ``start`` (or the buffer's end)."""
+    size = len(buf)
+    step = 1 << 12
+    pos = start
+    while pos < size:
+        nl = np.flatnonzero(buf[pos: pos + step] == 10)
+        if len(nl):
+            return pos + int(nl[0])
+        pos += step
+        step = min(step * 4, 1 << 24)
+    return size
+
+
+# --------------------------------------------------------------------------- level words in a header
+#
+# Where a layout has no fixed level field, the level is a word among the first fields after the
+# timestamp: any case as the first field (``debug2 message``, ``[info]``, ``local.ERROR:``,
+# ``|WARN|``), deeper only in capitals or brackets (``2005.06.03 R02-M1 RAS KERNEL INFO ...``),
+# so that ``connection error from ...`` in a message is not taken for a level.
+
+_ANY_CASE_WORDS = ("trace", "debug", "verbose", "info", "information", "informational",
+                   "notice", "note", "warn", "warning", "err", "error", "severe", "crit",
+                   "critical", "fatal", "alert", "emerg", "emergency", "panic")
+_UPPER_ONLY_WORDS = ("FINE", "FINER", "FINEST", "CONFIG", "FAILURE")
+
+
+def _spellings(words: tuple[str, ...], *, upper_only: bool = False) -> str:
+    forms = set()
+    for w in words:
+        forms.add(w.upper())
+        if not upper_only:
+            forms.update((w.lower(), w.capitalize()))
+    return "|".join(sorted(forms, key=lambda f: (-len(f), f)))
+
+
+_ANY_LEVEL = rf"(?:{_spellings(_ANY_CASE_WORDS)})[1-9]?"
+_UPPER_LEVEL = (rf"(?:{_spellings(_ANY_CASE_WORDS, upper_only=True)}|"
+                rf"{_spellings(_UPPER_ONLY_WORDS, upper_only=True)})[1-9]?")
+_LEVEL_END = r"(?=[ \t|,\-]|$)"
+_LEVEL_FIRST = re.compile(
+    r"[\])>]?[ \t:|,\-]*[\[(<{]?(?:[A-Za-z_]{1,20}\.)?(?P<lvl>" + _ANY_LEVEL + r")[\])>}]?"
+    r"(?::|" + _LEVEL_END + ")", re.ASCII)
+_LEVEL_LATER = re.compile(
+    r"[\])>]?[ \t:|,\-]*(?P<between>(?:[^ \t]+[ \t]+){1,7}?)"
+    r"(?:[\[(<{](?P<b>" + _ANY_LEVEL + r")[\])>}]:?|\|?(?:[A-Za-z_]{1,20}\.)?(?P<u>"
+    + _UPPER_LEVEL + r")\|?:?)(?=[ \t]|$)", re.ASCII)
+_SEPARATORS = re.compile(r"[\])>]?[ \t:|\-]*")
+
+
+def _head_level(text: str, pos: int, end: int | None = None) -> tuple[Level, int, str]:
+    """The level word among the first fields of ``text[pos:]`` (a header's remainder after its
+    timestamp): ``(level, where the message starts, the fields between)``. Without a level word
+    the message starts after the separators at ``pos`` and the level is UNKNOWN."""
+    stop = len(text) if end is None else end
+    m = _LEVEL_FIRST.match(text, pos, stop)
+    if m:
+        word = m.group("lvl")
+        sep = _SEPARATORS.match(text, m.end(), stop)
+        return Level.parse(word), sep.end() if sep else m.end(), ""
+    m = _LEVEL_LATER.match(text, pos, stop)
+    if m:
+        word = m.group("b") or m.group("u")
+        level = Level.parse(word)
+        if level is not Level.UNKNOWN:
+            sep = _SEPARATORS.match(text, m.end(), stop)
+            return level, sep.end() if sep else m.end(), m.group("between").strip()
+    sep = _SEPARATORS.match(text, pos, stop)
+    return Level.UNKNOWN, sep.end() if sep else pos, ""

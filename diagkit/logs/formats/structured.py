@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from diagkit.logs.formats._base import _EPOCH, _int, _iso, _nonempty
+from diagkit.logs.formats._stamps import unparsed
 from diagkit.logs.model import Fields, Level, LogFormat, ParseContext
 
 # --------------------------------------------------------------------------- journald JSON
@@ -56,9 +58,9 @@ class JournaldJsonFormat(LogFormat):
         try:
             obj = json.loads(text)
         except (ValueError, RecursionError):
-            return Fields(message=text)
+            return unparsed(text, ctx)
         if not isinstance(obj, dict):
-            return Fields(message=text)
+            return unparsed(text, ctx)
         ts = None
         raw_ts = obj.get("__REALTIME_TIMESTAMP")
         if raw_ts is not None:
@@ -80,7 +82,8 @@ class JournaldJsonFormat(LogFormat):
 # --------------------------------------------------------------------------- JSON lines
 
 _J_TIME = ("timestamp", "time", "ts", "@timestamp", "asctime", "datetime", "date", "t")
-_J_LEVEL = ("level", "severity", "lvl", "levelname", "log.level", "loglevel", "levelno")
+_J_LEVEL = ("level", "severity", "lvl", "levelname", "log.level", "loglevel", "levelno",
+            "error_severity")  # PostgreSQL's jsonlog
 _J_MSG = ("msg", "message", "event", "@message", "log")
 _J_SOURCE = ("logger", "name", "source", "logger_name", "component", "module")
 _J_HOST = ("host", "hostname", "host.name")
@@ -158,9 +161,9 @@ class JsonLinesFormat(LogFormat):
         try:
             obj = json.loads(text)
         except (ValueError, RecursionError):
-            return Fields(message=text)
+            return unparsed(text, ctx)
         if not isinstance(obj, dict):
-            return Fields(message=text)
+            return unparsed(text, ctx)
         used: set[str] = set()
 
         def take(keys: tuple[str, ...]) -> tuple[str, Any]:
@@ -196,3 +199,68 @@ class JsonLinesFormat(LogFormat):
             extra=extra,
         )
 
+
+
+# --------------------------------------------------------------------------- logfmt
+
+_LOGFMT_PAIR = re.compile(r'([\w.\-/@]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)(?=\s|\Z)')
+_LOGFMT_LINE = re.compile(r'(?:[\w.\-/@]+=(?:"(?:[^"\\]|\\.)*"|[^\s"]*)(?:[ \t]+|\Z)){3,}\Z')
+_LF_TIME = ("time", "ts", "t", "timestamp", "@timestamp", "date", "datetime")
+_LF_LEVEL = ("level", "lvl", "severity", "loglevel", "log.level")
+_LF_MSG = ("msg", "message", "@message")
+_LF_SOURCE = ("logger", "component", "module", "source", "caller", "app", "service")
+_LF_HOST = ("host", "hostname")
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        return _LF_ESCAPE.sub(lambda m: _LF_UNESCAPED.get(m.group(1), m.group(1)), value[1:-1])
+    return value
+
+
+_LF_ESCAPE = re.compile(r"\\(.)")
+_LF_UNESCAPED = {"n": "\n", "t": "\t", "r": "\r"}
+
+
+class LogfmtFormat(LogFormat):
+    """logfmt (Go's logrus, Heroku, Grafana Loki and Prometheus tools): ``time="2021-09-15T21:17:
+    10.220731Z" level=error msg="..." key=value``. Time from ``time``/``ts``/``t``, level from
+    ``level``/``lvl``, message from ``msg``, source from ``logger``/``component``/``caller``;
+    the other pairs go to ``extra``."""
+
+    name = "logfmt"
+    title = "logfmt (key=value)"
+
+    def sniff(self, lines: list[str]) -> float:
+        sample = _nonempty(lines)
+        if not sample:
+            return 0.0
+        hits = 0
+        for ln in sample:
+            if _LOGFMT_LINE.match(ln):
+                keys = {m.group(1) for m in _LOGFMT_PAIR.finditer(ln)}
+                if keys & set(_LF_TIME + _LF_LEVEL + _LF_MSG):
+                    hits += 1
+        return hits / len(sample)
+
+    def parse(self, text: str, ctx: ParseContext) -> Fields:
+        pairs = {m.group(1): m.group(2) for m in _LOGFMT_PAIR.finditer(text)}
+        if not pairs:
+            return unparsed(text, ctx)
+        used: set[str] = set()
+
+        def take(keys: tuple[str, ...]) -> str:
+            for k in keys:
+                if pairs.get(k):
+                    used.add(k)
+                    return _unquote(pairs[k])
+            return ""
+
+        tv, lv, mv, sv, hv = (take(k) for k in (_LF_TIME, _LF_LEVEL, _LF_MSG, _LF_SOURCE,
+                                                  _LF_HOST))
+        ts = None
+        if tv:
+            ts = _json_time(float(tv), ctx) if tv.replace(".", "", 1).isdigit() else _iso(tv, ctx)
+        extra = {k: _unquote(v) for k, v in pairs.items() if k not in used}
+        return Fields(timestamp=ts, level=Level.parse(lv) if lv else Level.UNKNOWN, host=hv,
+                      source=sv, message=mv or text, extra=extra)

@@ -6,44 +6,54 @@ import re
 from datetime import datetime
 
 from diagkit.logs.formats._base import (
+    _D,
+    _ISO_DATE,
     _MONTHS,
-    _fraction,
+    StartSpec,
     _int,
     _iso,
     _localize,
     _message_level,
+    _MultiLine,
     _nonempty,
+    _skip_file_header,
     _syslog_year,
 )
-from diagkit.logs.model import Fields, Level, LogFormat, ParseContext
+from diagkit.logs.formats._stamps import unparsed
+from diagkit.logs.model import Fields, Level, ParseContext
 
 # --------------------------------------------------------------------------- RFC 5424
 
 _RFC5424 = re.compile(
-    r"(?:<(\d{1,3})>)?1 (\S+) (\S+) (\S+) (\S+) (\S+) "
+    # VERSION is 1; rsyslog writes 0 for a message it received in the old format when a
+    # template prints RFC 5424 fields without the PRI
+    r"(?:<(\d{1,3})>1|[01]) (-|\d{4}-\d\d-\d\dT\S+) (\S+) (\S+) (\S+) (\S+) "
     r"(-|(?:\[(?:[^\]\\\"]|\\.|\"(?:[^\"\\]|\\.)*\")*\])+)(?: (.*))?\Z", re.DOTALL)
 _SD_ELEMENT = re.compile(r"\[([^\s\]=]+)((?:\s+[^\s=\]]+=\"(?:[^\"\\]|\\.)*\")*)\s*\]")
 _SD_PARAM = re.compile(r"([^\s=\]]+)=\"((?:[^\"\\]|\\.)*)\"")
 _SD_UNESCAPE = re.compile(r"\\([\"\\\]])")
 
 
-class Rfc5424Format(LogFormat):
-    """RFC 5424 syslog: ``<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG`` (``-`` = empty).
+class Rfc5424Format(_MultiLine):
+    """RFC 5424 syslog: ``<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG`` (``-`` = empty), also
+    as files written without the PRI (``1 TIMESTAMP HOST ...``). Lines without the header (a
+    message with newlines, written unescaped) continue the record.
 
-    Level from PRI's severity; extra: facility, msgid, and each structured-data parameter as
-    ``sdid.param``.
+    Level from PRI's severity, else a level word leading the message; extra: facility, msgid,
+    and each structured-data parameter as ``sdid.param``.
     """
 
     name = "rfc5424"
     title = "Syslog (RFC 5424)"
+    start_spec = StartSpec((b"<", _D), (b"01", b" ", _D + b"-"))
 
-    def sniff(self, lines: list[str]) -> float:
-        return _fraction(lines, _RFC5424)
+    def _parses(self, line: str) -> bool:
+        return _RFC5424.match(line) is not None
 
     def parse(self, text: str, ctx: ParseContext) -> Fields:
         m = _RFC5424.match(text)
         if not m:
-            return Fields(message=text)
+            return unparsed(text, ctx)
         pri, ts, host, app, procid, msgid, sd, msg = m.groups()
         extra: dict[str, str] = {}
         level = Level.UNKNOWN
@@ -61,7 +71,7 @@ class Rfc5424Format(LogFormat):
         msg = msg.removeprefix("\ufeff")  # RFC 5424 marks UTF-8 messages with a BOM
         return Fields(
             timestamp=None if ts == "-" else _iso(ts, ctx),
-            level=level if level is not Level.UNKNOWN else _message_level(msg),
+            level=level if level is not Level.UNKNOWN else _message_level(msg.split("\n", 1)[0]),
             host="" if host == "-" else host,
             source="" if app == "-" else app,
             pid=_int(procid) if procid != "-" else None,
@@ -76,37 +86,53 @@ _RFC3164 = re.compile(
     r"(?:<(\d{1,3})>)?"
     r"(?:([A-Z][a-z]{2}) +(\d{1,2}) (\d\d:\d\d:\d\d)(\.\d+)?(?: (\d{4}))?"
     r"|(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)))"
-    r" (\S+) (?:([^\s:\[\]]+)(?:\[(\d+)\])?:(?: |\Z))?(.*)\Z", re.DOTALL)
+    r" (\S+) (?:([^\s:\[\]]+)(?:\[(\d+)\]:?|:)(?: |(?=\n)|\Z))?(.*)\Z", re.DOTALL)
 
 
-class Rfc3164Format(LogFormat):
+class Rfc3164Format(_MultiLine):
     """Classic syslog ``Jan  2 03:04:05 host prog[pid]: msg`` and rsyslog's ISO variant
     ``2024-01-02T03:04:05.123456+01:00 host prog[pid]: msg``.
 
     The classic timestamp has no year: it is inferred from ``ctx.reference_time`` (the newest
     year not after it + 1 day, so December lines in a file written in January get last year).
     Level: from ``<PRI>`` if present, else a level word leading the message (``error: ...``).
+    Lines that start with neither a syslog header nor a date (a message with newlines written
+    unescaped, a traceback) continue the record before; lines before the first header (a file
+    header) make a record of their own.
     """
 
     name = "rfc3164"
     title = "Syslog (BSD / rsyslog)"
+    # "Mmm dd" (the month's letters), "<PRI>", or an ISO date (rsyslog's, or a foreign dated line)
+    start_spec = StartSpec((b"ADFJMNOS", b"aceopu", b"bcglnprtvy", b" ", b" " + _D, _D + b" "),
+                           (b"<", _D), _ISO_DATE)
+
+    def _parses(self, line: str) -> bool:
+        return _RFC3164.match(line) is not None
 
     def sniff(self, lines: list[str]) -> float:
-        sample = _nonempty(lines)
+        sample = _skip_file_header(_nonempty(lines), self._parses)
         if not sample:
             return 0.0
         score = 0.0
+        in_record = False
         for ln in sample:
-            m = _RFC3164.match(ln)
-            if m:
-                # a "prog[pid]:" tag is what makes it syslog; a bare "time word text" is weak
-                score += 1.0 if m.group(9) else 0.3
+            if self.is_record_start(ln):
+                m = _RFC3164.match(ln)
+                in_record = m is not None
+                if m:
+                    # a "prog[pid]:" tag is what makes it syslog; "time word text" is weak,
+                    # less so after the classic year-less stamp (rsyslog writes no colon after
+                    # the tag of a message it received as RFC 5424)
+                    score += 1.0 if m.group(9) else 0.7 if m.group(2) else 0.3
+            elif in_record:
+                score += 0.5
         return score / len(sample)
 
     def parse(self, text: str, ctx: ParseContext) -> Fields:
         m = _RFC3164.match(text)
         if not m:
-            return Fields(message=text)
+            return unparsed(text, ctx)
         pri, mon, day, hms, frac, year, iso, host, tag, pid, msg = m.groups()
         if iso is not None:
             ts = _iso(iso, ctx)
@@ -130,7 +156,7 @@ class Rfc3164Format(LogFormat):
             level = Level.parse(p % 8)
             extra["facility"] = str(p // 8)
         if level is Level.UNKNOWN:
-            level = _message_level(msg)
+            level = _message_level(msg.split("\n", 1)[0])
         return Fields(timestamp=ts, level=level, host=host, source=tag or "", pid=_int(pid),
                       message=msg, extra=extra)
 

@@ -164,7 +164,7 @@ def _syslog_vector_headers(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray
             & (col[20] == 32))
     # a NUL inside the line would look like its end here
     ok &= np.count_nonzero(w[:, :width], axis=1) == np.minimum(length, width)
-    d = lambda i: col[i].astype(np.int64) - 48  # noqa: E731 - a local shorthand
+    d = lambda i: col[i].astype(np.int64) - 48
     day = np.where(col[4] == 32, 0, d(4) * 10) + d(5)
     hh, mm, ss = d(7) * 10 + d(8), d(10) * 10 + d(11), d(13) * 10 + d(14)
     ok &= (hh < 24) & (mm < 60) & (ss < 60) & (day >= 1) & (day <= _MONTH_DAYS[month])
@@ -182,15 +182,19 @@ def _syslog_vector_headers(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray
     after = w[rows, t_end + 1]
     colon_tag = (t_byte == 0x3A) & ((after == 32) | (after == 0))
     digit_end = np.argmax(~_is_digit(w) & (cols > t_end[:, None]), axis=1)
-    pid_tag = ((t_byte == 0x5B) & (digit_end > t_end + 1) & (w[rows, digit_end] == 0x5D)
-               & (w[rows, np.minimum(digit_end + 1, width + pad - 1)] == 0x3A))
-    after_pid = w[rows, np.minimum(digit_end + 2, width + pad - 1)]
-    pid_tag &= (after_pid == 32) | (after_pid == 0)
+    # "tag[pid]: " or "tag[pid] " (rsyslog writes no colon for a message it got as RFC 5424)
+    c1 = w[rows, np.minimum(digit_end + 1, width + pad - 1)]
+    c2 = w[rows, np.minimum(digit_end + 2, width + pad - 1)]
+    pid_open = (t_byte == 0x5B) & (digit_end > t_end + 1) & (w[rows, digit_end] == 0x5D)
+    pid_colon = pid_open & (c1 == 0x3A) & ((c2 == 32) | (c2 == 0))
+    pid_bare = pid_open & ((c1 == 32) | (c1 == 0))
+    pid_tag = pid_colon | pid_bare
     ok &= (digit_end + 3 < width) | ~long_line | (t_byte != 0x5B)
     ok &= ~((t_byte == 0x5B) & (w[rows, digit_end] >= 0x80))  # \d takes Unicode digits
     tagged = (t_end > rest) & (colon_tag | pid_tag)
-    colon = np.where(pid_tag, digit_end + 1, t_end)
-    msg = np.where(tagged, colon + 2, rest)  # past the end when the message is empty
+    # the message starts past "tag: ", "tag[pid]: " or "tag[pid] " (past the end when empty)
+    msg = np.where(tagged, np.where(pid_colon, digit_end + 3,
+                                    np.where(pid_bare, digit_end + 2, t_end + 2)), rest)
     msg = np.minimum(msg, width)
     ok &= (msg + 12 <= width) | ~long_line
     # the message's leading level word: "\s*[\[<(]?(word)[\]>):]?(?:\s|$)"

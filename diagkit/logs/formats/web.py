@@ -6,13 +6,22 @@ import re
 from datetime import datetime
 
 from diagkit.logs.formats._base import (
+    _D,
+    _ISO_DATE,
+    _LOWER,
     _MONTHS,
+    _UPPER,
+    StartSpec,
     _fraction,
+    _head_level,
     _int,
     _localize,
-    _nonempty,
+    _MultiLine,
     _offset_tz,
+    _split_first_line,
+    _word,
 )
+from diagkit.logs.formats._stamps import unparsed
 from diagkit.logs.model import Fields, Level, LogFormat, ParseContext
 
 # --------------------------------------------------------------------------- access logs
@@ -56,7 +65,7 @@ class AccessLogFormat(LogFormat):
     def parse(self, text: str, ctx: ParseContext) -> Fields:
         m = _ACCESS.match(text)
         if not m:
-            return Fields(message=text)
+            return unparsed(text, ctx)
         vhost, client, ident, user, ts, request, status, size, referrer, agent, rest = m.groups()
         request = _unescape_clf(request)
         parts = request.split(" ")
@@ -93,34 +102,36 @@ class AccessLogFormat(LogFormat):
 _APACHE_ERR = re.compile(
     r"\[([A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)? \d{4})\] "
     r"\[(?:([\w-]+):)?(\w+)\] (?:\[pid (\d+)(?::tid (\d+))?\] )?"
-    r"(?:\[client ((?:\[[^\]]*\]|[^\]\s])+)\] )?(?:(AH\d+): )?(.*)\Z", re.DOTALL)
+    # ErrorLogFormat's %F (source file, at debug), %E (APR status), [client %a], AH code
+    r"(?:([\w.\-]+\(\d+\)): )?(?:\((-?\d+)\)([^:\[\n]*): )?"
+    r"(?:\[(?:client|remote) ((?:\[[^\]]*\]|[^\]\s])+)\] )?(?:(AH\d+): )?(.*)\Z", re.DOTALL)
 _NGINX_ERR = re.compile(
     r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(\w+)\] (\d+)#(\d+): (?:\*(\d+) )?(.*)\Z", re.DOTALL)
 _NGINX_CTX = re.compile(r", (client|server|request|upstream|host|referrer): \"?([^\",]*)\"?")
 
 
-class ApacheErrorFormat(LogFormat):
+class ApacheErrorFormat(_MultiLine):
     """Apache 2.2/2.4 error log ``[Wed Oct 11 14:32:52.123456 2023] [core:error] [pid 1:tid 2]
-    [client 1.2.3.4:5678] AH00124: msg`` and nginx ``2023/10/11 14:32:52 [error] 1234#5678: *5
-    msg, client: ..., server: ...``. Source: the Apache module (or ``nginx``); extra: tid,
-    client, code (AH number), connection, nginx context (client, server, request, upstream...)."""
+    [client 1.2.3.4:5678] AH00124: msg`` (with the source file at debug level, ``(111)Connection
+    refused:`` statuses) and nginx ``2023/10/11 14:32:52 [error] 1234#5678: *5 msg, client:
+    ..., server: ...``. Lines without the header (a CGI script's stderr, a PHP trace) continue
+    the record before. Source: the Apache module (or ``nginx``); extra: tid, client, code (AH
+    number), src, errno and error, connection, nginx context (client, server, request...)."""
 
     name = "apache-error"
     title = "Apache / nginx error log"
+    start_spec = StartSpec((b"[", _UPPER, _LOWER, _LOWER, b" "),
+                           (_D, _D, _D, _D, b"/", _D, _D, b"/", _D, _D, b" "))
 
-    def sniff(self, lines: list[str]) -> float:
-        sample = _nonempty(lines)
-        if not sample:
-            return 0.0
-        return sum(1 for ln in sample if _APACHE_ERR.match(ln) or _NGINX_ERR.match(ln)) / len(
-            sample)
+    def _parses(self, line: str) -> bool:
+        return (_APACHE_ERR if line.startswith("[") else _NGINX_ERR).match(line) is not None
 
     def parse(self, text: str, ctx: ParseContext) -> Fields:
         if text.startswith("["):
             m = _APACHE_ERR.match(text)
             if not m:
-                return Fields(message=text)
-            ts_text, module, lvl, pid, tid, client, code, msg = m.groups()
+                return unparsed(text, ctx)
+            ts_text, module, lvl, pid, tid, srcfile, errno, errstr, client, code, msg = m.groups()
             ts = None
             try:
                 _, mon, day, hms, year = ts_text.split()
@@ -137,11 +148,16 @@ class ApacheErrorFormat(LogFormat):
                 extra["client"] = client
             if code:
                 extra["code"] = code
+            if srcfile:
+                extra["src"] = srcfile
+            if errno:
+                extra["errno"] = errno
+                extra["error"] = errstr.strip()
             return Fields(timestamp=ts, level=Level.parse(lvl), host="", source=module or "",
                           pid=_int(pid), message=msg, extra=extra)
         m = _NGINX_ERR.match(text)
         if not m:
-            return Fields(message=text)
+            return unparsed(text, ctx)
         ts_text, lvl, pid, tid, conn, msg = m.groups()
         try:
             ts = _localize(datetime(int(ts_text[0:4]), int(ts_text[5:7]), int(ts_text[8:10]),
@@ -158,3 +174,89 @@ class ApacheErrorFormat(LogFormat):
         return Fields(timestamp=ts, level=Level.parse(lvl), host="", source="nginx",
                       pid=_int(pid), message=msg, extra=extra)
 
+
+
+# --------------------------------------------------------------------------- uWSGI
+
+_CTIME = r"[A-Z][a-z]{2} ([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})"
+_UWSGI_REQ = re.compile(
+    r"\[pid: (?P<pid>\d+)\|app: (?P<app>-?\d+)\|req: (?P<req>\d+/\d+)\] (?P<client>\S*) "
+    r"\((?P<user>[^)]*)\) \{\d+ vars in \d+ bytes\} \[" + _CTIME + r"\] (?P<method>\S+) "
+    r"(?P<path>\S*) => generated (?P<bytes>\d+) bytes in (?P<took>\d+) (?P<unit>msecs|micros) "
+    r"\((?P<proto>\S+) (?P<status>\d{3})\)(?P<rest>.*)\Z", re.DOTALL)
+_UWSGI_DATED = re.compile(
+    r"(?:" + _CTIME + r"|(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)) - (?P<msg>.*)\Z", re.DOTALL)
+_UWSGI_BANNER = re.compile(r"\*\*\* Starting uWSGI (?P<version>\S+) .*? on \[" + _CTIME
+                           + r"\] \*\*\*(?P<rest>.*)\Z", re.DOTALL)
+_WEEKDAY = b"FMSTW"
+
+
+def _ctime(g: tuple[str | None, ...], ctx: ParseContext) -> datetime | None:
+    mon, day, h, m, s, year = g
+    month = _MONTHS.get(mon or "")
+    if month is None:
+        return None
+    try:
+        return _localize(datetime(int(year or 0), month, int(day or 0), int(h or 0), int(m or 0),
+                                  int(s or 0)), ctx)
+    except ValueError:
+        return None
+
+
+def _status_level(status: str) -> Level:
+    return Level.ERROR if status[:1] == "5" else Level.WARNING if status[:1] == "4" else Level.INFO
+
+
+class UwsgiFormat(_MultiLine):
+    """uWSGI's log: request lines ``[pid: 1|app: 0|req: 1/1] 127.0.0.1 () {38 vars in 696
+    bytes} [Sun Mar 13 22:49:12 2016] POST /x => generated 47 bytes in 129 msecs (HTTP/1.1
+    200) ...``, the startup banner (``*** Starting uWSGI ... on [date] ***``) and, with
+    ``--log-date``, ``Sun Mar 13 22:49:12 2016 - message`` lines. Undated lines (the rest of the
+    banner, an application's traceback on stderr) continue the record before. Requests: level
+    from the status, message ``METHOD path status``, extra client, status, bytes, duration_ms."""
+
+    name = "uwsgi"
+    title = "uWSGI log"
+    other_continuation_weight = 0.75  # the startup banner: 30 undated lines before any request
+    start_spec = StartSpec(_word("[pid: "), _word("*** Starting uWSGI"),
+                           (_WEEKDAY, _LOWER, _LOWER, b" ", _UPPER, _LOWER, _LOWER, b" "),
+                           _ISO_DATE + (b" ",))
+
+    def _parses(self, line: str) -> bool:
+        return bool(_UWSGI_REQ.match(line) or _UWSGI_DATED.match(line)
+                    or _UWSGI_BANNER.match(line))
+
+    def parse(self, text: str, ctx: ParseContext) -> Fields:
+        first, rest = _split_first_line(text)
+        m = _UWSGI_REQ.match(first)
+        if m:
+            took = int(m.group("took"))
+            duration = took if m.group("unit") == "msecs" else took / 1000
+            status = m.group("status")
+            extra = {"client": m.group("client"), "status": status, "bytes": m.group("bytes"),
+                     "duration_ms": f"{duration:g}", "request": m.group("req"),
+                     "method": m.group("method"), "path": m.group("path")}
+            return Fields(timestamp=_ctime(m.groups()[5:11], ctx), level=_status_level(status),
+                          source="uwsgi", pid=int(m.group("pid")),
+                          message=f"{m.group('method')} {m.group('path')} {status}" + rest,
+                          extra=extra)
+        m = _UWSGI_BANNER.match(first)
+        if m:
+            return Fields(timestamp=_ctime(m.groups()[1:7], ctx), source="uwsgi",
+                          message=first + rest, extra={"version": m.group("version")})
+        m = _UWSGI_DATED.match(first)
+        if m is None:
+            return unparsed(text, ctx)
+        g = m.groups()
+        if g[0] is not None:
+            ts = _ctime(g[0:6], ctx)
+        else:
+            try:
+                ts = _localize(datetime(*(int(x or 0) for x in g[6:12])), ctx)
+            except ValueError:
+                ts = None
+        msg = m.group("msg")
+        level, start, _ = _head_level(msg, 0, min(len(msg), 200))
+        if level is Level.UNKNOWN:
+            start = 0
+        return Fields(timestamp=ts, level=level, source="uwsgi", message=msg[start:] + rest)
