@@ -58,6 +58,7 @@ from diagkit.logs.formats.databases import (
     MysqlGeneralFormat,
     PostgresCsvFormat,
     PostgresFormat,
+    RedisFormat,
 )
 from diagkit.logs.formats.fallback import PlainFormat, TimestampedFormat
 from diagkit.logs.formats.structured import JournaldJsonFormat, JsonLinesFormat, LogfmtFormat
@@ -104,6 +105,7 @@ __all__ = [
     "PostgresCsvFormat",
     "PostgresFormat",
     "PythonFormat",
+    "RedisFormat",
     "Rfc3164Format",
     "Rfc5424Format",
     "StartSpec",
@@ -123,7 +125,7 @@ FORMATS: dict[str, LogFormat] = {
     f.name: f for f in (
         Rfc5424Format(), Rfc3164Format(), JournaldJsonFormat(), JsonLinesFormat(), LogfmtFormat(),
         AccessLogFormat(), ApacheErrorFormat(), UwsgiFormat(), W3cFormat(), ZeekFormat(),
-        PostgresFormat(), PostgresCsvFormat(), MysqlErrorFormat(), MysqlGeneralFormat(),
+        PostgresFormat(), PostgresCsvFormat(), MysqlErrorFormat(), MysqlGeneralFormat(), RedisFormat(),
         DpkgFormat(), AptFormat(), LogcatFormat(), GlogFormat(), StraceFormat(), Tai64nFormat(),
         VdsmFormat(), PythonFormat(), JavaFormat(), IsoLevelFormat(), TimestampedFormat(),
         PlainFormat(),

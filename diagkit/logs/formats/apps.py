@@ -244,7 +244,7 @@ class IsoLevelFormat(_MultiLine):
             return unparsed(text, ctx)
         ts_text, between, lvl, msg = m.groups()
         ts = _iso(ts_text.replace(" Z", "Z"), ctx)
-        between = between.strip(" \t[]():|-,")
+        between = between.strip(" \t[]():|-,.")
         extra: dict[str, str] = {}
         source = ""
         if between:

@@ -1,5 +1,5 @@
 """Databases: PostgreSQL (stderr with a ``log_line_prefix``, csvlog), MySQL / MariaDB (error
-log, general query log)."""
+log, general query log), Redis."""
 
 from __future__ import annotations
 
@@ -13,18 +13,21 @@ import numpy as np
 from diagkit.logs.formats._base import (
     _D,
     _ISO_DATE,
+    _MONTHS,
     StartSpec,
     _abbrev_tz,
     _civil,
+    _fraction,
     _int,
     _iso,
     _line_end,
     _MultiLine,
     _nonempty,
     _split_first_line,
+    _year_less,
 )
 from diagkit.logs.formats._stamps import unparsed
-from diagkit.logs.model import Fields, Level, ParseContext
+from diagkit.logs.model import Fields, Level, LogFormat, ParseContext
 
 # --------------------------------------------------------------------------- PostgreSQL stderr
 
@@ -315,3 +318,42 @@ class MysqlGeneralFormat(_MultiLine):
         return Fields(timestamp=ts, source=m.group("cmd"), message=m.group("arg") + rest,
                       extra={"connection": m.group("id")})
 
+
+
+# --------------------------------------------------------------------------- Redis
+
+_REDIS = re.compile(
+    r"(?:(?P<pid>\d+):(?P<role>[XCSM])|\[(?P<oldpid>\d+)\]) (?P<d>\d\d) (?P<mon>[A-Z][a-z]{2})"
+    r"(?: (?P<y>\d{4}))? (?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)\.(?P<f>\d{3}) (?P<lvl>[.\-*#]) "
+    r"(?P<msg>.*)\Z", re.DOTALL)
+_REDIS_LEVELS = {".": Level.DEBUG, "-": Level.DEBUG, "*": Level.NOTICE, "#": Level.WARNING}
+_REDIS_ROLES = {"X": "sentinel", "C": "child", "S": "replica", "M": "master"}
+
+
+class RedisFormat(LogFormat):
+    """Redis server log: ``29095:M 05 Dec 2026 10:36:53.531 * Ready to accept connections``
+    (Redis 3+; ``[pid] 05 Dec 10:36:53.531 *`` before). Level from the mark: ``.`` debug, ``-``
+    verbose (debug), ``*`` notice, ``#`` warning; pid; extra ``role`` (master, replica, child,
+    sentinel)."""
+
+    name = "redis"
+    title = "Redis server log"
+
+    def sniff(self, lines: list[str]) -> float:
+        return _fraction(lines, _REDIS)
+
+    def parse(self, text: str, ctx: ParseContext) -> Fields:
+        m = _REDIS.match(text)
+        if m is None:
+            return unparsed(text, ctx)
+        month = _MONTHS.get(m.group("mon"))
+        ts = None
+        if month is not None:
+            d, h, mi, s, us = (int(m.group(k)) for k in ("d", "h", "mi", "s", "f"))
+            us *= 1000
+            ts = (_civil(int(m.group("y")), month, d, h, mi, s, us, ctx) if m.group("y")
+                  else _year_less(month, d, h, mi, s, us, ctx))
+        extra = {"role": _REDIS_ROLES[m.group("role")]} if m.group("role") else {}
+        return Fields(timestamp=ts, level=_REDIS_LEVELS[m.group("lvl")], source="redis",
+                      pid=int(m.group("pid") or m.group("oldpid")), message=m.group("msg"),
+                      extra=extra)
