@@ -111,16 +111,7 @@ def _syslog_year(month: int, day: int, hms: str, frac: str, ctx: ParseContext) -
         us = int((frac[1:] + "000000")[:6]) if frac else 0
     except ValueError:
         return None
-    limit = _reference_naive(ctx) + timedelta(days=1)
-    # Feb 29 needs a leap year: look back up to 8 years
-    for year in range(limit.year, limit.year - 9, -1):
-        try:
-            dt = datetime(year, month, day, h, m, s, us)
-        except ValueError:
-            continue
-        if dt <= limit:
-            return _localize(dt, ctx)
-    return None
+    return _year_less(month, day, h, m, s, us, ctx)
 
 
 def _us(frac: str | None) -> int:
@@ -131,8 +122,19 @@ def _us(frac: str | None) -> int:
 def _year_less(month: int, day: int, h: int, m: int, s: int, us: int,
                ctx: ParseContext) -> datetime | None:
     """A timestamp without a year (syslog, logcat, glog): the newest year that puts it not
-    after reference_time + 1 day (see :func:`_syslog_year`)."""
-    return _syslog_year(month, day, f"{h:02d}:{m:02d}:{s:02d}", f".{us:06d}" if us else "", ctx)
+    after reference_time + 1 day, so December lines in a file written in January get last
+    year."""
+    limit = _reference_naive(ctx) + timedelta(days=1)
+    year = limit.year
+    if (month, day, h, m, s, us) > (limit.month, limit.day, limit.hour, limit.minute,
+                                    limit.second, limit.microsecond):
+        year -= 1
+    for y in range(year, year - 9, -1):  # Feb 29 needs a leap year: up to 8 years back
+        try:
+            return _localize(datetime(y, month, day, h, m, s, us), ctx)
+        except ValueError:
+            continue
+    return None
 
 
 def _time_of_day(h: int, m: int, s: int, us: int, ctx: ParseContext) -> datetime | None:

@@ -16,10 +16,11 @@ from diagkit.logs.formats._base import (
     RegexStart,
     StartSpec,
     _civil,
-    _fraction,
+    _first_match,
     _int,
     _iso,
     _MultiLine,
+    _nonempty,
     _split_first_line,
     _time_of_day,
     _us,
@@ -307,14 +308,15 @@ class GlogFormat(_MultiLine):
 
 _LOGCAT_TIME = (r"(?:(?P<y>\d{4})-)?(?P<mo>\d\d)-(?P<d>\d\d) (?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)"
                 r"\.(?P<f>\d{3,6})")
-_LOGCAT = re.compile(
+_LOGCAT_PATTERNS = (
     # threadtime (the default since Android 7), with -v uid: MM-DD TIME [uid] PID TID L Tag: msg
-    r"(?:" + _LOGCAT_TIME + r" +(?:(?P<uid>[\w.]+) +)?(?P<pid>\d+) +(?P<tid>\d+) "
-    r"(?P<lvl>[VDIWEFA]) (?P<tag>.*?) *: (?P<msg>.*)"
+    re.compile(_LOGCAT_TIME + r" +(?:(?P<uid>[\w.]+) +)?(?P<pid>\d+) +(?P<tid>\d+) "
+               r"(?P<lvl>[VDIWEFA]) (?P<tag>.*?) *: (?P<msg>.*)\Z", re.DOTALL),
     # time and brief: [MM-DD TIME ]L/Tag( PID): msg
-    r"|(?:" + _LOGCAT_TIME.replace("(?P<", "(?P<b") + r" )?(?P<blvl>[VDIWEFA])/(?P<btag>[^(]*?) *"
-    r"\( *(?P<bpid>\d+)\): ?(?P<bmsg>.*)"
-    r"|(?P<sep>-{9} (?:beginning of|switch to) .*))\Z", re.DOTALL)
+    re.compile(r"(?:" + _LOGCAT_TIME + r" )?(?P<lvl>[VDIWEFA])/(?P<tag>[^(]*?) *"
+               r"\( *(?P<pid>\d+)\): ?(?P<msg>.*)\Z", re.DOTALL),
+)
+_LOGCAT_SEPARATOR = re.compile(r"-{9} (?:beginning of|switch to) ")
 _LOGCAT_LEVELS = {"V": Level.TRACE, "D": Level.DEBUG, "I": Level.INFO, "W": Level.WARNING,
                   "E": Level.ERROR, "F": Level.CRITICAL, "A": Level.CRITICAL}
 
@@ -330,30 +332,37 @@ class LogcatFormat(LogFormat):
     name = "logcat"
     title = "Android logcat"
 
+    def __init__(self) -> None:
+        self._hint = [0]
+
+    def _match(self, text: str) -> re.Match[str] | None:
+        return _first_match(_LOGCAT_PATTERNS, text, self._hint)[1]
+
     def sniff(self, lines: list[str]) -> float:
-        return _fraction(lines, _LOGCAT)
+        sample = _nonempty(lines)
+        if not sample:
+            return 0.0
+        hits = sum(1 for ln in sample if self._match(ln) or _LOGCAT_SEPARATOR.match(ln))
+        return hits / len(sample)
 
     def parse(self, text: str, ctx: ParseContext) -> Fields:
-        m = _LOGCAT.match(text)
-        if m is None or m.group("sep"):
-            return unparsed(text, ctx)
-        g = m.groupdict()
-        p = "" if g["lvl"] else "b"
+        m = self._match(text)
+        if m is None:
+            return Fields(message=text) if _LOGCAT_SEPARATOR.match(text) else unparsed(text, ctx)
+        g = m.group
         ts = None
-        if g[p + "mo"]:
-            mo, d, hh, mi, s = (int(g[p + k] or 0) for k in ("mo", "d", "h", "mi", "s"))
-            us = _us(g[p + "f"])
-            ts = (_civil(int(g[p + "y"]), mo, d, hh, mi, s, us, ctx) if g[p + "y"]
+        if g("mo"):
+            mo, d, hh, mi, s = int(g("mo")), int(g("d")), int(g("h")), int(g("mi")), int(g("s"))
+            us = _us(g("f"))
+            ts = (_civil(int(g("y")), mo, d, hh, mi, s, us, ctx) if g("y")
                   else _year_less(mo, d, hh, mi, s, us, ctx))
         extra: dict[str, str] = {}
-        if g["tid"]:
-            extra["tid"] = g["tid"]
-        if g["uid"]:
-            extra["uid"] = g["uid"]
-        return Fields(timestamp=ts, level=_LOGCAT_LEVELS[g[p + "lvl"] if p else g["lvl"]],
-                      source=(g["tag"] if not p else g["btag"]).strip(),
-                      pid=_int(g["pid"] if not p else g["bpid"]),
-                      message=g["msg"] if not p else g["bmsg"], extra=extra)
+        if m.re is _LOGCAT_PATTERNS[0]:
+            extra["tid"] = g("tid")
+            if g("uid"):
+                extra["uid"] = g("uid")
+        return Fields(timestamp=ts, level=_LOGCAT_LEVELS[g("lvl")], source=g("tag").strip(),
+                      pid=int(g("pid")), message=g("msg"), extra=extra)
 
 
 # --------------------------------------------------------------------------- vdsm
