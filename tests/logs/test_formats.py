@@ -808,8 +808,13 @@ def test_iso_level_words_in_the_wild() -> None:
      datetime(2017, 5, 16, 0, 0, 0, 8000), Level.INFO, "", 25746, "nova.osapi x"),
     # Loghub Proxifier: month.day in brackets, no year (from the reference: 2023)
     ("[10.30 16:49:06] chrome.exe - proxy.example:5070 open through proxy",
-     datetime(2023, 10, 30, 16, 49, 6), Level.UNKNOWN, "", None,
-     "chrome.exe - proxy.example:5070 open through proxy"),
+     datetime(2023, 10, 30, 16, 49, 6), Level.UNKNOWN, "chrome.exe", None,
+     "proxy.example:5070 open through proxy"),
+    # oslo.log: pid, level, a dotted logger and the request context are header fields
+    (("2017-05-16 00:00:00.008 25746 INFO nova.osapi_compute.wsgi.server [req-38 113d - - -] "
+      "10.11.10.1 \"GET /v2/servers/detail HTTP/1.1\" status: 200"),
+     datetime(2017, 5, 16, 0, 0, 0, 8000), Level.INFO, "nova.osapi_compute.wsgi.server", 25746,
+     '10.11.10.1 "GET /v2/servers/detail HTTP/1.1" status: 200'),
     ("1428634687123 Hello, World!", datetime(2015, 4, 10, 2, 58, 7, 123000, tzinfo=UTC),
      Level.UNKNOWN, "", None, "Hello, World!"),  # epoch milliseconds
     ("update-alternatives 2025-06-24 14:36:53: run with --quiet",

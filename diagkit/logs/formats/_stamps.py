@@ -65,6 +65,10 @@ _TIME_ONLY = rf"(?P<tH>[0-2][0-9]):(?P<tM>[0-5][0-9]):(?P<tS>[0-6][0-9])(?:[.,](
 _PREFIX = r"(?P<pre>(?:[!-~]{1,64}[ \t]+){0,2}?)[\[(<]?"
 _TS_PATTERN = (rf"(?:{_TIME_ONLY}|{_PREFIX}(?:" + "|".join(_LAYOUTS) + r"))(?![0-9])")
 _TS_LINE = re.compile(_TS_PATTERN, re.ASCII)
+_LOGGER_AFTER = re.compile(
+    r"(?P<src>[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*){2,}):? (?:\[(?P<ctx>[^\[\]\n]{1,300})\] )?",
+    re.ASCII)
+_DASHED_SOURCE = re.compile(r"(?P<src>[!-~]{1,64}) - (?=\S)", re.ASCII)
 _NAME = re.compile(r"[A-Za-z][\w.\-/]*:?\Z", re.ASCII)
 
 
@@ -131,7 +135,9 @@ def dated_fields(text: str, ctx: ParseContext) -> Fields | None:
     it does not): the time, a level word among the first fields, the message after them. A
     single field between the time and the level becomes ``source`` (a number: ``pid``), several
     go to ``extra["prefix"]``; ``|``-separated fields after the time are header fields up to
-    the first one with a space; a short word before the time becomes ``source``."""
+    the first one with a space; after them, a dotted logger name (and a ``[request context]``
+    after it, to ``extra["context"]``) or a ``program - `` becomes ``source``; a short word
+    before the time becomes ``source``."""
     first, rest = _split_first_line(text)
     m = _TS_LINE.match(first)
     if m is None:
@@ -167,6 +173,15 @@ def dated_fields(text: str, ctx: ParseContext) -> Fields | None:
                 pid, source = int(words[0]), words[1].strip("[]():")
             else:
                 extra["prefix"] = between
+    if not source:
+        # "LEVEL dotted.logger.name [request context] message" (oslo.log, Python's logging),
+        # "program - message": header fields too, not part of what the program said
+        h = _LOGGER_AFTER.match(first, start) or _DASHED_SOURCE.match(first, start)
+        if h:
+            source = h.group("src").strip("[]()")
+            if h.groupdict().get("ctx"):
+                extra["context"] = h.group("ctx")
+            start = h.end()
     pre = (m.group("pre") or "").strip()
     if pre:
         if not source and " " not in pre and _NAME.match(pre):
