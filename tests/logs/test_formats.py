@@ -906,3 +906,19 @@ def test_fuzz_regex_and_part_record_starts(lines: list[str], final_newline: bool
         fmt = FORMATS[name]
         got = fmt.record_starts(np.frombuffer(data, dtype=np.uint8), starts).tolist()
         assert got == [fmt.is_record_start(t) for t in texts], name
+
+
+def test_timestamped_binds_to_a_fixed_start_when_the_sample_has_one() -> None:
+    from diagkit.logs.formats._base import RegexStart, StartSpec
+
+    path = DATA / "timestamped/svlogd-tt-current.log"
+    fmt = detect_format(_lines(path))
+    assert fmt.name == "timestamped" and isinstance(fmt.start_spec, StartSpec)
+    generic = FORMATS["timestamped"]
+    assert isinstance(generic.start_spec, RegexStart)
+    data = path.read_bytes() + b"not dated\n2026-12-05_10:37:02.1 x\n"
+    buf, starts = np.frombuffer(data, dtype=np.uint8), _starts(data)
+    assert fmt.record_starts(buf, starts).tolist() == generic.record_starts(buf, starts).tolist()
+    # prefixes of varying length keep the regex
+    mixed = ["- 1117838570 a INFO x", "update-alternatives 2025-06-24 14:36:53: y"] * 3
+    assert isinstance(detect_format(mixed).start_spec, RegexStart)

@@ -4,8 +4,12 @@ the usual layouts, and a level word among the first fields) and ``plain``."""
 from __future__ import annotations
 
 from diagkit.logs.formats._base import (
+    _D,
     _LEVEL_WORD_UPPER,
+    _LOWER,
+    _UPPER,
     RegexStart,
+    StartSpec,
     _message_level,
     _MultiLine,
     _nonempty,
@@ -15,6 +19,19 @@ from diagkit.logs.formats._stamps import _TS_LINE, _TS_PATTERN, dated_fields
 from diagkit.logs.model import Fields, Level, LogFormat, ParseContext
 
 # --------------------------------------------------------------------------- timestamped
+
+# the first bytes of the layouts whose start has a fixed width (see _stamps._LAYOUTS)
+_LAYOUT_GROUPS = ("iy", "cy", "sm", "ld", "dd", "um", "mm", "ep", "tai", "tH")
+_LAYOUT_STARTS: dict[str, tuple[bytes, ...]] = {
+    "iy": (b"12", _D, _D, _D, b"-/.", _D, _D, b"-/.", _D, _D),
+    "cy": (b"12", _D, _D, _D, b"01", _D, b"0123", _D, b"-T "),
+    "sm": (b"ADFJMNOS", b"aceopu", b"bcglnprtvy", b" "),
+    "ld": (b"0123", _D, b"/", _UPPER, _LOWER, _LOWER, b"/"),
+    "mm": (b"01", _D, b"-/.", b"0123", _D, b" "),
+    "ep": (b"12", _D, _D, _D, _D, _D, _D, _D, _D, _D),
+    "tai": (b"@", b"4", b"0", b"0", b"0", b"0", b"0", b"0"),
+    "tH": (b"012", _D, b":", b"012345", _D, b":"),
+}
 
 
 class TimestampedFormat(_MultiLine):
@@ -33,7 +50,35 @@ class TimestampedFormat(_MultiLine):
 
     name = "timestamped"
     title = "Timestamped text (generic)"
-    start_spec = RegexStart(_TS_PATTERN.encode("ascii"))
+    start_spec: StartSpec | RegexStart = RegexStart(_TS_PATTERN.encode("ascii"))
+
+    def __init__(self, start_spec: StartSpec | None = None) -> None:
+        super().__init__()
+        if start_spec is not None:
+            self.start_spec = start_spec
+
+    def for_sample(self, lines: list[str]) -> LogFormat:
+        """When (nearly) every dated line of the sample starts with the same layout at column
+        0, a copy that finds record starts by that layout's first bytes (numpy, ~10x faster
+        than the regex over every line)."""
+        seen: dict[tuple[str, bool], int] = {}
+        dated = 0
+        for ln in _nonempty(lines):
+            m = _TS_LINE.match(ln)
+            if m is None:
+                continue
+            dated += 1
+            if m.group("pre") is None or m.group("pre") == "":
+                key = (next((g for g in _LAYOUT_GROUPS if m.group(g)), ""),
+                       ln.startswith("["))
+                seen[key] = seen.get(key, 0) + 1
+        if not seen:
+            return self
+        (layout, bracket), count = max(seen.items(), key=lambda kv: kv[1])
+        spec = _LAYOUT_STARTS.get(layout)
+        if spec is None or count < 0.98 * dated:
+            return self
+        return TimestampedFormat(StartSpec(((b"[",) if bracket else ()) + spec))
 
     def _parses(self, line: str) -> bool:
         return _TS_LINE.match(line) is not None
