@@ -2,19 +2,32 @@
 
 One :class:`~diagkit.logs.model.LogFormat` subclass per format; :data:`FORMATS` holds one
 instance of each, in detection-priority order (ties in :func:`detect_format` go to the earlier).
+The modules group them: ``syslog`` (RFC 5424, RFC 3164), ``structured`` (journald JSON, JSON
+lines, logfmt), ``web`` (access, Apache/nginx error, uWSGI), ``tabular`` (W3C, Zeek),
+``databases`` (PostgreSQL, MySQL/MariaDB, Redis), ``system`` (dpkg, apt, strace, TAI64N),
+``apps`` (Python, Java and relatives, glog, logcat, vdsm, ISO + level), ``fallback``
+(``timestamped``: any dated log; ``plain``); ``_base`` and ``_stamps`` hold what they share,
+``vector`` the numpy header parsing of classic syslog.
 
 Two speeds of code live here:
 
 * ``record_starts`` runs over every line of a file while it is indexed (millions of lines), so
   multi-line formats describe their first bytes as a :class:`StartSpec` (a few byte classes at
   fixed positions) that is tested with numpy over all lines at once, and the very same spec gives
-  ``is_record_start`` for one line, so both always agree.
+  ``is_record_start`` for one line, so both always agree. A layout whose start has no fixed
+  width (a thread name first, a prefix of varying length) uses a ``RegexStart`` (one bytes regex
+  run over the lines with ``finditer``), slower but still without a Python loop per line.
 * ``parse`` runs per record when filtering: one compiled regex match in the common case, dates
-  built by hand (no ``strptime``), nothing that raises on odd input.
+  built by hand (no ``strptime``), nothing that raises on odd input. Time, level, source and pid
+  come from the record's first line only. A record a format does not recognise still gets its
+  time and level if it starts with a timestamp in a usual layout (``_stamps.unparsed``).
 
-Adding a format: subclass :class:`LogFormat`, give it a ``name``, ``sniff``, ``parse`` (and a
-``StartSpec`` if records span lines), add an instance to :data:`FORMATS` at the right priority,
-and a sample under ``tests/data/logs/<name>/``.
+Adding a format: subclass :class:`LogFormat` (``_MultiLine`` if records span lines), give it a
+``name``, ``title``, ``sniff``, ``parse`` (and a ``start_spec``), ``for_sample`` if its header
+declares the columns, add an instance to :data:`FORMATS` at the right priority (before the
+generic ones: ``iso-level``, ``timestamped``), a sample captured from the real program under
+``tests/data/logs/<name>/`` (with its origin in that folder's README), and the file with its
+expected figures to ``tests/logs/wild/manifest.json``.
 """
 
 from __future__ import annotations
