@@ -922,3 +922,17 @@ def test_timestamped_binds_to_a_fixed_start_when_the_sample_has_one() -> None:
     # prefixes of varying length keep the regex
     mixed = ["- 1117838570 a INFO x", "update-alternatives 2025-06-24 14:36:53: y"] * 3
     assert isinstance(detect_format(mixed).start_spec, RegexStart)
+
+
+def test_rfc5424_without_pri_and_version() -> None:
+    recs = _parse_records(DATA / "rfc5424/lnav-with-zones.log")  # VMware NSX, shortened
+    r = recs[0]
+    assert (r.timestamp, r.host, r.source, r.pid) == (
+        datetime(2022, 8, 27, 14, 22, 1, 613000, tzinfo=UTC), "space01.global-acme.entp", "NSX",
+        3106)
+    assert r.level is Level.INFO and r.extra["abc@6876.level"] == "INFO"  # no PRI: SD's level
+    assert r.message == "keep-alive check received resp"
+    assert recs[1].timestamp.utcoffset() == timedelta(hours=3) and recs[1].pid == 20856
+    assert recs[2].extra["msgid"] == "SWITCHING"
+    # a BSD line with an ISO stamp is not taken for one: its PROCID would be a word
+    assert FORMATS["rfc5424"].sniff(_lines(DATA / "rfc3164/rsyslog-iso.log")) < 0.5

@@ -24,11 +24,18 @@ from diagkit.logs.model import Fields, Level, ParseContext
 
 # --------------------------------------------------------------------------- RFC 5424
 
-_RFC5424 = re.compile(
+_SD = r"(-|(?:\[(?:[^\]\\\"]|\\.|\"(?:[^\"\\]|\\.)*\")*\])+)(?: (.*))?\Z"
+_RFC5424_PATTERNS = (
     # VERSION is 1; rsyslog writes 0 for a message it received in the old format when a
     # template prints RFC 5424 fields without the PRI
-    r"(?:<(\d{1,3})>1|[01]) (-|\d{4}-\d\d-\d\dT\S+) (\S+) (\S+) (\S+) (\S+) "
-    r"(-|(?:\[(?:[^\]\\\"]|\\.|\"(?:[^\"\\]|\\.)*\")*\])+)(?: (.*))?\Z", re.DOTALL)
+    re.compile(r"(?:<(\d{1,3})>1|[01]) (-|\d{4}-\d\d-\d\dT\S+) (\S+) (\S+) (\S+) (\S+) " + _SD,
+               re.DOTALL),
+    # files that keep the fields but neither PRI nor VERSION (VMware's, syslog-ng templates):
+    # "2022-08-27T14:22:01.613Z host app 3106 - [sd] msg"; the PROCID (a number or "-") and the
+    # SD ("-" or "[...]") tell it from a BSD line with an ISO stamp
+    re.compile(r"()(\d{4}-\d\d-\d\dT\S+) (\S+) (\S+) (-|\d+) (\S+) " + _SD, re.DOTALL),
+)
+_RFC5424 = _RFC5424_PATTERNS[0]
 _SD_ELEMENT = re.compile(r"\[([^\s\]=]+)((?:\s+[^\s=\]]+=\"(?:[^\"\\]|\\.)*\")*)\s*\]")
 _SD_PARAM = re.compile(r"([^\s=\]]+)=\"((?:[^\"\\]|\\.)*)\"")
 _SD_UNESCAPE = re.compile(r"\\([\"\\\]])")
@@ -36,28 +43,28 @@ _SD_UNESCAPE = re.compile(r"\\([\"\\\]])")
 
 class Rfc5424Format(_MultiLine):
     """RFC 5424 syslog: ``<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG`` (``-`` = empty), also
-    as files written without the PRI (``1 TIMESTAMP HOST ...``). Lines without the header (a
-    message with newlines, written unescaped) continue the record.
+    as files written without the PRI (``1 TIMESTAMP HOST ...``) or without PRI and VERSION
+    (``TIMESTAMP HOST APP PROCID MSGID [SD] MSG``). Lines without the header (a message with
+    newlines, written unescaped) continue the record.
 
-    Level from PRI's severity, else a level word leading the message; extra: facility, msgid,
-    and each structured-data parameter as ``sdid.param``.
+    Level from PRI's severity, else a ``level``/``severity`` structured-data parameter, else a
+    level word leading the message; extra: facility, msgid, and each structured-data parameter
+    as ``sdid.param``.
     """
 
     name = "rfc5424"
     title = "Syslog (RFC 5424)"
-    start_spec = StartSpec((b"<", _D), (b"01", b" ", _D + b"-"))
-
-    def _parses(self, line: str) -> bool:
-        return _RFC5424.match(line) is not None
+    start_spec = StartSpec((b"<", _D), (b"01", b" ", _D + b"-"), _ISO_DATE)
+    patterns = _RFC5424_PATTERNS
 
     def parse(self, text: str, ctx: ParseContext) -> Fields:
-        m = _RFC5424.match(text)
+        m = self._match(text)
         if not m:
             return unparsed(text, ctx)
         pri, ts, host, app, procid, msgid, sd, msg = m.groups()
         extra: dict[str, str] = {}
         level = Level.UNKNOWN
-        if pri is not None:
+        if pri:
             p = int(pri)
             level = Level.parse(p % 8)
             extra["facility"] = str(p // 8)
@@ -67,6 +74,9 @@ class Rfc5424Format(_MultiLine):
             for el in _SD_ELEMENT.finditer(sd):
                 for pm in _SD_PARAM.finditer(el.group(2)):
                     extra[f"{el.group(1)}.{pm.group(1)}"] = _SD_UNESCAPE.sub(r"\1", pm.group(2))
+        if level is Level.UNKNOWN:  # no PRI: a "level" or "severity" parameter, if any
+            level = next((Level.parse(v) for k, v in extra.items()
+                          if k.endswith((".level", ".severity"))), Level.UNKNOWN)
         msg = msg or ""
         msg = msg.removeprefix("\ufeff")  # RFC 5424 marks UTF-8 messages with a BOM
         return Fields(
