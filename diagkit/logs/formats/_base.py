@@ -538,6 +538,8 @@ _LEVEL_LATER = re.compile(
     r"(?:[\[(<{](?P<b>" + _ANY_LEVEL + r")[\])>}]:?|\|?(?:[A-Za-z_]{1,20}\.)?(?P<u>"
     + _UPPER_LEVEL + r")\|?:?)(?=[ \t]|$)", re.ASCII)
 _SEPARATORS = re.compile(r"[\])>]?[ \t:|\-]*")
+_LATER_HINT = re.compile(r"(?<![A-Za-z])(?:" + _UPPER_LEVEL + r")(?![A-Za-z])|[\[(<{][A-Za-z]",
+                         re.ASCII)
 
 
 def _head_level(text: str, pos: int, end: int | None = None) -> tuple[Level, int, str]:
@@ -550,7 +552,8 @@ def _head_level(text: str, pos: int, end: int | None = None) -> tuple[Level, int
         word = m.group("lvl")
         sep = _SEPARATORS.match(text, m.end(), stop)
         return Level.parse(word), sep.end() if sep else m.end(), ""
-    m = _LEVEL_LATER.match(text, pos, stop)
+    # deeper fields count only in capitals or brackets: skip the costly scan without any
+    m = _LEVEL_LATER.match(text, pos, stop) if _LATER_HINT.search(text, pos, stop) else None
     if m:
         word = m.group("b") or m.group("u")
         level = Level.parse(word)

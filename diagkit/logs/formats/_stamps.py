@@ -79,54 +79,96 @@ def _hour(h: str, ampm: str | None) -> int:
     return hour
 
 
+def _iso_stamp(m: re.Match[str], ctx: ParseContext) -> datetime | None:
+    g = m.group
+    tz = _abbrev_tz(g("iz")) if g("iz") else None
+    return _civil(int(g("iy")), int(g("imo")), int(g("id")), int(g("iH")), int(g("iM")),
+                  int(g("iS") or 0), _us(g("if")), ctx, tz)
+
+
+def _time_only_stamp(m: re.Match[str], ctx: ParseContext) -> datetime | None:
+    g = m.group
+    return _time_of_day(int(g("tH")), int(g("tM")), int(g("tS")), _us(g("tf")), ctx)
+
+
+def _syslog_stamp(m: re.Match[str], ctx: ParseContext) -> datetime | None:
+    g = m.group
+    month, day = _MONTHS[g("sm")], int(g("sd"))
+    hour = _hour(g("sH"), g("sap"))
+    year = g("sy") or g("sy2")
+    if year:
+        return _civil(int(year), month, day, hour, int(g("sM")), int(g("sS")), _us(g("sf")), ctx)
+    return _year_less(month, day, hour, int(g("sM")), int(g("sS")), _us(g("sf")), ctx)
+
+
+def _epoch_stamp(m: re.Match[str], ctx: ParseContext) -> datetime | None:
+    g = m.group
+    extra, frac = g("epx"), g("epf")
+    us = _us(frac) if frac else 0
+    if extra:  # the digits after the first ten: ms, us or ns
+        us = int(extra[:6].ljust(6, "0"))
+    return _EPOCH + timedelta(seconds=int(g("ep")), microseconds=us)
+
+
+def _compact_stamp(m: re.Match[str], ctx: ParseContext) -> datetime | None:
+    g = m.group
+    h, mi, sec = (g("cH"), g("cM"), g("cS")) if g("cH") else (g("cH2"), g("cM2"), g("cS2"))
+    return _civil(int(g("cy")), int(g("cmo")), int(g("cd")), int(h), int(mi), int(sec),
+                  _us(g("cf")), ctx, UTC if g("cz") else None)
+
+
+def _clf_stamp(m: re.Match[str], ctx: ParseContext) -> datetime | None:
+    g = m.group
+    tz = _abbrev_tz(g("lz")) if g("lz") else None
+    return _civil(int(g("ly")), _MONTHS[g("lm")], int(g("ld")), int(g("lH")), int(g("lM")),
+                  int(g("lS")), 0, ctx, tz)
+
+
+def _day_first_stamp(m: re.Match[str], ctx: ParseContext) -> datetime | None:
+    g = m.group
+    month_text = g("dm")
+    month = _MONTHS.get(month_text) or int(month_text)
+    return _civil(int(g("dy")), month, int(g("dd")), int(g("dH")), int(g("dM")),
+                  int(g("dS") or 0), _us(g("df")), ctx)
+
+
+def _us_stamp(m: re.Match[str], ctx: ParseContext) -> datetime | None:
+    g = m.group
+    month, day = int(g("um")), int(g("ud"))
+    if month > 12 >= day:  # 25/12/2024: day first after all
+        month, day = day, month
+    return _civil(int(g("uy")), month, day, _hour(g("uH"), g("uap")), int(g("uM")),
+                  int(g("uS") or 0), _us(g("uf")), ctx)
+
+
+def _month_day_stamp(m: re.Match[str], ctx: ParseContext) -> datetime | None:
+    g = m.group
+    return _year_less(int(g("mm")), int(g("md")), int(g("mH")), int(g("mM")), int(g("mS")),
+                      _us(g("mf")), ctx)
+
+
+def _tai_stamp(m: re.Match[str], ctx: ParseContext) -> datetime | None:
+    return _tai64n_time(m.group("tai"), m.group("tain"))
+
+
+# (group that is set when the layout matched, its reader); a file uses one layout, so the one
+# that read the last line is tried first
+_READERS = (("iy", _iso_stamp), ("tH", _time_only_stamp), ("sm", _syslog_stamp),
+            ("ep", _epoch_stamp), ("cy", _compact_stamp), ("ld", _clf_stamp),
+            ("dd", _day_first_stamp), ("um", _us_stamp), ("mm", _month_day_stamp),
+            ("tai", _tai_stamp))
+_LAST_READER = [0]
+
+
 def _stamp(m: re.Match[str], ctx: ParseContext) -> datetime | None:
     """The datetime a _TS_LINE match names (None for one that names no real time)."""
-    g = m.group
-    if g("iy"):
-        tz = _abbrev_tz(g("iz")) if g("iz") else None
-        return _civil(int(g("iy")), int(g("imo")), int(g("id")), int(g("iH")), int(g("iM")),
-                      int(g("iS") or 0), _us(g("if")), ctx, tz)
-    if g("tH"):
-        return _time_of_day(int(g("tH")), int(g("tM")), int(g("tS")), _us(g("tf")), ctx)
-    if g("sm"):
-        month, day = _MONTHS[g("sm")], int(g("sd"))
-        hour = _hour(g("sH"), g("sap"))
-        year = g("sy") or g("sy2")
-        if year:
-            return _civil(int(year), month, day, hour, int(g("sM")), int(g("sS")), _us(g("sf")),
-                          ctx)
-        return _year_less(month, day, hour, int(g("sM")), int(g("sS")), _us(g("sf")), ctx)
-    if g("ep"):
-        seconds = int(g("ep"))
-        extra, frac = g("epx"), g("epf")
-        us = _us(frac) if frac else 0
-        if extra:  # the digits after the first ten: ms, us or ns
-            us = int(extra[:6].ljust(6, "0"))
-        return _EPOCH + timedelta(seconds=seconds, microseconds=us)
-    if g("cy"):
-        h, mi, sec = (g("cH"), g("cM"), g("cS")) if g("cH") else (g("cH2"), g("cM2"), g("cS2"))
-        return _civil(int(g("cy")), int(g("cmo")), int(g("cd")), int(h), int(mi), int(sec),
-                      _us(g("cf")), ctx, UTC if g("cz") else None)
-    if g("ld"):
-        tz = _abbrev_tz(g("lz")) if g("lz") else None
-        return _civil(int(g("ly")), _MONTHS[g("lm")], int(g("ld")), int(g("lH")), int(g("lM")),
-                      int(g("lS")), 0, ctx, tz)
-    if g("dd"):
-        month_text = g("dm")
-        month = _MONTHS.get(month_text) or int(month_text)
-        return _civil(int(g("dy")), month, int(g("dd")), int(g("dH")), int(g("dM")),
-                      int(g("dS") or 0), _us(g("df")), ctx)
-    if g("um"):
-        month, day = int(g("um")), int(g("ud"))
-        if month > 12 >= day:  # 25/12/2024: day first after all
-            month, day = day, month
-        return _civil(int(g("uy")), month, day, _hour(g("uH"), g("uap")), int(g("uM")),
-                      int(g("uS") or 0), _us(g("uf")), ctx)
-    if g("mm"):
-        return _year_less(int(g("mm")), int(g("md")), int(g("mH")), int(g("mM")), int(g("mS")),
-                          _us(g("mf")), ctx)
-    if g("tai"):
-        return _tai64n_time(g("tai"), g("tain"))
+    key, read = _READERS[_LAST_READER[0]]
+    if m.start(key) >= 0:
+        return read(m, ctx)
+    for i, (key, read) in enumerate(_READERS):
+        if m.start(key) >= 0:
+            _LAST_READER[0] = i  # a benign race between threads costs a lookup, no error
+            return read(m, ctx)
     return None
 
 
