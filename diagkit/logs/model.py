@@ -48,7 +48,12 @@ class Level(enum.IntEnum):
         key = text.strip().strip("[]<>:").lower()
         if key.isdigit():
             return _SYSLOG_SEVERITY.get(int(key), cls.UNKNOWN)
-        return _ALIASES.get(key, cls.UNKNOWN)
+        level = _ALIASES.get(key)
+        if level is None and key[-1:].isdigit():
+            # numbered sub-levels: PostgreSQL's DEBUG1..5, lnav's debug2, TRACE3 ...
+            base = key.rstrip("0123456789")
+            level = _ALIASES.get(base) if len(base) >= 3 else None
+        return level if level is not None else cls.UNKNOWN
 
 
 _ALIASES: dict[str, Level] = {
@@ -56,10 +61,11 @@ _ALIASES: dict[str, Level] = {
     "debug": Level.DEBUG, "dbg": Level.DEBUG, "fine": Level.DEBUG, "d": Level.DEBUG,
     "verbose": Level.DEBUG, "v": Level.DEBUG,
     "info": Level.INFO, "information": Level.INFO, "informational": Level.INFO, "i": Level.INFO,
-    "config": Level.INFO,
+    "config": Level.INFO, "note": Level.INFO, "log": Level.INFO,
     "notice": Level.NOTICE, "n": Level.NOTICE,
     "warn": Level.WARNING, "warning": Level.WARNING, "w": Level.WARNING,
     "error": Level.ERROR, "err": Level.ERROR, "e": Level.ERROR, "severe": Level.ERROR,
+    "failure": Level.ERROR,
     "crit": Level.CRITICAL, "critical": Level.CRITICAL, "fatal": Level.CRITICAL,
     "alert": Level.CRITICAL, "emerg": Level.CRITICAL, "emergency": Level.CRITICAL,
     "panic": Level.CRITICAL, "f": Level.CRITICAL, "c": Level.CRITICAL,
@@ -150,7 +156,11 @@ class LogFormat:
       this runs over millions of lines while a file is indexed.
     * ``is_record_start(line) -> bool``: the same test for one line (text).
     * ``parse(text, ctx) -> Fields``: a whole record's text to fields; never raises for odd
-      input (a line that does not fit gives ``Fields(message=text)``).
+      input (a line that does not fit gives ``Fields(message=text)``). The timestamp, level,
+      source and pid come from the record's first line alone (the header), so that parsing
+      only headers (``LogFile.levels()/timestamps()``) agrees with parsing whole records.
+    * ``for_sample(lines) -> LogFormat``: the format for one file, given its first lines:
+      ``self``, or a copy bound to what the file declares in a header (W3C's ``#Fields:``).
     """
 
     name = "plain"
@@ -168,6 +178,9 @@ class LogFormat:
 
     def parse(self, text: str, ctx: ParseContext) -> Fields:
         return Fields(message=text)
+
+    def for_sample(self, lines: list[str]) -> LogFormat:
+        return self
 
 
 @dataclass(frozen=True)
