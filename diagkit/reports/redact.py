@@ -482,13 +482,15 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
      ("yj",)),
     # base64 of '{"auths":' (a Docker config.json in a Kubernetes secret)
     ("docker_config", r"eyJhdXRocyI6[A-Za-z0-9+/=]{20,}", ("yjhdxrocyi6",)),
-    ("github_token", r"(?<![\w-])(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})",
+    # a token with a prefix of its own is one after a hyphen too (app-ghp_....log); the rules
+    # for shapes that could be part of another word (key-, sk-, LTAI, AKIA...) stay off hyphens
+    ("github_token", r"(?<!\w)(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})",
      ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
-    ("gitlab_token", r"(?<![\w-])(?:gl(?:pat|dt|rt|ptt|ft|imt|cbt|soat|oas|agent|ffct|wt)-|"
+    ("gitlab_token", r"(?<!\w)(?:gl(?:pat|dt|rt|ptt|ft|imt|cbt|soat|oas|agent|ffct|wt)-|"
                      r"GR1348941)[\w-]{20,}(?:\.[\w-]+)*",
      ("glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glcbt-", "glsoat-", "gloas-",
       "glagent-", "glffct-", "glwt-", "gr1348941")),
-    ("atlassian_token", r"(?<![\w-])(?:ATBB|ATATT3|ATCTT3|ATOA)[A-Za-z0-9_=.+/-]{24,}",
+    ("atlassian_token", r"(?<!\w)(?:ATBB|ATATT3|ATCTT3|ATOA)[A-Za-z0-9_=.+/-]{24,}",
      ("atbb", "atatt3", "atctt3", "atoa")),
     ("slack_token", r"\b(?:xox[abposre]-[A-Za-z0-9-]{10,}|xoxe\.xox[bp]-[A-Za-z0-9-]{10,}|"
                     r"xapp-[A-Za-z0-9-]{10,})", ("xox", "xapp-")),
@@ -502,7 +504,7 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
      (":aa",)),
     ("stripe_key", r"\b(?:[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9+/=]{20,})",
      ("k_live_", "k_test_", "k_prod_", "hsec_")),
-    ("square_token", r"(?<![\w-])(?:sq0(?:atp|csp|idp)-[\w-]{20,}|EAAA[\w-]{40,})",
+    ("square_token", r"(?<!\w)(?:sq0(?:atp|csp|idp)-[\w-]{20,}|EAAA[\w-]{40,})",
      ("sq0", "aaa")),
     ("braintree_token", r"access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}",
      ("access_token$",)),
@@ -511,31 +513,31 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
     ("mailchimp_key", r"(?<![\w-])[0-9a-f]{32}-us\d{1,2}(?![\w-])", ("-us",)),
     ("openai_key", r"(?<![\w-])sk-(?!ant-)(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_-]{20,}",
      ("sk-",)),
-    ("anthropic_key", r"(?<![\w-])sk-ant-[a-z]+\d*-[\w-]{20,}", ("sk-ant-",)),
-    ("huggingface_token", r"(?<![\w-])(?:hf_|api_org_)[A-Za-z0-9]{30,}", ("hf_", "api_org_")),
-    ("ai_api_key", r"(?<![\w-])(?:r8_[A-Za-z0-9]{30,}|gsk_[A-Za-z0-9]{40,}|pplx-[A-Za-z0-9]{40,}|"
+    ("anthropic_key", r"(?<!\w)sk-ant-[a-z]+\d*-[\w-]{20,}", ("sk-ant-",)),
+    ("huggingface_token", r"(?<!\w)(?:hf_|api_org_)[A-Za-z0-9]{30,}", ("hf_", "api_org_")),
+    ("ai_api_key", r"(?<!\w)(?:r8_[A-Za-z0-9]{30,}|gsk_[A-Za-z0-9]{40,}|pplx-[A-Za-z0-9]{40,}|"
                    r"xai-[A-Za-z0-9]{40,})", ("r8_", "gsk_", "pplx-", "xai-")),
-    ("npm_token", r"(?<![\w-])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])", ("pm_",)),
-    ("pypi_token", r"(?<![\w-])pypi-AgE[A-Za-z0-9_-]{50,}", ("pypi-age",)),
-    ("rubygems_key", r"(?<![\w-])rubygems_[a-f0-9]{48}", ("gems_",)),
-    ("docker_token", r"(?<![\w-])dckr_(?:pat|oat)_[\w-]{20,}", ("ckr_",)),
-    ("artifactory_key", r"(?<![\w-])(?:AKCp[A-Za-z0-9]{60,}|cmVmdGtu[A-Za-z0-9]{50,})",
+    ("npm_token", r"(?<!\w)npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])", ("pm_",)),
+    ("pypi_token", r"(?<!\w)pypi-AgE[A-Za-z0-9_-]{50,}", ("pypi-age",)),
+    ("rubygems_key", r"(?<!\w)rubygems_[a-f0-9]{48}", ("gems_",)),
+    ("docker_token", r"(?<!\w)dckr_(?:pat|oat)_[\w-]{20,}", ("ckr_",)),
+    ("artifactory_key", r"(?<!\w)(?:AKCp[A-Za-z0-9]{60,}|cmVmdGtu[A-Za-z0-9]{50,})",
      ("akcp", "cmvmdgtu")),
-    ("digitalocean_token", r"(?<![\w-])do[opr]_v1_[a-f0-9]{64}", ("v1_",)),
+    ("digitalocean_token", r"(?<!\w)do[opr]_v1_[a-f0-9]{64}", ("v1_",)),
     ("alibaba_access_key_id", r"(?<![\w-])LTAI[A-Za-z0-9]{12,24}(?![A-Za-z0-9])", ("ltai",)),
-    ("gcp_token", r"(?<![\w-])(?:GOCSPX-[\w-]{24,}|ya29\.[\w-]{20,})", ("gocspx-", "a29.")),
+    ("gcp_token", r"(?<!\w)(?:GOCSPX-[\w-]{24,}|ya29\.[\w-]{20,})", ("gocspx-", "a29.")),
     # Discord bot tokens: base64 of the bot's id, a timestamp, an HMAC (found by the dots)
     ("discord_bot_token", r"(?<![\w-])[MNO][A-Za-z\d_-]{23,25}\.[\w-]{6}\.[\w-]{27,38}(?![\w-])",
      ()),
     ("azure_client_secret", r"(?<![\w~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])",
      ("q~",)),
-    ("heroku_api_key", r"(?<![\w-])HRKU-[\w-]{30,}", ("ku-",)),
+    ("heroku_api_key", r"(?<!\w)HRKU-[\w-]{30,}", ("ku-",)),
     ("vault_token", r"(?<![\w.-])hv[sbr]\.[\w-]{24,}", ("hvs.", "hvb.", "hvr.")),
     ("terraform_token", r"(?<![\w-])[A-Za-z0-9]{14}\.atlasv1\.[\w=-]{60,}", ("atlasv1",)),
-    ("shopify_token", r"(?<![\w-])shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}",
+    ("shopify_token", r"(?<!\w)shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}",
      ("shpat_", "shpca_", "shppa_", "shpss_")),
     # tokens of other SaaS APIs that gitleaks knows by their prefix
-    ("api_token", r"(?<![\w-])(?:sntry[su]_[A-Za-z0-9+/=_]{40,}|glc_[A-Za-z0-9+/]{32,}={0,3}|"
+    ("api_token", r"(?<!\w)(?:sntry[su]_[A-Za-z0-9+/=_]{40,}|glc_[A-Za-z0-9+/]{32,}={0,3}|"
                   r"glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|NRAK-[A-Z0-9]{27}|NRII-[\w-]{32}|"
                   r"PMAK-[a-f0-9]{24}-[a-f0-9]{34}|lin_api_[A-Za-z0-9]{40}|"
                   r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,}|pul-[a-f0-9]{40}|"
