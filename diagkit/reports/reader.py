@@ -20,9 +20,9 @@ verifies and then extracts it, refusing
   disagree on which one wins), lists a path twice, or gives a size or checksum that cannot be;
 * files missing from the manifest, listed but absent, or whose SHA-256 differs (named each time).
 
-Every name that reaches a message goes through :func:`printable` first: control characters are
-shown escaped (``\\x1b``, ``\\n``), so a crafted name cannot forge lines of output or drive
-the terminal.
+Every name that reaches a message goes through :func:`diagkit.textsafe.printable` first: control
+characters are shown escaped (``\\x1b``, ``\\n``), so a crafted name cannot forge lines of output
+or drive the terminal.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from typing import Any, BinaryIO
 from diagkit.config import make_tree_private, private_dir
 from diagkit.errors import BundleError
 from diagkit.reports.bundle import MANIFEST, SCHEMA
+from diagkit.textsafe import printable
 
 #: Total unpacked size allowed (declared and actual).
 MAX_TOTAL = 2 << 30
@@ -76,9 +77,6 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _WINDOWS_CHARS = re.compile(r'[:*?"<>|]')
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
 @dataclass(frozen=True)
 class VerifyReport:
     """``ok`` when every check passed; ``problems`` name each file and what is wrong with it."""
@@ -110,29 +108,9 @@ class OpenedBundle:
         return doc if isinstance(doc, dict) else {}
 
 
-def printable(text: object) -> str:
-    """``text`` with every non-printable character escaped: ``\\x1b``, ``\\n``, ``\\u202e``.
-
-    Covers control characters (C0, DEL, C1), Unicode format characters such as bidi overrides,
-    odd spaces and lone surrogates (which could not even be written to a UTF-8 terminal).
-    """
-    text = str(text)
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else _escape(c) for c in text)
-
-
-def _escape(char: str) -> str:
-    if char in _ESCAPES:
-        return _ESCAPES[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-
-
 def _q(name: str) -> str:
-    """A name quoted for a message: ``repr`` escapes what :func:`printable` does, and also
-    backslashes, so the quoted name is unambiguous."""
-    return repr(name)
+    """A name quoted for a message, unambiguous: backslashes and quotes escaped too."""
+    return "'" + printable(name.replace("\\", "\\\\").replace("'", "\\'")) + "'"
 
 
 # --- JSON ----------------------------------------------------------------------------------------

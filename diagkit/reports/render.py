@@ -139,12 +139,21 @@ def _line_level(line: str) -> str:
     return "error" if m.group("error") else "warn"
 
 
+def _longest_backticks(text: str) -> int:
+    return max((len(m) for m in re.findall(r"`+", text)), default=0)
+
+
 def _fence(text: str | Sequence[str]) -> str:
     """A Markdown code fence longer than any backtick run inside ``text`` (no break-out)."""
     if not isinstance(text, str):
         text = "\n".join(text)
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
+    return "`" * max(3, _longest_backticks(text) + 1)
+
+
+def _folded(value: Any) -> str:
+    """``value`` as one line of text: control characters escaped, whitespace runs (newlines,
+    tabs) folded into one space."""
+    return " ".join(escape_controls("" if value is None else str(value)).split())
 
 
 # Inline Markdown syntax: escaped with a backslash (CommonMark allows it before any ASCII
@@ -159,8 +168,7 @@ def _md_inline(value: Any) -> str:
     """Text from hosts, logs or cases as one line of Markdown prose that shows exactly that
     text: control characters shown escaped, whitespace (newlines, tabs) folded, Markdown
     metacharacters escaped, raw HTML neutralised."""
-    text = " ".join(escape_controls("" if value is None else str(value)).split())
-    text = _MD_META.sub(lambda m: "\\" + m.group(0), text)
+    text = _MD_META.sub(lambda m: "\\" + m.group(0), _folded(value))
     text = text.replace("<", "&lt;").replace(">", "&gt;")
     lead = _MD_LEAD.match(text)
     return text[: lead.end() - 1] + "\\" + text[lead.end() - 1:] if lead else text
@@ -169,8 +177,7 @@ def _md_inline(value: Any) -> str:
 def _md_line(value: Any) -> str:
     """The engineer's own one-line Markdown (a reproduction step): their Markdown kept (it
     cannot leave its list item), raw HTML neutralised, whitespace folded."""
-    text = escape_controls("" if value is None else str(value))
-    return " ".join(text.replace("<", "&lt;").replace(">", "&gt;").split())
+    return _folded(value).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _md_cell(value: Any) -> str:
@@ -181,8 +188,8 @@ def _md_cell(value: Any) -> str:
 
 def _md_code(value: Any) -> str:
     """``value`` as an inline code span that no backtick inside can close (a file name)."""
-    text = " ".join(escape_controls("" if value is None else str(value)).split())
-    run = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    text = _folded(value)
+    run = "`" * (_longest_backticks(text) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{run}{pad}{text}{pad}{run}"
 
