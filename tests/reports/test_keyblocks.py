@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from diagkit.cli import main
+from diagkit.errors import LogFormatError
 from diagkit.logs.logfile import CHUNK, LogFile, open_logs
 from diagkit.reports import keyblocks
-from diagkit.reports.bundle import REPORT_LOG_LINES, log_excerpts, write_bundle
+from diagkit.reports.bundle import REPORT_LOG_LINES, log_excerpts, record_excerpts, write_bundle
 from diagkit.reports.keyblocks import (
     TOKEN,
     KeyBlock,
@@ -308,6 +309,29 @@ def test_real_logs_hold_no_key_blocks() -> None:
                 total += log.line_count
                 assert find_blocks(log) == [], path
     assert total > 20_000
+
+
+def test_records_picked_by_hand_inside_a_key(tmp_path: Path, keys: dict[str, list[str]]) -> None:
+    """record_excerpts (the app's "add to report"): body lines picked with no BEGIN or END in
+    reach are masked from the whole log; records apart from each other make excerpts of their
+    own, numbered as in the file; a log rewritten since is refused with the way out."""
+    key = keys["pem"]
+    log = per_line_log(tmp_path / "app.log", key, before=30)
+    with LogFile.open(log) as lf:
+        inside = lf.records(30 + 8, 30 + 12)  # key lines 8-11: body only
+        apart = lf.records(2, 3) + lf.records(30 + 14, 30 + 15)
+    body_lines = [r.raw for r in inside]
+    ordinary, masked, other = record_excerpts([*inside, *apart])
+    assert ordinary.lines == (apart[0].raw,) and ordinary.first_line == 3
+    assert masked.first_line == 39 and masked.lines == (TOKEN,) * 4
+    assert masked.masked_keys == ((39, 42),) and other.masked_keys == ((45, 45),)
+    assert not any(b in "\n".join(x.lines) for x in (masked, ordinary, other) for b in body_lines)
+    log.write_text("2024-01-02T10:00:00Z web1 app[42]: INFO rotated\n" * 100)
+    with pytest.raises(LogFormatError, match="has changed since its records were set aside"):
+        record_excerpts(inside)
+    log.unlink()
+    with pytest.raises(LogFormatError, match="Cannot read .* again .* Set the records aside"):
+        record_excerpts(inside)
 
 
 def test_a_key_planted_in_a_real_log(tmp_path: Path, keys: dict[str, list[str]]) -> None:
