@@ -146,8 +146,6 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     setup_logging()
     real_stderr = sys.stderr
     if repaired:
-        import logging
-
         logging.getLogger("diagkit").warning(repaired)
     try:
         if args.command in (None, "gui"):

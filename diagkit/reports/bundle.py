@@ -184,12 +184,15 @@ def _scrub_rows(table: Any, r: Redactor, source: str) -> tuple[tuple[Any, ...], 
     return tuple(rows)
 
 
-def _redact_value(r: Redactor, key: str, value: str, source: str) -> str:
+def _redact_value(r: Redactor, key: str, value: str, source: str, *,
+                  redacted_key: str | None = None) -> str:
     """``value`` redacted as the value of ``key`` (``key=value`` as one line, so that key-based
     secret rules see the key; a fact called "password" has its value masked even though the
-    value alone looks harmless)."""
+    value alone looks harmless). The line's key part is expected as ``redacted_key`` (the key
+    redacted alone, when the caller has it) or as ``key``; when the key came out otherwise, the
+    value is redacted alone."""
     line = r.redact(f"{key}={value}", source=source)
-    prefix = f"{key}="
+    prefix = f"{key if redacted_key is None else redacted_key}="
     return line[len(prefix):] if line.startswith(prefix) else r.redact(value, source=source)
 
 
@@ -213,12 +216,7 @@ def _scrub_mapping(value: Mapping[Any, Any], r: Redactor, source: str) -> dict[A
     for k, v in value.items():
         key = _scrub(k, r, source)
         if isinstance(k, str) and isinstance(v, str) and v:
-            # the redacted key in front: a key that itself changed makes the prefix differ, and
-            # then the value is redacted alone
-            line = r.redact(f"{_encodable(k)}={_encodable(v)}", source=source)
-            prefix = f"{key}="
-            out[key] = (line[len(prefix):] if line.startswith(prefix)
-                        else r.redact(_encodable(v), source=source))
+            out[key] = _redact_value(r, _encodable(k), _encodable(v), source, redacted_key=key)
         else:
             out[key] = _scrub(v, r, source)
     return out

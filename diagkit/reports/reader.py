@@ -77,6 +77,8 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _WINDOWS_CHARS = re.compile(r'[:*?"<>|]')
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+
+
 @dataclass(frozen=True)
 class VerifyReport:
     """``ok`` when every check passed; ``problems`` name each file and what is wrong with it."""
@@ -295,7 +297,8 @@ def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
                           "damaged. Ask the sender for a fresh copy.") from None
     if info.file_size > MAX_MANIFEST:
         raise BundleError(f"The {MANIFEST} of {shown} is implausibly large "
-                          f"({info.file_size:,} bytes); refusing it.")
+                          f"({info.file_size:,} bytes); refusing it. Ask the sender for the "
+                          "bundle as diagkit made it.")
     if info.flag_bits & 0x1 or info.compress_type not in _METHODS:
         how = ("is encrypted" if info.flag_bits & 0x1
                else f"uses compression method {info.compress_type}, which diagkit cannot read")
@@ -305,7 +308,8 @@ def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
         with zf.open(info) as fh:
             raw = fh.read(MAX_MANIFEST + 1)
         if len(raw) > MAX_MANIFEST:
-            raise BundleError(f"The {MANIFEST} of {shown} is implausibly large; refusing it.")
+            raise BundleError(f"The {MANIFEST} of {shown} is implausibly large; refusing it. "
+                              "Ask the sender for the bundle as diagkit made it.")
         doc = _load_json(raw, max_containers=2 * MAX_MEMBERS + 1000)
     except ValueError as exc:
         raise BundleError(f"The {MANIFEST} of {shown} is damaged or crafted: {exc}. "
@@ -328,7 +332,8 @@ def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
                           "path, size and sha256). Ask the sender for a fresh copy.")
     if len(files) > MAX_MEMBERS:
         raise BundleError(f"The {MANIFEST} of {shown} lists {len(files):,} files, and a bundle "
-                          f"has at most {MAX_MEMBERS:,}; refusing it.")
+                          f"has at most {MAX_MEMBERS:,}; refusing it. Ask the sender for the "
+                          "bundle as diagkit made it.")
     return doc
 
 
@@ -687,7 +692,9 @@ def _extract(path: Path, manifest: dict[str, Any], root: Path, max_total: int,
             out = (base / name).resolve()
             # Belt and braces after _name_reason: the resolved path must stay inside.
             if not out.is_relative_to(base) or out == base:
-                raise BundleError(f"unsafe path: {_q(name)} escapes the extraction folder")
+                raise BundleError(f"The bundle {printable(path)} was not opened: {_q(name)} "
+                                  "escapes the extraction folder. Ask the sender for the bundle "
+                                  "as diagkit made it.")
             out.parent.mkdir(parents=True, exist_ok=True)
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
             with os.fdopen(os.open(out, flags, 0o644), "wb") as sink:
@@ -698,5 +705,5 @@ def _extract(path: Path, manifest: dict[str, Any], root: Path, max_total: int,
                 problem = _check_member(zf, entry, sink, budget)
             if problem:
                 raise BundleError(f"The bundle {printable(path)} changed while it was opened: "
-                                  f"{problem}.")
+                                  f"{problem}. Open it again.")
         budget.finish()

@@ -48,12 +48,7 @@ from diagkit import config
 from diagkit.errors import BundleError
 from diagkit.probes.base import Finding, Severity
 from diagkit.reports.model import Bundle
-from diagkit.templating import (
-    BoundedSandbox,
-    TemplateLimitError,
-    render_bounded,
-    template_location,
-)
+from diagkit.templating import BoundedSandbox, render_bounded, template_problem
 from diagkit.textsafe import escape_controls
 from diagkit.units import human_bytes, human_duration
 
@@ -304,30 +299,14 @@ def make_environment(*, time_budget: float | None = None) -> BoundedSandbox:
 
 
 def _template_error(exc: BaseException, name: str) -> BundleError:
-    where, line = template_location(exc)
-    at = f"{where}, line {line}" if line else where
-    message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
-    message = message.rstrip(".")  # Jinja's own messages end with one; ours adds the next step
-    if isinstance(exc, TemplateLimitError):
-        what = f"stopped at a limit: {message}"
-    elif isinstance(exc, jinja2.sandbox.SecurityError):
-        what = f"refused by the template sandbox: {message}"
-    elif isinstance(exc, jinja2.UndefinedError):
-        what = f"missing variable or attribute: {message}"
-    elif isinstance(exc, jinja2.TemplateSyntaxError):
-        what = f"syntax error: {message}"
-    elif isinstance(exc, jinja2.TemplateNotFound):
-        what = f"template not found: {message}"
-    elif isinstance(exc, RecursionError):
-        what = "it calls or includes itself without end"
-    else:
-        what = f"{type(exc).__name__}: {message}"
+    where, what = template_problem(exc)
     user = user_templates_dir()
-    if str(where).startswith(str(user)):
+    if where.startswith(str(user)):
         fix = f"Fix or remove that template in {user} (the built-in one is used when it is gone)."
     else:
         fix = "This is a bug in diagkit's built-in template; please report it."
-    return BundleError(f"Could not render the bug report with template {name!r} ({at}): {what}. {fix}")
+    return BundleError(f"Could not render the bug report with template {name!r} ({where}): "
+                       f"{what}. {fix}")
 
 
 def _render(name: str, context: Mapping[str, Any], env: BoundedSandbox | None = None) -> str:
