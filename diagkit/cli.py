@@ -32,7 +32,7 @@ from diagkit.hosts import HostStore, SavedHost, import_ssh_config, parse_tags
 from diagkit.probes.base import Severity
 from diagkit.probes.runner import HostSnapshot
 from diagkit.store import StoreUnavailable
-from diagkit.textsafe import escaping, one_line, unescaped
+from diagkit.textsafe import escaping, one_line, printable, unescaped
 
 JSON_SCHEMA_PROBE = "diagkit.probe-run/1"
 JSON_SCHEMA_PROBES = "diagkit.probe-list/1"
@@ -146,8 +146,6 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     setup_logging()
     real_stderr = sys.stderr
     if repaired:
-        import logging
-
         logging.getLogger("diagkit").warning(repaired)
     try:
         if args.command in (None, "gui"):
@@ -809,7 +807,7 @@ def _bundle(args: argparse.Namespace, out: TextIO) -> int:
 
     cmd = args.bundle_command
     if cmd == "verify":
-        from diagkit.reports.reader import printable, verify
+        from diagkit.reports.reader import verify
 
         # Names come from the bundle (and the zip's own name from wherever it was saved):
         # printed escaped, so none can forge an "OK" line or drive the terminal.
@@ -823,7 +821,7 @@ def _bundle(args: argparse.Namespace, out: TextIO) -> int:
         print(f"{printable(args.file)}: FAILED ({len(report.problems)} problem(s)).", file=out)
         return EXIT_FAILED
     if cmd == "open":
-        from diagkit.reports.reader import open_bundle, printable
+        from diagkit.reports.reader import open_bundle
 
         opened = open_bundle(Path(args.file).expanduser(),
                              dest=Path(args.to).expanduser() if args.to else None)

@@ -28,6 +28,8 @@ GUI can show it on the row, card or tab where it happened.
     ├── LogFormatError              (logs) a file cannot be read as the requested format
     ├── BundleError                 (reports) a bundle cannot be written, verified or opened
     └── KbError                     (kb) an article, match rule or article file is invalid
+        └── UnsafePattern           a rule's regex that the linear-time engine (RE2) cannot
+                                        run (defined in diagkit.rules_regex)
 """
 
 from __future__ import annotations

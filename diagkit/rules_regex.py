@@ -137,8 +137,8 @@ def compile_rule_pattern(pattern: str) -> Regex:
                                 syntax=True) from None
         raise UnsafePattern(pattern, reason) from None
     except (TypeError, ValueError) as exc:  # e.g. a NUL or a lone surrogate in the pattern
-        raise UnsafePattern(pattern, f"is not a valid regular expression ({exc}).",
-                            syntax=True) from None
+        raise UnsafePattern(pattern, f"is not a valid regular expression ({exc}). Rewrite it "
+                            "without NUL bytes or unpaired surrogates.", syntax=True) from None
 
 
 __all__ = ["ENGINE", "Regex", "UnsafePattern", "compile_rule_pattern", "pattern_problem"]

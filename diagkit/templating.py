@@ -27,7 +27,7 @@ A bound that is hit raises :class:`TemplateLimitError` (a Jinja ``TemplateRuntim
 from inside the template's own frames, so :func:`template_location` finds the template file and
 line as it does for any other template error; callers turn that into their own
 :class:`~diagkit.errors.DiagkitError` (``BundleError`` for reports, ``ConfigError`` for customer
-updates). Render with :func:`render_bounded`, not ``Template.render``.
+updates), worded by :func:`template_problem`. Render with :func:`render_bounded`, not ``Template.render``.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.visitor import NodeTransformer
@@ -78,6 +79,30 @@ def template_location(exc: BaseException) -> tuple[str, int | None]:
     if frames:
         return frames[-1].filename, frames[-1].lineno
     return "<template>", None
+
+
+def template_problem(exc: BaseException) -> tuple[str, str]:
+    """``(where, what)`` of an exception a template raised, for a message: ``where`` its file
+    and line (:func:`template_location`), ``what`` the problem in words."""
+    path, line = template_location(exc)
+    where = f"{path}, line {line}" if line else path
+    message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
+    message = message.rstrip(".")  # Jinja's own messages end with one; callers add the next step
+    if isinstance(exc, TemplateLimitError):
+        what = f"stopped at a limit: {message}"
+    elif isinstance(exc, jinja2.sandbox.SecurityError):
+        what = f"refused by the template sandbox: {message}"
+    elif isinstance(exc, jinja2.UndefinedError):
+        what = f"missing variable or attribute: {message}"
+    elif isinstance(exc, jinja2.TemplateSyntaxError):
+        what = f"syntax error: {message}"
+    elif isinstance(exc, jinja2.TemplateNotFound):
+        what = f"template not found: {message}"
+    elif isinstance(exc, RecursionError):
+        what = "it calls or includes itself without end"
+    else:
+        what = f"{type(exc).__name__}: {message}"
+    return where, what
 
 
 def _int_args(args: Iterable[Any]) -> Iterator[int]:
@@ -405,4 +430,4 @@ def render_bounded(env: BoundedSandbox, name: str, context: Mapping[str, Any]) -
 
 
 __all__ = ["MAX_INT_BITS", "MAX_ITERATIONS", "MAX_RANGE", "MAX_TEMPLATE_CHARS", "BoundedSandbox",
-           "TemplateLimitError", "render_bounded", "template_location"]
+           "TemplateLimitError", "render_bounded", "template_location", "template_problem"]

@@ -7,15 +7,21 @@ control characters: ``ESC [2J`` clears the screen, ``ESC ]0;...BEL`` retitles th
 ``bundle.zip: OK`` or hide itself. Reports have the same problem one step later (a terminal
 that ``cat``s report.md, a browser showing U+202E reversed text).
 
-:func:`escape_controls` shows such characters as escapes instead:
+:func:`escape_controls` shows such characters as escapes instead, each always in one form:
 
-* C0 controls except TAB and (when ``newlines``) LF: ``\\r`` for CR, ``\\xNN`` for the others
-  (``\\x1b`` for ESC, ``\\x07`` for BEL, ``\\x08`` for backspace);
+* C0 controls except TAB and (when ``newlines``) LF: ``\\r`` for CR, ``\\n`` for LF, ``\\xNN`` for
+  the others (``\\x1b`` for ESC, ``\\x07`` for BEL, ``\\x08`` for backspace);
 * DEL, the C1 controls (U+0080..U+009F, e.g. the 8-bit CSI U+009B), the bidirectional
   embedding/override/isolate controls (U+202A..U+202E, U+2066..U+2069), the line and paragraph
   separators U+2028/U+2029 and lone surrogates: ``\\uNNNN``. That form is also a valid JSON
   escape, so JSON output that passes through an escaping stream stays valid JSON (``json``
   itself already escapes C0 controls, but leaves these raw with ``ensure_ascii=False``).
+
+:func:`one_line` escapes LF too, for one line of output. :func:`printable` is for a name inside
+a message (a member of a hostile zip, a file name): it escapes, in the same forms, every
+character that does not print, also TAB (``\\t``), format characters such as a zero-width
+space, odd spaces and unassigned code points (``\\uNNNN``, ``\\UNNNNNNNN`` beyond U+FFFF), so
+two names that look alike on screen are told apart.
 
 Backslashes are left alone: text that already contains the four characters ``\\x1b`` looks
 the same as an escaped ESC, which is harmless (nothing is obeyed either way).
@@ -34,15 +40,17 @@ from typing import Self, TextIO
 _BIDI = (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029)
 
 
+def _escape(code: int) -> str:
+    """The one form every escaper here shows character ``code`` in."""
+    if code < 0x20:
+        return {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}.get(code, f"\\x{code:02x}")
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 def _table(newlines: bool) -> dict[int, str]:
-    table: dict[int, str] = {}
-    for code in range(0x20):
-        if code == 0x09 or (code == 0x0A and newlines):
-            continue
-        table[code] = {0x0A: "\\n", 0x0D: "\\r"}.get(code, f"\\x{code:02x}")
-    for code in (0x7F, *range(0x80, 0xA0), *_BIDI, *range(0xD800, 0xE000)):
-        table[code] = f"\\u{code:04x}"
-    return table
+    codes = [c for c in range(0x20) if c != 0x09 and (c != 0x0A or not newlines)]
+    codes += [0x7F, *range(0x80, 0xA0), *_BIDI, *range(0xD800, 0xE000)]
+    return {code: _escape(code) for code in codes}
 
 
 _KEEP_NEWLINES = _table(newlines=True)
@@ -61,6 +69,15 @@ def escape_controls(text: str, *, newlines: bool = True) -> str:
 def one_line(value: object) -> str:
     """``str(value)`` escaped for a single line (LF shown as ``\\n`` too)."""
     return escape_controls(str(value), newlines=False)
+
+
+def printable(value: object) -> str:
+    """``str(value)`` with every character that does not print escaped (see the module
+    docstring): for a name inside a message."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(ord(c)) for c in text)
 
 
 class EscapingWriter(TextIO):
@@ -142,4 +159,5 @@ def unescaped(stream: TextIO) -> TextIO:
     return stream.raw if isinstance(stream, EscapingWriter) else stream
 
 
-__all__ = ["EscapingWriter", "escape_controls", "escaping", "one_line", "unescaped"]
+__all__ = ["EscapingWriter", "escape_controls", "escaping", "one_line", "printable",
+           "unescaped"]

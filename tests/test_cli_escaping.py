@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from diagkit import config
-from diagkit.textsafe import escape_controls, one_line
+from diagkit.textsafe import escape_controls, one_line, printable
 from tests.sshd_fixture import SshClientEnv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,6 +52,15 @@ def test_escape_controls_keeps_text_and_shows_controls() -> None:
                                         "back\\x08\\x08 csi\\u009b31m rtl\\u202eevil cr\\rOK")
     assert one_line("a\nb\r\n") == "a\\nb\\r\\n"
     assert escape_controls("\ud800\x7f\u2028") == "\\ud800\\u007f\\u2028"
+
+
+def test_printable_escapes_what_does_not_print_in_the_same_forms() -> None:
+    """Names in messages (a hostile zip's members): one_line's escapes, the same form for each
+    character, plus TAB, zero-width and odd spaces, format characters."""
+    assert printable(HOSTILE) == one_line(HOSTILE)
+    assert printable("a\nb\x85\udc80") == one_line("a\nb\x85\udc80") == "a\\nb\\u0085\\udc80"
+    assert printable("a\tb\u200bc\u00a0d\U000e0041") == "a\\tb\\u200bc\\u00a0d\\U000e0041"
+    assert printable("Grüße 日本") == "Grüße 日本"
 
 
 # --- logs ----------------------------------------------------------------------------------------

@@ -51,12 +51,7 @@ from diagkit.cases.glossary import explain
 from diagkit.errors import ConfigError
 from diagkit.probes.base import Finding, Severity
 from diagkit.store import Case, JournalEntry
-from diagkit.templating import (
-    BoundedSandbox,
-    TemplateLimitError,
-    render_bounded,
-    template_location,
-)
+from diagkit.templating import BoundedSandbox, render_bounded, template_problem
 from diagkit.textsafe import one_line
 
 UPDATE_KINDS = ("acknowledgement", "progress", "information_request", "workaround", "resolution")
@@ -169,21 +164,8 @@ def _render(env: BoundedSandbox, kind: str, context: Mapping[str, Any]) -> str:
         raise ConfigError(f"No template for the update kind {kind!r} ({exc.name}). Restore it or "
                           f"remove the override in {user_templates_dir()}.") from exc
     except Exception as exc:  # anything a template can raise: a message, never a traceback
-        where, line = template_location(exc)
-        at = f"{where}, line {line}" if line else where
-        message = (exc.message if isinstance(exc, jinja2.TemplateError) and exc.message
-                   else str(exc)).rstrip(".")
-        if isinstance(exc, TemplateLimitError):
-            what = f"it was stopped at a limit: {message}"
-        elif isinstance(exc, jinja2.exceptions.SecurityError):
-            what = f"it tried something templates may not do and was refused: {message}"
-        elif isinstance(exc, RecursionError):
-            what = "it calls or includes itself without end"
-        elif isinstance(exc, jinja2.TemplateError):
-            what = f"it cannot be rendered: {message}"
-        else:
-            what = f"it cannot be rendered: {type(exc).__name__}: {message}"
-        raise ConfigError(f"The update template {name!r} ({at}): {what}. Fix it in "
+        where, what = template_problem(exc)
+        raise ConfigError(f"The update template {name!r} ({where}): {what}. Fix it in "
                           f"{user_templates_dir()} or remove it (the built-in one is used "
                           "then).") from exc
 

@@ -3,9 +3,11 @@
 Order matters and is the point of this module: **every string of the model is redacted first**
 (:func:`redact_bundle`), file names inside the zip are redacted, and only then is anything
 rendered or written. Log excerpts have their private key lines masked from blocks found in the
-whole log before they were cut (:mod:`.keyblocks`); attachments are read as text in their
-encoding or refused as binary unless allowed (:mod:`.textfiles`). The zip is written to a temporary file next to ``out`` and renamed into
-place, so a crash never leaves a half-written bundle under the final name.
+whole log before they were cut (:mod:`.keyblocks`; :func:`log_excerpts` for a log file,
+:func:`record_excerpts` for records picked in the app); attachments are read as text in their
+encoding or refused as binary unless allowed (:mod:`.textfiles`). The zip is written to a
+temporary file next to ``out`` and renamed into place, so a crash never leaves a half-written
+bundle under the final name.
 
 Layout (see ``docs/bundle-format.md``)::
 
@@ -43,6 +45,7 @@ from diagkit.errors import BundleError
 from diagkit.reports.model import Bundle
 
 if TYPE_CHECKING:  # the redaction module is imported lazily: it is another engineer's part
+    from diagkit.logs.model import Record
     from diagkit.reports.redact import RedactOptions, Redactor
     from diagkit.reports.textfiles import TextFile
 
@@ -181,12 +184,15 @@ def _scrub_rows(table: Any, r: Redactor, source: str) -> tuple[tuple[Any, ...], 
     return tuple(rows)
 
 
-def _redact_value(r: Redactor, key: str, value: str, source: str) -> str:
+def _redact_value(r: Redactor, key: str, value: str, source: str, *,
+                  redacted_key: str | None = None) -> str:
     """``value`` redacted as the value of ``key`` (``key=value`` as one line, so that key-based
     secret rules see the key; a fact called "password" has its value masked even though the
-    value alone looks harmless)."""
+    value alone looks harmless). The line's key part is expected as ``redacted_key`` (the key
+    redacted alone, when the caller has it) or as ``key``; when the key came out otherwise, the
+    value is redacted alone."""
     line = r.redact(f"{key}={value}", source=source)
-    prefix = f"{key}="
+    prefix = f"{key if redacted_key is None else redacted_key}="
     return line[len(prefix):] if line.startswith(prefix) else r.redact(value, source=source)
 
 
@@ -210,12 +216,7 @@ def _scrub_mapping(value: Mapping[Any, Any], r: Redactor, source: str) -> dict[A
     for k, v in value.items():
         key = _scrub(k, r, source)
         if isinstance(k, str) and isinstance(v, str) and v:
-            # the redacted key in front: a key that itself changed makes the prefix differ, and
-            # then the value is redacted alone
-            line = r.redact(f"{_encodable(k)}={_encodable(v)}", source=source)
-            prefix = f"{key}="
-            out[key] = (line[len(prefix):] if line.startswith(prefix)
-                        else r.redact(_encodable(v), source=source))
+            out[key] = _redact_value(r, _encodable(k), _encodable(v), source, redacted_key=key)
         else:
             out[key] = _scrub(v, r, source)
     return out
@@ -383,7 +384,8 @@ def write_bundle(
 
     out = Path(out)
     if out.is_dir():
-        raise BundleError(f"{out} is a folder. Give the bundle's file name, e.g. {out / 'bug.zip'}.")
+        raise BundleError(f"{out} is a folder. Give the bundle's file name, e.g. "
+                          f"{out / 'bug.zip'}.")
     if not out.parent.is_dir():
         raise BundleError(f"The folder {out.parent} does not exist. Create it or choose another "
                           "place for the bundle.")
@@ -694,9 +696,74 @@ def _excerpt(log: Any, texts: list[str], numbers: list[int | None], blocks: list
 
     first = next((n for n in numbers if n is not None), 0) + 1
     masked, runs = keyblocks.mask(texts, numbers, blocks)
-    keys = tuple((first + a, first + b) for a, b in runs)
+    keys = tuple((_number(numbers[a]) + 1, _number(numbers[b]) + 1) for a, b in runs)
     return LogExcerpt(source=log.label, lines=tuple(masked), first_line=first,
                       note=_with_key_note(note, keys) if keys else note, masked_keys=keys)
+
+
+def _number(line: int | None) -> int:
+    assert line is not None  # masked runs start and end on lines of the file
+    return line
+
+
+def record_excerpts(records: Sequence[Record]) -> list[Any]:
+    """Log records picked by hand (the app's log viewer) as excerpts, one per run of adjacent
+    records of a log, in line order, with the lines inside private key blocks masked as
+    :func:`log_excerpts` masks them: each log is opened again by its label (the file, or the
+    rotated set, it was opened as) and its key blocks are found in the WHOLE log, since a
+    selection of a key's body lines alone shows no BEGIN or END line. It reads and indexes
+    every log: run it off the GUI thread.
+
+    Errors: :class:`~diagkit.errors.LogFormatError` when a log cannot be opened again, or no
+    longer holds the records (rotated or rewritten since they were picked).
+    """
+    from diagkit.errors import LogFormatError
+    from diagkit.logs.logfile import open_logs
+    from diagkit.reports import keyblocks
+
+    by_log: dict[str, list[Record]] = {}
+    for rec in records:
+        by_log.setdefault(rec.file, []).append(rec)
+    found: list[Any] = []
+    for label, picked in by_log.items():
+        picked = sorted({r.first_line: r for r in picked}.values(), key=lambda r: r.first_line)
+        again = ("Set the records aside again from the log as it is now, or leave the log "
+                 "records out of the bug report.")
+        try:
+            logs = open_logs([label])
+        except LogFormatError as exc:
+            raise LogFormatError(f"Cannot read {label} again to look for private keys around "
+                                 f"the {len(picked)} record(s) set aside from it: {exc} "
+                                 f"{again}") from exc
+        try:
+            log = logs[0]
+            for rec in picked:
+                shown = rec.raw.split("\n", 1)[0]
+                if rec.first_line >= log.line_count or log.line_text(rec.first_line) != shown:
+                    raise LogFormatError(
+                        f"{label} has changed since its records were set aside: line "
+                        f"{rec.first_line + 1} is no longer the one picked, so private keys "
+                        f"around the records cannot be found. {again}")
+            blocks = keyblocks.find_blocks(log)  # the whole log, not just the picked lines
+            runs: list[list[Record]] = []
+            for rec in picked:
+                if runs and rec.first_line == runs[-1][-1].last_line + 1:
+                    runs[-1].append(rec)
+                else:
+                    runs.append([rec])
+            for run in runs:
+                texts: list[str] = []
+                numbers: list[int | None] = []
+                for rec in run:
+                    t, n = _record_lines(rec)
+                    texts += t
+                    numbers += n
+                found.append(_excerpt(log, texts, numbers, blocks,
+                                      f"{len(run)} record(s) selected in the log viewer"))
+        finally:
+            for log in logs:
+                log.close()
+    return found
 
 
 def _excerpts_of(log: Any, *, lines: int, context: int) -> list[Any]:

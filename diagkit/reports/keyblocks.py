@@ -1,34 +1,42 @@
-"""Private key blocks in logs, found in the whole source before an excerpt is cut from it.
+"""Private key blocks: the one place that knows what a key's armour and body look like.
 
-The redactor (:mod:`diagkit.reports.redact`) recognises a private key from its ``BEGIN`` line. A
-log excerpt is a window of lines: when the window opens *inside* a key block, the excerpt holds
-the key's body and its ``END`` line but no ``BEGIN``, and nothing in the excerpt says "key". So
-the blocks are found in the **whole** log first (:func:`find_blocks` over a
-:class:`~diagkit.logs.logfile.LogFile`), and every line of a window that falls inside one is
-masked (:func:`mask`) before the window is cut, trimmed or redacted.
+Two finders share the armour patterns and the body-line test (:func:`looks_like_body`):
 
-Blocks (each line of them is masked, the text before the opening marker on the first line and
-after the closing marker on the last line is kept):
+* :func:`find_blocks`, line by line over a **whole** log (a
+  :class:`~diagkit.logs.logfile.LogFile`) before excerpt windows are cut from it: a window that
+  opens *inside* a key block holds the key's body and its ``END`` line but no ``BEGIN``, and
+  nothing in the window says "key". Every line of a window that falls inside a block is then
+  masked (:func:`mask`) before the window is cut, trimmed or redacted.
+* :func:`find_spans`, character spans within one text, for the redactor
+  (:mod:`diagkit.reports.redact` masks them before any other rule runs): also a key inside one
+  line (a JSON string with ``\\n`` escapes), and the key's text only, not the whole line.
+
+Blocks (in :func:`find_blocks` each line of them is masked, the text before the opening marker
+on the first line and after the closing marker on the last line is kept):
 
 * PEM / OpenSSH / PGP / SSH2 armour: a line with ``-----BEGIN … PRIVATE KEY-----`` (also
   ``ENCRYPTED``, ``RSA``, ``EC``, ``DSA``, ``OPENSSH``, ``PGP … KEY BLOCK``, ``SECRET KEY``,
   RFC 4716's ``---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----``) up to the next ``END`` line of that
-  armour. A block whose ``BEGIN`` and ``END`` are on one line is left to the redactor (it masks
-  just the key, not the line).
+  armour. A block whose ``BEGIN`` and ``END`` are on one line is left to :func:`find_spans`.
 * PuTTY: from ``PuTTY-User-Key-File-N:`` through ``Private-Lines: N``, the N lines after it and
   the ``Private-MAC:`` (or ``Private-Hash:``) line. A ``Private-Lines: N`` without its header
-  opens a block too.
+  opens a block too. (:func:`find_spans` starts at ``Private-Lines``: the public lines before it
+  are no secret.)
 
 Blocks cut short, in the whole source (``window=False``): a ``BEGIN`` (or PuTTY header) without
 an end within :data:`MAX_BLOCK_LINES` lines runs on over the lines that look like key material
 (see :func:`looks_like_body`); an ``END`` (or ``Private-MAC:``) without an opening reaches back
 over such lines. In an excerpt (``window=True``, the fallback for excerpts that were not cut by
 :func:`diagkit.reports.bundle.log_excerpts`) the excerpt's edges are where it was cut, so an
-unclosed block runs to the excerpt's end and an unopened one from its start.
+unclosed block runs to the excerpt's end and an unopened one from its start. In a text
+(:func:`find_spans`) an unclosed block runs to the text's end, an unopened one reaches back
+over the lines that look like key material.
 
 Speed: the lines worth a look are found with one literal search per marker over the mapped file
 (:meth:`LogFile.lines_containing`, a few GB/s each); only those lines are decoded and read, so a
 multi-GB log without keys costs a few passes of ``memchr``-like search and no Python per line.
+Every pattern starts with a literal (``----``, ``Private-``): :mod:`re` skips ahead to a literal
+in C, to a set of first characters slowly; :func:`find_spans` runs on every text redacted.
 """
 
 from __future__ import annotations
@@ -36,7 +44,8 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from collections.abc import Sequence
+import string
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,24 +57,76 @@ MAX_BLOCK_LINES = 10_000
 #: Literal strings one of which every marker line holds (searched over the raw file).
 NEEDLES: tuple[str, ...] = ("PRIVATE KEY", "SECRET KEY", "Private-", "PuTTY-User-Key-File-")
 
-_ARMOUR = r"-{4,5} ?{word} (?:[A-Z0-9]+ )*?(?:PRIVATE|SECRET) KEY(?: BLOCK)?(?: ?-{4,5})?"
-_BEGIN = re.compile(_ARMOUR.replace("{word}", "BEGIN"))
-_END = re.compile(_ARMOUR.replace("{word}", "END"))
+# --- the armour ---------------------------------------------------------------------------------
+
+# 4 or 5 dashes, BEGIN or END, words, PRIVATE/SECRET KEY [BLOCK], closing dashes (a log may have
+# cut those off): PEM's "-----BEGIN RSA PRIVATE KEY-----", PGP's "... PRIVATE KEY BLOCK-----",
+# RFC 4716's "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----"
+_ARMOUR = r"-----? ?{word} (?:[A-Z0-9]+ )*?(?:PRIVATE|SECRET) KEY(?: BLOCK)?(?: ?-{{4,5}})?"
+_BEGIN = re.compile(_ARMOUR.format(word="BEGIN"))
+_END = re.compile(_ARMOUR.format(word="END"))
+_ARMOUR_MARK = re.compile(_ARMOUR.format(word="(?P<word>BEGIN|END)"))
 _PUTTY = re.compile(r"PuTTY-User-Key-File-\d+:")
-_PRIVATE_LINES = re.compile(r"Private-Lines:[ \t]*(\d+)")
-_PRIVATE_MAC = re.compile(r"Private-(?:MAC|Hash):")
-# Key material as it appears in a log line, perhaps after a log prefix: a long base64 run that
-# ends the line and mixes upper and lower case (hex ids and words do not), or an armour header.
+_LINES = r"Lines:[ \t]*(?P<lines>\d+)"
+_MAC = r"(?:MAC|Hash):"
+_PRIVATE_LINES = re.compile(f"Private-{_LINES}")
+_PRIVATE_MAC = re.compile(f"Private-{_MAC}")
+_PUTTY_MARK = re.compile(f"Private-(?:{_LINES}|(?P<mac>{_MAC}[^\\n]*))")
+_MARKERS = (_BEGIN, _END, _PUTTY, _PRIVATE_LINES, _PRIVATE_MAC)
+
+# --- the body -----------------------------------------------------------------------------------
+
+# Key material as it appears in a line: a line of base64 and nothing else, or, perhaps after a
+# log prefix, a long base64 run that ends the line and mixes upper and lower case (hex ids and
+# words do not), or an armour header.
+_B64_LINE = re.compile(r"[ \t]*[A-Za-z0-9+/=]+[ \t]*\r?\Z")
 _LONG_B64 = re.compile(r"(?:^|[\s:>\]])(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*[A-Z])"
                        r"[A-Za-z0-9+/]{40,}={0,2}\s*$")
 _SHORT_B64 = re.compile(r"(?:^|[\s:>\]])[A-Za-z0-9+/]{1,39}={0,2}\s*$")
 _CHECKSUM = re.compile(r"(?:^|[\s:>\]])=[A-Za-z0-9+/]{4}\s*$")  # PGP armour's CRC-24 line
+# headers: PEM Proc-Type/DEK-Info, PGP Version/Comment/Hash/Charset, ssh.com Subject, PuTTY's
 _HEADER = re.compile(r"(?:^|\s)(?:Proc-Type|DEK-Info|Comment|Version|Hash|Charset|MessageID|"
-                     r"Encryption|Public-Lines|Private-Lines|Private-MAC|Private-Hash|"
+                     r"Subject|Encryption|Public-Lines|Private-Lines|Private-MAC|Private-Hash|"
                      r"Key-Derivation|Argon2-[A-Za-z]+):")
+_B64_CHARS = frozenset(string.ascii_letters + string.digits + "+/=")
 
 
-_MARKERS = (_BEGIN, _END, _PUTTY, _PRIVATE_LINES, _PRIVATE_MAC)
+def looks_like_body(text: str) -> bool:
+    """Whether a line could be part of a key's armour (asked only where a block was cut short):
+    base64 alone on its line, a long mixed-case base64 run that ends the line, an armour header,
+    a PGP checksum, or nothing at all."""
+    return (not text.strip() or _B64_LINE.match(text) is not None
+            or _LONG_B64.search(text) is not None or _HEADER.search(text) is not None
+            or _CHECKSUM.search(text) is not None)
+
+
+def _reach(lines: Iterable[str], *, forward: bool) -> int:
+    """How many of ``lines``, read away from a marker (forwards after a BEGIN that found no END,
+    backwards before an END that found no BEGIN), are the rest of the key: lines that
+    :func:`looks_like_body`; blank lines at the far end do not count. The last line of a body
+    is often short: forwards, a short base64 line after a long one is taken and ends the walk;
+    backwards, one short base64 line before any long one is taken when a long line comes
+    before it, or when it is the first line of the text (``lines`` end there)."""
+    reached = 0
+    seen_long = False
+    short = before = 0  # backwards: the short line waiting for a long one, and what came before
+    for n, text in enumerate(lines, 1):
+        if looks_like_body(text):
+            if _LONG_B64.search(text):
+                seen_long = True
+            if text.strip():
+                reached = n
+            continue
+        if _SHORT_B64.search(text) is None:
+            break
+        if forward:
+            return n if seen_long else reached
+        if seen_long or short:
+            break
+        short, before = n, reached
+    else:  # the edge of the text: a short line there may be the body's last
+        return max(reached, short)
+    return reached if seen_long or not short else before
 
 
 class LineSource(Protocol):
@@ -124,14 +185,6 @@ class KeyBlock:
     kind: str  # "armour" or "putty"
     head: bool = False
     tail: bool = False
-
-
-def looks_like_body(text: str) -> bool:
-    """Whether a line could be part of a key's armour (used only where a block was cut short):
-    a long mixed-case base64 run that ends the line, an armour header, a PGP checksum, or
-    nothing at all."""
-    return (not text.strip() or _LONG_B64.search(text) is not None
-            or _HEADER.search(text) is not None or _CHECKSUM.search(text) is not None)
 
 
 @dataclass
@@ -230,35 +283,16 @@ def _events(text: str) -> list[tuple[str, int, int, int]]:
         for m in rx.finditer(text):
             found.append((kind, m.start(), m.end(), 0))
     for m in _PRIVATE_LINES.finditer(text):
-        found.append(("lines", m.start(), m.end(), int(m.group(1)[:7])))
+        found.append(("lines", m.start(), m.end(), int(m.group("lines")[:7])))
     found.sort(key=lambda e: e[1])
     return found
 
 
 def _walk(source: LineSource, line: int, step: int, limit: int) -> int:
     """From ``line`` (a marker line), the farthest line in direction ``step`` (not past
-    ``limit``) reached over lines that look like key material; blank lines at the far end are
-    not taken. The last line of a body is often short: forwards, a short base64 line right
-    after a long one is taken and ends the walk; backwards, short base64 lines are taken until
-    the first long one."""
-    reached = line
-    k = line + step
-    seen_long = False
-    while (k <= limit) if step > 0 else (k >= limit):
-        text = source.line_text(k)
-        if looks_like_body(text):
-            if _LONG_B64.search(text):
-                seen_long = True
-            if text.strip():
-                reached = k
-        elif _SHORT_B64.search(text) and (seen_long if step > 0 else not seen_long):
-            reached = k
-            if step > 0:
-                break
-        else:
-            break
-        k += step
-    return reached
+    ``limit``) that is still the key's (:func:`_reach`)."""
+    others = range(line + step, limit + step, step)
+    return line + step * _reach((source.line_text(k) for k in others), forward=step > 0)
 
 
 def _merge(blocks: list[KeyBlock]) -> list[KeyBlock]:
@@ -326,5 +360,112 @@ def mask_excerpt(lines: Sequence[str]) -> tuple[list[str], list[tuple[int, int]]
     return mask(lines, range(len(lines)), blocks)
 
 
+# --- spans within one text (the redactor) -----------------------------------------------------
+
+
+def find_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every private key block in ``text``, in order: from its BEGIN mark to its
+    END mark (to the end of ``text`` when there is none), or from ``Private-Lines: N`` over its
+    N lines and the ``Private-MAC`` line. A text that starts inside a block (its END or
+    ``Private-MAC`` line with no opening before it) has the block reach back over the body
+    words before the mark on its line, or else over the lines before it that look like key
+    material (:func:`body_start`). Certificates and public keys are no blocks."""
+    dash = _ARMOUR_MARK.search(text)
+    putty = _PUTTY_MARK.search(text)
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while True:
+        if dash is not None and dash.start() < pos:
+            dash = _ARMOUR_MARK.search(text, pos)
+        if putty is not None and putty.start() < pos:
+            putty = _PUTTY_MARK.search(text, pos)
+        if dash is None and putty is None:
+            return spans
+        m = dash if putty is None or (dash is not None and dash.start() < putty.start()) else putty
+        groups = m.groupdict()
+        if groups.get("word") == "BEGIN":
+            tail = _END.search(text, m.end())
+            end = tail.end() if tail else len(text)
+            spans.append((m.start(), end))
+        elif groups.get("lines") is not None:
+            end = m.end()
+            for _ in range(int(m.group("lines")[:7]) + 1):  # the rest of its line, then N lines
+                nl = text.find("\n", end)
+                end = len(text) if nl < 0 else nl + 1
+                if nl < 0:
+                    break
+            # PuTTY's MAC line right after the private lines goes with them
+            mac = _PUTTY_MARK.match(text, end)
+            if mac and mac.group("mac"):
+                end = mac.end()
+            spans.append((m.start(), end))
+        else:
+            # an END line with no BEGIN before it (or a MAC line without Private-Lines): the block
+            # started before this text did, so it covers the body right before the mark
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            start = _body_words_before(text, line_start, m.start())
+            if start == line_start:  # nothing else on the mark's line: earlier lines may be body
+                start = body_start(text, line_start, spans[-1][1] if spans else 0)
+            while start < m.start() and text[start] in "\r\n \t":
+                start += 1
+            end = m.end()
+            if text[start:m.start()].strip() or groups.get("mac") is not None:
+                spans.append((start, end))
+        pos = end if end > m.start() else m.end()
+
+
+def body_start(text: str, end: int, lo: int = 0) -> int:
+    """Where the lines of ``text[lo:end]`` (``end`` a line start) that could be the body of a
+    key whose END mark is at ``end`` begin (:func:`_reach`); ``end`` when none could."""
+    starts: list[int] = []
+
+    def lines_back() -> Iterator[str]:
+        line_end = end
+        while line_end > lo:
+            start = max(text.rfind("\n", lo, line_end - 1) + 1, lo)
+            starts.append(start)
+            yield text[start:line_end - 1]
+            line_end = start
+
+    n = _reach(lines_back(), forward=False)
+    return starts[n - 1] if n else end
+
+
+def _body_words_before(text: str, line_start: int, pos: int) -> int:
+    """Where the base64 words right before ``pos`` on its line start (``pos`` if none): body
+    words on the line of an END mark whose line ends were lost (``... AbCd== -----END``)."""
+    k = pos
+    while k > line_start:
+        j = k
+        while j > line_start and text[j - 1] in " \t":
+            j -= 1
+        i = j
+        while i > line_start and text[i - 1] in _B64_CHARS:
+            i -= 1
+        if i == j or (i > line_start and text[i - 1] not in " \t"):
+            break  # no word, or a word glued to something else ("pem:MIIE")
+        k = i
+    return line_start if not text[line_start:k].strip(" \t") else k
+
+
+def open_block(text: str, cut: int) -> int:
+    """Where the last key block starting before ``cut`` starts, if it does not end by ``cut``
+    (a text cut there would split it), else -1. Only the usual armours (PEM's ``-----BEGIN``,
+    SSH2's ``---- BEGIN``) are looked for: a block split at a cut is still masked on both sides
+    (to the first part's end, and back from the END mark in the second), only less neatly."""
+    begin = max(text.rfind("-----BEGIN", 0, cut), text.rfind("---- BEGIN", 0, cut))
+    putty = text.rfind("Private-Lines:", 0, cut)
+    if putty > begin:
+        m = _PRIVATE_LINES.match(text, putty)
+        if m is None:
+            return -1
+        lines = int(m.group("lines")[:7]) + 1  # its own line end, the private lines, the MAC line
+        return -1 if text.count("\n", m.end(), cut) > lines else putty
+    if begin < 0 or _BEGIN.match(text, begin) is None:  # none, or a certificate
+        return -1
+    return -1 if _END.search(text, begin, cut) else begin
+
+
 __all__ = ["MAX_BLOCK_LINES", "NEEDLES", "TOKEN", "KeyBlock", "LineSource", "TextLines",
-           "find_blocks", "looks_like_body", "mask", "mask_excerpt", "mask_line"]
+           "body_start", "find_blocks", "find_spans", "looks_like_body", "mask", "mask_excerpt",
+           "mask_line", "open_block"]

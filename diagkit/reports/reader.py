@@ -20,9 +20,9 @@ verifies and then extracts it, refusing
   disagree on which one wins), lists a path twice, or gives a size or checksum that cannot be;
 * files missing from the manifest, listed but absent, or whose SHA-256 differs (named each time).
 
-Every name that reaches a message goes through :func:`printable` first: control characters are
-shown escaped (``\\x1b``, ``\\n``), so a crafted name cannot forge lines of output or drive
-the terminal.
+Every name that reaches a message goes through :func:`diagkit.textsafe.printable` first: control
+characters are shown escaped (``\\x1b``, ``\\n``), so a crafted name cannot forge lines of output
+or drive the terminal.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from typing import Any, BinaryIO
 from diagkit.config import make_tree_private, private_dir
 from diagkit.errors import BundleError
 from diagkit.reports.bundle import MANIFEST, SCHEMA
+from diagkit.textsafe import printable
 
 #: Total unpacked size allowed (declared and actual).
 MAX_TOTAL = 2 << 30
@@ -76,7 +77,6 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _WINDOWS_CHARS = re.compile(r'[:*?"<>|]')
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 @dataclass(frozen=True)
@@ -110,29 +110,9 @@ class OpenedBundle:
         return doc if isinstance(doc, dict) else {}
 
 
-def printable(text: object) -> str:
-    """``text`` with every non-printable character escaped: ``\\x1b``, ``\\n``, ``\\u202e``.
-
-    Covers control characters (C0, DEL, C1), Unicode format characters such as bidi overrides,
-    odd spaces and lone surrogates (which could not even be written to a UTF-8 terminal).
-    """
-    text = str(text)
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else _escape(c) for c in text)
-
-
-def _escape(char: str) -> str:
-    if char in _ESCAPES:
-        return _ESCAPES[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-
-
 def _q(name: str) -> str:
-    """A name quoted for a message: ``repr`` escapes what :func:`printable` does, and also
-    backslashes, so the quoted name is unambiguous."""
-    return repr(name)
+    """A name quoted for a message, unambiguous: backslashes and quotes escaped too."""
+    return "'" + printable(name.replace("\\", "\\\\").replace("'", "\\'")) + "'"
 
 
 # --- JSON ----------------------------------------------------------------------------------------
@@ -317,7 +297,8 @@ def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
                           "damaged. Ask the sender for a fresh copy.") from None
     if info.file_size > MAX_MANIFEST:
         raise BundleError(f"The {MANIFEST} of {shown} is implausibly large "
-                          f"({info.file_size:,} bytes); refusing it.")
+                          f"({info.file_size:,} bytes); refusing it. Ask the sender for the "
+                          "bundle as diagkit made it.")
     if info.flag_bits & 0x1 or info.compress_type not in _METHODS:
         how = ("is encrypted" if info.flag_bits & 0x1
                else f"uses compression method {info.compress_type}, which diagkit cannot read")
@@ -327,7 +308,8 @@ def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
         with zf.open(info) as fh:
             raw = fh.read(MAX_MANIFEST + 1)
         if len(raw) > MAX_MANIFEST:
-            raise BundleError(f"The {MANIFEST} of {shown} is implausibly large; refusing it.")
+            raise BundleError(f"The {MANIFEST} of {shown} is implausibly large; refusing it. "
+                              "Ask the sender for the bundle as diagkit made it.")
         doc = _load_json(raw, max_containers=2 * MAX_MEMBERS + 1000)
     except ValueError as exc:
         raise BundleError(f"The {MANIFEST} of {shown} is damaged or crafted: {exc}. "
@@ -350,7 +332,8 @@ def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
                           "path, size and sha256). Ask the sender for a fresh copy.")
     if len(files) > MAX_MEMBERS:
         raise BundleError(f"The {MANIFEST} of {shown} lists {len(files):,} files, and a bundle "
-                          f"has at most {MAX_MEMBERS:,}; refusing it.")
+                          f"has at most {MAX_MEMBERS:,}; refusing it. Ask the sender for the "
+                          "bundle as diagkit made it.")
     return doc
 
 
@@ -709,7 +692,9 @@ def _extract(path: Path, manifest: dict[str, Any], root: Path, max_total: int,
             out = (base / name).resolve()
             # Belt and braces after _name_reason: the resolved path must stay inside.
             if not out.is_relative_to(base) or out == base:
-                raise BundleError(f"unsafe path: {_q(name)} escapes the extraction folder")
+                raise BundleError(f"The bundle {printable(path)} was not opened: {_q(name)} "
+                                  "escapes the extraction folder. Ask the sender for the bundle "
+                                  "as diagkit made it.")
             out.parent.mkdir(parents=True, exist_ok=True)
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
             with os.fdopen(os.open(out, flags, 0o644), "wb") as sink:
@@ -720,5 +705,5 @@ def _extract(path: Path, manifest: dict[str, Any], root: Path, max_total: int,
                 problem = _check_member(zf, entry, sink, budget)
             if problem:
                 raise BundleError(f"The bundle {printable(path)} changed while it was opened: "
-                                  f"{problem}.")
+                                  f"{problem}. Open it again.")
         budget.finish()

@@ -4,11 +4,11 @@ Two kinds of rules:
 
 * **Secrets** are always masked, as ``[REDACTED:<rule>]``. Nothing maps them back: a secret is
   never recoverable from a bundle, and it is never stored in the token map either.
-  First ``private_key``: :func:`find_key_blocks` finds PEM (RSA, EC, DSA, PKCS#8, encrypted),
-  OpenSSH, PGP, ssh.com and PuTTY (``Private-Lines``) blocks, also when the text starts inside a
-  block (its body lines before an END line) or ends inside one; they are cut out before any other
-  rule runs. Then the rules of :data:`_SECRET_RULES` (the families gitleaks, detect-secrets and
-  trufflehog document), among them: ``authorization``, ``cookie``, ``url_credentials``
+  First ``private_key``: :func:`diagkit.reports.keyblocks.find_spans` finds PEM (RSA, EC, DSA,
+  PKCS#8, encrypted), OpenSSH, PGP, ssh.com and PuTTY (``Private-Lines``) blocks, also when the
+  text starts inside a block (its body lines before an END line) or ends inside one; they are
+  cut out before any other rule runs. Then the rules of :data:`_SECRET_RULES` (the families
+  gitleaks, detect-secrets and trufflehog document), among them: ``authorization``, ``cookie``, ``url_credentials``
   (``scheme://user:PASS@host``), ``command_line_password`` (``--password X``, ``sshpass -p``,
   ``mysql -pX``, ``docker login -p``, ``redis-cli -a``, ``smbclient -U u%PASS`` ...),
   ``basic_auth`` (``curl -u user:PASS``), ``password`` (``.netrc``, JDBC Oracle ``user/PASS@``,
@@ -67,7 +67,6 @@ import ipaddress
 import json
 import os
 import re
-import string
 import tempfile
 from collections import Counter
 from collections.abc import Generator, Iterable, Sequence
@@ -77,6 +76,7 @@ from typing import Any
 
 from diagkit import config
 from diagkit.errors import BundleError
+from diagkit.reports import keyblocks
 
 OBFUSCATION_KINDS = frozenset({"ip", "host", "mac", "user", "email", "keyword"})
 
@@ -385,7 +385,7 @@ _KV_TRIGGERS = ("pass", "pw", "secret", "token", "key", "auth", "credential", "c
 # the whole text, so its regex must start with a literal (Python's re then skips ahead in C):
 # word boundaries go in a look-behind after that literal. A rule's value is its ``<name>_v``
 # group (else the whole match); a ``<name>_k`` group is a key whose words choose the label
-# (password / aws_secret_key / secret). Private key blocks are not here: :func:`find_key_blocks`
+# (password / aws_secret_key / secret). Private key blocks are not here: keyblocks.find_spans
 # cuts them out before these rules run (see Redactor._mask_secrets).
 _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
     ("authorization", r"(?i:\b(?:proxy-)?authorization)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
@@ -482,13 +482,15 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
      ("yj",)),
     # base64 of '{"auths":' (a Docker config.json in a Kubernetes secret)
     ("docker_config", r"eyJhdXRocyI6[A-Za-z0-9+/=]{20,}", ("yjhdxrocyi6",)),
-    ("github_token", r"(?<![\w-])(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})",
+    # a token with a prefix of its own is one after a hyphen too (app-ghp_....log); the rules
+    # for shapes that could be part of another word (key-, sk-, LTAI, AKIA...) stay off hyphens
+    ("github_token", r"(?<!\w)(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})",
      ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
-    ("gitlab_token", r"(?<![\w-])(?:gl(?:pat|dt|rt|ptt|ft|imt|cbt|soat|oas|agent|ffct|wt)-|"
+    ("gitlab_token", r"(?<!\w)(?:gl(?:pat|dt|rt|ptt|ft|imt|cbt|soat|oas|agent|ffct|wt)-|"
                      r"GR1348941)[\w-]{20,}(?:\.[\w-]+)*",
      ("glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glcbt-", "glsoat-", "gloas-",
       "glagent-", "glffct-", "glwt-", "gr1348941")),
-    ("atlassian_token", r"(?<![\w-])(?:ATBB|ATATT3|ATCTT3|ATOA)[A-Za-z0-9_=.+/-]{24,}",
+    ("atlassian_token", r"(?<!\w)(?:ATBB|ATATT3|ATCTT3|ATOA)[A-Za-z0-9_=.+/-]{24,}",
      ("atbb", "atatt3", "atctt3", "atoa")),
     ("slack_token", r"\b(?:xox[abposre]-[A-Za-z0-9-]{10,}|xoxe\.xox[bp]-[A-Za-z0-9-]{10,}|"
                     r"xapp-[A-Za-z0-9-]{10,})", ("xox", "xapp-")),
@@ -502,7 +504,7 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
      (":aa",)),
     ("stripe_key", r"\b(?:[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9+/=]{20,})",
      ("k_live_", "k_test_", "k_prod_", "hsec_")),
-    ("square_token", r"(?<![\w-])(?:sq0(?:atp|csp|idp)-[\w-]{20,}|EAAA[\w-]{40,})",
+    ("square_token", r"(?<!\w)(?:sq0(?:atp|csp|idp)-[\w-]{20,}|EAAA[\w-]{40,})",
      ("sq0", "aaa")),
     ("braintree_token", r"access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}",
      ("access_token$",)),
@@ -511,31 +513,31 @@ _SECRET_RULES: list[tuple[str, str, tuple[str, ...]]] = [
     ("mailchimp_key", r"(?<![\w-])[0-9a-f]{32}-us\d{1,2}(?![\w-])", ("-us",)),
     ("openai_key", r"(?<![\w-])sk-(?!ant-)(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_-]{20,}",
      ("sk-",)),
-    ("anthropic_key", r"(?<![\w-])sk-ant-[a-z]+\d*-[\w-]{20,}", ("sk-ant-",)),
-    ("huggingface_token", r"(?<![\w-])(?:hf_|api_org_)[A-Za-z0-9]{30,}", ("hf_", "api_org_")),
-    ("ai_api_key", r"(?<![\w-])(?:r8_[A-Za-z0-9]{30,}|gsk_[A-Za-z0-9]{40,}|pplx-[A-Za-z0-9]{40,}|"
+    ("anthropic_key", r"(?<!\w)sk-ant-[a-z]+\d*-[\w-]{20,}", ("sk-ant-",)),
+    ("huggingface_token", r"(?<!\w)(?:hf_|api_org_)[A-Za-z0-9]{30,}", ("hf_", "api_org_")),
+    ("ai_api_key", r"(?<!\w)(?:r8_[A-Za-z0-9]{30,}|gsk_[A-Za-z0-9]{40,}|pplx-[A-Za-z0-9]{40,}|"
                    r"xai-[A-Za-z0-9]{40,})", ("r8_", "gsk_", "pplx-", "xai-")),
-    ("npm_token", r"(?<![\w-])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])", ("pm_",)),
-    ("pypi_token", r"(?<![\w-])pypi-AgE[A-Za-z0-9_-]{50,}", ("pypi-age",)),
-    ("rubygems_key", r"(?<![\w-])rubygems_[a-f0-9]{48}", ("gems_",)),
-    ("docker_token", r"(?<![\w-])dckr_(?:pat|oat)_[\w-]{20,}", ("ckr_",)),
-    ("artifactory_key", r"(?<![\w-])(?:AKCp[A-Za-z0-9]{60,}|cmVmdGtu[A-Za-z0-9]{50,})",
+    ("npm_token", r"(?<!\w)npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])", ("pm_",)),
+    ("pypi_token", r"(?<!\w)pypi-AgE[A-Za-z0-9_-]{50,}", ("pypi-age",)),
+    ("rubygems_key", r"(?<!\w)rubygems_[a-f0-9]{48}", ("gems_",)),
+    ("docker_token", r"(?<!\w)dckr_(?:pat|oat)_[\w-]{20,}", ("ckr_",)),
+    ("artifactory_key", r"(?<!\w)(?:AKCp[A-Za-z0-9]{60,}|cmVmdGtu[A-Za-z0-9]{50,})",
      ("akcp", "cmvmdgtu")),
-    ("digitalocean_token", r"(?<![\w-])do[opr]_v1_[a-f0-9]{64}", ("v1_",)),
+    ("digitalocean_token", r"(?<!\w)do[opr]_v1_[a-f0-9]{64}", ("v1_",)),
     ("alibaba_access_key_id", r"(?<![\w-])LTAI[A-Za-z0-9]{12,24}(?![A-Za-z0-9])", ("ltai",)),
-    ("gcp_token", r"(?<![\w-])(?:GOCSPX-[\w-]{24,}|ya29\.[\w-]{20,})", ("gocspx-", "a29.")),
+    ("gcp_token", r"(?<!\w)(?:GOCSPX-[\w-]{24,}|ya29\.[\w-]{20,})", ("gocspx-", "a29.")),
     # Discord bot tokens: base64 of the bot's id, a timestamp, an HMAC (found by the dots)
     ("discord_bot_token", r"(?<![\w-])[MNO][A-Za-z\d_-]{23,25}\.[\w-]{6}\.[\w-]{27,38}(?![\w-])",
      ()),
     ("azure_client_secret", r"(?<![\w~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])",
      ("q~",)),
-    ("heroku_api_key", r"(?<![\w-])HRKU-[\w-]{30,}", ("ku-",)),
+    ("heroku_api_key", r"(?<!\w)HRKU-[\w-]{30,}", ("ku-",)),
     ("vault_token", r"(?<![\w.-])hv[sbr]\.[\w-]{24,}", ("hvs.", "hvb.", "hvr.")),
     ("terraform_token", r"(?<![\w-])[A-Za-z0-9]{14}\.atlasv1\.[\w=-]{60,}", ("atlasv1",)),
-    ("shopify_token", r"(?<![\w-])shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}",
+    ("shopify_token", r"(?<!\w)shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}",
      ("shpat_", "shpca_", "shppa_", "shpss_")),
     # tokens of other SaaS APIs that gitleaks knows by their prefix
-    ("api_token", r"(?<![\w-])(?:sntry[su]_[A-Za-z0-9+/=_]{40,}|glc_[A-Za-z0-9+/]{32,}={0,3}|"
+    ("api_token", r"(?<!\w)(?:sntry[su]_[A-Za-z0-9+/=_]{40,}|glc_[A-Za-z0-9+/]{32,}={0,3}|"
                   r"glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|NRAK-[A-Z0-9]{27}|NRII-[\w-]{32}|"
                   r"PMAK-[a-f0-9]{24}-[a-f0-9]{34}|lin_api_[A-Za-z0-9]{40}|"
                   r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,}|pul-[a-f0-9]{40}|"
@@ -724,69 +726,6 @@ _WORD_ENDS = {w: re.compile(f"(?:{tail})(?!\\w)") for w, tail in {
 assert set(_WORD_ENDS) == set(_KV_TRIGGERS)
 _SECRET_COMPILED = _compile_rules(_SECRET_RULES)
 
-# --- private key blocks ----------------------------------------------------------------------
-
-_PEM = r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
-_PEM_END_TEXT = r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
-_SSH2 = r"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----"
-_SSH2_END = r"---- END SSH2 ENCRYPTED PRIVATE KEY ----"
-# every place a key block shows itself: its BEGIN line, PuTTY's "Private-Lines: N", or (for a
-# text that starts inside a block) its END line or PuTTY's "Private-MAC:" line
-# every place a key block shows itself: its BEGIN line, PuTTY's "Private-Lines: N", or (for a
-# text that starts inside a block) its END line or PuTTY's "Private-MAC:" line. Two regexes with
-# a literal start each: re skips ahead to a literal fast, to a set of first characters slowly.
-_DASH_MARK = re.compile(r"----(?:(?P<begin>-BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----| BEGIN SSH2 "
-                        r"ENCRYPTED PRIVATE KEY ----)|(?P<end>-END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?"
-                        r"-----| END SSH2 ENCRYPTED PRIVATE KEY ----))")
-_PUTTY_MARK = re.compile(r"Private-(?:Lines:[ \t]*(?P<lines>\d+)|(?P<mac>(?:MAC|Hash):[^\n]*))")
-_BLOCK_TAIL = re.compile(rf"[\s\S]*?(?:{_PEM_END_TEXT}|{_SSH2_END}|\Z)")
-_PEM_END = re.compile(rf"{_PEM_END_TEXT}|{_SSH2_END}")
-# a line inside a key block: base64, or an armour header (PEM Proc-Type/DEK-Info, PGP Version/
-# Comment/Hash, ssh.com Subject/Comment), or blank
-_BODY_LINE = re.compile(r"[ \t]*(?:[A-Za-z0-9+/=]*|(?:Proc-Type|DEK-Info|Version|Comment|Hash|"
-                        r"Charset|MessageID|Subject|Encryption)[ \t]*:[^\n]*)[ \t]*\r?\Z")
-_B64_CHARS = frozenset(string.ascii_letters + string.digits + "+/=")
-
-
-def _body_words_before(text: str, line_start: int, pos: int) -> int:
-    """Where the base64 words right before ``pos`` on its line start (``pos`` if none): body
-    words on the line of an END mark whose line ends were lost (``... AbCd== -----END``)."""
-    k = pos
-    while k > line_start:
-        j = k
-        while j > line_start and text[j - 1] in " \t":
-            j -= 1
-        i = j
-        while i > line_start and text[i - 1] in _B64_CHARS:
-            i -= 1
-        if i == j or (i > line_start and text[i - 1] not in " \t"):
-            break  # no word, or a word glued to something else ("pem:MIIE")
-        k = i
-    return line_start if not text[line_start:k].strip(" \t") else k
-
-
-_PUTTY_MAC = re.compile(r"Private-(?:MAC|Hash):[^\n]*")
-
-
-_PEM_OR_SSH2 = re.compile(rf"{_PEM}|{_SSH2}")
-
-
-def _open_block(text: str, cut: int) -> int:
-    """Where the last key block starting before ``cut`` starts, if it does not end by ``cut``
-    (a chunk cut there would split it), else -1."""
-    begin = max(text.rfind("-----BEGIN", 0, cut), text.rfind("---- BEGIN SSH2", 0, cut))
-    putty = text.rfind("Private-Lines:", 0, cut)
-    if putty > begin:
-        m = _PUTTY_MARK.match(text, putty)
-        if m is None or m.group("lines") is None:
-            return -1
-        lines = int(m.group("lines")) + 1  # its own line end, the private lines, the MAC line
-        return -1 if text.count("\n", m.end(), cut) > lines else putty
-    if begin < 0 or _PEM_OR_SSH2.match(text, begin) is None:  # none, or a certificate
-        return -1
-    return -1 if _PEM_END.search(text, begin, cut) else begin
-
-
 # the end of a line whose value may be on the next line: a JSON or YAML key, a block scalar,
 # an XML start tag, a .netrc login
 _DANGLING = re.compile(r"(?:[:|>]|\blogin[ \t]+[^\s]+)[ \t]*\r?\Z", re.IGNORECASE)
@@ -794,71 +733,20 @@ _DANGLING = re.compile(r"(?:[:|>]|\blogin[ \t]+[^\s]+)[ \t]*\r?\Z", re.IGNORECAS
 
 def _back_off(text: str, cut: int, limit: int = 1 << 20) -> int:
     """A chunk cut at ``cut`` (a line start), moved back before the lines that may belong to
-    what the next chunk holds: base64 lines (a key block whose END line comes later, a wrapped
-    base64 key) and a line whose value is on the next line. At most ``limit`` characters back."""
+    what the next chunk holds: a line whose value is on the next line, and lines that look like
+    a key's body (its END line may come later: :func:`keyblocks.body_start`). At most ``limit``
+    characters back."""
     lo = max(0, cut - limit)
     while cut > lo:
-        start = text.rfind("\n", 0, cut - 1) + 1
-        line_end = cut - 1  # the "\n" that ends the line
-        if _BODY_LINE.match(text, start, line_end) is None and \
-                _DANGLING.search(text, start, line_end) is None:
-            return cut
+        start = max(text.rfind("\n", 0, cut - 1) + 1, lo)
+        if _DANGLING.search(text, start, cut - 1) is None:
+            start = keyblocks.body_start(text, cut, lo)
+            if start == cut:
+                return cut
         cut = start
     return cut
 
 
-def find_key_blocks(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every private key block in ``text``: PEM (RSA, EC, DSA, PKCS#8, encrypted),
-    OpenSSH, PGP (``PRIVATE KEY BLOCK``), ssh.com SSH2 and PuTTY (``Private-Lines: N`` and its
-    N lines), also when ``text`` starts inside a block (base64 lines then an END or
-    ``Private-MAC`` line: the block reaches back over those lines) or ends inside it (the block
-    reaches the end). Used by the redactor and by whoever cuts excerpts out of a log."""
-    dash = _DASH_MARK.search(text)
-    putty = _PUTTY_MARK.search(text)
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    while True:
-        if dash is not None and dash.start() < pos:
-            dash = _DASH_MARK.search(text, pos)
-        if putty is not None and putty.start() < pos:
-            putty = _PUTTY_MARK.search(text, pos)
-        if dash is None and putty is None:
-            return spans
-        m = dash if putty is None or (dash is not None and dash.start() < putty.start()) else putty
-        groups = m.groupdict()
-        if groups.get("begin") is not None:
-            tail = _BLOCK_TAIL.match(text, m.end())
-            end = tail.end() if tail else len(text)
-            spans.append((m.start(), end))
-        elif groups.get("lines") is not None:
-            end = m.end()
-            for _ in range(int(m.group("lines")) + 1):  # the rest of its line, then N lines
-                nl = text.find("\n", end)
-                end = len(text) if nl < 0 else nl + 1
-            # PuTTY's MAC line right after the private lines goes with them
-            mac = _PUTTY_MAC.match(text, end)
-            if mac:
-                end = mac.end()
-            spans.append((m.start(), end))
-        else:
-            # an END line with no BEGIN before it (or a MAC line without Private-Lines): the block
-            # started before this text did, so it covers the body lines right before the mark
-            line_start = text.rfind("\n", 0, m.start()) + 1
-            start = _body_words_before(text, line_start, m.start())
-            if start == line_start:  # nothing else on the mark's line: earlier lines may be body
-                lo = spans[-1][1] if spans else 0
-                while start > lo:
-                    nl = text.rfind("\n", lo, start - 1)
-                    prev = nl + 1 if nl >= 0 else lo
-                    if prev >= start or not _BODY_LINE.match(text, prev, start - 1):
-                        break
-                    start = prev
-            while start < m.start() and text[start] in "\r\n \t":  # no leading blank lines
-                start += 1
-            end = m.end()
-            if text[start:m.start()].strip() or groups.get("mac") is not None:
-                spans.append((start, end))
-        pos = end if end > m.start() else m.end()
 # characters re.IGNORECASE matches to an ASCII letter although lower() does not give that letter
 _FOLD = str.maketrans({"ı": "i", "ſ": "s"})
 
@@ -1321,7 +1209,7 @@ class Redactor:
                         fout.write(self.redact(buf, source=source))
                     return
                 cut = _back_off(buf, buf.rfind("\n") + 1)
-                begin = _open_block(buf, cut)
+                begin = keyblocks.open_block(buf, cut)
                 if begin >= 0 and len(buf) - begin < 64 << 20:
                     cut = buf.rfind("\n", 0, begin) + 1
                 if cut <= 0:
@@ -1363,13 +1251,13 @@ class Redactor:
             self.hits.append(Hit(source, rule, start, end, _preview(value), repl, value))
 
     def _mask_secrets(self, text: str, source: str, offset: int = 0) -> str:
-        blocks = find_key_blocks(text)
+        blocks = keyblocks.find_spans(text)
         if not blocks:
             return self._mask_rules(text, source, offset)
         # key blocks first and always (false positives or not); the rules run between them
         out: list[str] = []
         pos = 0
-        token = "[REDACTED:private_key]"
+        token = keyblocks.TOKEN
         for s, e in blocks:
             out.append(self._mask_rules(text[pos:s], source, offset + pos))
             self._record(source, "private_key", offset + s, offset + e, text[s:e], token)
@@ -1606,4 +1494,4 @@ def redact_text(text: str, options: RedactOptions | None = None) -> str:
 
 
 __all__ = ["OBFUSCATION_KINDS", "FalsePositives", "Hit", "RedactOptions", "Redactor", "TokenMap",
-           "find_key_blocks", "known_hosts", "redact_text"]
+           "known_hosts", "redact_text"]

@@ -48,12 +48,7 @@ from diagkit import config
 from diagkit.errors import BundleError
 from diagkit.probes.base import Finding, Severity
 from diagkit.reports.model import Bundle
-from diagkit.templating import (
-    BoundedSandbox,
-    TemplateLimitError,
-    render_bounded,
-    template_location,
-)
+from diagkit.templating import BoundedSandbox, render_bounded, template_problem
 from diagkit.textsafe import escape_controls
 from diagkit.units import human_bytes, human_duration
 
@@ -139,12 +134,21 @@ def _line_level(line: str) -> str:
     return "error" if m.group("error") else "warn"
 
 
+def _longest_backticks(text: str) -> int:
+    return max((len(m) for m in re.findall(r"`+", text)), default=0)
+
+
 def _fence(text: str | Sequence[str]) -> str:
     """A Markdown code fence longer than any backtick run inside ``text`` (no break-out)."""
     if not isinstance(text, str):
         text = "\n".join(text)
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
+    return "`" * max(3, _longest_backticks(text) + 1)
+
+
+def _folded(value: Any) -> str:
+    """``value`` as one line of text: control characters escaped, whitespace runs (newlines,
+    tabs) folded into one space."""
+    return " ".join(escape_controls("" if value is None else str(value)).split())
 
 
 # Inline Markdown syntax: escaped with a backslash (CommonMark allows it before any ASCII
@@ -159,8 +163,7 @@ def _md_inline(value: Any) -> str:
     """Text from hosts, logs or cases as one line of Markdown prose that shows exactly that
     text: control characters shown escaped, whitespace (newlines, tabs) folded, Markdown
     metacharacters escaped, raw HTML neutralised."""
-    text = " ".join(escape_controls("" if value is None else str(value)).split())
-    text = _MD_META.sub(lambda m: "\\" + m.group(0), text)
+    text = _MD_META.sub(lambda m: "\\" + m.group(0), _folded(value))
     text = text.replace("<", "&lt;").replace(">", "&gt;")
     lead = _MD_LEAD.match(text)
     return text[: lead.end() - 1] + "\\" + text[lead.end() - 1:] if lead else text
@@ -169,8 +172,7 @@ def _md_inline(value: Any) -> str:
 def _md_line(value: Any) -> str:
     """The engineer's own one-line Markdown (a reproduction step): their Markdown kept (it
     cannot leave its list item), raw HTML neutralised, whitespace folded."""
-    text = escape_controls("" if value is None else str(value))
-    return " ".join(text.replace("<", "&lt;").replace(">", "&gt;").split())
+    return _folded(value).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _md_cell(value: Any) -> str:
@@ -181,8 +183,8 @@ def _md_cell(value: Any) -> str:
 
 def _md_code(value: Any) -> str:
     """``value`` as an inline code span that no backtick inside can close (a file name)."""
-    text = " ".join(escape_controls("" if value is None else str(value)).split())
-    run = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    text = _folded(value)
+    run = "`" * (_longest_backticks(text) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{run}{pad}{text}{pad}{run}"
 
@@ -297,30 +299,14 @@ def make_environment(*, time_budget: float | None = None) -> BoundedSandbox:
 
 
 def _template_error(exc: BaseException, name: str) -> BundleError:
-    where, line = template_location(exc)
-    at = f"{where}, line {line}" if line else where
-    message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
-    message = message.rstrip(".")  # Jinja's own messages end with one; ours adds the next step
-    if isinstance(exc, TemplateLimitError):
-        what = f"stopped at a limit: {message}"
-    elif isinstance(exc, jinja2.sandbox.SecurityError):
-        what = f"refused by the template sandbox: {message}"
-    elif isinstance(exc, jinja2.UndefinedError):
-        what = f"missing variable or attribute: {message}"
-    elif isinstance(exc, jinja2.TemplateSyntaxError):
-        what = f"syntax error: {message}"
-    elif isinstance(exc, jinja2.TemplateNotFound):
-        what = f"template not found: {message}"
-    elif isinstance(exc, RecursionError):
-        what = "it calls or includes itself without end"
-    else:
-        what = f"{type(exc).__name__}: {message}"
+    where, what = template_problem(exc)
     user = user_templates_dir()
-    if str(where).startswith(str(user)):
+    if where.startswith(str(user)):
         fix = f"Fix or remove that template in {user} (the built-in one is used when it is gone)."
     else:
         fix = "This is a bug in diagkit's built-in template; please report it."
-    return BundleError(f"Could not render the bug report with template {name!r} ({at}): {what}. {fix}")
+    return BundleError(f"Could not render the bug report with template {name!r} ({where}): "
+                       f"{what}. {fix}")
 
 
 def _render(name: str, context: Mapping[str, Any], env: BoundedSandbox | None = None) -> str:

@@ -54,7 +54,6 @@ class TextFile:
     encoding: str  # a Python codec name, or BINARY
     text: str | None
     why: str
-    bom: bool = False
 
     @property
     def is_text(self) -> bool:
@@ -107,10 +106,12 @@ def read_text(data: bytes) -> TextFile:
         return TextFile("utf-8", "", "empty")
     for bom, codec in _BOMS:
         if data.startswith(bom):
-            return _decode(data, codec, bom=True, how="its byte-order mark")
+            # utf-8-sig drops its BOM itself, the UTF-16/32 codecs of one byte order do not
+            skip = 0 if codec == "utf-8-sig" else len(bom)
+            return _decode(data, codec, skip=skip, how="its byte-order mark")
     wide = sniff_wide(data[:SNIFF_BYTES])
     if wide is not None:
-        found = _decode(data, wide[0], bom=False, how="the pattern of its NUL bytes")
+        found = _decode(data, wide[0], how="the pattern of its NUL bytes")
         if found.text is not None:
             return found
     if b"\0" in data:
@@ -125,21 +126,15 @@ def read_text(data: bytes) -> TextFile:
     return _check_controls(data, TextFile(codec, text, label(codec)))
 
 
-def _decode(data: bytes, codec: str, *, bom: bool, how: str) -> TextFile:
-    body = data[len(_bom_of(codec)):] if bom and codec != "utf-8-sig" else data
+def _decode(data: bytes, codec: str, *, how: str, skip: int = 0) -> TextFile:
+    """``data`` (its first ``skip`` bytes a BOM) decoded strictly as ``codec``."""
     try:
-        text = body.decode(codec)
+        text = data[skip:].decode(codec)
     except UnicodeDecodeError as exc:
         return TextFile(BINARY, None, f"it looks like {label(codec)} by {how}, but byte "
-                                      f"{exc.start + (len(data) - len(body)):,} is not valid "
-                                      f"{label(codec)}")
-    checked = _check_controls(text.encode("utf-8", "surrogatepass"),
-                              TextFile(codec, text, f"{label(codec)} (by {how})", bom=bom))
-    return checked
-
-
-def _bom_of(codec: str) -> bytes:
-    return next(bom for bom, c in _BOMS if c == codec)
+                                      f"{exc.start + skip:,} is not valid {label(codec)}")
+    return _check_controls(text.encode("utf-8", "surrogatepass"),
+                           TextFile(codec, text, f"{label(codec)} (by {how})"))
 
 
 def _check_controls(encoded: bytes, found: TextFile) -> TextFile:

@@ -71,7 +71,8 @@ class MatchRule:
             self.validate()
         elif self.kind not in RULE_KINDS:
             raise KbError(f"A stored match rule has the unknown kind {self.kind!r}; it takes one "
-                          f"of {', '.join(RULE_KINDS)}.")
+                          f"of {', '.join(RULE_KINDS)}. Fix the article's rule (diagkit kb "
+                          "export, edit, diagkit kb import; or the app's article editor).")
 
     def validate(self) -> None:
         """Raise :class:`KbError` naming what is wrong with this rule (its pattern included:

@@ -45,22 +45,36 @@ OBFUSCATE = (("ip", "IP addresses"), ("host", "Host and domain names"), ("mac", 
              ("user", "User names"), ("email", "E-mail addresses"))
 
 
-def excerpts_from_records(records: Sequence[Record]) -> list:
-    """Log records set aside in the log viewer -> one excerpt per file (in line order)."""
-    from diagkit.reports.model import LogExcerpt
+def _complete(draft: tuple[object, list[Record]]):  # noqa: ANN202 - reports.model.Bundle
+    """A :meth:`BundleWizard.draft` with its log records read in (in a worker: it reads and
+    indexes their logs to find private key blocks around them, see ``record_excerpts``)."""
+    import dataclasses
 
-    by_file: dict[str, list[Record]] = {}
-    for record in records:
-        by_file.setdefault(record.file, []).append(record)
-    out = []
-    for source, recs in by_file.items():
-        recs = sorted({r.first_line: r for r in recs}.values(), key=lambda r: r.first_line)
-        lines: list[str] = []
-        for rec in recs:
-            lines.extend(rec.raw.split("\n"))
-        out.append(LogExcerpt(source=source, lines=tuple(lines), first_line=recs[0].first_line + 1,
-                              note=f"{len(recs)} record(s) selected in the log viewer"))
-    return out
+    from diagkit.reports.bundle import record_excerpts
+
+    bundle, records = draft
+    return dataclasses.replace(bundle, logs=tuple(record_excerpts(records))) if records else bundle
+
+
+def _texts(bundle) -> dict[str, str]:  # noqa: ANN001 - reports.model.Bundle
+    """The texts the redaction preview looks at, by source."""
+    from diagkit.reports.textfiles import read_text
+
+    texts = {"report": "\n".join([bundle.title, bundle.summary, *bundle.steps, bundle.expected,
+                                  bundle.actual])}
+    for host in bundle.hosts:
+        texts[f"host {host.name}"] = "\n".join(f"{k}={v}" for k, v in host.facts.items()) + "\n" + \
+            "\n".join(r.raw for r in host.results)
+    for excerpt in bundle.logs:
+        texts[excerpt.source] = "\n".join(excerpt.lines)
+    for entry in bundle.journal:
+        texts.setdefault("journal", "")
+        texts["journal"] += entry.text + "\n"
+    for att in bundle.attachments:
+        found = read_text(att.data)
+        if found.text is not None:
+            texts[f"attachment {att.name}"] = found.text
+    return texts
 
 
 class BundleWizard(QDialog):
@@ -300,12 +314,14 @@ class BundleWizard(QDialog):
                     out.append((ckind, cobj, child))
         return out
 
-    def bundle(self):  # noqa: ANN201 - diagkit.reports.model.Bundle
-        """The Bundle the dialog describes (not redacted yet: the writer does that)."""
+    def draft(self):  # noqa: ANN201 - (reports.model.Bundle, list[Record])
+        """What the dialog describes: the Bundle without its logs, and the log records picked
+        for it (read in by :func:`_complete`, in a worker). Not redacted yet: the writer does
+        that."""
         from diagkit.reports.model import Bundle, HostEnvironment, JournalEntry
 
         hosts, findings, plots, journal = [], [], [], []
-        logs = []
+        records: list[Record] = []
         for kind, obj, _item in self._checked():
             if kind == "host":
                 snap = obj.last_snapshot
@@ -321,7 +337,7 @@ class BundleWizard(QDialog):
             elif kind == "journal":
                 journal.extend(JournalEntry(**entry) for entry in obj.journal)
             elif kind == "logs":
-                logs.extend(excerpts_from_records(self.records))
+                records = self.records
         steps = tuple(s.strip() for s in self.steps_edit.toPlainText().splitlines() if s.strip())
         return Bundle(
             title=self.title_edit.text().strip() or "Untitled bug report",
@@ -333,12 +349,16 @@ class BundleWizard(QDialog):
             expected=self.expected_edit.toPlainText().strip(),
             actual=self.actual_edit.toPlainText().strip(),
             findings=tuple(findings),
-            logs=tuple(logs),
             plots=tuple(plots),
             journal=tuple(sorted(journal, key=lambda e: e.time)),
             attachments=self._attachment_models(),
             case=self.case_edit.text().strip() or None,
-        )
+        ), records
+
+    def bundle(self):  # noqa: ANN201 - diagkit.reports.model.Bundle
+        """The Bundle the dialog describes, its log records read in on this thread (the dialog
+        itself does that in its workers)."""
+        return _complete(self.draft())
 
     def options(self):  # noqa: ANN201 - diagkit.reports.redact.RedactOptions
         from diagkit.reports.redact import RedactOptions, known_hosts
@@ -352,42 +372,24 @@ class BundleWizard(QDialog):
 
     # --- redaction preview ---------------------------------------------------------------------
 
-    def _texts(self) -> dict[str, str]:
-        bundle = self.bundle()
-        texts = {"report": "\n".join([bundle.title, bundle.summary, *bundle.steps, bundle.expected,
-                                      bundle.actual])}
-        for host in bundle.hosts:
-            texts[f"host {host.name}"] = "\n".join(f"{k}={v}" for k, v in host.facts.items()) + "\n" + \
-                "\n".join(r.raw for r in host.results)
-        for excerpt in bundle.logs:
-            texts[excerpt.source] = "\n".join(excerpt.lines)
-        for entry in bundle.journal:
-            texts.setdefault("journal", "")
-            texts["journal"] += entry.text + "\n"
-        from diagkit.reports.textfiles import read_text
-
-        for att in bundle.attachments:
-            found = read_text(att.data)
-            if found.text is not None:
-                texts[f"attachment {att.name}"] = found.text
-        return texts
-
     def preview_redaction(self) -> None:
         from diagkit.reports.redact import Redactor
 
         try:
-            texts, options = self._texts(), self.options()
+            draft, options = self.draft(), self.options()
         except DiagkitError as exc:
             self.state.setText(str(exc))
             return
         self.hits.clear()
         self.state.setText("Looking for secrets and identifying values…")
 
-        def job() -> dict[str, list]:
-            return Redactor(options).preview(texts)
+        def job() -> tuple[dict[str, str], dict[str, list]]:
+            texts = _texts(_complete(draft))
+            return texts, Redactor(options).preview(texts)
 
-        def done(found: dict[str, list]) -> None:
+        def done(result: tuple[dict[str, str], dict[str, list]]) -> None:
             self._worker = None
+            texts, found = result
             total = 0
             for source, hits in found.items():
                 top = QTreeWidgetItem([source, f"{len(hits)} hit(s)", ""])
@@ -431,14 +433,14 @@ class BundleWizard(QDialog):
 
         self.remember_false_positives()
         try:
-            bundle, options = self.bundle(), self.options()
+            draft, options = self.draft(), self.options()
         except DiagkitError as exc:
             self.state.setText(str(exc))
             return
         self.state.setText("Rendering the (redacted) report…")
 
         def job() -> str:
-            return render_html(redact_bundle(bundle, Redactor(options)))
+            return render_html(redact_bundle(_complete(draft), Redactor(options)))
 
         def done(html: str) -> None:
             self._worker = None
@@ -459,7 +461,7 @@ class BundleWizard(QDialog):
 
         self.remember_false_positives()
         try:
-            bundle, options = self.bundle(), self.options()
+            draft, options = self.draft(), self.options()
         except DiagkitError as exc:
             self.state.setText(str(exc))
             return
@@ -468,7 +470,7 @@ class BundleWizard(QDialog):
         self.state.setText(f"Writing {path}…")
 
         def job(cancel: threading.Event):  # noqa: ANN202
-            return write_bundle(bundle, path, options=options)
+            return write_bundle(_complete(draft), path, options=options)
 
         def done(info: object) -> None:
             self._worker = None

@@ -560,7 +560,8 @@ class MainWindow(QMainWindow):
             owner=view)
 
     def _records_for_report(self, records: list) -> None:
-        # The bug-report bundle (a later issue) collects these; until then they are kept here.
+        # kept until the next bug report takes them (BundleWizard reads them in again from
+        # their logs, to mask the private keys around them)
         self.report_records.extend(records)
         self.statusBar().showMessage(f"{len(self.report_records)} log record(s) set aside for the "
                                      "bug report.", 5000)

@@ -1,6 +1,8 @@
 """Private key blocks and excerpt windows (issue 12, item 2): a window that starts or ends inside
 a key block must not carry any line of it, whatever cut it (error windows, the tail,
---log-lines, the report's REPORT_LOG_LINES, report.md's shortening).
+--log-lines, the report's REPORT_LOG_LINES, report.md's shortening, a file chunk of
+``Redactor.redact_file``), in the whole log (``find_blocks``) and in one text (``find_spans``,
+what the redactor masks first).
 
 Keys are real (openssl, ssh-keygen, gpg, a PuTTY file built as PuTTY builds it), logs are real
 files read by the real CLI into real zips; real logs of other programs check that nothing else
@@ -10,17 +12,28 @@ from __future__ import annotations
 
 import io
 import json
+import random
+import string
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from diagkit.cli import main
+from diagkit.errors import LogFormatError
 from diagkit.logs.logfile import CHUNK, LogFile, open_logs
 from diagkit.reports import keyblocks
-from diagkit.reports.bundle import REPORT_LOG_LINES, log_excerpts, write_bundle
-from diagkit.reports.keyblocks import TOKEN, KeyBlock, TextLines, find_blocks, mask_excerpt
+from diagkit.reports.bundle import REPORT_LOG_LINES, log_excerpts, record_excerpts, write_bundle
+from diagkit.reports.keyblocks import (
+    TOKEN,
+    KeyBlock,
+    TextLines,
+    find_blocks,
+    find_spans,
+    mask_excerpt,
+)
 from diagkit.reports.model import Bundle, LogExcerpt
+from diagkit.reports.redact import FalsePositives, RedactOptions, Redactor, TokenMap
 from tests.reports import keymaterial
 
 LOGHUB = Path(__file__).resolve().parents[3] / "shared" / "loghub-dev"
@@ -298,6 +311,29 @@ def test_real_logs_hold_no_key_blocks() -> None:
     assert total > 20_000
 
 
+def test_records_picked_by_hand_inside_a_key(tmp_path: Path, keys: dict[str, list[str]]) -> None:
+    """record_excerpts (the app's "add to report"): body lines picked with no BEGIN or END in
+    reach are masked from the whole log; records apart from each other make excerpts of their
+    own, numbered as in the file; a log rewritten since is refused with the way out."""
+    key = keys["pem"]
+    log = per_line_log(tmp_path / "app.log", key, before=30)
+    with LogFile.open(log) as lf:
+        inside = lf.records(30 + 8, 30 + 12)  # key lines 8-11: body only
+        apart = lf.records(2, 3) + lf.records(30 + 14, 30 + 15)
+    body_lines = [r.raw for r in inside]
+    ordinary, masked, other = record_excerpts([*inside, *apart])
+    assert ordinary.lines == (apart[0].raw,) and ordinary.first_line == 3
+    assert masked.first_line == 39 and masked.lines == (TOKEN,) * 4
+    assert masked.masked_keys == ((39, 42),) and other.masked_keys == ((45, 45),)
+    assert not any(b in "\n".join(x.lines) for x in (masked, ordinary, other) for b in body_lines)
+    log.write_text("2024-01-02T10:00:00Z web1 app[42]: INFO rotated\n" * 100)
+    with pytest.raises(LogFormatError, match="has changed since its records were set aside"):
+        record_excerpts(inside)
+    log.unlink()
+    with pytest.raises(LogFormatError, match="Cannot read .* again .* Set the records aside"):
+        record_excerpts(inside)
+
+
 def test_a_key_planted_in_a_real_log(tmp_path: Path, keys: dict[str, list[str]]) -> None:
     """A real OpenStack log with a key printed line by line in the middle of its error records."""
     src = LOGHUB / "OpenStack" / "OpenStack_2k.log"
@@ -314,3 +350,157 @@ def test_a_key_planted_in_a_real_log(tmp_path: Path, keys: dict[str, list[str]])
     assert leaked(out, keymaterial.body(key) + [key[-1]]) == []
     doc = json.loads(zip_texts(out)["data/bundle.json"])
     assert any("could not load the key above" in zip_texts(out)[x["path"]] for x in doc["logs"])
+
+
+# --- in one text: find_spans and the redactor built on it, also across redact_file's chunks -------
+# (random base64 bodies in every armour; the real keys above run through the whole pipeline)
+
+B64 = string.ascii_letters + string.digits + "+/"
+RND = random.Random(7)
+
+
+def random_body(n: int, width: int = 64) -> list[str]:
+    return ["".join(RND.choice(B64) for _ in range(width)) for _ in range(n)]
+
+
+def pem(kind: str, n: int = 20) -> tuple[list[str], list[str]]:
+    lines = random_body(n)
+    return [f"-----BEGIN {kind}-----", *lines, f"-----END {kind}-----"], lines
+
+
+def pem_encrypted() -> tuple[list[str], list[str]]:
+    lines = random_body(18)
+    return (["-----BEGIN RSA PRIVATE KEY-----", "Proc-Type: 4,ENCRYPTED",
+             "DEK-Info: AES-128-CBC,0123456789ABCDEF0123456789ABCDEF", "", *lines,
+             "-----END RSA PRIVATE KEY-----"], lines)
+
+
+def pgp() -> tuple[list[str], list[str]]:
+    lines = random_body(20) + ["=" + "".join(RND.choice(B64) for _ in range(4))]
+    return (["-----BEGIN PGP PRIVATE KEY BLOCK-----", "Version: GnuPG v2", "", *lines,
+             "-----END PGP PRIVATE KEY BLOCK-----"], lines)
+
+
+def ssh2() -> tuple[list[str], list[str]]:
+    lines = random_body(12, 70)
+    return (["---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----", 'Comment: "rsa-key-20240501"', *lines,
+             "---- END SSH2 ENCRYPTED PRIVATE KEY ----"], lines)
+
+
+def putty() -> tuple[list[str], list[str]]:
+    public, private = random_body(6), random_body(14)
+    mac = "".join(RND.choice("0123456789abcdef") for _ in range(64))
+    return (["PuTTY-User-Key-File-3: ssh-rsa", "Encryption: none", "Comment: k",
+             "Public-Lines: 6", *public, "Private-Lines: 14", *private, f"Private-MAC: {mac}"],
+            [*private, mac])
+
+
+BLOCKS = {
+    "rsa": lambda: pem("RSA PRIVATE KEY"), "ec": lambda: pem("EC PRIVATE KEY", 4),
+    "dsa": lambda: pem("DSA PRIVATE KEY", 9), "pkcs8": lambda: pem("PRIVATE KEY"),
+    "pkcs8-encrypted": lambda: pem("ENCRYPTED PRIVATE KEY"),
+    "openssh": lambda: pem("OPENSSH PRIVATE KEY", 7), "pem-legacy-encrypted": pem_encrypted,
+    "pgp": pgp, "ssh2": ssh2, "putty": putty,
+}
+BEFORE = [f"2024-05-02 10:00:{i:02d} INFO app[12]: request {i} done" for i in range(4)]
+AFTER = [f"2024-05-02 10:01:{i:02d} INFO app[12]: request {i + 4} done" for i in range(4)]
+
+
+def redactor() -> Redactor:
+    return Redactor(RedactOptions(), token_map=TokenMap(Path("/nonexistent/m.json")),
+                    false_positives=FalsePositives(Path("/nonexistent/f.json")))
+
+
+def marks(lines: list[str]) -> tuple[int, int]:
+    """Index of the block's opening mark (BEGIN or Private-Lines) and closing mark (END or
+    Private-MAC) within ``lines``."""
+    first = next(i for i, x in enumerate(lines) if "BEGIN" in x or x.startswith("Private-Lines"))
+    last = next(i for i in range(len(lines) - 1, -1, -1)
+                if "END" in lines[i] or lines[i].startswith("Private-MAC"))
+    return first, last
+
+
+@pytest.mark.parametrize("kind", sorted(BLOCKS))
+def test_every_window_that_holds_a_mark_is_masked(kind: str) -> None:
+    """Every excerpt window over log lines + block + log lines that holds the block's opening
+    or closing mark (it starts inside the block, ends inside it, or holds all of it) shows
+    none of the block's secret lines. A window of body lines only, with no mark at all, is left
+    to find_blocks, which finds blocks in the whole log before windows are cut (above)."""
+    block, secrets = BLOCKS[kind]()
+    lines = [*BEFORE, *block, *AFTER]
+    first, last = marks(lines)
+    r = redactor()
+    for i in range(len(lines)):
+        for j in range(i + 1, len(lines) + 1):
+            if not (i <= first < j or i <= last < j):
+                continue
+            window = lines[i:j]
+            out = r.redact("\n".join(window))
+            shown = [s for s in secrets if s in window and s in out]
+            assert shown == [], (kind, i, j, out)
+            for log_line in BEFORE + AFTER:  # the log lines around the block stay
+                if log_line in window:
+                    assert log_line in out, (kind, i, j, out)
+
+
+def test_blocks_found_in_a_whole_text() -> None:
+    texts, secrets = [], []
+    for make in BLOCKS.values():
+        block, s = make()
+        texts += [*BEFORE, *block]
+        secrets += s
+    text = "\n".join(texts + AFTER)
+    spans = find_spans(text)
+    assert len(spans) == len(BLOCKS)
+    covered = "".join(text[a:b] for a, b in spans)
+    assert all(s in covered for s in secrets)
+    assert not any(x in covered for x in BEFORE + AFTER)
+
+
+def test_a_window_starting_inside_keeps_the_line_before_the_block() -> None:
+    block, secrets = pem("RSA PRIVATE KEY")
+    text = "\n".join(["Apr 1 10:00:00 host app: dumping config", *block[5:], *AFTER])
+    spans = find_spans(text)
+    assert len(spans) == 1 and text[spans[0][0]:].startswith(block[5])
+    out = redactor().redact(text)
+    assert "dumping config" in out and not any(s in out for s in secrets)
+
+
+def test_certificates_and_public_keys_are_not_key_blocks() -> None:
+    cert = ["-----BEGIN CERTIFICATE-----", *random_body(10), "-----END CERTIFICATE-----"]
+    pub = ["-----BEGIN PUBLIC KEY-----", *random_body(4), "-----END PUBLIC KEY-----"]
+    text = "\n".join(cert + pub + cert[3:])  # also a certificate window starting inside
+    assert find_spans(text) == []
+    assert redactor().redact(text) == text
+
+
+def test_private_keys_are_masked_even_when_marked_false_positive(tmp_path: Path) -> None:
+    block, secrets = BLOCKS["putty"]()
+    fp = FalsePositives(tmp_path / "fp.json", secrets)
+    r = Redactor(RedactOptions(), token_map=TokenMap(tmp_path / "m.json"), false_positives=fp)
+    out = r.redact("\n".join(block))
+    assert not any(s in out for s in secrets)
+    assert r.summary() == {"private_key": 1}
+
+
+@pytest.mark.parametrize("chunk", [64, 333, 1000, 4096])
+def test_redact_file_never_splits_a_block(tmp_path: Path, chunk: int) -> None:
+    parts, secrets = [], []
+    for _ in range(3):
+        for make in BLOCKS.values():
+            block, s = make()
+            parts += [*BEFORE, *block]
+            secrets += s
+        # a block whose window started inside, and one cut off at the end of the log
+        block, s = pem("OPENSSH PRIVATE KEY", 12)
+        parts += [*BEFORE, *block[4:]]
+        secrets += s[3:]
+    block, s = pem("EC PRIVATE KEY", 9)
+    parts += [*BEFORE, *block[:6]]
+    secrets += s[:5]
+    src, dst = tmp_path / "in.log", tmp_path / "out.log"
+    src.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    redactor().redact_file(src, dst, chunk_chars=chunk)
+    out = dst.read_text(encoding="utf-8")
+    assert [s for s in secrets if s in out] == []
+    assert out.count("request 0 done") == parts.count(BEFORE[0])

@@ -27,7 +27,8 @@ from diagkit.cli import main
 from diagkit.errors import BundleError
 from diagkit.reports import reader
 from diagkit.reports.bundle import SCHEMA
-from diagkit.reports.reader import MAX_MEMBERS, open_bundle, printable, verify
+from diagkit.reports.reader import MAX_MEMBERS, open_bundle, verify
+from diagkit.textsafe import printable
 from tests.reports.test_reader import GOOD, make_zip, manifest_for
 
 FORGED = "bundle.zip: OK (1 files, every checksum matches)."
