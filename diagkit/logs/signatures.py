@@ -42,8 +42,8 @@ _HEXD = "[0-9a-fA-F]"
 _ZONE = r"(?:Z|[+-]\d{2}:?\d{2})?"
 # a date with its time glued on by "T", "_", "-" or a space-free separator; the time's own
 # separators may be ":" or "." (IBM style 2005-06-03-15.42.50.675872)
-_DATE_TIME = (r"\d{4}([-/.])\d{1,2}\1\d{1,2}(?:[T_-]\d{1,2}([:.])\d{2}(?:\2\d{2})?(?:[.,:]\d+)?)?"
-              + _ZONE)
+_DATE_TIME = (r"\d{4}(?P<dsep>[-/.])\d{1,2}(?P=dsep)\d{1,2}"
+              r"(?:[T_-]\d{1,2}(?P<tsep>[:.])\d{2}(?:(?P=tsep)\d{2})?(?:[.,:]\d+)?)?" + _ZONE)
 _IPV6 = (r"\[?(?=[0-9a-fA-F:.]*(?:::|[a-fA-F]))(?:[0-9a-fA-F]{0,4}:){2,7}"
          r"(?:[0-9a-fA-F]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?:%[\w.]+)?(?:/\d{1,3})?"
          r"(?:\]:\d{1,5}|\])?")
@@ -107,18 +107,29 @@ _BOUND = re.compile(r"(?:[<>]=?|~)(?=[-+]?\d)")
 # A whole-token 100-599 is masked to <NUM1>..<NUM5> first; _finish() turns that into the class
 # where the token before says it is a status, and into <NUM> everywhere else.
 _STATUS_NUM = re.compile(r"[1-5]\d\d")
+_BOOLS = frozenset({"true", "false"})
 _STATUS_KEYS = frozenset({"status", "code", "status_code", "statuscode", "http_status", "sc",
                           "response_code", "http_code", "httpstatus", "rc"})
 _TOKEN_CACHE_MAX = 200_000
 _token_cache: dict[str, str] = {}
 
 
+# the shapes above as one alternation (first that matches wins, as in the list): one regex
+# call per new token instead of one per shape
+_FULL_RX = re.compile("|".join(f"(?P<s{i}>{rx.pattern})" for i, (rx, _) in enumerate(_FULL)))
+_FULL_BY_GROUP = {f"s{i}": placeholder for i, (_, placeholder) in enumerate(_FULL)}
+# what a token needs to be anything but a plain word
+_NOT_PLAIN = re.compile(r"[\d:/@\\=]")
+
+
 def _mask_core(core: str) -> str:
-    for rx, placeholder in _FULL:
-        if rx.fullmatch(core):
-            if placeholder == "<NUM>" and _STATUS_NUM.fullmatch(core):
-                return f"<NUM{core[0]}>"
-            return placeholder
+    if core.isdigit():  # the most common value by far
+        return f"<NUM{core[0]}>" if _STATUS_NUM.fullmatch(core) else "<NUM>"
+    if _NOT_PLAIN.search(core) is None and len(core) != 17 and core.lower() not in _BOOLS:
+        return core  # a word (a MAC or a boolean would need a digit, ":" or these lengths)
+    m = _FULL_RX.fullmatch(core)
+    if m is not None:
+        return _FULL_BY_GROUP[m.lastgroup]  # type: ignore[index]
     eq = core.find("=")
     if eq > 0 and _KEY.fullmatch(core, 0, eq):
         # key=value: the value is a variable by convention ("user=bob"), but an HTTP status
@@ -152,15 +163,12 @@ def mask_token(token: str) -> str:
     hit = _token_cache.get(token)
     if hit is not None:
         return hit
-    start, end = 0, len(token)
-    bound = _BOUND.match(token)
-    if bound:
-        start = bound.end()
-    while start < end and token[start] in _LEAD:
-        start += 1
-    while end > start and token[end - 1] in _TRAIL:
-        end -= 1
-    core = token[start:end]
+    bound = _BOUND.match(token) if token[0] in "<>~" else None
+    rest = token[bound.end():] if bound else token
+    left = rest.lstrip(_LEAD)
+    core = left.rstrip(_TRAIL)
+    start = len(token) - len(left)
+    end = start + len(core)
     lead = "" if bound else token[:start]
     masked = token if not core else lead + _mask_core(core) + token[end:]
     if len(_token_cache) >= _TOKEN_CACHE_MAX:
@@ -562,6 +570,22 @@ def _mining_tokens(tokens: tuple[str, ...], max_tokens: int) -> tuple[str, ...]:
     return tuple(out)
 
 
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+# the class digit of an HTTP status in the raw line, in the contexts _finish() and
+# _mask_core() give it its class (after a status word or key, after "HTTP/1.1")
+_STATUS_DIGIT = re.compile(
+    rb"(?:(?<!\w)(?i:" + b"|".join(sorted(w.encode() for w in _STATUS_WORDS | _STATUS_KEYS))
+    + rb")[:=,]?\s*|HTTP/[\d.]+\"?\s+)([1-5])\d\d(?![\w.])")
+_STATUS_CLASS = re.compile(r"(?<![\w<])[1-5]xx\b")
+
+
+def _skeleton(data: bytes) -> bytes:
+    """``data`` with every digit run of up to eight digits as one "0" (C-speed: a translate
+    and three replaces, no regex)."""
+    zeros = data.translate(_ZEROS)
+    return zeros.replace(b"00", b"0").replace(b"00", b"0").replace(b"00", b"0")
+
+
 class SignatureMiner:
     """Drain-style online template miner.
 
@@ -598,6 +622,7 @@ class SignatureMiner:
         self._clusters: list[_Cluster] = []
         self._root: dict[object, dict] = {}
         self._exact: dict[tuple[str, ...], _Cluster] = {}
+        self._skeletons: dict[bytes, _Cluster | dict[bytes, _Cluster]] = {}
         # sibling index: (http, length, position, the other positions' words) -> clusters
         self._siblings: dict[tuple, list[_Cluster]] = {}
 
@@ -612,15 +637,7 @@ class SignatureMiner:
         ``record_index`` is accepted for callers that track records; the mapping itself is kept
         by :func:`mine`.
         """
-        key = _masked(message, self.max_tokens + _HEADER_SCAN, pipes=True)
-        cluster = self._exact.get(key)
-        if cluster is None:
-            cluster = self._match(_mining_tokens(_finish(key), self.max_tokens), message)
-            if len(self._exact) >= _TOKEN_CACHE_MAX:
-                self._exact.clear()
-            self._exact[key] = cluster
-        elif cluster.merged_into is not None:
-            cluster = self._exact[key] = cluster.live()
+        cluster = self._assign(message)
         cluster.count += 1
         levels = cluster.levels
         levels[level] = levels.get(level, 0) + 1
@@ -630,6 +647,50 @@ class SignatureMiner:
             if cluster.last is None or timestamp > cluster.last:
                 cluster.last = timestamp
         return cluster.id
+
+    def _assign(self, message: str) -> _Cluster:
+        """The cluster of a message, without counting it (bulk callers count with numpy)."""
+        nl = message.find("\n")
+        line = message if nl < 0 else message[:nl]
+        return self._assign_line(line.encode("utf-8", "surrogatepass"), line)
+
+    def _assign_line(self, data: bytes, line: str | None = None) -> _Cluster:
+        """The cluster of a first line given as UTF-8 bytes (``line``: the same, decoded).
+
+        Lines that differ only in their numbers mask to the same tokens: they are looked up by
+        a skeleton first (every digit run as one "0", see :func:`_skeleton`), which spares
+        masking on most lines of a big log. Where the first line of a skeleton showed an HTTP
+        status class, the classes of a line (the first digits of its three-digit numbers) are
+        part of the look-up. The price: digits glued to a name ("eth0", "eth1") and numbers
+        whose length decides their shape (an IP needs at most three digits per part) are
+        judged by the first line of their skeleton, where the miner would mostly agree."""
+        skeleton = _skeleton(data)
+        hit = self._skeletons.get(skeleton)
+        if hit is not None:
+            if isinstance(hit, dict):
+                hit = hit.get(b"".join(_STATUS_DIGIT.findall(data)))
+            if hit is not None:
+                return hit.live()
+        if line is None:
+            line = data.decode("utf-8", "replace")
+        key = _masked(line, self.max_tokens + _HEADER_SCAN, pipes=True)
+        cluster = self._exact.get(key)
+        if cluster is None:
+            cluster = self._match(_mining_tokens(_finish(key), self.max_tokens), line)
+            if len(self._exact) >= _TOKEN_CACHE_MAX:
+                self._exact.clear()
+            self._exact[key] = cluster
+        elif cluster.merged_into is not None:
+            cluster = self._exact[key] = cluster.live()
+        if len(self._skeletons) >= _TOKEN_CACHE_MAX:
+            self._skeletons.clear()
+        if isinstance(hit, dict) or any(_STATUS_CLASS.search(t) for t in _finish(key)):
+            by_class = hit if isinstance(hit, dict) else {}
+            by_class[b"".join(_STATUS_DIGIT.findall(data))] = cluster
+            self._skeletons[skeleton] = by_class
+        else:
+            self._skeletons[skeleton] = cluster
+        return cluster
 
     def resolve(self, signature_id: int) -> int:
         """The id of the signature that now holds ``signature_id`` (after merges)."""
@@ -857,24 +918,40 @@ def mine_logs(
 ) -> tuple[list[Signature], list[np.ndarray]]:
     """Mine every record of several log files with one miner, so a message has one signature
     across hosts. Returns the signatures (ids 0..n-1, first-seen order) and, per file, an int32
-    array mapping record index -> signature id (-1 where mining was cancelled)."""
+    array mapping record index -> signature id (-1 where mining was cancelled).
+
+    A :class:`~diagkit.logs.logfile.LogFile` is mined in bulk (see :func:`_bulk_ids`): its
+    records are read from the map, not parsed one by one, and counts, levels and first/last
+    times come from its per-record arrays. Other objects need ``record_count`` and
+    ``record(i)``."""
     miner = SignatureMiner(similarity, depth=depth)
-    add = miner.add
     raw: list[np.ndarray] = []
+    stats: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
     total = sum(log.record_count for log in logs) or 1  # type: ignore[attr-defined]
     done = 0
     for log in logs:
         count = log.record_count  # type: ignore[attr-defined]
         ids = np.full(count, -1, dtype=np.int64)
-        for i in range(count):
-            if cancel is not None and i % 4096 == 0 and cancel.is_set():
-                break
-            rec = log.record(i)  # type: ignore[attr-defined]
-            ids[i] = add(rec.message, level=rec.level, timestamp=rec.timestamp)
-            if progress is not None and i % 65536 == 0:
-                progress((done + i) / total)
+        bulk = _bulk_ids(miner, log, ids, cancel, progress, done, total)
+        if bulk:
+            levels = np.asarray(log.levels(), dtype=np.int64)  # type: ignore[attr-defined]
+            times = np.asarray(log.timestamps(), dtype=np.float64)  # type: ignore[attr-defined]
+            stats.append((ids, levels[:count], times[:count]))
+        else:
+            add = miner.add
+            for i in range(count):
+                if cancel is not None and i % 4096 == 0 and cancel.is_set():
+                    break
+                rec = log.record(i)  # type: ignore[attr-defined]
+                ids[i] = add(rec.message, level=rec.level, timestamp=rec.timestamp)
+                if progress is not None and i % 65536 == 0:
+                    progress((done + i) / total)
+            stats.append(None)
         done += count
         raw.append(ids)
+    for st in stats:
+        if st is not None:
+            _count_bulk(miner, *st)
     live = miner.signatures()
     renumber = {s.id: n for n, s in enumerate(live)}
     maps = []
@@ -887,3 +964,128 @@ def mine_logs(
             out[seen] = lookup[inverse]
         maps.append(out)
     return [dataclasses.replace(s, id=renumber[s.id]) for s in live], maps
+
+
+_BULK_SAMPLE = 200
+_BULK_CHUNK = 1 << 16
+
+
+def _header_fields(log: object) -> int | None:
+    """How many whitespace-separated fields precede the message in this log's records, learnt
+    from the format's own parse of a sample (the first records and some spread over the file):
+    the message must be the end of the record's first line, after the same number of fields
+    on nearly every sampled record. ``None``: the message is not a suffix (JSON, access logs),
+    parse each record."""
+    n = log.record_count  # type: ignore[attr-defined]
+    if n == 0:
+        return None
+    picks = sorted({*range(min(n, _BULK_SAMPLE // 2)),
+                    *range(0, n, max(1, n // (_BULK_SAMPLE // 2)))})
+    counts: dict[int, int] = {}
+    for i in picks:
+        rec = log.record(i)  # type: ignore[attr-defined]
+        line = rec.raw.split("\n", 1)[0].rstrip("\r")
+        msg = rec.message.split("\n", 1)[0]
+        if not line.endswith(msg):
+            return None
+        head = line[: len(line) - len(msg)]
+        if msg and head and not head[-1].isspace():
+            return None  # the message is glued to its header ("INFO:root:msg")
+        k = len(head.split())
+        counts[k] = counts.get(k, 0) + 1
+    k, hits = max(counts.items(), key=lambda kv: kv[1])
+    return k if hits >= 0.98 * len(picks) else None
+
+
+def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
+              cancel: threading.Event | None, progress: Callable[[float], None] | None,
+              done: int, total: int) -> bool:
+    """Fill ``ids`` (cluster ids) for a memory-mapped LogFile without building a Record per
+    record: each record's first line is cut at the header (as many fields as
+    :func:`_header_fields` learnt from the format) and the rest is looked up by its skeleton
+    (see :meth:`SignatureMiner._assign_line`), masked and mined only when it is new. False
+    when this log cannot be mined so (not a LogFile, or its messages are not a suffix of the
+    line): the caller parses records."""
+    mm = getattr(log, "_mm", None)
+    needed = ("record_offsets", "data_end", "levels", "timestamps", "record")
+    if mm is None or not all(hasattr(log, a) for a in needed):
+        return False
+    k = _header_fields(log)
+    if k is None:
+        return False
+    offsets = log.record_offsets()  # type: ignore[attr-defined]
+    end_all = log.data_end()  # type: ignore[attr-defined]
+    n = len(ids)
+    assign = miner._assign_line
+    skeletons = miner._skeletons
+    zeros = _ZEROS
+    status_digits = _STATUS_DIGIT.findall
+    find = mm.find
+    for a in range(0, n, _BULK_CHUNK):
+        if cancel is not None and cancel.is_set():
+            break
+        b = min(n, a + _BULK_CHUNK)
+        starts = offsets[a:b].tolist()
+        ends = starts[1:] + [int(offsets[b]) if b < n else end_all]
+        out = []
+        append = out.append
+        get = skeletons.get
+        for s, e in zip(starts, ends):
+            nl = find(b"\n", s, e)
+            line = mm[s: nl if nl >= 0 else e]
+            if k:
+                parts = line.split(None, k)
+                line = parts[k] if len(parts) > k else b""
+            line = line.rstrip(b"\r")
+            # _skeleton() inlined: this loop runs once per record
+            hit = get(line.translate(zeros).replace(b"00", b"0").replace(b"00", b"0")
+                      .replace(b"00", b"0"))
+            if type(hit) is dict:  # the skeleton of a line with an HTTP status
+                hit = hit.get(b"".join(status_digits(line)))
+            if hit is None:
+                hit = assign(line)
+            append(hit.id)  # merged clusters are resolved once at the end
+        ids[a:b] = out
+        if progress is not None:
+            progress((done + b) / total)
+    return True
+
+
+def _count_bulk(miner: SignatureMiner, ids: np.ndarray, levels: np.ndarray,
+                times: np.ndarray) -> None:
+    """Add the counts, levels and first/last times of bulk-mined records to their clusters
+    (vectorised: one pass of numpy per statistic, not a Python step per record)."""
+    seen = ids >= 0
+    if not seen.any():
+        return
+    unique, inverse = np.unique(ids[seen], return_inverse=True)
+    clusters = [miner._clusters[int(u)].live() for u in unique]
+    m = len(unique)
+    counts = np.bincount(inverse, minlength=m)
+    lv = levels[seen]
+    per_level = {int(code): np.bincount(inverse[lv == code], minlength=m)
+                 for code in np.unique(lv)}
+    t = times[seen]
+    first = np.full(m, np.inf)
+    last = np.full(m, -np.inf)
+    known = ~np.isnan(t)
+    np.minimum.at(first, inverse[known], t[known])
+    np.maximum.at(last, inverse[known], t[known])
+    for j, c in enumerate(clusters):
+        c.count += int(counts[j])
+        for code, col in per_level.items():
+            if col[j]:
+                level = Level(code)
+                c.levels[level] = c.levels.get(level, 0) + int(col[j])
+        if np.isfinite(first[j]):
+            # epoch seconds back to local time, aware (a naive time in the arrays was local)
+            lo = datetime.fromtimestamp(float(first[j])).astimezone()
+            hi = datetime.fromtimestamp(float(last[j])).astimezone()
+            if c.first is None or lo < _aware(c.first):
+                c.first = lo
+            if c.last is None or hi > _aware(c.last):
+                c.last = hi
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.astimezone()
