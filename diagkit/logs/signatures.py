@@ -169,8 +169,21 @@ def mask_token(token: str) -> str:
     core = left.rstrip(_TRAIL)
     start = len(token) - len(left)
     end = start + len(core)
+    if "<" in core and token[end:end + 1] == ">":
+        core += ">"  # the end of a placeholder ('tag="<*>",'), not punctuation
+        end += 1
     lead = "" if bound else token[:start]
-    masked = token if not core else lead + _mask_core(core) + token[end:]
+    trail = token[end:]
+    if not core:
+        masked = token
+    else:
+        shape = _mask_core(core)
+        if shape == "<IP>" and lead.endswith("[") and "]" in core:
+            lead = lead[:-1]  # "[::1]:8080": the brackets are the address's
+        eq = core.find("=")
+        if eq > 0 and shape.endswith("=" + WILDCARD) and core[eq + 1:eq + 2] in "\"'":
+            trail = trail.replace(core[eq + 1], "", 1)  # the value's closing quote went with it
+        masked = lead + shape + trail
     if len(_token_cache) >= _TOKEN_CACHE_MAX:
         _token_cache.clear()  # unique values (ids, numbers) would otherwise grow it forever
     _token_cache[token] = masked
@@ -488,6 +501,12 @@ _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPT
                            "CONNECT", "TRACE", "PROPFIND"})
 
 
+_STATIC = frozenset({"png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "bmp", "css", "js", "map",
+                     "woff", "woff2", "ttf", "otf", "eot", "txt", "xml", "pdf", "html", "htm",
+                     "xhtml", "jar", "gz", "tgz", "zip", "bz2", "xz", "lua", "mp4", "webm",
+                     "mp3"})
+
+
 def _request_tokens(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
     """``GET /api/users/<NUM> HTTP/<NUM> 2xx`` (an access log's message) as method, path
     segments, protocol and status class, so routes are mined segment by segment: a route with a
@@ -495,7 +514,12 @@ def _request_tokens(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
     if not (3 <= len(tokens) <= 4 and tokens[0] in _HTTP_METHODS
             and tokens[2].startswith("HTTP/") and tokens[1][:1] == "/"):
         return None
-    segments = tuple(tokens[1][1:].split("/")) if tokens[1] != "/" else ()
+    segments = tokens[1][1:].split("/") if tokens[1] != "/" else []
+    if segments:
+        # a static file is known by its folder and type: "/icons/<*>.gif"
+        name, dot, ext = segments[-1].rpartition(".")
+        if dot and name and ext.lower() in _STATIC and "?" not in ext:
+            segments[-1] = f"{WILDCARD}.{ext}"
     return (tokens[0], *segments, tokens[2], tokens[3] if len(tokens) == 4 else "")
 
 
