@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -595,6 +596,8 @@ def _mining_tokens(tokens: tuple[str, ...], max_tokens: int) -> tuple[str, ...]:
 
 
 _ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_DIGITS_ONLY = bytes(c if 48 <= c <= 57 else 32 for c in range(256))  # translate: non-digits -> " "
+_DIGIT_GROUPS_B = re.compile(rb"\d+")
 # the class digit of an HTTP status in the raw line, in the contexts _finish() and
 # _mask_core() give it its class (after a status word or key, after "HTTP/1.1")
 _STATUS_DIGIT = re.compile(
@@ -955,10 +958,10 @@ def mine_logs(
     done = 0
     for log in logs:
         count = log.record_count  # type: ignore[attr-defined]
-        ids = np.full(count, -1, dtype=np.int64)
+        ids = np.full(count, -1, dtype=np.int32)
         bulk = _bulk_ids(miner, log, ids, cancel, progress, done, total)
         if bulk:
-            levels = np.asarray(log.levels(), dtype=np.int64)  # type: ignore[attr-defined]
+            levels = np.asarray(log.levels())  # type: ignore[attr-defined]
             times = np.asarray(log.timestamps(), dtype=np.float64)  # type: ignore[attr-defined]
             stats.append((ids, levels[:count], times[:count]))
         else:
@@ -1040,39 +1043,73 @@ def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
     offsets = log.record_offsets()  # type: ignore[attr-defined]
     end_all = log.data_end()  # type: ignore[attr-defined]
     n = len(ids)
+    single = getattr(log, "line_count", -1) == n  # every record is one line
     assign = miner._assign_line
-    skeletons = miner._skeletons
     zeros = _ZEROS
-    status_digits = _STATUS_DIGIT.findall
-    find = mm.find
+    digits_only = _DIGITS_ONLY
+    # the whole first line with its digits as "0" (the header's numbers fold away too) ->
+    # cluster; where the line has an HTTP status: (which digit runs are statuses,
+    # {their classes -> cluster})
+    known: dict[bytes, Any] = {}
+    get = known.get
     for a in range(0, n, _BULK_CHUNK):
         if cancel is not None and cancel.is_set():
             break
         b = min(n, a + _BULK_CHUNK)
-        starts = offsets[a:b].tolist()
-        ends = starts[1:] + [int(offsets[b]) if b < n else end_all]
+        lo = int(offsets[a])
+        hi = int(offsets[b]) if b < n else end_all
+        if single:
+            lines = mm[lo:hi].split(b"\n")[: b - a]
+        else:
+            find = mm.find
+            starts = offsets[a:b].tolist()
+            lines = []
+            for s, e in zip(starts, [*starts[1:], hi]):
+                nl = find(b"\n", s, e)
+                lines.append(mm[s: nl if nl >= 0 else e])
         out = []
         append = out.append
-        get = skeletons.get
-        for s, e in zip(starts, ends):
-            nl = find(b"\n", s, e)
-            line = mm[s: nl if nl >= 0 else e]
-            if k:
-                parts = line.split(None, k)
-                line = parts[k] if len(parts) > k else b""
-            line = line.rstrip(b"\r")
-            # _skeleton() inlined: this loop runs once per record
-            hit = get(line.translate(zeros).replace(b"00", b"0").replace(b"00", b"0")
-                      .replace(b"00", b"0"))
-            if type(hit) is dict:  # the skeleton of a line with an HTTP status
-                hit = hit.get(b"".join(status_digits(line)))
+        for line in lines:
+            key = line.translate(zeros)  # this loop runs once per record: keep it lean
+            hit = get(key)
+            if hit is not None and type(hit) is tuple:  # a line with an HTTP status
+                runs = line.translate(digits_only).split()
+                hit = hit[1].get(b"".join(runs[j][:1] for j in hit[0] if j < len(runs)))
             if hit is None:
-                hit = assign(line)
+                hit = _bulk_new(assign, miner, known, key, line, k)
             append(hit.id)  # merged clusters are resolved once at the end
         ids[a:b] = out
         if progress is not None:
             progress((done + b) / total)
     return True
+
+
+def _bulk_new(assign: Callable[[bytes], _Cluster], miner: SignatureMiner,
+              known: dict[bytes, Any], key: bytes, line: bytes, k: int) -> _Cluster:
+    """Mine a line whose skeleton :func:`_bulk_ids` has not met: cut its header, assign it,
+    and remember the cluster under the line's skeleton (and status classes, if it has any)."""
+    if k:
+        parts = line.split(None, k)
+        body = parts[k] if len(parts) > k else b""
+    else:
+        body = line
+    body = body.rstrip(b"\r")
+    cluster = assign(body)
+    if type(miner._skeletons.get(_skeleton(body))) is dict:
+        # which digit runs of the line are statuses: their ordinals among its digit runs
+        starts = [m.start() for m in _DIGIT_GROUPS_B.finditer(line)]
+        where = tuple(starts.index(m.start(1)) for m in _STATUS_DIGIT.finditer(line)
+                      if m.start(1) in starts)
+        entry = known.get(key)
+        if type(entry) is not tuple or entry[0] != where:
+            entry = known[key] = (where, {})
+        runs = line.translate(_DIGITS_ONLY).split()
+        entry[1][b"".join(runs[j][:1] for j in where)] = cluster
+    else:
+        if len(known) >= _TOKEN_CACHE_MAX:
+            known.clear()
+        known[key] = cluster
+    return cluster
 
 
 def _count_bulk(miner: SignatureMiner, ids: np.ndarray, levels: np.ndarray,
