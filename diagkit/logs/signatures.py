@@ -3,25 +3,29 @@
 A signature is what many records share once their variable parts are removed:
 ``Failed password for <*> from <IP> port <NUM> ssh2``. Two steps produce it:
 
-1. :func:`mask` replaces values that are variable by their *shape* (IP addresses, numbers,
-   UUIDs, hex ids, dates, durations, e-mails, URLs, ``key=value`` values) with typed
+1. :func:`mask` replaces values that are variable by their *shape* (IP addresses v4 and v6,
+   host:port, numbers, UUIDs, hex ids, dates, durations and sizes with their unit, booleans,
+   e-mails, URLs, ``key=value`` values; HTTP status codes keep their class, ``4xx``) with typed
    placeholders. It works token by token (whitespace-separated) with a per-token cache, because
    the same words recur millions of times and the regexes would otherwise dominate the run time.
 2. :class:`SignatureMiner` groups masked token sequences the way Drain (He et al., ICWS 2017)
-   does: same token count, same leading tokens, then the most similar template in that leaf if
-   the share of equal tokens reaches ``similarity``. Positions where members differ become
-   ``<*>``; this catches variables that look like constants (user names, host names).
+   does - same token count, same leading tokens, then the most similar template in that leaf -
+   with two rules measured on real labelled logs: a *word* that differs is another event until
+   its position has taken several words (then it is a variable: user names), and a log header
+   left in the message is skipped.
 
 Only the first line of a message is used (tracebacks and stack traces vary too much and say
 little about *which* message it is), and only its first ``max_tokens`` tokens.
 
-Pure Python, no Qt; ~several hundred thousand messages/s on simple lines (see
-``benchmarks/signatures_eval.py``).
+Pure Python, no Qt. :func:`mine_logs` reads a LogFile in bulk (millions of records in seconds).
+Grouping accuracy on the Loghub-2k benchmark and throughput: ``benchmarks/signatures_eval.py``;
+what each rule is worth: ``benchmarks/signatures_ablation.py``; the figures: docs/signatures.md.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import operator
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -603,7 +607,80 @@ _DIGIT_GROUPS_B = re.compile(rb"\d+")
 _STATUS_DIGIT = re.compile(
     rb"(?:(?<!\w)(?i:" + b"|".join(sorted(w.encode() for w in _STATUS_WORDS | _STATUS_KEYS))
     + rb")[:=,]?\s*|HTTP/[\d.]+\"?\s+)([1-5])\d\d(?![\w.])")
-_STATUS_CLASS = re.compile(r"(?<![\w<])[1-5]xx\b")
+
+
+_GLUED = re.compile(rb"[A-Za-z]\d|\d[A-Za-z]")
+
+
+_Selector = tuple[Any, Any]  # itemgetters (or None) of status digit runs and glued words
+
+
+def _selector(line: bytes, skip: int = 0) -> _Selector | None:
+    """What a line's skeleton hides but the miner reads: its HTTP statuses (by their place
+    among the line's digit runs: the first digit is the class) and its words with digits in
+    them ("eth0:", "ssh2", "IPv6": by their place among the line's whitespace tokens, from
+    ``skip`` on - a header that is cut away does not count). None when there is nothing."""
+    statuses: list[int] = []
+    if _STATUS_DIGIT.search(line):
+        starts = [m.start() for m in _DIGIT_GROUPS_B.finditer(line)]
+        statuses = [starts.index(m.start(1)) for m in _STATUS_DIGIT.finditer(line)
+                    if m.start(1) in starts]
+    glued: list[int] = []
+    if _GLUED.search(line):
+        glued = [i for i, t in enumerate(line.split())
+                 if i >= skip and _GLUED.search(t) and _digit_word(t)]
+    if not statuses and not glued:
+        return None
+    return (operator.itemgetter(*statuses) if statuses else None,
+            operator.itemgetter(*glued) if glued else None)
+
+
+def _digit_word(raw: bytes) -> bool:
+    masked = mask_token(raw.decode("utf-8", "replace"))
+    return _word(masked) is not None and any(c.isdigit() for c in masked)
+
+
+def _picked(line: bytes, selector: _Selector) -> bytes | None:
+    """The parts of ``line`` that ``selector`` names, as one key (None: the line lacks some)."""
+    statuses, glued = selector
+    try:
+        out = b""
+        if statuses is not None:  # the class digit of each
+            got = statuses(line.translate(_DIGITS_ONLY).split())
+            out = got[:1] if type(got) is bytes else b"".join([run[:1] for run in got])
+        if glued is not None:
+            got = glued(line.split())
+            out += b"\x01" + (got if type(got) is bytes else b"\x00".join(got))
+        return out
+    except IndexError:
+        return None
+
+
+def _known_get(known: dict[bytes, Any], key: bytes, line: bytes) -> _Cluster | None:
+    """The cluster remembered for a line by its skeleton ``key`` (see :func:`_known_put`)."""
+    hit = known.get(key)
+    if hit is not None and type(hit) is tuple:
+        return hit[1].get(_picked(line, hit[0]))
+    return hit
+
+
+def _known_put(known: dict[bytes, Any], key: bytes, line: bytes, cluster: _Cluster,
+               skip: int = 0, selector: _Selector | None | bool = False) -> None:
+    """Remember ``cluster`` for lines with this skeleton; where the skeleton hides something
+    the miner reads (:func:`_selector`, or ``selector`` when the caller knows it), for lines
+    that also agree on that."""
+    entry = known.get(key)
+    if type(entry) is tuple:  # the same skeleton has the same selector: no need to look again
+        entry[1][_picked(line, entry[0])] = cluster
+        return
+    if selector is False:
+        selector = _selector(line, skip)
+    if len(known) >= _TOKEN_CACHE_MAX:
+        known.clear()
+    if selector is None:
+        known[key] = cluster
+    else:
+        known[key] = (selector, {_picked(line, selector): cluster})
 
 
 def _skeleton(data: bytes) -> bytes:
@@ -649,7 +726,7 @@ class SignatureMiner:
         self._clusters: list[_Cluster] = []
         self._root: dict[object, dict] = {}
         self._exact: dict[tuple[str, ...], _Cluster] = {}
-        self._skeletons: dict[bytes, _Cluster | dict[bytes, _Cluster]] = {}
+        self._skeletons: dict[bytes, Any] = {}  # see _known_put()
         # sibling index: (http, length, position, the other positions' words) -> clusters
         self._siblings: dict[tuple, list[_Cluster]] = {}
 
@@ -686,18 +763,14 @@ class SignatureMiner:
 
         Lines that differ only in their numbers mask to the same tokens: they are looked up by
         a skeleton first (every digit run as one "0", see :func:`_skeleton`), which spares
-        masking on most lines of a big log. Where the first line of a skeleton showed an HTTP
-        status class, the classes of a line (the first digits of its three-digit numbers) are
-        part of the look-up. The price: digits glued to a name ("eth0", "eth1") and numbers
-        whose length decides their shape (an IP needs at most three digits per part) are
-        judged by the first line of their skeleton, where the miner would mostly agree."""
+        masking on most lines of a big log. What a skeleton hides but the miner reads - the
+        class of an HTTP status, a name with digits in it ("eth0", "ssh2") - is part of the
+        look-up (:func:`_selector`). Left to the first line of a skeleton: numbers whose length
+        alone decides their shape (an IP part has at most three digits)."""
         skeleton = _skeleton(data)
-        hit = self._skeletons.get(skeleton)
+        hit = _known_get(self._skeletons, skeleton, data)
         if hit is not None:
-            if isinstance(hit, dict):
-                hit = hit.get(b"".join(_STATUS_DIGIT.findall(data)))
-            if hit is not None:
-                return hit.live()
+            return hit.live()
         if line is None:
             line = data.decode("utf-8", "replace")
         key = _masked(line, self.max_tokens + _HEADER_SCAN, pipes=True)
@@ -709,14 +782,7 @@ class SignatureMiner:
             self._exact[key] = cluster
         elif cluster.merged_into is not None:
             cluster = self._exact[key] = cluster.live()
-        if len(self._skeletons) >= _TOKEN_CACHE_MAX:
-            self._skeletons.clear()
-        if isinstance(hit, dict) or any(_STATUS_CLASS.search(t) for t in _finish(key)):
-            by_class = hit if isinstance(hit, dict) else {}
-            by_class[b"".join(_STATUS_DIGIT.findall(data))] = cluster
-            self._skeletons[skeleton] = by_class
-        else:
-            self._skeletons[skeleton] = cluster
+        _known_put(self._skeletons, skeleton, data, cluster)
         return cluster
 
     def resolve(self, signature_id: int) -> int:
@@ -1046,12 +1112,13 @@ def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
     single = getattr(log, "line_count", -1) == n  # every record is one line
     assign = miner._assign_line
     zeros = _ZEROS
-    digits_only = _DIGITS_ONLY
+    picked = _picked
     # the whole first line with its digits as "0" (the header's numbers fold away too) ->
-    # cluster; where the line has an HTTP status: (which digit runs are statuses,
-    # {their classes -> cluster})
+    # cluster (see _known_put); behind it, the same by skeleton (digit runs as one "0")
     known: dict[bytes, Any] = {}
+    skeletons: dict[bytes, Any] = {}
     get = known.get
+    drop = getattr(log, "_drop_pages", None)
     for a in range(0, n, _BULK_CHUNK):
         if cancel is not None and cancel.is_set():
             break
@@ -1072,43 +1139,35 @@ def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
         for line in lines:
             key = line.translate(zeros)  # this loop runs once per record: keep it lean
             hit = get(key)
-            if hit is not None and type(hit) is tuple:  # a line with an HTTP status
-                runs = line.translate(digits_only).split()
-                hit = hit[1].get(b"".join(runs[j][:1] for j in hit[0] if j < len(runs)))
+            if hit is not None and type(hit) is tuple:  # see _known_get()
+                hit = hit[1].get(picked(line, hit[0]))
             if hit is None:
-                hit = _bulk_new(assign, miner, known, key, line, k)
+                hit = _bulk_new(assign, known, skeletons, key, line, k)
             append(hit.id)  # merged clusters are resolved once at the end
         ids[a:b] = out
+        if drop is not None:
+            drop(lo, hi)  # read once: leave the pages to the page cache, not to our RSS
         if progress is not None:
             progress((done + b) / total)
     return True
 
 
-def _bulk_new(assign: Callable[[bytes], _Cluster], miner: SignatureMiner,
-              known: dict[bytes, Any], key: bytes, line: bytes, k: int) -> _Cluster:
-    """Mine a line whose skeleton :func:`_bulk_ids` has not met: cut its header, assign it,
-    and remember the cluster under the line's skeleton (and status classes, if it has any)."""
-    if k:
-        parts = line.split(None, k)
-        body = parts[k] if len(parts) > k else b""
-    else:
-        body = line
-    body = body.rstrip(b"\r")
-    cluster = assign(body)
-    if type(miner._skeletons.get(_skeleton(body))) is dict:
-        # which digit runs of the line are statuses: their ordinals among its digit runs
-        starts = [m.start() for m in _DIGIT_GROUPS_B.finditer(line)]
-        where = tuple(starts.index(m.start(1)) for m in _STATUS_DIGIT.finditer(line)
-                      if m.start(1) in starts)
-        entry = known.get(key)
-        if type(entry) is not tuple or entry[0] != where:
-            entry = known[key] = (where, {})
-        runs = line.translate(_DIGITS_ONLY).split()
-        entry[1][b"".join(runs[j][:1] for j in where)] = cluster
-    else:
-        if len(known) >= _TOKEN_CACHE_MAX:
-            known.clear()
-        known[key] = cluster
+def _bulk_new(assign: Callable[[bytes], _Cluster], known: dict[bytes, Any],
+              skeletons: dict[bytes, Any], key: bytes, line: bytes, k: int) -> _Cluster:
+    """The cluster of a line :func:`_bulk_ids` has not met in this form (digits as "0"): by
+    its skeleton if that is known, else cut its header and assign it. Remembered in both."""
+    skeleton = key.replace(b"00", b"0").replace(b"00", b"0").replace(b"00", b"0")
+    cluster = _known_get(skeletons, skeleton, line)
+    if cluster is None:
+        if k:
+            parts = line.split(None, k)
+            body = parts[k] if len(parts) > k else b""
+        else:
+            body = line
+        cluster = assign(body.rstrip(b"\r"))
+        _known_put(skeletons, skeleton, line, cluster, skip=k)
+    entry = skeletons.get(skeleton)
+    _known_put(known, key, line, cluster, selector=entry[0] if type(entry) is tuple else None)
     return cluster
 
 

@@ -360,3 +360,29 @@ def test_mine_logs_in_bulk_agrees_with_mining_records(tmp_path: Path) -> None:
         assert s.first_seen.timestamp() == ref.first_seen.timestamp()
         assert s.last_seen.timestamp() == ref.last_seen.timestamp()  # type: ignore[union-attr]
     assert len({s.template for s in signatures}) == len(signatures) == 4
+
+
+def test_cli_signatures_mine_whole_files_in_bulk_with_the_same_result(tmp_path: Path) -> None:
+    # without filters `diagkit logs signatures` mines in bulk; with one, record by record
+    import io
+    import json
+
+    from diagkit.cli import main
+
+    path = tmp_path / "syslog"
+    path.write_text("".join(
+        f"Mar  1 10:00:{i:02d} web1 sshd[{100 + i}]: Failed password for root from 10.0.0.{i} "
+        f"port {4000 + i} ssh2\nMar  1 10:00:{i:02d} web1 kernel: eth{i % 2}: Link is Up\n"
+        for i in range(30)))
+
+    def run(*extra: str) -> dict:
+        out = io.StringIO()
+        assert main(["logs", "signatures", str(path), "--json", *extra], stdout=out) == 0
+        return json.loads(out.getvalue())
+
+    bulk = run()
+    filtered = run("--grep", "e")  # every record matches: the record-by-record path
+    assert bulk["records"] == filtered["records"] == 60
+    assert sorted((s["template"], s["count"]) for s in bulk["signatures"]) == \
+        sorted((s["template"], s["count"]) for s in filtered["signatures"]) == [
+            ("<*> Link is Up", 30), ("Failed password for root from <IP> port <NUM> ssh2", 30)]
