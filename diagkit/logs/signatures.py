@@ -1048,14 +1048,10 @@ def mine_logs(
     live = miner.signatures()
     renumber = {s.id: n for n, s in enumerate(live)}
     maps = []
+    # cluster id -> final signature id, with -1 (not mined) kept: one gather, no sort
+    lookup = np.array([renumber[c.live().id] for c in miner._clusters] + [-1], dtype=np.int32)
     for ids in raw:
-        out = np.full(len(ids), -1, dtype=np.int32)
-        seen = ids >= 0
-        if seen.any():
-            unique, inverse = np.unique(ids[seen], return_inverse=True)
-            lookup = np.array([renumber[miner.resolve(int(u))] for u in unique], dtype=np.int32)
-            out[seen] = lookup[inverse]
-        maps.append(out)
+        maps.append(lookup[ids])  # ids == -1 reads the last entry
     return [dataclasses.replace(s, id=renumber[s.id]) for s in live], maps
 
 
@@ -1178,9 +1174,12 @@ def _count_bulk(miner: SignatureMiner, ids: np.ndarray, levels: np.ndarray,
     seen = ids >= 0
     if not seen.any():
         return
-    unique, inverse = np.unique(ids[seen], return_inverse=True)
-    clusters = [miner._clusters[int(u)].live() for u in unique]
-    m = len(unique)
+    # cluster id -> index of its live cluster (merges resolved): a gather, no sort
+    clusters = list({c.live().id: c.live() for c in miner._clusters}.values())
+    index = {c.id: j for j, c in enumerate(clusters)}
+    root = np.array([index[c.live().id] for c in miner._clusters], dtype=np.int32)
+    inverse = root[ids[seen]]
+    m = len(clusters)
     counts = np.bincount(inverse, minlength=m)
     lv = levels[seen]
     per_level = {int(code): np.bincount(inverse[lv == code], minlength=m)
@@ -1192,6 +1191,8 @@ def _count_bulk(miner: SignatureMiner, ids: np.ndarray, levels: np.ndarray,
     np.minimum.at(first, inverse[known], t[known])
     np.maximum.at(last, inverse[known], t[known])
     for j, c in enumerate(clusters):
+        if not counts[j]:
+            continue
         c.count += int(counts[j])
         for code, col in per_level.items():
             if col[j]:
