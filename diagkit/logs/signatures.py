@@ -1121,15 +1121,18 @@ def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
         b = min(n, a + _BULK_CHUNK)
         lo = int(offsets[a])
         hi = int(offsets[b]) if b < n else end_all
-        if single:
-            lines = mm[lo:hi].split(b"\n")[: b - a]
-        else:
-            find = mm.find
-            starts = offsets[a:b].tolist()
-            lines = []
-            for s, e in zip(starts, [*starts[1:], hi]):
-                nl = find(b"\n", s, e)
-                lines.append(mm[s: nl if nl >= 0 else e])
+        try:
+            if single:
+                lines = mm[lo:hi].split(b"\n")[: b - a]
+            else:
+                find = mm.find
+                starts = offsets[a:b].tolist()
+                lines = []
+                for s, e in zip(starts, [*starts[1:], hi]):
+                    nl = find(b"\n", s, e)
+                    lines.append(mm[s: nl if nl >= 0 else e])
+        except ValueError:
+            break  # the map was closed under us (the file re-opened on a refresh): stop here
         out = []
         append = out.append
         for line in lines:
