@@ -680,7 +680,15 @@ def _logs_signatures(logs: list[Any], query: Any, args: argparse.Namespace, out:
             where.append((rec.file, rec.index, rec.first_line))
             yield replace(rec, index=k)
 
-    found = mine(numbered())
+    if query.is_empty and not args.per_record:
+        # every record of every file: mined in bulk, as the log viewer does (same grouping)
+        from diagkit.logs.signatures import SignatureSet, mine_logs
+
+        signatures, maps = mine_logs(logs)
+        found = SignatureSet(signatures, {})
+        where = range(sum(len(m) for m in maps))  # type: ignore[assignment]
+    else:
+        found = mine(numbered())
     top = found.top(args.limit or args.top)
     if args.json:
         doc: dict[str, Any] = {

@@ -3,30 +3,35 @@
 A signature is what many records share once their variable parts are removed:
 ``Failed password for <*> from <IP> port <NUM> ssh2``. Two steps produce it:
 
-1. :func:`mask` replaces values that are variable by their *shape* (IP addresses, numbers,
-   UUIDs, hex ids, dates, durations, e-mails, URLs, ``key=value`` values) with typed
+1. :func:`mask` replaces values that are variable by their *shape* (IP addresses v4 and v6,
+   host:port, numbers, UUIDs, hex ids, dates, durations and sizes with their unit, booleans,
+   e-mails, URLs, ``key=value`` values; HTTP status codes keep their class, ``4xx``) with typed
    placeholders. It works token by token (whitespace-separated) with a per-token cache, because
    the same words recur millions of times and the regexes would otherwise dominate the run time.
 2. :class:`SignatureMiner` groups masked token sequences the way Drain (He et al., ICWS 2017)
-   does: same token count, same leading tokens, then the most similar template in that leaf if
-   the share of equal tokens reaches ``similarity``. Positions where members differ become
-   ``<*>``; this catches variables that look like constants (user names, host names).
+   does - same token count, same leading tokens, then the most similar template in that leaf -
+   with two rules measured on real labelled logs: a *word* that differs is another event until
+   its position has taken several words (then it is a variable: user names), and a log header
+   left in the message is skipped.
 
 Only the first line of a message is used (tracebacks and stack traces vary too much and say
 little about *which* message it is), and only its first ``max_tokens`` tokens.
 
-Pure Python, no Qt; ~several hundred thousand messages/s on simple lines (see
-``benchmarks/signatures_eval.py``).
+Pure Python, no Qt. :func:`mine_logs` reads a LogFile in bulk (millions of records in seconds).
+Grouping accuracy on the Loghub-2k benchmark and throughput: ``benchmarks/signatures_eval.py``;
+what each rule is worth: ``benchmarks/signatures_ablation.py``; the figures: docs/signatures.md.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import operator
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -39,19 +44,31 @@ WILDCARD = "<*>"
 # Whole-token shapes, tried in order (most specific first: a UUID is also hex, a time also
 # looks like an IPv6 fragment, an IP is also a dotted number).
 _HEXD = "[0-9a-fA-F]"
+_ZONE = r"(?:Z|[+-]\d{2}:?\d{2})?"
+# a date with its time glued on by "T", "_", "-" or a space-free separator; the time's own
+# separators may be ":" or "." (IBM style 2005-06-03-15.42.50.675872)
+_DATE_TIME = (r"\d{4}(?P<dsep>[-/.])\d{1,2}(?P=dsep)\d{1,2}"
+              r"(?:[T_-]\d{1,2}(?P<tsep>[:.])\d{2}(?:(?P=tsep)\d{2})?(?:[.,:]\d+)?)?" + _ZONE)
+_IPV6 = (r"\[?(?=[0-9a-fA-F:.]*(?:::|[a-fA-F]))(?:[0-9a-fA-F]{0,4}:){2,7}"
+         r"(?:[0-9a-fA-F]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?:%[\w.]+)?(?:/\d{1,3})?"
+         r"(?:\]:\d{1,5}|\])?")
+# host names with a port ("proxy.example.org:8080"); a source file with a line number
+# ("Foo.java:12") is not a host
+_CODE_EXT = "java|py|pyc|c|cc|cpp|cxx|h|hh|hpp|go|rs|js|mjs|ts|tsx|kt|scala|rb|php|cs|m|swift|pl"
+_HOST_PORT = (rf"(?:localhost|(?=[a-z0-9-]*[a-z])[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*"
+              rf"\.(?!(?:{_CODE_EXT}):)[a-z]{{2,24}}):\d{{1,5}}")
 _FULL: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"{_HEXD}{{8}}-{_HEXD}{{4}}-{_HEXD}{{4}}-{_HEXD}{{4}}-{_HEXD}{{12}}"), "<UUID>"),
     (re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+"), "<URL>"),
     (re.compile(r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), "<EMAIL>"),
     (re.compile(rf"{_HEXD}{{2}}(?:[:-]{_HEXD}{{2}}){{5}}"), "<MAC>"),
-    (re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
-                r"(?:Z|[+-]\d{2}:?\d{2})?)?"), "<DATE>"),
+    (re.compile(_DATE_TIME), "<DATE>"),
+    (re.compile(r"\d{8}[-T_]\d{1,2}:\d{1,2}:\d{1,2}(?:[.,:]\d+)?" + _ZONE), "<DATE>"),  # 20171223-22:15:29
     (re.compile(r"\d{1,2}/(?:\d{1,2}|[A-Z][a-z]{2})/\d{2,4}(?::\d{2}:\d{2}:\d{2})?"), "<DATE>"),
-    (re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"), "<TIME>"),
+    (re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,:]\d+)?" + _ZONE), "<TIME>"),
     (re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2}|:\d{1,5})?"), "<IP>"),
-    # IPv6: hex groups and colons with "::" or a hex letter (so "10:20:30" stays a time above)
-    (re.compile(r"\[?(?=[0-9a-fA-F:]*(?:::|[a-fA-F]))(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}"
-                r"(?:%\w+)?(?:\]:\d{1,5}|\])?"), "<IP>"),
+    (re.compile(_IPV6), "<IP>"),
+    (re.compile(_HOST_PORT), "<HOST>"),
     (re.compile(r"[A-Za-z]:\\[^\s]*"), "<PATH>"),
     (re.compile(r"0[xX][0-9a-fA-F]+"), "<HEX>"),
     (re.compile(r"[-+]?\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|m|min|mins|h|hr|hrs|d)"), "<DUR>"),
@@ -59,6 +76,7 @@ _FULL: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"[-+]?\d+(?:[.,]\d+)*%?"), "<NUM>"),
     # long hex ids, git shas: at least one digit and one letter (plain words stay words)
     (re.compile(r"(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}"), "<HEX>"),
+    (re.compile(r"(?i:true|false)"), "<BOOL>"),
 ]
 # Inside a token that is not one value as a whole: values delimited by punctuation
 # ("sshd[1234]", "pid:42", "/api/users/17", "(3/5)"); digits glued to letters ("ssh2", "eth0")
@@ -66,31 +84,65 @@ _FULL: list[tuple[re.Pattern[str], str]] = [
 _INNER: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"{_HEXD}{{8}}-{_HEXD}{{4}}-{_HEXD}{{4}}-{_HEXD}{{4}}-{_HEXD}{{12}}"), "<UUID>"),
     (re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])"), "<IP>"),
-    (re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)?"), "<DATE>"),
+    (re.compile(r"(?<![\w:.])(?=[0-9a-fA-F:]*::|(?:[0-9a-fA-F]{1,4}:){5})"
+                r"[0-9a-fA-F:]{2,}[0-9a-fA-F](?![\w:])"), "<IP>"),
+    (re.compile(r"\d{4}-\d{2}-\d{2}(?:[T _-]\d{2}[:.]\d{2}(?:[:.]\d{2})?(?:[.,]\d+)?)?"),
+     "<DATE>"),
+    (re.compile(r"\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?"), "<TIME>"),
     (re.compile(r"\b0[xX][0-9a-fA-F]+\b"), "<HEX>"),
+    # an object's identity hash ("Monitor@712d093", "Foo@1a2b"): hex whatever its digits
+    (re.compile(r"(?<=[A-Za-z]@)[0-9a-fA-F]{4,}\b"), "<HEX>"),
     (re.compile(r"(?<![A-Za-z0-9])(?=[0-9a-fA-F]*[0-9])(?:(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{7,}"
                 r"|[0-9a-fA-F]{10,})(?![A-Za-z0-9])"), "<HEX>"),
     (re.compile(r"(?<![A-Za-z0-9.])-?\d+(?:\.\d+)?(?![A-Za-z0-9])"), "<NUM>"),
     (re.compile(r"(?<=\.)\d{7,}(?=\.)"), "<HEX>"),  # "app.2924726.js": a short sha, all digits
+    (re.compile(r"(?<=[:=])(?i:true|false)\b"), "<BOOL>"),  # "overlap:false"
 ]
 _LEAD = "([{<\"'`"
 _TRAIL = ")]}>,;:.!?\"'`"
 _KEY = re.compile(r"[A-Za-z_][\w.-]*")
-# double-quoted text with spaces, quoted as a whole token: one value ('request: "GET / HTTP/1.1",')
-_QUOTED = re.compile(r"(?<!\S)\"[^\"]*\s[^\"]*\"(?=[\s,;:)\]]|$)")
+# double-quoted text with spaces, standing alone or as a value (`tag="View Lock",`): one value.
+# A quoted HTTP request line keeps its method, path and protocol (they tell requests apart).
+_QUOTED = re.compile(r"(?<![^\s=:(\[{,])\"(?!(?:GET|POST|PUT|DELETE|HEAD|PATCH|OPTIONS|CONNECT|"
+                     r"TRACE|PROPFIND) \S+ HTTP/)[^\"]*\s[^\"]*\"(?=[\s,;:)\]}]|$)")
 _QUERY_VALUE = re.compile(r"=[^&;]*")
+# "<1 sec", ">=5", "~3ms": a bound on a number is the number's shape
+_BOUND = re.compile(r"(?:[<>]=?|~)(?=[-+]?\d)")
+# HTTP status codes keep their class (2xx, 4xx...): a 200 and a 404 are different events.
+# A whole-token 100-599 is masked to <NUM1>..<NUM5> first; _finish() turns that into the class
+# where the token before says it is a status, and into <NUM> everywhere else.
+_STATUS_NUM = re.compile(r"[1-5]\d\d")
+_BOOLS = frozenset({"true", "false"})
+_STATUS_KEYS = frozenset({"status", "code", "status_code", "statuscode", "http_status", "sc",
+                          "response_code", "http_code", "httpstatus", "rc"})
 _TOKEN_CACHE_MAX = 200_000
 _token_cache: dict[str, str] = {}
 
 
+# the shapes above as one alternation (first that matches wins, as in the list): one regex
+# call per new token instead of one per shape
+_FULL_RX = re.compile("|".join(f"(?P<s{i}>{rx.pattern})" for i, (rx, _) in enumerate(_FULL)))
+_FULL_BY_GROUP = {f"s{i}": placeholder for i, (_, placeholder) in enumerate(_FULL)}
+# what a token needs to be anything but a plain word
+_NOT_PLAIN = re.compile(r"[\d:/@\\=]")
+
+
 def _mask_core(core: str) -> str:
-    for rx, placeholder in _FULL:
-        if rx.fullmatch(core):
-            return placeholder
+    if core.isdigit():  # the most common value by far
+        return f"<NUM{core[0]}>" if _STATUS_NUM.fullmatch(core) else "<NUM>"
+    if _NOT_PLAIN.search(core) is None and len(core) != 17 and core.lower() not in _BOOLS:
+        return core  # a word (a MAC or a boolean would need a digit, ":" or these lengths)
+    m = _FULL_RX.fullmatch(core)
+    if m is not None:
+        return _FULL_BY_GROUP[m.lastgroup]  # type: ignore[index]
     eq = core.find("=")
     if eq > 0 and _KEY.fullmatch(core, 0, eq):
-        # key=value: the value is a variable by convention ("user=bob", "status=500")
-        return core[: eq + 1] + (WILDCARD if eq + 1 < len(core) else "")
+        # key=value: the value is a variable by convention ("user=bob"), but an HTTP status
+        # keeps its class ("status=404" -> "status=4xx")
+        value = core[eq + 1:]
+        if core[:eq].lower() in _STATUS_KEYS and _STATUS_NUM.fullmatch(value):
+            return f"{core[: eq + 1]}{value[0]}xx"
+        return core[: eq + 1] + (WILDCARD if value else "")
     if core.startswith("/"):
         # a path: keep its words (URL routes tell requests apart), mask ids inside and the
         # values of a query string
@@ -100,6 +152,8 @@ def _mask_core(core: str) -> str:
         return _mask_inner(path) + q + query
     if any(c.isdigit() for c in core):
         return _mask_inner(core)
+    if ":" in core or "=" in core:
+        return _mask_inner(core)  # "overlap:false"
     return core
 
 
@@ -114,23 +168,41 @@ def mask_token(token: str) -> str:
     hit = _token_cache.get(token)
     if hit is not None:
         return hit
-    start, end = 0, len(token)
-    while start < end and token[start] in _LEAD:
-        start += 1
-    while end > start and token[end - 1] in _TRAIL:
-        end -= 1
-    core = token[start:end]
-    masked = token if not core else token[:start] + _mask_core(core) + token[end:]
+    bound = _BOUND.match(token) if token[0] in "<>~" else None
+    rest = token[bound.end():] if bound else token
+    left = rest.lstrip(_LEAD)
+    core = left.rstrip(_TRAIL)
+    start = len(token) - len(left)
+    end = start + len(core)
+    if "<" in core and token[end:end + 1] == ">":
+        core += ">"  # the end of a placeholder ('tag="<*>",'), not punctuation
+        end += 1
+    lead = "" if bound else token[:start]
+    trail = token[end:]
+    if not core:
+        masked = token
+    else:
+        shape = _mask_core(core)
+        if shape == "<IP>" and lead.endswith("[") and "]" in core:
+            lead = lead[:-1]  # "[::1]:8080": the brackets are the address's
+        eq = core.find("=")
+        if eq > 0 and shape.endswith("=" + WILDCARD) and core[eq + 1:eq + 2] in "\"'":
+            trail = trail.replace(core[eq + 1], "", 1)  # the value's closing quote went with it
+        masked = lead + shape + trail
     if len(_token_cache) >= _TOKEN_CACHE_MAX:
         _token_cache.clear()  # unique values (ids, numbers) would otherwise grow it forever
     _token_cache[token] = masked
     return masked
 
 
-def mask_tokens(message: str, max_tokens: int = 64) -> tuple[str, ...]:
-    """The masked tokens of a message's first line (at most ``max_tokens``)."""
+def _masked(message: str, max_tokens: int, pipes: bool = False) -> tuple[str, ...]:
+    """The masked tokens of a message's first line, before :func:`_finish` (the hot path: one
+    split and a cache look-up per token). ``pipes``: "|" separates tokens too (headers like
+    ``time|component|pid|message`` glue fields with it)."""
     nl = message.find("\n")
     line = message if nl < 0 else message[:nl]
+    if pipes and "|" in line:
+        line = line.replace("|", " | ")
     if '"' in line:
         line = _QUOTED.sub('"<*>"', line)
     tokens = line.split(None, max_tokens)
@@ -140,20 +212,241 @@ def mask_tokens(message: str, max_tokens: int = 64) -> tuple[str, ...]:
     return tuple([get(t) or mask_token(t) for t in tokens])
 
 
+# Unit words after a number make one typed value of both ("87.5 KB", "19.05 seconds")
+_DUR_UNITS = frozenset({"ns", "us", "µs", "ms", "s", "sec", "secs", "second", "seconds", "min",
+                        "mins", "minute", "minutes", "h", "hr", "hrs", "hour", "hours", "day",
+                        "days", "msec", "msecs", "usec", "usecs", "nsec", "millis",
+                        "milliseconds", "microseconds", "nanoseconds"})
+_SIZE_UNITS = frozenset({"b", "byte", "bytes", "kb", "mb", "gb", "tb", "pb", "kib", "mib", "gib",
+                         "tib", "k", "kbytes", "mbytes", "gbytes", "octets", "blocks",
+                         "sectors", "pages"})
+_STATUS_PLACEHOLDERS = ("<NUM1>", "<NUM2>", "<NUM3>", "<NUM4>", "<NUM5>")
+_STATUS_WORDS = frozenset({"status", "code", "status_code", "statuscode", "http_status",
+                           "response", "returned", "rc", "sc"})
+_finish_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _finish(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """What needs a token's neighbours: a number and its unit word become one ``<DUR>`` or
+    ``<SIZE>``; a status code after ``status``/``HTTP/1.1`` becomes its class (``4xx``), any
+    other 100-599 a ``<NUM>``. Depends on the masked tokens only, so it is cached by them."""
+    hit = _finish_cache.get(tokens)
+    if hit is not None:
+        return hit
+    out: list[str] = []
+    n = len(tokens)
+    i = 0
+    while i < n:
+        t = tokens[i]
+        if "<NUM" in t:
+            for ph in _STATUS_PLACEHOLDERS:
+                if ph in t:
+                    prev = out[-1] if out else ""
+                    word = prev.rstrip(":=,").lower()
+                    if word in _STATUS_WORDS or prev.startswith("HTTP/") or \
+                            prev.endswith(('HTTP/<NUM>"', "HTTP/<NUM>")):
+                        t = t.replace(ph, f"{ph[4]}xx")
+                    else:
+                        t = t.replace(ph, "<NUM>")
+                    break
+            if t.endswith("<NUM>") and i + 1 < n:
+                # "<NUM>" followed by a unit ("KB)", "sec,"): one value
+                nxt = tokens[i + 1]
+                end = len(nxt)
+                while end and nxt[end - 1] in _TRAIL:
+                    end -= 1
+                unit = nxt[:end].lower()
+                kind = "<DUR>" if unit in _DUR_UNITS else "<SIZE>" if unit in _SIZE_UNITS else ""
+                if kind:
+                    t = t[: -len("<NUM>")] + kind + nxt[end:]
+                    i += 1
+        out.append(t)
+        i += 1
+    if not _CALENDAR.isdisjoint(t.strip(_LEAD + _TRAIL) for t in out):
+        _calendar_dates(out)
+    result = tuple(out)
+    if len(_finish_cache) >= _TOKEN_CACHE_MAX:
+        _finish_cache.clear()
+    _finish_cache[tokens] = result
+    return result
+
+
+_MONTHS = frozenset(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct",
+                     "Nov", "Dec", "January", "February", "March", "April", "June", "July",
+                     "August", "September", "October", "November", "December"])
+_DAYS = frozenset(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Monday", "Tuesday",
+                   "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"])
+_CALENDAR = _MONTHS | _DAYS
+
+
+def _calendar_dates(out: list[str]) -> None:
+    """Month and weekday names next to numbers are parts of a date ("at Fri Jul  1 07:57:30
+    2005"): <DATE>, so the weekday does not read as a word that tells events apart."""
+    def core(t: str) -> tuple[int, int]:
+        a, b = 0, len(t)
+        while a < b and t[a] in _LEAD:
+            a += 1
+        while b > a and t[b - 1] in _TRAIL:
+            b -= 1
+        return a, b
+
+    def numeric(k: int) -> bool:
+        return 0 <= k < len(out) and ("<NUM>" in out[k] or "<TIME>" in out[k] or "<DATE>" in out[k])
+
+    for names in (_MONTHS, _DAYS):  # months first: a weekday is dated by the month after it
+        for k, t in enumerate(out):
+            a, b = core(t)
+            if t[a:b] in names and (numeric(k - 1) or numeric(k + 1)):
+                out[k] = t[:a] + "<DATE>" + t[b:]
+
+
+def mask_tokens(message: str, max_tokens: int = 64) -> tuple[str, ...]:
+    """The masked tokens of a message's first line (at most ``max_tokens``)."""
+    return _finish(_masked(message, max_tokens))
+
+
 def mask(message: str) -> str:
     """Replace the variable parts of a message's first line with typed placeholders.
 
     >>> mask("Failed password for bob from 10.0.0.7 port 52214 ssh2")
     'Failed password for bob from <IP> port <NUM> ssh2'
 
-    Placeholders: ``<UUID> <URL> <EMAIL> <MAC> <DATE> <TIME> <IP> <PATH> <HEX> <DUR> <SIZE>
-    <NUM>``, and ``<*>`` for ``key=value`` values and double-quoted text with spaces. Words
-    that are variables only by position (user names) stay: the miner finds those.
-    Whitespace is normalised to single spaces.
+    Placeholders: ``<UUID> <URL> <EMAIL> <MAC> <DATE> <TIME> <IP> <HOST> <PATH> <HEX> <DUR>
+    <SIZE> <NUM> <BOOL>``, ``2xx``..``5xx`` for HTTP status codes, and ``<*>`` for
+    ``key=value`` values and double-quoted text with spaces. Words that are variables only by
+    position (user names) stay: the miner finds those. Whitespace is normalised to single
+    spaces.
     """
     return " ".join(mask_tokens(message, max_tokens=1 << 30))
 
 
+# --- what the miner compares -------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"<[A-Z*]+\d?>|[1-5]xx")
+_NOT_WORD = frozenset("/@\\")
+_word_cache: dict[str, str | None] = {}
+
+
+_DIGIT_GROUPS = re.compile(r"\d+")
+
+
+def _word(token: str) -> str | None:
+    """A token's letters when it reads as a constant word ("HTTPS", "SOCKS5", "icbi....<NUM>",
+    "SCREEN_ON"), else None: placeholders, paths, key=values, and names with several numbers in
+    them (host names "adsl-63-197-98-106.dsl.example.net", node ids "R02-M1-N0"), which are
+    values. Two tokens whose words differ are different events until many values prove the
+    position variable (see SignatureMiner)."""
+    hit = _word_cache.get(token, 0)
+    if hit != 0:
+        return hit  # type: ignore[return-value]
+    word: str | None = None
+    eq = token.find("=")
+    if eq > 0:
+        token = token[:eq]  # key=value: the key is the word
+    if token != WILDCARD and _NOT_WORD.isdisjoint(token):
+        bare, values = _PLACEHOLDER.subn("", token)
+        groups = _DIGIT_GROUPS.findall(bare)
+        if len(groups) + values < 2 and sum(map(len, groups)) < 3:
+            word = "".join(c for c in bare if c.isalpha()) or None
+    if len(_word_cache) >= _TOKEN_CACHE_MAX:
+        _word_cache.clear()
+    _word_cache[token] = word
+    return word
+
+
+_LEVEL_WORDS = frozenset({"TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "ERR",
+                          "CRIT", "CRITICAL", "FATAL", "SEVERE", "ALERT", "EMERG", "EMERGENCY",
+                          "VERBOSE", "FINE", "FINER", "FINEST", "CONFIG"})
+_LEVEL_LETTERS = frozenset("VDIWEFA")
+_TIMED = ("<DATE>", "<TIME>")
+_HEADER_SCAN = 10
+
+
+def _is_level(token: str, at_run_end: bool) -> bool:
+    """A level word of a header: upper case anywhere in the scanned prefix, lower case or one
+    letter (logcat's ``D``) only in brackets or right after the leading values."""
+    core = token.strip("[]()<>:|,")
+    if core in _LEVEL_WORDS:
+        return True
+    if len(core) == 1:
+        return at_run_end and core in _LEVEL_LETTERS
+    return (at_run_end or token[:1] in "[<(") and core.upper() in _LEVEL_WORDS
+
+
+def _is_value(token: str) -> bool:
+    """Only placeholders and punctuation: ``<DATE>``, ``[<NUM>``, ``<NUM>-<NUM>``, ``-``."""
+    return not any(c.isalnum() for c in _PLACEHOLDER.sub("", token))
+
+
+def _timed(token: str) -> bool:
+    return "<DATE>" in token or "<TIME>" in token
+
+
+def _header_length(tokens: Sequence[str]) -> int:
+    """How many leading tokens are a log header left in the message (a plain file, a layout no
+    format knows): a timestamp, numbers (pid, tid), node and file names, up to a level word.
+    Those vary or repeat on every line and would steer the miner; the message is what follows.
+    Needs evidence: a date/time, or two numbers, before the level word; without a level word
+    only a leading run of values that holds a date/time is a header."""
+    n = len(tokens)
+    run = 0  # the leading run of values
+    while run < n and _is_value(tokens[run]):
+        run += 1
+    timed = False
+    for i in range(min(n - 1, _HEADER_SCAN)):
+        t = tokens[i]
+        if i and _is_level(t, at_run_end=i == run):
+            if timed or (run >= 2 and i == run):
+                return _header_tail(tokens, i + 1)
+            break
+        if _timed(t):
+            timed = True
+        elif i >= run and not timed:
+            break  # a word before any timestamp: this is the message
+    if 0 < run < n and any(_timed(t) for t in tokens[:run]):
+        return _header_tail(tokens, run)
+    return 0
+
+
+# a logger, tag or program name after the header: "com.example.Foo", "chrome.exe",
+# "dfs.DataNode$PacketResponder:", "PhoneStatusBar:", "Step_SPUtils", "sshd[<NUM>]:" (a plain
+# lower-case word is more likely the message)
+_LOGGER = re.compile(r"(?=\S*[A-Z._$\[\d<])[A-Za-z0-9_][\w$.<>\[\]/-]*:?")
+_SEPARATORS = frozenset({"-", "|", "--", "::", "-:", ":", "||"})
+
+
+def _header_tail(tokens: Sequence[str], h: int) -> int:
+    """Extend a header found up to ``h`` over what layouts put between the level and the
+    message: a bracketed context (``[main]``, ``[req-<UUID> - - -]``, ``[-]``), a logger, tag or
+    program name, values (pid, ``*64``) and separators (``-``, ``|``). Names and values count
+    only when a separator, a bracketed context or a tag's colon ends them."""
+    n = len(tokens)
+    end = h
+    i = h
+    bracket = named = False
+    values = 0
+    while i < n - 1 and i - h < 12:
+        t = tokens[i]
+        if t in _SEPARATORS:
+            i += 1
+            end = i
+        elif t[:1] == "[" and not bracket:
+            close = next((k for k in range(i, min(n - 1, i + 8)) if tokens[k][-1:] == "]"), -1)
+            if close < 0:
+                break
+            bracket = True
+            i = end = close + 1
+        elif not named and _LOGGER.fullmatch(t) and t.strip(":").upper() not in _LEVEL_WORDS:
+            named = True
+            i += 1
+            if t[-1] == ":":
+                return i  # "Tag: message"
+        elif values < 2 and _is_value(t):
+            values += 1
+            i += 1
+        else:
+            break
+    return end
 # --- signatures --------------------------------------------------------------------------------
 
 
@@ -175,9 +468,10 @@ class Signature:
 
 
 class _Cluster:
-    __slots__ = ("count", "example", "first", "id", "last", "levels", "merged_into", "tokens")
+    __slots__ = ("count", "example", "first", "http", "id", "last", "levels", "merged_into",
+                 "tokens")
 
-    def __init__(self, cid: int, tokens: list[str], example: str) -> None:
+    def __init__(self, cid: int, tokens: list[str], example: str, http: bool) -> None:
         self.id = cid
         self.tokens = tokens
         self.count = 0
@@ -186,6 +480,7 @@ class _Cluster:
         self.example = example
         self.levels: dict[Level, int] = {}
         self.merged_into: _Cluster | None = None
+        self.http = http
 
     def live(self) -> _Cluster:
         c = self
@@ -193,21 +488,206 @@ class _Cluster:
             c = c.merged_into
         return c
 
+    def template(self) -> str:
+        if not self.http:
+            return " ".join(self.tokens)
+        # method, path segments, protocol, status class
+        t = self.tokens
+        return f"{t[0]} {''.join('/' + s for s in t[1:-2]) or '/'} {t[-2]} {t[-1]}".rstrip()
+
 
 def _is_variable(token: str) -> bool:
-    # tree routing: placeholders and tokens with digits go down the wildcard branch (Drain)
-    return (token[0] == "<" and token[-1] == ">") or any(c.isdigit() for c in token)
+    # tree routing: tokens with a placeholder or a digit go down the wildcard branch (Drain),
+    # and so do paths and key=values
+    return _word(token) is None or any(c.isdigit() for c in token)
 
 
 _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS",
-                           "CONNECT", "TRACE"})
+                           "CONNECT", "TRACE", "PROPFIND"})
 
 
-def _is_request_line(tokens: tuple[str, ...]) -> bool:
-    # "GET /api/users/<NUM> HTTP/<NUM>": the path is the route, a constant of its signature
-    # (access-log messages may carry the status after it)
-    return (3 <= len(tokens) <= 4 and tokens[0] in _HTTP_METHODS
-            and tokens[2].startswith("HTTP/"))
+_STATIC = frozenset({"png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "bmp", "css", "js", "map",
+                     "woff", "woff2", "ttf", "otf", "eot", "txt", "xml", "pdf", "html", "htm",
+                     "xhtml", "jar", "gz", "tgz", "zip", "bz2", "xz", "lua", "mp4", "webm",
+                     "mp3"})
+
+
+def _request_tokens(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
+    """``GET /api/users/<NUM> HTTP/<NUM> 2xx`` (an access log's message) as method, path
+    segments, protocol and status class, so routes are mined segment by segment: a route with a
+    variable segment groups, different routes stay apart."""
+    if not (3 <= len(tokens) <= 4 and tokens[0] in _HTTP_METHODS
+            and tokens[2].startswith("HTTP/") and tokens[1][:1] == "/"):
+        return None
+    segments = tokens[1][1:].split("/") if tokens[1] != "/" else []
+    if segments:
+        # a static file is known by its folder and type: "/icons/<*>.gif"
+        name, dot, ext = segments[-1].rpartition(".")
+        if dot and name and ext.lower() in _STATIC and "?" not in ext:
+            segments[-1] = f"{WILDCARD}.{ext}"
+    return (tokens[0], *segments, tokens[2], tokens[3] if len(tokens) == 4 else "")
+
+
+def _aside(token: str) -> bool:
+    # "(87.5 KB)" after "89652 bytes": a value restated in parentheses says nothing new
+    return token[:1] == "(" and token[-1:] == ")" and _PLACEHOLDER.fullmatch(token[1:-1]) is not None
+
+
+def _fits(template: Sequence[str], tokens: Sequence[str]) -> bool:
+    """``tokens`` (of the same length) fit ``template``: no word where it has another word."""
+    for a, b in zip(template, tokens):
+        if a != b and a != WILDCARD:
+            wa, wb = _word(a), _word(b)
+            if wa is not None and wb is not None and wa != wb:
+                return False
+    return True
+
+
+def _one_conflict(a: Sequence[str], b: Sequence[str]) -> int:
+    """The one position where two templates hold different words (a ``<*>`` agrees with
+    anything), when they also share a word; else -1."""
+    p = -1
+    shared = False
+    for q, (x, y) in enumerate(zip(a, b)):
+        if x == y:
+            shared = shared or _word(x) is not None
+        elif x != WILDCARD and y != WILDCARD:
+            wx, wy = _word(x), _word(y)
+            if wx is not None and wy is not None and wx != wy:
+                if p >= 0:
+                    return -1
+                p = q
+    return p if shared else -1
+
+
+def _quoted_word(token: str) -> bool:
+    # a double-quoted word is a value ('host: "web1"', 'zone "api"'); single quotes often
+    # hold a keyword instead ("result 'exit-code'")
+    core = token.rstrip(",;:.)]}")
+    return len(core) > 2 and core[0] == '"' and core[-1] == '"' and \
+        _NOT_WORD.isdisjoint(core) and " " not in core
+
+
+def _label_value(tokens: tuple[str, ...], i: int) -> bool:
+    # "server: lb-edge," in a list of "label: value" pairs
+    t = tokens[i]
+    return i > 0 and t[-1:] in ",;" and tokens[i - 1][-1:] == ":" and \
+        tokens[i - 1][:-1].isidentifier()
+
+
+def _mining_tokens(tokens: tuple[str, ...], max_tokens: int) -> tuple[str, ...]:
+    """The tokens the miner compares: without a header left in the message, without restated
+    values in parentheses, and with the words that are values by their form (a quoted word,
+    the value of a ``label: value,`` pair) as ``<*>``."""
+    h = _header_length(tokens)
+    if h:
+        tokens = tokens[h:]
+    if any(t[:1] == "(" for t in tokens):
+        kept = tuple(t for t in tokens if not _aside(t))
+        if kept:
+            tokens = kept
+    tokens = tokens[:max_tokens]
+    out = list(tokens)
+    for i, t in enumerate(tokens):
+        if _word(t) is None:
+            continue
+        if _quoted_word(t):
+            core = t.rstrip(",;:.)]}")
+            out[i] = f"{core[0]}{WILDCARD}{core[0]}{t[len(core):]}"
+        elif _label_value(tokens, i):
+            out[i] = WILDCARD + t[-1]
+    return tuple(out)
+
+
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_DIGITS_ONLY = bytes(c if 48 <= c <= 57 else 32 for c in range(256))  # translate: non-digits -> " "
+_DIGIT_GROUPS_B = re.compile(rb"\d+")
+# the class digit of an HTTP status in the raw line, in the contexts _finish() and
+# _mask_core() give it its class (after a status word or key, after "HTTP/1.1")
+_STATUS_DIGIT = re.compile(
+    rb"(?:(?<!\w)(?i:" + b"|".join(sorted(w.encode() for w in _STATUS_WORDS | _STATUS_KEYS))
+    + rb")[:=,]?\s*|HTTP/[\d.]+\"?\s+)([1-5])\d\d(?![\w.])")
+
+
+_GLUED = re.compile(rb"[A-Za-z]\d|\d[A-Za-z]")
+
+
+_Selector = tuple[Any, Any]  # itemgetters (or None) of status digit runs and glued words
+
+
+def _selector(line: bytes, skip: int = 0) -> _Selector | None:
+    """What a line's skeleton hides but the miner reads: its HTTP statuses (by their place
+    among the line's digit runs: the first digit is the class) and its words with digits in
+    them ("eth0:", "ssh2", "IPv6": by their place among the line's whitespace tokens, from
+    ``skip`` on - a header that is cut away does not count). None when there is nothing."""
+    statuses: list[int] = []
+    if _STATUS_DIGIT.search(line):
+        starts = [m.start() for m in _DIGIT_GROUPS_B.finditer(line)]
+        statuses = [starts.index(m.start(1)) for m in _STATUS_DIGIT.finditer(line)
+                    if m.start(1) in starts]
+    glued: list[int] = []
+    if _GLUED.search(line):
+        glued = [i for i, t in enumerate(line.split())
+                 if i >= skip and _GLUED.search(t) and _digit_word(t)]
+    if not statuses and not glued:
+        return None
+    return (operator.itemgetter(*statuses) if statuses else None,
+            operator.itemgetter(*glued) if glued else None)
+
+
+def _digit_word(raw: bytes) -> bool:
+    masked = mask_token(raw.decode("utf-8", "replace"))
+    return _word(masked) is not None and any(c.isdigit() for c in masked)
+
+
+def _picked(line: bytes, selector: _Selector) -> bytes | None:
+    """The parts of ``line`` that ``selector`` names, as one key (None: the line lacks some)."""
+    statuses, glued = selector
+    try:
+        out = b""
+        if statuses is not None:  # the class digit of each
+            got = statuses(line.translate(_DIGITS_ONLY).split())
+            out = got[:1] if type(got) is bytes else b"".join([run[:1] for run in got])
+        if glued is not None:
+            got = glued(line.split())
+            out += b"\x01" + (got if type(got) is bytes else b"\x00".join(got))
+        return out
+    except IndexError:
+        return None
+
+
+def _known_get(known: dict[bytes, Any], key: bytes, line: bytes) -> _Cluster | None:
+    """The cluster remembered for a line by its skeleton ``key`` (see :func:`_known_put`)."""
+    hit = known.get(key)
+    if hit is not None and type(hit) is tuple:
+        return hit[1].get(_picked(line, hit[0]))
+    return hit
+
+
+def _known_put(known: dict[bytes, Any], key: bytes, line: bytes, cluster: _Cluster,
+               skip: int = 0, selector: _Selector | None | bool = False) -> None:
+    """Remember ``cluster`` for lines with this skeleton; where the skeleton hides something
+    the miner reads (:func:`_selector`, or ``selector`` when the caller knows it), for lines
+    that also agree on that."""
+    entry = known.get(key)
+    if type(entry) is tuple:  # the same skeleton has the same selector: no need to look again
+        entry[1][_picked(line, entry[0])] = cluster
+        return
+    if selector is False:
+        selector = _selector(line, skip)
+    if len(known) >= _TOKEN_CACHE_MAX:
+        known.clear()
+    if selector is None:
+        known[key] = cluster
+    else:
+        known[key] = (selector, {_picked(line, selector): cluster})
+
+
+def _skeleton(data: bytes) -> bytes:
+    """``data`` with every digit run of up to eight digits as one "0" (C-speed: a translate
+    and three replaces, no regex)."""
+    zeros = data.translate(_ZEROS)
+    return zeros.replace(b"00", b"0").replace(b"00", b"0").replace(b"00", b"0")
 
 
 class SignatureMiner:
@@ -219,11 +699,18 @@ class SignatureMiner:
     ``max_children``: a tree node with more distinct tokens than this sends new ones to the
     wildcard branch (a variable word in a leading position must not explode the tree);
     ``max_tokens``: longer messages are cut (their tail rarely tells messages apart);
-    ``merge_after``: templates that differ in one position only are merged into one with
-    ``<*>`` there once this many distinct values were seen: a variable in a leading position
-    ("nginx.service: Failed ...", "Started ssh.service.") cannot be found by the tree alone,
-    while constants that tell templates apart ("closed"/"reset") rarely come in 4 or more.
-    HTTP request lines (``GET /path HTTP/1.1``) are grouped by method and masked path exactly.
+    ``merge_after``: templates that differ only in one word position are merged into one
+    with ``<*>`` there once this many distinct words were seen there.
+
+    Two rules go beyond Drain, both measured on real labelled logs (Loghub, see
+    ``benchmarks/signatures_eval.py``): a message never joins a template where a *word*
+    differs ("VM Started" / "VM Paused", "HTTPS" / "SOCKS5": different events), only where
+    values differ (placeholders, paths, ids with digits) - a word position becomes ``<*>`` only
+    through ``merge_after`` (user names, unit names: many values); and a log header left in the
+    message (timestamp, pid, level of a layout no format parsed) is skipped, so it neither
+    steers the tree nor makes unrelated messages look alike.
+    HTTP request lines (``GET /path HTTP/1.1 200``) are mined by method, path segment,
+    protocol and status class.
 
     Ids are given in first-seen order. A merge keeps the lower id: :meth:`resolve` maps an id
     returned earlier to the signature that holds it now.
@@ -237,9 +724,11 @@ class SignatureMiner:
         self.max_tokens = max_tokens
         self.merge_after = merge_after
         self._clusters: list[_Cluster] = []
-        self._root: dict[int, dict] = {}
+        self._root: dict[object, dict] = {}
         self._exact: dict[tuple[str, ...], _Cluster] = {}
-        self._by_len: dict[int, list[_Cluster]] = {}
+        self._skeletons: dict[bytes, Any] = {}  # see _known_put()
+        # sibling index: (http, length, position, the other positions' words) -> clusters
+        self._siblings: dict[tuple, list[_Cluster]] = {}
 
     def __len__(self) -> int:
         return sum(1 for c in self._clusters if c.merged_into is None)
@@ -248,18 +737,11 @@ class SignatureMiner:
             record_index: int | None = None) -> int:
         """Add one message (the message only: no timestamp/level prefix); returns its signature id.
 
+        A header left in the message (a file no format parsed) is tolerated: see the class.
         ``record_index`` is accepted for callers that track records; the mapping itself is kept
         by :func:`mine`.
         """
-        tokens = mask_tokens(message, self.max_tokens)
-        cluster = self._exact.get(tokens)
-        if cluster is None:
-            cluster = self._match(tokens, message)
-            if len(self._exact) >= _TOKEN_CACHE_MAX:
-                self._exact.clear()
-            self._exact[tokens] = cluster
-        elif cluster.merged_into is not None:
-            cluster = self._exact[tokens] = cluster.live()
+        cluster = self._assign(message)
         cluster.count += 1
         levels = cluster.levels
         levels[level] = levels.get(level, 0) + 1
@@ -270,13 +752,47 @@ class SignatureMiner:
                 cluster.last = timestamp
         return cluster.id
 
+    def _assign(self, message: str) -> _Cluster:
+        """The cluster of a message, without counting it (bulk callers count with numpy)."""
+        nl = message.find("\n")
+        line = message if nl < 0 else message[:nl]
+        return self._assign_line(line.encode("utf-8", "surrogatepass"), line)
+
+    def _assign_line(self, data: bytes, line: str | None = None) -> _Cluster:
+        """The cluster of a first line given as UTF-8 bytes (``line``: the same, decoded).
+
+        Lines that differ only in their numbers mask to the same tokens: they are looked up by
+        a skeleton first (every digit run as one "0", see :func:`_skeleton`), which spares
+        masking on most lines of a big log. What a skeleton hides but the miner reads - the
+        class of an HTTP status, a name with digits in it ("eth0", "ssh2") - is part of the
+        look-up (:func:`_selector`). Left to the first line of a skeleton: numbers whose length
+        alone decides their shape (an IP part has at most three digits)."""
+        skeleton = _skeleton(data)
+        hit = _known_get(self._skeletons, skeleton, data)
+        if hit is not None:
+            return hit.live()
+        if line is None:
+            line = data.decode("utf-8", "replace")
+        key = _masked(line, self.max_tokens + _HEADER_SCAN, pipes=True)
+        cluster = self._exact.get(key)
+        if cluster is None:
+            cluster = self._match(_mining_tokens(_finish(key), self.max_tokens), line)
+            if len(self._exact) >= _TOKEN_CACHE_MAX:
+                self._exact.clear()
+            self._exact[key] = cluster
+        elif cluster.merged_into is not None:
+            cluster = self._exact[key] = cluster.live()
+        _known_put(self._skeletons, skeleton, data, cluster)
+        return cluster
+
     def resolve(self, signature_id: int) -> int:
         """The id of the signature that now holds ``signature_id`` (after merges)."""
         return self._clusters[signature_id].live().id
 
-    def _leaf(self, tokens: tuple[str, ...]) -> list[_Cluster]:
-        node = self._root.setdefault(len(tokens), {})
-        for token in tokens[: self.depth]:
+    def _leaf(self, tokens: Sequence[str], http: bool) -> list[_Cluster]:
+        root = (tokens[-1] if http else False, len(tokens))
+        node = self._root.setdefault(root, {})
+        for token in tokens[: self.depth + http]:
             key = WILDCARD if _is_variable(token) else token
             child = node.get(key)
             if child is None:
@@ -292,10 +808,13 @@ class SignatureMiner:
         return leaf
 
     def _match(self, tokens: tuple[str, ...], message: str) -> _Cluster:
-        if _is_request_line(tokens):
-            return self._new(tokens, message, [])
-        leaf = self._leaf(tokens)
+        request = _request_tokens(tokens)
+        http = request is not None
+        if request is not None:
+            tokens = request
+        leaf = self._leaf(tokens, http)
         n = len(tokens)
+        word = _word
         best: _Cluster | None = None
         best_sim, best_params = -1.0, -1
         for cluster in leaf:
@@ -305,66 +824,108 @@ class SignatureMiner:
                     same += 1
                 elif a == WILDCARD:
                     params += 1
-            sim = (same / n) if n else 1.0
-            if sim > best_sim or (sim == best_sim and params > best_params):
-                best, best_sim, best_params = cluster, sim, params
+                else:
+                    wa = word(a)
+                    if wa is not None and wa != word(b) and word(b) is not None:
+                        break  # another word: another event
+            else:
+                sim = (same / n) if n else 1.0
+                if sim > best_sim or (sim == best_sim and params > best_params):
+                    best, best_sim, best_params = cluster, sim, params
         if best is not None and (best_sim >= self.similarity or n == 0 or
-                                 (best_sim > 0 and same + params == n)):
-            best.tokens = [a if a == b else WILDCARD for a, b in zip(best.tokens, tokens)]
-            return best
-        cluster = self._new(tokens, message, leaf)
-        return self._merge_siblings(cluster, leaf)
-
-    def _new(self, tokens: tuple[str, ...], message: str, leaf: list[_Cluster]) -> _Cluster:
-        cluster = _Cluster(len(self._clusters), list(tokens), message.split("\n", 1)[0])
+                                 (best_sim > 0 and best_sim + params / n >= 1.0)):
+            new = [a if a == b else WILDCARD for a, b in zip(best.tokens, tokens)]
+            if new != best.tokens:
+                widened = [p for p, (a, b) in enumerate(zip(best.tokens, new))
+                           if a != b and _word(a) is not None]
+                best.tokens = new
+                self._index(best)
+                if widened:
+                    best = self._gather(best, widened, leaf)
+            return best.live()
+        cluster = _Cluster(len(self._clusters), list(tokens), message.split("\n", 1)[0], http)
         self._clusters.append(cluster)
         leaf.append(cluster)
-        return cluster
+        return self._merge_siblings(cluster, leaf)
+
+    @staticmethod
+    def _words(cluster: _Cluster) -> tuple[str, ...]:
+        return tuple(_word(t) or "" for t in cluster.tokens)
+
+    @staticmethod
+    def _kind(cluster: _Cluster) -> tuple:
+        # an access log's requests are grouped within their status class only
+        return (cluster.tokens[-1], len(cluster.tokens)) if cluster.http \
+            else (False, len(cluster.tokens))
+
+    def _sibling_key(self, cluster: _Cluster, p: int) -> tuple:
+        words = self._words(cluster)
+        return (*self._kind(cluster), p, words[:p] + words[p + 1:])
+
+    def _sibling_keys(self, cluster: _Cluster) -> list[tuple]:
+        # one key per word position p: the words of the other positions (values as "")
+        words = self._words(cluster)
+        n = len(words)
+        if sum(1 for w in words if w) < 2:
+            return []  # needs a word that agrees besides the one that differs
+        base = self._kind(cluster)
+        return [(*base, p, words[:p] + words[p + 1:]) for p in range(n)
+                if words[p] or cluster.tokens[p] == WILDCARD]
+
+    def _index(self, cluster: _Cluster) -> None:
+        for key in self._sibling_keys(cluster):
+            group = self._siblings.setdefault(key, [])
+            if cluster not in group:
+                group.append(cluster)
+
+    def _merge(self, group: list[_Cluster]) -> _Cluster:
+        """Merge clusters into the one with the lowest id (ids stay first-seen)."""
+        target = min(group, key=lambda c: c.id)
+        for other in group:
+            if other is not target:
+                self._absorb(target, other)
+        self._index(target)
+        return target
+
+    def _gather(self, target: _Cluster, widened: list[int], leaf: list[_Cluster]) -> _Cluster:
+        """``target`` got ``<*>`` at the word positions ``widened``: the templates that fit it
+        now (its leaf, and those that differed from it only there) join it."""
+        group = [target]
+        for p in widened:
+            group += self._siblings.get(self._sibling_key(target, p), ())
+        tokens = target.tokens
+        group += [c for c in leaf if _fits(tokens, c.tokens)]
+        group = list({id(c): c for c in group if c.merged_into is None}.values())
+        return self._merge(group) if len(group) > 1 else target
 
     def _merge_siblings(self, cluster: _Cluster, leaf: list[_Cluster]) -> _Cluster:
-        # Called for a new cluster only (rare next to messages): compare it with the live
-        # templates of its length; those that agree with it everywhere but at one position p
-        # (a <*> of theirs agrees with anything) are the values seen at p.
-        tokens = cluster.tokens
-        n = len(tokens)
-        peers = self._by_len.setdefault(n, [])
-        peers[:] = [c for c in peers if c.merged_into is None]
-        if n >= 2 and self.merge_after > 1:
-            by_pos: dict[int, list[_Cluster]] = {}
-            depth = self.depth
-            for c in peers:
-                diff = -1  # the one leading (tree) position where they differ
-                same = 0
-                fits = True
-                for q, (a, b) in enumerate(zip(c.tokens, tokens)):
-                    if a == b:
-                        same += 1
-                    elif a != WILDCARD:
-                        fits = False
-                        if q < depth:
-                            if diff >= 0:
-                                break
-                            diff = q
-                else:
-                    if fits:  # fits that template as it is (it sits in another leaf)
-                        self._absorb(c, cluster, leaf)
-                        return c
-                    if diff >= 0 and same >= self.similarity * n and any(
-                            t[0] != "<" for q, t in enumerate(tokens) if q != diff
-                            and c.tokens[q] == t):
-                        by_pos.setdefault(diff, []).append(c)
-            for p, group in by_pos.items():
-                if len(group) + 1 >= self.merge_after or any(
-                        c.tokens[p] == WILDCARD for c in group):
-                    target = min(group, key=lambda c: c.id)
-                    for other in [*group, cluster]:
-                        if other is not target:
-                            self._absorb(target, other, leaf)
-                    return target
-        peers.append(cluster)
+        # Called for a new cluster only (rare next to messages): templates that agree with it
+        # everywhere but at one word position p are the values seen at p; enough of them (or a
+        # <*> there already) make p a variable. Candidates: its leaf, and (for a leading word,
+        # which routes to another leaf) the sibling index.
+        keys = self._sibling_keys(cluster)
+        if self.merge_after > 1:
+            groups: dict[int, dict[int, _Cluster]] = {}
+            for c in leaf:
+                if c is not cluster and c.merged_into is None:
+                    p = _one_conflict(c.tokens, cluster.tokens)
+                    if p >= 0:
+                        groups.setdefault(p, {})[c.id] = c
+            for key in keys:
+                for c in self._siblings.get(key, ()):
+                    if c.merged_into is None:
+                        groups.setdefault(key[2], {})[c.id] = c
+            for p, found in groups.items():
+                group = list(found.values())
+                values = {c.tokens[p] for c in group} | {cluster.tokens[p]}
+                if len(values) >= self.merge_after or WILDCARD in values:
+                    target = self._merge([*group, cluster])
+                    return self._gather(target, [p], self._leaf(target.tokens, target.http))
+        for key in keys:
+            self._siblings.setdefault(key, []).append(cluster)
         return cluster
 
-    def _absorb(self, target: _Cluster, other: _Cluster, leaf: list[_Cluster]) -> None:
+    def _absorb(self, target: _Cluster, other: _Cluster) -> None:
         target.tokens = [a if a == b else WILDCARD for a, b in zip(target.tokens, other.tokens)]
         target.count += other.count
         for lvl, k in other.levels.items():
@@ -375,22 +936,18 @@ class SignatureMiner:
             target.last = other.last
         other.merged_into = target
         # the merged template stays findable from the other one's leaf
-        for lst in (leaf,):
-            for i, c in enumerate(lst):
-                if c is other:
-                    lst[i] = target
-        other_leaf = self._leaf(tuple(other.tokens))
+        other_leaf = self._leaf(other.tokens, other.http)
         for i, c in enumerate(other_leaf):
             if c is other:
                 other_leaf[i] = target
 
     def template(self, signature_id: int) -> str:
-        return " ".join(self._clusters[signature_id].live().tokens)
+        return self._clusters[signature_id].live().template()
 
     def signatures(self) -> list[Signature]:
         """Snapshots of every signature, in id (first-seen) order (merged ones are left out)."""
         return [
-            Signature(id=c.id, template=" ".join(c.tokens), count=c.count, first_seen=c.first,
+            Signature(id=c.id, template=c.template(), count=c.count, first_seen=c.first,
                       last_seen=c.last, example=c.example, levels=dict(c.levels))
             for c in self._clusters if c.merged_into is None
         ]
@@ -454,33 +1011,205 @@ def mine_logs(
 ) -> tuple[list[Signature], list[np.ndarray]]:
     """Mine every record of several log files with one miner, so a message has one signature
     across hosts. Returns the signatures (ids 0..n-1, first-seen order) and, per file, an int32
-    array mapping record index -> signature id (-1 where mining was cancelled)."""
+    array mapping record index -> signature id (-1 where mining was cancelled).
+
+    A :class:`~diagkit.logs.logfile.LogFile` is mined in bulk (see :func:`_bulk_ids`): its
+    records are read from the map, not parsed one by one, and counts, levels and first/last
+    times come from its per-record arrays. Other objects need ``record_count`` and
+    ``record(i)``."""
     miner = SignatureMiner(similarity, depth=depth)
-    add = miner.add
     raw: list[np.ndarray] = []
+    stats: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
     total = sum(log.record_count for log in logs) or 1  # type: ignore[attr-defined]
     done = 0
     for log in logs:
         count = log.record_count  # type: ignore[attr-defined]
-        ids = np.full(count, -1, dtype=np.int64)
-        for i in range(count):
-            if cancel is not None and i % 4096 == 0 and cancel.is_set():
-                break
-            rec = log.record(i)  # type: ignore[attr-defined]
-            ids[i] = add(rec.message, level=rec.level, timestamp=rec.timestamp)
-            if progress is not None and i % 65536 == 0:
-                progress((done + i) / total)
+        ids = np.full(count, -1, dtype=np.int32)
+        bulk = _bulk_ids(miner, log, ids, cancel, progress, done, total)
+        if bulk:
+            levels = np.asarray(log.levels())  # type: ignore[attr-defined]
+            times = np.asarray(log.timestamps(), dtype=np.float64)  # type: ignore[attr-defined]
+            stats.append((ids, levels[:count], times[:count]))
+        else:
+            add = miner.add
+            for i in range(count):
+                if cancel is not None and i % 4096 == 0 and cancel.is_set():
+                    break
+                rec = log.record(i)  # type: ignore[attr-defined]
+                ids[i] = add(rec.message, level=rec.level, timestamp=rec.timestamp)
+                if progress is not None and i % 65536 == 0:
+                    progress((done + i) / total)
+            stats.append(None)
         done += count
         raw.append(ids)
+    for st in stats:
+        if st is not None:
+            _count_bulk(miner, *st)
     live = miner.signatures()
     renumber = {s.id: n for n, s in enumerate(live)}
     maps = []
+    # cluster id -> final signature id, with -1 (not mined) kept: one gather, no sort
+    lookup = np.array([renumber[c.live().id] for c in miner._clusters] + [-1], dtype=np.int32)
     for ids in raw:
-        out = np.full(len(ids), -1, dtype=np.int32)
-        seen = ids >= 0
-        if seen.any():
-            unique, inverse = np.unique(ids[seen], return_inverse=True)
-            lookup = np.array([renumber[miner.resolve(int(u))] for u in unique], dtype=np.int32)
-            out[seen] = lookup[inverse]
-        maps.append(out)
+        maps.append(lookup[ids])  # ids == -1 reads the last entry
     return [dataclasses.replace(s, id=renumber[s.id]) for s in live], maps
+
+
+_BULK_SAMPLE = 200
+_BULK_CHUNK = 1 << 16
+
+
+def _header_fields(log: object) -> int | None:
+    """How many whitespace-separated fields precede the message in this log's records, learnt
+    from the format's own parse of a sample (the first records and some spread over the file):
+    the message must be the end of the record's first line, after the same number of fields
+    on nearly every sampled record. ``None``: the message is not a suffix (JSON, access logs),
+    parse each record."""
+    n = log.record_count  # type: ignore[attr-defined]
+    if n == 0:
+        return None
+    picks = sorted({*range(min(n, _BULK_SAMPLE // 2)),
+                    *range(0, n, max(1, n // (_BULK_SAMPLE // 2)))})
+    counts: dict[int, int] = {}
+    for i in picks:
+        rec = log.record(i)  # type: ignore[attr-defined]
+        line = rec.raw.split("\n", 1)[0].rstrip("\r")
+        msg = rec.message.split("\n", 1)[0]
+        if not line.endswith(msg):
+            return None
+        head = line[: len(line) - len(msg)]
+        if msg and head and not head[-1].isspace():
+            return None  # the message is glued to its header ("INFO:root:msg")
+        k = len(head.split())
+        counts[k] = counts.get(k, 0) + 1
+    k, hits = max(counts.items(), key=lambda kv: kv[1])
+    return k if hits >= 0.98 * len(picks) else None
+
+
+def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
+              cancel: threading.Event | None, progress: Callable[[float], None] | None,
+              done: int, total: int) -> bool:
+    """Fill ``ids`` (cluster ids) for a memory-mapped LogFile without building a Record per
+    record: each record's first line is cut at the header (as many fields as
+    :func:`_header_fields` learnt from the format) and the rest is looked up by its skeleton
+    (see :meth:`SignatureMiner._assign_line`), masked and mined only when it is new. False
+    when this log cannot be mined so (not a LogFile, or its messages are not a suffix of the
+    line): the caller parses records."""
+    mm = getattr(log, "_mm", None)
+    needed = ("record_offsets", "data_end", "levels", "timestamps", "record")
+    if mm is None or not all(hasattr(log, a) for a in needed):
+        return False
+    k = _header_fields(log)
+    if k is None:
+        return False
+    offsets = log.record_offsets()  # type: ignore[attr-defined]
+    end_all = log.data_end()  # type: ignore[attr-defined]
+    n = len(ids)
+    single = getattr(log, "line_count", -1) == n  # every record is one line
+    assign = miner._assign_line
+    zeros = _ZEROS
+    picked = _picked
+    # the whole first line with its digits as "0" (the header's numbers fold away too) ->
+    # cluster (see _known_put); behind it, the same by skeleton (digit runs as one "0")
+    known: dict[bytes, Any] = {}
+    skeletons: dict[bytes, Any] = {}
+    get = known.get
+    drop = getattr(log, "_drop_pages", None)
+    for a in range(0, n, _BULK_CHUNK):
+        if cancel is not None and cancel.is_set():
+            break
+        b = min(n, a + _BULK_CHUNK)
+        lo = int(offsets[a])
+        hi = int(offsets[b]) if b < n else end_all
+        try:
+            if single:
+                lines = mm[lo:hi].split(b"\n")[: b - a]
+            else:
+                find = mm.find
+                starts = offsets[a:b].tolist()
+                lines = []
+                for s, e in zip(starts, [*starts[1:], hi]):
+                    nl = find(b"\n", s, e)
+                    lines.append(mm[s: nl if nl >= 0 else e])
+        except ValueError:
+            break  # the map was closed under us (the file re-opened on a refresh): stop here
+        out = []
+        append = out.append
+        for line in lines:
+            key = line.translate(zeros)  # this loop runs once per record: keep it lean
+            hit = get(key)
+            if hit is not None and type(hit) is tuple:  # see _known_get()
+                hit = hit[1].get(picked(line, hit[0]))
+            if hit is None:
+                hit = _bulk_new(assign, known, skeletons, key, line, k)
+            append(hit.id)  # merged clusters are resolved once at the end
+        ids[a:b] = out
+        if drop is not None:
+            drop(lo, hi)  # read once: leave the pages to the page cache, not to our RSS
+        if progress is not None:
+            progress((done + b) / total)
+    return True
+
+
+def _bulk_new(assign: Callable[[bytes], _Cluster], known: dict[bytes, Any],
+              skeletons: dict[bytes, Any], key: bytes, line: bytes, k: int) -> _Cluster:
+    """The cluster of a line :func:`_bulk_ids` has not met in this form (digits as "0"): by
+    its skeleton if that is known, else cut its header and assign it. Remembered in both."""
+    skeleton = key.replace(b"00", b"0").replace(b"00", b"0").replace(b"00", b"0")
+    cluster = _known_get(skeletons, skeleton, line)
+    if cluster is None:
+        if k:
+            parts = line.split(None, k)
+            body = parts[k] if len(parts) > k else b""
+        else:
+            body = line
+        cluster = assign(body.rstrip(b"\r"))
+        _known_put(skeletons, skeleton, line, cluster, skip=k)
+    entry = skeletons.get(skeleton)
+    _known_put(known, key, line, cluster, selector=entry[0] if type(entry) is tuple else None)
+    return cluster
+
+
+def _count_bulk(miner: SignatureMiner, ids: np.ndarray, levels: np.ndarray,
+                times: np.ndarray) -> None:
+    """Add the counts, levels and first/last times of bulk-mined records to their clusters
+    (vectorised: one pass of numpy per statistic, not a Python step per record)."""
+    seen = ids >= 0
+    if not seen.any():
+        return
+    # cluster id -> index of its live cluster (merges resolved): a gather, no sort
+    clusters = list({c.live().id: c.live() for c in miner._clusters}.values())
+    index = {c.id: j for j, c in enumerate(clusters)}
+    root = np.array([index[c.live().id] for c in miner._clusters], dtype=np.int32)
+    inverse = root[ids[seen]]
+    m = len(clusters)
+    counts = np.bincount(inverse, minlength=m)
+    lv = levels[seen]
+    per_level = {int(code): np.bincount(inverse[lv == code], minlength=m)
+                 for code in np.unique(lv)}
+    t = times[seen]
+    first = np.full(m, np.inf)
+    last = np.full(m, -np.inf)
+    known = ~np.isnan(t)
+    np.minimum.at(first, inverse[known], t[known])
+    np.maximum.at(last, inverse[known], t[known])
+    for j, c in enumerate(clusters):
+        if not counts[j]:
+            continue
+        c.count += int(counts[j])
+        for code, col in per_level.items():
+            if col[j]:
+                level = Level(code)
+                c.levels[level] = c.levels.get(level, 0) + int(col[j])
+        if np.isfinite(first[j]):
+            # epoch seconds back to local time, aware (a naive time in the arrays was local)
+            lo = datetime.fromtimestamp(float(first[j])).astimezone()
+            hi = datetime.fromtimestamp(float(last[j])).astimezone()
+            if c.first is None or lo < _aware(c.first):
+                c.first = lo
+            if c.last is None or hi > _aware(c.last):
+                c.last = hi
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.astimezone()
