@@ -20,6 +20,7 @@ store nothing more). Records are decoded and parsed only when asked for.
 
 from __future__ import annotations
 
+import bisect
 import bz2
 import hashlib
 import json
@@ -31,7 +32,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -40,12 +41,14 @@ import numpy as np
 
 from diagkit.config import data_dir
 from diagkit.errors import LogFormatError
+from diagkit.logs import vectorized as vec
 from diagkit.logs.model import Level, LogFormat, ParseContext, Record
 
 CHUNK = 8 << 20  # bytes indexed per step: big enough for numpy, small enough for memory
 FIRST_CHUNK = 4 << 20  # background open: this much is indexed before open() returns
 DISPLAY_CAP = 64 << 10  # a record's text is cut here for display and parsing
-HEADER_CAP = 512  # bytes of a record's first line parsed for levels()/timestamps()
+ARRAY_STEP = 1 << 17  # records per pass of levels()/timestamps(): bounds the temporaries
+_KEY_MIN = 1e12  # times at or above are year-less keys (epochs of years <= 9999 are below)
 SNIFF_LINES = 200
 COMPRESSED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
 
@@ -262,6 +265,7 @@ class LogFile:
         self._default_tz = default_tz
         self._warnings = warnings
         self._lock = threading.RLock()
+        self._arrays_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
         self._done = threading.Event()
@@ -333,6 +337,9 @@ class LogFile:
         self._format = resolve_format(name, sample)
         self._ctx = ParseContext(reference_time=datetime.fromtimestamp(self._mtime),
                                  default_tz=self._default_tz)
+        # records are parsed against the year-less reference; LogFile supplies the years
+        self._pctx = ParseContext(reference_time=vec.YEARLESS_REFERENCE,
+                                  default_tz=self._default_tz)
 
     def _reset_index(self) -> None:
         self._lines = _Growable()
@@ -342,6 +349,8 @@ class LogFile:
         self._partial_tail = False  # the last indexed line had no newline (end of file)
         self._levels: np.ndarray | None = None
         self._times: np.ndarray | None = None
+        self._year_plan = vec.YearPlan()
+        self._year_changes: list[tuple[int, int]] = []  # (record, relative year) where it changes
         self._offsets_cache: np.ndarray | None = None
 
     def _start(self, *, background: bool, progress: Callable[[IndexProgress], None] | None,
@@ -589,9 +598,14 @@ class LogFile:
         text = data.decode("utf-8", "replace").replace("\r\n", "\n")
         if cut:
             text += f"\n… [record cut for display: {end - start:,} bytes in all]"
-        fields = self._format.parse(text, self._ctx)
+        fields = self._format.parse(text, self._pctx)
+        timestamp, level = self._settle_year(i, fields.timestamp), fields.level
+        if cut:  # time and level come from the whole first line, like levels()/timestamps()
+            text1 = self._first_line(start, end).decode("utf-8", "replace").rstrip("\r")
+            head = self._format.parse(text1, self._pctx)
+            timestamp, level = self._settle_year(i, head.timestamp), head.level
         return Record(file=self._label, index=i, first_line=first, last_line=last, raw=text,
-                      timestamp=fields.timestamp, level=fields.level, host=fields.host,
+                      timestamp=timestamp, level=level, host=fields.host,
                       source=fields.source, pid=fields.pid, message=fields.message,
                       extra=dict(fields.extra))
 
@@ -611,88 +625,178 @@ class LogFile:
     # -- per-record arrays --------------------------------------------------------------------
 
     def headers(self, indices: Iterable[int]) -> Iterable[tuple[int, Level, float]]:
-        """(index, level, epoch seconds or NaN) from each record's first line."""
-        for i in indices:
-            _, _, start, end = self._span(int(i))
-            yield int(i), *self._header_fields(self._bytes(start, min(end, start + HEADER_CAP)))
+        """(index, level, epoch seconds or NaN) from each record's first line (all of it)."""
+        wanted = [int(i) for i in indices]
+        out = []
+        for i in wanted:
+            _, _, start, end = self._span(i)
+            level, value = self._header_fields(self._first_line(start, end))
+            if value >= _KEY_MIN:
+                # a year-less time: its year depends on the records before it (the year plan)
+                self._compute_arrays()
+                assert self._levels is not None and self._times is not None
+                return [(j, Level(int(self._levels[j])), float(self._times[j])) for j in wanted]
+            out.append((i, level, value))
+        return out
+
+    def _first_line(self, start: int, end: int) -> bytes:
+        assert self._mm is not None
+        nl = self._mm.find(b"\n", start, end)
+        return self._mm[start: nl if nl >= 0 else end]
 
     def _header_fields(self, data: bytes) -> tuple[Level, float]:
-        nl = data.find(b"\n")
-        if nl >= 0:
-            data = data[:nl]
-        fields = self._format.parse(data.decode("utf-8", "replace").rstrip("\r"), self._ctx)
+        """(level, epoch seconds / year-less key / NaN) of one record's first line: the format's
+        ``parse`` with the year-less reference (see :mod:`diagkit.logs.vectorized`)."""
+        fields = self._format.parse(data.decode("utf-8", "replace").rstrip("\r"), self._pctx)
         ts = fields.timestamp
-        return fields.level, (ts.timestamp() if ts is not None else np.nan)
+        if ts is None:
+            return fields.level, np.nan
+        if ts.year == vec.SENTINEL_YEAR:
+            sod = ts.hour * 3600 + ts.minute * 60 + ts.second
+            return fields.level, float(vec.yearless_key(ts.month, ts.day, sod, ts.microsecond))
+        try:
+            return fields.level, ts.timestamp()
+        except (OverflowError, ValueError, OSError):
+            return fields.level, np.nan
 
-    def _header_ends(self, a: int, b: int, offsets: np.ndarray, buf: np.ndarray) -> np.ndarray:
-        """Where the headers of records ``a..b`` end: their first line without the newline,
-        capped at HEADER_CAP bytes (what ``_header_fields`` is given, before ``\r`` is cut)."""
+    def _header_ends(self, a: int, b: int, offsets: np.ndarray,
+                     buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the first lines of records ``a..b`` end (no newline, no trailing ``\r``s: the
+        text ``parse`` is given), and which records had so many ``\r``s that the vectorised
+        path should leave them to Python."""
         with self._lock:
             lines = self._lines.view()
             line_no = np.arange(a, b) if self._recs is None else self._recs.view()[a:b]
             n_lines = self._lines.n
+        starts = offsets[a:b]
         nxt = line_no + 1
         ends = np.where(nxt < n_lines, lines[np.minimum(nxt, n_lines - 1)], self._data_end)
         if len(ends) and ends[-1] > 0:
             has_nl = buf[np.maximum(ends - 1, 0)] == 10
-            ends = ends - (has_nl & (ends > offsets[a:b]))
-        return np.minimum(ends, offsets[a:b] + HEADER_CAP)
+            ends = ends - (has_nl & (ends > starts))
+        for _ in range(8):
+            cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
+            if not cr.any():
+                break
+            ends = ends - cr
+        else:
+            cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
+            return ends, cr
+        return ends, np.zeros(len(ends), dtype=bool)
 
     def _compute_arrays(self, fast: bool = True) -> None:
-        """Fill the level/time arrays. With ``fast`` a format's ``vector_headers`` hook (see
-        :mod:`diagkit.logs.formats`) does the records it can in numpy and only the rest are
-        parsed in Python; ``fast=False`` parses every header (the reference the tests use)."""
+        """Fill the level/time arrays: each format's extractor in
+        :mod:`diagkit.logs.vectorized` does the records it can in numpy and only the rest are
+        parsed in Python; ``fast=False`` parses every header (the reference the tests use).
+        Year-less times are then given their years by the file's :class:`YearPlan`."""
         self.wait()
-        n = self.record_count
-        have = 0 if self._levels is None else len(self._levels)
-        if have == n and self._times is not None:
-            return
-        levels = np.zeros(n, dtype=np.int8)
-        times = np.full(n, np.nan, dtype=np.float64)
-        if have and self._levels is not None and self._times is not None:
-            levels[:have] = self._levels
-            times[:have] = self._times
-        offsets = self.record_offsets()
-        mm = self._mm
-        parse = self._header_fields
-        hook = getattr(self._format, "vector_headers", None) if fast and mm is not None else None
-        if hook is not None:
-            buf = np.frombuffer(mm, dtype=np.uint8)  # type: ignore[arg-type]
+        with self._arrays_lock:
+            n = self.record_count
+            have = 0 if self._levels is None else len(self._levels)
+            if have == n and self._times is not None:
+                return
+            levels = np.zeros(n, dtype=np.int8)
+            times = np.full(n, np.nan, dtype=np.float64)
+            if have and self._levels is not None and self._times is not None:
+                levels[:have] = self._levels
+                times[:have] = self._times
+            offsets = self.record_offsets()
+            mm = self._mm
+            extract = vec.extractor_for(self._format.name) if fast and mm is not None else None
+            buf = np.frombuffer(mm, dtype=np.uint8) if mm is not None else None
+            yearless_chunks: list[tuple[int, int]] = []
             try:
-                step = 1 << 19  # records per numpy pass: bounds the temporaries (~100 MB)
+                step = ARRAY_STEP
                 for a in range(have, n, step):
                     b = min(n, a + step)
+                    assert buf is not None and mm is not None
                     starts = np.asarray(offsets[a:b], dtype=np.int64)
-                    ends = self._header_ends(a, b, offsets, buf)
-                    t, lv, done = hook(buf, starts, ends, self._ctx)
-                    times[a:b] = t
-                    levels[a:b] = lv
-                    hi = int(offsets[b]) if b < n else self._data_end
-                    for j in np.flatnonzero(~done).tolist():
+                    ends, odd = self._header_ends(a, b, offsets, buf)
+                    todo = np.arange(b - a)
+                    if extract is not None:
+                        try:
+                            got = extract(vec.Headers(buf, starts, ends, self._default_tz))
+                        except Exception as exc:  # noqa: BLE001 - Python parses them all
+                            extract = None
+                            self._warnings.append(
+                                f"Fast time/level extraction for the {self._format.name} format "
+                                f"failed ({type(exc).__name__}: {exc}); parsing every record.")
+                        else:
+                            done = got.done & ~odd
+                            times[a:b] = np.where(done, got.times, np.nan)
+                            levels[a:b] = np.where(done, got.levels, 0)
+                            todo = np.flatnonzero(~done)
+                    for j in todo.tolist():
                         s = int(starts[j])
-                        lvj, tsj = parse(mm[s: int(ends[j])])  # type: ignore[index]
+                        lvj, tsj = self._header_fields(mm[s: int(ends[j])])
                         levels[a + j] = lvj
                         times[a + j] = tsj
-                    self._drop_pages(int(starts[0]), hi)
+                    if bool((times[a:b] >= _KEY_MIN).any()):
+                        yearless_chunks.append((a, b))
+                    self._drop_pages(int(starts[0]), int(offsets[b]) if b < n else self._data_end)
             finally:
                 del buf
+            if yearless_chunks:
+                self._plan_years(times, yearless_chunks)
             self._levels, self._times = levels, times
-            return
-        step = 65536
-        for a in range(have, n, step):
-            b = min(n, a + step)
-            lo = int(offsets[a])
-            hi = int(offsets[b]) if b < n else self._data_end
-            block = mm[lo:hi] if mm is not None else b""
-            rel = offsets[a:b] - lo
-            ends = np.append(rel[1:], hi - lo)
-            for j in range(b - a):
-                s = int(rel[j])
-                lv, ts = parse(block[s: min(int(ends[j]), s + HEADER_CAP)])
-                levels[a + j] = lv
-                times[a + j] = ts
-            self._drop_pages(lo, hi)
-        self._levels, self._times = levels, times
+
+    def _plan_years(self, times: np.ndarray, chunks: list[tuple[int, int]]) -> None:
+        """Replace the year-less keys in ``times[a:b]`` of each chunk by epoch seconds."""
+        plan = self._year_plan
+        rels: list[tuple[np.ndarray, np.ndarray]] = []
+        for a, b in chunks:
+            idx = np.flatnonzero(times[a:b] >= _KEY_MIN) + a
+            rel = plan.feed(times[idx])
+            change = np.flatnonzero(np.diff(rel, prepend=rel[0] - 1)) if len(rel) else rel
+            self._year_changes.extend(zip(idx[change].tolist(), rel[change].tolist(),
+                                          strict=True))
+            rels.append((idx, rel))
+        plan.anchor(self._reference_naive())
+        for idx, rel in rels:
+            times[idx] = vec.yearless_to_epoch(times[idx], plan.years(rel), self._default_tz)
+
+    def _reference_naive(self) -> datetime:
+        return datetime.fromtimestamp(self._mtime)
+
+    def _year_of(self, i: int) -> int | None:
+        """The planned year of year-less record ``i``, or None before the arrays exist."""
+        if self._year_plan.base is None or not self._year_changes or not self.arrays_ready():
+            return None
+        k = bisect.bisect_right(self._year_changes, (i, 1 << 30)) - 1
+        rel = self._year_changes[max(k, 0)][1]
+        return self._year_plan.base + rel
+
+    def _settle_year(self, i: int, ts: datetime | None) -> datetime | None:
+        """A record's timestamp with its inferred year: the file's year plan once the arrays
+        are computed; before that, the newest year not after the mtime + 1 day."""
+        if ts is None or ts.year != vec.SENTINEL_YEAR:
+            return ts
+        year = self._year_of(i)
+        if year is None:
+            limit = self._reference_naive() + timedelta(days=1)
+            for y in range(limit.year, limit.year - 9, -1):
+                try:
+                    if ts.replace(year=y, tzinfo=None) <= limit:
+                        year = y
+                        break
+                except ValueError:
+                    continue
+            if year is None:
+                return None
+        try:
+            return ts.replace(year=year)
+        except ValueError:  # Feb 29 in a common year
+            return None
+
+    def settle_years(self) -> None:
+        """Compute the per-record arrays now if the first records have year-less timestamps,
+        so that ``record()`` gives every record its final year (see :meth:`_settle_year`)."""
+        self.wait()
+        n = min(self.record_count, 1000)
+        for _, _, value in self.headers(range(n)) if not self.arrays_ready() else ():
+            if value >= _KEY_MIN:
+                self._compute_arrays()
+                return
 
     def levels(self) -> np.ndarray:
         """Each record's level (int8 values of :class:`Level`), computed once and cached."""
@@ -748,6 +852,10 @@ class LogFile:
                 self._partial_tail = False
                 self._offsets_cache = None
             kept = self.record_count
+            if self._year_changes:  # the year plan ran past the cut: plan again from the start
+                self._levels = self._times = None
+                self._year_plan = vec.YearPlan()
+                self._year_changes = []
             if self._levels is not None and len(self._levels) > kept:
                 self._levels, self._times = self._levels[:kept], self._times[:kept]  # type: ignore[index]
         self._start(background=False, progress=None, cancel=None)

@@ -1,0 +1,1201 @@
+"""Per-record times and levels in numpy: one extractor per log format, in a registry.
+
+``LogFile.levels()``/``timestamps()`` need one (level, time) per record. Parsing every record's
+first line with its format's ``parse`` costs ~5 us a record in Python (a minute for 1 GiB), so
+for each format with a fixed header layout an *extractor* here reads the header bytes of many
+records at once straight from the memory-mapped file. It takes the common, unambiguous layouts
+and marks everything else "not done"; ``LogFile`` parses those few records with the format's
+``parse``. The contract that makes this safe:
+
+    where an extractor says ``done``, its time and level are exactly what the format's
+    ``parse`` gives for that record's first line.
+
+``tests/logs/test_vectorized.py`` checks it per format with hypothesis (generated and odd lines,
+both paths compared) and on every sample file.
+
+Registering a format (one entry, one test)
+------------------------------------------
+Write ``def extract(h: Headers) -> Extracted`` and decorate it with ``@register("name")``, the
+``LogFormat.name`` it serves. ``h.buf`` is the whole file (uint8, never copied), ``h.starts`` and
+``h.ends`` each record's first line (``ends`` excludes the newline and trailing ``\\r``s, like
+the text ``parse`` gets). Use :func:`gather` for fixed-width rows of header bytes and the helpers
+below (digits, ISO timestamps, wall clock to epoch, level words); return ``Extracted(times,
+levels, done)``. Then add the format's name and a line generator to ``FORMAT_LINES`` in
+``tests/logs/test_vectorized.py``: the property test does the rest.
+
+Year-less timestamps (classic syslog ``Jan  2 03:04:05``)
+---------------------------------------------------------
+Formats infer a missing year from ``ParseContext.reference_time``: the newest year in which the
+date is not after ``reference_time`` + 1 day. ``LogFile`` parses with
+:data:`YEARLESS_REFERENCE` (the end of year 2400, a leap year) so every inferred year comes out as
+:data:`SENTINEL_YEAR`; such records carry a *year-less key* (month, day, time of day) instead of
+an epoch, extractors return the same keys (``Extracted.yearless``), and :class:`YearPlan` gives
+the years per file: starting from the file's first record, the year goes up by one where the
+clock jumps back by more than a day (``Dec 31`` -> ``Jan  1``), down by one where it would jump
+forward by more than 364 days (a late ``Dec 31`` line after ``Jan  1``), and the whole file is
+anchored so that its last year-less record is not after the file's mtime + 1 day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
+
+import numpy as np
+
+from diagkit.logs.model import Level
+
+__all__ = [
+    "EXTRACTORS",
+    "SENTINEL_YEAR",
+    "YEARLESS_REFERENCE",
+    "Extracted",
+    "Headers",
+    "YearPlan",
+    "extractor_for",
+    "gather",
+    "register",
+    "yearless_key",
+]
+
+SENTINEL_YEAR = 2400
+YEARLESS_REFERENCE = datetime(SENTINEL_YEAR, 12, 30, 23, 59, 59, 999999)
+
+
+@dataclass(frozen=True)
+class Headers:
+    """The first lines of a batch of records, as offsets into the mapped file."""
+
+    buf: np.ndarray  # the whole file, uint8
+    starts: np.ndarray  # int64, first byte of each record
+    ends: np.ndarray  # int64, end of each record's first line (no newline, no trailing \r)
+    default_tz: object | None  # ParseContext.default_tz: a tzinfo, a zone name or None
+
+
+@dataclass
+class Extracted:
+    """What an extractor found. ``times``: epoch seconds (float64, NaN: none) or, where
+    ``yearless`` is True, a year-less key (:func:`yearless_key`); ``levels``: int8 values of
+    :class:`Level`; ``done``: the records this is final for (the rest are parsed in Python)."""
+
+    times: np.ndarray
+    levels: np.ndarray
+    done: np.ndarray
+    yearless: np.ndarray | None = None
+
+    @classmethod
+    def empty(cls, n: int) -> Extracted:
+        return cls(np.full(n, np.nan), np.zeros(n, dtype=np.int8), np.zeros(n, dtype=bool))
+
+
+Extractor = Callable[[Headers], Extracted]
+EXTRACTORS: dict[str, Extractor] = {}
+
+
+def register(name: str) -> Callable[[Extractor], Extractor]:
+    """Decorator: ``@register("rfc3164")`` makes the function the extractor of that format."""
+
+    def add(fn: Extractor) -> Extractor:
+        EXTRACTORS[name] = fn
+        return fn
+
+    return add
+
+
+def extractor_for(name: str) -> Extractor | None:
+    return EXTRACTORS.get(name)
+
+
+# --------------------------------------------------------------------------- byte helpers
+
+_I64 = np.int64
+_EXACT = 1 << 53  # integers up to this convert to float64 exactly
+
+
+def gather(buf: np.ndarray, pos: np.ndarray, ends: np.ndarray, width: int) -> np.ndarray:
+    """``width`` bytes of ``buf`` from each ``pos`` as an (n, width) uint8 array; bytes at or
+    after the record's ``ends`` (and past the file) are 0."""
+    n = len(pos)
+    rows = np.zeros((n, width), dtype=np.uint8)
+    size = len(buf)
+    if n == 0 or size == 0:
+        return rows
+    pos = np.asarray(pos, dtype=_I64)
+    full = (pos >= 0) & (pos <= size - width)
+    if size >= width:
+        if not buf.flags.c_contiguous:
+            buf = np.ascontiguousarray(buf)
+        # every offset seen as a width-byte record (overlapping): one gather copies a row
+        windows = np.ndarray(shape=(size - width + 1,), dtype=np.dtype((np.void, width)),
+                             buffer=buf, offset=0, strides=(1,))
+        if bool(full.all()):
+            rows[:] = windows[pos].view(np.uint8).reshape(n, width)
+        else:
+            idx = np.flatnonzero(full)
+            rows[idx] = windows[pos[idx]].view(np.uint8).reshape(len(idx), width)
+    for j in np.flatnonzero(~full).tolist():  # the last few records of the file
+        p = int(pos[j])
+        if 0 <= p < size:
+            chunk = buf[p: p + width]
+            rows[j, : len(chunk)] = chunk
+    length = np.clip(np.asarray(ends, dtype=_I64) - pos, 0, width)
+    if bool((length < width).any()):
+        small = np.uint8 if width < 256 else np.int32
+        keep = np.arange(width, dtype=small)[None, :] < length.astype(small)[:, None]
+        np.multiply(rows, keep, out=rows, casting="unsafe")
+    return rows
+
+
+def _lut(chars: bytes | range | list[int]) -> np.ndarray:
+    t = np.zeros(256, dtype=bool)
+    t[list(chars)] = True
+    return t
+
+
+def is_digit(col: np.ndarray) -> np.ndarray:
+    return (col - np.uint8(0x30)) < np.uint8(10)
+
+
+def digits(rows: np.ndarray, first: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(all ASCII digits, value) of columns ``first .. first + count - 1``."""
+    ok = np.ones(len(rows), dtype=bool)
+    val = np.zeros(len(rows), dtype=_I64)
+    for c in range(first, first + count):
+        col = rows[:, c]
+        ok &= is_digit(col)
+        val = val * 10 + (col.astype(_I64) - 48)
+    return ok, val
+
+
+def take(rows: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """``rows[i, col[i]]`` (0 where ``col`` is outside the row)."""
+    width = rows.shape[1]
+    out = rows[np.arange(len(rows)), np.minimum(np.maximum(col, 0), width - 1)]
+    return np.where((col >= 0) & (col < width), out, np.uint8(0))
+
+
+def first_true(mask: np.ndarray, start: np.ndarray | int = 0) -> np.ndarray:
+    """Per row, the first column >= ``start`` where ``mask`` is True (``width`` when none).
+    Rows are grouped by their start (a batch has few distinct ones) so no per-row threshold
+    is built over the whole matrix."""
+    n, width = mask.shape
+    out = np.full(n, width, dtype=_I64)
+    if n == 0:
+        return out
+    starts = np.broadcast_to(np.asarray(start, dtype=_I64), (n,))
+    lo, hi = int(starts.min()), int(starts.max())
+    if lo == hi:
+        groups = [(lo, None)]
+    elif hi - lo <= 8:
+        groups = [(v, starts == v) for v in range(lo, hi + 1)]
+    else:
+        shifted = mask & (np.arange(width)[None, :] >= starts[:, None])
+        return first_true(shifted, 0)
+    for v, sel in groups:
+        if v >= width:
+            continue
+        v = max(v, 0)
+        sub = mask[:, v:] if sel is None else mask[sel, v:]
+        if not len(sub):
+            continue
+        at = np.argmax(sub, axis=1)
+        hit = sub[np.arange(len(sub)), at]
+        res = np.where(hit, at + v, width)
+        if sel is None:
+            out[:] = res
+        else:
+            out[sel] = res
+    return out
+
+
+# Python's ``\s`` on str: ASCII whitespace and \x1c-\x1f (and non-ASCII ones, which the
+# extractors never accept: any byte >= 0x80 where it matters sends the record to Python).
+WS = _lut([9, 10, 11, 12, 13, 28, 29, 30, 31, 32])
+WS_OR_END = WS.copy()
+WS_OR_END[0] = True
+WS_OR_ODD = WS.copy()
+WS_OR_ODD[0x80:] = True
+WORD = _lut(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+LOWER = np.arange(256, dtype=np.uint8)
+LOWER[0x41:0x5B] += 32
+
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH_KEYS = {int.from_bytes(m.encode(), "big"): i for i, m in enumerate(_MONTH_NAMES, 1)}
+_MONTH_DAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=_I64)
+_CUM_DAYS = np.concatenate([[0], np.cumsum(_MONTH_DAYS[1:])])  # leap-year day of year
+
+
+def month_from_name(rows: np.ndarray, col: int) -> np.ndarray:
+    """``Jan``..``Dec`` at ``col`` -> 1..12, else 0."""
+    key = ((rows[:, col].astype(_I64) << 16) | (rows[:, col + 1].astype(_I64) << 8)
+           | rows[:, col + 2])
+    month = np.zeros(len(rows), dtype=_I64)
+    for k, m in _MONTH_KEYS.items():
+        month[key == k] = m
+    return month
+
+
+def _is_leap(year: np.ndarray) -> np.ndarray:
+    return ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+
+
+def valid_date(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    ok = (month >= 1) & (month <= 12) & (day >= 1) & (year >= 1) & (year <= 9999)
+    dim = _MONTH_DAYS[np.clip(month, 0, 12)] - ((month == 2) & ~_is_leap(year))
+    return ok & (day <= dim)
+
+
+def epoch_days(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of valid civil dates (numpy datetime64 arithmetic)."""
+    months = (year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (month - 1)
+    return (months.astype("datetime64[D]") + (day - 1)).astype(_I64)
+
+
+# --------------------------------------------------------------------------- wall clock -> epoch
+
+
+@lru_cache(maxsize=32)
+def _zone(name: str) -> tzinfo | None:
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):
+        return None
+
+
+def default_zone(default_tz: object | None) -> tzinfo | None:
+    """The tzinfo naive timestamps get (what the formats' ``_localize`` does), or None: local."""
+    if default_tz is None:
+        return None
+    if isinstance(default_tz, str):
+        return _zone(default_tz)
+    return default_tz if isinstance(default_tz, tzinfo) else None
+
+
+def wall_to_epoch(days: np.ndarray, sod: np.ndarray, us: np.ndarray,
+                  default_tz: object | None) -> tuple[np.ndarray, np.ndarray]:
+    """Naive wall-clock times (days since 1970, second of day, microseconds) -> (epoch seconds
+    exactly as ``datetime.timestamp()`` gives them after the formats' ``_localize``, ok).
+
+    Done per distinct hour in Python (the same ``timestamp()`` the parse path calls), so local
+    time and DST agree; an hour with a zone transition inside is computed per record."""
+    n = len(days)
+    out = np.full(n, np.nan)
+    ok = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out, ok
+    zone = default_zone(default_tz)
+    aware = zone is not None
+    hours = days * 24 + sod // 3600
+    inner = sod % 3600
+    lo, hi = int(hours.min()), int(hours.max())
+    if hi - lo < 4_000_000:
+        seen = np.zeros(hi - lo + 1, dtype=bool)
+        seen[hours - lo] = True
+        uniq = np.flatnonzero(seen) + lo
+    else:
+        uniq = np.unique(hours)
+    base = np.zeros(len(uniq), dtype=_I64)
+    linear = np.zeros(len(uniq), dtype=bool)
+    origin = datetime(1970, 1, 1)
+    for k, h in enumerate(uniq.tolist()):
+        try:
+            start = origin + timedelta(hours=h)
+            end = start + timedelta(seconds=3599)
+            if aware:
+                start, end = start.replace(tzinfo=zone), end.replace(tzinfo=zone)
+            t0, t1 = start.timestamp(), end.timestamp()
+        except (OverflowError, ValueError, OSError):
+            continue
+        if t0 == int(t0) and t1 - t0 == 3599:
+            base[k] = int(t0)
+            linear[k] = True
+    if hi - lo < 4_000_000:
+        table_base = np.zeros(hi - lo + 1, dtype=_I64)
+        table_lin = np.zeros(hi - lo + 1, dtype=bool)
+        table_base[uniq - lo] = base
+        table_lin[uniq - lo] = linear
+        b, lin = table_base[hours - lo], table_lin[hours - lo]
+    else:
+        idx = np.searchsorted(uniq, hours)
+        b, lin = base[idx], linear[idx]
+    secs = b + inner
+    if aware:  # timedelta.total_seconds(): integer microseconds / 10**6, one rounding
+        total = secs * 1_000_000 + us
+        vals = total.astype(np.float64) / 1e6
+        lin &= np.abs(total) < _EXACT
+    else:  # naive timestamp(): local seconds + microsecond / 1e6
+        vals = secs.astype(np.float64) + us / 1e6
+    out[lin] = vals[lin]
+    ok[lin] = True
+    for j in np.flatnonzero(~lin).tolist():  # hours with a zone transition: one by one
+        try:
+            dt = datetime(1970, 1, 1) + timedelta(days=int(days[j]), seconds=int(sod[j]),
+                                                  microseconds=int(us[j]))
+            if aware:
+                dt = dt.replace(tzinfo=zone)
+            out[j] = dt.timestamp()
+            ok[j] = True
+        except (OverflowError, ValueError, OSError):
+            pass
+    return out, ok
+
+
+def aware_to_epoch(days: np.ndarray, sod: np.ndarray, us: np.ndarray,
+                   offset: np.ndarray) -> np.ndarray:
+    """Times with a UTC offset (seconds) -> epoch seconds as ``timestamp()`` gives them."""
+    total = (days * 86400 + sod - offset) * 1_000_000 + us
+    out = total.astype(np.float64) / 1e6
+    out[np.abs(total) >= _EXACT] = np.nan  # not exact in a double: Python's division rounds once
+    return out
+
+
+# --------------------------------------------------------------------------- year-less keys
+
+
+def yearless_key(month: np.ndarray | int, day: np.ndarray | int, sod: np.ndarray | int,
+                 us: np.ndarray | int) -> np.ndarray | float:
+    """(month, day, second of day, microsecond) as one float64 (an exact integer < 2**53)."""
+    return ((np.asarray(month, dtype=_I64) * 32 + day) * 86400 + sod) * 1_000_000 + us
+
+
+def split_key(key: np.ndarray) -> tuple[np.ndarray, ...]:
+    k = key.astype(_I64)
+    us = k % 1_000_000
+    k //= 1_000_000
+    sod = k % 86400
+    k //= 86400
+    return k // 32, k % 32, sod, us  # month, day, sod, us
+
+
+class YearPlan:
+    """The year of each year-less record of one file (see the module docstring).
+
+    ``feed(keys)`` takes the keys of the next records in file order and returns their years
+    relative to the first one; ``anchor(reference)`` fixes the absolute years from the last
+    key fed and the file's mtime; ``years(relative)`` then gives absolute years. Records
+    appended later (a growing file) continue from the state kept here without re-anchoring.
+    """
+
+    _DAY = 86400 * 1_000_000
+
+    def __init__(self) -> None:
+        self._prev: int | None = None  # the last record's position in a leap year, in us
+        self._rel = 0
+        self._last_key: float | None = None
+        self.base: int | None = None
+
+    @staticmethod
+    def _position(keys: np.ndarray) -> np.ndarray:
+        month, day, sod, us = split_key(keys)
+        doy = _CUM_DAYS[np.clip(month - 1, 0, 11)] + day - 1
+        return (doy * 86400 + sod) * 1_000_000 + us
+
+    def feed(self, keys: np.ndarray) -> np.ndarray:
+        if not len(keys):
+            return np.zeros(0, dtype=_I64)
+        pos = self._position(keys)
+        prev = np.empty(len(pos), dtype=_I64)
+        prev[0] = pos[0] if self._prev is None else self._prev
+        prev[1:] = pos[:-1]
+        d = pos - prev
+        step = (d < -self._DAY).astype(_I64) - (d > 364 * self._DAY)
+        rel = self._rel + np.cumsum(step)
+        self._prev, self._rel, self._last_key = int(pos[-1]), int(rel[-1]), float(keys[-1])
+        return rel
+
+    def anchor(self, reference: datetime) -> None:
+        """The last record fed is the newest date not after ``reference`` (naive local wall
+        clock) + 1 day; an earlier Feb 29 looks back to the last leap year."""
+        if self.base is not None or self._last_key is None:
+            return
+        month, day, sod, us = (int(x[0]) for x in split_key(np.array([self._last_key])))
+        limit = reference + timedelta(days=1)
+        year = limit.year
+        for y in range(limit.year, limit.year - 9, -1):
+            try:
+                when = datetime(y, month, day) + timedelta(seconds=sod, microseconds=us)
+            except ValueError:
+                continue
+            if when <= limit:
+                year = y
+                break
+        self.base = year - self._rel
+
+    def years(self, rel: np.ndarray) -> np.ndarray:
+        assert self.base is not None
+        return rel + self.base
+
+
+def yearless_to_epoch(keys: np.ndarray, years: np.ndarray,
+                      default_tz: object | None) -> np.ndarray:
+    """Year-less keys in the given years -> epoch seconds (NaN where the date does not exist,
+    e.g. Feb 29 in a common year)."""
+    month, day, sod, us = split_key(keys)
+    out = np.full(len(keys), np.nan)
+    ok = valid_date(years, month, day) & (sod < 86400)
+    if not ok.any():
+        return out
+    idx = np.flatnonzero(ok)
+    days = epoch_days(years[idx], month[idx], day[idx])
+    vals, good = wall_to_epoch(days, sod[idx], us[idx], default_tz)
+    out[idx[good]] = vals[good]
+    return out
+
+
+# --------------------------------------------------------------------------- level words
+
+# The words the formats' ``_LEVEL_WORD_AT_START`` knows (a message's leading level word,
+# case-insensitive), longest spelling first where one is a prefix of another.
+_LEADING_WORDS = [(w.encode(), Level.parse(w)) for w in (
+    "trace", "debug", "info", "notice", "warning", "warn", "error", "err", "critical", "crit",
+    "fatal", "alert", "emerg", "panic")]
+_OPEN = _lut(b"[<(")
+_CLOSE = _lut(b"]>):")
+
+
+def _word_key(word: bytes) -> tuple[np.uint64, np.uint64]:
+    value = int.from_bytes(word.ljust(8, b"\0"), "little")
+    return np.uint64(value), np.uint64((1 << (8 * len(word))) - 1)
+
+
+_LEADING_KEYS = [(len(w), *_word_key(w), int(lv)) for w, lv in _LEADING_WORDS]
+_FOLD = np.uint64(0x2020202020202020)
+
+
+def _u64_at(rows: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """The 8 bytes from ``col`` of each row as a little-endian uint64 (0 past the row)."""
+    n, width = rows.shape
+    padded = np.zeros((n, width + 8), dtype=np.uint8)
+    padded[:, :width] = rows
+    flat = padded.reshape(-1)
+    base = np.arange(n, dtype=_I64) * (width + 8) + np.clip(col, 0, width)
+    win = np.ndarray(shape=(len(flat) - 7,), dtype=np.dtype((np.void, 8)), buffer=flat,
+                     strides=(1,))
+    return win[base].view("<u8").reshape(n)
+
+
+def leading_level(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""``_LEVEL_WORD_AT_START`` on rows that start at the message: (level, sure).
+
+    ``\s*[\[<(]?(word)[\]>):]?(?:\s|$)``, case-insensitive. Not sure (left to Python): a
+    message starting with whitespace or with a non-ASCII byte near the word (IGNORECASE folds
+    some non-ASCII letters)."""
+    n = len(rows)
+    levels = np.zeros(n, dtype=np.int8)
+    if n == 0:
+        return levels, np.zeros(0, dtype=bool)
+    first = rows[:, 0]
+    sure = ~WS_OR_ODD[first] | (first == 0)
+    q = _OPEN[first].astype(_I64)
+    sure &= ~(rows[:, :12] >= 0x80).any(axis=1)
+    word = _u64_at(rows, q) | _FOLD
+    found = np.zeros(n, dtype=bool)
+    for k, value, mask, level in _LEADING_KEYS:
+        hit = (word & mask) == value
+        if not hit.any():
+            continue
+        hit &= ~found
+        c1, c2 = take(rows, q + k), take(rows, q + k + 1)
+        hit &= WS_OR_END[c1] | (_CLOSE[c1] & WS_OR_END[c2])
+        levels[hit] = level
+        found |= hit
+    return levels, sure
+
+
+# --------------------------------------------------------------------------- ISO timestamps
+
+
+def _iso_words() -> list[tuple[np.uint64, np.uint64, np.uint64]]:
+    """Per 8-byte word of ``YYYY-MM-DD?HH:MM:SS``: (mask, value) of the fixed bytes and the
+    low-nibble mask of the digit bytes (a digit: high nibble 3, low nibble + 6 below 16)."""
+    layout = "dddd-dd-dd?dd:dd:dd"
+    out = []
+    for j in range(3):
+        mask = value = dmask = 0
+        for i, ch in enumerate(layout[8 * j: 8 * j + 8]):
+            shift = 8 * i
+            if ch == "d":
+                mask |= 0xF0 << shift
+                value |= 0x30 << shift
+                dmask |= 0x0F << shift
+            elif ch != "?":
+                mask |= 0xFF << shift
+                value |= ord(ch) << shift
+        out.append((np.uint64(mask), np.uint64(value), np.uint64(dmask)))
+    return out
+
+
+_ISO_WORDS = _iso_words()
+_SIX = np.uint64(0x0606060606060606)
+
+
+@dataclass
+class IsoParts:
+    ok: np.ndarray  # the layout matched and the values are valid for fromisoformat
+    end: np.ndarray  # column just after the timestamp (fraction and zone included)
+    days: np.ndarray
+    sod: np.ndarray
+    us: np.ndarray
+    has_zone: np.ndarray
+    offset: np.ndarray  # seconds east of UTC
+
+
+def iso_at(rows: np.ndarray, col: np.ndarray | int, *, seps: bytes = b"T", comma: bool = False,
+           zone: str = "optional", max_frac: int = 12) -> IsoParts:
+    """``YYYY-MM-DD<sep>HH:MM:SS[.frac][Z|+HH:MM|+HHMM]`` starting at ``col`` of each row, as
+    ``datetime.fromisoformat`` reads it (fraction truncated to microseconds). ``zone``:
+    "optional", "required" or "none" (a zone is not part of the timestamp). Rows where the
+    text could mean something else (a longer fraction than ``max_frac`` digits, a zone after a
+    space, an offset of 24 h or more) are not ok."""
+    n, width = rows.shape
+    span = 32 + max_frac
+    if isinstance(col, int | np.integer):
+        c0 = np.full(n, int(col), dtype=_I64)
+        w = rows[:, int(col): int(col) + span]
+        if w.shape[1] < span:
+            w = np.concatenate([w, np.zeros((n, span - w.shape[1]), np.uint8)], axis=1)
+    else:
+        c0 = np.asarray(col, dtype=_I64)
+        idx = np.clip(c0[:, None] + np.arange(span)[None, :], 0, width - 1)
+        w = rows[np.arange(n)[:, None], idx]
+        w = np.where(c0[:, None] + np.arange(span)[None, :] < width, w, np.uint8(0))
+    head = np.ascontiguousarray(w[:, :24]).view("<u8")  # "YYYY-MM-DDTHH:MM:SS" + 5 bytes
+    ok = np.ones(n, dtype=bool)
+    for j, (mask, value, dmask) in enumerate(_ISO_WORDS):
+        x = head[:, j]
+        ok &= (x & mask) == value
+        ok &= (((x & dmask) + (dmask & _SIX)) & (dmask << np.uint64(4))) == 0
+    sep = np.zeros(n, dtype=bool)
+    for c in seps:
+        sep |= w[:, 10] == c
+    ok &= sep
+    d = w[:, :19].astype(_I64) - 48
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    month, day = d[:, 5] * 10 + d[:, 6], d[:, 8] * 10 + d[:, 9]
+    hh, mi, ss = d[:, 11] * 10 + d[:, 12], d[:, 14] * 10 + d[:, 15], d[:, 17] * 10 + d[:, 18]
+    ok &= valid_date(year, month, day) & (hh < 24) & (mi < 60) & (ss < 60)
+    # fraction: [.,] then digits; truncated to 6 like fromisoformat
+    dot = (w[:, 19] == 46) | ((w[:, 19] == 44) if comma else False)
+    dig = is_digit(w[:, 20: 20 + max_frac + 1])
+    nfrac = np.where(dig.all(axis=1), max_frac + 1, np.argmin(dig, axis=1))
+    has_frac = dot & (nfrac > 0)
+    ok &= ~(has_frac & (nfrac > max_frac))
+    us = np.zeros(n, dtype=_I64)
+    for i in range(6):
+        d = np.where(has_frac & (nfrac > i), w[:, 20 + i].astype(_I64) - 48, 0)
+        us = us * 10 + d
+    end = 19 + np.where(has_frac, 1 + nfrac, 0)
+    has_zone = np.zeros(n, dtype=bool)
+    offset = np.zeros(n, dtype=_I64)
+    if zone != "none":
+        z = end
+        zc = take(w, z)
+        is_z = zc == 90  # "Z"
+        sign = (zc == 43) | (zc == 45)
+        d1 = take(w, z + 1), take(w, z + 2)
+        colon = take(w, z + 3) == 58
+        m1 = np.where(colon, z + 4, z + 3)
+        d2 = take(w, m1), take(w, m1 + 1)
+        two = is_digit(d1[0]) & is_digit(d1[1])
+        four = two & is_digit(d2[0]) & is_digit(d2[1])
+        oh = (d1[0].astype(_I64) - 48) * 10 + d1[1] - 48
+        om = (d2[0].astype(_I64) - 48) * 10 + d2[1] - 48
+        has_off = sign & four
+        ok &= ~(sign & two & ~four)  # "+01" alone: fromisoformat reads it, the regexes do not
+        ok &= ~(has_off & ((oh >= 24) | (om >= 60)))
+        has_zone = is_z | has_off
+        offset = np.where(has_off, np.where(zc == 45, -1, 1) * (oh * 3600 + om * 60), 0)
+        end = np.where(is_z, end + 1, np.where(has_off, m1 + 2, end))
+        # "... 12:00:00 +01:00" (a zone after a space): format-specific; left to Python
+        after = take(w, end)
+        nxt = take(w, end + 1)
+        ok &= ~(~has_zone & (after == 32) & ((nxt == 90) | (((nxt == 43) | (nxt == 45))
+                                                            & is_digit(take(w, end + 2)))))
+        if zone == "required":
+            ok &= has_zone
+    days = np.zeros(n, dtype=_I64)
+    if ok.any():
+        good = np.flatnonzero(ok)
+        days[good] = epoch_days(year[good], month[good], day[good])
+    return IsoParts(ok=ok, end=c0 + end, days=days, sod=hh * 3600 + mi * 60 + ss, us=us,
+                    has_zone=has_zone, offset=offset)
+
+
+def iso_epoch(p: IsoParts, default_tz: object | None) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch seconds of the ok rows of ``p`` (aware: as written; naive: ``_localize``d)."""
+    n = len(p.ok)
+    times = np.full(n, np.nan)
+    ok = p.ok.copy()
+    aware = ok & p.has_zone
+    if aware.any():
+        times[aware] = aware_to_epoch(p.days[aware], p.sod[aware], p.us[aware],
+                                      p.offset[aware])
+        ok &= ~(aware & np.isnan(times))
+    naive = np.flatnonzero(ok & ~p.has_zone)
+    if len(naive):
+        vals, good = wall_to_epoch(p.days[naive], p.sod[naive], p.us[naive], default_tz)
+        times[naive] = vals
+        ok[naive[~good]] = False
+    return times, ok
+
+
+def no_nul(rows: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """No NUL byte inside the text part of each row (a NUL would look like the line's end)."""
+    return np.count_nonzero(rows, axis=1) == np.minimum(length, rows.shape[1])
+
+
+# --------------------------------------------------------------------------- syslog (rfc3164)
+
+_TAG_END = WS_OR_ODD.copy()
+_TAG_END[[0, 0x3A, 0x5B, 0x5D]] = True  # end, ':', '[', ']'
+_HOST_END = WS_OR_ODD.copy()
+_HOST_END[0] = True
+_SYSLOG_W = 96  # bytes of the header read for the timestamp, host and tag
+
+
+def syslog_message_start(rows: np.ndarray, p: np.ndarray, length: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    r"""Where the message starts after ``TIMESTAMP`` ending at column ``p``, as ``_RFC3164``'s
+    `` (\S+) (?:([^\s:\[\]]+)(?:\[(\d+)\])?:(?: |\Z))?(.*)`` reads it: (column, ok)."""
+    n, width = rows.shape
+    base = int(p.min()) if n else 0
+    sub = rows[:, base:]
+    pb, lb = p - base, length - base
+    w = sub.shape[1]
+    odd = (sub <= 32) | (sub >= 128)  # whitespace (and every other control) or non-ASCII
+    ok = take(sub, pb) == 32
+    host_end = first_true(odd, pb + 1)
+    ok &= (host_end > pb + 1) & (take(sub, host_end) == 32) & (host_end < w - 1)
+    rest = host_end + 1
+    stop = odd | (sub == 58) | (sub == 91) | (sub == 93)
+    t_end = first_true(stop, rest)
+    t_byte = take(sub, t_end)
+    ok &= (t_end < w - 3) & (t_byte < 0x80) & ((t_byte != 0) | (t_end == lb))
+    after = take(sub, t_end + 1)
+    colon_tag = (t_byte == 0x3A) & ((after == 32) | (t_end + 1 == lb))
+    bracket = t_byte == 0x5B
+    d_end = np.full(n, w, dtype=_I64)
+    bi = np.flatnonzero(bracket & ok)
+    if len(bi):
+        part = sub[bi]
+        nondigit = (part < 48) | (part > 57)
+        d_end[bi] = first_true(nondigit, t_end[bi] + 1)
+    d_byte = take(sub, d_end)
+    after_pid = take(sub, d_end + 2)
+    pid_tag = (bracket & (d_end > t_end + 1) & (d_byte == 0x5D)
+               & (take(sub, d_end + 1) == 0x3A) & ((after_pid == 32) | (d_end + 2 == lb)))
+    ok &= ~bracket | ((d_end < w - 3) & (d_byte < 0x80))  # \d takes Unicode digits
+    tagged = (t_end > rest) & (colon_tag | pid_tag)
+    colon = np.where(pid_tag, d_end + 1, t_end)
+    msg = np.where(tagged, np.minimum(colon + 2, lb), rest)
+    return msg + base, ok
+
+
+@register("rfc3164")
+def extract_syslog(h: Headers) -> Extracted:
+    """Classic ``Mmm dd HH:MM:SS[.frac] host [tag[pid]:] msg`` (a year-less key) and rsyslog's
+    ``YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM) host [tag[pid]:] msg``; level: the message's leading
+    level word. ``<PRI>``, a year after the time and one-space days are left to Python."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    if n == 0:
+        return res
+    length = h.ends - h.starts
+    rows = gather(h.buf, h.starts, h.ends, _SYSLOG_W)
+    ok = no_nul(rows, length)
+    # classic
+    month = month_from_name(rows, 0)
+    classic = month > 0
+    c = rows
+    classic &= (c[:, 3] == 32) & (c[:, 6] == 32) & is_digit(c[:, 5])
+    classic &= (c[:, 4] == 32) | is_digit(c[:, 4])
+    classic &= (c[:, 9] == 58) & (c[:, 12] == 58)
+    for i in (7, 8, 10, 11, 13, 14):
+        classic &= is_digit(c[:, i])
+    day = np.where(c[:, 4] == 32, 0, c[:, 4].astype(_I64) - 48) * 10 + c[:, 5] - 48
+    d = lambda i: c[:, i].astype(_I64) - 48  # noqa: E731 - a local shorthand
+    hh, mi, ss = d(7) * 10 + d(8), d(10) * 10 + d(11), d(13) * 10 + d(14)
+    classic &= (hh < 24) & (mi < 60) & (ss < 60) & (day >= 1)
+    classic &= day <= _MONTH_DAYS[month]  # Feb 29 exists in the sentinel (leap) year
+    # optional ".frac"
+    dig = is_digit(rows[:, 16:29])
+    nfrac = np.where(dig.all(axis=1), 13, np.argmin(dig, axis=1))
+    frac = (c[:, 15] == 46) & (nfrac > 0)
+    classic &= ~(frac & (nfrac > 12))
+    us = np.zeros(n, dtype=_I64)
+    for i in range(6):
+        us = us * 10 + np.where(frac & (nfrac > i), rows[:, 16 + i].astype(_I64) - 48, 0)
+    p_classic = np.where(frac, 16 + nfrac, 15)
+    # "... 12:00:00 2024 host": the year group may or may not apply; leave it to the regex
+    y = np.stack([take(rows, p_classic + k) for k in range(6)], axis=1)
+    classic &= ~((y[:, 0] == 32) & is_digit(y[:, 1]) & is_digit(y[:, 2]) & is_digit(y[:, 3])
+                 & is_digit(y[:, 4]) & (y[:, 5] == 32))
+    # rsyslog ISO
+    iso = is_digit(c[:, 0]) & ~classic
+    parts = iso_at(rows, 0, seps=b"T", zone="required")
+    iso &= parts.ok
+    p = np.where(classic, p_classic, parts.end)
+    ok &= classic | iso
+    msg, good = syslog_message_start(rows, p, length)
+    ok &= good
+    lv_rows = gather(h.buf, h.starts + msg, h.ends, 16)
+    levels, sure = leading_level(lv_rows)
+    ok &= sure & no_nul(lv_rows, np.maximum(length - msg, 0))
+    times = np.full(n, np.nan)
+    if iso.any():
+        t, good = iso_epoch(parts, h.default_tz)
+        times[iso] = t[iso]
+        ok &= ~iso | good
+    yearless = classic & ok
+    times[yearless] = yearless_key(month[yearless], day[yearless],
+                                   (hh * 3600 + mi * 60 + ss)[yearless], us[yearless])
+    levels[~ok] = 0
+    times[~ok] = np.nan
+    return Extracted(times, levels, ok, yearless)
+
+
+# --------------------------------------------------------------------------- JSON objects
+#
+# A record is taken here only when its first line is a *flat* JSON object that ``json.loads``
+# certainly accepts: no backslash and no control character anywhere (so a string is exactly
+# the bytes between two quotes), keys and values separated the JSON way with at most spaces
+# around, literals that are valid JSON numbers or true/false/null, no nested object or array.
+# Everything else (escapes, tabs, nesting, odd whitespace, invalid JSON) goes to Python.
+
+_J_STRING, _J_LITERAL = 1, 2
+_SEG_W = 24  # longest ":  <literal> ," segment looked at
+# segment kinds: A ':' (a string value follows), B ': LIT ,', C ',' (after a string value),
+# DS '}' (end, after a string value), DL ': LIT }' (end, after a key)
+_A, _B, _C, _DS, _DL, _BAD = 1, 2, 3, 4, 5, 0
+
+
+def _number_dfa() -> tuple[np.ndarray, np.ndarray]:
+    """A DFA over bytes for one JSON literal as Python's json reads it: a number
+    ``-?(0|[1-9]\\d*)(\\.\\d+)?([eE][-+]?\\d+)?`` or true/false/null/NaN/Infinity/-Infinity.
+    Returns (transitions (states, 256) int16, accepting states); state 0 is dead."""
+    table: dict[int, dict[int, int]] = {}
+    accept: set[int] = set()
+    count = [2]  # 0 dead, 1 start
+
+    def new() -> int:
+        count[0] += 1
+        return count[0] - 1
+
+    def edge(a: int, chars: bytes, b: int) -> None:
+        for c in chars:
+            table.setdefault(a, {})[c] = b
+
+    digits_, nonzero = b"0123456789", b"123456789"
+    minus, zero, intd, dot, frac, exp, esign, expd = (new() for _ in range(8))
+    edge(1, b"-", minus)
+    edge(1, b"0", zero)
+    edge(1, nonzero, intd)
+    edge(minus, b"0", zero)
+    edge(minus, nonzero, intd)
+    edge(intd, digits_, intd)
+    for s in (zero, intd):
+        edge(s, b".", dot)
+        edge(s, b"eE", exp)
+    edge(dot, digits_, frac)
+    edge(frac, digits_, frac)
+    edge(frac, b"eE", exp)
+    edge(exp, b"+-", esign)
+    edge(exp, digits_, expd)
+    edge(esign, digits_, expd)
+    edge(expd, digits_, expd)
+    accept |= {zero, intd, frac, expd}
+    for word in (b"true", b"false", b"null", b"NaN", b"Infinity", b"-Infinity"):
+        state = 1
+        for i, c in enumerate(word):
+            nxt = table.get(state, {}).get(c)
+            if nxt is None:
+                nxt = new()
+                edge(state, bytes([c]), nxt)
+            state = nxt
+            if i == len(word) - 1:
+                accept.add(state)
+    t = np.zeros((count[0], 256), dtype=np.int16)
+    for a, moves in table.items():
+        for c, b in moves.items():
+            t[a, c] = b
+    acc = np.zeros(count[0], dtype=bool)
+    acc[list(accept)] = True
+    return t, acc
+
+
+_DFA, _DFA_ACCEPT = _number_dfa()
+_INT_LIKE = _lut(b"-0123456789")
+
+
+def valid_literals(rows: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Rows holding one JSON literal each (``length`` bytes, the rest 0): valid or not."""
+    state = np.ones(len(rows), dtype=np.int16)
+    for c in range(int(length.max()) if len(length) else 0):
+        active = c < length
+        state = np.where(active, _DFA[state, rows[:, c]], state)
+    return _DFA_ACCEPT[state] & (length > 0)
+
+
+@dataclass
+class JsonValue:
+    """One key's value per record: ``kind`` 0 absent, 1 string, 2 literal; ``start``/``end``
+    its bytes in the file (a string without its quotes)."""
+
+    kind: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+def _spaces_then(rows: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The first column >= ``at`` that is not a space."""
+    return first_true(rows != 32, at)
+
+
+def json_values(h: Headers, keys: tuple[bytes, ...]) -> tuple[np.ndarray, dict[bytes, JsonValue]]:
+    """Which records are flat JSON objects surely valid (see above), and where the values of
+    ``keys`` (top level, present once) are. A key present twice makes the record not ok
+    (``json.loads`` keeps the last; Python decides)."""
+    buf, s, e = h.buf, h.starts, h.ends
+    n = len(s)
+    found = {k: JsonValue(np.zeros(n, np.int8), np.zeros(n, _I64), np.zeros(n, _I64))
+             for k in keys}
+    if n == 0:
+        return np.zeros(0, dtype=bool), found
+    lo, hi = int(s.min()), int(e.max())
+    chunk = buf[lo:hi]
+    quotes = np.flatnonzero(chunk == 34) + lo
+    odd = np.flatnonzero(chunk == 92)
+    ctl = np.flatnonzero(chunk < 32)
+    del chunk
+
+    def count(pos: np.ndarray, rel: bool = True) -> np.ndarray:
+        base = lo if rel else 0
+        return np.searchsorted(pos, e - base) - np.searchsorted(pos, s - base)
+
+    length = e - s
+    ok = (count(odd) == 0) & (count(ctl) == 0) & (length >= 2)
+    ok &= (buf[s] == 123) & (buf[np.maximum(e - 1, 0)] == 125)
+    qa = np.searchsorted(quotes, s)
+    cnt = np.searchsorted(quotes, e) - qa
+    ok &= (cnt >= 2) & (cnt % 2 == 0)
+    counts = np.where(ok, cnt, 0)
+    total = int(counts.sum())
+    if total == 0:
+        return ok, found
+    rec_q = np.repeat(np.arange(n), counts)
+    local = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    q = quotes[qa[rec_q] + local]
+    opens, closes, srec = q[0::2], q[1::2], rec_q[0::2]
+    m = len(opens)
+    nstr = counts // 2
+    first_str = np.cumsum(nstr) - nstr  # index of each record's first string
+    is_first = np.zeros(m, dtype=bool)
+    is_first[first_str[nstr > 0]] = True
+    is_last = np.zeros(m, dtype=bool)
+    is_last[(first_str + nstr - 1)[nstr > 0]] = True
+    nxt_open = np.empty(m, dtype=_I64)
+    nxt_open[:-1] = opens[1:]
+    nxt_open[-1] = 0
+    seg0 = closes + 1
+    seg1 = np.where(is_last, e[srec], nxt_open)
+    seg_len = seg1 - seg0
+    bad_str = np.zeros(m, dtype=bool)
+    # "{" then spaces before the first key
+    pre = opens[is_first] - s[srec[is_first]]
+    pre_rows = gather(buf, s[srec[is_first]], opens[is_first], 8)
+    pre_ok = (pre >= 1) & (pre <= 8) & (_spaces_then(pre_rows, np.ones(len(pre), _I64)) >= pre)
+    bad_str[is_first] |= ~pre_ok
+    # segment kinds: the common ones from two bytes, the rest from a window
+    b1 = buf[np.minimum(seg0, len(buf) - 1)]
+    b2 = buf[np.minimum(seg0 + 1, len(buf) - 1)]
+    kind = np.zeros(m, dtype=np.int8)
+    one, two = seg_len == 1, (seg_len == 2) & (b2 == 32)
+    kind[(one | two) & (b1 == 58)] = _A
+    kind[(one | two) & (b1 == 44)] = _C
+    kind[one & (b1 == 125)] = _DS
+    lit0 = np.zeros(m, dtype=_I64)
+    lit1 = np.zeros(m, dtype=_I64)
+    hard = np.flatnonzero((kind == 0) & (seg_len > 0) & (seg_len <= _SEG_W))
+    if len(hard):
+        rows = gather(buf, seg0[hard], seg1[hard], _SEG_W)
+        sl = seg_len[hard]
+        p0 = _spaces_then(rows, 0)
+        c0 = take(rows, p0)
+        k = np.zeros(len(hard), dtype=np.int8)
+        p1 = _spaces_then(rows, p0 + 1)
+        rest_blank = p1 >= sl
+        k[(c0 == 44) & rest_blank] = _C
+        k[(c0 == 125) & rest_blank] = _DS
+        colon = c0 == 58
+        k[colon & rest_blank] = _A
+        lit = colon & ~rest_blank
+        stop = (rows == 32) | (rows == 44) | (rows == 125) | (rows == 0)
+        l_end = first_true(stop, p1)
+        p2 = _spaces_then(rows, l_end)
+        c2 = take(rows, p2)
+        after_blank = _spaces_then(rows, p2 + 1) >= sl
+        k[lit & (c2 == 44) & after_blank & (p2 < sl)] = _B
+        k[lit & (c2 == 125) & after_blank & (p2 < sl)] = _DL
+        kind[hard] = k
+        lit0[hard] = seg0[hard] + p1
+        lit1[hard] = seg0[hard] + l_end
+    # roles: a string is a key at the start or after ", "/": LIT ,", a value after ":"
+    prev = np.empty(m, dtype=np.int8)
+    prev[1:] = kind[:-1]
+    prev[0] = _C
+    prev[is_first] = _C
+    is_key = (prev == _B) | (prev == _C)
+    is_val = prev == _A
+    is_end = (kind == _DS) | (kind == _DL)
+    good = np.where(is_key, (kind == _A) | (kind == _B) | (kind == _DL),
+                    is_val & ((kind == _C) | (kind == _DS)))
+    good &= is_end == is_last
+    bad_str |= ~good
+    # literals must be valid JSON
+    has_lit = (kind == _B) | (kind == _DL)
+    li = np.flatnonzero(has_lit & ~bad_str)
+    if len(li):
+        ll = lit1[li] - lit0[li]
+        fit = ll <= _SEG_W
+        rows = gather(buf, lit0[li], lit1[li], _SEG_W)
+        bad_str[li] |= ~(fit & valid_literals(rows, np.minimum(ll, _SEG_W)))
+    bad_rec = np.bincount(srec[bad_str], minlength=n) > 0
+    ok &= ~bad_rec
+    # the wanted keys
+    keys_at = np.flatnonzero(is_key & ok[srec])
+    klen = closes[keys_at] - opens[keys_at] - 1
+    wanted_lens = {len(k) for k in keys}
+    cand = keys_at[np.isin(klen, list(wanted_lens))]
+    if len(cand):
+        width = max(wanted_lens)
+        words = gather(buf, opens[cand] + 1, closes[cand], width)
+        clen = closes[cand] - opens[cand] - 1
+        for key in keys:
+            kb = np.frombuffer(key, dtype=np.uint8)
+            hit = (clen == len(key)) & (words[:, : len(key)] == kb[None, :]).all(axis=1)
+            if not hit.any():
+                continue
+            at = cand[hit]
+            recs = srec[at]
+            dup = np.bincount(recs, minlength=n) > 1
+            ok &= ~dup
+            v = found[key]
+            string_val = kind[at] == _A
+            v.kind[recs] = np.where(string_val, _J_STRING, _J_LITERAL)
+            nxt = np.minimum(at + 1, m - 1)
+            v.start[recs] = np.where(string_val, opens[nxt] + 1, lit0[at])
+            v.end[recs] = np.where(string_val, closes[nxt], lit1[at])
+    for v in found.values():
+        v.kind[~ok] = 0
+    return ok, found
+
+
+def _format(name: str) -> object:
+    from diagkit.logs.formats import get_format
+
+    return get_format(name)
+
+
+_SYNTH_CTX: object | None = None
+
+
+def _levels_by_value(fmt_name: str, key: bytes, kind: np.ndarray, buf: np.ndarray,
+                     start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The level ``parse`` gives a JSON object holding only ``key`` with each record's value:
+    computed once per distinct value (levels are few), with the format's own ``parse``.
+    Returns (levels, sure): values longer than 16 bytes are left to Python."""
+    from diagkit.logs.model import ParseContext
+
+    n = len(kind)
+    levels = np.zeros(n, dtype=np.int8)
+    length = end - start
+    sure = length <= 16
+    idx = np.flatnonzero(sure)
+    if not len(idx):
+        return levels, sure
+    rows = gather(buf, start[idx], end[idx], 16)
+    words = rows.view("<u8")  # (k, 2): no NUL in a clean value, so the words identify it
+    tagged = np.concatenate([words, kind[idx, None].astype(np.uint64)], axis=1)
+    uniq, inverse = np.unique(tagged, axis=0, return_inverse=True)
+    fmt = _format(fmt_name)
+    ctx = ParseContext(reference_time=YEARLESS_REFERENCE)
+    table = np.zeros(len(uniq), dtype=np.int8)
+    for u, row in enumerate(uniq):
+        value = row[:2].astype("<u8").tobytes().rstrip(b"\0")
+        body = b'"' + value + b'"' if int(row[2]) == _J_STRING else value
+        text = (b'{"' + key + b'":' + body + b"}").decode("utf-8", "replace")
+        table[u] = int(fmt.parse(text, ctx).level)  # type: ignore[attr-defined]
+    levels[idx] = table[inverse.reshape(-1)]
+    return levels, sure
+
+
+def _seconds_to_us(v: np.ndarray) -> np.ndarray:
+    """``timedelta(seconds=v)`` for floats, in microseconds, rounded like CPython does it."""
+    ip = np.trunc(v)
+    x = ip.astype(_I64) * 1_000_000
+    d = (v - ip) * 1e6
+    ip2 = np.trunc(d)
+    left = d - ip2
+    x = x + ip2.astype(_I64)
+    whole = np.where(left >= 0.5, 1, np.where(left <= -0.5, -1, 0)).astype(_I64)
+    half = np.abs(whole - left) == 0.5
+    odd = (x & 1).astype(np.float64)
+    y = (left + odd) * 0.5  # round() in C rounds halves away from zero
+    alt = (2 * np.where(y >= 0.5, 1, np.where(y <= -0.5, -1, 0)) - odd).astype(_I64)
+    return x + np.where(half, alt, whole)
+
+
+def json_number_time(rows: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A JSON number as the jsonl format reads a time: seconds, or ms/us/ns by magnitude
+    (``_json_time``). Returns (epoch seconds, sure)."""
+    n = len(rows)
+    times = np.full(n, np.nan)
+    first = rows[:, 0]
+    sure = _INT_LIKE[first] & (length > 0) & (length <= rows.shape[1])
+    if not sure.any():
+        return times, sure
+    idx = np.flatnonzero(sure)
+    text = np.ascontiguousarray(rows[idx]).view(f"S{rows.shape[1]}").reshape(-1)
+    try:
+        v = text.astype(np.float64)
+    except ValueError:
+        return times, np.zeros(n, dtype=bool)
+    v = np.where(v > 1e17, v / 1e9, np.where(v > 1e14, v / 1e6, np.where(v > 1e11, v / 1e3, v)))
+    good = np.isfinite(v) & (np.abs(v) < 1e11)
+    us = _seconds_to_us(np.where(good, v, 0.0))
+    good &= np.abs(us) < _EXACT
+    vals = us.astype(np.float64) / 1e6
+    times[idx[good]] = vals[good]
+    sure[idx[~good]] = False
+    return times, sure
+
+
+_JSON_TIME_KEYS = ("timestamp", "time", "ts", "@timestamp", "asctime", "datetime", "date", "t")
+_JSON_LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "loglevel", "levelno")
+
+
+def _jsonl_keys() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The key lists of the jsonl format (kept in step with formats.py when it has them)."""
+    from diagkit.logs import formats
+
+    return (tuple(getattr(formats, "_J_TIME", _JSON_TIME_KEYS)),
+            tuple(getattr(formats, "_J_LEVEL", _JSON_LEVEL_KEYS)))
+
+
+def _usable(v: JsonValue, buf: np.ndarray) -> np.ndarray:
+    """``take()``'s test: present, not null, not an empty string."""
+    null = (v.kind == _J_LITERAL) & (v.end - v.start == 4)
+    if null.any():
+        at = np.flatnonzero(null)
+        word = gather(buf, v.start[at], v.end[at], 4)
+        null[at] = (word == np.frombuffer(b"null", np.uint8)[None, :]).all(axis=1)
+    return (v.kind > 0) & ~null & ((v.kind != _J_STRING) | (v.end > v.start))
+
+
+def _choose(order: tuple[str, ...], found: dict[bytes, JsonValue], buf: np.ndarray,
+            n: int) -> np.ndarray:
+    """Per record, the index in ``order`` of the first usable key (-1: none)."""
+    chosen = np.full(n, -1, dtype=_I64)
+    for i, key in enumerate(order):
+        hit = (chosen < 0) & _usable(found[key.encode()], buf)
+        chosen[hit] = i
+    return chosen
+
+
+def string_time(h: Headers, start: np.ndarray, end: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """A JSON string holding an ISO time, read like ``_iso(value.strip())``: (epoch, sure)."""
+    rows = gather(h.buf, start, end, 48)
+    parts = iso_at(rows, 0, seps=b"T ", comma=True, zone="optional")
+    parts.ok &= parts.end == end - start
+    return iso_epoch(parts, h.default_tz)
+
+
+@register("jsonl")
+def extract_jsonl(h: Headers) -> Extracted:
+    """Flat JSON objects: the first usable time key (an ISO string or a number) and level key
+    (any value: mapped through the format's ``parse`` once per distinct value)."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    if n == 0:
+        return res
+    time_keys, level_keys = _jsonl_keys()
+    ok, found = json_values(h, tuple(k.encode() for k in (*time_keys, *level_keys)))
+    buf = h.buf
+    chosen_t = _choose(time_keys, found, buf, n)
+    chosen_l = _choose(level_keys, found, buf, n)
+    for i, key in enumerate(level_keys):
+        sel = np.flatnonzero(ok & (chosen_l == i))
+        if not len(sel):
+            continue
+        v = found[key.encode()]
+        lv, sure = _levels_by_value("jsonl", key.encode(), v.kind[sel], buf, v.start[sel],
+                                    v.end[sel])
+        res.levels[sel] = lv
+        ok[sel[~sure]] = False
+    for i, key in enumerate(time_keys):
+        sel = np.flatnonzero(ok & (chosen_t == i))
+        if not len(sel):
+            continue
+        v = found[key.encode()]
+        kind = v.kind[sel]
+        st = sel[kind == _J_STRING]
+        if len(st):
+            t, sure = string_time(h, v.start[st], v.end[st])
+            res.times[st] = t
+            ok[st[~sure]] = False
+        lt = sel[kind == _J_LITERAL]
+        if len(lt):
+            rows = gather(buf, v.start[lt], v.end[lt], 24)
+            length = v.end[lt] - v.start[lt]
+            boolean = ((rows[:, 0] == 116) | (rows[:, 0] == 102))  # true / false: no time
+            t, sure = json_number_time(rows, length)
+            res.times[lt] = np.where(boolean, np.nan, t)
+            ok[lt[~(sure | boolean)]] = False
+    res.done = ok
+    res.levels[~ok] = 0
+    res.times[~ok] = np.nan
+    return res
+
+
+@register("journald-json")
+def extract_journald(h: Headers) -> Extracted:
+    """``journalctl -o json``: ``__REALTIME_TIMESTAMP`` (microseconds as a digit string or a
+    number) and ``PRIORITY`` (mapped through the format's ``parse`` per distinct value)."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    if n == 0:
+        return res
+    t_key, p_key = b"__REALTIME_TIMESTAMP", b"PRIORITY"
+    ok, found = json_values(h, (t_key, p_key))
+    buf = h.buf
+    pv = found[p_key]
+    sel = np.flatnonzero(ok & (pv.kind > 0))
+    if len(sel):
+        lv, sure = _levels_by_value("journald-json", p_key, pv.kind[sel], buf, pv.start[sel],
+                                    pv.end[sel])
+        res.levels[sel] = lv
+        ok[sel[~sure]] = False
+    tv = found[t_key]
+    sel = np.flatnonzero(ok & (tv.kind > 0))
+    if len(sel):
+        length = tv.end[sel] - tv.start[sel]
+        rows = gather(buf, tv.start[sel], tv.end[sel], 17)
+        dig = is_digit(rows) | (np.arange(17)[None, :] >= length[:, None])
+        is_null = (tv.kind[sel] == _J_LITERAL) & (rows[:, 0] == 110)  # null: no time
+        sure = dig.all(axis=1) & (length >= 1) & (length <= 16)
+        us = np.zeros(len(sel), dtype=_I64)
+        for c in range(16):
+            take_c = c < length
+            us = np.where(take_c, us * 10 + (rows[:, c].astype(_I64) - 48), us)
+        sure &= us < _EXACT
+        res.times[sel] = np.where(sure, us.astype(np.float64) / 1e6, np.nan)
+        ok[sel[~(sure | is_null)]] = False
+    res.done = ok
+    res.levels[~ok] = 0
+    res.times[~ok] = np.nan
+    return res
