@@ -171,9 +171,25 @@ def digits(rows: np.ndarray, first: int, count: int) -> tuple[np.ndarray, np.nda
 
 def take(rows: np.ndarray, col: np.ndarray) -> np.ndarray:
     """``rows[i, col[i]]`` (0 where ``col`` is outside the row)."""
-    width = rows.shape[1]
-    out = rows[np.arange(len(rows)), np.minimum(np.maximum(col, 0), width - 1)]
-    return np.where((col >= 0) & (col < width), out, np.uint8(0))
+    n, width = rows.shape
+    if not rows.flags.c_contiguous:
+        rows = np.ascontiguousarray(rows)
+    col = np.asarray(col)
+    at = np.arange(0, n * width, width, dtype=_I64) + np.minimum(np.maximum(col, 0), width - 1)
+    out = rows.reshape(-1)[at]
+    outside = (col < 0) | (col >= width)
+    if outside.any():
+        out[outside] = 0
+    return out
+
+
+def col_at(rows: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """Like :func:`take`, a plain column when every row asks for the same one."""
+    if len(col):
+        lo = int(col.min())
+        if lo == int(col.max()) and 0 <= lo < rows.shape[1]:
+            return rows[:, lo]
+    return take(rows, col)
 
 
 def first_true(mask: np.ndarray, start: np.ndarray | int = 0) -> np.ndarray:
@@ -464,6 +480,7 @@ def _word_key(word: bytes) -> tuple[np.uint64, np.uint64]:
 
 _LEADING_KEYS = [(len(w), *_word_key(w), int(lv)) for w, lv in _LEADING_WORDS]
 _FOLD = np.uint64(0x2020202020202020)
+_HIGH = np.uint64(0x8080808080808080)
 
 
 def _u64_at(rows: np.ndarray, col: np.ndarray) -> np.ndarray:
@@ -488,25 +505,50 @@ def leading_level(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     levels = np.zeros(n, dtype=np.int8)
     if n == 0:
         return levels, np.zeros(0, dtype=bool)
+    if rows.shape[1] < 16:
+        rows = np.concatenate([rows, np.zeros((n, 16 - rows.shape[1]), np.uint8)], axis=1)
+    rows = np.ascontiguousarray(rows[:, :16])
     first = rows[:, 0]
     sure = ~WS_OR_ODD[first] | (first == 0)
-    q = _OPEN[first].astype(_I64)
-    sure &= ~(rows[:, :12] >= 0x80).any(axis=1)
-    word = _u64_at(rows, q) | _FOLD
+    opened = _OPEN[first]
+    q = opened.astype(_I64)
+    halves = rows.view("<u8")
+    sure &= ((halves[:, 0] | halves[:, 1]) & _HIGH) == 0
+    word = np.where(opened, (halves[:, 0] >> np.uint64(8)) | (halves[:, 1] << np.uint64(56)),
+                    halves[:, 0]) | _FOLD
     found = np.zeros(n, dtype=bool)
     for k, value, mask, level in _LEADING_KEYS:
         hit = (word & mask) == value
         if not hit.any():
             continue
-        hit &= ~found
-        c1, c2 = take(rows, q + k), take(rows, q + k + 1)
-        hit &= WS_OR_END[c1] | (_CLOSE[c1] & WS_OR_END[c2])
-        levels[hit] = level
-        found |= hit
+        at = np.flatnonzero(hit & ~found)
+        qk = q[at] + k
+        c1, c2 = rows[at, qk], rows[at, qk + 1]
+        at = at[WS_OR_END[c1] | (_CLOSE[c1] & WS_OR_END[c2])]
+        levels[at] = level
+        found[at] = True
     return levels, sure
 
 
 # --------------------------------------------------------------------------- ISO timestamps
+
+
+def _six_digits(w: np.ndarray, col: int, count: np.ndarray) -> np.ndarray:
+    """The first ``count`` (0..6) digits at ``col`` as microseconds (``"5"`` -> 500000): the
+    8 bytes are read as one integer and summed pairwise (SWAR), missing digits as zeros."""
+    n = len(w)
+    word = np.ascontiguousarray(w[:, col: col + 8]).view("<u8").reshape(n)
+    keep = np.left_shift(np.uint64(1), (count * 8).astype(np.uint64)) - np.uint64(1)
+    keep[count >= 8] = np.uint64(0xFFFFFFFFFFFFFFFF)
+    x = (word & keep) | (_ZEROS & ~keep)  # digits beyond count become "0"
+    x = x - _ZEROS
+    x = ((x * np.uint64(10)) + (x >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
+    x = ((x * np.uint64(100)) + (x >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
+    x = ((x * np.uint64(10000)) + (x >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    return (x // np.uint64(100)).astype(_I64)
+
+
+_ZEROS = np.uint64(0x3030303030303030)
 
 
 def _iso_words() -> list[tuple[np.uint64, np.uint64, np.uint64]]:
@@ -558,6 +600,7 @@ def iso_at(rows: np.ndarray, col: np.ndarray | int, *, seps: bytes = b"T", comma
         w = rows[:, int(col): int(col) + span]
         if w.shape[1] < span:
             w = np.concatenate([w, np.zeros((n, span - w.shape[1]), np.uint8)], axis=1)
+        w = np.ascontiguousarray(w)
     else:
         c0 = np.asarray(col, dtype=_I64)
         idx = np.clip(c0[:, None] + np.arange(span)[None, :], 0, width - 1)
@@ -573,33 +616,43 @@ def iso_at(rows: np.ndarray, col: np.ndarray | int, *, seps: bytes = b"T", comma
     for c in seps:
         sep |= w[:, 10] == c
     ok &= sep
-    d = w[:, :19].astype(_I64) - 48
-    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-    month, day = d[:, 5] * 10 + d[:, 6], d[:, 8] * 10 + d[:, 9]
-    hh, mi, ss = d[:, 11] * 10 + d[:, 12], d[:, 14] * 10 + d[:, 15], d[:, 17] * 10 + d[:, 18]
-    ok &= valid_date(year, month, day) & (hh < 24) & (mi < 60) & (ss < 60)
+    # the date: computed once per run of records with the same date bytes (logs are sorted)
+    date_key = head[:, 0] ^ ((head[:, 1] & np.uint64(0xFFFF)) * np.uint64(0x9E3779B97F4A7C15))
+    new_run = np.ones(n, dtype=bool)
+    new_run[1:] = (date_key[1:] != date_key[:-1]) | (head[1:, 0] != head[:-1, 0])
+    firsts = np.flatnonzero(new_run)
+    run_of = np.cumsum(new_run) - 1
+    fd = w[firsts, :10].astype(_I64) - 48
+    r_year = fd[:, 0] * 1000 + fd[:, 1] * 100 + fd[:, 2] * 10 + fd[:, 3]
+    r_month, r_day = fd[:, 5] * 10 + fd[:, 6], fd[:, 8] * 10 + fd[:, 9]
+    r_ok = valid_date(r_year, r_month, r_day)
+    r_days = np.zeros(len(firsts), dtype=_I64)
+    if r_ok.any():
+        r_days[r_ok] = epoch_days(r_year[r_ok], r_month[r_ok], r_day[r_ok])
+    ok &= r_ok[run_of]
+    t = lambda c: w[:, c].astype(np.int32) - 48  # noqa: E731 - a local shorthand
+    hh, mi, ss = t(11) * 10 + t(12), t(14) * 10 + t(15), t(17) * 10 + t(18)
+    ok &= (hh < 24) & (mi < 60) & (ss < 60)
     # fraction: [.,] then digits; truncated to 6 like fromisoformat
     dot = (w[:, 19] == 46) | ((w[:, 19] == 44) if comma else False)
     dig = is_digit(w[:, 20: 20 + max_frac + 1])
-    nfrac = np.where(dig.all(axis=1), max_frac + 1, np.argmin(dig, axis=1))
+    nfrac = np.argmin(dig, axis=1)
+    nfrac[dig[np.arange(n), nfrac]] = max_frac + 1  # all digits
     has_frac = dot & (nfrac > 0)
     ok &= ~(has_frac & (nfrac > max_frac))
-    us = np.zeros(n, dtype=_I64)
-    for i in range(6):
-        d = np.where(has_frac & (nfrac > i), w[:, 20 + i].astype(_I64) - 48, 0)
-        us = us * 10 + d
+    us = _six_digits(w, 20, np.where(has_frac, np.minimum(nfrac, 6), 0))
     end = 19 + np.where(has_frac, 1 + nfrac, 0)
     has_zone = np.zeros(n, dtype=bool)
     offset = np.zeros(n, dtype=_I64)
     if zone != "none":
         z = end
-        zc = take(w, z)
+        zc = col_at(w, z)
         is_z = zc == 90  # "Z"
         sign = (zc == 43) | (zc == 45)
-        d1 = take(w, z + 1), take(w, z + 2)
-        colon = take(w, z + 3) == 58
+        d1 = col_at(w, z + 1), col_at(w, z + 2)
+        colon = col_at(w, z + 3) == 58
         m1 = np.where(colon, z + 4, z + 3)
-        d2 = take(w, m1), take(w, m1 + 1)
+        d2 = col_at(w, m1), col_at(w, m1 + 1)
         two = is_digit(d1[0]) & is_digit(d1[1])
         four = two & is_digit(d2[0]) & is_digit(d2[1])
         oh = (d1[0].astype(_I64) - 48) * 10 + d1[1] - 48
@@ -611,17 +664,15 @@ def iso_at(rows: np.ndarray, col: np.ndarray | int, *, seps: bytes = b"T", comma
         offset = np.where(has_off, np.where(zc == 45, -1, 1) * (oh * 3600 + om * 60), 0)
         end = np.where(is_z, end + 1, np.where(has_off, m1 + 2, end))
         # "... 12:00:00 +01:00" (a zone after a space): format-specific; left to Python
-        after = take(w, end)
-        nxt = take(w, end + 1)
+        after = col_at(w, end)
+        nxt = col_at(w, end + 1)
         ok &= ~(~has_zone & (after == 32) & ((nxt == 90) | (((nxt == 43) | (nxt == 45))
-                                                            & is_digit(take(w, end + 2)))))
+                                                            & is_digit(col_at(w, end + 2)))))
         if zone == "required":
             ok &= has_zone
-    days = np.zeros(n, dtype=_I64)
-    if ok.any():
-        good = np.flatnonzero(ok)
-        days[good] = epoch_days(year[good], month[good], day[good])
-    return IsoParts(ok=ok, end=c0 + end, days=days, sod=hh * 3600 + mi * 60 + ss, us=us,
+    days = r_days[run_of]
+    sod = (hh * 3600 + mi * 60 + ss).astype(_I64)
+    return IsoParts(ok=ok, end=c0 + end, days=days, sod=sod, us=us,
                     has_zone=has_zone, offset=offset)
 
 
@@ -643,6 +694,20 @@ def iso_epoch(p: IsoParts, default_tz: object | None) -> tuple[np.ndarray, np.nd
     return times, ok
 
 
+def nul_free(h: Headers) -> np.ndarray:
+    """Records whose first line has no NUL byte (a NUL would look like the line's end in the
+    zero-padded rows)."""
+    n = len(h.starts)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    lo, hi = int(h.starts.min()), int(h.ends.max())
+    part = h.buf[lo:hi] == 0
+    if not part.any():
+        return np.ones(n, dtype=bool)
+    z = np.flatnonzero(part) + lo
+    return np.searchsorted(z, h.ends) == np.searchsorted(z, h.starts)
+
+
 def no_nul(rows: np.ndarray, length: np.ndarray) -> np.ndarray:
     """No NUL byte inside the text part of each row (a NUL would look like the line's end)."""
     return np.count_nonzero(rows, axis=1) == np.minimum(length, rows.shape[1])
@@ -657,42 +722,74 @@ _HOST_END[0] = True
 _SYSLOG_W = 96  # bytes of the header read for the timestamp, host and tag
 
 
+def _scan(rows: np.ndarray, start: np.ndarray, span: int,
+          pred: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The first column >= ``start`` (per row) where ``pred`` holds, looking at most ``span``
+    columns on: (column, found). ``pred`` sees only the columns that can matter."""
+    n, width = rows.shape
+    at, found = _scan_once(rows, start, min(span, 20), pred)
+    rest = np.flatnonzero(~found)
+    if span > 20 and len(rest):
+        at[rest], found[rest] = _scan_once(rows[rest], start[rest], span, pred)
+    return at, found
+
+
+def _scan_once(rows: np.ndarray, start: np.ndarray, span: int,
+               pred: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    n, width = rows.shape
+    lo = max(int(start.min()), 0) if n else 0
+    hi = min(int(start.max()) + span, width) if n else 0
+    if hi <= lo:
+        return np.full(n, width, dtype=_I64), np.zeros(n, dtype=bool)
+    at = first_true(pred(rows[:, lo:hi]), start - lo) + lo
+    found = (at < hi) & (at < start + span)
+    return np.where(found, at, width), found
+
+
+def _odd(x: np.ndarray) -> np.ndarray:
+    return (x <= 32) | (x >= 128)  # whitespace (and every other control) or non-ASCII
+
+
+def _tag_stop(x: np.ndarray) -> np.ndarray:
+    return (x <= 32) | (x >= 128) | (x == 58) | (x == 91) | (x == 93)
+
+
+def _non_digit(x: np.ndarray) -> np.ndarray:
+    return (x < 48) | (x > 57)
+
+
 def syslog_message_start(rows: np.ndarray, p: np.ndarray, length: np.ndarray
                          ) -> tuple[np.ndarray, np.ndarray]:
     r"""Where the message starts after ``TIMESTAMP`` ending at column ``p``, as ``_RFC3164``'s
-    `` (\S+) (?:([^\s:\[\]]+)(?:\[(\d+)\])?:(?: |\Z))?(.*)`` reads it: (column, ok)."""
+    `` (\S+) (?:([^\s:\[\]]+)(?:\[(\d+)\])?:(?: |\Z))?(.*)`` reads it: (column, ok).
+    Hosts and tags longer than 48 bytes are left to Python."""
     n, width = rows.shape
-    base = int(p.min()) if n else 0
-    sub = rows[:, base:]
-    pb, lb = p - base, length - base
-    w = sub.shape[1]
-    odd = (sub <= 32) | (sub >= 128)  # whitespace (and every other control) or non-ASCII
-    ok = take(sub, pb) == 32
-    host_end = first_true(odd, pb + 1)
-    ok &= (host_end > pb + 1) & (take(sub, host_end) == 32) & (host_end < w - 1)
+    ok = take(rows, p) == 32
+    host_end, found = _scan(rows, p + 1, 48, _odd)
+    ok &= found & (host_end > p + 1) & (take(rows, host_end) == 32) & (host_end < width - 1)
     rest = host_end + 1
-    stop = odd | (sub == 58) | (sub == 91) | (sub == 93)
-    t_end = first_true(stop, rest)
-    t_byte = take(sub, t_end)
-    ok &= (t_end < w - 3) & (t_byte < 0x80) & ((t_byte != 0) | (t_end == lb))
-    after = take(sub, t_end + 1)
-    colon_tag = (t_byte == 0x3A) & ((after == 32) | (t_end + 1 == lb))
+    t_end, found = _scan(rows, np.where(ok, rest, p), 48, _tag_stop)
+    ok &= found
+    t_byte = take(rows, t_end)
+    ok &= (t_end < width - 3) & (t_byte < 0x80) & ((t_byte != 0) | (t_end == length))
+    after = take(rows, t_end + 1)
+    colon_tag = (t_byte == 0x3A) & ((after == 32) | (t_end + 1 == length))
     bracket = t_byte == 0x5B
-    d_end = np.full(n, w, dtype=_I64)
+    d_end = np.full(n, width, dtype=_I64)
     bi = np.flatnonzero(bracket & ok)
     if len(bi):
-        part = sub[bi]
-        nondigit = (part < 48) | (part > 57)
-        d_end[bi] = first_true(nondigit, t_end[bi] + 1)
-    d_byte = take(sub, d_end)
-    after_pid = take(sub, d_end + 2)
+        part = rows if len(bi) == n else rows[bi]
+        d, found = _scan(part, t_end[bi] + 1, 12, _non_digit)
+        d_end[bi] = np.where(found, d, width)
+    d_byte = take(rows, d_end)
+    after_pid = take(rows, d_end + 2)
     pid_tag = (bracket & (d_end > t_end + 1) & (d_byte == 0x5D)
-               & (take(sub, d_end + 1) == 0x3A) & ((after_pid == 32) | (d_end + 2 == lb)))
-    ok &= ~bracket | ((d_end < w - 3) & (d_byte < 0x80))  # \d takes Unicode digits
+               & (take(rows, d_end + 1) == 0x3A) & ((after_pid == 32) | (d_end + 2 == length)))
+    ok &= ~bracket | ((d_end < width - 3) & (d_byte < 0x80))  # \d takes Unicode digits
     tagged = (t_end > rest) & (colon_tag | pid_tag)
     colon = np.where(pid_tag, d_end + 1, t_end)
-    msg = np.where(tagged, np.minimum(colon + 2, lb), rest)
-    return msg + base, ok
+    msg = np.where(tagged, np.minimum(colon + 2, length), rest)
+    return msg, ok
 
 
 @register("rfc3164")
@@ -706,47 +803,53 @@ def extract_syslog(h: Headers) -> Extracted:
         return res
     length = h.ends - h.starts
     rows = gather(h.buf, h.starts, h.ends, _SYSLOG_W)
-    ok = no_nul(rows, length)
+    ok = nul_free(h)
     # classic
-    month = month_from_name(rows, 0)
-    classic = month > 0
     c = rows
-    classic &= (c[:, 3] == 32) & (c[:, 6] == 32) & is_digit(c[:, 5])
-    classic &= (c[:, 4] == 32) | is_digit(c[:, 4])
-    classic &= (c[:, 9] == 58) & (c[:, 12] == 58)
-    for i in (7, 8, 10, 11, 13, 14):
-        classic &= is_digit(c[:, i])
-    day = np.where(c[:, 4] == 32, 0, c[:, 4].astype(_I64) - 48) * 10 + c[:, 5] - 48
-    d = lambda i: c[:, i].astype(_I64) - 48  # noqa: E731 - a local shorthand
-    hh, mi, ss = d(7) * 10 + d(8), d(10) * 10 + d(11), d(13) * 10 + d(14)
-    classic &= (hh < 24) & (mi < 60) & (ss < 60) & (day >= 1)
-    classic &= day <= _MONTH_DAYS[month]  # Feb 29 exists in the sentinel (leap) year
-    # optional ".frac"
-    dig = is_digit(rows[:, 16:29])
-    nfrac = np.where(dig.all(axis=1), 13, np.argmin(dig, axis=1))
-    frac = (c[:, 15] == 46) & (nfrac > 0)
-    classic &= ~(frac & (nfrac > 12))
-    us = np.zeros(n, dtype=_I64)
-    for i in range(6):
-        us = us * 10 + np.where(frac & (nfrac > i), rows[:, 16 + i].astype(_I64) - 48, 0)
-    p_classic = np.where(frac, 16 + nfrac, 15)
-    # "... 12:00:00 2024 host": the year group may or may not apply; leave it to the regex
-    y = np.stack([take(rows, p_classic + k) for k in range(6)], axis=1)
-    classic &= ~((y[:, 0] == 32) & is_digit(y[:, 1]) & is_digit(y[:, 2]) & is_digit(y[:, 3])
-                 & is_digit(y[:, 4]) & (y[:, 5] == 32))
+    upper = (c[:, 0] - np.uint8(65)) < np.uint8(26)
+    classic = np.zeros(n, dtype=bool)
+    month = day = hh = mi = ss = us = np.zeros(n, dtype=_I64)
+    p_classic = np.zeros(n, dtype=_I64)
+    if upper.any():
+        month = month_from_name(rows, 0)
+        classic = month > 0
+        classic &= (c[:, 3] == 32) & (c[:, 6] == 32) & is_digit(c[:, 5])
+        classic &= (c[:, 4] == 32) | is_digit(c[:, 4])
+        classic &= (c[:, 9] == 58) & (c[:, 12] == 58)
+        for i in (7, 8, 10, 11, 13, 14):
+            classic &= is_digit(c[:, i])
+        day = np.where(c[:, 4] == 32, 0, c[:, 4].astype(_I64) - 48) * 10 + c[:, 5] - 48
+        d = lambda i: c[:, i].astype(_I64) - 48  # noqa: E731 - a local shorthand
+        hh, mi, ss = d(7) * 10 + d(8), d(10) * 10 + d(11), d(13) * 10 + d(14)
+        classic &= (hh < 24) & (mi < 60) & (ss < 60) & (day >= 1)
+        classic &= day <= _MONTH_DAYS[month]  # Feb 29 exists in the sentinel (leap) year
+        # optional ".frac"
+        dig = is_digit(rows[:, 16:29])
+        nfrac = np.where(dig.all(axis=1), 13, np.argmin(dig, axis=1))
+        frac = (c[:, 15] == 46) & (nfrac > 0)
+        classic &= ~(frac & (nfrac > 12))
+        us = np.zeros(n, dtype=_I64)
+        for i in range(6):
+            us = us * 10 + np.where(frac & (nfrac > i), rows[:, 16 + i].astype(_I64) - 48, 0)
+        p_classic = np.where(frac, 16 + nfrac, 15)
+        # "... 12:00:00 2024 host": the year group may or may not apply; leave it to the regex
+        y = np.stack([take(rows, p_classic + k) for k in range(6)], axis=1)
+        classic &= ~((y[:, 0] == 32) & is_digit(y[:, 1]) & is_digit(y[:, 2])
+                     & is_digit(y[:, 3]) & is_digit(y[:, 4]) & (y[:, 5] == 32))
     # rsyslog ISO
     iso = is_digit(c[:, 0]) & ~classic
-    parts = iso_at(rows, 0, seps=b"T", zone="required")
-    iso &= parts.ok
-    p = np.where(classic, p_classic, parts.end)
+    parts = iso_at(rows, 0, seps=b"T", zone="required") if iso.any() else None
+    if parts is not None:
+        iso &= parts.ok
+    p = np.where(classic, p_classic, parts.end if parts is not None else 0)
     ok &= classic | iso
     msg, good = syslog_message_start(rows, p, length)
     ok &= good
     lv_rows = gather(h.buf, h.starts + msg, h.ends, 16)
     levels, sure = leading_level(lv_rows)
-    ok &= sure & no_nul(lv_rows, np.maximum(length - msg, 0))
+    ok &= sure
     times = np.full(n, np.nan)
-    if iso.any():
+    if parts is not None and iso.any():
         t, good = iso_epoch(parts, h.default_tz)
         times[iso] = t[iso]
         ok &= ~iso | good
