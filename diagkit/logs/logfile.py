@@ -30,7 +30,9 @@ import os
 import re
 import threading
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,7 +49,8 @@ from diagkit.logs.model import Level, LogFormat, ParseContext, Record
 CHUNK = 8 << 20  # bytes indexed per step: big enough for numpy, small enough for memory
 FIRST_CHUNK = 4 << 20  # background open: this much is indexed before open() returns
 DISPLAY_CAP = 64 << 10  # a record's text is cut here for display and parsing
-ARRAY_STEP = 1 << 17  # records per pass of levels()/timestamps(): bounds the temporaries
+ARRAY_STEP = 1 << 17  # at most this many records per pass of levels()/timestamps()
+ARRAY_BYTES = 4 << 20  # and about this many bytes: bounds the temporaries (long JSON lines)
 _KEY_MIN = 1e12  # times at or above are year-less keys (epochs of years <= 9999 are below)
 SNIFF_LINES = 200
 COMPRESSED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
@@ -705,40 +708,74 @@ class LogFile:
             extract = vec.extractor_for(self._format.name) if fast and mm is not None else None
             buf = np.frombuffer(mm, dtype=np.uint8) if mm is not None else None
             yearless_chunks: list[tuple[int, int]] = []
+            failed: list[str] = []
+
+            def batch(a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+                assert buf is not None
+                starts = np.asarray(offsets[a:b], dtype=np.int64)
+                ends, odd = self._header_ends(a, b, offsets, buf)
+                got = None
+                if extract is not None and not failed:
+                    try:
+                        got = extract(vec.Headers(buf, starts, ends, self._default_tz))
+                    except Exception as exc:  # noqa: BLE001 - Python parses them all
+                        failed.append(f"{type(exc).__name__}: {exc}")
+                return starts, ends, odd, got
+
             try:
-                step = ARRAY_STEP
-                for a in range(have, n, step):
-                    b = min(n, a + step)
-                    assert buf is not None and mm is not None
-                    starts = np.asarray(offsets[a:b], dtype=np.int64)
-                    ends, odd = self._header_ends(a, b, offsets, buf)
-                    todo = np.arange(b - a)
-                    if extract is not None:
-                        try:
-                            got = extract(vec.Headers(buf, starts, ends, self._default_tz))
-                        except Exception as exc:  # noqa: BLE001 - Python parses them all
-                            extract = None
-                            self._warnings.append(
-                                f"Fast time/level extraction for the {self._format.name} format "
-                                f"failed ({type(exc).__name__}: {exc}); parsing every record.")
-                        else:
-                            done = got.done & ~odd
-                            times[a:b] = np.where(done, got.times, np.nan)
-                            levels[a:b] = np.where(done, got.levels, 0)
-                            todo = np.flatnonzero(~done)
-                    for j in todo.tolist():
-                        s = int(starts[j])
-                        lvj, tsj = self._header_fields(mm[s: int(ends[j])])
-                        levels[a + j] = lvj
-                        times[a + j] = tsj
-                    if bool((times[a:b] >= _KEY_MIN).any()):
-                        yearless_chunks.append((a, b))
-                    self._drop_pages(int(starts[0]), int(offsets[b]) if b < n else self._data_end)
+                # batches of about ARRAY_BYTES: extractors run in two threads (numpy lets go
+                # of the GIL) while this one parses what they left and drops the pages read
+                bounds = _batches(offsets, have, n, self._data_end)
+                pool = ThreadPoolExecutor(max_workers=2) if extract is not None and \
+                    len(bounds) > 1 else None
+                pending: deque[Any] = deque()
+                it = iter(bounds)
+                for a, b in it if pool is None else ():
+                    pending.append(((a, b), _Done(batch(a, b))))
+                    self._fill_batch(levels, times, a, b, pending.popleft()[1].result(), mm,
+                                     offsets, n, yearless_chunks)
+                if pool is not None:
+                    with pool:
+                        for a, b in it:
+                            pending.append(((a, b), pool.submit(batch, a, b)))
+                            if len(pending) >= 3:
+                                (pa, pb), fut = pending.popleft()
+                                self._fill_batch(levels, times, pa, pb, fut.result(), mm,
+                                                 offsets, n, yearless_chunks)
+                        while pending:
+                            (pa, pb), fut = pending.popleft()
+                            self._fill_batch(levels, times, pa, pb, fut.result(), mm, offsets,
+                                             n, yearless_chunks)
             finally:
                 del buf
+            if failed:
+                self._warnings.append(
+                    f"Fast time/level extraction for the {self._format.name} format failed "
+                    f"({failed[0]}); those records were parsed one by one.")
             if yearless_chunks:
                 self._plan_years(times, yearless_chunks)
             self._levels, self._times = levels, times
+
+    def _fill_batch(self, levels: np.ndarray, times: np.ndarray, a: int, b: int,
+                    result: tuple[np.ndarray, np.ndarray, np.ndarray, Any], mm: Any,
+                    offsets: np.ndarray, n: int, yearless_chunks: list[tuple[int, int]]) -> None:
+        """Store one batch: the extractor's results, then Python for what it left."""
+        starts, ends, odd, got = result
+        if got is None:
+            todo = np.arange(b - a)
+        else:
+            done = got.done & ~odd
+            times[a:b] = np.where(done, got.times, np.nan)
+            levels[a:b] = np.where(done, got.levels, 0)
+            todo = np.flatnonzero(~done)
+        for j in todo.tolist():
+            s = int(starts[j])
+            lvj, tsj = self._header_fields(mm[s: int(ends[j])])
+            levels[a + j] = lvj
+            times[a + j] = tsj
+        if bool((times[a:b] >= _KEY_MIN).any()):
+            yearless_chunks.append((a, b))
+        self._drop_pages(int(starts[0]), int(offsets[b]) if b < n else self._data_end)
 
     def _plan_years(self, times: np.ndarray, chunks: list[tuple[int, int]]) -> None:
         """Replace the year-less keys in ``times[a:b]`` of each chunk by epoch seconds."""
@@ -860,6 +897,28 @@ class LogFile:
                 self._levels, self._times = self._levels[:kept], self._times[:kept]  # type: ignore[index]
         self._start(background=False, progress=None, cancel=None)
         return Refresh(self.record_count - before)
+
+
+class _Done:
+    """A finished result that looks like a Future (the single-threaded path)."""
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def result(self) -> Any:
+        return self._value
+
+
+def _batches(offsets: np.ndarray, a: int, n: int, data_end: int) -> list[tuple[int, int]]:
+    """Record ranges of about ARRAY_BYTES (at most ARRAY_STEP records, at least one)."""
+    out = []
+    while a < n:
+        start = int(offsets[a])
+        b = int(np.searchsorted(offsets, start + ARRAY_BYTES, side="left"))
+        b = max(a + 1, min(b, a + ARRAY_STEP, n))
+        out.append((a, b))
+        a = b
+    return out
 
 
 # -- rotated sets -----------------------------------------------------------------------------

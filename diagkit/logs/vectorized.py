@@ -38,6 +38,9 @@ anchored so that its last year-less record is not after the file's mtime + 1 day
 
 from __future__ import annotations
 
+import json
+import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -146,6 +149,21 @@ def gather(buf: np.ndarray, pos: np.ndarray, ends: np.ndarray, width: int) -> np
         keep = np.arange(width, dtype=small)[None, :] < length.astype(small)[:, None]
         np.multiply(rows, keep, out=rows, casting="unsafe")
     return rows
+
+
+def gather_words(buf: np.ndarray, pos: np.ndarray, ends: np.ndarray, words: int) -> np.ndarray:
+    """Like :func:`gather` for ``8 * words`` bytes, as little-endian uint64 words (n, words),
+    masked word by word (cheaper than byte by byte)."""
+    width = 8 * words
+    rows = gather(buf, pos, np.asarray(pos) + width, width).view("<u8")
+    length = np.clip(np.asarray(ends, dtype=_I64) - pos, 0, width)
+    for j in range(words):
+        rows[:, j] &= _BYTE_MASKS[np.clip(length - 8 * j, 0, 8)]
+    return rows
+
+
+_BYTE_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1],
+                       dtype=np.uint64)
 
 
 def _lut(chars: bytes | range | list[int]) -> np.ndarray:
@@ -943,6 +961,228 @@ def valid_literals(rows: np.ndarray, length: np.ndarray) -> np.ndarray:
     return _DFA_ACCEPT[state] & (length > 0)
 
 
+_PRE = 6  # the "{" before the first key
+
+
+def _segment_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    kinds = np.zeros((4, 256, 256), dtype=np.int8)  # [length 0..3+, second byte, first byte]
+    kinds[1, :, ord(":")] = _A
+    kinds[1, :, ord(",")] = _C
+    kinds[1, :, ord("}")] = _DS
+    kinds[2, ord(" "), ord(":")] = _A
+    kinds[2, ord(" "), ord(",")] = _C
+    kinds[2, ord(" "), ord("}")] = _DS
+    follows = np.zeros((8, 8), dtype=bool)  # [previous segment, this one], not the last
+    ends = np.zeros((8, 8), dtype=bool)  # the same for the last segment of a record
+    for key_next in (_PRE, _B, _C):  # a key string comes next: ":" or ": LIT ," after it
+        follows[key_next, _A] = follows[key_next, _B] = True
+        ends[key_next, _DL] = True
+    follows[_A, _C] = True  # a value string comes next: "," after it
+    ends[_A, _DS] = True
+    keyish = np.zeros(8, dtype=bool)
+    keyish[[_PRE, _B, _C]] = True
+    return kinds, follows, ends, keyish
+
+
+_SEG_KIND, _FOLLOWS, _ENDS, _KEYISH = _segment_tables()
+_SEG_SPREAD = np.array([sum(((n >> b) & 1) << (8 * b + 7) for b in range(8))
+                        for n in range(17)], dtype=np.uint64)
+_DIGIT_LOW = np.uint64(0x0F0F0F0F0F0F0F0F)
+_ONES = np.uint64(0x0101010101010101)
+_SEG_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1],
+                      dtype=np.uint64)
+
+
+class _SegmentTable:
+    """Segment shapes seen so far (digits folded, see _fold_digits) -> (kind, literal start,
+    literal end). Shared by all files: a shape means the same everywhere."""
+
+    LIMIT = 1 << 14
+
+    def __init__(self) -> None:
+        self.codes = np.zeros(0, dtype=np.uint64)
+        self.words = np.zeros((0, 2), dtype=np.uint64)
+        self.info = np.zeros((0, 3), dtype=_I64)
+        self._lock = threading.Lock()
+
+    def lookup(self, codes: np.ndarray, w0: np.ndarray, w1: np.ndarray,
+               texts: Callable[[np.ndarray], list[bytes]]) -> np.ndarray:
+        table, words, info = self.codes, self.words, self.info
+        out = np.zeros((len(codes), 3), dtype=_I64)
+        if len(table):
+            at = np.minimum(np.searchsorted(table, codes), len(table) - 1)
+            known = (table[at] == codes) & (words[at, 0] == w0) & (words[at, 1] == w1)
+            out[known] = info[at[known]]
+        else:
+            known = np.zeros(len(codes), dtype=bool)
+        miss = np.flatnonzero(~known)
+        if len(miss):
+            _, first, inverse = np.unique(codes[miss], return_index=True, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            reps = miss[first]
+            rows = np.array([_classify(t) for t in texts(reps)], dtype=_I64).reshape(-1, 3)
+            # a hash shared by two long shapes: those records are classified one by one
+            same = (w0[miss] == w0[reps][inverse]) & (w1[miss] == w1[reps][inverse])
+            out[miss[same]] = rows[inverse[same]]
+            odd = miss[~same]
+            if len(odd):
+                out[odd] = np.array([_classify(t) for t in texts(odd)], dtype=_I64)
+            with self._lock:
+                if len(self.codes) + len(reps) <= self.LIMIT:
+                    codes_all = np.concatenate([self.codes, codes[reps]])
+                    words_all = np.concatenate([self.words,
+                                                np.stack([w0[reps], w1[reps]], axis=1)])
+                    info_all = np.concatenate([self.info, rows])
+                    order = np.argsort(codes_all, kind="stable")
+                    self.codes = codes_all[order]
+                    self.words, self.info = words_all[order], info_all[order]
+        return out
+
+
+def _classify(text: bytes) -> tuple[int, int, int]:
+    """(kind, literal start, literal end) of the bytes between two strings of an object."""
+    m = _SEGMENT_RE.fullmatch(text)
+    if m is None:
+        return _BAD, 0, 0
+    lead, lit, tail = m.group(1), m.group(2), m.group(3)
+    if lit:
+        try:
+            value = json.loads(lit)
+        except ValueError:
+            return _BAD, 0, 0
+        if isinstance(value, dict | list | str):
+            return _BAD, 0, 0
+        if lead != b":" or tail not in (b",", b"}"):
+            return _BAD, 0, 0
+        return (_B if tail == b"," else _DL), m.start(2), m.end(2)
+    if tail:
+        return _BAD, 0, 0
+    return {b":": _A, b",": _C, b"}": _DS}.get(lead, _BAD), 0, 0
+
+
+_SEGMENT_RE = re.compile(rb" *([:,}]) *(?:([-+.0-9A-Za-z]+) *([,}]) *)?")
+_TABLE = _SegmentTable()
+
+
+def _digit_flags(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per byte of each uint64 (ASCII bytes): 0x01 where it is a digit, 0x01 where it is "0"."""
+    x = w ^ _ZEROS  # digits become 0x00..0x09, every other ASCII byte 0x10 or more
+    digit = (~((x | _HIGH) - _TENS) & ~x & _HIGH) >> np.uint64(7)
+    zero = (~((x | _HIGH) - _ONES) & ~x & _HIGH) >> np.uint64(7)
+    return digit, zero
+
+
+def _fold_digits(w0: np.ndarray, w1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """16 bytes as two words: a digit becomes "1" unless it is a "0" that leads a longer
+    number (invalid in JSON: kept as "0"), so all numbers of one shape read alike and the
+    shape keeps its validity. Other bytes stay."""
+    d0, z0 = _digit_flags(w0)
+    d1, z1 = _digit_flags(w1)
+    b56, b8 = np.uint64(56), np.uint64(8)
+    prev0, prev1 = d0 << b8, (d1 << b8) | (d0 >> b56)
+    next0, next1 = (d0 >> b8) | (d1 << b56), d1 >> b8
+    out = []
+    for w, d, z, prev, nxt in ((w0, d0, z0, prev0, next0), (w1, d1, z1, prev1, next1)):
+        fold = d & ~(z & ~prev & nxt)
+        out.append((w & ~(fold * np.uint64(0xFF))) | (fold * np.uint64(0x31)))
+    return out[0], out[1]
+
+
+def _int_segments(buf: np.ndarray, seg0: np.ndarray, seg_len: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The most common segment with a literal, at once: ``:123,`` / ``: 123, `` / ``:123}``
+    (1 to 8 digits, no leading zero). Kind 0 for anything else (see _segments)."""
+    m = len(seg0)
+    top = len(buf) - 1
+    b1 = buf[seg0]
+    sp = buf[np.minimum(seg0 + 1, top)] == 32
+    l0 = seg0 + 1 + sp
+    end = seg0 + seg_len
+    last = buf[np.maximum(end - 1, 0)]
+    tail_sp = last == 32
+    tail = np.where(tail_sp, end - 2, end - 1)
+    t_byte = buf[np.maximum(tail, 0)]
+    digits_n = tail - l0
+    ok = (b1 == 58) & ((t_byte == 44) | (t_byte == 125)) & (digits_n >= 1) & (digits_n <= 8)
+    word = gather_words(buf, l0, tail, 1)[:, 0]
+    flags, zero = _digit_flags(word)
+    want = _ONES & _BYTE_MASKS[np.clip(digits_n, 0, 8)]
+    ok &= flags == want
+    ok &= ~((zero & np.uint64(1)).astype(bool) & (digits_n > 1))  # a leading zero
+    kind = np.where(ok, np.where(t_byte == 44, _B, _DL), 0).astype(np.int8)
+    return kind, np.where(ok, l0, 0), np.where(ok, tail, 0)
+
+
+def _segments(buf: np.ndarray, seg0: np.ndarray, seg_len: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Kind and literal span of each segment (see _classify); segments longer than 16 bytes
+    or holding a non-ASCII byte are _BAD (Python decides those records)."""
+    m = len(seg0)
+    kind = np.zeros(m, dtype=np.int8)
+    lit0 = np.zeros(m, dtype=_I64)
+    lit1 = np.zeros(m, dtype=_I64)
+    fits = (seg_len > 0) & (seg_len <= 16)
+    idx = None if fits.all() else np.flatnonzero(fits)
+    s0 = seg0 if idx is None else seg0[idx]
+    ln = seg_len if idx is None else seg_len[idx]
+    words = gather_words(buf, s0, s0 + ln, 2)
+    ascii_ = ((words[:, 0] | words[:, 1]) & _HIGH) == 0
+    w0, w1 = _fold_digits(words[:, 0], words[:, 1])
+    code = w0 | _SEG_SPREAD[ln]  # exact for 8 bytes or fewer (ASCII: the high bits are free)
+    long_ = ln > 8
+    if long_.any():
+        code = np.where(long_, (code * np.uint64(0x9E3779B97F4A7C15)) ^ w1, code)
+
+    def texts(sel: np.ndarray) -> list[bytes]:
+        both = np.stack([w0[sel], w1[sel]], axis=1).view(np.uint8)
+        return [both[j, : int(ln[k])].tobytes() for j, k in enumerate(sel.tolist())]
+
+    info = _TABLE.lookup(code, w0, w1, texts)
+    k = np.where(ascii_, info[:, 0], _BAD).astype(np.int8)
+    if idx is None:
+        kind[:] = k
+        lit0[:] = s0 + info[:, 1]
+        lit1[:] = s0 + info[:, 2]
+    else:
+        kind[idx] = k
+        lit0[idx] = s0 + info[:, 1]
+        lit1[idx] = s0 + info[:, 2]
+    return kind, lit0, lit1
+
+
+_TENS = np.uint64(0x0A0A0A0A0A0A0A0A)
+_ONES = np.uint64(0x0101010101010101)
+
+
+_ESCAPES = _lut(b'"\\/bfnrtu')
+_HEX = _lut(b"0123456789abcdefABCDEF")
+
+
+def _unescape(buf: np.ndarray, quotes: np.ndarray, bsl: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Drop the escaped quotes (after an odd run of backslashes) from ``quotes``; also return
+    where an escape is invalid for JSON (``\\x``, a short ``\\u``)."""
+    brk = np.ones(len(bsl), dtype=bool)
+    brk[1:] = bsl[1:] != bsl[:-1] + 1
+    last = np.ones(len(bsl), dtype=bool)
+    last[:-1] = brk[1:]
+    run_start = bsl[brk]
+    run_end = bsl[last]
+    odd_end = run_end[(run_end - run_start + 1) % 2 == 1]  # its last backslash escapes
+    nxt = buf[np.minimum(odd_end + 1, len(buf) - 1)]
+    bad = ~_ESCAPES[nxt] | (odd_end + 1 >= len(buf))
+    uni = np.flatnonzero(nxt == 117)
+    for k in range(2, 6):
+        pos = np.minimum(odd_end[uni] + k, len(buf) - 1)
+        bad[uni] |= ~_HEX[buf[pos]] | (odd_end[uni] + k >= len(buf))
+    after = odd_end + 1
+    esc = after[(after < len(buf)) & (buf[np.minimum(after, len(buf) - 1)] == 34)]
+    if len(esc):  # escaped quotes are string content
+        at = np.searchsorted(quotes, esc)
+        quotes = np.delete(quotes, at[quotes[np.minimum(at, len(quotes) - 1)] == esc])
+    return quotes, odd_end[bad]
+
+
 @dataclass
 class JsonValue:
     """One key's value per record: ``kind`` 0 absent, 1 string, 2 literal; ``start``/``end``
@@ -971,17 +1211,20 @@ def json_values(h: Headers, keys: tuple[bytes, ...]) -> tuple[np.ndarray, dict[b
     lo, hi = int(s.min()), int(e.max())
     chunk = buf[lo:hi]
     quotes = np.flatnonzero(chunk == 34) + lo
-    odd = np.flatnonzero(chunk == 92)
-    ctl = np.flatnonzero(chunk < 32)
+    bsl = np.flatnonzero(chunk == 92) + lo
+    ctl = np.flatnonzero(chunk < 32) + lo
     del chunk
 
-    def count(pos: np.ndarray, rel: bool = True) -> np.ndarray:
-        base = lo if rel else 0
-        return np.searchsorted(pos, e - base) - np.searchsorted(pos, s - base)
+    def count(pos: np.ndarray) -> np.ndarray:
+        return np.searchsorted(pos, e) - np.searchsorted(pos, s)
 
     length = e - s
-    ok = (count(odd) == 0) & (count(ctl) == 0) & (length >= 2)
+    ok = (count(ctl) == 0) & (length >= 2)
     ok &= (buf[s] == 123) & (buf[np.maximum(e - 1, 0)] == 125)
+    if len(bsl):
+        quotes, bad_at = _unescape(buf, quotes, bsl)
+        if len(bad_at):
+            ok &= count(bad_at) == 0
     qa = np.searchsorted(quotes, s)
     cnt = np.searchsorted(quotes, e) - qa
     ok &= (cnt >= 2) & (cnt % 2 == 0)
@@ -989,101 +1232,85 @@ def json_values(h: Headers, keys: tuple[bytes, ...]) -> tuple[np.ndarray, dict[b
     total = int(counts.sum())
     if total == 0:
         return ok, found
-    rec_q = np.repeat(np.arange(n), counts)
-    local = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    q = quotes[qa[rec_q] + local]
-    opens, closes, srec = q[0::2], q[1::2], rec_q[0::2]
+    span = quotes[int(qa[0]): int(qa[-1] + cnt[-1])]  # every quote of the batch, in order
+    q = span if total == len(span) else span[np.repeat(ok, cnt)]
+    opens, closes = q[0::2], q[1::2]
     m = len(opens)
     nstr = counts // 2
     first_str = np.cumsum(nstr) - nstr  # index of each record's first string
-    is_first = np.zeros(m, dtype=bool)
-    is_first[first_str[nstr > 0]] = True
-    is_last = np.zeros(m, dtype=bool)
-    is_last[(first_str + nstr - 1)[nstr > 0]] = True
-    nxt_open = np.empty(m, dtype=_I64)
-    nxt_open[:-1] = opens[1:]
-    nxt_open[-1] = 0
+    has = nstr > 0
+    recs_nz = np.flatnonzero(has)
+    first_at = first_str[has]
+    last_at = first_at + nstr[has] - 1
+
+    def rec_of(strings: np.ndarray) -> np.ndarray:
+        return recs_nz[np.searchsorted(first_at, strings, side="right") - 1]
+
+    # the segment after each string ends at the next string, or at the record's end
     seg0 = closes + 1
-    seg1 = np.where(is_last, e[srec], nxt_open)
-    seg_len = seg1 - seg0
-    bad_str = np.zeros(m, dtype=bool)
-    # "{" then spaces before the first key
-    pre = opens[is_first] - s[srec[is_first]]
-    pre_rows = gather(buf, s[srec[is_first]], opens[is_first], 8)
-    pre_ok = (pre >= 1) & (pre <= 8) & (_spaces_then(pre_rows, np.ones(len(pre), _I64)) >= pre)
-    bad_str[is_first] |= ~pre_ok
-    # segment kinds: the common ones from two bytes, the rest from a window
-    b1 = buf[np.minimum(seg0, len(buf) - 1)]
+    seg_end = np.empty(m, dtype=_I64)
+    seg_end[:-1] = opens[1:]
+    seg_end[last_at] = e[recs_nz]
+    seg_len = seg_end - seg0
+    # ":" "," "}" (and ": " ", ") from two bytes; the rest by shape, from a table
+    b1 = buf[seg0]
     b2 = buf[np.minimum(seg0 + 1, len(buf) - 1)]
-    kind = np.zeros(m, dtype=np.int8)
-    one, two = seg_len == 1, (seg_len == 2) & (b2 == 32)
-    kind[(one | two) & (b1 == 58)] = _A
-    kind[(one | two) & (b1 == 44)] = _C
-    kind[one & (b1 == 125)] = _DS
+    kind = _SEG_KIND[np.minimum(np.maximum(seg_len, 0), 3), b2, b1]
     lit0 = np.zeros(m, dtype=_I64)
     lit1 = np.zeros(m, dtype=_I64)
-    hard = np.flatnonzero((kind == 0) & (seg_len > 0) & (seg_len <= _SEG_W))
+    hard = np.flatnonzero(kind == 0)
     if len(hard):
-        rows = gather(buf, seg0[hard], seg1[hard], _SEG_W)
-        sl = seg_len[hard]
-        p0 = _spaces_then(rows, 0)
-        c0 = take(rows, p0)
-        k = np.zeros(len(hard), dtype=np.int8)
-        p1 = _spaces_then(rows, p0 + 1)
-        rest_blank = p1 >= sl
-        k[(c0 == 44) & rest_blank] = _C
-        k[(c0 == 125) & rest_blank] = _DS
-        colon = c0 == 58
-        k[colon & rest_blank] = _A
-        lit = colon & ~rest_blank
-        stop = (rows == 32) | (rows == 44) | (rows == 125) | (rows == 0)
-        l_end = first_true(stop, p1)
-        p2 = _spaces_then(rows, l_end)
-        c2 = take(rows, p2)
-        after_blank = _spaces_then(rows, p2 + 1) >= sl
-        k[lit & (c2 == 44) & after_blank & (p2 < sl)] = _B
-        k[lit & (c2 == 125) & after_blank & (p2 < sl)] = _DL
-        kind[hard] = k
-        lit0[hard] = seg0[hard] + p1
-        lit1[hard] = seg0[hard] + l_end
-    # roles: a string is a key at the start or after ", "/": LIT ,", a value after ":"
+        k, l0, l1 = _int_segments(buf, seg0[hard], seg_len[hard])
+        kind[hard], lit0[hard], lit1[hard] = k, l0, l1
+        hard = hard[k == 0]
+    if len(hard):
+        kind[hard], lit0[hard], lit1[hard] = _segments(buf, seg0[hard], seg_len[hard])
+    # each segment must follow the one before: a key after "{", "," or ": LIT ,", its value
+    # after ":"; the object ends with the last segment
     prev = np.empty(m, dtype=np.int8)
     prev[1:] = kind[:-1]
-    prev[0] = _C
-    prev[is_first] = _C
-    is_key = (prev == _B) | (prev == _C)
-    is_val = prev == _A
-    is_end = (kind == _DS) | (kind == _DL)
-    good = np.where(is_key, (kind == _A) | (kind == _B) | (kind == _DL),
-                    is_val & ((kind == _C) | (kind == _DS)))
-    good &= is_end == is_last
-    bad_str |= ~good
-    # literals must be valid JSON
-    has_lit = (kind == _B) | (kind == _DL)
-    li = np.flatnonzero(has_lit & ~bad_str)
-    if len(li):
-        ll = lit1[li] - lit0[li]
-        fit = ll <= _SEG_W
-        rows = gather(buf, lit0[li], lit1[li], _SEG_W)
-        bad_str[li] |= ~(fit & valid_literals(rows, np.minimum(ll, _SEG_W)))
-    bad_rec = np.bincount(srec[bad_str], minlength=n) > 0
-    ok &= ~bad_rec
+    prev[first_at] = _PRE
+    good = _FOLLOWS[prev, kind]
+    good[last_at] = _ENDS[prev[last_at], kind[last_at]]
+    bad = np.flatnonzero(~good)
+    # "{" then spaces before the first key
+    pre = opens[first_at] - s[recs_nz]
+    spaced = np.flatnonzero(pre != 1)
+    if len(spaced):
+        rows = gather(buf, s[recs_nz[spaced]] + 1, opens[first_at[spaced]], 8)
+        blank = (rows == 32) | (np.arange(8)[None, :] >= (pre[spaced] - 1)[:, None])
+        ok[recs_nz[spaced[~(blank.all(axis=1) & (pre[spaced] <= 9))]]] = False
+    if len(bsl):  # a key with escapes might spell a wanted one: Python decides
+        si = np.searchsorted(opens, bsl, side="right") - 1
+        inside = (si >= 0) & (closes[np.maximum(si, 0)] > bsl)
+        si = si[inside]
+        bad = np.concatenate([bad, si[_KEYISH[prev[si]]]])
+    if len(bad):
+        ok[rec_of(bad)] = False
     # the wanted keys
-    keys_at = np.flatnonzero(is_key & ok[srec])
-    klen = closes[keys_at] - opens[keys_at] - 1
+    # candidates: strings whose first byte and length are those of a wanted key
     wanted_lens = {len(k) for k in keys}
-    cand = keys_at[np.isin(klen, list(wanted_lens))]
+    shape = np.zeros((256, 64), dtype=bool)
+    for k in keys:
+        if k and len(k) < 64:
+            shape[k[0], len(k)] = True
+    klen_all = np.minimum(closes - opens - 1, 63)
+    cand = np.flatnonzero(shape[buf[opens + 1], klen_all])
+    cand = cand[_KEYISH[prev[cand]]]
+    cand = cand[ok[rec_of(cand)]]
     if len(cand):
-        width = max(wanted_lens)
-        words = gather(buf, opens[cand] + 1, closes[cand], width)
-        clen = closes[cand] - opens[cand] - 1
+        width = 8 * ((max(wanted_lens) + 7) // 8)
+        words = gather_words(buf, opens[cand] + 1, closes[cand], width // 8)
+        clen = klen_all[cand]
         for key in keys:
-            kb = np.frombuffer(key, dtype=np.uint8)
-            hit = (clen == len(key)) & (words[:, : len(key)] == kb[None, :]).all(axis=1)
+            kw = np.frombuffer(key.ljust(width, b"\0"), dtype="<u8")
+            hit = clen == len(key)
+            for j in range((len(key) + 7) // 8):
+                hit &= words[:, j] == kw[j]
             if not hit.any():
                 continue
             at = cand[hit]
-            recs = srec[at]
+            recs = rec_of(at)
             dup = np.bincount(recs, minlength=n) > 1
             ok &= ~dup
             v = found[key]
@@ -1120,19 +1347,24 @@ def _levels_by_value(fmt_name: str, key: bytes, kind: np.ndarray, buf: np.ndarra
     idx = np.flatnonzero(sure)
     if not len(idx):
         return levels, sure
-    rows = gather(buf, start[idx], end[idx], 16)
-    words = rows.view("<u8")  # (k, 2): no NUL in a clean value, so the words identify it
-    tagged = np.concatenate([words, kind[idx, None].astype(np.uint64)], axis=1)
-    uniq, inverse = np.unique(tagged, axis=0, return_inverse=True)
+    words = gather_words(buf, start[idx], end[idx], 2)  # no NUL in a value: words identify it
+    # one number per value: a hash, checked against the value it stands for
+    code = (words[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ words[:, 1] \
+        ^ (kind[idx].astype(np.uint64) << np.uint64(62))
+    uniq, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    rep_idx = first[inverse]
+    same = (words[rep_idx] == words).all(axis=1) & (kind[idx][rep_idx] == kind[idx])
     fmt = _format(fmt_name)
     ctx = ParseContext(reference_time=YEARLESS_REFERENCE)
     table = np.zeros(len(uniq), dtype=np.int8)
-    for u, row in enumerate(uniq):
-        value = row[:2].astype("<u8").tobytes().rstrip(b"\0")
-        body = b'"' + value + b'"' if int(row[2]) == _J_STRING else value
+    for u, j in enumerate(first.tolist()):
+        value = words[j].astype("<u8").tobytes().rstrip(b"\0")
+        body = b'"' + value + b'"' if int(kind[idx[j]]) == _J_STRING else value
         text = (b'{"' + key + b'":' + body + b"}").decode("utf-8", "replace")
         table[u] = int(fmt.parse(text, ctx).level)  # type: ignore[attr-defined]
-    levels[idx] = table[inverse.reshape(-1)]
+    levels[idx] = table[inverse]
+    sure[idx[~same]] = False
     return levels, sure
 
 
