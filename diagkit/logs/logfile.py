@@ -747,7 +747,7 @@ class LogFile:
                             self._fill_batch(levels, times, pa, pb, fut.result(), mm, offsets,
                                              n, yearless_chunks)
             finally:
-                del buf
+                buf = None  # the mapping cannot close while a view on it exists
             if failed:
                 self._warnings.append(
                     f"Fast time/level extraction for the {self._format.name} format failed "

@@ -648,7 +648,7 @@ def iso_at(rows: np.ndarray, col: np.ndarray | int, *, seps: bytes = b"T", comma
     if r_ok.any():
         r_days[r_ok] = epoch_days(r_year[r_ok], r_month[r_ok], r_day[r_ok])
     ok &= r_ok[run_of]
-    t = lambda c: w[:, c].astype(np.int32) - 48  # noqa: E731 - a local shorthand
+    t = lambda c: w[:, c].astype(np.int32) - 48
     hh, mi, ss = t(11) * 10 + t(12), t(14) * 10 + t(15), t(17) * 10 + t(18)
     ok &= (hh < 24) & (mi < 60) & (ss < 60)
     # fraction: [.,] then digits; truncated to 6 like fromisoformat
@@ -744,7 +744,6 @@ def _scan(rows: np.ndarray, start: np.ndarray, span: int,
           pred: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The first column >= ``start`` (per row) where ``pred`` holds, looking at most ``span``
     columns on: (column, found). ``pred`` sees only the columns that can matter."""
-    n, width = rows.shape
     at, found = _scan_once(rows, start, min(span, 20), pred)
     rest = np.flatnonzero(~found)
     if span > 20 and len(rest):
@@ -837,7 +836,7 @@ def extract_syslog(h: Headers) -> Extracted:
         for i in (7, 8, 10, 11, 13, 14):
             classic &= is_digit(c[:, i])
         day = np.where(c[:, 4] == 32, 0, c[:, 4].astype(_I64) - 48) * 10 + c[:, 5] - 48
-        d = lambda i: c[:, i].astype(_I64) - 48  # noqa: E731 - a local shorthand
+        d = lambda i: c[:, i].astype(_I64) - 48
         hh, mi, ss = d(7) * 10 + d(8), d(10) * 10 + d(11), d(13) * 10 + d(14)
         classic &= (hh < 24) & (mi < 60) & (ss < 60) & (day >= 1)
         classic &= day <= _MONTH_DAYS[month]  # Feb 29 exists in the sentinel (leap) year
@@ -1092,7 +1091,6 @@ def _int_segments(buf: np.ndarray, seg0: np.ndarray, seg_len: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The most common segment with a literal, at once: ``:123,`` / ``: 123, `` / ``:123}``
     (1 to 8 digits, no leading zero). Kind 0 for anything else (see _segments)."""
-    m = len(seg0)
     top = len(buf) - 1
     b1 = buf[seg0]
     sp = buf[np.minimum(seg0 + 1, top)] == 32
@@ -1533,4 +1531,581 @@ def extract_journald(h: Headers) -> Extracted:
     res.done = ok
     res.levels[~ok] = 0
     res.times[~ok] = np.nan
+    return res
+
+
+# --------------------------------------------------------------------------- words at a column
+
+
+def window(rows: np.ndarray, col: np.ndarray, width: int) -> np.ndarray:
+    """``width`` bytes of each row from its ``col`` (0 past the row), as an (n, width) array."""
+    n = len(rows)
+    col = np.asarray(col, dtype=_I64)
+    if len(col):
+        lo = int(col.min())
+        if lo == int(col.max()) and lo >= 0:
+            part = rows[:, lo: lo + width]
+            if part.shape[1] == width:
+                return np.ascontiguousarray(part)
+            out = np.zeros((n, width), dtype=np.uint8)
+            out[:, : part.shape[1]] = part
+            return out
+    return np.stack([take(rows, col + k) for k in range(width)], axis=1)
+
+
+def is_word(x: np.ndarray) -> np.ndarray:
+    """ASCII ``\\w``: letters, digits, underscore."""
+    return (((x | np.uint8(0x20)) - np.uint8(97)) < np.uint8(26)) | (x - np.uint8(48) < np.uint8(10)) \
+        | (x == 95)
+
+
+class WordTable:
+    """Exact words (case as written, at most 8 bytes) -> the level ``Level.parse`` gives."""
+
+    def __init__(self, words: list[str]) -> None:
+        pairs = sorted({int.from_bytes(w.encode().ljust(8, b"\0"), "little"): w for w in words}
+                       .items())
+        self.codes = np.array([c for c, _ in pairs], dtype=np.uint64)
+        self.levels = np.array([int(Level.parse(w)) for _, w in pairs], dtype=np.int8)
+
+    def at(self, rows: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The word starting at ``col`` (a maximal run of ASCII word bytes): (level, 0 when it is
+        not a listed word; run length; ascii: the run and the byte after it are ASCII)."""
+        w = window(rows, col, 10)
+        flags = is_word(w)
+        run = np.argmin(flags, axis=1)
+        run[flags.all(axis=1)] = 10
+        after = w[np.arange(len(w)), np.minimum(run, 9)]
+        ascii_ = ~(w[:, :9] >= 0x80).any(axis=1) & (after < 0x80)
+        code = np.ascontiguousarray(w[:, :8]).view("<u8").reshape(-1) \
+            & _BYTE_MASKS[np.minimum(run, 8)]
+        at = np.minimum(np.searchsorted(self.codes, code), len(self.codes) - 1)
+        hit = (self.codes[at] == code) & (run <= 8) & (run > 0)
+        return np.where(hit, self.levels[at], 0).astype(np.int8), run, ascii_
+
+
+def skip_spaces(rows: np.ndarray, col: np.ndarray, limit: int = 16) -> np.ndarray:
+    """The first column at or after ``col`` that is not a space (``limit`` spaces at most)."""
+    col = np.asarray(col, dtype=_I64).copy()
+    for _ in range(limit):
+        sp = take(rows, col) == 32
+        if not sp.any():
+            break
+        col += sp
+    return col
+
+
+# --------------------------------------------------------------------------- ISO + level word
+
+_ISO_LEVEL_WORDS = WordTable(
+    [w for base in ("trace", "debug", "info", "notice", "warn", "warning", "err", "error", "crit",
+                    "critical", "fatal", "alert", "emerg", "severe", "panic")
+     for w in (base.upper(), base)]
+    + ["Trace", "Debug", "Info", "Notice", "Warn", "Warning", "Error", "Critical", "Fatal"])
+_BRACKETISH = _lut(b"[<(|")
+
+
+@register("iso-level")
+def extract_iso_level(h: Headers) -> Extracted:
+    """``[?YYYY-MM-DD[ T]HH:MM:SS[.,frac][zone]]?`` then, within 48 characters, a level word
+    (``_ISO_LEVEL``): the earliest word of the list with word boundaries around it."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    if n == 0:
+        return res
+    length = h.ends - h.starts
+    rows = gather(h.buf, h.starts, h.ends, 128)
+    ok = nul_free(h)
+    lead = (rows[:, 0] == 91).astype(_I64)
+    parts = iso_at(rows, lead, seps=b" T", comma=True, zone="optional")
+    ok &= parts.ok
+    t0 = parts.end + (take(rows, parts.end) == 93)  # "\]?"
+    found = np.zeros(n, dtype=bool)
+    sure = np.zeros(n, dtype=bool)
+    pos = t0.copy()
+    todo = np.flatnonzero(ok)
+    for _ in range(8):
+        if not len(todo):
+            break
+        sub = rows[todo]
+        # the next word start at or after pos: a word byte after a non-word byte
+        c = pos[todo]
+        lo = int(c.min())
+        hi = min(int(c.max()) + 52, rows.shape[1])
+        part = sub[:, max(lo - 1, 0): hi]
+        wf = is_word(part)
+        start = np.zeros_like(wf)
+        start[:, 1:] = wf[:, 1:] & ~wf[:, :-1]
+        if lo == 0:
+            start[:, 0] = wf[:, 0]
+        ws, got = _scan_once(start, c - max(lo - 1, 0), 52, lambda x: x)
+        ws = ws + max(lo - 1, 0)
+        t_base = t0[todo]
+        dist = ws - t_base
+        in_reach = got & ((dist <= 48) | ((dist == 49) & _BRACKETISH[take(sub, ws - 1)]))
+        # ASCII up to the word: Python counts characters, \b and \w are Unicode-aware
+        seg_ascii = _ascii_between(sub, t_base, np.where(in_reach, ws, np.minimum(t_base + 50,
+                                                                                  length[todo])))
+        level, run, word_ascii = _ISO_LEVEL_WORDS.at(sub, np.where(in_reach, ws, 0))
+        hit = in_reach & seg_ascii & word_ascii & (level > 0)
+        none = ~in_reach & seg_ascii & (~got | (dist > 49) | (ws >= length[todo]))
+        res.levels[todo[hit]] = level[hit]
+        found[todo[hit]] = True
+        sure[todo[hit | none]] = True
+        nxt = in_reach & seg_ascii & word_ascii & (level == 0)
+        pos[todo[nxt]] = ws[nxt] + np.maximum(run[nxt], 1)
+        todo = todo[nxt]
+    ok &= sure
+    t, good = iso_epoch(parts, h.default_tz)
+    ok &= ~found | good
+    res.times = np.where(found & ok, t, np.nan)
+    res.levels[~ok] = 0
+    res.done = ok
+    return res
+
+
+def _ascii_between(rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """No byte >= 0x80 in columns ``a .. b`` (inclusive) of each row."""
+    width = rows.shape[1]
+    cols = np.arange(width)[None, :]
+    inside = (cols >= a[:, None]) & (cols <= b[:, None])
+    return ~((rows >= 0x80) & inside).any(axis=1)
+
+
+# --------------------------------------------------------------------------- Python logging
+
+_PY_LEVEL_WORDS = WordTable(["DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL", "FATAL",
+                             "NOTSET"])
+_PY_NAME = _lut(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-<>")
+
+
+@register("python")
+def extract_python(h: Headers) -> Extracted:
+    """``TS LEVEL name: msg`` / ``TS [LEVEL] name: msg`` and ``TS - name - LEVEL - msg``, and
+    ``LEVEL:name:msg`` (no time); the other layouts are left to Python."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    if n == 0:
+        return res
+    rows = gather(h.buf, h.starts, h.ends, 128)
+    ok = nul_free(h)
+    width = rows.shape[1]
+    parts = iso_at(rows, 0, seps=b" T", comma=True, zone="optional")
+    te = parts.end
+    levels = np.zeros(n, dtype=np.int8)
+    done = np.zeros(n, dtype=bool)
+    # "TS +[?LEVEL]? +name: "
+    p = skip_spaces(rows, te)
+    br = take(rows, p) == 91
+    q = p + br
+    lv, run, asc = _PY_LEVEL_WORDS.at(rows, q)
+    after = take(rows, q + run)
+    close = after == 93
+    r = q + run + close
+    spaced = (take(rows, r) == 32) & (p > te)
+    r2 = skip_spaces(rows, r)
+    name_end, got = _scan_once(rows, r2, 64, lambda x: ~_PY_NAME[x])
+    p2 = parts.ok & (lv > 0) & asc & spaced & got & (name_end > r2) \
+        & (take(rows, name_end) == 58) & (take(rows, name_end + 1) == 32) \
+        & (take(rows, name_end) < 0x80) & (name_end + 1 < width)
+    levels[p2] = lv[p2]
+    done |= p2
+    # "TS - name - LEVEL - "
+    dash = (take(rows, te) == 32) & (take(rows, te + 1) == 45) & (take(rows, te + 2) == 32)
+    sep = (rows[:, :-2] == 32) & (rows[:, 1:-1] == 45) & (rows[:, 2:] == 32)
+    at, got = _scan_once(sep, te + 3, 96, lambda x: x)
+    lv0, run0, asc0 = _PY_LEVEL_WORDS.at(rows, at + 3)
+    e0 = at + 3 + run0
+    p0 = parts.ok & ~done & dash & got & (lv0 > 0) & asc0 & (take(rows, e0) == 32) \
+        & (take(rows, e0 + 1) == 45) & (take(rows, e0 + 2) == 32) \
+        & _ascii_between(rows, te, at) & (e0 + 2 < width)
+    levels[p0] = lv0[p0]
+    done |= p0
+    # "LEVEL:name:msg"
+    lv1, run1, asc1 = _PY_LEVEL_WORDS.at(rows, np.zeros(n, dtype=_I64))
+    colon = take(rows, run1) == 58
+    c2, got = _scan_once(rows, run1 + 1, 120, lambda x: (x == 58) | (x == 0))
+    p1 = ~done & (lv1 > 0) & asc1 & colon & got & (take(rows, c2) == 58)
+    levels[p1] = lv1[p1]
+    done |= p1
+    # nothing else can match when the line starts like none of the layouts
+    neither = ~done & ~parts.ok & ~is_digit(rows[:, 0]) & (rows[:, 0] != 91) & (lv1 == 0) \
+        & asc1 & (run1 < 9)
+    done |= neither
+    ok &= done
+    t, good = iso_epoch(parts, h.default_tz)
+    timed = p2 | p0
+    ok &= ~timed | good
+    res.times = np.where(timed & ok, t, np.nan)
+    res.levels = np.where(ok, levels, 0).astype(np.int8)
+    res.done = ok
+    return res
+
+
+# --------------------------------------------------------------------------- Java (log4j...)
+
+_JAVA_LEVEL_WORDS = WordTable(["TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL",
+                               "SEVERE"])
+_JAVA_LOGGER = _lut(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$-")
+
+
+def _java_logger_then_sep(rows: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``LOGGER *[-:]`` at ``col`` (``[\\w.$\\-]+(?::\\d+)?``): (matches, sure)."""
+    end, got = _scan_once(rows, col, 96, lambda x: ~_JAVA_LOGGER[x])
+    e_byte = take(rows, end)
+    nxt = skip_spaces(rows, end)
+    nb = take(rows, nxt)
+    sep = (nb == 45) | (nb == 58)
+    # a "-" inside the name lets the regex split there
+    dash_inside = np.zeros(len(rows), dtype=bool)
+    run_ok = got & (end > col) & (e_byte < 0x80)
+    cand = np.flatnonzero(run_ok & ~sep)
+    if len(cand):
+        part = rows[cand]
+        d, f = _scan_once(part, col[cand] + 1, 96, lambda x: x == 45)
+        dash_inside[cand] = f & (d < end[cand])
+    match = run_ok & (sep | dash_inside)
+    sure = match | (run_ok & ~(e_byte == 58))  # ":" right after may start ":\\d+"
+    sure &= match | ~(e_byte == 58)
+    return match, sure & run_ok
+
+
+@register("java")
+def extract_java(h: Headers) -> Extracted:
+    """``[TS] [thread] LEVEL logger - msg``, ``TS LEVEL [thread] logger - msg``, ``TS LEVEL
+    logger: msg`` (Spring Boot's ``TS LEVEL pid --- ...`` reads the same way for time and
+    level); ``HH:MM:SS`` without a date gives no time."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    if n == 0:
+        return res
+    rows = gather(h.buf, h.starts, h.ends, 160)
+    ok = nul_free(h)
+    lead = (rows[:, 0] == 91).astype(_I64)
+    parts = iso_at(rows, lead, seps=b" T", comma=True, zone="optional")
+    # a time without a date: HH:MM:SS[.,frac]
+    tw = window(rows, lead, 8)
+    only_time = ~parts.ok & is_digit(tw[:, 0]) & is_digit(tw[:, 1]) & (tw[:, 2] == 58) \
+        & is_digit(tw[:, 3]) & is_digit(tw[:, 4]) & (tw[:, 5] == 58) & is_digit(tw[:, 6]) \
+        & is_digit(tw[:, 7])
+    fr = take(rows, lead + 8)
+    fd = (fr == 46) | (fr == 44)
+    t_end_time, got_t = _scan_once(rows, lead + 9, 16, lambda x: ~is_digit(x))
+    te = np.where(parts.ok, parts.end,
+                  np.where(fd & is_digit(take(rows, lead + 9)), t_end_time, lead + 8))
+    started = parts.ok | (only_time & (~fd | got_t))
+    te = te + (take(rows, te) == 93)
+    p = skip_spaces(rows, te)
+    spaced = p > te
+    levels = np.zeros(n, dtype=np.int8)
+    sure = np.zeros(n, dtype=bool)
+    # J0: "[thread] +LEVEL +LOGGER *[-:]"
+    th = take(rows, p) == 91
+    close, got = _scan_once(rows, p + 1, 120, lambda x: (x == 93) | (x == 0))
+    got &= take(rows, close) == 93
+    q0 = skip_spaces(rows, close + 1)
+    lv0, run0, asc0 = _JAVA_LEVEL_WORDS.at(rows, q0)
+    l0 = skip_spaces(rows, q0 + run0)
+    m0, s0 = _java_logger_then_sep(rows, l0)
+    j0 = started & spaced & th & got & (q0 > close + 1) & (lv0 > 0) & asc0 & (l0 > q0 + run0)
+    # J1/J3: "LEVEL +[thread] +LOGGER *[-:]" or "LEVEL +LOGGER *[-:]"
+    lv1, run1, asc1 = _JAVA_LEVEL_WORDS.at(rows, p)
+    q1 = skip_spaces(rows, p + run1)
+    th1 = take(rows, q1) == 91
+    close1, got1 = _scan_once(rows, q1 + 1, 120, lambda x: (x == 93) | (x == 0))
+    got1 &= take(rows, close1) == 93
+    l1 = np.where(th1, skip_spaces(rows, close1 + 1), q1)
+    m1, s1 = _java_logger_then_sep(rows, l1)
+    j1 = started & spaced & ~th & (lv1 > 0) & asc1 & (q1 > p + run1) \
+        & (~th1 | (got1 & (l1 > close1 + 1)))
+    hit0 = j0 & s0 & m0
+    hit1 = j1 & s1 & m1
+    levels[hit0] = lv0[hit0]
+    levels[hit1] = lv1[hit1]
+    sure |= hit0 | hit1
+    ok &= sure
+    t, good = iso_epoch(parts, h.default_tz)
+    timed = ok & parts.ok
+    ok &= ~timed | good
+    res.times = np.where(ok & parts.ok, t, np.nan)
+    res.levels = np.where(ok, levels, 0).astype(np.int8)
+    res.done = ok
+    return res
+
+
+# --------------------------------------------------------------------------- access logs
+
+_CLF_MONTH = month_from_name
+
+
+@register("access")
+def extract_access(h: Headers) -> Extracted:
+    """``client ident user [dd/Mon/yyyy:HH:MM:SS +zzzz] "request" status size ...``: level
+    from the status (5xx error, 4xx warning, else info). A leading ``vhost:port`` field, an
+    escaped quote in the request and other rarities are left to Python."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    if n == 0:
+        return res
+    buf, s, e = h.buf, h.starts, h.ends
+    ok = nul_free(h)
+    rows = gather(buf, s, e, 96)
+    odd = (rows <= 32) | (rows >= 128)
+    f1, g1 = _scan_once(odd, np.zeros(n, dtype=_I64), 64, lambda x: x)
+    f2, g2 = _scan_once(odd, f1 + 1, 64, lambda x: x)
+    f3, g3 = _scan_once(odd, f2 + 1, 64, lambda x: x)
+    sp = lambda c: take(rows, c) == 32
+    ok &= g1 & g2 & g3 & (f1 > 0) & (f2 > f1 + 1) & (f3 > f2 + 1) & sp(f1) & sp(f2) & sp(f3)
+    b = f3 + 1
+    ok &= take(rows, b) == 91
+    ts = window(rows, b + 1, 28)
+    month = month_from_name(ts, 3)
+    shape = is_digit(ts[:, 0]) & is_digit(ts[:, 1]) & (ts[:, 2] == 47) & (ts[:, 6] == 47) \
+        & (ts[:, 11] == 58) & (ts[:, 14] == 58) & (ts[:, 17] == 58) & (month > 0)
+    for c in (7, 8, 9, 10, 12, 13, 15, 16, 18, 19):
+        shape &= is_digit(ts[:, c])
+    zoned = (ts[:, 20] == 32) & ((ts[:, 21] == 43) | (ts[:, 21] == 45))
+    for c in (22, 23, 24, 25):
+        zoned &= is_digit(ts[:, c])
+    close_at = np.where(zoned, 26, 20)
+    ok &= shape & (take(ts, close_at) == 93)
+    rq = b + 1 + close_at + 1  # after "]"
+    ok &= (take(rows, rq) == 32) & (take(rows, rq + 1) == 34)
+    # the request: up to the next quote (a backslash before it: Python decides)
+    r0 = s + rq + 2
+    lo, hi = int(s.min()), int(e.max())
+    chunk = buf[lo:hi]
+    quotes = np.flatnonzero(chunk == 34) + lo
+    slashes = np.flatnonzero(chunk == 92) + lo
+    del chunk
+    qi = np.searchsorted(quotes, r0)
+    r1 = quotes[np.minimum(qi, len(quotes) - 1)] if len(quotes) else r0
+    ok &= (qi < len(quotes)) & (r1 < e)
+    ok &= np.searchsorted(slashes, r1) == np.searchsorted(slashes, r0)
+    tail = gather(buf, r1, e, 8)
+    tl = e - r1
+    st_digits = is_digit(tail[:, 2]) & is_digit(tail[:, 3]) & is_digit(tail[:, 4]) \
+        & (tail[:, 5] == 32)
+    st_dash = (tail[:, 2] == 45) & (tail[:, 3] == 32)
+    size_at = np.where(st_digits, 6, 4)
+    size_b = take(tail, size_at)
+    ok &= (tail[:, 1] == 32) & (st_digits | st_dash) & (is_digit(size_b) | (size_b == 45))
+    ok &= tl > size_at
+    first = tail[:, 2]
+    res.levels = np.where(st_digits & (first == 53), int(Level.ERROR),
+                          np.where(st_digits & (first == 52), int(Level.WARNING),
+                                   int(Level.INFO))).astype(np.int8)
+    # the time: naive when no zone (localised), else a fixed offset (an offset of a day or
+    # more is no zone to the parse path: left to Python)
+    d = lambda c: ts[:, c].astype(_I64) - 48
+    day, year = d(0) * 10 + d(1), d(7) * 1000 + d(8) * 100 + d(9) * 10 + d(10)
+    hh, mi, ss = d(12) * 10 + d(13), d(15) * 10 + d(16), d(18) * 10 + d(19)
+    valid = valid_date(year, month, day) & (hh < 24) & (mi < 60) & (ss < 60)
+    off_min = (d(22) * 10 + d(23)) * 60 + d(24) * 10 + d(25)
+    ok &= ~(zoned & (off_min >= 24 * 60))
+    times = np.full(n, np.nan)
+    good = np.flatnonzero(ok & valid)
+    if len(good):
+        days = epoch_days(year[good], month[good], day[good])
+        sod = (hh * 3600 + mi * 60 + ss)[good]
+        z = zoned[good]
+        sign = np.where(ts[good, 21] == 45, -1, 1)
+        offset = sign * off_min[good] * 60
+        aware = aware_to_epoch(days, sod, np.zeros(len(good), dtype=_I64), offset)
+        naive, nok = wall_to_epoch(days, sod, np.zeros(len(good), dtype=_I64), h.default_tz)
+        vals = np.where(z, aware, naive)
+        times[good] = vals
+        bad = good[(z & np.isnan(aware)) | (~z & ~nok)]
+        ok[bad] = False
+    res.times = np.where(ok, times, np.nan)
+    res.levels[~ok] = 0
+    res.done = ok
+    return res
+
+
+# --------------------------------------------------------------------------- Apache / nginx error
+
+_APACHE_LEVELS: dict[bytes, int] = {}
+
+
+def _error_log_level(words: np.ndarray, run: np.ndarray) -> np.ndarray:
+    """Level.parse of each word (bytes in ``words``, ``run`` long), once per distinct word."""
+    out = np.zeros(len(words), dtype=np.int8)
+    code = np.ascontiguousarray(words[:, :8]).view("<u8").reshape(-1) \
+        & _BYTE_MASKS[np.minimum(run, 8)]
+    uniq, inverse = np.unique(code, return_inverse=True)
+    table = np.array([int(Level.parse(int(u).to_bytes(8, "little").rstrip(b"\0")
+                                      .decode("ascii", "replace"))) for u in uniq.tolist()],
+                     dtype=np.int8)
+    out[:] = table[inverse.reshape(-1)]
+    return out
+
+
+@register("apache-error")
+def extract_apache_error(h: Headers) -> Extracted:
+    """Apache ``[Www Mmm dd HH:MM:SS[.frac] yyyy] [module:level] ...`` and nginx
+    ``yyyy/mm/dd HH:MM:SS [level] pid#tid: ...``."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    if n == 0:
+        return res
+    rows = gather(h.buf, h.starts, h.ends, 96)
+    ok = nul_free(h)
+    c = rows
+    d = lambda i: c[:, i].astype(_I64) - 48
+    upper = lambda x: (x - np.uint8(65)) < np.uint8(26)
+    lower = lambda x: (x - np.uint8(97)) < np.uint8(26)
+    # Apache: "[Wed Oct 11 14:32:52.123456 2023] [core:error] "
+    ap = (c[:, 0] == 91) & upper(c[:, 1]) & lower(c[:, 2]) & lower(c[:, 3]) & (c[:, 4] == 32)
+    ap &= upper(c[:, 5]) & lower(c[:, 6]) & lower(c[:, 7]) & (c[:, 8] == 32)
+    ap &= ((c[:, 9] == 32) | is_digit(c[:, 9])) & is_digit(c[:, 10]) & (c[:, 11] == 32)
+    for i in (12, 13, 15, 16, 18, 19):
+        ap &= is_digit(c[:, i])
+    ap &= (c[:, 14] == 58) & (c[:, 17] == 58)
+    fr = c[:, 20] == 46
+    fe, gf = _scan_once(rows, np.full(n, 21, dtype=_I64), 12, lambda x: ~is_digit(x))
+    y0 = np.where(fr, fe, 20)
+    ap &= (~fr | (gf & (fe > 21))) & (take(rows, y0) == 32)
+    yw = window(rows, y0 + 1, 6)
+    ap &= is_digit(yw[:, 0]) & is_digit(yw[:, 1]) & is_digit(yw[:, 2]) & is_digit(yw[:, 3])
+    ap &= (yw[:, 4] == 93) & (yw[:, 5] == 32) & (take(rows, y0 + 7) == 91)
+    lv_at = y0 + 8
+    # "[module:level]" or "[level]": module [\w-]+, level \w+
+    close, gc = _scan_once(rows, lv_at, 48, lambda x: (x == 93) | (x == 0) | (x >= 128))
+    colon, gcol = _scan_once(rows, lv_at, 48, lambda x: (x == 58) | (x == 93) | (x == 0))
+    has_mod = gcol & (take(rows, colon) == 58) & (colon < close)
+    w0 = np.where(has_mod, colon + 1, lv_at)
+    word = window(rows, w0, 10)
+    wl = close - w0
+    ap &= gc & (take(rows, close) == 93) & (take(rows, close + 1) == 32) & (wl >= 1) & (wl <= 8)
+    wf = is_word(word) | (np.arange(10)[None, :] >= wl[:, None])
+    ap &= wf.all(axis=1)
+    mod_ok = np.ones(n, dtype=bool)
+    mi = np.flatnonzero(has_mod & ap)
+    if len(mi):
+        mw = window(rows[mi], lv_at[mi], 48)
+        ml = colon[mi] - lv_at[mi]
+        mf = is_word(mw) | (mw == 45) | (np.arange(48)[None, :] >= ml[:, None])
+        mod_ok[mi] = mf.all(axis=1) & (ml >= 1)
+        # a second ":" before "]" would make the regex fail: Python decides
+        c2, g2 = _scan_once(rows[mi], colon[mi] + 1, 48, lambda x: x == 58)
+        mod_ok[mi] &= ~(g2 & (c2 < close[mi]))
+    ap &= mod_ok
+    # nginx: "2023/10/11 14:32:52 [error] 1234#5678: "
+    ng = ~ap & (c[:, 4] == 47) & (c[:, 7] == 47) & (c[:, 10] == 32) & (c[:, 13] == 58) \
+        & (c[:, 16] == 58) & (c[:, 19] == 32) & (c[:, 20] == 91)
+    for i in (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18):
+        ng &= is_digit(c[:, i])
+    nclose, gn = _scan_once(rows, np.full(n, 21, dtype=_I64), 16, lambda x: ~is_word(x))
+    nw = window(rows, np.full(n, 21, dtype=_I64), 10)
+    nl = nclose - 21
+    ng &= gn & (take(rows, nclose) == 93) & (take(rows, nclose + 1) == 32) & (nl >= 1) \
+        & (nl <= 8)
+    pid_end, gp = _scan_once(rows, nclose + 2, 16, lambda x: ~is_digit(x))
+    tid_end, gt = _scan_once(rows, pid_end + 1, 16, lambda x: ~is_digit(x))
+    ng &= gp & (pid_end > nclose + 2) & (take(rows, pid_end) == 35) & gt \
+        & (tid_end > pid_end + 1) & (take(rows, tid_end) == 58) & (take(rows, tid_end + 1) == 32)
+    levels = np.zeros(n, dtype=np.int8)
+    if ap.any():
+        levels[ap] = _error_log_level(word[ap], wl[ap])
+    if ng.any():
+        levels[ng] = _error_log_level(nw[ng], nl[ng])
+    # times
+    times = np.full(n, np.nan)
+    ai = np.flatnonzero(ap)
+    if len(ai):
+        month = month_from_name(rows[ai], 5)
+        day = np.where(c[ai, 9] == 32, 0, d(9)[ai] * 10) + d(10)[ai]
+        year = (yw[ai, 0].astype(_I64) - 48) * 1000 + (yw[ai, 1].astype(_I64) - 48) * 100 \
+            + (yw[ai, 2].astype(_I64) - 48) * 10 + yw[ai, 3] - 48
+        us = _six_digits(rows[ai], 21, np.where(fr[ai], np.minimum(fe[ai] - 21, 6), 0))
+        sod = (d(12) * 36000 + d(13) * 3600 + d(15) * 600 + d(16) * 60 + d(18) * 10
+               + d(19))[ai]
+        hh, mm, ss = (d(12) * 10 + d(13))[ai], (d(15) * 10 + d(16))[ai], (d(18) * 10 + d(19))[ai]
+        valid = (month > 0) & valid_date(year, month, day) & (hh < 24) & (mm < 60) & (ss < 60)
+        vi = np.flatnonzero(valid)
+        if len(vi):
+            days = epoch_days(year[vi], month[vi], day[vi])
+            vals, good = wall_to_epoch(days, sod[vi], us[vi], h.default_tz)
+            times[ai[vi]] = np.where(good, vals, np.nan)
+            ok[ai[vi[~good]]] = False
+    gi = np.flatnonzero(ng)
+    if len(gi):
+        year = (d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3))[gi]
+        month, day = (d(5) * 10 + d(6))[gi], (d(8) * 10 + d(9))[gi]
+        hh, mm, ss = (d(11) * 10 + d(12))[gi], (d(14) * 10 + d(15))[gi], (d(17) * 10 + d(18))[gi]
+        valid = valid_date(year, month, day) & (hh < 24) & (mm < 60) & (ss < 60)
+        vi = np.flatnonzero(valid)
+        if len(vi):
+            days = epoch_days(year[vi], month[vi], day[vi])
+            sod = (hh * 3600 + mm * 60 + ss)[vi]
+            vals, good = wall_to_epoch(days, sod, np.zeros(len(vi), dtype=_I64), h.default_tz)
+            times[gi[vi]] = np.where(good, vals, np.nan)
+            ok[gi[vi[~good]]] = False
+    ok &= ap | ng
+    res.times = np.where(ok, times, np.nan)
+    res.levels = np.where(ok, levels, 0).astype(np.int8)
+    res.done = ok
+    return res
+
+
+# --------------------------------------------------------------------------- RFC 5424
+
+_SYSLOG_SEVERITY = np.array([int(Level.parse(i)) for i in range(8)], dtype=np.int8)
+
+
+@register("rfc5424")
+def extract_rfc5424(h: Headers) -> Extracted:
+    """``<PRI>1 TIMESTAMP HOST APP PROCID MSGID - MSG`` (no structured data): level from the
+    PRI's severity, else the message's leading level word. Structured data is left to Python."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    if n == 0:
+        return res
+    length = h.ends - h.starts
+    rows = gather(h.buf, h.starts, h.ends, 128)
+    ok = nul_free(h)
+    has_pri = rows[:, 0] == 60
+    pe, gp = _scan_once(rows, np.ones(n, dtype=_I64), 4, lambda x: ~is_digit(x))
+    pri_len = pe - 1
+    ok &= ~has_pri | (gp & (pri_len >= 1) & (pri_len <= 3) & (take(rows, pe) == 62))
+    v = np.where(has_pri, pe + 1, 0)
+    ok &= (take(rows, v) == 49) & (take(rows, v + 1) == 32)
+    t0 = v + 2
+    odd = (rows <= 32) | (rows >= 128)
+    ends = []
+    at = t0
+    for _ in range(5):  # TIMESTAMP HOST APP PROCID MSGID, each \S+ then " "
+        e_, g = _scan_once(odd, at, 64, lambda x: x)
+        ok &= g & (e_ > at) & (take(rows, e_) == 32)
+        ends.append(e_)
+        at = e_ + 1
+    sd = at
+    ok &= take(rows, sd) == 45  # "-": no structured data
+    after = take(rows, sd + 1)
+    ok &= (after == 32) | (sd + 1 == length)
+    msg = np.minimum(sd + 2, length)
+    # time: "-" for none, else fromisoformat of the token
+    t_end = ends[0]
+    nil = (take(rows, t0) == 45) & (t_end == t0 + 1)
+    parts = iso_at(rows, t0, seps=b"T", comma=True, zone="optional")
+    timed = ~nil
+    ok &= nil | (parts.ok & (parts.end == t_end))
+    t, good = iso_epoch(parts, h.default_tz)
+    ok &= nil | good
+    # level: PRI % 8, else the message's level word
+    pri = np.zeros(n, dtype=_I64)
+    for k in range(3):
+        dk = take(rows, 1 + k).astype(_I64) - 48
+        pri = np.where(k < pri_len, pri * 10 + dk, pri)
+    levels = np.where(has_pri, _SYSLOG_SEVERITY[pri % 8], 0).astype(np.int8)
+    lv_rows = gather(h.buf, h.starts + msg, h.ends, 16)
+    word_lv, sure = leading_level(lv_rows)
+    # a message starting with the UTF-8 BOM: parse strips it first; left to Python
+    bom = (lv_rows[:, 0] == 0xEF)
+    ok &= has_pri | (sure & ~bom)
+    levels = np.where(has_pri, levels, word_lv)
+    res.times = np.where(ok & timed, t, np.nan)
+    res.levels = np.where(ok, levels, 0).astype(np.int8)
+    res.done = ok
     return res
