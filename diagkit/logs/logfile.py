@@ -28,7 +28,11 @@ import lzma
 import mmap
 import os
 import re
+import stat
+import sys
+import tempfile
 import threading
+import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -46,6 +50,7 @@ from diagkit.errors import LogFormatError
 from diagkit.logs import vectorized as vec
 from diagkit.logs.model import Level, LogFormat, ParseContext, Record
 
+_CR_LINE_END = re.compile(r"\r+\n")
 CHUNK = 8 << 20  # bytes indexed per step: big enough for numpy, small enough for memory
 FIRST_CHUNK = 4 << 20  # background open: this much is indexed before open() returns
 DISPLAY_CAP = 64 << 10  # a record's text is cut here for display and parsing
@@ -58,10 +63,16 @@ COMPRESSED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
 
 @dataclass(frozen=True)
 class IndexProgress:
+    """How far opening got. ``phase``: "index" (fraction known), "reading" (a pipe or stdin
+    being copied into the cache: ``bytes_done`` so far, total unknown) or "waiting" (a FIFO
+    that nothing writes to yet; ``note`` says so)."""
+
     fraction: float
     records: int
     bytes_done: int
     bytes_total: int
+    phase: str = "index"
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -275,6 +286,8 @@ class LogFile:
         self._error: BaseException | None = None
         self._fh: Any = None
         self._mm: mmap.mmap | None = None
+        self._spool: Path | None = None  # a copy of a stream, removed on close
+        self._source_mtime: float | None = None
         self._reset_index()
         self._format: LogFormat = fmt or LogFormat()
 
@@ -291,6 +304,9 @@ class LogFile:
         ``background=True`` returns once the first chunk is indexed and indexes the rest in a
         daemon thread (``wait()``, ``complete``, ``cancel()``). Errors: :class:`LogFormatError`.
         """
+        if str(path) == STDIN or (not segments and is_stream(Path(path))):
+            return cls._open_stream(str(path), format=format, label=label, background=background,
+                                    progress=progress, cancel=cancel, default_tz=default_tz)
         p = Path(path)
         parts = [Path(s) for s in segments] if segments else [p]
         for part in parts:
@@ -309,7 +325,34 @@ class LogFile:
             data_path, warnings = _materialise(parts)
         log = cls(p, label=label or str(p), segments=parts, data_path=data_path, fmt=None,
                   default_tz=default_tz, warnings=list(warnings))
+        try:
+            # a year-less date is placed by the newest source file's mtime, not the cache's
+            log._source_mtime = max(part.stat().st_mtime for part in parts)
+        except OSError:
+            pass
         log._map()
+        log._choose_format(format)
+        log._start(background=background, progress=progress, cancel=cancel)
+        return log
+
+    @classmethod
+    def _open_stream(cls, source: str, *, format: str | LogFormat | None, label: str | None,
+                     background: bool, progress: Callable[[IndexProgress], None] | None,
+                     cancel: threading.Event | None, default_tz: object | None) -> LogFile:
+        """stdin (``-``), a pipe (``<(...)``) or a FIFO: copied once into the cache (it cannot
+        be mapped or read twice), then opened from there; the copy goes when the log closes."""
+        data_path, warnings = spool(source, progress=progress, cancel=cancel)
+        name = "stdin" if source == STDIN else source
+        log = cls(Path(source), label=label or name, segments=[Path(source)],
+                  data_path=data_path, fmt=None, default_tz=default_tz, warnings=warnings)
+        log._spool = data_path
+        log._source_mtime = time.time()
+        try:
+            log._map()
+        finally:
+            if os.name != "nt":  # the mapping keeps the data; nothing is left behind on a crash
+                data_path.unlink(missing_ok=True)
+                log._spool = None
         log._choose_format(format)
         log._start(background=background, progress=progress, cancel=cancel)
         return log
@@ -324,7 +367,7 @@ class LogFile:
         self._inode = (st.st_dev, st.st_ino)
         self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ) if st.st_size else None
         self._size = st.st_size
-        self._mtime = st.st_mtime
+        self._mtime = self._source_mtime if self._source_mtime is not None else st.st_mtime
         if not st.st_size and not any("is empty" in w for w in self._warnings):
             self._warnings.append(f"{self._path} is empty: there are no records.")
         elif st.st_size:
@@ -481,6 +524,9 @@ class LogFile:
     def close(self) -> None:
         self.cancel()
         self._close_map()
+        if self._spool is not None:
+            self._spool.unlink(missing_ok=True)
+            self._spool = None
 
     def _close_map(self) -> None:
         if self._mm is not None:
@@ -590,15 +636,15 @@ class LogFile:
         data = self._mm[start:end]
         if data.endswith(b"\n"):
             data = data[:-1]
-            if data.endswith(b"\r"):
-                data = data[:-1]
-        return data
+        return data.rstrip(b"\r")
 
     def record(self, i: int) -> Record:
         first, last, start, end = self._span(i)
         cut = end - start > DISPLAY_CAP
         data = self._bytes(start, start + DISPLAY_CAP if cut else end)
-        text = data.decode("utf-8", "replace").replace("\r\n", "\n")
+        text = data.decode("utf-8", "replace")
+        if "\r" in text:  # line ends as written on Windows (or worse): shown and parsed as "\n"
+            text = _CR_LINE_END.sub("\n", text).rstrip("\r")
         if cut:
             text += f"\n… [record cut for display: {end - start:,} bytes in all]"
         fields = self._format.parse(text, self._pctx)
@@ -921,6 +967,158 @@ def _batches(offsets: np.ndarray, a: int, n: int, data_end: int) -> list[tuple[i
     return out
 
 
+class LogSet(list):  # type: ignore[type-arg]
+    """The logs :func:`open_logs` opened (a list of :class:`LogFile`), with ``warnings`` about
+    what it skipped (unreadable members of a folder, an empty folder)."""
+
+    def __init__(self, logs: Iterable[LogFile] = ()) -> None:
+        super().__init__(logs)
+        self.warnings: list[str] = []
+
+
+# -- streams: stdin, pipes, FIFOs ------------------------------------------------------------
+
+STDIN = "-"
+FIFO_NOTICE_AFTER = 1.0  # seconds without a writer before a FIFO open says what it waits for
+_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz"}
+
+
+def is_stream(path: Path) -> bool:
+    """A FIFO, a pipe (``/dev/fd/N`` from ``<(...)``), a socket or a character device: data that
+    can be read once, not mapped."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
+
+
+def _open_fifo(path: str, progress: Callable[[IndexProgress], None] | None,
+               cancel: threading.Event | None, timeout: float | None) -> Any:
+    """Open a FIFO for reading. Opening blocks until something opens it for writing, so it
+    happens in a helper thread; after FIFO_NOTICE_AFTER seconds ``progress`` hears what we wait
+    for (the CLI prints it), and ``cancel``/``timeout`` end the wait with an error."""
+    box: dict[str, Any] = {}
+
+    def opener() -> None:
+        try:
+            box["fh"] = open(path, "rb")  # noqa: SIM115 - handed to the caller
+        except OSError as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=opener, name=f"open {path}", daemon=True)
+    thread.start()
+    started = time.monotonic()
+    told = False
+    while thread.is_alive():
+        thread.join(0.1)
+        waited = time.monotonic() - started
+        if not thread.is_alive():
+            break
+        if not told and waited >= FIFO_NOTICE_AFTER and progress is not None:
+            told = True
+            progress(IndexProgress(0.0, 0, 0, 0, phase="waiting",
+                                   note=f"waiting for a program to write to the FIFO {path} "
+                                        "(nothing has opened it for writing yet); Ctrl-C stops"))
+        if (cancel is not None and cancel.is_set()) or (timeout is not None and waited > timeout):
+            _unblock_fifo(path)
+            thread.join(2)
+            fh = box.get("fh")
+            if fh is not None:
+                fh.close()
+            raise LogFormatError(f"Nothing wrote to the FIFO {path} within {waited:.0f} s. Start "
+                                 "the program that writes to it, then open it again.")
+    if "error" in box:
+        exc = box["error"]
+        raise LogFormatError(f"Cannot read {path}: {exc.strerror or exc}. Check the path and "
+                             "its permissions.") from exc
+    return box["fh"]
+
+
+def _unblock_fifo(path: str) -> None:
+    """Open the FIFO for writing and close it: the blocked reader's open returns (at EOF)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return
+    os.close(fd)
+
+
+def spool(source: str, *, progress: Callable[[IndexProgress], None] | None = None,
+          cancel: threading.Event | None = None, fifo_timeout: float | None = None
+          ) -> tuple[Path, list[str]]:
+    """Copy stdin (``-``), a pipe or a FIFO into a new file in the log cache (with progress:
+    phase "reading"); compressed data is decompressed. Returns (the file, warnings)."""
+    folder = data_dir() / "cache" / "logs"
+    warnings: list[str] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="stream-", suffix=".log", dir=folder)
+    except OSError as exc:
+        raise LogFormatError(f"Cannot make a copy of {source} in {folder}: "
+                             f"{exc.strerror or exc}. Check that folder.") from exc
+    target = Path(name)
+    if source == STDIN:
+        src: Any = sys.stdin.buffer
+        if sys.stdin.isatty() and progress is not None:
+            progress(IndexProgress(0.0, 0, 0, 0, phase="waiting",
+                                   note="reading the log from the terminal: end with Ctrl-D"))
+    elif stat.S_ISFIFO(Path(source).stat().st_mode) and not source.startswith("/dev/fd/"):
+        src = _open_fifo(source, progress, cancel, fifo_timeout)
+    else:
+        try:
+            src = open(source, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            os.close(fd)
+            target.unlink(missing_ok=True)
+            raise LogFormatError(f"Cannot read {source}: {exc.strerror or exc}.") from exc
+    done = 0
+    last = 0.0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            read = getattr(src, "read1", src.read)
+            while True:
+                if cancel is not None and cancel.is_set():
+                    warnings.append(f"Reading {source} was stopped after {_human(done)}: only "
+                                    "what was read is shown.")
+                    break
+                block = read(1 << 20)
+                if not block:
+                    break
+                out.write(block)
+                done += len(block)
+                now = time.monotonic()
+                if progress is not None and now - last > 0.2:
+                    last = now
+                    progress(IndexProgress(0.0, 0, done, 0, phase="reading",
+                                           note=f"reading {source}: {_human(done)}"))
+    except OSError as exc:
+        target.unlink(missing_ok=True)
+        raise LogFormatError(f"Cannot copy {source} into {folder}: {exc.strerror or exc}. "
+                             "Check free space there.") from exc
+    finally:
+        if src is not sys.stdin.buffer:
+            src.close()
+    with open(target, "rb") as fh:
+        head = fh.read(6)
+    kind = next((k for magic, k in _MAGIC.items() if head.startswith(magic)), None)
+    if kind is not None:  # zcat-free: compressed data on stdin is read like a .gz file
+        plain = target.with_name(target.stem + "-plain.log")
+        try:
+            with open(plain, "wb") as out:
+                _, warning = _decompress(target, kind, out)
+        except OSError as exc:
+            plain.unlink(missing_ok=True)
+            raise LogFormatError(f"Cannot decompress {source} into {folder}: "
+                                 f"{exc.strerror or exc}.") from exc
+        finally:
+            target.unlink(missing_ok=True)
+        if warning:
+            warnings.append(warning.replace(str(target), source))
+        target = plain
+    return target, warnings
+
+
 # -- rotated sets -----------------------------------------------------------------------------
 
 _ROTATED = re.compile(r"^(?P<base>.+?)[.-](?P<num>\d{1,3}|\d{8})(?P<ext>\.(gz|bz2|xz))?$")
@@ -935,10 +1133,15 @@ def _rotation_key(name: str) -> tuple[str, int] | None:
 
 
 def rotated_set(path: Path) -> list[Path]:
-    """``path`` and its rotated siblings, oldest first (``syslog.3.gz``, ..., ``syslog``)."""
+    """``path`` and its rotated siblings, oldest first (``syslog.3.gz``, ..., ``syslog``).
+    A folder that may not be listed gives just ``path``."""
     base = path.name
     found: list[tuple[int, Path]] = []
-    for sib in path.parent.iterdir():
+    try:
+        siblings = list(path.parent.iterdir())
+    except OSError:
+        return [path]
+    for sib in siblings:
         k = _rotation_key(sib.name)
         if k and k[0] == base and sib.is_file():
             found.append((k[1], sib))
@@ -949,35 +1152,61 @@ def rotated_set(path: Path) -> list[Path]:
 def open_logs(paths: Sequence[str | os.PathLike[str]], *, format: str | LogFormat | None = None,
               background: bool = False, default_tz: object | None = None,
               progress: Callable[[IndexProgress], None] | None = None,
-              cancel: threading.Event | None = None) -> list[LogFile]:
-    """Open files and folders; a base name with rotated siblings opens as one LogFile.
+              cancel: threading.Event | None = None) -> LogSet:
+    """Open files, folders, ``-`` (stdin), pipes and FIFOs; a base name with rotated siblings
+    opens as one LogFile.
 
-    A folder opens every log in it (rotations grouped). A file that is itself a rotation
-    (``syslog.1``) opens alone. Errors: :class:`LogFormatError`.
+    A folder opens every log in it (rotations grouped); a member that cannot be read is
+    skipped with a warning in the result's ``warnings`` (the others open). A file that is
+    itself a rotation (``syslog.1``) opens alone. Errors: :class:`LogFormatError` (a folder
+    that cannot be listed, a named file that cannot be read, a folder with nothing readable).
     """
-    groups: list[tuple[Path, list[Path]]] = []
+    groups: list[tuple[Path, list[Path], Path | None]] = []  # (path, segments, from folder)
+    result = LogSet()
     for raw in paths:
+        if str(raw) == STDIN:
+            groups.append((Path(STDIN), [Path(STDIN)], None))
+            continue
         p = Path(raw).expanduser()
         if p.is_dir():
-            members = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))
+            try:
+                entries = list(p.iterdir())
+            except OSError as exc:
+                raise LogFormatError(
+                    f"Cannot list the folder {p}: {exc.strerror or exc}. Run as a user who may "
+                    "read it, or give the log files inside it one by one.") from exc
+            members = sorted(f for f in entries if f.is_file() and not f.name.startswith("."))
+            if not members:
+                result.warnings.append(f"{p} holds no log files.")
             bases = {f.name for f in members}
             for f in members:
                 k = _rotation_key(f.name)
                 if k and k[0] in bases:
                     continue  # opened with its base file
-                groups.append((f, rotated_set(f) if not k else [f]))
-        elif p.exists() and _rotation_key(p.name) is None:
-            groups.append((p, rotated_set(p)))
+                groups.append((f, rotated_set(f) if not k else [f], p))
+        elif p.exists() and not is_stream(p) and _rotation_key(p.name) is None:
+            groups.append((p, rotated_set(p), None))
         else:
-            groups.append((p, [p]))
-    logs: list[LogFile] = []
+            groups.append((p, [p], None))
+    skipped: dict[Path, list[str]] = {}
     try:
-        for p, parts in groups:
-            logs.append(LogFile.open(p, format=format, background=background,
-                                     default_tz=default_tz, progress=progress, cancel=cancel,
-                                     segments=parts if len(parts) > 1 else None))
+        for p, parts, folder in groups:
+            try:
+                result.append(LogFile.open(p, format=format, background=background,
+                                           default_tz=default_tz, progress=progress,
+                                           cancel=cancel,
+                                           segments=parts if len(parts) > 1 else None))
+            except LogFormatError as exc:
+                if folder is None:
+                    raise
+                skipped.setdefault(folder, []).append(str(exc))
+                result.warnings.append(f"Skipped {p}: {exc}")
     except BaseException:
-        for log in logs:
+        for log in result:
             log.close()
         raise
-    return logs
+    if skipped and not result:
+        folder, why = next(iter(skipped.items()))
+        raise LogFormatError(f"None of the logs in {folder} could be opened ({len(why)} tried); "
+                             f"the first: {why[0]}")
+    return result
