@@ -738,11 +738,23 @@ def _logs_stats(logs: list[Any], query: Any, args: argparse.Namespace, out: Text
             idx = matching_indices(log, query)
             ts, lv = ts[idx], lv[idx]
             info["matching"] = len(idx)
-        ok = ts[~np.isnan(ts)]
-        levels = np.bincount(lv.astype(np.int64), minlength=int(max(Level)) + 1)
-        info["first"] = _iso(float(ok.min())) if len(ok) else None
-        info["last"] = _iso(float(ok.max())) if len(ok) else None
-        info["without_timestamp"] = int(len(ts) - len(ok))
+        # in slices: no copy of a whole per-record array (a 1 GiB log has ten million records)
+        levels = np.zeros(int(max(Level)) + 1, dtype=np.int64)
+        missing = 0
+        first, last = np.inf, -np.inf
+        step = 1 << 20
+        for a in range(0, len(ts), step):
+            part = ts[a: a + step]
+            nan = int(np.count_nonzero(np.isnan(part)))
+            missing += nan
+            if nan < len(part):
+                first = min(first, float(np.nanmin(part)))
+                last = max(last, float(np.nanmax(part)))
+            levels += np.bincount(lv[a: a + step].view(np.uint8), minlength=len(levels))
+        timed = np.isfinite(first)
+        info["first"] = _iso(first) if timed else None
+        info["last"] = _iso(last) if timed else None
+        info["without_timestamp"] = missing
         info["levels"] = {lv.label: int(levels[lv]) for lv in Level if levels[lv]}
         rows.append(info)
     if args.json:

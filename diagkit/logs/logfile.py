@@ -824,18 +824,26 @@ class LogFile:
         self._drop_pages(int(starts[0]), int(offsets[b]) if b < n else self._data_end)
 
     def _plan_years(self, times: np.ndarray, chunks: list[tuple[int, int]]) -> None:
-        """Replace the year-less keys in ``times[a:b]`` of each chunk by epoch seconds."""
+        """Replace the year-less keys in ``times[a:b]`` of each chunk by epoch seconds. Two
+        passes (the anchor is the last record), keeping only where the year changes."""
         plan = self._year_plan
-        rels: list[tuple[np.ndarray, np.ndarray]] = []
         for a, b in chunks:
             idx = np.flatnonzero(times[a:b] >= _KEY_MIN) + a
             rel = plan.feed(times[idx])
-            change = np.flatnonzero(np.diff(rel, prepend=rel[0] - 1)) if len(rel) else rel
-            self._year_changes.extend(zip(idx[change].tolist(), rel[change].tolist(),
-                                          strict=True))
-            rels.append((idx, rel))
+            if len(rel):
+                change = np.flatnonzero(np.diff(rel, prepend=rel[0] - 1))
+                if self._year_changes and self._year_changes[-1][1] == int(rel[0]):
+                    change = change[1:]  # the year goes on from the chunk before
+                self._year_changes.extend(zip(idx[change].tolist(), rel[change].tolist(),
+                                              strict=True))
         plan.anchor(self._reference_naive())
-        for idx, rel in rels:
+        at = np.array([i for i, _ in self._year_changes], dtype=np.int64)
+        rels = np.array([r for _, r in self._year_changes], dtype=np.int64)
+        for a, b in chunks:
+            idx = np.flatnonzero(times[a:b] >= _KEY_MIN) + a
+            if not len(idx):
+                continue
+            rel = rels[np.maximum(np.searchsorted(at, idx, side="right") - 1, 0)]
             times[idx] = vec.yearless_to_epoch(times[idx], plan.years(rel), self._default_tz)
 
     def _reference_naive(self) -> datetime:
