@@ -55,7 +55,7 @@ CHUNK = 8 << 20  # bytes indexed per step: big enough for numpy, small enough fo
 FIRST_CHUNK = 4 << 20  # background open: this much is indexed before open() returns
 DISPLAY_CAP = 64 << 10  # a record's text is cut here for display and parsing
 ARRAY_STEP = 1 << 17  # at most this many records per pass of levels()/timestamps()
-ARRAY_BYTES = 4 << 20  # and about this many bytes: bounds the temporaries (long JSON lines)
+ARRAY_BYTES = 2 << 20  # and about this many bytes: bounds the temporaries (long JSON lines)
 _KEY_MIN = 1e12  # times at or above are year-less keys (epochs of years <= 9999 are below)
 SNIFF_LINES = 200
 COMPRESSED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}

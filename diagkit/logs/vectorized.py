@@ -1181,6 +1181,34 @@ def _unescape(buf: np.ndarray, quotes: np.ndarray, bsl: np.ndarray
     return quotes, odd_end[bad]
 
 
+@dataclass(frozen=True)
+class _KeyTable:
+    """Wanted keys by (first byte, length): ``ids[s, b, n]`` (s = 0, 1: two keys may share a
+    first byte and length, like levelname and log.level) indexes ``words`` (the key's bytes as
+    uint64 words) and ``key_of`` (its position in the keys asked for); -1: no such key."""
+
+    ids: np.ndarray
+    words: np.ndarray
+    key_of: np.ndarray
+
+
+@lru_cache(maxsize=16)
+def _key_table(keys: tuple[bytes, ...]) -> _KeyTable:
+    width = max(1, (max(len(k) for k in keys) + 7) // 8)
+    ids = np.full((3, 256, 64), -1, dtype=np.int64)
+    words, key_of = [], []
+    for k, key in enumerate(keys):
+        if not key or len(key) >= 64:
+            continue
+        slot = int(np.argmax(ids[:, key[0], len(key)] < 0))
+        if ids[slot, key[0], len(key)] >= 0:
+            raise ValueError(f"more than three wanted keys like {key!r}")
+        ids[slot, key[0], len(key)] = len(words)
+        words.append(np.frombuffer(key.ljust(8 * width, b"\0"), dtype="<u8"))
+        key_of.append(k)
+    return _KeyTable(ids, np.array(words, dtype=np.uint64), np.array(key_of, dtype=np.int64))
+
+
 @dataclass
 class JsonValue:
     """One key's value per record: ``kind`` 0 absent, 1 string, 2 literal; ``start``/``end``
@@ -1287,30 +1315,34 @@ def json_values(h: Headers, keys: tuple[bytes, ...]) -> tuple[np.ndarray, dict[b
         ok[rec_of(bad)] = False
     # the wanted keys
     # candidates: strings whose first byte and length are those of a wanted key
-    wanted_lens = {len(k) for k in keys}
-    shape = np.zeros((256, 64), dtype=bool)
-    for k in keys:
-        if k and len(k) < 64:
-            shape[k[0], len(k)] = True
+    table = _key_table(keys)
     klen_all = np.minimum(closes - opens - 1, 63)
-    cand = np.flatnonzero(shape[buf[opens + 1], klen_all])
+    first_byte = buf[opens + 1]
+    cand = np.flatnonzero(table.ids[0, first_byte, klen_all] >= 0)
     cand = cand[_KEYISH[prev[cand]]]
-    cand = cand[ok[rec_of(cand)]]
+    cand_rec = rec_of(cand)
+    keep = ok[cand_rec]
+    cand, cand_rec = cand[keep], cand_rec[keep]
     if len(cand):
-        width = 8 * ((max(wanted_lens) + 7) // 8)
-        words = gather_words(buf, opens[cand] + 1, closes[cand], width // 8)
-        clen = klen_all[cand]
-        for key in keys:
-            kw = np.frombuffer(key.ljust(width, b"\0"), dtype="<u8")
-            hit = clen == len(key)
-            for j in range((len(key) + 7) // 8):
-                hit &= words[:, j] == kw[j]
-            if not hit.any():
+        words = gather_words(buf, opens[cand] + 1, closes[cand], table.words.shape[1])
+        ids = np.full(len(cand), -1, dtype=np.int64)
+        for slot in range(3):
+            kid = table.ids[slot, first_byte[cand], klen_all[cand]]
+            try_ = np.flatnonzero((kid >= 0) & (ids < 0))
+            if not len(try_):
+                break
+            same = (words[try_] == table.words[kid[try_]]).all(axis=1)
+            ids[try_[same]] = kid[try_[same]]
+        hit = ids >= 0
+        cand, cand_rec, ids = cand[hit], cand_rec[hit], table.key_of[ids[hit]]
+        for k, key in enumerate(keys):
+            sel = ids == k
+            if not sel.any():
                 continue
-            at = cand[hit]
-            recs = rec_of(at)
-            dup = np.bincount(recs, minlength=n) > 1
-            ok &= ~dup
+            at, recs = cand[sel], cand_rec[sel]
+            dup = recs[1:] == recs[:-1]  # ascending: a key twice in one record sits together
+            if dup.any():
+                ok[recs[1:][dup]] = False
             v = found[key]
             string_val = kind[at] == _A
             v.kind[recs] = np.where(string_val, _J_STRING, _J_LITERAL)
