@@ -1324,21 +1324,28 @@ def json_values(h: Headers, keys: tuple[bytes, ...]) -> tuple[np.ndarray, dict[b
     keep = ok[cand_rec]
     cand, cand_rec = cand[keep], cand_rec[keep]
     if len(cand):
-        words = gather_words(buf, opens[cand] + 1, closes[cand], table.words.shape[1])
+        nw = table.words.shape[1]
+        words = gather_words(buf, opens[cand] + 1, closes[cand], nw)
         ids = np.full(len(cand), -1, dtype=np.int64)
+        fb, kl = first_byte[cand], klen_all[cand]
         for slot in range(3):
-            kid = table.ids[slot, first_byte[cand], klen_all[cand]]
-            try_ = np.flatnonzero((kid >= 0) & (ids < 0))
+            kid = table.ids[slot, fb, kl]
+            try_ = np.flatnonzero(kid >= 0) if slot == 0 else np.flatnonzero((kid >= 0) & (ids < 0))
             if not len(try_):
                 break
-            same = (words[try_] == table.words[kid[try_]]).all(axis=1)
+            want = table.words[kid[try_]]
+            same = words[try_, 0] == want[:, 0]
+            for j in range(1, nw):
+                same &= words[try_, j] == want[:, j]
             ids[try_[same]] = kid[try_[same]]
         hit = ids >= 0
         cand, cand_rec, ids = cand[hit], cand_rec[hit], table.key_of[ids[hit]]
+        order = np.argsort(ids, kind="stable")
+        bounds = np.searchsorted(ids[order], np.arange(len(keys) + 1))
         for k, key in enumerate(keys):
-            sel = ids == k
-            if not sel.any():
+            if bounds[k] == bounds[k + 1]:
                 continue
+            sel = order[bounds[k]: bounds[k + 1]]  # ascending within a key (stable sort)
             at, recs = cand[sel], cand_rec[sel]
             dup = recs[1:] == recs[:-1]  # ascending: a key twice in one record sits together
             if dup.any():
@@ -1378,24 +1385,72 @@ def _levels_by_value(fmt_name: str, key: bytes, kind: np.ndarray, buf: np.ndarra
     if not len(idx):
         return levels, sure
     words = gather_words(buf, start[idx], end[idx], 2)  # no NUL in a value: words identify it
-    # one number per value: a hash, checked against the value it stands for
-    code = (words[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ words[:, 1] \
-        ^ (kind[idx].astype(np.uint64) << np.uint64(62))
+    kinds = kind[idx].astype(np.uint64)
+    # the values seen before (level words are few): a table per format and key
+    cache = _VALUE_LEVELS.setdefault((fmt_name, key), _ValueLevels())
+    found, lv = cache.lookup(words, kinds)
+    levels[idx[found]] = lv[found]
+    miss = np.flatnonzero(~found)
+    if not len(miss):
+        return levels, sure
+    mw, mk = words[miss], kinds[miss]
+    code = (mw[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ mw[:, 1] ^ (mk << np.uint64(62))
     uniq, first, inverse = np.unique(code, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
     rep_idx = first[inverse]
-    same = (words[rep_idx] == words).all(axis=1) & (kind[idx][rep_idx] == kind[idx])
+    same = (mw[rep_idx, 0] == mw[:, 0]) & (mw[rep_idx, 1] == mw[:, 1]) & (mk[rep_idx] == mk)
     fmt = _format(fmt_name)
     ctx = ParseContext(reference_time=YEARLESS_REFERENCE)
     table = np.zeros(len(uniq), dtype=np.int8)
     for u, j in enumerate(first.tolist()):
-        value = words[j].astype("<u8").tobytes().rstrip(b"\0")
-        body = b'"' + value + b'"' if int(kind[idx[j]]) == _J_STRING else value
+        value = mw[j].astype("<u8").tobytes().rstrip(b"\0")
+        body = b'"' + value + b'"' if int(mk[j]) == _J_STRING else value
         text = (b'{"' + key + b'":' + body + b"}").decode("utf-8", "replace")
         table[u] = int(fmt.parse(text, ctx).level)  # type: ignore[attr-defined]
-    levels[idx] = table[inverse]
-    sure[idx[~same]] = False
+    levels[idx[miss]] = table[inverse]
+    sure[idx[miss[~same]]] = False
+    cache.add(mw[first], mk[first], table)
     return levels, sure
+
+
+class _ValueLevels:
+    """Values already mapped to a level (two words and the kind -> level), sorted for lookup."""
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self.words = np.zeros((0, 2), dtype=np.uint64)
+        self.kinds = np.zeros(0, dtype=np.uint64)
+        self.levels = np.zeros(0, dtype=np.int8)
+        self._lock = threading.Lock()
+
+    def lookup(self, words: np.ndarray, kinds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        w, k, lv = self.words, self.kinds, self.levels
+        if not len(w):
+            return np.zeros(len(words), dtype=bool), np.zeros(len(words), dtype=np.int8)
+        at = np.minimum(np.searchsorted(w[:, 0], words[:, 0]), len(w) - 1)
+        found = np.zeros(len(words), dtype=bool)
+        # equal first words are adjacent: try a few neighbours (values sharing 8 bytes are rare)
+        for step in range(4):
+            j = np.minimum(at + step, len(w) - 1)
+            hit = ~found & (w[j, 0] == words[:, 0]) & (w[j, 1] == words[:, 1]) \
+                & (k[j] == kinds)
+            at = np.where(hit, j, at)
+            found |= hit
+        return found, np.where(found, lv[at], 0).astype(np.int8)
+
+    def add(self, words: np.ndarray, kinds: np.ndarray, levels: np.ndarray) -> None:
+        with self._lock:
+            if len(self.words) + len(words) > self.LIMIT:
+                return
+            w = np.concatenate([self.words, words])
+            k = np.concatenate([self.kinds, kinds])
+            lv = np.concatenate([self.levels, levels])
+            order = np.lexsort((k, w[:, 1], w[:, 0]))
+            self.words, self.kinds, self.levels = w[order], k[order], lv[order]
+
+
+_VALUE_LEVELS: dict[tuple[str, bytes], _ValueLevels] = {}
 
 
 def _seconds_to_us(v: np.ndarray) -> np.ndarray:
@@ -1466,7 +1521,10 @@ def _choose(order: tuple[str, ...], found: dict[bytes, JsonValue], buf: np.ndarr
     """Per record, the index in ``order`` of the first usable key (-1: none)."""
     chosen = np.full(n, -1, dtype=_I64)
     for i, key in enumerate(order):
-        hit = (chosen < 0) & _usable(found[key.encode()], buf)
+        v = found[key.encode()]
+        if not v.kind.any():
+            continue
+        hit = (chosen < 0) & _usable(v, buf)
         chosen[hit] = i
     return chosen
 
