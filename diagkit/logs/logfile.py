@@ -443,6 +443,14 @@ class LogFile:
         assert mm is not None
         pos = self._next_line
         whole = np.frombuffer(mm, dtype=np.uint8) if self._format.multiline else None
+
+        def newlines(a: int, b: int) -> np.ndarray:
+            return np.flatnonzero(np.frombuffer(mm, np.uint8, b - a, a) == 10)
+
+        # the newline search of the next chunks runs in two threads (numpy lets go of the GIL)
+        pool = ThreadPoolExecutor(max_workers=2) if end - pos > 4 * CHUNK else None
+        ahead: deque[Any] = deque()
+        queued = pos
         try:
             while pos < end:
                 if self._cancel.is_set():
@@ -450,7 +458,13 @@ class LogFile:
                                           "only the records before are shown.")
                     return
                 stop = min(end, pos + CHUNK)
-                nl = np.flatnonzero(np.frombuffer(mm, np.uint8, stop - pos, pos) == 10)
+                if pool is not None:
+                    while queued < end and len(ahead) < 3:
+                        ahead.append(pool.submit(newlines, queued, min(end, queued + CHUNK)))
+                        queued = min(end, queued + CHUNK)
+                    nl = ahead.popleft().result()
+                else:
+                    nl = newlines(pos, stop)
                 if len(nl):
                     nl += pos
                     starts = np.empty(len(nl), dtype=np.int64)
@@ -465,6 +479,10 @@ class LogFile:
                 self._partial_tail = True
                 self._add_lines(np.array([self._next_line], dtype=np.int64), whole, self._size)
         finally:
+            if pool is not None:
+                for fut in ahead:
+                    fut.cancel()
+                pool.shutdown(wait=True)
             del whole
 
     def _add_lines(self, starts: np.ndarray, whole: np.ndarray | None, end: int) -> None:
