@@ -733,11 +733,18 @@ class LogFile:
         path should leave them to Python."""
         with self._lock:
             lines = self._lines.view()
-            line_no = np.arange(a, b) if self._recs is None else self._recs.view()[a:b]
+            single = self._recs is None
+            line_no = None if single else self._recs.view()[a:b]  # type: ignore[union-attr]
             n_lines = self._lines.n
         starts = offsets[a:b]
-        nxt = line_no + 1
-        ends = np.where(nxt < n_lines, lines[np.minimum(nxt, n_lines - 1)], self._data_end)
+        if single:  # a record is a line: it ends where the next begins
+            ends = np.empty(b - a, dtype=np.int64)
+            ends[:-1] = lines[a + 1: b]
+            ends[-1] = lines[b] if b < n_lines else self._data_end
+        else:
+            assert line_no is not None
+            nxt = line_no + 1
+            ends = np.where(nxt < n_lines, lines[np.minimum(nxt, n_lines - 1)], self._data_end)
         if len(ends) and ends[-1] > 0:
             has_nl = buf[np.maximum(ends - 1, 0)] == 10
             ends = ends - (has_nl & (ends > starts))
@@ -774,7 +781,9 @@ class LogFile:
             yearless_chunks: list[tuple[int, int]] = []
             failed: list[str] = []
 
-            def batch(a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+            def batch(a: int, b: int) -> None:
+                """One batch, start to end: extract, parse what is left, store, drop pages.
+                Batches write disjoint slices, so two run at once (numpy lets go of the GIL)."""
                 assert buf is not None
                 starts = np.asarray(offsets[a:b], dtype=np.int64)
                 ends, odd = self._header_ends(a, b, offsets, buf)
@@ -784,32 +793,18 @@ class LogFile:
                         got = extract(vec.Headers(buf, starts, ends, self._default_tz))
                     except Exception as exc:  # noqa: BLE001 - Python parses them all
                         failed.append(f"{type(exc).__name__}: {exc}")
-                return starts, ends, odd, got
+                self._fill_batch(levels, times, a, b, (starts, ends, odd, got), mm, offsets, n,
+                                 yearless_chunks)
 
             try:
-                # batches of about ARRAY_BYTES: extractors run in two threads (numpy lets go
-                # of the GIL) while this one parses what they left and drops the pages read
                 bounds = _batches(offsets, have, n, self._data_end)
-                pool = ThreadPoolExecutor(max_workers=2) if extract is not None and \
-                    len(bounds) > 1 else None
-                pending: deque[Any] = deque()
-                it = iter(bounds)
-                for a, b in it if pool is None else ():
-                    pending.append(((a, b), _Done(batch(a, b))))
-                    self._fill_batch(levels, times, a, b, pending.popleft()[1].result(), mm,
-                                     offsets, n, yearless_chunks)
-                if pool is not None:
-                    with pool:
-                        for a, b in it:
-                            pending.append(((a, b), pool.submit(batch, a, b)))
-                            if len(pending) >= 3:
-                                (pa, pb), fut = pending.popleft()
-                                self._fill_batch(levels, times, pa, pb, fut.result(), mm,
-                                                 offsets, n, yearless_chunks)
-                        while pending:
-                            (pa, pb), fut = pending.popleft()
-                            self._fill_batch(levels, times, pa, pb, fut.result(), mm, offsets,
-                                             n, yearless_chunks)
+                if extract is None or len(bounds) < 2:
+                    for a, b in bounds:
+                        batch(a, b)
+                else:
+                    with ThreadPoolExecutor(max_workers=2) as pool:
+                        for fut in [pool.submit(batch, a, b) for a, b in bounds]:
+                            fut.result()
             finally:
                 buf = None  # the mapping cannot close while a view on it exists
             if failed:
@@ -817,7 +812,7 @@ class LogFile:
                     f"Fast time/level extraction for the {self._format.name} format failed "
                     f"({failed[0]}); those records were parsed one by one.")
             if yearless_chunks:
-                self._plan_years(times, yearless_chunks)
+                self._plan_years(times, sorted(yearless_chunks))
             self._levels, self._times = levels, times
 
     def _fill_batch(self, levels: np.ndarray, times: np.ndarray, a: int, b: int,
@@ -829,16 +824,21 @@ class LogFile:
             todo = np.arange(b - a)
         else:
             done = got.done & ~odd
-            times[a:b] = np.where(done, got.times, np.nan)
-            levels[a:b] = np.where(done, got.levels, 0)
-            todo = np.flatnonzero(~done)
+            if done.all():
+                times[a:b] = got.times
+                levels[a:b] = got.levels
+                todo = np.zeros(0, dtype=np.int64)
+            else:
+                times[a:b] = np.where(done, got.times, np.nan)
+                levels[a:b] = np.where(done, got.levels, 0)
+                todo = np.flatnonzero(~done)
         for j in todo.tolist():
             s = int(starts[j])
             lvj, tsj = self._header_fields(mm[s: int(ends[j])])
             levels[a + j] = lvj
             times[a + j] = tsj
         if bool((times[a:b] >= _KEY_MIN).any()):
-            yearless_chunks.append((a, b))
+            yearless_chunks.append((a, b))  # (list.append is atomic: batches run in threads)
         self._drop_pages(int(starts[0]), int(offsets[b]) if b < n else self._data_end)
 
     def _plan_years(self, times: np.ndarray, chunks: list[tuple[int, int]]) -> None:
@@ -969,16 +969,6 @@ class LogFile:
                 self._levels, self._times = self._levels[:kept], self._times[:kept]  # type: ignore[index]
         self._start(background=False, progress=None, cancel=None)
         return Refresh(self.record_count - before)
-
-
-class _Done:
-    """A finished result that looks like a Future (the single-threaded path)."""
-
-    def __init__(self, value: Any) -> None:
-        self._value = value
-
-    def result(self) -> Any:
-        return self._value
 
 
 def _batches(offsets: np.ndarray, a: int, n: int, data_end: int) -> list[tuple[int, int]]:

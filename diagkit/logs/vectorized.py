@@ -1218,6 +1218,10 @@ class JsonValue:
     start: np.ndarray
     end: np.ndarray
 
+    @classmethod
+    def absent(cls, n: int) -> JsonValue:
+        return cls(np.zeros(n, np.int8), np.zeros(n, _I64), np.zeros(n, _I64))
+
 
 def _spaces_then(rows: np.ndarray, at: np.ndarray) -> np.ndarray:
     """The first column >= ``at`` that is not a space."""
@@ -1230,8 +1234,7 @@ def json_values(h: Headers, keys: tuple[bytes, ...]) -> tuple[np.ndarray, dict[b
     (``json.loads`` keeps the last; Python decides)."""
     buf, s, e = h.buf, h.starts, h.ends
     n = len(s)
-    found = {k: JsonValue(np.zeros(n, np.int8), np.zeros(n, _I64), np.zeros(n, _I64))
-             for k in keys}
+    found: dict[bytes, JsonValue] = {}  # only the keys seen (arrays made on first sight)
     if n == 0:
         return np.zeros(0, dtype=bool), found
     lo, hi = int(s.min()), int(e.max())
@@ -1350,14 +1353,15 @@ def json_values(h: Headers, keys: tuple[bytes, ...]) -> tuple[np.ndarray, dict[b
             dup = recs[1:] == recs[:-1]  # ascending: a key twice in one record sits together
             if dup.any():
                 ok[recs[1:][dup]] = False
-            v = found[key]
+            v = found.get(key) or found.setdefault(key, JsonValue.absent(n))
             string_val = kind[at] == _A
             v.kind[recs] = np.where(string_val, _J_STRING, _J_LITERAL)
             nxt = np.minimum(at + 1, m - 1)
             v.start[recs] = np.where(string_val, opens[nxt] + 1, lit0[at])
             v.end[recs] = np.where(string_val, closes[nxt], lit1[at])
-    for v in found.values():
-        v.kind[~ok] = 0
+    if found and not ok.all():
+        for v in found.values():
+            v.kind[~ok] = 0
     return ok, found
 
 
@@ -1521,8 +1525,8 @@ def _choose(order: tuple[str, ...], found: dict[bytes, JsonValue], buf: np.ndarr
     """Per record, the index in ``order`` of the first usable key (-1: none)."""
     chosen = np.full(n, -1, dtype=_I64)
     for i, key in enumerate(order):
-        v = found[key.encode()]
-        if not v.kind.any():
+        v = found.get(key.encode())
+        if v is None:
             continue
         hit = (chosen < 0) & _usable(v, buf)
         chosen[hit] = i
@@ -1552,6 +1556,8 @@ def extract_jsonl(h: Headers) -> Extracted:
     chosen_t = _choose(time_keys, found, buf, n)
     chosen_l = _choose(level_keys, found, buf, n)
     for i, key in enumerate(level_keys):
+        if key.encode() not in found:
+            continue
         sel = np.flatnonzero(ok & (chosen_l == i))
         if not len(sel):
             continue
@@ -1561,6 +1567,8 @@ def extract_jsonl(h: Headers) -> Extracted:
         res.levels[sel] = lv
         ok[sel[~sure]] = False
     for i, key in enumerate(time_keys):
+        if key.encode() not in found:
+            continue
         sel = np.flatnonzero(ok & (chosen_t == i))
         if not len(sel):
             continue
@@ -1596,14 +1604,14 @@ def extract_journald(h: Headers) -> Extracted:
     t_key, p_key = b"__REALTIME_TIMESTAMP", b"PRIORITY"
     ok, found = json_values(h, (t_key, p_key))
     buf = h.buf
-    pv = found[p_key]
+    pv = found.get(p_key) or JsonValue.absent(n)
     sel = np.flatnonzero(ok & (pv.kind > 0))
     if len(sel):
         lv, sure = _levels_by_value("journald-json", p_key, pv.kind[sel], buf, pv.start[sel],
                                     pv.end[sel])
         res.levels[sel] = lv
         ok[sel[~sure]] = False
-    tv = found[t_key]
+    tv = found.get(t_key) or JsonValue.absent(n)
     sel = np.flatnonzero(ok & (tv.kind > 0))
     if len(sel):
         length = tv.end[sel] - tv.start[sel]
