@@ -525,7 +525,7 @@ def _add_logs_parser(sub: Any) -> None:
 
 
 def _logs_action_parser(action: str) -> argparse.ArgumentParser:
-    """The parser ``diagkit logs ACTION --help`` shows: what ACTION prints, its options, examples."""
+    """What ``diagkit logs ACTION --help`` shows: what ACTION prints, its options, examples."""
     what, examples = _LOG_ACTION_HELP[action]
     ap = argparse.ArgumentParser(
         prog=f"diagkit logs {action}", formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -1654,8 +1654,8 @@ def window(rows: np.ndarray, col: np.ndarray, width: int) -> np.ndarray:
 
 def is_word(x: np.ndarray) -> np.ndarray:
     """ASCII ``\\w``: letters, digits, underscore."""
-    return (((x | np.uint8(0x20)) - np.uint8(97)) < np.uint8(26)) | (x - np.uint8(48) < np.uint8(10)) \
-        | (x == 95)
+    letter = ((x | np.uint8(0x20)) - np.uint8(97)) < np.uint8(26)
+    return letter | (x - np.uint8(48) < np.uint8(10)) | (x == 95)
 
 
 class WordTable:

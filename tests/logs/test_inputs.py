@@ -28,7 +28,8 @@ LOG = "".join(f"2024-03-01 10:00:{i:02d},000 {'ERROR' if i % 4 == 0 else 'INFO'}
 
 
 def dk(*args: str, stdin: bytes | None = None, prefix: list[str] | None = None,
-       env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+       env: dict[str, str] | None = None,
+       timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([*(prefix or []), sys.executable, "-m", "diagkit", *args],
                           input=stdin, capture_output=True, timeout=timeout, check=False,
                           env=env)

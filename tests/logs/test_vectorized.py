@@ -359,10 +359,12 @@ def test_every_extractor_has_a_line_strategy() -> None:
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMAT_LINES))
-@settings(max_examples=int(os.environ.get("VEC_EXAMPLES", "60")), deadline=None, suppress_health_check=list(HealthCheck))
+# VEC_EXAMPLES=3000 runs a longer hunt (minutes per format) than the default in the suite
+@settings(max_examples=int(os.environ.get("VEC_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=list(HealthCheck))
 @given(data=st.data())
-def test_fast_path_equals_parse(fmt: str, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory,
-                                berlin: object) -> None:
+def test_fast_path_equals_parse(fmt: str, data: st.DataObject,
+                                tmp_path_factory: pytest.TempPathFactory, berlin: object) -> None:
     lines = data.draw(lines_of(FORMAT_LINES[fmt]), label="lines")
     newline = data.draw(st.sampled_from(["\n", "\r\n", "\r\r\n"]), label="newline")
     tail = data.draw(st.booleans(), label="final newline")
