@@ -133,7 +133,18 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     if "--" in words:
         cut = words.index("--")
         words, command_words = words[:cut], words[cut + 1:]
-    args = parser.parse_args(words)
+    if words[:1] == ["logs"]:
+        logs_words = _logs_argv(words, out)
+        if logs_words is None:
+            return EXIT_OK
+        # options may sit between the files: the words argparse left over are more files
+        args, extra = parser.parse_known_args(logs_words)
+        stray = [w for w in extra if w.startswith("-") and w != "-"]
+        if stray:
+            parser.error(f"unrecognized arguments: {' '.join(stray)}")
+        args.words = list(args.words) + extra
+    else:
+        args = parser.parse_args(words)
     if command_words is not None:
         if args.command != "run":
             parser.error("'--' is only used with: diagkit run HOST -- COMMAND")
@@ -468,37 +479,133 @@ JSON_SCHEMA_LOG_HISTOGRAM = "diagkit.log-histogram/1"
 LOG_ACTIONS = ("stats", "signatures", "histogram")
 
 
+_FILTERS = frozenset({"show", "stats", "signatures", "histogram"})
+# (flags, argparse keywords, the actions the option applies to): the one table the logs parser
+# and each action's own --help are built from
+_LOG_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any], frozenset[str]]] = [
+    (("--format",), {"metavar": "NAME", "help": "log format (default: detected from the file)"},
+     _FILTERS),
+    (("--level",), {"metavar": "LEVEL", "help": "this level and worse (e.g. warning)"}, _FILTERS),
+    (("--since",), {"metavar": "T", "help": "from this time: ISO time, '2024-01-02 10:00', "
+                                            "'10:00', '-1h', 'yesterday'"}, _FILTERS),
+    (("--until",), {"metavar": "T", "help": "up to this time (inclusive)"}, _FILTERS),
+    (("--grep",), {"metavar": "RE", "help": "regular expression searched in each record"},
+     _FILTERS),
+    (("--literal",), {"metavar": "TEXT", "help": "plain text searched in each record"}, _FILTERS),
+    (("-i", "--ignore-case"), {"action": "store_true",
+                               "help": "case-insensitive --grep (--literal and --exclude always "
+                                       "ignore case unless -I is given)"}, _FILTERS),
+    (("-I", "--match-case"), {"action": "store_true", "help": "case-sensitive --literal"},
+     _FILTERS),
+    (("--field",), {"action": "append", "default": [], "metavar": "K=V",
+                    "help": "exact field match: host, source, pid, level or an extra key "
+                            "(repeatable)"}, _FILTERS),
+    (("--exclude",), {"action": "append", "default": [], "metavar": "TEXT",
+                      "help": "drop records containing this text (repeatable)"}, _FILTERS),
+    (("-C", "--context"), {"type": int, "default": 0, "metavar": "N",
+                           "help": "also show N records around each match (one file)"},
+     frozenset({"show"})),
+    (("--limit",), {"type": int, "default": 0, "metavar": "N",
+                    "help": "at most N records (show) or signatures (signatures)"},
+     frozenset({"show", "signatures"})),
+    (("--json",), {"action": "store_true", "help": "machine-readable (docs/logs-json.md)"},
+     _FILTERS),
+    (("--top",), {"type": int, "default": 20, "metavar": "N",
+                  "help": "how many signatures (default 20)"}, frozenset({"signatures"})),
+    (("--per-record",), {"action": "store_true",
+                         "help": "also print each record's signature id"},
+     frozenset({"signatures"})),
+    (("--bucket",), {"default": "", "metavar": "SIZE",
+                     "help": "bucket size: 30s, 1m, 1h, 1d (default: about 40 bars over the "
+                             "time span)"}, frozenset({"histogram"})),
+]
+
+_INPUTS = ("FILE may be a log file (plain, .gz, .bz2 or .xz), a folder (every log in it), a "
+           "base name such as /var/log/syslog (its rotations syslog.1, syslog.2.gz... open as "
+           "one log), '-' for standard input, a pipe such as <(journalctl -o json) or a FIFO. "
+           "Several files are merged by time.")
+
+_LOG_ACTION_HELP = {
+    "stats": (
+        ("Print, per log: the detected format, how many records and lines, its size, the time "
+         "span (first and last timestamp), how many records have no timestamp, and how many "
+         "records of each level. With filters (--level, --since, --grep...) the time span and "
+         "counts are those of the matching records."),
+        ("examples:\n"
+         "  diagkit logs stats /var/log/syslog\n"
+         "  diagkit logs stats app.log --since -1h --json\n"
+         "  journalctl -o json | diagkit logs stats -")),
+    "signatures": (
+        ("Group the (matching) records into recurring message templates - variable parts such "
+         "as numbers, addresses and ids masked - and print the most frequent: id, count, the "
+         "worst level seen, when first seen, and the template. --per-record also lists which "
+         "signature each record has."),
+        ("examples:\n"
+         "  diagkit logs signatures /var/log/syslog --top 10\n"
+         "  diagkit logs signatures app.log --level error --since yesterday\n"
+         "  diagkit logs signatures app.log --json --per-record > sigs.json")),
+    "histogram": (
+        ("Count the (matching) records per time bucket and draw one bar per bucket: '#' for "
+         "records, '!' for those at warning or worse. Records without a timestamp are left out."),
+        ("examples:\n"
+         "  diagkit logs histogram /var/log/syslog --bucket 1h\n"
+         "  diagkit logs histogram app.log web.log --level warning --since -1d\n"
+         "  diagkit logs histogram app.log --bucket 5m --json")),
+}
+
+
 def _add_logs_parser(sub: Any) -> None:
     lg = sub.add_parser(
         "logs", help="inspect log files offline (filter, stats, signatures, histogram)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="diagkit logs FILE... [filters]  |  diagkit logs stats|signatures|histogram "
-                    "FILE...   Files may be plain, .gz/.bz2/.xz or folders; 'syslog' also opens "
-                    "syslog.1, syslog.2.gz... as one log. Several files are merged by time.")
+                    "FILE... [options]\n\n" + textwrap.fill(_INPUTS, 88)
+                    + "\n\nEach action explains itself: diagkit logs stats --help")
     lg.add_argument("words", nargs="+", metavar="[ACTION] FILE",
                     help="optional action (stats, signatures, histogram), then files or folders")
-    lg.add_argument("--format", metavar="NAME", help="log format (default: detected)")
-    lg.add_argument("--level", metavar="LEVEL", help="this level and worse (e.g. warning)")
-    lg.add_argument("--since", metavar="T", help="ISO time, '2024-01-02 10:00', '10:00', '-1h', 'yesterday'")
-    lg.add_argument("--until", metavar="T")
-    lg.add_argument("--grep", metavar="RE", help="regular expression searched in each record")
-    lg.add_argument("--literal", metavar="TEXT", help="plain text searched in each record")
-    lg.add_argument("-i", "--ignore-case", action="store_true",
-                    help="case-insensitive --grep (--literal and --exclude always ignore case "
-                         "unless -I is given)")
-    lg.add_argument("-I", "--match-case", action="store_true", help="case-sensitive --literal")
-    lg.add_argument("--field", action="append", default=[], metavar="K=V",
-                    help="exact field match: host, source, pid, level or an extra key (repeatable)")
-    lg.add_argument("--exclude", action="append", default=[], metavar="TEXT",
-                    help="drop records containing this text (repeatable)")
-    lg.add_argument("-C", "--context", type=int, default=0, metavar="N",
-                    help="also show N records around each match (one file)")
-    lg.add_argument("--limit", type=int, default=0, metavar="N", help="at most N records / rows")
-    lg.add_argument("--json", action="store_true", help="machine-readable (docs/logs-json.md)")
-    lg.add_argument("--top", type=int, default=20, metavar="N", help="signatures: how many")
-    lg.add_argument("--per-record", action="store_true",
-                    help="signatures: print each record's signature id")
-    lg.add_argument("--bucket", default="", metavar="SIZE",
-                    help="histogram bucket: 30s, 1m, 1h, 1d (default: about 40 bars)")
+    for flags, kwargs, _ in _LOG_OPTIONS:
+        lg.add_argument(*flags, **kwargs)
+
+
+def _logs_action_parser(action: str) -> argparse.ArgumentParser:
+    """What ``diagkit logs ACTION --help`` shows: what ACTION prints, its options, examples."""
+    what, examples = _LOG_ACTION_HELP[action]
+    ap = argparse.ArgumentParser(
+        prog=f"diagkit logs {action}", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.fill(what, 88) + "\n\n" + textwrap.fill(_INPUTS, 88),
+        epilog=examples)
+    ap.add_argument("files", nargs="+", metavar="FILE", help="files, folders, '-' or pipes")
+    for flags, kwargs, applies in _LOG_OPTIONS:
+        if action in applies:
+            ap.add_argument(*flags, **kwargs)
+    return ap
+
+
+def _logs_argv(words: list[str], out: TextIO) -> list[str] | None:
+    """``diagkit logs ACTION --help`` prints that action's help (None: done); options may come
+    before, between or after the files (``logs stats --json FILE``)."""
+    if len(words) > 2 and words[1] in LOG_ACTIONS and ({"-h", "--help"} & set(words[2:])):
+        _logs_action_parser(words[1]).print_help(out)
+        return None
+    return words
+
+
+def _logs_progress(state: dict[str, bool]) -> Any:
+    """Tell on stderr what a slow open waits for (a FIFO without a writer) and, on a terminal,
+    how much of a pipe was read."""
+    tty = sys.stderr.isatty()
+
+    def progress(p: Any) -> None:
+        if p.phase == "waiting":
+            if state.get("line"):
+                print(file=sys.stderr)
+                state["line"] = False
+            print(f"diagkit: {p.note}", file=sys.stderr, flush=True)
+        elif p.phase == "reading" and tty:
+            print(f"\r{p.note}", end="", file=sys.stderr, flush=True)
+            state["line"] = True
+
+    return progress
 
 
 def _logs(args: argparse.Namespace, out: TextIO) -> int:
@@ -509,34 +616,79 @@ def _logs(args: argparse.Namespace, out: TextIO) -> int:
     if words[0] in LOG_ACTIONS and not (len(words) == 1 and Path(words[0]).exists()):
         action = words.pop(0)
     if not words:
-        print(f"diagkit: 'diagkit logs {action}' needs at least one file or folder.", file=sys.stderr)
+        print(f"diagkit: 'diagkit logs {action}' needs at least one file or folder "
+              f"(or '-' for standard input). See: diagkit logs {action} --help", file=sys.stderr)
         return EXIT_USAGE
+    state: dict[str, bool] = {}
     try:
         query = _logs_query(args)
         from diagkit.logs.logfile import open_logs
 
-        logs = open_logs(words, format=args.format)
+        logs = open_logs(words, format=args.format, progress=_logs_progress(state))
     except LogFormatError as exc:
         print(f"diagkit: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        if state.get("line"):
+            print(file=sys.stderr)
     try:
         if not args.json:
-            for log in logs:
-                for warning in log.warnings:
-                    print(f"warning: {warning}", file=sys.stderr)
+            for warning in [*logs.warnings, *(w for log in logs for w in log.warnings)]:
+                print(f"warning: {warning}", file=sys.stderr)
+        for warning in _filter_warnings(logs, query):
+            print(f"warning: {warning}", file=sys.stderr)
         if action == "stats":
-            return _logs_stats(logs, args, out)
-        if action == "signatures":
-            return _logs_signatures(logs, query, args, out)
-        if action == "histogram":
-            return _logs_histogram(logs, query, args, out)
-        return _logs_show(logs, query, args, out)
+            status = _logs_stats(logs, query, args, out)
+        elif action == "signatures":
+            status = _logs_signatures(logs, query, args, out)
+        elif action == "histogram":
+            status = _logs_histogram(logs, query, args, out)
+        else:
+            status = _logs_show(logs, query, args, out)
+        out.flush()  # a closed pipe shows here, not at exit
+        return status
+    except BrokenPipeError:
+        return _broken_pipe()
     except LogFormatError as exc:
         print(f"diagkit: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         for log in logs:
             log.close()
+
+
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for grep or cat killed by SIGPIPE
+
+
+def _broken_pipe() -> int:
+    """The reader went away (``diagkit logs FILE | head -1``): stop quietly, like grep. The
+    standard output is pointed at the null device so the exit flush does not complain."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return EXIT_BROKEN_PIPE
+
+
+def _filter_warnings(logs: list[Any], query: Any) -> list[str]:
+    """Time and level filters match nothing in a log without times or levels: say so."""
+    import numpy as np
+
+    out = []
+    for log in logs:
+        if (query.since or query.until) and not (~np.isnan(log.timestamps())).any():
+            out.append(f"{log.label} has no timestamps (read as {log.format.name}), so "
+                       "--since/--until match nothing in it. Give its format with --format if "
+                       "diagkit missed it, or filter with --grep.")
+        if (query.min_level or query.levels) and not log.levels().any():
+            out.append(f"{log.label} has no levels (read as {log.format.name}), so --level "
+                       "matches nothing in it. Give its format with --format if diagkit missed "
+                       "it, or filter with --grep.")
+    return out
 
 
 def _logs_query(args: argparse.Namespace) -> Any:
@@ -578,6 +730,8 @@ def _logs_show(logs: list[Any], query: Any, args: argparse.Namespace, out: TextI
     from diagkit.logs.model import Match
     from diagkit.logs.query import search, timeline
 
+    for log in logs:
+        log.settle_years()  # a year-less date gets the year it has in the whole file
     if len(logs) == 1:
         matches = search(logs[0], query)
     else:
@@ -613,20 +767,37 @@ def _logs_show(logs: list[Any], query: Any, args: argparse.Namespace, out: TextI
     return EXIT_OK
 
 
-def _logs_stats(logs: list[Any], args: argparse.Namespace, out: TextIO) -> int:
+def _logs_stats(logs: list[Any], query: Any, args: argparse.Namespace, out: TextIO) -> int:
     import numpy as np
 
     from diagkit.logs.model import Level
+    from diagkit.logs.query import matching_indices
 
     rows = []
     for log in logs:
         info = _log_file_info(log)
-        ts = log.timestamps()
-        ok = ts[~np.isnan(ts)]
-        levels = np.bincount(log.levels().astype(np.int64), minlength=int(max(Level)) + 1)
-        info["first"] = _iso(float(ok.min())) if len(ok) else None
-        info["last"] = _iso(float(ok.max())) if len(ok) else None
-        info["without_timestamp"] = int(len(ts) - len(ok))
+        ts, lv = log.timestamps(), log.levels()
+        if not query.is_empty:
+            idx = matching_indices(log, query)
+            ts, lv = ts[idx], lv[idx]
+            info["matching"] = len(idx)
+        # in slices: no copy of a whole per-record array (a 1 GiB log has ten million records)
+        levels = np.zeros(int(max(Level)) + 1, dtype=np.int64)
+        missing = 0
+        first, last = np.inf, -np.inf
+        step = 1 << 20
+        for a in range(0, len(ts), step):
+            part = ts[a: a + step]
+            nan = int(np.count_nonzero(np.isnan(part)))
+            missing += nan
+            if nan < len(part):
+                first = min(first, float(np.nanmin(part)))
+                last = max(last, float(np.nanmax(part)))
+            levels += np.bincount(lv[a: a + step].view(np.uint8), minlength=len(levels))
+        timed = np.isfinite(first)
+        info["first"] = _iso(first) if timed else None
+        info["last"] = _iso(last) if timed else None
+        info["without_timestamp"] = missing
         info["levels"] = {lv.label: int(levels[lv]) for lv in Level if levels[lv]}
         rows.append(info)
     if args.json:
@@ -639,10 +810,13 @@ def _logs_stats(logs: list[Any], args: argparse.Namespace, out: TextIO) -> int:
         print(f"  format:    {info['format']}", file=out)
         print(f"  records:   {info['records']:,}  (lines {info['lines']:,}, "
               f"{info['size']:,} bytes)", file=out)
+        if "matching" in info:
+            print(f"  matching:  {info['matching']:,}  (the lines below count these)", file=out)
         span = f"{info['first']} .. {info['last']}" if info["first"] else "no timestamps"
         print(f"  time span: {span}", file=out)
         if info["without_timestamp"] and info["first"]:
-            print(f"             ({info['without_timestamp']:,} records without a timestamp)", file=out)
+            print(f"             ({info['without_timestamp']:,} records without a timestamp)",
+                  file=out)
         lv = ", ".join(f"{k} {v:,}" for k, v in reversed(info["levels"].items()))
         print(f"  levels:    {lv or 'none'}", file=out)
         for w in info["warnings"]:
@@ -659,6 +833,8 @@ def _iso(epoch: float) -> str:
 def _logs_records(logs: list[Any], query: Any) -> Any:
     from diagkit.logs.query import search, timeline
 
+    for log in logs:
+        log.settle_years()
     if len(logs) == 1:
         return (m.record for m in search(logs[0], query) if not m.is_context)
     return timeline(logs, query)

@@ -20,6 +20,7 @@ store nothing more). Records are decoded and parsed only when asked for.
 
 from __future__ import annotations
 
+import bisect
 import bz2
 import hashlib
 import json
@@ -27,11 +28,17 @@ import lzma
 import mmap
 import os
 import re
+import stat
+import sys
+import tempfile
 import threading
+import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -40,22 +47,32 @@ import numpy as np
 
 from diagkit.config import data_dir, make_private, private_dir
 from diagkit.errors import LogFormatError
+from diagkit.logs import vectorized as vec
 from diagkit.logs.model import Level, LogFormat, ParseContext, Record
 
+_CR_LINE_END = re.compile(r"\r+\n")
 CHUNK = 8 << 20  # bytes indexed per step: big enough for numpy, small enough for memory
 FIRST_CHUNK = 4 << 20  # background open: this much is indexed before open() returns
 DISPLAY_CAP = 64 << 10  # a record's text is cut here for display and parsing
-HEADER_CAP = 512  # bytes of a record's first line parsed for levels()/timestamps()
+ARRAY_STEP = 1 << 17  # at most this many records per pass of levels()/timestamps()
+ARRAY_BYTES = 2 << 20  # and about this many bytes: bounds the temporaries (long JSON lines)
+_KEY_MIN = 1e12  # times at or above are year-less keys (epochs of years <= 9999 are below)
 SNIFF_LINES = 200
 COMPRESSED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
 
 
 @dataclass(frozen=True)
 class IndexProgress:
+    """How far opening got. ``phase``: "index" (fraction known), "reading" (a pipe or stdin
+    being copied into the cache: ``bytes_done`` so far, total unknown) or "waiting" (a FIFO
+    that nothing writes to yet; ``note`` says so)."""
+
     fraction: float
     records: int
     bytes_done: int
     bytes_total: int
+    phase: str = "index"
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -264,12 +281,15 @@ class LogFile:
         self._default_tz = default_tz
         self._warnings = warnings
         self._lock = threading.RLock()
+        self._arrays_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
         self._done = threading.Event()
         self._error: BaseException | None = None
         self._fh: Any = None
         self._mm: mmap.mmap | None = None
+        self._spool: Path | None = None  # a copy of a stream, removed on close
+        self._source_mtime: float | None = None
         self._reset_index()
         self._format: LogFormat = fmt or LogFormat()
 
@@ -286,6 +306,9 @@ class LogFile:
         ``background=True`` returns once the first chunk is indexed and indexes the rest in a
         daemon thread (``wait()``, ``complete``, ``cancel()``). Errors: :class:`LogFormatError`.
         """
+        if str(path) == STDIN or (not segments and is_stream(Path(path))):
+            return cls._open_stream(str(path), format=format, label=label, background=background,
+                                    progress=progress, cancel=cancel, default_tz=default_tz)
         p = Path(path)
         parts = [Path(s) for s in segments] if segments else [p]
         for part in parts:
@@ -304,7 +327,34 @@ class LogFile:
             data_path, warnings = _materialise(parts)
         log = cls(p, label=label or str(p), segments=parts, data_path=data_path, fmt=None,
                   default_tz=default_tz, warnings=list(warnings))
+        try:
+            # a year-less date is placed by the newest source file's mtime, not the cache's
+            log._source_mtime = max(part.stat().st_mtime for part in parts)
+        except OSError:
+            pass
         log._map()
+        log._choose_format(format)
+        log._start(background=background, progress=progress, cancel=cancel)
+        return log
+
+    @classmethod
+    def _open_stream(cls, source: str, *, format: str | LogFormat | None, label: str | None,
+                     background: bool, progress: Callable[[IndexProgress], None] | None,
+                     cancel: threading.Event | None, default_tz: object | None) -> LogFile:
+        """stdin (``-``), a pipe (``<(...)``) or a FIFO: copied once into the cache (it cannot
+        be mapped or read twice), then opened from there; the copy goes when the log closes."""
+        data_path, warnings = spool(source, progress=progress, cancel=cancel)
+        name = "stdin" if source == STDIN else source
+        log = cls(Path(source), label=label or name, segments=[Path(source)],
+                  data_path=data_path, fmt=None, default_tz=default_tz, warnings=warnings)
+        log._spool = data_path
+        log._source_mtime = time.time()
+        try:
+            log._map()
+        finally:
+            if os.name != "nt":  # the mapping keeps the data; nothing is left behind on a crash
+                data_path.unlink(missing_ok=True)
+                log._spool = None
         log._choose_format(format)
         log._start(background=background, progress=progress, cancel=cancel)
         return log
@@ -319,7 +369,7 @@ class LogFile:
         self._inode = (st.st_dev, st.st_ino)
         self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ) if st.st_size else None
         self._size = st.st_size
-        self._mtime = st.st_mtime
+        self._mtime = self._source_mtime if self._source_mtime is not None else st.st_mtime
         if not st.st_size and not any("is empty" in w for w in self._warnings):
             self._warnings.append(f"{self._path} is empty: there are no records.")
         elif st.st_size:
@@ -335,6 +385,9 @@ class LogFile:
         self._format = resolve_format(name, sample)
         self._ctx = ParseContext(reference_time=datetime.fromtimestamp(self._mtime),
                                  default_tz=self._default_tz)
+        # records are parsed against the year-less reference; LogFile supplies the years
+        self._pctx = ParseContext(reference_time=vec.YEARLESS_REFERENCE,
+                                  default_tz=self._default_tz)
 
     def _reset_index(self) -> None:
         self._lines = _Growable()
@@ -344,6 +397,8 @@ class LogFile:
         self._partial_tail = False  # the last indexed line had no newline (end of file)
         self._levels: np.ndarray | None = None
         self._times: np.ndarray | None = None
+        self._year_plan = vec.YearPlan()
+        self._year_changes: list[tuple[int, int]] = []  # (record, relative year) where it changes
         self._offsets_cache: np.ndarray | None = None
 
     def _start(self, *, background: bool, progress: Callable[[IndexProgress], None] | None,
@@ -390,6 +445,14 @@ class LogFile:
         assert mm is not None
         pos = self._next_line
         whole = np.frombuffer(mm, dtype=np.uint8) if self._format.multiline else None
+
+        def newlines(a: int, b: int) -> np.ndarray:
+            return np.flatnonzero(np.frombuffer(mm, np.uint8, b - a, a) == 10)
+
+        # the newline search of the next chunks runs in two threads (numpy lets go of the GIL)
+        pool = ThreadPoolExecutor(max_workers=2) if end - pos > 4 * CHUNK else None
+        ahead: deque[Any] = deque()
+        queued = pos
         try:
             while pos < end:
                 if self._cancel.is_set():
@@ -397,7 +460,13 @@ class LogFile:
                                           "only the records before are shown.")
                     return
                 stop = min(end, pos + CHUNK)
-                nl = np.flatnonzero(np.frombuffer(mm, np.uint8, stop - pos, pos) == 10)
+                if pool is not None:
+                    while queued < end and len(ahead) < 3:
+                        ahead.append(pool.submit(newlines, queued, min(end, queued + CHUNK)))
+                        queued = min(end, queued + CHUNK)
+                    nl = ahead.popleft().result()
+                else:
+                    nl = newlines(pos, stop)
                 if len(nl):
                     nl += pos
                     starts = np.empty(len(nl), dtype=np.int64)
@@ -412,6 +481,10 @@ class LogFile:
                 self._partial_tail = True
                 self._add_lines(np.array([self._next_line], dtype=np.int64), whole, self._size)
         finally:
+            if pool is not None:
+                for fut in ahead:
+                    fut.cancel()
+                pool.shutdown(wait=True)
             del whole
 
     def _add_lines(self, starts: np.ndarray, whole: np.ndarray | None, end: int) -> None:
@@ -471,6 +544,9 @@ class LogFile:
     def close(self) -> None:
         self.cancel()
         self._close_map()
+        if self._spool is not None:
+            self._spool.unlink(missing_ok=True)
+            self._spool = None
 
     def _close_map(self) -> None:
         if self._mm is not None:
@@ -580,20 +656,25 @@ class LogFile:
         data = self._mm[start:end]
         if data.endswith(b"\n"):
             data = data[:-1]
-            if data.endswith(b"\r"):
-                data = data[:-1]
-        return data
+        return data.rstrip(b"\r")
 
     def record(self, i: int) -> Record:
         first, last, start, end = self._span(i)
         cut = end - start > DISPLAY_CAP
         data = self._bytes(start, start + DISPLAY_CAP if cut else end)
-        text = data.decode("utf-8", "replace").replace("\r\n", "\n")
+        text = data.decode("utf-8", "replace")
+        if "\r" in text:  # line ends as written on Windows (or worse): shown and parsed as "\n"
+            text = _CR_LINE_END.sub("\n", text).rstrip("\r")
         if cut:
             text += f"\n… [record cut for display: {end - start:,} bytes in all]"
-        fields = self._format.parse(text, self._ctx)
+        fields = self._format.parse(text, self._pctx)
+        timestamp, level = self._settle_year(i, fields.timestamp), fields.level
+        if cut:  # time and level come from the whole first line, like levels()/timestamps()
+            text1 = self._first_line(start, end).decode("utf-8", "replace").rstrip("\r")
+            head = self._format.parse(text1, self._pctx)
+            timestamp, level = self._settle_year(i, head.timestamp), head.level
         return Record(file=self._label, index=i, first_line=first, last_line=last, raw=text,
-                      timestamp=fields.timestamp, level=fields.level, host=fields.host,
+                      timestamp=timestamp, level=level, host=fields.host,
                       source=fields.source, pid=fields.pid, message=fields.message,
                       extra=dict(fields.extra))
 
@@ -662,88 +743,220 @@ class LogFile:
     # -- per-record arrays --------------------------------------------------------------------
 
     def headers(self, indices: Iterable[int]) -> Iterable[tuple[int, Level, float]]:
-        """(index, level, epoch seconds or NaN) from each record's first line."""
-        for i in indices:
-            _, _, start, end = self._span(int(i))
-            yield int(i), *self._header_fields(self._bytes(start, min(end, start + HEADER_CAP)))
+        """(index, level, epoch seconds or NaN) from each record's first line (all of it)."""
+        wanted = [int(i) for i in indices]
+        out = []
+        for i in wanted:
+            _, _, start, end = self._span(i)
+            level, value = self._header_fields(self._first_line(start, end))
+            if value >= _KEY_MIN:
+                # a year-less time: its year depends on the records before it (the year plan)
+                self._compute_arrays()
+                assert self._levels is not None and self._times is not None
+                return [(j, Level(int(self._levels[j])), float(self._times[j])) for j in wanted]
+            out.append((i, level, value))
+        return out
+
+    def _first_line(self, start: int, end: int) -> bytes:
+        assert self._mm is not None
+        nl = self._mm.find(b"\n", start, end)
+        return self._mm[start: nl if nl >= 0 else end]
 
     def _header_fields(self, data: bytes) -> tuple[Level, float]:
-        nl = data.find(b"\n")
-        if nl >= 0:
-            data = data[:nl]
-        fields = self._format.parse(data.decode("utf-8", "replace").rstrip("\r"), self._ctx)
+        """(level, epoch seconds / year-less key / NaN) of one record's first line: the format's
+        ``parse`` with the year-less reference (see :mod:`diagkit.logs.vectorized`)."""
+        fields = self._format.parse(data.decode("utf-8", "replace").rstrip("\r"), self._pctx)
         ts = fields.timestamp
-        return fields.level, (ts.timestamp() if ts is not None else np.nan)
+        if ts is None:
+            return fields.level, np.nan
+        if ts.year == vec.SENTINEL_YEAR:
+            sod = ts.hour * 3600 + ts.minute * 60 + ts.second
+            return fields.level, float(vec.yearless_key(ts.month, ts.day, sod, ts.microsecond))
+        try:
+            return fields.level, ts.timestamp()
+        except (OverflowError, ValueError, OSError):
+            return fields.level, np.nan
 
-    def _header_ends(self, a: int, b: int, offsets: np.ndarray, buf: np.ndarray) -> np.ndarray:
-        """Where the headers of records ``a..b`` end: their first line without the newline,
-        capped at HEADER_CAP bytes (what ``_header_fields`` is given, before ``\r`` is cut)."""
+    def _header_ends(self, a: int, b: int, offsets: np.ndarray,
+                     buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the first lines of records ``a..b`` end (no newline, no trailing ``\r``s: the
+        text ``parse`` is given), and which records had so many ``\r``s that the vectorised
+        path should leave them to Python."""
         with self._lock:
             lines = self._lines.view()
-            line_no = np.arange(a, b) if self._recs is None else self._recs.view()[a:b]
+            single = self._recs is None
+            line_no = None if single else self._recs.view()[a:b]  # type: ignore[union-attr]
             n_lines = self._lines.n
-        nxt = line_no + 1
-        ends = np.where(nxt < n_lines, lines[np.minimum(nxt, n_lines - 1)], self._data_end)
+        starts = offsets[a:b]
+        if single:  # a record is a line: it ends where the next begins
+            ends = np.empty(b - a, dtype=np.int64)
+            ends[:-1] = lines[a + 1: b]
+            ends[-1] = lines[b] if b < n_lines else self._data_end
+        else:
+            assert line_no is not None
+            nxt = line_no + 1
+            ends = np.where(nxt < n_lines, lines[np.minimum(nxt, n_lines - 1)], self._data_end)
         if len(ends) and ends[-1] > 0:
             has_nl = buf[np.maximum(ends - 1, 0)] == 10
-            ends = ends - (has_nl & (ends > offsets[a:b]))
-        return np.minimum(ends, offsets[a:b] + HEADER_CAP)
+            ends = ends - (has_nl & (ends > starts))
+        for _ in range(8):
+            cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
+            if not cr.any():
+                break
+            ends = ends - cr
+        else:
+            cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
+            return ends, cr
+        return ends, np.zeros(len(ends), dtype=bool)
 
     def _compute_arrays(self, fast: bool = True) -> None:
-        """Fill the level/time arrays. With ``fast`` a format's ``vector_headers`` hook (see
-        :mod:`diagkit.logs.formats`) does the records it can in numpy and only the rest are
-        parsed in Python; ``fast=False`` parses every header (the reference the tests use)."""
+        """Fill the level/time arrays: each format's extractor in
+        :mod:`diagkit.logs.vectorized` does the records it can in numpy and only the rest are
+        parsed in Python; ``fast=False`` parses every header (the reference the tests use).
+        Year-less times are then given their years by the file's :class:`YearPlan`."""
         self.wait()
-        n = self.record_count
-        have = 0 if self._levels is None else len(self._levels)
-        if have == n and self._times is not None:
-            return
-        levels = np.zeros(n, dtype=np.int8)
-        times = np.full(n, np.nan, dtype=np.float64)
-        if have and self._levels is not None and self._times is not None:
-            levels[:have] = self._levels
-            times[:have] = self._times
-        offsets = self.record_offsets()
-        mm = self._mm
-        parse = self._header_fields
-        hook = getattr(self._format, "vector_headers", None) if fast and mm is not None else None
-        if hook is not None:
-            buf = np.frombuffer(mm, dtype=np.uint8)  # type: ignore[arg-type]
+        with self._arrays_lock:
+            n = self.record_count
+            have = 0 if self._levels is None else len(self._levels)
+            if have == n and self._times is not None:
+                return
+            levels = np.zeros(n, dtype=np.int8)
+            times = np.full(n, np.nan, dtype=np.float64)
+            if have and self._levels is not None and self._times is not None:
+                levels[:have] = self._levels
+                times[:have] = self._times
+            offsets = self.record_offsets()
+            mm = self._mm
+            extract = vec.extractor_for(self._format.name) if fast and mm is not None else None
+            buf = np.frombuffer(mm, dtype=np.uint8) if mm is not None else None
+            yearless_chunks: list[tuple[int, int]] = []
+            failed: list[str] = []
+
+            def batch(a: int, b: int) -> None:
+                """One batch, start to end: extract, parse what is left, store, drop pages.
+                Batches write disjoint slices, so two run at once (numpy lets go of the GIL)."""
+                assert buf is not None
+                starts = np.asarray(offsets[a:b], dtype=np.int64)
+                ends, odd = self._header_ends(a, b, offsets, buf)
+                got = None
+                if extract is not None and not failed:
+                    try:
+                        got = extract(vec.Headers(buf, starts, ends, self._default_tz))
+                    except Exception as exc:  # noqa: BLE001 - Python parses them all
+                        failed.append(f"{type(exc).__name__}: {exc}")
+                self._fill_batch(levels, times, a, b, (starts, ends, odd, got), mm, offsets, n,
+                                 yearless_chunks)
+
             try:
-                step = 1 << 19  # records per numpy pass: bounds the temporaries (~100 MB)
-                for a in range(have, n, step):
-                    b = min(n, a + step)
-                    starts = np.asarray(offsets[a:b], dtype=np.int64)
-                    ends = self._header_ends(a, b, offsets, buf)
-                    t, lv, done = hook(buf, starts, ends, self._ctx)
-                    times[a:b] = t
-                    levels[a:b] = lv
-                    hi = int(offsets[b]) if b < n else self._data_end
-                    for j in np.flatnonzero(~done).tolist():
-                        s = int(starts[j])
-                        lvj, tsj = parse(mm[s: int(ends[j])])  # type: ignore[index]
-                        levels[a + j] = lvj
-                        times[a + j] = tsj
-                    self._drop_pages(int(starts[0]), hi)
+                bounds = _batches(offsets, have, n, self._data_end)
+                if extract is None or len(bounds) < 2:
+                    for a, b in bounds:
+                        batch(a, b)
+                else:
+                    with ThreadPoolExecutor(max_workers=2) as pool:
+                        for fut in [pool.submit(batch, a, b) for a, b in bounds]:
+                            fut.result()
             finally:
-                del buf
+                buf = None  # the mapping cannot close while a view on it exists
+            if failed:
+                self._warnings.append(
+                    f"Fast time/level extraction for the {self._format.name} format failed "
+                    f"({failed[0]}); those records were parsed one by one.")
+            if yearless_chunks:
+                self._plan_years(times, sorted(yearless_chunks))
             self._levels, self._times = levels, times
-            return
-        step = 65536
-        for a in range(have, n, step):
-            b = min(n, a + step)
-            lo = int(offsets[a])
-            hi = int(offsets[b]) if b < n else self._data_end
-            block = mm[lo:hi] if mm is not None else b""
-            rel = offsets[a:b] - lo
-            ends = np.append(rel[1:], hi - lo)
-            for j in range(b - a):
-                s = int(rel[j])
-                lv, ts = parse(block[s: min(int(ends[j]), s + HEADER_CAP)])
-                levels[a + j] = lv
-                times[a + j] = ts
-            self._drop_pages(lo, hi)
-        self._levels, self._times = levels, times
+
+    def _fill_batch(self, levels: np.ndarray, times: np.ndarray, a: int, b: int,
+                    result: tuple[np.ndarray, np.ndarray, np.ndarray, Any], mm: Any,
+                    offsets: np.ndarray, n: int, yearless_chunks: list[tuple[int, int]]) -> None:
+        """Store one batch: the extractor's results, then Python for what it left."""
+        starts, ends, odd, got = result
+        if got is None:
+            todo = np.arange(b - a)
+        else:
+            done = got.done & ~odd
+            if done.all():
+                times[a:b] = got.times
+                levels[a:b] = got.levels
+                todo = np.zeros(0, dtype=np.int64)
+            else:
+                times[a:b] = np.where(done, got.times, np.nan)
+                levels[a:b] = np.where(done, got.levels, 0)
+                todo = np.flatnonzero(~done)
+        for j in todo.tolist():
+            s = int(starts[j])
+            lvj, tsj = self._header_fields(mm[s: int(ends[j])])
+            levels[a + j] = lvj
+            times[a + j] = tsj
+        if bool((times[a:b] >= _KEY_MIN).any()):
+            yearless_chunks.append((a, b))  # (list.append is atomic: batches run in threads)
+        self._drop_pages(int(starts[0]), int(offsets[b]) if b < n else self._data_end)
+
+    def _plan_years(self, times: np.ndarray, chunks: list[tuple[int, int]]) -> None:
+        """Replace the year-less keys in ``times[a:b]`` of each chunk by epoch seconds. Two
+        passes (the anchor is the last record), keeping only where the year changes."""
+        plan = self._year_plan
+        for a, b in chunks:
+            idx = np.flatnonzero(times[a:b] >= _KEY_MIN) + a
+            rel = plan.feed(times[idx])
+            if len(rel):
+                change = np.flatnonzero(np.diff(rel, prepend=rel[0] - 1))
+                if self._year_changes and self._year_changes[-1][1] == int(rel[0]):
+                    change = change[1:]  # the year goes on from the chunk before
+                self._year_changes.extend(zip(idx[change].tolist(), rel[change].tolist(),
+                                              strict=True))
+        plan.anchor(self._reference_naive())
+        at = np.array([i for i, _ in self._year_changes], dtype=np.int64)
+        rels = np.array([r for _, r in self._year_changes], dtype=np.int64)
+        for a, b in chunks:
+            idx = np.flatnonzero(times[a:b] >= _KEY_MIN) + a
+            if not len(idx):
+                continue
+            rel = rels[np.maximum(np.searchsorted(at, idx, side="right") - 1, 0)]
+            times[idx] = vec.yearless_to_epoch(times[idx], plan.years(rel), self._default_tz)
+
+    def _reference_naive(self) -> datetime:
+        return datetime.fromtimestamp(self._mtime)
+
+    def _year_of(self, i: int) -> int | None:
+        """The planned year of year-less record ``i``, or None before the arrays exist."""
+        if self._year_plan.base is None or not self._year_changes or not self.arrays_ready():
+            return None
+        k = bisect.bisect_right(self._year_changes, (i, 1 << 30)) - 1
+        rel = self._year_changes[max(k, 0)][1]
+        return self._year_plan.base + rel
+
+    def _settle_year(self, i: int, ts: datetime | None) -> datetime | None:
+        """A record's timestamp with its inferred year: the file's year plan once the arrays
+        are computed; before that, the newest year not after the mtime + 1 day."""
+        if ts is None or ts.year != vec.SENTINEL_YEAR:
+            return ts
+        year = self._year_of(i)
+        if year is None:
+            limit = self._reference_naive() + timedelta(days=1)
+            for y in range(limit.year, limit.year - 9, -1):
+                try:
+                    if ts.replace(year=y, tzinfo=None) <= limit:
+                        year = y
+                        break
+                except ValueError:
+                    continue
+            if year is None:
+                return None
+        try:
+            return ts.replace(year=year)
+        except ValueError:  # Feb 29 in a common year
+            return None
+
+    def settle_years(self) -> None:
+        """Compute the per-record arrays now if the first records have year-less timestamps,
+        so that ``record()`` gives every record its final year (see :meth:`_settle_year`)."""
+        self.wait()
+        n = min(self.record_count, 1000)
+        for _, _, value in self.headers(range(n)) if not self.arrays_ready() else ():
+            if value >= _KEY_MIN:
+                self._compute_arrays()
+                return
 
     def levels(self) -> np.ndarray:
         """Each record's level (int8 values of :class:`Level`), computed once and cached."""
@@ -799,10 +1012,178 @@ class LogFile:
                 self._partial_tail = False
                 self._offsets_cache = None
             kept = self.record_count
+            if self._year_changes:  # the year plan ran past the cut: plan again from the start
+                self._levels = self._times = None
+                self._year_plan = vec.YearPlan()
+                self._year_changes = []
             if self._levels is not None and len(self._levels) > kept:
                 self._levels, self._times = self._levels[:kept], self._times[:kept]  # type: ignore[index]
         self._start(background=False, progress=None, cancel=None)
         return Refresh(self.record_count - before)
+
+
+def _batches(offsets: np.ndarray, a: int, n: int, data_end: int) -> list[tuple[int, int]]:
+    """Record ranges of about ARRAY_BYTES (at most ARRAY_STEP records, at least one)."""
+    out = []
+    while a < n:
+        start = int(offsets[a])
+        b = int(np.searchsorted(offsets, start + ARRAY_BYTES, side="left"))
+        b = max(a + 1, min(b, a + ARRAY_STEP, n))
+        out.append((a, b))
+        a = b
+    return out
+
+
+class LogSet(list):  # type: ignore[type-arg]
+    """The logs :func:`open_logs` opened (a list of :class:`LogFile`), with ``warnings`` about
+    what it skipped (unreadable members of a folder, an empty folder)."""
+
+    def __init__(self, logs: Iterable[LogFile] = ()) -> None:
+        super().__init__(logs)
+        self.warnings: list[str] = []
+
+
+# -- streams: stdin, pipes, FIFOs ------------------------------------------------------------
+
+STDIN = "-"
+FIFO_NOTICE_AFTER = 1.0  # seconds without a writer before a FIFO open says what it waits for
+_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz"}
+
+
+def is_stream(path: Path) -> bool:
+    """A FIFO, a pipe (``/dev/fd/N`` from ``<(...)``), a socket or a character device: data that
+    can be read once, not mapped."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
+
+
+def _open_fifo(path: str, progress: Callable[[IndexProgress], None] | None,
+               cancel: threading.Event | None, timeout: float | None) -> Any:
+    """Open a FIFO for reading. Opening blocks until something opens it for writing, so it
+    happens in a helper thread; after FIFO_NOTICE_AFTER seconds ``progress`` hears what we wait
+    for (the CLI prints it), and ``cancel``/``timeout`` end the wait with an error."""
+    box: dict[str, Any] = {}
+
+    def opener() -> None:
+        try:
+            box["fh"] = open(path, "rb")  # noqa: SIM115 - handed to the caller
+        except OSError as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=opener, name=f"open {path}", daemon=True)
+    thread.start()
+    started = time.monotonic()
+    told = False
+    while thread.is_alive():
+        thread.join(0.1)
+        waited = time.monotonic() - started
+        if not thread.is_alive():
+            break
+        if not told and waited >= FIFO_NOTICE_AFTER and progress is not None:
+            told = True
+            progress(IndexProgress(0.0, 0, 0, 0, phase="waiting",
+                                   note=f"waiting for a program to write to the FIFO {path} "
+                                        "(nothing has opened it for writing yet); Ctrl-C stops"))
+        if (cancel is not None and cancel.is_set()) or (timeout is not None and waited > timeout):
+            _unblock_fifo(path)
+            thread.join(2)
+            fh = box.get("fh")
+            if fh is not None:
+                fh.close()
+            raise LogFormatError(f"Nothing wrote to the FIFO {path} within {waited:.0f} s. Start "
+                                 "the program that writes to it, then open it again.")
+    if "error" in box:
+        exc = box["error"]
+        raise LogFormatError(f"Cannot read {path}: {exc.strerror or exc}. Check the path and "
+                             "its permissions.") from exc
+    return box["fh"]
+
+
+def _unblock_fifo(path: str) -> None:
+    """Open the FIFO for writing and close it: the blocked reader's open returns (at EOF)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return
+    os.close(fd)
+
+
+def spool(source: str, *, progress: Callable[[IndexProgress], None] | None = None,
+          cancel: threading.Event | None = None, fifo_timeout: float | None = None
+          ) -> tuple[Path, list[str]]:
+    """Copy stdin (``-``), a pipe or a FIFO into a new file in the log cache (with progress:
+    phase "reading"); compressed data is decompressed. Returns (the file, warnings)."""
+    folder = data_dir() / "cache" / "logs"
+    warnings: list[str] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="stream-", suffix=".log", dir=folder)
+    except OSError as exc:
+        raise LogFormatError(f"Cannot make a copy of {source} in {folder}: "
+                             f"{exc.strerror or exc}. Check that folder.") from exc
+    target = Path(name)
+    if source == STDIN:
+        src: Any = sys.stdin.buffer
+        if sys.stdin.isatty() and progress is not None:
+            progress(IndexProgress(0.0, 0, 0, 0, phase="waiting",
+                                   note="reading the log from the terminal: end with Ctrl-D"))
+    elif stat.S_ISFIFO(Path(source).stat().st_mode) and not source.startswith("/dev/fd/"):
+        src = _open_fifo(source, progress, cancel, fifo_timeout)
+    else:
+        try:
+            src = open(source, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            os.close(fd)
+            target.unlink(missing_ok=True)
+            raise LogFormatError(f"Cannot read {source}: {exc.strerror or exc}.") from exc
+    done = 0
+    last = 0.0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            read = getattr(src, "read1", src.read)
+            while True:
+                if cancel is not None and cancel.is_set():
+                    warnings.append(f"Reading {source} was stopped after {_human(done)}: only "
+                                    "what was read is shown.")
+                    break
+                block = read(1 << 20)
+                if not block:
+                    break
+                out.write(block)
+                done += len(block)
+                now = time.monotonic()
+                if progress is not None and now - last > 0.2:
+                    last = now
+                    progress(IndexProgress(0.0, 0, done, 0, phase="reading",
+                                           note=f"reading {source}: {_human(done)}"))
+    except OSError as exc:
+        target.unlink(missing_ok=True)
+        raise LogFormatError(f"Cannot copy {source} into {folder}: {exc.strerror or exc}. "
+                             "Check free space there.") from exc
+    finally:
+        if src is not sys.stdin.buffer:
+            src.close()
+    with open(target, "rb") as fh:
+        head = fh.read(6)
+    kind = next((k for magic, k in _MAGIC.items() if head.startswith(magic)), None)
+    if kind is not None:  # zcat-free: compressed data on stdin is read like a .gz file
+        plain = target.with_name(target.stem + "-plain.log")
+        try:
+            with open(plain, "wb") as out:
+                _, warning = _decompress(target, kind, out)
+        except OSError as exc:
+            plain.unlink(missing_ok=True)
+            raise LogFormatError(f"Cannot decompress {source} into {folder}: "
+                                 f"{exc.strerror or exc}.") from exc
+        finally:
+            target.unlink(missing_ok=True)
+        if warning:
+            warnings.append(warning.replace(str(target), source))
+        target = plain
+    return target, warnings
 
 
 # -- rotated sets -----------------------------------------------------------------------------
@@ -819,10 +1200,15 @@ def _rotation_key(name: str) -> tuple[str, int] | None:
 
 
 def rotated_set(path: Path) -> list[Path]:
-    """``path`` and its rotated siblings, oldest first (``syslog.3.gz``, ..., ``syslog``)."""
+    """``path`` and its rotated siblings, oldest first (``syslog.3.gz``, ..., ``syslog``).
+    A folder that may not be listed gives just ``path``."""
     base = path.name
     found: list[tuple[int, Path]] = []
-    for sib in path.parent.iterdir():
+    try:
+        siblings = list(path.parent.iterdir())
+    except OSError:
+        return [path]
+    for sib in siblings:
         k = _rotation_key(sib.name)
         if k and k[0] == base and sib.is_file():
             found.append((k[1], sib))
@@ -833,35 +1219,61 @@ def rotated_set(path: Path) -> list[Path]:
 def open_logs(paths: Sequence[str | os.PathLike[str]], *, format: str | LogFormat | None = None,
               background: bool = False, default_tz: object | None = None,
               progress: Callable[[IndexProgress], None] | None = None,
-              cancel: threading.Event | None = None) -> list[LogFile]:
-    """Open files and folders; a base name with rotated siblings opens as one LogFile.
+              cancel: threading.Event | None = None) -> LogSet:
+    """Open files, folders, ``-`` (stdin), pipes and FIFOs; a base name with rotated siblings
+    opens as one LogFile.
 
-    A folder opens every log in it (rotations grouped). A file that is itself a rotation
-    (``syslog.1``) opens alone. Errors: :class:`LogFormatError`.
+    A folder opens every log in it (rotations grouped); a member that cannot be read is
+    skipped with a warning in the result's ``warnings`` (the others open). A file that is
+    itself a rotation (``syslog.1``) opens alone. Errors: :class:`LogFormatError` (a folder
+    that cannot be listed, a named file that cannot be read, a folder with nothing readable).
     """
-    groups: list[tuple[Path, list[Path]]] = []
+    groups: list[tuple[Path, list[Path], Path | None]] = []  # (path, segments, from folder)
+    result = LogSet()
     for raw in paths:
+        if str(raw) == STDIN:
+            groups.append((Path(STDIN), [Path(STDIN)], None))
+            continue
         p = Path(raw).expanduser()
         if p.is_dir():
-            members = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))
+            try:
+                entries = list(p.iterdir())
+            except OSError as exc:
+                raise LogFormatError(
+                    f"Cannot list the folder {p}: {exc.strerror or exc}. Run as a user who may "
+                    "read it, or give the log files inside it one by one.") from exc
+            members = sorted(f for f in entries if f.is_file() and not f.name.startswith("."))
+            if not members:
+                result.warnings.append(f"{p} holds no log files.")
             bases = {f.name for f in members}
             for f in members:
                 k = _rotation_key(f.name)
                 if k and k[0] in bases:
                     continue  # opened with its base file
-                groups.append((f, rotated_set(f) if not k else [f]))
-        elif p.exists() and _rotation_key(p.name) is None:
-            groups.append((p, rotated_set(p)))
+                groups.append((f, rotated_set(f) if not k else [f], p))
+        elif p.exists() and not is_stream(p) and _rotation_key(p.name) is None:
+            groups.append((p, rotated_set(p), None))
         else:
-            groups.append((p, [p]))
-    logs: list[LogFile] = []
+            groups.append((p, [p], None))
+    skipped: dict[Path, list[str]] = {}
     try:
-        for p, parts in groups:
-            logs.append(LogFile.open(p, format=format, background=background,
-                                     default_tz=default_tz, progress=progress, cancel=cancel,
-                                     segments=parts if len(parts) > 1 else None))
+        for p, parts, folder in groups:
+            try:
+                result.append(LogFile.open(p, format=format, background=background,
+                                           default_tz=default_tz, progress=progress,
+                                           cancel=cancel,
+                                           segments=parts if len(parts) > 1 else None))
+            except LogFormatError as exc:
+                if folder is None:
+                    raise
+                skipped.setdefault(folder, []).append(str(exc))
+                result.warnings.append(f"Skipped {p}: {exc}")
     except BaseException:
-        for log in logs:
+        for log in result:
             log.close()
         raise
-    return logs
+    if skipped and not result:
+        folder, why = next(iter(skipped.items()))
+        raise LogFormatError(f"None of the logs in {folder} could be opened ({len(why)} tried); "
+                             f"the first: {why[0]}")
+    return result

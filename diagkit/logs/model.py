@@ -46,7 +46,7 @@ class Level(enum.IntEnum):
         if isinstance(text, int):
             return _SYSLOG_SEVERITY.get(text, cls.UNKNOWN)
         key = text.strip().strip("[]<>:").lower()
-        if key.isdigit():
+        if key.isdecimal():  # not isdigit(): "²" is a digit that int() refuses
             return _SYSLOG_SEVERITY.get(int(key), cls.UNKNOWN)
         level = _ALIASES.get(key)
         if level is None and key[-1:].isdigit():

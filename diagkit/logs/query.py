@@ -32,6 +32,7 @@ from diagkit.errors import LogFormatError
 from diagkit.logs.logfile import LogFile
 from diagkit.logs.model import Histogram, Level, Match, Query, Record
 
+_CR_LINE_END = re.compile(rb"\r+\n")
 SEARCH_CHUNK = 16 << 20
 PARSE_FEW = 100_000  # fewer candidates than this: parse their headers instead of every record
 MAX_BUCKETS = 200_000
@@ -117,6 +118,25 @@ def _literal_positions(hay: np.ndarray, needle: bytes, *, fold_case: bool) -> np
     return cand.astype(np.int64, copy=False)
 
 
+def _without_crlf(chunk: bytes, local: np.ndarray, *, at_end: bool) -> tuple[bytes, np.ndarray]:
+    """``chunk`` with each "\\r\\n" made "\\n" (and a final "\\r" dropped when the chunk ends the
+    file), and the record starts moved to match."""
+    data = np.frombuffer(chunk, dtype=np.uint8)
+    cr = np.flatnonzero(data[:-1] == 13)
+    gone = cr[data[cr + 1] == 10]  # "\r" before "\n", then "\r"s before those
+    while len(gone):
+        more = np.setdiff1d(gone - 1, gone)
+        more = more[(more >= 0) & (data[np.maximum(more, 0)] == 13)]
+        if not len(more):
+            break
+        gone = np.union1d(gone, more)
+    del data
+    cleaned = _CR_LINE_END.sub(b"\n", chunk)
+    if at_end:
+        cleaned = cleaned.rstrip(b"\r")
+    return cleaned, local - np.searchsorted(gone, local, side="left")
+
+
 def _scan(log: LogFile, text: str, *, regex: bool, case_sensitive: bool,
           cancel: threading.Event | None = None, progress: Progress | None = None,
           share: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
@@ -150,21 +170,27 @@ def _scan(log: LogFile, text: str, *, regex: bool, case_sensitive: bool,
                 progress(share[0] + share[1] * end / total)
             continue
         chunk = mm[start:end]
+        r1 = int(offsets.searchsorted(end, side="left"))
+        local = offsets[r0:r1] - start  # record starts in this chunk
+        if b"\r" in chunk:
+            # Records show "\r\n" as "\n" (and drop a "\r" ending the file): match what they
+            # show, so that "x$" finds the same records in the LF and the CRLF copy.
+            chunk, local = _without_crlf(chunk, local, at_end=end >= log.data_end())
         size = len(chunk)
         pos = 0
+        count_local = len(local)
         while pos < size:
             hit = find(chunk, pos, size)
-            if hit is None:
-                break
-            r = int(searchsorted(start + hit[0], side="right")) - 1
-            rec_end = (int(offsets[r + 1]) - start) if r + 1 < n else size
+            if hit is None or (hit[0] == size and chunk.endswith(b"\n")):
+                break  # (an empty match after the last newline is in no record)
+            k = int(local.searchsorted(hit[0], side="right")) - 1
+            rec_end = int(local[k + 1]) if k + 1 < count_local else size
             if hit[1] > rec_end:
                 # A regex hit ran past its record (e.g. "\s" ate the newline): test the record alone.
-                rec_start = int(offsets[r]) - start
-                if find(chunk, rec_start, rec_end) is not None:
-                    hits.append(r)
+                if find(chunk, int(local[k]), rec_end) is not None:
+                    hits.append(r0 + k)
             else:
-                hits.append(r)
+                hits.append(r0 + k)
             pos = rec_end
         log._drop_pages(start, end)
         if progress is not None:

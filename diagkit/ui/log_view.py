@@ -423,7 +423,8 @@ class LogView(QWidget):
         self.logs = logs
         self.base_view = RecordView(logs)
         self._set_view(self.base_view)
-        warnings = [w for lg in logs for w in lg.warnings]
+        # open_logs also says what it skipped (an unreadable file in a folder)
+        warnings = [*getattr(logs, "warnings", []), *(w for lg in logs for w in lg.warnings)]
         fmts = ", ".join(sorted({lg.format.title for lg in logs}))
         self.state.setText(f"Format: {fmts}." + (" " + " ".join(warnings) if warnings else ""))
         if all(lg.complete for lg in logs):
@@ -468,7 +469,8 @@ class LogView(QWidget):
 
     def _indexed(self) -> None:
         self.base_view = RecordView(self.logs)
-        warnings = [w for lg in self.logs for w in lg.warnings]
+        warnings = [*getattr(self.logs, "warnings", []),
+                    *(w for lg in self.logs for w in lg.warnings)]
         if warnings:
             self.state.setText(" ".join(warnings))
         self.progress.hide()

@@ -1,5 +1,5 @@
-"""levels()/timestamps(): the vectorised path (format ``vector_headers`` hooks) must give exactly
-what parsing every header in Python gives (``_compute_arrays(fast=False)``)."""
+"""levels()/timestamps(): the vectorised path (the extractors of :mod:`diagkit.logs.vectorized`)
+must give exactly what parsing every header in Python gives (``_compute_arrays(fast=False)``)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from diagkit.logs import vectorized
 from diagkit.logs.logfile import LogFile
 from tests.logs.labelled import FORMAT_NAMES, generate
 
@@ -73,7 +74,7 @@ def test_syslog_fast_path_is_used(tmp_path: Path) -> None:
     path.write_text(generate("rfc3164", 2000, 4).text, "utf-8")
     with _assert_same(path) as log:
         assert log.format.name == "rfc3164"
-        assert hasattr(log.format, "vector_headers")
+        assert vectorized.extractor_for(log.format.name) is not None
         assert not np.isnan(log.timestamps()).any()
         assert (log.levels() != 0).any()
 
