@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from diagkit.store import StoreError, StoreUnavailable
-from diagkit.store.postgres_samples import PgSampleStore
-from diagkit.store.samples import Retention, SampleStore
+from diagkit.store.contract import Retention
+from diagkit.store.postgres import PgSampleStore
+from diagkit.store.sqlite import SqliteSampleStore
 
 T0 = 1_800_000_000.0  # a whole hour: 2027-01-15 08:00:00 UTC
 
@@ -19,7 +20,7 @@ def open_history(request, tmp_path):
     opened = []
     if request.param == "sqlite":
         def opener(**kw):
-            opened.append(SampleStore(tmp_path / "history.db", **kw))
+            opened.append(SqliteSampleStore(tmp_path / "history.db", **kw))
             return opened[-1]
     else:
         url = request.getfixturevalue("pg_url")
@@ -117,7 +118,7 @@ def test_unusable_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "history.db"
     bad.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="move it away"):
-        SampleStore(bad)
+        SqliteSampleStore(bad)
 
 
 def test_append_applies_retention_by_itself(open_history):
