@@ -65,6 +65,8 @@ def test_create_get_list_update_delete(store: KbStore) -> None:
         store.delete_article(b.id)
     with pytest.raises(ArticleNotFound):
         store.get_article("no-such-slug")
+    with pytest.raises(ArticleNotFound):
+        store.get_article("9" * 30)  # digits, but no id a database can hold
 
 
 def test_stale_write_is_refused_and_changes_nothing(store: KbStore) -> None:

@@ -121,6 +121,25 @@ def test_unusable_file_is_a_clear_error(tmp_path):
         SqliteSampleStore(bad)
 
 
+def test_history_file_from_before_schema_versions_opens_unchanged(tmp_path):
+    """A history.db written before the history had a schema_version table (the tables made
+    with IF NOT EXISTS on every open) takes its schema as version 1 and keeps its samples."""
+    import sqlite3
+
+    from diagkit.store.sqlite.samples import MIGRATIONS
+
+    path = tmp_path / "history.db"
+    old = sqlite3.connect(path)
+    old.executescript(MIGRATIONS[0] + "INSERT INTO series(id, host, metric) VALUES (1, 'h', 'm');"
+                      f"INSERT INTO samples_raw VALUES (1, {T0}, 5.0);")
+    old.close()
+    with SqliteSampleStore(path) as store:
+        assert store.schema_version() == 1
+        assert list(store.read("h", "m", since=T0, resolution="raw").avg) == [5.0]
+        store.append([("h", T0 + 1, {"m": 7.0})])
+        assert list(store.read("h", "m", since=T0, resolution="raw").avg) == [5.0, 7.0]
+
+
 def test_append_applies_retention_by_itself(open_history):
     import time
 
