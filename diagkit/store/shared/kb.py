@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from diagkit.store.contract import (
@@ -28,7 +29,6 @@ from diagkit.store.contract import (
 from diagkit.store.shared.base import Connection, SqlStore
 from diagkit.store.shared.rules import (
     article_columns,
-    aware,
     check_article_version,
     free_slug,
     now,
@@ -110,11 +110,12 @@ class KbSql(SqlStore):
                   " ESCAPE '\\'", {"base": base, "like": slug_like(base)}).fetchall()}
         return free_slug(base, taken)
 
-    def _guarded(self, conn: Connection, slug: str, sql: str, params: dict[str, Any]) -> Any:
-        """Run a write of ``slug``: another engineer taking it between our check and our
+    @contextmanager
+    def _slug_guard(self, slug: str) -> Iterator[None]:
+        """Around a write of ``slug``: another engineer taking it between our check and our
         write is the same "slug taken" error as when we saw it first."""
         try:
-            return self._run(conn, sql, params)
+            yield
         except Exception as exc:
             if self.dialect.is_unique_violation(exc):
                 raise slug_taken(slug) from None
@@ -132,7 +133,7 @@ class KbSql(SqlStore):
         slug = draft.slug or None
         if slug is not None:
             check_slug(slug)
-        when = self.dialect.time(aware(draft.created or now()))
+        when = self.dialect.time(draft.created or now())
         with self._write("save the article") as conn:
             if slug is None:
                 slug = self._free_slug(conn, slugify(values["title"]))
@@ -142,10 +143,8 @@ class KbSql(SqlStore):
             sql = (f"INSERT INTO kb_articles ({', '.join(names)})"
                    f" VALUES ({', '.join(':' + n for n in names)})")
             params = {**self._params(values), "slug": slug, "created": when, "updated": when}
-            if self.dialect.returning:
-                sql += " RETURNING id"
-            cur = self._guarded(conn, slug, sql, params)
-            article_id = cur.fetchone()[0] if self.dialect.returning else cur.lastrowid
+            with self._slug_guard(slug):
+                article_id = self._insert(conn, sql, params)
             return self._to_article(self._article_row(conn, "id", article_id))
 
     def update_article(self, article_id: int, expected_version: int, **fields: Any) -> Article:
@@ -166,8 +165,8 @@ class KbSql(SqlStore):
                 raise slug_taken(values["slug"])
             sets = [f"{name} = :{name}" for name in values]
             sets += ["updated = :_updated", "version_counter = version_counter + 1"]
-            self._guarded(conn, values.get("slug", ""),
-                          f"UPDATE kb_articles SET {', '.join(sets)} WHERE id = :_id",
+            with self._slug_guard(values.get("slug", "")):
+                self._run(conn, f"UPDATE kb_articles SET {', '.join(sets)} WHERE id = :_id",
                           {**self._params(values), "_updated": self.dialect.time(now()),
                            "_id": article_id})
             return self._to_article(self._article_row(conn, "id", article_id))
