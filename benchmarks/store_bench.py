@@ -34,12 +34,14 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from diagkit.metrics import compute
-from diagkit.store import SqliteStore
+from diagkit.store.contract import ArticleDraft
+from diagkit.store.sqlite import SqliteStore
 
 #: figure -> backend -> seconds, printed side by side at the end.
 RESULTS: dict[str, dict[str, float]] = {}
@@ -258,7 +260,7 @@ WORDS = {
 }
 
 
-def article_text(rnd: random.Random) -> dict[str, object]:
+def article_text(rnd: random.Random) -> dict[str, Any]:
     w = {k: rnd.sample(v, 3) for k, v in WORDS.items()}
     title = f"{w['thing'][0].capitalize()} {w['symptom'][0]} after {w['cause'][0]} " \
             f"on {w['thing'][1]}"
@@ -335,18 +337,13 @@ _ARTICLE_COLUMNS = ("id, slug, title, symptoms, environment, cause, resolution, 
 
 
 def bench_kb(tmp: Path, n: int, nq: int, team: TeamStore | None) -> None:
-    try:
-        from diagkit.store.kb import KbStore  # noqa: F401
-    except ImportError:
-        print("KB search: diagkit.store.kb is not there yet; skipped")
-        return
     path = tmp / "kb.db"
     rnd = random.Random(9)
     t = time.perf_counter()
     with SqliteStore(path) as store:
         store._conn.execute("PRAGMA synchronous=OFF")  # generation only: no fsync per article
         for _ in range(n):
-            store.create_article(**article_text(rnd))  # type: ignore[arg-type]
+            store.create_article(ArticleDraft(**article_text(rnd)))
     print(f"generated {n:,} articles through create_article in {time.perf_counter() - t:.1f} s")
     qs = queries(random.Random(3), nq)
     with SqliteStore(path) as store:

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from diagkit.monitor.recorder import Outcome, Recorder
 from diagkit.monitor.watch import WATCH_SCRIPT, Watcher
-from diagkit.store.samples import SampleStore
+from diagkit.store.sqlite import SqliteSampleStore
 from diagkit.transport.ssh import SshTarget, SshTransport
 from tests.sshd_fixture import SshServer, start_sshd
 
@@ -89,7 +89,7 @@ def main() -> int:
                 with lock:
                     lags.append(time.time() - o.event.time)
 
-        samples = SampleStore(work / "data" / "history.db")
+        samples = SqliteSampleStore(work / "data" / "history.db")
         recorder = Recorder(samples=samples, listener=shown)
         watcher = Watcher(list(by_name), interval=args.interval, on_event=recorder,
                           connect=connect)

@@ -16,12 +16,15 @@ import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from diagkit.cases.lifecycle import Status, allowed_next, is_open
 from diagkit.cases.triage import Impact, Urgency
 from diagkit.errors import ConfigError, DiagkitError
 from diagkit.textsafe import one_line
+
+if TYPE_CHECKING:
+    from diagkit.cases.desk import CaseDesk
 
 JSON_SCHEMA_CASE_LIST = "diagkit.case-list/1"
 JSON_SCHEMA_CASE = "diagkit.case/1"
@@ -104,7 +107,7 @@ def add_parser(sub: Any) -> None:
     us.add_argument("case", metavar="N|none")
 
 
-def _open_desk() -> Any:
+def _open_desk() -> CaseDesk:
     from diagkit.cases.desk import CaseDesk
     from diagkit.store.select import open_store
 

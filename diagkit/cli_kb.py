@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from diagkit.errors import KbError
 from diagkit.textsafe import one_line
+
+if TYPE_CHECKING:
+    from diagkit.store.contract import KbStore, Store
 
 JSON_SCHEMA_KB_SEARCH = "diagkit.kb-search/1"
 JSON_SCHEMA_KB_ARTICLE = "diagkit.kb-article/1"
@@ -50,7 +53,7 @@ def add_parser(sub: Any) -> None:
     ksub.add_parser("starter", help="(re)install the starter articles that are missing")
 
 
-def _open() -> Any:
+def _open() -> Store:
     from diagkit.kb import open_kb
     from diagkit.store.select import open_store
 
@@ -87,7 +90,7 @@ def _kb(args: argparse.Namespace, out: TextIO) -> int:
         store.close()
 
 
-def _search(store: Any, args: argparse.Namespace, out: TextIO) -> int:
+def _search(store: KbStore, args: argparse.Namespace, out: TextIO) -> int:
     query = " ".join(args.query)
     hits = store.search_articles(query, limit=args.limit, tag=args.tag)
     if args.json:
@@ -107,7 +110,7 @@ def _search(store: Any, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _show(store: Any, args: argparse.Namespace, out: TextIO) -> int:
+def _show(store: KbStore, args: argparse.Namespace, out: TextIO) -> int:
     from diagkit.kb.markdown import article_to_markdown
 
     article = store.get_article(args.ref)
@@ -138,7 +141,7 @@ def _show(store: Any, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _new(store: Any, args: argparse.Namespace, out: TextIO) -> int:
+def _new(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     from dataclasses import replace
 
     from diagkit.kb.markdown import ArticleDraft, article_from_markdown
@@ -173,7 +176,7 @@ def _new(store: Any, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _export(store: Any, args: argparse.Namespace, out: TextIO) -> int:
+def _export(store: KbStore, args: argparse.Namespace, out: TextIO) -> int:
     from diagkit.kb.markdown import export_articles
 
     paths = export_articles(store, args.folder)
@@ -181,7 +184,7 @@ def _export(store: Any, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _import(store: Any, args: argparse.Namespace, out: TextIO) -> int:
+def _import(store: KbStore, args: argparse.Namespace, out: TextIO) -> int:
     from diagkit.kb.markdown import import_articles
 
     report = import_articles(store, args.folder)
@@ -190,7 +193,7 @@ def _import(store: Any, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _starter(store: Any, args: argparse.Namespace, out: TextIO) -> int:
+def _starter(store: KbStore, args: argparse.Namespace, out: TextIO) -> int:
     from diagkit.kb.markdown import install_starter_articles
 
     added = install_starter_articles(store)

@@ -213,7 +213,7 @@ def history(args: argparse.Namespace, out: TextIO) -> int:
         now = time.time()
         data = [store.read(args.host, m, since=now - args.since, now=now) for m in metrics]
     if args.csv:
-        from diagkit.store.samples import write_csv
+        from diagkit.monitor.export import write_csv
 
         rows = write_csv(data, args.csv)
         print(f"Wrote {rows} rows to {args.csv}", file=sys.stderr)

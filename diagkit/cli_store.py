@@ -98,8 +98,8 @@ def check(args: argparse.Namespace, out: TextIO) -> int:
 
             store = SqliteStore()
         with store:
-            from diagkit.store.schema import SCHEMA_VERSION as SQLITE_VERSION
-            from diagkit.store.schema_pg import SCHEMA_VERSION as PG_VERSION
+            from diagkit.store.postgres.schema import SCHEMA_VERSION as PG_VERSION
+            from diagkit.store.sqlite.schema import SCHEMA_VERSION as SQLITE_VERSION
 
             result["schema_version"] = store.schema_version()
             result["schema_expected"] = PG_VERSION if url else SQLITE_VERSION

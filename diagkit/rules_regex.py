@@ -1,6 +1,6 @@
 """Regular expressions written by users and teams, run on a linear-time engine (RE2).
 
-Knowledge-base match rules (:class:`diagkit.store.kb.MatchRule`) carry regexes that come from
+Knowledge-base match rules (:class:`diagkit.store.contract.MatchRule`) carry regexes that come from
 whoever wrote an article, or from a team KB someone imported. Python's :mod:`re` backtracks: a
 pattern such as ``(a+)+$`` against ``aaaa…a!`` takes time exponential in the length of the text,
 so one bad rule and one unlucky finding title hung ``diagkit probe``. RE2 (the ``google-re2``

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from diagkit.errors import HostKeyUnknown
 from diagkit.hosts import HostStore, SavedHost
+from diagkit.store.contract import CaseDraft
 from diagkit.ui import connect_dialogs
 from diagkit.ui.host_dialog import HostDialog
 from diagkit.ui.main_window import MainWindow
@@ -84,13 +85,15 @@ def shot_cases(app: QApplication, window: MainWindow) -> None:
     desk = window.case_desk()
     store = desk.store
     now = datetime.now(UTC)
-    store.create_case("Checkout returns HTTP 500 after DB password rotation", customer="ACME",
-                      contact="ops@acme.example", severity="S1", impact="extensive",
-                      urgency="critical", status="triaged", hosts=("web-eu-1", "db-eu-1"),
-                      engineer=desk.engineer, created=now - timedelta(hours=6))
-    store.create_case("Nightly backup job hangs", customer="Globex", severity="S2",
-                      impact="significant", urgency="high", status="triaged",
-                      engineer=desk.engineer, created=now - timedelta(hours=3, minutes=15))
+    store.create_case(CaseDraft("Checkout returns HTTP 500 after DB password rotation",
+                                customer="ACME", contact="ops@acme.example", severity="S1",
+                                impact="extensive", urgency="critical", status="triaged",
+                                hosts=("web-eu-1", "db-eu-1"), engineer=desk.engineer,
+                                created=now - timedelta(hours=6)))
+    store.create_case(CaseDraft("Nightly backup job hangs", customer="Globex", severity="S2",
+                                impact="significant", urgency="high", status="triaged",
+                                engineer=desk.engineer,
+                                created=now - timedelta(hours=3, minutes=15)))
     desk.open_case("Login page slow in the afternoon", customer="Initech", product="Portal",
                    version="4.2", impact="moderate", urgency="medium", tags=("performance",))
     desk.open_case("Question about log retention", customer="Umbrella")
@@ -147,7 +150,7 @@ def shot_fleet(app: QApplication, window: MainWindow) -> None:
 
     from diagkit.errors import ConnectionRefused
     from diagkit.monitor.thresholds import DEFAULT_THRESHOLDS, AlertTracker, Threshold
-    from diagkit.store.samples import SampleStore
+    from diagkit.store.sqlite import SqliteSampleStore
     from diagkit.transport.local import LocalTransport
     from diagkit.ui.fleet_view import FleetView
 
@@ -158,7 +161,7 @@ def shot_fleet(app: QApplication, window: MainWindow) -> None:
                                     host=name)
         return LocalTransport()
 
-    samples = SampleStore(window.case_store().path.parent / "history-demo.db")
+    samples = SqliteSampleStore(window.case_store().path.parent / "history-demo.db")
     now = _time.time()
     t = now - 3600 + np.arange(0, 3600, 60.0)
     samples.append(("db-eu-1", float(ti), {"disk.used:/var/lib/postgresql": 80 + 4 * i / 60})
@@ -198,8 +201,8 @@ def shot_metrics(app: QApplication, window: MainWindow) -> None:
         created = now - timedelta(days=rnd.uniform(0.2, 30), hours=rnd.uniform(0, 8))
         severity = rnd.choice(("S1", "S2", "S2", "S3", "S3", "S3", "S4"))
         engineer = rnd.choice(("alice", "bob", "chen"))
-        case = store.create_case(f"Seeded case {n}", engineer=engineer, severity=severity,
-                                 status="triaged", created=created)
+        case = store.create_case(CaseDraft(f"Seeded case {n}", engineer=engineer, severity=severity,
+                                           status="triaged", created=created))
         first = created + timedelta(minutes=rnd.expovariate(1 / 90))
         if first < now:
             store.append_journal(case.id, "customer_update", "ack", at=first, first_response=True,

@@ -11,7 +11,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 from diagkit import config
-from diagkit.store import SqliteStore
+from diagkit.store.sqlite import SqliteStore
 
 
 def dk(*args: str, stdin: str | None = None, cwd: Path | None = None,

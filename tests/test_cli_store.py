@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from diagkit import config
+from diagkit.store.contract import ArticleDraft, CaseDraft
 from diagkit.store.postgres import PgStore, store_password
 from diagkit.store.sqlite import SqliteStore
 from tests.sshd_fixture import free_port
@@ -26,7 +27,7 @@ def dk(*args: str, stdin: str | None = None,
 
 def test_check_the_local_store() -> None:
     with SqliteStore() as s:
-        s.create_case("one")
+        s.create_case(CaseDraft("one"))
     out = dk("store", "check", "--json")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
@@ -53,10 +54,10 @@ def test_use_set_password_check_and_migrate(pg_server) -> None:
 
     # The local store of this engineer, migrated with the CLI, then checked.
     with SqliteStore() as local:
-        case = local.create_case("disk full", engineer="alice",
-                                 created=datetime(2026, 1, 5, tzinfo=UTC))
+        case = local.create_case(CaseDraft("disk full", engineer="alice",
+                                           created=datetime(2026, 1, 5, tzinfo=UTC)))
         local.append_journal(case.id, "note", "looked", engineer="alice")
-        local.create_article("Disk full", slug="disk-full", symptoms="no space")
+        local.create_article(ArticleDraft("Disk full", slug="disk-full", symptoms="no space"))
     out = dk("store", "migrate", "--to", url, "--json")
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)

@@ -20,7 +20,8 @@ import pytest
 from diagkit import config
 from diagkit.history import CommandHistory
 from diagkit.logs.fetch import fetch
-from diagkit.store import SqliteStore
+from diagkit.store.contract import CaseDraft
+from diagkit.store.sqlite import SqliteStore
 from diagkit.transport.local import LocalTransport
 from tests.sshd_fixture import SshServer
 from tests.test_cli import dk
@@ -87,7 +88,7 @@ def test_everything_a_fresh_install_writes_is_private(sshd: SshServer, tmp_path:
     with LocalTransport() as local:
         fetch(local, str(log))  # "Fetch logs..." cache
     with SqliteStore() as store:  # open: its -wal and -shm exist now
-        store.create_case("x", customer="c")
+        store.create_case(CaseDraft("x", customer="c"))
         assert Path(f"{store.path}-wal").exists() and Path(f"{store.path}-shm").exists()
         assert _not_private(cfg, data) == []
     for name in ("hosts.json", "settings.json", "known_hosts", "hosts.json.lock"):

@@ -22,7 +22,8 @@ from diagkit.cases.updates import Draft, compose, to_eml, to_text, user_template
 from diagkit.errors import BundleError, ConfigError
 from diagkit.reports import render
 from diagkit.reports.render import render_html, render_markdown
-from diagkit.store import Case, SqliteStore
+from diagkit.store import Case
+from diagkit.store.sqlite import SqliteStore
 from diagkit.templating import (
     MAX_ITERATIONS,
     BoundedSandbox,

@@ -66,7 +66,7 @@ from diagkit.cases.triage import CaseSeverity
 from diagkit.cases.triage import triage as _triage
 from diagkit.errors import ConfigError, DiagkitError
 from diagkit.probes.base import Finding, Severity
-from diagkit.store import UPDATABLE_FIELDS, Case, JournalEntry, Store
+from diagkit.store.contract import UPDATABLE_FIELDS, Case, CaseDraft, JournalEntry, Store
 
 log = logging.getLogger(__name__)
 
@@ -324,12 +324,12 @@ class CaseDesk:
         """Create a case (status ``new``); with both ``impact`` and ``urgency`` it is triaged."""
         if not title.strip():
             raise CaseInputError("A case needs a title: a short summary of the problem.")
-        case = self.store.create_case(
+        case = self.store.create_case(CaseDraft(
             title.strip(), customer=customer, contact=contact, product=product, version=version,
             tags=tuple(t for t in tags if t), ticket_ref=ticket_ref, impact=impact,
             urgency=urgency, engineer=self.engineer, hosts=tuple(dict.fromkeys(hosts)),
             created=self._now(),
-        )
+        ))
         if impact and urgency:
             case = self.triage(case.id, impact, urgency)
         return case
@@ -464,12 +464,12 @@ class CaseDesk:
         """Journal a ``known_issue`` for every KB article whose rules match ``evidence`` (a
         :class:`diagkit.kb.match.Evidence`), once per article and host on this case.
 
-        Best effort: a store without a knowledge base, or one that fails here, leaves the
-        evidence journaled and simply adds no known issue (logged)."""
+        Best effort: a knowledge base that fails here (a store error, a bad stored rule) leaves
+        the evidence journaled and simply adds no known issue (logged)."""
         try:
             from diagkit.kb.match import load_matcher
 
-            issues = load_matcher(self.store).match(evidence)  # type: ignore[arg-type]
+            issues = load_matcher(self.store).match(evidence)
             if not issues:
                 return []
             seen = {(e.data.get("slug"), e.data.get("host", "")) for e in self.store.journal(case_id)
@@ -478,10 +478,10 @@ class CaseDesk:
             for issue in issues:
                 if (issue.slug, host) in seen:
                     continue
-                article = self.store.get_article(issue.article_id)  # type: ignore[attr-defined]
+                article = self.store.get_article(issue.article_id)
                 added.append(self.record_article(case_id, article, matched=issue, host=host))
             return added
-        except (DiagkitError, AttributeError):
+        except DiagkitError:
             log.warning("known-issue matching for case %s failed", case_id, exc_info=True)
             return []
 

@@ -1,7 +1,8 @@
 """The knowledge base: known problems written down once, found again by search and by rules.
 
-* :mod:`diagkit.store.kb` - the records (:class:`~diagkit.store.kb.Article`, ``MatchRule``,
-  ``SearchHit``) and the ``KbStore`` protocol; the SQL is in :mod:`diagkit.store.sqlite_kb`;
+* :mod:`diagkit.store.contract` - the records (:class:`~diagkit.store.contract.Article`,
+  ``ArticleDraft``, ``MatchRule``, ``SearchHit``) and the ``KbStore`` protocol; the SQL is in
+  :mod:`diagkit.store.shared.kb` (search: ``diagkit.store.sqlite.search``, ``...postgres.search``);
 * :mod:`diagkit.kb.match` - which articles describe what a host shows (known-error matching);
 * :mod:`diagkit.kb.markdown` - articles as Markdown files with front matter (export/import),
   and the starter set shipped in ``diagkit/kb/starter/``;
@@ -16,7 +17,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from diagkit.errors import KbError
-from diagkit.store.kb import KbStore
+from diagkit.store.contract import KbStore
 
 S = TypeVar("S", bound=KbStore)
 

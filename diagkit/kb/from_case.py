@@ -19,9 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from diagkit.kb.markdown import ArticleDraft
-from diagkit.store import Case, JournalEntry
-from diagkit.store.kb import MatchRule
+from diagkit.store.contract import ArticleDraft, Case, JournalEntry, MatchRule
 
 #: Rules made at most (a case with fifty findings would give a rule soup nobody reviews).
 MAX_RULES = 8

@@ -39,40 +39,18 @@ from pathlib import Path
 from typing import Any
 
 from diagkit.errors import KbError
-from diagkit.store.kb import Article, KbStore, MatchRule, check_slug, slugify
+from diagkit.store.contract import (
+    Article,
+    ArticleDraft,
+    KbStore,
+    MatchRule,
+    check_slug,
+    slugify,
+)
 
 SECTIONS: tuple[str, ...] = ("symptoms", "environment", "cause", "resolution")
 _KEYS = frozenset({"title", "slug", "tags", "links", "rules", "source_case", "author"})
 _HEADING = re.compile(r"^##\s+(symptoms|environment|cause|resolution)\s*#*\s*$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class ArticleDraft:
-    """An article's editable fields, not (yet) stored: what editors, imports and
-    :func:`diagkit.kb.from_case.draft_from_case` produce. ``slug`` "" = made from the title."""
-
-    title: str
-    slug: str = ""
-    symptoms: str = ""
-    environment: str = ""
-    cause: str = ""
-    resolution: str = ""
-    tags: tuple[str, ...] = ()
-    links: tuple[str, ...] = ()
-    rules: tuple[MatchRule, ...] = ()
-    source_case: int | None = None
-    author: str = ""
-
-    def fields(self) -> dict[str, Any]:
-        """Keyword arguments for ``create_article``/``update_article`` (slug left out)."""
-        return {"title": self.title, "symptoms": self.symptoms,
-                "environment": self.environment, "cause": self.cause,
-                "resolution": self.resolution, "tags": self.tags, "links": self.links,
-                "rules": self.rules, "source_case": self.source_case, "author": self.author}
-
-    def save(self, store: KbStore) -> Article:
-        """Store as a new article."""
-        return store.create_article(slug=self.slug or None, **self.fields())
 
 
 @dataclass(frozen=True)
@@ -234,7 +212,8 @@ def article_from_markdown(text: str, *, name: str = "") -> ArticleDraft:
     body = {k: "\n".join(v).strip("\n") for k, v in sections.items()}
     return ArticleDraft(title=title, slug=slug, tags=tags, links=links, rules=tuple(rules),
                         source_case=source_case, author=str(meta.get("author", (0, ""))[1]),
-                        **body)
+                        symptoms=body["symptoms"], environment=body["environment"],
+                        cause=body["cause"], resolution=body["resolution"])
 
 
 # --- folders -----------------------------------------------------------------------------------

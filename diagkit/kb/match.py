@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from diagkit.errors import KbError
 from diagkit.probes.base import Finding
 from diagkit.rules_regex import Regex, compile_rule_pattern
-from diagkit.store.kb import Article, KbStore, MatchRule
+from diagkit.store.contract import Article, KbStore, MatchRule
 
 if TYPE_CHECKING:
     from diagkit.probes.runner import HostSnapshot

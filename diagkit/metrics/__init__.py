@@ -2,7 +2,7 @@
 backlog, top signatures and KB articles, per engineer and over time.
 
 :func:`compute` reads a period ``[since, until)`` through a few bulk queries of the store
-(:class:`diagkit.store.metrics.MetricsStore`) and does the arithmetic here. Definitions (also in
+(:class:`diagkit.store.contract.MetricsStore`) and does the arithmetic here. Definitions (also in
 ``docs/metrics.md``; "in the period" always means ``since <= t < until``):
 
 * **opened**: cases created in the period.
@@ -59,7 +59,7 @@ import numpy as np
 from diagkit.cases.lifecycle import Status
 from diagkit.cases.sla import Calendar, SlaPolicy, add_business_time, default_policies
 from diagkit.errors import ConfigError
-from diagkit.store.metrics import MetricsStore
+from diagkit.store.contract import MetricsStore
 
 JSON_SCHEMA_METRICS = "diagkit.metrics/1"
 AGE_BUCKETS: tuple[str, ...] = ("<1d", "1-3d", "3-7d", "7-30d", ">30d")
@@ -471,7 +471,7 @@ def _bucket_edges(since: datetime, until: datetime, bucket: str) -> list[datetim
     return edges
 
 
-def _floats(values: Sequence[float | None]) -> np.ndarray:
+def _floats(values: Sequence[float | None] | np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=float)  # None -> nan
 
 
@@ -533,7 +533,7 @@ def compute(
     irregular = np.isin(ids, np.array(list(hist.irregular), dtype=np.int64))
     wait = _Spans.of(*_intervals(hist.waits, ids))
     # Resolved/closed stretches: [resolved_at, inf) for regular histories, the history's
-    # intervals for the others (diagkit.store.metrics, "Regular histories").
+    # intervals for the others (diagkit.store.contract, "Regular histories").
     d_rows, d_lo, d_hi = _intervals(hist.done, ids)
     regular = np.flatnonzero(~irregular & done_now & ~np.isnan(res))
     finished = _Spans.of(np.concatenate((d_rows, regular)),

@@ -2,7 +2,7 @@
 
 ``Recorder`` is the ``on_event`` of a :class:`~diagkit.monitor.watch.Watcher`. For each sample
 it feeds the :class:`~diagkit.monitor.thresholds.AlertTracker` at once (alerts must not wait)
-and buffers the values for the :class:`~diagkit.store.samples.SampleStore`, written in one
+and buffers the values for the :class:`~diagkit.store.contract.SampleStore`, written in one
 transaction every ``flush_every`` seconds (one commit per sample per host would be hundreds of
 fsyncs a second with 50 hosts). Forecasts read the stored history, so they survive a restart.
 """
@@ -20,7 +20,7 @@ from diagkit.monitor.forecast import fill_finding, fill_forecast, leak_finding
 from diagkit.monitor.thresholds import AlertChange, AlertTracker
 from diagkit.monitor.watch import WatchEvent
 from diagkit.probes.base import Finding
-from diagkit.store.samples import SampleStore
+from diagkit.store.contract import SampleStore
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,31 @@
 """Which store this diagkit uses: the embedded SQLite file (default, no set-up) or a team's
 PostgreSQL, chosen with one setting.
 
-``DIAGKIT_STORE`` (environment) wins over ``"store"`` in ``settings.json``; either is
-``postgresql://USER@HOST:PORT/DATABASE`` (password in the keyring, never here) or ``sqlite``
+``DIAGKIT_STORE`` (environment) wins over ``"store"`` in ``settings.json``; either is a store URL
+(``postgresql://USER@HOST:PORT/DATABASE``; password in the keyring, never here) or ``sqlite``
 (also: unset or empty). Every feature opens its store through :func:`open_store` /
-:func:`open_samples`, never a class directly, so the choice is made in one place.
+:func:`open_samples`, never a class directly, so the choice is made in one place; the URL's
+scheme picks the backend from :data:`BACKENDS`.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
-from typing import Any
+from urllib.parse import urlsplit
 
 from diagkit import config
+from diagkit.errors import ConfigError
+from diagkit.store.contract import Backend, SampleStore, Store
 
 ENV = "DIAGKIT_STORE"
+
+#: The backend subpackages a store URL may name; each has a ``BACKEND``
+#: (:class:`~diagkit.store.contract.Backend`) saying which URL schemes it serves. The embedded
+#: SQLite store (no URL) is not listed. Adding a backend: its folder, and its line here.
+BACKENDS: tuple[str, ...] = (
+    "diagkit.store.postgres",
+)
 
 
 def configured_url() -> str | None:
@@ -28,30 +39,40 @@ def configured_url() -> str | None:
     return value
 
 
-def open_store(url: str | None = None, *, lazy: bool = False) -> Any:
-    """The case/KB/metrics store: :class:`PgStore` for a PostgreSQL URL (``url`` or the
-    configured one), else the local :class:`SqliteStore`. ``lazy``: a team store connects on
-    first use (in a worker) rather than now (the GUI thread must not wait on the network)."""
+def backend_for(url: str) -> Backend:
+    """The backend serving ``url`` (by its scheme), or :class:`ConfigError`."""
+    scheme = urlsplit(url.strip()).scheme.lower()
+    schemes: list[str] = []
+    for name in BACKENDS:
+        backend: Backend = importlib.import_module(name).BACKEND
+        if scheme in backend.schemes:
+            return backend
+        schemes += backend.schemes
+    raise ConfigError(f"{url!r} is not a store URL diagkit knows; write it as "
+                      f"{schemes[0]}://USER@HOST:PORT/DATABASE (schemes: {', '.join(schemes)}), "
+                      "or 'sqlite' for the local store.")
+
+
+def open_store(url: str | None = None, *, lazy: bool = False) -> Store:
+    """The case/KB/metrics store: the team store of a URL (``url`` or the configured one), else
+    the local SQLite store. ``lazy``: a team store connects on first use (in a worker) rather
+    than now (the GUI thread must not wait on the network)."""
     url = url if url is not None else configured_url()
     if url is None:
         from diagkit.store.sqlite import SqliteStore
 
         return SqliteStore()
-    from diagkit.store.postgres import PgStore
-
-    return PgStore(url, lazy=lazy)
+    return backend_for(url).open_store(url, lazy)
 
 
-def open_samples(url: str | None = None, *, lazy: bool = False) -> Any:
+def open_samples(url: str | None = None, *, lazy: bool = False) -> SampleStore:
     """The monitoring history: in the team store when one is configured, else ``history.db``."""
     url = url if url is not None else configured_url()
     if url is None:
-        from diagkit.store.samples import SampleStore
+        from diagkit.store.sqlite import SqliteSampleStore
 
-        return SampleStore()
-    from diagkit.store.postgres_samples import PgSampleStore
-
-    return PgSampleStore(url, lazy=lazy)
+        return SqliteSampleStore()
+    return backend_for(url).open_samples(url, lazy)
 
 
 def describe(url: str | None = None) -> str:
@@ -61,6 +82,4 @@ def describe(url: str | None = None) -> str:
         from diagkit.store.sqlite import DB_NAME
 
         return str(config.data_dir() / DB_NAME)
-    from diagkit.store.postgres import parse_url
-
-    return parse_url(url).display
+    return backend_for(url).describe(url)

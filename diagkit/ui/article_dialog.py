@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from diagkit.errors import DiagkitError
-from diagkit.store.kb import Article, MatchRule
+from diagkit.store.contract import Article, ArticleDraft, KbStore, MatchRule
 from diagkit.ui.inline import error_label
 from diagkit.ui.workers import run_in_background
 
@@ -64,7 +64,7 @@ class ArticleDialog(QDialog):
 
     saved = Signal(object)  # Article
 
-    def __init__(self, store: Any, article: Article | None = None, *, draft: object | None = None,
+    def __init__(self, store: KbStore, article: Article | None = None, *, draft: object | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
@@ -287,7 +287,7 @@ class ArticleDialog(QDialog):
 
         def job() -> Article:
             if article is None:
-                return store.create_article(fields.pop("title"), slug=slug or None, **fields)
+                return store.create_article(ArticleDraft(slug=slug, **fields))
             if slug:
                 fields["slug"] = slug
             return store.update_article(article.id, article.version_counter, **fields)

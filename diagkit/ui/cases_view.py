@@ -56,7 +56,7 @@ from diagkit.cases import lifecycle
 from diagkit.cases.desk import format_duration
 from diagkit.cases.lifecycle import Status
 from diagkit.errors import DiagkitError
-from diagkit.store import Case, JournalEntry
+from diagkit.store.contract import ArticleDraft, Case, JournalEntry
 from diagkit.ui.case_dialog import CaseDialog, severity_preview, triage_combos
 from diagkit.ui.inline import error_label
 from diagkit.ui.workers import run_in_background
@@ -722,8 +722,8 @@ class CaseDetailView(QWidget):
             fields = {k: getattr(draft, k) for k in (
                 "symptoms", "environment", "cause", "resolution", "tags", "links", "rules")
                 if hasattr(draft, k)}
-            article = desk.store.create_article(  # type: ignore[attr-defined]
-                draft.title, source_case=case.id, author=desk.engineer, **fields)
+            article = desk.store.create_article(ArticleDraft(
+                draft.title, source_case=case.id, author=desk.engineer, **fields))
             desk.record_article(case.id, article)
             return article
 

@@ -42,7 +42,7 @@ from diagkit.monitor.recorder import Outcome, Recorder
 from diagkit.monitor.thresholds import Alert, AlertTracker, Level, threshold_for
 from diagkit.monitor.watch import Connector, Watcher, WatchEvent
 from diagkit.probes.base import Finding, Severity
-from diagkit.store.samples import SampleStore
+from diagkit.store.contract import SampleStore
 from diagkit.ui.workers import run_in_background
 from diagkit.units import human_duration
 

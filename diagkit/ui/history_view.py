@@ -1,6 +1,6 @@
 """Monitoring history: any window of a host's stored samples, plotted, exported as CSV.
 
-Reads go through :class:`~diagkit.store.samples.SampleStore` in a worker: the store picks the
+Reads go through :class:`~diagkit.store.contract.SampleStore` in a worker: the store picks the
 resolution (raw, per minute, per hour) that covers the window, and aggregates are drawn as the
 average line inside a min-max band, so a one-minute spike stays visible in a month's view.
 """
@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from diagkit.monitor.export import write_csv
 from diagkit.monitor.live import SERIES_BY_KEY
-from diagkit.store.samples import SampleStore, SeriesData, write_csv
+from diagkit.store.contract import SampleStore, SeriesData
 from diagkit.ui.plots_view import ClockAxis
 from diagkit.ui.workers import run_in_background
 

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from diagkit.errors import DiagkitError
-from diagkit.store.kb import Article, MatchRule, SearchHit
+from diagkit.store.contract import Article, KbStore, MatchRule, SearchHit
 from diagkit.ui.workers import Worker, run_in_background
 
 ROLE_SLUG = Qt.ItemDataRole.UserRole
@@ -100,7 +100,7 @@ class KbView(QWidget):
     changed = Signal()  # articles were added, edited, deleted or imported (known-issue rules too)
     use_requested = Signal(object)  # Article: "Use on case" (journal it into the active case)
 
-    def __init__(self, store: Any, parent: QWidget | None = None, *,
+    def __init__(self, store: KbStore, parent: QWidget | None = None, *,
                  prepare: Callable[[Any], object] | None = None) -> None:
         """``prepare(store)`` runs once in the first worker (e.g. ``diagkit.kb.open_kb``)."""
         super().__init__(parent)

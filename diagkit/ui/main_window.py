@@ -34,7 +34,7 @@ from diagkit.ui.log_view import LogView
 from diagkit.ui.workers import cancel_all_and_wait
 
 if TYPE_CHECKING:
-    from diagkit.store import SqliteStore
+    from diagkit.store.contract import SampleStore, Store
 
 ROLE_NAME = Qt.ItemDataRole.UserRole
 ROLE_SEARCH = Qt.ItemDataRole.UserRole + 1
@@ -60,7 +60,7 @@ def settings() -> QSettings:
 _KB_READY = threading.Lock()
 
 
-def _kb_ready(store: SqliteStore) -> SqliteStore:
+def _kb_ready(store: Store) -> Store:
     """``diagkit.kb.open_kb`` (starter articles on first use), one worker at a time: the KB tab
     and the known-issue loader may both be first."""
     from diagkit.kb import open_kb
@@ -85,13 +85,13 @@ class MainWindow(QMainWindow):
         self._items: dict[str, QTreeWidgetItem] = {}
         self._status: dict[str, tuple[str, str | None]] = {}
         self.report_records: list = []  # log records set aside for the bug report
-        self._case_store: SqliteStore | None = None
+        self._case_store: Store | None = None
         self._case_store_path: Path | None = case_store_path
         self.kb_view: QWidget | None = None  # Knowledge base tab (kept when closed; reopens as left)
         self.metrics_view: QWidget | None = None
         self.fleet_view: QWidget | None = None  # Fleet tab: watching many hosts (issue 7)
         self.history_view: QWidget | None = None  # Monitoring history tab
-        self._samples: object | None = None  # diagkit.store.samples.SampleStore, on first watch
+        self._samples: SampleStore | None = None  # the monitoring history, on first watch
         self.known_matcher: object | None = None  # diagkit.kb.match.KnownErrorMatcher, once loaded
         self._matcher_loading = False
         self.setAcceptDrops(True)
@@ -636,7 +636,7 @@ class MainWindow(QMainWindow):
         self.store_label.setObjectName("store-label")
         self.statusBar().addPermanentWidget(self.store_label)
 
-    def case_store(self) -> SqliteStore:
+    def case_store(self) -> Store:
         """The window's case/KB database, opened on first use: the configured store
         (:func:`diagkit.store.select.open_store`: the team's PostgreSQL or the local
         ``config.data_dir()/diagkit.db``), or the SQLite file ``case_store_path`` (tests).
@@ -646,7 +646,7 @@ class MainWindow(QMainWindow):
         """
         if self._case_store is None:
             if self._case_store_path is not None:
-                from diagkit.store import SqliteStore
+                from diagkit.store.sqlite import SqliteStore
 
                 self._case_store = SqliteStore(self._case_store_path)
             else:
@@ -721,7 +721,7 @@ class MainWindow(QMainWindow):
         self._show_tab(self.fleet_view, "Fleet")
         return self.fleet_view
 
-    def sample_store(self):  # -> SampleStore | None (imported lazily)
+    def sample_store(self) -> SampleStore | None:
         """The monitoring history (the team store's, or ``data_dir()/history.db``), opened on
         first use; None (with the reason in the status bar) when it cannot be opened."""
         if self._samples is None:
@@ -738,8 +738,8 @@ class MainWindow(QMainWindow):
         """Forecast findings from the monitoring history (worker thread; [] without history)."""
         from diagkit import config
         from diagkit.monitor.recorder import forecasts_from_history
-        from diagkit.store.samples import DB_NAME
         from diagkit.store.select import configured_url, open_samples
+        from diagkit.store.sqlite.samples import DB_NAME
 
         samples = self._samples
         if samples is not None:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from diagkit.errors import DiagkitError
+from diagkit.store.contract import MetricsStore
 from diagkit.ui.workers import Worker, run_in_background
 from diagkit.units import human_duration
 
@@ -109,7 +110,7 @@ class MetricsView(QWidget):
     computed = Signal(object)  # MetricsReport
     failed = Signal(str)
 
-    def __init__(self, store: Any, parent: QWidget | None = None, *,
+    def __init__(self, store: MetricsStore, parent: QWidget | None = None, *,
                  now: Any = None) -> None:
         super().__init__(parent)
         self.store = store

@@ -24,7 +24,7 @@ from diagkit.cases.updates import Draft
 from diagkit.errors import ConfigError
 from diagkit.probes.base import Finding, ProbeData, ProbeResult, Severity
 from diagkit.probes.runner import HostSnapshot
-from diagkit.store import SqliteStore
+from diagkit.store.sqlite import SqliteStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 

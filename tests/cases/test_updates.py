@@ -21,7 +21,7 @@ from diagkit.cases.updates import (
 )
 from diagkit.errors import ConfigError
 from diagkit.probes.base import Finding, Severity
-from diagkit.store import SqliteStore
+from diagkit.store.sqlite import SqliteStore
 
 JARGON = ("probe", "errno", "systemctl", "dmesg", "{{", "}}", "{%")
 

@@ -9,8 +9,8 @@ import pytest
 
 from diagkit.probes.base import ProbeResult
 from diagkit.probes.runner import HostSnapshot
-from diagkit.store import SqliteStore
-from diagkit.store.kb import KbStore
+from diagkit.store.contract import KbStore
+from diagkit.store.sqlite import SqliteStore
 
 PROBE_DATA = Path(__file__).resolve().parent.parent / "data" / "probes"
 PROBES = ("cpu", "disk", "kernel", "logs", "memory", "network", "processes", "services", "system")

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from diagkit.cli import main
-from diagkit.store import SqliteStore
+from diagkit.store.contract import CaseDraft
+from diagkit.store.sqlite import SqliteStore
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -47,7 +48,7 @@ def test_new_from_title_file_and_case(tmp_path: Path) -> None:
     assert run("kb", "new", "--file", str(f))[0] == 0
     with SqliteStore() as store:
         assert store.get_article("from-file").cause == "it"
-        case = store.create_case("Nightly job fails")
+        case = store.create_case(CaseDraft("Nightly job fails"))
         store.append_journal(case.id, "note", "Resolution: rerun with more memory")
     code, text = run("kb", "new", "--from-case", str(case.id), "--json")
     art = json.loads(text)["article"]

@@ -6,14 +6,16 @@ from diagkit.kb import open_kb
 from diagkit.kb.from_case import draft_from_case, finding_pattern
 from diagkit.kb.match import Evidence, KnownErrorMatcher, evidence_from_snapshot
 from diagkit.probes.base import Finding, Severity
-from diagkit.store import SqliteStore
+from diagkit.store.contract import CaseDraft
+from diagkit.store.sqlite import SqliteStore
 
 from .conftest import snapshot
 
 
 def test_draft_from_a_real_case(store: SqliteStore) -> None:
-    case = store.create_case("Shop database stops at night", customer="ACME", product="Shop",
-                             version="4.2", tags=["db"], engineer="ana", hosts=["db1"])
+    case = store.create_case(CaseDraft("Shop database stops at night", customer="ACME",
+                                       product="Shop", version="4.2", tags=["db"], engineer="ana",
+                                       hosts=["db1"]))
     snap = snapshot(("disk", "disk_full.txt"), host="db1")
     findings = [f.to_dict() for f in snap.findings if f.severity >= Severity.WARNING]
     store.append_journal(case.id, "probe", "disk: 7 findings", engineer="ana",
@@ -57,7 +59,7 @@ def test_draft_from_a_real_case(store: SqliteStore) -> None:
 
 def test_case_without_evidence_still_gives_a_draft(store: SqliteStore) -> None:
     open_kb(store)
-    case = store.create_case("Printer offline")
+    case = store.create_case(CaseDraft("Printer offline"))
     draft = draft_from_case(case, store.journal(case.id))
     assert draft.title == "Printer offline" and draft.rules == () and draft.cause == ""
 

@@ -8,8 +8,17 @@ import sqlite3
 import pytest
 
 from diagkit.errors import KbError
-from diagkit.store import SqliteStore, StaleWrite, schema, schema_pg
-from diagkit.store.kb import HIGHLIGHT_END, HIGHLIGHT_START, ArticleNotFound, KbStore, MatchRule
+from diagkit.store import StaleWrite
+from diagkit.store.contract import (
+    HIGHLIGHT_END,
+    HIGHLIGHT_START,
+    ArticleDraft,
+    ArticleNotFound,
+    KbStore,
+    MatchRule,
+)
+from diagkit.store.postgres import schema as schema_pg
+from diagkit.store.sqlite import SqliteStore, schema
 
 FILLER = [
     ("Printer queue stuck", "Jobs stay in the queue; cups shows them as held."),
@@ -22,7 +31,7 @@ FILLER = [
 
 def seed(store: KbStore) -> None:
     for title, symptoms in FILLER:
-        store.create_article(title, symptoms=symptoms)
+        store.create_article(ArticleDraft(title, symptoms=symptoms))
 
 
 def test_store_implements_the_protocol(store: KbStore) -> None:
@@ -33,16 +42,17 @@ def test_store_implements_the_protocol(store: KbStore) -> None:
 
 def test_create_get_list_update_delete(store: KbStore) -> None:
     rule = MatchRule("metric", metric="disk.used_percent", op=">=", value=95, labels={"mount": "/"})
-    a = store.create_article("Disk full", symptoms="No space left", tags=["disk", "storage"],
-                             links=["https://example.org/x"], rules=[rule], author="ana")
+    a = store.create_article(ArticleDraft("Disk full", symptoms="No space left",
+                                          tags=["disk", "storage"], links=["https://example.org/x"],
+                                          rules=[rule], author="ana"))
     assert a.slug == "disk-full" and a.version_counter == 1 and a.created is not None
     assert store.get_article("disk-full") == a == store.get_article(a.id)
     assert store.get_article(str(a.id)) == a
     assert a.rules == (rule,)
-    b = store.create_article("Disk full")  # same title: next free slug
+    b = store.create_article(ArticleDraft("Disk full"))  # same title: next free slug
     assert b.slug == "disk-full-2"
     with pytest.raises(KbError, match="already an article with the slug 'disk-full'"):
-        store.create_article("Other", slug="disk-full")
+        store.create_article(ArticleDraft("Other", slug="disk-full"))
     assert [x.slug for x in store.list_articles(tag="storage")] == ["disk-full"]
     assert store.article_count() == 2
 
@@ -55,10 +65,12 @@ def test_create_get_list_update_delete(store: KbStore) -> None:
         store.delete_article(b.id)
     with pytest.raises(ArticleNotFound):
         store.get_article("no-such-slug")
+    with pytest.raises(ArticleNotFound):
+        store.get_article("9" * 30)  # digits, but no id a database can hold
 
 
 def test_stale_write_is_refused_and_changes_nothing(store: KbStore) -> None:
-    a = store.create_article("Disk full")
+    a = store.create_article(ArticleDraft("Disk full"))
     store.update_article(a.id, 1, cause="logs")
     with pytest.raises(StaleWrite, match="Article .* changed by someone else"):
         store.update_article(a.id, 1, cause="core dumps")
@@ -73,19 +85,20 @@ def test_invalid_input_is_refused(store: KbStore) -> None:
     with pytest.raises(KbError, match="kind is one of"):
         MatchRule.from_dict({"kind": "smell", "pattern": "x"})
     with pytest.raises(KbError, match="slug"):
-        store.create_article("X", slug="Bad Slug!")
+        store.create_article(ArticleDraft("X", slug="Bad Slug!"))
     with pytest.raises(KbError, match="title"):
-        store.create_article("   ")
+        store.create_article(ArticleDraft("   "))
     with pytest.raises(ValueError, match="cannot set"):
         store.update_article(1, 1, version_counter=9)
 
 
 def test_title_hit_outranks_body_hit(store: KbStore) -> None:
     seed(store)
-    body = store.create_article("Service keeps restarting",
-                                symptoms="Seen after the kernel killed it: oom messages in dmesg.")
-    title = store.create_article("OOM killer ends the database",
-                                 symptoms="The database process disappears at night.")
+    body = store.create_article(ArticleDraft(
+        "Service keeps restarting",
+        symptoms="Seen after the kernel killed it: oom messages in dmesg."))
+    title = store.create_article(ArticleDraft("OOM killer ends the database",
+                                              symptoms="The database process disappears at night."))
     hits = store.search_articles("oom")
     assert [h.article.id for h in hits] == [title.id, body.id]
     assert hits[0].rank > hits[1].rank
@@ -93,10 +106,11 @@ def test_title_hit_outranks_body_hit(store: KbStore) -> None:
 
 def test_more_specific_match_beats_vaguer(store: KbStore) -> None:
     seed(store)
-    vague = store.create_article("Disk problems", symptoms="Anything about disks and storage.")
-    specific = store.create_article("Disk out of inodes",
-                                    symptoms="No space left on device although df shows space; "
-                                             "inodes exhausted.")
+    vague = store.create_article(ArticleDraft("Disk problems",
+                                              symptoms="Anything about disks and storage."))
+    specific = store.create_article(ArticleDraft(
+        "Disk out of inodes",
+        symptoms="No space left on device although df shows space; inodes exhausted."))
     hits = store.search_articles("disk inodes")
     assert hits[0].article.id == specific.id
     # All words must match; when nothing has them all, articles with any of them come back.
@@ -106,7 +120,8 @@ def test_more_specific_match_beats_vaguer(store: KbStore) -> None:
 
 def test_porter_stemming_and_prefix(store: KbStore) -> None:
     seed(store)
-    a = store.create_article("Unit failed to start", resolution="Restarting the service helped.")
+    a = store.create_article(ArticleDraft("Unit failed to start",
+                                          resolution="Restarting the service helped."))
     assert [h.article.id for h in store.search_articles("failing units")] == [a.id]
     assert [h.article.id for h in store.search_articles("restar")] == [a.id]  # typing...
 
@@ -118,7 +133,7 @@ def test_porter_stemming_and_prefix(store: KbStore) -> None:
 ])
 def test_hostile_query_text_never_raises(store: KbStore, query: str) -> None:
     seed(store)
-    store.create_article("Disk full", symptoms="No space left on device")
+    store.create_article(ArticleDraft("Disk full", symptoms="No space left on device"))
     hits = store.search_articles(query)
     assert isinstance(hits, list)
     if "disk" in query.lower():
@@ -132,7 +147,8 @@ def test_empty_query_gives_nothing(store: KbStore) -> None:
 
 def test_snippet_highlights_matched_terms(store: KbStore) -> None:
     seed(store)
-    store.create_article("Disk full", symptoms="Writes fail: No space left on device <b>.")
+    store.create_article(ArticleDraft("Disk full",
+                                      symptoms="Writes fail: No space left on device <b>."))
     hit = store.search_articles("space")[0]
     assert f"{HIGHLIGHT_START}space{HIGHLIGHT_END}" in hit.snippet
     # The article's own markup never comes out as markup: SQLite keeps it as text (escaped),
@@ -144,15 +160,15 @@ def test_snippet_highlights_matched_terms(store: KbStore) -> None:
 
 
 def test_search_by_tag(store: KbStore) -> None:
-    a = store.create_article("Disk full", symptoms="space", tags=["storage"])
-    store.create_article("Quota full", symptoms="space", tags=["quota"])
+    a = store.create_article(ArticleDraft("Disk full", symptoms="space", tags=["storage"]))
+    store.create_article(ArticleDraft("Quota full", symptoms="space", tags=["quota"]))
     assert [h.article.id for h in store.search_articles("space", tag="storage")] == [a.id]
     assert [h.article.id for h in store.search_articles("storage")] == [a.id]  # tags indexed
 
 
 def test_update_and_delete_keep_the_index_in_sync(store: KbStore) -> None:
     seed(store)
-    a = store.create_article("Clock drift", symptoms="chrony unsynchronised")
+    a = store.create_article(ArticleDraft("Clock drift", symptoms="chrony unsynchronised"))
     assert store.search_articles("chrony")
     a = store.update_article(a.id, a.version_counter, symptoms="ntpd lost its peers")
     assert store.search_articles("chrony") == []
@@ -168,7 +184,7 @@ def test_update_and_delete_keep_the_index_in_sync(store: KbStore) -> None:
 
 def test_a_search_reads_only_the_page_it_returns(store: KbStore) -> None:
     for i in range(60):
-        store.create_article(f"Disk issue {i}", symptoms="disk " * (1 + i % 7))
+        store.create_article(ArticleDraft(f"Disk issue {i}", symptoms="disk " * (1 + i % 7)))
     hits = store.search_articles("disk", limit=5)
     assert len(hits) == 5
     assert [h.rank for h in hits] == sorted((h.rank for h in hits), reverse=True)

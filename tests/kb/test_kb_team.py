@@ -6,12 +6,14 @@ import pytest
 
 from diagkit.errors import KbError
 from diagkit.store import StaleWrite
+from diagkit.store.contract import ArticleDraft
 from diagkit.store.postgres import PgStore
 
 
 def test_an_edit_by_one_shows_for_the_other_and_a_stale_save_is_refused(pg_url: str) -> None:
     with PgStore(pg_url) as ana, PgStore(pg_url) as bob:
-        a = ana.create_article("Clock drift", symptoms="chrony unsynchronised", tags=["time"])
+        a = ana.create_article(ArticleDraft("Clock drift", symptoms="chrony unsynchronised",
+                                            tags=["time"]))
         seen_by_bob = bob.get_article("clock-drift")
         assert seen_by_bob == a
         a2 = ana.update_article(a.id, a.version_counter, cause="ntp port blocked")
@@ -26,11 +28,11 @@ def test_an_edit_by_one_shows_for_the_other_and_a_stale_save_is_refused(pg_url: 
 
 def test_a_slug_taken_by_another_engineer_is_a_kb_error(pg_url: str) -> None:
     with PgStore(pg_url) as ana, PgStore(pg_url) as bob:
-        ana.create_article("Disk full", slug="disk-full")
+        ana.create_article(ArticleDraft("Disk full", slug="disk-full"))
         with pytest.raises(KbError, match="already an article with the slug 'disk-full'"):
-            bob.create_article("Disk is full", slug="disk-full")
-        other = bob.create_article("Inodes", slug="inodes")
+            bob.create_article(ArticleDraft("Disk is full", slug="disk-full"))
+        other = bob.create_article(ArticleDraft("Inodes", slug="inodes"))
         with pytest.raises(KbError, match="already an article with the slug 'disk-full'"):
             bob.update_article(other.id, 1, slug="disk-full")
-        assert bob.create_article("Disk full").slug == "disk-full-2"
+        assert bob.create_article(ArticleDraft("Disk full")).slug == "disk-full-2"
         assert ana.article_slugs() == {"disk-full", "inodes", "disk-full-2"}

@@ -15,8 +15,8 @@ from diagkit.kb.markdown import (
     export_articles,
     import_articles,
 )
-from diagkit.store import SqliteStore
-from diagkit.store.kb import MatchRule
+from diagkit.store.contract import MatchRule
+from diagkit.store.sqlite import SqliteStore
 
 RULES = (MatchRule("finding", r"^Filesystem .+ is \d+ % full$", probe="disk"),
          MatchRule("metric", metric="disk.used_percent", op=">=", value=95.0,
@@ -25,12 +25,12 @@ RULES = (MatchRule("finding", r"^Filesystem .+ is \d+ % full$", probe="disk"),
 
 
 def make(store: SqliteStore) -> None:
-    store.create_article("Disk full: / at 100 %", slug="disk-full", tags=["disk", "storage"],
-                         links=["https://example.org/a"], rules=RULES, source_case=None,
-                         symptoms="- writes fail\n\n## Not a section\ntext", cause="logs",
-                         resolution="1. `du -xh /`\n2. rotate", environment="ext4",
-                         author="Ana: L2")
-    store.create_article("Clock drift", symptoms="chrony", source_case=7)
+    store.create_article(ArticleDraft(
+        "Disk full: / at 100 %", slug="disk-full", tags=["disk", "storage"],
+        links=["https://example.org/a"], rules=RULES, source_case=None,
+        symptoms="- writes fail\n\n## Not a section\ntext", cause="logs",
+        resolution="1. `du -xh /`\n2. rotate", environment="ext4", author="Ana: L2"))
+    store.create_article(ArticleDraft("Clock drift", symptoms="chrony", source_case=7))
 
 
 def test_round_trip_export_import(store: SqliteStore, tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ import pytest
 from diagkit.kb import STARTER_KEY, open_kb
 from diagkit.kb.markdown import starter_drafts
 from diagkit.kb.match import Evidence, KnownErrorMatcher, evidence_from_snapshot, load_matcher
-from diagkit.store import SqliteStore
-from diagkit.store.kb import MatchRule
+from diagkit.store.contract import MatchRule
+from diagkit.store.sqlite import SqliteStore
 
 from .conftest import PROBES, snapshot
 
@@ -93,7 +93,7 @@ def test_log_lines_from_the_logs_probe_are_evidence(matcher: KnownErrorMatcher) 
 
 def test_rule_kinds_and_filters() -> None:
     from diagkit.probes.base import Finding, Severity
-    from diagkit.store.kb import Article
+    from diagkit.store.contract import Article
 
     art = Article(id=1, slug="a", title="A", rules=(
         MatchRule("metric", metric="disk.used_percent", op=">", value=90, probe="disk",

@@ -30,8 +30,8 @@ from diagkit.kb.match import Evidence, KnownErrorMatcher, load_matcher
 from diagkit.logs.signatures import mask
 from diagkit.probes.base import Finding, Severity
 from diagkit.rules_regex import UnsafePattern, compile_rule_pattern, pattern_problem
-from diagkit.store import SqliteStore
-from diagkit.store.kb import KbStore, MatchRule
+from diagkit.store.contract import ArticleDraft, KbStore, MatchRule
+from diagkit.store.sqlite import SqliteStore
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -142,9 +142,10 @@ def test_rules_are_validated_on_construction_and_from_dict() -> None:
 def test_store_refuses_unsafe_rules_at_create_and_update(store: KbStore) -> None:
     bad = MatchRule.from_dict({"kind": "log", "pattern": r"(?<!no )space left"}, check=False)
     with pytest.raises(KbError, match="look-ahead and look-behind"):
-        store.create_article("Disk full", rules=[bad])
+        store.create_article(ArticleDraft("Disk full", rules=[bad]))
     assert store.article_count() == 0
-    article = store.create_article("Disk full", rules=[MatchRule("log", "space left")])
+    article = store.create_article(ArticleDraft("Disk full",
+                                                rules=[MatchRule("log", "space left")]))
     with pytest.raises(KbError, match="look-ahead and look-behind"):
         store.update_article(article.id, article.version_counter, rules=[bad])
     with pytest.raises(KbError, match="backreferences"):

@@ -19,7 +19,8 @@ from diagkit.cases.sla import BUSINESS_HOURS, TWENTY_FOUR_SEVEN, Calendar, elaps
 from diagkit.cli import main
 from diagkit.errors import ConfigError
 from diagkit.metrics import _OpenTime, compute, parse_since
-from diagkit.store import SqliteStore
+from diagkit.store.contract import CaseDraft
+from diagkit.store.sqlite import SqliteStore
 
 M = datetime(2024, 3, 4, tzinfo=UTC)  # D0, a Monday
 H = timedelta(hours=1)
@@ -36,8 +37,8 @@ OOM, IOERR, DISK = "Out of memory: Killed process <N>", "I/O error <N>", "disk f
 
 def _case(store, engineer, severity, created, moves=(), *, fr=None, fr_journal=False,
           csat=None, start="triaged"):
-    c = store.create_case(f"case by {engineer}", engineer=engineer, severity=severity,
-                          status=start, created=created)
+    c = store.create_case(CaseDraft(f"case by {engineer}", engineer=engineer, severity=severity,
+                                    status=start, created=created))
     for status, at in moves:
         c = store.record_status(c.id, status, expected_version=c.version_counter, at=at)
     if fr is not None:

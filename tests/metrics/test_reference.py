@@ -19,7 +19,8 @@ import pytest
 
 from diagkit.cases.sla import default_policies, elapsed
 from diagkit.metrics import AGE_BUCKETS, TOP_N, _bucket_edges, compute
-from diagkit.store import SqliteStore
+from diagkit.store.contract import CaseDraft
+from diagkit.store.sqlite import SqliteStore
 
 NOW = datetime(2024, 6, 20, 15, 30, tzinfo=UTC)
 ENGINEERS = ["ann", "ben", "cy", ""]
@@ -38,9 +39,10 @@ def _build(store: SqliteStore, n: int, seed: int) -> None:
     for i in range(n):
         created = NOW - timedelta(days=rnd.uniform(0, 500) if i % 3 else rnd.uniform(0, 40),
                                   microseconds=rnd.randrange(10**6))
-        c = store.create_case(f"case {i}", engineer=rnd.choice(ENGINEERS),
-                              severity=rnd.choice(["S1", "S2", "S3", "S4", None]),
-                              status=rnd.choice(["new", "triaged", "triaged"]), created=created)
+        c = store.create_case(CaseDraft(f"case {i}", engineer=rnd.choice(ENGINEERS),
+                                        severity=rnd.choice(["S1", "S2", "S3", "S4", None]),
+                                        status=rnd.choice(["new", "triaged", "triaged"]),
+                                        created=created))
         t = created
         moves: list[str] = []
         if c.status == "new":

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from diagkit.cli import main
-from diagkit.store.samples import SampleStore
+from diagkit.store.sqlite import SqliteSampleStore
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -30,7 +30,7 @@ def test_watch_prints_samples_writes_csv_and_history(tmp_path):
     assert {"cpu.usage", "mem.used", "disk.used:/"} <= {r["metric"] for r in rows}
     assert all(r["host"] == "local" for r in rows)
 
-    with SampleStore() as store:  # the isolated data dir of this test
+    with SqliteSampleStore() as store:  # the isolated data dir of this test
         assert store.hosts() == ["local"]
         assert "mem.used" in store.metrics("local")
 
@@ -49,7 +49,7 @@ def test_watch_json_lines():
     events = [json.loads(line) for line in text.splitlines()]
     assert events[0]["event"] == "up" and events[1]["event"] == "sample"
     assert "mem.used" in events[1]["values"]
-    with SampleStore() as store:
+    with SqliteSampleStore() as store:
         assert store.hosts() == []
 
 
@@ -65,7 +65,7 @@ def test_history_errors_name_the_next_step(capsys):
 
 def test_watch_journals_alerts_into_the_active_case(tmp_path):
     from diagkit import config
-    from diagkit.store import SqliteStore
+    from diagkit.store.sqlite import SqliteStore
 
     path = config.config_dir() / "thresholds.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -30,9 +30,9 @@ class Backend:
     @property
     def migrations(self) -> list[str]:
         if self.name == "sqlite":
-            from diagkit.store.schema import MIGRATIONS
+            from diagkit.store.sqlite.schema import MIGRATIONS
         else:
-            from diagkit.store.schema_pg import MIGRATIONS
+            from diagkit.store.postgres.schema import MIGRATIONS
         return list(MIGRATIONS)
 
     def open(self, *, migrations: Sequence[str] | None = None) -> Any:
@@ -65,7 +65,7 @@ OPEN_IN_SUBPROCESS = (
     "    if where.startswith('postgresql://'):\n"
     "        from diagkit.store.postgres import PgStore\n"
     "        return PgStore(where)\n"
-    "    from diagkit.store import SqliteStore\n"
+    "    from diagkit.store.sqlite import SqliteStore\n"
     "    return SqliteStore(where)\n"
 )
 

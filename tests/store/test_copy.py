@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from diagkit.store import StoreUnavailable
+from diagkit.store.contract import ArticleDraft, CaseDraft
 from diagkit.store.copy import STORE_ID_KEY, migrate_store, require_verified, store_counts
 from diagkit.store.postgres import PgStore
 from diagkit.store.sqlite import SqliteStore
@@ -19,10 +20,10 @@ T = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 def _populate_local(store: SqliteStore, n: int = 6) -> None:
     for i in range(n):
         at = T + timedelta(hours=i)
-        case = store.create_case(f"Disk full on db{i}", customer=f"ACME{i % 2}",
-                                 tags=["disk", f"t{i}"], impact="high", urgency="medium",
-                                 severity="S2", engineer="alice", hosts=[f"db{i}", "lb"],
-                                 created=at)
+        case = store.create_case(CaseDraft(f"Disk full on db{i}", customer=f"ACME{i % 2}",
+                                           tags=["disk", f"t{i}"], impact="high", urgency="medium",
+                                           severity="S2", engineer="alice", hosts=[f"db{i}", "lb"],
+                                           created=at))
         case = store.record_status(case.id, "investigating", expected_version=case.version_counter,
                                    engineer="alice", at=at + timedelta(minutes=5))
         store.append_journal(case.id, "note", f"looked at db{i}", engineer="alice",
@@ -32,13 +33,13 @@ def _populate_local(store: SqliteStore, n: int = 6) -> None:
             case = store.get_case(case.id)
             store.record_status(case.id, "resolved", expected_version=case.version_counter,
                                 engineer="alice", at=at + timedelta(hours=2))
-    store.create_article("Disk full on /var", slug="disk-full", symptoms="No space left",
-                         resolution="Rotate logs", tags=["disk"], source_case=1, author="alice",
-                         created=T)
-    store.create_article("TLS expired", slug="tls-expired", symptoms="certificate expired",
-                         author="alice", created=T)
-    store.create_article("Old NTP note", slug="ntp-drift", symptoms="clock drift",
-                         author="alice", created=T - timedelta(days=30))
+    store.create_article(ArticleDraft("Disk full on /var", slug="disk-full",
+                                      symptoms="No space left", resolution="Rotate logs",
+                                      tags=["disk"], source_case=1, author="alice", created=T))
+    store.create_article(ArticleDraft("TLS expired", slug="tls-expired",
+                                      symptoms="certificate expired", author="alice", created=T))
+    store.create_article(ArticleDraft("Old NTP note", slug="ntp-drift", symptoms="clock drift",
+                                      author="alice", created=T - timedelta(days=30)))
 
 
 def _snapshot(store, case_id: int) -> dict:
@@ -67,12 +68,13 @@ def team(pg_url):
     """The team store with bob's work already in it (ids 1.. taken)."""
     with PgStore(pg_url) as store:
         for i in range(3):
-            store.create_case(f"bob's case {i}", engineer="bob", hosts=["web1"], created=T)
-        store.create_article("TLS expired (team)", slug="tls-expired",
-                             symptoms="certificate expired, team's newer text", author="bob",
-                             created=T + timedelta(days=1))
-        store.create_article("NTP drift", slug="ntp-drift", symptoms="clock drift",
-                             author="bob", created=T - timedelta(days=60))
+            store.create_case(CaseDraft(f"bob's case {i}", engineer="bob", hosts=["web1"],
+                                        created=T))
+        store.create_article(ArticleDraft("TLS expired (team)", slug="tls-expired",
+                                          symptoms="certificate expired, team's newer text",
+                                          author="bob", created=T + timedelta(days=1)))
+        store.create_article(ArticleDraft("NTP drift", slug="ntp-drift", symptoms="clock drift",
+                                          author="bob", created=T - timedelta(days=60)))
         yield store
 
 
@@ -146,6 +148,6 @@ def test_store_id_is_stable_and_kept_in_the_local_store(local, team, tmp_path):
     assert local.get_kb_meta(STORE_ID_KEY) == report.source_id
     # Another engineer's store gets its own id: its cases are copied as well, not skipped.
     with SqliteStore(tmp_path / "carol.db") as carol:
-        carol.create_case("carol's case", engineer="carol", created=T)
+        carol.create_case(CaseDraft("carol's case", engineer="carol", created=T))
         other = migrate_store(carol, team)
     assert other.source_id != report.source_id and other.count("case").copied == 1

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from diagkit.store import UPDATABLE_FIELDS, Case, JournalEntry, SqliteStore
+from diagkit.store import UPDATABLE_FIELDS, Case, CaseDraft, JournalEntry
 from diagkit.store.postgres import PgStore
+from diagkit.store.sqlite import SqliteStore
 
 WORDS = ["a", "A", "b", "é", "Ä", "z", "Z", "_", "-", "web1", "web10", "web2", "db", "ß", "日本"]
 STATUSES = ["new", "triaged", "in_progress", "waiting_on_customer", "resolved", "closed"]
@@ -80,11 +81,12 @@ class Ops:
         rng = self.rng
         roll = rng.random()
         if roll < 0.2 or not self.versions:
-            return "create_case", (rng.choice([self.text() or "t", "  "]),), {
-                "customer": rng.choice(["ACME", "acme", ""]), "tags": self.words(),
-                "hosts": self.words(), "severity": rng.choice([None, "S1", "S2"]),
-                "status": rng.choice(["new", "triaged"]), "engineer": rng.choice(["ann", "bob"]),
-                "created": self.when()}
+            return "create_case", (CaseDraft(
+                rng.choice([self.text() or "t", "  "]),
+                customer=rng.choice(["ACME", "acme", ""]), tags=self.words(),
+                hosts=self.words(), severity=rng.choice([None, "S1", "S2"]),
+                status=rng.choice(["new", "triaged"]), engineer=rng.choice(["ann", "bob"]),
+                created=self.when()),), {}
         case_id = self.case_id()
         if roll < 0.4:
             fields: dict[str, Any] = {}

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from diagkit.store import StoreError, StoreUnavailable
-from diagkit.store.postgres_samples import PgSampleStore
-from diagkit.store.samples import Retention, SampleStore
+from diagkit.store.contract import Retention
+from diagkit.store.postgres import PgSampleStore
+from diagkit.store.sqlite import SqliteSampleStore
 
 T0 = 1_800_000_000.0  # a whole hour: 2027-01-15 08:00:00 UTC
 
@@ -19,7 +20,7 @@ def open_history(request, tmp_path):
     opened = []
     if request.param == "sqlite":
         def opener(**kw):
-            opened.append(SampleStore(tmp_path / "history.db", **kw))
+            opened.append(SqliteSampleStore(tmp_path / "history.db", **kw))
             return opened[-1]
     else:
         url = request.getfixturevalue("pg_url")
@@ -117,7 +118,26 @@ def test_unusable_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "history.db"
     bad.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="move it away"):
-        SampleStore(bad)
+        SqliteSampleStore(bad)
+
+
+def test_history_file_from_before_schema_versions_opens_unchanged(tmp_path):
+    """A history.db written before the history had a schema_version table (the tables made
+    with IF NOT EXISTS on every open) takes its schema as version 1 and keeps its samples."""
+    import sqlite3
+
+    from diagkit.store.sqlite.samples import MIGRATIONS
+
+    path = tmp_path / "history.db"
+    old = sqlite3.connect(path)
+    old.executescript(MIGRATIONS[0] + "INSERT INTO series(id, host, metric) VALUES (1, 'h', 'm');"
+                      f"INSERT INTO samples_raw VALUES (1, {T0}, 5.0);")
+    old.close()
+    with SqliteSampleStore(path) as store:
+        assert store.schema_version() == 1
+        assert list(store.read("h", "m", since=T0, resolution="raw").avg) == [5.0]
+        store.append([("h", T0 + 1, {"m": 7.0})])
+        assert list(store.read("h", "m", since=T0, resolution="raw").avg) == [5.0, 7.0]
 
 
 def test_append_applies_retention_by_itself(open_history):

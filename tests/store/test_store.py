@@ -18,13 +18,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from diagkit import config
-from diagkit.store import (
-    CaseNotFound,
-    SqliteStore,
-    StaleWrite,
-    Store,
-    StoreError,
-)
+from diagkit.store import CaseNotFound, StaleWrite, Store, StoreError
+from diagkit.store.contract import CaseDraft
+from diagkit.store.sqlite import SqliteStore
 from tests.store.conftest import OPEN_IN_SUBPROCESS, Backend
 
 REPO = Path(__file__).resolve().parents[2]
@@ -108,12 +104,13 @@ def test_database_from_newer_diagkit_is_refused(backend: Backend) -> None:
 def test_case_round_trip_and_filters(any_store: Store) -> None:
     store = any_store
     t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    a = store.create_case("Disk full on web1", customer="ACME", contact="ann@acme.example",
-                          product="shop", version="2.1", tags=["disk", "linux"],
-                          ticket_ref="ZAM-12", impact="significant", urgency="high",
-                          severity="S2", engineer="eve", hosts=["web1", "db1"], created=t0)
-    b = store.create_case("Slow DNS", customer="Initech", engineer="bob", severity="S3",
-                          tags=["dns"])
+    a = store.create_case(CaseDraft("Disk full on web1", customer="ACME",
+                                    contact="ann@acme.example", product="shop", version="2.1",
+                                    tags=["disk", "linux"], ticket_ref="ZAM-12",
+                                    impact="significant", urgency="high", severity="S2",
+                                    engineer="eve", hosts=["web1", "db1"], created=t0))
+    b = store.create_case(CaseDraft("Slow DNS", customer="Initech", engineer="bob", severity="S3",
+                                    tags=["dns"]))
     got = store.get_case(a.id)
     assert got == a
     assert got.tags == ("disk", "linux") and got.hosts == ("db1", "web1")
@@ -131,7 +128,7 @@ def test_case_round_trip_and_filters(any_store: Store) -> None:
 
 def test_update_case_and_optimistic_concurrency(any_store: Store) -> None:
     store = any_store
-    case = store.create_case("VPN drops")
+    case = store.create_case(CaseDraft("VPN drops"))
     mine = store.get_case(case.id)
     theirs = store.get_case(case.id)
     saved = store.update_case(theirs.id, theirs.version_counter, customer="Globex",
@@ -155,7 +152,7 @@ def test_update_case_and_optimistic_concurrency(any_store: Store) -> None:
 def test_record_status_keeps_history_journal_and_stamps(any_store: Store) -> None:
     store = any_store
     t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    case = store.create_case("Outage", created=t0, engineer="eve")
+    case = store.create_case(CaseDraft("Outage", created=t0, engineer="eve"))
     steps = ["triaged", "in_progress", "waiting_on_customer", "in_progress", "resolved",
              "in_progress", "resolved", "closed"]
     for i, status in enumerate(steps, start=1):
@@ -179,7 +176,7 @@ def test_record_status_keeps_history_journal_and_stamps(any_store: Store) -> Non
 def test_journal_is_append_only_and_ordered(any_store: Store) -> None:
     store = any_store
     t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    case = store.create_case("Kernel panic", created=t0)
+    case = store.create_case(CaseDraft("Kernel panic", created=t0))
     e1 = store.append_journal(case.id, "command", "uname -a", engineer="eve",
                               data={"host": "web1", "exit_status": 0},
                               at=t0 + timedelta(minutes=5))
@@ -208,7 +205,7 @@ def test_journal_is_append_only_and_ordered(any_store: Store) -> None:
 
 def test_threads_share_one_store(any_store: Store) -> None:
     store = any_store
-    case = store.create_case("Threads")
+    case = store.create_case(CaseDraft("Threads"))
     errors: list[BaseException] = []
 
     def work(n: int) -> None:
@@ -231,9 +228,10 @@ def test_threads_share_one_store(any_store: Store) -> None:
 
 CRASHING_WRITER = OPEN_IN_SUBPROCESS + r"""
 import sys, time
+from diagkit.store import CaseDraft
 store = open_store(sys.argv[1])
 ph = "%s" if sys.argv[1].startswith("postgresql://") else "?"
-case = store.create_case("crash test")
+case = store.create_case(CaseDraft("crash test"))
 for i in range(20):
     store.append_journal(case.id, "note", f"committed {i}")
 print(case.id, flush=True)
@@ -306,7 +304,7 @@ print("done", flush=True)
 
 def test_two_processes_appending_at_once_lose_nothing(backend: Backend) -> None:
     with backend.open() as store:
-        case = store.create_case("concurrency")
+        case = store.create_case(CaseDraft("concurrency"))
     procs = [run_python(CONCURRENT_WRITER, backend.location, tag, str(case.id),
                         stdin=subprocess.PIPE) for tag in ("a", "b")]
     for p in procs:
@@ -336,7 +334,7 @@ open_store(sys.argv[1]).update_case(int(sys.argv[2]), 1, title='theirs')
 
 def test_stale_save_from_another_process_is_refused(any_store: Store, backend: Backend) -> None:
     store = any_store
-    case = store.create_case("two engineers")
+    case = store.create_case(CaseDraft("two engineers"))
     p = run_python(STALE_SAVER, backend.location, str(case.id))
     _, err = p.communicate(timeout=60)
     assert p.returncode == 0, err
@@ -348,7 +346,7 @@ def test_stale_save_from_another_process_is_refused(any_store: Store, backend: B
 def test_first_customer_update_stops_the_first_response_clock(any_store: Store) -> None:
     store = any_store
     t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    case = store.create_case("Login fails", created=t0)
+    case = store.create_case(CaseDraft("Login fails", created=t0))
     store.append_journal(case.id, "note", "internal", at=t0 + timedelta(minutes=10))
     assert store.get_case(case.id).first_response_at is None
     store.append_journal(case.id, "customer_update", "We are on it", first_response=True,

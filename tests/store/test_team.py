@@ -16,6 +16,7 @@ import pytest
 
 from diagkit.errors import ConfigError
 from diagkit.store import StaleWrite, StoreError, StoreUnavailable
+from diagkit.store.contract import CaseDraft
 from diagkit.store.postgres import PgStore, set_store_password, store_password
 from tests.pg_fixture import PgServer
 
@@ -37,7 +38,7 @@ def run_python(code: str, *args: str) -> subprocess.Popen[str]:
 
 def test_two_connections_same_case_second_save_refused_journal_kept(pg_url: str) -> None:
     with PgStore(pg_url) as ann, PgStore(pg_url) as bob:
-        case = ann.create_case("Mail queue stuck", customer="ACME", engineer="ann")
+        case = ann.create_case(CaseDraft("Mail queue stuck", customer="ACME", engineer="ann"))
         ann_copy = ann.get_case(case.id)
         bob_copy = bob.get_case(case.id)
         ann.append_journal(case.id, "note", "ann: queue has 4000 mails", engineer="ann")
@@ -75,7 +76,7 @@ def test_a_save_waiting_on_anothers_transaction_is_refused_not_lost(
     """Both read version 1; Bob's save starts while Ann's transaction is still open. It must
     wait for Ann's commit and then be refused (the row lock), not overwrite her."""
     with PgStore(pg_url) as ann, PgStore(pg_url) as bob:
-        case = ann.create_case("Race")
+        case = ann.create_case(CaseDraft("Race"))
         result: list[BaseException | object] = []
         ann_in = threading.Event()
         with ann._write() as conn:
@@ -122,7 +123,7 @@ print(saved, stale, flush=True)
 
 def test_two_processes_racing_on_one_case_lose_no_update(pg_url: str) -> None:
     with PgStore(pg_url) as store:
-        case = store.create_case("two engineers, one case")
+        case = store.create_case(CaseDraft("two engineers, one case"))
     procs = [run_python(RACER, pg_url, str(case.id), tag) for tag in ("ann", "bob")]
     for p in procs:
         p.stdin.write("go\n")
@@ -147,7 +148,7 @@ def test_two_processes_racing_on_one_case_lose_no_update(pg_url: str) -> None:
 def test_connection_cut_mid_write_nothing_half_written_next_call_works(
         pg_server: PgServer, pg_url: str) -> None:
     with PgStore(pg_url) as store:
-        case = store.create_case("Before the cut")
+        case = store.create_case(CaseDraft("Before the cut"))
         with pytest.raises(StoreUnavailable, match="Nothing was saved") as err, \
                 store._write("save the case") as conn:
             conn.execute("INSERT INTO journal (case_id, time, kind, text) "
@@ -173,7 +174,7 @@ def test_connection_cut_mid_write_nothing_half_written_next_call_works(
 def test_server_down_is_a_clear_error_naming_host_and_port(
         pg_server: PgServer, pg_url: str) -> None:
     store = PgStore(pg_url)
-    case = store.create_case("Server goes away")
+    case = store.create_case(CaseDraft("Server goes away"))
     where = f"{pg_server.host}:{pg_server.port}"
     pg_server.stop()
     try:
@@ -229,7 +230,7 @@ def test_nul_characters_in_a_journal_entry_are_kept_as_replacement_characters(
         pg_url: str) -> None:
     # PostgreSQL text cannot hold NUL; a log excerpt of a binary file must still be journaled.
     with PgStore(pg_url) as store:
-        case = store.create_case("Binary log")
+        case = store.create_case(CaseDraft("Binary log"))
         entry = store.append_journal(case.id, "log_excerpt", "ELF\x00\x01",
                                      data={"file": "core\x00", "lines": ["a\x00b", 1]})
         assert entry.text == "ELF\ufffd\x01"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from diagkit.store import SqliteStore
-from diagkit.store.kb import MatchRule
+from diagkit.store.contract import ArticleDraft, MatchRule
+from diagkit.store.sqlite import SqliteStore
 from diagkit.ui.article_dialog import ArticleDialog
 
 
@@ -45,7 +45,8 @@ def test_unsafe_pattern_disables_save_with_the_reason(qtbot: QtBot, store: Sqlit
 
 def test_editing_an_article_stored_with_an_unsafe_rule_shows_it_at_once(
         qtbot: QtBot, store: SqliteStore, tmp_path: Path) -> None:
-    article = store.create_article("Disk full", rules=[MatchRule("log", "space left")])
+    article = store.create_article(ArticleDraft("Disk full",
+                                                rules=[MatchRule("log", "space left")]))
     with sqlite3.connect(tmp_path / "kb.db") as conn:  # as an older diagkit could have saved it
         conn.execute("UPDATE kb_articles SET rules = ? WHERE id = ?",
                      (json.dumps([{"kind": "log", "pattern": "(?<!no )space left"}]), article.id))

@@ -11,7 +11,8 @@ from pytestqt.qtbot import QtBot
 
 from diagkit.cases.active import active_case, set_active_case
 from diagkit.cases.desk import CaseDesk
-from diagkit.store import SqliteStore
+from diagkit.store.contract import CaseDraft
+from diagkit.store.sqlite import SqliteStore
 from diagkit.ui import update_dialog
 from diagkit.ui.cases_view import BREACHED_COLOUR, COL_SLA, COL_TITLE, CasesView
 from diagkit.ui.main_window import MainWindow
@@ -79,9 +80,9 @@ def test_new_case_dialog_creates_a_triaged_case_listed_with_sla(qtbot: QtBot, vi
 
 def test_breached_case_is_red_and_search_filters(qtbot: QtBot, desk: CaseDesk,
                                                  store: SqliteStore) -> None:
-    old = store.create_case("Outage since last month", customer="Globex", severity="S1",
-                            impact="extensive", urgency="critical", status="triaged",
-                            created=datetime.now(UTC) - timedelta(days=30))
+    old = store.create_case(CaseDraft("Outage since last month", customer="Globex", severity="S1",
+                                      impact="extensive", urgency="critical", status="triaged",
+                                      created=datetime.now(UTC) - timedelta(days=30)))
     fresh = desk.open_case("Slow login", customer="Initech")
     widget = CasesView(lambda: desk)
     qtbot.addWidget(widget)

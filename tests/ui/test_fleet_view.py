@@ -124,12 +124,12 @@ def test_dashboard_shows_forecasts_from_the_history(qtbot: QtBot) -> None:
 
     import numpy as np
 
-    from diagkit.store.samples import SampleStore
+    from diagkit.store.sqlite import SqliteSampleStore
     from diagkit.ui.main_window import MainWindow
 
     now = time.time()
     t = now - 3600 + np.arange(0, 3600, 60.0)
-    with SampleStore() as samples:   # the isolated data dir's history.db
+    with SqliteSampleStore() as samples:   # the isolated data dir's history.db
         samples.append(("local", float(ti), {"disk.used:/srv": 80 + 5 * i / 60})
                        for i, ti in enumerate(t))
     win = MainWindow(restore=False)

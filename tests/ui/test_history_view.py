@@ -8,13 +8,13 @@ import time
 import numpy as np
 from pytestqt.qtbot import QtBot
 
-from diagkit.store.samples import SampleStore
+from diagkit.store.sqlite import SqliteSampleStore
 from diagkit.ui import history_view
 from diagkit.ui.history_view import HistoryView
 
 
-def seeded(tmp_path) -> SampleStore:
-    store = SampleStore(tmp_path / "history.db")
+def seeded(tmp_path) -> SqliteSampleStore:
+    store = SqliteSampleStore(tmp_path / "history.db")
     now = time.time()
     t = now - 2 * 86400 + np.arange(0, 2 * 86400, 60.0)   # two days, a sample a minute
     store.append(("db1", float(ti), {"cpu.usage": 50 + 40 * np.sin(i / 30),
@@ -64,7 +64,7 @@ def test_windows_pick_the_resolution_and_export(qtbot: QtBot, tmp_path, monkeypa
 
 
 def test_empty_history_says_how_to_fill_it(qtbot: QtBot, tmp_path) -> None:
-    with SampleStore(tmp_path / "empty.db") as store:
+    with SqliteSampleStore(tmp_path / "empty.db") as store:
         view = HistoryView(store)
         qtbot.addWidget(view)
         qtbot.waitUntil(lambda: "watch hosts in the Fleet tab" in view.status.text(),

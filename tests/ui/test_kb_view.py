@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from diagkit.store import SqliteStore
-from diagkit.store.kb import MatchRule
+from diagkit.store.contract import ArticleDraft, MatchRule
+from diagkit.store.sqlite import SqliteStore
 from diagkit.ui.article_dialog import ArticleDialog
 from diagkit.ui.kb_view import KbView
 
@@ -17,13 +17,13 @@ from diagkit.ui.kb_view import KbView
 @pytest.fixture
 def store(tmp_path: Path) -> SqliteStore:
     db = SqliteStore(tmp_path / "kb.db")
-    db.create_article(
+    db.create_article(ArticleDraft(
         "Root filesystem full", symptoms="Writes fail with *No space left on device*.",
         cause="Old logs in /var/log filled the disk.", resolution="Rotate and delete old logs.",
-        tags=("disk",), rules=(MatchRule(kind="log", pattern="no space left on device"),))
-    db.create_article(
+        tags=("disk",), rules=(MatchRule(kind="log", pattern="no space left on device"),)))
+    db.create_article(ArticleDraft(
         "OOM killer ends the database", symptoms="postgres killed: Out of memory.",
-        cause="A memory leak <script>alert(1)</script> in the app.", tags=("memory",))
+        cause="A memory leak <script>alert(1)</script> in the app.", tags=("memory",)))
     yield db
     db.close()
 

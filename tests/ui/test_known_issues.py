@@ -14,7 +14,7 @@ from diagkit.kb.match import load_matcher
 from diagkit.probes import disk
 from diagkit.probes.base import ProbeResult
 from diagkit.probes.registry import builtin_probes
-from diagkit.store import SqliteStore
+from diagkit.store.sqlite import SqliteStore
 from diagkit.ui.dashboard_view import DashboardView
 from diagkit.ui.log_view import LogView
 from diagkit.ui.main_window import MainWindow

@@ -11,7 +11,8 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
-from diagkit.store import SqliteStore
+from diagkit.store.contract import CaseDraft
+from diagkit.store.sqlite import SqliteStore
 from diagkit.ui.metrics_view import MetricsView, duration_text
 
 NOW = datetime(2024, 3, 8, 12, 0, tzinfo=UTC)
@@ -22,8 +23,8 @@ DAY = timedelta(days=1)
 def _case(store: SqliteStore, engineer: str, severity: str, created: datetime, *,
           first_response: timedelta | None = None, resolved: timedelta | None = None,
           csat: int | None = None) -> int:
-    case = store.create_case(f"case of {engineer}", engineer=engineer, severity=severity,
-                             status="triaged", created=created)
+    case = store.create_case(CaseDraft(f"case of {engineer}", engineer=engineer, severity=severity,
+                                       status="triaged", created=created))
     case = store.record_status(case.id, "in_progress", expected_version=case.version_counter,
                                at=created + timedelta(minutes=1))
     if first_response is not None:

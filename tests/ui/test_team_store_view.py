@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from diagkit.store.contract import ArticleDraft, CaseDraft
 from diagkit.store.postgres import PgStore
 from diagkit.ui.main_window import MainWindow
 
@@ -17,8 +18,10 @@ def test_cut_connection_shows_inline_and_views_keep_their_data(qtbot, pg_server,
     with PgStore(pg_url) as team:
         now = datetime.now(UTC)
         for i in range(2):
-            team.create_case(f"team case {i}", engineer="bob", created=now - timedelta(days=i))
-        team.create_article("Disk full", slug="disk-full", symptoms="no space left on device")
+            team.create_case(CaseDraft(f"team case {i}", engineer="bob",
+                                       created=now - timedelta(days=i)))
+        team.create_article(ArticleDraft("Disk full", slug="disk-full",
+                                         symptoms="no space left on device"))
 
     window = MainWindow(restore=False)
     qtbot.addWidget(window)

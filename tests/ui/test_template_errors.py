@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from diagkit import config
 from diagkit.cases.desk import CaseDesk
 from diagkit.cases.updates import user_templates_dir
-from diagkit.store import SqliteStore
+from diagkit.store.sqlite import SqliteStore
 from diagkit.ui import update_dialog
 from diagkit.ui.bundle_wizard import BundleWizard
 from diagkit.ui.update_dialog import UpdateDialog

@@ -1,4 +1,4 @@
-"""The case store's schema, as an ordered list of migrations.
+"""The SQLite case store's schema (``diagkit.db``), as an ordered list of migrations.
 
 ``MIGRATIONS[i]`` brings a database from schema version ``i`` to ``i + 1``. The store applies
 each missing script in its own transaction together with the ``schema_version`` row that
@@ -8,8 +8,8 @@ Rules for adding a migration (a shipped script is never edited, users' databases
 
 * append a new script at the end; never reorder or change an existing one;
 * plain SQL only, no ``BEGIN``/``COMMIT`` (the store wraps it);
-* keep it portable where it costs nothing (a PostgreSQL store will follow): ``TEXT`` times in
-  ISO-8601 UTC, JSON in ``TEXT`` columns, integer surrogate keys.
+* the same tables and columns as every other backend (the shared SQL reads them all alike);
+  ``TEXT`` times in ISO-8601 UTC, JSON in ``TEXT`` columns, integer surrogate keys.
 """
 
 from __future__ import annotations

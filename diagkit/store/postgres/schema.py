@@ -1,5 +1,5 @@
 """The team store's schema on PostgreSQL, as ordered migrations (same rules as
-:mod:`diagkit.store.schema`: append only, never edit a shipped script; each runs in one
+:mod:`diagkit.store.sqlite.schema`: append only, never edit a shipped script; each runs in one
 transaction with its ``schema_version`` row).
 
 It mirrors the SQLite schema table for table, with PostgreSQL's own types where they pay:
