@@ -26,7 +26,7 @@ import enum
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self, SupportsIndex, overload
 
 
 class Severity(enum.IntEnum):
@@ -63,14 +63,70 @@ class Metric:
         return {"name": self.name, "value": self.value, "unit": self.unit, "labels": dict(self.labels)}
 
 
+class Row(tuple[Any, ...]):
+    """One row of a :class:`Table`: a tuple whose cells can also be read by column name.
+
+    ``row["pid"]`` and ``row.get("pid")`` name the column; ``row[0]``, slices, unpacking, ``len``
+    and equality with plain tuples work as for any tuple (the UI and reports walk rows by
+    position). :class:`Table` makes its rows ``Row`` objects sharing one column index.
+    """
+
+    _index: Mapping[str, int] = {}
+
+    def __new__(cls, values: Iterable[Any] = (), index: Mapping[str, int] | None = None) -> Self:
+        row = super().__new__(cls, values)
+        if index is not None:
+            row._index = index
+        return row
+
+    def __getnewargs__(self) -> tuple[Any, ...]:  # copy and pickle keep the column index
+        return tuple(self), self._index
+
+    @overload
+    def __getitem__(self, key: SupportsIndex | str) -> Any: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> tuple[Any, ...]: ...
+
+    def __getitem__(self, key: SupportsIndex | str | slice) -> Any:
+        if isinstance(key, str):
+            try:
+                key = self._index[key]
+            except KeyError:
+                known = ", ".join(self._index) or "none (a row built without its table)"
+                raise KeyError(f"no column {key!r}; the columns are: {known}") from None
+        return super().__getitem__(key)
+
+    def get(self, column: str, default: Any = None) -> Any:
+        """The cell under ``column``, or ``default`` when there is no such column or cell."""
+        position = self._index.get(column)
+        return default if position is None or position >= len(self) else self[position]
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{column: cell}`` for the cells this row has."""
+        return {column: self[i] for column, i in self._index.items() if i < len(self)}
+
+
 @dataclass(frozen=True)
 class Table:
-    """Rows of values under named columns (processes, mounts, interfaces...)."""
+    """Rows of values under named columns (processes, mounts, interfaces...).
+
+    Rows are given as tuples in column order and become :class:`Row` objects, so
+    ``table.rows[0]["pid"]`` reads a cell by its column's name.
+    """
 
     name: str
     title: str
     columns: tuple[str, ...]
-    rows: tuple[tuple[Any, ...], ...]
+    rows: tuple[Row, ...]
+
+    def __post_init__(self) -> None:
+        index = {column: i for i, column in enumerate(self.columns)}
+        object.__setattr__(self, "rows", tuple(Row(r, index) for r in self.rows))
+
+    def column(self, name: str) -> tuple[Any, ...]:
+        """Every row's cell under the column ``name``."""
+        return tuple(row[name] for row in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
         return {

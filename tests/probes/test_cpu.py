@@ -29,7 +29,7 @@ def test_normal_capture_idle_two_cores() -> None:
     assert metric(data, "cpu.context_switches") == 138.0  # (264848-264779)/0.5
     assert metric(data, "cpu.procs_running") == 1
     per_core = next(t for t in data.tables if t.name == "per_core")
-    assert [r[0] for r in per_core.rows] == ["0", "1"]
+    assert list(per_core.column("cpu")) == ["0", "1"]
     assert data.findings == () and data.notes == ()
 
 

@@ -66,7 +66,7 @@ def test_oom_io_fs_hung_segfault_flap_taint() -> None:
     # the boot-time "SATA link down" and the virtual floppy (fd0) errors are not counted
     assert events(data, "io_error") == 4 and events(data, "link_flap") == 2
     first = data.tables[0].rows[0]
-    assert first[0] == "Mon Mar  4 10:02:33 2024" and first[1] == "segfault"
+    assert first["time"] == "Mon Mar  4 10:02:33 2024" and first["kind"] == "segfault"
 
 
 def test_journal_fallback_xfs_and_uncorrected_mce() -> None:
@@ -75,7 +75,7 @@ def test_journal_fallback_xfs_and_uncorrected_mce() -> None:
     titles = {f.title: f.severity for f in data.findings}
     assert titles["Filesystem errors on dm-2 (2x) (2 lines)"] is Severity.CRITICAL
     assert titles["Hardware errors reported (3 lines, uncorrected)"] is Severity.CRITICAL
-    assert data.tables[0].rows[0][0] == "2024-03-04T09:14:27+0100"
+    assert data.tables[0].rows[0]["time"] == "2024-03-04T09:14:27+0100"
 
 
 def test_decode_taint() -> None:

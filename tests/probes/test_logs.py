@@ -49,7 +49,7 @@ def test_syslog_files() -> None:
     assert "journalctl failed: No journal files were found." in data.notes
     rows = data.tables[0].rows
     assert rows[0] == ("Mar  4 09:02:11", "dhclient", "DHCPREQUEST failed: no lease for eth1")
-    assert rows[-1][1] == "kernel" and rows[-1][0] == "2024-03-04T09:40:12.114052+01:00"
+    assert rows[-1]["source"] == "kernel" and rows[-1]["time"] == "2024-03-04T09:40:12.114052+01:00"
     assert data.findings == ()  # 6 lines, no message repeated 3 times
 
 

@@ -29,9 +29,10 @@ def test_normal_capture_plenty_of_memory_no_swap() -> None:
     assert data.facts["total"] == "23.5 GiB"
     assert data.facts["swap"] == "none configured"
     top = next(t for t in data.tables if t.name == "top_rss")
-    assert top.rows[0][:3] == (1, "process_api", 10972 * KIB)
+    first = top.rows[0]
+    assert (first["pid"], first["command"], first["rss_bytes"]) == (1, "process_api", 10972 * KIB)
     assert len(top.rows) == 5
-    assert [r[2] for r in top.rows] == sorted((r[2] for r in top.rows), reverse=True)
+    assert list(top.column("rss_bytes")) == sorted(top.column("rss_bytes"), reverse=True)
     assert data.facts["processes_with_memory"] == "15"
     assert data.findings == () and data.notes == ()
 
@@ -40,7 +41,7 @@ def test_busybox_and_nonroot_captures_see_the_same_processes() -> None:
     for name in ("busybox.txt", "nonroot.txt"):
         data = load(name)
         top = next(t for t in data.tables if t.name == "top_rss")
-        assert top.rows[0][1] == "process_api", name
+        assert top.rows[0]["command"] == "process_api", name
         assert metric(data, "memory.total") == 24683656 * KIB
         assert data.findings == ()
 
@@ -64,8 +65,8 @@ def test_oom_pressure_fires_every_memory_finding() -> None:
     low = next(f for f in data.findings if f.title == "Low available memory")
     assert "(3.0 %)" in low.detail and "oom" in low.hint.lower()
     top = next(t for t in data.tables if t.name == "top_rss")
-    assert top.rows[0][:2] == (23817, "java")
-    assert top.rows[2][1] == "Web Content"  # names with spaces survive
+    assert (top.rows[0]["pid"], top.rows[0]["command"]) == (23817, "java")
+    assert top.rows[2]["command"] == "Web Content"  # names with spaces survive
 
 
 def test_old_kernel_without_memavailable_or_psi() -> None:

@@ -37,7 +37,7 @@ def test_failed_units_warn_each_and_critical_when_many() -> None:
     (failed,) = [t for t in data.tables if t.name == "failed_units"]
     assert failed.rows[0] == ("nginx.service", "loaded", "failed", "failed",
                               "A high performance web server and a reverse proxy server")
-    assert [r[0] for r in failed.rows][1] == "mnt-backup.mount"
+    assert failed.rows[1]["unit"] == "mnt-backup.mount"
     warnings = [f for f in data.findings if f.severity is Severity.WARNING]
     assert warnings[0].title == "Unit nginx.service failed"
     assert len(warnings) == 5
