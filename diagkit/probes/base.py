@@ -256,6 +256,15 @@ class Probe:
 
 # --- helpers for scripts and parsers -------------------------------------------------------------
 
+#: Every built-in script starts with this: a fixed locale makes the output of df, date, ss and
+#: friends parseable whatever the target user's environment says.
+SCRIPT_PREAMBLE = "LC_ALL=C; export LC_ALL; LANG=C; export LANG\n"
+
+#: One sampling pause, used by the probes that diff two readings. At most 0.5 s so a full host
+#: snapshot (all probes in parallel) stays well under a second; `sleep 1` is the fallback for
+#: sleeps without fractional seconds.
+SAMPLE_SLEEP = "sleep 0.5 2>/dev/null || sleep 1"
+
 _SECTION = re.compile(r"^@@section\s+(\S+)\s*$")
 _NOTE = re.compile(r"^@@note\s+(.*)$")
 
@@ -302,6 +311,11 @@ def to_float(text: str | None, default: float | None = None) -> float | None:
         return float(text.strip().rstrip("%"))
     except ValueError:
         return default
+
+
+def pct(part: float, whole: float) -> float:
+    """part/whole in percent, 0 when whole is 0 (an idle or absent counter, not an error)."""
+    return 100.0 * part / whole if whole > 0 else 0.0
 
 
 def _num(value: float) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from diagkit.probes._thresholds import SAMPLE_SLEEP, SCRIPT_PREAMBLE, pct
 from diagkit.probes.base import (
+    SAMPLE_SLEEP,
+    SCRIPT_PREAMBLE,
     Finding,
     Metric,
     Probe,
@@ -12,6 +13,7 @@ from diagkit.probes.base import (
     Table,
     key_values,
     notes,
+    pct,
     split_sections,
     to_float,
 )

@@ -7,8 +7,9 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from diagkit.probes._thresholds import SAMPLE_SLEEP, SCRIPT_PREAMBLE, human_bytes, pct
 from diagkit.probes.base import (
+    SAMPLE_SLEEP,
+    SCRIPT_PREAMBLE,
     Finding,
     Metric,
     Probe,
@@ -16,9 +17,11 @@ from diagkit.probes.base import (
     Severity,
     Table,
     notes,
+    pct,
     split_sections,
     to_float,
 )
+from diagkit.units import human_bytes
 
 NAME = "disk"
 

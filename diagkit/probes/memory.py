@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from diagkit.probes._thresholds import SAMPLE_SLEEP, SCRIPT_PREAMBLE, human_bytes, pct
 from diagkit.probes.base import (
+    SAMPLE_SLEEP,
+    SCRIPT_PREAMBLE,
     Finding,
     Metric,
     Probe,
@@ -11,9 +12,11 @@ from diagkit.probes.base import (
     Severity,
     Table,
     notes,
+    pct,
     split_sections,
     to_float,
 )
+from diagkit.units import human_bytes
 
 NAME = "memory"
 

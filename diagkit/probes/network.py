@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from diagkit.probes._thresholds import SCRIPT_PREAMBLE, human_bytes, pct
 from diagkit.probes.base import (
+    SCRIPT_PREAMBLE,
     Finding,
     Metric,
     Probe,
@@ -14,8 +14,10 @@ from diagkit.probes.base import (
     Severity,
     Table,
     notes,
+    pct,
     split_sections,
 )
+from diagkit.units import human_bytes
 
 NAME = "network"
 

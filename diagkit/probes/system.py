@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import time
 
-from diagkit.probes._thresholds import SCRIPT_PREAMBLE, human_duration
 from diagkit.probes.base import (
+    SCRIPT_PREAMBLE,
     Finding,
     Metric,
     Probe,
@@ -17,6 +17,7 @@ from diagkit.probes.base import (
     split_sections,
     to_float,
 )
+from diagkit.units import human_duration
 
 NAME = "system"
 
