@@ -10,7 +10,17 @@ probe's ``name``) holding a module-level ``PROBE = Probe(...)`` with
   can and says what it could not (``@@note``). Output is split into sections by lines of the form
   ``@@section NAME`` (see :func:`split_sections`);
 * ``parse(output) -> ProbeData`` - a *pure* function from the script's stdout to metrics, tables,
-  facts and findings. Parsers are tested on captured outputs in ``tests/data/probes/<name>/``;
+  facts and findings. Parsers are tested on captured outputs in ``tests/data/probes/<name>/``.
+  The built-in probes write it as three steps, each testable alone::
+
+      def parse(output):
+          reading = read(output)                    # text -> <Name>Reading (typed, frozen)
+          return replace(describe(reading),         # reading -> metrics, tables, facts, notes
+                         findings=judge(reading, THRESHOLDS))  # reading + thresholds -> findings
+
+  ``read`` knows the text and no thresholds (tested on captures); ``judge`` knows the typed
+  reading and the thresholds it is given (a frozen ``<Name>Thresholds``; ``THRESHOLDS`` holds the
+  defaults) and no text (tested on hand-built readings); ``describe`` only lays the reading out;
 * ``timeout`` - seconds before the runner kills the script;
 * ``summarize(data) -> str`` (optional) - the one-line headline shown in tables.
 
@@ -107,7 +117,7 @@ class Row(tuple[Any, ...]):
         return {column: self[i] for column, i in self._index.items() if i < len(self)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Table:
     """Rows of values under named columns (processes, mounts, interfaces...).
 
@@ -120,9 +130,13 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[Row, ...]
 
-    def __post_init__(self) -> None:
-        index = {column: i for i, column in enumerate(self.columns)}
-        object.__setattr__(self, "rows", tuple(Row(r, index) for r in self.rows))
+    def __init__(self, name: str, title: str, columns: tuple[str, ...],
+                 rows: Iterable[Iterable[Any]]) -> None:
+        index = {column: i for i, column in enumerate(columns)}
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "title", title)
+        object.__setattr__(self, "columns", columns)
+        object.__setattr__(self, "rows", tuple(Row(r, index) for r in rows))
 
     def column(self, name: str) -> tuple[Any, ...]:
         """Every row's cell under the column ``name``."""
