@@ -79,6 +79,28 @@ def test_old_kernel_without_memavailable_or_psi() -> None:
     assert not data.tables
 
 
+def test_reader_gives_typed_values_without_thresholds() -> None:
+    r = memory.read((DATA / "oom_pressure.txt").read_text())
+    assert round(r.available_percent, 1) == 3.0 and r.swap_used_percent == 80.0
+    assert (r.swap_in_rate, r.swap_out_rate) == (400 * 4096 / 0.5, 800 * 4096 / 0.5)
+    assert r.psi_some_avg10 == 27.41 and r.hugepages_total == 512
+    assert r.top[0] == memory.TopProcess(23817, "java", r.top[0].rss_bytes)
+    no_psi = memory.read((DATA / "old_kernel_no_psi.txt").read_text())
+    assert no_psi.psi_some_avg10 is None
+
+
+def test_judge_works_on_data_with_the_thresholds_given() -> None:
+    gib = 1 << 30
+    reading = memory.MemoryReading(total=16 * gib, available=gib, swap_total=0)  # 6.25 % left
+    assert [(f.title, f.severity) for f in memory.judge(reading, memory.THRESHOLDS)] == [
+        ("Low available memory", Severity.WARNING)]
+    relaxed = memory.MemoryThresholds(available_warning=5.0, available_critical=2.0)
+    assert memory.judge(reading, relaxed) == ()
+    swapping = memory.MemoryReading(sample_seconds=0.5, swap_in_rate=0.0, swap_out_rate=8192.0)
+    assert [f.title for f in memory.judge(swapping, memory.THRESHOLDS)] == ["Host is swapping now"]
+    assert memory.judge(memory.MemoryReading(), memory.THRESHOLDS) == ()
+
+
 def test_live_local_run() -> None:
     result = LocalTransport().run(memory.PROBE.script, timeout=memory.PROBE.timeout)
     assert result.exit_status == 0, result.stderr
