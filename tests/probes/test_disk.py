@@ -92,6 +92,30 @@ def test_container_with_readonly_overlay_root_and_busybox_df() -> None:
     assert len(data.notes) == 2 and "df -i" in data.notes[1]
 
 
+def test_reader_gives_typed_values_without_thresholds() -> None:
+    r = disk.read((DATA / "disk_full.txt").read_text())
+    by_mount = {f.mount: f for f in r.filesystems}
+    assert by_mount["/data"].read_only and by_mount["/"].fstype == "ext4"
+    assert round(by_mount["/"].used_percent) == 97
+    assert {"sda", "dm-0"} <= {d.device for d in r.devices} and r.io_sample_seconds == 0.5
+    assert "sda1" not in {d.device for d in r.devices}  # a partition: counted in sda
+    assert not r.container_root
+    assert disk.read((DATA / "container_overlay_ro.txt").read_text()).container_root
+
+
+def test_judge_works_on_data_with_the_thresholds_given() -> None:
+    full = disk.Filesystem(mount="/var", device="/dev/sdb1", fstype="xfs", size=100 * KIB,
+                           used=93 * KIB, avail=7 * KIB, used_percent=93.0,
+                           inodes_used_percent=10.0, read_only=False)
+    reading = disk.DiskReading(filesystems=(full,))
+    assert [(f.title, f.severity) for f in disk.judge(reading, disk.THRESHOLDS)] == [
+        ("Filesystem /var is 93 % full", Severity.WARNING)]
+    assert disk.judge(reading, disk.DiskThresholds(usage_warning=95.0)) == ()
+    ro_root = disk.DiskReading(mounts=(disk.Mount("/dev/vda1", "/", "ext4", ("ro",)),))
+    assert [(f.title, f.severity) for f in disk.judge(ro_root, disk.THRESHOLDS)] == [
+        ("Filesystem / is read-only", Severity.CRITICAL)]
+
+
 def test_live_local_run() -> None:
     result = LocalTransport().run(disk.PROBE.script, timeout=disk.PROBE.timeout)
     assert result.exit_status == 0, result.stderr
