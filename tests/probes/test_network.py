@@ -90,6 +90,31 @@ def test_net_tools_ifconfig_and_old_ss_with_header() -> None:
     assert data.findings == ()
 
 
+def test_reader_gives_typed_values_without_thresholds() -> None:
+    r = network.read((DATA / "normal.txt").read_text())
+    eth0 = next(i for i in r.interfaces if i.name == "eth0")
+    assert (eth0.state, eth0.mtu, eth0.is_down) == ("up", 1400, False)
+    assert eth0.counters is not None and eth0.counters.rx_bytes == 141296469
+    assert r.default_routes[0].gateway == "192.0.2.1" and r.routes_read
+    assert network.Socket("tcp", "127.0.0.1", 60547, "sshd (pid 10979)") in r.listening
+    assert r.nameservers == ("10.255.255.53",)
+
+
+def test_judge_works_on_data_with_the_thresholds_given() -> None:
+    noisy = network.Counters(rx_bytes=10**9, rx_packets=10_000, rx_errors=5, rx_dropped=0,
+                             tx_bytes=10**8, tx_packets=10_000, tx_errors=0, tx_dropped=0)
+    reading = network.NetworkReading(
+        interfaces=(network.Interface("eth1", "down", addresses=("10.0.0.5/24",), counters=noisy),),
+        routes_read=True, nameservers=("10.0.0.53",))
+    assert [(f.title, f.severity) for f in network.judge(reading, network.THRESHOLDS)] == [
+        ("Interface eth1 has errors or drops", Severity.INFO),  # 0.025 % of packets
+        ("Interface eth1 is down but has an address", Severity.INFO),
+        ("No default route", Severity.WARNING),
+    ]
+    strict = network.NetworkThresholds(error_ratio_warning=0.01)
+    assert network.judge(reading, strict)[0].severity is Severity.WARNING
+
+
 def test_live_local_run() -> None:
     result = LocalTransport().run(network.PROBE.script, timeout=network.PROBE.timeout)
     assert result.exit_status == 0, result.stderr
