@@ -78,6 +78,26 @@ def test_near_pid_max_with_dstate_and_few_zombies() -> None:
         "/usr/lib/jvm/java-17-openjdk-amd64/bin/java -Xmx4g -jar /usr/share/jenkins/jenkins.w")
 
 
+def test_reader_gives_typed_values_without_thresholds() -> None:
+    r = processes.read((DATA / "near_pid_max.txt").read_text())
+    assert r.source == "ps" and r.pid_max is not None and r.counts["zombie"] == 3
+    assert r.top_cpu[0].pid == 23817 and r.top_cpu[0].cpu_percent == 182.4
+    assert len(r.blocked) == 2 and any("rsync" in b.command for b in r.blocked)
+    assert all(z.parent.startswith("/usr/bin/python3") for z in r.zombies)
+
+
+def test_judge_works_on_data_with_the_thresholds_given() -> None:
+    zombies = tuple(processes.Zombie(100 + n, 42, "worker", "supervisor") for n in range(4))
+    reading = processes.ProcessesReading(counts={"zombie": 4, "threads": 900}, pid_max=1000,
+                                         zombies=zombies)
+    assert [(f.title, f.severity) for f in processes.judge(reading, processes.THRESHOLDS)] == [
+        ("4 zombie processes", Severity.INFO), ("Task count near kernel.pid_max", Severity.WARNING)]
+    assert "supervisor (pid 42): 4" in processes.judge(reading, processes.THRESHOLDS)[0].detail
+    lenient = processes.ProcessesThresholds(zombie_warning=2, task_limit_ratio=0.95)
+    assert [(f.title, f.severity) for f in processes.judge(reading, lenient)] == [
+        ("4 zombie processes", Severity.WARNING)]
+
+
 def test_live_run_locally() -> None:
     result = LocalTransport().run("sh -s", stdin=processes.SCRIPT, timeout=30)
     assert result.exit_status == 0 and result.stderr == ""
