@@ -73,6 +73,29 @@ def test_openrc_crashed_service() -> None:
     assert finding.title == "Service nginx crashed" and finding.severity is Severity.WARNING
 
 
+def test_reader_gives_typed_values_without_thresholds() -> None:
+    r = services.read((DATA / "failed_units.txt").read_text())
+    assert r.init == "systemd" and r.failed[0].unit == "nginx.service"
+    assert r.unit_counts["total"] > 0
+    openrc = services.read((DATA / "openrc_crashed.txt").read_text())
+    assert openrc.init == "openrc" and "crashed" in {svc.state for svc in openrc.openrc}
+
+
+def test_judge_works_on_data_with_the_thresholds_given() -> None:
+    units = tuple(services.Unit(f"job{n}.service", "loaded", "failed", "failed", "")
+                  for n in range(3))
+    reading = services.ServicesReading(init="systemd", system_state="degraded", failed=units)
+    assert [f.severity for f in services.judge(reading, services.THRESHOLDS)] == [
+        Severity.WARNING] * 3
+    tight = services.ServicesThresholds(many_failed_units=2, max_unit_findings=1)
+    assert [f.title for f in services.judge(reading, tight)] == [
+        "Unit job0.service failed", "2 more units failed", "3 units failed"]
+    rescue = services.ServicesReading(init="systemd", system_state="emergency")
+    assert [f.title for f in services.judge(rescue, services.THRESHOLDS)] == [
+        "System is in emergency mode"]
+    assert services.judge(services.ServicesReading(init="none"), services.THRESHOLDS) == ()
+
+
 def test_live_run_locally() -> None:
     result = LocalTransport().run("sh -s", stdin=services.SCRIPT, timeout=30)
     assert result.exit_status == 0 and result.stderr == ""
