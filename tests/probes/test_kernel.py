@@ -83,6 +83,32 @@ def test_decode_taint() -> None:
     assert [f for f, _ in kernel.decode_taint(1 | 1 << 12 | 1 << 13)] == ["P", "O", "E"]
 
 
+def test_reader_names_who_each_event_is_about() -> None:
+    r = kernel.read((DATA / "oom_and_io_errors.txt").read_text())
+    assert r.tainted and r.lines_scanned > 0
+    oom = [e for e in r.of("oom") if e.pid is not None]
+    assert oom and all(e.subject for e in oom)
+    assert {e.subject for e in r.of("link_flap")} == {"eno1"}
+    assert all(e.pid is not None for e in r.of("segfault") if e.subject)
+    journal = kernel.read((DATA / "journal_fallback.txt").read_text())
+    assert any(e.uncorrected for e in journal.of("hardware"))
+
+
+def test_judge_works_on_data_with_the_thresholds_given() -> None:
+    down = kernel.KernelEvent("[5.0]", "link_flap", "eth0: Link is Down", subject="eth0")
+    once = kernel.KernelReading(events=(down,))
+    assert [(f.title, f.severity) for f in kernel.judge(once, kernel.THRESHOLDS)] == [
+        ("NIC link went down: eth0", Severity.INFO)]
+    twice = kernel.KernelReading(events=(down, down))
+    assert kernel.judge(twice, kernel.THRESHOLDS)[0].title == "NIC link flapping: eth0 (2x)"
+    assert kernel.judge(twice, kernel.KernelThresholds(link_flap_min=3))[0].severity \
+        is Severity.INFO
+    killed = kernel.KernelEvent("[9.1]", "oom", "Out of memory: Killed process 4242 (java)",
+                                subject="java", pid=4242)
+    (oom,) = kernel.judge(kernel.KernelReading(events=(killed,)), kernel.THRESHOLDS)
+    assert oom.title == "OOM killer ran (1 process killed)" and "Killed: java." in oom.detail
+
+
 def test_live_run_locally() -> None:
     result = LocalTransport().run("sh -s", stdin=kernel.SCRIPT, timeout=30)
     assert result.exit_status == 0
