@@ -59,6 +59,25 @@ def test_normalise_groups_repeats() -> None:
     assert a == b == "conn from <ip> failed after # tries (id <hex>)"
 
 
+def test_reader_gives_typed_values_without_thresholds() -> None:
+    r = logs.read((DATA / "syslog_files.txt").read_text())
+    assert r.source == "syslog" and {line.file for line in r.lines} == {
+        "/var/log/syslog", "/var/log/messages"}
+    assert r.lines[0] == logs.LogLine("Mar  4 09:02:11", "dhclient",
+                                      "DHCPREQUEST failed: no lease for eth1", "/var/log/syslog")
+    assert not r.capped
+
+
+def test_judge_works_on_data_with_the_thresholds_given() -> None:
+    lines = tuple(logs.LogLine("", "app", f"timeout after {n} ms") for n in range(4))
+    reading = logs.LogsReading("journal", "1h", lines)
+    (frequent,) = logs.judge(reading, logs.THRESHOLDS)
+    assert frequent.title == "Most frequent error (4x) from app"
+    loud = logs.LogsThresholds(error_lines_warning=3, repeat_min=5)
+    assert [f.title for f in logs.judge(reading, loud)] == [
+        "High error rate in the system log: 4 error lines in the last hour"]
+
+
 def test_live_run_locally() -> None:
     result = LocalTransport().run("sh -s", stdin=logs.SCRIPT, timeout=30)
     assert result.exit_status == 0 and result.stderr == ""
