@@ -285,86 +285,119 @@ _DISK_HINTS = {
 
 
 def judge(r: KernelReading, limits: KernelThresholds) -> tuple[Finding, ...]:
-    findings: list[Finding] = []
-    if oom := r.of("oom"):
-        victims = {e.pid: e.subject for e in oom if e.pid is not None}
-        killed = Counter(victims.values())
-        findings.append(Finding(
-            Severity.CRITICAL,
-            f"OOM killer ran ({len(victims)} process{'es' if len(victims) != 1 else ''} killed)",
-            f"Killed: {_names(killed)}. Last: {_last(oom)}" if killed else f"Last: {_last(oom)}",
-            "Memory ran out (or a cgroup limit was hit: 'Memory cgroup out of memory'). Check "
-            "what grew with the memory probe, the process's limits (MemoryMax, container "
-            "memory limit), and 'dmesg' around the kill for the memory state dump.",
-            NAME,
-        ))
-    for kind_name, (title, hint) in _DISK_HINTS.items():
-        if found := r.of(kind_name):
-            devices = Counter(e.subject for e in found if e.subject)
-            where = f" on {_names(devices)}" if devices else ""
-            findings.append(Finding(Severity.CRITICAL, f"{title}{where} ({len(found)} lines)",
-                                    f"Last: {_last(found)}", hint, NAME))
-    if hung := r.of("hung_task"):
-        tasks = Counter(e.subject for e in hung if e.subject)
-        findings.append(Finding(
-            Severity.WARNING, f"Hung tasks ({len(hung)} reports)",
-            f"Blocked tasks: {_names(tasks)}." if tasks else _last(hung),
-            "Tasks sat in uninterruptible sleep for minutes, usually on storage or NFS: look "
-            "for I/O errors, slow disks (disk probe), or an unreachable NFS server.",
-            NAME,
-        ))
-    if segv := r.of("segfault"):
-        progs = Counter(e.subject for e in segv if e.subject)
-        findings.append(Finding(
-            Severity.WARNING, f"{len(segv)} segfault{'s' if len(segv) != 1 else ''}",
-            f"Crashed programs: {_names(progs)}." if progs else _last(segv),
-            "A crashing program: check its logs and core dumps ('coredumpctl list'); many "
-            "different programs crashing points to bad RAM or a broken library.",
-            NAME,
-        ))
-    if lockups := r.of("soft_lockup"):
-        findings.append(Finding(
-            Severity.WARNING, f"CPU lockups or RCU stalls ({len(lockups)})",
-            f"Last: {_last(lockups)}",
-            "A CPU was stuck in the kernel: on VMs often host overcommit or steal time; on "
-            "metal a driver bug or hardware. Note the call trace that follows in dmesg.",
-            NAME,
-        ))
-    if hw := r.of("hardware"):
-        uncorrected = any(e.uncorrected for e in hw)
-        findings.append(Finding(
-            Severity.CRITICAL if uncorrected else Severity.WARNING,
-            f"Hardware errors reported ({len(hw)} lines"
-            + (", uncorrected)" if uncorrected else ")"),
-            f"Last: {_last(hw)}",
-            "Machine check / EDAC / PCIe errors come from the hardware: check 'ras-mc-ctl "
-            "--summary' or 'mcelog', the BMC event log, and plan a hardware check.",
-            NAME,
-        ))
-    if links := r.of("link_flap"):
-        ifaces = Counter(e.subject for e in links if e.subject)
-        flapping = (any(n >= limits.link_flap_min for n in ifaces.values())
-                    or len(links) >= limits.link_flap_min)
-        findings.append(Finding(
-            Severity.WARNING if flapping else Severity.INFO,
-            ("NIC link flapping" if flapping else "NIC link went down")
-            + (f": {_names(ifaces)}" if ifaces else ""),
-            f"{len(links)} link-down messages. Last: {_last(links)}",
-            "Check the cable, switch port and its error counters ('ethtool -S IFACE', "
-            "'ip -s link'), and auto-negotiation settings on both ends.",
-            NAME,
-        ))
-    if r.tainted:
-        flags = decode_taint(r.tainted)
-        letters = "".join(letter for letter, _ in flags)
-        findings.append(Finding(
-            Severity.INFO, f"Kernel is tainted ({letters})",
-            "; ".join(f"{letter}: {why}" for letter, why in flags) + ".",
-            "Vendors may refuse support for a tainted kernel (P, O, E: third-party modules); "
-            "D, M, B, L point at an earlier crash or hardware problem worth reading in dmesg.",
-            NAME,
-        ))
-    return tuple(findings)
+    """One finding per kind of event seen (worst kinds first), and one for a tainted kernel."""
+    found = [_oom(r), _disk(r, "io_error"), _disk(r, "fs_error"), _hung(r), _segfaults(r),
+             _lockups(r), _hardware(r), _links(r, limits), _taint(r)]
+    return tuple(f for f in found if f is not None)
+
+
+def _oom(r: KernelReading) -> Finding | None:
+    if not (oom := r.of("oom")):
+        return None
+    victims = {e.pid: e.subject for e in oom if e.pid is not None}
+    killed = Counter(victims.values())
+    return Finding(
+        Severity.CRITICAL,
+        f"OOM killer ran ({len(victims)} process{'es' if len(victims) != 1 else ''} killed)",
+        f"Killed: {_names(killed)}. Last: {_last(oom)}" if killed else f"Last: {_last(oom)}",
+        "Memory ran out (or a cgroup limit was hit: 'Memory cgroup out of memory'). Check "
+        "what grew with the memory probe, the process's limits (MemoryMax, container "
+        "memory limit), and 'dmesg' around the kill for the memory state dump.",
+        NAME,
+    )
+
+
+def _disk(r: KernelReading, kind: str) -> Finding | None:
+    if not (found := r.of(kind)):
+        return None
+    title, hint = _DISK_HINTS[kind]
+    devices = Counter(e.subject for e in found if e.subject)
+    where = f" on {_names(devices)}" if devices else ""
+    return Finding(Severity.CRITICAL, f"{title}{where} ({len(found)} lines)",
+                   f"Last: {_last(found)}", hint, NAME)
+
+
+def _hung(r: KernelReading) -> Finding | None:
+    if not (hung := r.of("hung_task")):
+        return None
+    tasks = Counter(e.subject for e in hung if e.subject)
+    return Finding(
+        Severity.WARNING, f"Hung tasks ({len(hung)} reports)",
+        f"Blocked tasks: {_names(tasks)}." if tasks else _last(hung),
+        "Tasks sat in uninterruptible sleep for minutes, usually on storage or NFS: look "
+        "for I/O errors, slow disks (disk probe), or an unreachable NFS server.",
+        NAME,
+    )
+
+
+def _segfaults(r: KernelReading) -> Finding | None:
+    if not (segv := r.of("segfault")):
+        return None
+    progs = Counter(e.subject for e in segv if e.subject)
+    return Finding(
+        Severity.WARNING, f"{len(segv)} segfault{'s' if len(segv) != 1 else ''}",
+        f"Crashed programs: {_names(progs)}." if progs else _last(segv),
+        "A crashing program: check its logs and core dumps ('coredumpctl list'); many "
+        "different programs crashing points to bad RAM or a broken library.",
+        NAME,
+    )
+
+
+def _lockups(r: KernelReading) -> Finding | None:
+    if not (lockups := r.of("soft_lockup")):
+        return None
+    return Finding(
+        Severity.WARNING, f"CPU lockups or RCU stalls ({len(lockups)})",
+        f"Last: {_last(lockups)}",
+        "A CPU was stuck in the kernel: on VMs often host overcommit or steal time; on "
+        "metal a driver bug or hardware. Note the call trace that follows in dmesg.",
+        NAME,
+    )
+
+
+def _hardware(r: KernelReading) -> Finding | None:
+    if not (hw := r.of("hardware")):
+        return None
+    uncorrected = any(e.uncorrected for e in hw)
+    return Finding(
+        Severity.CRITICAL if uncorrected else Severity.WARNING,
+        f"Hardware errors reported ({len(hw)} lines" + (", uncorrected)" if uncorrected else ")"),
+        f"Last: {_last(hw)}",
+        "Machine check / EDAC / PCIe errors come from the hardware: check 'ras-mc-ctl "
+        "--summary' or 'mcelog', the BMC event log, and plan a hardware check.",
+        NAME,
+    )
+
+
+def _links(r: KernelReading, limits: KernelThresholds) -> Finding | None:
+    if not (links := r.of("link_flap")):
+        return None
+    ifaces = Counter(e.subject for e in links if e.subject)
+    flapping = (any(n >= limits.link_flap_min for n in ifaces.values())
+                or len(links) >= limits.link_flap_min)
+    return Finding(
+        Severity.WARNING if flapping else Severity.INFO,
+        ("NIC link flapping" if flapping else "NIC link went down")
+        + (f": {_names(ifaces)}" if ifaces else ""),
+        f"{len(links)} link-down messages. Last: {_last(links)}",
+        "Check the cable, switch port and its error counters ('ethtool -S IFACE', "
+        "'ip -s link'), and auto-negotiation settings on both ends.",
+        NAME,
+    )
+
+
+def _taint(r: KernelReading) -> Finding | None:
+    if not r.tainted:
+        return None
+    flags = decode_taint(r.tainted)
+    letters = "".join(letter for letter, _ in flags)
+    return Finding(
+        Severity.INFO, f"Kernel is tainted ({letters})",
+        "; ".join(f"{letter}: {why}" for letter, why in flags) + ".",
+        "Vendors may refuse support for a tainted kernel (P, O, E: third-party modules); "
+        "D, M, B, L point at an earlier crash or hardware problem worth reading in dmesg.",
+        NAME,
+    )
 
 
 def parse(output: str) -> ProbeData:
