@@ -47,55 +47,18 @@ class LocalTransport(ContextManagerMixin):
     ) -> CommandResult:
         started = time.monotonic()
         proc = self._start(command, stdin)
-        # Reader threads only move bytes into the queue; decoding and on_output happen here, in
-        # the calling thread, as the contract says. None marks the end of a stream.
-        blocks: queue.Queue[tuple[str, bytes | None]] = queue.Queue()
-        readers = [threading.Thread(target=_pump, args=(stream, name, blocks), daemon=True)
-                   for stream, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr"))]
-        for reader in readers:
-            reader.start()
+        blocks = _read_in_threads(proc)
         _feed(proc, stdin)
-        decoders = {"stdout": utf8_decoder(), "stderr": utf8_decoder()}
-        chunks: dict[str, list[str]] = {"stdout": [], "stderr": []}
-
-        def deliver(name: str, text: str) -> None:
-            if text:
-                chunks[name].append(text)
-                if on_output is not None:
-                    on_output(name, text)
-
+        output = _Output(on_output)
         deadline = None if timeout is None else started + timeout
-        timed_out = False
-        ended: float | None = None  # when the process was seen gone (exited or killed)
-        open_streams = 2
         try:
-            while open_streams or ended is None:
-                try:
-                    name, block = blocks.get(timeout=_POLL)
-                except queue.Empty:
-                    pass
-                else:
-                    if block is None:
-                        open_streams -= 1
-                    else:
-                        deliver(name, decoders[name].decode(block))
-                if ended is None and proc.poll() is not None:
-                    ended = time.monotonic()
-                if ended is None:
-                    cancelled = cancel is not None and cancel.is_set()
-                    if cancelled or (deadline is not None and time.monotonic() > deadline):
-                        timed_out = True
-                        self._kill(proc)
-                        ended = time.monotonic()
-                elif time.monotonic() - ended > _KILL_GRACE:
-                    break  # a background child still holds the pipes open: do not wait for it
+            timed_out = self._wait(proc, blocks, output, deadline, cancel)
         except BaseException:
             self._kill(proc)  # on_output raised: nothing keeps running behind our back
             raise
-        for name, decoder in decoders.items():
-            deliver(name, decoder.decode(b"", final=True))
+        output.finish()
         duration = time.monotonic() - started
-        stdout, stderr = "".join(chunks["stdout"]), "".join(chunks["stderr"])
+        stdout, stderr = output.text("stdout"), output.text("stderr")
         if timed_out:
             raise CommandTimeout.killed(
                 host=self._label, timeout=timeout, cancelled=cancel is not None and cancel.is_set(),
@@ -104,6 +67,33 @@ class LocalTransport(ContextManagerMixin):
         proc.wait()
         status = proc.returncode if proc.returncode >= 0 else -1
         return CommandResult(command, stdout, stderr, status, duration)
+
+    def _wait(self, proc: subprocess.Popen[bytes], blocks: queue.Queue[tuple[str, bytes | None]],
+              output: _Output, deadline: float | None, cancel: threading.Event | None) -> bool:
+        """Hand output on until the process is gone and its pipes are drained; True if killed."""
+        ended: float | None = None  # when the process was seen gone (exited or killed)
+        killed = False
+        open_streams = 2
+        while open_streams or ended is None:
+            try:
+                name, block = blocks.get(timeout=_POLL)
+            except queue.Empty:
+                pass
+            else:
+                if block is None:
+                    open_streams -= 1
+                else:
+                    output.add(name, block)
+            if ended is None and proc.poll() is not None:
+                ended = time.monotonic()
+            if ended is None:
+                cancelled = cancel is not None and cancel.is_set()
+                if cancelled or (deadline is not None and time.monotonic() > deadline):
+                    self._kill(proc)  # then drain what it printed before it died
+                    killed, ended = True, time.monotonic()
+            elif time.monotonic() - ended > _KILL_GRACE:
+                break  # a background child still holds the pipes open: do not wait for it
+        return killed
 
     def _start(self, command: str, stdin: str | None) -> subprocess.Popen[bytes]:
         argv = ["cmd", "/c", command] if os.name == "nt" else ["/bin/sh", "-c", command]
@@ -172,6 +162,40 @@ class LocalTransport(ContextManagerMixin):
 
     def close(self) -> None:
         pass
+
+
+class _Output:
+    """Decodes what the readers queued and hands it to ``on_output`` - in the calling thread."""
+
+    def __init__(self, on_output: OutputCallback | None) -> None:
+        self._on_output = on_output
+        self._decoders = {"stdout": utf8_decoder(), "stderr": utf8_decoder()}
+        self._chunks: dict[str, list[str]] = {"stdout": [], "stderr": []}
+
+    def add(self, name: str, block: bytes) -> None:
+        self._deliver(name, self._decoders[name].decode(block))
+
+    def finish(self) -> None:
+        for name, decoder in self._decoders.items():
+            self._deliver(name, decoder.decode(b"", final=True))
+
+    def text(self, name: str) -> str:
+        return "".join(self._chunks[name])
+
+    def _deliver(self, name: str, text: str) -> None:
+        if text:
+            self._chunks[name].append(text)
+            if self._on_output is not None:
+                self._on_output(name, text)
+
+
+def _read_in_threads(proc: subprocess.Popen[bytes]) -> queue.Queue[tuple[str, bytes | None]]:
+    """Reader threads only move bytes into the queue (None marks a stream's end): decoding and
+    on_output happen in the calling thread, as the contract says."""
+    blocks: queue.Queue[tuple[str, bytes | None]] = queue.Queue()
+    for stream, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
+        threading.Thread(target=_pump, args=(stream, name, blocks), daemon=True).start()
+    return blocks
 
 
 def _pump(stream: IO[bytes], name: str, blocks: queue.Queue[tuple[str, bytes | None]]) -> None:
