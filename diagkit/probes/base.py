@@ -11,12 +11,13 @@ probe's ``name``) holding a module-level ``PROBE = Probe(...)`` with
   ``@@section NAME`` (see :func:`split_sections`);
 * ``parse(output) -> ProbeData`` - a *pure* function from the script's stdout to metrics, tables,
   facts and findings. Parsers are tested on captured outputs in ``tests/data/probes/<name>/``.
-  The built-in probes write it as three steps, each testable alone::
+  The built-in probes write it as three steps, each testable alone, joined by
+  :func:`read_then_judge`::
 
-      def parse(output):
-          reading = read(output)                    # text -> <Name>Reading (typed, frozen)
-          return replace(describe(reading),         # reading -> metrics, tables, facts, notes
-                         findings=judge(reading, THRESHOLDS))  # reading + thresholds -> findings
+      read(output) -> <Name>Reading               # text -> typed, frozen data
+      describe(reading) -> ProbeData              # metrics, tables, facts, notes
+      judge(reading, thresholds) -> findings      # <Name>Thresholds given explicitly
+      parse = read_then_judge(read, describe, judge, THRESHOLDS)
 
   ``read`` knows the text and no thresholds (tested on captures); ``judge`` knows the typed
   reading and the thresholds it is given (a frozen ``<Name>Thresholds``; ``THRESHOLDS`` holds the
@@ -35,8 +36,8 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Self, SupportsIndex, overload
+from dataclasses import dataclass, field, replace
+from typing import Any, Self, SupportsIndex, TypeVar, overload
 
 
 class Severity(enum.IntEnum):
@@ -252,6 +253,20 @@ class ProbeResult:
 
 
 Parser = Callable[[str], ProbeData]
+Reading = TypeVar("Reading")
+Limits = TypeVar("Limits")
+
+
+def read_then_judge(read: Callable[[str], Reading], describe: Callable[[Reading], ProbeData],
+                    judge: Callable[[Reading, Limits], tuple[Finding, ...]],
+                    thresholds: Limits) -> Parser:
+    """A built-in probe's ``parse`` from its three steps (see the module docstring)."""
+
+    def parse(output: str) -> ProbeData:
+        reading = read(output)
+        return replace(describe(reading), findings=judge(reading, thresholds))
+
+    return parse
 
 
 @dataclass(frozen=True)

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from diagkit.probes.base import (
-    SAMPLE_SLEEP,
-    SCRIPT_PREAMBLE,
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    Table,
-    key_values,
-    notes,
-    pct,
-    split_sections,
-    to_float,
-)
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity, Table
 
 NAME = "cpu"
 
@@ -26,7 +13,7 @@ NAME = "cpu"
 _FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guest_nice")
 
 SCRIPT = (
-    SCRIPT_PREAMBLE
+    base.SCRIPT_PREAMBLE
     + r"""
 sample() {
   echo "@@section $1"
@@ -41,7 +28,7 @@ if [ ! -r /proc/stat ]; then
 else
   sample stat1
   """
-    + SAMPLE_SLEEP
+    + base.SAMPLE_SLEEP
     + r"""
   sample stat2
 fi
@@ -117,7 +104,7 @@ def _cpu_lines(text: str) -> tuple[float | None, dict[str, list[int]], dict[str,
         if not parts:
             continue
         if parts[0] == "uptime" and len(parts) > 1:
-            uptime = to_float(parts[1])
+            uptime = base.to_float(parts[1])
         elif parts[0].startswith("cpu"):
             values = [int(p) for p in parts[1:] if p.isdigit()]
             cpus[parts[0]] = values + [0] * (len(_FIELDS) - len(values))
@@ -131,15 +118,15 @@ def _times(before: list[int], after: list[int]) -> CpuTimes:
     # guest/guest_nice are already counted inside user/nice: leave them out of the total.
     delta = [max(a - b, 0) for a, b in zip(after[:8], before[:8], strict=True)]
     total = sum(delta)
-    shares = {name: pct(d, total) for name, d in zip(_FIELDS[:8], delta, strict=True)}
-    return CpuTimes(**shares, usage=pct(total - delta[3] - delta[4], total))
+    shares = {name: base.pct(d, total) for name, d in zip(_FIELDS[:8], delta, strict=True)}
+    return CpuTimes(**shares, usage=base.pct(total - delta[3] - delta[4], total))
 
 
 def read(output: str) -> CpuReading:
-    sections = split_sections(output)
-    info = key_values(sections.get("info", ""))
-    cores = int(to_float(info.get("cpuinfo_processors"), 0) or 0) or int(
-        to_float(info.get("nproc"), 0) or 0
+    sections = base.split_sections(output)
+    info = base.key_values(sections.get("info", ""))
+    cores = int(base.to_float(info.get("cpuinfo_processors"), 0) or 0) or int(
+        base.to_float(info.get("nproc"), 0) or 0
     )
     up1, cpus1, other1 = _cpu_lines(sections.get("stat1", ""))
     up2, cpus2, other2 = _cpu_lines(sections.get("stat2", ""))
@@ -162,10 +149,10 @@ def read(output: str) -> CpuReading:
         context_switches=switches,
         procs_running=other2.get("procs_running"),
         procs_blocked=other2.get("procs_blocked"),
-        load1=to_float(info.get("load1")),
-        load5=to_float(info.get("load5")),
-        load15=to_float(info.get("load15")),
-        notes=notes(output),
+        load1=base.to_float(info.get("load1")),
+        load5=base.to_float(info.get("load5")),
+        load15=base.to_float(info.get("load15")),
+        notes=base.notes(output),
     )
 
 
@@ -241,40 +228,28 @@ def judge(r: CpuReading, limits: CpuThresholds) -> tuple[Finding, ...]:
     t = r.total
     if t is None:
         return tuple(findings)
-    if t.iowait > limits.iowait_warning:
-        findings.append(Finding(
-            Severity.WARNING,
-            "High I/O wait",
-            f"CPUs spent {t.iowait:.1f} % of the sample waiting for I/O.",
-            "A disk or network filesystem is slow or saturated: check the disk probe's "
-            "utilisation per device and which processes are in D state.",
-            NAME,
-        ))
-    if t.steal > limits.steal_warning:
-        findings.append(Finding(
-            Severity.WARNING,
-            "CPU steal time",
-            f"The hypervisor took {t.steal:.1f} % of this VM's CPU time for other guests.",
-            "The host is overcommitted or the instance's CPU credits are exhausted: ask "
-            "the virtualization/cloud team, or move to a larger or dedicated instance.",
-            NAME,
-        ))
-    if t.usage > limits.usage_warning:
-        findings.append(Finding(
-            Severity.WARNING,
-            "CPU nearly saturated",
-            f"CPUs were {t.usage:.1f} % busy during the sample "
-            f"(user {t.user:.1f} %, system {t.system:.1f} %).",
-            "Find the processes using the CPU (processes probe, top); high system time "
-            "points to the kernel: I/O, interrupts, lock contention.",
-            NAME,
-        ))
+    # (fired, title, detail, hint): warnings about the sample
+    sample = (
+        (t.iowait > limits.iowait_warning, "High I/O wait",
+         f"CPUs spent {t.iowait:.1f} % of the sample waiting for I/O.",
+         ("A disk or network filesystem is slow or saturated: check the disk probe's "
+          "utilisation per device and which processes are in D state.")),
+        (t.steal > limits.steal_warning, "CPU steal time",
+         f"The hypervisor took {t.steal:.1f} % of this VM's CPU time for other guests.",
+         ("The host is overcommitted or the instance's CPU credits are exhausted: ask "
+          "the virtualization/cloud team, or move to a larger or dedicated instance.")),
+        (t.usage > limits.usage_warning, "CPU nearly saturated",
+         (f"CPUs were {t.usage:.1f} % busy during the sample "
+          f"(user {t.user:.1f} %, system {t.system:.1f} %)."),
+         ("Find the processes using the CPU (processes probe, top); high system time "
+          "points to the kernel: I/O, interrupts, lock contention.")),
+    )
+    findings += (Finding(Severity.WARNING, title, detail, hint, NAME)
+                 for fired, title, detail, hint in sample if fired)
     return tuple(findings)
 
 
-def parse(output: str) -> ProbeData:
-    reading = read(output)
-    return replace(describe(reading), findings=judge(reading, THRESHOLDS))
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -292,12 +267,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="CPU",
-    description="CPU usage over a 0.5 s sample (total, per core, user/system/iowait/steal), "
-    "load averages per core, context switches and runnable/blocked tasks.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="CPU", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=10.0,
-    summarize=summarize,
-)
+    description="CPU usage over a 0.5 s sample (total, per core, user/system/iowait/steal), "
+    "load averages per core, context switches and runnable/blocked tasks.")

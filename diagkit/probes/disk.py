@@ -5,22 +5,10 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from diagkit.probes.base import (
-    SAMPLE_SLEEP,
-    SCRIPT_PREAMBLE,
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    Table,
-    notes,
-    pct,
-    split_sections,
-    to_float,
-)
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity, Table
 from diagkit.units import human_bytes
 
 NAME = "disk"
@@ -42,7 +30,7 @@ TMPFS_KEPT = frozenset({"/tmp", "/run", "/dev/shm"})
 ALWAYS_RO_FS = frozenset({"squashfs", "iso9660", "erofs", "udf", "cramfs"})
 
 SCRIPT = (
-    SCRIPT_PREAMBLE
+    base.SCRIPT_PREAMBLE
     + r"""
 echo "@@section mounts"
 if [ -r /proc/mounts ]; then cat /proc/mounts
@@ -60,7 +48,7 @@ if [ -r /proc/diskstats ]; then
   ds diskstats1
   # df runs while the sample interval passes, so the probe costs the sleep and no more.
   ( """
-    + SAMPLE_SLEEP
+    + base.SAMPLE_SLEEP
     + r""" ) &
   sampler=$!
 else
@@ -192,7 +180,7 @@ def _diskstats(text: str) -> tuple[float | None, dict[str, tuple[int, int, int, 
     for line in text.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[0] == "uptime":
-            uptime = to_float(parts[1])
+            uptime = base.to_float(parts[1])
         elif len(parts) >= 14 and parts[3].isdigit():
             out[parts[2]] = (int(parts[3]), int(parts[5]), int(parts[7]), int(parts[9]), int(parts[12]))
     return uptime, out
@@ -212,7 +200,7 @@ def _filesystems(sections: dict[str, str], mounts: dict[str, Mount]) -> tuple[Fi
     inodes: dict[str, float] = {}
     for _fs, total, used, _avail, point in _df(sections.get("dfi", "")):
         if total > 0:
-            inodes[point] = pct(used, total)
+            inodes[point] = base.pct(used, total)
     found: list[Filesystem] = []
     seen: set[str] = set()
     seen_fs: set[tuple[str, int, int, int]] = set()
@@ -230,7 +218,7 @@ def _filesystems(sections: dict[str, str], mounts: dict[str, Mount]) -> tuple[Fi
         used, avail = used_k * 1024, avail_k * 1024
         found.append(Filesystem(
             mount=point, device=fs, fstype=mount.fstype if mount else "", size=blocks * 1024,
-            used=used, avail=avail, used_percent=pct(used, used + avail),
+            used=used, avail=avail, used_percent=base.pct(used, used + avail),
             inodes_used_percent=inodes.get(point), read_only=bool(mount and mount.read_only),
         ))
     return tuple(found)
@@ -262,7 +250,7 @@ def _devices(sections: dict[str, str]) -> tuple[float, tuple[DeviceIO, ...]]:
 
 
 def read(output: str) -> DiskReading:
-    sections = split_sections(output)
+    sections = base.split_sections(output)
     mounts = _mounts(sections.get("mounts", ""))
     interval, devices = _devices(sections)
     return DiskReading(
@@ -271,7 +259,7 @@ def read(output: str) -> DiskReading:
         fstab=_fstab(sections.get("fstab", "")),
         io_sample_seconds=interval,
         devices=devices,
-        notes=notes(output),
+        notes=base.notes(output),
     )
 
 
@@ -405,9 +393,7 @@ def _read_only_findings(r: DiskReading) -> list[Finding]:
     return found
 
 
-def parse(output: str) -> ProbeData:
-    reading = read(output)
-    return replace(describe(reading), findings=judge(reading, THRESHOLDS))
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -422,12 +408,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="Disks and filesystems",
-    description="Space and inodes per filesystem, read-only mounts, and read/write rates, IOPS "
-    "and utilisation per device over a 0.5 s sample.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="Disks and filesystems", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=15.0,
-    summarize=summarize,
-)
+    description="Space and inodes per filesystem, read-only mounts, and read/write rates, IOPS "
+    "and utilisation per device over a 0.5 s sample.")

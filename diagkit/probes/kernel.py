@@ -15,19 +15,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from diagkit.probes.base import (
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    Table,
-    key_values,
-    notes,
-    split_sections,
-)
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity, Table
 
 NAME = "kernel"
 
@@ -213,8 +204,8 @@ def _event(when: str, kind: _Kind, message: str) -> KernelEvent:
 
 
 def read(output: str) -> KernelReading:
-    sections = split_sections(output)
-    info = key_values(sections.get("info", ""))
+    sections = base.split_sections(output)
+    info = base.key_values(sections.get("info", ""))
     events: list[KernelEvent] = []
     lines = [ln for ln in sections.get("messages", "").splitlines() if ln.strip()]
     for line in lines:
@@ -231,7 +222,7 @@ def read(output: str) -> KernelReading:
         tainted=int(tainted) if tainted.isdigit() else None,
         lines_scanned=len(lines),
         events=tuple(events),
-        notes=notes(output),
+        notes=base.notes(output),
     )
 
 
@@ -320,27 +311,25 @@ def _disk(r: KernelReading, kind: str) -> Finding | None:
 def _hung(r: KernelReading) -> Finding | None:
     if not (hung := r.of("hung_task")):
         return None
-    tasks = Counter(e.subject for e in hung if e.subject)
-    return Finding(
-        Severity.WARNING, f"Hung tasks ({len(hung)} reports)",
-        f"Blocked tasks: {_names(tasks)}." if tasks else _last(hung),
-        "Tasks sat in uninterruptible sleep for minutes, usually on storage or NFS: look "
-        "for I/O errors, slow disks (disk probe), or an unreachable NFS server.",
-        NAME,
-    )
+    return _naming(hung, f"Hung tasks ({len(hung)} reports)", "Blocked tasks",
+                   "Tasks sat in uninterruptible sleep for minutes, usually on storage or NFS: "
+                   "look for I/O errors, slow disks (disk probe), or an unreachable NFS server.")
 
 
 def _segfaults(r: KernelReading) -> Finding | None:
     if not (segv := r.of("segfault")):
         return None
-    progs = Counter(e.subject for e in segv if e.subject)
-    return Finding(
-        Severity.WARNING, f"{len(segv)} segfault{'s' if len(segv) != 1 else ''}",
-        f"Crashed programs: {_names(progs)}." if progs else _last(segv),
-        "A crashing program: check its logs and core dumps ('coredumpctl list'); many "
-        "different programs crashing points to bad RAM or a broken library.",
-        NAME,
-    )
+    return _naming(segv, f"{len(segv)} segfault{'s' if len(segv) != 1 else ''}",
+                   "Crashed programs",
+                   "A crashing program: check its logs and core dumps ('coredumpctl list'); many "
+                   "different programs crashing points to bad RAM or a broken library.")
+
+
+def _naming(events: list[KernelEvent], title: str, who: str, hint: str) -> Finding:
+    """A warning naming the events' subjects (the last line when none was named)."""
+    names = Counter(e.subject for e in events if e.subject)
+    return Finding(Severity.WARNING, title,
+                   f"{who}: {_names(names)}." if names else _last(events), hint, NAME)
 
 
 def _lockups(r: KernelReading) -> Finding | None:
@@ -400,9 +389,7 @@ def _taint(r: KernelReading) -> Finding | None:
     )
 
 
-def parse(output: str) -> ProbeData:
-    reading = read(output)
-    return replace(describe(reading), findings=judge(reading, THRESHOLDS))
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -414,12 +401,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="Kernel messages",
-    description="Recent kernel messages scanned for OOM kills, I/O and filesystem errors, hung "
-    "tasks, segfaults, lockups, hardware errors and link flaps; kernel taint.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="Kernel messages", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=15.0,
-    summarize=summarize,
-)
+    description="Recent kernel messages scanned for OOM kills, I/O and filesystem errors, hung "
+    "tasks, segfaults, lockups, hardware errors and link flaps; kernel taint.")

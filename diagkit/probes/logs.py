@@ -11,19 +11,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from diagkit.probes.base import (
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    Table,
-    key_values,
-    notes,
-    split_sections,
-)
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity, Table
 
 NAME = "logs"
 
@@ -169,8 +160,8 @@ class LogsReading:
 
 
 def read(output: str) -> LogsReading:
-    sections = split_sections(output)
-    info = key_values(sections.get("source", ""))
+    sections = base.split_sections(output)
+    info = base.key_values(sections.get("source", ""))
     source = info.get("source", "none")
     lines: list[LogLine] = []
     if source == "journal":
@@ -181,10 +172,10 @@ def read(output: str) -> LogsReading:
             if not name.startswith("file:"):
                 continue
             path = name[len("file:"):]
-            base = path.rsplit("/", 1)[-1]
-            lines += (LogLine(*split_line(line, base), file=path)
+            file_name = path.rsplit("/", 1)[-1]
+            lines += (LogLine(*split_line(line, file_name), file=path)
                       for line in text.splitlines() if line.strip())
-    return LogsReading(source, info.get("window", ""), tuple(lines), notes(output))
+    return LogsReading(source, info.get("window", ""), tuple(lines), base.notes(output))
 
 
 # --- describing: LogsReading -> metrics, table, facts -------------------------------------------
@@ -250,9 +241,7 @@ def judge(r: LogsReading, limits: LogsThresholds) -> tuple[Finding, ...]:
     return tuple(findings)
 
 
-def parse(output: str) -> ProbeData:
-    reading = read(output)
-    return replace(describe(reading), findings=judge(reading, THRESHOLDS))
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -261,12 +250,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="System log errors",
-    description="Error lines of the last hour from the journal, or from /var/log when there is "
-    "no journal; counts per source and the most repeated message.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="System log errors", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=15.0,
-    summarize=summarize,
-)
+    description="Error lines of the last hour from the journal, or from /var/log when there is "
+    "no journal; counts per source and the most repeated message.")

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from diagkit.probes.base import (
-    SAMPLE_SLEEP,
-    SCRIPT_PREAMBLE,
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    Table,
-    notes,
-    pct,
-    split_sections,
-    to_float,
-)
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity, Table
 from diagkit.units import human_bytes
 
 NAME = "memory"
@@ -25,7 +13,7 @@ NAME = "memory"
 TOP_CONSUMERS = 5
 
 SCRIPT = (
-    SCRIPT_PREAMBLE
+    base.SCRIPT_PREAMBLE
     + r"""
 echo "@@section meminfo"
 if [ -r /proc/meminfo ]; then cat /proc/meminfo
@@ -40,7 +28,7 @@ vm() {
 if [ -r /proc/vmstat ]; then
   vm vmstat1
   """
-    + SAMPLE_SLEEP
+    + base.SAMPLE_SLEEP
     + r"""
   vm vmstat2
 else
@@ -127,7 +115,7 @@ class MemoryReading:
 
     @property
     def available_percent(self) -> float:
-        return pct(self.available, self.total)
+        return base.pct(self.available, self.total)
 
     @property
     def swap_used(self) -> int:
@@ -135,7 +123,7 @@ class MemoryReading:
 
     @property
     def swap_used_percent(self) -> float:
-        return pct(self.swap_used, self.swap_total or 0)
+        return base.pct(self.swap_used, self.swap_total or 0)
 
 
 def _meminfo(text: str) -> dict[str, int]:
@@ -157,7 +145,7 @@ def _vmstat(text: str) -> tuple[float | None, dict[str, int]]:
     for line in text.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[0] == "uptime":
-            uptime = to_float(parts[1])
+            uptime = base.to_float(parts[1])
         elif len(parts) == 2 and parts[1].isdigit():
             values[parts[0]] = int(parts[1])
     return uptime, values
@@ -170,7 +158,7 @@ def _pressure(text: str) -> dict[str, float]:
         kind, *pairs = line.split()
         for pair in pairs:
             key, _, value = pair.partition("=")
-            if key.startswith("avg") and (v := to_float(value)) is not None:
+            if key.startswith("avg") and (v := base.to_float(value)) is not None:
                 out[f"{kind}_{key}"] = v
     return out
 
@@ -188,7 +176,7 @@ def _top(text: str) -> tuple[tuple[TopProcess, ...], int | None]:
 
 
 def read(output: str) -> MemoryReading:
-    sections = split_sections(output)
+    sections = base.split_sections(output)
     mem = _meminfo(sections.get("meminfo", ""))
     free, buffers = mem.get("MemFree", 0), mem.get("Buffers", 0)
     cached = mem.get("Cached", 0) + mem.get("SReclaimable", 0)
@@ -216,7 +204,7 @@ def read(output: str) -> MemoryReading:
         swap_in_rate=rate("pswpin"), swap_out_rate=rate("pswpout"),
         psi_some_avg10=psi.get("some_avg10"), psi_some_avg60=psi.get("some_avg60"),
         psi_full_avg10=psi.get("full_avg10"),
-        top=top, processes_seen=seen, notes=notes(output),
+        top=top, processes_seen=seen, notes=base.notes(output),
     )
 
 
@@ -234,7 +222,7 @@ def describe(r: MemoryReading) -> ProbeData:
         add("total", r.total, "B")
         add("available", r.available, "B")
         add("used", r.used, "B")
-        add("used_percent", pct(r.used, r.total), "%")
+        add("used_percent", base.pct(r.used, r.total), "%")
         add("available_percent", r.available_percent, "%")
         add("free", r.free, "B")
         add("buffers", r.buffers, "B")
@@ -349,9 +337,7 @@ def judge(r: MemoryReading, limits: MemoryThresholds) -> tuple[Finding, ...]:
     return tuple(findings)
 
 
-def parse(output: str) -> ProbeData:
-    reading = read(output)
-    return replace(describe(reading), findings=judge(reading, THRESHOLDS))
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -360,12 +346,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="Memory",
-    description="RAM and swap use, swap-in/out rate over a 0.5 s sample, memory pressure (PSI), "
-    "overcommit and the five largest processes by resident memory.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="Memory", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=10.0,
-    summarize=summarize,
-)
+    description="RAM and swap use, swap-in/out rate over a 0.5 s sample, memory pressure (PSI), "
+    "overcommit and the five largest processes by resident memory.")

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from diagkit.probes.base import (
-    SCRIPT_PREAMBLE,
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    Table,
-    notes,
-    pct,
-    split_sections,
-)
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity, Table
 from diagkit.units import human_bytes
 
 NAME = "network"
 
 SCRIPT = (
-    SCRIPT_PREAMBLE
+    base.SCRIPT_PREAMBLE
     + r"""
 echo "@@section netdev"
 if [ -r /proc/net/dev ]; then cat /proc/net/dev
@@ -276,7 +266,7 @@ def _resolv(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def read(output: str) -> NetworkReading:
-    sections = split_sections(output)
+    sections = base.split_sections(output)
     counters = _netdev(sections.get("netdev", ""))
     addresses = _addresses(sections)
     links = _links(sections.get("links", ""))
@@ -297,7 +287,7 @@ def read(output: str) -> NetworkReading:
         listening=tuple(Socket(*row) for row in _listening(sections)),
         nameservers=nameservers,
         search=search,
-        notes=notes(output),
+        notes=base.notes(output),
     )
 
 
@@ -368,7 +358,7 @@ def judge(r: NetworkReading, limits: NetworkThresholds) -> tuple[Finding, ...]:
     for i in r.interfaces:
         c = i.counters
         if c is not None and c.errors + c.drops > 0:
-            ratio = pct(c.errors + c.drops, c.packets)
+            ratio = base.pct(c.errors + c.drops, c.packets)
             findings.append(Finding(
                 Severity.WARNING if ratio > limits.error_ratio_warning else Severity.INFO,
                 f"Interface {i.name} has errors or drops",
@@ -412,9 +402,7 @@ def judge(r: NetworkReading, limits: NetworkThresholds) -> tuple[Finding, ...]:
     return tuple(findings)
 
 
-def parse(output: str) -> ProbeData:
-    reading = read(output)
-    return replace(describe(reading), findings=judge(reading, THRESHOLDS))
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -432,12 +420,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="Network",
-    description="Interfaces with state, MTU, MAC, addresses and error/drop counters; default "
-    "route; listening TCP and UDP sockets; DNS servers and search domains.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="Network", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=10.0,
-    summarize=summarize,
-)
+    description="Interfaces with state, MTU, MAC, addresses and error/drop counters; default "
+    "route; listening TCP and UDP sockets; DNS servers and search domains.")

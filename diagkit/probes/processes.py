@@ -10,20 +10,10 @@ samples the machine as a whole).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from diagkit.probes.base import (
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    Table,
-    key_values,
-    notes,
-    split_sections,
-    to_float,
-)
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity, Table
 
 NAME = "processes"
 
@@ -209,14 +199,14 @@ def _zombies(text: str) -> tuple[Zombie, ...]:
 
 
 def _limit(text: str | None) -> int | None:
-    value = to_float(text or None)
+    value = base.to_float(text or None)
     return None if value is None else int(value)
 
 
 def read(output: str) -> ProcessesReading:
-    sections = split_sections(output)
-    limits = key_values(sections.get("limits", ""))
-    counts = {k: int(v) for k, v in key_values(sections.get("counts", "")).items() if v.isdigit()}
+    sections = base.split_sections(output)
+    limits = base.key_values(sections.get("limits", ""))
+    counts = {k: int(v) for k, v in base.key_values(sections.get("counts", "")).items() if v.isdigit()}
     return ProcessesReading(
         source=limits.get("source", ""),
         counts={k: counts[k] for k in COUNTS if k in counts},
@@ -226,7 +216,7 @@ def read(output: str) -> ProcessesReading:
         top_rss=_top(sections.get("top_rss", "")),
         zombies=_zombies(sections.get("zombies", "")),
         blocked=tuple(Blocked(int(p), u, c) for p, u, c in _rows(sections.get("dstate", ""), 3)),
-        notes=notes(output),
+        notes=base.notes(output),
     )
 
 
@@ -316,9 +306,7 @@ def judge(r: ProcessesReading, limits: ProcessesThresholds) -> tuple[Finding, ..
     return tuple(findings)
 
 
-def parse(output: str) -> ProbeData:
-    reading = read(output)
-    return replace(describe(reading), findings=judge(reading, THRESHOLDS))
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -331,12 +319,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="Processes",
-    description="Process and thread counts, top CPU and memory users, zombies and processes "
-    "stuck in uninterruptible sleep.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="Processes", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=15.0,
-    summarize=summarize,
-)
+    description="Process and thread counts, top CPU and memory users, zombies and processes "
+    "stuck in uninterruptible sleep.")

@@ -21,17 +21,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from diagkit.probes.base import (
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    Table,
-    key_values,
-    notes,
-    split_sections,
-)
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity, Table
 
 NAME = "services"
 
@@ -116,13 +107,13 @@ def _failed_units(text: str) -> tuple[Unit, ...]:
 
 
 def read(output: str) -> ServicesReading:
-    sections = split_sections(output)
-    init = key_values(sections.get("init", ""))
+    sections = base.split_sections(output)
+    init = base.key_values(sections.get("init", ""))
     kind = init.get("init", "")
     reading = ServicesReading(pid1=init.get("pid1", ""), init=kind,
-                              container=init.get("container", ""), notes=notes(output))
+                              container=init.get("container", ""), notes=base.notes(output))
     if kind == "systemd":
-        counts = {k: int(v) for k, v in key_values(sections.get("units", "")).items()
+        counts = {k: int(v) for k, v in base.key_values(sections.get("units", "")).items()
                   if v.isdigit()}
         return replace(reading, system_state=sections.get("state", "").strip(),
                        failed=_failed_units(sections.get("failed", "")), unit_counts=counts)
@@ -230,9 +221,7 @@ def judge(r: ServicesReading, limits: ServicesThresholds) -> tuple[Finding, ...]
     return tuple(findings)
 
 
-def parse(output: str) -> ProbeData:
-    reading = read(output)
-    return replace(describe(reading), findings=judge(reading, THRESHOLDS))
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -245,12 +234,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="Services",
-    description="Failed systemd units, unit counts and system state; the init system's name "
-    "where there is no systemd.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="Services", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=15.0,
-    summarize=summarize,
-)
+    description="Failed systemd units, unit counts and system state; the init system's name "
+    "where there is no systemd.")

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from diagkit.probes.base import (
-    SCRIPT_PREAMBLE,
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    key_values,
-    notes,
-    split_sections,
-    to_float,
-)
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity
 from diagkit.units import human_duration
 
 NAME = "system"
 
 SCRIPT = (
-    SCRIPT_PREAMBLE
+    base.SCRIPT_PREAMBLE
     + r"""
 echo "@@section facts"
 # The machine's timezone, not the one this login session happens to carry.
@@ -185,16 +175,16 @@ def _utc(epoch: float) -> str:
 
 
 def read(output: str) -> SystemReading:
-    sections = split_sections(output)
-    facts_in = key_values(sections.get("facts", ""))
-    osr = key_values(sections.get("os-release", ""))
-    sync = key_values(sections.get("timesync", ""))
-    uptime = to_float(facts_in.get("uptime_seconds"))
-    now = to_float(facts_in.get("now"))
-    boot = to_float(facts_in.get("boot_epoch"))
+    sections = base.split_sections(output)
+    facts_in = base.key_values(sections.get("facts", ""))
+    osr = base.key_values(sections.get("os-release", ""))
+    sync = base.key_values(sections.get("timesync", ""))
+    uptime = base.to_float(facts_in.get("uptime_seconds"))
+    now = base.to_float(facts_in.get("now"))
+    boot = base.to_float(facts_in.get("boot_epoch"))
     if boot is None and uptime is not None and now is not None:
         boot = now - uptime
-    container, vm = _virtualization(key_values(sections.get("virt", "")))
+    container, vm = _virtualization(base.key_values(sections.get("virt", "")))
     tz = facts_in.get("timezone") or facts_in.get("tz_abbrev", "")
     offset = facts_in.get("tz_offset", "")
     return SystemReading(
@@ -212,8 +202,8 @@ def read(output: str) -> SystemReading:
         time_sync=sync.get("synced", "unknown"),
         time_sync_source=sync.get("source", "none"),
         timezone=f"{tz} ({offset})" if tz and offset else tz or offset or "unknown",
-        users=to_float(facts_in.get("users")),
-        notes=notes(output),
+        users=base.to_float(facts_in.get("users")),
+        notes=base.notes(output),
     )
 
 
@@ -295,9 +285,7 @@ def judge(r: SystemReading, limits: SystemThresholds) -> tuple[Finding, ...]:
     return tuple(findings)
 
 
-def parse(output: str) -> ProbeData:
-    reading = read(output)
-    return replace(describe(reading), findings=judge(reading, THRESHOLDS))
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -317,12 +305,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="System",
-    description="Hostname, OS and kernel, uptime and boot time, virtualization or container, "
-    "clock synchronisation, timezone and logged-in users.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="System", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=10.0,
-    summarize=summarize,
-)
+    description="Hostname, OS and kernel, uptime and boot time, virtualization or container, "
+    "clock synchronisation, timezone and logged-in users.")
