@@ -430,6 +430,7 @@ class SshTransport(ContextManagerMixin):
         self._slots = threading.BoundedSemaphore(MAX_PARALLEL_CHANNELS)
         self._closed = False
         self._close_lock = threading.Lock()
+        self._sftp_missing = False  # the host refused SFTP once: copies go straight to cat
 
     # -- connecting --
 
@@ -813,12 +814,15 @@ class SshTransport(ContextManagerMixin):
     def _open_sftp(self) -> paramiko.SFTPClient | None:
         """An SFTP session, or None where the host has no SFTP subsystem (busybox, dropbear)."""
         self._check_open()
+        if self._sftp_missing:
+            return None
         try:
             return paramiko.SFTPClient.from_transport(self._transport)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             error = self._map(exc, _CHANNEL_REFUSED)
             if isinstance(error, ConnectionLost):
                 raise error from exc
+            self._sftp_missing = True
             return None
 
     def _copy_sftp(self, sftp: paramiko.SFTPClient, remote: str, local: str | os.PathLike[str],
