@@ -23,7 +23,8 @@ GUI can show it on the row, card or tab where it happened.
     │   │   └── HostKeyChanged      the key differs from the one on record (or is of a
     │   │                               type not on record): refused
     │   ├── CommandTimeout          a command ran longer than allowed and was killed
-    │   └── ConnectionLost          the connection dropped while a command was running
+    │   ├── ConnectionLost          the connection dropped while a command was running
+    │   └── RemoteFileError         a file on the target cannot be copied (missing, denied)
     ├── ProbeError                  a probe definition or user probe script is invalid
     ├── LogFormatError              (logs) a file cannot be read as the requested format
     ├── BundleError                 (reports) a bundle cannot be written, verified or opened
@@ -250,6 +251,19 @@ class CommandTimeout(TransportError):
 
 class ConnectionLost(TransportError):
     pass
+
+
+class RemoteFileError(TransportError):
+    """A file on the target cannot be read or copied: missing, not permitted, a directory.
+
+    ``path`` is the file as given and ``reason`` the system's words for why ("No such file or
+    directory", "Permission denied"), so a caller can say it in a sentence of its own.
+    """
+
+    def __init__(self, message: str, *, host: str = "", path: str = "", reason: str = "") -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(message, host=host)
 
 
 class ProbeError(DiagkitError):

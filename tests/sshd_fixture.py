@@ -197,12 +197,14 @@ def start_sshd(
     password: str = "",
     extra_config: str = "",
     host_key_type: str = "ed25519",
+    sftp: bool = True,
 ) -> SshServer:
     """Make keys and config under ``workdir`` and start ``sshd -D`` on ``address``.
 
     ``client_key_path`` (created if missing) is authorized for root. ``extra_config`` is appended
     to sshd_config verbatim. The server's only host key is of ``host_key_type``
-    (``ssh-keygen -t``: ed25519, ecdsa, rsa).
+    (``ssh-keygen -t``: ed25519, ecdsa, rsa). ``sftp=False`` leaves the SFTP subsystem out, as
+    on busybox or dropbear hosts.
     """
     _check_loopback(address)
     if not os.path.exists(SSHD):
@@ -241,7 +243,7 @@ def start_sshd(
                 "PermitRootLogin prohibit-password",
                 "PubkeyAuthentication yes",
                 "AllowTcpForwarding yes",
-                "Subsystem sftp internal-sftp",
+                "Subsystem sftp internal-sftp" if sftp else "# no SFTP subsystem",
                 "LogLevel VERBOSE",
                 "UseDNS no",
                 f"SetEnv HOME={session_home}",
@@ -331,6 +333,12 @@ def sshd_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def sshd_without_sftp(sshd: SshServer, sshd_factory: Callable[..., SshServer]) -> SshServer:
+    """A server on 127.0.0.27 taking ``sshd``'s client key, without an SFTP subsystem."""
+    return sshd_factory("127.0.0.27", client_key_path=sshd.client_key_path, sftp=False)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 #: Reasons kept per article (one rule may match hundreds of log lines).
 MAX_REASONS = 5
 #: Log lines taken from one snapshot's log and kernel probes.
-_LOG_TABLES = (("logs", "lines", 2), ("kernel", "events", 2))
+_LOG_TABLES = (("logs", "lines", "message"), ("kernel", "events", "message"))
 
 log = logging.getLogger(__name__)
 #: (slug, rule) pairs already warned about in this process (matchers are rebuilt often).
@@ -64,8 +64,8 @@ def evidence_from_snapshot(snapshot: HostSnapshot) -> Evidence:
     for probe, table_name, column in _LOG_TABLES:
         result = snapshot.result(probe)
         table = result.data.table(table_name) if result is not None else None
-        if table is not None:
-            lines += [str(row[column]) for row in table.rows if len(row) > column]
+        if table is not None and column in table.columns:
+            lines += [str(cell) for cell in table.column(column)]
     signatures = list(dict.fromkeys(mask(line) for line in lines))
     return Evidence(host=snapshot.host, findings=tuple(snapshot.findings), metrics=tuple(metrics),
                     log_lines=tuple(lines), signatures=tuple(signatures))

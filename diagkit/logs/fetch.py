@@ -1,27 +1,24 @@
 """Copying logs from a connected host into the local cache, and listing what is there.
 
-``fetch`` copies ``remote_path`` to ``data_dir()/cache/fetched/<host>/<path>``: over SFTP on the
-SSH transport's own connection (streamed in 1 MiB blocks, no size limit), as a plain file copy for
-the local machine, and for any other transport by streaming ``cat`` through ``run``.
+``fetch`` copies ``remote_path`` to ``data_dir()/cache/fetched/<host>/<path>`` with the
+transport's :meth:`~diagkit.transport.base.Transport.copy_file`: byte for byte, streamed, with
+the remote modification time, owner-only, and never a partial file under the final name (SFTP or
+``cat`` over SSH, a plain file copy for the local machine).
 """
 
 from __future__ import annotations
 
 import re
 import shlex
-import shutil
 import threading
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from diagkit.config import data_dir, make_private, private_dir
-from diagkit.errors import CommandTimeout, LogFormatError, TransportError
-from diagkit.transport.base import Transport
+from diagkit.config import data_dir, private_dir
+from diagkit.errors import CommandTimeout, LogFormatError, RemoteFileError
+from diagkit.transport.base import Progress, Transport
 
-BLOCK = 1 << 20
-Progress = Callable[[int, int], None]  # (bytes done, bytes total or 0 when unknown)
+__all__ = ["Progress", "cache_path", "fetch", "list_remote_logs"]
 
 
 def _safe_host(host: str) -> str:
@@ -34,123 +31,27 @@ def cache_path(host: str, remote_path: str, cache_dir: Path | None = None) -> Pa
     return base.joinpath(_safe_host(host), *parts)
 
 
-def _sftp_of(transport: Transport) -> Any:
-    """An SFTP client on the SSH transport's connection, or None (not SSH / no subsystem)."""
-    inner = getattr(transport, "_transport", None)
-    if inner is None:
-        return None
-    import paramiko
-
-    try:
-        return paramiko.SFTPClient.from_transport(inner)
-    except (paramiko.SSHException, EOFError, OSError):
-        return None
-
-
 def fetch(transport: Transport, remote_path: str, *, cache_dir: Path | None = None,
           progress: Progress | None = None, cancel: threading.Event | None = None) -> Path:
     """Copy a remote log into the local cache; return the local path.
 
-    Errors: :class:`TransportError` (cannot read it there), :class:`CommandTimeout` (cancelled).
+    Errors: :class:`RemoteFileError` (cannot read it there), :class:`ConnectionLost` and other
+    :class:`TransportError` types, :class:`CommandTimeout` (cancelled).
     """
-    target = cache_path(transport.host, remote_path, cache_dir)
+    host = transport.host
+    target = cache_path(host, remote_path, cache_dir)
     private_dir(target.parent)  # fetched logs hold customer data: owner only
-    tmp = target.with_name(f".{target.name}.part")
     try:
-        from diagkit.transport.local import LocalTransport
-
-        if isinstance(transport, LocalTransport):
-            _copy_local(remote_path, tmp, transport.host, progress, cancel)
-        else:
-            sftp = _sftp_of(transport)
-            if sftp is not None:
-                try:
-                    _copy_sftp(sftp, remote_path, tmp, transport.host, progress, cancel)
-                finally:
-                    sftp.close()
-            else:
-                _copy_cat(transport, remote_path, tmp, progress, cancel)
-        make_private(tmp)  # copystat may have brought the source's group bits
-        tmp.replace(target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        transport.copy_file(remote_path, target, progress=progress, cancel=cancel)
+    except RemoteFileError as exc:
+        raise RemoteFileError(
+            f"Cannot fetch {remote_path} from {host}: {exc.reason}. Check the path and that the "
+            "login user may read it (many logs need root or the adm group).",
+            host=host, path=remote_path, reason=exc.reason) from exc
+    except CommandTimeout as exc:
+        raise CommandTimeout(f"Fetching from {host} was stopped.", host=host,
+                             timeout=exc.timeout) from exc
     return target
-
-
-def _cannot(path: str, host: str, why: str) -> TransportError:
-    return TransportError(f"Cannot fetch {path} from {host}: {why}. Check the path and that the "
-                          "login user may read it (many logs need root or the adm group).", host=host)
-
-
-def _stopped(host: str) -> CommandTimeout:
-    return CommandTimeout(f"Fetching from {host} was stopped.", host=host, timeout=0.0)
-
-
-def _copy_local(path: str, tmp: Path, host: str, progress: Progress | None,
-                cancel: threading.Event | None) -> None:
-    try:
-        src = open(path, "rb")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise _cannot(path, host, exc.strerror or str(exc)) from exc
-    with src, open(tmp, "wb") as out:
-        total = Path(path).stat().st_size
-        done = 0
-        while block := src.read(BLOCK):
-            if cancel is not None and cancel.is_set():
-                raise _stopped(host)
-            out.write(block)
-            done += len(block)
-            if progress:
-                progress(done, total)
-    shutil.copystat(path, tmp)
-
-
-def _copy_sftp(sftp: Any, path: str, tmp: Path, host: str, progress: Progress | None,
-               cancel: threading.Event | None) -> None:
-    import os
-
-    try:
-        st = sftp.stat(path)
-        fh = sftp.open(path, "rb")
-    except OSError as exc:
-        raise _cannot(path, host, exc.strerror or str(exc)) from exc
-    total = st.st_size or 0
-    done = 0
-    with fh, open(tmp, "wb") as out:
-        fh.prefetch(total)  # pipelined reads: far faster than one request at a time
-        while True:
-            if cancel is not None and cancel.is_set():
-                raise _stopped(host)
-            block = fh.read(BLOCK)
-            if not block:
-                break
-            out.write(block)
-            done += len(block)
-            if progress:
-                progress(done, total)
-    if st.st_mtime:
-        os.utime(tmp, (st.st_mtime, st.st_mtime))  # the mtime dates syslog lines without a year
-
-
-def _copy_cat(transport: Transport, path: str, tmp: Path, progress: Progress | None,
-              cancel: threading.Event | None) -> None:
-    # Fallback without SFTP: the transport hands text; latin-1 would be lossless but run()
-    # decodes UTF-8 with replacement, so this path may alter invalid bytes (said in the docs).
-    done = 0
-    with open(tmp, "w", encoding="utf-8", newline="") as out:
-        def sink(stream: str, text: str) -> None:
-            nonlocal done
-            if stream == "stdout":
-                out.write(text)
-                done += len(text)
-                if progress:
-                    progress(done, 0)
-
-        res = transport.run(f"cat -- {shlex.quote(path)}", timeout=None, on_output=sink,
-                            cancel=cancel)
-    if not res.ok:
-        raise _cannot(path, transport.host, res.stderr.strip() or f"exit status {res.exit_status}")
 
 
 def list_remote_logs(transport: Transport, directory: str = "/var/log"

@@ -10,7 +10,18 @@ probe's ``name``) holding a module-level ``PROBE = Probe(...)`` with
   can and says what it could not (``@@note``). Output is split into sections by lines of the form
   ``@@section NAME`` (see :func:`split_sections`);
 * ``parse(output) -> ProbeData`` - a *pure* function from the script's stdout to metrics, tables,
-  facts and findings. Parsers are tested on captured outputs in ``tests/data/probes/<name>/``;
+  facts and findings. Parsers are tested on captured outputs in ``tests/data/probes/<name>/``.
+  The built-in probes write it as three steps, each testable alone, joined by
+  :func:`read_then_judge`::
+
+      read(output) -> <Name>Reading               # text -> typed, frozen data
+      describe(reading) -> ProbeData              # metrics, tables, facts, notes
+      judge(reading, thresholds) -> findings      # <Name>Thresholds given explicitly
+      parse = read_then_judge(read, describe, judge, THRESHOLDS)
+
+  ``read`` knows the text and no thresholds (tested on captures); ``judge`` knows the typed
+  reading and the thresholds it is given (a frozen ``<Name>Thresholds``; ``THRESHOLDS`` holds the
+  defaults) and no text (tested on hand-built readings); ``describe`` only lays the reading out;
 * ``timeout`` - seconds before the runner kills the script;
 * ``summarize(data) -> str`` (optional) - the one-line headline shown in tables.
 
@@ -25,8 +36,8 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Self, SupportsIndex, TypeVar, overload
 
 
 class Severity(enum.IntEnum):
@@ -63,14 +74,74 @@ class Metric:
         return {"name": self.name, "value": self.value, "unit": self.unit, "labels": dict(self.labels)}
 
 
-@dataclass(frozen=True)
+class Row(tuple[Any, ...]):
+    """One row of a :class:`Table`: a tuple whose cells can also be read by column name.
+
+    ``row["pid"]`` and ``row.get("pid")`` name the column; ``row[0]``, slices, unpacking, ``len``
+    and equality with plain tuples work as for any tuple (the UI and reports walk rows by
+    position). :class:`Table` makes its rows ``Row`` objects sharing one column index.
+    """
+
+    _index: Mapping[str, int] = {}
+
+    def __new__(cls, values: Iterable[Any] = (), index: Mapping[str, int] | None = None) -> Self:
+        row = super().__new__(cls, values)
+        if index is not None:
+            row._index = index
+        return row
+
+    def __getnewargs__(self) -> tuple[Any, ...]:  # copy and pickle keep the column index
+        return tuple(self), self._index
+
+    @overload
+    def __getitem__(self, key: SupportsIndex | str) -> Any: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> tuple[Any, ...]: ...
+
+    def __getitem__(self, key: SupportsIndex | str | slice) -> Any:
+        if isinstance(key, str):
+            try:
+                key = self._index[key]
+            except KeyError:
+                known = ", ".join(self._index) or "none (a row built without its table)"
+                raise KeyError(f"no column {key!r}; the columns are: {known}") from None
+        return super().__getitem__(key)
+
+    def get(self, column: str, default: Any = None) -> Any:
+        """The cell under ``column``, or ``default`` when there is no such column or cell."""
+        position = self._index.get(column)
+        return default if position is None or position >= len(self) else self[position]
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{column: cell}`` for the cells this row has."""
+        return {column: self[i] for column, i in self._index.items() if i < len(self)}
+
+
+@dataclass(frozen=True, init=False)
 class Table:
-    """Rows of values under named columns (processes, mounts, interfaces...)."""
+    """Rows of values under named columns (processes, mounts, interfaces...).
+
+    Rows are given as tuples in column order and become :class:`Row` objects, so
+    ``table.rows[0]["pid"]`` reads a cell by its column's name.
+    """
 
     name: str
     title: str
     columns: tuple[str, ...]
-    rows: tuple[tuple[Any, ...], ...]
+    rows: tuple[Row, ...]
+
+    def __init__(self, name: str, title: str, columns: tuple[str, ...],
+                 rows: Iterable[Iterable[Any]]) -> None:
+        index = {column: i for i, column in enumerate(columns)}
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "title", title)
+        object.__setattr__(self, "columns", columns)
+        object.__setattr__(self, "rows", tuple(Row(r, index) for r in rows))
+
+    def column(self, name: str) -> tuple[Any, ...]:
+        """Every row's cell under the column ``name``."""
+        return tuple(row[name] for row in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -182,6 +253,20 @@ class ProbeResult:
 
 
 Parser = Callable[[str], ProbeData]
+Reading = TypeVar("Reading")
+Limits = TypeVar("Limits")
+
+
+def read_then_judge(read: Callable[[str], Reading], describe: Callable[[Reading], ProbeData],
+                    judge: Callable[[Reading, Limits], tuple[Finding, ...]],
+                    thresholds: Limits) -> Parser:
+    """A built-in probe's ``parse`` from its three steps (see the module docstring)."""
+
+    def parse(output: str) -> ProbeData:
+        reading = read(output)
+        return replace(describe(reading), findings=judge(reading, thresholds))
+
+    return parse
 
 
 @dataclass(frozen=True)
@@ -199,6 +284,15 @@ class Probe:
 
 
 # --- helpers for scripts and parsers -------------------------------------------------------------
+
+#: Every built-in script starts with this: a fixed locale makes the output of df, date, ss and
+#: friends parseable whatever the target user's environment says.
+SCRIPT_PREAMBLE = "LC_ALL=C; export LC_ALL; LANG=C; export LANG\n"
+
+#: One sampling pause, used by the probes that diff two readings. At most 0.5 s so a full host
+#: snapshot (all probes in parallel) stays well under a second; `sleep 1` is the fallback for
+#: sleeps without fractional seconds.
+SAMPLE_SLEEP = "sleep 0.5 2>/dev/null || sleep 1"
 
 _SECTION = re.compile(r"^@@section\s+(\S+)\s*$")
 _NOTE = re.compile(r"^@@note\s+(.*)$")
@@ -246,6 +340,11 @@ def to_float(text: str | None, default: float | None = None) -> float | None:
         return float(text.strip().rstrip("%"))
     except ValueError:
         return default
+
+
+def pct(part: float, whole: float) -> float:
+    """part/whole in percent, 0 when whole is 0 (an idle or absent counter, not an error)."""
+    return 100.0 * part / whole if whole > 0 else 0.0
 
 
 def _num(value: float) -> str:

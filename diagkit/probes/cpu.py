@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-from diagkit.probes._thresholds import SAMPLE_SLEEP, SCRIPT_PREAMBLE, pct
-from diagkit.probes.base import (
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    Table,
-    key_values,
-    notes,
-    split_sections,
-    to_float,
-)
+from dataclasses import dataclass
+
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity, Table
 
 NAME = "cpu"
-
-LOAD_PER_CORE_WARNING = 1.0  # 5-min load per core: more runnable tasks than cores
-LOAD_PER_CORE_CRITICAL = 2.0
-IOWAIT_WARNING = 20.0  # % of CPU time spent waiting for disk I/O
-STEAL_WARNING = 10.0  # % of CPU time the hypervisor gave to other guests
-USAGE_WARNING = 90.0  # % total busy during the sample
 
 # /proc/stat cpu line columns after the name (kernel >= 2.6.33 has all ten).
 _FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guest_nice")
 
 SCRIPT = (
-    SCRIPT_PREAMBLE
+    base.SCRIPT_PREAMBLE
     + r"""
 sample() {
   echo "@@section $1"
@@ -43,7 +28,7 @@ if [ ! -r /proc/stat ]; then
 else
   sample stat1
   """
-    + SAMPLE_SLEEP
+    + base.SAMPLE_SLEEP
     + r"""
   sample stat2
 fi
@@ -68,6 +53,47 @@ exit 0
 )
 
 
+# --- reading: text -> CpuReading ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CpuTimes:
+    """Percent of a sample interval spent in each state; ``usage`` is all but idle and iowait."""
+
+    user: float
+    nice: float
+    system: float
+    idle: float
+    iowait: float
+    irq: float
+    softirq: float
+    steal: float
+    usage: float
+
+
+@dataclass(frozen=True)
+class CpuReading:
+    """What the cpu script saw. ``total`` is None when /proc/stat could not be sampled twice."""
+
+    model: str = ""
+    cores: int = 0  # processors in /proc/cpuinfo, else nproc; 0 when unknown
+    nproc: str = ""  # what nproc printed: fewer than ``cores`` under a cgroup or affinity limit
+    total: CpuTimes | None = None
+    per_core: tuple[tuple[str, CpuTimes], ...] = ()  # ("0", times), ("1", times)... by number
+    sample_seconds: float = 0.0  # the sample's length; 0 when unknown
+    context_switches: float | None = None  # per second over the sample
+    procs_running: int | None = None
+    procs_blocked: int | None = None
+    load1: float | None = None
+    load5: float | None = None
+    load15: float | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def load_per_core(self) -> float | None:
+        return self.load5 / self.cores if self.load5 is not None and self.cores else None
+
+
 def _cpu_lines(text: str) -> tuple[float | None, dict[str, list[int]], dict[str, int]]:
     """(uptime, {cpu name: jiffies}, {ctxt/procs_*: value}) from one sample section."""
     uptime: float | None = None
@@ -78,7 +104,7 @@ def _cpu_lines(text: str) -> tuple[float | None, dict[str, list[int]], dict[str,
         if not parts:
             continue
         if parts[0] == "uptime" and len(parts) > 1:
-            uptime = to_float(parts[1])
+            uptime = base.to_float(parts[1])
         elif parts[0].startswith("cpu"):
             values = [int(p) for p in parts[1:] if p.isdigit()]
             cpus[parts[0]] = values + [0] * (len(_FIELDS) - len(values))
@@ -87,135 +113,143 @@ def _cpu_lines(text: str) -> tuple[float | None, dict[str, list[int]], dict[str,
     return uptime, cpus, other
 
 
-def _shares(before: list[int], after: list[int]) -> dict[str, float]:
+def _times(before: list[int], after: list[int]) -> CpuTimes:
     """Percent of the interval each state took, plus 'usage' (everything but idle and iowait)."""
     # guest/guest_nice are already counted inside user/nice: leave them out of the total.
     delta = [max(a - b, 0) for a, b in zip(after[:8], before[:8], strict=True)]
     total = sum(delta)
-    out = {name: pct(d, total) for name, d in zip(_FIELDS[:8], delta, strict=True)}
-    out["usage"] = pct(total - delta[3] - delta[4], total)
-    return out
+    shares = {name: base.pct(d, total) for name, d in zip(_FIELDS[:8], delta, strict=True)}
+    return CpuTimes(**shares, usage=base.pct(total - delta[3] - delta[4], total))
 
 
-def parse(output: str) -> ProbeData:
-    sections = split_sections(output)
-    info = key_values(sections.get("info", ""))
-    metrics: list[Metric] = []
-    findings: list[Finding] = []
-    tables: list[Table] = []
-    facts: dict[str, str] = {}
-
-    if info.get("model"):
-        facts["model"] = info["model"]
-    cores = int(to_float(info.get("cpuinfo_processors"), 0) or 0) or int(
-        to_float(info.get("nproc"), 0) or 0
+def read(output: str) -> CpuReading:
+    sections = base.split_sections(output)
+    info = base.key_values(sections.get("info", ""))
+    cores = int(base.to_float(info.get("cpuinfo_processors"), 0) or 0) or int(
+        base.to_float(info.get("nproc"), 0) or 0
     )
-    if cores:
-        facts["cores"] = str(cores)
-        metrics.append(Metric("cpu.cores", cores, "cores"))
-    if info.get("nproc") and info["nproc"] != str(cores):
-        # A cgroup or affinity limit: this shell may use fewer CPUs than the machine has.
-        facts["cores_available"] = info["nproc"]
-
     up1, cpus1, other1 = _cpu_lines(sections.get("stat1", ""))
     up2, cpus2, other2 = _cpu_lines(sections.get("stat2", ""))
-    shares: dict[str, float] = {}
+    total = per_core = None
+    interval, switches = 0.0, None
     if "cpu" in cpus1 and "cpu" in cpus2:
-        shares = _shares(cpus1["cpu"], cpus2["cpu"])
-        metrics.append(Metric("cpu.usage", round(shares["usage"], 1), "%", {"cpu": "total"}))
-        for state in ("user", "system", "iowait", "steal", "nice", "irq", "softirq", "idle"):
-            metrics.append(Metric(f"cpu.{state}", round(shares[state], 1), "%", {"cpu": "total"}))
-        rows = []
-        for name in sorted((n for n in cpus2 if n != "cpu" and n in cpus1), key=lambda n: int(n[3:])):
-            core = _shares(cpus1[name], cpus2[name])
-            metrics.append(Metric("cpu.usage", round(core["usage"], 1), "%", {"cpu": name[3:]}))
-            rows.append(
-                (name[3:], *(round(core[k], 1) for k in ("usage", "user", "system", "iowait", "steal")))
-            )
-        tables.append(
-            Table(
-                "per_core",
-                "Per-core usage during the sample (%)",
-                ("cpu", "usage", "user", "system", "iowait", "steal"),
-                tuple(rows),
-            )
-        )
+        total = _times(cpus1["cpu"], cpus2["cpu"])
+        names = sorted((n for n in cpus2 if n != "cpu" and n in cpus1), key=lambda n: int(n[3:]))
+        per_core = tuple((n[3:], _times(cpus1[n], cpus2[n])) for n in names)
         interval = (up2 - up1) if up1 is not None and up2 is not None else 0.0
-        if interval > 0:
-            facts["sample_seconds"] = f"{interval:.2f}"
-            if "ctxt" in other1 and "ctxt" in other2:
-                rate = (other2["ctxt"] - other1["ctxt"]) / interval
-                metrics.append(Metric("cpu.context_switches", round(rate, 1), "/s"))
-    for key in ("procs_running", "procs_blocked"):
-        if key in other2:
-            metrics.append(Metric(f"cpu.{key}", other2[key], "tasks"))
-
-    loads = {k: to_float(info.get(f"load{k}")) for k in ("1", "5", "15")}
-    for k, v in loads.items():
-        if v is not None:
-            metrics.append(Metric("cpu.load", v, "tasks", {"period": f"{k}m"}))
-    load5 = loads["5"]
-    if load5 is not None and cores:
-        per_core = load5 / cores
-        metrics.append(Metric("cpu.load_per_core", round(per_core, 2), "tasks/core", {"period": "5m"}))
-        if per_core > LOAD_PER_CORE_WARNING:
-            severity = Severity.CRITICAL if per_core > LOAD_PER_CORE_CRITICAL else Severity.WARNING
-            findings.append(
-                Finding(
-                    severity,
-                    "High load average",
-                    f"5-minute load is {load5:g} on {cores} cores ({per_core:.2f} per core): "
-                    "more tasks want to run than there are CPUs.",
-                    "Look at the top CPU consumers and at tasks in D state (waiting on disk or "
-                    "NFS): both count in the load. Compare with iowait below.",
-                    NAME,
-                )
-            )
-
-    if shares:
-        if shares["iowait"] > IOWAIT_WARNING:
-            findings.append(
-                Finding(
-                    Severity.WARNING,
-                    "High I/O wait",
-                    f"CPUs spent {shares['iowait']:.1f} % of the sample waiting for I/O.",
-                    "A disk or network filesystem is slow or saturated: check the disk probe's "
-                    "utilisation per device and which processes are in D state.",
-                    NAME,
-                )
-            )
-        if shares["steal"] > STEAL_WARNING:
-            findings.append(
-                Finding(
-                    Severity.WARNING,
-                    "CPU steal time",
-                    f"The hypervisor took {shares['steal']:.1f} % of this VM's CPU time for "
-                    "other guests.",
-                    "The host is overcommitted or the instance's CPU credits are exhausted: ask "
-                    "the virtualization/cloud team, or move to a larger or dedicated instance.",
-                    NAME,
-                )
-            )
-        if shares["usage"] > USAGE_WARNING:
-            findings.append(
-                Finding(
-                    Severity.WARNING,
-                    "CPU nearly saturated",
-                    f"CPUs were {shares['usage']:.1f} % busy during the sample "
-                    f"(user {shares['user']:.1f} %, system {shares['system']:.1f} %).",
-                    "Find the processes using the CPU (processes probe, top); high system time "
-                    "points to the kernel: I/O, interrupts, lock contention.",
-                    NAME,
-                )
-            )
-
-    return ProbeData(
-        metrics=tuple(metrics),
-        tables=tuple(tables),
-        findings=tuple(findings),
-        facts=facts,
-        notes=notes(output),
+        if interval > 0 and "ctxt" in other1 and "ctxt" in other2:
+            switches = (other2["ctxt"] - other1["ctxt"]) / interval
+    return CpuReading(
+        model=info.get("model", ""),
+        cores=cores,
+        nproc=info.get("nproc", ""),
+        total=total,
+        per_core=per_core or (),
+        sample_seconds=max(interval, 0.0),
+        context_switches=switches,
+        procs_running=other2.get("procs_running"),
+        procs_blocked=other2.get("procs_blocked"),
+        load1=base.to_float(info.get("load1")),
+        load5=base.to_float(info.get("load5")),
+        load15=base.to_float(info.get("load15")),
+        notes=base.notes(output),
     )
+
+
+# --- describing: CpuReading -> metrics, tables, facts ------------------------------------------
+
+_STATES = ("user", "system", "iowait", "steal", "nice", "irq", "softirq", "idle")
+
+
+def describe(r: CpuReading) -> ProbeData:
+    metrics: list[Metric] = []
+    tables: list[Table] = []
+    facts: dict[str, str] = {}
+    if r.model:
+        facts["model"] = r.model
+    if r.cores:
+        facts["cores"] = str(r.cores)
+        metrics.append(Metric("cpu.cores", r.cores, "cores"))
+    if r.nproc and r.nproc != str(r.cores):
+        facts["cores_available"] = r.nproc
+    if r.total is not None:
+        metrics.append(Metric("cpu.usage", round(r.total.usage, 1), "%", {"cpu": "total"}))
+        metrics += [Metric(f"cpu.{state}", round(getattr(r.total, state), 1), "%", {"cpu": "total"})
+                    for state in _STATES]
+        metrics += [Metric("cpu.usage", round(t.usage, 1), "%", {"cpu": n}) for n, t in r.per_core]
+        rows = tuple((n, *(round(v, 1) for v in (t.usage, t.user, t.system, t.iowait, t.steal)))
+                     for n, t in r.per_core)
+        tables.append(Table("per_core", "Per-core usage during the sample (%)",
+                            ("cpu", "usage", "user", "system", "iowait", "steal"), rows))
+        if r.sample_seconds > 0:
+            facts["sample_seconds"] = f"{r.sample_seconds:.2f}"
+        if r.context_switches is not None:
+            metrics.append(Metric("cpu.context_switches", round(r.context_switches, 1), "/s"))
+    for key in ("procs_running", "procs_blocked"):
+        if (count := getattr(r, key)) is not None:
+            metrics.append(Metric(f"cpu.{key}", count, "tasks"))
+    for period, load in (("1m", r.load1), ("5m", r.load5), ("15m", r.load15)):
+        if load is not None:
+            metrics.append(Metric("cpu.load", load, "tasks", {"period": period}))
+    if r.load_per_core is not None:
+        metrics.append(Metric("cpu.load_per_core", round(r.load_per_core, 2), "tasks/core",
+                              {"period": "5m"}))
+    return ProbeData(metrics=tuple(metrics), tables=tuple(tables), facts=facts, notes=r.notes)
+
+
+# --- judging: CpuReading + thresholds -> findings -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class CpuThresholds:
+    load_per_core_warning: float = 1.0  # 5-min load per core: more runnable tasks than cores
+    load_per_core_critical: float = 2.0
+    iowait_warning: float = 20.0  # % of CPU time spent waiting for disk I/O
+    steal_warning: float = 10.0  # % of CPU time the hypervisor gave to other guests
+    usage_warning: float = 90.0  # % total busy during the sample
+
+
+THRESHOLDS = CpuThresholds()
+
+
+def judge(r: CpuReading, limits: CpuThresholds) -> tuple[Finding, ...]:
+    findings: list[Finding] = []
+    per_core = r.load_per_core
+    if per_core is not None and r.load5 is not None and per_core > limits.load_per_core_warning:
+        findings.append(Finding(
+            Severity.CRITICAL if per_core > limits.load_per_core_critical else Severity.WARNING,
+            "High load average",
+            f"5-minute load is {r.load5:g} on {r.cores} cores ({per_core:.2f} per core): "
+            "more tasks want to run than there are CPUs.",
+            "Look at the top CPU consumers and at tasks in D state (waiting on disk or "
+            "NFS): both count in the load. Compare with iowait below.",
+            NAME,
+        ))
+    t = r.total
+    if t is None:
+        return tuple(findings)
+    # (fired, title, detail, hint): warnings about the sample
+    sample = (
+        (t.iowait > limits.iowait_warning, "High I/O wait",
+         f"CPUs spent {t.iowait:.1f} % of the sample waiting for I/O.",
+         ("A disk or network filesystem is slow or saturated: check the disk probe's "
+          "utilisation per device and which processes are in D state.")),
+        (t.steal > limits.steal_warning, "CPU steal time",
+         f"The hypervisor took {t.steal:.1f} % of this VM's CPU time for other guests.",
+         ("The host is overcommitted or the instance's CPU credits are exhausted: ask "
+          "the virtualization/cloud team, or move to a larger or dedicated instance.")),
+        (t.usage > limits.usage_warning, "CPU nearly saturated",
+         (f"CPUs were {t.usage:.1f} % busy during the sample "
+          f"(user {t.user:.1f} %, system {t.system:.1f} %)."),
+         ("Find the processes using the CPU (processes probe, top); high system time "
+          "points to the kernel: I/O, interrupts, lock contention.")),
+    )
+    findings += (Finding(Severity.WARNING, title, detail, hint, NAME)
+                 for fired, title, detail, hint in sample if fired)
+    return tuple(findings)
+
+
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -233,12 +267,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="CPU",
-    description="CPU usage over a 0.5 s sample (total, per core, user/system/iowait/steal), "
-    "load averages per core, context switches and runnable/blocked tasks.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="CPU", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=10.0,
-    summarize=summarize,
-)
+    description="CPU usage over a 0.5 s sample (total, per core, user/system/iowait/steal), "
+    "load averages per core, context switches and runnable/blocked tasks.")

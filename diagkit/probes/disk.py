@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
-from diagkit.probes._thresholds import SAMPLE_SLEEP, SCRIPT_PREAMBLE, human_bytes, pct
-from diagkit.probes.base import (
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    Table,
-    notes,
-    split_sections,
-    to_float,
-)
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity, Table
+from diagkit.units import human_bytes
 
 NAME = "disk"
 
-USAGE_WARNING = 90.0  # % of a filesystem's space used
-USAGE_CRITICAL = 95.0
-INODES_WARNING = 90.0  # % of a filesystem's inodes used
-INODES_CRITICAL = 95.0
-UTIL_WARNING = 90.0  # % of the sample a device was busy with I/O
 DF_TIMEOUT_SECONDS = 5  # a hung NFS mount makes df wait forever
 
 # Kernel and virtual filesystems: no space to run out of, or not ours to judge.
@@ -44,7 +30,7 @@ TMPFS_KEPT = frozenset({"/tmp", "/run", "/dev/shm"})
 ALWAYS_RO_FS = frozenset({"squashfs", "iso9660", "erofs", "udf", "cramfs"})
 
 SCRIPT = (
-    SCRIPT_PREAMBLE
+    base.SCRIPT_PREAMBLE
     + r"""
 echo "@@section mounts"
 if [ -r /proc/mounts ]; then cat /proc/mounts
@@ -62,7 +48,7 @@ if [ -r /proc/diskstats ]; then
   ds diskstats1
   # df runs while the sample interval passes, so the probe costs the sleep and no more.
   ( """
-    + SAMPLE_SLEEP
+    + base.SAMPLE_SLEEP
     + r""" ) &
   sampler=$!
 else
@@ -90,8 +76,13 @@ exit 0
 )
 
 
+# --- reading: text -> DiskReading ---------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class _Mount:
+class Mount:
+    """One line of /proc/mounts (the one on top where several share a mount point)."""
+
     device: str
     point: str
     fstype: str
@@ -102,6 +93,47 @@ class _Mount:
         return "ro" in self.options
 
 
+@dataclass(frozen=True)
+class Filesystem:
+    """One filesystem worth reporting, as df saw it, in bytes."""
+
+    mount: str
+    device: str  # df's Filesystem column
+    fstype: str  # from /proc/mounts; "" when that was unreadable
+    size: int
+    used: int
+    avail: int
+    used_percent: float  # df's Use%: reserved blocks left out
+    inodes_used_percent: float | None  # None: no inode figures (df -i missing)
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class DeviceIO:
+    """One whole disk's I/O over the sample."""
+
+    device: str
+    read_bps: float
+    write_bps: float
+    read_iops: float
+    write_iops: float
+    util: float  # % of the sample the device was busy, at most 100
+
+
+@dataclass(frozen=True)
+class DiskReading:
+    filesystems: tuple[Filesystem, ...] = ()  # pseudo, always-read-only and bind repeats left out
+    mounts: tuple[Mount, ...] = ()  # every mount point of /proc/mounts, in its order
+    fstab: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # mount point -> options
+    io_sample_seconds: float = 0.0  # 0: no I/O sample
+    devices: tuple[DeviceIO, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def container_root(self) -> bool:
+        return any(m.point == "/" and m.fstype == "overlay" for m in self.mounts)
+
+
 _OCTAL = re.compile(r"\\([0-7]{3})")
 
 
@@ -110,14 +142,14 @@ def _unescape(text: str) -> str:
     return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), text)
 
 
-def _mounts(text: str) -> dict[str, _Mount]:
+def _mounts(text: str) -> dict[str, Mount]:
     """Mount point -> the mount on top (a later line for the same point hides the earlier)."""
-    out: dict[str, _Mount] = {}
+    out: dict[str, Mount] = {}
     for line in text.splitlines():
         parts = line.split()
         if len(parts) >= 4:
             point = _unescape(parts[1])
-            out[point] = _Mount(_unescape(parts[0]), point, parts[2], tuple(parts[3].split(",")))
+            out[point] = Mount(_unescape(parts[0]), point, parts[2], tuple(parts[3].split(",")))
     return out
 
 
@@ -148,44 +180,34 @@ def _diskstats(text: str) -> tuple[float | None, dict[str, tuple[int, int, int, 
     for line in text.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[0] == "uptime":
-            uptime = to_float(parts[1])
+            uptime = base.to_float(parts[1])
         elif len(parts) >= 14 and parts[3].isdigit():
             out[parts[2]] = (int(parts[3]), int(parts[5]), int(parts[7]), int(parts[9]), int(parts[12]))
     return uptime, out
 
 
-def _kept(mount: _Mount | None, point: str) -> bool:
+def _kept(mount: Mount | None, point: str) -> bool:
     if mount is None:
         return True  # df knows it, /proc/mounts was unreadable: keep rather than hide
     if mount.fstype == "tmpfs":
         return point in TMPFS_KEPT
+    if mount.fstype in ALWAYS_RO_FS:
+        return False  # snaps and CD images are always 100 % full, by design
     return mount.fstype not in PSEUDO_FS
 
 
-def parse(output: str) -> ProbeData:
-    sections = split_sections(output)
-    mounts = _mounts(sections.get("mounts", ""))
-    fstab = _fstab(sections.get("fstab", ""))
-    metrics: list[Metric] = []
-    tables: list[Table] = []
-    findings: list[Finding] = []
-    facts: dict[str, str] = {}
-    container_root = mounts.get("/", _Mount("", "/", "", ())).fstype == "overlay"
-
+def _filesystems(sections: dict[str, str], mounts: dict[str, Mount]) -> tuple[Filesystem, ...]:
     inodes: dict[str, float] = {}
     for _fs, total, used, _avail, point in _df(sections.get("dfi", "")):
         if total > 0:
-            inodes[point] = pct(used, total)
-
-    rows = []
+            inodes[point] = base.pct(used, total)
+    found: list[Filesystem] = []
     seen: set[str] = set()
     seen_fs: set[tuple[str, int, int, int]] = set()
     for fs, blocks, used_k, avail_k, point in _df(sections.get("df", "")):
         mount = mounts.get(point)
         if point in seen or blocks == 0 or not _kept(mount, point):
             continue
-        if mount is not None and mount.fstype in ALWAYS_RO_FS:
-            continue  # snaps and CD images are always 100 % full, by design
         # Bind mounts (containers mount files like /etc/hosts from the host disk) repeat the
         # same filesystem: report it once, under the first mount point df lists.
         same_fs = (fs, blocks, used_k, avail_k)
@@ -193,156 +215,185 @@ def parse(output: str) -> ProbeData:
             continue
         seen.add(point)
         seen_fs.add(same_fs)
-        size, used, avail = blocks * 1024, used_k * 1024, avail_k * 1024
-        # Same formula as df's Use%: space usable by normal users, reserved blocks left out.
-        used_pct = pct(used, used + avail)
-        labels = {"mount": point}
-        metrics.append(Metric("disk.used_percent", round(used_pct, 1), "%", labels))
-        metrics.append(Metric("disk.size", size, "B", labels))
-        metrics.append(Metric("disk.free", avail, "B", labels))
-        inode_pct = inodes.get(point)
-        if inode_pct is not None:
-            metrics.append(Metric("disk.inodes_used_percent", round(inode_pct, 1), "%", labels))
-        fstype = mount.fstype if mount else ""
-        remark = "container overlay" if fstype == "overlay" else ""
-        rows.append(
-            (
-                point,
-                fs,
-                fstype,
-                size,
-                used,
-                avail,
-                round(used_pct, 1),
-                None if inode_pct is None else round(inode_pct, 1),
-                "ro" if mount and mount.read_only else "rw",
-                remark,
-            )
-        )
-        if used_pct > USAGE_WARNING:
-            findings.append(
-                Finding(
-                    Severity.CRITICAL if used_pct > USAGE_CRITICAL else Severity.WARNING,
-                    f"Filesystem {point} is {used_pct:.0f} % full",
-                    f"{point} ({fs}, {fstype or 'unknown type'}): {human_bytes(avail)} free of "
-                    f"{human_bytes(size)}.",
-                    f"Find what grew: du -xh --max-depth=2 {shlex.quote(point)} | sort -h | tail; check for "
-                    "deleted files still held open (lsof +L1) and old logs or core dumps.",
-                    NAME,
-                )
-            )
-        if inode_pct is not None and inode_pct > INODES_WARNING:
-            findings.append(
-                Finding(
-                    Severity.CRITICAL if inode_pct > INODES_CRITICAL else Severity.WARNING,
-                    f"Filesystem {point} is out of inodes ({inode_pct:.0f} % used)",
-                    f"{point} has used {inode_pct:.1f} % of its inodes: new files will fail with "
-                    "'No space left on device' even if space remains.",
-                    "Look for directories with huge numbers of small files (sessions, mail "
-                    "queues, caches): find {point} -xdev -type d -size +1M.".replace(
-                        "{point}", shlex.quote(point)
-                    ),
-                    NAME,
-                )
-            )
-    tables.append(
-        Table(
-            "filesystems",
-            "Filesystems",
-            ("mount", "filesystem", "type", "size_bytes", "used_bytes", "avail_bytes", "used_pct",
-             "inodes_used_pct", "mode", "remark"),
-            tuple(rows),
-        )
-    )
-    facts["filesystems"] = str(len(rows))
+        used, avail = used_k * 1024, avail_k * 1024
+        found.append(Filesystem(
+            mount=point, device=fs, fstype=mount.fstype if mount else "", size=blocks * 1024,
+            used=used, avail=avail, used_percent=base.pct(used, used + avail),
+            inodes_used_percent=inodes.get(point), read_only=bool(mount and mount.read_only),
+        ))
+    return tuple(found)
 
-    # Read-only mounts that should be writable: the kernel remounts ext4/xfs read-only after
-    # I/O errors, and a silent ro root is a classic cause of 'the app cannot write'.
-    for point, mount in mounts.items():
-        if not mount.read_only or mount.fstype in PSEUDO_FS or mount.fstype in ALWAYS_RO_FS:
-            continue
-        if point == "/":
-            severity = Severity.WARNING if container_root else Severity.CRITICAL
-            detail = f"The root filesystem ({mount.device}, {mount.fstype}) is mounted read-only."
-            if container_root:
-                detail += " This is a container: it may run with a read-only root on purpose."
-        elif point in fstab and "ro" not in fstab[point]:
-            severity = Severity.WARNING
-            detail = (
-                f"{point} ({mount.device}, {mount.fstype}) is mounted read-only although "
-                "/etc/fstab mounts it read-write."
-            )
-        else:
-            continue
-        findings.append(
-            Finding(
-                severity,
-                f"Filesystem {point} is read-only",
-                detail,
-                "The kernel does this after I/O errors: check dmesg for EXT4-fs/XFS errors and "
-                "the disk's health before remounting (mount -o remount,rw).",
-                NAME,
-            )
-        )
 
+def _devices(sections: dict[str, str]) -> tuple[float, tuple[DeviceIO, ...]]:
     up1, ds1 = _diskstats(sections.get("diskstats1", ""))
     up2, ds2 = _diskstats(sections.get("diskstats2", ""))
     whole = {line.strip() for line in sections.get("blockdevs", "").splitlines() if line.strip()}
     interval = (up2 - up1) if up1 is not None and up2 is not None else 0.0
-    io_rows = []
-    if interval > 0:
-        facts["io_sample_seconds"] = f"{interval:.2f}"
-        for dev in sorted(ds2):
-            if dev not in ds1 or dev.startswith(("loop", "ram")):
-                continue
-            if whole and dev not in whole:
-                continue  # a partition: its disk already counts its I/O
-            before, after = ds1[dev], ds2[dev]
-            if not any(after):
-                continue  # never used since boot (an empty drive slot, a zram left unused)
-            d = [max(a - b, 0) for a, b in zip(after, before, strict=True)]
-            read_bps, write_bps = d[1] * 512 / interval, d[3] * 512 / interval
-            read_iops, write_iops = d[0] / interval, d[2] / interval
-            util = min(100.0, d[4] / (interval * 1000) * 100)
-            labels = {"device": dev}
-            metrics.append(Metric("disk.read_rate", round(read_bps, 1), "B/s", labels))
-            metrics.append(Metric("disk.write_rate", round(write_bps, 1), "B/s", labels))
-            metrics.append(Metric("disk.read_iops", round(read_iops, 1), "IO/s", labels))
-            metrics.append(Metric("disk.write_iops", round(write_iops, 1), "IO/s", labels))
-            metrics.append(Metric("disk.util", round(util, 1), "%", labels))
-            io_rows.append(
-                (dev, round(read_bps, 1), round(write_bps, 1), round(read_iops, 1),
-                 round(write_iops, 1), round(util, 1))
-            )
-            if util > UTIL_WARNING:
-                findings.append(
-                    Finding(
-                        Severity.WARNING,
-                        f"Device {dev} is saturated",
-                        f"{dev} was busy {util:.0f} % of a {interval:.1f} s sample "
-                        f"({human_bytes(read_bps)}/s read, {human_bytes(write_bps)}/s written, "
-                        f"{read_iops + write_iops:.0f} IO/s).",
-                        "Find who does the I/O (iotop, /proc/*/io) and compare with the device's "
-                        "limits; on a VM or cloud disk, check its IOPS/throughput quota.",
-                        NAME,
-                    )
-                )
-    tables.append(
-        Table(
-            "io",
-            "I/O per device during the sample",
-            ("device", "read_Bps", "write_Bps", "read_iops", "write_iops", "util_pct"),
-            tuple(io_rows),
-        )
+    if interval <= 0:
+        return 0.0, ()
+    found = []
+    for dev in sorted(ds2):
+        if dev not in ds1 or dev.startswith(("loop", "ram")):
+            continue
+        if whole and dev not in whole:
+            continue  # a partition: its disk already counts its I/O
+        before, after = ds1[dev], ds2[dev]
+        if not any(after):
+            continue  # never used since boot (an empty drive slot, a zram left unused)
+        d = [max(a - b, 0) for a, b in zip(after, before, strict=True)]
+        found.append(DeviceIO(
+            dev, read_bps=d[1] * 512 / interval, write_bps=d[3] * 512 / interval,
+            read_iops=d[0] / interval, write_iops=d[2] / interval,
+            util=min(100.0, d[4] / (interval * 1000) * 100),
+        ))
+    return interval, tuple(found)
+
+
+def read(output: str) -> DiskReading:
+    sections = base.split_sections(output)
+    mounts = _mounts(sections.get("mounts", ""))
+    interval, devices = _devices(sections)
+    return DiskReading(
+        filesystems=_filesystems(sections, mounts),
+        mounts=tuple(mounts.values()),
+        fstab=_fstab(sections.get("fstab", "")),
+        io_sample_seconds=interval,
+        devices=devices,
+        notes=base.notes(output),
     )
 
-    return ProbeData(
-        metrics=tuple(metrics),
-        tables=tuple(tables),
-        findings=tuple(findings),
-        facts=facts,
-        notes=notes(output),
+
+# --- describing: DiskReading -> metrics, tables, facts ------------------------------------------
+
+
+def describe(r: DiskReading) -> ProbeData:
+    metrics: list[Metric] = []
+    rows = []
+    for f in r.filesystems:
+        labels = {"mount": f.mount}
+        metrics.append(Metric("disk.used_percent", round(f.used_percent, 1), "%", labels))
+        metrics.append(Metric("disk.size", f.size, "B", labels))
+        metrics.append(Metric("disk.free", f.avail, "B", labels))
+        inodes = None if f.inodes_used_percent is None else round(f.inodes_used_percent, 1)
+        if inodes is not None:
+            metrics.append(Metric("disk.inodes_used_percent", inodes, "%", labels))
+        rows.append((f.mount, f.device, f.fstype, f.size, f.used, f.avail,
+                     round(f.used_percent, 1), inodes, "ro" if f.read_only else "rw",
+                     "container overlay" if f.fstype == "overlay" else ""))
+    io_rows = []
+    for d in r.devices:
+        values = tuple(round(v, 1) for v in (d.read_bps, d.write_bps, d.read_iops, d.write_iops,
+                                             d.util))
+        for name, unit, value in zip(("read_rate", "write_rate", "read_iops", "write_iops", "util"),
+                                     ("B/s", "B/s", "IO/s", "IO/s", "%"), values, strict=True):
+            metrics.append(Metric(f"disk.{name}", value, unit, {"device": d.device}))
+        io_rows.append((d.device, *values))
+    facts = {"filesystems": str(len(rows))}
+    if r.io_sample_seconds > 0:
+        facts["io_sample_seconds"] = f"{r.io_sample_seconds:.2f}"
+    tables = (
+        Table("filesystems", "Filesystems",
+              ("mount", "filesystem", "type", "size_bytes", "used_bytes", "avail_bytes", "used_pct",
+               "inodes_used_pct", "mode", "remark"), rows),
+        Table("io", "I/O per device during the sample",
+              ("device", "read_Bps", "write_Bps", "read_iops", "write_iops", "util_pct"), io_rows),
     )
+    return ProbeData(metrics=tuple(metrics), tables=tables, facts=facts, notes=r.notes)
+
+
+# --- judging: DiskReading + thresholds -> findings ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiskThresholds:
+    usage_warning: float = 90.0  # % of a filesystem's space used
+    usage_critical: float = 95.0
+    inodes_warning: float = 90.0  # % of a filesystem's inodes used
+    inodes_critical: float = 95.0
+    util_warning: float = 90.0  # % of the sample a device was busy with I/O
+
+
+THRESHOLDS = DiskThresholds()
+
+
+def judge(r: DiskReading, limits: DiskThresholds) -> tuple[Finding, ...]:
+    findings: list[Finding] = []
+    for f in r.filesystems:
+        findings += _space_findings(f, limits)
+    findings += _read_only_findings(r)
+    for d in r.devices:
+        if d.util > limits.util_warning:
+            findings.append(Finding(
+                Severity.WARNING,
+                f"Device {d.device} is saturated",
+                f"{d.device} was busy {d.util:.0f} % of a {r.io_sample_seconds:.1f} s sample "
+                f"({human_bytes(d.read_bps)}/s read, {human_bytes(d.write_bps)}/s written, "
+                f"{d.read_iops + d.write_iops:.0f} IO/s).",
+                "Find who does the I/O (iotop, /proc/*/io) and compare with the device's "
+                "limits; on a VM or cloud disk, check its IOPS/throughput quota.",
+                NAME,
+            ))
+    return tuple(findings)
+
+
+def _space_findings(f: Filesystem, limits: DiskThresholds) -> list[Finding]:
+    found = []
+    point = f.mount
+    if f.used_percent > limits.usage_warning:
+        found.append(Finding(
+            Severity.CRITICAL if f.used_percent > limits.usage_critical else Severity.WARNING,
+            f"Filesystem {point} is {f.used_percent:.0f} % full",
+            f"{point} ({f.device}, {f.fstype or 'unknown type'}): {human_bytes(f.avail)} free of "
+            f"{human_bytes(f.size)}.",
+            f"Find what grew: du -xh --max-depth=2 {shlex.quote(point)} | sort -h | tail; check for "
+            "deleted files still held open (lsof +L1) and old logs or core dumps.",
+            NAME,
+        ))
+    inodes = f.inodes_used_percent
+    if inodes is not None and inodes > limits.inodes_warning:
+        found.append(Finding(
+            Severity.CRITICAL if inodes > limits.inodes_critical else Severity.WARNING,
+            f"Filesystem {point} is out of inodes ({inodes:.0f} % used)",
+            f"{point} has used {inodes:.1f} % of its inodes: new files will fail with "
+            "'No space left on device' even if space remains.",
+            "Look for directories with huge numbers of small files (sessions, mail queues, "
+            f"caches): find {shlex.quote(point)} -xdev -type d -size +1M.",
+            NAME,
+        ))
+    return found
+
+
+def _read_only_findings(r: DiskReading) -> list[Finding]:
+    # Read-only mounts that should be writable: the kernel remounts ext4/xfs read-only after
+    # I/O errors, and a silent ro root is a classic cause of 'the app cannot write'.
+    found = []
+    for mount in r.mounts:
+        if not mount.read_only or mount.fstype in PSEUDO_FS or mount.fstype in ALWAYS_RO_FS:
+            continue
+        point = mount.point
+        if point == "/":
+            severity = Severity.WARNING if r.container_root else Severity.CRITICAL
+            detail = f"The root filesystem ({mount.device}, {mount.fstype}) is mounted read-only."
+            if r.container_root:
+                detail += " This is a container: it may run with a read-only root on purpose."
+        elif point in r.fstab and "ro" not in r.fstab[point]:
+            severity = Severity.WARNING
+            detail = (f"{point} ({mount.device}, {mount.fstype}) is mounted read-only although "
+                      "/etc/fstab mounts it read-write.")
+        else:
+            continue
+        found.append(Finding(
+            severity,
+            f"Filesystem {point} is read-only",
+            detail,
+            "The kernel does this after I/O errors: check dmesg for EXT4-fs/XFS errors and "
+            "the disk's health before remounting (mount -o remount,rw).",
+            NAME,
+        ))
+    return found
+
+
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -357,12 +408,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="Disks and filesystems",
-    description="Space and inodes per filesystem, read-only mounts, and read/write rates, IOPS "
-    "and utilisation per device over a 0.5 s sample.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="Disks and filesystems", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=15.0,
-    summarize=summarize,
-)
+    description="Space and inodes per filesystem, read-only mounts, and read/write rates, IOPS "
+    "and utilisation per device over a 0.5 s sample.")

@@ -17,17 +17,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from diagkit.probes.base import (
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    Table,
-    key_values,
-    notes,
-    split_sections,
-)
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity, Table
 
 NAME = "kernel"
 
@@ -35,8 +26,6 @@ NAME = "kernel"
 MAX_LINES = 2000
 #: Matched events kept in the table (the most recent ones).
 MAX_EVENTS = 200
-#: This many "Link is Down" messages for one interface is a flap (one is a plain link loss).
-LINK_FLAP_MIN = 2
 
 SCRIPT = (
     r"""export LC_ALL=C
@@ -167,15 +156,57 @@ def _classify(message: str) -> _Kind | None:
     return None
 
 
-def _names(counter: Counter[str], limit: int = 5) -> str:
-    return ", ".join(f"{name} ({n}x)" if n > 1 else name for name, n in counter.most_common(limit))
+# --- reading: text -> KernelReading -------------------------------------------------------------
 
 
-def parse(output: str) -> ProbeData:
-    sections = split_sections(output)
-    info = key_values(sections.get("info", ""))
-    facts = {"source": info.get("source", ""), "release": info.get("release", "")}
-    events: list[tuple[str, _Kind, str]] = []
+@dataclass(frozen=True)
+class KernelEvent:
+    """One kernel line of a notable kind, and who or what it is about where the line says."""
+
+    time: str  # as the source printed it ("[12.5]", "Mon Mar  4 10:02:33 2024", ISO...)
+    kind: str  # a KINDS name
+    message: str
+    subject: str = ""  # the OOM victim, hung task, crashed program, device or interface
+    pid: int | None = None  # the OOM victim's, hung task's or crashed program's PID
+    uncorrected: bool = False  # a hardware error the hardware could not correct
+
+
+@dataclass(frozen=True)
+class KernelReading:
+    source: str = ""  # where the lines came from ("dmesg -T", "journalctl -k", a file...)
+    release: str = ""
+    tainted: int | None = None  # /proc/sys/kernel/tainted; None when unreadable
+    lines_scanned: int = 0
+    events: tuple[KernelEvent, ...] = ()  # in log order, oldest first
+    notes: tuple[str, ...] = ()
+
+    def of(self, kind: str) -> list[KernelEvent]:
+        return [e for e in self.events if e.kind == kind]
+
+
+def _event(when: str, kind: _Kind, message: str) -> KernelEvent:
+    """The event with its subject, read from the message by the pattern of its kind."""
+    subject, pid, uncorrected = "", None, False
+    if kind.name == "oom" and (m := _OOM_VICTIM.search(message)):
+        pid_text, subject = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        pid = int(pid_text)
+    elif kind.name in ("io_error", "fs_error") and (m := _DEVICE.search(message)):
+        subject = next(g for g in m.groups() if g)
+    elif kind.name == "hung_task" and (m := _HUNG.search(message)):
+        subject, pid = m.group(1), int(m.group(2))
+    elif kind.name == "segfault" and (m := _SEGV.search(message)):
+        subject, pid = m.group(1) or m.group(3), int(m.group(2) or m.group(4))
+    elif kind.name == "link_flap" and (m := _IFACE.search(message)):
+        subject = next((g for g in m.groups() if g), "?")
+    elif kind.name == "hardware":
+        uncorrected = bool(_UNCORRECTED.search(message))
+    return KernelEvent(when, kind.name, message, subject, pid, uncorrected)
+
+
+def read(output: str) -> KernelReading:
+    sections = base.split_sections(output)
+    info = base.key_values(sections.get("info", ""))
+    events: list[KernelEvent] = []
     lines = [ln for ln in sections.get("messages", "").splitlines() if ln.strip()]
     for line in lines:
         when, message = split_time(line)
@@ -183,130 +214,182 @@ def parse(output: str) -> ProbeData:
         if kind is not None and kind.name == "io_error" and _IGNORED_IO.search(message):
             continue
         if kind is not None:
-            events.append((when, kind, message))
+            events.append(_event(when, kind, message))
+    tainted = info.get("tainted", "")
+    return KernelReading(
+        source=info.get("source", ""),
+        release=info.get("release", ""),
+        tainted=int(tainted) if tainted.isdigit() else None,
+        lines_scanned=len(lines),
+        events=tuple(events),
+        notes=base.notes(output),
+    )
 
-    by_kind = Counter(k.name for _, k, _ in events)
-    metrics = [Metric("kernel.lines_scanned", len(lines), "lines")]
+
+# --- describing: KernelReading -> metrics, tables, facts ----------------------------------------
+
+
+def describe(r: KernelReading) -> ProbeData:
+    facts = {"source": r.source, "release": r.release}
+    by_kind = Counter(e.kind for e in r.events)
+    metrics = [Metric("kernel.lines_scanned", r.lines_scanned, "lines")]
     metrics += [Metric("kernel.events", by_kind.get(k.name, 0), "count", {"kind": k.name})
                 for k in KINDS]
-    findings: list[Finding] = []
-
-    def of(kind: str) -> list[tuple[str, str]]:
-        return [(w, m) for w, k, m in events if k.name == kind]
-
-    oom = of("oom")
-    if oom:
-        victims: dict[str, str] = {}
-        for _, msg in oom:
-            m = _OOM_VICTIM.search(msg)
-            if m:
-                pid, proc = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-                victims[pid] = proc
-        killed = Counter(victims.values())
-        findings.append(Finding(
-            Severity.CRITICAL,
-            f"OOM killer ran ({len(victims)} process{'es' if len(victims) != 1 else ''} killed)",
-            f"Killed: {_names(killed)}. Last: {oom[-1][1][:200]}" if killed
-            else f"Last: {oom[-1][1][:200]}",
-            "Memory ran out (or a cgroup limit was hit: 'Memory cgroup out of memory'). Check "
-            "what grew with the memory probe, the process's limits (MemoryMax, container "
-            "memory limit), and 'dmesg' around the kill for the memory state dump.",
-            NAME,
-        ))
-    for kind_name, hint in (
-        ("io_error", ("A disk or its path is failing: check 'smartctl -a /dev/DEV', cables/"
-                      "controller, multipath; copy data off if errors continue.")),
-        ("fs_error", ("The filesystem saw corruption and may have gone read-only: check 'mount' "
-                      "for ro, plan an fsck/xfs_repair from rescue mode, and check the disk "
-                      "under it for I/O errors.")),
-    ):
-        found = of(kind_name)
-        if found:
-            devices: Counter[str] = Counter()
-            for _, msg in found:
-                d = _DEVICE.search(msg)
-                if d:
-                    devices[next(g for g in d.groups() if g)] += 1
-            where = f" on {_names(devices)}" if devices else ""
-            title = "Disk I/O errors" if kind_name == "io_error" else "Filesystem errors"
-            findings.append(Finding(Severity.CRITICAL, f"{title}{where} ({len(found)} lines)",
-                                    f"Last: {found[-1][1][:200]}", hint, NAME))
-    hung = of("hung_task")
-    if hung:
-        tasks = Counter(m.group(1) for _, msg in hung if (m := _HUNG.search(msg)))
-        findings.append(Finding(
-            Severity.WARNING, f"Hung tasks ({len(hung)} reports)",
-            f"Blocked tasks: {_names(tasks)}." if tasks else hung[-1][1][:200],
-            "Tasks sat in uninterruptible sleep for minutes, usually on storage or NFS: look "
-            "for I/O errors, slow disks (disk probe), or an unreachable NFS server.",
-            NAME,
-        ))
-    segv = of("segfault")
-    if segv:
-        progs = Counter((m.group(1) or m.group(3)) for _, msg in segv if (m := _SEGV.search(msg)))
-        findings.append(Finding(
-            Severity.WARNING, f"{len(segv)} segfault{'s' if len(segv) != 1 else ''}",
-            f"Crashed programs: {_names(progs)}." if progs else segv[-1][1][:200],
-            "A crashing program: check its logs and core dumps ('coredumpctl list'); many "
-            "different programs crashing points to bad RAM or a broken library.",
-            NAME,
-        ))
-    lockups = of("soft_lockup")
-    if lockups:
-        findings.append(Finding(
-            Severity.WARNING, f"CPU lockups or RCU stalls ({len(lockups)})",
-            f"Last: {lockups[-1][1][:200]}",
-            "A CPU was stuck in the kernel: on VMs often host overcommit or steal time; on "
-            "metal a driver bug or hardware. Note the call trace that follows in dmesg.",
-            NAME,
-        ))
-    hw = of("hardware")
-    if hw:
-        uncorrected = any(_UNCORRECTED.search(m) for _, m in hw)
-        findings.append(Finding(
-            Severity.CRITICAL if uncorrected else Severity.WARNING,
-            f"Hardware errors reported ({len(hw)} lines"
-            + (", uncorrected)" if uncorrected else ")"),
-            f"Last: {hw[-1][1][:200]}",
-            "Machine check / EDAC / PCIe errors come from the hardware: check 'ras-mc-ctl "
-            "--summary' or 'mcelog', the BMC event log, and plan a hardware check.",
-            NAME,
-        ))
-    links = of("link_flap")
-    if links:
-        ifaces = Counter(next((g for g in m.groups() if g), "?")
-                         for _, msg in links if (m := _IFACE.search(msg)))
-        flapping = any(n >= LINK_FLAP_MIN for n in ifaces.values()) or len(links) >= LINK_FLAP_MIN
-        findings.append(Finding(
-            Severity.WARNING if flapping else Severity.INFO,
-            ("NIC link flapping" if flapping else "NIC link went down")
-            + (f": {_names(ifaces)}" if ifaces else ""),
-            f"{len(links)} link-down messages. Last: {links[-1][1][:200]}",
-            "Check the cable, switch port and its error counters ('ethtool -S IFACE', "
-            "'ip -s link'), and auto-negotiation settings on both ends.",
-            NAME,
-        ))
-
-    tainted_text = info.get("tainted", "")
-    if tainted_text.isdigit():
-        tainted = int(tainted_text)
-        facts["tainted"] = str(tainted)
-        metrics.append(Metric("kernel.tainted", tainted))
-        if tainted:
-            flags = decode_taint(tainted)
-            facts["taint_flags"] = "".join(letter for letter, _ in flags)
-            findings.append(Finding(
-                Severity.INFO, f"Kernel is tainted ({facts['taint_flags']})",
-                "; ".join(f"{letter}: {why}" for letter, why in flags) + ".",
-                "Vendors may refuse support for a tainted kernel (P, O, E: third-party modules); "
-                "D, M, B, L point at an earlier crash or hardware problem worth reading in dmesg.",
-                NAME,
-            ))
-
+    if r.tainted is not None:
+        facts["tainted"] = str(r.tainted)
+        metrics.append(Metric("kernel.tainted", r.tainted))
+        if r.tainted:
+            facts["taint_flags"] = "".join(letter for letter, _ in decode_taint(r.tainted))
     table = Table("events", "Kernel events", ("time", "kind", "message"),
-                  tuple((w, k.name, m) for w, k, m in events[-MAX_EVENTS:]))
-    return ProbeData(metrics=tuple(metrics), tables=(table,), findings=tuple(findings),
-                     facts=facts, notes=notes(output))
+                  [(e.time, e.kind, e.message) for e in r.events[-MAX_EVENTS:]])
+    return ProbeData(metrics=tuple(metrics), tables=(table,), facts=facts, notes=r.notes)
+
+
+# --- judging: KernelReading + thresholds -> findings --------------------------------------------
+
+
+@dataclass(frozen=True)
+class KernelThresholds:
+    link_flap_min: int = 2  # this many "Link is Down" for one interface is a flap, not a loss
+
+
+THRESHOLDS = KernelThresholds()
+
+
+def _names(counter: Counter[str], limit: int = 5) -> str:
+    return ", ".join(f"{name} ({n}x)" if n > 1 else name for name, n in counter.most_common(limit))
+
+
+def _last(events: list[KernelEvent]) -> str:
+    return events[-1].message[:200]
+
+
+_DISK_HINTS = {
+    "io_error": ("Disk I/O errors", (
+        "A disk or its path is failing: check 'smartctl -a /dev/DEV', cables/controller, "
+        "multipath; copy data off if errors continue.")),
+    "fs_error": ("Filesystem errors", (
+        "The filesystem saw corruption and may have gone read-only: check 'mount' for ro, "
+        "plan an fsck/xfs_repair from rescue mode, and check the disk under it for I/O "
+        "errors.")),
+}
+
+
+def judge(r: KernelReading, limits: KernelThresholds) -> tuple[Finding, ...]:
+    """One finding per kind of event seen (worst kinds first), and one for a tainted kernel."""
+    found = [_oom(r), _disk(r, "io_error"), _disk(r, "fs_error"), _hung(r), _segfaults(r),
+             _lockups(r), _hardware(r), _links(r, limits), _taint(r)]
+    return tuple(f for f in found if f is not None)
+
+
+def _oom(r: KernelReading) -> Finding | None:
+    if not (oom := r.of("oom")):
+        return None
+    victims = {e.pid: e.subject for e in oom if e.pid is not None}
+    killed = Counter(victims.values())
+    return Finding(
+        Severity.CRITICAL,
+        f"OOM killer ran ({len(victims)} process{'es' if len(victims) != 1 else ''} killed)",
+        f"Killed: {_names(killed)}. Last: {_last(oom)}" if killed else f"Last: {_last(oom)}",
+        "Memory ran out (or a cgroup limit was hit: 'Memory cgroup out of memory'). Check "
+        "what grew with the memory probe, the process's limits (MemoryMax, container "
+        "memory limit), and 'dmesg' around the kill for the memory state dump.",
+        NAME,
+    )
+
+
+def _disk(r: KernelReading, kind: str) -> Finding | None:
+    if not (found := r.of(kind)):
+        return None
+    title, hint = _DISK_HINTS[kind]
+    devices = Counter(e.subject for e in found if e.subject)
+    where = f" on {_names(devices)}" if devices else ""
+    return Finding(Severity.CRITICAL, f"{title}{where} ({len(found)} lines)",
+                   f"Last: {_last(found)}", hint, NAME)
+
+
+def _hung(r: KernelReading) -> Finding | None:
+    if not (hung := r.of("hung_task")):
+        return None
+    return _naming(hung, f"Hung tasks ({len(hung)} reports)", "Blocked tasks",
+                   "Tasks sat in uninterruptible sleep for minutes, usually on storage or NFS: "
+                   "look for I/O errors, slow disks (disk probe), or an unreachable NFS server.")
+
+
+def _segfaults(r: KernelReading) -> Finding | None:
+    if not (segv := r.of("segfault")):
+        return None
+    return _naming(segv, f"{len(segv)} segfault{'s' if len(segv) != 1 else ''}",
+                   "Crashed programs",
+                   "A crashing program: check its logs and core dumps ('coredumpctl list'); many "
+                   "different programs crashing points to bad RAM or a broken library.")
+
+
+def _naming(events: list[KernelEvent], title: str, who: str, hint: str) -> Finding:
+    """A warning naming the events' subjects (the last line when none was named)."""
+    names = Counter(e.subject for e in events if e.subject)
+    return Finding(Severity.WARNING, title,
+                   f"{who}: {_names(names)}." if names else _last(events), hint, NAME)
+
+
+def _lockups(r: KernelReading) -> Finding | None:
+    if not (lockups := r.of("soft_lockup")):
+        return None
+    return Finding(
+        Severity.WARNING, f"CPU lockups or RCU stalls ({len(lockups)})",
+        f"Last: {_last(lockups)}",
+        "A CPU was stuck in the kernel: on VMs often host overcommit or steal time; on "
+        "metal a driver bug or hardware. Note the call trace that follows in dmesg.",
+        NAME,
+    )
+
+
+def _hardware(r: KernelReading) -> Finding | None:
+    if not (hw := r.of("hardware")):
+        return None
+    uncorrected = any(e.uncorrected for e in hw)
+    return Finding(
+        Severity.CRITICAL if uncorrected else Severity.WARNING,
+        f"Hardware errors reported ({len(hw)} lines" + (", uncorrected)" if uncorrected else ")"),
+        f"Last: {_last(hw)}",
+        "Machine check / EDAC / PCIe errors come from the hardware: check 'ras-mc-ctl "
+        "--summary' or 'mcelog', the BMC event log, and plan a hardware check.",
+        NAME,
+    )
+
+
+def _links(r: KernelReading, limits: KernelThresholds) -> Finding | None:
+    if not (links := r.of("link_flap")):
+        return None
+    ifaces = Counter(e.subject for e in links if e.subject)
+    flapping = (any(n >= limits.link_flap_min for n in ifaces.values())
+                or len(links) >= limits.link_flap_min)
+    return Finding(
+        Severity.WARNING if flapping else Severity.INFO,
+        ("NIC link flapping" if flapping else "NIC link went down")
+        + (f": {_names(ifaces)}" if ifaces else ""),
+        f"{len(links)} link-down messages. Last: {_last(links)}",
+        "Check the cable, switch port and its error counters ('ethtool -S IFACE', "
+        "'ip -s link'), and auto-negotiation settings on both ends.",
+        NAME,
+    )
+
+
+def _taint(r: KernelReading) -> Finding | None:
+    if not r.tainted:
+        return None
+    flags = decode_taint(r.tainted)
+    letters = "".join(letter for letter, _ in flags)
+    return Finding(
+        Severity.INFO, f"Kernel is tainted ({letters})",
+        "; ".join(f"{letter}: {why}" for letter, why in flags) + ".",
+        "Vendors may refuse support for a tainted kernel (P, O, E: third-party modules); "
+        "D, M, B, L point at an earlier crash or hardware problem worth reading in dmesg.",
+        NAME,
+    )
+
+
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -318,12 +401,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="Kernel messages",
-    description="Recent kernel messages scanned for OOM kills, I/O and filesystem errors, hung "
-    "tasks, segfaults, lockups, hardware errors and link flaps; kernel taint.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="Kernel messages", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=15.0,
-    summarize=summarize,
-)
+    description="Recent kernel messages scanned for OOM kills, I/O and filesystem errors, hung "
+    "tasks, segfaults, lockups, hardware errors and link flaps; kernel taint.")

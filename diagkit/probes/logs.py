@@ -11,18 +11,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 
-from diagkit.probes.base import (
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    Table,
-    key_values,
-    notes,
-    split_sections,
-)
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity, Table
 
 NAME = "logs"
 
@@ -33,11 +25,6 @@ FILE_TAIL = 5000
 #: Matching lines kept per secondary ``/var/log/*.log`` file, and how many such files.
 PER_FILE_LINES = 20
 MAX_FILES = 20
-#: More error lines than this in the window is a warning.
-ERROR_LINES_WARNING = 50
-#: A normalised message seen this many times is reported as the most frequent one.
-REPEAT_MIN = 3
-
 # Word-ish boundaries without \b (busybox grep -E): "libgpg-error0" in dpkg.log is not an error.
 _GREP = r"(^|[^a-z0-9_-])(error|errors|failed|failure|fatal|critical|crit|panic|emerg|alert|segfault)([^a-z0-9_-]|$)"
 
@@ -107,6 +94,8 @@ exit 0
 """
 )
 
+# --- reading: text -> LogsReading ---------------------------------------------------------------
+
 # "2026-11-27T12:00:01+0000 host unit[123]: message" (journal short-iso, rsyslog RFC 3339)
 _ISO = re.compile(r"^(\d{4}-\d\d-\d\dT[\d:.]+(?:[+-][\d:]+|Z)?)\s+\S+\s+([^:\[\s]+)(?:\[\d+\])?:\s?(.*)$")
 # "Nov 27 12:00:01 host prog[123]: message" (classic syslog)
@@ -142,68 +131,117 @@ def split_line(line: str, default_source: str) -> tuple[str, str, str]:
     return "", default_source, line.strip()
 
 
-def parse(output: str) -> ProbeData:
-    sections = split_sections(output)
-    info = key_values(sections.get("source", ""))
-    facts = {"source": info.get("source", "none"), "window": info.get("window", "")}
-    rows: list[tuple[str, str, str]] = []
-    per_file: Counter[str] = Counter()
-    if facts["source"] == "journal":
-        for line in sections.get("journal", "").splitlines():
-            if line.strip():
-                rows.append(split_line(line, "journal"))
+@dataclass(frozen=True)
+class LogLine:
+    """One error line."""
+
+    time: str  # as the log wrote it; "" when the line has none
+    source: str  # the program (syslog tag, journal identifier), else the file's name
+    message: str
+    file: str = ""  # the log file it came from; "" for the journal
+
+    @property
+    def signature(self) -> str:
+        """``source: message`` with numbers, hex, IPs and UUIDs masked: repeats share it."""
+        return f"{self.source}: {normalise(self.message)}"
+
+
+@dataclass(frozen=True)
+class LogsReading:
+    source: str = "none"  # "journal", "syslog", "files" or "none"
+    window: str = ""  # "1h" or "last N lines per file"
+    lines: tuple[LogLine, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def capped(self) -> bool:
+        """The journal gave as many lines as were asked for: there may be more."""
+        return self.source == "journal" and len(self.lines) >= MAX_LINES
+
+
+def read(output: str) -> LogsReading:
+    sections = base.split_sections(output)
+    info = base.key_values(sections.get("source", ""))
+    source = info.get("source", "none")
+    lines: list[LogLine] = []
+    if source == "journal":
+        lines += (LogLine(*split_line(line, "journal"))
+                  for line in sections.get("journal", "").splitlines() if line.strip())
     else:
         for name, text in sections.items():
             if not name.startswith("file:"):
                 continue
             path = name[len("file:"):]
-            base = path.rsplit("/", 1)[-1]
-            for line in text.splitlines():
-                if line.strip():
-                    when, source, message = split_line(line, base)
-                    rows.append((when, source, message))
-                    per_file[path] += 1
-    if per_file:
-        facts["files"] = ", ".join(per_file)
+            file_name = path.rsplit("/", 1)[-1]
+            lines += (LogLine(*split_line(line, file_name), file=path)
+                      for line in text.splitlines() if line.strip())
+    return LogsReading(source, info.get("window", ""), tuple(lines), base.notes(output))
 
-    per_source = Counter(source for _, source, _ in rows)
-    metrics = [Metric("logs.error_lines", len(rows), "lines")]
+
+# --- describing: LogsReading -> metrics, table, facts -------------------------------------------
+
+
+def describe(r: LogsReading) -> ProbeData:
+    facts = {"source": r.source, "window": r.window}
+    files = dict.fromkeys(line.file for line in r.lines if line.file)
+    if files:
+        facts["files"] = ", ".join(files)
+    per_source = Counter(line.source for line in r.lines)
+    metrics = [Metric("logs.error_lines", len(r.lines), "lines")]
     metrics += [Metric("logs.error_lines_by_source", n, "lines", {"source": s})
                 for s, n in per_source.most_common()]
+    table = Table("lines", "Recent error lines", ("time", "source", "message"),
+                  [(line.time, line.source, line.message) for line in r.lines])
+    return ProbeData(metrics=tuple(metrics), tables=(table,), facts=facts, notes=r.notes)
+
+
+# --- judging: LogsReading + thresholds -> findings ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogsThresholds:
+    error_lines_warning: int = 50  # more error lines than this in the window is a warning
+    repeat_min: int = 3  # a message seen this many times is reported as the most frequent
+
+
+THRESHOLDS = LogsThresholds()
+
+
+def judge(r: LogsReading, limits: LogsThresholds) -> tuple[Finding, ...]:
     findings: list[Finding] = []
-    where = "in the last hour" if facts["source"] == "journal" else f"in the {facts['window']}"
-    if len(rows) > ERROR_LINES_WARNING:
+    where = "in the last hour" if r.source == "journal" else f"in the {r.window}"
+    if len(r.lines) > limits.error_lines_warning:
+        per_source = Counter(line.source for line in r.lines)
         top = ", ".join(f"{s} ({n})" for s, n in per_source.most_common(5))
         findings.append(Finding(
             Severity.WARNING,
-            f"High error rate in the system log: {len(rows)} error lines {where}"
-            + (" (capped)" if facts["source"] == "journal" and len(rows) >= MAX_LINES else ""),
+            f"High error rate in the system log: {len(r.lines)} error lines {where}"
+            + (" (capped)" if r.capped else ""),
             f"Most lines come from: {top}.",
             "Start with the loudest source; 'journalctl -p err -S -1h -u UNIT' (or the file "
             "named) shows the full context around the first occurrence.",
             NAME,
         ))
-    if rows:
-        groups: Counter[str] = Counter()
-        example: dict[str, tuple[str, str]] = {}
-        for _, source, message in rows:
-            key = f"{source}: {normalise(message)}"
-            groups[key] += 1
-            example.setdefault(key, (source, message))
+    if r.lines:
+        groups = Counter(line.signature for line in r.lines)
+        example: dict[str, LogLine] = {}
+        for line in r.lines:
+            example.setdefault(line.signature, line)
         key, count = groups.most_common(1)[0]
-        if count >= REPEAT_MIN:
-            source, message = example[key]
+        if count >= limits.repeat_min:
+            first = example[key]
             findings.append(Finding(
                 Severity.INFO,
-                f"Most frequent error ({count}x) from {source}",
-                f"{message[:300]}",
+                f"Most frequent error ({count}x) from {first.source}",
+                f"{first.message[:300]}",
                 "A message repeating this often is usually one cause: fix it first, the rest of "
                 "the log gets much easier to read.",
                 NAME,
             ))
-    table = Table("lines", "Recent error lines", ("time", "source", "message"), tuple(rows))
-    return ProbeData(metrics=tuple(metrics), tables=(table,), findings=tuple(findings),
-                     facts=facts, notes=notes(output))
+    return tuple(findings)
+
+
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -212,12 +250,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="System log errors",
-    description="Error lines of the last hour from the journal, or from /var/log when there is "
-    "no journal; counts per source and the most repeated message.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="System log errors", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=15.0,
-    summarize=summarize,
-)
+    description="Error lines of the last hour from the journal, or from /var/log when there is "
+    "no journal; counts per source and the most repeated message.")

@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 
-from diagkit.probes._thresholds import SCRIPT_PREAMBLE, human_bytes, pct
-from diagkit.probes.base import (
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    Table,
-    notes,
-    split_sections,
-)
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity, Table
+from diagkit.units import human_bytes
 
 NAME = "network"
 
-ERROR_RATIO_WARNING = 0.1  # % of an interface's packets with errors or drops: above is a warning
-
 SCRIPT = (
-    SCRIPT_PREAMBLE
+    base.SCRIPT_PREAMBLE
     + r"""
 echo "@@section netdev"
 if [ -r /proc/net/dev ]; then cat /proc/net/dev
@@ -79,20 +70,100 @@ exit 0
 _IFF_UP = 0x1
 
 
-def _netdev(text: str) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    keys = ("rx_bytes", "rx_packets", "rx_errors", "rx_dropped")
-    tx_keys = ("tx_bytes", "tx_packets", "tx_errors", "tx_dropped")
+# --- reading: text -> NetworkReading ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counters:
+    """An interface's /proc/net/dev counters since boot."""
+
+    rx_bytes: int
+    rx_packets: int
+    rx_errors: int
+    rx_dropped: int
+    tx_bytes: int
+    tx_packets: int
+    tx_errors: int
+    tx_dropped: int
+
+    @property
+    def errors(self) -> int:
+        return self.rx_errors + self.tx_errors
+
+    @property
+    def drops(self) -> int:
+        return self.rx_dropped + self.tx_dropped
+
+    @property
+    def packets(self) -> int:
+        return self.rx_packets + self.tx_packets
+
+
+@dataclass(frozen=True)
+class Interface:
+    name: str
+    state: str = "?"  # operstate ("up", "down", "unknown"...); "?" when unreadable
+    mtu: int | None = None
+    mac: str = ""
+    flags: int | None = None  # IFF_* bits from /sys; None when unreadable
+    addresses: tuple[str, ...] = ()  # "192.0.2.2/24", "fd00::2/64"...
+    counters: Counters | None = None
+
+    @property
+    def is_down(self) -> bool:
+        return self.state == "down" or (self.flags is not None and not self.flags & _IFF_UP)
+
+
+@dataclass(frozen=True)
+class Route:
+    interface: str
+    gateway: str
+    metric: int = 0
+
+
+@dataclass(frozen=True)
+class Socket:
+    """A listening TCP or bound UDP socket."""
+
+    proto: str
+    address: str
+    port: int
+    process: str  # "sshd (pid 812)" from ss, "uid 0" from /proc, "" when not shown
+
+
+@dataclass(frozen=True)
+class NetworkReading:
+    interfaces: tuple[Interface, ...] = ()  # by name
+    local_ipv4: tuple[str, ...] = ()  # from /proc/net/fib_trie: addresses without interface
+    default_routes: tuple[Route, ...] = ()  # IPv4
+    default_routes_v6: tuple[Route, ...] = ()
+    routes_read: bool = False  # /proc/net/route was read: a missing default route means one
+    listening: tuple[Socket, ...] = ()
+    nameservers: tuple[str, ...] = ()
+    search: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def _netdev(text: str) -> dict[str, Counters]:
+    out: dict[str, Counters] = {}
     for line in text.splitlines():
         name, found, rest = line.partition(":")
         values = rest.split()
         if not found or len(values) < 16 or not values[0].isdigit():
             continue
         nums = [int(v) for v in values]
-        counters = dict(zip(keys, nums[0:4], strict=True))
-        counters.update(zip(tx_keys, nums[8:12], strict=True))
-        out[name.strip()] = counters
+        out[name.strip()] = Counters(*nums[0:4], *nums[8:12])
     return out
+
+
+def _links(text: str) -> dict[str, tuple[str, str, str, int | None]]:
+    links: dict[str, tuple[str, str, str, int | None]] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 5:
+            flags = int(parts[4], 16) if parts[4].startswith("0x") else None
+            links[parts[0]] = (parts[1], parts[2], parts[3], flags)
+    return links
 
 
 def _addresses(sections: dict[str, str]) -> dict[str, list[str]]:
@@ -164,170 +235,174 @@ def _listening(sections: dict[str, str]) -> list[tuple[str, str, int, str]]:
     return sorted(set(out), key=lambda r: (r[0], r[2], r[1]))
 
 
-def parse(output: str) -> ProbeData:
-    sections = split_sections(output)
-    counters = _netdev(sections.get("netdev", ""))
-    addresses = _addresses(sections)
-    metrics: list[Metric] = []
-    findings: list[Finding] = []
-    facts: dict[str, str] = {}
-
-    links: dict[str, tuple[str, str, str, int | None]] = {}
-    for line in sections.get("links", "").splitlines():
-        parts = line.split()
-        if len(parts) == 5:
-            flags = int(parts[4], 16) if parts[4].startswith("0x") else None
-            links[parts[0]] = (parts[1], parts[2], parts[3], flags)
-
-    rows = []
-    for name in sorted(set(links) | set(counters)):
-        state, mtu, mac, flags = links.get(name, ("?", "?", "?", None))
-        c = counters.get(name, {})
-        addrs = addresses.get(name, [])
-        rows.append(
-            (
-                name,
-                state,
-                int(mtu) if mtu.isdigit() else None,
-                mac if mac != "?" else "",
-                ", ".join(addrs),
-                c.get("rx_bytes"),
-                c.get("tx_bytes"),
-                c.get("rx_errors"),
-                c.get("tx_errors"),
-                c.get("rx_dropped"),
-                c.get("tx_dropped"),
-            )
-        )
-        if c:
-            labels = {"interface": name}
-            metrics.append(Metric("net.rx_bytes", c["rx_bytes"], "B", labels))
-            metrics.append(Metric("net.tx_bytes", c["tx_bytes"], "B", labels))
-            bad = c["rx_errors"] + c["tx_errors"] + c["rx_dropped"] + c["tx_dropped"]
-            packets = c["rx_packets"] + c["tx_packets"]
-            metrics.append(Metric("net.errors", c["rx_errors"] + c["tx_errors"], "packets", labels))
-            metrics.append(Metric("net.drops", c["rx_dropped"] + c["tx_dropped"], "packets", labels))
-            if bad > 0:
-                ratio = pct(bad, packets)
-                findings.append(
-                    Finding(
-                        Severity.WARNING if ratio > ERROR_RATIO_WARNING else Severity.INFO,
-                        f"Interface {name} has errors or drops",
-                        f"{name}: {c['rx_errors']} rx / {c['tx_errors']} tx errors, "
-                        f"{c['rx_dropped']} rx / {c['tx_dropped']} tx drops since boot "
-                        f"({ratio:.3f} % of {packets} packets).",
-                        "Errors point to cabling, duplex or driver trouble (ethtool -S); drops to "
-                        "full ring buffers or a busy CPU (ethtool -g, softirq load). Counters are "
-                        "since boot: check again to see whether they still grow.",
-                        NAME,
-                    )
-                )
-        is_down = state == "down" or (flags is not None and not flags & _IFF_UP)
-        if is_down and addrs:
-            findings.append(
-                Finding(
-                    Severity.INFO,
-                    f"Interface {name} is down but has an address",
-                    f"{name} is {state} with {', '.join(addrs)} configured.",
-                    "Expected for a standby or unplugged port; otherwise check the cable/link "
-                    f"(ip link show {name}) and why it did not come up.",
-                    NAME,
-                )
-            )
-    tables = [
-        Table(
-            "interfaces",
-            "Network interfaces (counters since boot)",
-            ("interface", "state", "mtu", "mac", "addresses", "rx_bytes", "tx_bytes",
-             "rx_errors", "tx_errors", "rx_dropped", "tx_dropped"),
-            tuple(rows),
-        )
-    ]
-    facts["interfaces"] = str(len(rows))
-    if addresses.get("?"):
-        # /proc/net/fib_trie names local IPv4 addresses but not their interface
-        facts["local_ipv4"] = ", ".join(dict.fromkeys(addresses["?"]))
-    total_rx = sum(c["rx_bytes"] for n, c in counters.items() if n != "lo")
-    if counters:
-        facts["received_since_boot"] = human_bytes(total_rx)
-
-    # Default route: destination 0 with mask 0 and RTF_UP set.
-    route_text = sections.get("route", "")
+def _default_routes(sections: dict[str, str]) -> tuple[tuple[Route, ...], tuple[Route, ...]]:
     default4 = []
-    for line in route_text.splitlines():
+    for line in sections.get("route", "").splitlines():
         parts = line.split()
+        # Default route: destination 0 with mask 0 and RTF_UP set.
         is_default = len(parts) >= 8 and parts[1] == "00000000" and parts[7] == "00000000"
         if is_default and int(parts[3], 16) & 0x1:
-            default4.append((parts[0], _hex_ip4(parts[2]), int(parts[6])))
+            default4.append(Route(parts[0], _hex_ip4(parts[2]), int(parts[6])))
     default6 = []
     for line in sections.get("route6", "").splitlines():
         parts = line.split()
         # reject routes (RTF_REJECT 0x200) on lo are the kernel's 'unreachable' placeholders
         if len(parts) == 10 and int(parts[8], 16) & 0x1 and not int(parts[8], 16) & 0x200:
             # unlike /proc/net/tcp6, ipv6_route prints addresses in network byte order
-            default6.append((parts[9], str(ipaddress.IPv6Address(bytes.fromhex(parts[4])))))
-    if default4:
-        iface, gateway, _metric = min(default4, key=lambda r: r[2])
-        facts["default_gateway"] = gateway
-        facts["default_interface"] = iface
-    if default6:
-        facts["default_gateway_v6"] = f"{default6[0][1]} via {default6[0][0]}"
-    route_known = "route" in sections and bool(route_text.strip())
-    if route_known and not default4 and not default6:
-        findings.append(
-            Finding(
-                Severity.WARNING,
-                "No default route",
-                "Neither IPv4 nor IPv6 has a default route: only directly connected networks "
-                "are reachable.",
-                "Check the gateway in the network configuration (ip route, DHCP lease); an "
-                "isolated host or a container on an internal network may be meant this way.",
-                NAME,
-            )
-        )
+            default6.append(Route(parts[9], str(ipaddress.IPv6Address(bytes.fromhex(parts[4])))))
+    return tuple(default4), tuple(default6)
 
-    listening = _listening(sections)
-    tables.append(
-        Table("listening", "Listening sockets", ("proto", "address", "port", "process"), tuple(listening))
-    )
-    metrics.append(Metric("net.listening_sockets", len(listening), "sockets"))
-    facts["listening_ports"] = ", ".join(
-        f"{p}/{port}" for p, port in sorted({(r[0], r[2]) for r in listening}, key=lambda x: (x[1], x[0]))
-    )
 
+def _resolv(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     nameservers: list[str] = []
     search: list[str] = []
-    for line in sections.get("resolv", "").splitlines():
+    for line in text.splitlines():
         parts = line.split("#", 1)[0].split()
         if len(parts) >= 2 and parts[0] == "nameserver":
             nameservers.append(parts[1])
         elif parts and parts[0] in ("search", "domain"):
             search.extend(parts[1:])
-    facts["nameservers"] = ", ".join(nameservers)
-    if search:
-        facts["dns_search"] = " ".join(search)
-    if "127.0.0.53" in nameservers:
-        facts["dns_note"] = "systemd-resolved stub: real servers in resolvectl status"
-    if not nameservers:
-        findings.append(
-            Finding(
-                Severity.WARNING,
-                "No DNS server configured",
-                "/etc/resolv.conf lists no nameserver: name lookups go to 127.0.0.1 and fail "
-                "unless a local resolver runs there.",
-                "Add a nameserver (or fix the DHCP / NetworkManager / systemd-resolved set-up "
-                "that writes /etc/resolv.conf).",
-                NAME,
-            )
-        )
+    return tuple(nameservers), tuple(search)
 
-    return ProbeData(
-        metrics=tuple(metrics),
-        tables=tuple(tables),
-        findings=tuple(findings),
-        facts=facts,
-        notes=notes(output),
+
+def read(output: str) -> NetworkReading:
+    sections = base.split_sections(output)
+    counters = _netdev(sections.get("netdev", ""))
+    addresses = _addresses(sections)
+    links = _links(sections.get("links", ""))
+    interfaces = []
+    for name in sorted(set(links) | set(counters)):
+        state, mtu, mac, flags = links.get(name, ("?", "?", "?", None))
+        interfaces.append(Interface(
+            name, state, int(mtu) if mtu.isdigit() else None, mac if mac != "?" else "", flags,
+            tuple(addresses.get(name, [])), counters.get(name)))
+    default4, default6 = _default_routes(sections)
+    nameservers, search = _resolv(sections.get("resolv", ""))
+    return NetworkReading(
+        interfaces=tuple(interfaces),
+        local_ipv4=tuple(addresses.get("?", [])),
+        default_routes=default4,
+        default_routes_v6=default6,
+        routes_read="route" in sections and bool(sections["route"].strip()),
+        listening=tuple(Socket(*row) for row in _listening(sections)),
+        nameservers=nameservers,
+        search=search,
+        notes=base.notes(output),
     )
+
+
+# --- describing: NetworkReading -> metrics, tables, facts ---------------------------------------
+
+
+def describe(r: NetworkReading) -> ProbeData:
+    metrics: list[Metric] = []
+    rows = []
+    for i in r.interfaces:
+        c = i.counters
+        rows.append((i.name, i.state, i.mtu, i.mac, ", ".join(i.addresses),
+                     *((None,) * 6 if c is None else (c.rx_bytes, c.tx_bytes, c.rx_errors,
+                                                      c.tx_errors, c.rx_dropped, c.tx_dropped))))
+        if c is not None:
+            labels = {"interface": i.name}
+            metrics.append(Metric("net.rx_bytes", c.rx_bytes, "B", labels))
+            metrics.append(Metric("net.tx_bytes", c.tx_bytes, "B", labels))
+            metrics.append(Metric("net.errors", c.errors, "packets", labels))
+            metrics.append(Metric("net.drops", c.drops, "packets", labels))
+    facts = {"interfaces": str(len(rows))}
+    if r.local_ipv4:
+        # /proc/net/fib_trie names local IPv4 addresses but not their interface
+        facts["local_ipv4"] = ", ".join(dict.fromkeys(r.local_ipv4))
+    counted = [i for i in r.interfaces if i.counters is not None]
+    if counted:
+        facts["received_since_boot"] = human_bytes(
+            sum(i.counters.rx_bytes for i in counted if i.counters and i.name != "lo"))
+    if r.default_routes:
+        best = min(r.default_routes, key=lambda route: route.metric)
+        facts["default_gateway"] = best.gateway
+        facts["default_interface"] = best.interface
+    if r.default_routes_v6:
+        first = r.default_routes_v6[0]
+        facts["default_gateway_v6"] = f"{first.gateway} via {first.interface}"
+    sockets = [(s.proto, s.address, s.port, s.process) for s in r.listening]
+    metrics.append(Metric("net.listening_sockets", len(sockets), "sockets"))
+    facts["listening_ports"] = ", ".join(
+        f"{proto}/{port}"
+        for proto, port in sorted({(s.proto, s.port) for s in r.listening}, key=lambda x: (x[1], x[0])))
+    facts["nameservers"] = ", ".join(r.nameservers)
+    if r.search:
+        facts["dns_search"] = " ".join(r.search)
+    if "127.0.0.53" in r.nameservers:
+        facts["dns_note"] = "systemd-resolved stub: real servers in resolvectl status"
+    tables = (
+        Table("interfaces", "Network interfaces (counters since boot)",
+              ("interface", "state", "mtu", "mac", "addresses", "rx_bytes", "tx_bytes",
+               "rx_errors", "tx_errors", "rx_dropped", "tx_dropped"), rows),
+        Table("listening", "Listening sockets", ("proto", "address", "port", "process"), sockets),
+    )
+    return ProbeData(metrics=tuple(metrics), tables=tables, facts=facts, notes=r.notes)
+
+
+# --- judging: NetworkReading + thresholds -> findings -------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkThresholds:
+    error_ratio_warning: float = 0.1  # % of an interface's packets with errors or drops
+
+
+THRESHOLDS = NetworkThresholds()
+
+
+def judge(r: NetworkReading, limits: NetworkThresholds) -> tuple[Finding, ...]:
+    findings: list[Finding] = []
+    for i in r.interfaces:
+        c = i.counters
+        if c is not None and c.errors + c.drops > 0:
+            ratio = base.pct(c.errors + c.drops, c.packets)
+            findings.append(Finding(
+                Severity.WARNING if ratio > limits.error_ratio_warning else Severity.INFO,
+                f"Interface {i.name} has errors or drops",
+                f"{i.name}: {c.rx_errors} rx / {c.tx_errors} tx errors, "
+                f"{c.rx_dropped} rx / {c.tx_dropped} tx drops since boot "
+                f"({ratio:.3f} % of {c.packets} packets).",
+                "Errors point to cabling, duplex or driver trouble (ethtool -S); drops to "
+                "full ring buffers or a busy CPU (ethtool -g, softirq load). Counters are "
+                "since boot: check again to see whether they still grow.",
+                NAME,
+            ))
+        if i.is_down and i.addresses:
+            findings.append(Finding(
+                Severity.INFO,
+                f"Interface {i.name} is down but has an address",
+                f"{i.name} is {i.state} with {', '.join(i.addresses)} configured.",
+                "Expected for a standby or unplugged port; otherwise check the cable/link "
+                f"(ip link show {i.name}) and why it did not come up.",
+                NAME,
+            ))
+    if r.routes_read and not r.default_routes and not r.default_routes_v6:
+        findings.append(Finding(
+            Severity.WARNING,
+            "No default route",
+            "Neither IPv4 nor IPv6 has a default route: only directly connected networks "
+            "are reachable.",
+            "Check the gateway in the network configuration (ip route, DHCP lease); an "
+            "isolated host or a container on an internal network may be meant this way.",
+            NAME,
+        ))
+    if not r.nameservers:
+        findings.append(Finding(
+            Severity.WARNING,
+            "No DNS server configured",
+            "/etc/resolv.conf lists no nameserver: name lookups go to 127.0.0.1 and fail "
+            "unless a local resolver runs there.",
+            "Add a nameserver (or fix the DHCP / NetworkManager / systemd-resolved set-up "
+            "that writes /etc/resolv.conf).",
+            NAME,
+        ))
+    return tuple(findings)
+
+
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -345,12 +420,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="Network",
-    description="Interfaces with state, MTU, MAC, addresses and error/drop counters; default "
-    "route; listening TCP and UDP sockets; DNS servers and search domains.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="Network", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=10.0,
-    summarize=summarize,
-)
+    description="Interfaces with state, MTU, MAC, addresses and error/drop counters; default "
+    "route; listening TCP and UDP sockets; DNS servers and search domains.")

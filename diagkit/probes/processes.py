@@ -9,27 +9,16 @@ samples the machine as a whole).
 
 from __future__ import annotations
 
-from diagkit.probes.base import (
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    Table,
-    key_values,
-    notes,
-    split_sections,
-    to_float,
-)
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity, Table
 
 NAME = "processes"
 
 #: How many rows the top-CPU and top-RSS tables hold.
 TOP_N = 10
-#: More zombies than this is a warning (fewer is an info finding).
-ZOMBIE_WARNING = 10
-#: Tasks (threads) above this share of ``pid_max`` or ``threads-max`` is a warning.
-TASK_LIMIT_RATIO = 0.80
 #: Commands are cut to this many characters in tables.
 COMMAND_WIDTH = 80
 
@@ -137,6 +126,53 @@ _STATE_NAMES = {"R": "running", "S": "sleeping", "D": "disk sleep", "Z": "zombie
                 "t": "traced", "I": "idle", "X": "dead"}
 
 
+# --- reading: text -> ProcessesReading ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Process:
+    pid: int
+    user: str
+    cpu_percent: float  # CPU time over the process's lifetime, as ps reports it
+    rss_kib: int
+    state: str  # the first letter of ps's STAT (R, S, D, Z, T...)
+    command: str  # cut to COMMAND_WIDTH
+
+
+@dataclass(frozen=True)
+class Zombie:
+    pid: int
+    ppid: int
+    command: str
+    parent: str  # the parent's command ("?" when it was not seen)
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """A process in uninterruptible sleep (D) at the moment of the snapshot."""
+
+    pid: int
+    user: str
+    command: str
+
+
+#: The process counts the script prints, in the order they are reported.
+COUNTS = ("total", "running", "sleeping", "disk_sleep", "zombie", "stopped", "threads")
+
+
+@dataclass(frozen=True)
+class ProcessesReading:
+    source: str = ""  # "ps" or "proc"
+    counts: Mapping[str, int] = field(default_factory=dict)  # COUNTS keys that were printed
+    pid_max: int | None = None
+    threads_max: int | None = None
+    top_cpu: tuple[Process, ...] = ()
+    top_rss: tuple[Process, ...] = ()
+    zombies: tuple[Zombie, ...] = ()  # at most 100
+    blocked: tuple[Blocked, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
 def _rows(text: str, fields: int) -> list[list[str]]:
     """Whitespace split into ``fields`` columns, the last one keeping its spaces."""
     out = []
@@ -147,56 +183,94 @@ def _rows(text: str, fields: int) -> list[list[str]]:
     return out
 
 
-def _top_table(name: str, title: str, text: str) -> Table:
-    rows = tuple(
-        (int(pid), user, float(cpu), int(rss), state, cmd)
-        for pid, user, cpu, rss, state, cmd in _rows(text, 6)
-    )
-    return Table(name, title, ("pid", "user", "cpu_percent", "rss_kib", "state", "command"), rows)
+def _top(text: str) -> tuple[Process, ...]:
+    return tuple(Process(int(pid), user, float(cpu), int(rss), state, cmd)
+                 for pid, user, cpu, rss, state, cmd in _rows(text, 6))
 
 
-def parse(output: str) -> ProbeData:
-    sections = split_sections(output)
-    limits = key_values(sections.get("limits", ""))
-    counts = {k: int(v) for k, v in key_values(sections.get("counts", "")).items() if v.isdigit()}
-    facts: dict[str, str] = {"source": limits.get("source", "")}
-    metrics: list[Metric] = []
-    for key in ("total", "running", "sleeping", "disk_sleep", "zombie", "stopped", "threads"):
-        if key in counts:
-            metrics.append(Metric(f"processes.{key}", counts[key], "count"))
-    pid_max = to_float(limits.get("pid_max") or None)
-    threads_max = to_float(limits.get("threads_max") or None)
-    if pid_max:
-        facts["pid_max"] = str(int(pid_max))
-    if threads_max:
-        facts["threads_max"] = str(int(threads_max))
-
-    tables = [
-        _top_table("top_cpu", f"Top {TOP_N} by CPU", sections.get("top_cpu", "")),
-        _top_table("top_rss", f"Top {TOP_N} by memory (RSS)", sections.get("top_rss", "")),
-    ]
+def _zombies(text: str) -> tuple[Zombie, ...]:
     zombies = []
-    for line in sections.get("zombies", "").splitlines():
+    for line in text.splitlines():
         head, _, parent_cmd = line.partition("\t")
         parts = head.split(None, 2)
         if len(parts) == 3:
-            zombies.append((int(parts[0]), int(parts[1]), parts[2], parent_cmd))
-    tables.append(Table("zombies", "Zombie processes", ("pid", "ppid", "command", "parent"),
-                        tuple(zombies)))
-    dstate = tuple((int(p), u, c) for p, u, c in _rows(sections.get("dstate", ""), 3))
-    tables.append(Table("dstate", "Processes in uninterruptible sleep (D)",
-                        ("pid", "user", "command"), dstate))
+            zombies.append(Zombie(int(parts[0]), int(parts[1]), parts[2], parent_cmd))
+    return tuple(zombies)
 
+
+def _limit(text: str | None) -> int | None:
+    value = base.to_float(text or None)
+    return None if value is None else int(value)
+
+
+def read(output: str) -> ProcessesReading:
+    sections = base.split_sections(output)
+    limits = base.key_values(sections.get("limits", ""))
+    counts = {k: int(v) for k, v in base.key_values(sections.get("counts", "")).items() if v.isdigit()}
+    return ProcessesReading(
+        source=limits.get("source", ""),
+        counts={k: counts[k] for k in COUNTS if k in counts},
+        pid_max=_limit(limits.get("pid_max")),
+        threads_max=_limit(limits.get("threads_max")),
+        top_cpu=_top(sections.get("top_cpu", "")),
+        top_rss=_top(sections.get("top_rss", "")),
+        zombies=_zombies(sections.get("zombies", "")),
+        blocked=tuple(Blocked(int(p), u, c) for p, u, c in _rows(sections.get("dstate", ""), 3)),
+        notes=base.notes(output),
+    )
+
+
+# --- describing: ProcessesReading -> metrics, tables, facts -------------------------------------
+
+_PROCESS_COLUMNS = ("pid", "user", "cpu_percent", "rss_kib", "state", "command")
+
+
+def _process_rows(processes: tuple[Process, ...]) -> list[tuple[int, str, float, int, str, str]]:
+    return [(p.pid, p.user, p.cpu_percent, p.rss_kib, p.state, p.command) for p in processes]
+
+
+def describe(r: ProcessesReading) -> ProbeData:
+    facts = {"source": r.source}
+    if r.pid_max:
+        facts["pid_max"] = str(r.pid_max)
+    if r.threads_max:
+        facts["threads_max"] = str(r.threads_max)
+    metrics = tuple(Metric(f"processes.{key}", n, "count") for key, n in r.counts.items())
+    tables = (
+        Table("top_cpu", f"Top {TOP_N} by CPU", _PROCESS_COLUMNS, _process_rows(r.top_cpu)),
+        Table("top_rss", f"Top {TOP_N} by memory (RSS)", _PROCESS_COLUMNS,
+              _process_rows(r.top_rss)),
+        Table("zombies", "Zombie processes", ("pid", "ppid", "command", "parent"),
+              [(z.pid, z.ppid, z.command, z.parent) for z in r.zombies]),
+        Table("dstate", "Processes in uninterruptible sleep (D)", ("pid", "user", "command"),
+              [(b.pid, b.user, b.command) for b in r.blocked]),
+    )
+    return ProbeData(metrics=metrics, tables=tables, facts=facts, notes=r.notes)
+
+
+# --- judging: ProcessesReading + thresholds -> findings -----------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcessesThresholds:
+    zombie_warning: int = 10  # more zombies than this is a warning (fewer: info)
+    task_limit_ratio: float = 0.80  # tasks above this share of pid_max or threads-max: warning
+
+
+THRESHOLDS = ProcessesThresholds()
+
+
+def judge(r: ProcessesReading, limits: ProcessesThresholds) -> tuple[Finding, ...]:
     findings: list[Finding] = []
-    n_zombies = counts.get("zombie", 0)
+    n_zombies = r.counts.get("zombie", 0)
     if n_zombies:
         parents: dict[str, int] = {}
-        for _, ppid, _, parent in zombies:
-            label = f"{parent} (pid {ppid})"
+        for z in r.zombies:
+            label = f"{z.parent} (pid {z.ppid})"
             parents[label] = parents.get(label, 0) + 1
         by_parent = ", ".join(f"{p}: {n}" for p, n in sorted(parents.items(), key=lambda x: -x[1]))
         findings.append(Finding(
-            Severity.WARNING if n_zombies > ZOMBIE_WARNING else Severity.INFO,
+            Severity.WARNING if n_zombies > limits.zombie_warning else Severity.INFO,
             f"{n_zombies} zombie process{'es' if n_zombies != 1 else ''}",
             f"Exited processes not yet reaped, by parent: {by_parent}." if by_parent else "",
             "A zombie holds only a PID; its parent must reap it (wait()). Restart or fix the "
@@ -204,34 +278,35 @@ def parse(output: str) -> ProbeData:
             "container, run the container with an init (docker --init, tini).",
             NAME,
         ))
-    if dstate:
-        shown = ", ".join(f"{c} (pid {p})" for p, _, c in dstate[:5])
+    if r.blocked:
+        shown = ", ".join(f"{b.command} (pid {b.pid})" for b in r.blocked[:5])
         findings.append(Finding(
             Severity.INFO,
-            f"{len(dstate)} process{'es' if len(dstate) != 1 else ''} in uninterruptible sleep (D)",
+            f"{len(r.blocked)} process{'es' if len(r.blocked) != 1 else ''} in uninterruptible "
+            "sleep (D)",
             f"At the moment of the snapshot: {shown}.",
             "Usually waiting on disk or NFS I/O. If the same PIDs stay in D across snapshots, "
             "check 'cat /proc/PID/stack' (root), the kernel probe for hung tasks, and storage "
             "latency.",
             NAME,
         ))
-    tasks = counts.get("threads", 0)
-    for limit_name, limit in (("kernel.pid_max", pid_max), ("kernel.threads-max", threads_max)):
-        if limit and tasks > TASK_LIMIT_RATIO * limit:
+    tasks = r.counts.get("threads", 0)
+    for limit_name, limit in (("kernel.pid_max", r.pid_max), ("kernel.threads-max", r.threads_max)):
+        if limit and tasks > limits.task_limit_ratio * limit:
             findings.append(Finding(
                 Severity.WARNING,
                 f"Task count near {limit_name}",
-                f"{tasks} tasks (threads) against a limit of {int(limit)} "
+                f"{tasks} tasks (threads) against a limit of {limit} "
                 f"({100 * tasks / limit:.0f} %).",
                 f"New processes and threads will fail with EAGAIN at the limit. Find who spawns "
                 f"them (top thread counts: 'ps -eo nlwp,pid,args --sort=-nlwp | head'), or raise "
                 f"{limit_name} with sysctl.",
                 NAME,
             ))
-    return ProbeData(
-        metrics=tuple(metrics), tables=tuple(tables), findings=tuple(findings), facts=facts,
-        notes=notes(output),
-    )
+    return tuple(findings)
+
+
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -244,12 +319,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="Processes",
-    description="Process and thread counts, top CPU and memory users, zombies and processes "
-    "stuck in uninterruptible sleep.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="Processes", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=15.0,
-    summarize=summarize,
-)
+    description="Process and thread counts, top CPU and memory users, zombies and processes "
+    "stuck in uninterruptible sleep.")

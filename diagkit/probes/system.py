@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 
-from diagkit.probes._thresholds import SCRIPT_PREAMBLE, human_duration
-from diagkit.probes.base import (
-    Finding,
-    Metric,
-    Probe,
-    ProbeData,
-    Severity,
-    key_values,
-    notes,
-    split_sections,
-    to_float,
-)
+from diagkit.probes import base
+from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity
+from diagkit.units import human_duration
 
 NAME = "system"
 
-RECENT_BOOT_SECONDS = 10 * 60  # uptime below this: the machine was just rebooted
-LONG_UPTIME_SECONDS = 365 * 86400  # uptime above this: kernel updates are likely pending
-
 SCRIPT = (
-    SCRIPT_PREAMBLE
+    base.SCRIPT_PREAMBLE
     + r"""
 echo "@@section facts"
 # The machine's timezone, not the one this login session happens to carry.
@@ -125,6 +114,8 @@ exit 0
 )
 
 
+# --- reading: text -> SystemReading -------------------------------------------------------------
+
 _CONTAINER_CGROUP = re.compile(r"(docker|kubepods|lxc|libpod|containerd|crio)")
 
 
@@ -159,98 +150,142 @@ def _virtualization(v: dict[str, str]) -> tuple[str, str]:
     return container or "none", vm or "none"
 
 
-def parse(output: str) -> ProbeData:
-    sections = split_sections(output)
-    facts_in = key_values(sections.get("facts", ""))
-    osr = key_values(sections.get("os-release", ""))
-    virt = key_values(sections.get("virt", ""))
-    sync = key_values(sections.get("timesync", ""))
+@dataclass(frozen=True)
+class SystemReading:
+    hostname: str | None = None  # None: the script printed no hostname line at all
+    os: str = "unknown"  # PRETTY_NAME, else a legacy release file, else NAME
+    os_version: str = ""
+    os_id: str = ""
+    kernel: str = ""  # uname -srvm
+    architecture: str = ""
+    uptime: float | None = None  # seconds
+    boot_epoch: float | None = None  # from /proc/stat btime, else now - uptime
+    now_epoch: float | None = None
+    container: str = "none"  # "docker", "kubernetes", "podman"... or "none"
+    virtualization: str = "none"  # the hypervisor or "none"
+    time_sync: str = "unknown"  # "yes", "no" or "unknown"
+    time_sync_source: str = "none"  # the tool that said so
+    timezone: str = "unknown"  # "Europe/Paris (+0100)"
+    users: float | None = None  # logged-in users
+    notes: tuple[str, ...] = ()
 
-    facts: dict[str, str] = {}
-    metrics: list[Metric] = []
-    findings: list[Finding] = []
 
-    facts["hostname"] = facts_in.get("hostname", "")
-    facts["os"] = osr.get("PRETTY_NAME") or osr.get("LEGACY_RELEASE") or osr.get("NAME", "unknown")
-    if osr.get("VERSION_ID"):
-        facts["os_version"] = osr["VERSION_ID"]
-    if osr.get("ID"):
-        facts["os_id"] = osr["ID"]
-    facts["kernel"] = facts_in.get("kernel", "")
-    facts["architecture"] = facts_in.get("arch", "")
+def _utc(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
 
-    uptime = to_float(facts_in.get("uptime_seconds"))
-    now = to_float(facts_in.get("now"))
-    boot = to_float(facts_in.get("boot_epoch"))
+
+def read(output: str) -> SystemReading:
+    sections = base.split_sections(output)
+    facts_in = base.key_values(sections.get("facts", ""))
+    osr = base.key_values(sections.get("os-release", ""))
+    sync = base.key_values(sections.get("timesync", ""))
+    uptime = base.to_float(facts_in.get("uptime_seconds"))
+    now = base.to_float(facts_in.get("now"))
+    boot = base.to_float(facts_in.get("boot_epoch"))
     if boot is None and uptime is not None and now is not None:
         boot = now - uptime
-    if uptime is not None:
-        facts["uptime"] = human_duration(uptime)
-        metrics.append(Metric("system.uptime", uptime, "s"))
-    if boot is not None:
-        facts["boot_time"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(boot))
-        facts["boot_epoch"] = str(int(boot))
-    if now is not None:
-        facts["time_epoch"] = str(int(now))
-        facts["time"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now))
-
-    container, vm = _virtualization(virt)
-    facts["container"] = container
-    facts["virtualization"] = vm
-
-    synced = sync.get("synced", "unknown")
-    facts["time_sync"] = synced
-    facts["time_sync_source"] = sync.get("source", "none")
+    container, vm = _virtualization(base.key_values(sections.get("virt", "")))
     tz = facts_in.get("timezone") or facts_in.get("tz_abbrev", "")
     offset = facts_in.get("tz_offset", "")
-    facts["timezone"] = f"{tz} ({offset})" if tz and offset else tz or offset or "unknown"
-
-    users = to_float(facts_in.get("users"))
-    if users is not None:
-        facts["users_logged_in"] = str(int(users))
-        metrics.append(Metric("system.users", users, "users"))
-
-    if synced == "no":
-        findings.append(
-            Finding(
-                Severity.WARNING,
-                "Clock is not synchronised",
-                f"{facts_in.get('hostname', 'This host')} reports its clock as not synchronised "
-                f"(checked with {facts['time_sync_source']}).",
-                "Check the NTP service (chronyd, ntpd or systemd-timesyncd) and that it can reach "
-                "its servers; a drifting clock breaks TLS, Kerberos and log correlation.",
-                NAME,
-            )
-        )
-    if uptime is not None and uptime < RECENT_BOOT_SECONDS:
-        findings.append(
-            Finding(
-                Severity.INFO,
-                "Recently rebooted",
-                f"Up for only {human_duration(uptime)} (booted {facts.get('boot_time', '?')}).",
-                "If nobody planned the reboot, look for a crash, OOM or watchdog in the previous "
-                "boot's logs (journalctl -b -1, /var/log/messages).",
-                NAME,
-            )
-        )
-    elif uptime is not None and uptime > LONG_UPTIME_SECONDS:
-        findings.append(
-            Finding(
-                Severity.INFO,
-                "Very long uptime",
-                f"Up for {human_duration(uptime)} without a reboot.",
-                "The running kernel is probably older than the installed one: kernel and "
-                "library security updates may be waiting for a reboot.",
-                NAME,
-            )
-        )
-
-    return ProbeData(
-        metrics=tuple(metrics),
-        findings=tuple(findings),
-        facts=facts,
-        notes=notes(output),
+    return SystemReading(
+        hostname=facts_in.get("hostname"),
+        os=osr.get("PRETTY_NAME") or osr.get("LEGACY_RELEASE") or osr.get("NAME", "unknown"),
+        os_version=osr.get("VERSION_ID", ""),
+        os_id=osr.get("ID", ""),
+        kernel=facts_in.get("kernel", ""),
+        architecture=facts_in.get("arch", ""),
+        uptime=uptime,
+        boot_epoch=boot,
+        now_epoch=now,
+        container=container,
+        virtualization=vm,
+        time_sync=sync.get("synced", "unknown"),
+        time_sync_source=sync.get("source", "none"),
+        timezone=f"{tz} ({offset})" if tz and offset else tz or offset or "unknown",
+        users=base.to_float(facts_in.get("users")),
+        notes=base.notes(output),
     )
+
+
+# --- describing: SystemReading -> metrics and facts ---------------------------------------------
+
+
+def describe(r: SystemReading) -> ProbeData:
+    facts = {"hostname": r.hostname or "", "os": r.os}
+    if r.os_version:
+        facts["os_version"] = r.os_version
+    if r.os_id:
+        facts["os_id"] = r.os_id
+    facts["kernel"] = r.kernel
+    facts["architecture"] = r.architecture
+    metrics: list[Metric] = []
+    if r.uptime is not None:
+        facts["uptime"] = human_duration(r.uptime)
+        metrics.append(Metric("system.uptime", r.uptime, "s"))
+    if r.boot_epoch is not None:
+        facts["boot_time"] = _utc(r.boot_epoch)
+        facts["boot_epoch"] = str(int(r.boot_epoch))
+    if r.now_epoch is not None:
+        facts["time_epoch"] = str(int(r.now_epoch))
+        facts["time"] = _utc(r.now_epoch)
+    facts["container"] = r.container
+    facts["virtualization"] = r.virtualization
+    facts["time_sync"] = r.time_sync
+    facts["time_sync_source"] = r.time_sync_source
+    facts["timezone"] = r.timezone
+    if r.users is not None:
+        facts["users_logged_in"] = str(int(r.users))
+        metrics.append(Metric("system.users", r.users, "users"))
+    return ProbeData(metrics=tuple(metrics), facts=facts, notes=r.notes)
+
+
+# --- judging: SystemReading + thresholds -> findings --------------------------------------------
+
+
+@dataclass(frozen=True)
+class SystemThresholds:
+    recent_boot_seconds: float = 10 * 60  # uptime below this: the machine was just rebooted
+    long_uptime_seconds: float = 365 * 86400  # uptime above this: kernel updates likely pending
+
+
+THRESHOLDS = SystemThresholds()
+
+
+def judge(r: SystemReading, limits: SystemThresholds) -> tuple[Finding, ...]:
+    findings: list[Finding] = []
+    if r.time_sync == "no":
+        host = "This host" if r.hostname is None else r.hostname
+        findings.append(Finding(
+            Severity.WARNING,
+            "Clock is not synchronised",
+            f"{host} reports its clock as not synchronised (checked with {r.time_sync_source}).",
+            "Check the NTP service (chronyd, ntpd or systemd-timesyncd) and that it can reach "
+            "its servers; a drifting clock breaks TLS, Kerberos and log correlation.",
+            NAME,
+        ))
+    if r.uptime is not None and r.uptime < limits.recent_boot_seconds:
+        booted = "?" if r.boot_epoch is None else _utc(r.boot_epoch)
+        findings.append(Finding(
+            Severity.INFO,
+            "Recently rebooted",
+            f"Up for only {human_duration(r.uptime)} (booted {booted}).",
+            "If nobody planned the reboot, look for a crash, OOM or watchdog in the previous "
+            "boot's logs (journalctl -b -1, /var/log/messages).",
+            NAME,
+        ))
+    elif r.uptime is not None and r.uptime > limits.long_uptime_seconds:
+        findings.append(Finding(
+            Severity.INFO,
+            "Very long uptime",
+            f"Up for {human_duration(r.uptime)} without a reboot.",
+            "The running kernel is probably older than the installed one: kernel and "
+            "library security updates may be waiting for a reboot.",
+            NAME,
+        ))
+    return tuple(findings)
+
+
+parse = base.read_then_judge(read, describe, judge, THRESHOLDS)
 
 
 def summarize(data: ProbeData) -> str:
@@ -270,12 +305,7 @@ def summarize(data: ProbeData) -> str:
 
 
 PROBE = Probe(
-    name=NAME,
-    title="System",
-    description="Hostname, OS and kernel, uptime and boot time, virtualization or container, "
-    "clock synchronisation, timezone and logged-in users.",
-    script=SCRIPT,
-    parse=parse,
+    name=NAME, title="System", script=SCRIPT, parse=parse, summarize=summarize,
     timeout=10.0,
-    summarize=summarize,
-)
+    description="Hostname, OS and kernel, uptime and boot time, virtualization or container, "
+    "clock synchronisation, timezone and logged-in users.")

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import threading
 import time
 from typing import IO
 
-from diagkit.errors import CommandTimeout, TransportError
+from diagkit.errors import CommandTimeout, RemoteFileError, TransportError
 from diagkit.transport.base import (
-    DEFAULT_MAX_BYTES,
+    COPY_BLOCK,
     DEFAULT_TIMEOUT,
     CommandResult,
     ContextManagerMixin,
     OutputCallback,
+    PartFile,
+    Progress,
     utf8_decoder,
 )
 
 _KILL_GRACE = 2.0
+_POLL = 0.05
 
 
 class LocalTransport(ContextManagerMixin):
@@ -41,10 +45,60 @@ class LocalTransport(ContextManagerMixin):
         on_output: OutputCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> CommandResult:
-        argv = ["cmd", "/c", command] if os.name == "nt" else ["/bin/sh", "-c", command]
         started = time.monotonic()
+        proc = self._start(command, stdin)
+        blocks = _read_in_threads(proc)
+        _feed(proc, stdin)
+        output = _Output(on_output)
+        deadline = None if timeout is None else started + timeout
         try:
-            proc = subprocess.Popen(
+            timed_out = self._wait(proc, blocks, output, deadline, cancel)
+        except BaseException:
+            self._kill(proc)  # on_output raised: nothing keeps running behind our back
+            raise
+        output.finish()
+        duration = time.monotonic() - started
+        stdout, stderr = output.text("stdout"), output.text("stderr")
+        if timed_out:
+            raise CommandTimeout.killed(
+                host=self._label, timeout=timeout, cancelled=cancel is not None and cancel.is_set(),
+                stdout=stdout, stderr=stderr,
+            )
+        proc.wait()
+        status = proc.returncode if proc.returncode >= 0 else -1
+        return CommandResult(command, stdout, stderr, status, duration)
+
+    def _wait(self, proc: subprocess.Popen[bytes], blocks: queue.Queue[tuple[str, bytes | None]],
+              output: _Output, deadline: float | None, cancel: threading.Event | None) -> bool:
+        """Hand output on until the process is gone and its pipes are drained; True if killed."""
+        ended: float | None = None  # when the process was seen gone (exited or killed)
+        killed = False
+        open_streams = 2
+        while open_streams or ended is None:
+            try:
+                name, block = blocks.get(timeout=_POLL)
+            except queue.Empty:
+                pass
+            else:
+                if block is None:
+                    open_streams -= 1
+                else:
+                    output.add(name, block)
+            if ended is None and proc.poll() is not None:
+                ended = time.monotonic()
+            if ended is None:
+                cancelled = cancel is not None and cancel.is_set()
+                if cancelled or (deadline is not None and time.monotonic() > deadline):
+                    self._kill(proc)  # then drain what it printed before it died
+                    killed, ended = True, time.monotonic()
+            elif time.monotonic() - ended > _KILL_GRACE:
+                break  # a background child still holds the pipes open: do not wait for it
+        return killed
+
+    def _start(self, command: str, stdin: str | None) -> subprocess.Popen[bytes]:
+        argv = ["cmd", "/c", command] if os.name == "nt" else ["/bin/sh", "-c", command]
+        try:
+            return subprocess.Popen(
                 argv,
                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -56,61 +110,6 @@ class LocalTransport(ContextManagerMixin):
                 f"Could not start a shell on this machine: {exc}. Check that /bin/sh exists.",
                 host=self._label,
             ) from exc
-
-        chunks: dict[str, list[str]] = {"stdout": [], "stderr": []}
-        lock = threading.Lock()
-
-        def pump(stream: IO[bytes], name: str) -> None:
-            decoder = utf8_decoder()
-            for block in iter(lambda: stream.read1(65536), b""):  # type: ignore[attr-defined]
-                text = decoder.decode(block)
-                if text:
-                    with lock:
-                        chunks[name].append(text)
-                    if on_output is not None:
-                        on_output(name, text)
-            tail = decoder.decode(b"", final=True)
-            if tail:
-                with lock:
-                    chunks[name].append(tail)
-            stream.close()
-
-        readers = [
-            threading.Thread(target=pump, args=(proc.stdout, "stdout"), daemon=True),
-            threading.Thread(target=pump, args=(proc.stderr, "stderr"), daemon=True),
-        ]
-        for reader in readers:
-            reader.start()
-        if stdin is not None and proc.stdin is not None:
-            try:
-                proc.stdin.write(stdin.encode())
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
-
-        deadline = None if timeout is None else started + timeout
-        timed_out = False
-        while True:
-            try:
-                proc.wait(timeout=0.05)
-                break
-            except subprocess.TimeoutExpired:
-                cancelled = cancel is not None and cancel.is_set()
-                if cancelled or (deadline is not None and time.monotonic() > deadline):
-                    timed_out = True
-                    self._kill(proc)
-                    break
-        for reader in readers:
-            reader.join(timeout=_KILL_GRACE)
-        duration = time.monotonic() - started
-        stdout, stderr = "".join(chunks["stdout"]), "".join(chunks["stderr"])
-        if timed_out:
-            raise CommandTimeout.killed(
-                host=self._label, timeout=timeout, cancelled=cancel is not None and cancel.is_set(),
-                stdout=stdout, stderr=stderr,
-            )
-        status = proc.returncode if proc.returncode >= 0 else -1
-        return CommandResult(command, stdout, stderr, status, duration)
 
     @staticmethod
     def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -129,18 +128,89 @@ class LocalTransport(ContextManagerMixin):
             except subprocess.TimeoutExpired:
                 continue
 
-    def read_file(self, path: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    def copy_file(
+        self,
+        remote: str,
+        local: str | os.PathLike[str],
+        *,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        """A plain file copy; see :meth:`diagkit.transport.base.Transport.copy_file`."""
         try:
-            with open(path, "rb") as fh:
-                return fh.read(max_bytes)
+            src = open(remote, "rb")  # noqa: SIM115 - closed by the with below
+            st = os.fstat(src.fileno())
         except OSError as exc:
-            raise TransportError(
-                f"Cannot read {path} on {self._label}: {exc.strerror or exc}. "
-                "Check the path and that your user may read it.",
-                host=self._label,
-            ) from exc
+            raise self._unreadable(remote, exc) from exc
+        with src, PartFile(local, host=self._label, remote=remote, total=st.st_size,
+                           progress=progress, cancel=cancel) as part:
+            while True:
+                try:
+                    block = src.read(COPY_BLOCK)
+                except OSError as exc:  # the source side only: writing errors stay OSError
+                    raise self._unreadable(remote, exc) from exc
+                if not block:
+                    break
+                part.write(block)
+            return part.commit(st.st_mtime, st.st_atime)
+
+    def _unreadable(self, path: str, exc: OSError) -> RemoteFileError:
+        why = exc.strerror or str(exc)
+        return RemoteFileError(
+            f"Cannot read {path} on {self._label}: {why}. Check the path and that your user may "
+            "read it.", host=self._label, path=path, reason=why)
 
     def close(self) -> None:
         pass
 
 
+class _Output:
+    """Decodes what the readers queued and hands it to ``on_output`` - in the calling thread."""
+
+    def __init__(self, on_output: OutputCallback | None) -> None:
+        self._on_output = on_output
+        self._decoders = {"stdout": utf8_decoder(), "stderr": utf8_decoder()}
+        self._chunks: dict[str, list[str]] = {"stdout": [], "stderr": []}
+
+    def add(self, name: str, block: bytes) -> None:
+        self._deliver(name, self._decoders[name].decode(block))
+
+    def finish(self) -> None:
+        for name, decoder in self._decoders.items():
+            self._deliver(name, decoder.decode(b"", final=True))
+
+    def text(self, name: str) -> str:
+        return "".join(self._chunks[name])
+
+    def _deliver(self, name: str, text: str) -> None:
+        if text:
+            self._chunks[name].append(text)
+            if self._on_output is not None:
+                self._on_output(name, text)
+
+
+def _read_in_threads(proc: subprocess.Popen[bytes]) -> queue.Queue[tuple[str, bytes | None]]:
+    """Reader threads only move bytes into the queue (None marks a stream's end): decoding and
+    on_output happen in the calling thread, as the contract says."""
+    blocks: queue.Queue[tuple[str, bytes | None]] = queue.Queue()
+    for stream, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
+        threading.Thread(target=_pump, args=(stream, name, blocks), daemon=True).start()
+    return blocks
+
+
+def _pump(stream: IO[bytes], name: str, blocks: queue.Queue[tuple[str, bytes | None]]) -> None:
+    try:
+        for block in iter(lambda: stream.read1(65536), b""):  # type: ignore[attr-defined]
+            blocks.put((name, block))
+    finally:
+        blocks.put((name, None))
+        stream.close()
+
+
+def _feed(proc: subprocess.Popen[bytes], stdin: str | None) -> None:
+    if stdin is not None and proc.stdin is not None:
+        try:
+            proc.stdin.write(stdin.encode())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass

@@ -16,19 +16,33 @@ Commands run as ``exec /bin/sh -c ...`` (like LocalTransport) behind a tiny wrap
 prints the shell's PID on stderr (stripped from the output). sshd starts every session command
 in its own session/process group, so on timeout or cancel a second channel runs
 ``kill -TERM -PGID`` then ``kill -KILL``: the remote command really stops.
+
+Files come back with ``copy_file`` over SFTP (pipelined reads) on the same connection; where the
+host has no SFTP subsystem (busybox or dropbear hosts often lack ``sftp-server``) the copy runs
+``cat`` over an exec channel instead, bytes kept as they are.
+
+Errors: connecting maps each step's failure where it happens, because each has its own meaning
+and next step (DNS, refused, banner timeout, host key, login, jump host). Once connected, every
+paramiko call goes through :meth:`SshTransport._boundary`, and :meth:`SshTransport._map` is the
+one place that turns paramiko's and the socket's errors into :mod:`diagkit.errors`: a dead
+connection is ``ConnectionLost`` whatever paramiko called it, an SFTP answer about a file is
+``RemoteFileError``, the rest ``TransportError``. No paramiko type leaves this module.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import getpass
 import os
 import re
 import select
 import shlex
 import socket
+import stat
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -49,15 +63,18 @@ from diagkit.errors import (
     HostKeyUnknown,
     HostNotFound,
     ProxyJumpError,
+    RemoteFileError,
     TransportError,
 )
 from diagkit.transport import known_hosts
 from diagkit.transport.base import (
-    DEFAULT_MAX_BYTES,
+    COPY_BLOCK,
     DEFAULT_TIMEOUT,
     CommandResult,
     ContextManagerMixin,
     OutputCallback,
+    PartFile,
+    Progress,
     utf8_decoder,
 )
 
@@ -182,7 +199,7 @@ def resolve(
     if spec and spec.lower() != "none":
         if _depth >= _MAX_JUMPS:
             raise ConfigError(f"ProxyJump for {host!r} nests deeper than {_MAX_JUMPS} hops: check for a loop.")
-        chain = []
+        chain: list[ResolvedHop] = []
         for index, (j_user, j_host, j_port) in enumerate(_parse_jump(spec)):
             # Like `ssh -J a,b`: only the first hop may itself use a ProxyJump from the config.
             hop = resolve(j_host, port=j_port, user=j_user, ssh_config=cfg,
@@ -278,7 +295,8 @@ def _load_key(path: str) -> tuple[paramiko.PKey | None, str]:
     if passphrase is None:
         return None, "encrypted, no passphrase stored in the keyring"
     try:
-        return paramiko.PKey.from_path(path, passphrase.encode()), ""
+        # cryptography wants the passphrase as bytes, whatever paramiko's hint says
+        return paramiko.PKey.from_path(path, passphrase.encode()), ""  # type: ignore[arg-type]
     except (paramiko.SSHException, ValueError, TypeError):
         return None, "the stored passphrase does not open it"
 
@@ -297,7 +315,7 @@ def check_key_passphrase(path: str, passphrase: str) -> bool:
     except (OSError, paramiko.SSHException, ValueError) as exc:
         raise ConfigError(f"{path} could not be read as a private key ({exc}).") from exc
     try:
-        paramiko.PKey.from_path(path, passphrase.encode())
+        paramiko.PKey.from_path(path, passphrase.encode())  # type: ignore[arg-type]  # as above
     except (paramiko.SSHException, ValueError, TypeError):
         raise ConfigError(f"That passphrase does not open {path}; nothing stored. Try again.") from None
     return True
@@ -339,12 +357,12 @@ def _authenticate(
             if path in explicit:
                 tried.append(f"key {_short(path)} (missing)")
             continue
-        key, why = _load_key(path)
-        if key is None:
+        file_key, why = _load_key(path)
+        if file_key is None:
             tried.append(f"key {_short(path)} ({why}: store it with 'diagkit keys set-passphrase')"
                          if "encrypted" in why else f"key {_short(path)} ({why})")
             continue
-        if try_key(key):
+        if try_key(file_key):
             return
         tried.append(f"key {_short(path)} (refused)")
 
@@ -412,6 +430,7 @@ class SshTransport(ContextManagerMixin):
         self._slots = threading.BoundedSemaphore(MAX_PARALLEL_CHANNELS)
         self._closed = False
         self._close_lock = threading.Lock()
+        self._sftp_missing = False  # the host refused SFTP once: copies go straight to cat
 
     # -- connecting --
 
@@ -447,10 +466,8 @@ class SshTransport(ContextManagerMixin):
                 while not watcher_stop.wait(0.1):
                     if cancel.is_set():
                         for s in sockets:
-                            try:
+                            with contextlib.suppress(Exception):  # best effort
                                 s.close()
-                            except Exception:  # noqa: BLE001 - best effort
-                                pass
                         return
             threading.Thread(target=watch, daemon=True, name="ssh-connect-cancel").start()
         try:
@@ -494,10 +511,8 @@ class SshTransport(ContextManagerMixin):
             for t in reversed(transports):
                 t.close()
             for s in sockets:
-                try:
+                with contextlib.suppress(Exception):
                     s.close()
-                except Exception:  # noqa: BLE001
-                    pass
             if cancel is not None and cancel.is_set():
                 raise ConnectError(f"Connecting to {target.display} was cancelled.", host=target.display) from None
             raise
@@ -574,10 +589,61 @@ class SshTransport(ContextManagerMixin):
             f"The SSH connection to {self.host} dropped ({detail}). Check the network and that the "
             "host is up, then reconnect.", host=self.host)
 
-    def _open_channel(self) -> paramiko.Channel:
+    def _unreadable(self, path: str, why: str) -> RemoteFileError:
+        return RemoteFileError(
+            f"Cannot read {path} on {self.host}: {why}. Check the path and that {self._hop.user} "
+            "may read it.", host=self.host, path=path, reason=why)
+
+    def _map(self, exc: BaseException, failed: str, path: str = "") -> TransportError:
+        """The one place where an error of paramiko (or of the socket under it) on the open
+        connection becomes a diagkit error; see :meth:`_boundary`.
+
+        A dead connection is :class:`ConnectionLost` whatever paramiko called it; with the
+        connection up, the SFTP server's answer about ``path`` (an ``OSError``, as paramiko
+        raises for SFTP status codes) is :class:`RemoteFileError`; anything else is ``failed`` (a
+        sentence with ``{host}`` and ``{exc}`` to fill in) as a :class:`TransportError`.
+        """
+        # paramiko raises SFTP status codes as OSError (FileNotFoundError, PermissionError with
+        # an errno; a bare OSError for "Failure"); a closed socket is an OSError without errno.
+        sftp_answer = isinstance(exc, OSError) and not isinstance(exc, ConnectionError | TimeoutError)
+        settled = (sftp_answer and getattr(exc, "errno", None) is not None) or isinstance(
+            exc, paramiko.ChannelException)
+        why = str(exc).strip().rstrip(":").strip() or type(exc).__name__
+        if self._dropped(settled=settled):
+            return self._lost(why)
+        if path and sftp_answer:
+            return self._unreadable(path, getattr(exc, "strerror", None) or why)
+        return TransportError(failed.format(host=self.host, exc=why), host=self.host)
+
+    def _dropped(self, *, settled: bool = False) -> bool:
+        """Whether the connection is gone. paramiko can raise (an EOFError from its packet
+        writer) a moment before it marks the transport inactive, so unless the error is an
+        answer from the server (``settled``), give that ~0.5 s to show."""
+        for _ in range(1 if settled else 10):
+            if not self._transport.is_active():
+                return True
+            if not settled:
+                time.sleep(0.05)
+        return False
+
+    @contextlib.contextmanager
+    def _boundary(self, failed: str, path: str = "") -> Iterator[None]:
+        """Around every paramiko call on the open connection: its errors leave as diagkit's.
+
+        Keep local file writes outside: their ``OSError`` is this machine's, not the host's.
+        """
+        try:
+            yield
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise self._map(exc, failed, path) from exc
+
+    def _check_open(self) -> None:
         if self._closed:
             raise TransportError(f"The connection to {self.host} was closed. Reconnect first.",
                                  host=self.host)
+
+    def _open_channel(self) -> paramiko.Channel:
+        self._check_open()
         # sshd frees a session slot only once both sides finished closing a channel, so right
         # after a burst of commands an open can be refused for a moment (MaxSessions): retry.
         deadline = time.monotonic() + 10.0
@@ -588,13 +654,9 @@ class SshTransport(ContextManagerMixin):
             except (paramiko.SSHException, EOFError, OSError) as exc:
                 # paramiko reports a refused open as ChannelException, or - when two threads'
                 # refusals race for its single saved exception - as a bare SSHException.
-                if not self._transport.is_active():
-                    raise self._lost(exc) from exc
-                if time.monotonic() > deadline:
-                    raise TransportError(
-                        f"{self.host} refused to open a session channel ({exc}). The server may "
-                        "limit sessions (MaxSessions); run fewer commands at once.", host=self.host
-                    ) from exc
+                error = self._map(exc, _CHANNEL_REFUSED)
+                if isinstance(error, ConnectionLost) or time.monotonic() > deadline:
+                    raise error from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
 
@@ -608,16 +670,24 @@ class SshTransport(ContextManagerMixin):
         cancel: threading.Event | None = None,
     ) -> CommandResult:
         started = time.monotonic()
-        wrapped = "exec /bin/sh -c " + shlex.quote(_WRAPPER) + " sh " + shlex.quote(command)
-        if stdin is None:
-            # No input: the remote side reads /dev/null and we never send EOF ourselves. A quick
-            # command can finish before our EOF goes out, and paramiko may then send EOF after its
-            # CLOSE reply; OpenSSH drops the whole connection for that ("ieof packet referred to
-            # nonexistent channel").
-            wrapped += " </dev/null"
-        out, err, status, stopped = self._exec(
-            wrapped, timeout=timeout, stdin=stdin.encode() if stdin is not None else None,
-            on_output=on_output, cancel=cancel, find_pid=True)
+        out, err = bytearray(), bytearray()
+        decoders = {"stdout": utf8_decoder(), "stderr": utf8_decoder()}
+
+        def sink(stream: str, data: bytes) -> None:
+            (out if stream == "stdout" else err).extend(data)
+            if on_output is not None and data:
+                text = decoders[stream].decode(data)
+                if text:
+                    on_output(stream, text)
+
+        status, stopped = self._exec(
+            command, timeout=timeout, stdin=stdin.encode() if stdin is not None else None,
+            sink=sink, cancel=cancel)
+        if on_output is not None:
+            for stream, decoder in decoders.items():
+                tail = decoder.decode(b"", final=True)
+                if tail:
+                    on_output(stream, tail)
         stdout = out.decode("utf-8", errors="replace")
         stderr = err.decode("utf-8", errors="replace")
         if stopped:
@@ -627,95 +697,79 @@ class SshTransport(ContextManagerMixin):
         return CommandResult(command, stdout, stderr, status, time.monotonic() - started)
 
     def _exec(
-        self, wrapped: str, *, timeout: float | None, stdin: bytes | None,
-        on_output: OutputCallback | None, cancel: threading.Event | None, find_pid: bool,
-    ) -> tuple[bytes, bytes, int, bool]:
-        """Run one command in a new channel: (stdout, stderr, status, was_killed)."""
+        self, command: str, *, timeout: float | None, stdin: bytes | None,
+        sink: Callable[[str, bytes], None], cancel: threading.Event | None,
+    ) -> tuple[int, bool]:
+        """Run ``command`` with /bin/sh in a new channel: (exit status, was killed).
+
+        Output goes to ``sink(stream, bytes)`` as it arrives, in this thread. If ``sink`` raises,
+        the command is killed and the exception propagates.
+        """
+        wrapped = "exec /bin/sh -c " + shlex.quote(_WRAPPER) + " sh " + shlex.quote(command)
+        if stdin is None:
+            # No input: the remote side reads /dev/null and we never send EOF ourselves. A quick
+            # command can finish before our EOF goes out, and paramiko may then send EOF after its
+            # CLOSE reply; OpenSSH drops the whole connection for that ("ieof packet referred to
+            # nonexistent channel").
+            wrapped += " </dev/null"
         deadline = None if timeout is None else time.monotonic() + timeout
-        out = bytearray()
-        err = bytearray()
-        pending = bytearray()  # stderr held back until the PID marker line is found
-        pid: int | None = None
-        decoders = {"stdout": utf8_decoder(), "stderr": utf8_decoder()}
-
-        def emit(stream: str, data: bytes, target: bytearray) -> None:
-            target += data
-            if on_output is not None and data:
-                text = decoders[stream].decode(data)
-                if text:
-                    on_output(stream, text)
-
+        marker = _PidMarker(sink)
         with self._slots:
             chan = self._open_channel()
             try:
-                try:
+                with self._boundary(_EXEC_REFUSED):
                     chan.exec_command(wrapped)
                     if stdin is not None:
                         chan.sendall(stdin)
                         # EOF right away: the command must not wait for more input.
                         chan.shutdown_write()
-                except (paramiko.SSHException, EOFError, OSError) as exc:
-                    if not self._transport.is_active():
-                        raise self._lost(exc) from exc
-                    raise TransportError(f"{self.host} refused to run the command ({exc}). "
-                                         "Check the account's shell.", host=self.host) from exc
-                fd = chan.fileno()
-                killed = False
-                while True:
-                    # Decide *before* draining: data always arrives ahead of EOF/CLOSE, so what
-                    # was buffered when the end was seen is read below, never left behind.
-                    finished = chan.closed or (chan.eof_received and chan.exit_status_ready())
-                    while chan.recv_ready():
-                        emit("stdout", chan.recv(65536), out)
-                    while chan.recv_stderr_ready():
-                        data = chan.recv_stderr(65536)
-                        if find_pid and pid is None:
-                            pending += data
-                            found = _MARKER_RE.search(pending)
-                            if found:
-                                pid = int(found.group(1))
-                                rest = bytes(pending[: found.start()] + pending[found.end():])
-                                pending.clear()
-                                emit("stderr", rest, err)
-                            elif len(pending) > 65536 and _MARKER not in pending:
-                                find_pid = False  # no wrapper output: give up looking
-                                emit("stderr", bytes(pending), err)
-                                pending.clear()
-                        else:
-                            emit("stderr", data, err)
-                    if finished:
-                        break
-                    stop = (cancel is not None and cancel.is_set()) or (
-                        deadline is not None and time.monotonic() > deadline)
-                    if stop:
-                        killed = True
-                        if pid is not None:
-                            self._kill(pid)
-                        break
-                    select.select([fd], [], [], 0.1)
-                if pending:
-                    emit("stderr", bytes(pending), err)
-                for stream, target in (("stdout", out), ("stderr", err)):
-                    tail = decoders[stream].decode(b"", final=True)
-                    if tail and on_output is not None:
-                        on_output(stream, tail)
+                try:
+                    killed = self._pump(chan, marker, sink, deadline, cancel)
+                except BaseException:
+                    if marker.pid is not None and not chan.exit_status_ready():
+                        self._kill(marker.pid)
+                    raise
                 if killed:
-                    return bytes(out), bytes(err), -1, True
+                    return -1, True
                 status = chan.exit_status
-                if status == -1 and not self._exit_status_known(chan):
+                # paramiko marks channels closed just before the transport goes inactive: a
+                # dropped connection and a command killed by a signal both lack an exit status.
+                if status == -1 and self._dropped():
                     raise self._lost("the channel closed without an exit status")
-                return bytes(out), bytes(err), status, False
+                return status, False
             finally:
                 chan.close()
 
-    def _exit_status_known(self, chan: paramiko.Channel) -> bool:
-        # paramiko marks channels closed just before the transport goes inactive; give it a moment
-        # to tell a dropped connection from a command killed by a signal (no exit status either).
-        for _ in range(10):
-            if not self._transport.is_active():
+    def _pump(self, chan: paramiko.Channel, marker: _PidMarker, sink: Callable[[str, bytes], None],
+              deadline: float | None, cancel: threading.Event | None) -> bool:
+        """Hand the channel's output on until the command ends (False) or is killed (True)."""
+        fd = chan.fileno()
+        while True:
+            # Decide *before* draining: data always arrives ahead of EOF/CLOSE, so what was
+            # buffered when the end was seen is read below, never left behind.
+            finished = chan.closed or (chan.eof_received and chan.exit_status_ready())
+            while data := self._recv(chan, stderr=False):
+                sink("stdout", data)
+            while data := self._recv(chan, stderr=True):
+                marker.stderr(data)
+            if finished:
+                marker.flush()
                 return False
-            time.sleep(0.05)
-        return True
+            if (cancel is not None and cancel.is_set()) or (
+                    deadline is not None and time.monotonic() > deadline):
+                if marker.pid is not None:
+                    self._kill(marker.pid)
+                marker.flush()
+                return True
+            select.select([fd], [], [], 0.1)
+
+    def _recv(self, chan: paramiko.Channel, *, stderr: bool) -> bytes:
+        """What the channel holds now on one stream (b"" when nothing is waiting)."""
+        # Reading can send (window adjustments), so a dead connection shows here too.
+        with self._boundary(_CHANNEL_FAILED):
+            if stderr:
+                return chan.recv_stderr(65536) if chan.recv_stderr_ready() else b""
+            return chan.recv(65536) if chan.recv_ready() else b""
 
     def _kill(self, pid: int) -> None:
         """TERM the command's process group, KILL it if still there after ~2 s; wait for that."""
@@ -730,55 +784,108 @@ class SshTransport(ContextManagerMixin):
             chan = self._open_channel()
         except TransportError:
             return  # the connection is gone; closing our channel is all we can do
-        try:
+        # Best effort: if this fails the connection is going, and the caller says so.
+        with contextlib.suppress(TimeoutError, paramiko.SSHException, EOFError, OSError):
             chan.settimeout(15.0)
             chan.exec_command("exec /bin/sh -c " + shlex.quote(script) + " </dev/null")
             chan.recv_exit_status()
-        except (TimeoutError, paramiko.SSHException, EOFError, OSError):
-            pass
-        finally:
-            chan.close()
+        chan.close()
 
-    def read_file(self, path: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    def copy_file(
+        self,
+        remote: str,
+        local: str | os.PathLike[str],
+        *,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        """SFTP, else ``cat`` over an exec channel; see
+        :meth:`diagkit.transport.base.Transport.copy_file`."""
+        with self._slots:
+            sftp = self._open_sftp()
+            if sftp is not None:
+                try:
+                    return self._copy_sftp(sftp, remote, local, progress, cancel)
+                finally:
+                    with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
+                        sftp.close()
+        return self._copy_cat(remote, local, progress, cancel)
+
+    def _open_sftp(self) -> paramiko.SFTPClient | None:
+        """An SFTP session, or None where the host has no SFTP subsystem (busybox, dropbear)."""
+        self._check_open()
+        if self._sftp_missing:
+            return None
         try:
-            with self._slots:
-                sftp = paramiko.SFTPClient.from_transport(self._transport)
+            return paramiko.SFTPClient.from_transport(self._transport)
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            if not self._transport.is_active():
-                raise self._lost(exc) from exc
-            return self._read_with_head(path, max_bytes)  # no SFTP subsystem on this host
-        if sftp is None:
-            return self._read_with_head(path, max_bytes)
-        try:
-            with sftp.open(path, "rb") as fh:
-                chunks = []
-                left = max_bytes
-                while left > 0:
-                    data = fh.read(min(left, 1 << 20))
-                    if not data:
-                        break
-                    chunks.append(data)
-                    left -= len(data)
-                return b"".join(chunks)
-        except OSError as exc:
-            why = exc.strerror or str(exc)
-            raise TransportError(
-                f"Cannot read {path} on {self.host}: {why}. Check the path and that "
-                f"{self._hop.user} may read it.", host=self.host) from exc
-        except (paramiko.SSHException, EOFError) as exc:
-            raise self._lost(exc) from exc
-        finally:
-            sftp.close()
+            error = self._map(exc, _CHANNEL_REFUSED)
+            if isinstance(error, ConnectionLost):
+                raise error from exc
+            self._sftp_missing = True
+            return None
 
-    def _read_with_head(self, path: str, max_bytes: int) -> bytes:
-        out, err, status, _ = self._exec(
-            f"exec /bin/sh -c {shlex.quote(f'head -c {int(max_bytes)} -- {shlex.quote(path)}')} </dev/null",
-            timeout=DEFAULT_TIMEOUT, stdin=None, on_output=None, cancel=None, find_pid=False)
-        if status != 0:
-            raise TransportError(
-                f"Cannot read {path} on {self.host}: {err.decode(errors='replace').strip()}. Check the "
-                f"path and that {self._hop.user} may read it.", host=self.host)
-        return out
+    def _copy_sftp(self, sftp: paramiko.SFTPClient, remote: str, local: str | os.PathLike[str],
+                   progress: Progress | None, cancel: threading.Event | None) -> int:
+        with self._boundary(_SFTP_FAILED, remote):
+            st = sftp.stat(remote)
+            if stat.S_ISDIR(st.st_mode or 0):
+                raise self._unreadable(remote, os.strerror(errno.EISDIR))
+            fh = sftp.open(remote, "rb")
+        total = st.st_size or 0
+        try:
+            with PartFile(local, host=self.host, remote=remote, total=total, progress=progress,
+                          cancel=cancel) as part:
+                with self._boundary(_SFTP_FAILED, remote):
+                    fh.prefetch(total)  # pipelined reads: far faster than one request at a time
+                while True:
+                    part.check_cancel()
+                    with self._boundary(_SFTP_FAILED, remote):
+                        block = fh.read(COPY_BLOCK)
+                    if not block:
+                        return part.commit(st.st_mtime, st.st_atime)
+                    part.write(block)
+        finally:
+            # Closing a read handle loses nothing; on a dead connection it cannot succeed.
+            with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
+                fh.close()
+
+    def _copy_cat(self, remote: str, local: str | os.PathLike[str], progress: Progress | None,
+                  cancel: threading.Event | None) -> int:
+        """Without SFTP: ``cat`` over an exec channel, bytes kept as they are."""
+        size, mtime = self._size_and_mtime(remote)
+        err = bytearray()
+        with PartFile(local, host=self.host, remote=remote, total=size, progress=progress,
+                      cancel=cancel) as part:
+
+            def sink(stream: str, data: bytes) -> None:
+                if stream == "stdout":
+                    part.write(data)
+                elif len(err) < 4096:
+                    err.extend(data)
+
+            status, killed = self._exec(f"exec cat -- {shlex.quote(remote)}", timeout=None,
+                                        stdin=None, sink=sink, cancel=cancel)
+            if killed:
+                raise part.stopped()
+            if status != 0:
+                raise self._unreadable(remote, _cat_reason(err) or f"exit status {status}")
+            return part.commit(mtime)
+
+    def _size_and_mtime(self, remote: str) -> tuple[int, float | None]:
+        """The file's size and modification time by ``stat``; (0, None) where that fails."""
+        out = bytearray()
+
+        def sink(stream: str, data: bytes) -> None:
+            if stream == "stdout":
+                out.extend(data)
+
+        status, _ = self._exec(f"stat -L -c '%s %Y' -- {shlex.quote(remote)} 2>/dev/null",
+                               timeout=DEFAULT_TIMEOUT, stdin=None, sink=sink, cancel=None)
+        words = out.split()
+        if status != 0 or len(words) != 2 or not all(w.isdigit() for w in words):
+            return 0, None
+        return int(words[0]), float(words[1])
 
     def close(self) -> None:
         with self._close_lock:
@@ -786,14 +893,56 @@ class SshTransport(ContextManagerMixin):
                 return
             self._closed = True
         for transport in reversed(self._transports):
-            try:
+            with contextlib.suppress(Exception):  # closing must not fail
                 transport.close()
-            except Exception:  # noqa: BLE001 - closing must not fail
-                pass
 
     @property
     def is_active(self) -> bool:
         return not self._closed and self._transport.is_active()
 
 
+_CHANNEL_REFUSED = ("{host} refused to open a session channel ({exc}). The server may limit "
+                    "sessions (MaxSessions); run fewer commands at once.")
+_EXEC_REFUSED = "{host} refused to run the command ({exc}). Check the account's shell."
+_CHANNEL_FAILED = "The channel to {host} failed mid-command ({exc}). Run the command again."
+_SFTP_FAILED = "The SFTP session with {host} failed ({exc}). Try again."
 
+
+def _cat_reason(stderr: bytes | bytearray) -> str:
+    """Why cat failed, in the system's words: "cat: F: Permission denied" (GNU) or "cat: can't
+    open 'F': No such file or directory" (busybox) give the part after the last colon."""
+    text = stderr.decode("utf-8", errors="replace").strip()
+    first = text.splitlines()[0] if text else ""
+    return first.rsplit(": ", 1)[-1] if first.startswith("cat: ") else text
+
+
+class _PidMarker:
+    """Holds stderr back until the wrapper's PID line has passed, then hands the rest on."""
+
+    def __init__(self, sink: Callable[[str, bytes], None]) -> None:
+        self.pid: int | None = None
+        self._sink = sink
+        self._pending = bytearray()
+        self._looking = True
+
+    def stderr(self, data: bytes) -> None:
+        if not self._looking:
+            self._sink("stderr", data)
+            return
+        self._pending += data
+        found = _MARKER_RE.search(self._pending)
+        if found:
+            self.pid = int(found.group(1))
+            rest = bytes(self._pending[: found.start()] + self._pending[found.end():])
+            self._pending.clear()
+            self._looking = False
+            self._sink("stderr", rest)
+        elif len(self._pending) > 65536 and _MARKER not in self._pending:
+            self._looking = False  # no wrapper output: give up looking
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            data = bytes(self._pending)
+            self._pending.clear()
+            self._sink("stderr", data)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from diagkit.errors import LogFormatError, TransportError
+from diagkit.errors import ConnectionLost, LogFormatError, TransportError
 from diagkit.logs.fetch import fetch, list_remote_logs
 from diagkit.logs.logfile import LogFile
 from diagkit.transport.local import LocalTransport
@@ -64,3 +64,42 @@ def test_fetch_unreadable_file_over_ssh_as_plain_user(tmp_path: Path, sshd,
         assert t.run("id -u").stdout.strip() != "0"
         with pytest.raises(TransportError, match="Permission denied.*may read it"):
             fetch(t, str(secret))
+
+
+def test_fetch_without_sftp_keeps_every_byte(tmp_path: Path, sshd_without_sftp) -> None:
+    big = _make_logs(tmp_path / "logs")  # holds \xff\xfe: not UTF-8
+    target = SshTarget(sshd_without_sftp.address, port=sshd_without_sftp.port, user="root",
+                       identity_files=(str(sshd_without_sftp.client_key_path),))
+    seen: list[tuple[int, int]] = []
+    with SshTransport.connect(target, accept_new_host_key=True) as t:
+        local = fetch(t, str(big), progress=lambda d, n: seen.append((d, n)))
+        with pytest.raises(TransportError, match="Cannot fetch .*missing.log.*No such file"):
+            fetch(t, str(tmp_path / "missing.log"))
+    assert local.read_bytes() == big.read_bytes()  # cat over exec, bytes not text
+    assert int(local.stat().st_mtime) == int(big.stat().st_mtime)
+    assert seen[-1] == (big.stat().st_size, big.stat().st_size)
+
+
+# paramiko's SFTP prefetch thread dies with EOFError when the connection goes: its own thread, its
+# own traceback; what reaches the caller is checked below.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_fetch_when_the_connection_dies_mid_copy(tmp_path: Path, sshd_factory) -> None:
+    server = sshd_factory("127.0.0.26")
+    big = tmp_path / "big.log"
+    with open(big, "wb") as fh:
+        fh.truncate(256 << 20)
+    killed: list[int] = []
+
+    def progress(done: int, _total: int) -> None:
+        if not killed and done >= 4 << 20:
+            killed.extend(server.kill_sessions())
+
+    target = SshTarget(server.address, port=server.port, user="root",
+                       identity_files=(str(server.client_key_path),))
+    cache = tmp_path / "cache"
+    # Before: paramiko's SSHException escaped fetch unmapped (the UI said "Unexpected error").
+    with (SshTransport.connect(target, accept_new_host_key=True) as t,
+          pytest.raises(ConnectionLost, match="dropped.*reconnect")):
+        fetch(t, str(big), cache_dir=cache, progress=progress)
+    assert killed
+    assert [p for p in cache.rglob("*") if p.is_file()] == []

@@ -29,7 +29,7 @@ def test_normal_capture_idle_two_cores() -> None:
     assert metric(data, "cpu.context_switches") == 138.0  # (264848-264779)/0.5
     assert metric(data, "cpu.procs_running") == 1
     per_core = next(t for t in data.tables if t.name == "per_core")
-    assert [r[0] for r in per_core.rows] == ["0", "1"]
+    assert list(per_core.column("cpu")) == ["0", "1"]
     assert data.findings == () and data.notes == ()
 
 
@@ -75,6 +75,34 @@ def test_restricted_proc_degrades_to_load_only() -> None:
     assert metric(data, "cpu.load", period="15m") == 0.3
     assert not [m for m in data.metrics if m.name == "cpu.usage"]
     assert data.notes == ("/proc/stat is not readable: no CPU usage",)
+
+
+def test_reader_gives_typed_values_without_thresholds() -> None:
+    r = cpu.read((DATA / "overloaded_vm.txt").read_text())
+    assert (r.cores, r.load5, r.sample_seconds) == (4, 9.5, 0.5)
+    assert r.total is not None and (r.total.usage, r.total.steal) == (94.0, 11.0)
+    assert [name for name, _ in r.per_core] == ["0", "1", "2", "3"]
+    assert r.context_switches == 50000.0 and r.load_per_core == 2.375
+    assert cpu.read((DATA / "restricted_proc.txt").read_text()).total is None
+
+
+def busy(**times: float) -> cpu.CpuTimes:
+    base = {"user": 0.0, "nice": 0.0, "system": 0.0, "idle": 100.0, "iowait": 0.0, "irq": 0.0,
+            "softirq": 0.0, "steal": 0.0, "usage": 0.0}
+    return cpu.CpuTimes(**{**base, **times})
+
+
+def test_judge_works_on_data_with_the_thresholds_given() -> None:
+    reading = cpu.CpuReading(cores=8, load5=12.0, total=busy(iowait=25.0, usage=40.0))
+    titles = {f.title: f.severity for f in cpu.judge(reading, cpu.THRESHOLDS)}
+    assert titles == {"High load average": Severity.WARNING, "High I/O wait": Severity.WARNING}
+    strict = cpu.CpuThresholds(load_per_core_critical=1.2, iowait_warning=30.0)
+    assert {f.title: f.severity for f in cpu.judge(reading, strict)} == {
+        "High load average": Severity.CRITICAL}
+    # No sample (unreadable /proc/stat): only the load is judged.
+    assert [f.title for f in cpu.judge(cpu.CpuReading(cores=1, load5=3.0), cpu.THRESHOLDS)] == [
+        "High load average"]
+    assert cpu.judge(cpu.CpuReading(), cpu.THRESHOLDS) == ()
 
 
 def test_live_local_run_is_complete() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from diagkit.probes import disk
-from diagkit.probes.base import ProbeData, Severity
+from diagkit.probes.base import ProbeData, Row, Severity
 from diagkit.transport.local import LocalTransport
 from tests.probes.helpers import by_title, metric, table
 
@@ -17,8 +17,8 @@ def load(name: str) -> ProbeData:
     return disk.parse((DATA / name).read_text())
 
 
-def rows_by_mount(data: ProbeData) -> dict[str, tuple]:
-    return {r[0]: r for r in table(data, "filesystems").rows}
+def rows_by_mount(data: ProbeData) -> dict[str, Row]:
+    return {r["mount"]: r for r in table(data, "filesystems").rows}
 
 
 def test_normal_capture_root_and_shm_only() -> None:
@@ -27,13 +27,13 @@ def test_normal_capture_root_and_shm_only() -> None:
     # devtmpfs, cgroup tmpfs and the tiny read-only tmpfs are pseudo filesystems: left out.
     assert set(rows) == {"/", "/dev/shm"}
     root = rows["/"]
-    assert root[1:3] == ("/dev/vda", "ext4")
-    assert root[3] == 264212084 * KIB and root[5] == 83359592 * KIB
-    assert root[6] == 21.6 and root[7] == 2.5 and root[8] == "rw"
+    assert (root["filesystem"], root["type"]) == ("/dev/vda", "ext4")
+    assert root["size_bytes"] == 264212084 * KIB and root["avail_bytes"] == 83359592 * KIB
+    assert root["used_pct"] == 21.6 and root["inodes_used_pct"] == 2.5 and root["mode"] == "rw"
     assert metric(data, "disk.free", mount="/") == 83359592 * KIB
-    io = {r[0]: r for r in table(data, "io").rows}
+    io = {r["device"]: r for r in table(data, "io").rows}
     assert set(io) == {"vda"}  # loops skipped, zram0 never used
-    assert io["vda"][1] == 280 * 512 / 0.5  # 280 sectors read in 0.5 s
+    assert io["vda"]["read_Bps"] == 280 * 512 / 0.5  # 280 sectors read in 0.5 s
     assert metric(data, "disk.util", device="vda") == 0.0
     assert data.facts["io_sample_seconds"] == "0.50"
     assert data.findings == () and data.notes == ()
@@ -44,8 +44,8 @@ def test_busybox_and_nonroot_captures() -> None:
         data = load(name)
         rows = rows_by_mount(data)
         assert set(rows) == {"/", "/dev/shm"}, name
-        assert rows["/"][7] == 2.5, name  # this busybox has df -i
-        assert {r[0] for r in table(data, "io").rows} == {"vda"}
+        assert rows["/"]["inodes_used_pct"] == 2.5, name  # this busybox has df -i
+        assert set(table(data, "io").column("device")) == {"vda"}
         assert data.findings == ()
 
 
@@ -55,7 +55,7 @@ def test_disk_full_server() -> None:
     # squashfs snaps and CD images are always full: not listed, never a finding.
     assert "/snap/core20/2318" not in rows and "/media/cdrom" not in rows
     assert set(rows) == {"/run", "/", "/dev/shm", "/boot", "/var", "/data", "/srv/My Files"}
-    assert rows["/data"][8] == "ro"
+    assert rows["/data"]["mode"] == "ro"
     assert by_title(data) == {
         "Filesystem / is 97 % full": Severity.CRITICAL,
         "Filesystem /var is 91 % full": Severity.WARNING,
@@ -72,16 +72,16 @@ def test_disk_full_server() -> None:
     assert metric(data, "disk.util", device="sda") == 98.0
     assert metric(data, "disk.write_iops", device="sda") == 4000.0
     assert metric(data, "disk.read_rate", device="dm-0") == 100000 * 512 / 0.5
-    assert "sda1" not in {r[0] for r in table(data, "io").rows}  # partitions count in sda
+    assert "sda1" not in table(data, "io").column("device")  # partitions count in sda
 
 
 def test_container_with_readonly_overlay_root_and_busybox_df() -> None:
     data = load("container_overlay_ro.txt")
     rows = rows_by_mount(data)
-    assert rows["/"][9] == "container overlay" and rows["/"][8] == "ro"
+    assert rows["/"]["remark"] == "container overlay" and rows["/"]["mode"] == "ro"
     # /etc/config is the same host filesystem as /etc/hosts: listed once.
     assert set(rows) == {"/", "/dev/shm", "/etc/hosts", "/tmp"}
-    assert rows["/"][7] is None  # no inode figures from this df
+    assert rows["/"]["inodes_used_pct"] is None  # no inode figures from this df
     assert by_title(data) == {
         "Filesystem / is 97 % full": Severity.CRITICAL,
         "Filesystem /dev/shm is 100 % full": Severity.CRITICAL,
@@ -92,12 +92,36 @@ def test_container_with_readonly_overlay_root_and_busybox_df() -> None:
     assert len(data.notes) == 2 and "df -i" in data.notes[1]
 
 
+def test_reader_gives_typed_values_without_thresholds() -> None:
+    r = disk.read((DATA / "disk_full.txt").read_text())
+    by_mount = {f.mount: f for f in r.filesystems}
+    assert by_mount["/data"].read_only and by_mount["/"].fstype == "ext4"
+    assert round(by_mount["/"].used_percent) == 97
+    assert {"sda", "dm-0"} <= {d.device for d in r.devices} and r.io_sample_seconds == 0.5
+    assert "sda1" not in {d.device for d in r.devices}  # a partition: counted in sda
+    assert not r.container_root
+    assert disk.read((DATA / "container_overlay_ro.txt").read_text()).container_root
+
+
+def test_judge_works_on_data_with_the_thresholds_given() -> None:
+    full = disk.Filesystem(mount="/var", device="/dev/sdb1", fstype="xfs", size=100 * KIB,
+                           used=93 * KIB, avail=7 * KIB, used_percent=93.0,
+                           inodes_used_percent=10.0, read_only=False)
+    reading = disk.DiskReading(filesystems=(full,))
+    assert [(f.title, f.severity) for f in disk.judge(reading, disk.THRESHOLDS)] == [
+        ("Filesystem /var is 93 % full", Severity.WARNING)]
+    assert disk.judge(reading, disk.DiskThresholds(usage_warning=95.0)) == ()
+    ro_root = disk.DiskReading(mounts=(disk.Mount("/dev/vda1", "/", "ext4", ("ro",)),))
+    assert [(f.title, f.severity) for f in disk.judge(ro_root, disk.THRESHOLDS)] == [
+        ("Filesystem / is read-only", Severity.CRITICAL)]
+
+
 def test_live_local_run() -> None:
     result = LocalTransport().run(disk.PROBE.script, timeout=disk.PROBE.timeout)
     assert result.exit_status == 0, result.stderr
     data = disk.parse(result.stdout)
     rows = rows_by_mount(data)
-    assert "/" in rows and rows["/"][3] > 0
+    assert "/" in rows and rows["/"]["size_bytes"] > 0
     assert metric(data, "disk.used_percent", mount="/") >= 0
     assert table(data, "io").rows, "no block device with I/O found"
     assert all(m.unit for m in data.metrics)

@@ -66,7 +66,7 @@ def test_oom_io_fs_hung_segfault_flap_taint() -> None:
     # the boot-time "SATA link down" and the virtual floppy (fd0) errors are not counted
     assert events(data, "io_error") == 4 and events(data, "link_flap") == 2
     first = data.tables[0].rows[0]
-    assert first[0] == "Mon Mar  4 10:02:33 2024" and first[1] == "segfault"
+    assert first["time"] == "Mon Mar  4 10:02:33 2024" and first["kind"] == "segfault"
 
 
 def test_journal_fallback_xfs_and_uncorrected_mce() -> None:
@@ -75,12 +75,38 @@ def test_journal_fallback_xfs_and_uncorrected_mce() -> None:
     titles = {f.title: f.severity for f in data.findings}
     assert titles["Filesystem errors on dm-2 (2x) (2 lines)"] is Severity.CRITICAL
     assert titles["Hardware errors reported (3 lines, uncorrected)"] is Severity.CRITICAL
-    assert data.tables[0].rows[0][0] == "2024-03-04T09:14:27+0100"
+    assert data.tables[0].rows[0]["time"] == "2024-03-04T09:14:27+0100"
 
 
 def test_decode_taint() -> None:
     assert kernel.decode_taint(0) == []
     assert [f for f, _ in kernel.decode_taint(1 | 1 << 12 | 1 << 13)] == ["P", "O", "E"]
+
+
+def test_reader_names_who_each_event_is_about() -> None:
+    r = kernel.read((DATA / "oom_and_io_errors.txt").read_text())
+    assert r.tainted and r.lines_scanned > 0
+    oom = [e for e in r.of("oom") if e.pid is not None]
+    assert oom and all(e.subject for e in oom)
+    assert {e.subject for e in r.of("link_flap")} == {"eno1"}
+    assert all(e.pid is not None for e in r.of("segfault") if e.subject)
+    journal = kernel.read((DATA / "journal_fallback.txt").read_text())
+    assert any(e.uncorrected for e in journal.of("hardware"))
+
+
+def test_judge_works_on_data_with_the_thresholds_given() -> None:
+    down = kernel.KernelEvent("[5.0]", "link_flap", "eth0: Link is Down", subject="eth0")
+    once = kernel.KernelReading(events=(down,))
+    assert [(f.title, f.severity) for f in kernel.judge(once, kernel.THRESHOLDS)] == [
+        ("NIC link went down: eth0", Severity.INFO)]
+    twice = kernel.KernelReading(events=(down, down))
+    assert kernel.judge(twice, kernel.THRESHOLDS)[0].title == "NIC link flapping: eth0 (2x)"
+    assert kernel.judge(twice, kernel.KernelThresholds(link_flap_min=3))[0].severity \
+        is Severity.INFO
+    killed = kernel.KernelEvent("[9.1]", "oom", "Out of memory: Killed process 4242 (java)",
+                                subject="java", pid=4242)
+    (oom,) = kernel.judge(kernel.KernelReading(events=(killed,)), kernel.THRESHOLDS)
+    assert oom.title == "OOM killer ran (1 process killed)" and "Killed: java." in oom.detail
 
 
 def test_live_run_locally() -> None:

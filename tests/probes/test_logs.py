@@ -49,7 +49,7 @@ def test_syslog_files() -> None:
     assert "journalctl failed: No journal files were found." in data.notes
     rows = data.tables[0].rows
     assert rows[0] == ("Mar  4 09:02:11", "dhclient", "DHCPREQUEST failed: no lease for eth1")
-    assert rows[-1][1] == "kernel" and rows[-1][0] == "2024-03-04T09:40:12.114052+01:00"
+    assert rows[-1]["source"] == "kernel" and rows[-1]["time"] == "2024-03-04T09:40:12.114052+01:00"
     assert data.findings == ()  # 6 lines, no message repeated 3 times
 
 
@@ -57,6 +57,25 @@ def test_normalise_groups_repeats() -> None:
     a = logs.normalise("conn from 10.0.0.5:4431 failed after 3 tries (id 0x7f3a)")
     b = logs.normalise("conn from 10.0.0.9:5512 failed after 12 tries (id 0x11)")
     assert a == b == "conn from <ip> failed after # tries (id <hex>)"
+
+
+def test_reader_gives_typed_values_without_thresholds() -> None:
+    r = logs.read((DATA / "syslog_files.txt").read_text())
+    assert r.source == "syslog" and {line.file for line in r.lines} == {
+        "/var/log/syslog", "/var/log/messages"}
+    assert r.lines[0] == logs.LogLine("Mar  4 09:02:11", "dhclient",
+                                      "DHCPREQUEST failed: no lease for eth1", "/var/log/syslog")
+    assert not r.capped
+
+
+def test_judge_works_on_data_with_the_thresholds_given() -> None:
+    lines = tuple(logs.LogLine("", "app", f"timeout after {n} ms") for n in range(4))
+    reading = logs.LogsReading("journal", "1h", lines)
+    (frequent,) = logs.judge(reading, logs.THRESHOLDS)
+    assert frequent.title == "Most frequent error (4x) from app"
+    loud = logs.LogsThresholds(error_lines_warning=3, repeat_min=5)
+    assert [f.title for f in logs.judge(reading, loud)] == [
+        "High error rate in the system log: 4 error lines in the last hour"]
 
 
 def test_live_run_locally() -> None:

@@ -29,9 +29,10 @@ def test_normal_capture_plenty_of_memory_no_swap() -> None:
     assert data.facts["total"] == "23.5 GiB"
     assert data.facts["swap"] == "none configured"
     top = next(t for t in data.tables if t.name == "top_rss")
-    assert top.rows[0][:3] == (1, "process_api", 10972 * KIB)
+    first = top.rows[0]
+    assert (first["pid"], first["command"], first["rss_bytes"]) == (1, "process_api", 10972 * KIB)
     assert len(top.rows) == 5
-    assert [r[2] for r in top.rows] == sorted((r[2] for r in top.rows), reverse=True)
+    assert list(top.column("rss_bytes")) == sorted(top.column("rss_bytes"), reverse=True)
     assert data.facts["processes_with_memory"] == "15"
     assert data.findings == () and data.notes == ()
 
@@ -40,7 +41,7 @@ def test_busybox_and_nonroot_captures_see_the_same_processes() -> None:
     for name in ("busybox.txt", "nonroot.txt"):
         data = load(name)
         top = next(t for t in data.tables if t.name == "top_rss")
-        assert top.rows[0][1] == "process_api", name
+        assert top.rows[0]["command"] == "process_api", name
         assert metric(data, "memory.total") == 24683656 * KIB
         assert data.findings == ()
 
@@ -64,8 +65,8 @@ def test_oom_pressure_fires_every_memory_finding() -> None:
     low = next(f for f in data.findings if f.title == "Low available memory")
     assert "(3.0 %)" in low.detail and "oom" in low.hint.lower()
     top = next(t for t in data.tables if t.name == "top_rss")
-    assert top.rows[0][:2] == (23817, "java")
-    assert top.rows[2][1] == "Web Content"  # names with spaces survive
+    assert (top.rows[0]["pid"], top.rows[0]["command"]) == (23817, "java")
+    assert top.rows[2]["command"] == "Web Content"  # names with spaces survive
 
 
 def test_old_kernel_without_memavailable_or_psi() -> None:
@@ -76,6 +77,28 @@ def test_old_kernel_without_memavailable_or_psi() -> None:
     assert by_title(data) == {"Memory overcommitted": Severity.INFO}
     assert len(data.notes) == 3 and any("PSI" in n for n in data.notes)
     assert not data.tables
+
+
+def test_reader_gives_typed_values_without_thresholds() -> None:
+    r = memory.read((DATA / "oom_pressure.txt").read_text())
+    assert round(r.available_percent, 1) == 3.0 and r.swap_used_percent == 80.0
+    assert (r.swap_in_rate, r.swap_out_rate) == (400 * 4096 / 0.5, 800 * 4096 / 0.5)
+    assert r.psi_some_avg10 == 27.41 and r.hugepages_total == 512
+    assert r.top[0] == memory.TopProcess(23817, "java", r.top[0].rss_bytes)
+    no_psi = memory.read((DATA / "old_kernel_no_psi.txt").read_text())
+    assert no_psi.psi_some_avg10 is None
+
+
+def test_judge_works_on_data_with_the_thresholds_given() -> None:
+    gib = 1 << 30
+    reading = memory.MemoryReading(total=16 * gib, available=gib, swap_total=0)  # 6.25 % left
+    assert [(f.title, f.severity) for f in memory.judge(reading, memory.THRESHOLDS)] == [
+        ("Low available memory", Severity.WARNING)]
+    relaxed = memory.MemoryThresholds(available_warning=5.0, available_critical=2.0)
+    assert memory.judge(reading, relaxed) == ()
+    swapping = memory.MemoryReading(sample_seconds=0.5, swap_in_rate=0.0, swap_out_rate=8192.0)
+    assert [f.title for f in memory.judge(swapping, memory.THRESHOLDS)] == ["Host is swapping now"]
+    assert memory.judge(memory.MemoryReading(), memory.THRESHOLDS) == ()
 
 
 def test_live_local_run() -> None:

@@ -25,10 +25,12 @@ def test_normal_capture_uses_ps() -> None:
     assert metric(data, "processes.threads") == 94
     top = table(data, "top_cpu")
     assert len(top.rows) == processes.TOP_N
-    assert top.rows[0][:5] == (8899, "root", 64.0, 68120, "R")
-    assert top.rows[0][5].endswith("-m pytest tests/transport/test_zz_dbg.py")
-    assert all(len(r[5]) <= processes.COMMAND_WIDTH for r in top.rows)
-    rss = [r[3] for r in table(data, "top_rss").rows]
+    first = top.rows[0]
+    assert (first["pid"], first["user"], first["cpu_percent"], first["rss_kib"], first["state"]) == (
+        8899, "root", 64.0, 68120, "R")
+    assert first["command"].endswith("-m pytest tests/transport/test_zz_dbg.py")
+    assert all(len(command) <= processes.COMMAND_WIDTH for command in top.column("command"))
+    rss = list(table(data, "top_rss").column("rss_kib"))
     assert rss == sorted(rss, reverse=True)
     assert data.findings == ()
 
@@ -38,7 +40,7 @@ def test_busybox_capture_reads_proc() -> None:
     assert data.facts["source"] == "proc"
     assert any("busybox" in n for n in data.notes)
     assert metric(data, "processes.total") > 50
-    cmds = [r[5] for r in table(data, "top_cpu").rows]
+    cmds = table(data, "top_cpu").column("command")
     assert "process_api" in cmds
     assert any(c.startswith("[") for c in cmds)  # kernel threads shown like ps does
 
@@ -46,14 +48,14 @@ def test_busybox_capture_reads_proc() -> None:
 def test_nonroot_capture_still_has_tables() -> None:
     data = load("nonroot.txt")
     assert metric(data, "processes.total") == 77
-    assert any(r[1] == "nobody" for r in table(data, "top_rss").rows)
+    assert "nobody" in table(data, "top_rss").column("user")
 
 
 def test_real_zombies_warn_and_name_the_parent() -> None:
     data = load("zombies.txt")
     assert metric(data, "processes.zombie") == 12
     zombies = table(data, "zombies")
-    assert len(zombies.rows) == 12 and zombies.rows[0][3] == "sleep 20"
+    assert len(zombies.rows) == 12 and zombies.rows[0]["parent"] == "sleep 20"
     (finding,) = [f for f in data.findings if "zombie" in f.title]
     assert finding.severity is Severity.WARNING  # 12 > ZOMBIE_WARNING
     assert "sleep 20 (pid 9275): 12" in finding.detail
@@ -76,6 +78,26 @@ def test_near_pid_max_with_dstate_and_few_zombies() -> None:
         "/usr/lib/jvm/java-17-openjdk-amd64/bin/java -Xmx4g -jar /usr/share/jenkins/jenkins.w")
 
 
+def test_reader_gives_typed_values_without_thresholds() -> None:
+    r = processes.read((DATA / "near_pid_max.txt").read_text())
+    assert r.source == "ps" and r.pid_max is not None and r.counts["zombie"] == 3
+    assert r.top_cpu[0].pid == 23817 and r.top_cpu[0].cpu_percent == 182.4
+    assert len(r.blocked) == 2 and any("rsync" in b.command for b in r.blocked)
+    assert all(z.parent.startswith("/usr/bin/python3") for z in r.zombies)
+
+
+def test_judge_works_on_data_with_the_thresholds_given() -> None:
+    zombies = tuple(processes.Zombie(100 + n, 42, "worker", "supervisor") for n in range(4))
+    reading = processes.ProcessesReading(counts={"zombie": 4, "threads": 900}, pid_max=1000,
+                                         zombies=zombies)
+    assert [(f.title, f.severity) for f in processes.judge(reading, processes.THRESHOLDS)] == [
+        ("4 zombie processes", Severity.INFO), ("Task count near kernel.pid_max", Severity.WARNING)]
+    assert "supervisor (pid 42): 4" in processes.judge(reading, processes.THRESHOLDS)[0].detail
+    lenient = processes.ProcessesThresholds(zombie_warning=2, task_limit_ratio=0.95)
+    assert [(f.title, f.severity) for f in processes.judge(reading, lenient)] == [
+        ("4 zombie processes", Severity.WARNING)]
+
+
 def test_live_run_locally() -> None:
     result = LocalTransport().run("sh -s", stdin=processes.SCRIPT, timeout=30)
     assert result.exit_status == 0 and result.stderr == ""
@@ -84,4 +106,5 @@ def test_live_run_locally() -> None:
     assert metric(data, "processes.total") >= 1
     assert metric(data, "processes.threads") >= metric(data, "processes.total")
     assert 1 <= len(table(data, "top_cpu").rows) <= processes.TOP_N
-    assert all(isinstance(r[0], int) and isinstance(r[2], float) for r in table(data, "top_rss").rows)
+    assert all(isinstance(r["pid"], int) and isinstance(r["cpu_percent"], float)
+               for r in table(data, "top_rss").rows)

@@ -37,7 +37,7 @@ def test_failed_units_warn_each_and_critical_when_many() -> None:
     (failed,) = [t for t in data.tables if t.name == "failed_units"]
     assert failed.rows[0] == ("nginx.service", "loaded", "failed", "failed",
                               "A high performance web server and a reverse proxy server")
-    assert [r[0] for r in failed.rows][1] == "mnt-backup.mount"
+    assert failed.rows[1]["unit"] == "mnt-backup.mount"
     warnings = [f for f in data.findings if f.severity is Severity.WARNING]
     assert warnings[0].title == "Unit nginx.service failed"
     assert len(warnings) == 5
@@ -71,6 +71,29 @@ def test_openrc_crashed_service() -> None:
     assert ("nginx", "crashed") in table.rows and ("docker", "stopped") in table.rows
     (finding,) = data.findings
     assert finding.title == "Service nginx crashed" and finding.severity is Severity.WARNING
+
+
+def test_reader_gives_typed_values_without_thresholds() -> None:
+    r = services.read((DATA / "failed_units.txt").read_text())
+    assert r.init == "systemd" and r.failed[0].unit == "nginx.service"
+    assert r.unit_counts["total"] > 0
+    openrc = services.read((DATA / "openrc_crashed.txt").read_text())
+    assert openrc.init == "openrc" and "crashed" in {svc.state for svc in openrc.openrc}
+
+
+def test_judge_works_on_data_with_the_thresholds_given() -> None:
+    units = tuple(services.Unit(f"job{n}.service", "loaded", "failed", "failed", "")
+                  for n in range(3))
+    reading = services.ServicesReading(init="systemd", system_state="degraded", failed=units)
+    assert [f.severity for f in services.judge(reading, services.THRESHOLDS)] == [
+        Severity.WARNING] * 3
+    tight = services.ServicesThresholds(many_failed_units=2, max_unit_findings=1)
+    assert [f.title for f in services.judge(reading, tight)] == [
+        "Unit job0.service failed", "2 more units failed", "3 units failed"]
+    rescue = services.ServicesReading(init="systemd", system_state="emergency")
+    assert [f.title for f in services.judge(rescue, services.THRESHOLDS)] == [
+        "System is in emergency mode"]
+    assert services.judge(services.ServicesReading(init="none"), services.THRESHOLDS) == ()
 
 
 def test_live_run_locally() -> None:

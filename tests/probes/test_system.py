@@ -81,6 +81,23 @@ def test_container_without_systemd_or_who() -> None:
     assert data.findings == ()
 
 
+def test_reader_gives_typed_values_without_thresholds() -> None:
+    r = system.read((DATA / "old_server_unsynced.txt").read_text())
+    assert r.time_sync == "no" and r.uptime is not None and r.boot_epoch is not None
+    assert system.read((DATA / "container_no_systemd.txt").read_text()).container != "none"
+
+
+def test_judge_works_on_data_with_the_thresholds_given() -> None:
+    fresh = system.SystemReading(hostname="web1", uptime=120.0, boot_epoch=1_700_000_000.0)
+    assert [(f.title, f.severity) for f in system.judge(fresh, system.THRESHOLDS)] == [
+        ("Recently rebooted", Severity.INFO)]
+    assert "booted 2023-11-14 22:13:20 UTC" in system.judge(fresh, system.THRESHOLDS)[0].detail
+    assert system.judge(fresh, system.SystemThresholds(recent_boot_seconds=60)) == ()
+    unsynced = system.SystemReading(time_sync="no", time_sync_source="chronyc")
+    (clock,) = system.judge(unsynced, system.THRESHOLDS)
+    assert clock.detail == "This host reports its clock as not synchronised (checked with chronyc)."
+
+
 def test_live_local_run() -> None:
     result = LocalTransport().run(system.PROBE.script, timeout=system.PROBE.timeout)
     assert result.exit_status == 0, result.stderr

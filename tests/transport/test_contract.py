@@ -1,11 +1,16 @@
 """The Transport contract (diagkit.transport.base), run against LocalTransport and SshTransport.
 
-The SSH side talks to the real session sshd on 127.0.0.1 through the ``testhost`` alias.
+The SSH side talks to the real session sshd on 127.0.0.1 through the ``testhost`` alias; the copy
+contract also runs against a real sshd without an SFTP subsystem (``ssh-cat``: copies go through
+``cat`` over an exec channel, as on busybox hosts).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -13,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from diagkit.errors import CommandTimeout, TransportError
+from diagkit.errors import CommandTimeout, RemoteFileError
 from diagkit.transport.base import CommandResult, Transport
 from diagkit.transport.local import LocalTransport
 from diagkit.transport.ssh import SshTarget, SshTransport
-from tests.sshd_fixture import SshClientEnv
+from tests.sshd_fixture import SSHD, SshClientEnv, SshServer
 
 
 def alive(pid: int) -> bool:
@@ -137,23 +142,192 @@ class TestTransportContract:
         assert info.value.timeout == 0
         assert wait_dead(int(pidfile.read_text()))
 
-    def test_read_file(self, transport: Transport, tmp_path: Path) -> None:
-        data = bytes(range(256)) * 100
-        path = tmp_path / "blob.bin"
-        path.write_bytes(data)
-        assert transport.read_file(str(path)) == data
-        assert transport.read_file(str(path), max_bytes=10) == data[:10]
+    def test_on_output_comes_from_the_calling_thread(self, transport: Transport) -> None:
+        threads: list[int] = []
+        caller = threading.get_ident()
+        result = transport.run(
+            "for i in 1 2 3 4 5; do echo out$i; echo err$i >&2; sleep 0.05; done",
+            on_output=lambda _stream, _text: threads.append(threading.get_ident()),
+        )
+        assert result.ok and len(threads) >= 2  # several chunks, not one at the end
+        assert set(threads) == {caller}
 
-    def test_read_missing_file_is_an_error(self, transport: Transport, tmp_path: Path) -> None:
-        with pytest.raises(TransportError) as info:
-            transport.read_file(str(tmp_path / "missing"))
-        assert "missing" in str(info.value)
+    def test_on_output_from_each_calling_thread_in_parallel(self, transport: Transport) -> None:
+        seen: dict[int, set[int]] = {}
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            me = threading.get_ident()
+            seen[me] = set()
+            try:
+                transport.run("echo a; sleep 0.1; echo b >&2; sleep 0.1; echo c",
+                              on_output=lambda _s, _t: seen[me].add(threading.get_ident()))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        workers = [threading.Thread(target=work) for _ in range(4)]
+        for th in workers:
+            th.start()
+        for th in workers:
+            th.join(60)
+        assert not errors and len(seen) == 4
+        assert all(threads == {me} for me, threads in seen.items())
+
+    def test_on_output_raising_stops_the_command(self, transport: Transport,
+                                                 tmp_path: Path) -> None:
+        pidfile = tmp_path / "pid"
+
+        def refuse(_stream: str, _text: str) -> None:
+            raise ValueError("the caller had enough")
+
+        with pytest.raises(ValueError, match="had enough"):
+            transport.run(f"echo $$ > {pidfile}; echo go; sleep 300", timeout=120,
+                          on_output=refuse)
+        assert wait_dead(int(pidfile.read_text()))
 
     def test_close_is_idempotent_and_context_manager(self, transport: Transport) -> None:
         with transport as t:
             assert t.run("true").ok
         transport.close()
         transport.close()
+
+
+@pytest.fixture(params=["local", "ssh", "ssh-cat"])
+def copier(request: pytest.FixtureRequest) -> Iterator[Transport]:
+    if request.param == "local":
+        t: Transport = LocalTransport()
+    elif request.param == "ssh":
+        env: SshClientEnv = request.getfixturevalue("ssh_client_env")
+        t = SshTransport.connect(SshTarget(env.alias))
+    else:
+        server: SshServer = request.getfixturevalue("sshd_without_sftp")
+        t = SshTransport.connect(SshTarget(server.address, port=server.port, user="root",
+                                           identity_files=(str(server.client_key_path),)),
+                                 accept_new_host_key=True)
+    yield t
+    t.close()
+
+
+def test_the_cat_server_has_no_sftp(sshd_without_sftp: SshServer) -> None:
+    effective = subprocess.run([SSHD, "-T", "-f", str(sshd_without_sftp.config_path)],
+                               capture_output=True, text=True, check=True).stdout
+    assert "subsystem" not in effective.lower()
+
+
+def only_file(folder: Path) -> list[str]:
+    """What the folder holds: a leftover ``.NAME.part`` shows here."""
+    return sorted(os.listdir(folder))
+
+
+class TestCopyFileContract:
+    def test_bytes_times_mode_and_progress(self, copier: Transport, tmp_path: Path) -> None:
+        data = bytes(range(256)) * 64 + b"\xff\xfe not UTF-8 \r\n"
+        src = tmp_path / "src.bin"
+        src.write_bytes(data)
+        os.utime(src, (1_600_000_000, 1_600_000_000))
+        local = tmp_path / "out" / "copy.bin"
+        local.parent.mkdir()
+        seen: list[tuple[int, int, int]] = []
+        size = copier.copy_file(str(src), local,
+                                progress=lambda d, t: seen.append((d, t, threading.get_ident())))
+        assert size == len(data) and local.read_bytes() == data
+        assert local.stat().st_mtime == 1_600_000_000
+        assert stat.S_IMODE(local.stat().st_mode) == 0o600
+        assert seen[-1][:2] == (len(data), len(data))
+        assert {ident for _, _, ident in seen} == {threading.get_ident()}
+        assert only_file(local.parent) == ["copy.bin"]
+
+    def test_an_existing_file_is_replaced(self, copier: Transport, tmp_path: Path) -> None:
+        src = tmp_path / "new.log"
+        src.write_bytes(b"new\n")
+        local = tmp_path / "copy.log"
+        local.write_bytes(b"an older, longer copy\n")
+        assert copier.copy_file(str(src), local) == 4
+        assert local.read_bytes() == b"new\n"
+
+    def test_empty_file(self, copier: Transport, tmp_path: Path) -> None:
+        src = tmp_path / "empty.log"
+        src.write_bytes(b"")
+        assert copier.copy_file(str(src), tmp_path / "copy") == 0
+        assert (tmp_path / "copy").read_bytes() == b""
+
+    def test_cancel_stops_and_leaves_no_partial_file(self, copier: Transport,
+                                                     tmp_path: Path) -> None:
+        src = tmp_path / "big.bin"
+        src.write_bytes(os.urandom(16 << 20))
+        folder = tmp_path / "out"
+        folder.mkdir()
+        local = folder / "big.bin"
+        local.write_bytes(b"the copy from yesterday\n")
+        cancel = threading.Event()
+        calls: list[int] = []
+
+        def progress(done: int, _total: int) -> None:
+            calls.append(done)
+            cancel.set()
+
+        with pytest.raises(CommandTimeout) as info:
+            copier.copy_file(str(src), local, progress=progress, cancel=cancel)
+        assert info.value.timeout == 0 and "stopped" in str(info.value)
+        assert len(calls) == 1 and calls[0] < src.stat().st_size
+        assert local.read_bytes() == b"the copy from yesterday\n"  # untouched
+        assert only_file(folder) == ["big.bin"]
+
+    def test_missing_file(self, copier: Transport, tmp_path: Path) -> None:
+        missing = tmp_path / "missing.log"
+        with pytest.raises(RemoteFileError) as info:
+            copier.copy_file(str(missing), tmp_path / "out.log")
+        assert info.value.path == str(missing) and str(missing) in str(info.value)
+        assert info.value.reason.startswith("No such file")  # SFTP says "No such file"
+        assert only_file(tmp_path) == []
+
+    def test_permission_denied(self, copier: Transport, tmp_path: Path) -> None:
+        # Write-only for everyone, root included: the kernel refuses to let it be read.
+        denied = "/proc/sys/vm/drop_caches"
+        with pytest.raises(PermissionError):
+            open(denied, "rb").close()  # the precondition of this test
+        with pytest.raises(RemoteFileError) as info:
+            copier.copy_file(denied, tmp_path / "out")
+        assert info.value.reason == "Permission denied"
+        assert denied in str(info.value) and "may read it" in str(info.value)
+        assert only_file(tmp_path) == []
+
+    def test_a_directory_is_not_copied(self, copier: Transport, tmp_path: Path) -> None:
+        (tmp_path / "folder").mkdir()
+        with pytest.raises(RemoteFileError) as info:
+            copier.copy_file(str(tmp_path / "folder"), tmp_path / "out")
+        assert info.value.reason == "Is a directory"
+        assert only_file(tmp_path) == ["folder"]
+
+    def test_large_file(self, copier: Transport, tmp_path: Path) -> None:
+        src = tmp_path / "large.bin"
+        data = os.urandom(64 << 20)
+        src.write_bytes(data)
+        local = tmp_path / "copy.bin"
+        done: list[int] = []
+        assert copier.copy_file(str(src), local, progress=lambda d, _t: done.append(d)) == len(data)
+        assert hashlib.sha256(local.read_bytes()).digest() == hashlib.sha256(data).digest()
+        assert len(done) > 8 and done == sorted(done) and done[-1] == len(data)
+
+    def test_a_file_growing_while_copied(self, copier: Transport, tmp_path: Path) -> None:
+        src = tmp_path / "live.log"
+        src.write_bytes(b"".join(b"line %06d written before the copy\n" % i
+                                 for i in range(150_000)))
+        initial = src.stat().st_size
+        totals: list[int] = []
+
+        def progress(_done: int, total: int) -> None:
+            if not totals:  # the log grows while the copy runs
+                with open(src, "ab") as fh:
+                    fh.writelines(b"line %06d appended meanwhile\n" % i for i in range(50_000))
+            totals.append(total)
+
+        local = tmp_path / "copy.log"
+        size = copier.copy_file(str(src), local, progress=progress)
+        copy = local.read_bytes()
+        assert size == len(copy) >= initial
+        assert src.read_bytes().startswith(copy)
+        assert set(totals) == {initial}
 
 
 def test_local_pid_helper_sanity() -> None:

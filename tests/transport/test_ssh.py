@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import threading
@@ -168,14 +169,15 @@ def test_host_key_alias(sshd: SshServer, isolated_home: Path) -> None:
 # --- ProxyJump ----------------------------------------------------------------------------------
 
 
-def test_proxy_jump_one_hop(sshd: SshServer, sshd_factory: Factory, isolated_home: Path) -> None:
+def test_proxy_jump_one_hop(sshd: SshServer, sshd_factory: Factory, isolated_home: Path,
+                            tmp_path: Path) -> None:
     inner = sshd_factory("127.0.0.2")
     install_default_key(isolated_home, sshd)
     add_known(isolated_home, sshd, inner)
     target = key_target(inner, jump=f"root@127.0.0.1:{sshd.port}")
     with SshTransport.connect(target) as t:
         assert t.run("echo through").stdout == "through\n"
-        assert t.read_file("/etc/hostname")
+        assert t.copy_file("/etc/hostname", tmp_path / "hostname")  # SFTP through the jump
 
 
 def test_proxy_jump_two_hops_from_config(sshd: SshServer, sshd_factory: Factory,
@@ -339,6 +341,32 @@ def test_connection_dropped_mid_command(sshd_factory: Factory, isolated_home: Pa
     with pytest.raises(ConnectionLost):
         t.run("true")
     t.close()
+
+
+# paramiko's SFTP prefetch thread dies with EOFError when the connection goes: its own thread, its
+# own traceback; what reaches the caller is checked below.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.parametrize("sftp", [True, False], ids=["sftp", "cat"])
+def test_connection_dropped_mid_copy(sftp: bool, sshd_factory: Factory, isolated_home: Path,
+                                     tmp_path: Path) -> None:
+    server = sshd_factory("127.0.0.26" if sftp else "127.0.0.28", sftp=sftp)
+    add_known(isolated_home, server)
+    big = tmp_path / "big.log"
+    with open(big, "wb") as fh:
+        fh.truncate(256 << 20)  # sparse: quick to make, long to copy
+    folder = tmp_path / "out"
+    folder.mkdir()
+    killed: list[int] = []
+
+    def progress(done: int, _total: int) -> None:
+        if not killed and done >= 4 << 20:
+            killed.extend(server.kill_sessions())
+
+    with SshTransport.connect(key_target(server)) as t, pytest.raises(ConnectionLost) as info:
+        t.copy_file(str(big), folder / "big.log", progress=progress)
+    assert killed, "the connection was never cut"
+    assert "dropped" in str(info.value) and "reconnect" in str(info.value)
+    assert os.listdir(folder) == []  # neither the copy nor its part file
 
 
 def test_command_timeout_kills_remote_process(sshd: SshServer, isolated_home: Path,
