@@ -748,10 +748,12 @@ class SshTransport(ContextManagerMixin):
             # Decide *before* draining: data always arrives ahead of EOF/CLOSE, so what was
             # buffered when the end was seen is read below, never left behind.
             finished = chan.closed or (chan.eof_received and chan.exit_status_ready())
-            while data := self._recv(chan, stderr=False):
-                sink("stdout", data)
+            # stderr first: the wrapper's PID line goes out before the command's first byte, so
+            # when a sink raises on that byte the PID is known and the command can be killed
             while data := self._recv(chan, stderr=True):
                 marker.stderr(data)
+            while data := self._recv(chan, stderr=False):
+                sink("stdout", data)
             if finished:
                 marker.flush()
                 return False
