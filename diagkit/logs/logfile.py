@@ -387,7 +387,8 @@ class LogFile:
                                  default_tz=self._default_tz)
         # records are parsed against the year-less reference; LogFile supplies the years
         self._pctx = ParseContext(reference_time=vec.YEARLESS_REFERENCE,
-                                  default_tz=self._default_tz)
+                                  default_tz=self._default_tz,
+                                  day_reference=self._ctx.reference_time)
 
     def _reset_index(self) -> None:
         self._lines = _Growable()
@@ -841,7 +842,8 @@ class LogFile:
                 got = None
                 if extract is not None and not failed:
                     try:
-                        got = extract(vec.Headers(buf, starts, ends, self._default_tz))
+                        got = extract(vec.Headers(buf, starts, ends, self._default_tz,
+                                                          self._pctx.day_reference))
                     except Exception as exc:  # noqa: BLE001 - Python parses them all
                         failed.append(f"{type(exc).__name__}: {exc}")
                 self._fill_batch(levels, times, a, b, (starts, ends, odd, got), mm, offsets, n,

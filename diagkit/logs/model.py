@@ -135,12 +135,16 @@ class Record:
 @dataclass(frozen=True)
 class ParseContext:
     """What a format needs besides the text: the file's modification time infers the year of
-    syslog timestamps that have none (the newest year not after ``reference_time`` + 1 day), and
-    ``default_tz`` is used for timestamps without a zone when the user set one (else they stay
+    syslog timestamps that have none (the newest year not after ``reference_time`` + 1 day),
+    ``day_reference`` dates times of day that have no date at all, and ``default_tz`` is used for timestamps without a zone when the user set one (else they stay
     naive = "local time of the machine that wrote the log")."""
 
     reference_time: datetime
     default_tz: object | None = None
+    # the day a time without any date is put on (``strace -tt``, log4j ``HH:mm:ss``): the
+    # file's mtime. None: ``reference_time``. LogFile parses year-less dates against a
+    # reference in year 2400 (see diagkit.logs.vectorized) but a time of day needs a real day.
+    day_reference: datetime | None = None
 
 
 class LogFormat:

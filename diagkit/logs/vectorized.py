@@ -48,6 +48,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from diagkit.logs.formats.apps import ISO_LEVEL_WORDS, JAVA_LEVEL_WORDS, PY_LEVEL_WORDS
 from diagkit.logs.model import Level
 
 __all__ = [
@@ -75,6 +76,8 @@ class Headers:
     starts: np.ndarray  # int64, first byte of each record
     ends: np.ndarray  # int64, end of each record's first line (no newline, no trailing \r)
     default_tz: object | None  # ParseContext.default_tz: a tzinfo, a zone name or None
+    # ParseContext.day_reference: the day a time of day without a date is put on (naive local)
+    day_reference: datetime | None = None
 
 
 @dataclass
@@ -385,6 +388,27 @@ def aware_to_epoch(days: np.ndarray, sod: np.ndarray, us: np.ndarray,
     out = total.astype(np.float64) / 1e6
     out[np.abs(total) >= _EXACT] = np.nan  # not exact in a double: Python's division rounds once
     return out
+
+
+def time_of_day_epoch(h: Headers, sod: np.ndarray, us: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Times of day without a date (``strace -tt``, log4j ``HH:mm:ss``) as the formats'
+    ``_time_of_day`` dates them: on the day of ``h.day_reference``, or the day before when that
+    would put them more than an hour after it. (epoch seconds, ok); nothing is ok without a
+    reference day."""
+    n = len(sod)
+    ref = h.day_reference
+    if ref is None or n == 0:
+        return np.full(n, np.nan), np.zeros(n, dtype=bool)
+    if ref.tzinfo is not None:
+        ref = ref.astimezone().replace(tzinfo=None)
+    ref_days = (ref.date() - datetime(1970, 1, 1).date()).days
+    ref_us = (ref.hour * 3600 + ref.minute * 60 + ref.second) * 1_000_000 + ref.microsecond
+    later = sod * 1_000_000 + us > ref_us + 3_600_000_000
+    days = np.full(n, ref_days, dtype=_I64) - later
+    valid = (sod >= 0) & (sod < 86400)
+    t, ok = wall_to_epoch(days, np.where(valid, sod, 0), us, h.default_tz)
+    return t, ok & valid
 
 
 # --------------------------------------------------------------------------- year-less keys
@@ -1659,28 +1683,63 @@ def is_word(x: np.ndarray) -> np.ndarray:
 
 
 class WordTable:
-    """Exact words (case as written, at most 8 bytes) -> the level ``Level.parse`` gives."""
+    """Exact words (case as written, at most 16 bytes) -> the level ``Level.parse`` gives.
 
-    def __init__(self, words: list[str]) -> None:
-        pairs = sorted({int.from_bytes(w.encode().ljust(8, b"\0"), "little"): w for w in words}
-                       .items())
+    Built from the same word tuples as the formats' regexes (``ISO_LEVEL_WORDS`` ... in
+    :mod:`diagkit.logs.formats.apps`), so both paths know the same words. ``numbered``: a
+    word may be followed by one digit 1-9 (``debug2``, ``DEBUG1``) and keeps its level."""
+
+    WIDTH = 16
+
+    def __init__(self, words: tuple[str, ...] | list[str], *, numbered: bool = False) -> None:
+        keys = {self._key(w.encode()): w for w in words}
+        pairs = sorted(keys.items())
         self.codes = np.array([c for c, _ in pairs], dtype=np.uint64)
+        self.lo = np.array([int.from_bytes(keys[c].encode()[:8].ljust(8, b"\0"), "little")
+                            for c, _ in pairs], dtype=np.uint64)
+        self.hi = np.array([int.from_bytes(keys[c].encode()[8:].ljust(8, b"\0"), "little")
+                            for c, _ in pairs], dtype=np.uint64)
         self.levels = np.array([int(Level.parse(w)) for _, w in pairs], dtype=np.int8)
+        self.numbered = numbered
+
+    @staticmethod
+    def _key(word: bytes) -> int:
+        lo = int.from_bytes(word[:8].ljust(8, b"\0"), "little")
+        hi = int.from_bytes(word[8:16].ljust(8, b"\0"), "little")
+        return (lo ^ (hi * 0x9E3779B97F4A7C15)) & ((1 << 64) - 1)
+
+    def _lookup(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        code = lo ^ (hi * np.uint64(0x9E3779B97F4A7C15))
+        at = np.minimum(np.searchsorted(self.codes, code), len(self.codes) - 1)
+        hit = (self.codes[at] == code) & (self.lo[at] == lo) & (self.hi[at] == hi)
+        return np.where(hit, self.levels[at], 0).astype(np.int8)
 
     def at(self, rows: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The word starting at ``col`` (a maximal run of ASCII word bytes): (level, 0 when it is
         not a listed word; run length; ascii: the run and the byte after it are ASCII)."""
-        w = window(rows, col, 10)
+        width = self.WIDTH
+        w = window(rows, col, width + 2)
         flags = is_word(w)
         run = np.argmin(flags, axis=1)
-        run[flags.all(axis=1)] = 10
-        after = w[np.arange(len(w)), np.minimum(run, 9)]
-        ascii_ = ~(w[:, :9] >= 0x80).any(axis=1) & (after < 0x80)
-        code = np.ascontiguousarray(w[:, :8]).view("<u8").reshape(-1) \
-            & _BYTE_MASKS[np.minimum(run, 8)]
-        at = np.minimum(np.searchsorted(self.codes, code), len(self.codes) - 1)
-        hit = (self.codes[at] == code) & (run <= 8) & (run > 0)
-        return np.where(hit, self.levels[at], 0).astype(np.int8), run, ascii_
+        run[flags.all(axis=1)] = width + 2
+        n = len(w)
+        after = w[np.arange(n), np.minimum(run, width + 1)]
+        ascii_ = ~(w[:, : width + 1] >= 0x80).any(axis=1) & (after < 0x80)
+        halves = np.ascontiguousarray(w[:, :width]).view("<u8").reshape(n, 2)
+
+        def level_of(length: np.ndarray) -> np.ndarray:
+            ln = np.minimum(length, width)
+            lo = halves[:, 0] & _BYTE_MASKS[np.minimum(ln, 8)]
+            hi = halves[:, 1] & _BYTE_MASKS[np.clip(ln - 8, 0, 8)]
+            return np.where((length <= width) & (length > 0), self._lookup(lo, hi), 0)
+
+        level = level_of(run)
+        if self.numbered:
+            last = w[np.arange(n), np.clip(run - 1, 0, width + 1)]
+            numbered = (level == 0) & (run >= 2) & (last >= 49) & (last <= 57)
+            if numbered.any():
+                level = np.where(numbered, level_of(run - 1), level)
+        return level.astype(np.int8), run, ascii_
 
 
 def skip_spaces(rows: np.ndarray, col: np.ndarray, limit: int = 16) -> np.ndarray:
@@ -1696,11 +1755,7 @@ def skip_spaces(rows: np.ndarray, col: np.ndarray, limit: int = 16) -> np.ndarra
 
 # --------------------------------------------------------------------------- ISO + level word
 
-_ISO_LEVEL_WORDS = WordTable(
-    [w for base in ("trace", "debug", "info", "notice", "warn", "warning", "err", "error", "crit",
-                    "critical", "fatal", "alert", "emerg", "severe", "panic")
-     for w in (base.upper(), base)]
-    + ["Trace", "Debug", "Info", "Notice", "Warn", "Warning", "Error", "Critical", "Fatal"])
+_ISO_LEVEL_WORDS = WordTable(ISO_LEVEL_WORDS, numbered=True)
 _BRACKETISH = _lut(b"[<(|")
 
 
@@ -1747,10 +1802,11 @@ def extract_iso_level(h: Headers) -> Extracted:
                                                                                   length[todo])))
         level, run, word_ascii = _ISO_LEVEL_WORDS.at(sub, np.where(in_reach, ws, 0))
         hit = in_reach & seg_ascii & word_ascii & (level > 0)
-        none = ~in_reach & seg_ascii & (~got | (dist > 49) | (ws >= length[todo]))
+        # no level word: the format's parse reads the line as a dated line of no known layout
+        # (``_stamps.unparsed``), which Python does
         res.levels[todo[hit]] = level[hit]
         found[todo[hit]] = True
-        sure[todo[hit | none]] = True
+        sure[todo[hit]] = True
         nxt = in_reach & seg_ascii & word_ascii & (level == 0)
         pos[todo[nxt]] = ws[nxt] + np.maximum(run[nxt], 1)
         todo = todo[nxt]
@@ -1773,8 +1829,7 @@ def _ascii_between(rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
 
 # --------------------------------------------------------------------------- Python logging
 
-_PY_LEVEL_WORDS = WordTable(["DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL", "FATAL",
-                             "NOTSET"])
+_PY_LEVEL_WORDS = WordTable(PY_LEVEL_WORDS)
 _PY_NAME = _lut(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-<>")
 
 
@@ -1843,8 +1898,7 @@ def extract_python(h: Headers) -> Extracted:
 
 # --------------------------------------------------------------------------- Java (log4j...)
 
-_JAVA_LEVEL_WORDS = WordTable(["TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL",
-                               "SEVERE"])
+_JAVA_LEVEL_WORDS = WordTable(JAVA_LEVEL_WORDS)
 _JAVA_LOGGER = _lut(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$-")
 
 
@@ -1873,7 +1927,7 @@ def _java_logger_then_sep(rows: np.ndarray, col: np.ndarray) -> tuple[np.ndarray
 def extract_java(h: Headers) -> Extracted:
     """``[TS] [thread] LEVEL logger - msg``, ``TS LEVEL [thread] logger - msg``, ``TS LEVEL
     logger: msg`` (Spring Boot's ``TS LEVEL pid --- ...`` reads the same way for time and
-    level); ``HH:MM:SS`` without a date gives no time."""
+    level); ``HH:MM:SS`` without a date is put on the file's day (:func:`time_of_day_epoch`)."""
     n = len(h.starts)
     res = Extracted.empty(n)
     if n == 0:
@@ -1926,7 +1980,20 @@ def extract_java(h: Headers) -> Extracted:
     t, good = iso_epoch(parts, h.default_tz)
     timed = ok & parts.ok
     ok &= ~timed | good
-    res.times = np.where(ok & parts.ok, t, np.nan)
+    clock = ok & ~parts.ok
+    if clock.any():
+        _, hh = digits(tw, 0, 2)
+        _, mi = digits(tw, 3, 2)
+        _, ss = digits(tw, 6, 2)
+        frac = window(rows, lead + 9, 8)
+        count = np.where(fd & is_digit(take(rows, lead + 9)),
+                         np.minimum(t_end_time - (lead + 9), 6), 0)
+        us = _six_digits(frac, 0, count)
+        sod = np.where((hh < 24) & (mi < 60) & (ss < 60), hh * 3600 + mi * 60 + ss, -1)
+        tc, good_c = time_of_day_epoch(h, sod, us)
+        t = np.where(clock, tc, t)
+        ok &= ~clock | good_c
+    res.times = np.where(ok, t, np.nan)
     res.levels = np.where(ok, levels, 0).astype(np.int8)
     res.done = ok
     return res

@@ -96,8 +96,8 @@ def _abbrev_tz(text: str) -> tzinfo | None:
     return _offset_tz(text)
 
 
-def _reference_naive(ctx: ParseContext) -> datetime:
-    ref = ctx.reference_time
+def _reference_naive(ctx: ParseContext, *, day: bool = False) -> datetime:
+    ref = ctx.day_reference if day and ctx.day_reference is not None else ctx.reference_time
     if ref.tzinfo is not None:
         # the log's wall clock is local time; compare against the reference in local time
         ref = ref.astimezone().replace(tzinfo=None)
@@ -140,8 +140,9 @@ def _year_less(month: int, day: int, h: int, m: int, s: int, us: int,
 def _time_of_day(h: int, m: int, s: int, us: int, ctx: ParseContext) -> datetime | None:
     """A time without a date (``strace -tt``, log4j ``HH:mm:ss``): on the day of
     reference_time (the file's mtime), or the day before when that would put it more than an
-    hour after the reference (a trace that ran past midnight)."""
-    ref = _reference_naive(ctx)
+    hour after the reference (a trace that ran past midnight). The day comes from
+    ``ctx.day_reference`` where set (never from LogFile's year-less reference in 2400)."""
+    ref = _reference_naive(ctx, day=True)
     try:
         dt = datetime(ref.year, ref.month, ref.day, h, m, s, us)
     except ValueError:
