@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from diagkit.logs.logfile import open_logs
-from diagkit.logs.signatures import SignatureMiner
+from diagkit.logs.signatures import Signature, SignatureMiner, mine_logs
 from tests.logs.labelled import (
     FORMAT_NAMES,
     generate,
@@ -95,22 +95,34 @@ def _systems(folder: Path) -> list[tuple[str, Path, Path]]:
     return out
 
 
-def _mine_raw(path: Path) -> tuple[str, int, list[int], list[str], SignatureMiner]:
-    """Signature per LINE of a raw log, mined the way the app does (format detection, record
-    parse, message); a record spanning several lines gives them all its signature."""
+class _Mined:
+    """What :func:`mine_logs` found, read like a miner (``template(id)``, ``len``)."""
+
+    def __init__(self, signatures: list[Signature]) -> None:
+        self._templates = [s.template for s in signatures]
+
+    def template(self, signature_id: int) -> str:
+        return self._templates[signature_id]
+
+    def __len__(self) -> int:
+        return len(self._templates)
+
+
+def _mine_raw(path: Path) -> tuple[str, int, list[int], list[str], _Mined]:
+    """Signature per LINE of a raw log, mined the way the app does (format detection, then
+    :func:`~diagkit.logs.signatures.mine_logs`, the bulk miner ``diagkit logs signatures`` and
+    the log view run); a record spanning several lines gives them all its signature."""
     [log] = open_logs([path])
     try:
-        miner = SignatureMiner()
+        signatures, [ids] = mine_logs([log])
         per_line: list[int] = [-1] * log.line_count
         messages: list[str] = []
         for i in range(log.record_count):
             rec = log.record(i)
-            sid = miner.add(rec.message, level=rec.level, timestamp=rec.timestamp)
             messages.append(rec.message)
             for line in range(rec.first_line, rec.last_line + 1):
-                per_line[line] = sid
-        return log.format.name, log.record_count, [miner.resolve(s) for s in per_line], \
-            messages, miner
+                per_line[line] = int(ids[i])
+        return log.format.name, log.record_count, per_line, messages, _Mined(signatures)
     finally:
         log.close()
 
@@ -122,7 +134,7 @@ def _mine_messages(messages: list[str]) -> tuple[list[int], SignatureMiner]:
 
 
 def _detail(name: str, truth: list[str], templates: dict[str, str], ids: list[int],
-            messages: list[str], miner: SignatureMiner, limit: int = 25) -> None:
+            messages: list[str], miner: SignatureMiner | _Mined, limit: int = 25) -> None:
     """The events that are not grouped exactly, biggest first, with what they were given."""
     by_pred: dict[int, list[int]] = defaultdict(list)
     by_true: dict[str, list[int]] = defaultdict(list)
