@@ -46,7 +46,7 @@ from typing import Any, Self
 import numpy as np
 
 from diagkit.config import data_dir, make_private, private_dir
-from diagkit.errors import LogFormatError
+from diagkit.errors import LogFormatError, LogTruncated
 from diagkit.logs import vectorized as vec
 from diagkit.logs.model import Level, LogFormat, ParseContext, Record
 
@@ -461,8 +461,10 @@ class LogFile:
                                           "only the records before are shown.")
                     return
                 stop = min(end, pos + CHUNK)
+                self.check_mapped(stop)
                 if pool is not None:
                     while queued < end and len(ahead) < 3:
+                        self.check_mapped(min(end, queued + CHUNK))
                         ahead.append(pool.submit(newlines, queued, min(end, queued + CHUNK)))
                         queued = min(end, queued + CHUNK)
                     nl = ahead.popleft().result()
@@ -652,8 +654,27 @@ class LogFile:
         _, _, start, end = self._span(i)
         return self._bytes(start, end)
 
+    def check_mapped(self, end: int) -> None:
+        """Raise :class:`~diagkit.errors.LogTruncated` when the file no longer reaches ``end``:
+        a file truncated in place while it is mapped (logrotate's ``copytruncate``) kills the
+        process with SIGBUS at the first touch of a page past its new end, which Python cannot
+        catch, so every read of the map checks the size first (one fstat)."""
+        fh = self._fh
+        if fh is None or fh.closed:
+            return
+        try:
+            size = os.fstat(fh.fileno()).st_size
+        except (OSError, ValueError):
+            return
+        if size < end:
+            raise LogTruncated(
+                f"{self._path} was truncated while open (rotated with copytruncate?): it has "
+                f"{size:,} bytes now, {self._size:,} were indexed. Open it again to read what it "
+                "holds now.")
+
     def _bytes(self, start: int, end: int) -> bytes:
         assert self._mm is not None
+        self.check_mapped(end)
         data = self._mm[start:end]
         if data.endswith(b"\n"):
             data = data[:-1]
@@ -712,6 +733,7 @@ class LogFile:
         hits: list[int] = []
         for start in range(0, end_all, CHUNK):
             stop = min(end_all, start + CHUNK)
+            self.check_mapped(stop)
             for rx, size in patterns:
                 pos = start
                 reach = min(end_all, stop + size - 1)  # a needle straddling the chunk's end
@@ -760,6 +782,7 @@ class LogFile:
 
     def _first_line(self, start: int, end: int) -> bytes:
         assert self._mm is not None
+        self.check_mapped(end)
         nl = self._mm.find(b"\n", start, end)
         return self._mm[start: nl if nl >= 0 else end]
 
@@ -837,6 +860,7 @@ class LogFile:
                 """One batch, start to end: extract, parse what is left, store, drop pages.
                 Batches write disjoint slices, so two run at once (numpy lets go of the GIL)."""
                 assert buf is not None
+                self.check_mapped(int(offsets[b]) if b < n else self._data_end)
                 starts = np.asarray(offsets[a:b], dtype=np.int64)
                 ends, odd = self._header_ends(a, b, offsets, buf)
                 got = None

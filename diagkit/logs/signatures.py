@@ -1157,6 +1157,9 @@ def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
         b = min(n, a + _BULK_CHUNK)
         lo = int(offsets[a])
         hi = int(offsets[b]) if b < n else end_all
+        check = getattr(log, "check_mapped", None)
+        if check is not None:
+            check(hi)  # LogTruncated rather than SIGBUS when the file was cut short
         try:
             if single:
                 lines = mm[lo:hi].split(b"\n")[: b - a]
