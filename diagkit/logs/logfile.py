@@ -127,7 +127,10 @@ def resolve_format(name: str | LogFormat | None, sample: list[str]) -> LogFormat
     mod = _formats()
     if name:
         if mod is not None:
-            return mod.get_format(name)
+            # bound to the sample like a detected one: W3C and Zeek read their columns from
+            # the file's header, also when the format is given by name
+            return mod.get_format(name).for_sample([ln.rstrip("\r\n") for ln in sample
+                                                    if ln.strip()][:200])
         if name == "plain":
             return LogFormat()
         raise LogFormatError(f"Unknown log format {name!r}. Leave out --format to detect it.")
@@ -691,6 +694,8 @@ class LogFile:
             text += f"\n… [record cut for display: {end - start:,} bytes in all]"
         fields = self._format.parse(text, self._pctx)
         timestamp, level = self._settle_year(i, fields.timestamp), fields.level
+        if timestamp is None and self._format.inherits_time:
+            timestamp = self._inherited_time(i)
         if cut:  # time and level come from the whole first line, like levels()/timestamps()
             text1 = self._first_line(start, end).decode("utf-8", "replace").rstrip("\r")
             head = self._format.parse(text1, self._pctx)
@@ -699,6 +704,16 @@ class LogFile:
                       timestamp=timestamp, level=level, host=fields.host,
                       source=fields.source, pid=fields.pid, message=fields.message,
                       extra=dict(fields.extra))
+
+    def _inherited_time(self, i: int) -> datetime | None:
+        """The time record ``i`` takes from the records before it (``inherits_time``), as the
+        per-record arrays hold it (naive local time, or in the user's zone)."""
+        value = float(self.timestamps()[i])
+        if np.isnan(value):
+            return None
+        zone = vec.default_zone(self._default_tz)
+        return datetime.fromtimestamp(value, zone) if zone is not None else \
+            datetime.fromtimestamp(value)
 
     def records(self, start: int, stop: int) -> list[Record]:
         stop = min(stop, self.record_count)
@@ -890,6 +905,8 @@ class LogFile:
                     f"({failed[0]}); those records were parsed one by one.")
             if yearless_chunks:
                 self._plan_years(times, sorted(yearless_chunks))
+            if self._format.inherits_time:
+                _carry_times_forward(times)
             self._levels, self._times = levels, times
 
     def _fill_batch(self, levels: np.ndarray, times: np.ndarray, a: int, b: int,
@@ -1046,6 +1063,18 @@ class LogFile:
                 self._levels, self._times = self._levels[:kept], self._times[:kept]  # type: ignore[index]
         self._start(background=False, progress=None, cancel=None)
         return Refresh(self.record_count - before)
+
+
+def _carry_times_forward(times: np.ndarray) -> None:
+    """Give each record without a time (NaN) the time of the last record before it that has
+    one (``LogFormat.inherits_time``); records before the first time keep none."""
+    known = ~np.isnan(times)
+    if known.all() or not known.any():
+        return
+    idx = np.where(known, np.arange(len(times)), -1)
+    np.maximum.accumulate(idx, out=idx)
+    fill = ~known & (idx >= 0)
+    times[fill] = times[idx[fill]]
 
 
 def _batches(offsets: np.ndarray, a: int, n: int, data_end: int) -> list[tuple[int, int]]:

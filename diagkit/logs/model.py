@@ -166,11 +166,15 @@ class LogFormat:
     * ``for_sample(lines) -> LogFormat``: the format for one file, given its first lines:
       ``self``, or a copy bound to what the file declares in a header (W3C's ``#Fields:``).
     * ``message_start(line, ctx) -> int | None``: where the message begins in a first line.
+    * ``inherits_time``: records without a time take the previous record's (LogFile does it).
     """
 
     name = "plain"
     title = "Plain text (one record per line)"
     multiline = False
+    # a record without a time of its own happened at the previous record's time: the writer
+    # stamps only when the second changes (MariaDB's general query log)
+    inherits_time = False
 
     def sniff(self, lines: list[str]) -> float:
         return 0.01  # the fallback: anything fits a little

@@ -303,6 +303,7 @@ class MysqlGeneralFormat(_MultiLine):
 
     name = "mysql-general"
     title = "MySQL / MariaDB general query log"
+    inherits_time = True  # MariaDB writes the time only when the second changes
     start_spec = StartSpec(_ISO_DATE + (b"T ",), (_D, _D, _D, _D, _D, _D, b" ", b" 0123456789"),
                            (b"\t", b"\t", b" 0123456789"))
 
