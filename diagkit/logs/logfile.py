@@ -395,7 +395,8 @@ class LogFile:
 
     def _reset_index(self) -> None:
         self._lines = _Growable()
-        self._recs: _Growable | None = None  # record start line numbers; None: every line
+        # record start line numbers; None: every line so far is a record
+        self._recs: _Growable | None = None
         self._next_line = 0  # offset where the next not-yet-complete line begins
         self._data_end = 0  # end of the last indexed line
         self._partial_tail = False  # the last indexed line had no newline (end of file)
@@ -495,6 +496,7 @@ class LogFile:
 
     def _add_lines(self, starts: np.ndarray, whole: np.ndarray | None, end: int) -> None:
         base = self._lines.n
+        new_recs: np.ndarray | None = None
         if whole is not None:
             try:
                 mask = np.asarray(self._format.record_starts(whole, starts), dtype=bool)
@@ -504,13 +506,19 @@ class LogFile:
                                       f"({exc}); every line is a record.")
             if base == 0 and len(mask):
                 mask[0] = True  # the file's first line always opens a record
-            if self._recs is None:
-                self._recs = _Growable(max(1024, self._lines._a.size // 4))
-            new_recs = np.flatnonzero(mask) + base
+            if self._recs is not None or not mask.all():
+                # the first continuation line: from here on records need their own index
+                # (until then every line is a record and none is kept: a multi-line format
+                # on a file without continuations costs no second array of line numbers)
+                new_recs = np.flatnonzero(mask) + base
+                if self._recs is None:
+                    recs = _Growable(max(1024, self._lines._a.size // 4))
+                    recs.extend(np.arange(base, dtype=np.int64))
         with self._lock:
             self._lines.extend(starts)
-            if whole is not None:
-                assert self._recs is not None
+            if new_recs is not None:
+                if self._recs is None:
+                    self._recs = recs
                 self._recs.extend(new_recs)
             self._offsets_cache = None
             self._data_end = end

@@ -1923,11 +1923,131 @@ def _java_logger_then_sep(rows: np.ndarray, col: np.ndarray) -> tuple[np.ndarray
     return match, sure & run_ok
 
 
+def fraction_after(rows: np.ndarray, col: np.ndarray, *, comma: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An optional ``[.,]\\d+`` at ``col``: (where it ends - ``col`` when there is none,
+    microseconds from its first six digits, sure: fewer than 16 digits were seen)."""
+    sep = take(rows, col)
+    has = ((sep == 46) | ((sep == 44) if comma else False)) & is_digit(take(rows, col + 1))
+    end, got = _scan_once(rows, col + 1, 17, lambda x: ~is_digit(x))
+    count = np.where(has, np.minimum(end - (col + 1), 6), 0)
+    us = _six_digits(window(rows, col + 1, 8), 0, count)
+    return np.where(has, end, col), np.where(has, us, 0), ~has | got
+
+
+def civil_epoch(year: np.ndarray, month: np.ndarray, day: np.ndarray, hh: np.ndarray,
+                mi: np.ndarray, ss: np.ndarray, us: np.ndarray, default_tz: object | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Naive civil fields -> (epoch seconds as the formats' ``_civil`` + ``timestamp()`` give
+    them, valid: a real date and time - the formats give None for Feb 30 or 25:61 -, ok: the
+    epoch is final)."""
+    n = len(year)
+    out = np.full(n, np.nan)
+    valid = valid_date(year, month, day) & (hh >= 0) & (hh < 24) & (mi >= 0) & (mi < 60) \
+        & (ss >= 0) & (ss < 60)
+    vi = np.flatnonzero(valid)
+    ok = np.zeros(n, dtype=bool)
+    if len(vi):
+        days = epoch_days(year[vi], month[vi], day[vi])
+        vals, good = wall_to_epoch(days, (hh * 3600 + mi * 60 + ss)[vi], us[vi], default_tz)
+        out[vi] = vals
+        ok[vi] = good
+    return out, valid, ok
+
+
+_JAVA_STAMP_CASES = ("iso", "time", "compact", "yy", "dmy")
+
+
+def _java_stamps(h: Headers, rows: np.ndarray, lead: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ``_J_TS`` alternatives at ``lead``, tried in the regex's order: ISO, ``HH:MM:SS``
+    (the file's day), Hadoop ``yyMMdd HHmmss``, Spark ``yy/MM/dd HH:mm:ss``, Tomcat / JUL
+    ``dd-MMM-yyyy HH:mm:ss`` (``-`` or space). (which case matched: index into
+    ``_JAVA_STAMP_CASES`` or -1; where the stamp ends; epoch seconds; the time is valid; ok:
+    the epoch is final - False sends the record to Python)."""
+    n = len(rows)
+    case = np.full(n, -1, dtype=np.int8)
+    te = np.zeros(n, dtype=_I64)
+    t = np.full(n, np.nan)
+    valid = np.zeros(n, dtype=bool)
+    final = np.ones(n, dtype=bool)
+    parts = iso_at(rows, lead, seps=b" T", comma=True, zone="optional")
+    case[parts.ok] = 0
+    te[parts.ok] = parts.end[parts.ok]
+    w = window(rows, lead, 24)
+    dg = is_digit(w)
+    v = w.astype(_I64) - 48
+
+    def num(i: int, k: int) -> np.ndarray:
+        out = np.zeros(n, dtype=_I64)
+        for j in range(i, i + k):
+            out = out * 10 + v[:, j]
+        return out
+
+    def all_digits(*cols: int) -> np.ndarray:
+        return np.logical_and.reduce([dg[:, c] for c in cols])
+
+    rest = case < 0
+    # "HH:MM:SS[.,frac]"
+    clock = rest & all_digits(0, 1, 3, 4, 6, 7) & (w[:, 2] == 58) & (w[:, 5] == 58)
+    # "yyMMdd HHmmss"
+    compact = rest & ~clock & all_digits(0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12) & (w[:, 6] == 32)
+    # "yy/MM/dd HH:mm:ss[.,frac]"
+    yy = rest & ~clock & ~compact & all_digits(0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16) \
+        & (w[:, 2] == 47) & (w[:, 5] == 47) & (w[:, 8] == 32) & (w[:, 11] == 58) \
+        & (w[:, 14] == 58)
+    # "dd-MMM-yyyy HH:mm:ss[.,frac]", each of the two separators "-" or " "
+    upper = (w[:, 3] - np.uint8(65)) < np.uint8(26)
+    lower = ((w[:, 4] - np.uint8(97)) < np.uint8(26)) & ((w[:, 5] - np.uint8(97)) < np.uint8(26))
+    dash = lambda x: (x == 45) | (x == 32)
+    dmy = rest & ~clock & ~compact & ~yy & all_digits(0, 1, 7, 8, 9, 10, 12, 13, 15, 16, 18, 19) \
+        & dash(w[:, 2]) & upper & lower & dash(w[:, 6]) & (w[:, 11] == 32) & (w[:, 14] == 58) \
+        & (w[:, 17] == 58)
+    for k, (mask, frac_at) in enumerate(((clock, 8), (compact, -1), (yy, 17), (dmy, 20)), 1):
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            continue
+        if frac_at >= 0:
+            end, us, sure = fraction_after(rows[idx], lead[idx] + frac_at)
+        else:
+            end, us, sure = lead[idx] + 13, np.zeros(len(idx), dtype=_I64), np.ones(len(idx), bool)
+        case[idx] = k
+        te[idx] = end
+        final[idx] = sure
+        if k == 1:
+            hh, mi, ss = num(0, 2)[idx], num(3, 2)[idx], num(6, 2)[idx]
+            good = (hh < 24) & (mi < 60) & (ss < 60)
+            tv, ok_t = time_of_day_epoch(h, np.where(good, hh * 3600 + mi * 60 + ss, -1), us)
+            t[idx], valid[idx] = tv, good
+            final[idx] &= ok_t | ~good
+            continue
+        if k == 2:
+            y, mo, d = 2000 + num(0, 2)[idx], num(2, 2)[idx], num(4, 2)[idx]
+            hh, mi, ss = num(7, 2)[idx], num(9, 2)[idx], num(11, 2)[idx]
+        elif k == 3:
+            y, mo, d = 2000 + num(0, 2)[idx], num(3, 2)[idx], num(6, 2)[idx]
+            hh, mi, ss = num(9, 2)[idx], num(12, 2)[idx], num(15, 2)[idx]
+        else:
+            y, mo, d = num(7, 4)[idx], month_from_name(w[idx], 3), num(0, 2)[idx]
+            hh, mi, ss = num(12, 2)[idx], num(15, 2)[idx], num(18, 2)[idx]
+        tv, good, ok_t = civil_epoch(y, mo, d, hh, mi, ss, us, h.default_tz)
+        t[idx], valid[idx] = tv, good
+        final[idx] &= ok_t | ~good
+    if parts.ok.any():
+        tv, good = iso_epoch(parts, h.default_tz)
+        t = np.where(parts.ok, tv, t)
+        valid |= parts.ok & good
+        final &= ~parts.ok | good
+    return case, te, t, valid, final
+
+
 @register("java")
 def extract_java(h: Headers) -> Extracted:
     """``[TS] [thread] LEVEL logger - msg``, ``TS LEVEL [thread] logger - msg``, ``TS LEVEL
-    logger: msg`` (Spring Boot's ``TS LEVEL pid --- ...`` reads the same way for time and
-    level); ``HH:MM:SS`` without a date is put on the file's day (:func:`time_of_day_epoch`)."""
+    logger: msg`` (Spring Boot's ``TS LEVEL pid --- ...`` and Spark's ``TS LEVEL logger: msg``
+    read the same way for time and level), Tomcat / JUL ``TS LEVEL [thread] class msg`` and
+    Hadoop / HDFS ``TS pid LEVEL logger: msg``, with every stamp of ``_J_TS``; ``HH:MM:SS``
+    without a date is put on the file's day (:func:`time_of_day_epoch`)."""
     n = len(h.starts)
     res = Extracted.empty(n)
     if n == 0:
@@ -1935,23 +2055,13 @@ def extract_java(h: Headers) -> Extracted:
     rows = gather(h.buf, h.starts, h.ends, 160)
     ok = nul_free(h)
     lead = (rows[:, 0] == 91).astype(_I64)
-    parts = iso_at(rows, lead, seps=b" T", comma=True, zone="optional")
-    # a time without a date: HH:MM:SS[.,frac]
-    tw = window(rows, lead, 8)
-    only_time = ~parts.ok & is_digit(tw[:, 0]) & is_digit(tw[:, 1]) & (tw[:, 2] == 58) \
-        & is_digit(tw[:, 3]) & is_digit(tw[:, 4]) & (tw[:, 5] == 58) & is_digit(tw[:, 6]) \
-        & is_digit(tw[:, 7])
-    fr = take(rows, lead + 8)
-    fd = (fr == 46) | (fr == 44)
-    t_end_time, got_t = _scan_once(rows, lead + 9, 16, lambda x: ~is_digit(x))
-    te = np.where(parts.ok, parts.end,
-                  np.where(fd & is_digit(take(rows, lead + 9)), t_end_time, lead + 8))
-    started = parts.ok | (only_time & (~fd | got_t))
-    te = te + (take(rows, te) == 93)
+    case, te, t, valid, final = _java_stamps(h, rows, lead)
+    started = case >= 0
+    bracketed = lead > 0
+    te = te + (take(rows, te) == 93)  # "\]?"
     p = skip_spaces(rows, te)
     spaced = p > te
     levels = np.zeros(n, dtype=np.int8)
-    sure = np.zeros(n, dtype=bool)
     # J0: "[thread] +LEVEL +LOGGER *[-:]"
     th = take(rows, p) == 91
     close, got = _scan_once(rows, p + 1, 120, lambda x: (x == 93) | (x == 0))
@@ -1971,29 +2081,26 @@ def extract_java(h: Headers) -> Extracted:
     m1, s1 = _java_logger_then_sep(rows, l1)
     j1 = started & spaced & ~th & (lv1 > 0) & asc1 & (q1 > p + run1) \
         & (~th1 | (got1 & (l1 > close1 + 1)))
+    # Tomcat / JUL: "TS LEVEL [thread] LOGGER msg", single spaces, no "[" before the stamp
+    log_end, got_l = _scan_once(rows, l1, 96, lambda x: ~_JAVA_LOGGER[x])
+    jt = started & ~bracketed & (p == te + 1) & (lv1 > 0) & asc1 & (q1 == p + run1 + 1) & th1 \
+        & got1 & (l1 == close1 + 2) & got_l & (log_end > l1) & (take(rows, log_end) == 32)
+    # Hadoop / HDFS: "TS pid LEVEL LOGGER: ", single spaces, no "[" before the stamp
+    pid_end, got_p = _scan_once(rows, p, 24, lambda x: ~is_digit(x))
+    lv4, run4, asc4 = _JAVA_LEVEL_WORDS.at(rows, pid_end + 1)
+    l4 = pid_end + 1 + run4 + 1
+    log4_end, got4 = _scan_once(rows, l4, 96, lambda x: ~_JAVA_LOGGER[x])
+    j4 = started & ~bracketed & (p == te + 1) & got_p & (pid_end > p) \
+        & (take(rows, pid_end) == 32) & (lv4 > 0) & asc4 & (take(rows, l4 - 1) == 32) & got4 \
+        & (log4_end > l4) & (take(rows, log4_end) == 58)
     hit0 = j0 & s0 & m0
-    hit1 = j1 & s1 & m1
+    hit1 = (j1 & s1 & m1) | jt
+    hit4 = j4 & ~hit0 & ~hit1
     levels[hit0] = lv0[hit0]
     levels[hit1] = lv1[hit1]
-    sure |= hit0 | hit1
-    ok &= sure
-    t, good = iso_epoch(parts, h.default_tz)
-    timed = ok & parts.ok
-    ok &= ~timed | good
-    clock = ok & ~parts.ok
-    if clock.any():
-        _, hh = digits(tw, 0, 2)
-        _, mi = digits(tw, 3, 2)
-        _, ss = digits(tw, 6, 2)
-        frac = window(rows, lead + 9, 8)
-        count = np.where(fd & is_digit(take(rows, lead + 9)),
-                         np.minimum(t_end_time - (lead + 9), 6), 0)
-        us = _six_digits(frac, 0, count)
-        sod = np.where((hh < 24) & (mi < 60) & (ss < 60), hh * 3600 + mi * 60 + ss, -1)
-        tc, good_c = time_of_day_epoch(h, sod, us)
-        t = np.where(clock, tc, t)
-        ok &= ~clock | good_c
-    res.times = np.where(ok, t, np.nan)
+    levels[hit4] = lv4[hit4]
+    ok &= (hit0 | hit1 | hit4) & final
+    res.times = np.where(ok & valid, t, np.nan)
     res.levels = np.where(ok, levels, 0).astype(np.int8)
     res.done = ok
     return res

@@ -162,9 +162,29 @@ def python_line(draw: st.DrawFn) -> str:
 
 
 @st.composite
+def java_stamp(draw: st.DrawFn) -> str:
+    """Hadoop's yyMMdd HHmmss, Spark's yy/MM/dd HH:mm:ss, Tomcat's dd-MMM-yyyy HH:mm:ss.SSS
+    (also with spaces), a time of day; valid and odd values."""
+    d2 = st.one_of(st.integers(1, 28), st.integers(0, 99)).map(lambda v: f"{v:02d}")
+    mo, day, yy = draw(d2), draw(d2), draw(d2)
+    hh, mi, ss = draw(d2), draw(d2), draw(d2)
+    frac = draw(st.sampled_from(["", ".123", ",5", ".1234567", ".", "," + "9" * 18]))
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        return f"{yy}{mo}{day} {hh}{mi}{ss}"
+    if kind == 1:
+        return f"{yy}/{mo}/{day} {hh}:{mi}:{ss}{frac}"
+    if kind == 2:
+        sep = draw(st.sampled_from(["-", " "]))
+        return f"{day}{sep}{draw(st.sampled_from(MONTHS))}{sep}" \
+               f"{draw(st.sampled_from(['2024', '0000', '1999']))} {hh}:{mi}:{ss}{frac}"
+    return f"{hh}:{mi}:{ss}{frac}"
+
+
+@st.composite
 def java_line(draw: st.DrawFn) -> str:
     stamp = draw(st.one_of(valid_iso(sep=" ", zone=False), valid_iso(), iso_stamp(),
-                           st.just("12:34:56.789"), st.just("12:34:56")))
+                           st.just("12:34:56.789"), st.just("12:34:56"), java_stamp()))
     if draw(st.integers(0, 4)) == 0:
         stamp = f"[{stamp}]"
     word = draw(st.sampled_from(LEVEL_WORDS))
@@ -172,8 +192,13 @@ def java_line(draw: st.DrawFn) -> str:
     logger = draw(st.sampled_from(["com.example.App", "App:12", "a-b", "x", "Foo$Bar", "a.b:c",
                                    "é"]))
     sep = draw(st.sampled_from([" - ", ": ", " : ", " -", " ", "", " x "]))
-    layout = draw(st.integers(0, 3))
+    layout = draw(st.integers(0, 5))
     msg = draw(message)
+    if layout == 4:  # Tomcat / java.util.logging
+        return f"{stamp} {word} [{thread}] {logger} {msg}"
+    if layout == 5:  # Hadoop / HDFS
+        pid = draw(st.sampled_from(["148", "1", "", "x", "١"]))
+        return f"{stamp} {pid} {word} {logger}{draw(st.sampled_from([': ', ':', ' ']))}{msg}"
     if layout == 0:
         return f"{stamp} [{thread}] {word} {logger}{sep}{msg}"
     if layout == 1:
@@ -391,7 +416,11 @@ TYPICAL = {
                "2024-03-01 10:00:00,123 - app - ERROR - failed", "WARNING:root:careful"],
     "java": ["2024-03-01 10:00:00.123 [main] INFO com.example.App - started",
              "2024-03-01T10:00:00,123 ERROR [pool-1] com.example.Db - lost",
-             "2024-03-01 10:00:00.123  WARN 4242 --- [main] c.e.App : hm"],
+             "2024-03-01 10:00:00.123  WARN 4242 --- [main] c.e.App : hm",
+             "081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 done",
+             "17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: Registered",
+             "05-Dec-2026 10:19:52.297 SEVERE [main] org.apache.catalina.Server.await x",
+             "12:34:56.789 [main] WARN com.example.App - time of day only"],
     "access": ['10.0.0.1 - - [01/Mar/2024:10:00:00 +0100] "GET / HTTP/1.1" 200 512 "-" "curl"',
                '10.0.0.2 - bob [01/Mar/2024:10:00:01 +0100] "POST /x HTTP/1.1" 503 -'],
     "apache-error": ["[Fri Mar 01 10:00:00.123456 2024] [core:error] [pid 1] AH00124: x",
@@ -415,7 +444,7 @@ def test_typical_lines_take_the_fast_path(fmt: str, tmp_path: Path) -> None:
         offsets = log.record_offsets()
         ends, _ = log._header_ends(0, log.record_count, offsets, buf)
         got = vectorized.extractor_for(fmt)(  # type: ignore[misc]
-            vectorized.Headers(buf, np.asarray(offsets), ends, None))
+            vectorized.Headers(buf, np.asarray(offsets), ends, None, log.context.reference_time))
         del buf
         assert got.done.all(), [log.raw_bytes(int(i)) for i in np.flatnonzero(~got.done)[:3]]
         assert not np.isnan(log.timestamps()).all() or fmt == "python"
