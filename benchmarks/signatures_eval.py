@@ -308,6 +308,7 @@ def throughput(folder: Path, records: int, full: bool) -> None:
     print("CPU seconds of the mining process (the machine is shared: wall time in brackets)")
     print(f"{'file':11} {'records':>10} {'sigs':>5} {'mine s':>13} {'rec/s':>10} "
           f"{'arrays s':>8} {'9.5M: mine':>10} {'+ arrays':>9}")
+    ends: list[tuple[str, int, tuple[float, float, int, tuple[float, float]]]] = []
     for kind, bodies, redraw in kinds:
         path = data / f"signatures-{kind}-{n}.log"
         if not path.exists():
@@ -328,7 +329,32 @@ def throughput(folder: Path, records: int, full: bool) -> None:
         mine = f"{r['mine_s']:.1f} ({r['wall_s']:.1f})"
         print(f"{kind:11} {r['records']:10,} {r['signatures']:5} {mine:>13} {rate:10,.0f} "
               f"{r['arrays_s']:8.1f} {mine_9m:9.1f}s {both_9m:8.1f}s")
+        ends.append((kind, r["records"], _cli_end_to_end(path)))
+    print("\n`diagkit logs signatures FILE --top 3` end to end (open, index, level/time arrays, "
+          "mining, output), a fresh process each")
+    for kind, count, (wall, cpu, rss, load) in ends:
+        scale = TARGET_RECORDS / count
+        print(f"{kind:11} {count:10,} records: wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS "
+              f"{rss / 2**20:.0f} MiB (load average before {load[0]:.2f}, after {load[1]:.2f})"
+              + ("" if scale == 1 else f"; x{scale:.1f} for 9.5M: wall {wall * scale:.1f} s"))
     print(f"target: signatures of {TARGET_RECORDS:,} records in under {TARGET_SECONDS:.0f} s")
+
+
+def _cli_end_to_end(path: Path) -> tuple[float, float, int, tuple[float, float]]:
+    """(wall s, CPU s, peak RSS bytes, load averages before/after) of the CLI on ``path``."""
+    import os
+
+    code = "import sys; from diagkit.cli import main; sys.exit(main(sys.argv[1:]))"
+    load0 = os.getloadavg()[0]
+    t = time.perf_counter()
+    pid = subprocess.Popen([sys.executable, "-c", code, "logs", "signatures", str(path),
+                            "--top", "3"], cwd=ROOT, stdout=subprocess.DEVNULL).pid
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - t
+    if status:
+        print(f"  the CLI failed on {path} (status {status})", file=sys.stderr)
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, \
+        (load0, os.getloadavg()[0])
 
 
 def main() -> int:

@@ -49,6 +49,7 @@ from functools import lru_cache
 import numpy as np
 
 from diagkit.logs.formats.apps import ISO_LEVEL_WORDS, JAVA_LEVEL_WORDS, PY_LEVEL_WORDS
+from diagkit.logs.formats.databases import MYSQL_LEVELS
 from diagkit.logs.model import Level
 
 __all__ = [
@@ -1691,7 +1692,11 @@ class WordTable:
 
     WIDTH = 16
 
-    def __init__(self, words: tuple[str, ...] | list[str], *, numbered: bool = False) -> None:
+    def __init__(self, words: tuple[str, ...] | list[str] | dict[str, Level], *,
+                 numbered: bool = False, value: int | None = None) -> None:
+        """``words``: a mapping gives each word its level (else ``Level.parse``); ``value``:
+        what every listed word gives instead (a membership test)."""
+        given = words if isinstance(words, dict) else {}
         keys = {self._key(w.encode()): w for w in words}
         pairs = sorted(keys.items())
         self.codes = np.array([c for c, _ in pairs], dtype=np.uint64)
@@ -1699,7 +1704,9 @@ class WordTable:
                             for c, _ in pairs], dtype=np.uint64)
         self.hi = np.array([int.from_bytes(keys[c].encode()[8:].ljust(8, b"\0"), "little")
                             for c, _ in pairs], dtype=np.uint64)
-        self.levels = np.array([int(Level.parse(w)) for _, w in pairs], dtype=np.int8)
+        self.levels = np.array([value if value is not None else int(given.get(w) or
+                                                                      Level.parse(w))
+                                for _, w in pairs], dtype=np.int8)
         self.numbered = numbered
 
     @staticmethod
@@ -2380,5 +2387,239 @@ def extract_rfc5424(h: Headers) -> Extracted:
     levels = np.where(has_pri, levels, word_lv)
     res.times = np.where(ok & timed, t, np.nan)
     res.levels = np.where(ok, levels, 0).astype(np.int8)
+    res.done = ok
+    return res
+
+
+# --------------------------------------------------------------------------- fixed layouts
+#
+# Layouts whose header is a fixed run of fields: each extractor checks the whole header its
+# format's regex needs before the message (so ``done`` means the regex matches) and reads the
+# time and level from their columns; every other line goes to Python.
+
+
+def _digits_value(w: np.ndarray, first: int, count: int) -> np.ndarray:
+    """Columns ``first .. first + count - 1`` of ``w`` as a number (digits not checked)."""
+    out = np.zeros(len(w), dtype=_I64)
+    for c in range(first, first + count):
+        out = out * 10 + (w[:, c].astype(_I64) - 48)
+    return out
+
+
+def _all_digits(w: np.ndarray, cols: tuple[int, ...] | range) -> np.ndarray:
+    return np.logical_and.reduce([is_digit(w[:, c]) for c in cols])
+
+
+def _year_less_or_civil(h: Headers, year: np.ndarray | None, month: np.ndarray, day: np.ndarray,
+                        hh: np.ndarray, mi: np.ndarray, ss: np.ndarray, us: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The formats' ``_civil`` where a year is written (``year`` >= 0), their ``_year_less``
+    (a year-less key, see :class:`YearPlan`) where it is not (``year`` < 0 or None): (times,
+    yearless, ok: the time is final - an invalid date or time is a final NaN)."""
+    n = len(month)
+    times = np.full(n, np.nan)
+    ok = np.ones(n, dtype=bool)
+    written = np.zeros(n, dtype=bool) if year is None else year >= 0
+    clock = (hh < 24) & (mi < 60) & (ss < 60)
+    sentinel = np.full(n, SENTINEL_YEAR, dtype=_I64)
+    keyed = ~written & clock & valid_date(sentinel, month, day)
+    times[keyed] = yearless_key(month[keyed], day[keyed], (hh * 3600 + mi * 60 + ss)[keyed],
+                                us[keyed])
+    wi = np.flatnonzero(written)
+    if len(wi):
+        assert year is not None
+        t, _, good = civil_epoch(year[wi], month[wi], day[wi], hh[wi], mi[wi], ss[wi], us[wi],
+                                 h.default_tz)
+        times[wi] = t
+        valid = valid_date(year[wi], month[wi], day[wi]) & clock[wi]
+        ok[wi] = good | ~valid
+    return times, keyed, ok
+
+
+_LOGCAT_LEVEL = np.zeros(256, dtype=np.int8)
+for _ch, _lv in (("V", Level.TRACE), ("D", Level.DEBUG), ("I", Level.INFO), ("W", Level.WARNING),
+                 ("E", Level.ERROR), ("F", Level.CRITICAL), ("A", Level.CRITICAL)):
+    _LOGCAT_LEVEL[ord(_ch)] = int(_lv)
+_UID = _lut(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+
+
+@register("logcat")
+def extract_logcat(h: Headers) -> Extracted:
+    """threadtime: ``[YYYY-]MM-DD HH:MM:SS.fff +[uid +]pid +tid L tag *: msg`` (also ``-v
+    year`` / ``-v uid``); the time and brief layouts are left to Python."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    if n == 0:
+        return res
+    rows = gather(h.buf, h.starts, h.ends, 128)
+    ok = nul_free(h)
+    with_year = _all_digits(rows, range(4)) & (rows[:, 4] == 45)
+    off = np.where(with_year, 5, 0).astype(_I64)
+    w = window(rows, off, 15)
+    ok &= _all_digits(w, (0, 1, 3, 4, 6, 7, 9, 10, 12, 13)) & (w[:, 2] == 45) \
+        & (w[:, 5] == 32) & (w[:, 8] == 58) & (w[:, 11] == 58) & (w[:, 14] == 46)
+    frac_end, got = _scan_once(rows, off + 15, 8, lambda x: ~is_digit(x))
+    nfrac = frac_end - (off + 15)
+    ok &= got & (nfrac >= 3) & (nfrac <= 6) & (take(rows, frac_end) == 32)
+    us = _six_digits(window(rows, off + 15, 8), 0, np.minimum(nfrac, 6))
+    # the fields after the time: [uid] pid tid, then "L "
+    a0 = skip_spaces(rows, frac_end)
+    a1, g1 = _scan_once(rows, a0, 40, lambda x: ~_UID[x])
+    b0 = skip_spaces(rows, a1)
+    b1, g2 = _scan_once(rows, b0, 24, lambda x: ~is_digit(x))
+    c0 = skip_spaces(rows, b1)
+    c1, g3 = _scan_once(rows, c0, 24, lambda x: ~is_digit(x))
+    a_num = _scan_once(rows, a0, 40, lambda x: ~is_digit(x))[0] == a1
+    fields = g1 & (a1 > a0) & (take(rows, a1) == 32) & (b0 > a1) & g2 & (b1 > b0) \
+        & (take(rows, b1) == 32)
+    # no uid: "pid +tid L " (the regex tries a uid first; only one reading has "L " after it)
+    no_uid = fields & a_num & (_LOGCAT_LEVEL[take(rows, b1 + 1)] > 0) \
+        & (take(rows, b1 + 2) == 32)
+    uid = fields & ~no_uid & (c0 > b1) & g3 & (c1 > c0) & (take(rows, c1) == 32)
+    lv_at = np.where(no_uid, b1 + 1, c1 + 1)
+    level = _LOGCAT_LEVEL[take(rows, lv_at)]
+    ok &= (no_uid | uid) & (level > 0) & (take(rows, lv_at + 1) == 32)
+    # "tag *: ": any ": " from the tag on (the tag is lazy, anything before it)
+    colon = (rows[:, :-1] == 58) & (rows[:, 1:] == 32)
+    _, found = _scan_once(colon, lv_at + 2, 96, lambda x: x)
+    ok &= found
+    year = np.where(with_year, _digits_value(rows, 0, 4), -1)
+    times, yearless, good = _year_less_or_civil(
+        h, year, _digits_value(w, 0, 2), _digits_value(w, 3, 2), _digits_value(w, 6, 2),
+        _digits_value(w, 9, 2), _digits_value(w, 12, 2), us)
+    ok &= good
+    res.times = np.where(ok, times, np.nan)
+    res.levels = np.where(ok, level, 0).astype(np.int8)
+    res.done = ok
+    res.yearless = yearless & ok
+    return res
+
+
+_GLOG_LEVEL = np.zeros(256, dtype=np.int8)
+for _ch, _lv in (("I", Level.INFO), ("W", Level.WARNING), ("E", Level.ERROR),
+                 ("F", Level.CRITICAL)):
+    _GLOG_LEVEL[ord(_ch)] = int(_lv)
+_GLOG_FILE = WS_OR_ODD.copy()  # [^:\]\s]: stops at ":", "]", whitespace and non-ASCII
+_GLOG_FILE[[0, 0x3A, 0x5D]] = True
+
+
+@register("glog")
+def extract_glog(h: Headers) -> Extracted:
+    """``Lmmdd hh:mm:ss.uuuuuu +thread file:line] msg`` (glog < 0.7: year-less) and
+    ``Lyyyymmdd ...``; the ``Log file created at:`` header is left to Python."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    if n == 0:
+        return res
+    rows = gather(h.buf, h.starts, h.ends, 128)
+    ok = nul_free(h)
+    level = _GLOG_LEVEL[rows[:, 0]]
+    with_year = _all_digits(rows, range(1, 9)) & (rows[:, 9] == 32)
+    off = np.where(with_year, 5, 1).astype(_I64)  # where "mmdd" starts
+    w = window(rows, off, 20)
+    ok &= (level > 0) & _all_digits(w, (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 16, 17, 18, 19)) \
+        & (w[:, 4] == 32) & (w[:, 7] == 58) & (w[:, 10] == 58) & (w[:, 13] == 46)
+    t0 = skip_spaces(rows, off + 20)
+    t1, g1 = _scan_once(rows, t0, 24, lambda x: ~is_digit(x))
+    ok &= (t0 > off + 20) & g1 & (t1 > t0) & (take(rows, t1) == 32)
+    f1, g2 = _scan_once(rows, t1 + 1, 64, lambda x: _GLOG_FILE[x])
+    ok &= g2 & (f1 > t1 + 1) & (take(rows, f1) == 58)
+    l1, g3 = _scan_once(rows, f1 + 1, 12, lambda x: ~is_digit(x))
+    ok &= g3 & (l1 > f1 + 1) & (take(rows, l1) == 93)
+    year = np.where(with_year, _digits_value(rows, 1, 4), -1)
+    times, yearless, good = _year_less_or_civil(
+        h, year, _digits_value(w, 0, 2), _digits_value(w, 2, 2), _digits_value(w, 5, 2),
+        _digits_value(w, 8, 2), _digits_value(w, 11, 2), _digits_value(w, 14, 6))
+    ok &= good
+    res.times = np.where(ok, times, np.nan)
+    res.levels = np.where(ok, level, 0).astype(np.int8)
+    res.done = ok
+    res.yearless = yearless & ok
+    return res
+
+
+_DPKG_ACTIONS = WordTable(("startup", "status", "configure", "install", "upgrade", "remove",
+                           "purge", "trigproc", "conffile", "unpack"), value=1)
+_ALTERNATIVES = b"update-alternatives "
+
+
+@register("dpkg")
+def extract_dpkg(h: Headers) -> Extracted:
+    """``[update-alternatives ]YYYY-MM-DD HH:MM:SS`` then ``: msg`` or `` ACTION msg``; dpkg
+    writes no levels."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    if n == 0:
+        return res
+    rows = gather(h.buf, h.starts, h.ends, 64)
+    ok = nul_free(h)
+    alt = np.ones(n, dtype=bool)
+    for i, c in enumerate(_ALTERNATIVES):
+        alt &= rows[:, i] == c
+    off = np.where(alt, len(_ALTERNATIVES), 0).astype(_I64)
+    w = window(rows, off, 22)
+    ok &= _all_digits(w, (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)) & (w[:, 4] == 45) \
+        & (w[:, 7] == 45) & (w[:, 10] == 32) & (w[:, 13] == 58) & (w[:, 16] == 58)
+    # ": msg" or " ACTION\b": the action word is a table word whose next byte is no \w
+    colon = (w[:, 19] == 58) & (w[:, 20] == 32)
+    known, _, asc = _DPKG_ACTIONS.at(rows, off + 20)
+    ok &= colon | ((w[:, 19] == 32) & (known > 0) & asc)
+    times, valid, good = civil_epoch(
+        _digits_value(w, 0, 4), _digits_value(w, 5, 2), _digits_value(w, 8, 2),
+        _digits_value(w, 11, 2), _digits_value(w, 14, 2), _digits_value(w, 17, 2),
+        np.zeros(n, dtype=_I64), h.default_tz)
+    ok &= good | ~valid
+    res.times = np.where(ok & valid, times, np.nan)
+    res.levels = np.zeros(n, dtype=np.int8)
+    res.done = ok
+    return res
+
+
+_MYSQL_LEVEL_WORDS = WordTable(MYSQL_LEVELS)
+
+
+@register("mysql")
+def extract_mysql(h: Headers) -> Extracted:
+    """``YYYY-MM-DD[T ]HH:MM:SS[.ffffff][Z|+HH:MM] +[thread +][Level] `` (MySQL 5.7+, MariaDB)
+    and ``YYMMDD [H]H:MM:SS +[thread +][Level] `` (MySQL 5.5); level Note/System/Info: info."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    if n == 0:
+        return res
+    rows = gather(h.buf, h.starts, h.ends, 96)
+    ok = nul_free(h)
+    parts = iso_at(rows, 0, seps=b"T ", comma=False, zone="optional", max_frac=6)
+    end = parts.end
+    # the regex takes "Z" or "+HH:MM" only (no "+HHMM")
+    zone_ok = ~parts.has_zone | (take(rows, end - 1) == 90) | (take(rows, end - 3) == 58)
+    iso = parts.ok & zone_ok
+    w = rows[:, :15]
+    short = ~iso & _all_digits(w, (0, 1, 2, 3, 4, 5, 8, 10, 11, 13, 14)) & (w[:, 6] == 32) \
+        & ((w[:, 7] == 32) | is_digit(w[:, 7])) & (w[:, 9] == 58) & (w[:, 12] == 58)
+    te = np.where(iso, end, 15)
+    p = skip_spaces(rows, te)
+    # an optional thread id, then "[Level] "
+    d1, gd = _scan_once(rows, p, 24, lambda x: ~is_digit(x))
+    threaded = gd & (d1 > p) & (take(rows, d1) == 32)
+    q = np.where(threaded, skip_spaces(rows, d1), p)
+    level, run, asc = _MYSQL_LEVEL_WORDS.at(rows, q + 1)
+    ok &= (iso | short) & (p > te) & (take(rows, q) == 91) & (level != 0) & asc \
+        & (take(rows, q + 1 + run) == 93) & (take(rows, q + 2 + run) == 32)
+    times = np.full(n, np.nan)
+    if iso.any():
+        t, good = iso_epoch(parts, h.default_tz)
+        times = np.where(iso, t, times)
+        ok &= ~iso | good
+    si = np.flatnonzero(short & ok)
+    if len(si):
+        hour = np.where(w[si, 7] == 32, 0, w[si, 7].astype(_I64) - 48) * 10 + w[si, 8] - 48
+        t, valid, good = civil_epoch(
+            2000 + _digits_value(w[si], 0, 2), _digits_value(w[si], 2, 2),
+            _digits_value(w[si], 4, 2), hour.astype(_I64), _digits_value(w[si], 10, 2),
+            _digits_value(w[si], 13, 2), np.zeros(len(si), dtype=_I64), h.default_tz)
+        times[si] = np.where(valid, t, np.nan)
+        ok[si] &= good | ~valid
+    res.times = np.where(ok, times, np.nan)
+    res.levels = np.where(ok, level, 0).astype(np.int8)
     res.done = ok
     return res

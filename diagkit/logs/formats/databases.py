@@ -234,12 +234,16 @@ class PostgresCsvFormat(_MultiLine):
 
 _MY_TS = (r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)?)"
           r"|(?P<short>\d{6} [ \d]\d:\d\d:\d\d)")
+# the level words of the error log and what they mean (the regex and the vectorised
+# extractor in diagkit.logs.vectorized are both built from this table)
+MYSQL_LEVELS: dict[str, Level] = {
+    "Note": Level.INFO, "System": Level.INFO, "Info": Level.INFO, "Warning": Level.WARNING,
+    "ERROR": Level.ERROR, "Error": Level.ERROR, "Debug": Level.DEBUG, "Critical": Level.CRITICAL}
 _MYSQL_ERR = re.compile(
-    r"(?:" + _MY_TS + r") +(?:(?P<thread>\d+) +)?\[(?P<lvl>Note|Warning|ERROR|Error|System|"
-    r"Info|Debug|Critical)\] (?:\[(?P<code>MY-\d+)\] \[(?P<subsys>[^\]]*)\] )?"
+    r"(?:" + _MY_TS + r") +(?:(?P<thread>\d+) +)?\[(?P<lvl>" + "|".join(MYSQL_LEVELS) + r")\] "
+    r"(?:\[(?P<code>MY-\d+)\] \[(?P<subsys>[^\]]*)\] )?"
     r"(?:(?P<engine>InnoDB|Aria|mysqld|mariadbd|Slave SQL|Slave I/O|WSREP): )?(?P<msg>.*)\Z",
     re.DOTALL)
-_MYSQL_LEVELS = {"Note": Level.INFO, "System": Level.INFO, "Info": Level.INFO}
 
 
 def _mysql_time(m: re.Match[str], ctx: ParseContext) -> datetime | None:
@@ -283,7 +287,7 @@ class MysqlErrorFormat(_MultiLine):
             extra["code"] = m.group("code")
         source = m.group("subsys") or m.group("engine") or ""
         return Fields(timestamp=_mysql_time(m, ctx),
-                      level=_MYSQL_LEVELS.get(word) or Level.parse(word),
+                      level=MYSQL_LEVELS[word],
                       source=source, message=m.group("msg") + rest, extra=extra)
 
 
