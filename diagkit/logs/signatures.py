@@ -1018,6 +1018,7 @@ def mine_logs(
     times come from its per-record arrays. Other objects need ``record_count`` and
     ``record(i)``."""
     miner = SignatureMiner(similarity, depth=depth)
+    _arrays_meanwhile(logs)
     raw: list[np.ndarray] = []
     stats: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
     total = sum(log.record_count for log in logs) or 1  # type: ignore[attr-defined]
@@ -1057,6 +1058,26 @@ def mine_logs(
 
 _BULK_SAMPLE = 200
 _BULK_CHUNK = 1 << 16
+
+
+def _arrays_meanwhile(logs: Sequence[object]) -> None:
+    """Start computing each LogFile's level/time arrays in a thread while the records are
+    mined: mining is Python on one core, the arrays are numpy that lets go of the GIL, and the
+    counts need both only at the end (``levels()`` then waits for the thread's result). An
+    error there is left for that later call to raise."""
+    todo = [log for log in logs
+            if callable(getattr(log, "arrays_ready", None)) and not log.arrays_ready()
+            and callable(getattr(log, "levels", None))]
+
+    def work() -> None:
+        for log in todo:
+            try:
+                log.levels()  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - raised again where the arrays are used
+                return
+
+    if todo:
+        threading.Thread(target=work, name="log arrays", daemon=True).start()
 
 
 @dataclass(frozen=True)
