@@ -803,7 +803,7 @@ def _non_digit(x: np.ndarray) -> np.ndarray:
 def syslog_message_start(rows: np.ndarray, p: np.ndarray, length: np.ndarray
                          ) -> tuple[np.ndarray, np.ndarray]:
     r"""Where the message starts after ``TIMESTAMP`` ending at column ``p``, as ``_RFC3164``'s
-    `` (\S+) (?:([^\s:\[\]]+)(?:\[(\d+)\])?:(?: |\Z))?(.*)`` reads it: (column, ok).
+    `` (\S+) (?:([^\s:\[\]]+)(?:\[(\d+)\]:?|:)(?: |\Z))?(.*)`` reads it: (column, ok).
     Hosts and tags longer than 48 bytes are left to Python."""
     n, width = rows.shape
     ok = take(rows, p) == 32
@@ -824,12 +824,15 @@ def syslog_message_start(rows: np.ndarray, p: np.ndarray, length: np.ndarray
         d, found = _scan(part, t_end[bi] + 1, 12, _non_digit)
         d_end[bi] = np.where(found, d, width)
     d_byte = take(rows, d_end)
-    after_pid = take(rows, d_end + 2)
+    # "tag[pid]:" or, as rsyslog writes a message it received as RFC 5424, "tag[pid]" without
+    # the colon; then a space or the end of the line
+    stop = d_end + (take(rows, d_end + 1) == 0x3A)
+    after_pid = take(rows, stop + 1)
     pid_tag = (bracket & (d_end > t_end + 1) & (d_byte == 0x5D)
-               & (take(rows, d_end + 1) == 0x3A) & ((after_pid == 32) | (d_end + 2 == length)))
+               & ((after_pid == 32) | (stop + 1 == length)))
     ok &= ~bracket | ((d_end < width - 3) & (d_byte < 0x80))  # \d takes Unicode digits
     tagged = (t_end > rest) & (colon_tag | pid_tag)
-    colon = np.where(pid_tag, d_end + 1, t_end)
+    colon = np.where(pid_tag, stop, t_end)
     msg = np.where(tagged, np.minimum(colon + 2, length), rest)
     return msg, ok
 

@@ -117,6 +117,7 @@ def syslog_line(draw: st.DrawFn) -> str:
     pri = draw(st.sampled_from(["", "", "", "<13>", "<191>"]))
     host = draw(st.sampled_from(["web1", "db-2.example.com", "h", "x" * 60]))
     tag = draw(st.sampled_from(["sshd[1234]: ", "cron: ", "kernel: ", "app[x]: ", "a[]: ",
+                                "myapp[4242] ", "myapp[42]x ", "app[1]",
                                 "systemd-resolved[87654321]: ", "p" * 50 + ": ", "", "x:",
                                 "prog[12]:"]))
     lead = draw(st.sampled_from(["", "", "[", "<", "(", " ", "  "]))
@@ -522,3 +523,20 @@ def test_typical_lines_take_the_fast_path(fmt: str, tmp_path: Path) -> None:
         assert got.done.all(), [log.raw_bytes(int(i)) for i in np.flatnonzero(~got.done)[:3]]
         assert not np.isnan(log.timestamps()).all() or fmt == "python"
         assert (log.levels() != 0).any() or fmt == "dpkg"  # dpkg writes no levels
+
+
+def test_syslog_tags_without_colon(tmp_path: Path) -> None:
+    # rsyslog writes "tag[pid] " without a colon for a message it received as RFC 5424: the
+    # fast path reads those lines as the format does (the level word is then no message start)
+    lines = ["Dec  5 10:23:53 vm myapp[4242] error: disk full", "Dec  5 10:23:53 vm myapp[1]",
+             "Dec  5 10:23:53 vm myapp[4242]: warning: x", "Dec  5 10:23:53 vm myapp[42]x error"]
+    path = tmp_path / "syslog"
+    _write(path, lines, "\n", True, datetime(2026, 12, 6))
+    with assert_same(path, "rfc3164") as log:
+        buf = np.frombuffer(log._mm, dtype=np.uint8)  # type: ignore[arg-type]
+        offsets = log.record_offsets()
+        ends, _ = log._header_ends(0, log.record_count, offsets, buf)
+        got = vectorized.extract_syslog(vectorized.Headers(buf, np.asarray(offsets), ends, None))
+        del buf
+        assert got.done.all()
+        assert list(log.levels()) == [40, 0, 30, 0]
