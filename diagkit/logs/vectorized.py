@@ -48,8 +48,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from diagkit.logs.formats._base import _abbrev_tz
 from diagkit.logs.formats.apps import ISO_LEVEL_WORDS, JAVA_LEVEL_WORDS, PY_LEVEL_WORDS
-from diagkit.logs.formats.databases import MYSQL_LEVELS
+from diagkit.logs.formats.databases import MYSQL_LEVELS, PG_LEVELS
 from diagkit.logs.model import Level
 
 __all__ = [
@@ -2622,6 +2623,99 @@ def extract_mysql(h: Headers) -> Extracted:
             _digits_value(w[si], 13, 2), np.zeros(len(si), dtype=_I64), h.default_tz)
         times[si] = np.where(valid, t, np.nan)
         ok[si] &= good | ~valid
+    res.times = np.where(ok, times, np.nan)
+    res.levels = np.where(ok, level, 0).astype(np.int8)
+    res.done = ok
+    return res
+
+
+_PG_LEVEL_WORDS = WordTable(PG_LEVELS)
+_PG_WORD_LENGTHS = sorted({len(w) for w in PG_LEVELS})
+_LETTER = _lut(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_PG_BEFORE = _lut(b" :]")
+
+
+def _zone_offsets(rows: np.ndarray, start: np.ndarray, end: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The zone written in columns ``start .. end`` of each row (``UTC``, ``CET``, ``+01``,
+    ``-05:30``: at most 6 bytes) as the formats' ``_abbrev_tz`` reads it: (offset seconds,
+    known). Looked up once per distinct spelling."""
+    n = len(rows)
+    width = end - start
+    w = window(rows, start, 8)
+    w = np.where(np.arange(8)[None, :] < width[:, None], w, np.uint8(0))
+    code = np.ascontiguousarray(w).view("<u8").reshape(n)
+    offsets = np.zeros(n, dtype=_I64)
+    known = np.zeros(n, dtype=bool)
+    uniq, inverse = np.unique(code, return_inverse=True)
+    for k, c in enumerate(uniq.tolist()):
+        text = int(c).to_bytes(8, "little").rstrip(b"\0").decode("ascii", "replace")
+        zone = _abbrev_tz(text) if text else None
+        delta = zone.utcoffset(None) if zone is not None else None
+        if delta is not None:
+            at = inverse.reshape(-1) == k
+            offsets[at] = int(delta.total_seconds())
+            known[at] = True
+    return offsets, known
+
+
+@register("postgres")
+def extract_postgres(h: Headers) -> Extracted:
+    """``%m``/``%t`` prefixes: ``YYYY-MM-DD HH:MM:SS[.fff][ ZONE]PREFIX SEVERITY:  msg`` where
+    the first ``:  `` of the line follows the severity (``LOG``, ``ERROR``, ``DEBUG1``...)
+    after a space, ``:`` or ``]``; the zone (``UTC``, ``+01``) as the format reads it."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    if n == 0:
+        return res
+    rows = gather(h.buf, h.starts, h.ends, 160)
+    width = rows.shape[1]
+    ok = nul_free(h)
+    parts = iso_at(rows, 0, seps=b" ", comma=False, zone="none", max_frac=6)
+    te = parts.end
+    ok &= parts.ok
+    # the zone: "(?: ([A-Za-z]{1,6}|[+-]\d\d(?::?\d\d)?))?", greedy
+    spaced = take(rows, te) == 32
+    z0 = te + 1
+    letters_end, _ = _scan_once(rows, z0, 8, lambda x: ~_LETTER[x])
+    alpha = spaced & (letters_end > z0)
+    sign = take(rows, z0)
+    numeric = spaced & ((sign == 43) | (sign == 45)) & is_digit(take(rows, z0 + 1)) \
+        & is_digit(take(rows, z0 + 2))
+    colon = take(rows, z0 + 3) == 58
+    mm_at = z0 + 3 + colon
+    has_mm = is_digit(take(rows, mm_at)) & is_digit(take(rows, mm_at + 1))
+    num_end = np.where(has_mm, mm_at + 2, z0 + 3)
+    tz_end = np.where(alpha, np.minimum(letters_end, z0 + 6), np.where(numeric, num_end, te))
+    has_tz = alpha | numeric
+    # the first ":  " after the zone, and the severity right before it
+    sep = (rows[:, :-2] == 58) & (rows[:, 1:-1] == 32) & (rows[:, 2:] == 32)
+    c, found = _scan_once(sep, tz_end, width, lambda x: x)
+    level = np.zeros(n, dtype=np.int8)
+    for k in _PG_WORD_LENGTHS:
+        ws = c - k
+        lv, run, asc = _PG_LEVEL_WORDS.at(rows, ws)
+        hit = found & (level == 0) & (lv > 0) & (run == k) & asc \
+            & _PG_BEFORE[take(rows, ws - 1)] & (ws - 1 >= tz_end)
+        level = np.where(hit, lv, level)
+    ok &= level > 0
+    # the time: the user's zone wins over the written one (as _pg_time: a localized time
+    # keeps its zone), else the written zone where it is known, else local time
+    times = np.full(n, np.nan)
+    written = np.zeros(n, dtype=bool)
+    if default_zone(h.default_tz) is None and (has_tz & ok).any():
+        offsets, known = _zone_offsets(rows, np.where(has_tz, z0, te), tz_end)
+        written = has_tz & known & ok
+        wi = np.flatnonzero(written)
+        if len(wi):
+            times[wi] = aware_to_epoch(parts.days[wi], parts.sod[wi], parts.us[wi], offsets[wi])
+            ok[wi] &= ~np.isnan(times[wi])
+    naive = np.flatnonzero(ok & ~written)
+    if len(naive):
+        vals, good = wall_to_epoch(parts.days[naive], parts.sod[naive], parts.us[naive],
+                                   h.default_tz)
+        times[naive] = vals
+        ok[naive[~good]] = False
     res.times = np.where(ok, times, np.nan)
     res.levels = np.where(ok, level, 0).astype(np.int8)
     res.done = ok

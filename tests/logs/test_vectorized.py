@@ -375,7 +375,22 @@ def mysql_line(draw: st.DrawFn) -> str:
            f"{draw(st.sampled_from([' ', '']))}[{word}{tail}{draw(message)}"
 
 
+@st.composite
+def postgres_line(draw: st.DrawFn) -> str:
+    stamp = draw(st.one_of(valid_iso(sep=" ", zone=False), iso_stamp(seps=" ", comma=False),
+                           st.just("2024-03-01 10:00:00.1234567")))
+    zone = draw(st.sampled_from([" UTC", " CET", " utc", " EST", " XYZ", " +01", " -05:30",
+                                 " +0530", "", " postgres", " LOG", " +1"]))
+    prefix = draw(st.sampled_from([" [1234] ", " [1234] app@db ", ":[local]:u@d:[12]:", " ",
+                                   "", " [12]: [3-1] user=u,db=d ", " x"]))
+    word = draw(st.sampled_from(["LOG", "ERROR", "FATAL", "PANIC", "WARNING", "NOTICE", "INFO",
+                                 "DEBUG", "DEBUG1", "DEBUG5", "DEBUG7", "DETAIL", "log", "ERR"]))
+    sep = draw(st.sampled_from([":  ", ": ", ":  23505: ", ":"]))
+    return f"{stamp}{zone}{prefix}{word}{sep}{draw(message)}"
+
+
 FORMAT_LINES: dict[str, st.SearchStrategy[str]] = {
+    "postgres": postgres_line(),
     "logcat": logcat_line(),
     "glog": glog_line(),
     "dpkg": dpkg_line(),
@@ -503,6 +518,9 @@ TYPICAL = {
     "dpkg": ["2024-01-02 03:04:05 status installed bash:amd64 5.2-2",
              "2024-01-02 03:04:05 startup archives unpack",
              "update-alternatives 2024-01-02 03:04:05: run with --install /usr/bin/x x"],
+    "postgres": ["2026-12-05 10:18:00.787 UTC [30218] LOG:  database system is ready",
+                 "2026-12-05 10:18:01 CET [30219] postgres@app ERROR:  relation \"x\" does not",
+                 "2026-12-05 10:18:02.1 +01 [1]: [2-1] user=u,db=d FATAL:  password failed"],
     "mysql": ["2020-08-06T14:25:02.835618Z 0 [Note] [MY-012487] [InnoDB] DDL log recovery",
               "2024-01-02 03:04:05 0 [Warning] Aborted connection",
               "130107  9:35:51 [ERROR] Can't start server"],

@@ -40,6 +40,8 @@ _PG_MAIN = ("DEBUG1", "DEBUG2", "DEBUG3", "DEBUG4", "DEBUG5", "DEBUG", "LOG", "I
             "WARNING", "ERROR", "FATAL", "PANIC")
 _PG_PARTS = ("DETAIL", "HINT", "QUERY", "CONTEXT", "STATEMENT", "LOCATION")
 _PG_LEVELS = {"LOG": Level.INFO, "FATAL": Level.CRITICAL, "PANIC": Level.CRITICAL}
+# every severity of a message line and its level (also the vectorised extractor's table)
+PG_LEVELS: dict[str, Level] = {w: _PG_LEVELS.get(w) or Level.parse(w) for w in _PG_MAIN}
 _PG_TS = (r"(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?)"
           r"(?: (?P<tz>[A-Za-z]{1,6}|[+-]\d\d(?::?\d\d)?))?")
 _PG_LINE = re.compile(
@@ -150,8 +152,7 @@ class PostgresFormat(_MultiLine):
         m = _PG_LINE.match(first)
         if m is None:
             return unparsed(text, ctx)
-        word = m.group("lvl")
-        level = _PG_LEVELS.get(word) or Level.parse(word)
+        level = PG_LEVELS[m.group("lvl")]
         extra: dict[str, str] = {}
         pid = None
         prefix = m.group("prefix")
