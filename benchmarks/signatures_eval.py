@@ -45,6 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.logs_bench import MSGS, PROGS, USERS
 from diagkit.logs.logfile import open_logs
 from diagkit.logs.signatures import Signature, SignatureMiner, mine_logs
 from tests.logs.labelled import (
@@ -228,20 +229,8 @@ def generated(seed: int, records: int) -> None:
 
 # --- 3. throughput -----------------------------------------------------------------------------
 
-_PROGS = ["sshd", "cron", "kernel", "systemd", "nginx", "postfix/smtpd", "dbus-daemon", "app"]
-_BODIES = [  # the bodies of benchmarks/logs_bench.py
-    "Accepted publickey for {user} from 10.0.{a}.{b} port {port} ssh2",
-    "pam_unix(cron:session): session opened for user {user} by (uid=0)",
-    "EXT4-fs warning (device sda{a}): ext4_end_bio: I/O error 10 writing to inode {port}",
-    "Started Session {port} of user {user}.",
-    "GET /api/v1/items/{port} HTTP/1.1 200 {b} \"-\" \"curl/7.88\"",
-    "connect from unknown[10.1.{a}.{b}]",
-    "error: connection timed out after {a} ms to backend {user}",
-    "Out of memory: Killed process {port} ({user}) total-vm:{b}kB",
-    "warning: disk usage {a}% on /var",
-    "Failed password for invalid user {user} from 192.168.{a}.{b} port {port} ssh2",
-]
-_USERS = ["root", "alice", "bob", "www-data", "postgres", "deploy"]
+# the programs, message bodies and users of benchmarks/logs_bench.py
+_PROGS, _BODIES, _USERS = PROGS, MSGS, USERS
 _NUMBERS = re.compile(r"(?<![A-Za-z])\d+(?![A-Za-z])")  # numbers, not digits inside names
 
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
@@ -1572,6 +1572,19 @@ def string_time(h: Headers, start: np.ndarray, end: np.ndarray
     return iso_epoch(parts, h.default_tz)
 
 
+def _rows_per_key(keys: tuple[str, ...], found: dict[bytes, JsonValue], chosen: np.ndarray,
+                  ok: np.ndarray) -> Iterator[tuple[bytes, JsonValue, np.ndarray]]:
+    """(key, its values, the rows still ok that take their value from it) for each key some
+    row chose; ``ok`` is read afresh for each key (the caller clears rows as it goes)."""
+    for i, key in enumerate(keys):
+        v = found.get(key.encode())
+        if v is None:
+            continue
+        sel = np.flatnonzero(ok & (chosen == i))
+        if len(sel):
+            yield key.encode(), v, sel
+
+
 @register("jsonl")
 def extract_jsonl(h: Headers) -> Extracted:
     """Flat JSON objects: the first usable time key (an ISO string or a number) and level key
@@ -1585,24 +1598,11 @@ def extract_jsonl(h: Headers) -> Extracted:
     buf = h.buf
     chosen_t = _choose(time_keys, found, buf, n)
     chosen_l = _choose(level_keys, found, buf, n)
-    for i, key in enumerate(level_keys):
-        if key.encode() not in found:
-            continue
-        sel = np.flatnonzero(ok & (chosen_l == i))
-        if not len(sel):
-            continue
-        v = found[key.encode()]
-        lv, sure = _levels_by_value("jsonl", key.encode(), v.kind[sel], buf, v.start[sel],
-                                    v.end[sel])
+    for key, v, sel in _rows_per_key(level_keys, found, chosen_l, ok):
+        lv, sure = _levels_by_value("jsonl", key, v.kind[sel], buf, v.start[sel], v.end[sel])
         res.levels[sel] = lv
         ok[sel[~sure]] = False
-    for i, key in enumerate(time_keys):
-        if key.encode() not in found:
-            continue
-        sel = np.flatnonzero(ok & (chosen_t == i))
-        if not len(sel):
-            continue
-        v = found[key.encode()]
+    for _, v, sel in _rows_per_key(time_keys, found, chosen_t, ok):
         kind = v.kind[sel]
         st = sel[kind == _J_STRING]
         if len(st):

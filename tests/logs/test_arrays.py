@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -43,16 +42,6 @@ def _assert_same(path: Path, **kw: object) -> LogFile:
     finally:
         slow.close()
     return fast
-
-
-@pytest.fixture
-def local_tz(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """Run with a local zone that has DST (naive times are local time)."""
-    monkeypatch.setenv("TZ", "Europe/Berlin")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.mark.parametrize("sample", sorted(p for p in DATA.rglob("*") if p.is_file()),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import string
-import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from diagkit.logs import vectorized
 from diagkit.logs.logfile import LogFile
+from tests.logs.conftest import local_zone
 
 # --------------------------------------------------------------------------- pieces
 
@@ -444,17 +445,10 @@ def assert_same(path: Path, fmt: str, default_tz: object | None = None) -> LogFi
 
 
 @pytest.fixture(scope="module")
-def berlin() -> object:
+def berlin() -> Iterator[None]:
     """A local zone with DST for the whole module (naive times are local time)."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "Europe/Berlin"
-    time.tzset()
-    yield
-    if old is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
+    with local_zone("Europe/Berlin"):
+        yield
 
 
 def test_every_extractor_has_a_line_strategy() -> None:

@@ -6,7 +6,6 @@ than an hour after the mtime) - never on the year-less reference day LogFile par
 from __future__ import annotations
 
 import os
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,15 +36,6 @@ TIME_ONLY = {
              "00:00:01.000 [main] WARN com.example.App - two"),
     "timestamped": ("23:59:58 one thing", "00:00:01 another"),
 }
-
-
-@pytest.fixture
-def utc(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def _log(tmp_path: Path, fmt: str, lines: tuple[str, str]) -> Path:
