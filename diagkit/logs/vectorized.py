@@ -103,10 +103,14 @@ EXTRACTORS: dict[str, Extractor] = {}
 
 
 def register(name: str) -> Callable[[Extractor], Extractor]:
-    """Decorator: ``@register("rfc3164")`` makes the function the extractor of that format."""
+    """Decorator: ``@register("rfc3164")`` makes the function the extractor of that format
+    (the registry calls it only for a batch of at least one record)."""
 
     def add(fn: Extractor) -> Extractor:
-        EXTRACTORS[name] = fn
+        def run(h: Headers) -> Extracted:
+            return fn(h) if len(h.starts) else Extracted.empty(0)
+
+        EXTRACTORS[name] = run
         return fn
 
     return add
@@ -845,8 +849,6 @@ def extract_syslog(h: Headers) -> Extracted:
     level word. ``<PRI>``, a year after the time and one-space days are left to Python."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     length = h.ends - h.starts
     rows = gather(h.buf, h.starts, h.ends, _SYSLOG_W)
     ok = nul_free(h)
@@ -1591,8 +1593,6 @@ def extract_jsonl(h: Headers) -> Extracted:
     (any value: mapped through the format's ``parse`` once per distinct value)."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     time_keys, level_keys = _jsonl_keys()
     ok, found = json_values(h, tuple(k.encode() for k in (*time_keys, *level_keys)))
     buf = h.buf
@@ -1629,8 +1629,6 @@ def extract_journald(h: Headers) -> Extracted:
     number) and ``PRIORITY`` (mapped through the format's ``parse`` per distinct value)."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     t_key, p_key = b"__REALTIME_TIMESTAMP", b"PRIORITY"
     ok, found = json_values(h, (t_key, p_key))
     buf = h.buf
@@ -1776,8 +1774,6 @@ def extract_iso_level(h: Headers) -> Extracted:
     (``_ISO_LEVEL``): the earliest word of the list with word boundaries around it."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     length = h.ends - h.starts
     rows = gather(h.buf, h.starts, h.ends, 128)
     ok = nul_free(h)
@@ -1850,8 +1846,6 @@ def extract_python(h: Headers) -> Extracted:
     ``LEVEL:name:msg`` (no time); the other layouts are left to Python."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     rows = gather(h.buf, h.starts, h.ends, 128)
     ok = nul_free(h)
     width = rows.shape[1]
@@ -2061,8 +2055,6 @@ def extract_java(h: Headers) -> Extracted:
     without a date is put on the file's day (:func:`time_of_day_epoch`)."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     rows = gather(h.buf, h.starts, h.ends, 160)
     ok = nul_free(h)
     lead = (rows[:, 0] == 91).astype(_I64)
@@ -2129,8 +2121,6 @@ def extract_access(h: Headers) -> Extracted:
     escaped quote in the request and other rarities are left to Python."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     buf, s, e = h.buf, h.starts, h.ends
     ok = nul_free(h)
     rows = gather(buf, s, e, 96)
@@ -2231,8 +2221,6 @@ def extract_apache_error(h: Headers) -> Extracted:
     ``yyyy/mm/dd HH:MM:SS [level] pid#tid: ...``."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     rows = gather(h.buf, h.starts, h.ends, 96)
     ok = nul_free(h)
     c = rows
@@ -2344,8 +2332,6 @@ def extract_rfc5424(h: Headers) -> Extracted:
     PRI's severity, else the message's leading level word. Structured data is left to Python."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     length = h.ends - h.starts
     rows = gather(h.buf, h.starts, h.ends, 128)
     ok = nul_free(h)
@@ -2453,8 +2439,6 @@ def extract_logcat(h: Headers) -> Extracted:
     year`` / ``-v uid``); the time and brief layouts are left to Python."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     rows = gather(h.buf, h.starts, h.ends, 128)
     ok = nul_free(h)
     with_year = _all_digits(rows, range(4)) & (rows[:, 4] == 45)
@@ -2513,8 +2497,6 @@ def extract_glog(h: Headers) -> Extracted:
     ``Lyyyymmdd ...``; the ``Log file created at:`` header is left to Python."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     rows = gather(h.buf, h.starts, h.ends, 128)
     ok = nul_free(h)
     level = _GLOG_LEVEL[rows[:, 0]]
@@ -2553,8 +2535,6 @@ def extract_dpkg(h: Headers) -> Extracted:
     writes no levels."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     rows = gather(h.buf, h.starts, h.ends, 64)
     ok = nul_free(h)
     alt = np.ones(n, dtype=bool)
@@ -2588,8 +2568,6 @@ def extract_mysql(h: Headers) -> Extracted:
     and ``YYMMDD [H]H:MM:SS +[thread +][Level] `` (MySQL 5.5); level Note/System/Info: info."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     rows = gather(h.buf, h.starts, h.ends, 96)
     ok = nul_free(h)
     parts = iso_at(rows, 0, seps=b"T ", comma=False, zone="optional", max_frac=6)
@@ -2666,8 +2644,6 @@ def extract_postgres(h: Headers) -> Extracted:
     after a space, ``:`` or ``]``; the zone (``UTC``, ``+01``) as the format reads it."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     rows = gather(h.buf, h.starts, h.ends, 160)
     width = rows.shape[1]
     ok = nul_free(h)
