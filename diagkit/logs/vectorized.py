@@ -848,7 +848,6 @@ def extract_syslog(h: Headers) -> Extracted:
     ``YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM) host [tag[pid]:] msg``; level: the message's leading
     level word. ``<PRI>``, a year after the time and one-space days are left to Python."""
     n = len(h.starts)
-    res = Extracted.empty(n)
     length = h.ends - h.starts
     rows = gather(h.buf, h.starts, h.ends, _SYSLOG_W)
     ok = nul_free(h)
