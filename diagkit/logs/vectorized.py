@@ -543,6 +543,20 @@ def _u64_at(rows: np.ndarray, col: np.ndarray) -> np.ndarray:
     return win[base].view("<u8").reshape(n)
 
 
+def message_level(h: Headers, msg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`leading_level` of the messages starting at column ``msg`` of each record, past
+    up to seven leading spaces or tabs (``\\s*``): (level, sure, the 16 bytes read at the
+    message itself)."""
+    head = gather(h.buf, h.starts + msg, h.ends, 8)
+    blank = (head == 32) | (head == 9)
+    skip = np.argmin(blank, axis=1)
+    skip[blank.all(axis=1)] = 8
+    rows = gather(h.buf, h.starts + msg + skip, h.ends, 16)
+    levels, sure = leading_level(rows)
+    at_msg = rows if not skip.any() else gather(h.buf, h.starts + msg, h.ends, 16)
+    return levels, sure & (skip < 8), at_msg
+
+
 def leading_level(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r"""``_LEVEL_WORD_AT_START`` on rows that start at the message: (level, sure).
 
@@ -892,8 +906,7 @@ def extract_syslog(h: Headers) -> Extracted:
     ok &= classic | iso
     msg, good = syslog_message_start(rows, p, length)
     ok &= good
-    lv_rows = gather(h.buf, h.starts + msg, h.ends, 16)
-    levels, sure = leading_level(lv_rows)
+    levels, sure, _ = message_level(h, msg)
     ok &= sure
     times = np.full(n, np.nan)
     if parts is not None and iso.any():
@@ -2368,8 +2381,7 @@ def extract_rfc5424(h: Headers) -> Extracted:
         dk = take(rows, 1 + k).astype(_I64) - 48
         pri = np.where(k < pri_len, pri * 10 + dk, pri)
     levels = np.where(has_pri, _SYSLOG_SEVERITY[pri % 8], 0).astype(np.int8)
-    lv_rows = gather(h.buf, h.starts + msg, h.ends, 16)
-    word_lv, sure = leading_level(lv_rows)
+    word_lv, sure, lv_rows = message_level(h, msg)
     # a message starting with the UTF-8 BOM: parse strips it first; left to Python
     bom = (lv_rows[:, 0] == 0xEF)
     ok &= has_pri | (sure & ~bom)
