@@ -36,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,8 +154,10 @@ def _bodies(rnd: random.Random) -> list[tuple[str, str, str]]:
     return out
 
 
-def generate_rfc3339(path: Path, size_mb: int, seed: int = 11) -> None:
-    """``2024-03-01T00:00:00.135248Z web3 sshd[2211]: WARNING message`` lines."""
+def _write_blocks(path: Path, size_mb: int, seed: int,
+                  block: Callable[[random.Random, int, list[tuple[str, str, str]]], str]) -> None:
+    """``size_mb`` of blocks of lines (``block(rnd, t_us, bodies)``: 5-40 lines of one second
+    or so), the clock moving up to 2 s between blocks; written beside ``path``, then renamed."""
     rnd = random.Random(seed)
     bodies = _bodies(rnd)
     target = size_mb << 20
@@ -164,41 +167,42 @@ def generate_rfc3339(path: Path, size_mb: int, seed: int = 11) -> None:
     with open(tmp, "w", encoding="utf-8", buffering=8 << 20) as out:
         while written < target:
             t_us += rnd.randint(0, 2_000_000)
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t_us // 1_000_000))
-            head = f"{stamp}.{t_us % 1_000_000:06d}Z web{rnd.randint(1, 4)} "
-            lines = []
-            for _ in range(rnd.randint(5, 40)):
-                prog, pid, msg = rnd.choice(bodies)
-                lines.append(f"{head}{prog}[{pid}]: {rnd.choice(LEVEL_WORDS)} {msg}\n")
-            block = "".join(lines)
-            out.write(block)
-            written += len(block)
+            text = block(rnd, t_us, bodies)
+            out.write(text)
+            written += len(text)
     tmp.replace(path)
+
+
+def generate_rfc3339(path: Path, size_mb: int, seed: int = 11) -> None:
+    """``2024-03-01T00:00:00.135248Z web3 sshd[2211]: WARNING message`` lines."""
+
+    def block(rnd: random.Random, t_us: int, bodies: list[tuple[str, str, str]]) -> str:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t_us // 1_000_000))
+        head = f"{stamp}.{t_us % 1_000_000:06d}Z web{rnd.randint(1, 4)} "
+        lines = []
+        for _ in range(rnd.randint(5, 40)):
+            prog, pid, msg = rnd.choice(bodies)
+            lines.append(f"{head}{prog}[{pid}]: {rnd.choice(LEVEL_WORDS)} {msg}\n")
+        return "".join(lines)
+
+    _write_blocks(path, size_mb, seed, block)
 
 
 def generate_jsonl(path: Path, size_mb: int, seed: int = 12) -> None:
     """JSON lines with time/level/host/pid/msg keys (the way structlog or pino write them)."""
-    rnd = random.Random(seed)
-    bodies = _bodies(rnd)
-    target = size_mb << 20
-    t_us = 1_709_251_200 * 1_000_000
-    written = 0
-    tmp = path.with_suffix(".part")
-    with open(tmp, "w", encoding="utf-8", buffering=8 << 20) as out:
-        while written < target:
-            t_us += rnd.randint(0, 2_000_000)
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t_us // 1_000_000))
-            stamp += f".{t_us % 1_000_000 // 1000:03d}Z"
-            lines = []
-            for _ in range(rnd.randint(5, 40)):
-                prog, pid, msg = rnd.choice(bodies)
-                lines.append(json.dumps({"time": stamp, "level": rnd.choice(LEVEL_WORDS).lower(),
-                                         "host": f"web{rnd.randint(1, 4)}", "app": prog,
-                                         "pid": int(pid), "msg": msg}) + "\n")
-            block = "".join(lines)
-            out.write(block)
-            written += len(block)
-    tmp.replace(path)
+
+    def block(rnd: random.Random, t_us: int, bodies: list[tuple[str, str, str]]) -> str:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t_us // 1_000_000))
+        stamp += f".{t_us % 1_000_000 // 1000:03d}Z"
+        lines = []
+        for _ in range(rnd.randint(5, 40)):
+            prog, pid, msg = rnd.choice(bodies)
+            lines.append(json.dumps({"time": stamp, "level": rnd.choice(LEVEL_WORDS).lower(),
+                                     "host": f"web{rnd.randint(1, 4)}", "app": prog,
+                                     "pid": int(pid), "msg": msg}) + "\n")
+        return "".join(lines)
+
+    _write_blocks(path, size_mb, seed, block)
 
 
 # lnav's own JSON formats do not cover generic JSON lines: describe the keys so it parses them

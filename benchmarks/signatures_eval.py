@@ -45,8 +45,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.logs_bench import MSGS, PROGS, USERS
 from diagkit.logs.logfile import open_logs
-from diagkit.logs.signatures import SignatureMiner
+from diagkit.logs.signatures import Signature, SignatureMiner, mine_logs
 from tests.logs.labelled import (
     FORMAT_NAMES,
     generate,
@@ -95,22 +96,34 @@ def _systems(folder: Path) -> list[tuple[str, Path, Path]]:
     return out
 
 
-def _mine_raw(path: Path) -> tuple[str, int, list[int], list[str], SignatureMiner]:
-    """Signature per LINE of a raw log, mined the way the app does (format detection, record
-    parse, message); a record spanning several lines gives them all its signature."""
+class _Mined:
+    """What :func:`mine_logs` found, read like a miner (``template(id)``, ``len``)."""
+
+    def __init__(self, signatures: list[Signature]) -> None:
+        self._templates = [s.template for s in signatures]
+
+    def template(self, signature_id: int) -> str:
+        return self._templates[signature_id]
+
+    def __len__(self) -> int:
+        return len(self._templates)
+
+
+def _mine_raw(path: Path) -> tuple[str, int, list[int], list[str], _Mined]:
+    """Signature per LINE of a raw log, mined the way the app does (format detection, then
+    :func:`~diagkit.logs.signatures.mine_logs`, the bulk miner ``diagkit logs signatures`` and
+    the log view run); a record spanning several lines gives them all its signature."""
     [log] = open_logs([path])
     try:
-        miner = SignatureMiner()
+        signatures, [ids] = mine_logs([log])
         per_line: list[int] = [-1] * log.line_count
         messages: list[str] = []
         for i in range(log.record_count):
             rec = log.record(i)
-            sid = miner.add(rec.message, level=rec.level, timestamp=rec.timestamp)
             messages.append(rec.message)
             for line in range(rec.first_line, rec.last_line + 1):
-                per_line[line] = sid
-        return log.format.name, log.record_count, [miner.resolve(s) for s in per_line], \
-            messages, miner
+                per_line[line] = int(ids[i])
+        return log.format.name, log.record_count, per_line, messages, _Mined(signatures)
     finally:
         log.close()
 
@@ -122,7 +135,7 @@ def _mine_messages(messages: list[str]) -> tuple[list[int], SignatureMiner]:
 
 
 def _detail(name: str, truth: list[str], templates: dict[str, str], ids: list[int],
-            messages: list[str], miner: SignatureMiner, limit: int = 25) -> None:
+            messages: list[str], miner: SignatureMiner | _Mined, limit: int = 25) -> None:
     """The events that are not grouped exactly, biggest first, with what they were given."""
     by_pred: dict[int, list[int]] = defaultdict(list)
     by_true: dict[str, list[int]] = defaultdict(list)
@@ -216,20 +229,8 @@ def generated(seed: int, records: int) -> None:
 
 # --- 3. throughput -----------------------------------------------------------------------------
 
-_PROGS = ["sshd", "cron", "kernel", "systemd", "nginx", "postfix/smtpd", "dbus-daemon", "app"]
-_BODIES = [  # the bodies of benchmarks/logs_bench.py
-    "Accepted publickey for {user} from 10.0.{a}.{b} port {port} ssh2",
-    "pam_unix(cron:session): session opened for user {user} by (uid=0)",
-    "EXT4-fs warning (device sda{a}): ext4_end_bio: I/O error 10 writing to inode {port}",
-    "Started Session {port} of user {user}.",
-    "GET /api/v1/items/{port} HTTP/1.1 200 {b} \"-\" \"curl/7.88\"",
-    "connect from unknown[10.1.{a}.{b}]",
-    "error: connection timed out after {a} ms to backend {user}",
-    "Out of memory: Killed process {port} ({user}) total-vm:{b}kB",
-    "warning: disk usage {a}% on /var",
-    "Failed password for invalid user {user} from 192.168.{a}.{b} port {port} ssh2",
-]
-_USERS = ["root", "alice", "bob", "www-data", "postgres", "deploy"]
+# the programs, message bodies and users of benchmarks/logs_bench.py
+_PROGS, _BODIES, _USERS = PROGS, MSGS, USERS
 _NUMBERS = re.compile(r"(?<![A-Za-z])\d+(?![A-Za-z])")  # numbers, not digits inside names
 
 
@@ -296,6 +297,7 @@ def throughput(folder: Path, records: int, full: bool) -> None:
     print("CPU seconds of the mining process (the machine is shared: wall time in brackets)")
     print(f"{'file':11} {'records':>10} {'sigs':>5} {'mine s':>13} {'rec/s':>10} "
           f"{'arrays s':>8} {'9.5M: mine':>10} {'+ arrays':>9}")
+    ends: list[tuple[str, int, tuple[float, float, int, tuple[float, float]]]] = []
     for kind, bodies, redraw in kinds:
         path = data / f"signatures-{kind}-{n}.log"
         if not path.exists():
@@ -316,7 +318,32 @@ def throughput(folder: Path, records: int, full: bool) -> None:
         mine = f"{r['mine_s']:.1f} ({r['wall_s']:.1f})"
         print(f"{kind:11} {r['records']:10,} {r['signatures']:5} {mine:>13} {rate:10,.0f} "
               f"{r['arrays_s']:8.1f} {mine_9m:9.1f}s {both_9m:8.1f}s")
+        ends.append((kind, r["records"], _cli_end_to_end(path)))
+    print("\n`diagkit logs signatures FILE --top 3` end to end (open, index, level/time arrays, "
+          "mining, output), a fresh process each")
+    for kind, count, (wall, cpu, rss, load) in ends:
+        scale = TARGET_RECORDS / count
+        print(f"{kind:11} {count:10,} records: wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS "
+              f"{rss / 2**20:.0f} MiB (load average before {load[0]:.2f}, after {load[1]:.2f})"
+              + ("" if scale == 1 else f"; x{scale:.1f} for 9.5M: wall {wall * scale:.1f} s"))
     print(f"target: signatures of {TARGET_RECORDS:,} records in under {TARGET_SECONDS:.0f} s")
+
+
+def _cli_end_to_end(path: Path) -> tuple[float, float, int, tuple[float, float]]:
+    """(wall s, CPU s, peak RSS bytes, load averages before/after) of the CLI on ``path``."""
+    import os
+
+    code = "import sys; from diagkit.cli import main; sys.exit(main(sys.argv[1:]))"
+    load0 = os.getloadavg()[0]
+    t = time.perf_counter()
+    pid = subprocess.Popen([sys.executable, "-c", code, "logs", "signatures", str(path),
+                            "--top", "3"], cwd=ROOT, stdout=subprocess.DEVNULL).pid
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - t
+    if status:
+        print(f"  the CLI failed on {path} (status {status})", file=sys.stderr)
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, \
+        (load0, os.getloadavg()[0])
 
 
 def main() -> int:

@@ -768,37 +768,24 @@ def _logs_show(logs: list[Any], query: Any, args: argparse.Namespace, out: TextI
 
 
 def _logs_stats(logs: list[Any], query: Any, args: argparse.Namespace, out: TextIO) -> int:
-    import numpy as np
-
+    from diagkit.logs.logfile import HeaderSummary
     from diagkit.logs.model import Level
     from diagkit.logs.query import matching_indices
 
     rows = []
     for log in logs:
         info = _log_file_info(log)
-        ts, lv = log.timestamps(), log.levels()
-        if not query.is_empty:
+        if query.is_empty:
+            summary = log.summary()  # without keeping per-record arrays when it can
+        else:
             idx = matching_indices(log, query)
-            ts, lv = ts[idx], lv[idx]
+            summary = HeaderSummary.of(log.levels()[idx], log.timestamps()[idx])
             info["matching"] = len(idx)
-        # in slices: no copy of a whole per-record array (a 1 GiB log has ten million records)
-        levels = np.zeros(int(max(Level)) + 1, dtype=np.int64)
-        missing = 0
-        first, last = np.inf, -np.inf
-        step = 1 << 20
-        for a in range(0, len(ts), step):
-            part = ts[a: a + step]
-            nan = int(np.count_nonzero(np.isnan(part)))
-            missing += nan
-            if nan < len(part):
-                first = min(first, float(np.nanmin(part)))
-                last = max(last, float(np.nanmax(part)))
-            levels += np.bincount(lv[a: a + step].view(np.uint8), minlength=len(levels))
-        timed = np.isfinite(first)
-        info["first"] = _iso(first) if timed else None
-        info["last"] = _iso(last) if timed else None
-        info["without_timestamp"] = missing
-        info["levels"] = {lv.label: int(levels[lv]) for lv in Level if levels[lv]}
+        info["first"] = _iso(summary.first) if summary.first is not None else None
+        info["last"] = _iso(summary.last) if summary.last is not None else None
+        info["without_timestamp"] = summary.without_time
+        info["levels"] = {lv.label: int(summary.levels[lv]) for lv in Level
+                          if summary.levels[lv]}
         rows.append(info)
     if args.json:
         _dump({"schema": JSON_SCHEMA_LOG_STATS, "files": rows}, out)

@@ -27,6 +27,7 @@ GUI can show it on the row, card or tab where it happened.
     │   └── RemoteFileError         a file on the target cannot be copied (missing, denied)
     ├── ProbeError                  a probe definition or user probe script is invalid
     ├── LogFormatError              (logs) a file cannot be read as the requested format
+    │   └── LogTruncated            an open log was cut short under its map (copytruncate)
     ├── BundleError                 (reports) a bundle cannot be written, verified or opened
     └── KbError                     (kb) an article, match rule or article file is invalid
         └── UnsafePattern           a rule's regex that the linear-time engine (RE2) cannot
@@ -272,6 +273,12 @@ class ProbeError(DiagkitError):
 
 class LogFormatError(DiagkitError):
     pass
+
+
+class LogTruncated(LogFormatError):
+    """An open log file shrank below what was indexed (logrotate's ``copytruncate``): its
+    records past the new end are gone, and reading them through the map would kill the
+    process (SIGBUS), so it is checked before and this is raised instead."""
 
 
 class BundleError(DiagkitError):

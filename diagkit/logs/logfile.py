@@ -41,12 +41,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
 from diagkit.config import data_dir, make_private, private_dir
-from diagkit.errors import LogFormatError
+from diagkit.errors import LogFormatError, LogTruncated
 from diagkit.logs import vectorized as vec
 from diagkit.logs.model import Level, LogFormat, ParseContext, Record
 
@@ -127,7 +127,10 @@ def resolve_format(name: str | LogFormat | None, sample: list[str]) -> LogFormat
     mod = _formats()
     if name:
         if mod is not None:
-            return mod.get_format(name)
+            # bound to the sample like a detected one: W3C and Zeek read their columns from
+            # the file's header, also when the format is given by name
+            return mod.get_format(name).for_sample([ln.rstrip("\r\n") for ln in sample
+                                                    if ln.strip()][:200])
         if name == "plain":
             return LogFormat()
         raise LogFormatError(f"Unknown log format {name!r}. Leave out --format to detect it.")
@@ -387,11 +390,13 @@ class LogFile:
                                  default_tz=self._default_tz)
         # records are parsed against the year-less reference; LogFile supplies the years
         self._pctx = ParseContext(reference_time=vec.YEARLESS_REFERENCE,
-                                  default_tz=self._default_tz)
+                                  default_tz=self._default_tz,
+                                  day_reference=self._ctx.reference_time)
 
     def _reset_index(self) -> None:
         self._lines = _Growable()
-        self._recs: _Growable | None = None  # record start line numbers; None: every line
+        # record start line numbers; None: every line so far is a record
+        self._recs: _Growable | None = None
         self._next_line = 0  # offset where the next not-yet-complete line begins
         self._data_end = 0  # end of the last indexed line
         self._partial_tail = False  # the last indexed line had no newline (end of file)
@@ -460,8 +465,10 @@ class LogFile:
                                           "only the records before are shown.")
                     return
                 stop = min(end, pos + CHUNK)
+                self.check_mapped(stop)
                 if pool is not None:
                     while queued < end and len(ahead) < 3:
+                        self.check_mapped(min(end, queued + CHUNK))
                         ahead.append(pool.submit(newlines, queued, min(end, queued + CHUNK)))
                         queued = min(end, queued + CHUNK)
                     nl = ahead.popleft().result()
@@ -489,6 +496,7 @@ class LogFile:
 
     def _add_lines(self, starts: np.ndarray, whole: np.ndarray | None, end: int) -> None:
         base = self._lines.n
+        new_recs: np.ndarray | None = None
         if whole is not None:
             try:
                 mask = np.asarray(self._format.record_starts(whole, starts), dtype=bool)
@@ -498,13 +506,19 @@ class LogFile:
                                       f"({exc}); every line is a record.")
             if base == 0 and len(mask):
                 mask[0] = True  # the file's first line always opens a record
-            if self._recs is None:
-                self._recs = _Growable(max(1024, self._lines._a.size // 4))
-            new_recs = np.flatnonzero(mask) + base
+            if self._recs is not None or not mask.all():
+                # the first continuation line: from here on records need their own index
+                # (until then every line is a record and none is kept: a multi-line format
+                # on a file without continuations costs no second array of line numbers)
+                new_recs = np.flatnonzero(mask) + base
+                if self._recs is None:
+                    recs = _Growable(max(1024, self._lines._a.size // 4))
+                    recs.extend(np.arange(base, dtype=np.int64))
         with self._lock:
             self._lines.extend(starts)
-            if whole is not None:
-                assert self._recs is not None
+            if new_recs is not None:
+                if self._recs is None:
+                    self._recs = recs
                 self._recs.extend(new_recs)
             self._offsets_cache = None
             self._data_end = end
@@ -651,8 +665,27 @@ class LogFile:
         _, _, start, end = self._span(i)
         return self._bytes(start, end)
 
+    def check_mapped(self, end: int) -> None:
+        """Raise :class:`~diagkit.errors.LogTruncated` when the file no longer reaches ``end``:
+        a file truncated in place while it is mapped (logrotate's ``copytruncate``) kills the
+        process with SIGBUS at the first touch of a page past its new end, which Python cannot
+        catch, so every read of the map checks the size first (one fstat)."""
+        fh = self._fh
+        if fh is None or fh.closed:
+            return
+        try:
+            size = os.fstat(fh.fileno()).st_size
+        except (OSError, ValueError):
+            return
+        if size < end:
+            raise LogTruncated(
+                f"{self._path} was truncated while open (rotated with copytruncate?): it has "
+                f"{size:,} bytes now, {self._size:,} were indexed. Open it again to read what it "
+                "holds now.")
+
     def _bytes(self, start: int, end: int) -> bytes:
         assert self._mm is not None
+        self.check_mapped(end)
         data = self._mm[start:end]
         if data.endswith(b"\n"):
             data = data[:-1]
@@ -669,6 +702,8 @@ class LogFile:
             text += f"\n… [record cut for display: {end - start:,} bytes in all]"
         fields = self._format.parse(text, self._pctx)
         timestamp, level = self._settle_year(i, fields.timestamp), fields.level
+        if timestamp is None and self._format.inherits_time:
+            timestamp = self._inherited_time(i)
         if cut:  # time and level come from the whole first line, like levels()/timestamps()
             text1 = self._first_line(start, end).decode("utf-8", "replace").rstrip("\r")
             head = self._format.parse(text1, self._pctx)
@@ -677,6 +712,16 @@ class LogFile:
                       timestamp=timestamp, level=level, host=fields.host,
                       source=fields.source, pid=fields.pid, message=fields.message,
                       extra=dict(fields.extra))
+
+    def _inherited_time(self, i: int) -> datetime | None:
+        """The time record ``i`` takes from the records before it (``inherits_time``), as the
+        per-record arrays hold it (naive local time, or in the user's zone)."""
+        value = float(self.timestamps()[i])
+        if np.isnan(value):
+            return None
+        zone = vec.default_zone(self._default_tz)
+        return datetime.fromtimestamp(value, zone) if zone is not None else \
+            datetime.fromtimestamp(value)
 
     def records(self, start: int, stop: int) -> list[Record]:
         stop = min(stop, self.record_count)
@@ -711,6 +756,7 @@ class LogFile:
         hits: list[int] = []
         for start in range(0, end_all, CHUNK):
             stop = min(end_all, start + CHUNK)
+            self.check_mapped(stop)
             for rx, size in patterns:
                 pos = start
                 reach = min(end_all, stop + size - 1)  # a needle straddling the chunk's end
@@ -759,6 +805,7 @@ class LogFile:
 
     def _first_line(self, start: int, end: int) -> bytes:
         assert self._mm is not None
+        self.check_mapped(end)
         nl = self._mm.find(b"\n", start, end)
         return self._mm[start: nl if nl >= 0 else end]
 
@@ -825,72 +872,124 @@ class LogFile:
             if have and self._levels is not None and self._times is not None:
                 levels[:have] = self._levels
                 times[:have] = self._times
-            offsets = self.record_offsets()
-            mm = self._mm
-            extract = vec.extractor_for(self._format.name) if fast and mm is not None else None
-            buf = np.frombuffer(mm, dtype=np.uint8) if mm is not None else None
             yearless_chunks: list[tuple[int, int]] = []
-            failed: list[str] = []
 
-            def batch(a: int, b: int) -> None:
-                """One batch, start to end: extract, parse what is left, store, drop pages.
-                Batches write disjoint slices, so two run at once (numpy lets go of the GIL)."""
-                assert buf is not None
-                starts = np.asarray(offsets[a:b], dtype=np.int64)
-                ends, odd = self._header_ends(a, b, offsets, buf)
-                got = None
-                if extract is not None and not failed:
-                    try:
-                        got = extract(vec.Headers(buf, starts, ends, self._default_tz))
-                    except Exception as exc:  # noqa: BLE001 - Python parses them all
-                        failed.append(f"{type(exc).__name__}: {exc}")
-                self._fill_batch(levels, times, a, b, (starts, ends, odd, got), mm, offsets, n,
-                                 yearless_chunks)
+            def store(a: int, b: int, lv: np.ndarray, tm: np.ndarray, yearless: bool) -> None:
+                levels[a:b] = lv
+                times[a:b] = tm
+                if yearless:
+                    yearless_chunks.append((a, b))  # (atomic: batches run in threads)
 
-            try:
-                bounds = _batches(offsets, have, n, self._data_end)
-                if extract is None or len(bounds) < 2:
-                    for a, b in bounds:
-                        batch(a, b)
-                else:
-                    with ThreadPoolExecutor(max_workers=2) as pool:
-                        for fut in [pool.submit(batch, a, b) for a, b in bounds]:
-                            fut.result()
-            finally:
-                buf = None  # the mapping cannot close while a view on it exists
-            if failed:
-                self._warnings.append(
-                    f"Fast time/level extraction for the {self._format.name} format failed "
-                    f"({failed[0]}); those records were parsed one by one.")
+            self._each_batch(have, n, store, fast=fast)
             if yearless_chunks:
                 self._plan_years(times, sorted(yearless_chunks))
+            if self._format.inherits_time:
+                _carry_times_forward(times)
             self._levels, self._times = levels, times
 
-    def _fill_batch(self, levels: np.ndarray, times: np.ndarray, a: int, b: int,
-                    result: tuple[np.ndarray, np.ndarray, np.ndarray, Any], mm: Any,
-                    offsets: np.ndarray, n: int, yearless_chunks: list[tuple[int, int]]) -> None:
-        """Store one batch: the extractor's results, then Python for what it left."""
+    def _each_batch(self, first: int, n: int,
+                    sink: Callable[[int, int, np.ndarray, np.ndarray, bool], None], *,
+                    fast: bool = True) -> None:
+        """The levels and times (epoch seconds, year-less keys, NaN) of records ``first..n`` in
+        batches of about ARRAY_BYTES: ``sink(a, b, levels, times, has year-less keys)`` gets
+        each, two batches at a time in threads (numpy lets go of the GIL), in any order."""
+        offsets = self.record_offsets()
+        mm = self._mm
+        extract = vec.extractor_for(self._format.name) if fast and mm is not None else None
+        buf = np.frombuffer(mm, dtype=np.uint8) if mm is not None else None
+        failed: list[str] = []
+
+        def batch(a: int, b: int) -> None:
+            """One batch, start to end: extract, parse what is left, hand over, drop pages."""
+            assert buf is not None
+            self.check_mapped(int(offsets[b]) if b < n else self._data_end)
+            starts = np.asarray(offsets[a:b], dtype=np.int64)
+            ends, odd = self._header_ends(a, b, offsets, buf)
+            got = None
+            if extract is not None and not failed:
+                try:
+                    got = extract(vec.Headers(buf, starts, ends, self._default_tz,
+                                              self._pctx.day_reference))
+                except Exception as exc:  # noqa: BLE001 - Python parses them all
+                    failed.append(f"{type(exc).__name__}: {exc}")
+            lv, tm = self._fill_batch(b - a, (starts, ends, odd, got), mm)
+            sink(a, b, lv, tm, bool((tm >= _KEY_MIN).any()))
+            self._drop_pages(int(starts[0]), int(offsets[b]) if b < n else self._data_end)
+
+        try:
+            bounds = _batches(offsets, first, n, self._data_end)
+            if extract is None or len(bounds) < 2:
+                for a, b in bounds:
+                    batch(a, b)
+            else:
+                with ThreadPoolExecutor(max_workers=2) as pool:
+                    for fut in [pool.submit(batch, a, b) for a, b in bounds]:
+                        fut.result()
+        finally:
+            buf = None  # the mapping cannot close while a view on it exists
+        if failed:
+            self._warnings.append(
+                f"Fast time/level extraction for the {self._format.name} format failed "
+                f"({failed[0]}); those records were parsed one by one.")
+
+    def _fill_batch(self, size: int, result: tuple[np.ndarray, np.ndarray, np.ndarray, Any],
+                    mm: Any) -> tuple[np.ndarray, np.ndarray]:
+        """One batch's (levels, times): the extractor's results, then Python for what it
+        left."""
         starts, ends, odd, got = result
         if got is None:
-            todo = np.arange(b - a)
+            levels = np.zeros(size, dtype=np.int8)
+            times = np.full(size, np.nan)
+            todo = np.arange(size)
         else:
             done = got.done & ~odd
             if done.all():
-                times[a:b] = got.times
-                levels[a:b] = got.levels
+                times, levels = got.times, got.levels
                 todo = np.zeros(0, dtype=np.int64)
             else:
-                times[a:b] = np.where(done, got.times, np.nan)
-                levels[a:b] = np.where(done, got.levels, 0)
+                times = np.where(done, got.times, np.nan)
+                levels = np.where(done, got.levels, 0).astype(np.int8)
                 todo = np.flatnonzero(~done)
         for j in todo.tolist():
             s = int(starts[j])
-            lvj, tsj = self._header_fields(mm[s: int(ends[j])])
-            levels[a + j] = lvj
-            times[a + j] = tsj
-        if bool((times[a:b] >= _KEY_MIN).any()):
-            yearless_chunks.append((a, b))  # (list.append is atomic: batches run in threads)
-        self._drop_pages(int(starts[0]), int(offsets[b]) if b < n else self._data_end)
+            levels[j], times[j] = self._header_fields(mm[s: int(ends[j])])
+        return np.asarray(levels, dtype=np.int8), np.asarray(times, dtype=np.float64)
+
+    def _year_less_ahead(self, sample: int = 200) -> bool:
+        """Whether one of the first records has a date without a year (or there is no record):
+        its year needs the whole file's plan, so a summary is made from the arrays."""
+        n = min(self.record_count, sample)
+        if n == 0:
+            return True
+        offsets = self.record_offsets()
+        for i in range(n):
+            end = int(offsets[i + 1]) if i + 1 < self.record_count else self._data_end
+            if self._header_fields(self._first_line(int(offsets[i]), end))[1] >= _KEY_MIN:
+                return True
+        return False
+
+    def summary(self) -> HeaderSummary:
+        """Records per level, records without a time and the time span (epoch seconds), over
+        every record. From the arrays when they exist; else batch by batch without keeping
+        them (``diagkit logs stats``: a 1 GiB log has ten million records, and the arrays
+        would be most of the memory), unless a batch holds year-less dates or the format's
+        records inherit times (the whole file decides those: then the arrays are made)."""
+        self.wait()
+        if not (self.arrays_ready() or self._format.inherits_time or self._year_less_ahead()):
+            parts: list[HeaderSummary] = []
+            whole = threading.Event()
+
+            def add(a: int, b: int, lv: np.ndarray, tm: np.ndarray, yearless: bool) -> None:
+                if yearless:
+                    whole.set()
+                elif not whole.is_set():
+                    parts.append(HeaderSummary.of(lv, tm))  # (atomic: batches run in threads)
+
+            with self._arrays_lock:
+                self._each_batch(0, self.record_count, add)
+            if not whole.is_set():
+                return HeaderSummary.merged(parts)
+        return HeaderSummary.of(self.levels(), self.timestamps())
 
     def _plan_years(self, times: np.ndarray, chunks: list[tuple[int, int]]) -> None:
         """Replace the year-less keys in ``times[a:b]`` of each chunk by epoch seconds. Two
@@ -1020,6 +1119,57 @@ class LogFile:
                 self._levels, self._times = self._levels[:kept], self._times[:kept]  # type: ignore[index]
         self._start(background=False, progress=None, cancel=None)
         return Refresh(self.record_count - before)
+
+
+@dataclass(frozen=True)
+class HeaderSummary:
+    """What ``diagkit logs stats`` tells of a log's records (see :meth:`LogFile.summary`)."""
+
+    levels: np.ndarray  # int64 count per Level value (index = the value)
+    without_time: int
+    first: float | None  # epoch seconds
+    last: float | None
+
+    STEP: ClassVar[int] = 1 << 20  # records per numpy pass over big arrays
+
+    @classmethod
+    def of(cls, levels: np.ndarray, times: np.ndarray) -> HeaderSummary:
+        """The summary of per-record arrays, a slice at a time (no whole-array temporaries)."""
+        counts = np.zeros(int(max(Level)) + 1, dtype=np.int64)
+        missing = 0
+        first, last = np.inf, -np.inf
+        for a in range(0, len(times), cls.STEP):
+            part = times[a: a + cls.STEP]
+            nan = int(np.count_nonzero(np.isnan(part)))
+            missing += nan
+            if nan < len(part):
+                first = min(first, float(np.nanmin(part)))
+                last = max(last, float(np.nanmax(part)))
+            counts += np.bincount(levels[a: a + cls.STEP].view(np.uint8), minlength=len(counts))
+        timed = bool(np.isfinite(first))
+        return cls(counts, missing, first if timed else None, last if timed else None)
+
+    @classmethod
+    def merged(cls, parts: Sequence[HeaderSummary]) -> HeaderSummary:
+        firsts = [p.first for p in parts if p.first is not None]
+        lasts = [p.last for p in parts if p.last is not None]
+        counts = np.zeros(int(max(Level)) + 1, dtype=np.int64)
+        for p in parts:
+            counts += p.levels
+        return cls(counts, sum(p.without_time for p in parts), min(firsts) if firsts else None,
+                   max(lasts) if lasts else None)
+
+
+def _carry_times_forward(times: np.ndarray) -> None:
+    """Give each record without a time (NaN) the time of the last record before it that has
+    one (``LogFormat.inherits_time``); records before the first time keep none."""
+    known = ~np.isnan(times)
+    if known.all() or not known.any():
+        return
+    idx = np.where(known, np.arange(len(times)), -1)
+    np.maximum.accumulate(idx, out=idx)
+    fill = ~known & (idx >= 0)
+    times[fill] = times[idx[fill]]
 
 
 def _batches(offsets: np.ndarray, a: int, n: int, data_end: int) -> list[tuple[int, int]]:

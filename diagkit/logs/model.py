@@ -135,12 +135,16 @@ class Record:
 @dataclass(frozen=True)
 class ParseContext:
     """What a format needs besides the text: the file's modification time infers the year of
-    syslog timestamps that have none (the newest year not after ``reference_time`` + 1 day), and
-    ``default_tz`` is used for timestamps without a zone when the user set one (else they stay
+    syslog timestamps that have none (the newest year not after ``reference_time`` + 1 day),
+    ``day_reference`` dates times of day that have no date at all, and ``default_tz`` is used for timestamps without a zone when the user set one (else they stay
     naive = "local time of the machine that wrote the log")."""
 
     reference_time: datetime
     default_tz: object | None = None
+    # the day a time without any date is put on (``strace -tt``, log4j ``HH:mm:ss``): the
+    # file's mtime. None: ``reference_time``. LogFile parses year-less dates against a
+    # reference in year 2400 (see diagkit.logs.vectorized) but a time of day needs a real day.
+    day_reference: datetime | None = None
 
 
 class LogFormat:
@@ -161,11 +165,16 @@ class LogFormat:
       only headers (``LogFile.levels()/timestamps()``) agrees with parsing whole records.
     * ``for_sample(lines) -> LogFormat``: the format for one file, given its first lines:
       ``self``, or a copy bound to what the file declares in a header (W3C's ``#Fields:``).
+    * ``message_start(line, ctx) -> int | None``: where the message begins in a first line.
+    * ``inherits_time``: records without a time take the previous record's (LogFile does it).
     """
 
     name = "plain"
     title = "Plain text (one record per line)"
     multiline = False
+    # a record without a time of its own happened at the previous record's time: the writer
+    # stamps only when the second changes (MariaDB's general query log)
+    inherits_time = False
 
     def sniff(self, lines: list[str]) -> float:
         return 0.01  # the fallback: anything fits a little
@@ -181,6 +190,15 @@ class LogFormat:
 
     def for_sample(self, lines: list[str]) -> LogFormat:
         return self
+
+    def message_start(self, line: str, ctx: ParseContext) -> int | None:
+        """Where the message begins in a record's first ``line`` (a character offset: what
+        comes before it is the header), or None when the message is not the line's tail (JSON,
+        access logs: a message built from fields). The signature miner cuts headers with it
+        when their width varies from line to line (``timestamped``: ``[10.30 16:49:06]
+        chrome.exe *64 - msg``). From ``parse``; a format may answer faster."""
+        message = self.parse(line, ctx).message
+        return len(line) - len(message) if line.endswith(message) else None
 
 
 @dataclass(frozen=True)

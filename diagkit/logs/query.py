@@ -157,6 +157,7 @@ def _scan(log: LogFile, text: str, *, regex: bool, case_sensitive: bool,
     for r0, start, end in _chunks(log, offsets):
         if cancel is not None and cancel.is_set():
             break
+        log.check_mapped(end)
         if literal is not None:
             # Literals cannot run past a record (no newline in them): find every hit with numpy,
             # then map all of them to records at once.

@@ -1018,6 +1018,7 @@ def mine_logs(
     times come from its per-record arrays. Other objects need ``record_count`` and
     ``record(i)``."""
     miner = SignatureMiner(similarity, depth=depth)
+    _arrays_meanwhile(logs)
     raw: list[np.ndarray] = []
     stats: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
     total = sum(log.record_count for log in logs) or 1  # type: ignore[attr-defined]
@@ -1059,39 +1060,95 @@ _BULK_SAMPLE = 200
 _BULK_CHUNK = 1 << 16
 
 
-def _header_fields(log: object) -> int | None:
-    """How many whitespace-separated fields precede the message in this log's records, learnt
-    from the format's own parse of a sample (the first records and some spread over the file):
-    the message must be the end of the record's first line, after the same number of fields
-    on nearly every sampled record. ``None``: the message is not a suffix (JSON, access logs),
-    parse each record."""
+def _arrays_meanwhile(logs: Sequence[object]) -> None:
+    """Start computing each LogFile's level/time arrays in a thread while the records are
+    mined: mining is Python on one core, the arrays are numpy that lets go of the GIL, and the
+    counts need both only at the end (``levels()`` then waits for the thread's result). An
+    error there is left for that later call to raise."""
+    todo = [log for log in logs
+            if callable(getattr(log, "arrays_ready", None)) and not log.arrays_ready()
+            and callable(getattr(log, "levels", None))]
+
+    def work() -> None:
+        for log in todo:
+            try:
+                log.levels()  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - raised again where the arrays are used
+                return
+
+    if todo:
+        threading.Thread(target=work, name="log arrays", daemon=True).start()
+
+
+@dataclass(frozen=True)
+class _HeaderCut:
+    """How :func:`_bulk_ids` cuts the header off a record's first line: ``fields``
+    whitespace-separated fields on every line (a split, the fast way), or, where the width of
+    the header varies (``None``), the format's :meth:`~diagkit.logs.model.LogFormat.
+    message_start` per line, asked only for lines the caches have not met."""
+
+    fields: int | None
+    fmt: Any = None
+    ctx: Any = None
+
+    def cut(self, line: bytes) -> tuple[bytes, int]:
+        """(the message's bytes, how many whitespace tokens of the line the header takes)."""
+        if self.fields is not None:
+            if not self.fields:
+                return line, 0
+            parts = line.split(None, self.fields)
+            return (parts[self.fields] if len(parts) > self.fields else b""), self.fields
+        # surrogateescape: the offset in characters maps back to the same bytes
+        text = line.decode("utf-8", "surrogateescape").rstrip("\r")
+        start = self.fmt.message_start(text, self.ctx)
+        if start is None:
+            return line, 0
+        head = text[:start]
+        tokens = len(head.split()) - (1 if head and not head[-1].isspace() else 0)
+        return text[start:].encode("utf-8", "surrogateescape"), max(tokens, 0)
+
+
+def _header_fields(log: object) -> _HeaderCut | None:
+    """How to cut the header off this log's records, learnt from the format's own reading of a
+    sample (the first records and some spread over the file): the message must be the tail of
+    the record's first line on nearly every sampled record; a fixed number of fields before it
+    on nearly all of them is cut by a split, else by the format's ``message_start`` per line.
+    ``None``: the message is not the line's tail (JSON, access logs): parse each record."""
     n = log.record_count  # type: ignore[attr-defined]
-    if n == 0:
+    fmt = getattr(log, "format", None)
+    if n == 0 or fmt is None:
         return None
+    ctx = log.context  # type: ignore[attr-defined]
     picks = sorted({*range(min(n, _BULK_SAMPLE // 2)),
                     *range(0, n, max(1, n // (_BULK_SAMPLE // 2)))})
     counts: dict[int, int] = {}
+    tails = 0
     for i in picks:
-        rec = log.record(i)  # type: ignore[attr-defined]
-        line = rec.raw.split("\n", 1)[0].rstrip("\r")
-        msg = rec.message.split("\n", 1)[0]
-        if not line.endswith(msg):
-            return None
-        head = line[: len(line) - len(msg)]
-        if msg and head and not head[-1].isspace():
-            return None  # the message is glued to its header ("INFO:root:msg")
+        line = log.line_text(log._span(i)[0]).rstrip("\r")  # type: ignore[attr-defined]
+        start = fmt.message_start(line, ctx)
+        if start is None:
+            continue
+        tails += 1
+        head = line[:start]
+        if line[start:] and head and not head[-1].isspace():
+            continue  # glued to its header ("INFO:root:msg"): no fixed split
         k = len(head.split())
         counts[k] = counts.get(k, 0) + 1
-    k, hits = max(counts.items(), key=lambda kv: kv[1])
-    return k if hits >= 0.98 * len(picks) else None
+    if tails < 0.98 * len(picks):
+        return None
+    k, hits = max(counts.items(), key=lambda kv: kv[1]) if counts else (0, 0)
+    if hits >= 0.98 * len(picks):
+        return _HeaderCut(k)
+    return _HeaderCut(None, fmt, ctx)
 
 
 def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
               cancel: threading.Event | None, progress: Callable[[float], None] | None,
               done: int, total: int) -> bool:
     """Fill ``ids`` (cluster ids) for a memory-mapped LogFile without building a Record per
-    record: each record's first line is cut at the header (as many fields as
-    :func:`_header_fields` learnt from the format) and the rest is looked up by its skeleton
+    record: each record's first line is cut at the header (as :func:`_header_fields` learnt
+    from the format: a fixed number of fields, or the format's ``message_start`` per line where
+    the header's width varies) and the rest is looked up by its skeleton
     (see :meth:`SignatureMiner._assign_line`), masked and mined only when it is new. False
     when this log cannot be mined so (not a LogFile, or its messages are not a suffix of the
     line): the caller parses records."""
@@ -1099,8 +1156,8 @@ def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
     needed = ("record_offsets", "data_end", "levels", "timestamps", "record")
     if mm is None or not all(hasattr(log, a) for a in needed):
         return False
-    k = _header_fields(log)
-    if k is None:
+    cut = _header_fields(log)
+    if cut is None:
         return False
     offsets = log.record_offsets()  # type: ignore[attr-defined]
     end_all = log.data_end()  # type: ignore[attr-defined]
@@ -1121,6 +1178,9 @@ def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
         b = min(n, a + _BULK_CHUNK)
         lo = int(offsets[a])
         hi = int(offsets[b]) if b < n else end_all
+        check = getattr(log, "check_mapped", None)
+        if check is not None:
+            check(hi)  # LogTruncated rather than SIGBUS when the file was cut short
         try:
             if single:
                 lines = mm[lo:hi].split(b"\n")[: b - a]
@@ -1141,7 +1201,7 @@ def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
             if hit is not None and type(hit) is tuple:  # see _known_get()
                 hit = hit[1].get(picked(line, hit[0]))
             if hit is None:
-                hit = _bulk_new(assign, known, skeletons, key, line, k)
+                hit = _bulk_new(assign, known, skeletons, key, line, cut)
             append(hit.id)  # merged clusters are resolved once at the end
         ids[a:b] = out
         if drop is not None:
@@ -1152,19 +1212,15 @@ def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
 
 
 def _bulk_new(assign: Callable[[bytes], _Cluster], known: dict[bytes, Any],
-              skeletons: dict[bytes, Any], key: bytes, line: bytes, k: int) -> _Cluster:
+              skeletons: dict[bytes, Any], key: bytes, line: bytes, cut: _HeaderCut) -> _Cluster:
     """The cluster of a line :func:`_bulk_ids` has not met in this form (digits as "0"): by
     its skeleton if that is known, else cut its header and assign it. Remembered in both."""
     skeleton = key.replace(b"00", b"0").replace(b"00", b"0").replace(b"00", b"0")
     cluster = _known_get(skeletons, skeleton, line)
     if cluster is None:
-        if k:
-            parts = line.split(None, k)
-            body = parts[k] if len(parts) > k else b""
-        else:
-            body = line
+        body, skip = cut.cut(line)
         cluster = assign(body.rstrip(b"\r"))
-        _known_put(skeletons, skeleton, line, cluster, skip=k)
+        _known_put(skeletons, skeleton, line, cluster, skip=skip)
     entry = skeletons.get(skeleton)
     _known_put(known, key, line, cluster, selector=entry[0] if type(entry) is tuple else None)
     return cluster

@@ -41,13 +41,16 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
 
 import numpy as np
 
+from diagkit.logs.formats._base import _abbrev_tz
+from diagkit.logs.formats.apps import ISO_LEVEL_WORDS, JAVA_LEVEL_WORDS, PY_LEVEL_WORDS
+from diagkit.logs.formats.databases import MYSQL_LEVELS, PG_LEVELS
 from diagkit.logs.model import Level
 
 __all__ = [
@@ -75,6 +78,8 @@ class Headers:
     starts: np.ndarray  # int64, first byte of each record
     ends: np.ndarray  # int64, end of each record's first line (no newline, no trailing \r)
     default_tz: object | None  # ParseContext.default_tz: a tzinfo, a zone name or None
+    # ParseContext.day_reference: the day a time of day without a date is put on (naive local)
+    day_reference: datetime | None = None
 
 
 @dataclass
@@ -98,10 +103,14 @@ EXTRACTORS: dict[str, Extractor] = {}
 
 
 def register(name: str) -> Callable[[Extractor], Extractor]:
-    """Decorator: ``@register("rfc3164")`` makes the function the extractor of that format."""
+    """Decorator: ``@register("rfc3164")`` makes the function the extractor of that format
+    (the registry calls it only for a batch of at least one record)."""
 
     def add(fn: Extractor) -> Extractor:
-        EXTRACTORS[name] = fn
+        def run(h: Headers) -> Extracted:
+            return fn(h) if len(h.starts) else Extracted.empty(0)
+
+        EXTRACTORS[name] = run
         return fn
 
     return add
@@ -387,6 +396,27 @@ def aware_to_epoch(days: np.ndarray, sod: np.ndarray, us: np.ndarray,
     return out
 
 
+def time_of_day_epoch(h: Headers, sod: np.ndarray, us: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Times of day without a date (``strace -tt``, log4j ``HH:mm:ss``) as the formats'
+    ``_time_of_day`` dates them: on the day of ``h.day_reference``, or the day before when that
+    would put them more than an hour after it. (epoch seconds, ok); nothing is ok without a
+    reference day."""
+    n = len(sod)
+    ref = h.day_reference
+    if ref is None or n == 0:
+        return np.full(n, np.nan), np.zeros(n, dtype=bool)
+    if ref.tzinfo is not None:
+        ref = ref.astimezone().replace(tzinfo=None)
+    ref_days = (ref.date() - datetime(1970, 1, 1).date()).days
+    ref_us = (ref.hour * 3600 + ref.minute * 60 + ref.second) * 1_000_000 + ref.microsecond
+    later = sod * 1_000_000 + us > ref_us + 3_600_000_000
+    days = np.full(n, ref_days, dtype=_I64) - later
+    valid = (sod >= 0) & (sod < 86400)
+    t, ok = wall_to_epoch(days, np.where(valid, sod, 0), us, h.default_tz)
+    return t, ok & valid
+
+
 # --------------------------------------------------------------------------- year-less keys
 
 
@@ -511,6 +541,20 @@ def _u64_at(rows: np.ndarray, col: np.ndarray) -> np.ndarray:
     win = np.ndarray(shape=(len(flat) - 7,), dtype=np.dtype((np.void, 8)), buffer=flat,
                      strides=(1,))
     return win[base].view("<u8").reshape(n)
+
+
+def message_level(h: Headers, msg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`leading_level` of the messages starting at column ``msg`` of each record, past
+    up to seven leading spaces or tabs (``\\s*``): (level, sure, the 16 bytes read at the
+    message itself)."""
+    head = gather(h.buf, h.starts + msg, h.ends, 8)
+    blank = (head == 32) | (head == 9)
+    skip = np.argmin(blank, axis=1)
+    skip[blank.all(axis=1)] = 8
+    rows = gather(h.buf, h.starts + msg + skip, h.ends, 16)
+    levels, sure = leading_level(rows)
+    at_msg = rows if not skip.any() else gather(h.buf, h.starts + msg, h.ends, 16)
+    return levels, sure & (skip < 8), at_msg
 
 
 def leading_level(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -778,7 +822,7 @@ def _non_digit(x: np.ndarray) -> np.ndarray:
 def syslog_message_start(rows: np.ndarray, p: np.ndarray, length: np.ndarray
                          ) -> tuple[np.ndarray, np.ndarray]:
     r"""Where the message starts after ``TIMESTAMP`` ending at column ``p``, as ``_RFC3164``'s
-    `` (\S+) (?:([^\s:\[\]]+)(?:\[(\d+)\])?:(?: |\Z))?(.*)`` reads it: (column, ok).
+    `` (\S+) (?:([^\s:\[\]]+)(?:\[(\d+)\]:?|:)(?: |\Z))?(.*)`` reads it: (column, ok).
     Hosts and tags longer than 48 bytes are left to Python."""
     n, width = rows.shape
     ok = take(rows, p) == 32
@@ -799,12 +843,15 @@ def syslog_message_start(rows: np.ndarray, p: np.ndarray, length: np.ndarray
         d, found = _scan(part, t_end[bi] + 1, 12, _non_digit)
         d_end[bi] = np.where(found, d, width)
     d_byte = take(rows, d_end)
-    after_pid = take(rows, d_end + 2)
+    # "tag[pid]:" or, as rsyslog writes a message it received as RFC 5424, "tag[pid]" without
+    # the colon; then a space or the end of the line
+    stop = d_end + (take(rows, d_end + 1) == 0x3A)
+    after_pid = take(rows, stop + 1)
     pid_tag = (bracket & (d_end > t_end + 1) & (d_byte == 0x5D)
-               & (take(rows, d_end + 1) == 0x3A) & ((after_pid == 32) | (d_end + 2 == length)))
+               & ((after_pid == 32) | (stop + 1 == length)))
     ok &= ~bracket | ((d_end < width - 3) & (d_byte < 0x80))  # \d takes Unicode digits
     tagged = (t_end > rest) & (colon_tag | pid_tag)
-    colon = np.where(pid_tag, d_end + 1, t_end)
+    colon = np.where(pid_tag, stop, t_end)
     msg = np.where(tagged, np.minimum(colon + 2, length), rest)
     return msg, ok
 
@@ -815,9 +862,6 @@ def extract_syslog(h: Headers) -> Extracted:
     ``YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM) host [tag[pid]:] msg``; level: the message's leading
     level word. ``<PRI>``, a year after the time and one-space days are left to Python."""
     n = len(h.starts)
-    res = Extracted.empty(n)
-    if n == 0:
-        return res
     length = h.ends - h.starts
     rows = gather(h.buf, h.starts, h.ends, _SYSLOG_W)
     ok = nul_free(h)
@@ -862,8 +906,7 @@ def extract_syslog(h: Headers) -> Extracted:
     ok &= classic | iso
     msg, good = syslog_message_start(rows, p, length)
     ok &= good
-    lv_rows = gather(h.buf, h.starts + msg, h.ends, 16)
-    levels, sure = leading_level(lv_rows)
+    levels, sure, _ = message_level(h, msg)
     ok &= sure
     times = np.full(n, np.nan)
     if parts is not None and iso.any():
@@ -1543,37 +1586,35 @@ def string_time(h: Headers, start: np.ndarray, end: np.ndarray
     return iso_epoch(parts, h.default_tz)
 
 
+def _rows_per_key(keys: tuple[str, ...], found: dict[bytes, JsonValue], chosen: np.ndarray,
+                  ok: np.ndarray) -> Iterator[tuple[bytes, JsonValue, np.ndarray]]:
+    """(key, its values, the rows still ok that take their value from it) for each key some
+    row chose; ``ok`` is read afresh for each key (the caller clears rows as it goes)."""
+    for i, key in enumerate(keys):
+        v = found.get(key.encode())
+        if v is None:
+            continue
+        sel = np.flatnonzero(ok & (chosen == i))
+        if len(sel):
+            yield key.encode(), v, sel
+
+
 @register("jsonl")
 def extract_jsonl(h: Headers) -> Extracted:
     """Flat JSON objects: the first usable time key (an ISO string or a number) and level key
     (any value: mapped through the format's ``parse`` once per distinct value)."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     time_keys, level_keys = _jsonl_keys()
     ok, found = json_values(h, tuple(k.encode() for k in (*time_keys, *level_keys)))
     buf = h.buf
     chosen_t = _choose(time_keys, found, buf, n)
     chosen_l = _choose(level_keys, found, buf, n)
-    for i, key in enumerate(level_keys):
-        if key.encode() not in found:
-            continue
-        sel = np.flatnonzero(ok & (chosen_l == i))
-        if not len(sel):
-            continue
-        v = found[key.encode()]
-        lv, sure = _levels_by_value("jsonl", key.encode(), v.kind[sel], buf, v.start[sel],
-                                    v.end[sel])
+    for key, v, sel in _rows_per_key(level_keys, found, chosen_l, ok):
+        lv, sure = _levels_by_value("jsonl", key, v.kind[sel], buf, v.start[sel], v.end[sel])
         res.levels[sel] = lv
         ok[sel[~sure]] = False
-    for i, key in enumerate(time_keys):
-        if key.encode() not in found:
-            continue
-        sel = np.flatnonzero(ok & (chosen_t == i))
-        if not len(sel):
-            continue
-        v = found[key.encode()]
+    for _, v, sel in _rows_per_key(time_keys, found, chosen_t, ok):
         kind = v.kind[sel]
         st = sel[kind == _J_STRING]
         if len(st):
@@ -1600,8 +1641,6 @@ def extract_journald(h: Headers) -> Extracted:
     number) and ``PRIORITY`` (mapped through the format's ``parse`` per distinct value)."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     t_key, p_key = b"__REALTIME_TIMESTAMP", b"PRIORITY"
     ok, found = json_values(h, (t_key, p_key))
     buf = h.buf
@@ -1659,28 +1698,69 @@ def is_word(x: np.ndarray) -> np.ndarray:
 
 
 class WordTable:
-    """Exact words (case as written, at most 8 bytes) -> the level ``Level.parse`` gives."""
+    """Exact words (case as written, at most 16 bytes) -> the level ``Level.parse`` gives.
 
-    def __init__(self, words: list[str]) -> None:
-        pairs = sorted({int.from_bytes(w.encode().ljust(8, b"\0"), "little"): w for w in words}
-                       .items())
+    Built from the same word tuples as the formats' regexes (``ISO_LEVEL_WORDS`` ... in
+    :mod:`diagkit.logs.formats.apps`), so both paths know the same words. ``numbered``: a
+    word may be followed by one digit 1-9 (``debug2``, ``DEBUG1``) and keeps its level."""
+
+    WIDTH = 16
+
+    def __init__(self, words: tuple[str, ...] | list[str] | dict[str, Level], *,
+                 numbered: bool = False, value: int | None = None) -> None:
+        """``words``: a mapping gives each word its level (else ``Level.parse``); ``value``:
+        what every listed word gives instead (a membership test)."""
+        given = words if isinstance(words, dict) else {}
+        keys = {self._key(w.encode()): w for w in words}
+        pairs = sorted(keys.items())
         self.codes = np.array([c for c, _ in pairs], dtype=np.uint64)
-        self.levels = np.array([int(Level.parse(w)) for _, w in pairs], dtype=np.int8)
+        self.lo = np.array([int.from_bytes(keys[c].encode()[:8].ljust(8, b"\0"), "little")
+                            for c, _ in pairs], dtype=np.uint64)
+        self.hi = np.array([int.from_bytes(keys[c].encode()[8:].ljust(8, b"\0"), "little")
+                            for c, _ in pairs], dtype=np.uint64)
+        self.levels = np.array([value if value is not None else int(given.get(w) or
+                                                                      Level.parse(w))
+                                for _, w in pairs], dtype=np.int8)
+        self.numbered = numbered
+
+    @staticmethod
+    def _key(word: bytes) -> int:
+        lo = int.from_bytes(word[:8].ljust(8, b"\0"), "little")
+        hi = int.from_bytes(word[8:16].ljust(8, b"\0"), "little")
+        return (lo ^ (hi * 0x9E3779B97F4A7C15)) & ((1 << 64) - 1)
+
+    def _lookup(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        code = lo ^ (hi * np.uint64(0x9E3779B97F4A7C15))
+        at = np.minimum(np.searchsorted(self.codes, code), len(self.codes) - 1)
+        hit = (self.codes[at] == code) & (self.lo[at] == lo) & (self.hi[at] == hi)
+        return np.where(hit, self.levels[at], 0).astype(np.int8)
 
     def at(self, rows: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The word starting at ``col`` (a maximal run of ASCII word bytes): (level, 0 when it is
         not a listed word; run length; ascii: the run and the byte after it are ASCII)."""
-        w = window(rows, col, 10)
+        width = self.WIDTH
+        w = window(rows, col, width + 2)
         flags = is_word(w)
         run = np.argmin(flags, axis=1)
-        run[flags.all(axis=1)] = 10
-        after = w[np.arange(len(w)), np.minimum(run, 9)]
-        ascii_ = ~(w[:, :9] >= 0x80).any(axis=1) & (after < 0x80)
-        code = np.ascontiguousarray(w[:, :8]).view("<u8").reshape(-1) \
-            & _BYTE_MASKS[np.minimum(run, 8)]
-        at = np.minimum(np.searchsorted(self.codes, code), len(self.codes) - 1)
-        hit = (self.codes[at] == code) & (run <= 8) & (run > 0)
-        return np.where(hit, self.levels[at], 0).astype(np.int8), run, ascii_
+        run[flags.all(axis=1)] = width + 2
+        n = len(w)
+        after = w[np.arange(n), np.minimum(run, width + 1)]
+        ascii_ = ~(w[:, : width + 1] >= 0x80).any(axis=1) & (after < 0x80)
+        halves = np.ascontiguousarray(w[:, :width]).view("<u8").reshape(n, 2)
+
+        def level_of(length: np.ndarray) -> np.ndarray:
+            ln = np.minimum(length, width)
+            lo = halves[:, 0] & _BYTE_MASKS[np.minimum(ln, 8)]
+            hi = halves[:, 1] & _BYTE_MASKS[np.clip(ln - 8, 0, 8)]
+            return np.where((length <= width) & (length > 0), self._lookup(lo, hi), 0)
+
+        level = level_of(run)
+        if self.numbered:
+            last = w[np.arange(n), np.clip(run - 1, 0, width + 1)]
+            numbered = (level == 0) & (run >= 2) & (last >= 49) & (last <= 57)
+            if numbered.any():
+                level = np.where(numbered, level_of(run - 1), level)
+        return level.astype(np.int8), run, ascii_
 
 
 def skip_spaces(rows: np.ndarray, col: np.ndarray, limit: int = 16) -> np.ndarray:
@@ -1696,11 +1776,7 @@ def skip_spaces(rows: np.ndarray, col: np.ndarray, limit: int = 16) -> np.ndarra
 
 # --------------------------------------------------------------------------- ISO + level word
 
-_ISO_LEVEL_WORDS = WordTable(
-    [w for base in ("trace", "debug", "info", "notice", "warn", "warning", "err", "error", "crit",
-                    "critical", "fatal", "alert", "emerg", "severe", "panic")
-     for w in (base.upper(), base)]
-    + ["Trace", "Debug", "Info", "Notice", "Warn", "Warning", "Error", "Critical", "Fatal"])
+_ISO_LEVEL_WORDS = WordTable(ISO_LEVEL_WORDS, numbered=True)
 _BRACKETISH = _lut(b"[<(|")
 
 
@@ -1710,8 +1786,6 @@ def extract_iso_level(h: Headers) -> Extracted:
     (``_ISO_LEVEL``): the earliest word of the list with word boundaries around it."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     length = h.ends - h.starts
     rows = gather(h.buf, h.starts, h.ends, 128)
     ok = nul_free(h)
@@ -1747,10 +1821,11 @@ def extract_iso_level(h: Headers) -> Extracted:
                                                                                   length[todo])))
         level, run, word_ascii = _ISO_LEVEL_WORDS.at(sub, np.where(in_reach, ws, 0))
         hit = in_reach & seg_ascii & word_ascii & (level > 0)
-        none = ~in_reach & seg_ascii & (~got | (dist > 49) | (ws >= length[todo]))
+        # no level word: the format's parse reads the line as a dated line of no known layout
+        # (``_stamps.unparsed``), which Python does
         res.levels[todo[hit]] = level[hit]
         found[todo[hit]] = True
-        sure[todo[hit | none]] = True
+        sure[todo[hit]] = True
         nxt = in_reach & seg_ascii & word_ascii & (level == 0)
         pos[todo[nxt]] = ws[nxt] + np.maximum(run[nxt], 1)
         todo = todo[nxt]
@@ -1773,8 +1848,7 @@ def _ascii_between(rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
 
 # --------------------------------------------------------------------------- Python logging
 
-_PY_LEVEL_WORDS = WordTable(["DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL", "FATAL",
-                             "NOTSET"])
+_PY_LEVEL_WORDS = WordTable(PY_LEVEL_WORDS)
 _PY_NAME = _lut(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-<>")
 
 
@@ -1784,8 +1858,6 @@ def extract_python(h: Headers) -> Extracted:
     ``LEVEL:name:msg`` (no time); the other layouts are left to Python."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     rows = gather(h.buf, h.starts, h.ends, 128)
     ok = nul_free(h)
     width = rows.shape[1]
@@ -1843,8 +1915,7 @@ def extract_python(h: Headers) -> Extracted:
 
 # --------------------------------------------------------------------------- Java (log4j...)
 
-_JAVA_LEVEL_WORDS = WordTable(["TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL",
-                               "SEVERE"])
+_JAVA_LEVEL_WORDS = WordTable(JAVA_LEVEL_WORDS)
 _JAVA_LOGGER = _lut(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$-")
 
 
@@ -1869,35 +1940,143 @@ def _java_logger_then_sep(rows: np.ndarray, col: np.ndarray) -> tuple[np.ndarray
     return match, sure & run_ok
 
 
+def fraction_after(rows: np.ndarray, col: np.ndarray, *, comma: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An optional ``[.,]\\d+`` at ``col``: (where it ends - ``col`` when there is none,
+    microseconds from its first six digits, sure: fewer than 16 digits were seen)."""
+    sep = take(rows, col)
+    has = ((sep == 46) | ((sep == 44) if comma else False)) & is_digit(take(rows, col + 1))
+    end, got = _scan_once(rows, col + 1, 17, lambda x: ~is_digit(x))
+    count = np.where(has, np.minimum(end - (col + 1), 6), 0)
+    us = _six_digits(window(rows, col + 1, 8), 0, count)
+    return np.where(has, end, col), np.where(has, us, 0), ~has | got
+
+
+def civil_epoch(year: np.ndarray, month: np.ndarray, day: np.ndarray, hh: np.ndarray,
+                mi: np.ndarray, ss: np.ndarray, us: np.ndarray, default_tz: object | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Naive civil fields -> (epoch seconds as the formats' ``_civil`` + ``timestamp()`` give
+    them, valid: a real date and time - the formats give None for Feb 30 or 25:61 -, ok: the
+    epoch is final)."""
+    n = len(year)
+    out = np.full(n, np.nan)
+    valid = valid_date(year, month, day) & (hh >= 0) & (hh < 24) & (mi >= 0) & (mi < 60) \
+        & (ss >= 0) & (ss < 60)
+    vi = np.flatnonzero(valid)
+    ok = np.zeros(n, dtype=bool)
+    if len(vi):
+        days = epoch_days(year[vi], month[vi], day[vi])
+        vals, good = wall_to_epoch(days, (hh * 3600 + mi * 60 + ss)[vi], us[vi], default_tz)
+        out[vi] = vals
+        ok[vi] = good
+    return out, valid, ok
+
+
+_JAVA_STAMP_CASES = ("iso", "time", "compact", "yy", "dmy")
+
+
+def _java_stamps(h: Headers, rows: np.ndarray, lead: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ``_J_TS`` alternatives at ``lead``, tried in the regex's order: ISO, ``HH:MM:SS``
+    (the file's day), Hadoop ``yyMMdd HHmmss``, Spark ``yy/MM/dd HH:mm:ss``, Tomcat / JUL
+    ``dd-MMM-yyyy HH:mm:ss`` (``-`` or space). (which case matched: index into
+    ``_JAVA_STAMP_CASES`` or -1; where the stamp ends; epoch seconds; the time is valid; ok:
+    the epoch is final - False sends the record to Python)."""
+    n = len(rows)
+    case = np.full(n, -1, dtype=np.int8)
+    te = np.zeros(n, dtype=_I64)
+    t = np.full(n, np.nan)
+    valid = np.zeros(n, dtype=bool)
+    final = np.ones(n, dtype=bool)
+    parts = iso_at(rows, lead, seps=b" T", comma=True, zone="optional")
+    case[parts.ok] = 0
+    te[parts.ok] = parts.end[parts.ok]
+    w = window(rows, lead, 24)
+    dg = is_digit(w)
+    v = w.astype(_I64) - 48
+
+    def num(i: int, k: int) -> np.ndarray:
+        out = np.zeros(n, dtype=_I64)
+        for j in range(i, i + k):
+            out = out * 10 + v[:, j]
+        return out
+
+    def all_digits(*cols: int) -> np.ndarray:
+        return np.logical_and.reduce([dg[:, c] for c in cols])
+
+    rest = case < 0
+    # "HH:MM:SS[.,frac]"
+    clock = rest & all_digits(0, 1, 3, 4, 6, 7) & (w[:, 2] == 58) & (w[:, 5] == 58)
+    # "yyMMdd HHmmss"
+    compact = rest & ~clock & all_digits(0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12) & (w[:, 6] == 32)
+    # "yy/MM/dd HH:mm:ss[.,frac]"
+    yy = rest & ~clock & ~compact & all_digits(0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16) \
+        & (w[:, 2] == 47) & (w[:, 5] == 47) & (w[:, 8] == 32) & (w[:, 11] == 58) \
+        & (w[:, 14] == 58)
+    # "dd-MMM-yyyy HH:mm:ss[.,frac]", each of the two separators "-" or " "
+    upper = (w[:, 3] - np.uint8(65)) < np.uint8(26)
+    lower = ((w[:, 4] - np.uint8(97)) < np.uint8(26)) & ((w[:, 5] - np.uint8(97)) < np.uint8(26))
+    dash = lambda x: (x == 45) | (x == 32)
+    dmy = rest & ~clock & ~compact & ~yy & all_digits(0, 1, 7, 8, 9, 10, 12, 13, 15, 16, 18, 19) \
+        & dash(w[:, 2]) & upper & lower & dash(w[:, 6]) & (w[:, 11] == 32) & (w[:, 14] == 58) \
+        & (w[:, 17] == 58)
+    for k, (mask, frac_at) in enumerate(((clock, 8), (compact, -1), (yy, 17), (dmy, 20)), 1):
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            continue
+        if frac_at >= 0:
+            end, us, sure = fraction_after(rows[idx], lead[idx] + frac_at)
+        else:
+            end, us, sure = lead[idx] + 13, np.zeros(len(idx), dtype=_I64), np.ones(len(idx), bool)
+        case[idx] = k
+        te[idx] = end
+        final[idx] = sure
+        if k == 1:
+            hh, mi, ss = num(0, 2)[idx], num(3, 2)[idx], num(6, 2)[idx]
+            good = (hh < 24) & (mi < 60) & (ss < 60)
+            tv, ok_t = time_of_day_epoch(h, np.where(good, hh * 3600 + mi * 60 + ss, -1), us)
+            t[idx], valid[idx] = tv, good
+            final[idx] &= ok_t | ~good
+            continue
+        if k == 2:
+            y, mo, d = 2000 + num(0, 2)[idx], num(2, 2)[idx], num(4, 2)[idx]
+            hh, mi, ss = num(7, 2)[idx], num(9, 2)[idx], num(11, 2)[idx]
+        elif k == 3:
+            y, mo, d = 2000 + num(0, 2)[idx], num(3, 2)[idx], num(6, 2)[idx]
+            hh, mi, ss = num(9, 2)[idx], num(12, 2)[idx], num(15, 2)[idx]
+        else:
+            y, mo, d = num(7, 4)[idx], month_from_name(w[idx], 3), num(0, 2)[idx]
+            hh, mi, ss = num(12, 2)[idx], num(15, 2)[idx], num(18, 2)[idx]
+        tv, good, ok_t = civil_epoch(y, mo, d, hh, mi, ss, us, h.default_tz)
+        t[idx], valid[idx] = tv, good
+        final[idx] &= ok_t | ~good
+    if parts.ok.any():
+        tv, good = iso_epoch(parts, h.default_tz)
+        t = np.where(parts.ok, tv, t)
+        valid |= parts.ok & good
+        final &= ~parts.ok | good
+    return case, te, t, valid, final
+
+
 @register("java")
 def extract_java(h: Headers) -> Extracted:
     """``[TS] [thread] LEVEL logger - msg``, ``TS LEVEL [thread] logger - msg``, ``TS LEVEL
-    logger: msg`` (Spring Boot's ``TS LEVEL pid --- ...`` reads the same way for time and
-    level); ``HH:MM:SS`` without a date gives no time."""
+    logger: msg`` (Spring Boot's ``TS LEVEL pid --- ...`` and Spark's ``TS LEVEL logger: msg``
+    read the same way for time and level), Tomcat / JUL ``TS LEVEL [thread] class msg`` and
+    Hadoop / HDFS ``TS pid LEVEL logger: msg``, with every stamp of ``_J_TS``; ``HH:MM:SS``
+    without a date is put on the file's day (:func:`time_of_day_epoch`)."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     rows = gather(h.buf, h.starts, h.ends, 160)
     ok = nul_free(h)
     lead = (rows[:, 0] == 91).astype(_I64)
-    parts = iso_at(rows, lead, seps=b" T", comma=True, zone="optional")
-    # a time without a date: HH:MM:SS[.,frac]
-    tw = window(rows, lead, 8)
-    only_time = ~parts.ok & is_digit(tw[:, 0]) & is_digit(tw[:, 1]) & (tw[:, 2] == 58) \
-        & is_digit(tw[:, 3]) & is_digit(tw[:, 4]) & (tw[:, 5] == 58) & is_digit(tw[:, 6]) \
-        & is_digit(tw[:, 7])
-    fr = take(rows, lead + 8)
-    fd = (fr == 46) | (fr == 44)
-    t_end_time, got_t = _scan_once(rows, lead + 9, 16, lambda x: ~is_digit(x))
-    te = np.where(parts.ok, parts.end,
-                  np.where(fd & is_digit(take(rows, lead + 9)), t_end_time, lead + 8))
-    started = parts.ok | (only_time & (~fd | got_t))
-    te = te + (take(rows, te) == 93)
+    case, te, t, valid, final = _java_stamps(h, rows, lead)
+    started = case >= 0
+    bracketed = lead > 0
+    te = te + (take(rows, te) == 93)  # "\]?"
     p = skip_spaces(rows, te)
     spaced = p > te
     levels = np.zeros(n, dtype=np.int8)
-    sure = np.zeros(n, dtype=bool)
     # J0: "[thread] +LEVEL +LOGGER *[-:]"
     th = take(rows, p) == 91
     close, got = _scan_once(rows, p + 1, 120, lambda x: (x == 93) | (x == 0))
@@ -1917,16 +2096,26 @@ def extract_java(h: Headers) -> Extracted:
     m1, s1 = _java_logger_then_sep(rows, l1)
     j1 = started & spaced & ~th & (lv1 > 0) & asc1 & (q1 > p + run1) \
         & (~th1 | (got1 & (l1 > close1 + 1)))
+    # Tomcat / JUL: "TS LEVEL [thread] LOGGER msg", single spaces, no "[" before the stamp
+    log_end, got_l = _scan_once(rows, l1, 96, lambda x: ~_JAVA_LOGGER[x])
+    jt = started & ~bracketed & (p == te + 1) & (lv1 > 0) & asc1 & (q1 == p + run1 + 1) & th1 \
+        & got1 & (l1 == close1 + 2) & got_l & (log_end > l1) & (take(rows, log_end) == 32)
+    # Hadoop / HDFS: "TS pid LEVEL LOGGER: ", single spaces, no "[" before the stamp
+    pid_end, got_p = _scan_once(rows, p, 24, lambda x: ~is_digit(x))
+    lv4, run4, asc4 = _JAVA_LEVEL_WORDS.at(rows, pid_end + 1)
+    l4 = pid_end + 1 + run4 + 1
+    log4_end, got4 = _scan_once(rows, l4, 96, lambda x: ~_JAVA_LOGGER[x])
+    j4 = started & ~bracketed & (p == te + 1) & got_p & (pid_end > p) \
+        & (take(rows, pid_end) == 32) & (lv4 > 0) & asc4 & (take(rows, l4 - 1) == 32) & got4 \
+        & (log4_end > l4) & (take(rows, log4_end) == 58)
     hit0 = j0 & s0 & m0
-    hit1 = j1 & s1 & m1
+    hit1 = (j1 & s1 & m1) | jt
+    hit4 = j4 & ~hit0 & ~hit1
     levels[hit0] = lv0[hit0]
     levels[hit1] = lv1[hit1]
-    sure |= hit0 | hit1
-    ok &= sure
-    t, good = iso_epoch(parts, h.default_tz)
-    timed = ok & parts.ok
-    ok &= ~timed | good
-    res.times = np.where(ok & parts.ok, t, np.nan)
+    levels[hit4] = lv4[hit4]
+    ok &= (hit0 | hit1 | hit4) & final
+    res.times = np.where(ok & valid, t, np.nan)
     res.levels = np.where(ok, levels, 0).astype(np.int8)
     res.done = ok
     return res
@@ -1944,8 +2133,6 @@ def extract_access(h: Headers) -> Extracted:
     escaped quote in the request and other rarities are left to Python."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     buf, s, e = h.buf, h.starts, h.ends
     ok = nul_free(h)
     rows = gather(buf, s, e, 96)
@@ -2046,8 +2233,6 @@ def extract_apache_error(h: Headers) -> Extracted:
     ``yyyy/mm/dd HH:MM:SS [level] pid#tid: ...``."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     rows = gather(h.buf, h.starts, h.ends, 96)
     ok = nul_free(h)
     c = rows
@@ -2159,8 +2344,6 @@ def extract_rfc5424(h: Headers) -> Extracted:
     PRI's severity, else the message's leading level word. Structured data is left to Python."""
     n = len(h.starts)
     res = Extracted.empty(n)
-    if n == 0:
-        return res
     length = h.ends - h.starts
     rows = gather(h.buf, h.starts, h.ends, 128)
     ok = nul_free(h)
@@ -2198,13 +2381,329 @@ def extract_rfc5424(h: Headers) -> Extracted:
         dk = take(rows, 1 + k).astype(_I64) - 48
         pri = np.where(k < pri_len, pri * 10 + dk, pri)
     levels = np.where(has_pri, _SYSLOG_SEVERITY[pri % 8], 0).astype(np.int8)
-    lv_rows = gather(h.buf, h.starts + msg, h.ends, 16)
-    word_lv, sure = leading_level(lv_rows)
+    word_lv, sure, lv_rows = message_level(h, msg)
     # a message starting with the UTF-8 BOM: parse strips it first; left to Python
     bom = (lv_rows[:, 0] == 0xEF)
     ok &= has_pri | (sure & ~bom)
     levels = np.where(has_pri, levels, word_lv)
     res.times = np.where(ok & timed, t, np.nan)
     res.levels = np.where(ok, levels, 0).astype(np.int8)
+    res.done = ok
+    return res
+
+
+# --------------------------------------------------------------------------- fixed layouts
+#
+# Layouts whose header is a fixed run of fields: each extractor checks the whole header its
+# format's regex needs before the message (so ``done`` means the regex matches) and reads the
+# time and level from their columns; every other line goes to Python.
+
+
+def _digits_value(w: np.ndarray, first: int, count: int) -> np.ndarray:
+    """Columns ``first .. first + count - 1`` of ``w`` as a number (digits not checked)."""
+    out = np.zeros(len(w), dtype=_I64)
+    for c in range(first, first + count):
+        out = out * 10 + (w[:, c].astype(_I64) - 48)
+    return out
+
+
+def _all_digits(w: np.ndarray, cols: tuple[int, ...] | range) -> np.ndarray:
+    return np.logical_and.reduce([is_digit(w[:, c]) for c in cols])
+
+
+def _year_less_or_civil(h: Headers, year: np.ndarray | None, month: np.ndarray, day: np.ndarray,
+                        hh: np.ndarray, mi: np.ndarray, ss: np.ndarray, us: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The formats' ``_civil`` where a year is written (``year`` >= 0), their ``_year_less``
+    (a year-less key, see :class:`YearPlan`) where it is not (``year`` < 0 or None): (times,
+    yearless, ok: the time is final - an invalid date or time is a final NaN)."""
+    n = len(month)
+    times = np.full(n, np.nan)
+    ok = np.ones(n, dtype=bool)
+    written = np.zeros(n, dtype=bool) if year is None else year >= 0
+    clock = (hh < 24) & (mi < 60) & (ss < 60)
+    sentinel = np.full(n, SENTINEL_YEAR, dtype=_I64)
+    keyed = ~written & clock & valid_date(sentinel, month, day)
+    times[keyed] = yearless_key(month[keyed], day[keyed], (hh * 3600 + mi * 60 + ss)[keyed],
+                                us[keyed])
+    wi = np.flatnonzero(written)
+    if len(wi):
+        assert year is not None
+        t, _, good = civil_epoch(year[wi], month[wi], day[wi], hh[wi], mi[wi], ss[wi], us[wi],
+                                 h.default_tz)
+        times[wi] = t
+        valid = valid_date(year[wi], month[wi], day[wi]) & clock[wi]
+        ok[wi] = good | ~valid
+    return times, keyed, ok
+
+
+_LOGCAT_LEVEL = np.zeros(256, dtype=np.int8)
+for _ch, _lv in (("V", Level.TRACE), ("D", Level.DEBUG), ("I", Level.INFO), ("W", Level.WARNING),
+                 ("E", Level.ERROR), ("F", Level.CRITICAL), ("A", Level.CRITICAL)):
+    _LOGCAT_LEVEL[ord(_ch)] = int(_lv)
+_UID = _lut(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+
+
+@register("logcat")
+def extract_logcat(h: Headers) -> Extracted:
+    """threadtime: ``[YYYY-]MM-DD HH:MM:SS.fff +[uid +]pid +tid L tag *: msg`` (also ``-v
+    year`` / ``-v uid``); the time and brief layouts are left to Python."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    rows = gather(h.buf, h.starts, h.ends, 128)
+    ok = nul_free(h)
+    with_year = _all_digits(rows, range(4)) & (rows[:, 4] == 45)
+    off = np.where(with_year, 5, 0).astype(_I64)
+    w = window(rows, off, 15)
+    ok &= _all_digits(w, (0, 1, 3, 4, 6, 7, 9, 10, 12, 13)) & (w[:, 2] == 45) \
+        & (w[:, 5] == 32) & (w[:, 8] == 58) & (w[:, 11] == 58) & (w[:, 14] == 46)
+    frac_end, got = _scan_once(rows, off + 15, 8, lambda x: ~is_digit(x))
+    nfrac = frac_end - (off + 15)
+    ok &= got & (nfrac >= 3) & (nfrac <= 6) & (take(rows, frac_end) == 32)
+    us = _six_digits(window(rows, off + 15, 8), 0, np.minimum(nfrac, 6))
+    # the fields after the time: [uid] pid tid, then "L "
+    a0 = skip_spaces(rows, frac_end)
+    a1, g1 = _scan_once(rows, a0, 40, lambda x: ~_UID[x])
+    b0 = skip_spaces(rows, a1)
+    b1, g2 = _scan_once(rows, b0, 24, lambda x: ~is_digit(x))
+    c0 = skip_spaces(rows, b1)
+    c1, g3 = _scan_once(rows, c0, 24, lambda x: ~is_digit(x))
+    a_num = _scan_once(rows, a0, 40, lambda x: ~is_digit(x))[0] == a1
+    fields = g1 & (a1 > a0) & (take(rows, a1) == 32) & (b0 > a1) & g2 & (b1 > b0) \
+        & (take(rows, b1) == 32)
+    # no uid: "pid +tid L " (the regex tries a uid first; only one reading has "L " after it)
+    no_uid = fields & a_num & (_LOGCAT_LEVEL[take(rows, b1 + 1)] > 0) \
+        & (take(rows, b1 + 2) == 32)
+    uid = fields & ~no_uid & (c0 > b1) & g3 & (c1 > c0) & (take(rows, c1) == 32)
+    lv_at = np.where(no_uid, b1 + 1, c1 + 1)
+    level = _LOGCAT_LEVEL[take(rows, lv_at)]
+    ok &= (no_uid | uid) & (level > 0) & (take(rows, lv_at + 1) == 32)
+    # "tag *: ": any ": " from the tag on (the tag is lazy, anything before it)
+    colon = (rows[:, :-1] == 58) & (rows[:, 1:] == 32)
+    _, found = _scan_once(colon, lv_at + 2, 96, lambda x: x)
+    ok &= found
+    year = np.where(with_year, _digits_value(rows, 0, 4), -1)
+    times, yearless, good = _year_less_or_civil(
+        h, year, _digits_value(w, 0, 2), _digits_value(w, 3, 2), _digits_value(w, 6, 2),
+        _digits_value(w, 9, 2), _digits_value(w, 12, 2), us)
+    ok &= good
+    res.times = np.where(ok, times, np.nan)
+    res.levels = np.where(ok, level, 0).astype(np.int8)
+    res.done = ok
+    res.yearless = yearless & ok
+    return res
+
+
+_GLOG_LEVEL = np.zeros(256, dtype=np.int8)
+for _ch, _lv in (("I", Level.INFO), ("W", Level.WARNING), ("E", Level.ERROR),
+                 ("F", Level.CRITICAL)):
+    _GLOG_LEVEL[ord(_ch)] = int(_lv)
+_GLOG_FILE = WS_OR_ODD.copy()  # [^:\]\s]: stops at ":", "]", whitespace and non-ASCII
+_GLOG_FILE[[0, 0x3A, 0x5D]] = True
+
+
+@register("glog")
+def extract_glog(h: Headers) -> Extracted:
+    """``Lmmdd hh:mm:ss.uuuuuu +thread file:line] msg`` (glog < 0.7: year-less) and
+    ``Lyyyymmdd ...``; the ``Log file created at:`` header is left to Python."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    rows = gather(h.buf, h.starts, h.ends, 128)
+    ok = nul_free(h)
+    level = _GLOG_LEVEL[rows[:, 0]]
+    with_year = _all_digits(rows, range(1, 9)) & (rows[:, 9] == 32)
+    off = np.where(with_year, 5, 1).astype(_I64)  # where "mmdd" starts
+    w = window(rows, off, 20)
+    ok &= (level > 0) & _all_digits(w, (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 16, 17, 18, 19)) \
+        & (w[:, 4] == 32) & (w[:, 7] == 58) & (w[:, 10] == 58) & (w[:, 13] == 46)
+    t0 = skip_spaces(rows, off + 20)
+    t1, g1 = _scan_once(rows, t0, 24, lambda x: ~is_digit(x))
+    ok &= (t0 > off + 20) & g1 & (t1 > t0) & (take(rows, t1) == 32)
+    f1, g2 = _scan_once(rows, t1 + 1, 64, lambda x: _GLOG_FILE[x])
+    ok &= g2 & (f1 > t1 + 1) & (take(rows, f1) == 58)
+    l1, g3 = _scan_once(rows, f1 + 1, 12, lambda x: ~is_digit(x))
+    ok &= g3 & (l1 > f1 + 1) & (take(rows, l1) == 93)
+    year = np.where(with_year, _digits_value(rows, 1, 4), -1)
+    times, yearless, good = _year_less_or_civil(
+        h, year, _digits_value(w, 0, 2), _digits_value(w, 2, 2), _digits_value(w, 5, 2),
+        _digits_value(w, 8, 2), _digits_value(w, 11, 2), _digits_value(w, 14, 6))
+    ok &= good
+    res.times = np.where(ok, times, np.nan)
+    res.levels = np.where(ok, level, 0).astype(np.int8)
+    res.done = ok
+    res.yearless = yearless & ok
+    return res
+
+
+_DPKG_ACTIONS = WordTable(("startup", "status", "configure", "install", "upgrade", "remove",
+                           "purge", "trigproc", "conffile", "unpack"), value=1)
+_ALTERNATIVES = b"update-alternatives "
+
+
+@register("dpkg")
+def extract_dpkg(h: Headers) -> Extracted:
+    """``[update-alternatives ]YYYY-MM-DD HH:MM:SS`` then ``: msg`` or `` ACTION msg``; dpkg
+    writes no levels."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    rows = gather(h.buf, h.starts, h.ends, 64)
+    ok = nul_free(h)
+    alt = np.ones(n, dtype=bool)
+    for i, c in enumerate(_ALTERNATIVES):
+        alt &= rows[:, i] == c
+    off = np.where(alt, len(_ALTERNATIVES), 0).astype(_I64)
+    w = window(rows, off, 22)
+    ok &= _all_digits(w, (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)) & (w[:, 4] == 45) \
+        & (w[:, 7] == 45) & (w[:, 10] == 32) & (w[:, 13] == 58) & (w[:, 16] == 58)
+    # ": msg" or " ACTION\b": the action word is a table word whose next byte is no \w
+    colon = (w[:, 19] == 58) & (w[:, 20] == 32)
+    known, _, asc = _DPKG_ACTIONS.at(rows, off + 20)
+    ok &= colon | ((w[:, 19] == 32) & (known > 0) & asc)
+    times, valid, good = civil_epoch(
+        _digits_value(w, 0, 4), _digits_value(w, 5, 2), _digits_value(w, 8, 2),
+        _digits_value(w, 11, 2), _digits_value(w, 14, 2), _digits_value(w, 17, 2),
+        np.zeros(n, dtype=_I64), h.default_tz)
+    ok &= good | ~valid
+    res.times = np.where(ok & valid, times, np.nan)
+    res.levels = np.zeros(n, dtype=np.int8)
+    res.done = ok
+    return res
+
+
+_MYSQL_LEVEL_WORDS = WordTable(MYSQL_LEVELS)
+
+
+@register("mysql")
+def extract_mysql(h: Headers) -> Extracted:
+    """``YYYY-MM-DD[T ]HH:MM:SS[.ffffff][Z|+HH:MM] +[thread +][Level] `` (MySQL 5.7+, MariaDB)
+    and ``YYMMDD [H]H:MM:SS +[thread +][Level] `` (MySQL 5.5); level Note/System/Info: info."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    rows = gather(h.buf, h.starts, h.ends, 96)
+    ok = nul_free(h)
+    parts = iso_at(rows, 0, seps=b"T ", comma=False, zone="optional", max_frac=6)
+    end = parts.end
+    # the regex takes "Z" or "+HH:MM" only (no "+HHMM")
+    zone_ok = ~parts.has_zone | (take(rows, end - 1) == 90) | (take(rows, end - 3) == 58)
+    iso = parts.ok & zone_ok
+    w = rows[:, :15]
+    short = ~iso & _all_digits(w, (0, 1, 2, 3, 4, 5, 8, 10, 11, 13, 14)) & (w[:, 6] == 32) \
+        & ((w[:, 7] == 32) | is_digit(w[:, 7])) & (w[:, 9] == 58) & (w[:, 12] == 58)
+    te = np.where(iso, end, 15)
+    p = skip_spaces(rows, te)
+    # an optional thread id, then "[Level] "
+    d1, gd = _scan_once(rows, p, 24, lambda x: ~is_digit(x))
+    threaded = gd & (d1 > p) & (take(rows, d1) == 32)
+    q = np.where(threaded, skip_spaces(rows, d1), p)
+    level, run, asc = _MYSQL_LEVEL_WORDS.at(rows, q + 1)
+    ok &= (iso | short) & (p > te) & (take(rows, q) == 91) & (level != 0) & asc \
+        & (take(rows, q + 1 + run) == 93) & (take(rows, q + 2 + run) == 32)
+    times = np.full(n, np.nan)
+    if iso.any():
+        t, good = iso_epoch(parts, h.default_tz)
+        times = np.where(iso, t, times)
+        ok &= ~iso | good
+    si = np.flatnonzero(short & ok)
+    if len(si):
+        hour = np.where(w[si, 7] == 32, 0, w[si, 7].astype(_I64) - 48) * 10 + w[si, 8] - 48
+        t, valid, good = civil_epoch(
+            2000 + _digits_value(w[si], 0, 2), _digits_value(w[si], 2, 2),
+            _digits_value(w[si], 4, 2), hour.astype(_I64), _digits_value(w[si], 10, 2),
+            _digits_value(w[si], 13, 2), np.zeros(len(si), dtype=_I64), h.default_tz)
+        times[si] = np.where(valid, t, np.nan)
+        ok[si] &= good | ~valid
+    res.times = np.where(ok, times, np.nan)
+    res.levels = np.where(ok, level, 0).astype(np.int8)
+    res.done = ok
+    return res
+
+
+_PG_LEVEL_WORDS = WordTable(PG_LEVELS)
+_PG_WORD_LENGTHS = sorted({len(w) for w in PG_LEVELS})
+_LETTER = _lut(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_PG_BEFORE = _lut(b" :]")
+
+
+def _zone_offsets(rows: np.ndarray, start: np.ndarray, end: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The zone written in columns ``start .. end`` of each row (``UTC``, ``CET``, ``+01``,
+    ``-05:30``: at most 6 bytes) as the formats' ``_abbrev_tz`` reads it: (offset seconds,
+    known). Looked up once per distinct spelling."""
+    n = len(rows)
+    width = end - start
+    w = window(rows, start, 8)
+    w = np.where(np.arange(8)[None, :] < width[:, None], w, np.uint8(0))
+    code = np.ascontiguousarray(w).view("<u8").reshape(n)
+    offsets = np.zeros(n, dtype=_I64)
+    known = np.zeros(n, dtype=bool)
+    uniq, inverse = np.unique(code, return_inverse=True)
+    for k, c in enumerate(uniq.tolist()):
+        text = int(c).to_bytes(8, "little").rstrip(b"\0").decode("ascii", "replace")
+        zone = _abbrev_tz(text) if text else None
+        delta = zone.utcoffset(None) if zone is not None else None
+        if delta is not None:
+            at = inverse.reshape(-1) == k
+            offsets[at] = int(delta.total_seconds())
+            known[at] = True
+    return offsets, known
+
+
+@register("postgres")
+def extract_postgres(h: Headers) -> Extracted:
+    """``%m``/``%t`` prefixes: ``YYYY-MM-DD HH:MM:SS[.fff][ ZONE]PREFIX SEVERITY:  msg`` where
+    the first ``:  `` of the line follows the severity (``LOG``, ``ERROR``, ``DEBUG1``...)
+    after a space, ``:`` or ``]``; the zone (``UTC``, ``+01``) as the format reads it."""
+    n = len(h.starts)
+    res = Extracted.empty(n)
+    rows = gather(h.buf, h.starts, h.ends, 160)
+    width = rows.shape[1]
+    ok = nul_free(h)
+    parts = iso_at(rows, 0, seps=b" ", comma=False, zone="none", max_frac=6)
+    te = parts.end
+    ok &= parts.ok
+    # the zone: "(?: ([A-Za-z]{1,6}|[+-]\d\d(?::?\d\d)?))?", greedy
+    spaced = take(rows, te) == 32
+    z0 = te + 1
+    letters_end, _ = _scan_once(rows, z0, 8, lambda x: ~_LETTER[x])
+    alpha = spaced & (letters_end > z0)
+    sign = take(rows, z0)
+    numeric = spaced & ((sign == 43) | (sign == 45)) & is_digit(take(rows, z0 + 1)) \
+        & is_digit(take(rows, z0 + 2))
+    colon = take(rows, z0 + 3) == 58
+    mm_at = z0 + 3 + colon
+    has_mm = is_digit(take(rows, mm_at)) & is_digit(take(rows, mm_at + 1))
+    num_end = np.where(has_mm, mm_at + 2, z0 + 3)
+    tz_end = np.where(alpha, np.minimum(letters_end, z0 + 6), np.where(numeric, num_end, te))
+    has_tz = alpha | numeric
+    # the first ":  " after the zone, and the severity right before it
+    sep = (rows[:, :-2] == 58) & (rows[:, 1:-1] == 32) & (rows[:, 2:] == 32)
+    c, found = _scan_once(sep, tz_end, width, lambda x: x)
+    level = np.zeros(n, dtype=np.int8)
+    for k in _PG_WORD_LENGTHS:
+        ws = c - k
+        lv, run, asc = _PG_LEVEL_WORDS.at(rows, ws)
+        hit = found & (level == 0) & (lv > 0) & (run == k) & asc \
+            & _PG_BEFORE[take(rows, ws - 1)] & (ws - 1 >= tz_end)
+        level = np.where(hit, lv, level)
+    ok &= level > 0
+    # the time: the user's zone wins over the written one (as _pg_time: a localized time
+    # keeps its zone), else the written zone where it is known, else local time
+    times = np.full(n, np.nan)
+    written = np.zeros(n, dtype=bool)
+    if default_zone(h.default_tz) is None and (has_tz & ok).any():
+        offsets, known = _zone_offsets(rows, np.where(has_tz, z0, te), tz_end)
+        written = has_tz & known & ok
+        wi = np.flatnonzero(written)
+        if len(wi):
+            times[wi] = aware_to_epoch(parts.days[wi], parts.sod[wi], parts.us[wi], offsets[wi])
+            ok[wi] &= ~np.isnan(times[wi])
+    naive = np.flatnonzero(ok & ~written)
+    if len(naive):
+        vals, good = wall_to_epoch(parts.days[naive], parts.sod[naive], parts.us[naive],
+                                   h.default_tz)
+        times[naive] = vals
+        ok[naive[~good]] = False
+    res.times = np.where(ok, times, np.nan)
+    res.levels = np.where(ok, level, 0).astype(np.int8)
     res.done = ok
     return res

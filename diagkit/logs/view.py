@@ -111,7 +111,7 @@ class RecordView:
     # --- access --------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return int(len(self.record_ids))
+        return len(self.record_ids)
 
     def locate(self, row: int) -> tuple[object, int]:
         return self.logs[int(self.file_ids[row])], int(self.record_ids[row])

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from diagkit.errors import DiagkitError
+from diagkit.errors import DiagkitError, LogTruncated
 from diagkit.logs.model import Level, Query, Record
 from diagkit.logs.view import RecordView
 from diagkit.ui.workers import Worker, run_in_background
@@ -71,10 +71,14 @@ MIN_LEVELS = (("All levels", None), ("Debug and worse", Level.DEBUG), ("Info and
 class LogTableModel(QAbstractTableModel):
     """Rows of a RecordView; records are fetched (and parsed) only when shown."""
 
+    # a file was cut short under its map (copytruncate): the message, said once
+    truncated = Signal(str)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view: RecordView | None = None
         self.show_file = False
+        self._said_truncated = False
 
     def set_view(self, view: RecordView | None) -> None:
         self.beginResetModel()
@@ -115,6 +119,11 @@ class LogTableModel(QAbstractTableModel):
             return None
         try:
             return self.view.record(row)
+        except LogTruncated as exc:
+            if not self._said_truncated:
+                self._said_truncated = True
+                self.truncated.emit(str(exc))
+            return None
         except (DiagkitError, OSError, ValueError, IndexError) as exc:
             log.warning("record %s unreadable: %s", row, exc)
             return None
@@ -325,6 +334,7 @@ class LogView(QWidget):
         self.histogram.bar_clicked.connect(self.go_to_epoch)
         self.histogram.window_selected.connect(self.set_time_window)
         self.model = LogTableModel(self)
+        self.model.truncated.connect(self.state.setText)
         self.table = QTableView()
         self.table.setObjectName("log-table")
         self.table.setModel(self.model)

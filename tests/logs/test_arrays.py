@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -45,16 +44,6 @@ def _assert_same(path: Path, **kw: object) -> LogFile:
     return fast
 
 
-@pytest.fixture
-def local_tz(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """Run with a local zone that has DST (naive times are local time)."""
-    monkeypatch.setenv("TZ", "Europe/Berlin")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
 @pytest.mark.parametrize("sample", sorted(p for p in DATA.rglob("*") if p.is_file()),
                          ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_samples(sample: Path) -> None:
@@ -90,7 +79,7 @@ def test_syslog_dst_local_time(tmp_path: Path, local_tz: None) -> None:
     # Berlin: clocks go forward 2024-03-31 02:00, back 2024-10-27 03:00
     lines = []
     for mon, day in (("Mar", 30), ("Mar", 31), ("Oct", 27), ("Oct", 26)):
-        for h in range(0, 5):
+        for h in range(5):
             for m in (0, 29, 59):
                 lines.append(f"{mon} {day:>2} {h:02d}:{m:02d}:07 host app[1]: x".encode())
     path = _write(tmp_path / "dst.log", lines, datetime(2024, 12, 1))

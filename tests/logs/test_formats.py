@@ -758,25 +758,6 @@ def test_syslog_continuation_lines_and_header() -> None:
                                                Level.CRITICAL]
 
 
-def test_syslog_vectorised_headers_agree_on_tags_without_colon() -> None:
-    from diagkit.logs.formats.vector import _syslog_vector_headers
-
-    lines = ["Dec  5 10:23:53 vm myapp[4242] error: disk full", "Dec  5 10:23:53 vm myapp[1]",
-             "Dec  5 10:23:53 vm myapp[4242]: warning: x", "Dec  5 10:23:53 vm myapp[42]x error"]
-    data = "\n".join(lines).encode()
-    starts = _starts(data)
-    ends = np.array([s + len(ln.encode()) for s, ln in zip(starts, lines, strict=True)])
-    times, levels, handled = _syslog_vector_headers(np.frombuffer(data, np.uint8), starts, ends,
-                                                    CTX)
-    fmt = FORMATS["rfc3164"]
-    for i, ln in enumerate(lines):
-        if handled[i]:
-            f = fmt.parse(ln, CTX)
-            assert levels[i] == int(f.level), ln
-            assert times[i] == f.timestamp.timestamp(), ln
-    assert handled.all() and list(levels) == [Level.ERROR, 0, Level.WARNING, 0]
-
-
 def test_iso_level_words_in_the_wild() -> None:
     recs = _parse_records(DATA / "iso-level/lnav-leveltest.log")
     assert [r.level for r in recs] == [Level.TRACE, Level.DEBUG, Level.DEBUG, Level.DEBUG,

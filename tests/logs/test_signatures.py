@@ -362,6 +362,43 @@ def test_mine_logs_in_bulk_agrees_with_mining_records(tmp_path: Path) -> None:
     assert len({s.template for s in signatures}) == len(signatures) == 4
 
 
+def test_mine_logs_cuts_headers_of_varying_width_where_the_format_says(tmp_path: Path) -> None:
+    # Proxifier-like (Loghub): "[10.30 16:49:06] chrome.exe - msg" and "... svchost.exe *64 -
+    # msg": the header's width varies per line, so no fixed number of fields can be cut
+    from diagkit.logs.logfile import open_logs
+    from diagkit.logs.signatures import _header_fields, mine_logs
+
+    programs = ["chrome.exe", "chrome.exe *64", "svchost.exe *64", "Dropbox.exe"]
+    hosts = ["www.baidu.com:80", "proxy.cse.cuhk.edu.hk:5070", "mtalk.google.com:5228"]
+    lines, truth = [], []
+    for i in range(300):
+        head = f"[10.{30 + i // 200} 16:{i // 60 % 60:02d}:{i % 60:02d}] {programs[i % 4]} - "
+        host = hosts[i % 3]
+        if i % 2:
+            lines.append(head + f"{host} open through proxy proxy.cse.cuhk.edu.hk:5070 HTTPS")
+            truth.append("open")
+        else:
+            lines.append(head + f"{host} close, {i * 7} bytes sent, {i * 13} bytes received, "
+                         f"lifetime 00:{i % 60:02d}")
+            truth.append("close")
+    path = tmp_path / "proxifier.log"
+    path.write_text("\n".join(lines) + "\n")
+    [log] = open_logs([path])
+    try:
+        assert log.format.name == "timestamped"
+        cut = _header_fields(log)
+        assert cut is not None and cut.fields is None  # cut per line by the format
+        signatures, [ids] = mine_logs([log])
+        records = [log.record(i) for i in range(log.record_count)]
+    finally:
+        log.close()
+    assert {r.source for r in records} == set(programs)
+    assert grouping_accuracy(list(ids), truth) == 1.0
+    reference = mine(records)
+    assert grouping_accuracy(list(ids), [reference.record_ids[i] for i in range(300)]) == 1.0
+    assert len(signatures) == 2
+
+
 def test_cli_signatures_mine_whole_files_in_bulk_with_the_same_result(tmp_path: Path) -> None:
     # without filters `diagkit logs signatures` mines in bulk; with one, record by record
     import io

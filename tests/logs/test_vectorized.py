@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import string
-import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from diagkit.logs import vectorized
 from diagkit.logs.logfile import LogFile
+from tests.logs.conftest import local_zone
 
 # --------------------------------------------------------------------------- pieces
 
@@ -117,6 +118,7 @@ def syslog_line(draw: st.DrawFn) -> str:
     pri = draw(st.sampled_from(["", "", "", "<13>", "<191>"]))
     host = draw(st.sampled_from(["web1", "db-2.example.com", "h", "x" * 60]))
     tag = draw(st.sampled_from(["sshd[1234]: ", "cron: ", "kernel: ", "app[x]: ", "a[]: ",
+                                "myapp[4242] ", "myapp[42]x ", "app[1]",
                                 "systemd-resolved[87654321]: ", "p" * 50 + ": ", "", "x:",
                                 "prog[12]:"]))
     lead = draw(st.sampled_from(["", "", "[", "<", "(", " ", "  "]))
@@ -162,9 +164,29 @@ def python_line(draw: st.DrawFn) -> str:
 
 
 @st.composite
+def java_stamp(draw: st.DrawFn) -> str:
+    """Hadoop's yyMMdd HHmmss, Spark's yy/MM/dd HH:mm:ss, Tomcat's dd-MMM-yyyy HH:mm:ss.SSS
+    (also with spaces), a time of day; valid and odd values."""
+    d2 = st.one_of(st.integers(1, 28), st.integers(0, 99)).map(lambda v: f"{v:02d}")
+    mo, day, yy = draw(d2), draw(d2), draw(d2)
+    hh, mi, ss = draw(d2), draw(d2), draw(d2)
+    frac = draw(st.sampled_from(["", ".123", ",5", ".1234567", ".", "," + "9" * 18]))
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        return f"{yy}{mo}{day} {hh}{mi}{ss}"
+    if kind == 1:
+        return f"{yy}/{mo}/{day} {hh}:{mi}:{ss}{frac}"
+    if kind == 2:
+        sep = draw(st.sampled_from(["-", " "]))
+        return f"{day}{sep}{draw(st.sampled_from(MONTHS))}{sep}" \
+               f"{draw(st.sampled_from(['2024', '0000', '1999']))} {hh}:{mi}:{ss}{frac}"
+    return f"{hh}:{mi}:{ss}{frac}"
+
+
+@st.composite
 def java_line(draw: st.DrawFn) -> str:
     stamp = draw(st.one_of(valid_iso(sep=" ", zone=False), valid_iso(), iso_stamp(),
-                           st.just("12:34:56.789"), st.just("12:34:56")))
+                           st.just("12:34:56.789"), st.just("12:34:56"), java_stamp()))
     if draw(st.integers(0, 4)) == 0:
         stamp = f"[{stamp}]"
     word = draw(st.sampled_from(LEVEL_WORDS))
@@ -172,8 +194,13 @@ def java_line(draw: st.DrawFn) -> str:
     logger = draw(st.sampled_from(["com.example.App", "App:12", "a-b", "x", "Foo$Bar", "a.b:c",
                                    "é"]))
     sep = draw(st.sampled_from([" - ", ": ", " : ", " -", " ", "", " x "]))
-    layout = draw(st.integers(0, 3))
+    layout = draw(st.integers(0, 5))
     msg = draw(message)
+    if layout == 4:  # Tomcat / java.util.logging
+        return f"{stamp} {word} [{thread}] {logger} {msg}"
+    if layout == 5:  # Hadoop / HDFS
+        pid = draw(st.sampled_from(["148", "1", "", "x", "١"]))
+        return f"{stamp} {pid} {word} {logger}{draw(st.sampled_from([': ', ':', ' ']))}{msg}"
     if layout == 0:
         return f"{stamp} [{thread}] {word} {logger}{sep}{msg}"
     if layout == 1:
@@ -291,7 +318,84 @@ def journald_line(draw: st.DrawFn) -> str:
         [(",", ":"), (", ", ": ")])))
 
 
+d2 = st.one_of(st.integers(1, 28), st.integers(0, 99)).map(lambda v: f"{v:02d}")
+
+
+@st.composite
+def logcat_line(draw: st.DrawFn) -> str:
+    year = draw(st.sampled_from(["", "", "2024-", "0000-", "2024"]))
+    frac = draw(st.sampled_from(["811", "811000", "8", "8110000", "81"]))
+    stamp = f"{year}{draw(d2)}-{draw(d2)} {draw(d2)}:{draw(d2)}:{draw(d2)}.{frac}"
+    ids = draw(st.sampled_from(["  1702  2395", " 1702 2395", "1000  1702  2395",
+                                "u0_a12 1702 2395", " 1702", "x y z", "١ 2 3", " 17é 2"]))
+    lvl = draw(st.sampled_from(list("VDIWEFA") + ["X", "", "DD", "d"]))
+    tag = draw(st.sampled_from(["WindowManager: ", "Tag : ", ": ", "a:b: ", "no colon ", "é: ",
+                                "x" * 120 + ": "]))
+    if draw(st.integers(0, 5)) == 0:  # the time / brief layouts
+        return f"{stamp} {lvl}/{tag.strip(': ')}( 1702): {draw(message)}"
+    return f"{stamp}{ids} {lvl} {tag}{draw(message)}"
+
+
+@st.composite
+def glog_line(draw: st.DrawFn) -> str:
+    lvl = draw(st.sampled_from(list("IWEF") + ["D", "i"]))
+    year = draw(st.sampled_from(["", "", "2026", "0000"]))
+    frac = draw(st.sampled_from(["619632", "6196", "6196321"]))
+    head = f"{lvl}{year}{draw(d2)}{draw(d2)} {draw(d2)}:{draw(d2)}:{draw(d2)}.{frac}"
+    thread = draw(st.sampled_from(["  1234", " 1", "", " x", "  ١"]))
+    where = draw(st.sampled_from(["main.cc:253]", "a/b.go:1]", "x:]", "é.cc:1]", "f:1", ":1]",
+                                  "main.cc:25 3]"]))
+    if draw(st.integers(0, 9)) == 0:
+        return f"Log file created at: 2026/12/05 10:19:47{draw(message)}"
+    return f"{head}{thread} {where}{draw(st.sampled_from([' ', '']))}{draw(message)}"
+
+
+@st.composite
+def dpkg_line(draw: st.DrawFn) -> str:
+    stamp = draw(st.one_of(valid_iso(sep=" ", frac=False, zone=False), iso_stamp(seps=" ")))
+    alt = draw(st.sampled_from(["", "", "update-alternatives ", "update-alternative "]))
+    rest = draw(st.sampled_from([": run with --install", " status installed bash:amd64 5.2",
+                                 " startup archives unpack", " statusx y", " status", ":",
+                                 " unpacké", " configure", " trigproc man-db:amd64",
+                                 " foo bar"]))
+    return f"{alt}{stamp}{rest}{draw(message)}"
+
+
+@st.composite
+def mysql_line(draw: st.DrawFn) -> str:
+    stamp = draw(st.one_of(valid_iso(sep=draw(st.sampled_from("T "))), iso_stamp(),
+                           st.sampled_from(["130107  9:35:51", "130107 19:35:51",
+                                            "130107 9:35:51", "131307 25:35:51",
+                                            "2020-08-06T14:25:02.835618Z",
+                                            "2020-08-06T14:25:02.8356189Z"])))
+    thread = draw(st.sampled_from(["", " 0", " 12", " x"]))
+    word = draw(st.sampled_from(["Note", "Warning", "ERROR", "Error", "System", "Info", "Debug",
+                                 "Critical", "note", "Warn", "MY-1"]))
+    tail = draw(st.sampled_from(["] ", "]", "]x", "] [MY-012487] [InnoDB] "]))
+    return f"{stamp}{draw(st.sampled_from([' ', '  ', '']))}{thread.strip()}" \
+           f"{draw(st.sampled_from([' ', '']))}[{word}{tail}{draw(message)}"
+
+
+@st.composite
+def postgres_line(draw: st.DrawFn) -> str:
+    stamp = draw(st.one_of(valid_iso(sep=" ", zone=False), iso_stamp(seps=" ", comma=False),
+                           st.just("2024-03-01 10:00:00.1234567")))
+    zone = draw(st.sampled_from([" UTC", " CET", " utc", " EST", " XYZ", " +01", " -05:30",
+                                 " +0530", "", " postgres", " LOG", " +1"]))
+    prefix = draw(st.sampled_from([" [1234] ", " [1234] app@db ", ":[local]:u@d:[12]:", " ",
+                                   "", " [12]: [3-1] user=u,db=d ", " x"]))
+    word = draw(st.sampled_from(["LOG", "ERROR", "FATAL", "PANIC", "WARNING", "NOTICE", "INFO",
+                                 "DEBUG", "DEBUG1", "DEBUG5", "DEBUG7", "DETAIL", "log", "ERR"]))
+    sep = draw(st.sampled_from([":  ", ": ", ":  23505: ", ":"]))
+    return f"{stamp}{zone}{prefix}{word}{sep}{draw(message)}"
+
+
 FORMAT_LINES: dict[str, st.SearchStrategy[str]] = {
+    "postgres": postgres_line(),
+    "logcat": logcat_line(),
+    "glog": glog_line(),
+    "dpkg": dpkg_line(),
+    "mysql": mysql_line(),
     "rfc3164": syslog_line(),
     "iso-level": iso_level_line(),
     "python": python_line(),
@@ -341,17 +445,10 @@ def assert_same(path: Path, fmt: str, default_tz: object | None = None) -> LogFi
 
 
 @pytest.fixture(scope="module")
-def berlin() -> object:
+def berlin() -> Iterator[None]:
     """A local zone with DST for the whole module (naive times are local time)."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "Europe/Berlin"
-    time.tzset()
-    yield
-    if old is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
+    with local_zone("Europe/Berlin"):
+        yield
 
 
 def test_every_extractor_has_a_line_strategy() -> None:
@@ -391,7 +488,11 @@ TYPICAL = {
                "2024-03-01 10:00:00,123 - app - ERROR - failed", "WARNING:root:careful"],
     "java": ["2024-03-01 10:00:00.123 [main] INFO com.example.App - started",
              "2024-03-01T10:00:00,123 ERROR [pool-1] com.example.Db - lost",
-             "2024-03-01 10:00:00.123  WARN 4242 --- [main] c.e.App : hm"],
+             "2024-03-01 10:00:00.123  WARN 4242 --- [main] c.e.App : hm",
+             "081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 done",
+             "17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: Registered",
+             "05-Dec-2026 10:19:52.297 SEVERE [main] org.apache.catalina.Server.await x",
+             "12:34:56.789 [main] WARN com.example.App - time of day only"],
     "access": ['10.0.0.1 - - [01/Mar/2024:10:00:00 +0100] "GET / HTTP/1.1" 200 512 "-" "curl"',
                '10.0.0.2 - bob [01/Mar/2024:10:00:01 +0100] "POST /x HTTP/1.1" 503 -'],
     "apache-error": ["[Fri Mar 01 10:00:00.123456 2024] [core:error] [pid 1] AH00124: x",
@@ -403,6 +504,20 @@ TYPICAL = {
               '{"@timestamp":"2024-03-01T10:00:00+01:00","log.level":"warn","n":null}'],
     "journald-json": [('{"__CURSOR":"s=1","__REALTIME_TIMESTAMP":"1709287200123456",'
                        '"PRIORITY":"3","_HOSTNAME":"h","MESSAGE":"boom"}')],
+    "logcat": ["03-17 16:13:38.811  1702  2395 D WindowManager: printFreezingDisplayLogs",
+               "2024-03-17 16:13:38.811  1702  2395 E ActivityManager: ANR in com.x",
+               "03-17 16:13:38.811  1000  1702  2395 W uid: with -v uid"],
+    "glog": ["I0517 15:04:22.619632  1234 file.cc:253] started",
+             "E20261205 10:19:47.269398 30593 main.cc:7] failed"],
+    "dpkg": ["2024-01-02 03:04:05 status installed bash:amd64 5.2-2",
+             "2024-01-02 03:04:05 startup archives unpack",
+             "update-alternatives 2024-01-02 03:04:05: run with --install /usr/bin/x x"],
+    "postgres": ["2026-12-05 10:18:00.787 UTC [30218] LOG:  database system is ready",
+                 "2026-12-05 10:18:01 CET [30219] postgres@app ERROR:  relation \"x\" does not",
+                 "2026-12-05 10:18:02.1 +01 [1]: [2-1] user=u,db=d FATAL:  password failed"],
+    "mysql": ["2020-08-06T14:25:02.835618Z 0 [Note] [MY-012487] [InnoDB] DDL log recovery",
+              "2024-01-02 03:04:05 0 [Warning] Aborted connection",
+              "130107  9:35:51 [ERROR] Can't start server"],
 }
 
 
@@ -415,8 +530,25 @@ def test_typical_lines_take_the_fast_path(fmt: str, tmp_path: Path) -> None:
         offsets = log.record_offsets()
         ends, _ = log._header_ends(0, log.record_count, offsets, buf)
         got = vectorized.extractor_for(fmt)(  # type: ignore[misc]
-            vectorized.Headers(buf, np.asarray(offsets), ends, None))
+            vectorized.Headers(buf, np.asarray(offsets), ends, None, log.context.reference_time))
         del buf
         assert got.done.all(), [log.raw_bytes(int(i)) for i in np.flatnonzero(~got.done)[:3]]
         assert not np.isnan(log.timestamps()).all() or fmt == "python"
-        assert (log.levels() != 0).any()
+        assert (log.levels() != 0).any() or fmt == "dpkg"  # dpkg writes no levels
+
+
+def test_syslog_tags_without_colon(tmp_path: Path) -> None:
+    # rsyslog writes "tag[pid] " without a colon for a message it received as RFC 5424: the
+    # fast path reads those lines as the format does (the level word is then no message start)
+    lines = ["Dec  5 10:23:53 vm myapp[4242] error: disk full", "Dec  5 10:23:53 vm myapp[1]",
+             "Dec  5 10:23:53 vm myapp[4242]: warning: x", "Dec  5 10:23:53 vm myapp[42]x error"]
+    path = tmp_path / "syslog"
+    _write(path, lines, "\n", True, datetime(2026, 12, 6))
+    with assert_same(path, "rfc3164") as log:
+        buf = np.frombuffer(log._mm, dtype=np.uint8)  # type: ignore[arg-type]
+        offsets = log.record_offsets()
+        ends, _ = log._header_ends(0, log.record_count, offsets, buf)
+        got = vectorized.extract_syslog(vectorized.Headers(buf, np.asarray(offsets), ends, None))
+        del buf
+        assert got.done.all()
+        assert list(log.levels()) == [40, 0, 30, 0]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,15 +20,6 @@ TESTS = Path(__file__).resolve().parent.parent
 WILD = TESTS / "logs" / "wild"
 MANIFEST = json.loads((WILD / "manifest.json").read_text("utf-8"))
 MTIME = datetime.fromisoformat(MANIFEST["mtime"]).timestamp()
-
-
-@pytest.fixture
-def utc(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def _iso(epoch: float) -> str:

@@ -6,8 +6,9 @@ The modules group them: ``syslog`` (RFC 5424, RFC 3164), ``structured`` (journal
 lines, logfmt), ``web`` (access, Apache/nginx error, uWSGI), ``tabular`` (W3C, Zeek),
 ``databases`` (PostgreSQL, MySQL/MariaDB, Redis), ``system`` (dpkg, apt, strace, TAI64N),
 ``apps`` (Python, Java and relatives, glog, logcat, vdsm, ISO + level), ``fallback``
-(``timestamped``: any dated log; ``plain``); ``_base`` and ``_stamps`` hold what they share,
-``vector`` the numpy header parsing of classic syslog.
+(``timestamped``: any dated log; ``plain``); ``_base`` and ``_stamps`` hold what they share.
+Per-record times and levels in numpy live in :mod:`diagkit.logs.vectorized`, one extractor
+per format with a fixed header layout.
 
 Two speeds of code live here:
 
@@ -78,24 +79,6 @@ from diagkit.logs.formats.structured import JournaldJsonFormat, JsonLinesFormat,
 from diagkit.logs.formats.syslog import Rfc3164Format, Rfc5424Format
 from diagkit.logs.formats.system import AptFormat, DpkgFormat, StraceFormat, Tai64nFormat
 from diagkit.logs.formats.tabular import W3cFormat, ZeekFormat
-from diagkit.logs.formats.vector import (  # noqa: F401 - importable as before the split
-    _CLOSE,
-    _LEVEL_FORMS,
-    _LEVEL_PREFIXES,
-    _LOWER,
-    _MONTH_DAYS,
-    _MONTH_KEYS,
-    _OPEN,
-    _SPACE_OR_END,
-    _TAG_END,
-    _VEC_WINDOW,
-    _WS_OR_ODD,
-    _epoch_days,
-    _is_digit,
-    _syslog_vector_headers,
-    _wall_hours_to_epoch,
-    gather_windows,
-)
 from diagkit.logs.formats.web import AccessLogFormat, ApacheErrorFormat, UwsgiFormat
 from diagkit.logs.model import LogFormat
 

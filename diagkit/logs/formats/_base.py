@@ -96,8 +96,8 @@ def _abbrev_tz(text: str) -> tzinfo | None:
     return _offset_tz(text)
 
 
-def _reference_naive(ctx: ParseContext) -> datetime:
-    ref = ctx.reference_time
+def _reference_naive(ctx: ParseContext, *, day: bool = False) -> datetime:
+    ref = ctx.day_reference if day and ctx.day_reference is not None else ctx.reference_time
     if ref.tzinfo is not None:
         # the log's wall clock is local time; compare against the reference in local time
         ref = ref.astimezone().replace(tzinfo=None)
@@ -140,8 +140,9 @@ def _year_less(month: int, day: int, h: int, m: int, s: int, us: int,
 def _time_of_day(h: int, m: int, s: int, us: int, ctx: ParseContext) -> datetime | None:
     """A time without a date (``strace -tt``, log4j ``HH:mm:ss``): on the day of
     reference_time (the file's mtime), or the day before when that would put it more than an
-    hour after the reference (a trace that ran past midnight)."""
-    ref = _reference_naive(ctx)
+    hour after the reference (a trace that ran past midnight). The day comes from
+    ``ctx.day_reference`` where set (never from LogFile's year-less reference in 2400)."""
+    ref = _reference_naive(ctx, day=True)
     try:
         dt = datetime(ref.year, ref.month, ref.day, h, m, s, us)
     except ValueError:
@@ -391,23 +392,39 @@ class _MultiLine(LogFormat):
     def _parses(self, line: str) -> bool:
         return self._match(line) is not None
 
-    def sniff(self, lines: list[str]) -> float:
+    def _start_score(self, line: str) -> float | None:
+        """How well a line fits as a record's first line: None when it starts no record (a
+        continuation), 0 when it starts one this format does not parse."""
+        if not self.is_record_start(line):
+            return None
+        return 1.0 if self._parses(line) else 0.0
+
+    def _continuation_score(self, line: str) -> float:
+        known = self.known_continuation is not None and self.known_continuation.match(line)
+        return 1.0 if known else self.other_continuation_weight
+
+    def _sample_scores(self, lines: list[str]) -> tuple[float, int, int]:
+        """(the summed scores of the sample's lines, record starts parsed, sample size): a
+        parsed start counts its ``_start_score``, a continuation of a parsed record its
+        ``_continuation_score``; a short file header is skipped."""
         sample = _skip_file_header(_nonempty(lines), self._parses)
-        if not sample:
-            return 0.0
         score = 0.0
         in_record = False
         parsed = 0
         for ln in sample:
-            if self.is_record_start(ln):
-                in_record = self._parses(ln)
+            start = self._start_score(ln)
+            if start is not None:
+                in_record = start > 0
                 if in_record:
                     parsed += 1
-                    score += 1.0
+                    score += start
             elif in_record:
-                known = self.known_continuation is not None and self.known_continuation.match(ln)
-                score += 1.0 if known else self.other_continuation_weight
-        return score / len(sample) if parsed else 0.0
+                score += self._continuation_score(ln)
+        return score, parsed, len(sample)
+
+    def sniff(self, lines: list[str]) -> float:
+        score, parsed, size = self._sample_scores(lines)
+        return score / size if parsed else 0.0
 
 
 def _skip_file_header(sample: list[str], parses: Any) -> list[str]:

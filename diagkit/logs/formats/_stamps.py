@@ -68,7 +68,9 @@ _TS_LINE = re.compile(_TS_PATTERN, re.ASCII)
 _LOGGER_AFTER = re.compile(
     r"(?P<src>[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*){2,}):? (?:\[(?P<ctx>[^\[\]\n]{1,300})\] )?",
     re.ASCII)
-_DASHED_SOURCE = re.compile(r"(?P<src>[!-~]{1,64}) - (?=\S)", re.ASCII)
+# "program - msg", also with a short qualifier after the name: "chrome.exe *64 - msg" (a
+# 64-bit process), "app (1234) - msg", "worker [2] - msg", "job #7 - msg"
+_DASHED_SOURCE = re.compile(r"(?P<src>[!-~]{1,64}(?: [*#(\[][!-~]{0,15})?) - (?=\S)", re.ASCII)
 _NAME = re.compile(r"[A-Za-z][\w.\-/]*:?\Z", re.ASCII)
 
 

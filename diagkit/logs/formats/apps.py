@@ -33,7 +33,27 @@ from diagkit.logs.model import Fields, Level, LogFormat, ParseContext
 # --------------------------------------------------------------------------- Python logging
 
 _PY_TS = r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
-_PY_LVL = r"(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET)"
+# The level words of each layout, as written (case matters): the regexes below and the
+# vectorised extractors (diagkit.logs.vectorized) are both built from these tables.
+PY_LEVEL_WORDS = ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL", "FATAL", "NOTSET")
+JAVA_LEVEL_WORDS = ("TRACE", "DEBUG", "INFO", "WARNING", "WARN", "ERROR", "FATAL", "SEVERE",
+                    "CONFIG", "FINEST", "FINER", "FINE")
+# iso-level: any of these, then optionally one digit 1-9 (lnav's debug2, PostgreSQL's DEBUG1)
+ISO_LEVEL_WORDS = tuple(
+    [w for base in ("trace", "debug", "info", "notice", "warn", "warning", "err", "error",
+                    "crit", "critical", "fatal", "alert", "emerg", "severe", "panic", "emergency")
+     for w in (base.upper(), base)]
+    + ["Trace", "Debug", "Info", "Notice", "Warn", "Warning", "Error", "Critical", "Fatal",
+       "Emergency", "Alert"])
+
+
+def _alternatives(words: tuple[str, ...]) -> str:
+    """A regex alternation of ``words``, longest first (so ``WARNING`` is tried before
+    ``WARN``)."""
+    return "|".join(sorted(words, key=lambda w: (-len(w), w)))
+
+
+_PY_LVL = rf"({_alternatives(PY_LEVEL_WORDS)})"
 _PY_NAME = r"([\w.\-<>]+)"
 # each pattern yields (timestamp, name, level, message) in named groups
 _PY_PATTERNS = (
@@ -110,7 +130,7 @@ _J_TS = (r"(?P<ts>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d
          # dd-MMM-yyyy HH:mm:ss.SSS, log4j's DATE dd MMM yyyy HH:mm:ss,SSS
          r"|(?P<compact>\d{6} \d{6})|(?P<yy>\d\d/\d\d/\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?)"
          r"|(?P<dmy>\d\d[- ][A-Z][a-z]{2}[- ]\d{4} \d\d:\d\d:\d\d(?:[.,]\d+)?)")
-_J_LVL = r"(?P<lvl>TRACE|DEBUG|INFO|WARNING|WARN|ERROR|FATAL|SEVERE|CONFIG|FINEST|FINER|FINE)"
+_J_LVL = rf"(?P<lvl>{_alternatives(JAVA_LEVEL_WORDS)})"
 _J_LOGGER = r"(?P<logger>[\w.$\-]+(?::\d+)?)"
 _JAVA_PATTERNS = (
     # logback/log4j: TS [thread] LEVEL logger - msg
@@ -219,10 +239,8 @@ class JavaFormat(_MultiLine):
 
 _ISO_LEVEL = re.compile(
     r"\[?(\d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?: ?(?:Z|[+-]\d\d:?\d\d))?)\]?"
-    r"(.{0,48}?)[\[<(|]?\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERR|ERROR|CRIT|CRITICAL|FATAL|"
-    r"ALERT|EMERG|SEVERE|PANIC|trace|debug|info|notice|warn|warning|err|error|crit|critical|"
-    r"fatal|alert|emerg|severe|panic|Trace|Debug|Info|Notice|Warn|Warning|Error|Critical|Fatal|"
-    r"EMERGENCY|emergency|Emergency|Alert)[1-9]?\b[\]>)|:]?[ \t:|\-]*(.*)\Z", re.DOTALL)
+    r"(.{0,48}?)[\[<(|]?\b(" + _alternatives(ISO_LEVEL_WORDS) + r")[1-9]?\b[\]>)|:]?[ \t:|\-]*"
+    r"(.*)\Z", re.DOTALL)
 
 
 class IsoLevelFormat(_MultiLine):

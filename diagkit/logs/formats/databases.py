@@ -40,6 +40,8 @@ _PG_MAIN = ("DEBUG1", "DEBUG2", "DEBUG3", "DEBUG4", "DEBUG5", "DEBUG", "LOG", "I
             "WARNING", "ERROR", "FATAL", "PANIC")
 _PG_PARTS = ("DETAIL", "HINT", "QUERY", "CONTEXT", "STATEMENT", "LOCATION")
 _PG_LEVELS = {"LOG": Level.INFO, "FATAL": Level.CRITICAL, "PANIC": Level.CRITICAL}
+# every severity of a message line and its level (also the vectorised extractor's table)
+PG_LEVELS: dict[str, Level] = {w: _PG_LEVELS.get(w) or Level.parse(w) for w in _PG_MAIN}
 _PG_TS = (r"(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?)"
           r"(?: (?P<tz>[A-Za-z]{1,6}|[+-]\d\d(?::?\d\d)?))?")
 _PG_LINE = re.compile(
@@ -150,8 +152,7 @@ class PostgresFormat(_MultiLine):
         m = _PG_LINE.match(first)
         if m is None:
             return unparsed(text, ctx)
-        word = m.group("lvl")
-        level = _PG_LEVELS.get(word) or Level.parse(word)
+        level = PG_LEVELS[m.group("lvl")]
         extra: dict[str, str] = {}
         pid = None
         prefix = m.group("prefix")
@@ -234,12 +235,16 @@ class PostgresCsvFormat(_MultiLine):
 
 _MY_TS = (r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)?)"
           r"|(?P<short>\d{6} [ \d]\d:\d\d:\d\d)")
+# the level words of the error log and what they mean (the regex and the vectorised
+# extractor in diagkit.logs.vectorized are both built from this table)
+MYSQL_LEVELS: dict[str, Level] = {
+    "Note": Level.INFO, "System": Level.INFO, "Info": Level.INFO, "Warning": Level.WARNING,
+    "ERROR": Level.ERROR, "Error": Level.ERROR, "Debug": Level.DEBUG, "Critical": Level.CRITICAL}
 _MYSQL_ERR = re.compile(
-    r"(?:" + _MY_TS + r") +(?:(?P<thread>\d+) +)?\[(?P<lvl>Note|Warning|ERROR|Error|System|"
-    r"Info|Debug|Critical)\] (?:\[(?P<code>MY-\d+)\] \[(?P<subsys>[^\]]*)\] )?"
+    r"(?:" + _MY_TS + r") +(?:(?P<thread>\d+) +)?\[(?P<lvl>" + "|".join(MYSQL_LEVELS) + r")\] "
+    r"(?:\[(?P<code>MY-\d+)\] \[(?P<subsys>[^\]]*)\] )?"
     r"(?:(?P<engine>InnoDB|Aria|mysqld|mariadbd|Slave SQL|Slave I/O|WSREP): )?(?P<msg>.*)\Z",
     re.DOTALL)
-_MYSQL_LEVELS = {"Note": Level.INFO, "System": Level.INFO, "Info": Level.INFO}
 
 
 def _mysql_time(m: re.Match[str], ctx: ParseContext) -> datetime | None:
@@ -283,7 +288,7 @@ class MysqlErrorFormat(_MultiLine):
             extra["code"] = m.group("code")
         source = m.group("subsys") or m.group("engine") or ""
         return Fields(timestamp=_mysql_time(m, ctx),
-                      level=_MYSQL_LEVELS.get(word) or Level.parse(word),
+                      level=MYSQL_LEVELS[word],
                       source=source, message=m.group("msg") + rest, extra=extra)
 
 
@@ -303,6 +308,7 @@ class MysqlGeneralFormat(_MultiLine):
 
     name = "mysql-general"
     title = "MySQL / MariaDB general query log"
+    inherits_time = True  # MariaDB writes the time only when the second changes
     start_spec = StartSpec(_ISO_DATE + (b"T ",), (_D, _D, _D, _D, _D, _D, b" ", b" 0123456789"),
                            (b"\t", b"\t", b" 0123456789"))
 

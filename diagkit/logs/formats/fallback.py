@@ -13,7 +13,6 @@ from diagkit.logs.formats._base import (
     _message_level,
     _MultiLine,
     _nonempty,
-    _skip_file_header,
 )
 from diagkit.logs.formats._stamps import _TS_LINE, _TS_PATTERN, dated_fields
 from diagkit.logs.model import Fields, Level, LogFormat, ParseContext
@@ -83,24 +82,15 @@ class TimestampedFormat(_MultiLine):
     def _parses(self, line: str) -> bool:
         return _TS_LINE.match(line) is not None
 
+    def _start_score(self, line: str) -> float | None:
+        return 1.0 if _TS_LINE.match(line) else None
+
     def sniff(self, lines: list[str]) -> float:
-        sample = _skip_file_header(_nonempty(lines), self._parses)
-        if not sample:
-            return 0.0
-        dated = 0
-        score = 0.0
-        in_record = False
-        for ln in sample:
-            if _TS_LINE.match(ln):
-                dated += 1
-                score += 1.0
-                in_record = True
-            elif in_record:
-                score += 0.5
-        if dated < 0.3 * len(sample):
+        score, dated, size = self._sample_scores(lines)
+        if not size or dated < 0.3 * size:
             return 0.0
         # below a dedicated format that fits as well: it knows the fields
-        return 0.7 * score / len(sample)
+        return 0.7 * score / size
 
     def parse(self, text: str, ctx: ParseContext) -> Fields:
         return dated_fields(text, ctx) or _plain(text)

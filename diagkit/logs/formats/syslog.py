@@ -15,8 +15,6 @@ from diagkit.logs.formats._base import (
     _localize,
     _message_level,
     _MultiLine,
-    _nonempty,
-    _skip_file_header,
     _syslog_year,
 )
 from diagkit.logs.formats._stamps import unparsed
@@ -120,24 +118,16 @@ class Rfc3164Format(_MultiLine):
     def _parses(self, line: str) -> bool:
         return _RFC3164.match(line) is not None
 
-    def sniff(self, lines: list[str]) -> float:
-        sample = _skip_file_header(_nonempty(lines), self._parses)
-        if not sample:
+    def _start_score(self, line: str) -> float | None:
+        if not self.is_record_start(line):
+            return None
+        m = _RFC3164.match(line)
+        if m is None:
             return 0.0
-        score = 0.0
-        in_record = False
-        for ln in sample:
-            if self.is_record_start(ln):
-                m = _RFC3164.match(ln)
-                in_record = m is not None
-                if m:
-                    # a "prog[pid]:" tag is what makes it syslog; "time word text" is weak,
-                    # less so after the classic year-less stamp (rsyslog writes no colon after
-                    # the tag of a message it received as RFC 5424)
-                    score += 1.0 if m.group(9) else 0.7 if m.group(2) else 0.3
-            elif in_record:
-                score += 0.5
-        return score / len(sample)
+        # a "prog[pid]:" tag is what makes it syslog; "time word text" is weak, less so after
+        # the classic year-less stamp (rsyslog writes no colon after the tag of a message it
+        # received as RFC 5424)
+        return 1.0 if m.group(9) else 0.7 if m.group(2) else 0.3
 
     def parse(self, text: str, ctx: ParseContext) -> Fields:
         m = _RFC3164.match(text)

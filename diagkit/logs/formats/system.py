@@ -55,8 +55,9 @@ class DpkgFormat(LogFormat):
         if m is None:
             return unparsed(text, ctx)
         ts = _plain_time(m, 3, ctx)
-        if m.group("alt"):
-            return Fields(timestamp=ts, source="update-alternatives", message=m.group("amsg"))
+        source = "update-alternatives" if m.group("alt") else "dpkg"
+        if m.group("amsg") is not None:  # "TS: msg" (the regex allows it with or without alt)
+            return Fields(timestamp=ts, source=source, message=m.group("amsg"))
         action, msg = m.group("action"), m.group("msg")
         extra = {"action": action}
         words = msg.split(" ")
@@ -64,7 +65,7 @@ class DpkgFormat(LogFormat):
             extra["status"], extra["package"] = words[0], words[1]
         elif action in ("install", "upgrade", "remove", "purge", "configure", "trigproc") and words[0]:
             extra["package"] = words[0]
-        return Fields(timestamp=ts, source="dpkg", message=f"{action} {msg}".rstrip(),
+        return Fields(timestamp=ts, source=source, message=f"{action} {msg}".rstrip(),
                       extra=extra)
 
 
