@@ -49,3 +49,13 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
     keyring.core.set_keyring(SuiteKeyring())
     yield home
+
+
+@pytest.fixture(autouse=True)
+def no_starter_articles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store opened in a test starts with an empty KB (counts and rankings stay the test's
+    own); tests of the starter set turn it on again or call ``diagkit.kb.open_kb``. CLI
+    subprocesses are not affected: they install the starter set as a user's diagkit does."""
+    from diagkit.store.shared.kb import KbSql
+
+    monkeypatch.setattr(KbSql, "install_starters", False)
