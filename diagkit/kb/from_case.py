@@ -23,8 +23,10 @@ Only a draft: the engineer edits it before saving (GUI: ArticleDialog; CLI: ``kb
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from diagkit.store.contract import ArticleDraft, Case, JournalEntry, MatchRule
 
@@ -203,3 +205,50 @@ def draft_from_case(case: Case, journal: Sequence[JournalEntry]) -> ArticleDraft
         source_case=case.id,
         author=case.engineer,
     )
+
+
+# --- draft files (CLI: kb new --from-case) ----------------------------------------------------
+
+#: Folder (under the data dir) where drafts from cases are written to be edited.
+DRAFTS_FOLDER = "kb-drafts"
+
+
+def write_draft_file(draft: ArticleDraft, folder: Path | None = None) -> Path:
+    """The draft as an article file to edit (``case-N.md``, never overwriting an earlier draft)
+    in ``folder`` (default: the data dir's ``kb-drafts``, private: it quotes case notes)."""
+    from diagkit import config
+    from diagkit.errors import KbError
+    from diagkit.kb.markdown import article_to_markdown
+
+    folder = Path(folder) if folder is not None else config.data_dir() / DRAFTS_FOLDER
+    stem = f"case-{draft.source_case}" if draft.source_case is not None else "draft"
+    try:
+        config.private_dir(folder)
+        for n in range(1, 1000):
+            path = folder / (f"{stem}.md" if n == 1 else f"{stem}-{n}.md")
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            with open(fd, "w", encoding="utf-8") as f:
+                f.write(article_to_markdown(draft))
+            return path
+    except OSError as exc:
+        raise KbError(f"Cannot write the draft article to {folder}: {exc.strerror or exc}. "
+                      "Check that the folder is writable.") from exc
+    raise KbError(f"{folder} already holds 999 drafts named {stem}*.md: save or delete some.")
+
+
+def read_draft_file(path: Path) -> ArticleDraft | None:
+    """The article as edited in ``path``; None when the file was emptied (the engineer gave up),
+    :class:`KbError` naming the file and line when it does not read as an article."""
+    from diagkit.errors import KbError
+    from diagkit.kb.markdown import article_from_markdown
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KbError(f"Cannot read the draft {path}: {exc}. Nothing was saved.") from exc
+    if not text.strip():
+        return None
+    return article_from_markdown(text, name=str(path))
