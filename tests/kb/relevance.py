@@ -9,6 +9,7 @@ from typing import Any
 SET = json.loads((Path(__file__).with_name("relevance.json")).read_text(encoding="utf-8"))
 TUNED: list[tuple[str, str]] = [(q, s) for q, s in SET["tuned"]]
 HELD_OUT: list[tuple[str, str]] = [(q, s) for q, s in SET["held_out"]]
+HELD_OUT_2: list[tuple[str, str]] = [(q, s) for q, s in SET["held_out_2"]]
 
 
 def precision_at_1(store: Any, pairs: list[tuple[str, str]]) -> tuple[float, list[str]]:
