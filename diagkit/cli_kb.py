@@ -102,8 +102,10 @@ def _kb(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _search(store: KbStore, args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit.kb.search import search
+
     query = " ".join(args.query)
-    hits = store.search_articles(query, limit=args.limit, tag=args.tag)
+    hits = search(store, query, limit=args.limit, tag=args.tag)
     if args.json:
         _dump({"schema": JSON_SCHEMA_KB_SEARCH, "query": query,
                "hits": [{"slug": h.article.slug, "id": h.article.id, "title": h.article.title,

@@ -13,11 +13,13 @@ HELD_OUT_2: list[tuple[str, str]] = [(q, s) for q, s in SET["held_out_2"]]
 
 
 def precision_at_1(store: Any, pairs: list[tuple[str, str]]) -> tuple[float, list[str]]:
-    """The share of queries whose first hit is the expected article, and the misses (query,
+    """The share of queries (searched as the CLI and the app do: :func:`diagkit.kb.search.search`) whose first hit is the expected article, and the misses (query,
     expected, what came first)."""
+    from diagkit.kb.search import search
+
     misses = []
     for query, slug in pairs:
-        hits = store.search_articles(query, limit=3)
+        hits = search(store, query, limit=3)
         first = hits[0].article.slug if hits else None
         if first != slug:
             misses.append(f"{query!r}: expected {slug}, got "

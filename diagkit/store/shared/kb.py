@@ -266,6 +266,14 @@ class KbSql(SqlStore):
         with self._read("list article slugs") as conn:
             return {s for (s,) in self._run(conn, "SELECT slug FROM kb_articles").fetchall()}
 
+    def kb_version(self) -> str:
+        # Deleting one article and creating another changes the count or the max id; an edit
+        # changes the sum of versions.
+        with self._read("read the knowledge base's version") as conn:
+            row = self._run(conn, "SELECT COUNT(*), COALESCE(MAX(id), 0),"
+                                  " COALESCE(SUM(version_counter), 0) FROM kb_articles").fetchone()
+            return "/".join(str(int(v)) for v in row)
+
     def get_kb_meta(self, key: str) -> str | None:
         with self._read("read knowledge-base settings") as conn:
             row = self._run(conn, "SELECT value FROM kb_meta WHERE key = :key",
