@@ -48,16 +48,28 @@ class Shipped:
     version: str
 
 
+def _version(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @lru_cache(maxsize=1)
+def fingerprint() -> str:
+    """The fingerprint of the shipped set, from the files' names and texts alone: opening a
+    store compares it with the recorded one without parsing any article."""
+    from importlib import resources
+
+    folder = resources.files("diagkit.kb") / "starter"
+    parts = [f"{e.name}={_version(e.read_text(encoding='utf-8'))};"
+             for e in sorted(folder.iterdir(), key=lambda e: e.name) if e.name.endswith(".md")]
+    return _version("".join(parts))
+
+
 def shipped() -> tuple[tuple[Shipped, ...], str]:
-    """The shipped starter articles and the fingerprint of the whole set (read once)."""
+    """The shipped starter articles (parsed) and the set's :func:`fingerprint`."""
     from diagkit.kb.markdown import starter_files
 
-    items = []
-    for name, text, draft in starter_files():
-        items.append(Shipped(draft, hashlib.sha256(text.encode()).hexdigest()[:16]))
-    whole = hashlib.sha256("".join(f"{s.draft.slug}={s.version};" for s in items).encode())
-    return tuple(items), whole.hexdigest()[:16]
+    items = tuple(Shipped(draft, _version(text)) for _name, text, draft in starter_files())
+    return items, fingerprint()
 
 
 def content_hash(article: Article | ArticleDraft) -> str:
@@ -96,9 +108,9 @@ def _read_record(store: KbStore, slug: str) -> dict[str, str | None] | None:
 def sync_starters(store: KbStore, *, force: bool = False) -> SyncReport:
     """Bring ``store``'s starter articles in step with the shipped set (module docstring).
     Cheap when nothing changed (one read), unless ``force``."""
-    items, fingerprint = shipped()
-    if not force and store.get_kb_meta(SET_KEY) == fingerprint:
+    if not force and store.get_kb_meta(SET_KEY) == fingerprint():
         return SyncReport()
+    items, whole = shipped()
     installed: list[str] = []
     updated: list[str] = []
     legacy = store.get_kb_meta(LEGACY_KEY) is not None
@@ -126,7 +138,7 @@ def sync_starters(store: KbStore, *, force: bool = False) -> SyncReport:
                                            **item.draft.fields())
             updated.append(slug)
             _record(store, slug, item.version, current)
-    store.set_kb_meta(SET_KEY, fingerprint)
+    store.set_kb_meta(SET_KEY, whole)
     return SyncReport(tuple(installed), tuple(updated))
 
 
@@ -140,4 +152,4 @@ def _article(store: KbStore, slug: str) -> Article | None:
 
 
 __all__ = ["LEGACY_KEY", "LEGACY_SLUGS", "RECORD_PREFIX", "SET_KEY", "Shipped", "SyncReport", "content_hash",
-           "shipped", "sync_starters"]
+           "fingerprint", "shipped", "sync_starters"]
