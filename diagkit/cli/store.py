@@ -11,19 +11,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from diagkit.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE
+from diagkit.cli.output import dump
 from diagkit.errors import ConfigError
 
-EXIT_OK, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 3
 
-
-def add_parser(sub: Any) -> None:
-    """Register ``diagkit store`` on the top-level subparsers; set ``handler=func(args, out)``."""
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("store", help="the case store: check, choose, migrate to a team store")
     p.set_defaults(handler=_store)
     ssub = p.add_subparsers(dest="store_command", metavar="ACTION")
@@ -112,8 +110,7 @@ def check(args: argparse.Namespace, out: TextIO) -> int:
         result.update(health="error", error=str(exc))
         code = EXIT_FAILED
     if args.json:
-        json.dump({"schema": "diagkit.store-check/1", **result}, out, indent=2)
-        out.write("\n")
+        dump({"schema": "diagkit.store-check/1", **result}, out)
         return code
     print(f"Store: {result['backend']} {result['location']}", file=out)
     if code != EXIT_OK:
@@ -191,8 +188,7 @@ def migrate(args: argparse.Namespace, out: TextIO) -> int:
     with SqliteStore(source_path) as source, PgStore(url) as target:
         report = migrate_store(source, target, progress=progress)
     if args.json:
-        json.dump({"schema": "diagkit.store-migrate/1", **report.to_json()}, out, indent=2)
-        out.write("\n")
+        dump({"schema": "diagkit.store-migrate/1", **report.to_json()}, out)
         return EXIT_OK if report.verified else EXIT_FAILED
     print(f"Migrated {report.source} into {report.target}:", file=out)
     names = {"case": "cases", "journal": "journal entries", "status": "status changes",
