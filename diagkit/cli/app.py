@@ -15,7 +15,6 @@ the top; handlers import what they use.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -85,8 +84,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         if args.command != "run":
             parser.error("'--' is only used with: diagkit run HOST -- COMMAND")
         args.argv = list(args.argv) + command_words
+    import logging
+
     from diagkit import config
-    from diagkit.logsetup import setup_logging
+    from diagkit.logsetup import setup_logging, show_warnings_on_stderr
 
     # Before the log file is opened, so the count includes it; one line, then never again.
     repaired = config.repair_private_files().message()
@@ -99,7 +100,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             args.notice = repaired
             return gui.open_window(args, out)
         sys.stderr = escaping(real_stderr)  # error messages quote hosts, files, members too
-        _show_warnings_of("diagkit.kb.match")
+        show_warnings_on_stderr("diagkit.kb.match")
         if repaired:
             print(f"diagkit: {repaired}", file=sys.stderr)
         handler = getattr(args, "handler", None)
@@ -126,18 +127,3 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     parser.print_help(out)
     return EXIT_USAGE
 
-
-class _StderrWarnings(logging.Handler):
-    """Warnings of one core logger shown as ``warning: ...`` lines (they also go to the log)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        print(f"warning: {record.getMessage()}", file=sys.stderr)
-
-
-def _show_warnings_of(name: str) -> None:
-    logger = logging.getLogger(name)
-    if not any(isinstance(h, _StderrWarnings) for h in logger.handlers):
-        logger.addHandler(_StderrWarnings())

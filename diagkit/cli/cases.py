@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from diagkit.cases.kinds import UPDATE_KINDS
 from diagkit.cases.lifecycle import Status, allowed_next, is_open
 from diagkit.cases.triage import Impact, Urgency
 from diagkit.cli.common import EXIT_OK, open_desk, safe_active
@@ -79,8 +77,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lk = acts.add_parser("link", help="link hosts to the case")
     lk.add_argument("case", type=int, metavar="N")
     lk.add_argument("hosts", nargs="+", metavar="HOST")
-
-    from diagkit.cases.updates import UPDATE_KINDS
 
     up = acts.add_parser("update", help="compose a customer update and record it in the journal")
     up.add_argument("case", type=int, metavar="N")
@@ -315,6 +311,10 @@ def _apply_text(draft: Any, text: str) -> Any:
 
 
 def _edit(text: str) -> str:
+    import shlex
+    import subprocess
+    import tempfile
+
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
     if not editor:
         raise ConfigError("--edit needs an editor: set $EDITOR (e.g. export EDITOR=nano), or "

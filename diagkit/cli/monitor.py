@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import fnmatch
 import json
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 from typing import TextIO
@@ -84,6 +81,9 @@ def _summary_line(values: dict[str, float]) -> str:
 
 
 def watch(args: argparse.Namespace, out: TextIO) -> int:
+    import csv
+    import threading
+
     from diagkit import session
     from diagkit.hosts import HostStore
     from diagkit.monitor.recorder import Outcome, Recorder
@@ -188,6 +188,8 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def history(args: argparse.Namespace, out: TextIO) -> int:
+    import fnmatch
+
     from diagkit.store.select import open_samples
 
     with open_samples() as store:
