@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from diagkit.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from diagkit.cli.output import dump
 from diagkit.errors import KbError
 from diagkit.textsafe import one_line
 
@@ -16,11 +18,9 @@ if TYPE_CHECKING:
 JSON_SCHEMA_KB_SEARCH = "diagkit.kb-search/1"
 JSON_SCHEMA_KB_ARTICLE = "diagkit.kb-article/1"
 JSON_SCHEMA_KB_DRAFT = "diagkit.kb-draft/1"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def add_parser(sub: Any) -> None:
-    """Register ``diagkit kb`` on the top-level subparsers; set ``handler=func(args, out)``."""
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     kb = sub.add_parser("kb", help="knowledge base: search, show, new, export, import, starter")
     kb.set_defaults(handler=_kb)
     ksub = kb.add_subparsers(dest="kb_command")
@@ -71,11 +71,6 @@ def _open() -> Store:
     return open_kb(open_store())
 
 
-def _dump(value: Any, out: TextIO) -> None:
-    json.dump(value, out, indent=2, ensure_ascii=False)
-    out.write("\n")
-
-
 def article_json(a: Any) -> dict[str, Any]:
     """An article as the JSON documented in docs/cli-json.md."""
     return {
@@ -107,7 +102,7 @@ def _search(store: KbStore, args: argparse.Namespace, out: TextIO) -> int:
     query = " ".join(args.query)
     hits = search(store, query, limit=args.limit, tag=args.tag)
     if args.json:
-        _dump({"schema": JSON_SCHEMA_KB_SEARCH, "query": query,
+        dump({"schema": JSON_SCHEMA_KB_SEARCH, "query": query,
                "hits": [{"slug": h.article.slug, "id": h.article.id, "title": h.article.title,
                          "tags": list(h.article.tags), "rank": round(h.rank, 6),
                          "snippet": h.snippet_text()} for h in hits]}, out)
@@ -128,7 +123,7 @@ def _show(store: KbStore, args: argparse.Namespace, out: TextIO) -> int:
 
     article = store.get_article(args.ref)
     if args.json:
-        _dump({"schema": JSON_SCHEMA_KB_ARTICLE, "article": article_json(article)}, out)
+        dump({"schema": JSON_SCHEMA_KB_ARTICLE, "article": article_json(article)}, out)
     elif args.markdown:
         out.write(article_to_markdown(article))
     else:
@@ -228,7 +223,7 @@ def _draft_to_edit(store: Store, args: argparse.Namespace, draft: Any, out: Text
     later = f"diagkit kb new --file {path}"
     if not edit or editor is None:
         if args.json:
-            _dump({"schema": JSON_SCHEMA_KB_DRAFT, "path": str(path), "saved": False}, out)
+            dump({"schema": JSON_SCHEMA_KB_DRAFT, "path": str(path), "saved": False}, out)
         else:
             print(f"Draft article from case {args.from_case} written to {path}\n"
                   f"Edit it (cause, resolution, rules), then save it with: {later}", file=out)
@@ -264,7 +259,7 @@ def _markdown(draft: Any) -> str:
 
 def _saved(article: Any, args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
-        _dump({"schema": JSON_SCHEMA_KB_ARTICLE, "article": article_json(article)}, out)
+        dump({"schema": JSON_SCHEMA_KB_ARTICLE, "article": article_json(article)}, out)
     else:
         print(f"Saved article {article.slug} (#{article.id}). Edit it as a file with "
               f"'diagkit kb export DIR', then 'diagkit kb import DIR'.", file=out)
