@@ -46,6 +46,7 @@ from diagkit.reports.model import Bundle
 
 if TYPE_CHECKING:  # the redaction module is imported lazily: it is another engineer's part
     from diagkit.logs.model import Record
+    from diagkit.reports.model import TimeWindow
     from diagkit.reports.redact import RedactOptions, Redactor
     from diagkit.reports.textfiles import TextFile
 
@@ -548,7 +549,8 @@ def _bundle_doc(b: Bundle, log_paths: list[str], plot_paths: list[str],
                   for h, p in zip(b.hosts, host_paths, strict=True)],
         "logs": [{"source": x.source, "first_line": x.first_line, "lines": len(x.lines),
                   "note": x.note, "path": p,
-                  "masked_private_key_lines": [list(run) for run in x.masked_keys]}
+                  "masked_private_key_lines": [list(run) for run in x.masked_keys],
+                  "first_time": x.first_time.isoformat() if x.first_time else None}
                  for x, p in zip(b.logs, log_paths, strict=True)],
         "plots": [{"name": x.name, "title": x.title, "path": p}
                   for x, p in zip(b.plots, plot_paths, strict=True)],
@@ -556,6 +558,13 @@ def _bundle_doc(b: Bundle, log_paths: list[str], plot_paths: list[str],
                         for x, p in zip(b.attachments, attach_paths, strict=True)],
         "journal": [{"time": j.time.isoformat(), "kind": j.kind, "text": j.text, "host": j.host,
                      "exit_status": j.exit_status} for j in b.journal],
+        "product": b.product,
+        "product_version": b.product_version,
+        "customer_ref": b.customer_ref,
+        "window": ({"start": b.window.start.isoformat(), "end": b.window.end.isoformat()}
+                   if b.window else None),
+        "timeline": [{"time": e.time.isoformat(), "kind": e.kind, "text": e.text, "ref": e.ref,
+                      "host": e.host} for e in b.timeline],
     }
 
 
@@ -594,13 +603,15 @@ def collect_host(target: str, *, probes: list[str] | None = None,
     return HostEnvironment(name=ref.label, facts=facts, results=snap.results), snap
 
 
-def log_excerpts(path: str | os.PathLike[str], *, lines: int = 200, context: int = 5) -> list[Any]:
+def log_excerpts(path: str | os.PathLike[str], *, lines: int = 200, context: int = 5,
+                 window: TimeWindow | None = None) -> list[Any]:
     """Excerpts of one log (file, compressed file, rotated set or folder of logs).
 
-    When the log has records at level *error* or worse, the excerpts are those records with
-    ``context`` records before and after (overlapping windows merged), keeping the latest
-    windows within ``lines`` lines; otherwise the last ``lines`` lines. Each excerpt's note
-    says which.
+    With a ``window``, the excerpts are the records inside it and the warnings just before it
+    (:func:`diagkit.reports.window.window_excerpts_of`). Otherwise, when the log has records at
+    level *error* or worse, the excerpts are those records with ``context`` records before and
+    after (overlapping windows merged), keeping the latest windows within ``lines`` lines;
+    otherwise the last ``lines`` lines. Each excerpt's note says which.
 
     Private key blocks are found in the WHOLE log first (:mod:`diagkit.reports.keyblocks`), and
     the lines of a window that fall inside one are masked, wherever the window starts or ends.
@@ -609,19 +620,26 @@ def log_excerpts(path: str | os.PathLike[str], *, lines: int = 200, context: int
     """
     from diagkit.logs.logfile import open_logs
 
+    def excerpts_of(log: Any) -> list[Any]:
+        if window is None:
+            return _excerpts_of(log, lines=lines, context=context)
+        from diagkit.reports.window import window_excerpts_of
+
+        return list(window_excerpts_of(log, window, lines=lines))
+
     found: list[Any] = []
     with tempfile.TemporaryDirectory(prefix="diagkit-log-") as tmp:
         for log in open_logs([path]):
             with log:
                 wide = _wide_log(log, Path(tmp))
                 if wide is None:
-                    found.extend(_excerpts_of(log, lines=lines, context=context))
+                    found.extend(excerpts_of(log))
                     continue
                 copy, how = wide
                 from diagkit.logs.logfile import LogFile
 
                 with LogFile.open(copy, label=log.label) as converted:
-                    for x in _excerpts_of(converted, lines=lines, context=context):
+                    for x in excerpts_of(converted):
                         found.append(dataclasses.replace(x, note=f"{x.note}; {how}"))
     return found
 

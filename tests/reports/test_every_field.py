@@ -125,7 +125,10 @@ def test_a_secret_in_every_string_field_survives_nowhere(tmp_path: Path,
                      "bundle.journal[0].text", "bundle.logs[0].note", "bundle.logs[0].source",
                      "bundle.attachments[0].name", "bundle.plots[0].title", "bundle.case",
                      "bundle.steps[1]", "bundle.attachments[0].note", "bundle.hosts[0].name",
-                     "bundle.hosts[0].results[0].data.metrics[0].labels[value]"):
+                     "bundle.hosts[0].results[0].data.metrics[0].labels[value]",
+                     "bundle.product", "bundle.product_version", "bundle.customer_ref",
+                     "bundle.timeline[1].text", "bundle.timeline[0].ref",
+                     "bundle.timeline[0].host"):
         assert expected in places, expected
     out = tmp_path / f"{planter('the output file name')}.zip"
     write_bundle(model, out, options=RedactOptions(obfuscate=obfuscate))
