@@ -580,11 +580,13 @@ def _attachment_doc(a: Any, path: str) -> dict[str, Any]:
 
 
 def collect_host(target: str, *, probes: list[str] | None = None,
-                 accept_new_host_key: bool = False) -> tuple[Any, Any]:
+                 accept_new_host_key: bool = False,
+                 window: TimeWindow | None = None) -> tuple[Any, Any]:
     """Run the probes live on ``target`` (``local``, a saved host, an alias, ``user@host``).
 
     Returns ``(HostEnvironment, HostSnapshot)``; the system probe's facts become the host's
-    environment. Connection problems raise the :mod:`diagkit.errors` transport errors.
+    environment. With a ``window`` that starts earlier than the changes probe looks back, that
+    probe looks back to it. Connection problems raise the :mod:`diagkit.errors` transport errors.
     """
     from diagkit import session
     from diagkit.hosts import HostStore
@@ -595,6 +597,10 @@ def collect_host(target: str, *, probes: list[str] | None = None,
     chosen, _problems = all_probes()
     if probes:
         chosen = select(chosen, probes)
+    if window is not None:
+        from diagkit.reports.window import changes_probe_for
+
+        chosen = [changes_probe_for(window) if p.name == "changes" else p for p in chosen]
     ref = session.resolve(target, HostStore())
     with session.connect(ref, accept_new_host_key=accept_new_host_key) as transport:
         snap = snapshot(transport, chosen)

@@ -54,6 +54,18 @@ def parse_window(text: str, *, now: datetime | None = None) -> TimeWindow:
     return TimeWindow(start.astimezone(), end.astimezone())
 
 
+def changes_probe_for(window: TimeWindow, *, now: datetime | None = None) -> Any:
+    """The ``changes`` probe looking back far enough to cover ``window`` (at least its default
+    week)."""
+    import math
+
+    from diagkit.probes import changes
+
+    now = now or datetime.now().astimezone()
+    days = math.ceil((now - window.start).total_seconds() / 86400) + 1
+    return changes.make_probe(max(changes.DEFAULT_DAYS, days))
+
+
 def _carried(times: np.ndarray) -> np.ndarray:
     """Each record's time, a record without one taking the time of the last record before it."""
     known = ~np.isnan(times)

@@ -18,7 +18,12 @@ from diagkit.probes.base import ProbeResult
 from diagkit.reports.bundle import log_excerpts, write_bundle
 from diagkit.reports.keyblocks import TOKEN
 from diagkit.reports.model import Bundle, HostEnvironment, TimelineEvent, TimeWindow
-from diagkit.reports.window import merge_timeline, parse_window, window_timeline
+from diagkit.reports.window import (
+    changes_probe_for,
+    merge_timeline,
+    parse_window,
+    window_timeline,
+)
 from tests.reports import keymaterial
 
 OPENSTACK = Path("/work/shared/loghub-dev/OpenStack/OpenStack_2k.log")
@@ -158,3 +163,11 @@ def test_bundle_with_window_product_and_timeline(tmp_path: Path) -> None:
     assert doc["logs"][4]["first_time"].startswith("2017-05-16T00:02:00.935")
     assert "**Product:** OpenStack Nova 15\\.0\\.2" in md or "**Product:** OpenStack Nova 15.0.2" in md
     assert "## Timeline" in md and 'id="timeline"' in html and "Customer: ACME-778" in html
+
+
+def test_the_changes_probe_looks_back_to_the_window() -> None:
+    now = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+    recent = TimeWindow(now - timedelta(hours=3), now)
+    assert "D=7\n" in changes_probe_for(recent, now=now).script
+    old = TimeWindow(now - timedelta(days=20, hours=1), now - timedelta(days=19))
+    assert "D=22\n" in changes_probe_for(old, now=now).script
