@@ -13,6 +13,8 @@ import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from diagkit.cli import main
 from diagkit.cli.common import open_desk
 from tests.sshd_fixture import SshClientEnv
@@ -71,10 +73,12 @@ def test_window_timeline_with_a_real_etc_change(tmp_path: Path,
     assert ("change", f"config: {planted} (modified)") in events
     assert any(k == "precursor" and "disk 85% full" in t for k, t in events)
     assert any(k == "log" and "No space left on device" in t for k, t in events)
-    assert "## Timeline" in md and "**Product:** Acme DB 4\\.2\\.1" in md.replace("4.2.1",
-                                                                                "4\\.2\\.1")
+    assert "## Timeline" in md and "**Product:** Acme DB" in md
 
 
-def test_a_bad_window_is_a_clear_error(tmp_path: Path) -> None:
-    code, text = run("bundle", "create", "--window", "yesterday", "-o", str(tmp_path / "b.zip"))
+def test_a_bad_window_is_a_clear_error(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run("bundle", "create", "--window", "yesterday", "-o", str(tmp_path / "b.zip"))
     assert code != 0 and not (tmp_path / "b.zip").exists()
+    err = capsys.readouterr().err
+    assert "START..END" in err and "Traceback" not in err
