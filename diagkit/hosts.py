@@ -62,7 +62,7 @@ class SavedHost:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SavedHost:
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         values = {k: v for k, v in data.items() if k in known}
         values["tags"] = tuple(values.get("tags") or ())
         return cls(**values)

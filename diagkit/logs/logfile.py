@@ -384,7 +384,7 @@ class LogFile:
         sample: list[str] = []
         if self._mm is not None:
             head = self._mm[: 256 << 10]
-            sample = [s for s in head.decode("utf-8", "replace").splitlines()[:SNIFF_LINES]]
+            sample = list(head.decode("utf-8", "replace").splitlines()[:SNIFF_LINES])
         self._format = resolve_format(name, sample)
         self._ctx = ParseContext(reference_time=datetime.fromtimestamp(self._mtime),
                                  default_tz=self._default_tz)

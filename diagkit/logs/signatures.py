@@ -665,7 +665,7 @@ def _known_get(known: dict[bytes, Any], key: bytes, line: bytes) -> _Cluster | N
 
 
 def _known_put(known: dict[bytes, Any], key: bytes, line: bytes, cluster: _Cluster,
-               skip: int = 0, selector: _Selector | None | bool = False) -> None:
+               skip: int = 0, selector: _Selector | bool | None = False) -> None:
     """Remember ``cluster`` for lines with this skeleton; where the skeleton hides something
     the miner reads (:func:`_selector`, or ``selector`` when the caller knows it), for lines
     that also agree on that."""
