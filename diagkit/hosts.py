@@ -142,7 +142,8 @@ class HostStore:
         """Add the hosts whose names are not saved yet; returns (added, already saved)."""
         with self.locked():
             existing = {h.name for h in self.load()}
-            added, skipped = [], []
+            added: list[SavedHost] = []
+            skipped: list[SavedHost] = []
             for host in hosts:
                 (skipped if host.name in existing else added).append(host)
                 existing.add(host.name)

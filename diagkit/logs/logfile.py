@@ -1184,7 +1184,7 @@ def _batches(offsets: np.ndarray, a: int, n: int, data_end: int) -> list[tuple[i
     return out
 
 
-class LogSet(list):  # type: ignore[type-arg]
+class LogSet(list[LogFile]):
     """The logs :func:`open_logs` opened (a list of :class:`LogFile`), with ``warnings`` about
     what it skipped (unreadable members of a folder, an empty folder)."""
 

@@ -380,6 +380,7 @@ def find_spans(text: str) -> list[tuple[int, int]]:
         if dash is None and putty is None:
             return spans
         m = dash if putty is None or (dash is not None and dash.start() < putty.start()) else putty
+        assert m is not None  # both None returned above
         groups = m.groupdict()
         if groups.get("word") == "BEGIN":
             tail = _END.search(text, m.end())

@@ -884,7 +884,7 @@ def _word_hits(low: str, n: int, rx: re.Pattern[str], heads: dict[str, Any],
                     end = n if nxt < 0 else nxt
                 else:
                     end = e
-                _add_span(found[k], e, b, end)  # type: ignore[arg-type]
+                _add_span(found[k], e, b, end)
 
 
 def _finder_hits(low: str, n: int, rx: re.Pattern[str], idxs: tuple[int, ...],
