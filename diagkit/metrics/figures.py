@@ -136,80 +136,11 @@ def compute(
     for s in set(csat[rated].tolist()) - set(csat_dist):
         csat_dist[s] = int(np.count_nonzero(csat[rated] == s))
 
-    # Open spans: from creation to each resolved/closed stretch, from each reopen to the
-    # next (a cursor that only moves forward, as max(created, previous stretch's end)).
-    f = finished
-    prev_hi = np.full(f.row.size, -INF)
-    if f.row.size:
-        same = f.row[1:] == f.row[:-1]
-        prev_hi[1:][same] = f.hi[:-1][same]
-    cursor = np.maximum(created[f.row], prev_hi)
-    gap = f.lo > cursor
-    last_hi = np.full(n, -INF)
-    last_hi[f.row] = f.hi  # rows sorted: the last stretch of each case wins
-    tail_start = np.maximum(created, last_hi)
-    tail = np.flatnonzero(tail_start < INF)
-    o_row = np.concatenate((f.row[gap], tail))
-    o_lo = np.concatenate((cursor[gap], tail_start[tail]))
-    o_hi = np.concatenate((f.lo[gap], np.full(tail.size, INF)))
-    # Counted at every bucket end t with lo < t <= hi, i.e. open just before t.
-    a_i = np.maximum(1, np.searchsorted(edge_ts, o_lo, "right"))
-    b_i = np.maximum(1, np.searchsorted(edge_ts, o_hi, "right"))
-    m = a_i < b_i
-    delta = np.zeros(n_b + 1, dtype=np.int64)
-    np.add.at(delta, a_i[m] - 1, 1)
-    np.add.at(delta, b_i[m] - 1, -1)
-    backlog_series = np.cumsum(delta[:n_b]).tolist()
-    at_end = o_row[(o_lo < t1) & (t1 <= o_hi)]
-    ages = np.searchsorted(np.array(_AGE_LIMITS, dtype=float) * 86400, t1 - created[at_end],
-                           "right")
-    ageing = {name: int(np.count_nonzero(ages == i)) for i, name in enumerate(AGE_BUCKETS)}
+    backlog_series, at_end, ageing = _backlog(finished, created, edge_ts, t1)
 
-    # SLA clocks, one severity (so one policy and calendar) at a time.
-    clocks: dict[int, OpenTime] = {}
-    breach: dict[str, tuple[int, int]] = {}
-    breach_fr: dict[str, tuple[int, int]] = {}
-    breach_res: dict[str, tuple[int, int]] = {}
-    eng_counted = np.zeros(n_eng, dtype=np.int64)
-    eng_breached = np.zeros(n_eng, dtype=np.int64)
-    sev_codes, sevs = _codes(cols.severity)
-    for code, sev in enumerate(sevs):
-        policy = pol.get(sev) if sev else None
-        if policy is None:
-            continue
-        ot = clocks.get(id(policy.calendar))
-        if ot is None:
-            ot = clocks[id(policy.calendar)] = OpenTime(policy.calendar)
-        rows = np.flatnonzero(sev_codes == code)
-        any_counted = np.zeros(rows.size, dtype=bool)
-        any_breached = np.zeros(rows.size, dtype=bool)
-        for clock, stop, pauses, table in (("first_response", fr, wait, breach_fr),
-                                           ("resolution", res, paused_res, breach_res)):
-            target = policy.target(clock).total_seconds()
-            st = stop[rows]
-            stopped = st < clock_end  # nan: still running
-            stop_in = stopped & (st >= t0)
-            counted = stop_in.copy()
-            late = np.zeros(rows.size, dtype=bool)
-            k = np.flatnonzero(stop_in)
-            late[k] = net_many(ot, rows[k], created[rows[k]], st[k], pauses, n) > target + 5e-7
-            k = np.flatnonzero(~stopped & (created[rows] < clock_end))
-            past = net_many(ot, rows[k], created[rows[k]], np.full(k.size, clock_end),
-                             pauses, n) > target + 5e-7
-            for j in k[past].tolist():  # running and overdue: did it fall due in the period?
-                r = int(rows[j])
-                # It fell due after its creation, so in the period when created in it.
-                if created[r] >= t0 or due_at(policy, ot, float(created[r]), clock_end,
-                                            pauses.of_case(r), target) >= t0:
-                    counted[j] = late[j] = True
-            table[sev] = (int(np.count_nonzero(late & counted)), int(np.count_nonzero(counted)))
-            any_counted |= counted
-            any_breached |= counted & late
-        if any_counted.any():
-            breach[sev] = (int(np.count_nonzero(any_breached)),
-                           int(np.count_nonzero(any_counted)))
-            eng_counted += np.bincount(eng[rows[any_counted]], minlength=n_eng)
-            eng_breached += np.bincount(eng[rows[any_breached]], minlength=n_eng)
+    breach, breach_fr, breach_res, eng_counted, eng_breached = _sla_breaches(
+        cols.severity, pol, eng, n_eng, created, fr, res, wait, paused_res,
+        t0=t0, clock_end=clock_end)
 
     series = [SeriesPoint(edges[i], edges[i + 1], int(opened_b[i]), int(resolved_b[i]),
                           int(backlog_series[i])) for i in range(n_b)]
@@ -249,6 +180,99 @@ def compute(
         top_signatures=sigs, top_articles=arts, per_engineer=per_engineer,
         series=series, bucket=bucket, now=now,
     )
+
+
+def _backlog(finished: Spans, created: np.ndarray, edge_ts: np.ndarray,
+             t1: float) -> tuple[list[int], np.ndarray, dict[str, int]]:
+    """Backlog at each bucket end (``edge_ts[1:]``), the rows open at ``t1`` and their ageing."""
+    n, n_b = created.size, edge_ts.size - 1
+    # Open spans: from creation to each resolved/closed stretch, from each reopen to the
+    # next (a cursor that only moves forward, as max(created, previous stretch's end)).
+    f = finished
+    prev_hi = np.full(f.row.size, -INF)
+    if f.row.size:
+        same = f.row[1:] == f.row[:-1]
+        prev_hi[1:][same] = f.hi[:-1][same]
+    cursor = np.maximum(created[f.row], prev_hi)
+    gap = f.lo > cursor
+    last_hi = np.full(n, -INF)
+    last_hi[f.row] = f.hi  # rows sorted: the last stretch of each case wins
+    tail_start = np.maximum(created, last_hi)
+    tail = np.flatnonzero(tail_start < INF)
+    o_row = np.concatenate((f.row[gap], tail))
+    o_lo = np.concatenate((cursor[gap], tail_start[tail]))
+    o_hi = np.concatenate((f.lo[gap], np.full(tail.size, INF)))
+    # Counted at every bucket end t with lo < t <= hi, i.e. open just before t.
+    a_i = np.maximum(1, np.searchsorted(edge_ts, o_lo, "right"))
+    b_i = np.maximum(1, np.searchsorted(edge_ts, o_hi, "right"))
+    m = a_i < b_i
+    delta = np.zeros(n_b + 1, dtype=np.int64)
+    np.add.at(delta, a_i[m] - 1, 1)
+    np.add.at(delta, b_i[m] - 1, -1)
+    backlog_series = np.cumsum(delta[:n_b]).tolist()
+    at_end = o_row[(o_lo < t1) & (t1 <= o_hi)]
+    ages = np.searchsorted(np.array(_AGE_LIMITS, dtype=float) * 86400, t1 - created[at_end],
+                           "right")
+    ageing = {name: int(np.count_nonzero(ages == i)) for i, name in enumerate(AGE_BUCKETS)}
+    return backlog_series, at_end, ageing
+
+
+def _sla_breaches(
+    severities: Sequence[Any], pol: Mapping[str, SlaPolicy], eng: np.ndarray, n_eng: int,
+    created: np.ndarray, fr: np.ndarray, res: np.ndarray, wait: Spans, paused_res: Spans, *,
+    t0: float, clock_end: float,
+) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]], dict[str, tuple[int, int]],
+           np.ndarray, np.ndarray]:
+    """(breached, counted) per severity overall, for first response and for resolution, and
+    per engineer the cases counted and breached (definitions in :mod:`diagkit.metrics`)."""
+    n = created.size
+    # SLA clocks, one severity (so one policy and calendar) at a time.
+    clocks: dict[int, OpenTime] = {}
+    breach: dict[str, tuple[int, int]] = {}
+    breach_fr: dict[str, tuple[int, int]] = {}
+    breach_res: dict[str, tuple[int, int]] = {}
+    eng_counted = np.zeros(n_eng, dtype=np.int64)
+    eng_breached = np.zeros(n_eng, dtype=np.int64)
+    sev_codes, sevs = _codes(severities)
+    for code, sev in enumerate(sevs):
+        policy = pol.get(sev) if sev else None
+        if policy is None:
+            continue
+        ot = clocks.get(id(policy.calendar))
+        if ot is None:
+            ot = clocks[id(policy.calendar)] = OpenTime(policy.calendar)
+        rows = np.flatnonzero(sev_codes == code)
+        any_counted = np.zeros(rows.size, dtype=bool)
+        any_breached = np.zeros(rows.size, dtype=bool)
+        for clock, stop, pauses, table in (("first_response", fr, wait, breach_fr),
+                                           ("resolution", res, paused_res, breach_res)):
+            target = policy.target(clock).total_seconds()
+            st = stop[rows]
+            stopped = st < clock_end  # nan: still running
+            stop_in = stopped & (st >= t0)
+            counted = stop_in.copy()
+            late = np.zeros(rows.size, dtype=bool)
+            k = np.flatnonzero(stop_in)
+            late[k] = net_many(ot, rows[k], created[rows[k]], st[k], pauses, n) > target + 5e-7
+            k = np.flatnonzero(~stopped & (created[rows] < clock_end))
+            past = net_many(ot, rows[k], created[rows[k]], np.full(k.size, clock_end),
+                             pauses, n) > target + 5e-7
+            for j in k[past].tolist():  # running and overdue: did it fall due in the period?
+                r = int(rows[j])
+                # It fell due after its creation, so in the period when created in it.
+                if created[r] >= t0 or due_at(policy, ot, float(created[r]), clock_end,
+                                            pauses.of_case(r), target) >= t0:
+                    counted[j] = late[j] = True
+            table[sev] = (int(np.count_nonzero(late & counted)), int(np.count_nonzero(counted)))
+            any_counted |= counted
+            any_breached |= counted & late
+        if any_counted.any():
+            breach[sev] = (int(np.count_nonzero(any_breached)),
+                           int(np.count_nonzero(any_counted)))
+            eng_counted += np.bincount(eng[rows[any_counted]], minlength=n_eng)
+            eng_breached += np.bincount(eng[rows[any_breached]], minlength=n_eng)
+
+    return breach, breach_fr, breach_res, eng_counted, eng_breached
 
 
 def _sorted_by(group: np.ndarray, values: np.ndarray, n: int) -> list[np.ndarray]:
