@@ -16,7 +16,7 @@ from diagkit.reports.keyblocks import TOKEN
 from diagkit.ui.main_window import MainWindow
 from tests.reports import keymaterial
 from tests.ui.test_bundle_wizard_records import planted_log, set_aside, wizard_for
-from tests.ui.test_bundle_wizard_records import window as window  # noqa: PLC0414 - fixture
+from tests.ui.test_bundle_wizard_records import window as window  # the fixture, re-exported
 
 
 def test_window_cuts_the_logs_by_time_with_precursors(qtbot: QtBot, tmp_path: Path,
