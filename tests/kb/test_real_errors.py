@@ -44,8 +44,9 @@ def _faults(port: int) -> list[tuple[list[str], str]]:
         (["dd", "if=/dev/zero", "of=/dev/full", "count=1"], "disk-full"),
         (_program("f = open('/dev/full', 'w'); f.write('x'); f.flush()"), "disk-full"),
         (_program(held), "port-in-use"),
-        (["sh", "-c", f"ulimit -n 20; exec {sys.executable} -c "
-                      "\"fs = [open('/dev/null') for _ in range(50)]\""], "too-many-open-files"),
+        (["sh", "-c", (f"ulimit -n 20; exec {sys.executable} -c "
+                       "\"fs = [open('/dev/null') for _ in range(50)]\"")],
+         "too-many-open-files"),
         (["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "app", "-c", "select 1"],
          "connection-refused"),
         (["curl", "-sS", f"http://127.0.0.1:{port}/"], "connection-refused"),
