@@ -53,9 +53,9 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
 @pytest.fixture(autouse=True)
 def no_starter_articles(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A store opened in a test starts with an empty KB (counts and rankings stay the test's
-    own); tests of the starter set turn it on again or call ``diagkit.kb.open_kb``. CLI
-    subprocesses are not affected: they install the starter set as a user's diagkit does."""
-    from diagkit.store.shared.kb import KbSql
+    """A store used in a test holds only the test's own articles (counts and rankings stay the
+    test's); tests of the starter set turn it on again or call ``diagkit.kb.open_kb``. CLI
+    subprocesses are not affected: they sync the starter set as a user's diagkit does."""
+    from diagkit.kb import starters
 
-    monkeypatch.setattr(KbSql, "install_starters", False)
+    monkeypatch.setattr(starters, "AUTOMATIC", False)

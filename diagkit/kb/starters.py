@@ -1,10 +1,15 @@
-"""The starter articles kept in step with a store: installed when the store is created, new or
-improved ones added when diagkit is updated, and never against the engineer's will.
+"""The starter articles kept in step with a store: in it from its first use, new or improved
+ones added when diagkit is updated, and never against the engineer's will.
 
-A store calls :func:`sync_starters` each time it is opened (``KbSql.migrate``): one ``kb_meta``
-read when the shipped set did not change (its fingerprint is recorded), else a pass over the
-shipped articles, each with a version (a hash of its file) and a record per slug in ``kb_meta``
-(``starter:<slug>`` = ``{"version": ..., "hash": ...}``, the hash of the article as installed):
+:func:`sync_starters` runs whenever the knowledge base is used: :func:`diagkit.kb.open_kb`
+(the ``diagkit kb`` commands, the app's KB tab) and :func:`diagkit.kb.match.load_matcher`
+(known-issue matching: ``diagkit case probe``, the app, KB search), so the first probe on a new
+install can already name known issues. (Not in the store itself: the store is a layer below
+the knowledge base and never imports it; see the layers contract in pyproject.toml.) It costs
+one ``kb_meta`` read when the shipped set did not change (its fingerprint is recorded), else a
+pass over the shipped articles, each with a version (a hash of its file) and a record per slug
+in ``kb_meta`` (``starter:<slug>`` = ``{"version": ..., "hash": ...}``, the hash of the article
+as installed):
 
 * never recorded and the slug free: installed, recorded;
 * never recorded but the slug taken (the engineer's own article, or a starter installed by
@@ -12,8 +17,7 @@ shipped articles, each with a version (a hash of its file) and a record per slug
 * recorded with an older version: updated only if the stored article is still exactly what was
   installed (unedited); an edited one is the engineer's now, a deleted one stays deleted.
 
-So the first probe on a new install can already name known issues, and ``diagkit kb starter``
-remains the explicit way to bring deleted starter articles back.
+``diagkit kb starter`` remains the explicit way to bring deleted starter articles back.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from functools import lru_cache
 from diagkit.errors import KbError
 from diagkit.store.contract import Article, ArticleDraft, KbStore
 
+#: Sync on every use of the KB (see the module docstring). The test suite turns it off
+#: (tests/conftest.py) so a test's store holds only its own articles unless it asks (open_kb).
+AUTOMATIC = True
 #: kb_meta key: the fingerprint of the shipped starter set last synced into this store.
 SET_KEY = "starter_set"
 #: kb_meta key prefix of one starter article's record.
@@ -151,5 +158,5 @@ def _article(store: KbStore, slug: str) -> Article | None:
         return None
 
 
-__all__ = ["LEGACY_KEY", "LEGACY_SLUGS", "RECORD_PREFIX", "SET_KEY", "Shipped", "SyncReport", "content_hash",
+__all__ = ["AUTOMATIC", "LEGACY_KEY", "LEGACY_SLUGS", "RECORD_PREFIX", "SET_KEY", "Shipped", "SyncReport", "content_hash",
            "fingerprint", "shipped", "sync_starters"]

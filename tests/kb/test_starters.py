@@ -1,6 +1,6 @@
-"""The starter articles are in a store from its creation (no `diagkit kb` command needed), kept
-in step when diagkit ships new or improved ones, and never against the engineer's edits or
-deletions. Real SQLite files and the real PostgreSQL test server."""
+"""The starter articles are in a store from its first use by the KB or known-issue matching (no
+`diagkit kb` command needed), kept in step when diagkit ships new or improved ones, and never
+against the engineer's edits or deletions. Real SQLite files and the real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -14,15 +14,14 @@ from diagkit.kb import STARTER_KEY, open_kb, starters
 from diagkit.kb.markdown import starter_drafts
 from diagkit.kb.match import evidence_from_snapshot, load_matcher
 from diagkit.store.contract import ArticleDraft, KbStore
-from diagkit.store.shared.kb import KbSql
 from diagkit.store.sqlite import SqliteStore
 from tests.kb.conftest import snapshot
 
 
 @pytest.fixture
 def installing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Stores install the starter set as a user's diagkit does (the suite turns it off)."""
-    monkeypatch.setattr(KbSql, "install_starters", True)
+    """The starter set synced as a user's diagkit does (the suite turns it off)."""
+    monkeypatch.setattr(starters, "AUTOMATIC", True)
     yield
 
 
@@ -35,25 +34,27 @@ def reopen(store: KbStore) -> KbStore:
     return PgStore(store.url)  # type: ignore[attr-defined]
 
 
-def test_a_new_store_has_the_starter_set_and_the_first_probe_matches(
+def test_the_first_probe_on_a_new_install_names_known_issues(
         tmp_path: Path, installing: None) -> None:
     with SqliteStore(tmp_path / "new.db") as store:
-        assert store.article_slugs() == {d.slug for d in starter_drafts()}
-        assert len(store.article_slugs()) >= 25
-        # No open_kb, no `diagkit kb`: the matcher a probe builds sees them at once.
+        assert store.article_count() == 0
+        # No open_kb, no `diagkit kb`: the matcher a probe builds (diagkit case probe, the app)
+        # brings the starter set in first.
         found = load_matcher(store).match(evidence_from_snapshot(snapshot(
             ("disk", "disk_full.txt"), ("kernel", "oom_and_io_errors.txt"))))
         assert {"disk-full", "oom-killer"} <= {k.slug for k in found}
+        assert store.article_slugs() == {d.slug for d in starter_drafts()}
+        assert len(store.article_slugs()) >= 25
 
 
-def test_an_existing_store_gets_them_on_open_and_sync_is_idempotent(
-        store: KbStore, installing: None) -> None:
-    assert store.article_count() == 0  # made before the flag: as a store of an older diagkit
-    with reopen(store) as again:  # the update: installed on open
+def test_sync_is_idempotent(store: KbStore, installing: None) -> None:
+    load_matcher(store)
+    with reopen(store) as again:  # the next diagkit start
         n = again.article_count()
         assert n == len(starter_drafts())
         assert starters.sync_starters(again) == starters.SyncReport()
         assert starters.sync_starters(again, force=True) == starters.SyncReport()
+        load_matcher(again)
         assert again.article_count() == n
 
 

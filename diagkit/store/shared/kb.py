@@ -22,7 +22,7 @@ import re
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any
 
 from diagkit.store.contract import (
     ARTICLE_FIELDS,
@@ -76,11 +76,6 @@ class KbSql(SqlStore):
     """Implements :class:`~diagkit.store.contract.KbStore`; a backend adds the full-text
     search hooks below."""
 
-    #: Keep the shipped starter articles in step each time the store is opened (created,
-    #: migrated, or diagkit updated): :func:`diagkit.kb.starters.sync_starters`. The test
-    #: suite turns it off (tests/conftest.py) so a test's store starts empty unless it asks.
-    install_starters: ClassVar[bool] = True
-
     #: Appended to the last word of a query to match it as a prefix.
     _PREFIX = "*"
     #: Joins a query's words so that all of them must appear / any of them may.
@@ -113,16 +108,6 @@ class KbSql(SqlStore):
         :meth:`_tiers` (``tiers`` holds its parameters) then rank: their rows (:data:`ARTICLE_COLUMNS`), ranks
         (higher is better) and snippet texts (symptoms, environment, cause, resolution, title;
         matches highlighted)."""
-
-    def migrate(self) -> int:
-        version = super().migrate()
-        if self.install_starters:
-            # The KB's content lives in diagkit.kb (a feature above the store): imported here,
-            # late, so that the first probe on a new install can already name known issues.
-            from diagkit.kb.starters import sync_starters
-
-            sync_starters(self)
-        return version
 
     # -- rows -------------------------------------------------------------------------------
 
