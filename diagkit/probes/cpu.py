@@ -47,7 +47,8 @@ else
     hz=$(getconf CLK_TCK 2>/dev/null) || hz=
     case "$hz" in ''|*[!0-9]*) hz=100;; esac
     echo "hz $hz"
-    { echo "$p1"; echo "@@after"; cat /proc/[0-9]*/stat 2>/dev/null; } | awk -v N=TOP_N -v ND=MAX_D '
+    # The script's own children (this cat, awk, the sleep) are left out: -v self=$$.
+    { echo "$p1"; echo "@@after"; cat /proc/[0-9]*/stat 2>/dev/null; } | awk -v N=TOP_N -v ND=MAX_D -v self=$$ '
       $0 == "@@after" { after = 1; next }
       {
         o = index($0, "("); e = 0
@@ -55,6 +56,7 @@ else
         if (o == 0 || e == 0) next
         pid = $1; comm = substr($0, o + 1, e - o - 1); split(substr($0, e + 2), f, " ")
         t = f[12] + f[13]
+        if (pid == self || f[2] == self) next
         if (!after) { t1[pid] = t; next }
         d = (pid in t1) ? t - t1[pid] : t
         if (f[1] == "D" && nd++ < ND) print "D", pid, d, f[1], comm

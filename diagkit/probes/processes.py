@@ -102,6 +102,8 @@ END {
 
 SCRIPT = (
     r"""export LC_ALL=C
+# procps ps cuts args to $COLUMNS when it is set (a terminal's width leaking into the session).
+unset COLUMNS
 echo "@@section limits"
 echo "pid_max=$(cat /proc/sys/kernel/pid_max 2>/dev/null)"
 echo "threads_max=$(cat /proc/sys/kernel/threads-max 2>/dev/null)"

@@ -170,3 +170,5 @@ def test_live_run_names_a_busy_loop() -> None:
     assert rows[loop.pid]["command"] == "sh -c while :; do :; done"
     assert rows[loop.pid]["user"] == pwd.getpwuid(os.getuid()).pw_name
     assert rows[loop.pid]["cpu_percent"] > 0
+    # The script's own cat and awk, started during the sample, are never among the busiest.
+    assert not {"cat (exited)", "awk (exited)"} & {r["command"] for r in rows.values()}

@@ -130,3 +130,11 @@ def test_live_run_locally() -> None:
     assert 1 <= len(table(data, "top_cpu").rows) <= processes.TOP_N
     assert all(isinstance(r["pid"], int) and isinstance(r["cpu_percent"], float)
                for r in table(data, "top_rss").rows)
+
+
+def test_a_terminal_width_in_the_environment_does_not_cut_commands() -> None:
+    # procps ps cuts args to $COLUMNS; the pytest running this test has a longer command line.
+    result = LocalTransport().run("COLUMNS=40 sh -s", stdin=processes.SCRIPT, timeout=30)
+    data = processes.parse(result.stdout)
+    commands = table(data, "top_rss").column("command") + table(data, "top_cpu").column("command")
+    assert max(len(c) for c in commands) > 40
