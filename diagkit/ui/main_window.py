@@ -30,6 +30,7 @@ from diagkit.errors import DiagkitError
 from diagkit.hosts import LOCAL_NAME, HostStore
 from diagkit.session import LOCAL, HostRef, resolve
 from diagkit.ui.host_view import CONNECTED, CONNECTING, ERROR, HostView
+from diagkit.ui.inline import ElidedLabel
 from diagkit.ui.log_view import LogView
 from diagkit.ui.workers import cancel_all_and_wait
 
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
         self.search = QLineEdit(placeholderText="Filter hosts (name, address, tag)")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._filter)
+        self.search.returnPressed.connect(self._open_single_match)
         self.host_tree = QTreeWidget()
         self.host_tree.setObjectName("hosts")
         self.host_tree.setHeaderLabels(["Host", "Status"])
@@ -161,7 +163,9 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setStatusTip(tip)
-        action.triggered.connect(slot)
+        # triggered(bool) would hand its `checked` flag to slots with optional arguments
+        # (open_fleet(hosts=False) crashed): menu items and shortcuts call the slot bare.
+        action.triggered.connect(lambda _checked=False, slot=slot: slot())
         self.addAction(action)
         return action
 
@@ -309,6 +313,18 @@ class MainWindow(QMainWindow):
         item.setForeground(1, QBrush(colour) if colour else QBrush())
         if status == ERROR and error:
             self.statusBar().showMessage(f"{name}: {error}", 15000)
+
+    def _open_single_match(self) -> None:
+        """Enter in the host filter: one host left visible -> open it; several -> go to the
+        list, on the first of them."""
+        visible = [item for item in self._items.values() if not item.isHidden()
+                   and (item.parent() is None or not item.parent().isHidden())]
+        if len(visible) == 1:
+            self.host_tree.setCurrentItem(visible[0])
+            self.open_host(str(visible[0].data(0, ROLE_NAME)))
+        elif visible:
+            self.host_tree.setCurrentItem(visible[0])
+            self.host_tree.setFocus()
 
     def _focus_search(self) -> None:
         self.search.setFocus()
@@ -604,6 +620,8 @@ class MainWindow(QMainWindow):
         view = self.tabs.currentWidget()
         if isinstance(view, HostView):
             view.views.setCurrentIndex(index)
+            if view.views.currentWidget() is view.console:
+                view.console.command_edit.setFocus()  # Ctrl+3: ready to type a command
 
     def _about(self) -> None:
         from diagkit import config
@@ -631,7 +649,7 @@ class MainWindow(QMainWindow):
         from diagkit.store.select import configured_url
 
         team = self._case_store_path is None and configured_url() is not None
-        self.store_label = QLabel(f"{'Team store' if team else 'Store'}: "
+        self.store_label = ElidedLabel(f"{'Team store' if team else 'Store'}: "
                                   f"{self.store_description()}")
         self.store_label.setObjectName("store-label")
         self.statusBar().addPermanentWidget(self.store_label)
@@ -871,7 +889,7 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.active_combo)
         self.addToolBar(toolbar)
         self.case_toolbar = toolbar
-        self.active_label = QLabel()
+        self.active_label = ElidedLabel()
         self.active_label.setObjectName("active-case-label")
         self.statusBar().addPermanentWidget(self.active_label)
         self.refresh_active_cases()
