@@ -152,3 +152,41 @@ def test_dashboard_shows_forecasts_from_the_history(qtbot: QtBot) -> None:
     bundle = wizard.bundle()
     assert any(f.probe == "forecast" and "/srv" in f.title for f in bundle.findings)
     win.close()
+
+
+def test_alert_of_an_unmounted_filesystem_clears(qtbot: QtBot, tmp_path) -> None:  # noqa: ANN001
+    """Issue 17 item 7, with a real fault: a full filesystem is mounted, alerts critical, is
+    unmounted; the alert clears and the disk cell is no longer red next to the current value."""
+    import subprocess
+
+    mount = tmp_path / "full"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "diagkit-full", str(mount)],
+                   check=True)
+    try:
+        subprocess.run(["dd", "if=/dev/zero", f"of={mount}/fill", "bs=64k"],
+                       check=False, capture_output=True)  # until ENOSPC: 100 % used
+        metric = f"disk.used:{mount}"
+        view = FleetView(["local"], interval=0.3, connect=connect,
+                         tracker=AlertTracker([Threshold("disk.used:*", warning=85,
+                                                         critical=95)]))
+        qtbot.addWidget(view)
+        with qtbot.waitSignal(view.alert_raised, timeout=20000) as raised:
+            view.start()
+        assert raised.args[0].metric == metric and raised.args[0].level == Level.CRITICAL
+        disk_col = 6
+        view.refresh()
+        assert view.table.item(0, disk_col).data(ROLE_LEVEL) == Level.CRITICAL
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+    def cleared() -> bool:
+        view.refresh()
+        return (not view.recorder.tracker.active()
+                and view.table.item(0, disk_col).data(ROLE_LEVEL) == Level.OK)
+
+    qtbot.waitUntil(cleared, timeout=20000)
+    ended = [a for a in view.recorder.tracker.history() if a.metric == metric]
+    assert ended and not ended[0].active
+    assert "0 active alert" in view.summary.text()
+    view.stop()
