@@ -154,7 +154,7 @@ def test_dashboard_shows_forecasts_from_the_history(qtbot: QtBot) -> None:
     win.close()
 
 
-def test_alert_of_an_unmounted_filesystem_clears(qtbot: QtBot, tmp_path) -> None:  # noqa: ANN001
+def test_alert_of_an_unmounted_filesystem_clears(qtbot: QtBot, tmp_path) -> None:
     """Issue 17 item 7, with a real fault: a full filesystem is mounted, alerts critical, is
     unmounted; the alert clears and the disk cell is no longer red next to the current value."""
     import subprocess
