@@ -51,6 +51,12 @@ class Liveness:
 DEFAULT_LIVENESS = Liveness()
 
 
+def lost_message(host: str, reason: object) -> str:
+    """The sentence for a dropped connection, the same in every view and the CLI."""
+    return (f"The SSH connection to {host} dropped ({reason}). Check the network and that the "
+            "host is up, then reconnect.")
+
+
 @dataclass(frozen=True)
 class ConnectionState:
     """Where one host's connection stands. ``message`` says why for LOST and ERROR."""

@@ -51,7 +51,7 @@ from typing import Any
 import paramiko
 
 from diagkit import config, credentials
-from diagkit.connection import DEFAULT_LIVENESS, Liveness
+from diagkit.connection import DEFAULT_LIVENESS, Liveness, lost_message
 from diagkit.errors import (
     AuthError,
     CommandTimeout,
@@ -605,9 +605,7 @@ class SshTransport(ContextManagerMixin):
         # the liveness check closed it: its reason ("no answer from the server for 15 s") is the
         # real one, not the closed socket that the interrupted call saw
         detail = self._lost_reason or detail
-        return ConnectionLost(
-            f"The SSH connection to {self.host} dropped ({detail}). Check the network and that the "
-            "host is up, then reconnect.", host=self.host)
+        return ConnectionLost(lost_message(self.host, detail), host=self.host)
 
     def _unreadable(self, path: str, why: str) -> RemoteFileError:
         return RemoteFileError(

@@ -171,9 +171,10 @@ def test_alert_of_an_unmounted_filesystem_clears(qtbot: QtBot, tmp_path) -> None
                          tracker=AlertTracker([Threshold("disk.used:*", warning=85,
                                                          critical=95)]))
         qtbot.addWidget(view)
-        with qtbot.waitSignal(view.alert_raised, timeout=20000) as raised:
-            view.start()
-        assert raised.args[0].metric == metric and raised.args[0].level == Level.CRITICAL
+        view.start()
+        # (other full filesystems of this shared machine may alert too: look for ours)
+        qtbot.waitUntil(lambda: any(a.metric == metric and a.level == Level.CRITICAL
+                                    for a in view.recorder.tracker.active()), timeout=20000)
         disk_col = 6
         view.refresh()
         assert view.table.item(0, disk_col).data(ROLE_LEVEL) == Level.CRITICAL
@@ -182,11 +183,12 @@ def test_alert_of_an_unmounted_filesystem_clears(qtbot: QtBot, tmp_path) -> None
 
     def cleared() -> bool:
         view.refresh()
-        return (not view.recorder.tracker.active()
-                and view.table.item(0, disk_col).data(ROLE_LEVEL) == Level.OK)
+        return all(a.metric != metric for a in view.recorder.tracker.active())
 
     qtbot.waitUntil(cleared, timeout=20000)
     ended = [a for a in view.recorder.tracker.history() if a.metric == metric]
     assert ended and not ended[0].active
-    assert "0 active alert" in view.summary.text()
+    if not view.recorder.tracker.active():  # no other full disk on the machine right now
+        assert view.table.item(0, disk_col).data(ROLE_LEVEL) == Level.OK
+        assert "0 active alert" in view.summary.text()
     view.stop()
