@@ -260,7 +260,7 @@ def _check_host_key(transport: paramiko.Transport, hop: ResolvedHop, accept_new:
         raise HostKeyChanged(
             host=host, port=port, key_type=key.get_name(), fingerprint=printed,
             expected_fingerprint="that key as REVOKED", known_hosts_file=match.file,
-            line=match.line,
+            line=match.line, key=key, revoked=True,
         )
     if match.status in (known_hosts.Status.CHANGED, known_hosts.Status.OTHER_TYPE):
         # OTHER_TYPE: the host offers none of the key types on record (see known_hosts.lookup).
@@ -268,7 +268,7 @@ def _check_host_key(transport: paramiko.Transport, hop: ResolvedHop, accept_new:
             host=host, port=port, key_type=key.get_name(), fingerprint=printed,
             expected_fingerprint=match.recorded_fingerprint,
             expected_key_type=match.recorded_key_type,
-            known_hosts_file=match.file, line=match.line,
+            known_hosts_file=match.file, line=match.line, key=key,
         )
     if accept_new:
         known_hosts.trust(host, port, key)

@@ -251,7 +251,8 @@ class HostView(QWidget):
             return
         if isinstance(error, HostKeyChanged):
             self._fail(str(error))
-            connect_dialogs.show_host_key_changed(self, self.ref.label, error)
+            if connect_dialogs.show_host_key_changed(self, self.ref.label, error):
+                self._replace_host_key(error)
             return
         if isinstance(error, AuthError):
             self._fail(str(error))
@@ -260,6 +261,22 @@ class HostView(QWidget):
                 self.start(password=answer[0], remember_password=answer[1])
             return
         self._fail_with(error)
+
+    def _replace_host_key(self, error: HostKeyChanged) -> None:
+        """The user confirmed the new key: edit known_hosts, journal it, connect again."""
+        from diagkit.transport import known_hosts
+
+        try:
+            done = known_hosts.replace_host_key(error.host, error.port, error.key)  # type: ignore[arg-type]
+        except DiagkitError as exc:
+            self._fail(f"The host key was not replaced: {exc}")
+            return
+        text = done.describe()
+        log.warning("%s", text)  # the log file keeps it even without an active case
+        self.journal.append({"time": datetime.now(UTC), "kind": "host-key", "host": self.ref.label,
+                             "text": text})
+        self._journal_to_case(lambda desk, case_id: desk.add_note(case_id, text))
+        self.start()
 
     # --- probes --------------------------------------------------------------------------------
 
