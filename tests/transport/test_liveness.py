@@ -127,3 +127,21 @@ def test_close_is_not_reported_as_lost(server: SshServer) -> None:
     transport.close()
     assert not wait_for(heard, FAST.interval * 3)
     assert transport.lost_reason is None
+
+
+def test_unanswered_channel_open_is_not_called_a_refusal(server: SshServer,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without keepalives, a hung server still is not "refusing sessions (MaxSessions)"."""
+    from diagkit.transport import ssh
+
+    monkeypatch.setattr(ssh, "DEFAULT_CONNECT_TIMEOUT", 1.0)
+    transport = connect(server, liveness=None)
+    try:
+        assert transport.run("true").exit_status == 0
+        with frozen(server), pytest.raises(ConnectionLost) as info:
+            transport.run("true", timeout=30)
+        assert "no answer from the server for 1 s" in str(info.value)
+        assert "MaxSessions" not in str(info.value)
+    finally:
+        transport.close()
+        server.kill_sessions()
