@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from diagkit.__main__ import NO_DISPLAY, has_display
+from diagkit.display import NO_DISPLAY, has_display
 
 
 @pytest.mark.parametrize(("env", "expected"), [
