@@ -1,8 +1,11 @@
 """OpenSSH known_hosts: is this the key we expect from this host?
 
-Read-only over the user's files (``~/.ssh/known_hosts``, ``~/.ssh/known_hosts2``,
+Reads the user's files (``~/.ssh/known_hosts``, ``~/.ssh/known_hosts2``,
 ``/etc/ssh/ssh_known_hosts``); new keys are appended only to diagkit's own file
-(:func:`diagkit.config.known_hosts_file`), never to ``~/.ssh``.
+(:func:`diagkit.config.known_hosts_file`), never to ``~/.ssh``. The one edit of the user's
+files is :func:`replace_host_key`, after the user confirmed a changed key's new fingerprint: it
+removes the old entries as ``ssh-keygen -R`` does (keeping a ``.old`` copy), never from the
+system-wide files.
 
 Understood: hashed names (``|1|salt|hash``), comma-separated names and patterns (``*``, ``?``,
 ``!negation``), ``[host]:port`` for ports other than 22, comments, ``@revoked`` (a revoked key is
