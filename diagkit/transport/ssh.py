@@ -940,7 +940,13 @@ class SshTransport(ContextManagerMixin):
         interval, dead_after = self.liveness.interval, self.liveness.dead_after
         last_answer = time.monotonic()
         while not self._stop_watch.is_set():
-            self._poke.wait(interval)
+            # A closed socket shows at once (paramiko's reader sees EOF): look often, and ask
+            # the server for an answer once per interval.
+            next_ping = time.monotonic() + interval
+            while time.monotonic() < next_ping and not self._poke.is_set():
+                if not self._transport.is_active() or self._stop_watch.is_set():
+                    break
+                self._poke.wait(min(0.25, max(0.0, next_ping - time.monotonic())))
             self._poke.clear()
             if self._stop_watch.is_set():
                 return

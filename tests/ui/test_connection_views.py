@@ -82,6 +82,7 @@ def test_killed_server_every_view_agrees_then_reconnects(qtbot: QtBot, server: S
                     timeout=15000)
     assert "Reconnect" in [a.text().replace("&", "") for a in win.menuBar().actions()[1].menu()
                            .actions()]
+    assert not fleet.retry_button.isHidden()  # Fleet's Reconnect
     fleet.stop()
 
     server.process = None
