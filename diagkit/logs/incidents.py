@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from diagkit.logs.model import Level
-from diagkit.logs.signatures import Signature, mine_logs
+from diagkit.logs.signatures import mine_ids
 
 SCHEMA = "diagkit.log-incidents/1"
 ERRORS = -1  # the pseudo-signature of the error-rate series
@@ -164,17 +164,19 @@ class Settings:
     lookback: float = 1800.0  # precursors: this long before the start
     limit: int = 10
     sample: int = 300  # records parsed per signature of an incident for its hosts/sources
+    max_window_records: int = 2_000_000  # per log: a longer window is read only this far
 
 
 def find_incidents(logs_or_paths: Sequence[Any], *, settings: Settings | None = None,
-                   mined: tuple[list[Signature], list[np.ndarray]] | None = None,
+                   mined: tuple[Sequence[str], list[np.ndarray]] | None = None,
                    cancel: threading.Event | None = None,
                    progress: Callable[[float], None] | None = None) -> Incidents:
     """Incidents in these logs (LogFile objects, or paths opened here and closed after).
 
-    ``mined``: the result of :func:`mine_logs` on the same logs when the caller has it (the
-    log viewer), so they are not mined twice. Errors: :class:`LogFormatError` for paths that
-    cannot be opened."""
+    ``mined``: the templates and per-file signature ids of the same logs when the caller has
+    them (the log viewer, from :func:`~diagkit.logs.signatures.mine_logs`), so they are not
+    mined twice. Errors: :class:`~diagkit.errors.LogFormatError` for paths that cannot be
+    opened."""
     cfg = settings or Settings()
     if logs_or_paths and all(isinstance(x, (str, os.PathLike)) for x in logs_or_paths):
         from diagkit.logs.logfile import open_logs
@@ -191,9 +193,9 @@ def find_incidents(logs_or_paths: Sequence[Any], *, settings: Settings | None = 
         return Incidents()
     for log in logs:
         log.wait()
-    sigs, maps = mined if mined is not None else mine_logs(logs, cancel=cancel,
-                                                           progress=progress)
-    return _Detector(logs, sigs, maps, cfg).run()
+    templates, maps = mined if mined is not None else mine_ids(logs, cancel=cancel,
+                                                               progress=progress)
+    return _Detector(logs, templates, maps, cfg).run()
 
 
 # --- detection --------------------------------------------------------------------------------
@@ -202,7 +204,8 @@ def find_incidents(logs_or_paths: Sequence[Any], *, settings: Settings | None = 
 def _llr(k: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """Poisson log-likelihood ratio of observing ``k`` where ``lam`` is expected (k > lam)."""
     k = k.astype(np.float64)
-    return np.where(k > lam, k * np.log(k / lam) - (k - lam), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(k > lam, k * np.log(k / lam) - (k - lam), 0.0)
 
 
 @dataclass
@@ -213,59 +216,193 @@ class _Window:
     new: set[int]
 
 
+@dataclass(frozen=True)
+class _Slice:
+    """The records of a time range across the logs, in time order (small: one window)."""
+
+    t: np.ndarray
+    sig: np.ndarray
+    lvl: np.ndarray
+    file: np.ndarray
+    idx: np.ndarray
+
+
+class _Counts:
+    """What one pass over every record leaves: records per (signature, bin) and errors per bin
+    (bins of absolute time), each signature's first record and worst level, and per log and
+    bin the first and last record (to find a window's records again). Fed batch by batch, from
+    two threads."""
+
+    def __init__(self, n_sigs: int, width: float) -> None:
+        self.m = max(n_sigs, 1)
+        self.width = width
+        self.lock = threading.Lock()
+        self.parts: list[tuple[int, Any]] = []
+
+    def add(self, f: int, a: int, ids: np.ndarray, lv: np.ndarray, tm: np.ndarray) -> None:
+        ok = ~np.isnan(tm) & (ids >= 0)
+        idx = np.flatnonzero(ok)
+        if not len(idx):
+            with self.lock:
+                self.parts.append((f, (len(ok), None)))
+            return
+        t, s, lev = tm[idx], ids[idx].astype(np.int64), lv[idx]
+        bins = np.floor(t / self.width).astype(np.int64)
+        cells, counts = np.unique(bins * self.m + s, return_counts=True)
+        errors, err_counts = np.unique(bins[lev >= int(Level.ERROR)], return_counts=True)
+        ub, first = np.unique(bins, return_index=True)
+        _, last = np.unique(bins[::-1], return_index=True)  # the same bins, sorted
+        order = np.argsort(t, kind="stable")
+        us, fi = np.unique(s[order], return_index=True)
+        worst = np.zeros(self.m, dtype=np.int8)
+        np.maximum.at(worst, s, lev)
+        part = (len(ok) - len(idx), cells, counts, errors, err_counts, ub, a + idx[first],
+                a + idx[len(idx) - 1 - last], us, t[order[fi]], a + idx[order[fi]], worst)
+        with self.lock:
+            self.parts.append((f, part))
+
+
 class _Detector:
-    def __init__(self, logs: list[Any], sigs: list[Signature], maps: list[np.ndarray],
+    def __init__(self, logs: list[Any], templates: Sequence[str], maps: list[np.ndarray],
                  cfg: Settings) -> None:
         self.logs = logs
-        self.sigs = sigs
+        self.templates = list(templates)
+        self.maps = maps
         self.cfg = cfg
         self.warnings: list[str] = []
-        parts_t, parts_s, parts_l, parts_f, parts_i = [], [], [], [], []
-        for f, (log, ids) in enumerate(zip(logs, maps)):
+        self.arrays: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    # -- one pass over every record ----------------------------------------------------------
+
+    def _count(self) -> _Counts:
+        counts = _Counts(len(self.templates), self.cfg.bin_seconds)
+        for f, (log, ids) in enumerate(zip(self.logs, self.maps)):
             n = len(ids)
-            t = np.asarray(log.timestamps(), dtype=np.float64)[:n]
-            keep = ~np.isnan(t) & (ids >= 0)
-            if n and not keep.any():
+            mark = len(counts.parts)
+
+            def sink(a: int, b: int, lv: np.ndarray, tm: np.ndarray, f: int = f,
+                     ids: np.ndarray = ids) -> None:
+                counts.add(f, a, ids[a:b], lv, tm)
+
+            if not log.header_batches(sink, stop=n):
+                # year-less dates or inherited times: the whole file's arrays decide them
+                del counts.parts[mark:]
+                lv, tm = np.asarray(log.levels())[:n], np.asarray(log.timestamps())[:n]
+                self.arrays[f] = (lv, tm)
+                for a in range(0, n, 1 << 17):
+                    counts.add(f, a, ids[a: a + (1 << 17)], lv[a: a + (1 << 17)],
+                               tm[a: a + (1 << 17)])
+        return counts
+
+    def _merge_counts(self, counts: _Counts) -> bool:
+        m = counts.m
+        parts = [(f, p) for f, p in counts.parts if p[1] is not None]
+        timeless: Counter[int] = Counter()
+        for f, p in counts.parts:
+            timeless[f] += p[0]
+        for f, log in enumerate(self.logs):
+            if len(self.maps[f]) and timeless[f] >= len(self.maps[f]):
                 self.warnings.append(f"{log.label}: no record has a time; it has no incidents.")
-            idx = np.flatnonzero(keep)
-            parts_t.append(t[idx])
-            parts_s.append(ids[idx])
-            parts_l.append(np.asarray(log.levels())[:n][idx])
-            parts_f.append(np.full(len(idx), f, dtype=np.int16))
-            parts_i.append(idx.astype(np.int64))
-        # every record with a time, in time order across the files
-        t_all = np.concatenate(parts_t) if parts_t else np.empty(0)
-        order = np.argsort(t_all, kind="stable")
-        self.t = t_all[order]
-        self.sig = np.concatenate(parts_s)[order]
-        self.lvl = np.concatenate(parts_l)[order]
-        self.file = np.concatenate(parts_f)[order]
-        self.idx = np.concatenate(parts_i)[order]
+        if not parts:
+            return False
+        cells = np.concatenate([p[1] for _, p in parts])
+        uniq, inv = np.unique(cells, return_inverse=True)
+        k = np.bincount(inv, weights=np.concatenate([p[2] for _, p in parts])).astype(np.int64)
+        abs_bins, self.cell_sig = uniq // m, uniq % m
+        self.b0 = int(abs_bins.min())
+        self.nb = int(abs_bins.max()) - self.b0 + 1
+        self.cell_bin, self.cell_k = abs_bins - self.b0, k
+        errs = np.concatenate([p[3] for _, p in parts])
+        ue, inv = np.unique(errs, return_inverse=True)
+        self.err_bin = ue - self.b0
+        self.err_k = np.bincount(inv, weights=np.concatenate([p[4] for _, p in parts]),
+                                 minlength=len(ue)).astype(np.int64)
+        # per log: the first and last record of each bin (-1: none)
+        self.bounds: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for f in {f for f, _ in parts}:
+            lo = np.full(self.nb, np.iinfo(np.int64).max, dtype=np.int64)
+            hi = np.full(self.nb, -1, dtype=np.int64)
+            for g, p in parts:
+                if g == f:
+                    np.minimum.at(lo, p[5] - self.b0, p[6])
+                    np.maximum.at(hi, p[5] - self.b0, p[7])
+            self.bounds[f] = (lo, hi)
+        self.first_time = np.full(m, np.inf)
+        self.first_ref = np.full((m, 2), -1, dtype=np.int64)
+        self.worst = np.zeros(m, dtype=np.int8)
+        for f, p in parts:
+            us, ft, fi = p[8], p[9], p[10]
+            better = ft < self.first_time[us]
+            self.first_time[us[better]] = ft[better]
+            self.first_ref[us[better], 0] = f
+            self.first_ref[us[better], 1] = fi[better]
+            np.maximum(self.worst, p[11], out=self.worst)
+        self.t0 = float(self.first_time.min())
+        self.t1 = (self.b0 + self.nb) * self.cfg.bin_seconds
+        return True
+
+    def _slice(self, t_lo: float, t_hi: float) -> _Slice:
+        """The records with a time in [t_lo, t_hi), read again from the logs."""
+        w = self.cfg.bin_seconds
+        blo = max(0, int(np.floor(t_lo / w)) - self.b0)
+        bhi = min(self.nb - 1, int(np.floor(t_hi / w)) - self.b0)
+        parts = []
+        for f, (lo, hi) in self.bounds.items():
+            if bhi < blo:
+                continue
+            a = int(lo[blo: bhi + 1].min())
+            b = int(hi[blo: bhi + 1].max()) + 1
+            if b <= a:
+                continue
+            b = min(b, a + self.cfg.max_window_records)
+            lv, tm = self._headers(f, a, b)
+            sig = self.maps[f][a: a + len(tm)]
+            keep = np.flatnonzero((tm >= t_lo) & (tm < t_hi) & (sig >= 0))
+            parts.append((tm[keep], sig[keep], lv[keep], np.full(len(keep), f, dtype=np.int16),
+                          keep + a))
+        if not parts:
+            empty = np.empty(0)
+            return _Slice(empty, empty.astype(np.int32), empty.astype(np.int8),
+                          empty.astype(np.int16), empty.astype(np.int64))
+        t = np.concatenate([p[0] for p in parts])
+        order = np.argsort(t, kind="stable")
+        return _Slice(t[order], *(np.concatenate([p[i] for p in parts])[order]
+                                  for i in range(1, 5)))
+
+    def _headers(self, f: int, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """Levels and times of records a..b of log ``f``, read again (or from its arrays)."""
+        if f in self.arrays:
+            lv, tm = self.arrays[f]
+            return lv[a:b], tm[a:b]
+        got: list[tuple[int, np.ndarray, np.ndarray]] = []
+
+        def sink(x: int, y: int, lv: np.ndarray, tm: np.ndarray) -> None:
+            got.append((x, lv, tm))  # (atomic: batches run in threads)
+
+        self.logs[f].header_batches(sink, first=a, stop=b)
+        got.sort(key=lambda g: g[0])
+        return (np.concatenate([g[1] for g in got]) if got else np.zeros(0, np.int8),
+                np.concatenate([g[2] for g in got]) if got else np.zeros(0))
 
     # -- the series --------------------------------------------------------------------------
 
     def run(self) -> Incidents:
         cfg = self.cfg
-        if len(self.t) == 0:
+        if not self._merge_counts(self._count()):
             return Incidents(warnings=self.warnings)
-        t0, t1 = float(self.t[0]), float(self.t[-1])
-        self.t0 = t0
-        self.nb = nb = max(1, int((t1 - t0) // cfg.bin_seconds) + 1)
-        self.bins = ((self.t - t0) // cfg.bin_seconds).astype(np.int64)
-        cells = self._burst_cells()
-        cells += self._error_cells()
-        new = self._new_cells(t1 - t0)
+        if (self.t1 - self.t0) < 3600:
+            self.warnings.append("The logs span less than an hour: the usual rates are guesses.")
+        self.warm = self.t0 + min((self.t1 - self.t0) * cfg.warmup, 86400.0)
+        cells = self._burst_cells() + self._error_cells()
+        new = self._new_cells()
         windows = self._merge(cells, new)
-        incidents = [self._incident(w) for w in windows]
-        incidents = [i for i in incidents if i is not None]
+        incidents = [i for i in (self._incident(w) for w in windows) if i is not None]
         incidents.sort(key=lambda i: -i.score)
         kept = incidents[: cfg.limit]
         kept.sort(key=lambda i: i.start)
-        if nb * cfg.bin_seconds < 3600:
-            self.warnings.append("The logs span less than an hour: the usual rates are guesses.")
         return Incidents(kept, omitted=len(incidents) - len(kept), warnings=self.warnings)
 
-    def _flag(self, series: np.ndarray, bins: np.ndarray, counts: np.ndarray,
+    def _flag(self, series: np.ndarray, counts: np.ndarray,
               n_series: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Which cells (one per series and non-empty bin) are bursts; with each series' usual
         rate per bin (robust) and each cell's surprise."""
@@ -277,16 +414,15 @@ class _Detector:
         # in many bins (cron's hourly 50); a series seen in few bins has no usual clump
         order = np.lexsort((counts, series))
         starts = np.concatenate(([0], np.cumsum(nonzero)[:-1]))
-        med = counts[order][np.minimum(starts + nonzero // 2, max(len(counts) - 1, 0))] \
-            if len(counts) else np.zeros(n_series)
+        med = counts[order][np.minimum(starts + nonzero // 2, len(counts) - 1)]
         clump = np.where(nonzero >= 50, med, 1.0).astype(np.float64)
         flagged = np.zeros(len(counts), dtype=bool)
+        rate = surprise = np.zeros(0)
         for _ in range(3):
             out_k = np.bincount(series[flagged], weights=counts[flagged], minlength=n_series)
             out_n = np.bincount(series[flagged], minlength=n_series)
-            rate = (total - out_k) / np.maximum(nb - out_n, 1)
-            # a rate below one record per file span is no rate: floor it
-            rate = np.maximum(rate, 1.0 / nb)
+            # a rate below one record per file span is no rate: floored
+            rate = np.maximum((total - out_k) / np.maximum(nb - out_n, 1), 1.0 / nb)
             lam = rate[series]
             surprise = _llr(counts, lam)
             ref = np.maximum(lam, clump[series])
@@ -295,55 +431,47 @@ class _Detector:
         return flagged, rate, surprise
 
     def _burst_cells(self) -> list[tuple[int, int, int, float]]:
-        n_sigs = len(self.sigs)
-        key = self.sig.astype(np.int64) * self.nb + self.bins
-        uniq, counts = np.unique(key, return_counts=True)
-        series, bins = uniq // self.nb, uniq % self.nb
-        flagged, rate, surprise = self._flag(series, bins, counts, n_sigs)
-        self.rate = rate
+        series, bins, counts = self.cell_sig, self.cell_bin, self.cell_k
+        flagged, self.rate, surprise = self._flag(series, counts, len(self.templates))
         return [(int(s), int(b), int(k), float(x)) for s, b, k, x in
                 zip(series[flagged], bins[flagged], counts[flagged], surprise[flagged])]
 
     def _error_cells(self) -> list[tuple[int, int, int, float]]:
-        err = self.lvl >= int(Level.ERROR)
-        if not err.any():
+        if not len(self.err_k):
             self.error_rate = 0.0
             return []
-        bins, counts = np.unique(self.bins[err], return_counts=True)
-        series = np.zeros(len(bins), dtype=np.int64)
-        flagged, rate, surprise = self._flag(series, bins, counts, 1)
+        flagged, rate, surprise = self._flag(np.zeros(len(self.err_k), dtype=np.int64),
+                                             self.err_k, 1)
         self.error_rate = float(rate[0])
         return [(ERRORS, int(b), int(k), float(x)) for b, k, x in
-                zip(bins[flagged], counts[flagged], surprise[flagged])]
+                zip(self.err_bin[flagged], self.err_k[flagged], surprise[flagged])]
 
-    def _new_cells(self, span: float) -> list[tuple[int, int, int, float]]:
-        """Signatures first seen after the warm-up with ``min_new`` records in their first
-        ``gap``: one cell at their first record."""
+    def _new_cells(self) -> list[tuple[int, int, int, float]]:
+        """Signatures first seen after the warm-up with ``min_new`` records in the bins of
+        their first ``gap``: those bins, the surprise on the first."""
         cfg = self.cfg
-        warm = self.t0 + min(span * cfg.warmup, 86400.0)
-        n_sigs = len(self.sigs)
-        first = np.full(n_sigs, -1, dtype=np.int64)
-        # position of each signature's first record (records are in time order)
-        _, pos = np.unique(self.sig, return_index=True)
-        present = np.unique(self.sig)
-        first[present] = pos
+        new = np.isfinite(self.first_time) & (self.first_time > self.warm)
+        if not new.any():
+            return []
+        w = cfg.bin_seconds
+        first_bin = np.floor(np.where(new, self.first_time, 0) / w).astype(np.int64) - self.b0
+        s = self.cell_sig
+        early = new[s] & (self.cell_bin - first_bin[s] <= math.ceil(cfg.gap / w))
+        k_new = np.bincount(s[early], weights=self.cell_k[early], minlength=len(new))
         out = []
-        self.first_pos = first
-        for s in present[self.t[first[present]] > warm]:
-            p = int(first[s])
-            t = float(self.t[p])
-            hi = int(np.searchsorted(self.t, t + cfg.gap, side="right"))
-            k = int(np.count_nonzero(self.sig[p:hi] == s))
-            if k < cfg.min_new:
-                continue
-            lam = 1.0 / self.nb
-            surprise = float(_llr(np.array([k]), np.array([lam]))[0])
-            out.append((int(s), int(self.bins[p]), k, surprise))
+        lam = 1.0 / self.nb
+        chosen = new & (k_new >= cfg.min_new)
+        # every bin of its first gap belongs to the window: the surprise sits on the first
+        for c in np.flatnonzero(early & chosen[s]):
+            sig, b = int(s[c]), int(self.cell_bin[c])
+            first = b == first_bin[sig]
+            surprise = float(_llr(np.array([k_new[sig]]), np.array([lam]))[0]) if first else 0.0
+            out.append((sig, b, int(k_new[sig]) if first else int(self.cell_k[c]), surprise))
         return out
 
     def _merge(self, cells: list[tuple[int, int, int, float]],
                new: list[tuple[int, int, int, float]]) -> list[_Window]:
-        gap_bins = max(1, int(math.ceil(self.cfg.gap / self.cfg.bin_seconds)))
+        gap_bins = max(1, math.ceil(self.cfg.gap / self.cfg.bin_seconds))
         tagged = sorted([(c, False) for c in cells] + [(c, True) for c in new],
                         key=lambda ct: ct[0][1])
         windows: list[_Window] = []
@@ -364,91 +492,85 @@ class _Detector:
 
     def _incident(self, w: _Window) -> Incident | None:
         cfg = self.cfg
-        lo_t = self.t0 + w.lo * cfg.bin_seconds
-        hi_t = self.t0 + (w.hi + 1) * cfg.bin_seconds
+        lo_t = (self.b0 + w.lo) * cfg.bin_seconds
+        hi_t = (self.b0 + w.hi + 1) * cfg.bin_seconds
         # a burst often starts a little before its first flagged bin: look back one gap for
         # the run-up of the same signatures
-        a = int(np.searchsorted(self.t, lo_t - cfg.gap, side="left"))
-        b = int(np.searchsorted(self.t, hi_t, side="left"))
+        win = self._slice(lo_t - cfg.gap, hi_t)
         score_of: dict[int, float] = {}
         for s, _, _, x in w.cells:
             score_of[s] = score_of.get(s, 0.0) + x
         sig_ids = [s for s in score_of if s != ERRORS]
         if sig_ids:
             score_of.pop(ERRORS, None)  # errors of a burst already counted: once is enough
-        win_sig = self.sig[a:b]
-        win_t = self.t[a:b]
-        win_err = self.lvl[a:b] >= int(Level.ERROR)
-        involved = np.isin(win_sig, sig_ids) if sig_ids else win_err
+        involved = (np.isin(win.sig, sig_ids) if sig_ids
+                    else win.lvl >= int(Level.ERROR))
         rows = np.flatnonzero(involved)
         if not len(rows):
             return None
-        # the run-up counts only when it is already above the usual rate: the first record
-        # after the last quiet stretch (a gap of more than `usual` between records)
-        rows = self._trim_runup(rows, win_t, lo_t, w)
-        start = float(win_t[rows[0]])
-        end = float(win_t[rows[-1]])
-        parts = []
-        for s in sorted(score_of, key=lambda s: -score_of[s]):
-            parts.append(self._signature_part(s, rows, a, w))
+        rows = self._trim_runup(rows, win.t, lo_t)
+        start, end = float(win.t[rows[0]]), float(win.t[rows[-1]])
+        parts = [self._signature_part(s, rows, win, w)
+                 for s in sorted(score_of, key=lambda s: -score_of[s])]
         weight = max((1.5 if p.level >= Level.ERROR else 1.2 if p.level >= Level.WARNING
                       else 1.0) for p in parts)
         score = sum(score_of.values()) * weight
-        hosts, sources = self._hosts(parts, rows, a)
+        hosts, sources = self._hosts(parts, rows, win)
         summary = self._summary(parts, hosts, start, end)
         pre = self._precursors(start, hosts, sources, {p.id for p in parts})
         return Incident(start=start, end=end, hosts=hosts, sources=sources,
                         signatures=tuple(parts), records=len(rows), score=score,
                         summary=summary, precursors=pre)
 
-    def _trim_runup(self, rows: np.ndarray, win_t: np.ndarray, lo_t: float,
-                    w: _Window) -> np.ndarray:
-        before = win_t[rows] < lo_t
-        if not before.any():
+    def _trim_runup(self, rows: np.ndarray, t: np.ndarray, lo_t: float) -> np.ndarray:
+        """Records before the first flagged bin belong to the incident when they lead into it
+        densely (no two further apart than a bin); the rest is ordinary traffic."""
+        times = t[rows]
+        before = np.flatnonzero(times < lo_t)
+        if not len(before):
             return rows
-        # records before the first flagged bin belong to the incident when they are dense:
-        # no two further apart than a bin
-        j = min(int(np.flatnonzero(before)[-1]) + 1, len(rows) - 1)  # first row in the bins
-        times = win_t[rows]
+        j = min(int(before[-1]) + 1, len(rows) - 1)  # the first record in the flagged bins
         while j > 0 and times[j] - times[j - 1] <= self.cfg.bin_seconds:
             j -= 1
         return rows[j:]
 
-    def _signature_part(self, s: int, rows: np.ndarray, a: int, w: _Window) -> IncidentSignature:
+    def _signature_part(self, s: int, rows: np.ndarray, win: _Slice,
+                        w: _Window) -> IncidentSignature:
         if s == ERRORS:
             mine = rows
             template, level, new = "errors (all signatures)", Level.ERROR, False
             usual = self.error_rate
         else:
-            mine = rows[self.sig[a + rows] == s]
-            if not len(mine):  # a new signature's first record is always in the window
-                mine = rows[:1]
-            sig = self.sigs[s]
-            template, level, new = sig.template, sig.worst_level, s in w.new
+            mine = rows[win.sig[rows] == s]
+            template, level, new = self.templates[s], Level(int(self.worst[s])), s in w.new
             usual = float(self.rate[s])
-        p = a + int(mine[0])
-        log = self.logs[int(self.file[p])]
+        if len(mine):
+            p = int(mine[0])
+            ref = RecordRef(self.logs[int(win.file[p])].label, int(win.idx[p]))
+            first = float(win.t[p])
+        else:  # a new signature seen before the window's records (cut by max_window_records)
+            f, i = self.first_ref[s]
+            ref, first = RecordRef(self.logs[int(f)].label, int(i)), float(self.first_time[s])
         return IncidentSignature(
-            id=s, template=template, count=len(mine),
-            first_record=RecordRef(log.label, int(self.idx[p])), first_time=float(self.t[p]),
+            id=s, template=template, count=len(mine), first_record=ref, first_time=first,
             usual_per_hour=0.0 if new else usual * 3600.0 / self.cfg.bin_seconds,
-            level=Level(level), new=new)
+            level=level, new=new)
 
-    def _record(self, p: int) -> Any:
-        return self.logs[int(self.file[p])].record(int(self.idx[p]))
+    def _record(self, win: _Slice, r: int) -> Any:
+        return self.logs[int(win.file[r])].record(int(win.idx[r]))
 
     def _hosts(self, parts: Sequence[IncidentSignature], rows: np.ndarray,
-               a: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+               win: _Slice) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Hosts and sources of the incident's records (a sample of each signature's, parsed);
         a host or source with under 5 % of them is ordinary traffic that happened to be there."""
         hosts: Counter[str] = Counter()
         sources: Counter[str] = Counter()
         for part in parts:
-            mine = rows if part.id == ERRORS else rows[self.sig[a + rows] == part.id]
+            mine = rows if part.id == ERRORS else rows[win.sig[rows] == part.id]
             if len(mine) > self.cfg.sample:
                 mine = mine[np.linspace(0, len(mine) - 1, self.cfg.sample).astype(np.int64)]
             for r in mine:
-                rec = self._record(a + int(r))
+                rec = self._record(win, int(r))
                 if rec.host:
                     hosts[rec.host] += 1
                 if rec.source:
@@ -462,40 +584,37 @@ class _Detector:
     def _precursors(self, start: float, hosts: tuple[str, ...], sources: tuple[str, ...],
                     own: set[int]) -> tuple[Precursor, ...]:
         cfg = self.cfg
-        a = int(np.searchsorted(self.t, start - cfg.lookback, side="left"))
-        b = int(np.searchsorted(self.t, start, side="left"))
-        if a >= b:
+        since = start - cfg.lookback
+        win = self._slice(since, start)
+        if not len(win.t):
             return ()
-        sig = self.sig[a:b]
-        warn = self.lvl[a:b] >= int(Level.WARNING)
-        is_new = self.first_pos[sig] >= a  # first seen in the look-back window
-        cand = np.flatnonzero((warn | is_new) & ~np.isin(sig, list(own)))
-        if not len(cand):
-            return ()
+        # new: first seen in the look-back window, after the file's warm-up
+        fresh = self.first_time >= max(since, self.warm)
+        warn = win.lvl >= int(Level.WARNING)
+        is_new = fresh[win.sig]
+        cand = np.flatnonzero((warn | is_new) & ~np.isin(win.sig, list(own)))
         # the latest records first: what came just before matters most; parse a bounded number
-        cand = cand[::-1][:2000]
         found: dict[int, list[Any]] = {}
-        for r in cand:
-            p = a + int(r)
-            rec = self._record(p)
+        for r in cand[::-1][:2000]:
+            rec = self._record(win, int(r))
             # a new signature counts from any host (the database that went down before its
             # clients failed); a warning only from the incident's own hosts or sources
             if (hosts or sources) and rec.host not in hosts and rec.source not in sources \
                     and not is_new[r]:
                 continue
-            entry = found.setdefault(int(self.sig[p]), [p, rec, 0])
-            entry[0], entry[1] = p, rec  # walking backwards: ends on the earliest
+            entry = found.setdefault(int(win.sig[r]), [r, rec, 0])
+            entry[0], entry[1] = r, rec  # walking backwards: ends on the earliest
             entry[2] += 1
         out = []
-        expected = self.cfg.lookback / self.cfg.bin_seconds
-        for s, (p, rec, count) in found.items():
-            new = bool(self.first_pos[s] >= a)
+        expected = cfg.lookback / cfg.bin_seconds
+        for s, (r, rec, count) in found.items():
+            new = bool(fresh[s])
             if not new and count <= 2 * expected * self.rate[s] + 1:
                 continue  # as usual: a warning that comes this often anyway came first by chance
-            out.append(Precursor(time=float(self.t[p]),
-                                 record=RecordRef(self.logs[int(self.file[p])].label,
-                                                  int(self.idx[p])),
-                                 level=Level(int(self.lvl[p])), template=self.sigs[s].template,
+            out.append(Precursor(time=float(win.t[r]),
+                                 record=RecordRef(self.logs[int(win.file[r])].label,
+                                                  int(win.idx[r])),
+                                 level=Level(int(win.lvl[r])), template=self.templates[s],
                                  count=count, host=rec.host, source=rec.source, new=new))
         out.sort(key=lambda pr: pr.time)
         return tuple(out[-10:])

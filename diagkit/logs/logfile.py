@@ -991,6 +991,36 @@ class LogFile:
                 return HeaderSummary.merged(parts)
         return HeaderSummary.of(self.levels(), self.timestamps())
 
+    def header_batches(self, sink: Callable[[int, int, np.ndarray, np.ndarray], None], *,
+                       first: int = 0, stop: int | None = None) -> bool:
+        """Levels and times (epoch seconds, NaN) of records ``first..stop`` batch by batch,
+        without keeping per-record arrays (a 1 GiB log has ten million records):
+        ``sink(a, b, levels, times)`` gets each batch, in any order, from up to two threads.
+        From the arrays when they exist. False when the times need the whole file (year-less
+        dates, times inherited from earlier records): use :meth:`levels`/:meth:`timestamps`
+        then, and drop what ``sink`` got (a year-less batch can turn up after others went)."""
+        self.wait()
+        n = self.record_count if stop is None else min(stop, self.record_count)
+        if self.arrays_ready():
+            levels, times = self.levels(), self.timestamps()
+            for a in range(first, n, ARRAY_STEP):
+                b = min(n, a + ARRAY_STEP)
+                sink(a, b, levels[a:b], times[a:b])
+            return True
+        if self._mm is None or self._format.inherits_time or self._year_less_ahead():
+            return False
+        whole = threading.Event()
+
+        def add(a: int, b: int, lv: np.ndarray, tm: np.ndarray, yearless: bool) -> None:
+            if yearless:
+                whole.set()
+            elif not whole.is_set():
+                sink(a, b, lv, tm)
+
+        with self._arrays_lock:
+            self._each_batch(first, n, add)
+        return not whole.is_set()
+
     def _plan_years(self, times: np.ndarray, chunks: list[tuple[int, int]]) -> None:
         """Replace the year-less keys in ``times[a:b]`` of each chunk by epoch seconds. Two
         passes (the anchor is the last record), keeping only where the year changes."""

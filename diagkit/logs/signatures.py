@@ -1019,33 +1019,13 @@ def mine_logs(
     ``record(i)``."""
     miner = SignatureMiner(similarity, depth=depth)
     _arrays_meanwhile(logs)
-    raw: list[np.ndarray] = []
-    stats: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
-    total = sum(log.record_count for log in logs) or 1  # type: ignore[attr-defined]
-    done = 0
-    for log in logs:
-        count = log.record_count  # type: ignore[attr-defined]
-        ids = np.full(count, -1, dtype=np.int32)
-        bulk = _bulk_ids(miner, log, ids, cancel, progress, done, total)
-        if bulk:
+    raw, bulk = _mine_into(miner, logs, cancel, progress)
+    for log, ids, counted in zip(logs, raw, bulk):
+        if counted:
+            count = len(ids)
             levels = np.asarray(log.levels())  # type: ignore[attr-defined]
             times = np.asarray(log.timestamps(), dtype=np.float64)  # type: ignore[attr-defined]
-            stats.append((ids, levels[:count], times[:count]))
-        else:
-            add = miner.add
-            for i in range(count):
-                if cancel is not None and i % 4096 == 0 and cancel.is_set():
-                    break
-                rec = log.record(i)  # type: ignore[attr-defined]
-                ids[i] = add(rec.message, level=rec.level, timestamp=rec.timestamp)
-                if progress is not None and i % 65536 == 0:
-                    progress((done + i) / total)
-            stats.append(None)
-        done += count
-        raw.append(ids)
-    for st in stats:
-        if st is not None:
-            _count_bulk(miner, *st)
+            _count_bulk(miner, ids, levels[:count], times[:count])
     live = miner.signatures()
     renumber = {s.id: n for n, s in enumerate(live)}
     maps = []
@@ -1054,6 +1034,58 @@ def mine_logs(
     for ids in raw:
         maps.append(lookup[ids])  # ids == -1 reads the last entry
     return [dataclasses.replace(s, id=renumber[s.id]) for s in live], maps
+
+
+def mine_ids(
+    logs: Sequence[object],
+    *,
+    similarity: float = 0.5,
+    depth: int = 2,
+    cancel: threading.Event | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[list[str], list[np.ndarray]]:
+    """What :func:`mine_logs` gives without counting: the templates (index = signature id,
+    the same ids as mine_logs) and, per file, the int32 record -> signature id array (-1:
+    not mined). For callers that count per record themselves, batch by batch
+    (:mod:`diagkit.logs.incidents`): the LogFiles' level/time arrays are not computed, which
+    on a 1 GiB log is most of the memory."""
+    miner = SignatureMiner(similarity, depth=depth)
+    raw, _ = _mine_into(miner, logs, cancel, progress)
+    live = [c for c in miner._clusters if c.merged_into is None]
+    renumber = {c.id: n for n, c in enumerate(live)}
+    lookup = np.array([renumber[c.live().id] for c in miner._clusters] + [-1], dtype=np.int32)
+    for ids in raw:
+        for a in range(0, len(ids), _BULK_CHUNK * 16):  # in place: no second array of ids
+            ids[a: a + _BULK_CHUNK * 16] = lookup[ids[a: a + _BULK_CHUNK * 16]]
+    return [c.template() for c in live], raw
+
+
+def _mine_into(miner: SignatureMiner, logs: Sequence[object], cancel: threading.Event | None,
+               progress: Callable[[float], None] | None) -> tuple[list[np.ndarray], list[bool]]:
+    """Mine every record of ``logs`` into ``miner``: per file, the cluster id of each record
+    (-1 where cancelled) and whether it was mined in bulk (its counts are not in the clusters
+    yet: :func:`_count_bulk`) or record by record (they are)."""
+    raw: list[np.ndarray] = []
+    bulk: list[bool] = []
+    total = sum(log.record_count for log in logs) or 1  # type: ignore[attr-defined]
+    done = 0
+    for log in logs:
+        count = log.record_count  # type: ignore[attr-defined]
+        ids = np.full(count, -1, dtype=np.int32)
+        fast = _bulk_ids(miner, log, ids, cancel, progress, done, total)
+        if not fast:
+            add = miner.add
+            for i in range(count):
+                if cancel is not None and i % 4096 == 0 and cancel.is_set():
+                    break
+                rec = log.record(i)  # type: ignore[attr-defined]
+                ids[i] = add(rec.message, level=rec.level, timestamp=rec.timestamp)
+                if progress is not None and i % 65536 == 0:
+                    progress((done + i) / total)
+        bulk.append(fast)
+        done += count
+        raw.append(ids)
+    return raw, bulk
 
 
 _BULK_SAMPLE = 200

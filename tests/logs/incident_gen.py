@@ -54,52 +54,52 @@ def ordinary(rnd: random.Random, t0: float, t1: float) -> list[Line]:
     for h in WEB:
         for t in _poisson(rnd, 500, t0, t1, swing=True):
             add((t, h, f"nginx[{rnd.randint(900, 999)}]",
-                 f'10.0.1.{rnd.randint(2, 250)} "GET /api/v1/items/{rnd.randint(1, 99999)} '
-                 f'HTTP/1.1" 200 {rnd.randint(200, 9000)}'))
+                 (f'10.0.1.{rnd.randint(2, 250)} "GET /api/v1/items/{rnd.randint(1, 99999)} '
+                 f'HTTP/1.1" 200 {rnd.randint(200, 9000)}')))
         for t in _poisson(rnd, 3, t0, t1):
             add((t, h, f"app[{rnd.randint(2000, 2100)}]",
                  f"warning: slow request /api/v1/items took {rnd.randint(900, 5000)} ms"))
         for t in _poisson(rnd, 0.7, t0, t1):
             add((t, h, f"app[{rnd.randint(2000, 2100)}]",
-                 "error: upstream timed out (110: Connection timed out) while reading "
-                 f"response header from upstream, client: 10.0.1.{rnd.randint(2, 250)}"))
+                 ("error: upstream timed out (110: Connection timed out) while reading "
+                 f"response header from upstream, client: 10.0.1.{rnd.randint(2, 250)}")))
     for h in HOSTS:
         for t in _poisson(rnd, 4, t0, t1):
             pid = rnd.randint(3000, 60000)
-            add((t, h, f"sshd[{pid}]", f"Accepted publickey for deploy from 10.0.0."
+            add((t, h, f"sshd[{pid}]", (f"Accepted publickey for deploy from 10.0.0."
                  f"{rnd.randint(2, 50)} port {rnd.randint(30000, 65000)} ssh2: ED25519 "
-                 "SHA256:3nJ0lF4oY8x"))
-            add((t + 0.05, h, "systemd[1]", f"Started Session {rnd.randint(1, 9999)} of user "
-                 "deploy."))
+                 "SHA256:3nJ0lF4oY8x")))
+            add((t + 0.05, h, "systemd[1]", (f"Started Session {rnd.randint(1, 9999)} of user "
+                 "deploy.")))
         for t in _poisson(rnd, 0.4, t0, t1):
             add((t, h, f"sshd[{rnd.randint(3000, 60000)}]",
-                 f"Failed password for root from 198.51.100.{rnd.randint(2, 250)} port "
-                 f"{rnd.randint(30000, 65000)} ssh2"))
+                 (f"Failed password for root from 198.51.100.{rnd.randint(2, 250)} port "
+                 f"{rnd.randint(30000, 65000)} ssh2")))
         for t in _poisson(rnd, 0.05, t0, t1):
             add((t, h, "app[2001]", f"warning: disk usage {rnd.randint(70, 80)}% on /var"))
         hour = math.ceil(t0 / 3600) * 3600
         while hour < t1:  # hourly cron: three lines at :17, every host
             at = hour + 17 * 60 + rnd.random()
             pid = rnd.randint(10000, 30000)
-            add((at, h, f"CRON[{pid}]", "pam_unix(cron:session): session opened for user root "
-                 "by (uid=0)"))
-            add((at + 0.01, h, f"CRON[{pid + 1}]", "(root) CMD (cd / && run-parts --report "
-                 "/etc/cron.hourly)"))
-            add((at + 0.4, h, f"CRON[{pid}]", "pam_unix(cron:session): session closed for "
-                 "user root"))
+            add((at, h, f"CRON[{pid}]", ("pam_unix(cron:session): session opened for user root "
+                 "by (uid=0)")))
+            add((at + 0.01, h, f"CRON[{pid + 1}]", ("(root) CMD (cd / && run-parts --report "
+                 "/etc/cron.hourly)")))
+            add((at + 0.4, h, f"CRON[{pid}]", ("pam_unix(cron:session): session closed for "
+                 "user root")))
             if int(hour % DAY) == 0:
-                add((at + 1, h, "logrotate[77]", "rotating log /var/log/syslog, log->rotateCount"
-                     " is 7"))
+                add((at + 1, h, "logrotate[77]", ("rotating log /var/log/syslog, log->rotateCount"
+                     " is 7")))
             hour += 3600
     for h in DB:
         for t in _poisson(rnd, 60, t0, t1, swing=True):
             add((t, h, f"postgres[{rnd.randint(4000, 9000)}]",
-                 f"LOG:  connection received: host=10.0.1.{rnd.randint(2, 250)} "
-                 f"port={rnd.randint(30000, 65000)}"))
+                 (f"LOG:  connection received: host=10.0.1.{rnd.randint(2, 250)} "
+                 f"port={rnd.randint(30000, 65000)}")))
         tick = t0 + rnd.random() * 300
         while tick < t1:
-            add((tick, h, "postgres[812]", f"LOG:  checkpoint complete: wrote "
-                 f"{rnd.randint(10, 900)} buffers ({rnd.random():.1f}%); 0 WAL file(s) added"))
+            add((tick, h, "postgres[812]", (f"LOG:  checkpoint complete: wrote "
+                 f"{rnd.randint(10, 900)} buffers ({rnd.random():.1f}%); 0 WAL file(s) added")))
             tick += 300
     return lines
 
@@ -110,8 +110,8 @@ def brute_force(rnd: random.Random, at: float) -> tuple[list[Line], Injected]:
     t = at
     for _ in range(412):
         lines.append((t, "web1", f"sshd[{rnd.randint(3000, 60000)}]",
-                      f"Failed password for root from 203.0.113.45 port "
-                      f"{rnd.randint(30000, 65000)} ssh2"))
+                      (f"Failed password for root from 203.0.113.45 port "
+                      f"{rnd.randint(30000, 65000)} ssh2")))
         t += rnd.uniform(0.2, 1.5)
     return lines, Injected("brute force", at, ("web1",))
 
@@ -128,9 +128,9 @@ def database_outage(rnd: random.Random, at: float) -> tuple[list[Line], Injected
         t = at + rnd.random() * 10
         while t < at + 900:
             lines.append((t, h, f"app[{rnd.randint(2000, 2100)}]",
-                          "error: could not connect to server: Connection refused; is the "
+                          ("error: could not connect to server: Connection refused; is the "
                           "server running on host \"db1\" (10.0.0.5) and accepting TCP/IP "
-                          "connections on port 5432?"))
+                          "connections on port 5432?")))
             t += rnd.uniform(1, 4)
     return lines, Injected("database outage", at - 60, tuple(WEB))
 
@@ -145,8 +145,8 @@ def disk_full(rnd: random.Random, at: float) -> tuple[list[Line], Injected]:
     while t < at + 1200:
         n = rnd.randint(1000, 9999)
         lines.append((t, "web2", f"app[{rnd.randint(2000, 2100)}]",
-                      f"error: write failed: No space left on device "
-                      f"(/var/lib/app/cache/{n}.tmp)"))
+                      (f"error: write failed: No space left on device "
+                      f"(/var/lib/app/cache/{n}.tmp)")))
         if rnd.random() < 0.3:
             lines.append((t + 0.01, "web2", f"app[{rnd.randint(2000, 2100)}]",
                           "CRITICAL: OSError: [Errno 28] No space left on device"))
