@@ -193,9 +193,23 @@ def find_incidents(logs_or_paths: Sequence[Any], *, settings: Settings | None = 
         return Incidents()
     for log in logs:
         log.wait()
-    templates, maps = mined if mined is not None else mine_ids(logs, cancel=cancel,
-                                                               progress=progress)
-    return _Detector(logs, templates, maps, cfg).run()
+    if mined is not None:
+        templates, maps = mined
+        counting = _Counting(logs, maps, cfg.bin_seconds)
+        counting.finish()  # the ids are all there: count in this thread
+        lookup = np.append(np.arange(len(templates), dtype=np.int32), np.int32(-1))
+    else:
+        # the records are counted in a thread beside the miner, each batch as soon as its
+        # records are mined (numpy there, Python here: two cores)
+        maps = [np.full(log.record_count, -1, dtype=np.int32) for log in logs]
+        counting = _Counting(logs, maps, cfg.bin_seconds)
+        counting.start()
+        try:
+            templates, maps, lookup = mine_ids(logs, cancel=cancel, ids=maps, renumber=False,
+                                               progress=counting.progress(progress))
+        finally:
+            counting.finish()
+    return _Detector(logs, templates, maps, lookup, counting, cfg).run()
 
 
 # --- detection --------------------------------------------------------------------------------
@@ -227,116 +241,194 @@ class _Slice:
     idx: np.ndarray
 
 
-class _Counts:
-    """What one pass over every record leaves: records per (signature, bin) and errors per bin
-    (bins of absolute time), each signature's first record and worst level, and per log and
-    bin the first and last record (to find a window's records again). Fed batch by batch, from
-    two threads."""
+_M = 1 << 26  # cells are keyed bin * _M + cluster id (cluster ids stay far below)
 
-    def __init__(self, n_sigs: int, width: float) -> None:
-        self.m = max(n_sigs, 1)
+
+class _Counts:
+    """What one pass over every record leaves: records per (cluster, bin) and errors per bin
+    (bins of absolute time), each cluster's first record and worst level, and per log and
+    bin the first and last record (to find a window's records again). Fed batch by batch,
+    from two threads; keyed by the miner's cluster ids (merged later through ``lookup``)."""
+
+    def __init__(self, width: float) -> None:
         self.width = width
         self.lock = threading.Lock()
         self.parts: list[tuple[int, Any]] = []
+        self.timeless: Counter[int] = Counter()
 
     def add(self, f: int, a: int, ids: np.ndarray, lv: np.ndarray, tm: np.ndarray) -> None:
         ok = ~np.isnan(tm) & (ids >= 0)
         idx = np.flatnonzero(ok)
-        if not len(idx):
+        if len(idx) < len(ok):
             with self.lock:
-                self.parts.append((f, (len(ok), None)))
+                self.timeless[f] += int(np.count_nonzero(np.isnan(tm)))
+        if not len(idx):
             return
         t, s, lev = tm[idx], ids[idx].astype(np.int64), lv[idx]
         bins = np.floor(t / self.width).astype(np.int64)
-        cells, counts = np.unique(bins * self.m + s, return_counts=True)
+        b0, span, width_s = int(bins.min()), int(bins.max() - bins.min()) + 1, int(s.max()) + 1
+        if span * width_s <= 8 * len(s) + 4096:  # the usual batch: a few bins, few clusters
+            grid = np.bincount((bins - b0) * width_s + s, minlength=span * width_s)
+            nz = np.flatnonzero(grid)
+            cells, counts = (nz // width_s + b0) * _M + nz % width_s, grid[nz]
+        else:
+            cells, counts = np.unique(bins * _M + s, return_counts=True)
         errors, err_counts = np.unique(bins[lev >= int(Level.ERROR)], return_counts=True)
-        ub, first = np.unique(bins, return_index=True)
-        _, last = np.unique(bins[::-1], return_index=True)  # the same bins, sorted
-        order = np.argsort(t, kind="stable")
-        us, fi = np.unique(s[order], return_index=True)
-        worst = np.zeros(self.m, dtype=np.int8)
+        if len(t) < 2 or bool((np.diff(t) >= 0).all()):  # in time order (nearly always)
+            change = np.flatnonzero(np.diff(bins)) + 1
+            first = np.concatenate(([0], change))
+            last = np.concatenate((change - 1, [len(bins) - 1]))
+            ub = bins[first]
+            us, fi = np.unique(s, return_index=True)
+        else:
+            ub, first = np.unique(bins, return_index=True)
+            _, last = np.unique(bins[::-1], return_index=True)  # the same bins, sorted
+            last = len(bins) - 1 - last
+            order = np.argsort(t, kind="stable")
+            us, fo = np.unique(s[order], return_index=True)
+            fi = order[fo]
+        worst = np.zeros(width_s, dtype=np.int8)
         np.maximum.at(worst, s, lev)
-        part = (len(ok) - len(idx), cells, counts, errors, err_counts, ub, a + idx[first],
-                a + idx[len(idx) - 1 - last], us, t[order[fi]], a + idx[order[fi]], worst)
+        part = (cells, counts, errors, err_counts, ub, a + idx[first], a + idx[last],
+                us, t[fi], a + idx[fi], worst)
         with self.lock:
             self.parts.append((f, part))
 
 
+class _Counting:
+    """The pass over every record's level and time, batch by batch (nothing per record is
+    kept), in a thread beside the miner: a batch waits until its records are mined and reads
+    their cluster ids. A log whose times need the whole file (year-less dates) is counted from
+    its arrays instead."""
+
+    def __init__(self, logs: list[Any], ids: list[np.ndarray], width: float) -> None:
+        self.logs = logs
+        self.ids = ids
+        self.counts = _Counts(width)
+        self.arrays: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.starts = np.concatenate(([0], np.cumsum([len(a) for a in ids]))).tolist()
+        self.total = self.starts[-1] or 1
+        self.mined = 0.0
+        self.cond = threading.Condition()
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="incident counts", daemon=True)
+        self.thread.start()
+
+    def progress(self, user: Callable[[float], None] | None) -> Callable[[float], None]:
+        """The miner's progress callback: records before ``fraction`` of all are mined."""
+        def report(fraction: float) -> None:
+            with self.cond:
+                self.mined = max(self.mined, round(fraction * self.total))
+                self.cond.notify_all()
+            if user is not None:
+                user(fraction)
+        return report
+
+    def finish(self) -> None:
+        """Mining is over (done, cancelled or failed): count what is left, wait, re-raise."""
+        with self.cond:
+            self.mined = math.inf
+            self.cond.notify_all()
+        if self.thread is None:
+            self._run()
+        else:
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _wait(self, f: int, b: int) -> None:
+        with self.cond:
+            self.cond.wait_for(lambda: self.mined >= self.starts[f] + b)
+
+    def _run(self) -> None:
+        try:
+            for f, log in enumerate(self.logs):
+                self._count(f, log, self.ids[f])
+        except BaseException as exc:  # noqa: BLE001 - raised again by finish()
+            self.error = exc
+
+    def _count(self, f: int, log: Any, ids: np.ndarray) -> None:
+        n = len(ids)
+        add = self.counts.add
+
+        def sink(a: int, b: int, lv: np.ndarray, tm: np.ndarray) -> None:
+            self._wait(f, b)
+            add(f, a, ids[a:b], lv, tm)
+
+        mark = len(self.counts.parts)
+        if log.header_batches(sink, stop=n):
+            return
+        # year-less dates or inherited times: the whole file's arrays decide them
+        with self.counts.lock:
+            del self.counts.parts[mark:]
+            self.counts.timeless[f] = 0
+        lv, tm = np.asarray(log.levels())[:n], np.asarray(log.timestamps())[:n]
+        self.arrays[f] = (lv, tm)
+        self._wait(f, n)
+        step = 1 << 17
+        for a in range(0, n, step):
+            add(f, a, ids[a: a + step], lv[a: a + step], tm[a: a + step])
+
+
 class _Detector:
     def __init__(self, logs: list[Any], templates: Sequence[str], maps: list[np.ndarray],
-                 cfg: Settings) -> None:
+                 lookup: np.ndarray, counting: _Counting, cfg: Settings) -> None:
         self.logs = logs
         self.templates = list(templates)
-        self.maps = maps
+        self.maps = maps  # per log: record -> cluster id (signature id = lookup[cluster id])
+        self.lookup = lookup
+        self.counts = counting.counts
+        self.arrays = counting.arrays
         self.cfg = cfg
         self.warnings: list[str] = []
-        self.arrays: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    # -- one pass over every record ----------------------------------------------------------
+    # -- what the pass over every record left ------------------------------------------------
 
-    def _count(self) -> _Counts:
-        counts = _Counts(len(self.templates), self.cfg.bin_seconds)
-        for f, (log, ids) in enumerate(zip(self.logs, self.maps)):
-            n = len(ids)
-            mark = len(counts.parts)
-
-            def sink(a: int, b: int, lv: np.ndarray, tm: np.ndarray, f: int = f,
-                     ids: np.ndarray = ids) -> None:
-                counts.add(f, a, ids[a:b], lv, tm)
-
-            if not log.header_batches(sink, stop=n):
-                # year-less dates or inherited times: the whole file's arrays decide them
-                del counts.parts[mark:]
-                lv, tm = np.asarray(log.levels())[:n], np.asarray(log.timestamps())[:n]
-                self.arrays[f] = (lv, tm)
-                for a in range(0, n, 1 << 17):
-                    counts.add(f, a, ids[a: a + (1 << 17)], lv[a: a + (1 << 17)],
-                               tm[a: a + (1 << 17)])
-        return counts
-
-    def _merge_counts(self, counts: _Counts) -> bool:
-        m = counts.m
-        parts = [(f, p) for f, p in counts.parts if p[1] is not None]
-        timeless: Counter[int] = Counter()
-        for f, p in counts.parts:
-            timeless[f] += p[0]
+    def _merge_counts(self) -> bool:
+        counts, lookup = self.counts, self.lookup
+        m = max(len(self.templates), 1)
         for f, log in enumerate(self.logs):
-            if len(self.maps[f]) and timeless[f] >= len(self.maps[f]):
+            if len(self.maps[f]) and counts.timeless[f] >= len(self.maps[f]):
                 self.warnings.append(f"{log.label}: no record has a time; it has no incidents.")
+        parts = counts.parts
         if not parts:
             return False
-        cells = np.concatenate([p[1] for _, p in parts])
+        # cells of clusters -> cells of signatures (merged clusters add up)
+        raw = np.concatenate([p[0] for _, p in parts])
+        cells = (raw // _M) * m + lookup[raw % _M]
         uniq, inv = np.unique(cells, return_inverse=True)
-        k = np.bincount(inv, weights=np.concatenate([p[2] for _, p in parts])).astype(np.int64)
+        k = np.bincount(inv, weights=np.concatenate([p[1] for _, p in parts])).astype(np.int64)
         abs_bins, self.cell_sig = uniq // m, uniq % m
         self.b0 = int(abs_bins.min())
         self.nb = int(abs_bins.max()) - self.b0 + 1
         self.cell_bin, self.cell_k = abs_bins - self.b0, k
-        errs = np.concatenate([p[3] for _, p in parts])
-        ue, inv = np.unique(errs, return_inverse=True)
+        ue, inv = np.unique(np.concatenate([p[2] for _, p in parts]), return_inverse=True)
         self.err_bin = ue - self.b0
-        self.err_k = np.bincount(inv, weights=np.concatenate([p[4] for _, p in parts]),
+        self.err_k = np.bincount(inv, weights=np.concatenate([p[3] for _, p in parts]),
                                  minlength=len(ue)).astype(np.int64)
-        # per log: the first and last record of each bin (-1: none)
+        # per log: the first and last record of each bin
         self.bounds: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for f in {f for f, _ in parts}:
+        for f in sorted({f for f, _ in parts}):
             lo = np.full(self.nb, np.iinfo(np.int64).max, dtype=np.int64)
             hi = np.full(self.nb, -1, dtype=np.int64)
             for g, p in parts:
                 if g == f:
-                    np.minimum.at(lo, p[5] - self.b0, p[6])
-                    np.maximum.at(hi, p[5] - self.b0, p[7])
+                    np.minimum.at(lo, p[4] - self.b0, p[5])
+                    np.maximum.at(hi, p[4] - self.b0, p[6])
             self.bounds[f] = (lo, hi)
         self.first_time = np.full(m, np.inf)
         self.first_ref = np.full((m, 2), -1, dtype=np.int64)
         self.worst = np.zeros(m, dtype=np.int8)
         for f, p in parts:
-            us, ft, fi = p[8], p[9], p[10]
-            better = ft < self.first_time[us]
-            self.first_time[us[better]] = ft[better]
-            self.first_ref[us[better], 0] = f
-            self.first_ref[us[better], 1] = fi[better]
-            np.maximum(self.worst, p[11], out=self.worst)
+            sig, ft, fi = lookup[p[7]], p[8], p[9]
+            for j in np.flatnonzero(ft < self.first_time[sig]):  # few: new clusters only
+                if ft[j] < self.first_time[sig[j]]:
+                    self.first_time[sig[j]] = ft[j]
+                    self.first_ref[sig[j]] = (f, fi[j])
+            np.maximum.at(self.worst, lookup[np.arange(len(p[10]))], p[10])
         self.t0 = float(self.first_time.min())
         self.t1 = (self.b0 + self.nb) * self.cfg.bin_seconds
         return True
@@ -356,7 +448,7 @@ class _Detector:
                 continue
             b = min(b, a + self.cfg.max_window_records)
             lv, tm = self._headers(f, a, b)
-            sig = self.maps[f][a: a + len(tm)]
+            sig = self.lookup[self.maps[f][a: a + len(tm)]]
             keep = np.flatnonzero((tm >= t_lo) & (tm < t_hi) & (sig >= 0))
             parts.append((tm[keep], sig[keep], lv[keep], np.full(len(keep), f, dtype=np.int16),
                           keep + a))
@@ -388,7 +480,7 @@ class _Detector:
 
     def run(self) -> Incidents:
         cfg = self.cfg
-        if not self._merge_counts(self._count()):
+        if not self._merge_counts():
             return Incidents(warnings=self.warnings)
         if (self.t1 - self.t0) < 3600:
             self.warnings.append("The logs span less than an hour: the usual rates are guesses.")
