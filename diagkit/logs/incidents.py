@@ -759,7 +759,8 @@ def _iso(epoch: float) -> str:
 
 
 def format_text(incidents: Incidents) -> list[str]:
-    """The lines ``diagkit logs incidents`` prints: one per incident, precursors indented."""
+    """The lines ``diagkit logs incidents`` prints: one per incident, precursors indented
+    (the warnings are the caller's to show: on standard error)."""
     lines = []
     for inc in incidents:
         hosts = ",".join(inc.hosts) or "-"
@@ -774,7 +775,6 @@ def format_text(incidents: Incidents) -> list[str]:
                      f"{'s' if incidents.omitted > 1 else ''} left out; --limit shows more)")
     if not incidents:
         lines.append("No incidents: the logs keep their usual character.")
-    lines.extend(f"warning: {w}" for w in incidents.warnings)
     return lines
 
 
