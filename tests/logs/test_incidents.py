@@ -165,3 +165,23 @@ def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     timeless.write_text("".join(f"hello {i}\n" for i in range(100)))
     found = find_incidents([timeless])
     assert found == [] and any("no record has a time" in w for w in found.warnings)
+
+
+def test_viewer_model_finds_an_incidents_first_record(fleet) -> None:
+    """RecordView.row_of: the row the log viewer jumps to, over one file and over two merged."""
+    from diagkit.logs.logfile import open_logs
+    from diagkit.logs.view import RecordView
+
+    found, injected, path = fleet
+    ref = _matching(found, injected[0]).first_record
+    logs = open_logs([path, DATA / "postgres-outage" / "client.log"])
+    try:
+        one = RecordView(logs[:1])
+        assert one.row_of(0, ref.index) == ref.index
+        both = RecordView(logs)
+        row = both.row_of(0, ref.index)
+        assert row is not None and both.locate(row) == (logs[0], ref.index)
+        assert both.row_of(1, 10**9) is None
+    finally:
+        for log in logs:
+            log.close()
