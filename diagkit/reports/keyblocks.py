@@ -49,7 +49,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-TOKEN = "[REDACTED:private_key]"
+TOKEN = "[REDACTED:private_key]"  # noqa: S105 - the placeholder written in place of a key
 #: A block longer than this is taken for two cut-short blocks (a BEGIN whose END went missing
 #: and another key's END), not one key: a real private key armour is at most a few hundred lines.
 MAX_BLOCK_LINES = 10_000
@@ -212,10 +212,8 @@ def find_blocks(source: LineSource, *, window: bool = False) -> list[KeyBlock]:
         """Close ``open_`` that found no end before line ``until`` (exclusive)."""
         nonlocal open_
         assert open_ is not None
-        if window:  # everything up to the cut (or the next block) may be key material
-            last = min(until, n) - 1
-        else:
-            last = _walk(source, open_.first, +1, min(until, n) - 1)
+        # With a window, everything up to the cut (or the next block) may be key material.
+        last = min(until, n) - 1 if window else _walk(source, open_.first, +1, min(until, n) - 1)
         blocks.append(KeyBlock(open_.first, last, open_.kind, head=open_.head))
         open_ = None
 
@@ -382,6 +380,7 @@ def find_spans(text: str) -> list[tuple[int, int]]:
         if dash is None and putty is None:
             return spans
         m = dash if putty is None or (dash is not None and dash.start() < putty.start()) else putty
+        assert m is not None  # both None returned above
         groups = m.groupdict()
         if groups.get("word") == "BEGIN":
             tail = _END.search(text, m.end())

@@ -45,7 +45,7 @@ OBFUSCATE = (("ip", "IP addresses"), ("host", "Host and domain names"), ("mac", 
              ("user", "User names"), ("email", "E-mail addresses"))
 
 
-def _complete(draft: tuple[object, list[Record]]):  # noqa: ANN202 - reports.model.Bundle
+def _complete(draft: tuple[object, list[Record]]):
     """A :meth:`BundleWizard.draft` with its log records read in (in a worker: it reads and
     indexes their logs to find private key blocks around them, see ``record_excerpts``)."""
     import dataclasses
@@ -56,7 +56,7 @@ def _complete(draft: tuple[object, list[Record]]):  # noqa: ANN202 - reports.mod
     return dataclasses.replace(bundle, logs=tuple(record_excerpts(records))) if records else bundle
 
 
-def _texts(bundle) -> dict[str, str]:  # noqa: ANN001 - reports.model.Bundle
+def _texts(bundle) -> dict[str, str]:
     """The texts the redaction preview looks at, by source."""
     from diagkit.reports.textfiles import read_text
 
@@ -314,7 +314,7 @@ class BundleWizard(QDialog):
                     out.append((ckind, cobj, child))
         return out
 
-    def draft(self):  # noqa: ANN201 - (reports.model.Bundle, list[Record])
+    def draft(self):
         """What the dialog describes: the Bundle without its logs, and the log records picked
         for it (read in by :func:`_complete`, in a worker). Not redacted yet: the writer does
         that."""
@@ -355,12 +355,12 @@ class BundleWizard(QDialog):
             case=self.case_edit.text().strip() or None,
         ), records
 
-    def bundle(self):  # noqa: ANN201 - diagkit.reports.model.Bundle
+    def bundle(self):
         """The Bundle the dialog describes, its log records read in on this thread (the dialog
         itself does that in its workers)."""
         return _complete(self.draft())
 
-    def options(self):  # noqa: ANN201 - diagkit.reports.redact.RedactOptions
+    def options(self):
         from diagkit.reports.redact import RedactOptions, known_hosts
 
         chosen = {key for key, box in self.obfuscate.items() if box.isChecked()}
@@ -469,7 +469,7 @@ class BundleWizard(QDialog):
         self.save_button.setEnabled(False)
         self.state.setText(f"Writing {path}…")
 
-        def job(cancel: threading.Event):  # noqa: ANN202
+        def job(cancel: threading.Event):
             return write_bundle(_complete(draft), path, options=options)
 
         def done(info: object) -> None:
@@ -499,12 +499,12 @@ class BundleView(QWidget):
 
     open_logs = Signal(list)
 
-    def __init__(self, opened, problems: Sequence[str], parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, opened, problems: Sequence[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.opened = opened
-        status = QLabel(("<b style='color:#2e7d32'>All files present and unchanged.</b>" if not problems
+        status = QLabel("<b style='color:#2e7d32'>All files present and unchanged.</b>" if not problems
                          else "<b style='color:#c62828'>Verification problems:</b> "
-                         + html.escape("; ".join(problems))))
+                         + html.escape("; ".join(problems)))
         status.setWordWrap(True)
         self.report = QTextBrowser()
         self.report.setOpenExternalLinks(False)
