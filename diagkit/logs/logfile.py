@@ -467,7 +467,10 @@ class LogFile:
                     starts[0] = self._next_line
                     starts[1:] = nl[:-1] + 1
                     self._add_lines(starts, whole, int(nl[-1]) + 1)
-                self._drop_pages(pos, stop)
+                # from before pos: the line that straddled the chunk start was read again
+                # (record_starts), which faults back in the whole page-cache folio it sits in
+                # (up to 2 MB of the chunk dropped before; 200 MB of a 1 GiB log stayed mapped)
+                self._drop_pages(max(0, pos - (2 << 20)), stop)
                 pos = stop
                 if progress is not None:
                     progress(IndexProgress(pos / self._size, self.record_count, pos, self._size))
@@ -901,7 +904,10 @@ class LogFile:
                     failed.append(f"{type(exc).__name__}: {exc}")
             lv, tm = self._fill_batch(b - a, (starts, ends, odd, got), mm)
             sink(a, b, lv, tm, bool((tm >= _KEY_MIN).any()))
-            self._drop_pages(int(starts[0]), int(offsets[b]) if b < n else self._data_end)
+            # from 2 MB before: the page-cache folio of the first record reaches back into the
+            # batch before, whose pages this one mapped again (see _index_range)
+            self._drop_pages(max(0, int(starts[0]) - (2 << 20)),
+                             int(offsets[b]) if b < n else self._data_end)
 
         try:
             bounds = _batches(offsets, first, n, self._data_end)

@@ -1259,7 +1259,9 @@ def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
             append(hit.id)  # merged clusters are resolved once at the end
         ids[a:b] = out
         if drop is not None:
-            drop(lo, hi)  # read once: leave the pages to the page cache, not to our RSS
+            # read once: leave the pages to the page cache, not to our RSS; from 2 MB before
+            # lo, where the folio of the first line (mapped whole) reaches into the last chunk
+            drop(max(0, lo - (2 << 20)), hi)
         if progress is not None:
             progress((done + b) / total)
     return True
