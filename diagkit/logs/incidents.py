@@ -133,7 +133,7 @@ class Incident:
                 "precursors": [p.to_dict() for p in self.precursors]}
 
 
-class Incidents(list):  # type: ignore[type-arg]
+class Incidents(list[Incident]):
     """The incidents found, sorted by start; ``omitted``: lower-scored ones left out by the
     limit; ``warnings``: what the reader should know (no timestamps, a file too short)."""
 

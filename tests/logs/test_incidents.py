@@ -170,7 +170,7 @@ def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
 def test_viewer_model_finds_an_incidents_first_record(fleet) -> None:
     """RecordView.row_of: the row the log viewer jumps to, over one file and over two merged."""
     from diagkit.logs.logfile import open_logs
-    from diagkit.logs.view import RecordView
+    from diagkit.logs.rows import RecordView
 
     found, injected, path = fleet
     ref = _matching(found, injected[0]).first_record
