@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from diagkit.logs import linekeys
 from diagkit.logs.model import Level, Record
 
 WILDCARD = "<*>"
@@ -1218,13 +1219,12 @@ def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
     n = len(ids)
     single = getattr(log, "line_count", -1) == n  # every record is one line
     assign = miner._assign_line
-    zeros = _ZEROS
-    picked = _picked
     # the whole first line with its digits as "0" (the header's numbers fold away too) ->
     # cluster (see _known_put); behind it, the same by skeleton (digit runs as one "0")
     known: dict[bytes, Any] = {}
     skeletons: dict[bytes, Any] = {}
-    get = known.get
+    keyed = _ChunkKeys(known, lambda key, line: _bulk_new(assign, known, skeletons, key,
+                                                          line, cut))
     drop = getattr(log, "_drop_pages", None)
     for a in range(0, n, chunk):
         if cancel is not None and cancel.is_set():
@@ -1236,28 +1236,12 @@ def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
         if check is not None:
             check(hi)  # LogTruncated rather than SIGBUS when the file was cut short
         try:
-            if single:
-                lines = mm[lo:hi].split(b"\n")[: b - a]
-            else:
-                find = mm.find
-                starts = offsets[a:b].tolist()
-                lines = []
-                for s, e in zip(starts, [*starts[1:], hi]):
-                    nl = find(b"\n", s, e)
-                    lines.append(mm[s: nl if nl >= 0 else e])
+            base = lo - lo % 8  # words of the file's own 8-byte grid: see linekeys
+            data = mm[base:hi]
         except ValueError:
             break  # the map was closed under us (the file re-opened on a refresh): stop here
-        out: list[int] = []
-        append = out.append
-        for line in lines:
-            key = line.translate(zeros)  # this loop runs once per record: keep it lean
-            hit = get(key)
-            if hit is not None and type(hit) is tuple:  # see _known_get()
-                hit = hit[1].get(picked(line, hit[0]))
-            if hit is None:
-                hit = _bulk_new(assign, known, skeletons, key, line, cut)
-            append(hit.id)  # merged clusters are resolved once at the end
-        ids[a:b] = out
+        ids[a:b] = keyed.chunk(data, np.asarray(offsets[a:b], dtype=np.int64) - base,
+                               hi - base, single)
         if drop is not None:
             # read once: leave the pages to the page cache, not to our RSS; from 2 MB before
             # lo, where the folio of the first line (mapped whole) reaches into the last chunk
@@ -1280,6 +1264,142 @@ def _bulk_new(assign: Callable[[bytes], _Cluster], known: dict[bytes, Any],
     entry = skeletons.get(skeleton)
     _known_put(known, key, line, cluster, selector=entry[0] if type(entry) is tuple else None)
     return cluster
+
+
+_TOKEN_B = re.compile(rb"\S+")  # the tokens of bytes.split(): ASCII whitespace between
+
+
+def _pick_positions(line: bytes, selector: _Selector) -> np.ndarray | None:
+    """Where in ``line`` the bytes are that :func:`_picked` reads with ``selector`` (the class
+    digit of each status, the bytes of each glued word). Lines with the same digits-as-"0" key
+    have their digits and tokens at the same places: for them all, :func:`_picked` is a function
+    of the bytes at these positions. None when the line lacks a run or token (read per line)."""
+    statuses, glued = selector
+    out: list[int] = []
+    try:
+        if statuses is not None:
+            runs = [m.start() for m in _DIGIT_GROUPS_B.finditer(line)]
+            out += [runs[k] for k in _getter_items(statuses)]
+        if glued is not None:
+            spans = [m.span() for m in _TOKEN_B.finditer(line)]
+            for k in _getter_items(glued):
+                out.extend(range(*spans[k]))
+    except IndexError:
+        return None
+    return np.array(out, dtype=np.int64) if out else None
+
+
+def _getter_items(getter: Any) -> tuple[int, ...]:
+    """The indices an ``operator.itemgetter`` was made with (its pickling recipe)."""
+    return tuple(getter.__reduce__()[1])
+
+
+class _ChunkKeys:
+    """The bulk miner's look-up of each line's cluster, a chunk of lines at a time in numpy
+    (:mod:`diagkit.logs.linekeys`): each line's key (its digits as "0") goes through a table
+    of the keys met so far; only a line of each key not met yet takes the Python step
+    (:meth:`cluster`: the skeleton dicts, masking, the miner), in file order. A key whose
+    lines differ in what the miner reads behind their digits (an HTTP status class, "ssh2")
+    is a *group*: its lines are told apart by a second key over those bytes (the same places
+    in every line of the group, :func:`_pick_positions`), through a second table."""
+
+    def __init__(self, known: dict[bytes, Any],
+                 new: Callable[[bytes, bytes], _Cluster]) -> None:
+        self.known = known
+        self.new = new
+        self.hasher = linekeys.LineHasher()
+        self.lines = linekeys.KeyTable()  # line key -> cluster id, or -1 - group
+        self.picks = linekeys.KeyTable(18)  # (group, picked bytes) key -> cluster id
+        self.group_of: dict[bytes, int] = {}
+        self.positions: list[np.ndarray | None] = []
+        empty = np.zeros(0, dtype=np.int64)
+        self._flat = (empty, empty, empty)  # positions of all groups, each one's first, count
+
+    def cluster(self, line: bytes) -> tuple[_Cluster, bytes]:
+        """One line's cluster and key: the per-record step, for a line of a key not met."""
+        key = line.translate(_ZEROS)
+        hit = self.known.get(key)
+        if hit is not None and type(hit) is tuple:  # see _known_get()
+            hit = hit[1].get(_picked(line, hit[0]))
+        if hit is None:
+            hit = self.new(key, line)
+        return hit, key
+
+    def chunk(self, data: bytes, s: np.ndarray, end: int, single: bool) -> np.ndarray:
+        """Cluster ids of the lines starting at ``s`` in ``data`` (which starts on the file's
+        8-byte grid and ends at ``end``; each line runs to its newline)."""
+        n = len(s)
+        if len(data) % 8:
+            data += bytes(8 - len(data) % 8)
+        raw = np.frombuffer(data, dtype=np.uint8)
+        if single:
+            e = np.empty(n, dtype=np.int64)
+            e[:-1] = s[1:] - 1
+            e[-1] = end - 1 if end > s[-1] and raw[end - 1] == 10 else end
+        else:
+            nl = np.flatnonzero(raw[:end] == 10)
+            nxt = np.append(s[1:], end)
+            k = np.searchsorted(nl, s)
+            at = nl[np.minimum(k, len(nl) - 1)] if len(nl) else nxt
+            e = np.where((k < len(nl)) & (at < nxt), at, nxt)
+        keys = self.hasher.keys(linekeys.zero_digits(raw.view(np.uint64)), s, e)
+        vals, found = self.lines.get(keys)
+        miss = np.flatnonzero(~found)
+        if len(miss):
+            uk, first, inv = np.unique(keys[miss], return_index=True, return_inverse=True)
+            got = np.empty(len(uk), dtype=np.int32)
+            for j in np.argsort(first, kind="stable").tolist():  # in the order of the file
+                i = int(miss[first[j]])
+                line = data[s[i]: e[i]]
+                cluster, key = self.cluster(line)
+                entry = self.known.get(key)
+                got[j] = (-1 - self._group(key, entry[0], line) if type(entry) is tuple
+                          else cluster.id)
+            self.lines.put(uk, got)
+            vals[miss] = got[inv.ravel()]
+        sel = np.flatnonzero(vals < 0)
+        if len(sel):
+            self._by_picks(sel, vals, data, raw, s, e)
+        return vals
+
+    def _group(self, key: bytes, selector: _Selector, line: bytes) -> int:
+        g = self.group_of.get(key)
+        if g is None:
+            g = self.group_of[key] = len(self.positions)
+            self.positions.append(_pick_positions(line, selector))
+        return g
+
+    def _by_picks(self, sel: np.ndarray, vals: np.ndarray, data: bytes, raw: np.ndarray,
+                  s: np.ndarray, e: np.ndarray) -> None:
+        """Fill in the lines of groups (``vals`` -1 - group) by their picked bytes."""
+        positions, first, count = self._flat
+        if len(count) < len(self.positions):  # groups met since: append theirs
+            fresh = self.positions[len(count):]
+            more = np.array([0 if p is None else len(p) for p in fresh], dtype=np.int64)
+            first = np.concatenate((first, len(positions) + np.cumsum(more) - more))
+            positions = np.concatenate([positions, *(p for p in fresh if p is not None)])
+            count = np.concatenate((count, more))
+            self._flat = positions, first, count
+        g = -1 - vals[sel].astype(np.int64)
+        alone = count[g] == 0
+        for i in sel[alone].tolist():  # no fixed places (never seen so far): line by line
+            vals[i] = self.cluster(data[s[i]: e[i]])[0].id
+        sel, g = sel[~alone], g[~alone]
+        if not len(sel):
+            return
+        keys = linekeys.mix(linekeys.ragged_hash(raw, s[sel], positions, first[g], count[g])
+                            ^ linekeys.mix(g.astype(np.uint64)))
+        got, found = self.picks.get(keys)
+        miss = np.flatnonzero(~found)
+        if len(miss):
+            uk, rep, inv = np.unique(keys[miss], return_index=True, return_inverse=True)
+            ids = np.empty(len(uk), dtype=np.int32)
+            for j in np.argsort(rep, kind="stable").tolist():
+                i = int(sel[miss[rep[j]]])
+                ids[j] = self.cluster(data[s[i]: e[i]])[0].id
+            self.picks.put(uk, ids)
+            got[miss] = ids[inv.ravel()]
+        vals[sel] = got
 
 
 def _count_bulk(miner: SignatureMiner, ids: np.ndarray, levels: np.ndarray,
