@@ -1308,8 +1308,8 @@ class _ChunkKeys:
         self.known = known
         self.new = new
         self.hasher = linekeys.LineHasher()
-        self.lines = linekeys.KeyTable()  # line key -> cluster id, or -1 - group
-        self.picks = linekeys.KeyTable(18)  # (group, picked bytes) key -> cluster id
+        self.lines = linekeys.KeyTable(19)  # line key -> cluster id, or -1 - group
+        self.picks = linekeys.KeyTable(16)  # (group, picked bytes) key -> cluster id
         self.group_of: dict[bytes, int] = {}
         self.positions: list[np.ndarray | None] = []
         empty = np.zeros(0, dtype=np.int64)
@@ -1329,9 +1329,7 @@ class _ChunkKeys:
         """Cluster ids of the lines starting at ``s`` in ``data`` (which starts on the file's
         8-byte grid and ends at ``end``; each line runs to its newline)."""
         n = len(s)
-        if len(data) % 8:
-            data += bytes(8 - len(data) % 8)
-        raw = np.frombuffer(data, dtype=np.uint8)
+        raw = self.hasher.load(data)
         if single:
             e = np.empty(n, dtype=np.int64)
             e[:-1] = s[1:] - 1
@@ -1342,7 +1340,7 @@ class _ChunkKeys:
             k = np.searchsorted(nl, s)
             at = nl[np.minimum(k, len(nl) - 1)] if len(nl) else nxt
             e = np.where((k < len(nl)) & (at < nxt), at, nxt)
-        keys = self.hasher.keys(linekeys.zero_digits(raw.view(np.uint64)), s, e)
+        keys = self.hasher.keys(raw, s, e)
         vals, found = self.lines.get(keys)
         miss = np.flatnonzero(~found)
         if len(miss):
