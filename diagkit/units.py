@@ -35,15 +35,20 @@ def human_bytes(value: float) -> str:
 
 
 def human_duration(seconds: float) -> str:
-    """93784 -> '1 d 2 h 3 min' (what an engineer says on the phone, not ISO 8601)."""
+    """93784 -> '1 d 2 h 3 min', 600 -> '10 min', 7200 -> '2 h' (what an engineer says on the
+    phone, not ISO 8601; trailing zero parts left out)."""
     seconds = int(max(seconds, 0))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{days} d {hours} h {minutes} min"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {secs} s"
-    return f"{secs} s"
+        parts = [(days, "d"), (hours, "h"), (minutes, "min")]
+    elif hours:
+        parts = [(hours, "h"), (minutes, "min")]
+    elif minutes:
+        parts = [(minutes, "min"), (secs, "s")]
+    else:
+        return f"{secs} s"
+    while len(parts) > 1 and parts[-1][0] == 0:
+        parts.pop()
+    return " ".join(f"{n} {unit}" for n, unit in parts)
