@@ -21,11 +21,14 @@ Variables a template can use:
 ``checked``        what was checked, in plain words (from probe/command/log journal entries)
 ``findings``       titles of the warning-and-worse findings
 ``requests``       what the customer is asked for (``information_request``)
-``cause``, ``fix``, ``workaround``  from the latest notes: lines ``Cause: ...``, ``Fix: ...``
-                   (or ``Resolution:``/``Solution:``), ``Workaround: ...``; ``fix`` falls
-                   back to the last note
+``cause``, ``fix``, ``workaround``, ``next_step``  from the latest notes: lines
+                   ``Cause: ...``, ``Fix: ...`` (or ``Resolution:``/``Solution:``),
+                   ``Workaround: ...``, ``Next: ...``; ``fix`` falls back to the last note
 ``explanations``   ``(term, meaning)`` pairs from :func:`diagkit.cases.glossary.explain`
 =================  ==========================================================================
+
+Where a template has nothing to say it writes a placeholder (``[describe the next step]``);
+:func:`require_filled` refuses a draft that still has one, so it never reaches a customer.
 
 Jargon that slips in through findings or notes is explained in a short "What this means" list
 (the package templates include ``_what_this_means.jinja2``; if a template leaves it out, the list
@@ -82,6 +85,73 @@ class Draft:
     subject: str
     body: str
     to: str = ""
+
+
+#: A template's fill-me-in marker: square brackets around an instruction to the engineer
+#: ("[describe the next step]", "[what you need from the customer]"). "[Case 12]" in a subject
+#: or "[ERROR]" quoted from a log are not: they do not start with an instruction word.
+PLACEHOLDER = re.compile(
+    r"\[(?:describe|what|explain|add|insert|fill|enter|list|name|your|todo)\b[^\[\]\n]{0,120}\]",
+    re.IGNORECASE)
+
+# How each package placeholder is filled without editing: the note line or option it reads.
+_FILL_HINTS = {
+    "[describe the next step]": "add a note with a line 'Next: what you will do' "
+                                "(diagkit case note N 'Next: ...') and compose again",
+    "[describe the cause in plain words]": "add a note with a line 'Cause: ...' and compose again",
+    "[describe what was done]": "add a note with a line 'Fix: ...' and compose again",
+    "[describe the workaround step by step]": "add a note with a line 'Workaround: ...' and "
+                                              "compose again",
+    "[what you need from the customer]": "pass what you ask for with --request TEXT "
+                                         "(repeatable)",
+}
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """An unfilled marker in a draft: ``field`` is ``subject`` or ``body``; ``start``/``end``
+    are character offsets in that field; ``line`` counts from 1."""
+
+    text: str
+    field: str
+    start: int
+    end: int
+    line: int
+
+    @property
+    def hint(self) -> str:
+        """How to fill it: the note line or option the template reads, else edit the text."""
+        return _FILL_HINTS.get(self.text.lower(), "replace it with the real text")
+
+
+def placeholders(draft: Draft) -> list[Placeholder]:
+    """Every unfilled placeholder in ``draft``'s subject and body, in order."""
+    found = []
+    for field_name, text in (("subject", draft.subject), ("body", draft.body)):
+        for m in PLACEHOLDER.finditer(text):
+            found.append(Placeholder(m.group(0), field_name, m.start(), m.end(),
+                                     text.count("\n", 0, m.start()) + 1))
+    return found
+
+
+class UnfilledPlaceholder(CaseInputError):
+    """An update still holding a template's ``[describe ...]`` marker: never sent as is."""
+
+    def __init__(self, found: Sequence[Placeholder]) -> None:
+        self.placeholders = tuple(found)
+        first = found[0]
+        others = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        super().__init__(
+            f"The update still contains the placeholder {first.text!r} ({first.field}, line "
+            f"{first.line}){others}; it was not sent or recorded. Fill it in: {first.hint}, or "
+            "edit the text (--edit, or --body-file FILE with the finished text).")
+
+
+def require_filled(draft: Draft) -> None:
+    """Raise :class:`UnfilledPlaceholder` if ``draft`` still has a placeholder."""
+    found = placeholders(draft)
+    if found:
+        raise UnfilledPlaceholder(found)
 
 
 def user_templates_dir() -> Path:
@@ -214,6 +284,7 @@ def compose(kind: str, case: Case, *, journal: Sequence[JournalEntry] = (),
         "cause": _labelled(notes, "cause", "root cause"),
         "fix": _labelled(notes, "fix", "resolution", "solution") or last,
         "workaround": _labelled(notes, "workaround"),
+        "next_step": _labelled(notes, "next", "next step").rstrip("."),
         "explanations": [],
     }
     env = _environment()
@@ -307,5 +378,6 @@ def save_draft(draft: Draft, path: Path, *, sender: str = "") -> Path:
     return path
 
 
-__all__ = ["PACKAGE_TEMPLATES", "UPDATE_KINDS", "Draft", "compose", "save_draft", "to_eml",
-           "to_text", "user_templates_dir"]
+__all__ = ["PACKAGE_TEMPLATES", "PLACEHOLDER", "UPDATE_KINDS", "Draft", "Placeholder",
+           "UnfilledPlaceholder", "compose", "placeholders", "require_filled", "save_draft",
+           "to_eml", "to_text", "user_templates_dir"]
