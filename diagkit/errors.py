@@ -25,6 +25,7 @@ GUI can show it on the row, card or tab where it happened.
     │   ├── CommandTimeout          a command ran longer than allowed and was killed
     │   ├── ConnectionLost          the connection dropped while a command was running
     │   └── RemoteFileError         a file on the target cannot be copied (missing, denied)
+    │       └── RemoteFileTooLarge  it is bigger than the copy's size cap
     ├── ProbeError                  a probe definition or user probe script is invalid
     ├── LogFormatError              (logs) a file cannot be read as the requested format
     │   └── LogTruncated            an open log was cut short under its map (copytruncate)
@@ -265,6 +266,25 @@ class RemoteFileError(TransportError):
         self.path = path
         self.reason = reason
         super().__init__(message, host=host)
+
+
+class RemoteFileTooLarge(RemoteFileError):
+    """A copy with a size cap (``max_bytes``) met a file bigger than the cap: nothing is kept.
+
+    ``size`` is what the file had when the copy began (0 when unknown), ``limit`` the cap.
+    """
+
+    def __init__(self, *, host: str, path: str, size: int, limit: int) -> None:
+        from diagkit.units import human_bytes
+
+        self.size = size
+        self.limit = limit
+        have = f"is {human_bytes(size)}" if size > limit else "grew past the cap while copying"
+        super().__init__(
+            f"{path} on {host} {have}, over the size cap of {human_bytes(limit)}: nothing was "
+            "copied. Raise the cap (--max-size) if you need the whole file, or look at its end "
+            f"with 'diagkit run {host} -- tail -n 5000 {shlex.quote(path)}'.",
+            host=host, path=path, reason="over the size cap")
 
 
 class ProbeError(DiagkitError):
