@@ -168,6 +168,16 @@ def for_host(probes: Sequence[Probe], paths: Sequence[str]) -> list[Probe]:
             else p for p in probes]
 
 
+def for_saved_host(probes: Sequence[Probe], saved: object | None) -> list[Probe]:
+    """``probes`` for a saved host (a :class:`~diagkit.hosts.SavedHost`, None for an ad-hoc
+    target): the logs probe scans its and its group's ``log_paths`` too."""
+    from diagkit.hosts import HostStore, SavedHost
+
+    if not isinstance(saved, SavedHost):
+        return list(probes)
+    return for_host(probes, HostStore().log_paths(saved))
+
+
 # --- reading: text -> LogsReading ---------------------------------------------------------------
 
 # "2026-11-27T12:00:01+0000 host unit[123]: message" (journal short-iso, rsyslog RFC 3339)
