@@ -111,6 +111,13 @@ def human_duration(seconds: float) -> str:
     return _exact_duration(round(seconds / 60) * 60 if seconds >= 60 else seconds)
 
 
+def full_now(forecast: FillForecast) -> bool:
+    """Full already, or within a minute of it: nothing left to count down."""
+    left = forecast.seconds_left
+    return (forecast.trend.last_value >= FULL_FRACTION * forecast.capacity
+            or (left is not None and left < 60))
+
+
 def _severity(left: float, warn: float, critical: float) -> Severity | None:
     if left <= critical:
         return Severity.CRITICAL
@@ -131,7 +138,7 @@ def fill_finding(host: str, what: str, forecast: FillForecast | None, *, kind: s
     last = forecast.trend.last_value
     noun = "inode table" if kind == "inodes" else "disk"
     # Already full (or within a sample of it): a countdown of "0 s" says nothing; say so.
-    if last >= FULL_FRACTION * forecast.capacity or (left is not None and left < 60):
+    if full_now(forecast):
         detail = (f"{what} on {host} is {last:.1f} % used"
                   + (f" and still growing {forecast.trend.rate * 3600:.2f} points per hour"
                      if forecast.trend.rate > 0 else "")

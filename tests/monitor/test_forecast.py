@@ -118,3 +118,30 @@ def test_an_already_full_filesystem_is_full_now_not_full_in_zero_seconds():
         assert "No space left on device" in finding.detail
     inodes = fill_finding("db1", "/srv", fill_forecast(t, np.full(61, 100.0)), kind="inodes")
     assert inodes.title == "The inode table /srv is full now"
+
+
+def test_forecast_results_say_what_they_are_about(tmp_path):
+    """From a real SQLite history: a full mount (0 s left, 'full now'), a filling one, a leak."""
+    import time as _time
+
+    from diagkit.monitor.recorder import forecast_results, forecasts_from_history
+    from diagkit.store.sqlite import SqliteSampleStore
+
+    now = _time.time()
+    t = now - 3600 + np.arange(0, 3601, 60.0)
+    with SqliteSampleStore(tmp_path / "history.db") as store:
+        store.append(("db1", float(ti), {"disk.used:/var/lib/pgsql": 100.0,
+                                          "disk.used:/srv": 80 + 10 * i / 60,
+                                          "disk.used:/": 40.0})
+                     for i, ti in enumerate(t))
+        results = forecast_results(store, "db1", now=now + 1)
+        by_metric = {r.metric: r for r in results}
+        assert set(by_metric) == {"disk.used:/var/lib/pgsql", "disk.used:/srv"}
+        full = by_metric["disk.used:/var/lib/pgsql"].to_dict()
+        assert full["subject"] == "/var/lib/pgsql" and full["seconds_left"] == 0.0
+        assert full["title"] == "The disk /var/lib/pgsql is full now"
+        assert full["severity"] == "critical" and full["host"] == "db1"
+        srv = by_metric["disk.used:/srv"]
+        assert srv.seconds_left == pytest.approx(3600, rel=0.05)
+        assert srv.finding.title == "The disk /srv fills up in about 1 h"
+        assert [r.finding for r in results] == forecasts_from_history(store, "db1", now=now + 1)
