@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import sys
 from pathlib import Path
 
 from diagkit import config
@@ -39,3 +40,20 @@ def setup_logging(level: int = logging.INFO) -> None:
         handler = logging.NullHandler()  # a read-only data dir must not stop the tool
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
+
+
+class _StderrWarnings(logging.Handler):
+    """Warnings of one core logger shown as ``warning: ...`` lines (they also go to the log)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"warning: {record.getMessage()}", file=sys.stderr)
+
+
+def show_warnings_on_stderr(name: str) -> None:
+    """The CLI's way to let the user see what one core logger warns about (once per logger)."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(h, _StderrWarnings) for h in logger.handlers):
+        logger.addHandler(_StderrWarnings())

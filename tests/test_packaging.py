@@ -29,7 +29,7 @@ def test_wheel_contains_code_resources_and_templates(tmp_path: Path) -> None:
     )
     wheel = next(tmp_path.glob("diagkit-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for required in ("diagkit/__main__.py", "diagkit/cli.py", "diagkit/py.typed",
+    for required in ("diagkit/__main__.py", "diagkit/cli/app.py", "diagkit/py.typed",
                      "diagkit/transport/ssh.py", "diagkit/probes/runner.py",
                      "diagkit/probes/disk.py", "diagkit/ui/main_window.py",
                      "diagkit/resources/__init__.py"):

@@ -51,13 +51,13 @@ import jinja2
 from diagkit import config
 from diagkit.cases.desk import CaseInputError, CaseSla, finding_from_dict
 from diagkit.cases.glossary import explain
+from diagkit.cases.kinds import UPDATE_KINDS
 from diagkit.errors import ConfigError
 from diagkit.probes.base import Finding, Severity
 from diagkit.store import Case, JournalEntry
 from diagkit.templating import BoundedSandbox, render_bounded, template_problem
 from diagkit.textsafe import one_line
 
-UPDATE_KINDS = ("acknowledgement", "progress", "information_request", "workaround", "resolution")
 PACKAGE_TEMPLATES = Path(__file__).with_name("templates")
 #: Most characters a customer update (or any text its template builds) may have.
 MAX_UPDATE_CHARS = 1_000_000

@@ -2,37 +2,32 @@
 
 ``--json`` output (``case list``, ``case show``) is documented in ``docs/cli-json.md``. The
 active case (``case use N``) receives journal entries from ``diagkit probe``, ``diagkit run``
-and ``diagkit bundle create`` automatically (:func:`journal_to_active`).
+and ``diagkit bundle create`` automatically (:func:`diagkit.cli.common.journal_to_active`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shlex
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
+from diagkit.cases.kinds import UPDATE_KINDS
 from diagkit.cases.lifecycle import Status, allowed_next, is_open
 from diagkit.cases.triage import Impact, Urgency
-from diagkit.errors import ConfigError, DiagkitError
+from diagkit.cli.common import EXIT_OK, open_desk, safe_active
+from diagkit.cli.output import dump, table
+from diagkit.errors import ConfigError
 from diagkit.textsafe import one_line
-
-if TYPE_CHECKING:
-    from diagkit.cases.desk import CaseDesk
 
 JSON_SCHEMA_CASE_LIST = "diagkit.case-list/1"
 JSON_SCHEMA_CASE = "diagkit.case/1"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def add_parser(sub: Any) -> None:
-    """Register ``diagkit case`` on the top-level subparsers; set ``handler=func(args, out)``."""
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cs = sub.add_parser("case", help="support cases: open, triage, journal, update the customer")
     cs.set_defaults(handler=_case)
     acts = cs.add_subparsers(dest="case_command", metavar="ACTION")
@@ -83,8 +78,6 @@ def add_parser(sub: Any) -> None:
     lk.add_argument("case", type=int, metavar="N")
     lk.add_argument("hosts", nargs="+", metavar="HOST")
 
-    from diagkit.cases.updates import UPDATE_KINDS
-
     up = acts.add_parser("update", help="compose a customer update and record it in the journal")
     up.add_argument("case", type=int, metavar="N")
     up.add_argument("kind", choices=UPDATE_KINDS)
@@ -107,13 +100,6 @@ def add_parser(sub: Any) -> None:
     us.add_argument("case", metavar="N|none")
 
 
-def _open_desk() -> CaseDesk:
-    from diagkit.cases.desk import CaseDesk
-    from diagkit.store.select import open_store
-
-    return CaseDesk(open_store())
-
-
 def _case(args: argparse.Namespace, out: TextIO) -> int:
     cmd = getattr(args, "case_command", None)
     if not cmd:
@@ -121,7 +107,7 @@ def _case(args: argparse.Namespace, out: TextIO) -> int:
                           "correct,link,update,close,use} (see diagkit case --help).")
     if cmd == "use":
         return _use(args, out)
-    desk = _open_desk()
+    desk = open_desk()
     try:
         return _ACTIONS[cmd](desk, args, out)
     finally:
@@ -156,23 +142,19 @@ def _list(desk: Any, args: argparse.Namespace, out: TextIO) -> int:
     cases = desk.store.list_cases(status=statuses)
     now = desk._now()
     slas = {c.id: desk.sla(c, now=now) for c in cases}
-    active = _safe_active(active_case)
+    active = safe_active(active_case)
     if args.json:
-        from diagkit.cli import _dump
-
-        _dump({"schema": JSON_SCHEMA_CASE_LIST, "active_case": active,
+        dump({"schema": JSON_SCHEMA_CASE_LIST, "active_case": active,
                "cases": [_case_dict(c, slas[c.id]) for c in cases]}, out)
         return EXIT_OK
     if not cases:
         print("No cases." if args.all or args.status else
               "No open cases (--all shows resolved and closed ones too).", file=out)
         return EXIT_OK
-    from diagkit.cli import _table
-
     rows = [(("*" if c.id == active else "") + str(c.id), c.severity or "-",
              Status(c.status).label, describe_sla(slas[c.id]), c.customer or "-",
              _local(c.updated), c.title) for c in cases]
-    _table(("ID", "SEV", "STATUS", "SLA", "CUSTOMER", "UPDATED", "TITLE"), rows, out,
+    table(("ID", "SEV", "STATUS", "SLA", "CUSTOMER", "UPDATED", "TITLE"), rows, out,
            wrap_last=True)
     if active is not None and any(c.id == active for c in cases):
         print("* the active case", file=out)
@@ -186,12 +168,10 @@ def _show(desk: Any, args: argparse.Namespace, out: TextIO) -> int:
     sla = desk.sla(case)
     journal = desk.store.journal(case.id)
     if args.json:
-        from diagkit.cli import _dump
-
         doc = {"schema": JSON_SCHEMA_CASE, **_case_dict(case, sla),
                "allowed_next": [s.value for s in allowed_next(case.status)],
                "journal": [_entry_dict(e) for e in journal]}
-        _dump(doc, out)
+        dump(doc, out)
         return EXIT_OK
     # Single-line fields stay on their line (a newline in a customer name must not forge the
     # next field); control characters are escaped by the CLI's stream (diagkit.textsafe).
@@ -331,6 +311,10 @@ def _apply_text(draft: Any, text: str) -> Any:
 
 
 def _edit(text: str) -> str:
+    import shlex
+    import subprocess
+    import tempfile
+
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
     if not editor:
         raise ConfigError("--edit needs an editor: set $EDITOR (e.g. export EDITOR=nano), or "
@@ -377,7 +361,7 @@ def _use(args: argparse.Namespace, out: TextIO) -> int:
         case_id = int(args.case)
     except ValueError:
         raise ConfigError(f"{args.case!r} is not a case number; give N or 'none'.") from None
-    desk = _open_desk()
+    desk = open_desk()
     try:
         case = desk.store.get_case(case_id)
     finally:
@@ -392,50 +376,6 @@ _ACTIONS: dict[str, Callable[[Any, argparse.Namespace, TextIO], int]] = {
     "new": _new, "list": _list, "show": _show, "status": _status, "triage": _triage,
     "note": _note, "correct": _correct, "link": _link, "update": _update, "close": _close,
 }
-
-
-# --- auto-journal ------------------------------------------------------------------------------
-
-
-def _safe_active(getter: Callable[[], int | None]) -> int | None:
-    try:
-        return getter()
-    except DiagkitError:
-        return None
-
-
-def journal_to_active(record: Callable[[Any, int], Any], *, case_id: int | None = None,
-                      err: TextIO | None = None) -> int | None:
-    """Journal into the active case (or ``case_id``) with ``record(desk, case_id)``.
-
-    Never raises: the command that produced the evidence already succeeded, and a missing
-    case or a locked database must not turn that into a failure; a one-line warning goes to
-    ``err`` (stderr) instead. Returns the case journaled to, or ``None``.
-    """
-    from diagkit.cases.active import active_case
-
-    stream = err or sys.stderr
-    target = case_id if case_id is not None else _safe_active(active_case)
-    if target is None:
-        return None
-    try:
-        desk = _open_desk()
-        try:
-            desk.store.get_case(target)
-            record(desk, target)
-        finally:
-            desk.store.close()
-    except Exception as exc:  # noqa: BLE001 - journaling must never fail the real command
-        from diagkit.store import CaseNotFound
-
-        if isinstance(exc, CaseNotFound):
-            print(f"warning: the active case {target} no longer exists; not journaled (set "
-                  "another with 'diagkit case use N|none').", file=stream)
-        else:
-            print(f"warning: could not journal to case {target}: {exc}", file=stream)
-        return None
-    print(f"(journaled to case {target})", file=stream)
-    return target
 
 
 # --- JSON and text helpers ---------------------------------------------------------------------

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from diagkit.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from diagkit.cli.output import dump
 from diagkit.errors import KbError
 from diagkit.textsafe import one_line
 
@@ -15,11 +17,9 @@ if TYPE_CHECKING:
 
 JSON_SCHEMA_KB_SEARCH = "diagkit.kb-search/1"
 JSON_SCHEMA_KB_ARTICLE = "diagkit.kb-article/1"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def add_parser(sub: Any) -> None:
-    """Register ``diagkit kb`` on the top-level subparsers; set ``handler=func(args, out)``."""
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     kb = sub.add_parser("kb", help="knowledge base: search, show, new, export, import, starter")
     kb.set_defaults(handler=_kb)
     ksub = kb.add_subparsers(dest="kb_command")
@@ -60,11 +60,6 @@ def _open() -> Store:
     return open_kb(open_store())
 
 
-def _dump(value: Any, out: TextIO) -> None:
-    json.dump(value, out, indent=2, ensure_ascii=False)
-    out.write("\n")
-
-
 def article_json(a: Any) -> dict[str, Any]:
     """An article as the JSON documented in docs/cli-json.md."""
     return {
@@ -94,7 +89,7 @@ def _search(store: KbStore, args: argparse.Namespace, out: TextIO) -> int:
     query = " ".join(args.query)
     hits = store.search_articles(query, limit=args.limit, tag=args.tag)
     if args.json:
-        _dump({"schema": JSON_SCHEMA_KB_SEARCH, "query": query,
+        dump({"schema": JSON_SCHEMA_KB_SEARCH, "query": query,
                "hits": [{"slug": h.article.slug, "id": h.article.id, "title": h.article.title,
                          "tags": list(h.article.tags), "rank": round(h.rank, 6),
                          "snippet": h.snippet_text()} for h in hits]}, out)
@@ -115,7 +110,7 @@ def _show(store: KbStore, args: argparse.Namespace, out: TextIO) -> int:
 
     article = store.get_article(args.ref)
     if args.json:
-        _dump({"schema": JSON_SCHEMA_KB_ARTICLE, "article": article_json(article)}, out)
+        dump({"schema": JSON_SCHEMA_KB_ARTICLE, "article": article_json(article)}, out)
     elif args.markdown:
         out.write(article_to_markdown(article))
     else:
@@ -169,7 +164,7 @@ def _new(store: Store, args: argparse.Namespace, out: TextIO) -> int:
         draft = replace(draft, tags=tuple(dict.fromkeys([*draft.tags, *args.tag])))
     article = draft.save(store)
     if args.json:
-        _dump({"schema": JSON_SCHEMA_KB_ARTICLE, "article": article_json(article)}, out)
+        dump({"schema": JSON_SCHEMA_KB_ARTICLE, "article": article_json(article)}, out)
     else:
         print(f"Saved article {article.slug} (#{article.id}). Edit it as a file with "
               f"'diagkit kb export DIR', then 'diagkit kb import DIR'.", file=out)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import fnmatch
 import json
 import sys
-import threading
 import time
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
+from diagkit.cli.common import journal_to_active
 from diagkit.errors import ConfigError
 from diagkit.textsafe import one_line
 from diagkit.units import parse_duration
@@ -32,7 +30,7 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_parser(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     w = sub.add_parser(
         "watch", help="sample hosts every few seconds: live values, alerts, history",
         description="Watch one or many hosts. A host that drops is marked down and retried "
@@ -83,8 +81,10 @@ def _summary_line(values: dict[str, float]) -> str:
 
 
 def watch(args: argparse.Namespace, out: TextIO) -> int:
+    import csv
+    import threading
+
     from diagkit import session
-    from diagkit.cli_cases import journal_to_active
     from diagkit.hosts import HostStore
     from diagkit.monitor.recorder import Outcome, Recorder
     from diagkit.monitor.thresholds import AlertTracker, load_thresholds
@@ -188,6 +188,8 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def history(args: argparse.Namespace, out: TextIO) -> int:
+    import fnmatch
+
     from diagkit.store.select import open_samples
 
     with open_samples() as store:

@@ -7,15 +7,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
+from diagkit.cli.output import dump
 from diagkit.errors import ConfigError
 
 
-def add_parser(sub: Any) -> None:
-    """Register ``diagkit metrics`` on the top-level subparsers; set ``handler=func(args, out)``."""
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("metrics", help="support metrics over a period (docs/metrics.md)")
     p.add_argument("--since", default="30d",
                    help="period start: 30d, 12h, 2w or an ISO date (default 30d)")
@@ -61,8 +60,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         report = compute(store, since=since, until=until, engineer=args.engineer,
                          policies=_policies(), now=now, bucket=args.bucket)
     if args.json:
-        json.dump(report.to_json(), out, indent=2)
-        out.write("\n")
+        dump(report.to_json(), out)
         return 0
     if args.csv:
         out.write(report.to_csv())

@@ -11,52 +11,45 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from diagkit.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE
+from diagkit.cli.output import dump
 from diagkit.errors import ConfigError
 
-EXIT_OK, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 3
 
-
-def add_parser(sub: Any) -> None:
-    """Register ``diagkit store`` on the top-level subparsers; set ``handler=func(args, out)``."""
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("store", help="the case store: check, choose, migrate to a team store")
-    p.set_defaults(handler=_store)
+    p.set_defaults(handler=_no_action)
     ssub = p.add_subparsers(dest="store_command", metavar="ACTION")
 
     c = ssub.add_parser("check", help="schema version, counts and health of the store")
     c.add_argument("--url", help="a postgresql:// URL or 'sqlite' (default: the configured one)")
     c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=check)
 
     u = ssub.add_parser("use", help="use this store from now on: postgresql://USER@HOST:PORT/DB "
                                     "or 'sqlite'")
     u.add_argument("url", metavar="URL|sqlite")
+    u.set_defaults(handler=use)
 
     s = ssub.add_parser("set-password", help="store the team store's password in the keyring")
     s.add_argument("url", metavar="URL")
     s.add_argument("--stdin", action="store_true", help="read the password from standard input")
+    s.set_defaults(handler=set_password)
 
     m = ssub.add_parser("migrate", help="copy the local SQLite store into a team store")
     m.add_argument("--to", required=True, metavar="URL", help="postgresql://USER@HOST:PORT/DB")
     m.add_argument("--from", dest="source", type=Path, metavar="PATH",
                    help="the SQLite store (default: this user's diagkit.db)")
     m.add_argument("--json", action="store_true")
+    m.set_defaults(handler=migrate)
 
 
-def _store(args: argparse.Namespace, out: TextIO) -> int:
-    cmd = getattr(args, "store_command", None)
-    if cmd == "check":
-        return check(args, out)
-    if cmd == "use":
-        return use(args, out)
-    if cmd == "set-password":
-        return set_password(args, out)
-    if cmd == "migrate":
-        return migrate(args, out)
+def _no_action(args: argparse.Namespace, out: TextIO) -> int:
     raise ConfigError("Give an action: diagkit store {check,use,set-password,migrate} "
                       "(see diagkit store --help).")
 
@@ -112,8 +105,7 @@ def check(args: argparse.Namespace, out: TextIO) -> int:
         result.update(health="error", error=str(exc))
         code = EXIT_FAILED
     if args.json:
-        json.dump({"schema": "diagkit.store-check/1", **result}, out, indent=2)
-        out.write("\n")
+        dump({"schema": "diagkit.store-check/1", **result}, out)
         return code
     print(f"Store: {result['backend']} {result['location']}", file=out)
     if code != EXIT_OK:
@@ -191,8 +183,7 @@ def migrate(args: argparse.Namespace, out: TextIO) -> int:
     with SqliteStore(source_path) as source, PgStore(url) as target:
         report = migrate_store(source, target, progress=progress)
     if args.json:
-        json.dump({"schema": "diagkit.store-migrate/1", **report.to_json()}, out, indent=2)
-        out.write("\n")
+        dump({"schema": "diagkit.store-migrate/1", **report.to_json()}, out)
         return EXIT_OK if report.verified else EXIT_FAILED
     print(f"Migrated {report.source} into {report.target}:", file=out)
     names = {"case": "cases", "journal": "journal entries", "status": "status changes",

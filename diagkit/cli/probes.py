@@ -1,0 +1,122 @@
+"""``diagkit probes`` (list them) and ``diagkit probe`` (run them on hosts)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+from diagkit import __version__
+from diagkit.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, journal_to_active
+from diagkit.cli.output import dump, table, terminal_width, wrap
+from diagkit.textsafe import one_line
+
+if TYPE_CHECKING:
+    from diagkit import session
+    from diagkit.probes.runner import HostSnapshot
+
+JSON_SCHEMA_PROBE = "diagkit.probe-run/1"
+JSON_SCHEMA_PROBES = "diagkit.probe-list/1"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    pl = sub.add_parser("probes", help="list the probes")
+    pl.add_argument("--json", action="store_true")
+    pl.set_defaults(handler=_list_probes)
+
+    pr = sub.add_parser("probe", help="run probes on hosts (default: this machine)")
+    pr.add_argument("hosts", nargs="*", metavar="HOST",
+                    help="saved name, user@host[:port], alias or 'local'")
+    pr.add_argument("--probe", "-p", action="append", dest="probes", metavar="NAME",
+                    help="run only this probe (repeatable)")
+    pr.add_argument("--json", action="store_true", help="machine-readable output (docs/cli-json.md)")
+    pr.add_argument("--raw", action="store_true", help="also print each probe's raw output")
+    pr.add_argument("--accept-new-host-key", action="store_true",
+                    help="trust the key of a host with nothing on record (a changed key, or a key "
+                         "of another type than the one on record, is always refused)")
+    pr.set_defaults(handler=_probe)
+
+
+def _list_probes(args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit.probes.registry import all_probes
+
+    probes, problems = all_probes()
+    if args.json:
+        dump({
+            "schema": JSON_SCHEMA_PROBES,
+            "probes": [{"name": p.name, "title": p.title, "description": p.description,
+                        "timeout": p.timeout, "source": p.source} for p in probes],
+            "problems": problems,
+        }, out)
+        return EXIT_OK
+    table(("NAME", "TITLE", "SOURCE", "DESCRIPTION"),
+           [(p.name, p.title, p.source, p.description) for p in probes], out, wrap_last=True)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _probe(args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit import session
+    from diagkit.probes.registry import all_probes, select
+    from diagkit.probes.runner import run_many
+
+    probes, problems = all_probes()
+    if args.probes:
+        probes = select(probes, args.probes)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    from diagkit.hosts import HostStore
+
+    store = HostStore()
+    refs = [session.resolve(h, store) for h in (args.hosts or ["local"])]
+
+    def connect(ref: session.HostRef):
+        return session.connect(ref, accept_new_host_key=args.accept_new_host_key)
+
+    snapshots = run_many(refs, probes, connect, label=lambda r: r.label)
+    journal_to_active(lambda desk, case: [desk.record_probe_run(case, s) for s in snapshots])
+    if args.json:
+        dump({"schema": JSON_SCHEMA_PROBE, "diagkit_version": __version__,
+               "hosts": [s.to_dict() for s in snapshots]}, out)
+    else:
+        for snap in snapshots:
+            _print_snapshot(snap, out, raw=args.raw)
+    if any(not s.ok for s in snapshots):
+        return EXIT_UNREACHABLE
+    if any(not r.ok for s in snapshots for r in s.results):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _print_snapshot(snap: HostSnapshot, out: TextIO, *, raw: bool = False) -> None:
+    from diagkit.probes.base import Severity
+
+    sev_tag = {Severity.CRITICAL: "CRITICAL", Severity.WARNING: "WARNING", Severity.INFO: "info"}
+    width = terminal_width()
+    # Names and titles stay on their line (a newline in a finding title could forge the next
+    # line of this output); every other character is escaped by the stream (see main()).
+    print(f"== {one_line(snap.host)}  ({snap.duration:.2f} s, "
+          f"{snap.started:%Y-%m-%d %H:%M:%S} UTC) ==", file=out)
+    if not snap.ok:
+        print(wrap(f"UNREACHABLE [{snap.error_kind}] {snap.error}", width, "  "), file=out)
+        print(file=out)
+        return
+    findings = snap.findings
+    print(f"Findings ({len(findings)}):" if findings else "Findings: none", file=out)
+    for f in findings:
+        print(f"  {sev_tag[f.severity]:<9} {one_line(f.probe):<10} {one_line(f.title)}",
+              file=out)
+        if f.detail:
+            print(wrap(f.detail, width, " " * 23), file=out)
+        if f.hint:
+            print(wrap(f"hint: {f.hint}", width, " " * 23), file=out)
+    print("Probes:", file=out)
+    rows = [(r.probe, "ok" if r.ok else "ERROR", f"{r.duration:.2f}s", r.summary()) for r in snap.results]
+    table(("PROBE", "STATUS", "TIME", "SUMMARY"), rows, out, indent="  ", wrap_last=True)
+    for r in snap.results:
+        if raw:
+            print(f"--- raw output of {one_line(r.probe)} ---", file=out)
+            print(r.raw.rstrip(), file=out)
+    print(file=out)
+
