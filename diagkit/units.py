@@ -52,3 +52,16 @@ def human_duration(seconds: float) -> str:
     while len(parts) > 1 and parts[-1][0] == 0:
         parts.pop()
     return " ".join(f"{n} {unit}" for n, unit in parts)
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """'500k', '100M', '2G', '1.5GiB', '4096' (bytes) -> bytes, binary units as human_bytes
+    prints them. ValueError says what is accepted."""
+    m = _SIZE.match(text)
+    if not m:
+        raise ValueError(f"not a size: {text!r}; use e.g. 500k, 100M, 2G or a number of bytes")
+    power = " kmgt".index(m.group(2).lower() or " ")
+    return int(float(m.group(1)) * 1024 ** power)
