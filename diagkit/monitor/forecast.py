@@ -144,7 +144,7 @@ def fill_finding(host: str, what: str, forecast: FillForecast | None, *, kind: s
                      if forecast.trend.rate > 0 else "")
                   + ": writes there fail now with 'No space left on device'.")
         return Finding(Severity.CRITICAL, f"The {noun} {what} is full now", detail,
-                       _fill_hint(what, kind), probe="forecast")
+                       _fill_hint(what, kind, full=True), probe="forecast")
     if left is None:
         return None
     severity = _severity(left, warn_left, critical_left)
@@ -161,14 +161,14 @@ def fill_finding(host: str, what: str, forecast: FillForecast | None, *, kind: s
                    detail, _fill_hint(what, kind), probe="forecast")
 
 
-def _fill_hint(what: str, kind: str) -> str:
+def _fill_hint(what: str, kind: str, *, full: bool = False) -> str:
     if kind == "inodes":
         return (f"Something is creating many small files: find the directory with "
                 f"'find {what} -xdev -type f | cut -d/ -f2-3 | sort | uniq -c | sort -n | tail' "
                 "and clean up (session files, mail queues, caches).")
     return (f"Find what is writing: 'du -xh --max-depth=2 {what} | sort -h | tail' and "
-            "recently grown files; rotate or compress logs, or extend the filesystem before "
-            "it fills.")
+            "recently grown files; rotate or compress logs, or extend the filesystem"
+            + (" now." if full else " before it fills."))
 
 
 def leak_finding(host: str, times: Sequence[float] | np.ndarray,
