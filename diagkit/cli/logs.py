@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
 from diagkit.cli.common import EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from diagkit.cli.output import dump, table, terminal_width
-from diagkit.errors import LogFormatError, RemoteFileError
+from diagkit.errors import CommandTimeout, LogFormatError, RemoteFileError
 
 JSON_SCHEMA_LOG_RECORDS = "diagkit.log-records/1"
 JSON_SCHEMA_LOG_STATS = "diagkit.log-stats/1"
@@ -302,10 +304,22 @@ def _fetch_one(word: str, args: argparse.Namespace) -> Path:
         if part.exists() and not args.restart:
             print(f"Resuming {word} from {human_bytes(part.stat().st_size)} (an earlier fetch "
                   "was interrupted; --restart starts afresh).", file=sys.stderr)
+        # Ctrl+C stops the copy between blocks (cancel), never inside paramiko, whose locks a
+        # KeyboardInterrupt can leave held (the process then hangs on exit).
+        cancel = threading.Event()
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, lambda *_: cancel.set()) if main_thread else None
         try:
-            local = fetch(transport, path, progress=progress, resume=not args.restart,
-                          max_bytes=limit)
+            local = fetch(transport, path, progress=progress, cancel=cancel,
+                          resume=not args.restart, max_bytes=limit)
+        except CommandTimeout as exc:
+            if not cancel.is_set():
+                raise
+            print(f"\ndiagkit: {exc}", file=sys.stderr)
+            raise KeyboardInterrupt from None
         finally:
+            if main_thread:
+                signal.signal(signal.SIGINT, previous)
             if tty:
                 print(file=sys.stderr)
     print(f"Fetched {word} ({human_bytes(local.stat().st_size)}) into {local}", file=sys.stderr)

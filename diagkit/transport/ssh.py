@@ -813,7 +813,8 @@ class SshTransport(ContextManagerMixin):
                 try:
                     return self._copy_sftp(sftp, remote, local, options)
                 finally:
-                    with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
+                    with contextlib.suppress(paramiko.SSHException, paramiko.SFTPError,
+                                             EOFError, OSError):
                         sftp.close()
         return self._copy_cat(remote, local, options)
 
@@ -851,10 +852,18 @@ class SshTransport(ContextManagerMixin):
                     if not block:
                         return part.commit(st.st_mtime, st.st_atime)
                     part.write(block)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                # Ctrl+C mid-read leaves the SFTP stream out of step: a CLOSE would wait for
+                # an answer that never comes. The handle goes with the session.
+                fh = None
+            raise
         finally:
             # Closing a read handle loses nothing; on a dead connection it cannot succeed.
-            with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
-                fh.close()
+            if fh is not None:
+                with contextlib.suppress(paramiko.SSHException, paramiko.SFTPError, EOFError,
+                                         OSError):
+                    fh.close()
 
     def _copy_cat(self, remote: str, local: str | os.PathLike[str],
                   options: dict[str, Any]) -> int:

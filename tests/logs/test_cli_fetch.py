@@ -74,13 +74,20 @@ def test_an_interrupted_fetch_resumes(ssh_client_env: SshClientEnv, tmp_path: Pa
     part = cached(big).with_name(".huge.log.part")
     proc = subprocess.Popen([sys.executable, "-m", "diagkit", "logs", "fetch",
                              f"{ssh_client_env.alias}:{big}"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONFAULTHANDLER": "1"})
     end = time.monotonic() + 60
     while time.monotonic() < end and not (part.exists() and part.stat().st_size > 8 << 20):
         time.sleep(0.005)
     proc.send_signal(signal.SIGINT)     # Ctrl+C
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)  # faulthandler: where it hangs
+        _, err = proc.communicate(timeout=30)
+        raise AssertionError(err) from None
     assert proc.returncode == 130 and "interrupted" in err, err
+    assert "was stopped. Fetch it again to resume from there." in err
     kept = part.stat().st_size
     assert 8 << 20 <= kept < 256 << 20 and not cached(big).exists()
     again = dk("logs", "fetch", f"{ssh_client_env.alias}:{big}")
