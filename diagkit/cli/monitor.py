@@ -7,12 +7,16 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from diagkit.cli.common import journal_to_active
 from diagkit.errors import ConfigError
 from diagkit.textsafe import one_line
 from diagkit.units import parse_duration
+
+if TYPE_CHECKING:
+    from diagkit.monitor.recorder import ForecastResult
+    from diagkit.transport.base import Transport
 
 JSON_SCHEMA_WATCH = "diagkit.watch/1"
 JSON_SCHEMA_HISTORY = "diagkit.history/1"
@@ -143,7 +147,7 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
     tracker = AlertTracker(thresholds, groups=groups)
     recorder = Recorder(tracker, samples=samples, listener=show)
 
-    def connect(name: str):  # returns a Transport
+    def connect(name: str) -> Transport:
         return session.connect(refs[name], accept_new_host_key=args.accept_new_host_key)
 
     probes = []
@@ -183,8 +187,12 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
             else:
                 print(f"   {f.severity.label.upper()}: {name}: {f.title}. {f.hint}", file=out)
         if args.journal and forecasts:
-            journal_to_active(lambda desk, case, n=name, fs=forecasts:
-                              [desk.record_finding(case, n, r.finding) for r in fs])
+            def record(desk: Any, case: int, n: str = name,
+                       fs: list[ForecastResult] = forecasts) -> None:
+                for r in fs:
+                    desk.record_finding(case, n, r.finding)
+
+            journal_to_active(record)
         st = states[name]
         if st.error and not args.json:
             print(f"   {name} was down: {one_line(st.error)}", file=out)

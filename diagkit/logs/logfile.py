@@ -48,6 +48,7 @@ import numpy as np
 from diagkit.config import data_dir, make_private, private_dir
 from diagkit.errors import LogFormatError, LogTruncated
 from diagkit.logs import vectorized as vec
+from diagkit.logs.formats import detect_format, get_format
 from diagkit.logs.model import Level, LogFormat, ParseContext, Record
 
 _CR_LINE_END = re.compile(r"\r+\n")
@@ -112,31 +113,18 @@ class _Growable:
         return self._a[: self.n]
 
 
-def _formats() -> Any:
-    try:
-        from diagkit.logs import formats
-    except ImportError:  # formats.py not there yet: plain text only
-        return None
-    return formats
-
-
 def resolve_format(name: str | LogFormat | None, sample: list[str]) -> LogFormat:
     """The named format, or the best fit for ``sample`` lines (plain text when none fits)."""
     if isinstance(name, LogFormat):
         return name
-    mod = _formats()
     if name:
-        if mod is not None:
-            # bound to the sample like a detected one: W3C and Zeek read their columns from
-            # the file's header, also when the format is given by name
-            return mod.get_format(name).for_sample([ln.rstrip("\r\n") for ln in sample
-                                                    if ln.strip()][:200])
-        if name == "plain":
-            return LogFormat()
-        raise LogFormatError(f"Unknown log format {name!r}. Leave out --format to detect it.")
-    if mod is None or not sample:
+        # bound to the sample like a detected one: W3C and Zeek read their columns from the
+        # file's header, also when the format is given by name
+        return get_format(name).for_sample([ln.rstrip("\r\n") for ln in sample
+                                            if ln.strip()][:200])
+    if not sample:
         return LogFormat()
-    return mod.detect_format(sample)
+    return detect_format(sample)
 
 
 def _human(n: float) -> str:
@@ -280,7 +268,6 @@ class LogFile:
         self._segments = tuple(segments)
         self._data_path = data_path
         self._live = data_path == path  # a plain file mapped directly: refresh() can follow it
-        self._format_name = fmt
         self._default_tz = default_tz
         self._warnings = warnings
         self._lock = threading.RLock()
@@ -384,7 +371,7 @@ class LogFile:
         sample: list[str] = []
         if self._mm is not None:
             head = self._mm[: 256 << 10]
-            sample = [s for s in head.decode("utf-8", "replace").splitlines()[:SNIFF_LINES]]
+            sample = list(head.decode("utf-8", "replace").splitlines()[:SNIFF_LINES])
         self._format = resolve_format(name, sample)
         self._ctx = ParseContext(reference_time=datetime.fromtimestamp(self._mtime),
                                  default_tz=self._default_tz)
@@ -1184,7 +1171,7 @@ def _batches(offsets: np.ndarray, a: int, n: int, data_end: int) -> list[tuple[i
     return out
 
 
-class LogSet(list):  # type: ignore[type-arg]
+class LogSet(list[LogFile]):
     """The logs :func:`open_logs` opened (a list of :class:`LogFile`), with ``warnings`` about
     what it skipped (unreadable members of a folder, an empty folder)."""
 
