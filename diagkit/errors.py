@@ -271,20 +271,14 @@ class RemoteFileError(TransportError):
 class RemoteFileTooLarge(RemoteFileError):
     """A copy with a size cap (``max_bytes``) met a file bigger than the cap: nothing is kept.
 
-    ``size`` is what the file had when the copy began (0 when unknown), ``limit`` the cap.
+    ``size`` is what the file had when the copy began (0 when unknown), ``limit`` the cap; the
+    message (built by the copier, which words sizes) names both and the way on.
     """
 
-    def __init__(self, *, host: str, path: str, size: int, limit: int) -> None:
-        from diagkit.units import human_bytes
-
+    def __init__(self, message: str, *, host: str, path: str, size: int, limit: int) -> None:
         self.size = size
         self.limit = limit
-        have = f"is {human_bytes(size)}" if size > limit else "grew past the cap while copying"
-        super().__init__(
-            f"{path} on {host} {have}, over the size cap of {human_bytes(limit)}: nothing was "
-            "copied. Raise the cap (--max-size) if you need the whole file, or look at its end "
-            f"with 'diagkit run {host} -- tail -n 5000 {shlex.quote(path)}'.",
-            host=host, path=path, reason="over the size cap")
+        super().__init__(message, host=host, path=path, reason="over the size cap")
 
 
 class ProbeError(DiagkitError):

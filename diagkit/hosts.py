@@ -170,7 +170,8 @@ class HostStore:
             data = config.read_json(self.path, {"schema": _SCHEMA, "hosts": []})
             if not isinstance(data, dict) or not isinstance(data.get("hosts"), list):
                 raise ConfigError(f"{self.path} is not a diagkit hosts file. Fix it or move it away.")
-            groups = data.get("groups") if isinstance(data.get("groups"), dict) else {}
+            found = data.get("groups")
+            groups: dict[str, Any] = found if isinstance(found, dict) else {}
             entry = dict(groups.get(group) or {})
             if cleaned:
                 entry["log_paths"] = list(cleaned)

@@ -41,6 +41,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
+import shlex
 import stat
 import threading
 from collections.abc import Callable
@@ -212,8 +213,16 @@ class PartFile:
         self._committed = False
 
     def _too_large(self, size: int) -> RemoteFileTooLarge:
-        return RemoteFileTooLarge(host=self._host, path=self._remote, size=size,
-                                  limit=self._max_bytes or 0)
+        from diagkit.units import human_bytes
+
+        limit = self._max_bytes or 0
+        have = f"is {human_bytes(size)}" if size > limit else "grew past the cap while copying"
+        return RemoteFileTooLarge(
+            f"{self._remote} on {self._host} {have}, over the size cap of {human_bytes(limit)}: "
+            "nothing was copied. Raise the cap (--max-size) if you need the whole file, or look "
+            f"at its end with 'diagkit run {self._host} -- tail -n 5000 "
+            f"{shlex.quote(self._remote)}'.",
+            host=self._host, path=self._remote, size=size, limit=limit)
 
     def __enter__(self) -> Self:
         if self._max_bytes is not None and self.total > self._max_bytes:

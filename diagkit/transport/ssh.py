@@ -840,6 +840,7 @@ class SshTransport(ContextManagerMixin):
                 raise self._unreadable(remote, os.strerror(errno.EISDIR))
             fh = sftp.open(remote, "rb")
         total = st.st_size or 0
+        close = True
         try:
             with PartFile(local, host=self.host, remote=remote, total=total, **options) as part:
                 with self._boundary(_SFTP_FAILED, remote):
@@ -856,11 +857,11 @@ class SshTransport(ContextManagerMixin):
             if not isinstance(exc, Exception):
                 # Ctrl+C mid-read leaves the SFTP stream out of step: a CLOSE would wait for
                 # an answer that never comes. The handle goes with the session.
-                fh = None
+                close = False
             raise
         finally:
             # Closing a read handle loses nothing; on a dead connection it cannot succeed.
-            if fh is not None:
+            if close:
                 with contextlib.suppress(paramiko.SSHException, paramiko.SFTPError, EOFError,
                                          OSError):
                     fh.close()
