@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from diagkit import config
 from diagkit.cases.lifecycle import InvalidTransition, Status, allowed_next, transition
+from diagkit.cases.placeholders import require_filled
 from diagkit.cases.sla import (
     BUSINESS_HOURS,
     TWENTY_FOUR_SEVEN,
@@ -447,8 +448,6 @@ class CaseDesk:
         A draft still holding a template placeholder is refused
         (:class:`~diagkit.cases.updates.UnfilledPlaceholder`): it must not reach the customer.
         """
-        from diagkit.cases.updates import require_filled
-
         require_filled(draft)
         if channel not in CHANNELS:
             raise CaseInputError(f"Unknown channel {channel!r}; use one of {', '.join(CHANNELS)}.")
