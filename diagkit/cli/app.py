@@ -33,6 +33,7 @@ from diagkit.cli import (
     run,
     store,
 )
+from diagkit.cli import config as config_command
 from diagkit.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -47,7 +48,8 @@ __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNREACHABLE", "EX
            "build_parser", "main"]
 
 # In the order of ``diagkit --help``.
-GROUPS = (gui, hosts, probes, logs, bundle, cases, kb, metrics, monitor, store, run)
+GROUPS = (gui, hosts, probes, logs, bundle, cases, kb, metrics, monitor, store, run,
+          config_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

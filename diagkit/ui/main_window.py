@@ -934,6 +934,11 @@ class MainWindow(QMainWindow):
             self._case_desk = CaseDesk(self.case_store())
         return self._case_desk
 
+    def set_engineer(self, name: str | None) -> None:
+        """The engineer's name was set (first-run prompt): sign from now on with it."""
+        if name and self._case_desk is not None:
+            self._case_desk.engineer = name
+
     def show_cases(self) -> None:
         self._hide_welcome()
         self.tabs.setCurrentWidget(self.cases_view)
