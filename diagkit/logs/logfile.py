@@ -112,31 +112,20 @@ class _Growable:
         return self._a[: self.n]
 
 
-def _formats() -> Any:
-    try:
-        from diagkit.logs import formats
-    except ImportError:  # formats.py not there yet: plain text only
-        return None
-    return formats
-
-
 def resolve_format(name: str | LogFormat | None, sample: list[str]) -> LogFormat:
     """The named format, or the best fit for ``sample`` lines (plain text when none fits)."""
+    from diagkit.logs import formats
+
     if isinstance(name, LogFormat):
         return name
-    mod = _formats()
     if name:
-        if mod is not None:
-            # bound to the sample like a detected one: W3C and Zeek read their columns from
-            # the file's header, also when the format is given by name
-            return mod.get_format(name).for_sample([ln.rstrip("\r\n") for ln in sample
+        # bound to the sample like a detected one: W3C and Zeek read their columns from the
+        # file's header, also when the format is given by name
+        return formats.get_format(name).for_sample([ln.rstrip("\r\n") for ln in sample
                                                     if ln.strip()][:200])
-        if name == "plain":
-            return LogFormat()
-        raise LogFormatError(f"Unknown log format {name!r}. Leave out --format to detect it.")
-    if mod is None or not sample:
+    if not sample:
         return LogFormat()
-    return mod.detect_format(sample)
+    return formats.detect_format(sample)
 
 
 def _human(n: float) -> str:

@@ -48,7 +48,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -60,6 +59,7 @@ from diagkit.cases.lifecycle import Status
 from diagkit.cases.sla import Calendar, SlaPolicy, add_business_time, default_policies
 from diagkit.errors import ConfigError
 from diagkit.store.contract import MetricsStore
+from diagkit.timegrammar import TimeSyntaxError, as_utc, parse_moment
 
 JSON_SCHEMA_METRICS = "diagkit.metrics/1"
 AGE_BUCKETS: tuple[str, ...] = ("<1d", "1-3d", "3-7d", "7-30d", ">30d")
@@ -232,28 +232,14 @@ def _cell(value: object) -> object:
 
 # --- period parsing --------------------------------------------------------------------------
 
-_RELATIVE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
-
-
 def parse_since(text: str, *, now: datetime) -> datetime:
-    """A period bound from the command line: ``30d``, ``12h``, ``2w`` (before ``now``) or an
-    ISO date/datetime (a date is midnight UTC; a naive datetime is taken as UTC)."""
-    m = _RELATIVE.match(text)
-    if m:
-        amount, unit = int(m.group(1)), m.group(2).lower()
-        delta = {"h": timedelta(hours=amount), "d": timedelta(days=amount),
-                 "w": timedelta(weeks=amount)}[unit]
-        return now - delta
+    """A period bound from the command line, in the one grammar of :mod:`diagkit.timegrammar`:
+    ``30d``, ``12h``, ``2w`` (back from ``now``) or a time such as ``2024-03-01`` or
+    ``2024-03-01T09:00`` (without a zone: local time). Returned as an aware UTC datetime."""
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
-            return datetime.combine(date.fromisoformat(text.strip()), datetime.min.time(), UTC)
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ConfigError(
-            f"{text!r} is not a period start: give a relative one like 30d, 12h or 2w, or an "
-            "ISO date such as 2024-03-01 (or 2024-03-01T09:00)."
-        ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return as_utc(parse_moment(text, now=now))
+    except TimeSyntaxError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 # --- time arithmetic -------------------------------------------------------------------------

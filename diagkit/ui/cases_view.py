@@ -56,7 +56,7 @@ from diagkit.cases import lifecycle
 from diagkit.cases.desk import format_duration
 from diagkit.cases.lifecycle import Status
 from diagkit.errors import DiagkitError
-from diagkit.store.contract import ArticleDraft, Case, JournalEntry
+from diagkit.store.contract import Case, JournalEntry
 from diagkit.ui.case_dialog import CaseDialog, severity_preview, triage_combos
 from diagkit.ui.inline import error_label
 from diagkit.ui.workers import run_in_background
@@ -67,7 +67,7 @@ if TYPE_CHECKING:
 
 BREACHED_COLOUR = QColor("#d32f2f")
 WARNING_COLOUR = QColor("#ef6c00")
-OPEN_STATUSES = tuple(s.value for s in Status if lifecycle.is_open(s))
+OPEN_STATUSES = lifecycle.OPEN_STATUSES  # the lifecycle's list; main_window imports it here
 COLUMNS = ("#", "Title", "Customer", "Severity", "Status", "SLA left", "Updated")
 COL_ID, COL_TITLE, COL_CUSTOMER, COL_SEVERITY, COL_STATUS, COL_SLA, COL_UPDATED = range(7)
 ROLE_CASE = Qt.ItemDataRole.UserRole
@@ -690,45 +690,22 @@ class CaseDetailView(QWidget):
         self.update_dialog = dialog
 
     def create_kb_article(self) -> None:
-        """Draft an article from the case (diagkit.kb.from_case) and open the article editor;
-        without the editor, save the draft straight to the knowledge base."""
+        """Draft an article from the case (diagkit.kb.from_case) and open the article editor."""
+        from diagkit.kb.from_case import draft_from_case
+        from diagkit.ui.article_dialog import ArticleDialog
+
         details = self.details
         if details is None:
-            return
-        try:
-            from diagkit.kb.from_case import draft_from_case
-        except ImportError:
-            self.show_error("The knowledge base is not available in this build "
-                            "(diagkit.kb.from_case is missing); nothing was created.")
             return
         try:
             draft = draft_from_case(details.case, details.journal)
         except DiagkitError as exc:
             self.show_error(str(exc))
             return
-        try:
-            from diagkit.ui.article_dialog import ArticleDialog
-        except ImportError:
-            ArticleDialog = None
-        desk, case = self._desk(), details.case
-        if ArticleDialog is not None:
-            dialog = ArticleDialog(desk.store, draft=draft, parent=self)
-            dialog.saved.connect(self._article_saved)
-            dialog.open()
-            self.article_dialog = dialog
-            return
-
-        def job() -> Any:
-            fields = {k: getattr(draft, k) for k in (
-                "symptoms", "environment", "cause", "resolution", "tags", "links", "rules")
-                if hasattr(draft, k)}
-            article = desk.store.create_article(ArticleDraft(
-                draft.title, source_case=case.id, author=desk.engineer, **fields))
-            desk.record_article(case.id, article)
-            return article
-
-        self._write(job, then=lambda article: self.show_error(
-            f"Saved KB article “{article.title}” ({article.slug})."))
+        dialog = ArticleDialog(self._desk().store, draft=draft, parent=self)
+        dialog.saved.connect(self._article_saved)
+        dialog.open()
+        self.article_dialog = dialog
 
     def _article_saved(self, article: Any) -> None:
         case = self.case
