@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.reports.test_redaction_corpus import (  # noqa: E402
+from tests.reports.test_redaction_corpus import (
     ALL_KINDS,
     NEGATIVE_TARGET,
     changed_lines,

@@ -137,7 +137,7 @@ def _usable() -> list[tuple[Any, str | None]]:
     if not present:
         raise KeyringUnavailable("no recommended backend was found")
     judged = [(b, insecure_reason(b)) for b in present]
-    secure = [(b, why) for b, why in judged if why is None]
+    secure: list[tuple[Any, str | None]] = [(b, why) for b, why in judged if why is None]
     if insecure_allowed():
         return judged
     if secure:

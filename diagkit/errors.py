@@ -50,10 +50,6 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from diagkit.cases.lifecycle import Status
 
 
 class DiagkitError(Exception):
@@ -324,12 +320,12 @@ class InvalidTransition(DiagkitError):
     """A status change the lifecycle does not allow. ``allowed`` lists the legal next states."""
 
     def __init__(self, current: str, target: str, reason: str,
-                 allowed: tuple[Status, ...] = ()) -> None:
+                 allowed: tuple[str, ...] = ()) -> None:
         self.current = current
         self.target = target
         self.reason = reason
         self.allowed = allowed
-        nxt = ", ".join(s.value for s in allowed) if allowed else "none"
+        nxt = ", ".join(allowed) if allowed else "none"  # Status is a StrEnum: its values
         super().__init__(
             f"Cannot change the case status from {current!r} to {target!r}: {reason}. "
             f"Allowed next states from {current!r}: {nxt}."

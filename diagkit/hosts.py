@@ -62,7 +62,7 @@ class SavedHost:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SavedHost:
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         values = {k: v for k, v in data.items() if k in known}
         values["tags"] = tuple(values.get("tags") or ())
         return cls(**values)
@@ -142,7 +142,8 @@ class HostStore:
         """Add the hosts whose names are not saved yet; returns (added, already saved)."""
         with self.locked():
             existing = {h.name for h in self.load()}
-            added, skipped = [], []
+            added: list[SavedHost] = []
+            skipped: list[SavedHost] = []
             for host in hosts:
                 (skipped if host.name in existing else added).append(host)
                 existing.add(host.name)

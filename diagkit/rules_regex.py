@@ -114,7 +114,7 @@ def compile_rule_pattern(pattern: str) -> Regex:
         raise UnsafePattern(pattern, "RE2 reads {,n} as literal text, not as 'at most n times'. "
                                      "Write {0,n}.")
     try:
-        return re2.compile(pattern, _options())  # type: ignore[no-any-return]
+        return re2.compile(pattern, _options())
     except re2.error as exc:
         raw = exc.args[0] if exc.args else str(exc)
         message = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)

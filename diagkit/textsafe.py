@@ -34,8 +34,9 @@ the CLI wraps its stdout and stderr in one (see ``diagkit.cli.main``) instead of
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator
-from typing import Self, TextIO
+from typing import BinaryIO, Self, TextIO
 
 _BIDI = (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029)
 
@@ -135,6 +136,45 @@ class EscapingWriter(TextIO):
     @property
     def name(self) -> str:
         return str(getattr(self.raw, "name", "<escaped>"))
+
+    @property
+    def mode(self) -> str:
+        return str(getattr(self.raw, "mode", "w"))
+
+    @property
+    def line_buffering(self) -> bool:
+        return bool(getattr(self.raw, "line_buffering", False))
+
+    @property
+    def newlines(self) -> str | tuple[str, ...] | None:
+        return getattr(self.raw, "newlines", None)
+
+    @property
+    def buffer(self) -> BinaryIO:
+        # Bytes written below the escaping would skip it: there is no buffer to hand out.
+        raise io.UnsupportedOperation("an escaping writer has no binary buffer")
+
+    # Write-only: the reading and seeking half of TextIO refuses, as __iter__ does.
+    def read(self, n: int = -1) -> str:
+        raise io.UnsupportedOperation("an escaping writer cannot be read")
+
+    def readline(self, limit: int = -1) -> str:
+        raise io.UnsupportedOperation("an escaping writer cannot be read")
+
+    def readlines(self, hint: int = -1) -> list[str]:
+        raise io.UnsupportedOperation("an escaping writer cannot be read")
+
+    def __next__(self) -> str:
+        raise io.UnsupportedOperation("an escaping writer cannot be read")
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        raise io.UnsupportedOperation("an escaping writer cannot seek")
+
+    def tell(self) -> int:
+        raise io.UnsupportedOperation("an escaping writer cannot seek")
+
+    def truncate(self, size: int | None = None) -> int:
+        raise io.UnsupportedOperation("an escaping writer cannot seek")
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.raw, name)

@@ -113,7 +113,7 @@ class SshServer:
         if self.process is not None and self.process.poll() is None:
             return
         Path("/run/sshd").mkdir(parents=True, exist_ok=True)
-        check = subprocess.run([SSHD, "-t", "-f", str(self.config_path)], capture_output=True, text=True)
+        check = subprocess.run([SSHD, "-t", "-f", str(self.config_path)], capture_output=True, text=True, check=False)
         if check.returncode != 0:
             raise SshdError(f"sshd -t rejected {self.config_path}: {check.stderr.strip()}")
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
@@ -160,7 +160,7 @@ class SshServer:
         """PIDs of the sshd processes serving connections (children of the listener)."""
         if self.process is None or self.process.poll() is not None:
             return []
-        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True)
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False)
         return [int(x) for x in out.stdout.split()]
 
     def kill_sessions(self) -> list[int]:
@@ -169,7 +169,7 @@ class SshServer:
         todo = self.session_pids()
         while todo:
             pid = todo.pop()
-            out = subprocess.run(["pgrep", "-P", str(pid), "-x", "sshd"], capture_output=True, text=True)
+            out = subprocess.run(["pgrep", "-P", str(pid), "-x", "sshd"], capture_output=True, text=True, check=False)
             todo += [int(x) for x in out.stdout.split()]
             try:
                 os.kill(pid, 9)
@@ -279,8 +279,8 @@ def create_password_user(prefix: str = "dktest") -> tuple[str, str]:
 
 
 def remove_user(name: str) -> None:
-    subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
-    subprocess.run(["userdel", "-r", "-f", name], capture_output=True)
+    subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True, check=False)
+    subprocess.run(["userdel", "-r", "-f", name], capture_output=True, check=False)
 
 
 # --- pytest fixtures -------------------------------------------------------------------------

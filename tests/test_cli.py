@@ -17,7 +17,7 @@ def dk(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
        timeout: float = 90) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "diagkit", *args], input=stdin, capture_output=True, text=True,
-        timeout=timeout, env={**os.environ, **(env or {})},
+        timeout=timeout, env={**os.environ, **(env or {})}, check=False,
     )
 
 
@@ -131,7 +131,7 @@ def test_unreachable_host_exit_status(sshd: SshServer) -> None:
     assert "UNREACHABLE" in out.stdout and "Traceback" not in out.stderr
 
 
-def test_key_passphrase_via_cli(sshd_factory, tmp_path: Path) -> None:  # noqa: ANN001
+def test_key_passphrase_via_cli(sshd_factory, tmp_path: Path) -> None:
     key = tmp_path / "enc_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "pass phrase 1", "-f", str(key)],
                    check=True)
@@ -150,7 +150,7 @@ def test_key_passphrase_via_cli(sshd_factory, tmp_path: Path) -> None:  # noqa: 
     assert ok.returncode == 0 and ok.stdout == "in\n", ok.stderr
 
 
-def test_saved_jump_host_chain(sshd: SshServer, sshd_factory) -> None:  # noqa: ANN001
+def test_saved_jump_host_chain(sshd: SshServer, sshd_factory) -> None:
     inner: SshServer = sshd_factory("127.0.0.10", client_key_path=sshd.client_key_path)
     home = Path(os.environ["HOME"])
     (home / ".ssh" / "config").write_text(f"Host *\n  IdentityFile {sshd.client_key_path}\n")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 from diagkit.errors import DiagkitError
 
 if TYPE_CHECKING:
+    from diagkit.cases.desk import CaseDesk
     from diagkit.workspace import Workspace
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -44,6 +45,11 @@ def workspace() -> Workspace:
     from diagkit.workspace import Workspace
 
     return Workspace()
+
+
+def open_desk() -> CaseDesk:
+    """A case desk on its own store connection; the caller closes ``desk.store``."""
+    return workspace().desk()
 
 
 def saved_active_case() -> int | None:

@@ -18,6 +18,8 @@ from diagkit.units import parse_duration
 
 if TYPE_CHECKING:
     from diagkit.monitor.recorder import Outcome, Recorder
+    from diagkit.probes.base import Finding
+    from diagkit.transport.base import Transport
 
 JSON_SCHEMA_WATCH = "diagkit.watch/1"
 JSON_SCHEMA_HISTORY = "diagkit.history/1"
@@ -130,7 +132,7 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
     tracker = AlertTracker(thresholds, groups=groups)
     recorder = Recorder(tracker, samples=samples, listener=show)
 
-    def connect(name: str):  # returns a Transport
+    def connect(name: str) -> Transport:
         return session.connect(refs[name], accept_new_host_key=args.accept_new_host_key)
 
     probes = []
@@ -205,8 +207,12 @@ def _print_end(recorder: Recorder, hosts: list[str], states: dict[str, Any],
         for f in forecasts:
             print(f"   {f.severity.label.upper()}: {name}: {f.title}. {f.hint}", file=out)
         if args.journal and forecasts:
-            journal_to_active(lambda desk, case, n=name, fs=forecasts:
-                              [desk.record_finding(case, n, f) for f in fs])
+            def record(desk: Any, case: int, n: str = name,
+                       fs: list[Finding] = forecasts) -> None:
+                for f in fs:
+                    desk.record_finding(case, n, f)
+
+            journal_to_active(record)
         st = states[name]
         if st.error:
             print(f"   {name} was down: {one_line(st.error)}", file=out)

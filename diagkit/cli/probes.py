@@ -14,6 +14,7 @@ from diagkit.textsafe import one_line
 if TYPE_CHECKING:
     from diagkit import session
     from diagkit.probes.runner import HostSnapshot
+    from diagkit.transport.base import Transport
 
 JSON_SCHEMA_PROBE = "diagkit.probe-run/1"
 JSON_SCHEMA_PROBES = "diagkit.probe-list/1"
@@ -71,7 +72,7 @@ def _probe(args: argparse.Namespace, out: TextIO) -> int:
     store = HostStore()
     refs = [session.resolve(h, store) for h in (args.hosts or ["local"])]
 
-    def connect(ref: session.HostRef):
+    def connect(ref: session.HostRef) -> Transport:
         return session.connect(ref, accept_new_host_key=args.accept_new_host_key)
 
     snapshots = run_many(refs, probes, connect, label=lambda r: r.label)

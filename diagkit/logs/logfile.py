@@ -48,6 +48,7 @@ import numpy as np
 from diagkit.config import data_dir, make_private, private_dir
 from diagkit.errors import LogFormatError, LogTruncated
 from diagkit.logs import vectorized as vec
+from diagkit.logs.formats import detect_format, get_format
 from diagkit.logs.model import Level, LogFormat, ParseContext, Record
 
 _CR_LINE_END = re.compile(r"\r+\n")
@@ -114,18 +115,16 @@ class _Growable:
 
 def resolve_format(name: str | LogFormat | None, sample: list[str]) -> LogFormat:
     """The named format, or the best fit for ``sample`` lines (plain text when none fits)."""
-    from diagkit.logs import formats
-
     if isinstance(name, LogFormat):
         return name
     if name:
         # bound to the sample like a detected one: W3C and Zeek read their columns from the
         # file's header, also when the format is given by name
-        return formats.get_format(name).for_sample([ln.rstrip("\r\n") for ln in sample
-                                                    if ln.strip()][:200])
+        return get_format(name).for_sample([ln.rstrip("\r\n") for ln in sample
+                                            if ln.strip()][:200])
     if not sample:
         return LogFormat()
-    return formats.detect_format(sample)
+    return detect_format(sample)
 
 
 def _human(n: float) -> str:
@@ -269,7 +268,6 @@ class LogFile:
         self._segments = tuple(segments)
         self._data_path = data_path
         self._live = data_path == path  # a plain file mapped directly: refresh() can follow it
-        self._format_name = fmt
         self._default_tz = default_tz
         self._warnings = warnings
         self._lock = threading.RLock()
@@ -373,7 +371,7 @@ class LogFile:
         sample: list[str] = []
         if self._mm is not None:
             head = self._mm[: 256 << 10]
-            sample = [s for s in head.decode("utf-8", "replace").splitlines()[:SNIFF_LINES]]
+            sample = list(head.decode("utf-8", "replace").splitlines()[:SNIFF_LINES])
         self._format = resolve_format(name, sample)
         self._ctx = ParseContext(reference_time=datetime.fromtimestamp(self._mtime),
                                  default_tz=self._default_tz)
@@ -1173,7 +1171,7 @@ def _batches(offsets: np.ndarray, a: int, n: int, data_end: int) -> list[tuple[i
     return out
 
 
-class LogSet(list):  # type: ignore[type-arg]
+class LogSet(list[LogFile]):
     """The logs :func:`open_logs` opened (a list of :class:`LogFile`), with ``warnings`` about
     what it skipped (unreadable members of a folder, an empty folder)."""
 

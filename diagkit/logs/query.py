@@ -64,8 +64,12 @@ def _chunks(log: LogFile, offsets: np.ndarray) -> Iterator[tuple[int, int, int]]
         r = nxt
 
 
-def _finder(text: str, *, regex: bool, case_sensitive: bool):
-    """A function (chunk, pos, endpos) -> (start, end) of the first hit, or None."""
+_Find = Callable[[bytes, int, int], tuple[int, int] | None]
+
+
+def _finder(text: str, *, regex: bool, case_sensitive: bool) -> tuple[_Find, bool]:
+    """A function (chunk, pos, endpos) -> (start, end) of the first hit, or None; and whether
+    the chunks must be lower-cased before it reads them."""
     if regex:
         flags = re.MULTILINE | (0 if case_sensitive else re.IGNORECASE)
         try:
@@ -225,6 +229,7 @@ def _level_time(log: LogFile, idx: np.ndarray | None) -> tuple[np.ndarray, np.nd
 def _field_ok(record: Record, fields: dict[str, str]) -> bool:
     for key, want in fields.items():
         k = key.lower()
+        have: str | None
         if k == "host":
             have = record.host
         elif k == "source":

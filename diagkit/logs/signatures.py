@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -665,7 +665,7 @@ def _known_get(known: dict[bytes, Any], key: bytes, line: bytes) -> _Cluster | N
 
 
 def _known_put(known: dict[bytes, Any], key: bytes, line: bytes, cluster: _Cluster,
-               skip: int = 0, selector: _Selector | None | bool = False) -> None:
+               skip: int = 0, selector: _Selector | Literal[False] | None = False) -> None:
     """Remember ``cluster`` for lines with this skeleton; where the skeleton hides something
     the miner reads (:func:`_selector`, or ``selector`` when the caller knows it), for lines
     that also agree on that."""
@@ -1065,14 +1065,16 @@ def _arrays_meanwhile(logs: Sequence[object]) -> None:
     mined: mining is Python on one core, the arrays are numpy that lets go of the GIL, and the
     counts need both only at the end (``levels()`` then waits for the thread's result). An
     error there is left for that later call to raise."""
-    todo = [log for log in logs
-            if callable(getattr(log, "arrays_ready", None)) and not log.arrays_ready()
-            and callable(getattr(log, "levels", None))]
+    todo: list[Callable[[], object]] = []
+    for log in logs:
+        ready, levels = getattr(log, "arrays_ready", None), getattr(log, "levels", None)
+        if callable(ready) and not ready() and callable(levels):
+            todo.append(levels)
 
     def work() -> None:
-        for log in todo:
+        for levels in todo:
             try:
-                log.levels()  # type: ignore[attr-defined]
+                levels()
             except Exception:  # noqa: BLE001 - raised again where the arrays are used
                 return
 
@@ -1193,7 +1195,7 @@ def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
                     lines.append(mm[s: nl if nl >= 0 else e])
         except ValueError:
             break  # the map was closed under us (the file re-opened on a refresh): stop here
-        out = []
+        out: list[int] = []
         append = out.append
         for line in lines:
             key = line.translate(zeros)  # this loop runs once per record: keep it lean

@@ -196,7 +196,7 @@ def digits(rows: np.ndarray, first: int, count: int) -> tuple[np.ndarray, np.nda
     return ok, val
 
 
-def take(rows: np.ndarray, col: np.ndarray) -> np.ndarray:
+def take(rows: np.ndarray, col: np.ndarray | int) -> np.ndarray:
     """``rows[i, col[i]]`` (0 where ``col`` is outside the row)."""
     n, width = rows.shape
     if not rows.flags.c_contiguous:
@@ -1239,7 +1239,8 @@ class _KeyTable:
 def _key_table(keys: tuple[bytes, ...]) -> _KeyTable:
     width = max(1, (max(len(k) for k in keys) + 7) // 8)
     ids = np.full((3, 256, 64), -1, dtype=np.int64)
-    words, key_of = [], []
+    words: list[np.ndarray] = []
+    key_of: list[int] = []
     for k, key in enumerate(keys):
         if not key or len(key) >= 64:
             continue
@@ -1333,9 +1334,9 @@ def json_values(h: Headers, keys: tuple[bytes, ...]) -> tuple[np.ndarray, dict[b
     lit1 = np.zeros(m, dtype=_I64)
     hard = np.flatnonzero(kind == 0)
     if len(hard):
-        k, l0, l1 = _int_segments(buf, seg0[hard], seg_len[hard])
-        kind[hard], lit0[hard], lit1[hard] = k, l0, l1
-        hard = hard[k == 0]
+        seg_kind, l0, l1 = _int_segments(buf, seg0[hard], seg_len[hard])
+        kind[hard], lit0[hard], lit1[hard] = seg_kind, l0, l1
+        hard = hard[seg_kind == 0]
     if len(hard):
         kind[hard], lit0[hard], lit1[hard] = _segments(buf, seg0[hard], seg_len[hard])
     # each segment must follow the one before: a key after "{", "," or ": LIT ,", its value
@@ -1843,7 +1844,7 @@ def _ascii_between(rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
     width = rows.shape[1]
     cols = np.arange(width)[None, :]
     inside = (cols >= a[:, None]) & (cols <= b[:, None])
-    return ~((rows >= 0x80) & inside).any(axis=1)
+    return np.asarray(~((rows >= 0x80) & inside).any(axis=1))
 
 
 # --------------------------------------------------------------------------- Python logging

@@ -163,7 +163,7 @@ class Watcher:
     """
 
     def __init__(self, hosts: Sequence[str], *, interval: float = 5.0,
-                 on_event: Callable[[WatchEvent], None] | None = None,
+                 on_event: Callable[[WatchEvent], object] | None = None,
                  connect: Connector = _default_connect, workers: int | None = None,
                  sample_timeout: float | None = None, backoff: Sequence[float] = BACKOFF,
                  probes: Sequence[Any] = ()) -> None:

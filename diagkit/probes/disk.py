@@ -25,7 +25,7 @@ PSEUDO_FS = frozenset(
     }
 )  # fmt: skip
 # tmpfs is skipped except where filling it breaks things (sockets, PID files, shared memory).
-TMPFS_KEPT = frozenset({"/tmp", "/run", "/dev/shm"})
+TMPFS_KEPT = frozenset({"/tmp", "/run", "/dev/shm"})  # noqa: S108 - mount points judged
 # Read-only by nature: never a finding.
 ALWAYS_RO_FS = frozenset({"squashfs", "iso9660", "erofs", "udf", "cramfs"})
 

@@ -20,6 +20,7 @@ BUILTIN_NAMES: tuple[str, ...] = (
     "services",
     "kernel",
     "logs",
+    "changes",
 )
 
 

@@ -884,7 +884,7 @@ def _word_hits(low: str, n: int, rx: re.Pattern[str], heads: dict[str, Any],
                     end = n if nxt < 0 else nxt
                 else:
                     end = e
-                _add_span(found[k], e, b, end)  # type: ignore[arg-type]
+                _add_span(found[k], e, b, end)
 
 
 def _finder_hits(low: str, n: int, rx: re.Pattern[str], idxs: tuple[int, ...],
@@ -1108,7 +1108,7 @@ def _is_kept_ip4(addr: str) -> bool:
     if head.isascii() and 0 < int(head) < 240 and head != "127" and head[0] != "0":
         return False  # not 0/8, loopback, reserved, broadcast or a netmask: the usual case
     parts = [int(x) for x in addr.split(".")]
-    if parts[0] == 127 or parts[0] >= 240 or addr in ("0.0.0.0",):
+    if parts[0] == 127 or parts[0] >= 240 or addr in ("0.0.0.0",):  # noqa: S104 - an address read, not bound
         return True
     bits = "".join(f"{p:08b}" for p in parts)
     return parts[0] == 255 and "01" not in bits  # a netmask: ones then zeros
@@ -1354,9 +1354,10 @@ class Redactor:
             low = name.lower()
             if len(labels) >= 2 and ".".join(labels[-2:]).lower() in _PUBLIC_DOMAINS:
                 return name
-            if low in ("localhost", "localdomain") or all(_TOKEN_LABEL.match(x) for x in labels[:-1]):
-                if len(labels) > 1 or tm.is_token("host", name):
-                    return name
+            tokenish = low in ("localhost", "localdomain") or all(
+                _TOKEN_LABEL.match(x) for x in labels[:-1])
+            if tokenish and (len(labels) > 1 or tm.is_token("host", name)):
+                return name
             if len(labels) == 1:
                 return tm.word("host", name)
             if len(labels) == 2 and not is_host:

@@ -211,7 +211,8 @@ def _finalize(value: Any) -> Any:
     """Every ``{{ ... }}`` output: control characters shown escaped (Markup stays Markup)."""
     if isinstance(value, str):
         escaped = escape_controls(value)
-        return Markup(escaped) if isinstance(value, Markup) else escaped
+        # S704: the value was Markup already; only its control characters were made visible.
+        return Markup(escaped) if isinstance(value, Markup) else escaped  # noqa: S704
     if value is None or isinstance(value, int | float) or hasattr(value, "__html__"):
         return value
     return escape_controls(str(value))
@@ -348,8 +349,8 @@ def render_html(bundle: Bundle, *, files: Sequence[str] = (),
 
 
 # Sections of the Markdown body that may be cut, bottom first.
-MARKDOWN_CUTS: tuple[str, ...] = ("files", "journal", "plots", "probes", "logs", "findings",
-                                  "environment")
+MARKDOWN_CUTS: tuple[str, ...] = ("files", "journal", "plots", "probes", "logs", "timeline",
+                                  "findings", "environment")
 
 
 def render_markdown(bundle: Bundle, *, max_bytes: int = 60000, bundle_name: str = "bundle.zip",

@@ -45,7 +45,7 @@ OBFUSCATE = (("ip", "IP addresses"), ("host", "Host and domain names"), ("mac", 
              ("user", "User names"), ("email", "E-mail addresses"))
 
 
-def _complete(draft: tuple[object, list[Record]]):  # noqa: ANN202 - reports.model.Bundle
+def _complete(draft: tuple[object, list[Record]]):
     """A :meth:`BundleWizard.draft` with its log records read in (in a worker: it reads and
     indexes their logs to find private key blocks around them, see ``record_excerpts``)."""
     import dataclasses
@@ -53,15 +53,27 @@ def _complete(draft: tuple[object, list[Record]]):  # noqa: ANN202 - reports.mod
     from diagkit.reports.bundle import record_excerpts
 
     bundle, records = draft
+    if records and bundle.window is not None:
+        # a time window: the records' logs cut by time (with precursors), not the picked records
+        from diagkit.reports.bundle import log_excerpts
+        from diagkit.reports.window import merge_timeline, window_timeline
+
+        logs = [x for label in dict.fromkeys(r.file for r in records)
+                for x in log_excerpts(label, window=bundle.window)]
+        timeline = merge_timeline(bundle.timeline, window_timeline(bundle.window, logs=logs))
+        return dataclasses.replace(bundle, logs=tuple(logs), timeline=timeline)
     return dataclasses.replace(bundle, logs=tuple(record_excerpts(records))) if records else bundle
 
 
-def _texts(bundle) -> dict[str, str]:  # noqa: ANN001 - reports.model.Bundle
+def _texts(bundle) -> dict[str, str]:
     """The texts the redaction preview looks at, by source."""
     from diagkit.reports.textfiles import read_text
 
     texts = {"report": "\n".join([bundle.title, bundle.summary, *bundle.steps, bundle.expected,
-                                  bundle.actual])}
+                                  bundle.actual, bundle.product, bundle.product_version,
+                                  bundle.customer_ref])}
+    if bundle.timeline:
+        texts["timeline"] = "\n".join(f"{e.text} {e.ref}" for e in bundle.timeline)
     for host in bundle.hosts:
         texts[f"host {host.name}"] = "\n".join(f"{k}={v}" for k, v in host.facts.items()) + "\n" + \
             "\n".join(r.raw for r in host.results)
@@ -98,6 +110,15 @@ class BundleWizard(QDialog):
         self.severity_box.addItems(["low", "medium", "high", "critical"])
         self.severity_box.setCurrentText("medium")
         self.case_edit = QLineEdit(placeholderText="optional: case or ticket reference")
+        self.product_edit = QLineEdit(placeholderText="optional: the product the case is about")
+        self.product_version_edit = QLineEdit(placeholderText="optional: its version")
+        self.customer_edit = QLineEdit(placeholderText="optional: the customer's reference "
+                                       "(redacted like everything else)")
+        self.window_edit = QLineEdit(placeholderText="optional: START..END, e.g. "
+                                     "2024-01-02T07:20..2024-01-02T08:05 or -2h..now")
+        self.window_edit.setToolTip("Log excerpts are then the records of this time window and "
+                                    "the warnings just before it, from the logs of the records "
+                                    "set aside; the report gets a Timeline of the window.")
         self.summary_edit = QPlainTextEdit()
         self.summary_edit.setPlaceholderText("What happens, since when, who is affected.")
         self.steps_edit = QPlainTextEdit()
@@ -109,6 +130,10 @@ class BundleWizard(QDialog):
         form.addRow("&Title", self.title_edit)
         form.addRow("&Severity", self.severity_box)
         form.addRow("&Case", self.case_edit)
+        form.addRow("&Product", self.product_edit)
+        form.addRow("&Version", self.product_version_edit)
+        form.addRow("Customer &reference", self.customer_edit)
+        form.addRow("Time &window", self.window_edit)
         form.addRow("S&ummary", self.summary_edit)
         form.addRow("Reproduction &steps", self.steps_edit)
         form.addRow("&Expected", self.expected_edit)
@@ -314,13 +339,16 @@ class BundleWizard(QDialog):
                     out.append((ckind, cobj, child))
         return out
 
-    def draft(self):  # noqa: ANN201 - (reports.model.Bundle, list[Record])
+    def draft(self):
         """What the dialog describes: the Bundle without its logs, and the log records picked
         for it (read in by :func:`_complete`, in a worker). Not redacted yet: the writer does
         that."""
         from diagkit.reports.model import Bundle, HostEnvironment, JournalEntry
+        from diagkit.reports.window import parse_window, window_timeline
 
-        hosts, findings, plots, journal = [], [], [], []
+        window_text = self.window_edit.text().strip()
+        window = parse_window(window_text) if window_text else None  # BundleError: shown
+        hosts, findings, plots, journal, runs = [], [], [], [], []
         records: list[Record] = []
         for kind, obj, _item in self._checked():
             if kind == "host":
@@ -328,6 +356,8 @@ class BundleWizard(QDialog):
                 system = snap.result("system") if snap else None
                 facts = dict(system.data.facts) if system is not None else {}
                 hosts.append(HostEnvironment(obj.ref.label, facts, tuple(snap.results) if snap else ()))
+                if snap is not None:
+                    runs.append((obj.ref.label, snap.started, snap.results))
             elif kind == "finding":
                 findings.append(obj)
             elif kind == "plots":
@@ -353,14 +383,19 @@ class BundleWizard(QDialog):
             journal=tuple(sorted(journal, key=lambda e: e.time)),
             attachments=self._attachment_models(),
             case=self.case_edit.text().strip() or None,
+            product=self.product_edit.text().strip(),
+            product_version=self.product_version_edit.text().strip(),
+            customer_ref=self.customer_edit.text().strip(),
+            window=window,
+            timeline=window_timeline(window, probe_runs=runs) if window else (),
         ), records
 
-    def bundle(self):  # noqa: ANN201 - diagkit.reports.model.Bundle
+    def bundle(self):
         """The Bundle the dialog describes, its log records read in on this thread (the dialog
         itself does that in its workers)."""
         return _complete(self.draft())
 
-    def options(self):  # noqa: ANN201 - diagkit.reports.redact.RedactOptions
+    def options(self):
         from diagkit.reports.redact import RedactOptions, known_hosts
 
         chosen = {key for key, box in self.obfuscate.items() if box.isChecked()}
@@ -469,7 +504,7 @@ class BundleWizard(QDialog):
         self.save_button.setEnabled(False)
         self.state.setText(f"Writing {path}…")
 
-        def job(cancel: threading.Event):  # noqa: ANN202
+        def job(cancel: threading.Event):
             return write_bundle(_complete(draft), path, options=options)
 
         def done(info: object) -> None:
@@ -499,12 +534,12 @@ class BundleView(QWidget):
 
     open_logs = Signal(list)
 
-    def __init__(self, opened, problems: Sequence[str], parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, opened, problems: Sequence[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.opened = opened
-        status = QLabel(("<b style='color:#2e7d32'>All files present and unchanged.</b>" if not problems
+        status = QLabel("<b style='color:#2e7d32'>All files present and unchanged.</b>" if not problems
                          else "<b style='color:#c62828'>Verification problems:</b> "
-                         + html.escape("; ".join(problems))))
+                         + html.escape("; ".join(problems)))
         status.setWordWrap(True)
         self.report = QTextBrowser()
         self.report.setOpenExternalLinks(False)

@@ -690,13 +690,14 @@ class CaseDetailView(QWidget):
         self.update_dialog = dialog
 
     def create_kb_article(self) -> None:
-        """Draft an article from the case (diagkit.kb.from_case) and open the article editor."""
-        from diagkit.kb.from_case import draft_from_case
-        from diagkit.ui.article_dialog import ArticleDialog
-
+        """Draft an article from the case (diagkit.kb.from_case) and open the article editor
+        with it; saving there records the article in the case's journal."""
         details = self.details
         if details is None:
             return
+        from diagkit.kb.from_case import draft_from_case
+        from diagkit.ui.article_dialog import ArticleDialog
+
         try:
             draft = draft_from_case(details.case, details.journal)
         except DiagkitError as exc:

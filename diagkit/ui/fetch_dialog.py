@@ -105,7 +105,7 @@ class FetchLogsDialog(QDialog):
         self.fetch_button.setEnabled(False)
         self.state.setText(f"Fetching {len(paths)} file(s)…")
 
-        def job(progress, cancel: threading.Event) -> list[Path]:  # noqa: ANN001
+        def job(progress, cancel: threading.Event) -> list[Path]:
             local = []
             for n, path in enumerate(paths):
                 local.append(fetch(transport, path, cancel=cancel))

@@ -2,7 +2,7 @@
 time histogram, recurring-message signatures, and a detail pane for multi-line records.
 
 All file work (indexing, filtering, mining) runs in workers; the table asks the core's
-:class:`~diagkit.logs.view.RecordView` for just the rows on screen.
+:class:`~diagkit.logs.rows.RecordView` for just the rows on screen.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 
 from diagkit.errors import DiagkitError, LogTruncated
 from diagkit.logs.model import Level, Query, Record
-from diagkit.logs.view import RecordView
+from diagkit.logs.rows import RecordView
 from diagkit.ui.workers import Worker, run_in_background
 
 log = logging.getLogger(__name__)

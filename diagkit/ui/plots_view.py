@@ -10,7 +10,6 @@ downsampling and clip-to-view so a day of 1 s samples stays smooth.
 from __future__ import annotations
 
 import time
-
 from datetime import datetime
 from pathlib import Path
 
@@ -62,7 +61,7 @@ MIN_Y_SPAN = {"B/s": 1024.0, "pages/s": 10.0, "": 1.0}
 class ClockAxis(pg.DateAxisItem):
     """Wall-clock ticks an engineer reads at a glance: 12:45:50, not pyqtgraph's "50.000"."""
 
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         if spacing >= 86400:
             return super().tickStrings(values, scale, spacing)
         fmt = "%H:%M:%S" if spacing < 60 else "%H:%M"

@@ -46,7 +46,7 @@ def test_full_disk_capture_fires_disk_full_and_inodes(matcher: KnownErrorMatcher
     by_slug = {k.slug: k for k in found}
     assert {"disk-full", "inode-exhaustion", "read-only-filesystem"} <= set(by_slug)
     assert 'finding "Filesystem / is 97 % full" matches' in by_slug["disk-full"].reasons[0]
-    assert any("metric disk.used_percent{mount=/} = 97.4 >= 95" == r
+    assert any(r == "metric disk.used_percent{mount=/} = 97.4 >= 95"
                for r in by_slug["disk-full"].reasons)
 
 

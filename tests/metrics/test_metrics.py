@@ -18,7 +18,8 @@ import pytest
 from diagkit.cases.sla import BUSINESS_HOURS, TWENTY_FOUR_SEVEN, Calendar, elapsed
 from diagkit.cli import main
 from diagkit.errors import ConfigError
-from diagkit.metrics import _OpenTime, compute, parse_since
+from diagkit.metrics import compute, parse_since
+from diagkit.metrics.clock import OpenTime
 from diagkit.store.contract import CaseDraft
 from diagkit.store.sqlite import SqliteStore
 
@@ -267,7 +268,7 @@ def test_open_time_table_matches_sla_elapsed():
             Calendar(timezone="Europe/Berlin", weekdays=frozenset({0, 1, 2, 3, 5}),
                      holidays=frozenset({datetime(2024, 3, 29).date()}))]
     for cal in cals:
-        table = _OpenTime(cal)
+        table = OpenTime(cal)
         for _ in range(300):
             a = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=rnd.randrange(200 * 24 * 60))
             b = a + timedelta(minutes=rnd.randrange(30 * 24 * 60))

@@ -18,7 +18,8 @@ from itertools import pairwise
 import pytest
 
 from diagkit.cases.sla import default_policies, elapsed
-from diagkit.metrics import AGE_BUCKETS, TOP_N, _bucket_edges, compute
+from diagkit.metrics import AGE_BUCKETS, TOP_N, compute
+from diagkit.metrics.figures import _bucket_edges
 from diagkit.store.contract import CaseDraft
 from diagkit.store.sqlite import SqliteStore
 
@@ -278,14 +279,14 @@ def test_open_time_values_survive_table_rebuilds():
     import numpy as np
 
     from diagkit.cases.sla import BUSINESS_HOURS
-    from diagkit.metrics import _OpenTime
+    from diagkit.metrics.clock import OpenTime
 
     rnd = random.Random(4)
     stamps = [NOW.timestamp() - rnd.uniform(0, 3 * 365 * 86400) for _ in range(400)]
-    table = _OpenTime(BUSINESS_HOURS)
+    table = OpenTime(BUSINESS_HOURS)
     first = [table.at(t) for t in stamps]  # grows the table several times
     assert [table.at(t) for t in stamps] == first
-    fresh = _OpenTime(BUSINESS_HOURS)
+    fresh = OpenTime(BUSINESS_HOURS)
     many = fresh.at_many(np.array(stamps))
     assert many.tolist() == [fresh.at(t) for t in stamps]
 

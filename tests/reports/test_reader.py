@@ -40,7 +40,7 @@ GOOD = {"report.html": "<html>ok ü</html>".encode(), "report.md": b"# ok",
 
 def assert_nothing_outside(tmp_path: Path, dest: Path) -> None:
     # Nothing named "evil" anywhere under tmp_path but inside dest (which must not exist here).
-    hits = [p for p in tmp_path.rglob("*evil*")]
+    hits = list(tmp_path.rglob("*evil*"))
     assert hits == [], hits
     assert not dest.exists()
 

@@ -60,10 +60,10 @@ POSITIVE = [
     ("google_api_key", "AIza" + "S" * 35, "AIza" + "S" * 35),
     ("jwt", "t=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl",
      "eyJzdWIiOiIxMjM0In0"),
-    ("private_key", "a\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nqwe\n"
-                    "-----END RSA PRIVATE KEY-----\nb", "MIIEowIBAAKCAQEA"),
-    ("private_key", '{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADAN\\n'
-                    '-----END PRIVATE KEY-----\\n"}', "MIIEvQIBADAN"),
+    ("private_key", ("a\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nqwe\n"
+                    "-----END RSA PRIVATE KEY-----\nb"), "MIIEowIBAAKCAQEA"),
+    ("private_key", ('{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADAN\\n'
+                    '-----END PRIVATE KEY-----\\n"}'), "MIIEvQIBADAN"),
     ("private_key", "-----BEGIN OPENSSH PRIVATE KEY-----\nunterminatedkeydata", "unterminatedkeydata"),
     ("cookie", "Cookie: sid=abc123; theme=dark", "sid=abc123"),
     ("cookie", "Set-Cookie: session=zz99; Path=/; HttpOnly", "session=zz99"),

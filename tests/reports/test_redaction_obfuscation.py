@@ -127,7 +127,7 @@ def test_bundle_create_tokenises_saved_names_and_aliases(tmp_path: Path, isolate
 
 
 def test_bundle_wizard_gives_the_saved_names_with_host_obfuscation(
-        qtbot, isolated_home: Path) -> None:  # noqa: ANN001 - pytest-qt's fixture
+        qtbot, isolated_home: Path) -> None:
     from diagkit.ui.bundle_wizard import BundleWizard
 
     HostStore().add(SavedHost(name="billing-db", address="db7.internal.acme.lan"))

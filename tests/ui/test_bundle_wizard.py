@@ -92,7 +92,7 @@ def test_wizard_writes_a_redacted_bundle_and_the_app_reopens_it(qtbot: QtBot, tm
     assert len(window.log_views()) == before + 1
 
 
-def test_opening_a_tampered_bundle_says_so(qtbot: QtBot, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_opening_a_tampered_bundle_says_so(qtbot: QtBot, tmp_path: Path, monkeypatch) -> None:
     from diagkit.reports.bundle import write_bundle
     from diagkit.reports.model import Bundle
 

@@ -231,3 +231,19 @@ def test_cases_tab_is_permanent_and_reachable_by_shortcut(qtbot: QtBot, tmp_path
     window.close_tab(index)
     assert window.tabs.indexOf(window.cases_view) >= 0
     assert window.act_cases.shortcut().toString() == "Ctrl+Shift+C"
+
+
+def test_kb_button_opens_the_article_editor_with_a_draft_and_journals_the_saved_article(
+        qtbot: QtBot, view: CasesView, desk: CaseDesk, store: SqliteStore) -> None:
+    case = desk.open_case("Disk full on web01", impact="moderate", urgency="medium")
+    view.reload(select=case.id)
+    _select(qtbot, view, case.id)
+    view.detail.kb_button.click()
+    dialog = view.detail.article_dialog
+    assert dialog.isVisible()
+    assert dialog.title_edit.text() == "Disk full on web01"
+    with qtbot.waitSignal(dialog.saved, timeout=10000):
+        dialog.save()
+    qtbot.waitUntil(lambda: any(e.kind == "kb_article" for e in store.journal(case.id)),
+                    timeout=10000)
+    assert [a.title for a in store.list_articles()] == ["Disk full on web01"]

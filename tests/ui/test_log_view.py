@@ -57,7 +57,7 @@ def open_view(qtbot: QtBot, path: Path | list[Path], timeout: int = 120000) -> L
     return view
 
 
-def test_million_lines_scroll_filter_and_navigate(qtbot: QtBot, million) -> None:  # noqa: ANN001
+def test_million_lines_scroll_filter_and_navigate(qtbot: QtBot, million) -> None:
     path, counts = million
     view = open_view(qtbot, path)
     assert view.model.rowCount() == 1_000_000
@@ -149,7 +149,7 @@ def test_main_window_opens_dropped_files_as_one_timeline(qtbot: QtBot, tmp_path:
     assert not window.log_views()
 
 
-def test_fetch_dialog_lists_and_fetches(qtbot: QtBot, tmp_path: Path, ssh_client_env) -> None:  # noqa: ANN001
+def test_fetch_dialog_lists_and_fetches(qtbot: QtBot, tmp_path: Path, ssh_client_env) -> None:
     from diagkit.transport.ssh import SshTarget, SshTransport
     from diagkit.ui.fetch_dialog import FetchLogsDialog
 

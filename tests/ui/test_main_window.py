@@ -28,7 +28,7 @@ def open_and_wait(qtbot: QtBot, window: MainWindow, name: str, timeout: int = 30
 
 
 @pytest.fixture
-def silent_port():  # noqa: ANN201
+def silent_port():
     """A port on 127.0.0.1 that accepts TCP but never speaks SSH: connecting hangs until timeout."""
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -70,13 +70,13 @@ def test_refresh_one_probe(qtbot: QtBot, window: MainWindow) -> None:
 
 
 def test_host_key_trust_once_then_always(qtbot: QtBot, sshd: SshServer,
-                                         ssh_client_env: SshClientEnv, monkeypatch) -> None:  # noqa: ANN001
+                                         ssh_client_env: SshClientEnv, monkeypatch) -> None:
     ssh_client_env.known_hosts.write_text("")  # first contact: the key is unknown
     HostStore().add(SavedHost("lab", ssh_client_env.alias, group="test"))
     answers = iter([connect_dialogs.KeyAnswer.ONCE, connect_dialogs.KeyAnswer.ALWAYS])
     asked: list[str] = []
 
-    def answer(parent, host, error):  # noqa: ANN001, ANN202
+    def answer(parent, host, error):
         asked.append(error.fingerprint)
         return next(answers)
 
@@ -92,8 +92,8 @@ def test_host_key_trust_once_then_always(qtbot: QtBot, sshd: SshServer,
     assert f"[{sshd.address}]:{sshd.port}" in config.known_hosts_file().read_text()
 
 
-def test_changed_host_key_is_refused_loudly(qtbot: QtBot, sshd: SshServer, tmp_path,  # noqa: ANN001
-                                            ssh_client_env: SshClientEnv, monkeypatch) -> None:  # noqa: ANN001
+def test_changed_host_key_is_refused_loudly(qtbot: QtBot, sshd: SshServer, tmp_path,
+                                            ssh_client_env: SshClientEnv, monkeypatch) -> None:
     name = ssh_client_env.known_hosts.read_text().split()[0]
     # Record another ed25519 key for the server: its real key now looks "changed".
     other = make_key(tmp_path / "other_host_key").split()[:2]
@@ -111,14 +111,14 @@ def test_changed_host_key_is_refused_loudly(qtbot: QtBot, sshd: SshServer, tmp_p
 
 
 def test_auth_failure_offers_password_and_remembers_it(qtbot: QtBot, sshd: SshServer,
-                                                       monkeypatch) -> None:  # noqa: ANN001
+                                                       monkeypatch) -> None:
     home_known = config.known_hosts_file()
     home_known.parent.mkdir(parents=True, exist_ok=True)
     home_known.write_text(sshd.known_hosts_line() + "\n")
     HostStore().add(SavedHost("pw", sshd.address, port=sshd.port, user=sshd.password_user))
     asked: list[tuple[str, ...]] = []
 
-    def answer(parent, host, error):  # noqa: ANN001, ANN202
+    def answer(parent, host, error):
         asked.append(error.methods_tried)
         return sshd.password, True
 
@@ -207,7 +207,7 @@ def test_close_with_work_in_flight_ends_cleanly(qtbot: QtBot) -> None:
     assert view.transport is None
 
 
-def test_engineer_session_end_to_end(qtbot: QtBot, sshd: SshServer, monkeypatch) -> None:  # noqa: ANN001
+def test_engineer_session_end_to_end(qtbot: QtBot, sshd: SshServer, monkeypatch) -> None:
     """Add a host through the dialog, connect (answering the host key question), see the
     dashboard fill, live samples arrive and a console command run - all on the real sshd."""
     from PySide6.QtCore import Qt

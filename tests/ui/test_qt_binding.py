@@ -26,6 +26,7 @@ print(len(seen))
 
 
 def test_many_signals_into_python_slots_do_not_crash() -> None:
-    out = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, timeout=120,
+                         check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "60000"

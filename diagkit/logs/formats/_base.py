@@ -370,7 +370,7 @@ class _MultiLine(LogFormat):
     counts record starts the format parses and continuation lines it recognises."""
 
     multiline = True
-    start_spec: StartSpec
+    start_spec: StartSpec | RegexStart  # RegexStart where a few byte classes cannot say it
     # continuation lines typical of this format (stack frames...): count fully in sniff
     known_continuation: re.Pattern[str] | None = None
     other_continuation_weight = 0.5
@@ -497,7 +497,7 @@ class RegexStart:
         hi = _line_end(buf, min(last, size))
         if not buf.flags.c_contiguous:
             buf = np.ascontiguousarray(buf)
-        found = np.fromiter((m.start() for m in self._multi.finditer(buf, lo, hi)),
+        found = np.fromiter((m.start() for m in self._multi.finditer(buf.data, lo, hi)),
                             dtype=np.int64)
         if len(found):
             idx = np.searchsorted(starts, found)

@@ -252,7 +252,8 @@ class UwsgiFormat(_MultiLine):
             ts = _ctime(g[0:6], ctx)
         else:
             try:
-                ts = _localize(datetime(*(int(x or 0) for x in g[6:12])), ctx)
+                year, month, day, hour, minute, second = (int(x or 0) for x in g[6:12])
+                ts = _localize(datetime(year, month, day, hour, minute, second), ctx)
             except ValueError:
                 ts = None
         msg = m.group("msg")

@@ -78,7 +78,7 @@ class SqlStore(ABC):
     def _run_script(self, conn: Connection, script: str) -> None:
         """Run one migration script (several statements, no parameters) in the transaction."""
 
-    def _lock_schema(self, conn: Connection) -> None:
+    def _lock_schema(self, conn: Connection) -> None:  # noqa: B027 - optional hook, no-op here
         """Make other processes' migrations wait for this transaction (nothing to do where a
         write transaction already excludes other writers)."""
 

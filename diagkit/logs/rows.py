@@ -14,10 +14,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from diagkit.logs.model import Histogram, Level, Query, Record
+
+if TYPE_CHECKING:  # annotations only: the query code is imported where a filter runs
+    from diagkit.logs.logfile import LogFile
 
 _CACHE = 4096
 
@@ -33,7 +37,7 @@ class RecordView:
     """Rows over ``logs`` (LogFile objects), optionally filtered. Not thread-safe for writes:
     build a new view (``filtered``) in a worker, then swap it in on the GUI thread."""
 
-    def __init__(self, logs: Sequence[object], *, query: Query | None = None,
+    def __init__(self, logs: Sequence[LogFile], *, query: Query | None = None,
                  file_ids: np.ndarray | None = None, record_ids: np.ndarray | None = None,
                  signature_filter: set[int] | None = None) -> None:
         self.logs = list(logs)
@@ -113,7 +117,7 @@ class RecordView:
     def __len__(self) -> int:
         return len(self.record_ids)
 
-    def locate(self, row: int) -> tuple[object, int]:
+    def locate(self, row: int) -> tuple[LogFile, int]:
         return self.logs[int(self.file_ids[row])], int(self.record_ids[row])
 
     def record(self, row: int) -> Record:
