@@ -11,7 +11,7 @@ import pytest
 from diagkit import config
 from diagkit.cases.active import active_case
 from diagkit.errors import CaseNotFound
-from diagkit.kb import STARTER_KEY
+from diagkit.kb import starters
 from diagkit.workspace import Workspace
 
 
@@ -70,11 +70,13 @@ def test_active_case_is_chosen_saved_and_journaled_to(tmp_path: Path) -> None:
         assert ws.active_target() is None and active_case() is None
 
 
-def test_matcher_reads_the_kb_with_its_starter_articles(tmp_path: Path) -> None:
+def test_matcher_reads_the_kb_with_its_starter_articles(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(starters, "AUTOMATIC", True)  # tests/conftest.py turns it off
     with Workspace(case_store_path=tmp_path / "cases.db") as ws:
         assert ws.matcher is None
         matcher = ws.read_matcher()  # installs the starter articles on first use
-        assert ws.store().get_kb_meta(STARTER_KEY) is not None
+        assert ws.store().get_kb_meta(starters.SET_KEY) is not None
         assert len(matcher) > 0 and ws.matcher is None  # the caller decides when to use it
         hits = matcher.match_line("kernel: Out of memory: Killed process 4242 (java)")
         assert hits, "a starter article recognises the OOM killer"
