@@ -7,6 +7,7 @@ The view only displays: it is given probes and results, and asks for refreshes t
 from __future__ import annotations
 
 import html
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -140,7 +141,8 @@ class ProbeCard(QFrame):
         self.summary.setText(result.summary() if result.ok else self.probe.description)
         facts = list(result.data.facts.items())[:MAX_FACTS]
         if facts:
-            rows = "".join(f"<tr><td style='padding-right:12px'>{_esc(k)}</td><td>{_esc(v)}</td></tr>"
+            rows = "".join(f"<tr><td style='padding-right:12px' title='{_esc(k)}'>{_esc(_label(k))}"
+                           f"</td><td>{_esc(v)}</td></tr>"
                            for k, v in facts)
             self.facts.setText(f"<table>{rows}</table>")
         self.facts.setVisible(bool(facts))
@@ -170,6 +172,43 @@ class ProbeCard(QFrame):
         self.raw.setVisible(shown)
 
 
+# What an engineer calls the probes' raw keys (facts and table columns); others are derived by
+# _label from the key itself (``used_pct`` -> "Used %").
+LABELS = {
+    "os_id": "OS", "os_version": "OS version", "sample_seconds": "Sampled over (s)",
+    "io_sample_seconds": "I/O sampled over (s)", "swap_rate_sample": "Swap rates sampled over",
+    "pid_max": "PID limit", "threads_max": "Thread limit", "processes_with_memory":
+    "Processes using memory", "rss_bytes": "RSS", "rss_kib": "RSS", "cpu_percent": "CPU %",
+    "pid": "PID", "ppid": "Parent PID", "cpu": "CPU", "time_sync": "Time sync",
+    "default_gateway_v6": "Default gateway (IPv6)", "local_ipv4": "Local IPv4",
+    "dns_search": "DNS search", "dns_note": "DNS note", "read_Bps": "Read/s", "write_Bps": "Write/s",
+    "read_iops": "Read IO/s", "write_iops": "Write IO/s", "util_pct": "Utilisation %",
+    "inodes_used_pct": "Inodes used %", "boot_epoch": "Boot (epoch)", "time_epoch": "Time (epoch)",
+}
+_UNIT_SUFFIXES = (("_bytes", ""), ("_kib", ""), ("_bps", "/s"), ("_pct", " %"), ("_percent", " %"))
+
+
+def _label(key: str) -> str:
+    """A raw key as a person would write it: ``sample_seconds`` -> "Sampled over (s)"."""
+    if key in LABELS:
+        return LABELS[key]
+    suffix = ""
+    for ending, unit in _UNIT_SUFFIXES:
+        if key.endswith(ending) and key != ending:
+            key, suffix = key[: -len(ending)], unit
+            break
+    words = key.replace("_", " ").strip()
+    return (words[:1].upper() + words[1:] + suffix) if words else key
+
+
+def _duplicate_columns(table: Table) -> set[int]:
+    """Text columns that repeat a number column formatted (``rss`` beside ``rss_bytes``): the
+    view formats the number itself, so showing both would say the same thing twice."""
+    names = set(table.columns)
+    return {i for i, c in enumerate(table.columns)
+            if any(f"{c}{ending}" in names for ending, _ in _UNIT_SUFFIXES)}
+
+
 def _esc(value: object) -> str:
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -189,9 +228,59 @@ class _NumberItem(QTableWidgetItem):
         return super().__lt__(other)
 
 
+class _TextItem(QTableWidgetItem):
+    """Text that sorts naturally: ``cpu2`` before ``cpu10``, as a person reads them."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.key = _natural_key(text)
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        if isinstance(other, _TextItem):
+            return self.key < other.key
+        return super().__lt__(other)
+
+
+def _natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+                 for part in re.split(r"(\d+)", text) if part)
+
+
+def _probe_order(table: Table) -> tuple[int, Qt.SortOrder]:
+    """The column (and direction) the probe's rows are already sorted by, or -1 for none.
+
+    The probe decides the order (top consumers first, fullest filesystem first); the header's
+    arrow must say that order, and enabling sorting must not re-sort the rows by column 0.
+    Numeric columns are preferred (a "top N" table is sorted by its measure); the column must
+    have at least two different values, so a constant column does not claim the order.
+    """
+    if table.sorted_by:
+        descending = table.sorted_by.startswith("-")
+        return (table.columns.index(table.sorted_by.lstrip("-")),
+                Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder)
+    rows = table.rows[:MAX_TABLE_ROWS]
+    candidates: list[tuple[int, int, Qt.SortOrder]] = []
+    for c in range(len(table.columns)):
+        values = [row[c] for row in rows]
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        keys: list[Any] = values if numeric else [_natural_key(str(v)) for v in values]
+        if len(rows) < 2 or len(set(map(repr, keys))) < 2:
+            continue
+        pairs = list(zip(keys, keys[1:], strict=False))
+        # Rank: a measure, biggest first (top N); then names in order (cpu0, cpu1); then the rest.
+        if all(a >= b for a, b in pairs):
+            candidates.append((0 if numeric else 3, c, Qt.SortOrder.DescendingOrder))
+        elif all(a <= b for a, b in pairs):
+            candidates.append((2 if numeric else 1, c, Qt.SortOrder.AscendingOrder))
+    if not candidates:
+        return -1, Qt.SortOrder.AscendingOrder
+    _, column_index, order = min(candidates)
+    return column_index, order
+
+
 def _cell(column: str, value: object) -> QTableWidgetItem:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return QTableWidgetItem("" if value is None else str(value))
+        return _TextItem("" if value is None else str(value))
     name = column.lower()
     if name.endswith(("_bytes", "bytes")):
         return _NumberItem(value, human_bytes(value))
@@ -206,7 +295,9 @@ def _table_widget(table: Table) -> QTableWidget:
     rows = table.rows[:MAX_TABLE_ROWS]
     widget = QTableWidget(len(rows), len(table.columns))
     widget.setObjectName(f"table-{table.name}")
-    widget.setHorizontalHeaderLabels(list(table.columns))
+    widget.setHorizontalHeaderLabels([_label(c) for c in table.columns])
+    for c, column in enumerate(table.columns):
+        widget.horizontalHeaderItem(c).setToolTip(column)  # the raw key, as in the JSON
     widget.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     widget.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     widget.verticalHeader().hide()
@@ -217,7 +308,13 @@ def _table_widget(table: Table) -> QTableWidget:
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
             widget.setItem(r, c, _cell(table.columns[c], value))
+    # Sorting is switched on after filling, with the header set to the probe's own order first:
+    # otherwise Qt re-sorts every table by its first column (issue 17, item 2).
+    column, order = _probe_order(table)
+    widget.horizontalHeader().setSortIndicator(column, order)
     widget.setSortingEnabled(True)
+    for c in _duplicate_columns(table):
+        widget.setColumnHidden(c, True)
     header = widget.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(True)
@@ -359,11 +456,13 @@ class DashboardView(QWidget):
         self.known_issues = issues
         lines = []
         for issue in issues:
-            why = "; ".join(issue.reasons[:2])
+            # Title and slug: what the engineer reads and quotes; the matching rule is internal
+            # and only in the tooltip (issue 17, item 9).
             lines.append(f"⚠ <b>Known issue:</b> <a href=\"kb:{html.escape(issue.slug)}\">"
-                         f"{html.escape(issue.title)}</a>"
-                         + (f" <small>({html.escape(why)})</small>" if why else ""))
+                         f"{html.escape(issue.title)}</a> <small>(kb: {html.escape(issue.slug)})"
+                         "</small>")
         self.known_banner.setText("<br>".join(lines))
+        self.known_banner.setToolTip("\n".join(f"{i.title}: {'; '.join(i.reasons)}" for i in issues))
         self.known_banner.setVisible(bool(lines))
 
     def _banner_link(self, link: str) -> None:
