@@ -7,6 +7,7 @@ The view only displays: it is given probes and results, and asks for refreshes t
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -266,7 +267,7 @@ def _probe_order(table: Table) -> tuple[int, Qt.SortOrder]:
         keys: list[Any] = values if numeric else [_natural_key(str(v)) for v in values]
         if len(rows) < 2 or len(set(map(repr, keys))) < 2:
             continue
-        pairs = list(zip(keys, keys[1:], strict=False))
+        pairs = list(itertools.pairwise(keys))
         # Rank: a measure, biggest first (top N); then names in order (cpu0, cpu1); then the rest.
         if all(a >= b for a, b in pairs):
             candidates.append((0 if numeric else 3, c, Qt.SortOrder.DescendingOrder))
