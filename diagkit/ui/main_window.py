@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QObject, QPoint, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QObject, QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 ROLE_NAME = Qt.ItemDataRole.UserRole
 ROLE_SEARCH = Qt.ItemDataRole.UserRole + 1
 STATUS_COLOURS = {ERROR: QColor("#d32f2f"), CONNECTED: QColor("#2e7d32"), CONNECTING: QColor("#1e88e5")}
+DOCK_MIN_WIDTH = 200  # px: a host name and its status side by side
+DOCK_DEFAULT_WIDTH = 260
 
 
 def settings() -> QSettings:
@@ -133,6 +135,9 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.search)
         layout.addWidget(self.host_tree)
+        # Never narrower than a host name and its status (a restored state once gave 65 px with
+        # the Status column pushed out of sight: issue 17, item 8).
+        panel.setMinimumWidth(DOCK_MIN_WIDTH)
         self.dock = QDockWidget("Hosts", self)
         self.dock.setObjectName("hosts-dock")
         self.dock.setWidget(panel)
@@ -984,6 +989,7 @@ class MainWindow(QMainWindow):
         state = settings()
         state.setValue("main/geometry", self.saveGeometry())
         state.setValue("main/state", self.saveState())
+        state.setValue("main/dock_width", self.dock.width())
         views = self.host_views()
         state.setValue("main/open_hosts", [v.ref.label for v in views])
         current = self.tabs.currentWidget()
@@ -1006,6 +1012,11 @@ class MainWindow(QMainWindow):
         window_state = state.value("main/state")
         if isinstance(window_state, QByteArray | bytes):
             self.restoreState(window_state)
+        try:
+            saved = int(state.value("main/dock_width") or DOCK_DEFAULT_WIDTH)
+            self._dock_width = max(DOCK_MIN_WIDTH, saved)
+        except (TypeError, ValueError):
+            self._dock_width = DOCK_DEFAULT_WIDTH
         names = state.value("main/open_hosts") or []
         names = [names] if isinstance(names, str) else list(names)
         try:
@@ -1021,6 +1032,16 @@ class MainWindow(QMainWindow):
         for view in self.host_views():
             if view.ref.label == current:
                 self.tabs.setCurrentWidget(view)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # Dock sizes in a restored state only hold once the window has its real size: set the
+        # saved width after the first show, when the layout can honour it.
+        width = getattr(self, "_dock_width", DOCK_DEFAULT_WIDTH)
+        if not getattr(self, "_dock_sized", False):
+            self._dock_sized = True
+            QTimer.singleShot(0, lambda: self.resizeDocks([self.dock], [width],
+                                                          Qt.Orientation.Horizontal))
 
     def closeEvent(self, event) -> None:
         credentials.set_warning_handler(None)
