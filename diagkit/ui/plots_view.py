@@ -109,7 +109,7 @@ class BinaryRateAxis(pg.AxisItem):
         unit, factor = rate_unit(max((abs(v) for v in values), default=0.0))
         if unit != self.unit:
             self.unit = unit
-            self.setLabel(f"{self.name} ({unit})")
+            self.setLabel(f"{self.name} ({unit})" if self.name else unit)
         digits = 0 if spacing / factor >= 1 else (1 if spacing / factor >= 0.1 else 2)
         return [f"{v / factor:.{digits}f}" for v in values]
 
