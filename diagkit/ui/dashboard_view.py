@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPalette
+from PySide6.QtGui import QBrush, QColor, QFont, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -46,6 +46,9 @@ SEVERITY_COLOURS = {
 OK_COLOUR = QColor("#2e7d32")
 MAX_FACTS = 8
 MAX_TABLE_ROWS = 200
+# Two card columns from this width of the cards' area on; one column below (no right column cut
+# off at 1024 px, issue 17 item 5).
+TWO_COLUMNS_FROM = 900
 
 
 def _chip(text: str, colour: QColor | None) -> str:
@@ -65,7 +68,8 @@ class ProbeCard(QFrame):
         self.result: ProbeResult | None = None
         self.setObjectName(f"card-{probe.name}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        # Never squeezed below its contents: a squeezed card drew captions over its tables.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
 
         title = QLabel(f"<b>{probe.title}</b>")
         title.setToolTip(probe.description)
@@ -363,6 +367,7 @@ class DashboardView(QWidget):
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.columns = 2
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.grid_host)
@@ -387,9 +392,27 @@ class DashboardView(QWidget):
             card = ProbeCard(probe)
             card.refresh_clicked.connect(self.refresh_requested.emit)
             self.cards[probe.name] = card
-            self.grid.addWidget(card, index // 2, index % 2)
+            self.grid.addWidget(card, index // self.columns, index % self.columns)
+        self._reflow()
         self._show_findings()
         self._check_known_issues()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._reflow()
+
+    def _reflow(self) -> None:
+        """Cards in two columns when there is room, else in one (they never get cut off)."""
+        columns = 2 if self.scroll.viewport().width() >= TWO_COLUMNS_FROM else 1
+        if columns == self.columns and self.grid.count() == len(self.cards):
+            return
+        self.columns = columns
+        for card in self.cards.values():
+            self.grid.removeWidget(card)
+        for index, card in enumerate(self.cards.values()):
+            self.grid.addWidget(card, index // columns, index % columns)
+        for column in range(2):
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
 
     def set_running(self, names: list[str] | None = None) -> None:
         for name, card in self.cards.items():
