@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMenuBar,
-    QScrollArea,
     QScrollBar,
     QSizeGrip,
     QSplitterHandle,
@@ -46,16 +45,14 @@ def _scrolls_vertically(area: QAbstractScrollArea) -> bool:
 
 
 def _internal(widget: QWidget) -> bool:
-    """Parts of composite widgets (a combo box's line edit, a tab bar's scroll arrows...)."""
+    """Parts of composite widgets (a combo box's line edit, a tab bar's scroll arrows, a dock's
+    title buttons...), which their owner places."""
     parent = widget.parentWidget()
-    while parent is not None:
-        if isinstance(parent, QComboBox | QAbstractSpinBox | QTabBar | QToolBar | QScrollBar
-                      | QDockWidget) and not isinstance(widget.parentWidget(), QScrollArea):
-            if isinstance(parent, QDockWidget) and widget.parentWidget() is not parent:
-                return False  # a control inside the dock's own panel is real content
+    if isinstance(parent, QDockWidget):
+        return True
+    while parent is not None and not parent.isWindow():
+        if isinstance(parent, QComboBox | QAbstractSpinBox | QTabBar | QToolBar | QScrollBar):
             return True
-        if parent.isWindow():
-            return False
         parent = parent.parentWidget()
     return False
 
@@ -90,8 +87,8 @@ def hidden_controls(top: QWidget) -> list[str]:
 
 def _ignored_sibling(widget: QWidget) -> bool:
     return isinstance(widget, QScrollBar | QSizeGrip | QSplitterHandle | QStatusBar | QMenuBar) \
-        or widget.isWindow() or widget.testAttribute(Qt.WidgetAttribute.WA_NoSystemBackground) \
-        and not widget.layout()
+        or widget.isWindow() or (widget.testAttribute(Qt.WidgetAttribute.WA_NoSystemBackground) \
+        and not widget.layout())
 
 
 def overlapping_widgets(top: QWidget) -> list[str]:
