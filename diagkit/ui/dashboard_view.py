@@ -12,8 +12,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPalette, QResizeEvent
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
@@ -331,6 +333,29 @@ def _table_widget(table: Table) -> QTableWidget:
     return widget
 
 
+class _WrappingDelegate(QStyledItemDelegate):
+    """Rows as tall as their text wrapped at the column's width (QTreeView alone sizes a row
+    for one line and cuts the rest)."""
+
+    PADDING = 8
+
+    def __init__(self, tree: QTreeWidget) -> None:
+        super().__init__(tree)
+        self.tree = tree
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+                 ) -> QSize:
+        size = super().sizeHint(option, index)
+        text = str(index.data() or "")
+        width = self.tree.columnWidth(index.column()) - self.PADDING
+        if not text or width <= 0:
+            return size
+        font = index.data(Qt.ItemDataRole.FontRole) or self.tree.font()
+        needed = QFontMetrics(font).boundingRect(QRect(0, 0, width, 100000),
+                                                 int(Qt.TextFlag.TextWordWrap), text)
+        return QSize(size.width(), max(size.height(), needed.height() + 4))
+
+
 class DashboardView(QWidget):
     """Findings on top, probe cards below (two columns)."""
 
@@ -356,10 +381,18 @@ class DashboardView(QWidget):
         self.findings.setObjectName("findings")
         self.findings.setHeaderLabels(["Severity", "Finding", "Probe", "What to do"])
         self.findings.setRootIsDecorated(False)
+        # "What to do" is the key action: wrapped in full, never cut with "…" (issue 17 item 9).
         self.findings.setWordWrap(True)
+        self.findings.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.findings.setUniformRowHeights(False)
+        self.findings.header().setStretchLastSection(True)
+        # rows grow or shrink to their wrapped text when a column or the view changes width
+        self.findings.header().sectionResized.connect(
+            lambda *_: self.findings.scheduleDelayedItemsLayout())
+        self.findings.setItemDelegate(_WrappingDelegate(self.findings))
         self.findings.setAlternatingRowColors(True)
         self.findings.setColumnWidth(0, 90)
-        self.findings.setColumnWidth(1, 360)
+        self.findings.setColumnWidth(1, 320)
         self.findings.setColumnWidth(2, 90)
         self.findings.itemActivated.connect(self._go_to_card)
         self.findings.itemClicked.connect(self._go_to_card)

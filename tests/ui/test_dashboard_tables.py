@@ -106,3 +106,31 @@ def test_known_issue_banner_shows_title_and_slug_not_the_rule(qtbot) -> None:
     text = view.known_banner.text()
     assert "Processes killed by the OOM killer" in text and "oom-killer" in text
     assert "matches" not in text and "Out of memory: .*" not in text
+
+
+def test_what_to_do_wraps_in_full(qtbot) -> None:
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QFontMetrics
+
+    from tests.ui.realistic import busy_host_results
+
+    view = DashboardView()
+    qtbot.addWidget(view)
+    view.set_probes(list(builtin_probes()))
+    for result in busy_host_results():
+        view.show_result(result)
+    view.resize(1000, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.wait(50)
+    tree = view.findings
+    assert tree.textElideMode() == Qt.TextElideMode.ElideNone
+    longest = max((tree.topLevelItem(i) for i in range(tree.topLevelItemCount())),
+                  key=lambda item: len(item.text(3)))
+    hint = longest.text(3)
+    assert len(hint) > 80
+    rect = tree.visualItemRect(longest)
+    width = tree.columnWidth(3) - 8
+    needed = QFontMetrics(tree.font()).boundingRect(QRect(0, 0, width, 10000),
+                                                    int(Qt.TextFlag.TextWordWrap), hint)
+    assert rect.height() >= needed.height()
