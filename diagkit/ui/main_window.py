@@ -43,6 +43,16 @@ DOCK_MIN_WIDTH = 200  # px: a host name and its status side by side
 DOCK_DEFAULT_WIDTH = 260
 
 
+def log_dialog_folder() -> str:
+    """Where the Open log files dialog starts: the folder last opened from, else /var/log (where
+    the logs are on this kind of machine), else the home folder; never the process's cwd."""
+    last = settings().value("logs/last_folder")
+    for folder in (str(last) if last else "", "/var/log", str(Path.home())):
+        if folder and Path(folder).is_dir():
+            return folder
+    return str(Path.home())
+
+
 def settings() -> QSettings:
     """The window's own state (geometry, open tabs); kept next to diagkit's config.
 
@@ -460,9 +470,14 @@ class MainWindow(QMainWindow):
     def open_logs_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog
 
+        # "All files" first: syslog, messages, kern.log.1... often have no extension to match.
         paths, _ = QFileDialog.getOpenFileNames(
-            self, "Open log files", "", "Logs (*.log *.txt *.gz *.bz2 *.xz *.json *.1 *.2);;All files (*)")
+            self, "Open log files", log_dialog_folder(),
+            "All files (*);;Logs (*.log *.txt *.gz *.bz2 *.xz *.json *.1 *.2)")
         if paths:
+            state = settings()
+            state.setValue("logs/last_folder", str(Path(paths[0]).parent))
+            state.sync()
             self.open_logs(paths)
 
     def fetch_logs_from_host(self) -> None:
