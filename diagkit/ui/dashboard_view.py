@@ -261,7 +261,7 @@ def _probe_order(table: Table) -> tuple[int, Qt.SortOrder]:
     Numeric columns are preferred (a "top N" table is sorted by its measure); the column must
     have at least two different values, so a constant column does not claim the order.
     """
-    if table.sorted_by:
+    if table.sorted_by.lstrip("-") in table.columns:
         descending = table.sorted_by.startswith("-")
         return (table.columns.index(table.sorted_by.lstrip("-")),
                 Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder)

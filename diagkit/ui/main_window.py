@@ -496,7 +496,8 @@ class MainWindow(QMainWindow):
     def new_bug_report(self) -> None:
         from diagkit.ui.bundle_wizard import BundleWizard
 
-        wizard = BundleWizard(self.host_views(), self.report_records, parent=self)
+        wizard = BundleWizard(self.host_views(), self.report_records, parent=self,
+                              log_views=self.log_views())
         wizard.saved.connect(self._bundle_saved)
         wizard.open()
         self.bundle_wizard = wizard
