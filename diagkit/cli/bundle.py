@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Secrets are always masked; --obfuscate also replaces addresses, names... "
                     "with consistent tokens (reverse them with 'diagkit bundle unredact'). "
                     "Log excerpts: the error records with --log-context records around them, "
-                    "else the last lines; at most --log-lines lines per log.")
+                    "else the last lines; with --window, the records from START to END and "
+                    "the warnings just before START; at most --log-lines lines per log.")
     cr.add_argument("-o", "--output", required=True, metavar="OUT.zip")
     cr.add_argument("--host", action="append", default=[], metavar="H",
                     help="run the probes live on this host (saved name, alias, user@host, 'local'; repeatable)")
@@ -40,6 +41,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cr.add_argument("--expected", default="")
     cr.add_argument("--actual", default="")
     cr.add_argument("--case", metavar="N", help="the case this report belongs to")
+    cr.add_argument("--window", metavar="START..END",
+                    help="choose log excerpts by time: the records from START to END and the "
+                         "warnings just before START (times as for 'logs --since': ISO 8601, "
+                         "'2024-01-02 07:20', -2h, now...; an empty END means now; write "
+                         "--window=-2h..now when START begins with '-'); the report "
+                         "gets a Timeline of the window")
+    cr.add_argument("--product", default="",
+                    help="the product the report is about (default: the case's, with --case N)")
+    cr.add_argument("--product-version", default="", metavar="VERSION",
+                    help="its version (default: the case's, with --case N)")
+    cr.add_argument("--customer-ref", default="", metavar="REF",
+                    help="the customer's reference, redacted like every other field "
+                         "(default: the case's customer, with --case N)")
     cr.add_argument("--attach", action="append", default=[], metavar="FILE",
                     help="add a file under attachments/ (redacted too; UTF-16/32 text is "
                          "converted to UTF-8; a binary file is refused; repeatable)")
@@ -109,6 +123,7 @@ def _create(args: argparse.Namespace, out: TextIO) -> int:
     from diagkit.reports.bundle import check_attachment, collect_host, log_excerpts, write_bundle
     from diagkit.reports.model import Attachment, Bundle, JournalEntry
     from diagkit.reports.redact import RedactOptions, known_hosts
+    from diagkit.reports.window import parse_window, window_timeline
 
     if args.log_lines < 1 or args.log_context < 0:
         raise ConfigError("--log-lines must be 1 or more and --log-context 0 or more.")
@@ -137,19 +152,23 @@ def _create(args: argparse.Namespace, out: TextIO) -> int:
         # refuse a binary file now, before probes run on the hosts
         check_attachment(name, data, allow_binary=allow_binary)
         attachments.append(Attachment(Path(name).name, data, allow_binary=allow_binary))
+    window = parse_window(args.window) if args.window else None
+    case = _case_fields(args)
     logs = []
     for path in args.log:
         try:
-            logs.extend(log_excerpts(path, lines=args.log_lines, context=args.log_context))
+            logs.extend(log_excerpts(path, lines=args.log_lines, context=args.log_context,
+                                     window=window))
         except LogFormatError as exc:
             raise ConfigError(str(exc)) from exc
-    hosts, findings, journal = [], [], []
+    hosts, findings, journal, runs = [], [], [], []
     for target in args.host:
         print(f"Collecting probes on {target}...", file=sys.stderr)
         env, snap = collect_host(target, probes=args.probes,
-                                 accept_new_host_key=args.accept_new_host_key)
+                                 accept_new_host_key=args.accept_new_host_key, window=window)
         hosts.append(env)
         findings.extend(snap.findings)
+        runs.append((env.name, snap.started, snap.results))
         for r in snap.results:
             journal.append(JournalEntry(time=snap.started, kind="probe", host=env.name,
                                         text=f"probe {r.probe}: " + ("ok" if r.ok else f"error: {r.error}"),
@@ -158,7 +177,10 @@ def _create(args: argparse.Namespace, out: TextIO) -> int:
                     created=datetime.now(UTC), hosts=tuple(hosts), steps=steps,
                     expected=args.expected, actual=args.actual, findings=tuple(findings),
                     logs=tuple(logs), journal=tuple(journal), attachments=tuple(attachments),
-                    case=args.case)
+                    case=args.case, window=window,
+                    timeline=window_timeline(window, logs=logs, probe_runs=runs) if window else (),
+                    product=case["product"], product_version=case["product_version"],
+                    customer_ref=case["customer_ref"])
     # saved names, aliases and ~/.ssh/config aliases are tokenised wherever they appear
     hosts_known = known_hosts(args.host) if "host" in kinds else ()
     info = write_bundle(bundle, output, options=RedactOptions(obfuscate=kinds,
@@ -176,3 +198,28 @@ def _create(args: argparse.Namespace, out: TextIO) -> int:
               "before sharing the bundle", file=out)
     return EXIT_OK
 
+
+
+def _case_fields(args: argparse.Namespace) -> dict[str, str]:
+    """Product, version and customer reference: the options, else those of case ``--case N``
+    in the case store (a --case that is not a stored case number is a free reference)."""
+    fields = {"product": args.product, "product_version": args.product_version,
+              "customer_ref": args.customer_ref}
+    if all(fields.values()) or not (args.case or "").strip().isdigit():
+        return fields
+    from diagkit.cli.common import open_desk
+
+    try:
+        desk = open_desk()
+        try:
+            case = desk.store.get_case(int(args.case))
+        finally:
+            desk.store.close()
+    except Exception as exc:  # noqa: BLE001 - the report does not depend on the case store
+        print(f"note: case {args.case} not read from the case store ({exc}); its product and "
+              "customer are not in the report unless given with --product/--customer-ref",
+              file=sys.stderr)
+        return fields
+    found = {"product": case.product, "product_version": case.version,
+             "customer_ref": case.customer}
+    return {k: v or found[k] for k, v in fields.items()}

@@ -17,9 +17,11 @@ BUILTIN_NAMES: tuple[str, ...] = (
     "disk",
     "network",
     "processes",
+    "files",
     "services",
     "kernel",
     "logs",
+    "changes",
 )
 
 

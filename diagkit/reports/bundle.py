@@ -46,6 +46,7 @@ from diagkit.reports.model import Bundle
 
 if TYPE_CHECKING:  # the redaction module is imported lazily: it is another engineer's part
     from diagkit.logs.model import Record
+    from diagkit.reports.model import TimeWindow
     from diagkit.reports.redact import RedactOptions, Redactor
     from diagkit.reports.textfiles import TextFile
 
@@ -241,19 +242,13 @@ def _scrub_excerpt(x: Any, r: Redactor) -> Any:
         lines = tuple(masked)
         found = tuple((x.first_line + a, x.first_line + b) for a, b in runs)
         keys = keys + found
-        note = _with_key_note(note, found)
+        note = keyblocks.with_key_note(note, found)
     text = "\n".join(lines)
     red = r.redact(text, source=source) if text else text
     return dataclasses.replace(
         x, source=_redact_path(r, _encodable(x.source)),
         lines=lines if red == text else tuple(red.split("\n")),
         note=r.redact(_encodable(note), source=source) if note else note, masked_keys=keys)
-
-
-def _with_key_note(note: str, runs: Sequence[tuple[int, int]]) -> str:
-    spans = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
-    return (f"{note}; " if note else "") + (
-        f"lines {spans} masked: they belong to a private key block")
 
 
 def check_attachment(name: str, data: bytes, *, allow_binary: bool = False) -> TextFile:
@@ -548,7 +543,8 @@ def _bundle_doc(b: Bundle, log_paths: list[str], plot_paths: list[str],
                   for h, p in zip(b.hosts, host_paths, strict=True)],
         "logs": [{"source": x.source, "first_line": x.first_line, "lines": len(x.lines),
                   "note": x.note, "path": p,
-                  "masked_private_key_lines": [list(run) for run in x.masked_keys]}
+                  "masked_private_key_lines": [list(run) for run in x.masked_keys],
+                  "first_time": x.first_time.isoformat() if x.first_time else None}
                  for x, p in zip(b.logs, log_paths, strict=True)],
         "plots": [{"name": x.name, "title": x.title, "path": p}
                   for x, p in zip(b.plots, plot_paths, strict=True)],
@@ -556,6 +552,13 @@ def _bundle_doc(b: Bundle, log_paths: list[str], plot_paths: list[str],
                         for x, p in zip(b.attachments, attach_paths, strict=True)],
         "journal": [{"time": j.time.isoformat(), "kind": j.kind, "text": j.text, "host": j.host,
                      "exit_status": j.exit_status} for j in b.journal],
+        "product": b.product,
+        "product_version": b.product_version,
+        "customer_ref": b.customer_ref,
+        "window": ({"start": b.window.start.isoformat(), "end": b.window.end.isoformat()}
+                   if b.window else None),
+        "timeline": [{"time": e.time.isoformat(), "kind": e.kind, "text": e.text, "ref": e.ref,
+                      "host": e.host} for e in b.timeline],
     }
 
 
@@ -571,11 +574,13 @@ def _attachment_doc(a: Any, path: str) -> dict[str, Any]:
 
 
 def collect_host(target: str, *, probes: list[str] | None = None,
-                 accept_new_host_key: bool = False) -> tuple[Any, Any]:
+                 accept_new_host_key: bool = False,
+                 window: TimeWindow | None = None) -> tuple[Any, Any]:
     """Run the probes live on ``target`` (``local``, a saved host, an alias, ``user@host``).
 
     Returns ``(HostEnvironment, HostSnapshot)``; the system probe's facts become the host's
-    environment. Connection problems raise the :mod:`diagkit.errors` transport errors.
+    environment. With a ``window`` that starts earlier than the changes probe looks back, that
+    probe looks back to it. Connection problems raise the :mod:`diagkit.errors` transport errors.
     """
     from diagkit import session
     from diagkit.hosts import HostStore
@@ -586,6 +591,10 @@ def collect_host(target: str, *, probes: list[str] | None = None,
     chosen, _problems = all_probes()
     if probes:
         chosen = select(chosen, probes)
+    if window is not None:
+        from diagkit.reports.window import changes_probe_for
+
+        chosen = [changes_probe_for(window) if p.name == "changes" else p for p in chosen]
     ref = session.resolve(target, HostStore())
     with session.connect(ref, accept_new_host_key=accept_new_host_key) as transport:
         snap = snapshot(transport, chosen)
@@ -594,13 +603,15 @@ def collect_host(target: str, *, probes: list[str] | None = None,
     return HostEnvironment(name=ref.label, facts=facts, results=snap.results), snap
 
 
-def log_excerpts(path: str | os.PathLike[str], *, lines: int = 200, context: int = 5) -> list[Any]:
+def log_excerpts(path: str | os.PathLike[str], *, lines: int = 200, context: int = 5,
+                 window: TimeWindow | None = None) -> list[Any]:
     """Excerpts of one log (file, compressed file, rotated set or folder of logs).
 
-    When the log has records at level *error* or worse, the excerpts are those records with
-    ``context`` records before and after (overlapping windows merged), keeping the latest
-    windows within ``lines`` lines; otherwise the last ``lines`` lines. Each excerpt's note
-    says which.
+    With a ``window``, the excerpts are the records inside it and the warnings just before it
+    (:func:`diagkit.reports.window.window_excerpts_of`). Otherwise, when the log has records at
+    level *error* or worse, the excerpts are those records with ``context`` records before and
+    after (overlapping windows merged), keeping the latest windows within ``lines`` lines;
+    otherwise the last ``lines`` lines. Each excerpt's note says which.
 
     Private key blocks are found in the WHOLE log first (:mod:`diagkit.reports.keyblocks`), and
     the lines of a window that fall inside one are masked, wherever the window starts or ends.
@@ -609,19 +620,26 @@ def log_excerpts(path: str | os.PathLike[str], *, lines: int = 200, context: int
     """
     from diagkit.logs.logfile import open_logs
 
+    def excerpts_of(log: Any) -> list[Any]:
+        if window is None:
+            return _excerpts_of(log, lines=lines, context=context)
+        from diagkit.reports.window import window_excerpts_of
+
+        return list(window_excerpts_of(log, window, lines=lines))
+
     found: list[Any] = []
     with tempfile.TemporaryDirectory(prefix="diagkit-log-") as tmp:
         for log in open_logs([path]):
             with log:
                 wide = _wide_log(log, Path(tmp))
                 if wide is None:
-                    found.extend(_excerpts_of(log, lines=lines, context=context))
+                    found.extend(excerpts_of(log))
                     continue
                 copy, how = wide
                 from diagkit.logs.logfile import LogFile
 
                 with LogFile.open(copy, label=log.label) as converted:
-                    for x in _excerpts_of(converted, lines=lines, context=context):
+                    for x in excerpts_of(converted):
                         found.append(dataclasses.replace(x, note=f"{x.note}; {how}"))
     return found
 
@@ -681,31 +699,6 @@ def _wide_log(log: Any, tmp: Path) -> tuple[Path, str] | None:
     return copy, f"read as {how} and converted to UTF-8"
 
 
-def _record_lines(rec: Any) -> tuple[list[str], list[int | None]]:
-    """A record's lines and the 0-based file line number of each (None: a line of ours, such as
-    the "record cut for display" notice). Split on "\n" only, as the index counts lines."""
-    parts = rec.raw.split("\n")
-    span = rec.last_line - rec.first_line + 1
-    return parts, [rec.first_line + j if j < span else None for j in range(len(parts))]
-
-
-def _excerpt(log: Any, texts: list[str], numbers: list[int | None], blocks: list[Any],
-             note: str) -> Any:
-    from diagkit.reports import keyblocks
-    from diagkit.reports.model import LogExcerpt
-
-    first = next((n for n in numbers if n is not None), 0) + 1
-    masked, runs = keyblocks.mask(texts, numbers, blocks)
-    keys = tuple((_number(numbers[a]) + 1, _number(numbers[b]) + 1) for a, b in runs)
-    return LogExcerpt(source=log.label, lines=tuple(masked), first_line=first,
-                      note=_with_key_note(note, keys) if keys else note, masked_keys=keys)
-
-
-def _number(line: int | None) -> int:
-    assert line is not None  # masked runs start and end on lines of the file
-    return line
-
-
 def record_excerpts(records: Sequence[Record]) -> list[Any]:
     """Log records picked by hand (the app's log viewer) as excerpts, one per run of adjacent
     records of a log, in line order, with the lines inside private key blocks masked as
@@ -755,10 +748,10 @@ def record_excerpts(records: Sequence[Record]) -> list[Any]:
                 texts: list[str] = []
                 numbers: list[int | None] = []
                 for rec in run:
-                    t, n = _record_lines(rec)
+                    t, n = keyblocks.record_lines(rec)
                     texts += t
                     numbers += n
-                found.append(_excerpt(log, texts, numbers, blocks,
+                found.append(keyblocks.excerpt(log, texts, numbers, blocks,
                                       f"{len(run)} record(s) selected in the log viewer"))
         finally:
             for log in logs:
@@ -794,7 +787,7 @@ def _excerpts_of(log: Any, *, lines: int, context: int) -> list[Any]:
             texts: list[str] = []
             numbers: list[int | None] = []
             for rec in log.records(lo, hi + 1):
-                t, n = _record_lines(rec)
+                t, n = keyblocks.record_lines(rec)
                 texts.extend(t)
                 numbers.extend(n)
             if len(texts) > budget:
@@ -802,7 +795,7 @@ def _excerpts_of(log: Any, *, lines: int, context: int) -> list[Any]:
                 texts, numbers = texts[cut:], numbers[cut:]
             budget -= len(texts)
             n_err = sum(1 for i in errors if lo <= i <= hi)
-            picked.append(_excerpt(log, texts, numbers, blocks,
+            picked.append(keyblocks.excerpt(log, texts, numbers, blocks,
                                    f"{n_err} error record(s) with {context} record(s) of context"))
         found.extend(reversed(picked))
         if len(windows) > len(picked):
@@ -813,11 +806,11 @@ def _excerpts_of(log: Any, *, lines: int, context: int) -> list[Any]:
     texts, numbers = [], []
     i = count - 1
     while i >= 0 and len(texts) < lines:
-        t, n = _record_lines(log.record(i))
+        t, n = keyblocks.record_lines(log.record(i))
         texts[:0] = t
         numbers[:0] = n
         i -= 1
     if len(texts) > lines:
         texts, numbers = texts[-lines:], numbers[-lines:]
-    return [_excerpt(log, texts, numbers, blocks,
+    return [keyblocks.excerpt(log, texts, numbers, blocks,
                      f"last {len(texts)} line(s); no errors found")]

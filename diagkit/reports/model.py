@@ -45,6 +45,7 @@ class LogExcerpt:
     first_line: int = 1
     note: str = ""
     masked_keys: tuple[tuple[int, int], ...] = ()
+    first_time: datetime | None = None  # the time of its first record (window excerpts)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,49 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class TimeWindow:
+    """The span of time a report is about (``bundle create --window START..END``).
+
+    Both ends are timezone-aware and ``start <= end``; log excerpts are the records inside it,
+    with the warnings just before ``start`` as precursors.
+    """
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise BundleError("A report window needs times with a UTC offset; give them as "
+                              "2024-01-02T10:00+01:00, or leave the offset out to mean local "
+                              "time where the window is read from text.")
+        if self.start > self.end:
+            raise BundleError(f"The window starts ({self.start.isoformat()}) after it ends "
+                              f"({self.end.isoformat()}); give START..END in that order.")
+
+    def __contains__(self, when: datetime) -> bool:
+        return self.start <= when <= self.end
+
+    def label(self) -> str:
+        return f"{self.start.isoformat()} .. {self.end.isoformat()}"
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One timestamped event of the report's Timeline section.
+
+    ``kind`` says where it comes from ("log", "finding", "change", "incident", ...); ``ref``
+    points at its evidence inside the bundle or the case ("logs/1-app.log line 120",
+    "probe changes on db1"...); ``host`` is the host it happened on, when known.
+    """
+
+    time: datetime
+    kind: str
+    text: str
+    ref: str = ""
+    host: str = ""
+
+
+@dataclass(frozen=True)
 class Bundle:
     """A bug report. ``severity`` is one of :data:`SEVERITIES`; ``created`` is UTC."""
 
@@ -108,6 +152,12 @@ class Bundle:
     attachments: tuple[Attachment, ...] = ()
     case: str | None = None
     diagkit_version: str = __version__
+    # The case's product and version, and the customer's reference (all redacted like the rest).
+    product: str = ""
+    product_version: str = ""
+    customer_ref: str = ""
+    window: TimeWindow | None = None
+    timeline: tuple[TimelineEvent, ...] = ()  # in time order
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

@@ -349,8 +349,8 @@ def render_html(bundle: Bundle, *, files: Sequence[str] = (),
 
 
 # Sections of the Markdown body that may be cut, bottom first.
-MARKDOWN_CUTS: tuple[str, ...] = ("files", "journal", "plots", "probes", "logs", "findings",
-                                  "environment")
+MARKDOWN_CUTS: tuple[str, ...] = ("files", "journal", "plots", "probes", "logs", "timeline",
+                                  "findings", "environment")
 
 
 def render_markdown(bundle: Bundle, *, max_bytes: int = 60000, bundle_name: str = "bundle.zip",

@@ -54,6 +54,15 @@ def _complete(draft: tuple[object, list[Record]]):
     from diagkit.reports.bundle import record_excerpts
 
     bundle, records = draft
+    if records and bundle.window is not None:
+        # a time window: the records' logs cut by time (with precursors), not the picked records
+        from diagkit.reports.bundle import log_excerpts
+        from diagkit.reports.window import merge_timeline, window_timeline
+
+        logs = [x for label in dict.fromkeys(r.file for r in records)
+                for x in log_excerpts(label, window=bundle.window)]
+        timeline = merge_timeline(bundle.timeline, window_timeline(bundle.window, logs=logs))
+        return dataclasses.replace(bundle, logs=tuple(logs), timeline=timeline)
     return dataclasses.replace(bundle, logs=tuple(record_excerpts(records))) if records else bundle
 
 
@@ -62,7 +71,10 @@ def _texts(bundle) -> dict[str, str]:
     from diagkit.reports.textfiles import read_text
 
     texts = {"report": "\n".join([bundle.title, bundle.summary, *bundle.steps, bundle.expected,
-                                  bundle.actual])}
+                                  bundle.actual, bundle.product, bundle.product_version,
+                                  bundle.customer_ref])}
+    if bundle.timeline:
+        texts["timeline"] = "\n".join(f"{e.text} {e.ref}" for e in bundle.timeline)
     for host in bundle.hosts:
         texts[f"host {host.name}"] = "\n".join(f"{k}={v}" for k, v in host.facts.items()) + "\n" + \
             "\n".join(r.raw for r in host.results)
@@ -100,6 +112,15 @@ class BundleWizard(QDialog):
         self.severity_box.addItems(["low", "medium", "high", "critical"])
         self.severity_box.setCurrentText("medium")
         self.case_edit = QLineEdit(placeholderText="optional: case or ticket reference")
+        self.product_edit = QLineEdit(placeholderText="optional: the product the case is about")
+        self.product_version_edit = QLineEdit(placeholderText="optional: its version")
+        self.customer_edit = QLineEdit(placeholderText="optional: the customer's reference "
+                                       "(redacted like everything else)")
+        self.window_edit = QLineEdit(placeholderText="optional: START..END, e.g. "
+                                     "2024-01-02T07:20..2024-01-02T08:05 or -2h..now")
+        self.window_edit.setToolTip("Log excerpts are then the records of this time window and "
+                                    "the warnings just before it, from the logs of the records "
+                                    "set aside; the report gets a Timeline of the window.")
         self.summary_edit = QPlainTextEdit()
         self.summary_edit.setPlaceholderText("What happens, since when, who is affected.")
         self.steps_edit = QPlainTextEdit()
@@ -111,6 +132,10 @@ class BundleWizard(QDialog):
         form.addRow("&Title", self.title_edit)
         form.addRow("&Severity", self.severity_box)
         form.addRow("&Case", self.case_edit)
+        form.addRow("&Product", self.product_edit)
+        form.addRow("&Version", self.product_version_edit)
+        form.addRow("Customer &reference", self.customer_edit)
+        form.addRow("Time &window", self.window_edit)
         form.addRow("S&ummary", self.summary_edit)
         form.addRow("Reproduction &steps", self.steps_edit)
         form.addRow("&Expected", self.expected_edit)
@@ -347,8 +372,11 @@ class BundleWizard(QDialog):
         for it (read in by :func:`_complete`, in a worker). Not redacted yet: the writer does
         that."""
         from diagkit.reports.model import Bundle, HostEnvironment, JournalEntry
+        from diagkit.reports.window import parse_window, window_timeline
 
-        hosts, findings, plots, journal = [], [], [], []
+        window_text = self.window_edit.text().strip()
+        window = parse_window(window_text) if window_text else None  # BundleError: shown
+        hosts, findings, plots, journal, runs = [], [], [], [], []
         records: list[Record] = []
         checked = self._checked()
         several = sum(1 for kind, _obj, _item in checked if kind == "host") > 1
@@ -358,6 +386,8 @@ class BundleWizard(QDialog):
                 system = snap.result("system") if snap else None
                 facts = dict(system.data.facts) if system is not None else {}
                 hosts.append(HostEnvironment(obj.ref.label, facts, tuple(snap.results) if snap else ()))
+                if snap is not None:
+                    runs.append((obj.ref.label, snap.started, snap.results))
             elif kind == "finding":
                 host = item.parent().data(0, Qt.ItemDataRole.UserRole)[1] if item.parent() else None
                 if several and host is not None:  # whose finding, when there are two hosts
@@ -388,6 +418,11 @@ class BundleWizard(QDialog):
             journal=tuple(sorted(journal, key=lambda e: e.time)),
             attachments=self._attachment_models(),
             case=self.case_edit.text().strip() or None,
+            product=self.product_edit.text().strip(),
+            product_version=self.product_version_edit.text().strip(),
+            customer_ref=self.customer_edit.text().strip(),
+            window=window,
+            timeline=window_timeline(window, probe_runs=runs) if window else (),
         ), records
 
     def bundle(self):

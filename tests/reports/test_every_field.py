@@ -125,7 +125,10 @@ def test_a_secret_in_every_string_field_survives_nowhere(tmp_path: Path,
                      "bundle.journal[0].text", "bundle.logs[0].note", "bundle.logs[0].source",
                      "bundle.attachments[0].name", "bundle.plots[0].title", "bundle.case",
                      "bundle.steps[1]", "bundle.attachments[0].note", "bundle.hosts[0].name",
-                     "bundle.hosts[0].results[0].data.metrics[0].labels[value]"):
+                     "bundle.hosts[0].results[0].data.metrics[0].labels[value]",
+                     "bundle.product", "bundle.product_version", "bundle.customer_ref",
+                     "bundle.timeline[1].text", "bundle.timeline[0].ref",
+                     "bundle.timeline[0].host"):
         assert expected in places, expected
     out = tmp_path / f"{planter('the output file name')}.zip"
     write_bundle(model, out, options=RedactOptions(obfuscate=obfuscate))
@@ -183,6 +186,9 @@ def test_every_free_text_option_of_the_cli(tmp_path: Path) -> None:
                      "--summary", f"summary ssh2 {planter('summary')}",
                      "--expected", planter("expected"), "--actual", planter("actual"),
                      "--case", planter("case"), "--steps", str(steps), "--attach", str(attach),
+                     "--product", planter("product"), "--product-version", planter("version"),
+                     "--customer-ref", planter("customer_ref"),
+                     "--window", "2024-01-02T09:00Z..2024-01-02T11:00Z",
                      "--log", str(log), "--keyword", "AcmeCorp", "-o", str(out))
     assert code == 0, text
     assert survivors(out, planter.planted) == []
@@ -190,6 +196,9 @@ def test_every_free_text_option_of_the_cli(tmp_path: Path) -> None:
     assert b"secretkeymaterial" not in blob and b"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUA" not in blob
     doc = json.loads(members(out)["data/bundle.json"])
     assert doc["steps"][1] == "[REDACTED:private_key]" and len(doc["steps"]) == 3
+    # the window's Timeline repeats the log line: redacted there too
+    assert [e["kind"] for e in doc["timeline"]] == ["log"]
+    assert doc["customer_ref"] == doc["product"] == "[REDACTED:github_token]"
 
 
 def test_text_that_is_not_utf8_from_the_command_line(tmp_path: Path) -> None:
