@@ -122,6 +122,10 @@ class ProbeCard(QFrame):
         layout.addLayout(self.tables)
         layout.addWidget(self.notes)
         layout.addWidget(self.raw)
+        # A card as tall as its row's neighbour keeps its content at the top: without this the
+        # extra height went into the labels, which centre their text, and pushed a table below
+        # the card's visible part (seen on the screenshots).
+        layout.addStretch(1)
 
     def set_running(self) -> None:
         self.status.setText("running…")
@@ -182,7 +186,7 @@ class ProbeCard(QFrame):
 # What an engineer calls the probes' raw keys (facts and table columns); others are derived by
 # _label from the key itself (``used_pct`` -> "Used %").
 LABELS = {
-    "os_id": "OS", "os_version": "OS version", "sample_seconds": "Sampled over (s)",
+    "os": "OS", "os_id": "Distribution ID", "os_version": "OS version", "sample_seconds": "Sampled over (s)",
     "io_sample_seconds": "I/O sampled over (s)", "swap_rate_sample": "Swap rates sampled over",
     "pid_max": "PID limit", "threads_max": "Thread limit", "processes_with_memory":
     "Processes using memory", "rss_bytes": "RSS", "rss_kib": "RSS", "cpu_percent": "CPU %",

@@ -105,6 +105,12 @@ class BinaryRateAxis(pg.AxisItem):
         self.enableAutoSIPrefix(False)
         self.unit = ""
 
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
+        # round steps in the shown unit (1, 2, 5 MiB/s), not in bytes (95.4, 190.7 MiB/s)
+        _unit, factor = rate_unit(max(abs(minVal), abs(maxVal)))
+        return [(spacing * factor, offset * factor)
+                for spacing, offset in super().tickSpacing(minVal / factor, maxVal / factor, size)]
+
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         unit, factor = rate_unit(max((abs(v) for v in values), default=0.0))
         if unit != self.unit:

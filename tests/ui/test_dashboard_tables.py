@@ -85,7 +85,7 @@ def test_facts_have_human_labels(qtbot) -> None:
     for raw in (">os_id<", ">sample_seconds<", ">swap_rate_sample<"):
         assert raw not in text
     assert "Sampled over (s)" in cpu.facts.text()
-    assert ">OS<" in system.facts.text()
+    assert ">OS<" in system.facts.text() and ">Distribution ID<" in system.facts.text()
 
 
 def test_known_issue_banner_shows_title_and_slug_not_the_rule(qtbot) -> None:
@@ -134,3 +134,12 @@ def test_what_to_do_wraps_in_full(qtbot) -> None:
     needed = QFontMetrics(tree.font()).boundingRect(QRect(0, 0, width, 10000),
                                                     int(Qt.TextFlag.TextWordWrap), hint)
     assert rect.height() >= needed.height()
+
+
+def test_a_stretched_card_keeps_its_table_at_the_top(qtbot) -> None:
+    card = _card(qtbot, "memory", "oom_pressure")
+    card.resize(480, 1200)  # as tall as a neighbour with its raw output open
+    card.show()
+    qtbot.waitExposed(card)
+    table = _table(card, "top_rss")
+    assert table.geometry().bottom() < card.height() / 2

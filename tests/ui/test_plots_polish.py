@@ -113,3 +113,9 @@ def test_case_counts_step_in_whole_numbers() -> None:
     for low, high in ((0.0, 3.0), (0.0, 1.0), (0.0, 40.0)):
         assert all(spacing >= 1 for spacing, _ in axis.tickSpacing(low, high, 300))
     assert axis.tickStrings([0.0, 1.0, 2.0], 1.0, 1.0) == ["0", "1", "2"]
+
+
+def test_byte_rate_ticks_are_round_in_the_shown_unit() -> None:
+    axis = BinaryRateAxis("Disk")
+    levels = axis.tickSpacing(0.0, 300 * 1024**2, 120)
+    assert all((spacing / 1024**2) == round(spacing / 1024**2) for spacing, _ in levels[:1])
