@@ -368,8 +368,8 @@ class LogView(QWidget):
         self.sig_tree = QTreeWidget()
         self.sig_tree.setHeaderLabels(["Count", "Level", "Recurring message"])
         self.sig_tree.setRootIsDecorated(False)
-        self.sig_tree.setColumnWidth(0, 70)
-        self.sig_tree.setColumnWidth(1, 70)
+        self.sig_tree.setColumnWidth(0, 52)
+        self.sig_tree.setColumnWidth(1, 58)
         # "ERROR: could…" said nothing: keep both ends of a long template (the full text is in
         # the tooltip).
         self.sig_tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
@@ -402,7 +402,8 @@ class LogView(QWidget):
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(right)
         main.addWidget(sig_box)
-        main.setSizes([960, 300])
+        main.setSizes([680, 360])  # the recurring messages need room to be read
+        main.setStretchFactor(0, 1)
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)

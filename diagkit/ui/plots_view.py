@@ -70,7 +70,9 @@ class ClockAxis(pg.DateAxisItem):
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         if not values or max(values) < EPOCH_FLOOR:
-            return ["" for _ in values]  # no samples yet: no made-up clock times
+            # No samples yet: no made-up clock times. A blank (not empty) label keeps the axis
+            # its text height, or the first real times would be cut off below it.
+            return [" " for _ in values]
         if spacing >= 86400:
             return super().tickStrings(values, scale, spacing)
         fmt = "%H:%M:%S" if spacing < 60 else "%H:%M"
