@@ -354,7 +354,8 @@ def main() -> int:
     wait_until(app, lambda: not view.console.is_running)
     from diagkit.ui.bundle_wizard import BundleView, BundleWizard
 
-    wizard = BundleWizard(window.host_views(), window.report_records, parent=window)
+    wizard = BundleWizard(window.host_views(), window.report_records, parent=window,
+                          log_views=window.log_views())
     wizard.resize(1100, 760)
     wizard.title_edit.setText("Checkout returns HTTP 500 after the DB password rotation")
     wizard.summary_edit.setPlainText("Since 09:40 every checkout fails; the API logs 'db login failed'.")

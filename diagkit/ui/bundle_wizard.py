@@ -466,9 +466,9 @@ class BundleWizard(QDialog):
                 self.hits.addTopLevelItem(top)
                 for hit in hits:
                     value = hit.value or texts[source][hit.start:hit.end]
-                    line = _line_context(texts[source], hit.start, hit.end, masked_middle(value))
-                    item = QTreeWidgetItem([f"{hit.rule}: {masked_middle(value)}", hit.replacement,
-                                            "", line])
+                    shown = value if hit.rule in IDENTIFIER_RULES else masked_middle(value)
+                    line = _line_context(texts[source], hit.start, hit.end, shown)
+                    item = QTreeWidgetItem([f"{hit.rule}: {shown}", hit.replacement, "", line])
                     item.setToolTip(3, line)
                     item.setData(0, Qt.ItemDataRole.UserRole, value)
                     item.setCheckState(2, Qt.CheckState.Unchecked)
@@ -565,6 +565,13 @@ class BundleWizard(QDialog):
         if self._worker is not None:
             self._worker.cancel()
         super().reject()
+
+
+# Values the engineer chose to replace (addresses, names): not secrets, shown in full so a
+# false positive (a package version taken for an IPv4 address) is plain to see. Secrets
+# (passwords, tokens, keys) show only their ends.
+IDENTIFIER_RULES = frozenset({"ipv4", "ipv6", "mac", "email", "hostname", "domain", "user",
+                              "keyword"})
 
 
 def masked_middle(value: str) -> str:

@@ -15,6 +15,8 @@ from diagkit.ui.bundle_wizard import BundleWizard, masked_middle
 from diagkit.ui.main_window import MainWindow
 from tests.ui.realistic import busy_host_results
 
+SECRET = "Hunter2xyzzy"
+
 
 def _window_with_two_probed_hosts(qtbot: QtBot) -> MainWindow:
     store = HostStore()
@@ -35,11 +37,13 @@ def _open_log(qtbot: QtBot, window: MainWindow, tmp_path: Path):
     log.write_text("2024-03-01 10:00:00,000 - shop.api - INFO - start\n"
                    "2024-03-01 10:00:01,000 - shop.api - ERROR - db login failed from "
                    "192.168.40.17 for user shop\n"
+                   "2024-03-01 10:00:01,500 - shop.api - ERROR - retry with password="
+                   f"{SECRET} refused\n"
                    "2024-03-01 10:00:02,000 - shop.api - INFO - retrying\n")
     view = window.open_logs([log])
     with qtbot.waitSignal(view.opened, timeout=30000):
         pass
-    qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=20000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 4, timeout=20000)
     return view
 
 
@@ -71,7 +75,7 @@ def test_findings_name_their_host_and_log_tabs_are_offered(qtbot: QtBot, tmp_pat
 def test_redaction_preview_shows_enough_to_judge(qtbot: QtBot, tmp_path: Path) -> None:
     window = _window_with_two_probed_hosts(qtbot)
     logs = _open_log(qtbot, window, tmp_path)
-    logs.table.selectRow(1)
+    logs.table.selectAll()
     wizard = BundleWizard([], [], parent=window, log_views=window.log_views())
     qtbot.addWidget(wizard)
     wizard.obfuscate["ip"].setChecked(True)
@@ -79,9 +83,14 @@ def test_redaction_preview_shows_enough_to_judge(qtbot: QtBot, tmp_path: Path) -
     qtbot.waitUntil(lambda: wizard.hits.topLevelItemCount() > 0, timeout=20000)
     items = [wizard.hits.topLevelItem(i).child(j) for i in range(wizard.hits.topLevelItemCount())
              for j in range(wizard.hits.topLevelItem(i).childCount())]
+    # an address (chosen to be replaced, not a secret): in full, with its line
     ip = next(item for item in items if "192." in item.text(0))
-    assert "192.•••0.17" in ip.text(0) and "192.168.40.17" not in ip.text(0)
-    assert "db login failed from 192.•••0.17 for user" in ip.text(3)
+    assert ip.text(0) == "ipv4: 192.168.40.17"
+    assert "db login failed from 192.168.40.17 for user" in ip.text(3)
+    # a secret: only its ends, in its line
+    secret = next(item for item in items if "Hunt" in item.text(0))
+    assert SECRET not in secret.text(0) + secret.text(3)
+    assert "Hunt•••yzzy" in secret.text(0) and "retry with password=" in secret.text(3)
 
 
 def test_report_page_renders_on_entry_with_separated_links(qtbot: QtBot) -> None:
