@@ -103,3 +103,13 @@ def test_report_page_renders_on_entry_with_separated_links(qtbot: QtBot) -> None
     qtbot.waitUntil(lambda: "Checkout fails" in wizard.report.toPlainText(), timeout=60000)
     text = wizard.report.toPlainText()
     assert "Summary · " in text and "SummaryFindings" not in text.replace(" ", "")
+
+
+def test_report_head_facts_are_separated(qtbot: QtBot) -> None:
+    window = _window_with_two_probed_hosts(qtbot)
+    wizard = BundleWizard(window.host_views(), [], parent=window)
+    qtbot.addWidget(wizard)
+    wizard.pages.setCurrentIndex(3)
+    qtbot.waitUntil(lambda: "finding" in wizard.report.toPlainText(), timeout=60000)
+    text = wizard.report.toPlainText()
+    assert "· 2 hosts: web-eu-1, db-eu-1 ·" in text
