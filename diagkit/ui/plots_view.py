@@ -109,12 +109,15 @@ class BinaryRateAxis(pg.AxisItem):
 
     def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
         # round steps in the shown unit (1, 2, 5 MiB/s), not in bytes (95.4, 190.7 MiB/s)
-        _unit, factor = rate_unit(max(abs(minVal), abs(maxVal)))
+        # one unit per draw, from the visible range: the ticks and the title must agree
+        self._range_unit = rate_unit(max(abs(minVal), abs(maxVal)))
+        factor = self._range_unit[1]
         return [(spacing * factor, offset * factor)
                 for spacing, offset in super().tickSpacing(minVal / factor, maxVal / factor, size)]
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        unit, factor = rate_unit(max((abs(v) for v in values), default=0.0))
+        unit, factor = getattr(self, "_range_unit", None) or rate_unit(
+            max((abs(v) for v in values), default=0.0))
         if unit != self.unit:
             self.unit = unit
             self.setLabel(f"{self.name} ({unit})" if self.name else unit)

@@ -138,3 +138,10 @@ def test_history_time_axis_shows_its_times_after_an_empty_start(qtbot: QtBot, tm
     assert axis.height() >= view.fontMetrics().height()
     ticks = axis.tickStrings([time.time() - 3600, time.time()], 1.0, 1800.0)
     assert all(":" in t for t in ticks)
+
+
+def test_byte_rate_title_and_ticks_agree() -> None:
+    axis = BinaryRateAxis("Net")
+    axis.tickSpacing(0.0, 1024.0, 100)
+    ticks = axis.tickStrings([0.0, 512.0, 819.2], 1.0, 204.8)
+    assert "(KiB/s)" in axis.labelText and ticks[1] == "0.5"
