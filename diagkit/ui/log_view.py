@@ -29,6 +29,7 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QFontDatabase,
+    QFontMetrics,
     QGuiApplication,
     QKeySequence,
     QShortcut,
@@ -368,8 +369,8 @@ class LogView(QWidget):
         self.sig_tree = QTreeWidget()
         self.sig_tree.setHeaderLabels(["Count", "Level", "Recurring message"])
         self.sig_tree.setRootIsDecorated(False)
-        self.sig_tree.setColumnWidth(0, 52)
-        self.sig_tree.setColumnWidth(1, 58)
+        self.sig_tree.setColumnWidth(0, 48)
+        self.sig_tree.setColumnWidth(1, 54)
         # "ERROR: could…" said nothing: keep both ends of a long template (the full text is in
         # the tooltip).
         self.sig_tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
@@ -402,7 +403,7 @@ class LogView(QWidget):
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(right)
         main.addWidget(sig_box)
-        main.setSizes([680, 360])  # the recurring messages need room to be read
+        main.setSizes([730, 290])  # messages first; the recurring ones still readable
         main.setStretchFactor(0, 1)
 
         layout = QVBoxLayout(self)
@@ -475,9 +476,12 @@ class LogView(QWidget):
 
     def _size_columns(self) -> None:
         self._sized = True
-        widths = (175, 60, 95, 130)
+        # Time fits "2026-03-01 08:00:00.000" in the monospace font; the rest stays narrow so
+        # Message keeps most of the width.
+        time_width = QFontMetrics(self.table.font()).horizontalAdvance("0000-00-00 00:00:00.000")
+        widths = (time_width + 14, 52, 90, 120)
         if self.model.show_file:
-            widths = (120, *widths)
+            widths = (110, *widths)
         for column, width in enumerate(widths):
             self.table.setColumnWidth(column, width)
 
