@@ -216,3 +216,26 @@ def test_bug_report_wizard(qtbot: QtBot, window) -> None:
         problems += [f"wizard page {page}: {p}" for p in layout_problems(wizard)]
     wizard.reject()
     assert not problems, "\n".join(problems)
+
+
+def test_dialogs(qtbot: QtBot, window) -> None:
+    from diagkit.ui.host_dialog import HostDialog
+
+    problems = []
+    dialog = HostDialog(window.store, window.store.get("db-eu-1"), parent=window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _settle(qtbot)
+    problems += [f"host dialog: {p}" for p in layout_problems(dialog)]
+    dialog.reject()
+    window.open_kb()
+    qtbot.waitUntil(lambda: window.kb_view.results.count() > 0, timeout=20000)
+    window.kb_view.results.setCurrentRow(0)
+    qtbot.waitUntil(lambda: window.kb_view.current is not None, timeout=10000)
+    editor = window.kb_view.edit_article()
+    qtbot.addWidget(editor)
+    editor.show()
+    _settle(qtbot)
+    problems += [f"article editor: {p}" for p in layout_problems(editor)]
+    editor.reject()
+    assert not problems, "\n".join(problems)
