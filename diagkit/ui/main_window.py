@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,19 +25,25 @@ from PySide6.QtWidgets import (
 )
 
 from diagkit import __version__, credentials
+from diagkit.connection import DISCONNECTED, LOST, ConnectionState
 from diagkit.errors import DiagkitError
 from diagkit.hosts import LOCAL_NAME, HostStore
 from diagkit.session import LOCAL, HostRef, resolve
+from diagkit.ui.connection_model import ConnectionModel
 from diagkit.ui.host_view import CONNECTED, CONNECTING, ERROR, HostView
+from diagkit.ui.inline import ElidedLabel
 from diagkit.ui.log_view import LogView
 from diagkit.ui.workers import cancel_all_and_wait
+from diagkit.workspace import Workspace, kb_ready
 
 if TYPE_CHECKING:
+    from diagkit.kb.match import KnownErrorMatcher
     from diagkit.store.contract import SampleStore, Store
 
 ROLE_NAME = Qt.ItemDataRole.UserRole
 ROLE_SEARCH = Qt.ItemDataRole.UserRole + 1
-STATUS_COLOURS = {ERROR: QColor("#d32f2f"), CONNECTED: QColor("#2e7d32"), CONNECTING: QColor("#1e88e5")}
+STATUS_COLOURS = {ERROR: QColor("#d32f2f"), CONNECTED: QColor("#2e7d32"), CONNECTING: QColor("#1e88e5"),
+                  LOST: QColor("#e65100")}
 DOCK_MIN_WIDTH = 200  # px: a host name and its status side by side
 DOCK_DEFAULT_WIDTH = 260
 
@@ -69,18 +74,6 @@ def settings() -> QSettings:
     return QSettings(str(path), QSettings.Format.IniFormat)
 
 
-_KB_READY = threading.Lock()
-
-
-def _kb_ready(store: Store) -> Store:
-    """``diagkit.kb.open_kb`` (starter articles on first use), one worker at a time: the KB tab
-    and the known-issue loader may both be first."""
-    from diagkit.kb import open_kb
-
-    with _KB_READY:
-        return open_kb(store)
-
-
 class _Notices(QObject):
     """Carries a line from any thread (a connection reading a password) to the status bar."""
 
@@ -95,16 +88,16 @@ class MainWindow(QMainWindow):
         self.resize(1280, 820)
         self.store = store or HostStore()
         self._items: dict[str, QTreeWidgetItem] = {}
-        self._status: dict[str, tuple[str, str | None]] = {}
+        # The one connection state per host that the host list, the tabs and Fleet follow.
+        self.connections = ConnectionModel(parent=self)
+        self.connections.changed.connect(self._show_host_state)
         self.report_records: list = []  # log records set aside for the bug report
-        self._case_store: Store | None = None
-        self._case_store_path: Path | None = case_store_path
+        # The stores, the active case and the known-issue matcher (Qt-free, shared with the CLI)
+        self.workspace = Workspace(case_store_path=case_store_path, lazy=True)
         self.kb_view: QWidget | None = None  # Knowledge base tab (kept when closed; reopens as left)
         self.metrics_view: QWidget | None = None
         self.fleet_view: QWidget | None = None  # Fleet tab: watching many hosts (issue 7)
         self.history_view: QWidget | None = None  # Monitoring history tab
-        self._samples: SampleStore | None = None  # the monitoring history, on first watch
-        self.known_matcher: object | None = None  # diagkit.kb.match.KnownErrorMatcher, once loaded
         self._matcher_loading = False
         self.setAcceptDrops(True)
 
@@ -130,6 +123,7 @@ class MainWindow(QMainWindow):
         self.search = QLineEdit(placeholderText="Filter hosts (name, address, tag)")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._filter)
+        self.search.returnPressed.connect(self._open_single_match)
         self.host_tree = QTreeWidget()
         self.host_tree.setObjectName("hosts")
         self.host_tree.setHeaderLabels(["Host", "Status"])
@@ -176,7 +170,9 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setStatusTip(tip)
-        action.triggered.connect(slot)
+        # triggered(bool) would hand its `checked` flag to slots with optional arguments
+        # (open_fleet(hosts=False) crashed): menu items and shortcuts call the slot bare.
+        action.triggered.connect(lambda _checked=False, slot=slot: slot())
         self.addAction(action)
         return action
 
@@ -186,6 +182,8 @@ class MainWindow(QMainWindow):
         self.act_remove = self._action("&Remove host", self.remove_selected, QKeySequence.StandardKey.Delete)
         self.act_import = self._action("&Import from ~/.ssh/config…", self.import_ssh_config)
         self.act_open = self._action("&Open selected host", self.open_selected, "Ctrl+O")
+        self.act_reconnect = self._action("Re&connect", self.reconnect_selected,
+                                          tip="Connect to the selected host again")
         self.act_refresh = self._action("&Refresh all probes", self._refresh_current, "F5")
         self.act_close = self._action("&Close tab", lambda: self.close_tab(self.tabs.currentIndex()),
                                       "Ctrl+W")
@@ -215,7 +213,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_quit)
         host_menu = self.menuBar().addMenu("&Host")
         for action in (self.act_add, self.act_edit, self.act_remove, None, self.act_open,
-                       self.act_refresh, self.act_close):
+                       self.act_reconnect, self.act_refresh, self.act_close):
             host_menu.addSeparator() if action is None else host_menu.addAction(action)
         self.act_kb = self._action("&Knowledge base", self.open_kb, "Ctrl+Shift+K",
                                    "Search and write knowledge-base articles")
@@ -242,6 +240,8 @@ class MainWindow(QMainWindow):
     def _host_menu(self, pos: QPoint) -> None:
         name = self.selected_name()
         menu = QMenu(self)
+        if name and self.connections.get(name).reconnectable:
+            menu.addAction(self.act_reconnect)
         if name:
             menu.addAction(self.act_open)
             menu.addAction(self.act_watch)
@@ -293,8 +293,7 @@ class MainWindow(QMainWindow):
             self._items[host.name] = item
         self.host_tree.expandAll()
         for name in self._items:
-            status, error = self._status.get(name, ("disconnected", None))
-            self.set_host_status(name, status, error)
+            self._show_host_state(self.connections.get(name))
         self._filter(self.search.text())
 
     def selected_name(self) -> str | None:
@@ -314,16 +313,51 @@ class MainWindow(QMainWindow):
                 top.setHidden(bool(needle) and needle not in str(top.data(0, ROLE_SEARCH)).lower())
 
     def set_host_status(self, name: str, status: str, error: str | None = None) -> None:
-        self._status[name] = (status, error)
-        item = self._items.get(name)
+        """A host tab reports its connection: recorded as the host's one state, which the
+        host list (and Fleet) follow through :attr:`connections`."""
+        self.connections.set(name, status, error, source="tab")
+
+    def _show_host_state(self, state: ConnectionState) -> None:
+        item = self._items.get(state.host)
         if item is None:
             return
-        item.setText(1, status if status != "disconnected" else "")
-        item.setToolTip(1, error or status)
-        colour = STATUS_COLOURS.get(status)
+        item.setText(1, state.status if state.status != DISCONNECTED else "")
+        item.setToolTip(1, state.message or state.status)
+        colour = STATUS_COLOURS.get(state.status)
         item.setForeground(1, QBrush(colour) if colour else QBrush())
-        if status == ERROR and error:
-            self.statusBar().showMessage(f"{name}: {error}", 15000)
+        if state.status in (ERROR, LOST) and state.message:
+            self.statusBar().showMessage(f"{state.host}: {state.message}", 15000)
+
+    def reconnect_selected(self) -> None:
+        name = self.selected_name()
+        view = self.open_host(name, connect=False) if name else None
+        if view is not None:
+            view.reconnect()
+
+    def _fleet_saw(self, host: str, kind: str, message: str) -> None:
+        """The Fleet watcher's own connection to ``host`` went down or came up."""
+        view = next((v for v in self.host_views() if v.ref.label == host), None)
+        if view is not None:
+            if kind == "down":
+                view.check_connection()  # the tab's own keepalive decides, now
+            return
+        state = self.connections.get(host)
+        if kind == "down":
+            self.connections.set(host, LOST, message, source="fleet")
+        elif state.status == LOST and state.source == "fleet":
+            self.connections.set(host, DISCONNECTED, source="fleet")
+
+    def _open_single_match(self) -> None:
+        """Enter in the host filter: one host left visible -> open it; several -> go to the
+        list, on the first of them."""
+        visible = [item for item in self._items.values() if not item.isHidden()
+                   and (item.parent() is None or not item.parent().isHidden())]
+        if len(visible) == 1:
+            self.host_tree.setCurrentItem(visible[0])
+            self.open_host(str(visible[0].data(0, ROLE_NAME)))
+        elif visible:
+            self.host_tree.setCurrentItem(visible[0])
+            self.host_tree.setFocus()
 
     def _focus_search(self) -> None:
         self.search.setFocus()
@@ -625,6 +659,8 @@ class MainWindow(QMainWindow):
         view = self.tabs.currentWidget()
         if isinstance(view, HostView):
             view.views.setCurrentIndex(index)
+            if view.views.currentWidget() is view.console:
+                view.console.command_edit.setFocus()  # Ctrl+3: ready to type a command
 
     def _about(self) -> None:
         from diagkit import config
@@ -637,44 +673,28 @@ class MainWindow(QMainWindow):
 
     # --- cases (one case store per window, shared by the Cases, KB and Metrics tabs) ---------
 
+    @property
+    def known_matcher(self) -> KnownErrorMatcher | None:
+        """The known-issue matcher, once loaded (the workspace's)."""
+        return self.workspace.matcher
+
     def store_description(self) -> str:
         """Where this window's cases, KB and history live (a path or the team store's URL)."""
-        from diagkit.store.select import describe
-
-        if self._case_store_path is not None:
-            return str(self._case_store_path)
-        try:
-            return describe()
-        except DiagkitError as exc:
-            return f"not usable ({exc})"
+        return self.workspace.describe()
 
     def _show_store_in_use(self) -> None:
-        from diagkit.store.select import configured_url
-
-        team = self._case_store_path is None and configured_url() is not None
-        self.store_label = QLabel(f"{'Team store' if team else 'Store'}: "
+        team = self.workspace.is_team_store
+        self.store_label = ElidedLabel(f"{'Team store' if team else 'Store'}: "
                                   f"{self.store_description()}")
         self.store_label.setObjectName("store-label")
         self.statusBar().addPermanentWidget(self.store_label)
 
     def case_store(self) -> Store:
-        """The window's case/KB database, opened on first use: the configured store
-        (:func:`diagkit.store.select.open_store`: the team's PostgreSQL or the local
-        ``config.data_dir()/diagkit.db``), or the SQLite file ``case_store_path`` (tests).
-
-        Every view of this window shares it (one connection, thread-safe; writes are serialized
-        by the store). Raises :class:`diagkit.store.StoreError` when it cannot be opened.
-        """
-        if self._case_store is None:
-            if self._case_store_path is not None:
-                from diagkit.store.sqlite import SqliteStore
-
-                self._case_store = SqliteStore(self._case_store_path)
-            else:
-                from diagkit.store.select import open_store
-
-                self._case_store = open_store(lazy=True)  # connects in the first worker
-        return self._case_store
+        """The window's case/KB database (:meth:`diagkit.workspace.Workspace.store`), opened
+        on first use: the configured store (a team store connects in the first worker), or
+        the SQLite file ``case_store_path`` (tests). Every view of this window shares it.
+        Raises :class:`diagkit.errors.StoreError` when it cannot be opened."""
+        return self.workspace.store()
 
     # --- knowledge base, metrics, known issues ------------------------------------------------
 
@@ -694,7 +714,7 @@ class MainWindow(QMainWindow):
             except DiagkitError as exc:
                 self.statusBar().showMessage(str(exc))
                 return None
-            self.kb_view = KbView(store, prepare=_kb_ready)
+            self.kb_view = KbView(store, prepare=kb_ready)
             self.kb_view.changed.connect(self.reload_known_issues)
             self.kb_view.use_requested.connect(self._article_to_case)
         self._show_tab(self.kb_view, "Knowledge base")
@@ -733,7 +753,8 @@ class MainWindow(QMainWindow):
                 samples=samples, notify=tray_notifier(self),
                 tracker=AlertTracker(thresholds, groups=groups),
                 candidates=lambda: [LOCAL_NAME] + [h.name for h in self.store.load()],
-                journal=self._active_case_target)
+                journal=self._active_case_target, connections=self.connections)
+            self.fleet_view.host_event.connect(self._fleet_saw)
             self.fleet_view.open_host_requested.connect(lambda name: self.open_host(name))
             self.fleet_view.history_requested.connect(self._show_history)
         if hosts is not None:
@@ -745,30 +766,15 @@ class MainWindow(QMainWindow):
     def sample_store(self) -> SampleStore | None:
         """The monitoring history (the team store's, or ``data_dir()/history.db``), opened on
         first use; None (with the reason in the status bar) when it cannot be opened."""
-        if self._samples is None:
-            from diagkit.store.select import open_samples
-
-            try:
-                self._samples = open_samples(lazy=True)
-            except DiagkitError as exc:
-                self.statusBar().showMessage(str(exc))
-                return None
-        return self._samples
+        try:
+            return self.workspace.samples()
+        except DiagkitError as exc:
+            self.statusBar().showMessage(str(exc))
+            return None
 
     def _forecasts_for(self, host: str) -> list:
         """Forecast findings from the monitoring history (worker thread; [] without history)."""
-        from diagkit import config
-        from diagkit.monitor.recorder import forecasts_from_history
-        from diagkit.store.select import configured_url, open_samples
-        from diagkit.store.sqlite.samples import DB_NAME
-
-        samples = self._samples
-        if samples is not None:
-            return forecasts_from_history(samples, host)
-        if configured_url() is None and not (config.data_dir() / DB_NAME).exists():
-            return []  # never watched: do not create an empty history just to look
-        with open_samples() as own:  # no GUI calls here: this runs in a worker
-            return forecasts_from_history(own, host)
+        return self.workspace.forecasts_for(host)
 
     def open_history(self) -> QWidget | None:
         if self.history_view is None:
@@ -822,19 +828,18 @@ class MainWindow(QMainWindow):
 
     def reload_known_issues(self) -> None:
         """Load the articles' match rules again (in a worker) and give them to every view."""
-        from diagkit.kb.match import load_matcher
         from diagkit.ui.workers import run_in_background
 
         try:
-            store = self.case_store()
+            self.case_store()
         except DiagkitError as exc:
             self.statusBar().showMessage(str(exc))
             return
         self._matcher_loading = True
 
-        def done(matcher: object) -> None:
+        def done(matcher: KnownErrorMatcher) -> None:
             self._matcher_loading = False
-            self.known_matcher = matcher
+            self.workspace.matcher = matcher
             for host in self.host_views():
                 host.dashboard.set_matcher(matcher)
             for logs in self.log_views():
@@ -844,7 +849,7 @@ class MainWindow(QMainWindow):
             self._matcher_loading = False
             self.statusBar().showMessage(f"Known issues are not checked: {error}", 15000)
 
-        run_in_background(lambda: load_matcher(_kb_ready(store)), on_done=done, on_error=failed,
+        run_in_background(self.workspace.read_matcher, on_done=done, on_error=failed,
                           owner=self)
 
     def _give_matcher(self, view: QWidget) -> None:
@@ -861,7 +866,6 @@ class MainWindow(QMainWindow):
 
         from diagkit.ui.cases_view import CasesView
 
-        self._case_desk = None
         self.cases_view = CasesView(self.case_desk, parent=self)
         self.cases_view.active_requested.connect(self.set_active_case)
         self.cases_view.cases_changed.connect(self.refresh_active_cases)
@@ -892,18 +896,19 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.active_combo)
         self.addToolBar(toolbar)
         self.case_toolbar = toolbar
-        self.active_label = QLabel()
+        self.active_label = ElidedLabel()
         self.active_label.setObjectName("active-case-label")
         self.statusBar().addPermanentWidget(self.active_label)
         self.refresh_active_cases()
 
     def case_desk(self):  # -> CaseDesk, imported lazily (the core stays unloaded until used)
         """The window's :class:`diagkit.cases.desk.CaseDesk` on :meth:`case_store`."""
-        if self._case_desk is None:
-            from diagkit.cases.desk import CaseDesk
+        return self.workspace.desk()
 
-            self._case_desk = CaseDesk(self.case_store())
-        return self._case_desk
+    def set_engineer(self, name: str | None) -> None:
+        """The engineer's name was set (first-run prompt): sign from now on with it."""
+        if name and self._case_desk is not None:
+            self._case_desk.engineer = name
 
     def show_cases(self) -> None:
         self._hide_welcome()
@@ -911,32 +916,24 @@ class MainWindow(QMainWindow):
 
     def refresh_active_cases(self) -> None:
         """Fill the active-case selector with the open cases (read in a worker)."""
-        from diagkit.cases import active
-        from diagkit.ui.cases_view import OPEN_STATUSES
         from diagkit.ui.workers import run_in_background
 
         try:
-            store = self.case_store()
-            current = active.active_case()
+            self.case_store()
+            current = self.workspace.saved_active_case()
         except DiagkitError as exc:
             self.active_label.setText(str(exc))
             return
 
         def job() -> list:
-            cases = store.list_cases(status=OPEN_STATUSES)
-            if current is not None and all(c.id != current for c in cases):
-                try:
-                    cases.append(store.get_case(current))  # a resolved case may still be active
-                except DiagkitError:
-                    pass
-            return cases
+            return self.workspace.open_cases(including=current)
 
         def done(cases: list) -> None:
             nonlocal current
             # The engineer may have chosen another case while the list was read: the saved
             # choice (a small settings file) is the truth, not the one seen at the start.
             try:
-                current = active.active_case()
+                current = self.workspace.saved_active_case()
             except DiagkitError:
                 pass
             self.active_combo.blockSignals(True)
@@ -948,6 +945,7 @@ class MainWindow(QMainWindow):
                 self.active_combo.addItem(f"#{current}", current)
             self.active_combo.setCurrentIndex(max(0, self.active_combo.findData(current)))
             self.active_combo.blockSignals(False)
+            self.workspace.active_case = self.active_combo.currentData()
             self._show_active()
 
         run_in_background(job, on_done=done,
@@ -962,10 +960,8 @@ class MainWindow(QMainWindow):
         self._active_chosen(self.active_combo.currentIndex())
 
     def _active_chosen(self, _index: int) -> None:
-        from diagkit.cases import active
-
         try:
-            active.set_active_case(self.active_combo.currentData())
+            self.workspace.choose_case(self.active_combo.currentData())
         except DiagkitError as exc:
             self.statusBar().showMessage(f"The active case was not saved: {exc}", 15000)
         self._show_active()
@@ -976,8 +972,7 @@ class MainWindow(QMainWindow):
                                   if case_id is not None else "No active case")
 
     def _active_case_target(self) -> tuple[object, int] | None:
-        case_id = self.active_combo.currentData()
-        return (self.case_desk(), int(case_id)) if case_id is not None else None
+        return self.workspace.active_target()
 
     def _case_journaled(self, entry: object) -> None:
         shown = self.cases_view.detail.case
@@ -1069,10 +1064,5 @@ class MainWindow(QMainWindow):
         if self.fleet_view is not None:
             self.fleet_view.stop()
         cancel_all_and_wait(8000)
-        if self._samples is not None:
-            self._samples.close()
-            self._samples = None
-        if self._case_store is not None:
-            self._case_store.close()
-            self._case_store = None
+        self.workspace.close()
         super().closeEvent(event)
