@@ -907,8 +907,8 @@ class MainWindow(QMainWindow):
 
     def set_engineer(self, name: str | None) -> None:
         """The engineer's name was set (first-run prompt): sign from now on with it."""
-        if name and self._case_desk is not None:
-            self._case_desk.engineer = name
+        if name:
+            self.workspace.set_engineer(name)
 
     def show_cases(self) -> None:
         self._hide_welcome()
