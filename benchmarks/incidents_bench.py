@@ -128,8 +128,13 @@ def main() -> None:
           f"{len(incidents)} incident(s)")
     for inc in incidents:
         print(f"  {inc['start']} .. {inc['end']}  {inc['hosts']}  {inc['summary']}")
-    found = [i for i in incidents
-             if abs(datetime.fromisoformat(i["start"]).timestamp() - burst) <= 300]
+    def start_of(inc: dict) -> float:
+        start = datetime.fromisoformat(inc["start"])
+        if args.kind == "syslog":  # year-less lines: diagkit takes the year from the mtime
+            start = start.replace(year=datetime.fromtimestamp(burst, UTC).year)
+        return start.timestamp()
+
+    found = [i for i in incidents if abs(start_of(i) - burst) <= 300]
     when = datetime.fromtimestamp(burst, UTC).isoformat()
     print(f"injected burst at {when}: {'FOUND' if found else 'MISSED'}")
     share = rss / size
