@@ -902,6 +902,25 @@ class SshTransport(ContextManagerMixin):
     def is_active(self) -> bool:
         return not self._closed and self._transport.is_active()
 
+    def open_shell_channel(self, term: str, cols: int, rows: int) -> paramiko.Channel:
+        """A session channel with a PTY of ``cols`` x ``rows`` running the login shell, for
+        :class:`diagkit.transport.shell.SshShell` (the interactive terminal). It shares this
+        connection; errors leave as :mod:`diagkit.errors` types like every other call here."""
+        chan = self._open_channel()
+        try:
+            with self._boundary("{host} refused an interactive shell ({exc}). Check the "
+                                "account's shell and that the server allows a PTY (PermitTTY)."):
+                chan.get_pty(term=term, width=cols, height=rows)
+                chan.invoke_shell()
+        except BaseException:
+            chan.close()
+            raise
+        return chan
+
+    def lost(self, detail: object) -> ConnectionLost:
+        """The error for this connection having dropped (``detail``: what noticed it)."""
+        return self._lost(detail)
+
 
 _CHANNEL_REFUSED = ("{host} refused to open a session channel ({exc}). The server may limit "
                     "sessions (MaxSessions); run fewer commands at once.")
