@@ -306,14 +306,15 @@ class SshShell(_Session):
             return
         # The exit status may trail the end of output; a connection that went away shows as an
         # inactive transport, which paramiko may mark a moment after closing its channels.
+        # (paramiko's exit_status_ready() is also true for a channel closed without a status:
+        # only a status the server sent is not -1.)
         deadline = time.monotonic() + 1.0
-        while (self._transport.is_active and not self._chan.exit_status_ready()
+        while (self._transport.is_active and self._chan.exit_status == -1
                and time.monotonic() < deadline):
             time.sleep(0.02)
-        if self._chan.exit_status_ready():
-            status = self._chan.recv_exit_status()
-            known = None if status == -1 else status
-            self._finish(ShellEnd(EXITED, _exited(known), known))
+        if self._chan.exit_status != -1:
+            status = self._chan.exit_status
+            self._finish(ShellEnd(EXITED, _exited(status), status))
             return
         if self._transport.is_active:
             self._finish(ShellEnd(EXITED, "The server closed the shell's channel."))
