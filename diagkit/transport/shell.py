@@ -28,7 +28,6 @@ import pwd
 import queue
 import select
 import signal
-import socket
 import struct
 import subprocess
 import termios
@@ -293,7 +292,7 @@ class SshShell(_Session):
         while True:
             try:
                 data = self._chan.recv(_READ_BLOCK)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except (OSError, EOFError, paramiko.SSHException) as exc:
                 problem = exc

@@ -586,7 +586,7 @@ class TerminalWidget(QWidget):
         self.send.emit(data)
         event.accept()
 
-    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: A002 - Qt's name
+    def focusNextPrevChild(self, next: bool) -> bool:  # Tab belongs to the shell
         return False
 
 
