@@ -38,6 +38,12 @@ Line = StaticDefaultDict[int, Char]
 class TerminalScreen(pyte.HistoryScreen):
     """A pyte screen with scrollback, the alternate screen and replies; see the module doc."""
 
+    # HistoryScreen wraps every event in before/after hooks that page its buffer back to the
+    # bottom and derive the cursor's visibility; with no paging here both are no-ops (the
+    # cursor follows DECTCEM in Screen.set_mode itself), and the wrapper made parsing six
+    # times slower. The C attribute lookup again:
+    __getattribute__ = object.__getattribute__
+
     def __init__(self, columns: int, lines: int, *, history: int = SCROLLBACK_LINES,
                  reply: Callable[[str], None] | None = None) -> None:
         self.reply = reply
@@ -133,3 +139,24 @@ class TerminalScreen(pyte.HistoryScreen):
             end = c1 + 1 if number == l1 else None
             rows.append(self.text_of(self.line_at(number), start, end))
         return "\n".join(rows)
+
+
+def _ignoring_private(name: str) -> Callable[..., None]:
+    base = getattr(pyte.HistoryScreen, name)
+
+    def handler(self: TerminalScreen, *params: int, private: bool = False, **_: Any) -> None:
+        if not private:
+            base(self, *params)
+
+    handler.__name__ = name
+    handler.__doc__ = f"pyte's {name}; its private (``CSI ? ...``) variants are ignored."
+    return handler
+
+
+# pyte's parser passes ``private=True`` to every CSI handler when the sequence starts with "?",
+# and most handlers take no such argument: ``CSI ? 4 m`` (which vim may send) raised TypeError
+# and killed the parser. xterm ignores private variants it does not know; so do these.
+for _name in sorted({name for name in pyte.Stream.csi.values()
+                     if name not in ("set_mode", "reset_mode", "erase_in_display",
+                                     "erase_in_line", "report_device_attributes")}):
+    setattr(TerminalScreen, _name, _ignoring_private(_name))

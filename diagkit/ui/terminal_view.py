@@ -6,7 +6,7 @@ Three parts, top to bottom:
   or on this machine; its reader thread hands bytes to a bounded queue here (a program that
   prints faster than we can draw is slowed down by the PTY, not buffered without end);
 * the emulator (:class:`~diagkit.ui.terminal_screen.TerminalScreen`, pyte), fed on the GUI
-  thread in slices of :data:`_FEED_BUDGET` bytes so a flood of output never freezes the window;
+  thread in slices of :data:`_FEED_SECONDS` at a time so a flood of output never freezes the window;
 * :class:`TerminalWidget`, which paints the screen cell by cell (only the rows that changed),
   turns keys into the bytes a terminal sends, and does scrollback, selection, copy and paste.
 
@@ -18,8 +18,11 @@ Reconnect; "Send selection to case" journals the selected text, secrets masked, 
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
+import re
 import threading
+import time
 from collections.abc import Callable
 
 import pyte
@@ -64,11 +67,17 @@ from diagkit.ui.terminal_screen import (
 )
 from diagkit.ui.workers import Worker, run_in_background
 
-#: Bytes parsed per turn of the event loop before the window gets to repaint and take input.
-_FEED_BUDGET = 64 * 1024
-#: Chunks waiting between the reader thread and the GUI; beyond this the reader waits.
-_INBOX_CHUNKS = 256
+#: Parsing time per turn of the event loop before the window gets to repaint and take input
+#: (pyte parses some 100 KiB/s to a few MiB/s, so a flood is fed in slices of this long).
+_FEED_SECONDS = 0.03
+_FEED_SLICE = 4096
+#: Chunks waiting between the reader thread and the GUI; beyond this the reader waits, and the
+#: program's writes block on its PTY: a flood is slowed down, not buffered without end (so
+#: Ctrl+C shows its effect soon).
+_INBOX_CHUNKS = 16
 _WHEEL_LINES = 3
+_XTERM_GT_SGR = re.compile(rb"\x1b\[>[0-9;]*m")
+log = logging.getLogger(__name__)
 
 # xterm's palette for the sixteen named colours (pyte calls yellow "brown").
 _NAMED = {
@@ -243,7 +252,17 @@ class TerminalWidget(QWidget):
         """Parse program output and repaint what changed."""
         pushed = self.screen.pushed
         old_cursor = self._cursor_row
-        self.stream.feed(data)
+        if b"\x1b[>" in data:
+            # xterm's "CSI > Pp ; Pv m" (modifyOtherKeys, sent by vim) reaches pyte as plain SGR
+            # and would turn on underline; xterm-only settings we do not emulate.
+            data = _XTERM_GT_SGR.sub(b"", data)
+        try:
+            self.stream.feed(data)
+        except Exception:  # an emulator bug must not kill the terminal (logged below)
+            # pyte's parser is a generator: once it raised it is finished. Log, start a fresh
+            # parser on the same screen, and carry on (the rest of this piece is lost).
+            log.exception("terminal emulator failed on %d bytes of output", len(data))
+            self.stream = pyte.ByteStream(self.screen)
         moved = self.screen.pushed - pushed
         if self.scroll and moved:
             # Reading history: keep the same lines in view while new ones arrive below.
@@ -615,6 +634,7 @@ class TerminalView(QWidget):
         self._inbox: queue.Queue[bytes] = queue.Queue(_INBOX_CHUNKS)
         self._stop_feed = threading.Event()
         self._drain_pending = False
+        self._held = b""  # the rest of a chunk being fed slice by slice
 
         self.term = TerminalWidget()
         self.term.send.connect(self._send)
@@ -725,6 +745,7 @@ class TerminalView(QWidget):
         self._stop_feed = stop
         inbox: queue.Queue[bytes] = queue.Queue(_INBOX_CHUNKS)
         self._inbox = inbox
+        self._held = b""
         bridge = self._bridge
         holder: list[ShellSession] = []
 
@@ -825,17 +846,19 @@ class TerminalView(QWidget):
             self.session.resize(cols, rows)
 
     def _drain(self, all_of_it: bool = False) -> None:
-        """Feed queued output to the emulator, a budget at a time; reschedule for the rest."""
+        """Feed queued output to the emulator for up to :data:`_FEED_SECONDS`; the rest is
+        fed on the next turn of the event loop."""
         self._drain_pending = False
-        taken = 0
-        while all_of_it or taken < _FEED_BUDGET:
-            try:
-                data = self._inbox.get_nowait()
-            except queue.Empty:
-                return
-            taken += len(data)
-            self.term.feed(data)
-        if not self._inbox.empty() and not self._drain_pending:
+        deadline = time.monotonic() + _FEED_SECONDS
+        while all_of_it or time.monotonic() < deadline:
+            if not self._held:
+                try:
+                    self._held = self._inbox.get_nowait()
+                except queue.Empty:
+                    return
+            piece, self._held = self._held[:_FEED_SLICE], self._held[_FEED_SLICE:]
+            self.term.feed(piece)
+        if not self._drain_pending:
             self._drain_pending = True
             QTimer.singleShot(0, self._drain)
 

@@ -155,6 +155,17 @@ def test_colours_are_cells_and_pixels(qtbot: QtBot, local_term: TerminalView) ->
     assert reds(4 * term.cell_w, 11 * term.cell_w) == 0
 
 
+def test_private_and_xterm_only_sequences_are_ignored(qtbot: QtBot,
+                                                     local_term: TerminalView) -> None:
+    # vim sends some of these; pyte used to die on "CSI ? 4 m" and underline on "CSI > 4;2 m".
+    type_line(qtbot, local_term, r"printf '\033[?4m\033[>4;2m\033[?1;2Hplain\n'")
+    row = wait_row(qtbot, local_term, "plain")
+    line = local_term.term.visible_line(row)
+    assert line is not None and not line[0].underscore and line[0].fg == "default"
+    type_line(qtbot, local_term, "echo still-alive")
+    wait_row(qtbot, local_term, "still-alive")
+
+
 def test_resize_is_seen_by_stty(qtbot: QtBot, local_term: TerminalView) -> None:
     term = local_term.term
     type_line(qtbot, local_term, "stty size")
