@@ -188,8 +188,14 @@ class HostKeyChanged(HostKeyError):
         known_hosts_file: str,
         line: int | None = None,
         expected_key_type: str = "",
+        key: object = None,
+        revoked: bool = False,
     ) -> None:
         self.port = port
+        # the key the host offers now (opaque; pass it back to trust it once confirmed) and
+        # whether the key itself is marked @revoked (then no replacing is offered at all)
+        self.key = key
+        self.revoked = revoked
         self.key_type = key_type
         self.fingerprint = fingerprint
         self.expected_fingerprint = expected_fingerprint

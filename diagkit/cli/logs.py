@@ -1,4 +1,5 @@
-"""``diagkit logs``: log files offline: filter and print, stats, signatures, histogram.
+"""``diagkit logs``: log files offline: filter and print, stats, signatures, histogram,
+incidents.
 
 ``--json`` output is documented in ``docs/logs-json.md``.
 """
@@ -20,7 +21,7 @@ JSON_SCHEMA_LOG_RECORDS = "diagkit.log-records/1"
 JSON_SCHEMA_LOG_STATS = "diagkit.log-stats/1"
 JSON_SCHEMA_LOG_SIGNATURES = "diagkit.log-signatures/1"
 JSON_SCHEMA_LOG_HISTOGRAM = "diagkit.log-histogram/1"
-LOG_ACTIONS = ("stats", "signatures", "histogram")
+LOG_ACTIONS = ("stats", "signatures", "histogram", "incidents")
 
 
 _FILTERS = frozenset({"show", "stats", "signatures", "histogram"})
@@ -28,7 +29,7 @@ _FILTERS = frozenset({"show", "stats", "signatures", "histogram"})
 # and each action's own --help are built from
 _LOG_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any], frozenset[str]]] = [
     (("--format",), {"metavar": "NAME", "help": "log format (default: detected from the file)"},
-     _FILTERS),
+     _FILTERS | {"incidents"}),
     (("--level",), {"metavar": "LEVEL", "help": "this level and worse (e.g. warning)"}, _FILTERS),
     (("--since",), {"metavar": "T", "help": "from this time: ISO time, '2024-01-02 10:00', "
                                             "'10:00', '-1h', 'yesterday'"}, _FILTERS),
@@ -50,10 +51,11 @@ _LOG_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any], frozenset[str]]] = [
                            "help": "also show N records around each match (one file)"},
      frozenset({"show"})),
     (("--limit",), {"type": int, "default": 0, "metavar": "N",
-                    "help": "at most N records (show) or signatures (signatures)"},
-     frozenset({"show", "signatures"})),
+                    "help": "at most N records (show), signatures (signatures) or incidents "
+                            "(incidents, default 10: the highest scores)"},
+     frozenset({"show", "signatures", "incidents"})),
     (("--json",), {"action": "store_true", "help": "machine-readable (docs/logs-json.md)"},
-     _FILTERS),
+     _FILTERS | {"incidents"}),
     (("--top",), {"type": int, "default": 20, "metavar": "N",
                   "help": "how many signatures (default 20)"}, frozenset({"signatures"})),
     (("--per-record",), {"action": "store_true",
@@ -88,6 +90,18 @@ _LOG_ACTION_HELP = {
          "  diagkit logs signatures /var/log/syslog --top 10\n"
          "  diagkit logs signatures app.log --level error --since yesterday\n"
          "  diagkit logs signatures app.log --json --per-record > sigs.json")),
+    "incidents": (
+        ("Find the windows where the logs change character, against their own baseline: a "
+         "signature far more frequent than usual, signatures never seen before arriving "
+         "together, the error rate jumping; per host and source. One line per incident (start, "
+         "end, hosts, score, a summary such as \"412 × 'Failed password for root from <IP> "
+         "...' on host web1 in 6 min (usual 2/h)\"), then indented the warnings and new "
+         "signatures of the same hosts or sources in the 30 minutes before it. At most --limit "
+         "incidents (default 10), the highest scores, in time order."),
+        ("examples:\n"
+         "  diagkit logs incidents /var/log/syslog\n"
+         "  diagkit logs incidents web1/syslog web2/syslog db1/postgresql.log --json\n"
+         "  diagkit logs incidents /var/log/auth.log --limit 3")),
     "histogram": (
         ("Count the (matching) records per time bucket and draw one bar per bucket: '#' for "
          "records, '!' for those at warning or worse. Records without a timestamp are left out."),
@@ -100,13 +114,15 @@ _LOG_ACTION_HELP = {
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lg = sub.add_parser(
-        "logs", help="inspect log files offline (filter, stats, signatures, histogram)",
+        "logs", help="inspect log files offline (filter, stats, signatures, histogram, "
+                     "incidents)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="diagkit logs FILE... [filters]  |  diagkit logs stats|signatures|histogram "
-                    "FILE... [options]\n\n" + textwrap.fill(_INPUTS, 88)
+        description="diagkit logs FILE... [filters]  |  diagkit logs "
+                    "stats|signatures|histogram|incidents FILE... [options]\n\n" + textwrap.fill(_INPUTS, 88)
                     + "\n\nEach action explains itself: diagkit logs stats --help")
     lg.add_argument("words", nargs="+", metavar="[ACTION] FILE",
-                    help="optional action (stats, signatures, histogram), then files or folders")
+                    help="optional action (stats, signatures, histogram, incidents), then files "
+                         "or folders")
     for flags, kwargs, _ in _LOG_OPTIONS:
         lg.add_argument(*flags, **kwargs)
     lg.set_defaults(handler=_logs)
@@ -195,6 +211,8 @@ def _logs(args: argparse.Namespace, out: TextIO) -> int:
             status = _logs_signatures(logs, query, args, out)
         elif action == "histogram":
             status = _logs_histogram(logs, query, args, out)
+        elif action == "incidents":
+            status = _logs_incidents(logs, query, args, out)
         else:
             status = _logs_show(logs, query, args, out)
         out.flush()  # a closed pipe shows here, not at exit
@@ -371,6 +389,26 @@ def _logs_records(logs: list[Any], query: Any) -> Any:
     if len(logs) == 1:
         return (m.record for m in search(logs[0], query) if not m.is_context)
     return timeline(logs, query)
+
+
+def _logs_incidents(logs: list[Any], query: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit.logs.incidents import Settings, find_incidents, format_text, to_json
+    from diagkit.logs.model import Query
+
+    if query != Query():
+        print("diagkit: 'logs incidents' reads whole logs against their own baseline: filters "
+              "(--level, --since, --grep...) do not apply. Leave them out, or cut the log "
+              "first with 'diagkit logs FILE --since ... > part.log'.", file=sys.stderr)
+        return EXIT_USAGE
+    found = find_incidents(list(logs), settings=Settings(limit=args.limit or 10))
+    for warning in found.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        dump(to_json(found), out)
+    else:
+        for line in format_text(found):
+            print(line, file=out)
+    return EXIT_OK
 
 
 def _logs_signatures(logs: list[Any], query: Any, args: argparse.Namespace, out: TextIO) -> int:

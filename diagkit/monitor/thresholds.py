@@ -370,6 +370,27 @@ class AlertTracker:
                 alert = replace(alert, level=after, peak=max(alert.peak, after))
                 self._active[key] = alert
             changes.append(AlertChange(alert, before))
+        changes += self._vanished(host, when, values)
+        return changes
+
+    def _vanished(self, host: str, when: datetime, values: Mapping[str, float | None]) -> list[AlertChange]:
+        """Clear the alerts of labelled series that this sample no longer has (an unmounted
+        filesystem's ``disk.used:/mnt/x``): nothing will ever bring them back to OK otherwise,
+        and a fleet cell would stay red next to the current value. A series counts as gone only
+        when the sample carries its family (other ``disk.used:`` series), so a sample of other
+        metrics only does not clear it."""
+        families = {m.split(":", 1)[0] for m in values if ":" in m}
+        changes: list[AlertChange] = []
+        for key in [k for k in self._active if k[0] == host]:
+            metric = key[1]
+            if ":" not in metric or metric in values or metric.split(":", 1)[0] not in families:
+                continue
+            alert = self._active.pop(key)
+            self._states.pop(key, None)  # if it comes back, it starts from OK
+            cleared = replace(alert, level=Level.OK, end=when)
+            self._cleared.append(cleared)
+            del self._cleared[:-self.keep_cleared]
+            changes.append(AlertChange(cleared, alert.level))
         return changes
 
     def active(self) -> list[Alert]:

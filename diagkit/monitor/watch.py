@@ -219,6 +219,20 @@ class Watcher:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def retry_now(self, hosts: Sequence[str]) -> None:
+        """Try ``hosts`` now instead of at their next backoff step (a user's Reconnect); a host
+        whose work is running is left to finish it."""
+        now = time.monotonic()
+        wanted = {h for h in hosts if h in self._states}
+        with self._lock:
+            wanted -= self._busy
+            if not wanted or self._stopping.is_set():
+                return
+            self._heap = [(due, h) for due, h in self._heap if h not in wanted]
+            self._heap += [(now, h) for h in wanted]
+            heapq.heapify(self._heap)
+            self._wake.notify_all()
+
     def states(self) -> dict[str, HostState]:
         with self._lock:
             return dict(self._states)

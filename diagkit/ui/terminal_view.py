@@ -700,7 +700,7 @@ class TerminalView(QWidget):
 
     # --- connection ---------------------------------------------------------------------------
 
-    def set_transport(self, transport: Transport | None, reason: str | None = None) -> None:
+    def set_transport(self, transport: Transport | None, *, reason: str | None = None) -> None:
         """Follow the host's connection. ``None`` closes the shell; ``reason`` says it was lost
         (the banner shows it and offers Reconnect). A new transport restarts the shell if the
         tab was in use."""

@@ -124,3 +124,25 @@ def test_a_stuck_host_is_skipped_not_queued():
         wait_for(lambda: rec.samples("slow") >= 1)
         # The ticks it hung through were dropped, not run back to back afterwards.
         assert watcher.states()["slow"].skipped >= 3
+
+
+def test_retry_now_skips_the_backoff_wait() -> None:
+    """Fleet's "Reconnect now": a down host is tried again at once, not after its backoff."""
+    attempts: list[float] = []
+    up = threading.Event()
+
+    def connect(name: str) -> LocalTransport:
+        attempts.append(time.monotonic())
+        if not up.is_set():
+            from diagkit.errors import ConnectionRefused
+
+            raise ConnectionRefused(f"Connection to {name} refused.", host=name)
+        return LocalTransport()
+
+    with Watcher(["flaky"], interval=0.5, connect=connect, backoff=(60.0,)) as watcher:
+        wait_for(lambda: watcher.states()["flaky"].status == "down", 10)
+        assert len(attempts) == 1
+        up.set()
+        watcher.retry_now(["flaky", "not-watched"])
+        wait_for(lambda: watcher.states()["flaky"].status == "up", 10)
+    assert len(attempts) == 2 and attempts[1] - attempts[0] < 30
