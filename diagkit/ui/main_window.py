@@ -656,6 +656,8 @@ class MainWindow(QMainWindow):
             view.views.setCurrentIndex(index)
             if view.views.currentWidget() is view.console:
                 view.console.command_edit.setFocus()  # Ctrl+3: ready to type a command
+            elif view.views.currentWidget() is view.terminal:
+                view.terminal.activate()  # Ctrl+4: the shell starts (once) and takes the keys
 
     def _about(self) -> None:
         from diagkit import config

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QKeyEvent, QWheelEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from diagkit.hosts import HostStore, SavedHost
@@ -324,6 +325,7 @@ def test_send_selection_to_case_is_redacted(qtbot: QtBot, tmp_path: Path) -> Non
     with qtbot.waitSignal(view.session_started, timeout=WAIT):
         win.act_terminal.trigger()  # View > Terminal, Ctrl+4
     assert host.views.currentWidget() is view
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view.term, timeout=3000)
     token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
     type_line(qtbot, view, f"echo GITHUB_TOKEN={token} user=ann")
     row = wait_row(qtbot, view, f"GITHUB_TOKEN={token} user=ann")
