@@ -36,6 +36,7 @@ from PySide6.QtGui import (
     QFont,
     QFontDatabase,
     QFontMetrics,
+    QFontMetricsF,
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
@@ -79,17 +80,18 @@ _WHEEL_LINES = 3
 _XTERM_GT_SGR = re.compile(rb"\x1b\[>[0-9;]*m")
 log = logging.getLogger(__name__)
 
-# xterm's palette for the sixteen named colours (pyte calls yellow "brown").
+# The sixteen named colours (pyte calls yellow "brown"). Not xterm's own: its blue (0,0,238)
+# is unreadable on a dark background (ls colours directories blue); these are VS Code's.
 _NAMED = {
-    "black": (0, 0, 0), "red": (205, 0, 0), "green": (0, 205, 0), "brown": (205, 205, 0),
-    "blue": (0, 0, 238), "magenta": (205, 0, 205), "cyan": (0, 205, 205),
-    "white": (229, 229, 229), "brightblack": (127, 127, 127), "brightred": (255, 0, 0),
-    "brightgreen": (0, 255, 0), "brightbrown": (255, 255, 0), "brightblue": (92, 92, 255),
-    "brightmagenta": (255, 0, 255), "brightcyan": (0, 255, 255),
-    "brightwhite": (255, 255, 255),
+    "black": (0, 0, 0), "red": (205, 49, 49), "green": (13, 188, 121),
+    "brown": (229, 229, 16), "blue": (36, 114, 200), "magenta": (188, 63, 188),
+    "cyan": (17, 168, 205), "white": (229, 229, 229), "brightblack": (102, 102, 102),
+    "brightred": (241, 76, 76), "brightgreen": (35, 209, 139), "brightbrown": (245, 245, 67),
+    "brightblue": (59, 142, 234), "brightmagenta": (214, 112, 214),
+    "brightcyan": (41, 184, 219), "brightwhite": (255, 255, 255),
 }
 _DEFAULT_FG, _DEFAULT_BG = QColor(229, 229, 229), QColor(24, 24, 24)
-_SELECTION_BG = QColor(70, 110, 170)
+_SELECTION_BG, _SELECTION_FG = QColor(70, 110, 170), QColor(255, 255, 255)
 
 # Keys whose bytes do not depend on modifiers (beyond what the table names).
 _CSI_TILDE = {
@@ -205,10 +207,16 @@ class TerminalWidget(QWidget):
     # --- geometry -------------------------------------------------------------------------
 
     def set_font(self, font: QFont) -> None:
+        # Glyphs advance by a fraction of a pixel (7.8 px...), cells are whole pixels: spacing
+        # the letters by the difference keeps a run of text on the grid (else "2020" of one
+        # run ran into the file name of the next after 60 columns).
+        font = QFont(font)
+        advance = QFontMetricsF(font).horizontalAdvance("M")
+        self.cell_w = max(1, round(advance))
+        font.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, self.cell_w - advance)
         self._fonts: dict[tuple[bool, bool, bool, bool], QFont] = {}
         self._font = font
         metrics = QFontMetrics(font)
-        self.cell_w = max(1, metrics.horizontalAdvance("M"))
         self.cell_h = max(1, metrics.height())
         self._ascent = metrics.ascent()
         self.setFont(font)
@@ -386,7 +394,8 @@ class TerminalWidget(QWidget):
             if char.reverse:
                 fg, bg = bg, fg
             if selected:
-                bg = _SELECTION_BG
+                # the text's own colour may be the selection's (blue directories of ls)
+                fg, bg = _SELECTION_FG, _SELECTION_BG
             cell = QRect(x * self.cell_w, y, (end - x) * self.cell_w, self.cell_h)
             if bg != bg_default:
                 painter.fillRect(cell, bg)

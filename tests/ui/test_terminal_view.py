@@ -156,6 +156,19 @@ def test_colours_are_cells_and_pixels(qtbot: QtBot, local_term: TerminalView) ->
     assert reds(4 * term.cell_w, 11 * term.cell_w) == 0
 
 
+def test_text_stays_on_the_cell_grid(qtbot: QtBot, local_term: TerminalView) -> None:
+    # A red run of 80 digits, then plain text: the run must end in cell 79, not where 80 glyph
+    # advances (fractional pixels each: 7.2 px in cells of 7) would take it, over the next run.
+    type_line(qtbot, local_term, r"printf '\033[31m%080d\033[0m#\n' 0")
+    row = wait_row(qtbot, local_term, "0" * 80 + "#")
+    term = local_term.term
+    image = term.grab().toImage()
+    xs = [x for x in range(term.width())
+          for y in range(row * term.cell_h, (row + 1) * term.cell_h)
+          if (c := QColor(image.pixel(x, y))).red() > 150 and c.green() < 90 and c.blue() < 90]
+    assert xs and min(xs) < term.cell_w and max(xs) < 80 * term.cell_w
+
+
 def test_private_and_xterm_only_sequences_are_ignored(qtbot: QtBot,
                                                      local_term: TerminalView) -> None:
     # vim sends some of these; pyte used to die on "CSI ? 4 m" and underline on "CSI > 4;2 m".
