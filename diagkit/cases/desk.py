@@ -50,7 +50,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from diagkit import config
-from diagkit.cases.lifecycle import InvalidTransition, Status, allowed_next, transition
+from diagkit.cases.lifecycle import (
+    CLOSED_STATUSES,
+    InvalidTransition,
+    Status,
+    allowed_next,
+    transition,
+)
+from diagkit.cases.placeholders import require_filled
 from diagkit.cases.sla import (
     BUSINESS_HOURS,
     TWENTY_FOUR_SEVEN,
@@ -64,9 +71,10 @@ from diagkit.cases.sla import (
 )
 from diagkit.cases.triage import CaseSeverity
 from diagkit.cases.triage import triage as _triage
-from diagkit.errors import ConfigError, DiagkitError
+from diagkit.errors import CaseInputError, ConfigError, DiagkitError
 from diagkit.probes.base import Finding, Severity
 from diagkit.store.contract import UPDATABLE_FIELDS, Case, CaseDraft, JournalEntry, Store
+from diagkit.units import human_duration
 
 log = logging.getLogger(__name__)
 
@@ -78,18 +86,26 @@ SLA_FILE = "sla.json"
 CHANNELS = ("clipboard", "eml", "txt", "printed")  # printed: shown by the CLI for copying
 
 
-class CaseInputError(ConfigError):
-    """Input the desk refuses (empty note, CSAT out of range...): a usage problem (exit 2)."""
+#: What to tell an engineer whose name is not set (cases then carry the login name, "root").
+ENGINEER_HINT = ("Your name is not set, so cases, journal entries and customer updates use the "
+                 "login name {login!r}. Set it with: diagkit config set engineer \"Your Name\"")
 
 
-def engineer_name() -> str:
-    """The engineer's name: settings ``"engineer"``, else the login name."""
+def configured_engineer() -> str | None:
+    """The name set with ``diagkit config set engineer`` (or in the app), None if unset."""
     try:
         name = config.load_settings().get("engineer")
     except ConfigError:
-        name = None
-    if isinstance(name, str) and name.strip():
-        return name.strip()
+        return None
+    return name.strip() if isinstance(name, str) and name.strip() else None
+
+
+def engineer_name() -> str:
+    """The engineer's name: settings ``"engineer"``, else the login name (see
+    :data:`ENGINEER_HINT` for what to tell the user then)."""
+    name = configured_engineer()
+    if name:
+        return name
     try:
         return getpass.getuser()
     except (KeyError, OSError, ImportError):  # no login name (containers): still usable
@@ -239,15 +255,8 @@ class CaseSla:
 
 
 def format_duration(amount: timedelta) -> str:
-    """``2d 3h``, ``2h 10m``, ``5m``, ``0m`` (rounded down to the minute; sign dropped)."""
-    minutes = int(abs(amount).total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {mins}m"
-    return f"{mins}m"
+    """An SLA clock's time: :func:`diagkit.units.human_duration` (coarse), sign dropped."""
+    return human_duration(amount, coarse=True)
 
 
 def describe_sla(sla: CaseSla) -> str:
@@ -430,7 +439,12 @@ class CaseDesk:
 
     def record_customer_update(self, case_id: int, draft: Draft, *, channel: str,
                                path: Path | None = None) -> JournalEntry:
-        """Journal a message sent to the customer; the first one stops the first-response clock."""
+        """Journal a message sent to the customer; the first one stops the first-response clock.
+
+        A draft still holding a template placeholder is refused
+        (:class:`~diagkit.cases.updates.UnfilledPlaceholder`): it must not reach the customer.
+        """
+        require_filled(draft)
         if channel not in CHANNELS:
             raise CaseInputError(f"Unknown channel {channel!r}; use one of {', '.join(CHANNELS)}.")
         data: dict[str, Any] = {"update_kind": draft.kind, "subject": draft.subject,
@@ -553,7 +567,7 @@ class CaseDesk:
                           pauses=pauses_from_history(history),
                           stopped_at=case.first_response_at)
         # Time a reopened case sat resolved/closed does not count against resolution.
-        done = status in (Status.RESOLVED, Status.CLOSED)
+        done = status in CLOSED_STATUSES
         resolution = sla_state(
             policy, Clock.RESOLUTION, started=case.created, now=moment,
             pauses=pauses_from_history(history, (Status.WAITING_ON_CUSTOMER, Status.RESOLVED,
@@ -577,5 +591,6 @@ def _check_csat(score: object) -> None:
         raise CaseInputError(f"A CSAT rating is a whole number from 1 to 5, not {score!r}.")
 
 
-__all__ = ["CHANNELS", "CaseDesk", "CaseInputError", "CaseSla", "describe_sla", "engineer_name",
+__all__ = ["CHANNELS", "ENGINEER_HINT", "CaseDesk", "CaseInputError", "CaseSla",
+           "configured_engineer", "describe_sla", "engineer_name",
            "finding_from_dict", "format_duration", "load_policies", "parse_policies"]

@@ -33,6 +33,7 @@ from diagkit.cli import (
     run,
     store,
 )
+from diagkit.cli import config as config_command
 from diagkit.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -40,14 +41,21 @@ from diagkit.cli.common import (
     EXIT_UNREACHABLE,
     EXIT_USAGE,
 )
-from diagkit.errors import ConfigError, DiagkitError, ProbeError, TransportError
+from diagkit.errors import (
+    ConfigError,
+    DiagkitError,
+    ProbeError,
+    StoreUnavailable,
+    TransportError,
+)
 from diagkit.textsafe import escaping
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNREACHABLE", "EXIT_USAGE",
            "build_parser", "main"]
 
 # In the order of ``diagkit --help``.
-GROUPS = (gui, hosts, probes, logs, bundle, cases, kb, metrics, monitor, store, run)
+GROUPS = (gui, hosts, probes, logs, bundle, cases, kb, metrics, monitor, store, run,
+          config_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,12 +124,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     except TransportError as exc:
         print(f"diagkit: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
-    except DiagkitError as exc:
-        from diagkit.store import StoreUnavailable
-
+    except StoreUnavailable as exc:  # the team store's server: unreachable, like a host
         print(f"diagkit: {exc}", file=sys.stderr)
-        # the team store's server: unreachable, like a host
-        return EXIT_UNREACHABLE if isinstance(exc, StoreUnavailable) else EXIT_FAILED
+        return EXIT_UNREACHABLE
+    except DiagkitError as exc:
+        print(f"diagkit: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     finally:
         sys.stderr = real_stderr
     parser.print_help(out)

@@ -288,9 +288,22 @@ class Alert:
         end = self.end or now or datetime.now(UTC)
         return max(0.0, (end - self.start).total_seconds())
 
+    @property
+    def subject(self) -> str:
+        """What the metric is about: the mount, interface or device after the ``:`` of its name
+        (``disk.used:/var`` -> ``/var``; a probe's labels ``net.errors:iface=eth0`` ->
+        ``eth0``); empty for a host-wide metric."""
+        _, _, rest = self.metric.partition(":")
+        if "=" not in rest:
+            return rest
+        return ", ".join(part.partition("=")[2] for part in rest.split(":") if part)
+
     def describe(self) -> str:
         t = self.threshold
-        name = (t.label if t and t.label else self.metric)
+        name = (t.label if t and t.label else self.metric.partition(":")[0])
+        if self.subject:
+            # Two full disks must read as two different alerts, not two identical lines.
+            name = f"{name} on {self.subject}"
         unit = t.unit if t else ""
         state = "cleared" if not self.active else self.level.label
         return (f"{self.host}: {name} {state} (peak {self.peak.label}; min {self.minimum:.4g}, "

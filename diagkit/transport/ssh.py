@@ -824,18 +824,23 @@ class SshTransport(ContextManagerMixin):
         *,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        resume: bool = False,
+        max_bytes: int | None = None,
     ) -> int:
         """SFTP, else ``cat`` over an exec channel; see
         :meth:`diagkit.transport.base.Transport.copy_file`."""
+        options = {"progress": progress, "cancel": cancel, "resume": resume,
+                   "max_bytes": max_bytes}
         with self._slots:
             sftp = self._open_sftp()
             if sftp is not None:
                 try:
-                    return self._copy_sftp(sftp, remote, local, progress, cancel)
+                    return self._copy_sftp(sftp, remote, local, options)
                 finally:
-                    with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
+                    with contextlib.suppress(paramiko.SSHException, paramiko.SFTPError,
+                                             EOFError, OSError):
                         sftp.close()
-        return self._copy_cat(remote, local, progress, cancel)
+        return self._copy_cat(remote, local, options)
 
     def _open_sftp(self) -> paramiko.SFTPClient | None:
         """An SFTP session, or None where the host has no SFTP subsystem (busybox, dropbear)."""
@@ -852,17 +857,18 @@ class SshTransport(ContextManagerMixin):
             return None
 
     def _copy_sftp(self, sftp: paramiko.SFTPClient, remote: str, local: str | os.PathLike[str],
-                   progress: Progress | None, cancel: threading.Event | None) -> int:
+                   options: dict[str, Any]) -> int:
         with self._boundary(_SFTP_FAILED, remote):
             st = sftp.stat(remote)
             if stat.S_ISDIR(st.st_mode or 0):
                 raise self._unreadable(remote, os.strerror(errno.EISDIR))
             fh = sftp.open(remote, "rb")
         total = st.st_size or 0
+        close = True
         try:
-            with PartFile(local, host=self.host, remote=remote, total=total, progress=progress,
-                          cancel=cancel) as part:
+            with PartFile(local, host=self.host, remote=remote, total=total, **options) as part:
                 with self._boundary(_SFTP_FAILED, remote):
+                    fh.seek(part.offset)  # resuming: only the rest
                     fh.prefetch(total)  # pipelined reads: far faster than one request at a time
                 while True:
                     part.check_cancel()
@@ -871,18 +877,27 @@ class SshTransport(ContextManagerMixin):
                     if not block:
                         return part.commit(st.st_mtime, st.st_atime)
                     part.write(block)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                # Ctrl+C mid-read leaves the SFTP stream out of step: a CLOSE would wait for
+                # an answer that never comes. The handle goes with the session.
+                close = False
+            raise
         finally:
             # Closing a read handle loses nothing; on a dead connection it cannot succeed.
-            with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
-                fh.close()
+            if close:
+                with contextlib.suppress(paramiko.SSHException, paramiko.SFTPError, EOFError,
+                                         OSError):
+                    fh.close()
 
-    def _copy_cat(self, remote: str, local: str | os.PathLike[str], progress: Progress | None,
-                  cancel: threading.Event | None) -> int:
-        """Without SFTP: ``cat`` over an exec channel, bytes kept as they are."""
+    def _copy_cat(self, remote: str, local: str | os.PathLike[str],
+                  options: dict[str, Any]) -> int:
+        """Without SFTP: ``cat`` over an exec channel, bytes kept as they are (``tail -c`` for
+        the rest of a resumed copy)."""
         size, mtime = self._size_and_mtime(remote)
         err = bytearray()
-        with PartFile(local, host=self.host, remote=remote, total=size, progress=progress,
-                      cancel=cancel) as part:
+        cancel = options["cancel"]
+        with PartFile(local, host=self.host, remote=remote, total=size, **options) as part:
 
             def sink(stream: str, data: bytes) -> None:
                 if stream == "stdout":
@@ -890,8 +905,10 @@ class SshTransport(ContextManagerMixin):
                 elif len(err) < 4096:
                     err.extend(data)
 
-            status, killed = self._exec(f"exec cat -- {shlex.quote(remote)}", timeout=None,
-                                        stdin=None, sink=sink, cancel=cancel)
+            command = (f"exec tail -c +{part.offset + 1} -- {shlex.quote(remote)}" if part.offset
+                       else f"exec cat -- {shlex.quote(remote)}")
+            status, killed = self._exec(command, timeout=None, stdin=None, sink=sink,
+                                        cancel=cancel)
             if killed:
                 raise part.stopped()
             if status != 0:
@@ -1038,7 +1055,7 @@ def _cat_reason(stderr: bytes | bytearray) -> str:
     open 'F': No such file or directory" (busybox) give the part after the last colon."""
     text = stderr.decode("utf-8", errors="replace").strip()
     first = text.splitlines()[0] if text else ""
-    return first.rsplit(": ", 1)[-1] if first.startswith("cat: ") else text
+    return first.rsplit(": ", 1)[-1] if first.startswith(("cat: ", "tail: ")) else text
 
 
 class _PidMarker:

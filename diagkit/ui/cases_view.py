@@ -67,7 +67,7 @@ if TYPE_CHECKING:
 
 BREACHED_COLOUR = QColor("#d32f2f")
 WARNING_COLOUR = QColor("#ef6c00")
-OPEN_STATUSES = tuple(s.value for s in Status if lifecycle.is_open(s))
+OPEN_STATUSES = lifecycle.OPEN_STATUSES  # the lifecycle's list; main_window imports it here
 COLUMNS = ("#", "Title", "Customer", "Severity", "Status", "SLA left", "Updated")
 COL_ID, COL_TITLE, COL_CUSTOMER, COL_SEVERITY, COL_STATUS, COL_SLA, COL_UPDATED = range(7)
 ROLE_CASE = Qt.ItemDataRole.UserRole

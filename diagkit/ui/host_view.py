@@ -34,6 +34,7 @@ from diagkit.errors import (
     HostKeyChanged,
     HostKeyUnknown,
 )
+from diagkit.probes import logs as logs_probe
 from diagkit.probes.base import Probe, ProbeResult
 from diagkit.probes.registry import all_probes
 from diagkit.probes.runner import HostSnapshot, run_probe, snapshot
@@ -84,6 +85,11 @@ class HostView(QWidget):
         self.liveness: Liveness = DEFAULT_LIVENESS
         self._transport_lost.connect(self._lost)
         probes, self.probe_problems = all_probes()
+        try:
+            # A saved host's application logs (its and its group's log paths) are scanned too.
+            probes = logs_probe.for_saved_host(probes, ref.saved)
+        except DiagkitError as exc:
+            self.probe_problems = [*self.probe_problems, str(exc)]
         self.probes: dict[str, Probe] = {p.name: p for p in probes}
 
         self.state = QLabel("Not connected")

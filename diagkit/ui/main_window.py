@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,8 +34,10 @@ from diagkit.ui.host_view import CONNECTED, CONNECTING, ERROR, HostView
 from diagkit.ui.inline import ElidedLabel
 from diagkit.ui.log_view import LogView
 from diagkit.ui.workers import cancel_all_and_wait
+from diagkit.workspace import Workspace, kb_ready
 
 if TYPE_CHECKING:
+    from diagkit.kb.match import KnownErrorMatcher
     from diagkit.store.contract import SampleStore, Store
 
 ROLE_NAME = Qt.ItemDataRole.UserRole
@@ -61,18 +62,6 @@ def settings() -> QSettings:
     return QSettings(str(path), QSettings.Format.IniFormat)
 
 
-_KB_READY = threading.Lock()
-
-
-def _kb_ready(store: Store) -> Store:
-    """``diagkit.kb.open_kb`` (starter articles on first use), one worker at a time: the KB tab
-    and the known-issue loader may both be first."""
-    from diagkit.kb import open_kb
-
-    with _KB_READY:
-        return open_kb(store)
-
-
 class _Notices(QObject):
     """Carries a line from any thread (a connection reading a password) to the status bar."""
 
@@ -91,14 +80,12 @@ class MainWindow(QMainWindow):
         self.connections = ConnectionModel(parent=self)
         self.connections.changed.connect(self._show_host_state)
         self.report_records: list = []  # log records set aside for the bug report
-        self._case_store: Store | None = None
-        self._case_store_path: Path | None = case_store_path
+        # The stores, the active case and the known-issue matcher (Qt-free, shared with the CLI)
+        self.workspace = Workspace(case_store_path=case_store_path, lazy=True)
         self.kb_view: QWidget | None = None  # Knowledge base tab (kept when closed; reopens as left)
         self.metrics_view: QWidget | None = None
         self.fleet_view: QWidget | None = None  # Fleet tab: watching many hosts (issue 7)
         self.history_view: QWidget | None = None  # Monitoring history tab
-        self._samples: SampleStore | None = None  # the monitoring history, on first watch
-        self.known_matcher: object | None = None  # diagkit.kb.match.KnownErrorMatcher, once loaded
         self._matcher_loading = False
         self.setAcceptDrops(True)
 
@@ -670,44 +657,28 @@ class MainWindow(QMainWindow):
 
     # --- cases (one case store per window, shared by the Cases, KB and Metrics tabs) ---------
 
+    @property
+    def known_matcher(self) -> KnownErrorMatcher | None:
+        """The known-issue matcher, once loaded (the workspace's)."""
+        return self.workspace.matcher
+
     def store_description(self) -> str:
         """Where this window's cases, KB and history live (a path or the team store's URL)."""
-        from diagkit.store.select import describe
-
-        if self._case_store_path is not None:
-            return str(self._case_store_path)
-        try:
-            return describe()
-        except DiagkitError as exc:
-            return f"not usable ({exc})"
+        return self.workspace.describe()
 
     def _show_store_in_use(self) -> None:
-        from diagkit.store.select import configured_url
-
-        team = self._case_store_path is None and configured_url() is not None
+        team = self.workspace.is_team_store
         self.store_label = ElidedLabel(f"{'Team store' if team else 'Store'}: "
                                   f"{self.store_description()}")
         self.store_label.setObjectName("store-label")
         self.statusBar().addPermanentWidget(self.store_label)
 
     def case_store(self) -> Store:
-        """The window's case/KB database, opened on first use: the configured store
-        (:func:`diagkit.store.select.open_store`: the team's PostgreSQL or the local
-        ``config.data_dir()/diagkit.db``), or the SQLite file ``case_store_path`` (tests).
-
-        Every view of this window shares it (one connection, thread-safe; writes are serialized
-        by the store). Raises :class:`diagkit.store.StoreError` when it cannot be opened.
-        """
-        if self._case_store is None:
-            if self._case_store_path is not None:
-                from diagkit.store.sqlite import SqliteStore
-
-                self._case_store = SqliteStore(self._case_store_path)
-            else:
-                from diagkit.store.select import open_store
-
-                self._case_store = open_store(lazy=True)  # connects in the first worker
-        return self._case_store
+        """The window's case/KB database (:meth:`diagkit.workspace.Workspace.store`), opened
+        on first use: the configured store (a team store connects in the first worker), or
+        the SQLite file ``case_store_path`` (tests). Every view of this window shares it.
+        Raises :class:`diagkit.errors.StoreError` when it cannot be opened."""
+        return self.workspace.store()
 
     # --- knowledge base, metrics, known issues ------------------------------------------------
 
@@ -727,7 +698,7 @@ class MainWindow(QMainWindow):
             except DiagkitError as exc:
                 self.statusBar().showMessage(str(exc))
                 return None
-            self.kb_view = KbView(store, prepare=_kb_ready)
+            self.kb_view = KbView(store, prepare=kb_ready)
             self.kb_view.changed.connect(self.reload_known_issues)
             self.kb_view.use_requested.connect(self._article_to_case)
         self._show_tab(self.kb_view, "Knowledge base")
@@ -779,30 +750,15 @@ class MainWindow(QMainWindow):
     def sample_store(self) -> SampleStore | None:
         """The monitoring history (the team store's, or ``data_dir()/history.db``), opened on
         first use; None (with the reason in the status bar) when it cannot be opened."""
-        if self._samples is None:
-            from diagkit.store.select import open_samples
-
-            try:
-                self._samples = open_samples(lazy=True)
-            except DiagkitError as exc:
-                self.statusBar().showMessage(str(exc))
-                return None
-        return self._samples
+        try:
+            return self.workspace.samples()
+        except DiagkitError as exc:
+            self.statusBar().showMessage(str(exc))
+            return None
 
     def _forecasts_for(self, host: str) -> list:
         """Forecast findings from the monitoring history (worker thread; [] without history)."""
-        from diagkit import config
-        from diagkit.monitor.recorder import forecasts_from_history
-        from diagkit.store.select import configured_url, open_samples
-        from diagkit.store.sqlite.samples import DB_NAME
-
-        samples = self._samples
-        if samples is not None:
-            return forecasts_from_history(samples, host)
-        if configured_url() is None and not (config.data_dir() / DB_NAME).exists():
-            return []  # never watched: do not create an empty history just to look
-        with open_samples() as own:  # no GUI calls here: this runs in a worker
-            return forecasts_from_history(own, host)
+        return self.workspace.forecasts_for(host)
 
     def open_history(self) -> QWidget | None:
         if self.history_view is None:
@@ -856,19 +812,18 @@ class MainWindow(QMainWindow):
 
     def reload_known_issues(self) -> None:
         """Load the articles' match rules again (in a worker) and give them to every view."""
-        from diagkit.kb.match import load_matcher
         from diagkit.ui.workers import run_in_background
 
         try:
-            store = self.case_store()
+            self.case_store()
         except DiagkitError as exc:
             self.statusBar().showMessage(str(exc))
             return
         self._matcher_loading = True
 
-        def done(matcher: object) -> None:
+        def done(matcher: KnownErrorMatcher) -> None:
             self._matcher_loading = False
-            self.known_matcher = matcher
+            self.workspace.matcher = matcher
             for host in self.host_views():
                 host.dashboard.set_matcher(matcher)
             for logs in self.log_views():
@@ -878,7 +833,7 @@ class MainWindow(QMainWindow):
             self._matcher_loading = False
             self.statusBar().showMessage(f"Known issues are not checked: {error}", 15000)
 
-        run_in_background(lambda: load_matcher(_kb_ready(store)), on_done=done, on_error=failed,
+        run_in_background(self.workspace.read_matcher, on_done=done, on_error=failed,
                           owner=self)
 
     def _give_matcher(self, view: QWidget) -> None:
@@ -895,7 +850,6 @@ class MainWindow(QMainWindow):
 
         from diagkit.ui.cases_view import CasesView
 
-        self._case_desk = None
         self.cases_view = CasesView(self.case_desk, parent=self)
         self.cases_view.active_requested.connect(self.set_active_case)
         self.cases_view.cases_changed.connect(self.refresh_active_cases)
@@ -933,11 +887,12 @@ class MainWindow(QMainWindow):
 
     def case_desk(self):  # -> CaseDesk, imported lazily (the core stays unloaded until used)
         """The window's :class:`diagkit.cases.desk.CaseDesk` on :meth:`case_store`."""
-        if self._case_desk is None:
-            from diagkit.cases.desk import CaseDesk
+        return self.workspace.desk()
 
-            self._case_desk = CaseDesk(self.case_store())
-        return self._case_desk
+    def set_engineer(self, name: str | None) -> None:
+        """The engineer's name was set (first-run prompt): sign from now on with it."""
+        if name and self._case_desk is not None:
+            self._case_desk.engineer = name
 
     def show_cases(self) -> None:
         self._hide_welcome()
@@ -945,32 +900,24 @@ class MainWindow(QMainWindow):
 
     def refresh_active_cases(self) -> None:
         """Fill the active-case selector with the open cases (read in a worker)."""
-        from diagkit.cases import active
-        from diagkit.ui.cases_view import OPEN_STATUSES
         from diagkit.ui.workers import run_in_background
 
         try:
-            store = self.case_store()
-            current = active.active_case()
+            self.case_store()
+            current = self.workspace.saved_active_case()
         except DiagkitError as exc:
             self.active_label.setText(str(exc))
             return
 
         def job() -> list:
-            cases = store.list_cases(status=OPEN_STATUSES)
-            if current is not None and all(c.id != current for c in cases):
-                try:
-                    cases.append(store.get_case(current))  # a resolved case may still be active
-                except DiagkitError:
-                    pass
-            return cases
+            return self.workspace.open_cases(including=current)
 
         def done(cases: list) -> None:
             nonlocal current
             # The engineer may have chosen another case while the list was read: the saved
             # choice (a small settings file) is the truth, not the one seen at the start.
             try:
-                current = active.active_case()
+                current = self.workspace.saved_active_case()
             except DiagkitError:
                 pass
             self.active_combo.blockSignals(True)
@@ -982,6 +929,7 @@ class MainWindow(QMainWindow):
                 self.active_combo.addItem(f"#{current}", current)
             self.active_combo.setCurrentIndex(max(0, self.active_combo.findData(current)))
             self.active_combo.blockSignals(False)
+            self.workspace.active_case = self.active_combo.currentData()
             self._show_active()
 
         run_in_background(job, on_done=done,
@@ -996,10 +944,8 @@ class MainWindow(QMainWindow):
         self._active_chosen(self.active_combo.currentIndex())
 
     def _active_chosen(self, _index: int) -> None:
-        from diagkit.cases import active
-
         try:
-            active.set_active_case(self.active_combo.currentData())
+            self.workspace.choose_case(self.active_combo.currentData())
         except DiagkitError as exc:
             self.statusBar().showMessage(f"The active case was not saved: {exc}", 15000)
         self._show_active()
@@ -1010,8 +956,7 @@ class MainWindow(QMainWindow):
                                   if case_id is not None else "No active case")
 
     def _active_case_target(self) -> tuple[object, int] | None:
-        case_id = self.active_combo.currentData()
-        return (self.case_desk(), int(case_id)) if case_id is not None else None
+        return self.workspace.active_target()
 
     def _case_journaled(self, entry: object) -> None:
         shown = self.cases_view.detail.case
@@ -1087,10 +1032,5 @@ class MainWindow(QMainWindow):
         if self.fleet_view is not None:
             self.fleet_view.stop()
         cancel_all_and_wait(8000)
-        if self._samples is not None:
-            self._samples.close()
-            self._samples = None
-        if self._case_store is not None:
-            self._case_store.close()
-            self._case_store = None
+        self.workspace.close()
         super().closeEvent(event)

@@ -45,21 +45,9 @@ AGEING_ORDER = ("<1d", "1-3d", "3-7d", "7-30d", ">30d")
 
 
 def duration_text(value: timedelta | None) -> str:
-    """``3 h 20 min``, ``2 d 4 h``, ``45 s``; a dash when there is nothing to measure.
-
-    Coarser than :func:`~diagkit.units.human_duration`: for response times seconds are noise."""
-    if value is None:
-        return "–"
-    seconds = round(value.total_seconds())
-    if seconds < 60:
-        return human_duration(seconds)
-    days, minutes = divmod(round(seconds / 60), 1440)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min"
+    """``3 h 20 min``, ``2 d 4 h``, ``45 s`` (:func:`~diagkit.units.human_duration`, coarse:
+    for response times seconds are noise); a dash when there is nothing to measure."""
+    return "–" if value is None else human_duration(value, coarse=True)
 
 
 def share_text(part: int, total: int) -> str:

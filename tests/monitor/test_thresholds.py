@@ -188,6 +188,20 @@ def test_bad_thresholds_file_names_the_problem(text, message):
         load_thresholds()
 
 
+def test_alerts_name_the_mount_interface_or_device():
+    """Two full disks read as two different lines, each naming its mount."""
+    tracker = AlertTracker(DEFAULT_THRESHOLDS + (
+        Threshold("net.errors:*", warning=1, label="Interface errors"),))
+    tracker.feed("db1", T0, {"disk.used:/var/lib/pgsql": 100.0, "disk.used:/srv/app": 99.5,
+                             "net.errors:iface=eth0": 5})
+    lines = sorted(a.describe() for a in tracker.active())
+    assert lines == [
+        "db1: Disk used on /srv/app critical (peak critical; min 99.5, avg 99.5, max 99.5 %)",
+        "db1: Disk used on /var/lib/pgsql critical (peak critical; min 100, avg 100, max 100 %)",
+        "db1: Interface errors on eth0 warning (peak warning; min 5, avg 5, max 5)",
+    ]
+
+
 def test_alert_of_a_vanished_series_clears() -> None:
     """An unmounted filesystem's alert clears at the next sample that has other disks."""
     from datetime import UTC, datetime, timedelta
