@@ -30,7 +30,9 @@ _ALT_MODES = (47, 1047, 1049)
 #: Private mode numbers as pyte keeps them in ``screen.mode`` (shifted by 5 bits).
 APP_CURSOR_KEYS = 1 << 5
 BRACKETED_PASTE = 2004 << 5
-SCROLLBACK_LINES = 10_000
+SCROLLBACK_LINES = 5_000
+#: Distinct styled characters kept for sharing (see :meth:`TerminalScreen.index`).
+_INTERN_LIMIT = 50_000
 
 Line = StaticDefaultDict[int, Char]
 
@@ -48,6 +50,7 @@ class TerminalScreen(pyte.HistoryScreen):
                  reply: Callable[[str], None] | None = None) -> None:
         self.reply = reply
         self.pushed = 0
+        self._interned: dict[Char, Char] = {}
         self._primary: dict[int, Line] | None = None  # the shell's screen while alt is on
         super().__init__(columns, lines, history=history)
 
@@ -94,6 +97,13 @@ class TerminalScreen(pyte.HistoryScreen):
         # region (a pager's status line kept) or the alternate screen scroll without keeping.
         if self.cursor.y == bottom and top == 0 and self._primary is None:
             self.pushed += 1
+            # pyte makes a new Char tuple per drawn cell; a line of history shares equal ones
+            # instead (a full 120-column line: 28 KB -> 5 KB, so 5000 lines stay ~25 MB).
+            line, interned = self.buffer[0], self._interned
+            if len(interned) > _INTERN_LIMIT:
+                interned.clear()
+            for x, char in line.items():
+                line[x] = interned.setdefault(char, char)
             super().index()  # HistoryScreen.index keeps the top line
         else:
             pyte.Screen.index(self)

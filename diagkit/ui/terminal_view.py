@@ -38,6 +38,7 @@ from PySide6.QtGui import (
     QFontMetrics,
     QFontMetricsF,
     QGuiApplication,
+    QInputMethodEvent,
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
@@ -612,6 +613,13 @@ class TerminalWidget(QWidget):
         self.scroll_to(0)
         self.clear_selection()
         self.send.emit(data)
+        event.accept()
+
+    def inputMethodEvent(self, event: QInputMethodEvent) -> None:
+        # Text composed with an input method (dead keys, CJK) arrives here, not as key presses.
+        if event.commitString():
+            self.scroll_to(0)
+            self.send.emit(event.commitString().encode("utf-8"))
         event.accept()
 
     def focusNextPrevChild(self, next: bool) -> bool:  # Tab belongs to the shell

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QKeyEvent, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QInputMethodEvent,
+    QKeyEvent,
+    QWheelEvent,
+)
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -128,6 +134,15 @@ def test_keys_become_xterm_bytes() -> None:
 def test_echo_hi(qtbot: QtBot, local_term: TerminalView) -> None:
     type_line(qtbot, local_term, "echo hi")
     wait_row(qtbot, local_term, "hi")
+
+
+def test_input_method_text_reaches_the_shell(qtbot: QtBot, local_term: TerminalView) -> None:
+    QTest.keyClicks(local_term.term, "echo compose-")
+    event = QInputMethodEvent()
+    event.setCommitString("é€")
+    QGuiApplication.sendEvent(local_term.term, event)
+    QTest.keyClick(local_term.term, Qt.Key.Key_Return)
+    wait_row(qtbot, local_term, "compose-é€")
 
 
 def test_colours_are_cells_and_pixels(qtbot: QtBot, local_term: TerminalView) -> None:
