@@ -3,9 +3,10 @@
 :func:`open_shell` starts the login shell of the machine behind a transport, with a pseudo
 terminal of a given size, and hands back a :class:`ShellSession`:
 
-* :class:`LocalShell` for this machine: a pty pair (``pty.openpty``), the user's shell as a
-  session leader with the pty's slave side as its controlling terminal; a resize sets the window
-  size on the master side (``TIOCSWINSZ``), and the kernel sends the foreground job SIGWINCH.
+* :class:`~diagkit.transport.local.LocalShell` for this machine: a pty pair, the user's shell
+  as a session leader with the pty's slave side as its controlling terminal; a resize sets the
+  window size on the master side (``TIOCSWINSZ``), and the kernel sends the foreground job
+  SIGWINCH. POSIX only, so it lives in local.py with the other calls of that kind.
 * :class:`SshShell` for a remote machine: a session channel on the host's *existing* SSH
   connection (no second login) with ``get_pty`` + ``invoke_shell``; a resize is the SSH
   window-change request (``resize_pty``).
@@ -21,16 +22,7 @@ program's, escapes and all.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
-import os
-import pwd
 import queue
-import select
-import signal
-import struct
-import subprocess
-import termios
 import threading
 import time
 from collections.abc import Callable
@@ -41,8 +33,6 @@ import paramiko
 
 from diagkit.errors import ConnectionLost, TransportError
 from diagkit.transport.base import Transport
-from diagkit.transport.local import LocalTransport
-from diagkit.transport.ssh import SshTransport
 
 DEFAULT_TERM = "xterm-256color"
 _READ_BLOCK = 65536
@@ -88,7 +78,7 @@ class ShellSession(Protocol):
         ...
 
 
-class _Session:
+class Session:
     """What both kinds share: the reader and writer threads, and reporting the end once."""
 
     def __init__(self, host: str, on_output: OutputSink, on_closed: ClosedSink) -> None:
@@ -165,111 +155,8 @@ class _Session:
         raise NotImplementedError
 
 
-def _winsize(cols: int, rows: int) -> bytes:
-    return struct.pack("HHHH", rows, cols, 0, 0)
-
-
-def _login_shell() -> str:
-    shell = os.environ.get("SHELL", "")
-    if not shell:
-        with contextlib.suppress(KeyError):
-            shell = pwd.getpwuid(os.getuid()).pw_shell
-    return shell if shell and os.access(shell, os.X_OK) else "/bin/sh"
-
-
-def _take_terminal() -> None:
-    # Runs in the child between fork and exec, after setsid (start_new_session): the pty's
-    # slave side, already on fd 0, becomes the controlling terminal, so Ctrl+C, job control and
-    # SIGWINCH reach the foreground program.
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
-class LocalShell(_Session):
-    """The user's shell on this machine, on a fresh pty."""
-
-    def __init__(self, *, cols: int, rows: int, on_output: OutputSink, on_closed: ClosedSink,
-                 term: str = DEFAULT_TERM, label: str = "local", shell: str | None = None,
-                 cwd: str | None = None) -> None:
-        super().__init__(label, on_output, on_closed)
-        master, slave = os.openpty()
-        try:
-            fcntl.ioctl(slave, termios.TIOCSWINSZ, _winsize(cols, rows))
-            env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-            env.update(TERM=term, COLORTERM="truecolor")
-            self._proc = subprocess.Popen(
-                [shell or _login_shell()], stdin=slave, stdout=slave, stderr=slave,
-                cwd=cwd or os.path.expanduser("~"), env=env, start_new_session=True,
-                preexec_fn=_take_terminal, close_fds=True)  # noqa: PLW1509 - see _take_terminal
-        except OSError as exc:
-            os.close(master)
-            raise TransportError(f"Cannot start a shell on this machine ({exc}). Check that "
-                                 "the shell in $SHELL exists and runs.", host=label) from exc
-        finally:
-            os.close(slave)
-        self._fd = master
-        self._start_threads()
-
-    @property
-    def pid(self) -> int:
-        return self._proc.pid
-
-    def _read_loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                ready, _, _ = select.select([self._fd], [], [], _POLL)
-                if not ready:
-                    continue
-                data = os.read(self._fd, _READ_BLOCK)
-            except OSError as exc:
-                # EIO: every process holding the slave side closed it (the shell exited).
-                if exc.errno not in (errno.EIO, errno.EBADF):
-                    self._on_output(f"\r\n[terminal read error: {exc}]\r\n".encode())
-                break
-            if not data:
-                break
-            self._on_output(data)
-        if self._stopping.is_set():
-            self._finish(ShellEnd(CLOSED, "The shell was closed."))
-            return
-        try:
-            status = self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            status = None
-        self._finish(ShellEnd(EXITED, _exited(status), status))
-
-    def _send(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view and not self._stopping.is_set():
-            try:
-                done = os.write(self._fd, view)
-            except BlockingIOError:
-                time.sleep(0.01)
-                continue
-            view = view[done:]
-
-    def _set_size(self, cols: int, rows: int) -> None:
-        fcntl.ioctl(self._fd, termios.TIOCSWINSZ, _winsize(cols, rows))
-
-    def close(self) -> None:
-        if self._stopping.is_set():
-            return
-        self._stopping.set()
-        # Hang up the whole session, as closing a terminal window does; KILL what ignores it.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, signal.SIGHUP)
-        try:
-            self._proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=2)
-        self._join()
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
-
-
-def _exited(status: int | None) -> str:
+def exited_message(status: int | None) -> str:
+    """How the end of a shell with exit ``status`` (None: unknown) is told to the user."""
     if status is None:
         return "The shell ended."
     if status < 0:
@@ -277,10 +164,25 @@ def _exited(status: int | None) -> str:
     return f"The shell exited (status {status})."
 
 
-class SshShell(_Session):
+class ShellHost(Protocol):
+    """What :class:`SshShell` needs of :class:`~diagkit.transport.ssh.SshTransport` (named
+    here, not imported: ssh.py imports this module)."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def is_active(self) -> bool: ...
+
+    def open_shell_channel(self, term: str, cols: int, rows: int) -> paramiko.Channel: ...
+
+    def lost(self, detail: object) -> ConnectionLost: ...
+
+
+class SshShell(Session):
     """The login shell of a remote machine over a channel of its open SSH connection."""
 
-    def __init__(self, transport: SshTransport, *, cols: int, rows: int, on_output: OutputSink,
+    def __init__(self, transport: ShellHost, *, cols: int, rows: int, on_output: OutputSink,
                  on_closed: ClosedSink, term: str = DEFAULT_TERM) -> None:
         super().__init__(transport.host, on_output, on_closed)
         self._transport = transport
@@ -313,7 +215,7 @@ class SshShell(_Session):
             time.sleep(0.02)
         if self._chan.exit_status != -1:
             status = self._chan.exit_status
-            self._finish(ShellEnd(EXITED, _exited(status), status))
+            self._finish(ShellEnd(EXITED, exited_message(status), status))
             return
         if self._transport.is_active:
             self._finish(ShellEnd(EXITED, "The server closed the shell's channel."))
@@ -341,16 +243,28 @@ def open_shell(transport: Transport, *, cols: int, rows: int, on_output: OutputS
     """Start an interactive shell with a ``cols`` x ``rows`` terminal on ``transport``'s
     machine. Raises :class:`~diagkit.errors.TransportError` (or its
     :class:`~diagkit.errors.ConnectionLost`) when it cannot."""
-    if isinstance(transport, SshTransport):
-        return SshShell(transport, cols=cols, rows=rows, on_output=on_output,
-                        on_closed=on_closed, term=term)
-    if isinstance(transport, LocalTransport):
-        return LocalShell(cols=cols, rows=rows, on_output=on_output, on_closed=on_closed,
-                          term=term, label=transport.host)
+    # Each transport that can opens its own kind (LocalTransport.open_shell: a local pty,
+    # SshTransport.open_shell: a channel), so this module needs neither, nor their platforms.
+    opener: Callable[..., ShellSession] | None = getattr(transport, "open_shell", None)
+    if opener is not None:
+        return opener(cols=cols, rows=rows, on_output=on_output, on_closed=on_closed, term=term)
     raise TransportError(f"{transport.host} has no interactive terminal: its connection "
                          f"({type(transport).__name__}) runs single commands only. Use the "
                          "Console tab.", host=transport.host)
 
 
-__all__ = ["CLOSED", "DEFAULT_TERM", "EXITED", "LOST", "LocalShell", "ShellEnd", "ShellSession",
-           "SshShell", "open_shell"]
+__all__ = [
+    "CLOSED",
+    "DEFAULT_TERM",
+    "EXITED",
+    "LOST",
+    "ClosedSink",
+    "OutputSink",
+    "Session",
+    "ShellEnd",
+    "ShellHost",
+    "ShellSession",
+    "SshShell",
+    "exited_message",
+    "open_shell",
+]

@@ -79,6 +79,7 @@ from diagkit.transport.base import (
     Progress,
     utf8_decoder,
 )
+from diagkit.transport.shell import DEFAULT_TERM, ClosedSink, OutputSink, SshShell
 
 log = logging.getLogger(__name__)
 
@@ -1041,6 +1042,13 @@ class SshTransport(ContextManagerMixin):
     def lost(self, detail: object) -> ConnectionLost:
         """The error for this connection having dropped (``detail``: what noticed it)."""
         return self._lost(detail)
+
+    def open_shell(self, *, cols: int, rows: int, on_output: OutputSink, on_closed: ClosedSink,
+                   term: str = DEFAULT_TERM) -> SshShell:
+        """The login shell over a channel of this connection (see
+        :func:`diagkit.transport.shell.open_shell`)."""
+        return SshShell(self, cols=cols, rows=rows, on_output=on_output, on_closed=on_closed,
+                        term=term)
 
 
 _CHANNEL_REFUSED = ("{host} refused to open a session channel ({exc}). The server may limit "
