@@ -171,6 +171,19 @@ def test_colours_are_cells_and_pixels(qtbot: QtBot, local_term: TerminalView) ->
     assert reds(4 * term.cell_w, 11 * term.cell_w) == 0
 
 
+def test_reverse_and_bold_are_drawn(qtbot: QtBot, local_term: TerminalView) -> None:
+    type_line(qtbot, local_term, r"printf '\033[7mREV\033[0m \033[1mBOLD\033[0m plain\n'")
+    row = wait_row(qtbot, local_term, "REV BOLD plain")
+    term = local_term.term
+    line = term.visible_line(row)
+    assert line is not None and line[0].reverse and line[4].bold and not line[9].bold
+    image = term.grab().toImage()
+    y = row * term.cell_h + 1  # the top pixel row of the cells: background only
+    light = QColor(image.pixel(term.cell_w // 2, y))
+    dark = QColor(image.pixel(8 * term.cell_w + term.cell_w // 2, y))  # the blank before "plain"
+    assert light.lightness() > 180 > 60 > dark.lightness()  # reverse: the cell is lit
+
+
 def test_text_stays_on_the_cell_grid(qtbot: QtBot, local_term: TerminalView) -> None:
     # A red run of 80 digits, then plain text: the run must end in cell 79, not where 80 glyph
     # advances (fractional pixels each: 7.2 px in cells of 7) would take it, over the next run.
