@@ -114,6 +114,12 @@ class Workspace:
             self._desk = CaseDesk(self.store())
         return self._desk
 
+    def set_engineer(self, name: str) -> None:
+        """The engineer's name was set (the app's first-run prompt, ``diagkit config set``): an
+        open desk signs with it from now on; a desk opened later reads it from the settings."""
+        if self._desk is not None:
+            self._desk.engineer = name
+
     def samples(self) -> SampleStore:
         """The monitoring history (the team store's, or ``data_dir()/history.db``), opened on
         first use. Raises a :class:`~diagkit.errors.DiagkitError` when it cannot be opened."""

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QObject, QPoint, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QObject, QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -44,6 +44,18 @@ ROLE_NAME = Qt.ItemDataRole.UserRole
 ROLE_SEARCH = Qt.ItemDataRole.UserRole + 1
 STATUS_COLOURS = {ERROR: QColor("#d32f2f"), CONNECTED: QColor("#2e7d32"), CONNECTING: QColor("#1e88e5"),
                   LOST: QColor("#e65100")}
+DOCK_MIN_WIDTH = 200  # px: a host name and its status side by side
+DOCK_DEFAULT_WIDTH = 260
+
+
+def log_dialog_folder() -> str:
+    """Where the Open log files dialog starts: the folder last opened from, else /var/log (where
+    the logs are on this kind of machine), else the home folder; never the process's cwd."""
+    last = settings().value("logs/last_folder")
+    for folder in (str(last) if last else "", "/var/log", str(Path.home())):
+        if folder and Path(folder).is_dir():
+            return folder
+    return str(Path.home())
 
 
 def settings() -> QSettings:
@@ -127,6 +139,9 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.search)
         layout.addWidget(self.host_tree)
+        # Never narrower than a host name and its status (a restored state once gave 65 px with
+        # the Status column pushed out of sight: issue 17, item 8).
+        panel.setMinimumWidth(DOCK_MIN_WIDTH)
         self.dock = QDockWidget("Hosts", self)
         self.dock.setObjectName("hosts-dock")
         self.dock.setWidget(panel)
@@ -492,9 +507,14 @@ class MainWindow(QMainWindow):
     def open_logs_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog
 
+        # "All files" first: syslog, messages, kern.log.1... often have no extension to match.
         paths, _ = QFileDialog.getOpenFileNames(
-            self, "Open log files", "", "Logs (*.log *.txt *.gz *.bz2 *.xz *.json *.1 *.2);;All files (*)")
+            self, "Open log files", log_dialog_folder(),
+            "All files (*);;Logs (*.log *.txt *.gz *.bz2 *.xz *.json *.1 *.2)")
         if paths:
+            state = settings()
+            state.setValue("logs/last_folder", str(Path(paths[0]).parent))
+            state.sync()
             self.open_logs(paths)
 
     def fetch_logs_from_host(self) -> None:
@@ -513,7 +533,8 @@ class MainWindow(QMainWindow):
     def new_bug_report(self) -> None:
         from diagkit.ui.bundle_wizard import BundleWizard
 
-        wizard = BundleWizard(self.host_views(), self.report_records, parent=self)
+        wizard = BundleWizard(self.host_views(), self.report_records, parent=self,
+                              log_views=self.log_views())
         wizard.saved.connect(self._bundle_saved)
         wizard.open()
         self.bundle_wizard = wizard
@@ -891,8 +912,8 @@ class MainWindow(QMainWindow):
 
     def set_engineer(self, name: str | None) -> None:
         """The engineer's name was set (first-run prompt): sign from now on with it."""
-        if name and self._case_desk is not None:
-            self._case_desk.engineer = name
+        if name:
+            self.workspace.set_engineer(name)
 
     def show_cases(self) -> None:
         self._hide_welcome()
@@ -984,6 +1005,7 @@ class MainWindow(QMainWindow):
         state = settings()
         state.setValue("main/geometry", self.saveGeometry())
         state.setValue("main/state", self.saveState())
+        state.setValue("main/dock_width", self.dock.width())
         views = self.host_views()
         state.setValue("main/open_hosts", [v.ref.label for v in views])
         current = self.tabs.currentWidget()
@@ -1006,6 +1028,11 @@ class MainWindow(QMainWindow):
         window_state = state.value("main/state")
         if isinstance(window_state, QByteArray | bytes):
             self.restoreState(window_state)
+        try:
+            saved = int(state.value("main/dock_width") or DOCK_DEFAULT_WIDTH)
+            self._dock_width = max(DOCK_MIN_WIDTH, saved)
+        except (TypeError, ValueError):
+            self._dock_width = DOCK_DEFAULT_WIDTH
         names = state.value("main/open_hosts") or []
         names = [names] if isinstance(names, str) else list(names)
         try:
@@ -1021,6 +1048,16 @@ class MainWindow(QMainWindow):
         for view in self.host_views():
             if view.ref.label == current:
                 self.tabs.setCurrentWidget(view)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # Dock sizes in a restored state only hold once the window has its real size: set the
+        # saved width after the first show, when the layout can honour it.
+        width = getattr(self, "_dock_width", DOCK_DEFAULT_WIDTH)
+        if not getattr(self, "_dock_sized", False):
+            self._dock_sized = True
+            QTimer.singleShot(0, lambda: self.resizeDocks([self.dock], [width],
+                                                          Qt.Orientation.Horizontal))
 
     def closeEvent(self, event) -> None:
         credentials.set_warning_handler(None)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QDate, QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from diagkit.errors import DiagkitError
 from diagkit.store.contract import MetricsStore
+from diagkit.ui.plots_view import CountAxis, theme_plot
 from diagkit.ui.workers import Worker, run_in_background
 from diagkit.units import human_duration
 
@@ -149,11 +150,12 @@ class MetricsView(QWidget):
         self.figures = _table(("Figure", "Value"), "metrics-figures")
         self.engineers = _table(("Engineer", "Opened", "Resolved", "FRT median", "TTR median",
                                  "Backlog"), "metrics-engineers")
-        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
+        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(),
+                                             "left": CountAxis("left")})
         self.plot.setObjectName("metrics-plot")
-        self.plot.setBackground(self.palette().color(self.backgroundRole()))
         self.plot.showGrid(x=False, y=True, alpha=0.3)
         self.plot.addLegend(offset=(10, 10))
+        theme_plot(self.plot, self.palette())
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.getPlotItem().setMenuEnabled(False)
         self.plot.setLabel("left", "cases")
@@ -179,6 +181,11 @@ class MetricsView(QWidget):
         layout.addWidget(self.state)
         layout.addWidget(split, 1)
         self.refresh()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            theme_plot(self.plot, self.palette())
+        super().changeEvent(event)
 
     # --- period --------------------------------------------------------------------------------
 
