@@ -91,32 +91,41 @@ class Dialect(ABC):
 
     # -- fragments -----------------------------------------------------------------------
 
-    @abstractmethod
+    # Fragments are templates each backend declares (``str.format`` fields in braces), so a
+    # backend states only its SQL, and the methods below are the one way they are filled in.
+    #: ``column`` is one of the list given (through :meth:`array`) as ``:param``; ``sql_type``
+    #: (``text``, ``bigint``) is the elements' type. Fields: column, param, sql_type.
+    IN_LIST: str
+    #: The JSON array in ``column`` has the string ``:param`` as an element. Fields: column, param.
+    JSON_HAS: str
+    #: The member ``key`` of the JSON object in ``column``, as text (NULL when absent).
+    JSON_TEXT: str
+    #: A table of the elements of the array ``key`` of the JSON object in ``column`` (no rows
+    #: when it is not an array), for a FROM list; :data:`ELEMENT_TEXT` reads one.
+    JSON_ELEMENTS: str
+    #: The element of :data:`JSON_ELEMENTS` (aliased ``alias``) as text; NULL for null.
+    ELEMENT_TEXT: str
+    #: One value holding ``column`` of every row of ``FROM source`` (a correlated subquery),
+    #: for :meth:`collected`.
+    COLLECT: str
+
     def in_list(self, column: str, param: str, sql_type: str) -> str:
-        """``column`` is one of the list given (through :meth:`array`) as ``:param``;
-        ``sql_type`` (``text``, ``bigint``) is the elements' type."""
+        return self.IN_LIST.format(column=column, param=param, sql_type=sql_type)
 
-    @abstractmethod
     def json_has(self, column: str, param: str) -> str:
-        """The JSON array in ``column`` has the string ``:param`` as an element."""
+        return self.JSON_HAS.format(column=column, param=param)
 
-    @abstractmethod
     def json_text(self, column: str, key: str) -> str:
-        """The member ``key`` of the JSON object in ``column``, as text (NULL when absent)."""
+        return self.JSON_TEXT.format(column=column, key=key)
 
-    @abstractmethod
     def json_elements(self, column: str, key: str) -> str:
-        """A table of the elements of the array ``key`` of the JSON object in ``column`` (no
-        rows when it is not an array), for a FROM list; :meth:`element_text` reads one."""
+        return self.JSON_ELEMENTS.format(column=column, key=key)
 
-    @abstractmethod
     def element_text(self, alias: str) -> str:
-        """The element of :meth:`json_elements` (aliased ``alias``) as text; NULL for null."""
+        return self.ELEMENT_TEXT.format(alias=alias)
 
-    @abstractmethod
     def collect(self, column: str, source: str) -> str:
-        """One value holding ``column`` of every row of ``FROM source`` (a correlated
-        subquery), for :meth:`collected`."""
+        return self.COLLECT.format(column=column, source=source)
 
     @abstractmethod
     def collected(self, value: Any) -> list[Any]:

@@ -64,27 +64,16 @@ class PgDialect(Dialect):
     def array(self, values: Sequence[Any]) -> list[Any]:
         return list(values)
 
-    def in_list(self, column: str, param: str, sql_type: str) -> str:
-        return f"{column} = ANY(CAST(:{param} AS {sql_type}[]))"
-
-    def json_has(self, column: str, param: str) -> str:
-        # Containment of a one-string array: exactly "some element equals the string".
-        return f"{column} @> jsonb_build_array(CAST(:{param} AS text))"
-
-    def json_text(self, column: str, key: str) -> str:
-        return f"({column} ->> '{key}')"
-
-    def json_elements(self, column: str, key: str) -> str:
-        # A CASE rather than a WHERE on the type: the set-returning function may run before
-        # the filter, and jsonb_array_elements raises on a non-array.
-        return (f"jsonb_array_elements(CASE WHEN jsonb_typeof({column} -> '{key}') = 'array'"
-                f" THEN {column} -> '{key}' ELSE '[]'::jsonb END)")
-
-    def element_text(self, alias: str) -> str:
-        return f"({alias}.value #>> '{{}}')"
-
-    def collect(self, column: str, source: str) -> str:
-        return f"ARRAY(SELECT {column} FROM {source})"
+    IN_LIST = "{column} = ANY(CAST(:{param} AS {sql_type}[]))"
+    # Containment of a one-string array: exactly "some element equals the string".
+    JSON_HAS = "{column} @> jsonb_build_array(CAST(:{param} AS text))"
+    JSON_TEXT = "({column} ->> '{key}')"
+    # A CASE rather than a WHERE on the type: the set-returning function may run before the
+    # filter, and jsonb_array_elements raises on a non-array.
+    JSON_ELEMENTS = ("jsonb_array_elements(CASE WHEN jsonb_typeof({column} -> '{key}') = 'array'"
+                     " THEN {column} -> '{key}' ELSE '[]'::jsonb END)")
+    ELEMENT_TEXT = "({alias}.value #>> '{{}}')"
+    COLLECT = "ARRAY(SELECT {column} FROM {source})"
 
     def collected(self, value: Any) -> list[Any]:
         return list(value)

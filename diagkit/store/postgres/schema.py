@@ -10,6 +10,8 @@ for knowledge-base search instead of FTS5. The monitoring history lives in the s
 
 from __future__ import annotations
 
+from diagkit.store.shared.schema import case_columns
+
 # Version 1: everything the SQLite store has at its version 2, plus the monitoring history.
 _V1 = r"""
 CREATE TABLE cases (
@@ -19,22 +21,7 @@ CREATE TABLE cases (
     contact           TEXT NOT NULL DEFAULT '',
     product           TEXT NOT NULL DEFAULT '',
     version           TEXT NOT NULL DEFAULT '',
-    tags              JSONB NOT NULL DEFAULT '[]',
-    ticket_ref        TEXT NOT NULL DEFAULT '',
-    impact            TEXT,
-    urgency           TEXT,
-    severity          TEXT,
-    status            TEXT NOT NULL DEFAULT 'new',
-    created           TIMESTAMPTZ NOT NULL,
-    updated           TIMESTAMPTZ NOT NULL,
-    first_response_at TIMESTAMPTZ,
-    resolved_at       TIMESTAMPTZ,
-    closed_at         TIMESTAMPTZ,
-    csat              INTEGER CHECK (csat IS NULL OR csat BETWEEN 1 AND 5),
-    engineer          TEXT NOT NULL DEFAULT '',
-    version_counter   INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX cases_status ON cases(status);
+""" + case_columns(json="JSONB", time="TIMESTAMPTZ") + r"""CREATE INDEX cases_status ON cases(status);
 CREATE INDEX cases_customer ON cases(customer);
 CREATE INDEX cases_updated ON cases(updated);
 CREATE INDEX cases_created ON cases(created);

@@ -46,25 +46,14 @@ class SqliteDialect(Dialect):
     def array(self, values: Sequence[Any]) -> str:
         return json.dumps(list(values))
 
-    def in_list(self, column: str, param: str, sql_type: str) -> str:
-        return f"{column} IN (SELECT value FROM json_each(:{param}))"
-
-    def json_has(self, column: str, param: str) -> str:
-        return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value = :{param})"
-
-    def json_text(self, column: str, key: str) -> str:
-        return f"CAST(json_extract({column}, '$.{key}') AS TEXT)"
-
-    def json_elements(self, column: str, key: str) -> str:
-        # json_each() of an object would walk its members: only an array counts.
-        return (f"json_each(CASE WHEN json_type({column}, '$.{key}') = 'array'"
-                f" THEN json_extract({column}, '$.{key}') ELSE '[]' END)")
-
-    def element_text(self, alias: str) -> str:
-        return f"CAST({alias}.value AS TEXT)"
-
-    def collect(self, column: str, source: str) -> str:
-        return f"(SELECT json_group_array({column}) FROM {source})"
+    IN_LIST = "{column} IN (SELECT value FROM json_each(:{param}))"
+    JSON_HAS = "EXISTS (SELECT 1 FROM json_each({column}) WHERE value = :{param})"
+    JSON_TEXT = "CAST(json_extract({column}, '$.{key}') AS TEXT)"
+    # json_each() of an object would walk its members: only an array counts.
+    JSON_ELEMENTS = ("json_each(CASE WHEN json_type({column}, '$.{key}') = 'array'"
+                     " THEN json_extract({column}, '$.{key}') ELSE '[]' END)")
+    ELEMENT_TEXT = "CAST({alias}.value AS TEXT)"
+    COLLECT = "(SELECT json_group_array({column}) FROM {source})"
 
     def collected(self, value: Any) -> list[Any]:
         return list(json.loads(value))

@@ -14,6 +14,8 @@ Rules for adding a migration (a shipped script is never edited, users' databases
 
 from __future__ import annotations
 
+from diagkit.store.shared.schema import case_columns
+
 # Version 1: cases, their hosts, the append-only journal and the status history.
 _V1 = """
 CREATE TABLE cases (
@@ -23,22 +25,7 @@ CREATE TABLE cases (
     contact           TEXT NOT NULL DEFAULT '',
     product           TEXT NOT NULL DEFAULT '',
     version           TEXT NOT NULL DEFAULT '',
-    tags              TEXT NOT NULL DEFAULT '[]',   -- JSON array of strings
-    ticket_ref        TEXT NOT NULL DEFAULT '',
-    impact            TEXT,
-    urgency           TEXT,
-    severity          TEXT,
-    status            TEXT NOT NULL DEFAULT 'new',
-    created           TEXT NOT NULL,
-    updated           TEXT NOT NULL,
-    first_response_at TEXT,
-    resolved_at       TEXT,
-    closed_at         TEXT,
-    csat              INTEGER CHECK (csat IS NULL OR csat BETWEEN 1 AND 5),
-    engineer          TEXT NOT NULL DEFAULT '',
-    version_counter   INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX cases_status ON cases(status);
+""" + case_columns(json="TEXT", time="TEXT", json_note="   -- JSON array of strings") + """CREATE INDEX cases_status ON cases(status);
 CREATE INDEX cases_customer ON cases(customer);
 CREATE INDEX cases_updated ON cases(updated);
 
