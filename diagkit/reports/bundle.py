@@ -242,19 +242,13 @@ def _scrub_excerpt(x: Any, r: Redactor) -> Any:
         lines = tuple(masked)
         found = tuple((x.first_line + a, x.first_line + b) for a, b in runs)
         keys = keys + found
-        note = _with_key_note(note, found)
+        note = keyblocks.with_key_note(note, found)
     text = "\n".join(lines)
     red = r.redact(text, source=source) if text else text
     return dataclasses.replace(
         x, source=_redact_path(r, _encodable(x.source)),
         lines=lines if red == text else tuple(red.split("\n")),
         note=r.redact(_encodable(note), source=source) if note else note, masked_keys=keys)
-
-
-def _with_key_note(note: str, runs: Sequence[tuple[int, int]]) -> str:
-    spans = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
-    return (f"{note}; " if note else "") + (
-        f"lines {spans} masked: they belong to a private key block")
 
 
 def check_attachment(name: str, data: bytes, *, allow_binary: bool = False) -> TextFile:
@@ -705,31 +699,6 @@ def _wide_log(log: Any, tmp: Path) -> tuple[Path, str] | None:
     return copy, f"read as {how} and converted to UTF-8"
 
 
-def _record_lines(rec: Any) -> tuple[list[str], list[int | None]]:
-    """A record's lines and the 0-based file line number of each (None: a line of ours, such as
-    the "record cut for display" notice). Split on "\n" only, as the index counts lines."""
-    parts = rec.raw.split("\n")
-    span = rec.last_line - rec.first_line + 1
-    return parts, [rec.first_line + j if j < span else None for j in range(len(parts))]
-
-
-def _excerpt(log: Any, texts: list[str], numbers: list[int | None], blocks: list[Any],
-             note: str) -> Any:
-    from diagkit.reports import keyblocks
-    from diagkit.reports.model import LogExcerpt
-
-    first = next((n for n in numbers if n is not None), 0) + 1
-    masked, runs = keyblocks.mask(texts, numbers, blocks)
-    keys = tuple((_number(numbers[a]) + 1, _number(numbers[b]) + 1) for a, b in runs)
-    return LogExcerpt(source=log.label, lines=tuple(masked), first_line=first,
-                      note=_with_key_note(note, keys) if keys else note, masked_keys=keys)
-
-
-def _number(line: int | None) -> int:
-    assert line is not None  # masked runs start and end on lines of the file
-    return line
-
-
 def record_excerpts(records: Sequence[Record]) -> list[Any]:
     """Log records picked by hand (the app's log viewer) as excerpts, one per run of adjacent
     records of a log, in line order, with the lines inside private key blocks masked as
@@ -779,10 +748,10 @@ def record_excerpts(records: Sequence[Record]) -> list[Any]:
                 texts: list[str] = []
                 numbers: list[int | None] = []
                 for rec in run:
-                    t, n = _record_lines(rec)
+                    t, n = keyblocks.record_lines(rec)
                     texts += t
                     numbers += n
-                found.append(_excerpt(log, texts, numbers, blocks,
+                found.append(keyblocks.excerpt(log, texts, numbers, blocks,
                                       f"{len(run)} record(s) selected in the log viewer"))
         finally:
             for log in logs:
@@ -818,7 +787,7 @@ def _excerpts_of(log: Any, *, lines: int, context: int) -> list[Any]:
             texts: list[str] = []
             numbers: list[int | None] = []
             for rec in log.records(lo, hi + 1):
-                t, n = _record_lines(rec)
+                t, n = keyblocks.record_lines(rec)
                 texts.extend(t)
                 numbers.extend(n)
             if len(texts) > budget:
@@ -826,7 +795,7 @@ def _excerpts_of(log: Any, *, lines: int, context: int) -> list[Any]:
                 texts, numbers = texts[cut:], numbers[cut:]
             budget -= len(texts)
             n_err = sum(1 for i in errors if lo <= i <= hi)
-            picked.append(_excerpt(log, texts, numbers, blocks,
+            picked.append(keyblocks.excerpt(log, texts, numbers, blocks,
                                    f"{n_err} error record(s) with {context} record(s) of context"))
         found.extend(reversed(picked))
         if len(windows) > len(picked):
@@ -837,11 +806,11 @@ def _excerpts_of(log: Any, *, lines: int, context: int) -> list[Any]:
     texts, numbers = [], []
     i = count - 1
     while i >= 0 and len(texts) < lines:
-        t, n = _record_lines(log.record(i))
+        t, n = keyblocks.record_lines(log.record(i))
         texts[:0] = t
         numbers[:0] = n
         i -= 1
     if len(texts) > lines:
         texts, numbers = texts[-lines:], numbers[-lines:]
-    return [_excerpt(log, texts, numbers, blocks,
+    return [keyblocks.excerpt(log, texts, numbers, blocks,
                      f"last {len(texts)} line(s); no errors found")]

@@ -47,7 +47,7 @@ import re
 import string
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 TOKEN = "[REDACTED:private_key]"  # noqa: S105 - the placeholder written in place of a key
 #: A block longer than this is taken for two cut-short blocks (a BEGIN whose END went missing
@@ -465,6 +465,54 @@ def open_block(text: str, cut: int) -> int:
     return -1 if _END.search(text, begin, cut) else begin
 
 
-__all__ = ["MAX_BLOCK_LINES", "NEEDLES", "TOKEN", "KeyBlock", "LineSource", "TextLines",
-           "body_start", "find_blocks", "find_spans", "looks_like_body", "mask", "mask_excerpt",
-           "mask_line", "open_block"]
+__all__ = [
+    "MAX_BLOCK_LINES",
+    "NEEDLES",
+    "TOKEN",
+    "KeyBlock",
+    "LineSource",
+    "TextLines",
+    "body_start",
+    "excerpt",
+    "find_blocks",
+    "find_spans",
+    "looks_like_body",
+    "mask",
+    "mask_excerpt",
+    "mask_line",
+    "open_block",
+    "record_lines",
+    "with_key_note",
+]
+
+
+# Excerpts of a log's records with their key blocks masked: shared by the bundle's excerpts and the
+# report window's (reports/window.py), so both cut the same way.
+def with_key_note(note: str, runs: Sequence[tuple[int, int]]) -> str:
+    spans = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
+    return (f"{note}; " if note else "") + (
+        f"lines {spans} masked: they belong to a private key block")
+
+
+def record_lines(rec: Any) -> tuple[list[str], list[int | None]]:
+    """A record's lines and the 0-based file line number of each (None: a line of ours, such as
+    the "record cut for display" notice). Split on "\n" only, as the index counts lines."""
+    parts = rec.raw.split("\n")
+    span = rec.last_line - rec.first_line + 1
+    return parts, [rec.first_line + j if j < span else None for j in range(len(parts))]
+
+
+def excerpt(log: Any, texts: list[str], numbers: list[int | None], blocks: list[Any],
+            note: str) -> Any:
+    from diagkit.reports.model import LogExcerpt
+
+    first = next((n for n in numbers if n is not None), 0) + 1
+    masked, runs = mask(texts, numbers, blocks)
+    keys = tuple((_number(numbers[a]) + 1, _number(numbers[b]) + 1) for a, b in runs)
+    return LogExcerpt(source=log.label, lines=tuple(masked), first_line=first,
+                      note=with_key_note(note, keys) if keys else note, masked_keys=keys)
+
+
+def _number(line: int | None) -> int:
+    assert line is not None  # masked runs start and end on lines of the file
+    return line

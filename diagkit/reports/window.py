@@ -169,7 +169,7 @@ def _head_tail(log: Any, inside: list[int], lines: int) -> tuple[list[int], list
 def _cut(log: Any, run: Sequence[int], blocks: Any, note: str) -> LogExcerpt:
     import dataclasses
 
-    from diagkit.reports.bundle import _excerpt, _record_lines
+    from diagkit.reports import keyblocks
 
     texts: list[str] = []
     numbers: list[int | None] = []
@@ -177,10 +177,10 @@ def _cut(log: Any, run: Sequence[int], blocks: Any, note: str) -> LogExcerpt:
     for rec in log.records(run[0], run[-1] + 1):
         if first_time is None and rec.timestamp is not None:
             first_time = rec.timestamp if rec.timestamp.tzinfo else rec.timestamp.astimezone()
-        t, n = _record_lines(rec)
+        t, n = keyblocks.record_lines(rec)
         texts += t
         numbers += n
-    excerpt: LogExcerpt = _excerpt(log, texts, numbers, blocks, note)
+    excerpt: LogExcerpt = keyblocks.excerpt(log, texts, numbers, blocks, note)
     return dataclasses.replace(excerpt, first_time=first_time)
 
 
