@@ -4,8 +4,8 @@ first before a symptom.
 Sources, each read where it already lives (nothing new is stored):
 
 * the case journal (:meth:`~diagkit.store.contract.CaseStore.journal`): journaled probe runs
-  (``probe``: one event per run, and per host the findings' *first seen*, *worse* and
-  *cleared*, derived by comparing consecutive runs that ran the finding's probe), the rows of
+  (``probe``: one event per run, and per host the findings' *first seen*, *worse*, *better*
+  and *cleared*, derived by comparing consecutive runs that ran the finding's probe), the rows of
   the ``changes`` probe those runs carried (one event per change, however many runs saw it),
   alerts and forecasts journaled by ``monitor watch --journal``, commands run, notes and
   corrections, status changes, log excerpts, bundles and the rest of the journal;
@@ -159,8 +159,9 @@ def _finding_changes(case_id: int, e: JournalEntry, host: str,
             what = None
             if before is None:
                 what = "first seen"
-            elif rank(sev) > rank(before[0]):
-                what = f"worse ({before[0]} -> {sev})"
+            elif rank(sev) != rank(before[0]):
+                better = "worse" if rank(sev) > rank(before[0]) else "better"
+                what = f"{better} ({before[0]} -> {sev})"
             if what:
                 out.append(TimelineEvent(
                     _aware(e.time), "finding", f"{what}: {sev}: {title}", host=host,
@@ -535,8 +536,8 @@ def _weight(e: TimelineEvent) -> tuple[float, str]:
     if e.kind == "change":
         return _CHANGE_WEIGHT.get(e.topic, 0.6), f"a {e.topic or 'host'} change"
     if e.kind in ("finding", "alert", "forecast"):
-        if e.text.startswith("cleared") or e.text.startswith("alert cleared"):
-            return 0.2, "a problem that cleared"
+        if e.text.startswith(("cleared", "better", "alert cleared")):
+            return 0.2, "a problem that eased"
         if _RESOURCE.search(text):
             return 1.0, "a resource running out"
         return 0.6, f"an earlier {e.kind}"
@@ -567,18 +568,27 @@ def came_first(events: Sequence[TimelineEvent], symptom: TimelineEvent | str, *,
         symptom = Timeline(tuple(events)).event(symptom)
     if window <= timedelta(0):
         raise TimelineError("The window before the symptom must be longer than zero, e.g. 2h.")
+    candidates = [e for e in events if e.id != symptom.id and e.time <= symptom.time
+                  and symptom.time - e.time <= window
+                  and not (symptom.host and e.host and e.host != symptom.host)
+                  and not (e.kind == symptom.kind and e.text == symptom.text)]
+    # Changes of one kind in the same minute are one candidate (an upgrade of 40 packages)
+    batches: dict[tuple[str, str, int], list[TimelineEvent]] = {}
+    for e in candidates:
+        if e.kind == "change":
+            batches.setdefault((e.host, e.topic, int(e.time.timestamp()) // 60), []).append(e)
     found: list[Antecedent] = []
-    for e in events:
-        if e.id == symptom.id or e.time > symptom.time or symptom.time - e.time > window:
+    for e in candidates:
+        batch = batches[(e.host, e.topic, int(e.time.timestamp()) // 60)] \
+            if e.kind == "change" else [e]
+        if e is not batch[0]:
             continue
-        if symptom.host and e.host and e.host != symptom.host:
-            continue
-        if e.kind == symptom.kind and e.text == symptom.text:
-            continue  # the symptom itself seen again
         before = symptom.time - e.time
         weight, what = _weight(e)
         closeness = 1.0 - 0.7 * (before / window)
         score = weight * closeness * (1.0 if e.host else 0.8)
+        if len(batch) > 1:
+            what += f" (with {len(batch) - 1} more in the same minute)"
         found.append(Antecedent(e, before, score,
                                 f"{what} came first, {_ago(before)} before: may be related"))
     found.sort(key=lambda a: (-a.score, a.before))
