@@ -29,6 +29,7 @@ error signature first). It says "came first" and "may be related", never "caused
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -173,7 +174,7 @@ def _finding_changes(case_id: int, e: JournalEntry, host: str,
         if key[0] == host and key not in now and key[1] in ran:
             out.append(TimelineEvent(
                 _aware(e.time), "finding", f"cleared: {title}", host=host,
-                id=f"j{e.id}.c.{key[1]}.{key[2]}", topic=key[1],
+                id=f"j{e.id}.c{_short(key)}", topic=key[1],
                 detail=f"the {key[1]} probe no longer reports it (was {sev})",
                 evidence=Evidence("probe", case_id=case_id, entry_id=e.id, host=host,
                                   probe=key[1]),
@@ -206,12 +207,14 @@ def _change_event(when: datetime, host: str, kind: str, what: str, detail: str,
                   evidence: Evidence, ref: str) -> TimelineEvent:
     stamp = int(when.timestamp())
     return TimelineEvent(when, "change", f"{kind}: {what}", host=host,
-                         id=f"c.{host}.{stamp}.{kind}.{_slug(what)}", detail=detail, topic=kind,
+                         id="c" + _short((host, stamp, kind, what)), detail=detail, topic=kind,
                          evidence=evidence, ref=ref)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._/-]+", "_", text)[:60]
+def _short(key: tuple[object, ...]) -> str:
+    """A short id for an event that has no journal entry: the same inputs give the same id
+    (``diagkit timeline --before ID`` run twice), and it stays short enough to type."""
+    return hashlib.sha1(repr(key).encode("utf-8"), usedforsecurity=False).hexdigest()[:7]
 
 
 # --- live probe runs ---------------------------------------------------------------------------
@@ -225,14 +228,14 @@ def snapshot_events(snapshot: HostSnapshot) -> list[TimelineEvent]:
     out: list[TimelineEvent] = [TimelineEvent(
         when, "probe", f"Probes on {host}: {len(snapshot.results)} run" if snapshot.ok
         else f"Probes on {host}: host unreachable: {snapshot.error}", host=host,
-        id=f"p.{host}.{stamp}", evidence=Evidence("probe", host=host), ref=f"probes on {host}")]
+        id="p" + _short((host, stamp)), evidence=Evidence("probe", host=host), ref=f"probes on {host}")]
     for r in snapshot.results:
         for n, f in enumerate(r.findings):
             if f.severity.label in ("info", "ok"):
                 continue
             out.append(TimelineEvent(
                 when, "finding", f"{f.severity.label}: {f.title}", host=host,
-                id=f"p.{host}.{stamp}.{r.probe}.{n}", detail=f.detail, topic=r.probe,
+                id="p" + _short((host, stamp, r.probe, n)), detail=f.detail, topic=r.probe,
                 evidence=Evidence("probe", host=host, probe=r.probe),
                 ref=f"probe {r.probe} on {host}"))
         table = r.data.table("changes") if r.probe == "changes" else None
@@ -264,7 +267,7 @@ def alert_events(samples: SampleStore, host: str, *, since: datetime, until: dat
             for change in tracker.feed(host, datetime.fromtimestamp(t, UTC),
                                        {metric: None if math.isnan(v) else v}):
                 a = change.alert
-                aid = f"a.{host}.{metric}.{int(a.start.timestamp())}"
+                aid = "a" + _short((host, metric, int(a.start.timestamp())))
                 ev = Evidence("alert", host=host, metric=metric, alert=aid)
                 if a.level == Level.OK:
                     when, title = a.end or a.start, f"alert cleared: {metric}"
@@ -274,7 +277,7 @@ def alert_events(samples: SampleStore, host: str, *, since: datetime, until: dat
                 else:
                     when = datetime.fromtimestamp(t, UTC)
                     title = f"alert {change.previous.label} -> {a.level.label}: {metric}"
-                    suffix = f".{int(t)}"
+                    suffix = f".{int(t) % 100000}"
                 out.append(TimelineEvent(when, "alert", title, host=host, id=aid + suffix,
                                          detail=a.describe(), topic=metric, evidence=ev,
                                          ref=f"alert {metric} on {host}"))
@@ -288,7 +291,7 @@ def forecast_events(samples: SampleStore, host: str, *, at: datetime) -> list[Ti
     out = []
     for f in forecasts_from_history(samples, host, now=at.timestamp()):
         out.append(TimelineEvent(at, "forecast", f"{f.severity.label}: {f.title}", host=host,
-                                 id=f"fc.{host}.{int(at.timestamp())}.{_slug(finding_key(f.title))}",
+                                 id="f" + _short((host, int(at.timestamp()), finding_key(f.title))),
                                  detail=f.detail, topic=f.probe,
                                  evidence=Evidence("alert", host=host, metric=f.probe),
                                  ref=f"monitoring history of {host}"))
@@ -350,7 +353,7 @@ def _incident_events(inc: Any, logs: Mapping[str, Any], host: str) -> list[Timel
     for h in hosts:
         out.append(TimelineEvent(
             start, "incident", inc.summary, host=h,
-            id=f"i.{Path(first.file).name}.{first.record}.{h}", detail=detail,
+            id="i" + _short((first.file, first.record, h)), detail=detail,
             topic="errors" if any(s.level >= Level.ERROR for s in inc.signatures) else "",
             evidence=first, ref=first.label()))
         for s in inc.signatures:
@@ -359,7 +362,7 @@ def _incident_events(inc: Any, logs: Mapping[str, Any], host: str) -> list[Timel
                 out.append(TimelineEvent(
                     datetime.fromtimestamp(s.first_time, UTC), "signature",
                     f"new message: {s.template}", host=h,
-                    id=f"s.{Path(ev.file).name}.{ev.record}.{h}",
+                    id="s" + _short((ev.file, ev.record, h)),
                     detail=f"{s.count} record(s) in the incident; never seen before in the log",
                     topic="new", evidence=ev, ref=ev.label()))
     return out
@@ -383,9 +386,9 @@ class Timeline:
         for e in self.events:
             if e.id == event_id:
                 return e
-        raise TimelineError(f"No event {event_id!r} in this timeline; list the events with their "
-                            "ids with 'diagkit timeline ... ' (the first column) and give one of "
-                            "them.")
+        raise TimelineError(f"No event {event_id!r} in this timeline; list the events with "
+                            "'diagkit timeline' (with the same --case/HOST and --log) and give "
+                            "an id of the 'event' column.")
 
     def to_json(self) -> dict[str, object]:
         return {"schema": SCHEMA, "case": self.case_id, "host": self.host or None,

@@ -85,9 +85,8 @@ def db_log(path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def scenario(tmp_path: Path):
-    store = SqliteStore(tmp_path / "cases.db")
+def build_scenario(store: SqliteStore, samples: SqliteSampleStore, log: Path) -> int:
+    """Journal the scenario into ``store`` and ``samples``, write the log; the case id."""
     clock = Clock()
     desk = CaseDesk(store, engineer="ann", now=clock)
     case = desk.open_case("db1: checkout fails", customer="ACME", product="Shop",
@@ -104,7 +103,6 @@ def scenario(tmp_path: Path):
             desk.record_command(case.id, "db1", "uptime", 0, 0.2)
     clock.now = at("10:25")
     desk.record_command(case.id, "web1", "systemctl status nginx", 3, 0.4)
-    samples = SqliteSampleStore(tmp_path / "history.db")
     t = at("09:20")
     rows = []
     while t <= at("10:40"):
@@ -113,7 +111,16 @@ def scenario(tmp_path: Path):
         rows.append(("db1", t.timestamp(), {"disk.used:/srv/pgdata": pct, "load.per_core": 0.3}))
         t += timedelta(seconds=30)
     samples.append(rows)
-    yield store, samples, case, db_log(tmp_path / "db1.log")
+    db_log(log)
+    return case.id
+
+
+@pytest.fixture
+def scenario(tmp_path: Path):
+    store = SqliteStore(tmp_path / "cases.db")
+    samples = SqliteSampleStore(tmp_path / "history.db")
+    case_id = build_scenario(store, samples, tmp_path / "db1.log")
+    yield store, samples, store.get_case(case_id), tmp_path / "db1.log"
     samples.close()
     store.close()
 
@@ -210,7 +217,7 @@ def test_findings_clear_when_the_probe_no_longer_reports_them(tmp_path: Path) ->
 
 
 def test_host_timeline_takes_what_cases_journaled_about_the_host(scenario) -> None:
-    store, samples, case, _log = scenario
+    store, samples, _case, _log = scenario
     tl = timeline.host_timeline("web1", store=store, samples=samples)
     assert [e.text for e in tl.events if e.kind == "command"] == ["systemctl status nginx"]
     assert not any(e.kind == "finding" for e in tl.events)  # db1's findings stay on db1
@@ -224,7 +231,7 @@ def test_host_timeline_takes_what_cases_journaled_about_the_host(scenario) -> No
 
 
 def test_unknown_kind_and_event_are_clear_errors(scenario) -> None:
-    store, samples, case, _log = scenario
+    store, _samples, case, _log = scenario
     with pytest.raises(timeline.TimelineError, match="Kinds: change"):
         timeline.case_timeline(store, case.id, kinds=["changes"])
     tl = timeline.case_timeline(store, case.id)
@@ -233,9 +240,9 @@ def test_unknown_kind_and_event_are_clear_errors(scenario) -> None:
 
 
 def test_json_document(scenario) -> None:
-    store, samples, case, _log = scenario
+    store, _samples, case, _log = scenario
     doc = timeline.case_timeline(store, case.id, kinds=["finding"]).to_json()
     assert doc["schema"] == "diagkit.timeline/1" and doc["case"] == case.id
-    (first, worse) = doc["events"]
+    (first, _worse) = doc["events"]
     assert first["kind"] == "finding" and first["evidence"]["probe"] == "disk"
     assert first["ref"].startswith("probe disk on db1 (case")
