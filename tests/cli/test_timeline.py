@@ -14,6 +14,11 @@ from diagkit.store.sqlite import SqliteSampleStore, SqliteStore
 from tests.test_timeline import at, build_scenario
 
 
+@pytest.fixture(autouse=True)
+def wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "400")  # one event per line, whatever the terminal
+
+
 @pytest.fixture
 def journaled(tmp_path: Path) -> tuple[int, Path]:
     with SqliteStore() as store, SqliteSampleStore() as samples:  # the data dir's files
