@@ -496,8 +496,12 @@ def host_timeline(host: str, *, store: Store | None = None, samples: SampleStore
         start = since or end - HISTORY_LEAD
         events += alert_events(samples, host, since=start, until=end)
         events += forecast_events(samples, host, at=end)
+    journaled_runs = [e.time for e in events if e.kind == "probe" and e.host == host]
     for snap in snapshots:
-        events += snapshot_events(snap)
+        # a run the active case journaled is already there, with its findings' history
+        end_of_run = _aware(snap.started) + timedelta(seconds=snap.duration + 120)
+        if not any(_aware(snap.started) <= t <= end_of_run for t in journaled_runs):
+            events += snapshot_events(snap)
     warnings: list[str] = []
     if logs:
         events += incident_events(logs, host=host, warnings=warnings)
@@ -505,6 +509,18 @@ def host_timeline(host: str, *, store: Store | None = None, samples: SampleStore
     return Timeline(assemble(_without_replayed_twins(events), since=since, until=until,
                              kinds=kinds),
                     host=host, since=since, until=until, warnings=tuple(warnings))
+
+
+def open_history() -> SampleStore | None:
+    """The monitoring history for a timeline, or None when nothing was ever watched here (no
+    empty history file is made just to look). Close it after use."""
+    from diagkit import config
+    from diagkit.store.select import configured_url, open_samples
+    from diagkit.store.sqlite.samples import DB_NAME
+
+    if configured_url() is None and not (config.data_dir() / DB_NAME).exists():
+        return None
+    return open_samples()
 
 
 # --- came first ---------------------------------------------------------------------------------

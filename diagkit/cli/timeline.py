@@ -73,8 +73,14 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
     from diagkit.cases.active import active_case
     from diagkit.cli.common import safe_active
-    from diagkit.store.select import open_samples, open_store
-    from diagkit.timeline import TimelineError, came_first, case_timeline, host_timeline
+    from diagkit.store.select import open_store
+    from diagkit.timeline import (
+        TimelineError,
+        came_first,
+        case_timeline,
+        host_timeline,
+        open_history,
+    )
     from diagkit.units import parse_duration
 
     if args.host and args.case is not None:
@@ -101,7 +107,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         raise TimelineError(f"--window: {exc}") from None
     if args.limit < 1:
         raise TimelineError("--limit must be 1 or more.")
-    samples = None if args.no_history else open_samples()
+    samples = None if args.no_history else open_history()
     try:
         with open_store() as store:
             if case_id is not None:
