@@ -162,7 +162,7 @@ def _finding_changes(case_id: int, e: JournalEntry, host: str,
                 what = "first seen"
             elif rank(sev) != rank(before[0]):
                 better = "worse" if rank(sev) > rank(before[0]) else "better"
-                what = f"{better} ({before[0]} -> {sev})"
+                what = f"{better} ({before[0]} → {sev})"
             if what:
                 out.append(TimelineEvent(
                     _aware(e.time), "finding", f"{what}: {sev}: {title}", host=host,
@@ -276,7 +276,7 @@ def alert_events(samples: SampleStore, host: str, *, since: datetime, until: dat
                     when, title, suffix = a.start, f"alert {a.level.label}: {metric}", ""
                 else:
                     when = datetime.fromtimestamp(t, UTC)
-                    title = f"alert {change.previous.label} -> {a.level.label}: {metric}"
+                    title = f"alert {change.previous.label} → {a.level.label}: {metric}"
                     suffix = f".{int(t) % 100000}"
                 out.append(TimelineEvent(when, "alert", title, host=host, id=aid + suffix,
                                          detail=a.describe(), topic=metric, evidence=ev,
@@ -521,6 +521,76 @@ def open_history() -> SampleStore | None:
     if configured_url() is None and not (config.data_dir() / DB_NAME).exists():
         return None
     return open_samples()
+
+
+def for_report(case_ref: str | None, start: datetime, end: datetime, *,
+               lead: timedelta = timedelta(hours=1)) -> tuple[tuple[TimelineEvent, ...], str]:
+    """The events of case ``case_ref`` (a stored case number; anything else is a free reference
+    and gives none) from ``lead`` before ``start`` to ``end``, for a bug report's Timeline.
+
+    Best effort: the report does not depend on the case store, so a store that cannot be read
+    gives no events and a note saying why (the caller prints or shows it)."""
+    ref = (case_ref or "").strip()
+    if not ref.isdigit():
+        return (), ""
+    from diagkit.store.select import open_store
+
+    try:
+        samples = open_history()
+        try:
+            with open_store() as store:
+                tl = case_timeline(store, int(ref), samples=samples, since=start - lead,
+                                   until=end, now=end)
+        finally:
+            if samples is not None:
+                samples.close()
+    except DiagkitError as exc:
+        return (), f"the timeline of case {ref} was not read ({exc})"
+    return batched_changes(tl.events), "; ".join(tl.warnings)
+
+
+#: Logins are routine: a report gathers them per quarter of an hour.
+_BATCH_SECONDS: dict[str, int] = {"login": 900}
+
+
+def batched_changes(events: Sequence[TimelineEvent], *, most: int = 3) -> tuple[TimelineEvent, ...]:
+    """Changes of one kind on one host in the same minute (logins: quarter of an hour), when
+    more than ``most`` (logins: more than one), as one event naming them all (an upgrade of 48
+    packages is one line of a report, not 48)."""
+    def key(e: TimelineEvent) -> tuple[str, str, int]:
+        return e.host, e.topic, int(e.time.timestamp()) // _BATCH_SECONDS.get(e.topic, 60)
+
+    groups: dict[tuple[str, str, int], list[TimelineEvent]] = {}
+    for e in events:
+        if e.kind == "change":
+            groups.setdefault(key(e), []).append(e)
+    out = []
+    for e in events:
+        group = groups.get(key(e)) if e.kind == "change" else None
+        if group is None or len(group) <= (1 if e.topic in _BATCH_SECONDS else most):
+            out.append(e)
+        elif e is group[0]:
+            names = list(dict.fromkeys(g.text.partition(": ")[2] for g in group))
+            span = "a quarter of an hour" if e.topic in _BATCH_SECONDS else "one minute"
+            out.append(replace(e, text=f"{e.topic}: {len(group)} changes in {span}: "
+                                        f"{', '.join(names)}",
+                               detail="\n".join(f"{g.text} {g.detail}".strip() for g in group)))
+    return tuple(out)
+
+
+def merge_unique(*parts: Iterable[TimelineEvent]) -> tuple[TimelineEvent, ...]:
+    """Several event lists as one in time order; an event that two sources both saw (the same
+    change from a live run and from the journal) is kept once, the first given."""
+    seen: set[tuple[datetime, str, str, str]] = set()
+    merged = []
+    for e in sorted((e for part in parts for e in part), key=lambda e: e.time):
+        # a change reads "package: x" here and "package: x (upgrade ...)" in a report's own
+        text = e.text.split(" (", 1)[0] if e.kind == "change" else e.text
+        key = (e.time, e.kind, e.host, text)
+        if key not in seen:
+            seen.add(key)
+            merged.append(e)
+    return tuple(merged)
 
 
 # --- came first ---------------------------------------------------------------------------------

@@ -150,7 +150,7 @@ def test_case_timeline_merges_every_source_in_time_order(scenario) -> None:
     # alerts replayed from the history: warning at 85 %, critical from 95 %
     alerts = [e for e in tl.events if e.kind == "alert"]
     assert [e.text for e in alerts][:2] == ["alert warning: disk.used:/srv/pgdata",
-                                           "alert warning -> critical: disk.used:/srv/pgdata"]
+                                           "alert warning → critical: disk.used:/srv/pgdata"]
     assert alerts[0].time == at("09:50")
     assert at("10:23") <= alerts[1].time <= at("10:24")
     # the log: the disk-full episode and the refused connections, with the record to open
@@ -211,7 +211,7 @@ def test_findings_clear_when_the_probe_no_longer_reports_them(tmp_path: Path) ->
         desk.record_probe_run(case.id, HostSnapshot("db1", (), at("10:50"), 1, error="down"))
         tl = timeline.case_timeline(store, case.id, kinds=["finding"])
     assert [(e.time, e.text.split(":")[0]) for e in tl.events] == [
-        (at("10:00"), "first seen"), (at("10:20"), "better (critical -> warning)"),
+        (at("10:00"), "first seen"), (at("10:20"), "better (critical → warning)"),
         (at("10:40"), "cleared")]
     assert tl.events[2].text == "cleared: Filesystem /srv/pgdata is 91 % full"
 
