@@ -752,10 +752,17 @@ class CaseDetailView(QWidget):
         if details is None:
             return
         from diagkit.kb.from_case import draft_from_case
+        from diagkit.timeline import batched_changes, journal_events
         from diagkit.ui.article_dialog import ArticleDialog
 
+        shown = self.timeline_view.timeline
+        if shown is not None and shown.case_id == details.case.id:
+            events = shown.events  # what the Timeline tab computed (history and logs included)
+        else:  # the journal's part of it, read now (no history or logs: no waiting)
+            events = tuple(sorted(journal_events(details.case.id, details.journal),
+                                  key=lambda e: e.time))
         try:
-            draft = draft_from_case(details.case, details.journal)
+            draft = draft_from_case(details.case, details.journal, batched_changes(events))
         except DiagkitError as exc:
             self.show_error(str(exc))
             return
