@@ -85,7 +85,7 @@ def test_what_happened_comes_from_the_case_timeline(tmp_path) -> None:
         draft = draft_from_case(store.get_case(case_id), store.journal(case_id),
                                 batched_changes(events))
     assert draft.cause.startswith("the WAL archive filled /srv/pgdata")
-    head, _, story = draft.cause.partition("What happened (from the case's timeline):\n")
+    _head, _, story = draft.cause.partition("What happened (from the case's timeline):\n")
     lines = story.split("\n\n")[0].splitlines()
     assert 5 <= len(lines) <= 16
     text = "\n".join(lines)
