@@ -1,8 +1,8 @@
 """The Timeline tab of a case and of a host: :mod:`diagkit.timeline` as a table.
 
 The timeline is computed in a worker (it reads the journal, replays the monitoring history and
-may read logs); the view then only filters what it holds: by kind (one toggle per kind present)
-and by time (From/To, zoom in around the selected event, zoom out, All). A double-click (or
+may read logs); the view then only filters what it holds: by kind (the Kinds menu lists the kinds
+present) and by time (From/To, zoom in around the selected event, zoom out, All). A double-click (or
 Enter, or "Open evidence") asks the owner to open the event's evidence through
 :attr:`TimelineView.evidence_requested`; "What came first?" ranks the events before the selected
 one (:func:`diagkit.timeline.came_first`) in the lower table, worded as candidates.
@@ -10,6 +10,7 @@ one (:func:`diagkit.timeline.came_first`) in the lower table, worded as candidat
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,14 +23,16 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QDateTimeEdit,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QSplitter,
     QTableView,
@@ -58,6 +61,14 @@ CAME_FIRST_WINDOWS: tuple[tuple[str, timedelta], ...] = (
     ("2 h before", timedelta(hours=2)), ("30 min before", timedelta(minutes=30)),
     ("1 h before", timedelta(hours=1)), ("6 h before", timedelta(hours=6)),
     ("1 day before", timedelta(days=1)))
+
+
+def kind_colour(kind: str) -> QColor:
+    """The colour of a kind, lightened on a dark palette so it stays readable."""
+    colour = QColor(KIND_COLOURS.get(kind, "#616161"))
+    app = QApplication.instance()
+    dark = isinstance(app, QApplication) and app.palette().base().color().lightness() < 128
+    return colour.lighter(170) if dark else colour
 
 
 def _local(when: datetime) -> str:
@@ -103,7 +114,7 @@ class TimelineModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return "\n".join(p for p in (e.text, e.detail, f"id {e.id}", _ref(e)) if p)
         if role == Qt.ItemDataRole.ForegroundRole and col == 1:
-            return QColor(KIND_COLOURS.get(e.kind, "#616161"))
+            return kind_colour(e.kind)
         if role == Qt.ItemDataRole.UserRole:
             return e
         return None
@@ -120,7 +131,7 @@ class TimelineView(QWidget):
         self._source: Callable[[], Timeline] | None = None
         self._worker: Worker | None = None
         self.timeline: Timeline | None = None
-        self.kind_buttons: dict[str, QToolButton] = {}
+        self.kind_buttons: dict[str, QAction] = {}  # the Kinds menu's entries
 
         self.state = QLabel("No timeline yet.")
         self.state.setObjectName("timeline-state")
@@ -128,27 +139,27 @@ class TimelineView(QWidget):
         self.reload_button = QPushButton("Reload")
         self.reload_button.setToolTip("Read the journal, the monitoring history and the logs again")
         self.reload_button.clicked.connect(self.refresh)
-        kinds_row = QHBoxLayout()
-        kinds_row.addWidget(QLabel("Show:"))
+        # kinds: one checkable entry per kind present, in a menu (a row of twelve toggles does
+        # not fit beside the case list)
+        self.kinds_button = QToolButton()
+        self.kinds_button.setObjectName("timeline-kinds")
+        self.kinds_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.kinds_menu = QMenu(self.kinds_button)
         for kind in KINDS:
-            button = QToolButton()
-            button.setText(kind)
-            button.setCheckable(True)
-            button.setChecked(True)
-            button.setObjectName(f"kind-{kind}")
-            button.setStyleSheet(f"QToolButton:checked {{ color: {KIND_COLOURS[kind]}; "
-                                 "font-weight: bold }")
-            button.toggled.connect(self._apply)
-            button.hide()
-            self.kind_buttons[kind] = button
-            kinds_row.addWidget(button)
-        kinds_row.addStretch(1)
-        kinds_row.addWidget(self.reload_button)
+            action = QAction(kind, self.kinds_menu)
+            action.setCheckable(True)
+            action.setChecked(True)
+            action.setVisible(False)
+            action.toggled.connect(lambda _on: self._apply())
+            self.kinds_menu.addAction(action)
+            self.kind_buttons[kind] = action
+        self.kinds_button.setMenu(self.kinds_menu)
+        self.kinds_button.setText("Kinds: all")
 
         self.from_edit = QDateTimeEdit()
         self.to_edit = QDateTimeEdit()
         for edit in (self.from_edit, self.to_edit):
-            edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss")
+            edit.setDisplayFormat("yyyy-MM-dd HH:mm")
             edit.setCalendarPopup(True)
             edit.dateTimeChanged.connect(self._apply)
         self.zoom_in_button = QPushButton("Zoom in")
@@ -160,14 +171,15 @@ class TimelineView(QWidget):
         self.all_button.setToolTip("The whole timeline")
         self.all_button.clicked.connect(self.zoom_all)
         zoom_row = QHBoxLayout()
-        zoom_row.addWidget(QLabel("From:"))
+        zoom_row.addWidget(self.kinds_button)
         zoom_row.addWidget(self.from_edit)
-        zoom_row.addWidget(QLabel("To:"))
+        zoom_row.addWidget(QLabel("–"))
         zoom_row.addWidget(self.to_edit)
         zoom_row.addWidget(self.zoom_in_button)
         zoom_row.addWidget(self.zoom_out_button)
         zoom_row.addWidget(self.all_button)
         zoom_row.addStretch(1)
+        zoom_row.addWidget(self.reload_button)
 
         self.model = TimelineModel(self)
         self.table = QTableView()
@@ -178,8 +190,14 @@ class TimelineView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)
+        row = self.fontMetrics().height() + 6  # one line per event, as in the log viewer
+        self.table.verticalHeader().setDefaultSectionSize(row)
         header = self.table.horizontalHeader()
+        for col in (0, 1, 2):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(4, 240)
         self.table.doubleClicked.connect(lambda index: self._open(self.model.events[index.row()]))
         QShortcut(QKeySequence(Qt.Key.Key_Return), self.table, self.open_selected)
 
@@ -209,8 +227,12 @@ class TimelineView(QWidget):
         self.came_first_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.came_first_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.came_first_table.verticalHeader().hide()
-        self.came_first_table.horizontalHeader().setSectionResizeMode(
-            2, QHeaderView.ResizeMode.Stretch)
+        self.came_first_table.verticalHeader().setDefaultSectionSize(row)
+        self.came_first_table.setWordWrap(False)
+        came_header = self.came_first_table.horizontalHeader()
+        for col in (0, 1, 3):
+            came_header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        came_header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.came_first_table.cellDoubleClicked.connect(self._open_came_first)
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
@@ -229,7 +251,6 @@ class TimelineView(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.state)
         layout.addWidget(self.error)
-        layout.addLayout(kinds_row)
         layout.addLayout(zoom_row)
         layout.addWidget(split, 1)
         layout.addLayout(actions)
@@ -327,10 +348,13 @@ class TimelineView(QWidget):
             return
         start, end = self.time_range()
         kinds = self.shown_kinds()
+        present = [k for k, a in self.kind_buttons.items() if a.isVisible()]
+        hidden = [k for k in present if k not in kinds]
+        self.kinds_button.setText("Kinds: all" if not hidden else
+                                  f"Kinds: {len(present) - len(hidden)} of {len(present)}")
         shown = [e for e in self.timeline.events
                  if e.kind in kinds and start <= e.time <= end + timedelta(seconds=1)]
         self.model.set_events(shown)
-        self.table.resizeColumnsToContents()
         total = len(self.timeline.events)
         self.state.setText(f"{len(shown)} of {total} event(s), "
                            f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}")
@@ -367,24 +391,25 @@ class TimelineView(QWidget):
             return
         window: timedelta = self.window_combo.currentData()
         ranked = came_first(self.timeline.events, symptom, window=window)
-        where = f" on {symptom.host}" if symptom.host else ""
+        where = f" on {html.escape(symptom.host)}" if symptom.host else ""
         self.came_first_label.setText(
-            f"<b>Came first</b> before “{symptom.text}”{where} "
+            f"<b>Came first</b> before “{html.escape(symptom.text)}”{where} "
             f"({self.window_combo.currentText()}): candidates that may be related, most likely "
             f"first. {len(ranked)} event(s); nothing here is proven.")
         self.came_first_table.setRowCount(len(ranked))
         self._ranked = ranked
         for row, a in enumerate(ranked):
             minutes = a.before.total_seconds() / 60
+            why = a.reason.split(" came first", 1)[0]  # the time is in the first column
             cells = (f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h",
-                     a.event.kind, a.event.text, a.reason)
+                     a.event.kind, a.event.text, f"{why}: may be related")
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(a.event.detail or a.event.text)
+                item.setToolTip("\n".join(p for p in (a.event.text, a.event.detail, a.reason)
+                                           if p))
                 if col == 1:
-                    item.setForeground(QColor(KIND_COLOURS.get(a.event.kind, "#616161")))
+                    item.setForeground(kind_colour(a.event.kind))
                 self.came_first_table.setItem(row, col, item)
-        self.came_first_table.resizeColumnsToContents()
         self.came_first_panel.show()
 
     def _open_came_first(self, row: int, _col: int) -> None:
