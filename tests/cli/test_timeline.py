@@ -92,3 +92,13 @@ def test_bad_input_is_a_clear_error(journaled, capsys, argv, message) -> None:
     err = capsys.readouterr().err
     assert code == 2 or (code == 1 and "99" in message), err
     assert message in err and "Traceback" not in err
+
+
+def test_control_characters_in_case_text_are_shown_escaped(journaled) -> None:
+    case_id, _log = journaled
+    with SqliteStore() as store:
+        store.append_journal(case_id, "note", "pasted \x1b]0;owned\x07 from a terminal")
+    code, text = run("timeline", "--case", str(case_id), "--kind", "note")
+    assert code == 0 and "pasted" in text
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b" in text  # escaped, visible
