@@ -70,7 +70,7 @@ _CHECKS = {
     "system": "general system health", "cpu": "processor load", "memory": "memory use",
     "disk": "disk space and storage", "network": "network settings and connections",
     "services": "background services", "kernel": "operating system error messages",
-    "logs": "system logs", "processes": "running programs",
+    "logs": "system logs", "processes": "running programs", "files": "open files",
 }
 
 

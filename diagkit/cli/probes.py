@@ -13,6 +13,7 @@ from diagkit.textsafe import one_line
 
 if TYPE_CHECKING:
     from diagkit import session
+    from diagkit.kb.match import KnownIssue
     from diagkit.probes.runner import HostSnapshot
     from diagkit.transport.base import Transport
 
@@ -81,8 +82,8 @@ def _probe(args: argparse.Namespace, out: TextIO) -> int:
         dump({"schema": JSON_SCHEMA_PROBE, "diagkit_version": __version__,
                "hosts": [s.to_dict() for s in snapshots]}, out)
     else:
-        for snap in snapshots:
-            _print_snapshot(snap, out, raw=args.raw)
+        for snap, known in zip(snapshots, _known_issues(snapshots), strict=True):
+            _print_snapshot(snap, out, raw=args.raw, known=known)
     if any(not s.ok for s in snapshots):
         return EXIT_UNREACHABLE
     if any(not r.ok for s in snapshots for r in s.results):
@@ -90,7 +91,47 @@ def _probe(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _print_snapshot(snap: HostSnapshot, out: TextIO, *, raw: bool = False) -> None:
+def _known_issues(snapshots: list[HostSnapshot]) -> list[list[KnownIssue]]:
+    """The KB articles matching each reached host's evidence. Best effort: without a knowledge
+    base (a locked or unreachable store) the probe results stand, with a warning on stderr."""
+    if not any(s.ok for s in snapshots):
+        return [[] for _ in snapshots]
+    try:
+        from diagkit.kb import open_kb
+        from diagkit.kb.match import evidence_from_snapshot, load_matcher
+        from diagkit.store.select import open_store
+
+        store = open_kb(open_store())  # the starter articles on first use: a new install matches
+        try:
+            matcher = load_matcher(store)
+        finally:
+            store.close()
+        return [matcher.match(evidence_from_snapshot(s)) if s.ok else [] for s in snapshots]
+    except Exception as exc:  # noqa: BLE001 - the probe results stand without the KB
+        print(f"warning: known issues were not checked: {exc}", file=sys.stderr)
+        return [[] for _ in snapshots]
+
+
+def _print_evidence(snap: HostSnapshot, known: list[KnownIssue], out: TextIO, width: int) -> None:
+    from diagkit.probes.evidence import key_tables, text_lines
+
+    for issue in known:
+        print(f"  Known issue: {one_line(issue.title)} ({one_line(issue.slug)})", file=out)
+        if issue.reasons:
+            print(wrap(f"because {issue.reasons[0]}; read it: diagkit kb show {issue.slug}",
+                       width, " " * 15), file=out)
+    tables = [t for r in snap.results for t in key_tables(r)]
+    if tables:
+        print("Evidence:", file=out)
+    for t in tables:
+        lines = text_lines(t, width=width, indent="  ")
+        print(f"  {one_line(t.probe)}: {lines[0].lstrip()}", file=out)
+        for line in lines[1:]:
+            print(line, file=out)
+
+
+def _print_snapshot(snap: HostSnapshot, out: TextIO, *, raw: bool = False,
+                    known: list[KnownIssue] | None = None) -> None:
     from diagkit.probes.base import Severity
 
     sev_tag = {Severity.CRITICAL: "CRITICAL", Severity.WARNING: "WARNING", Severity.INFO: "info"}
@@ -112,6 +153,7 @@ def _print_snapshot(snap: HostSnapshot, out: TextIO, *, raw: bool = False) -> No
             print(wrap(f.detail, width, " " * 23), file=out)
         if f.hint:
             print(wrap(f"hint: {f.hint}", width, " " * 23), file=out)
+    _print_evidence(snap, known or [], out, width)
     print("Probes:", file=out)
     rows = [(r.probe, "ok" if r.ok else "ERROR", f"{r.duration:.2f}s", r.summary()) for r in snap.results]
     table(("PROBE", "STATUS", "TIME", "SUMMARY"), rows, out, indent="  ", wrap_last=True)

@@ -20,12 +20,15 @@ PSEUDO_FS = frozenset(
     {
         "proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "securityfs", "debugfs",
         "tracefs", "pstore", "bpf", "mqueue", "hugetlbfs", "configfs", "fusectl", "autofs",
-        "binfmt_misc", "rpc_pipefs", "nsfs", "efivarfs", "selinuxfs", "ramfs", "fuse.gvfsd-fuse",
-        "fuse.portal", "nfsd", "tmpfs",
+        "binfmt_misc", "rpc_pipefs", "nsfs", "efivarfs", "selinuxfs", "fuse.gvfsd-fuse",
+        "fuse.portal", "nfsd",
     }
 )  # fmt: skip
-# tmpfs is skipped except where filling it breaks things (sockets, PID files, shared memory).
-TMPFS_KEPT = frozenset({"/tmp", "/run", "/dev/shm"})  # noqa: S108 - mount points judged
+# Memory-backed filesystems are judged wherever an application mounts them (a full 20 MiB tmpfs
+# cache breaks its application as surely as a full /tmp), except the kernel's own under /sys and
+# /proc and read-only ones (a container's masked paths, systemd credentials).
+MEMORY_FS = frozenset({"tmpfs", "ramfs"})
+KERNEL_TREES = ("/sys/", "/proc/")
 # Read-only by nature: never a finding.
 ALWAYS_RO_FS = frozenset({"squashfs", "iso9660", "erofs", "udf", "cramfs"})
 
@@ -109,6 +112,15 @@ class Filesystem:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A filesystem df listed that is not judged, and why."""
+
+    mount: str
+    fstype: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class DeviceIO:
     """One whole disk's I/O over the sample."""
 
@@ -123,6 +135,7 @@ class DeviceIO:
 @dataclass(frozen=True)
 class DiskReading:
     filesystems: tuple[Filesystem, ...] = ()  # pseudo, always-read-only and bind repeats left out
+    skipped: tuple[Skipped, ...] = ()  # what df listed and was left out, with the reason
     mounts: tuple[Mount, ...] = ()  # every mount point of /proc/mounts, in its order
     fstab: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # mount point -> options
     io_sample_seconds: float = 0.0  # 0: no I/O sample
@@ -186,35 +199,56 @@ def _diskstats(text: str) -> tuple[float | None, dict[str, tuple[int, int, int, 
     return uptime, out
 
 
-def _kept(mount: Mount | None, point: str) -> bool:
+def _skip_reason(mount: Mount | None, point: str, blocks: int) -> str:
+    """Why a filesystem df listed is left out of the judgement; "" when it is kept."""
     if mount is None:
-        return True  # df knows it, /proc/mounts was unreadable: keep rather than hide
-    if mount.fstype == "tmpfs":
-        return point in TMPFS_KEPT
-    if mount.fstype in ALWAYS_RO_FS:
-        return False  # snaps and CD images are always 100 % full, by design
-    return mount.fstype not in PSEUDO_FS
+        return ""  # df knows it, /proc/mounts was unreadable: keep rather than hide
+    kind = mount.fstype
+    if kind in ALWAYS_RO_FS:
+        return f"{kind}, read-only by design"  # snaps and CD images are always 100 % full
+    if kind in MEMORY_FS:
+        if point.startswith(KERNEL_TREES):
+            return f"{kind} of the kernel's own tree"
+        if point == "/dev":
+            return f"{kind} holding device nodes (a container's /dev)"
+        if mount.read_only:
+            return f"{kind}, mounted read-only"
+        if blocks == 0:
+            return f"{kind} without a size limit: grows until RAM runs out (see the memory probe)"
+        return ""
+    if kind in PSEUDO_FS:
+        return f"{kind}, a kernel pseudo filesystem"
+    if blocks == 0:
+        return f"{kind or 'unknown type'} reporting no size"
+    return ""
 
 
-def _filesystems(sections: dict[str, str], mounts: dict[str, Mount]) -> tuple[Filesystem, ...]:
+def _filesystems(sections: dict[str, str], mounts: dict[str, Mount],
+                 skipped: list[Skipped]) -> tuple[Filesystem, ...]:
+    """The filesystems judged; those df listed but left out go to ``skipped`` with the reason."""
     inodes: dict[str, float] = {}
     for _fs, total, used, _avail, point in _df(sections.get("dfi", "")):
         if total > 0:
             inodes[point] = base.pct(used, total)
     found: list[Filesystem] = []
     seen: set[str] = set()
-    seen_fs: set[tuple[str, int, int, int]] = set()
+    seen_fs: dict[tuple[str, int, int, int], str] = {}  # -> the first mount point seen
     for fs, blocks, used_k, avail_k, point in _df(sections.get("df", "")):
         mount = mounts.get(point)
-        if point in seen or blocks == 0 or not _kept(mount, point):
+        if point in seen:
+            continue
+        seen.add(point)
+        if reason := _skip_reason(mount, point, blocks):
+            skipped.append(Skipped(point, mount.fstype if mount else "", reason))
             continue
         # Bind mounts (containers mount files like /etc/hosts from the host disk) repeat the
         # same filesystem: report it once, under the first mount point df lists.
         same_fs = (fs, blocks, used_k, avail_k)
-        if same_fs in seen_fs and (mount is None or mount.fstype != "tmpfs"):
+        if same_fs in seen_fs and (mount is None or mount.fstype not in MEMORY_FS):
+            skipped.append(Skipped(point, mount.fstype if mount else "",
+                                   f"same filesystem as {seen_fs[same_fs]} (a bind mount)"))
             continue
-        seen.add(point)
-        seen_fs.add(same_fs)
+        seen_fs[same_fs] = point
         used, avail = used_k * 1024, avail_k * 1024
         found.append(Filesystem(
             mount=point, device=fs, fstype=mount.fstype if mount else "", size=blocks * 1024,
@@ -253,8 +287,11 @@ def read(output: str) -> DiskReading:
     sections = base.split_sections(output)
     mounts = _mounts(sections.get("mounts", ""))
     interval, devices = _devices(sections)
+    skipped: list[Skipped] = []
+    filesystems = _filesystems(sections, mounts, skipped)
     return DiskReading(
-        filesystems=_filesystems(sections, mounts),
+        filesystems=filesystems,
+        skipped=tuple(skipped),
         mounts=tuple(mounts.values()),
         fstab=_fstab(sections.get("fstab", "")),
         io_sample_seconds=interval,
@@ -297,6 +334,8 @@ def describe(r: DiskReading) -> ProbeData:
                "inodes_used_pct", "mode", "remark"), rows),
         Table("io", "I/O per device during the sample",
               ("device", "read_Bps", "write_Bps", "read_iops", "write_iops", "util_pct"), io_rows),
+        Table("skipped", "Filesystems not judged, and why", ("mount", "type", "reason"),
+              [(k.mount, k.fstype, k.reason) for k in r.skipped]),
     )
     return ProbeData(metrics=tuple(metrics), tables=tables, facts=facts, notes=r.notes)
 
@@ -346,7 +385,10 @@ def _space_findings(f: Filesystem, limits: DiskThresholds) -> list[Finding]:
             f"{point} ({f.device}, {f.fstype or 'unknown type'}): {human_bytes(f.avail)} free of "
             f"{human_bytes(f.size)}.",
             f"Find what grew: du -xh --max-depth=2 {shlex.quote(point)} | sort -h | tail; check for "
-            "deleted files still held open (lsof +L1) and old logs or core dumps.",
+            "deleted files still held open (lsof +L1) and old logs or core dumps."
+            + (f" It lives in RAM: clear what its application caches there, or enlarge it "
+               f"(mount -o remount,size=... {shlex.quote(point)}) if memory allows."
+               if f.fstype in MEMORY_FS else ""),
             NAME,
         ))
     inodes = f.inodes_used_percent
@@ -368,7 +410,7 @@ def _read_only_findings(r: DiskReading) -> list[Finding]:
     # I/O errors, and a silent ro root is a classic cause of 'the app cannot write'.
     found = []
     for mount in r.mounts:
-        if not mount.read_only or mount.fstype in PSEUDO_FS or mount.fstype in ALWAYS_RO_FS:
+        if not mount.read_only or mount.fstype in PSEUDO_FS | MEMORY_FS | ALWAYS_RO_FS:
             continue
         point = mount.point
         if point == "/":

@@ -274,9 +274,24 @@ class MemoryThresholds:
     available_critical: float = 5.0
     swap_used_warning: float = 50.0  # % of swap in use
     psi_some_avg10_warning: float = 10.0  # % of the last 10 s some task stalled on memory
+    # One process resident above both of these is named even when memory is not short: on a
+    # support call, "who holds the RAM" is the first question.
+    process_percent_info: float = 5.0  # % of RAM
+    process_bytes_info: int = 1 << 30
 
 
 THRESHOLDS = MemoryThresholds()
+
+#: How many of the largest processes a finding names.
+NAMED = 3
+
+
+def _largest(r: MemoryReading) -> str:
+    """' Largest resident: CMD (pid N) 2.0 GiB, 8.7 % of RAM; ...' or ''."""
+    named = [f"{p.command} (pid {p.pid}) {human_bytes(p.rss_bytes)}"
+             + (f", {base.pct(p.rss_bytes, r.total):.1f} % of RAM" if r.total else "")
+             for p in r.top[:NAMED]]
+    return f" Largest resident: {'; '.join(named)}." if named else ""
 
 
 def judge(r: MemoryReading, limits: MemoryThresholds) -> tuple[Finding, ...]:
@@ -287,7 +302,7 @@ def judge(r: MemoryReading, limits: MemoryThresholds) -> tuple[Finding, ...]:
             else Severity.WARNING,
             "Low available memory",
             f"Only {human_bytes(r.available)} of {human_bytes(r.total)} "
-            f"({r.available_percent:.1f} %) is available.",
+            f"({r.available_percent:.1f} %) is available." + _largest(r),
             "Check the top consumers below for a leak or an oversized cache; "
             "the OOM killer may strike soon (dmesg | grep -i oom).",
             NAME,
@@ -318,7 +333,7 @@ def judge(r: MemoryReading, limits: MemoryThresholds) -> tuple[Finding, ...]:
             Severity.WARNING,
             "Host is swapping now",
             f"During a {r.sample_seconds:.1f} s sample: {human_bytes(rate_in)}/s swapped in, "
-            f"{human_bytes(rate_out)}/s swapped out.",
+            f"{human_bytes(rate_out)}/s swapped out." + _largest(r),
             "Active swapping makes everything slow: find what grew (top consumers), add "
             "RAM or lower the offender's limits.",
             NAME,
@@ -329,11 +344,25 @@ def judge(r: MemoryReading, limits: MemoryThresholds) -> tuple[Finding, ...]:
             Severity.WARNING,
             "Memory pressure",
             f"Some tasks stalled waiting for memory {some:.1f} % of the last "
-            f"10 s (full stall {r.psi_full_avg10 or 0.0:.1f} %).",
+            f"10 s (full stall {r.psi_full_avg10 or 0.0:.1f} %)." + _largest(r),
             "The kernel is reclaiming hard to find free pages: look for a process or cgroup "
             "close to its memory limit.",
             NAME,
         ))
+    already_named = any(_largest(r) in f.detail for f in findings)
+    if r.top and r.total and not already_named:
+        big = r.top[0]
+        share = base.pct(big.rss_bytes, r.total)
+        if share >= limits.process_percent_info and big.rss_bytes >= limits.process_bytes_info:
+            findings.append(Finding(
+                Severity.INFO,
+                f"Largest memory user: {big.command}",
+                f"{big.command} (pid {big.pid}) holds {human_bytes(big.rss_bytes)} resident, "
+                f"{share:.1f} % of {human_bytes(r.total)} RAM." + _largest(r),
+                f"Is that its expected size? Sample it over time (grep VmRSS /proc/{big.pid}/status,"
+                " or diagkit watch) to tell a leak, which only grows, from a working set.",
+                NAME,
+            ))
     return tuple(findings)
 
 

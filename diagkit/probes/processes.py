@@ -9,6 +9,7 @@ samples the machine as a whole).
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -31,6 +32,21 @@ _AGGREGATE = r"""
   thr[n]=($7+0 > 0) ? $7+0 : 1
   c=$0; for (i=1; i<=7; i++) sub(/^[ \t]*[^ \t]+/, "", c); sub(/^[ \t]+/, "", c)
   cmd[n]=substr(c,1,w); byp[$1]=n; threads+=thr[n]; cnt[st[n]]++
+  ut[$3]+=thr[n]; if (!($3 in up)) up[$3]=$1; kids[$3 SUBSEP $2]++
+}
+function users(    k, u, best, done, lim, f, line, a, key, pp, most, q) {
+  print "@@section users"
+  for (k=1; k<=3; k++) {
+    best=""
+    for (u in ut) if (!(u in done) && (best=="" || ut[u] > ut[best])) best=u
+    if (best=="") break
+    done[best]=1; lim="?"; f="/proc/" up[best] "/limits"
+    while ((getline line < f) > 0) if (line ~ /^Max processes/) { split(line, a, " "); lim=a[3] }
+    close(f)
+    most=0; pp=""
+    for (key in kids) { split(key, q, SUBSEP); if (q[1]==best && kids[key] > most) { most=kids[key]; pp=q[2] } }
+    printf "%s %d %s %s %s %d %s\n", best, ut[best], up[best], lim, pp, most, (pp in byp) ? cmd[byp[pp]] : "?"
+  }
 }
 function top(arr, title,    k, i, best, used) {
   print "@@section " title
@@ -45,7 +61,7 @@ END {
   print "@@section counts"
   printf "total=%d\nrunning=%d\nsleeping=%d\ndisk_sleep=%d\nzombie=%d\nstopped=%d\nthreads=%d\n", \
     n, cnt["R"], cnt["S"]+cnt["I"], cnt["D"], cnt["Z"], cnt["T"]+cnt["t"], threads
-  top(cpu, "top_cpu"); top(rss, "top_rss")
+  top(cpu, "top_cpu"); top(rss, "top_rss"); users()
   print "@@section zombies"; z=0
   for (i=1; i<=n; i++) if (st[i]=="Z" && z++ < 100) {
     p=ppid[i]; pc=(p in byp) ? cmd[byp[p]] : "?"
@@ -86,6 +102,8 @@ END {
 
 SCRIPT = (
     r"""export LC_ALL=C
+# procps ps cuts args to $COLUMNS when it is set (a terminal's width leaking into the session).
+unset COLUMNS
 echo "@@section limits"
 echo "pid_max=$(cat /proc/sys/kernel/pid_max 2>/dev/null)"
 echo "threads_max=$(cat /proc/sys/kernel/threads-max 2>/dev/null)"
@@ -156,6 +174,19 @@ class Blocked:
     command: str
 
 
+@dataclass(frozen=True)
+class UserTasks:
+    """One of the users running the most tasks, against its per-user limit (RLIMIT_NPROC)."""
+
+    user: str
+    tasks: int  # processes and threads: what RLIMIT_NPROC counts
+    pid: int  # the process whose soft "Max processes" limit was read
+    limit: int | None  # None: unlimited or unreadable
+    parent_pid: int | None  # the parent of most of this user's processes
+    parent_children: int
+    parent_command: str
+
+
 #: The process counts the script prints, in the order they are reported.
 COUNTS = ("total", "running", "sleeping", "disk_sleep", "zombie", "stopped", "threads")
 
@@ -170,6 +201,7 @@ class ProcessesReading:
     top_rss: tuple[Process, ...] = ()
     zombies: tuple[Zombie, ...] = ()  # at most 100
     blocked: tuple[Blocked, ...] = ()
+    users: tuple[UserTasks, ...] = ()  # the (at most 3) users running the most tasks
     notes: tuple[str, ...] = ()
 
 
@@ -198,6 +230,16 @@ def _zombies(text: str) -> tuple[Zombie, ...]:
     return tuple(zombies)
 
 
+def _users(text: str) -> tuple[UserTasks, ...]:
+    found = []
+    for user, tasks, pid, limit, ppid, children, parent in _rows(text, 7):
+        if tasks.isdigit() and pid.isdigit():
+            found.append(UserTasks(user, int(tasks), int(pid), _limit(limit),
+                                   int(ppid) if ppid.isdigit() else None,
+                                   int(children) if children.isdigit() else 0, parent))
+    return tuple(found)
+
+
 def _limit(text: str | None) -> int | None:
     value = base.to_float(text or None)
     return None if value is None else int(value)
@@ -216,6 +258,7 @@ def read(output: str) -> ProcessesReading:
         top_rss=_top(sections.get("top_rss", "")),
         zombies=_zombies(sections.get("zombies", "")),
         blocked=tuple(Blocked(int(p), u, c) for p, u, c in _rows(sections.get("dstate", ""), 3)),
+        users=_users(sections.get("users", "")),
         notes=base.notes(output),
     )
 
@@ -244,7 +287,11 @@ def describe(r: ProcessesReading) -> ProbeData:
               [(z.pid, z.ppid, z.command, z.parent) for z in r.zombies]),
         Table("dstate", "Processes in uninterruptible sleep (D)", ("pid", "user", "command"),
               [(b.pid, b.user, b.command) for b in r.blocked]),
-    )
+    ) + ((Table("users", "Users running the most tasks, against their limit (ulimit -u)",
+                ("user", "tasks", "limit", "limit_of_pid", "main_parent", "its_children"),
+                [(u.user, u.tasks, u.limit, u.pid,
+                  f"{u.parent_command} (pid {u.parent_pid})" if u.parent_pid else "",
+                  u.parent_children) for u in r.users]),) if r.users else ())
     return ProbeData(metrics=metrics, tables=tables, facts=facts, notes=r.notes)
 
 
@@ -303,7 +350,31 @@ def judge(r: ProcessesReading, limits: ProcessesThresholds) -> tuple[Finding, ..
                 f"{limit_name} with sysctl.",
                 NAME,
             ))
+    findings += _user_limit_findings(r, limits)
     return tuple(findings)
+
+
+def _user_limit_findings(r: ProcessesReading, limits: ProcessesThresholds) -> list[Finding]:
+    found = []
+    for u in r.users:
+        # root (CAP_SYS_RESOURCE) is not held to RLIMIT_NPROC; "unlimited" has nothing to near.
+        if u.user in ("root", "0") or not u.limit or u.tasks <= limits.task_limit_ratio * u.limit:
+            continue
+        parent = (f" {u.parent_children} of them are children of {u.parent_command} "
+                  f"(pid {u.parent_pid})." if u.parent_pid else "")
+        found.append(Finding(
+            Severity.CRITICAL if u.tasks >= u.limit else Severity.WARNING,
+            f"User {u.user} near its process limit",
+            f"{u.user} runs {u.tasks} tasks (processes and threads) against a limit of {u.limit} "
+            f"({100 * u.tasks / u.limit:.0f} %; soft 'Max processes' of pid {u.pid})." + parent,
+            f"At the limit every fork or new thread of {u.user} fails with EAGAIN ('Resource "
+            f"temporarily unavailable'). Find what spawns them (ps -u {shlex.quote(u.user)} -o "
+            "ppid= | sort | "
+            "uniq -c | sort -n | tail); if the count is legitimate, raise the limit "
+            "(limits.conf nproc, or the service's LimitNPROC= / TasksMax=).",
+            NAME,
+        ))
+    return found
 
 
 parse = base.read_then_judge(read, describe, judge, THRESHOLDS)

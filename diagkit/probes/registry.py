@@ -17,6 +17,7 @@ BUILTIN_NAMES: tuple[str, ...] = (
     "disk",
     "network",
     "processes",
+    "files",
     "services",
     "kernel",
     "logs",

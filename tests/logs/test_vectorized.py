@@ -552,3 +552,14 @@ def test_syslog_tags_without_colon(tmp_path: Path) -> None:
         del buf
         assert got.done.all()
         assert list(log.levels()) == [40, 0, 30, 0]
+
+
+def test_journald_byte_list_with_a_huge_number(tmp_path: Path) -> None:
+    # hypothesis found it: a MESSAGE byte list holding 71e5105 (a float, infinity) raised
+    # OverflowError in parse; such a field reads as its JSON text on both paths
+    path = tmp_path / "j.log"
+    _write(path, [('{"__CURSOR":"s=2","__REALTIME_TIMESTAMP":"1709287200123456",'
+                  '"PRIORITY":"3","_HOSTNAME":"h","MESSAGE":[71e5105]}')], "\n", True,
+           datetime(2024, 6, 1))
+    with assert_same(path, "journald-json") as log:
+        assert log.record(0).message == "[Infinity]"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import pwd
+import subprocess
+import time
 from pathlib import Path
 
 from diagkit.probes import cpu
 from diagkit.probes.base import ProbeData, Severity
 from diagkit.transport.local import LocalTransport
-from tests.probes.helpers import by_title, metric
+from tests.probes.helpers import by_title, metric, table
 
 DATA = Path(__file__).parent.parent / "data" / "probes" / "cpu"
 
@@ -69,6 +73,37 @@ def test_io_bound_host_fires_iowait_and_load_warning() -> None:
     assert by_title(data) == {"High I/O wait": Severity.WARNING, "High load average": Severity.WARNING}
 
 
+def test_planted_cpu_loop_and_d_state_are_named() -> None:
+    # Captured here with a `sh -c 'while :; do :; done'` loop, two `stat` calls stuck in D state
+    # on a FUSE mount that never answers, and the other helpers' work on the same 2 cores.
+    data = load("faults_planted.txt")
+    assert by_title(data) == {"High load average": Severity.CRITICAL,
+                              "CPU nearly saturated": Severity.WARNING}
+    top = table(data, "top_cpu")
+    loop = next(r for r in top.rows if r["command"] == "sh -c while :; do :; done")
+    # 24 ticks at 100 Hz over a 0.53 s sample: 45 % of one CPU (the loop shares 2 cores).
+    assert (loop["pid"], loop["user"], loop["cpu_percent"], loop["state"]) == (
+        16188, "root", 45.3, "R")
+    assert list(top.column("cpu_percent")) == sorted(top.column("cpu_percent"), reverse=True)
+    assert [(r["pid"], r["command"]) for r in table(data, "blocked").rows] == [
+        (16700, "stat /srv/app/stuck/x"), (16701, "stat /srv/app/stuck/y")]
+    saturated = next(f for f in data.findings if f.title == "CPU nearly saturated")
+    assert "sh -c while :; do :; done (pid 16188, root) 45 %" in saturated.detail
+    assert saturated.hint.startswith("Start with pid 22452 ")
+    load_finding = next(f for f in data.findings if f.title == "High load average")
+    assert "pid 16188" in load_finding.detail
+    assert "In D state (waiting uninterruptibly, counted in the load): stat /srv/app/stuck/x " \
+        "(pid 16700, root); stat /srv/app/stuck/y (pid 16701, root)." in load_finding.detail
+    assert "/proc/PID/stack" in load_finding.hint
+
+
+def test_captures_without_a_process_sample_have_no_process_tables() -> None:
+    data = load("overloaded_vm.txt")  # taken before the probe sampled processes
+    assert {t.name for t in data.tables} == {"per_core"}
+    saturated = next(f for f in data.findings if f.title == "CPU nearly saturated")
+    assert "Busiest" not in saturated.detail and saturated.hint.startswith("Find the processes")
+
+
 def test_restricted_proc_degrades_to_load_only() -> None:
     data = load("restricted_proc.txt")
     assert data.facts["cores"] == "1"
@@ -114,3 +149,26 @@ def test_live_local_run_is_complete() -> None:
     assert {"cpu.usage", "cpu.iowait", "cpu.steal", "cpu.load", "cpu.context_switches"} <= names
     assert all(m.unit for m in data.metrics)
     assert data.notes == ()
+    assert len(table(data, "top_cpu").rows) <= cpu.TOP_PROCESSES
+
+
+def test_live_run_names_a_busy_loop() -> None:
+    # Every process with ticks is listed, so a loop sharing a busy machine is never crowded out.
+    limit = f"-v N={cpu.TOP_PROCESSES} "
+    assert limit in cpu.SCRIPT
+    script = cpu.SCRIPT.replace(limit, "-v N=100000 ")
+    loop = subprocess.Popen(["sh", "-c", "while :; do :; done"])
+    try:
+        time.sleep(0.2)
+        result = LocalTransport().run(script, timeout=cpu.PROBE.timeout)
+    finally:
+        loop.kill()
+        loop.wait()
+    assert result.exit_status == 0 and result.stderr == ""
+    rows = {r["pid"]: r for r in table(cpu.parse(result.stdout), "top_cpu").rows}
+    assert loop.pid in rows, rows
+    assert rows[loop.pid]["command"] == "sh -c while :; do :; done"
+    assert rows[loop.pid]["user"] == pwd.getpwuid(os.getuid()).pw_name
+    assert rows[loop.pid]["cpu_percent"] > 0
+    # The script's own cat and awk, started during the sample, are never among the busiest.
+    assert not {"cat (exited)", "awk (exited)"} & {r["command"] for r in rows.values()}

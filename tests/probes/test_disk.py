@@ -75,6 +75,35 @@ def test_disk_full_server() -> None:
     assert "sda1" not in table(data, "io").column("device")  # partitions count in sda
 
 
+def test_full_application_tmpfs_and_loop_disk_planted_here() -> None:
+    # Captured on the test machine with a 200 MiB ext4 loop disk and a 20 MiB tmpfs at
+    # /srv/app/cache, both filled with dd until ENOSPC.
+    data = load("app_tmpfs_full.txt")
+    rows = rows_by_mount(data)
+    assert set(rows) == {"/", "/dev/shm", "/srv/data", "/srv/app/cache"}
+    assert by_title(data) == {
+        "Filesystem /srv/data is 100 % full": Severity.CRITICAL,
+        "Filesystem /srv/app/cache is 100 % full": Severity.CRITICAL,
+    }
+    cache = next(f for f in data.findings if "/srv/app/cache" in f.title)
+    assert cache.detail == "/srv/app/cache (tmpfs, tmpfs): 0 B free of 20.0 MiB."
+    assert "remount,size=" in cache.hint and "remount,size=" not in data.findings[0].hint
+    # Every filesystem df listed and the probe does not judge is there with its reason.
+    assert {r["mount"]: r["reason"] for r in table(data, "skipped").rows} == {
+        "/dev": "devtmpfs, a kernel pseudo filesystem",
+        "/sys/fs/cgroup": "tmpfs of the kernel's own tree",
+    }
+
+
+def test_skip_reasons_of_snaps_read_only_tmpfs_and_bind_mounts() -> None:
+    reasons = {r["mount"]: r["reason"] for r in table(load("disk_full.txt"), "skipped").rows}
+    assert reasons["/snap/core20/2318"] == "squashfs, read-only by design"
+    reasons = {r["mount"]: r["reason"]
+               for r in table(load("container_overlay_ro.txt"), "skipped").rows}
+    assert reasons["/etc/config"] == "same filesystem as /etc/hosts (a bind mount)"
+    assert reasons["/dev"] == "tmpfs holding device nodes (a container's /dev)"
+
+
 def test_container_with_readonly_overlay_root_and_busybox_df() -> None:
     data = load("container_overlay_ro.txt")
     rows = rows_by_mount(data)

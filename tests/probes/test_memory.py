@@ -69,6 +69,20 @@ def test_oom_pressure_fires_every_memory_finding() -> None:
     assert top.rows[2]["command"] == "Web Content"  # names with spaces survive
 
 
+def test_planted_memory_hog_is_named_while_memory_is_plentiful() -> None:
+    # Captured here with a python3 process holding a 2 GiB bytes object (every page written).
+    data = load("faults_planted.txt")
+    (finding,) = data.findings
+    assert (finding.severity, finding.title) == (Severity.INFO, "Largest memory user: python3")
+    assert finding.detail.startswith(
+        "python3 (pid 16189) holds 2.0 GiB resident, 8.6 % of 23.5 GiB RAM. Largest resident: "
+        "python3 (pid 16189) 2.0 GiB, 8.6 % of RAM; python (pid 17708) 843.2 MiB")
+    assert "/proc/16189/status" in finding.hint
+    # When memory is short the shortage findings name the largest, and this one stays quiet.
+    low = next(f for f in load("oom_pressure.txt").findings if f.title == "Low available memory")
+    assert "Largest resident: java (pid 23817)" in low.detail
+
+
 def test_old_kernel_without_memavailable_or_psi() -> None:
     data = load("old_kernel_no_psi.txt")
     # Estimated as MemFree + Buffers + Cached when the kernel has no MemAvailable.
@@ -99,6 +113,11 @@ def test_judge_works_on_data_with_the_thresholds_given() -> None:
     swapping = memory.MemoryReading(sample_seconds=0.5, swap_in_rate=0.0, swap_out_rate=8192.0)
     assert [f.title for f in memory.judge(swapping, memory.THRESHOLDS)] == ["Host is swapping now"]
     assert memory.judge(memory.MemoryReading(), memory.THRESHOLDS) == ()
+    hog = memory.MemoryReading(total=16 * gib, available=12 * gib,
+                               top=(memory.TopProcess(7, "java", gib),))  # 6.25 % of RAM
+    assert [f.title for f in memory.judge(hog, memory.THRESHOLDS)] == ["Largest memory user: java"]
+    assert memory.judge(hog, memory.MemoryThresholds(process_percent_info=10.0)) == ()
+    assert memory.judge(hog, memory.MemoryThresholds(process_bytes_info=2 * gib)) == ()
 
 
 def test_live_local_run() -> None:

@@ -78,6 +78,28 @@ def test_near_pid_max_with_dstate_and_few_zombies() -> None:
         "/usr/lib/jvm/java-17-openjdk-amd64/bin/java -Xmx4g -jar /usr/share/jenkins/jenkins.w")
 
 
+def test_planted_faults_user_limit_zombie_and_d_state() -> None:
+    # Captured here: 3000 `sleep`s of user nobody started under prlimit --nproc=3500, a python3
+    # holding 5000 files whose forked child exited unreaped, two `stat`s stuck in D state.
+    data = load("faults_planted.txt")
+    by_title = {f.title: f for f in data.findings}
+    user = by_title["User nobody near its process limit"]
+    assert user.severity is Severity.WARNING
+    assert user.detail.startswith("nobody runs 3001 tasks (processes and threads) against a "
+                                  "limit of 3500 (86 %; soft 'Max processes' of pid 16304). "
+                                  "3000 of them are children of sh -c i=0;")
+    assert "ps -u nobody -o ppid=" in user.hint and "LimitNPROC=" in user.hint
+    users = table(data, "users")
+    assert [(r["user"], r["tasks"], r["limit"]) for r in users.rows] == [
+        ("nobody", 3001, 3500), ("root", 172, 96369), ("postgres", 13, 96369)]
+    assert "/srv/app/fdhog.py (pid 16190): 1" in by_title["1 zombie process"].detail
+    assert "stat /srv/app/stuck/x (pid 16700)" in by_title[
+        "2 processes in uninterruptible sleep (D)"].detail
+    # root is not held to RLIMIT_NPROC: its 180 tasks are no finding whatever the limit.
+    root = processes.UserTasks("root", 180, 1, 100, None, 0, "")
+    assert processes.judge(processes.ProcessesReading(users=(root,)), processes.THRESHOLDS) == ()
+
+
 def test_reader_gives_typed_values_without_thresholds() -> None:
     r = processes.read((DATA / "near_pid_max.txt").read_text())
     assert r.source == "ps" and r.pid_max is not None and r.counts["zombie"] == 3
@@ -108,3 +130,11 @@ def test_live_run_locally() -> None:
     assert 1 <= len(table(data, "top_cpu").rows) <= processes.TOP_N
     assert all(isinstance(r["pid"], int) and isinstance(r["cpu_percent"], float)
                for r in table(data, "top_rss").rows)
+
+
+def test_a_terminal_width_in_the_environment_does_not_cut_commands() -> None:
+    # procps ps cuts args to $COLUMNS; the pytest running this test has a longer command line.
+    result = LocalTransport().run("COLUMNS=40 sh -s", stdin=processes.SCRIPT, timeout=30)
+    data = processes.parse(result.stdout)
+    commands = table(data, "top_rss").column("command") + table(data, "top_cpu").column("command")
+    assert max(len(c) for c in commands) > 40

@@ -27,7 +27,7 @@ def _journal_text(value: Any) -> str:
     if isinstance(value, list):
         try:
             return bytes(int(b) & 0xFF for b in value).decode("utf-8", "replace")
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # a float such as 1e999 (inf)
             return json.dumps(value)
     return str(value)
 
