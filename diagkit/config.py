@@ -138,6 +138,59 @@ def edit_settings() -> Iterator[dict[str, Any]]:
         write_json(settings_file(), settings)
 
 
+# --- named settings (diagkit config get/set) ---------------------------------------------------
+
+#: Settings ``diagkit config set KEY VALUE`` may change, with what each one means.
+SETTABLE: dict[str, str] = {
+    "engineer": "your name, as it appears on cases, journal entries, metrics per engineer and "
+                "customer updates (default: the login name)",
+    "email": "the From address of customer updates saved as .eml (default: the engineer name)",
+}
+_MAX_SETTING_CHARS = 200
+
+
+def _check_key(key: str) -> None:
+    if key not in SETTABLE:
+        raise ConfigError(f"Unknown setting {key!r}; the settings are: "
+                          f"{', '.join(sorted(SETTABLE))}.")
+
+
+def get_setting(key: str) -> str | None:
+    """The value of a :data:`SETTABLE` setting, or None when it is not set."""
+    _check_key(key)
+    value = load_settings().get(key)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def set_setting(key: str, value: str) -> str:
+    """Set a :data:`SETTABLE` setting (under the settings lock); returns the stored value.
+
+    Values are one line of printable text: a name with a line break would break the signature
+    of every update and the From header of every .eml.
+    """
+    _check_key(key)
+    value = value.strip()
+    if not value:
+        raise ConfigError(f"The {key} setting cannot be empty; to go back to the default use "
+                          f"'diagkit config unset {key}'.")
+    if len(value) > _MAX_SETTING_CHARS or any(not c.isprintable() for c in value):
+        raise ConfigError(f"The {key} setting must be one line of at most {_MAX_SETTING_CHARS} "
+                          "printable characters (no line breaks or control characters).")
+    if key == "email" and "@" not in value:
+        raise ConfigError(f"{value!r} is not an e-mail address (no '@'); give e.g. "
+                          "ann.smith@example.com.")
+    with edit_settings() as settings:
+        settings[key] = value
+    return value
+
+
+def unset_setting(key: str) -> bool:
+    """Remove a :data:`SETTABLE` setting; True if it was set."""
+    _check_key(key)
+    with edit_settings() as settings:
+        return settings.pop(key, None) is not None
+
+
 # --- locks ----------------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ GUI can show it on the row, card or tab where it happened.
     │   ├── CommandTimeout          a command ran longer than allowed and was killed
     │   ├── ConnectionLost          the connection dropped while a command was running
     │   └── RemoteFileError         a file on the target cannot be copied (missing, denied)
+    │       └── RemoteFileTooLarge  it is bigger than the copy's size cap
     ├── ProbeError                  a probe definition or user probe script is invalid
     ├── LogFormatError              (logs) a file cannot be read as the requested format
     │   └── LogTruncated            an open log was cut short under its map (copytruncate)
@@ -188,8 +189,14 @@ class HostKeyChanged(HostKeyError):
         known_hosts_file: str,
         line: int | None = None,
         expected_key_type: str = "",
+        key: object = None,
+        revoked: bool = False,
     ) -> None:
         self.port = port
+        # the key the host offers now (opaque; pass it back to trust it once confirmed) and
+        # whether the key itself is marked @revoked (then no replacing is offered at all)
+        self.key = key
+        self.revoked = revoked
         self.key_type = key_type
         self.fingerprint = fingerprint
         self.expected_fingerprint = expected_fingerprint
@@ -265,6 +272,19 @@ class RemoteFileError(TransportError):
         self.path = path
         self.reason = reason
         super().__init__(message, host=host)
+
+
+class RemoteFileTooLarge(RemoteFileError):
+    """A copy with a size cap (``max_bytes``) met a file bigger than the cap: nothing is kept.
+
+    ``size`` is what the file had when the copy began (0 when unknown), ``limit`` the cap; the
+    message (built by the copier, which words sizes) names both and the way on.
+    """
+
+    def __init__(self, message: str, *, host: str, path: str, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(message, host=host, path=path, reason="over the size cap")
 
 
 class ProbeError(DiagkitError):

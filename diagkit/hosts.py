@@ -36,9 +36,14 @@ class SavedHost:
     tags: tuple[str, ...] = ()
     notes: str = ""
     identity_file: str | None = None  # a private key to try first (besides ~/.ssh/config's)
+    # Application logs the logs probe scans besides /var/log and the journal: absolute paths or
+    # globs, expanded on the host (e.g. /srv/shop/logs/*.log).
+    log_paths: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         validate_name(self.name)
+        for path in self.log_paths:
+            validate_log_path(path)
         if not self.address.strip():
             raise ConfigError(f"Host {self.name!r} needs an address (a name, IP or ~/.ssh/config alias).")
         if self.port is not None and not 0 < self.port < 65536:
@@ -58,6 +63,7 @@ class SavedHost:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["tags"] = list(self.tags)
+        data["log_paths"] = list(self.log_paths)
         return data
 
     @classmethod
@@ -65,6 +71,7 @@ class SavedHost:
         known = set(cls.__dataclass_fields__)
         values = {k: v for k, v in data.items() if k in known}
         values["tags"] = tuple(values.get("tags") or ())
+        values["log_paths"] = tuple(values.get("log_paths") or ())
         return cls(**values)
 
 
@@ -76,6 +83,22 @@ def validate_name(name: str) -> None:
             f"Host name {name!r} is not valid: use letters, digits, '.', '_', '-' or '@' "
             "(up to 63 characters), starting with a letter or digit."
         )
+
+
+def validate_log_path(path: str) -> str:
+    """An application log path or glob as saved: absolute, one line (it is expanded by the
+    host's shell, so ``~`` or a relative path would depend on the login's home and directory)."""
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ConfigError(f"Log path {path!r} must be absolute, e.g. /srv/shop/logs/*.log "
+                          "(globs * ? [..] are expanded on the host).")
+    if any(c in path for c in "\n\r\0") or len(path) > 1024:
+        raise ConfigError(f"Log path {path[:80]!r} must be one line of at most 1024 characters.")
+    return path
+
+
+def parse_log_paths(paths: Iterable[str]) -> tuple[str, ...]:
+    """Validated, stripped and de-duplicated log paths (order kept)."""
+    return tuple(dict.fromkeys(validate_log_path(p.strip()) for p in paths if p.strip()))
 
 
 def parse_tags(text: str | Iterable[str]) -> tuple[str, ...]:
@@ -114,7 +137,60 @@ class HostStore:
         """Replace the whole list. To change it, prefer the methods below (they re-read it)."""
         ordered = sorted(hosts, key=lambda h: h.name.lower())
         with self.locked():
-            config.write_json(self.path, {"schema": _SCHEMA, "hosts": [h.to_dict() for h in ordered]})
+            data: dict[str, Any] = {"schema": _SCHEMA, "hosts": [h.to_dict() for h in ordered]}
+            groups = self._groups()
+            if groups:
+                data["groups"] = groups
+            config.write_json(self.path, data)
+
+    # -- groups: what every host of a group shares (today: application log paths) ------------
+
+    def _groups(self) -> dict[str, Any]:
+        data = config.read_json(self.path, {})
+        groups = data.get("groups") if isinstance(data, dict) else None
+        return groups if isinstance(groups, dict) else {}
+
+    def group_log_paths(self, group: str) -> tuple[str, ...]:
+        """The log paths saved for host group ``group`` (empty when none)."""
+        entry = self._groups().get(group)
+        paths = entry.get("log_paths") if isinstance(entry, dict) else None
+        if not isinstance(paths, list):
+            return ()
+        try:
+            return parse_log_paths(str(p) for p in paths)
+        except ConfigError as exc:
+            raise ConfigError(f"{self.path}: group {group!r}: {exc} Fix it in an editor.") from exc
+
+    def set_group_log_paths(self, group: str, paths: Iterable[str]) -> tuple[str, ...]:
+        """Save the log paths of host group ``group`` (an empty list removes them)."""
+        if not group.strip():
+            raise ConfigError("Give a group name (the --group of saved hosts).")
+        cleaned = parse_log_paths(paths)
+        with self.locked():
+            data = config.read_json(self.path, {"schema": _SCHEMA, "hosts": []})
+            if not isinstance(data, dict) or not isinstance(data.get("hosts"), list):
+                raise ConfigError(f"{self.path} is not a diagkit hosts file. Fix it or move it away.")
+            found = data.get("groups")
+            groups: dict[str, Any] = found if isinstance(found, dict) else {}
+            entry = dict(groups.get(group) or {})
+            if cleaned:
+                entry["log_paths"] = list(cleaned)
+            else:
+                entry.pop("log_paths", None)
+            if entry:
+                groups[group] = entry
+            else:
+                groups.pop(group, None)
+            data["groups"] = groups
+            if not groups:
+                del data["groups"]
+            config.write_json(self.path, data)
+        return cleaned
+
+    def log_paths(self, host: SavedHost) -> tuple[str, ...]:
+        """The application logs to scan on ``host``: its own paths, then its group's."""
+        group = self.group_log_paths(host.group) if host.group else ()
+        return tuple(dict.fromkeys((*host.log_paths, *group)))
 
     def get(self, name: str) -> SavedHost:
         for host in self.load():
@@ -158,6 +234,8 @@ class HostStore:
         """
         if "tags" in changes and changes["tags"] is not None:
             changes["tags"] = parse_tags(changes["tags"])
+        if changes.get("log_paths") is not None:
+            changes["log_paths"] = parse_log_paths(changes["log_paths"])
         values = {k: v for k, v in changes.items() if v is not None}
         for key in ("port", "user", "jump", "identity_file"):
             if key in values and not values[key]:

@@ -40,6 +40,12 @@ def setup_logging(level: int = logging.INFO) -> None:
         handler = logging.NullHandler()  # a read-only data dir must not stop the tool
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
+    # paramiko's warnings (e.g. "Success for unrequested channel! [??]" when a server answers a
+    # channel open after we gave up on it) go to the log file, never to the user's terminal:
+    # without a handler of its own, Python's last-resort handler would print them on stderr.
+    paramiko_log = logging.getLogger("paramiko")
+    paramiko_log.addHandler(handler)
+    paramiko_log.propagate = False
 
 
 class _StderrWarnings(logging.Handler):

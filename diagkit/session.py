@@ -7,6 +7,7 @@ import re
 import threading
 from dataclasses import dataclass
 
+from diagkit.connection import DEFAULT_LIVENESS, Liveness
 from diagkit.errors import ConfigError
 from diagkit.hosts import LOCAL_NAME, HostStore, SavedHost
 from diagkit.transport.base import Transport
@@ -92,8 +93,11 @@ def connect(
     password: str | None = None,
     connect_timeout: float = 10.0,
     cancel: threading.Event | None = None,
+    liveness: Liveness | None = DEFAULT_LIVENESS,
 ) -> Transport:
-    """Open a transport to ``ref``. Raises the :mod:`diagkit.errors` of the transport."""
+    """Open a transport to ``ref``. Raises the :mod:`diagkit.errors` of the transport.
+
+    ``liveness``: the keepalives that find a dead or hung SSH server (None: none)."""
     if isinstance(ref, str):
         ref = resolve(ref)
     if ref.is_local:
@@ -116,4 +120,5 @@ def connect(
         connect_timeout=connect_timeout,
         password=password,
         cancel=cancel,
+        liveness=liveness,
     )

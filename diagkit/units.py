@@ -35,15 +35,33 @@ def human_bytes(value: float) -> str:
 
 
 def human_duration(seconds: float) -> str:
-    """93784 -> '1 d 2 h 3 min' (what an engineer says on the phone, not ISO 8601)."""
+    """93784 -> '1 d 2 h 3 min', 600 -> '10 min', 7200 -> '2 h' (what an engineer says on the
+    phone, not ISO 8601; trailing zero parts left out)."""
     seconds = int(max(seconds, 0))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{days} d {hours} h {minutes} min"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {secs} s"
-    return f"{secs} s"
+        parts = [(days, "d"), (hours, "h"), (minutes, "min")]
+    elif hours:
+        parts = [(hours, "h"), (minutes, "min")]
+    elif minutes:
+        parts = [(minutes, "min"), (secs, "s")]
+    else:
+        return f"{secs} s"
+    while len(parts) > 1 and parts[-1][0] == 0:
+        parts.pop()
+    return " ".join(f"{n} {unit}" for n, unit in parts)
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """'500k', '100M', '2G', '1.5GiB', '4096' (bytes) -> bytes, binary units as human_bytes
+    prints them. ValueError says what is accepted."""
+    m = _SIZE.match(text)
+    if not m:
+        raise ValueError(f"not a size: {text!r}; use e.g. 500k, 100M, 2G or a number of bytes")
+    power = " kmgt".index(m.group(2).lower() or " ")
+    return int(float(m.group(1)) * 1024 ** power)

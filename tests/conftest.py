@@ -49,3 +49,13 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
     keyring.core.set_keyring(SuiteKeyring())
     yield home
+
+
+@pytest.fixture(autouse=True)
+def no_starter_articles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store used in a test holds only the test's own articles (counts and rankings stay the
+    test's); tests of the starter set turn it on again or call ``diagkit.kb.open_kb``. CLI
+    subprocesses are not affected: they sync the starter set as a user's diagkit does."""
+    from diagkit.kb import starters
+
+    monkeypatch.setattr(starters, "AUTOMATIC", False)

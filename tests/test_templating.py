@@ -200,13 +200,13 @@ def test_cli_eml_with_a_broken_contact_is_a_clear_error_and_records_nothing(
         tmp_path: Path) -> None:
     assert dk("case", "new", "Printer", "--contact",
               "Bob <bob@acme.example>\nBcc: eve@evil.example").returncode == 0
-    result = dk("case", "update", "1", "progress", "--save", "u.eml", cwd=tmp_path)
+    result = dk("case", "update", "1", "acknowledgement", "--save", "u.eml", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "contains a line break" in result.stderr and "Bcc" in result.stderr
     assert not (tmp_path / "u.eml").exists()
     with SqliteStore() as db:
         assert not [e for e in db.journal(1) if e.kind == "customer_update"]
-    saved = dk("case", "update", "1", "progress", "--save", "u.txt", cwd=tmp_path)
+    saved = dk("case", "update", "1", "acknowledgement", "--save", "u.txt", cwd=tmp_path)
     assert saved.returncode == 0, saved.stderr
     first = (tmp_path / "u.txt").read_text(encoding="utf-8").splitlines()[0]
     assert first == "To: Bob <bob@acme.example>\\nBcc: eve@evil.example"

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from diagkit import config
 from diagkit.cases.lifecycle import InvalidTransition, Status, allowed_next, transition
+from diagkit.cases.placeholders import require_filled
 from diagkit.cases.sla import (
     BUSINESS_HOURS,
     TWENTY_FOUR_SEVEN,
@@ -82,14 +83,26 @@ class CaseInputError(ConfigError):
     """Input the desk refuses (empty note, CSAT out of range...): a usage problem (exit 2)."""
 
 
-def engineer_name() -> str:
-    """The engineer's name: settings ``"engineer"``, else the login name."""
+#: What to tell an engineer whose name is not set (cases then carry the login name, "root").
+ENGINEER_HINT = ("Your name is not set, so cases, journal entries and customer updates use the "
+                 "login name {login!r}. Set it with: diagkit config set engineer \"Your Name\"")
+
+
+def configured_engineer() -> str | None:
+    """The name set with ``diagkit config set engineer`` (or in the app), None if unset."""
     try:
         name = config.load_settings().get("engineer")
     except ConfigError:
-        name = None
-    if isinstance(name, str) and name.strip():
-        return name.strip()
+        return None
+    return name.strip() if isinstance(name, str) and name.strip() else None
+
+
+def engineer_name() -> str:
+    """The engineer's name: settings ``"engineer"``, else the login name (see
+    :data:`ENGINEER_HINT` for what to tell the user then)."""
+    name = configured_engineer()
+    if name:
+        return name
     try:
         return getpass.getuser()
     except (KeyError, OSError, ImportError):  # no login name (containers): still usable
@@ -430,7 +443,12 @@ class CaseDesk:
 
     def record_customer_update(self, case_id: int, draft: Draft, *, channel: str,
                                path: Path | None = None) -> JournalEntry:
-        """Journal a message sent to the customer; the first one stops the first-response clock."""
+        """Journal a message sent to the customer; the first one stops the first-response clock.
+
+        A draft still holding a template placeholder is refused
+        (:class:`~diagkit.cases.updates.UnfilledPlaceholder`): it must not reach the customer.
+        """
+        require_filled(draft)
         if channel not in CHANNELS:
             raise CaseInputError(f"Unknown channel {channel!r}; use one of {', '.join(CHANNELS)}.")
         data: dict[str, Any] = {"update_kind": draft.kind, "subject": draft.subject,
@@ -596,5 +614,6 @@ def _check_csat(score: object) -> None:
         raise CaseInputError(f"A CSAT rating is a whole number from 1 to 5, not {score!r}.")
 
 
-__all__ = ["CHANNELS", "CaseDesk", "CaseInputError", "CaseSla", "describe_sla", "engineer_name",
+__all__ = ["CHANNELS", "ENGINEER_HINT", "CaseDesk", "CaseInputError", "CaseSla",
+           "configured_engineer", "describe_sla", "engineer_name",
            "finding_from_dict", "format_duration", "load_policies", "parse_policies"]

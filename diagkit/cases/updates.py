@@ -21,11 +21,14 @@ Variables a template can use:
 ``checked``        what was checked, in plain words (from probe/command/log journal entries)
 ``findings``       titles of the warning-and-worse findings
 ``requests``       what the customer is asked for (``information_request``)
-``cause``, ``fix``, ``workaround``  from the latest notes: lines ``Cause: ...``, ``Fix: ...``
-                   (or ``Resolution:``/``Solution:``), ``Workaround: ...``; ``fix`` falls
-                   back to the last note
+``cause``, ``fix``, ``workaround``, ``next_step``  from the latest notes: lines
+                   ``Cause: ...``, ``Fix: ...`` (or ``Resolution:``/``Solution:``),
+                   ``Workaround: ...``, ``Next: ...``; ``fix`` falls back to the last note
 ``explanations``   ``(term, meaning)`` pairs from :func:`diagkit.cases.glossary.explain`
 =================  ==========================================================================
+
+Where a template has nothing to say it writes a placeholder (``[describe the next step]``);
+:func:`require_filled` refuses a draft that still has one, so it never reaches a customer.
 
 Jargon that slips in through findings or notes is explained in a short "What this means" list
 (the package templates include ``_what_this_means.jinja2``; if a template leaves it out, the list
@@ -49,6 +52,13 @@ from diagkit import config
 from diagkit.cases.desk import CaseInputError, CaseSla, finding_from_dict
 from diagkit.cases.glossary import explain
 from diagkit.cases.kinds import UPDATE_KINDS
+from diagkit.cases.placeholders import (
+    PLACEHOLDER,
+    Placeholder,
+    UnfilledPlaceholder,
+    placeholders,
+    require_filled,
+)
 from diagkit.errors import ConfigError
 from diagkit.probes.base import Finding, Severity
 from diagkit.store import Case, JournalEntry
@@ -214,6 +224,7 @@ def compose(kind: str, case: Case, *, journal: Sequence[JournalEntry] = (),
         "cause": _labelled(notes, "cause", "root cause"),
         "fix": _labelled(notes, "fix", "resolution", "solution") or last,
         "workaround": _labelled(notes, "workaround"),
+        "next_step": _labelled(notes, "next", "next step").rstrip("."),
         "explanations": [],
     }
     env = _environment()
@@ -307,5 +318,6 @@ def save_draft(draft: Draft, path: Path, *, sender: str = "") -> Path:
     return path
 
 
-__all__ = ["PACKAGE_TEMPLATES", "UPDATE_KINDS", "Draft", "compose", "save_draft", "to_eml",
-           "to_text", "user_templates_dir"]
+__all__ = ["PACKAGE_TEMPLATES", "PLACEHOLDER", "UPDATE_KINDS", "Draft", "Placeholder",
+           "UnfilledPlaceholder", "compose", "placeholders", "require_filled", "save_draft",
+           "to_eml", "to_text", "user_templates_dir"]

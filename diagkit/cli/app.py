@@ -34,6 +34,7 @@ from diagkit.cli import (
     store,
     timeline,
 )
+from diagkit.cli import config as config_command
 from diagkit.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -48,7 +49,8 @@ __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNREACHABLE", "EX
            "build_parser", "main"]
 
 # In the order of ``diagkit --help``.
-GROUPS = (gui, hosts, probes, logs, bundle, cases, timeline, kb, metrics, monitor, store, run)
+GROUPS = (gui, hosts, probes, logs, bundle, cases, timeline, kb, metrics, monitor, store, run,
+          config_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

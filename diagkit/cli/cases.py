@@ -109,9 +109,24 @@ def _case(args: argparse.Namespace, out: TextIO) -> int:
         return _use(args, out)
     desk = open_desk()
     try:
-        return _ACTIONS[cmd](desk, args, out)
+        status = _ACTIONS[cmd](desk, args, out)
+        if cmd in _SIGNED and status == EXIT_OK:
+            _engineer_hint(desk.engineer)
+        return status
     finally:
         desk.store.close()
+
+
+# Actions that write the engineer's name into the case, its journal or a customer update.
+_SIGNED = frozenset({"new", "status", "triage", "note", "correct", "link", "update", "close"})
+
+
+def _engineer_hint(signing_as: str) -> None:
+    """Say once, on stderr, that the login name signs because no name is set."""
+    from diagkit.cases.desk import ENGINEER_HINT, configured_engineer
+
+    if configured_engineer() is None:
+        print(f"note: {ENGINEER_HINT.format(login=signing_as)}", file=sys.stderr)
 
 
 # --- actions -----------------------------------------------------------------------------------
@@ -259,7 +274,7 @@ def _update(desk: Any, args: argparse.Namespace, out: TextIO) -> int:
     from dataclasses import replace
 
     from diagkit import config
-    from diagkit.cases.updates import compose, save_draft, to_text
+    from diagkit.cases.updates import compose, placeholders, require_filled, save_draft, to_text
 
     case = desk.store.get_case(args.case)
     draft = compose(args.kind, case, journal=desk.store.journal(case.id),
@@ -275,6 +290,12 @@ def _update(desk: Any, args: argparse.Namespace, out: TextIO) -> int:
         draft = _apply_text(draft, _edit(to_text(replace(draft, to=""))))
     if not draft.body.strip():
         raise ConfigError("The update is empty; nothing was recorded.")
+    if args.dry_run and placeholders(draft):
+        print(f"note: {placeholders(draft)[0].text} still has to be filled in before this update "
+              "can be sent.", file=sys.stderr)
+    elif not args.dry_run:
+        # Before anything is saved or printed as sent: "[describe the next step]" never ships.
+        require_filled(draft)
     path = None
     if args.save:
         email = config.load_settings().get("email")

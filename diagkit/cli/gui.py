@@ -26,6 +26,11 @@ def launch_gui(open_hosts: Sequence[str] = (), *, notice: str | None = None) -> 
 
     ``notice``: a line for the status bar (the start-up repair of private files); ``None``
     lets the app run that repair itself."""
+    from diagkit.display import NO_DISPLAY, has_display
+
+    if not has_display():
+        print(f"diagkit: {NO_DISPLAY}", file=sys.stderr)
+        return 2
     try:
         from diagkit.ui.app import run_app
     except ImportError as exc:

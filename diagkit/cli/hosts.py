@@ -40,7 +40,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.add_argument("--tags", help="comma-separated")
         p.add_argument("--notes")
         p.add_argument("--identity-file", metavar="KEY", help="private key to try first")
+        p.add_argument("--log-path", action="append", dest="log_paths", metavar="PATH_OR_GLOB",
+                       help="an application log the logs probe scans besides /var/log and the "
+                            "journal: an absolute path or glob, expanded on the host, e.g. "
+                            "'/srv/shop/logs/*.log' (repeatable"
+                            + ("; replaces the saved list" if name == "edit" else "") + ")")
+        if name == "edit":
+            p.add_argument("--clear-log-paths", action="store_true",
+                           help="forget the host's application log paths")
         p.set_defaults(handler=_add if name == "add" else _edit)
+    hg = hosts.add_parser("group", help="show or set what every host of a group shares: "
+                                        "application log paths")
+    hg.add_argument("group", help="the --group of saved hosts")
+    hg.add_argument("--log-path", action="append", dest="log_paths", metavar="PATH_OR_GLOB",
+                    help="an application log of the group's hosts (repeatable; replaces the list)")
+    hg.add_argument("--clear-log-paths", action="store_true",
+                    help="forget the group's application log paths")
+    hg.set_defaults(handler=_group)
     hr = hosts.add_parser("remove", help="forget a saved host and its stored password")
     hr.add_argument("name")
     hr.set_defaults(handler=_remove)
@@ -81,18 +97,20 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
         print("No saved hosts. Add one with 'diagkit hosts add NAME ADDRESS' or "
               "'diagkit hosts import-ssh-config'.", file=out)
     else:
-        rows = [(h.name, h.destination, h.jump or "", h.group, ",".join(h.tags), h.notes)
+        rows = [(h.name, h.destination, h.jump or "", h.group, ",".join(h.tags), h.notes,
+                 " ".join(h.log_paths))
                 for h in hosts]
-        table(("NAME", "DESTINATION", "JUMP", "GROUP", "TAGS", "NOTES"), rows, out)
+        table(("NAME", "DESTINATION", "JUMP", "GROUP", "TAGS", "NOTES", "LOGS"), rows, out)
     return EXIT_OK
 
 
 def _add(args: argparse.Namespace, out: TextIO) -> int:
-    from diagkit.hosts import SavedHost, parse_tags
+    from diagkit.hosts import SavedHost, parse_log_paths, parse_tags
 
     host = SavedHost(name=args.name, address=args.address, port=args.port, user=args.user,
                      jump=args.jump, group=args.group or "", tags=parse_tags(args.tags or ""),
-                     notes=args.notes or "", identity_file=args.identity_file)
+                     notes=args.notes or "", identity_file=args.identity_file,
+                     log_paths=parse_log_paths(args.log_paths or ()))
     _store().add(host)
     print(f"Saved host {host.name} ({host.destination}).", file=out)
     return EXIT_OK
@@ -102,11 +120,15 @@ def _edit(args: argparse.Namespace, out: TextIO) -> int:
     store = _store()
     changes = {"address": args.address, "port": args.port, "user": args.user, "jump": args.jump,
                "group": args.group, "tags": args.tags, "notes": args.notes, "name": args.rename,
-               "identity_file": args.identity_file}
+               "identity_file": args.identity_file,
+               "log_paths": () if args.clear_log_paths else args.log_paths}
+    if args.clear_log_paths and args.log_paths:
+        raise ConfigError("Give --log-path or --clear-log-paths, not both.")
     if all(v is None for v in changes.values()):
         raise ConfigError("Nothing to change: give at least one of --address, --port, --user, "
-                          "--jump, --group, --tags, --notes, --identity-file, --rename "
-                          "(an empty value such as --user '' clears a field).")
+                          "--jump, --group, --tags, --notes, --identity-file, --log-path, "
+                          "--clear-log-paths, --rename (an empty value such as --user '' clears "
+                          "a field).")
     host = store.update(args.name, **changes)
     if args.rename and args.rename != args.name:
         from diagkit import credentials
@@ -117,6 +139,27 @@ def _edit(args: argparse.Namespace, out: TextIO) -> int:
             print(f"warning: the stored password was not moved to the new name: {exc}",
                   file=sys.stderr)
     print(f"Updated host {host.name} ({host.destination}).", file=out)
+    return EXIT_OK
+
+
+def _group(args: argparse.Namespace, out: TextIO) -> int:
+    store = _store()
+    if args.clear_log_paths and args.log_paths:
+        raise ConfigError("Give --log-path or --clear-log-paths, not both.")
+    if args.log_paths or args.clear_log_paths:
+        paths = store.set_group_log_paths(args.group, args.log_paths or ())
+    else:
+        paths = store.group_log_paths(args.group)
+    members = [h.name for h in store.load() if h.group == args.group]
+    print(f"Group {args.group} ({len(members)} host(s): {', '.join(members) or 'none yet'})",
+          file=out)
+    if paths:
+        print("Application logs scanned by the logs probe:", file=out)
+        for path in paths:
+            print(f"  {path}", file=out)
+    else:
+        print(f"No application log paths. Add some with 'diagkit hosts group {args.group} "
+              "--log-path /srv/app/logs/*.log'.", file=out)
     return EXIT_OK
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 JSON_SCHEMA_KB_SEARCH = "diagkit.kb-search/1"
 JSON_SCHEMA_KB_ARTICLE = "diagkit.kb-article/1"
+JSON_SCHEMA_KB_DRAFT = "diagkit.kb-draft/1"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,7 +40,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     n.add_argument("--title", help="the problem in a few words (required unless --file)")
     n.add_argument("--slug")
     n.add_argument("--from-case", type=int, metavar="N",
-                   help="start from case N's journal (findings, log signatures, notes)")
+                   help="draft from case N's journal (findings, log signatures, Cause:/Fix:/"
+                        "Workaround: notes), written to a file to edit; see --edit, --save")
+    n.add_argument("--edit", action="store_true",
+                   help="open the draft in $VISUAL/$EDITOR and save it when the editor exits "
+                        "(the default with --from-case when an editor is set and this is a "
+                        "terminal)")
+    n.add_argument("--save", action="store_true",
+                   help="with --from-case: save the draft as it is, without editing")
+    n.add_argument("--out", type=Path, metavar="FILE.md",
+                   help="with --from-case: where to write the draft (default: the data dir's "
+                        "kb-drafts folder)")
     n.add_argument("--file", type=Path, help="an article .md file (front matter + sections)")
     n.add_argument("--tag", action="append", default=[], help="repeatable")
     n.add_argument("--json", action="store_true")
@@ -86,8 +97,10 @@ def _kb(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _search(store: KbStore, args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit.kb.search import search
+
     query = " ".join(args.query)
-    hits = store.search_articles(query, limit=args.limit, tag=args.tag)
+    hits = search(store, query, limit=args.limit, tag=args.tag)
     if args.json:
         dump({"schema": JSON_SCHEMA_KB_SEARCH, "query": query,
                "hits": [{"slug": h.article.slug, "id": h.article.id, "title": h.article.title,
@@ -137,8 +150,6 @@ def _show(store: KbStore, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _new(store: Store, args: argparse.Namespace, out: TextIO) -> int:
-    from dataclasses import replace
-
     from diagkit.kb.markdown import ArticleDraft, article_from_markdown
 
     if args.file is not None:
@@ -159,17 +170,101 @@ def _new(store: Store, args: argparse.Namespace, out: TextIO) -> int:
             if samples is not None:
                 samples.close()
         draft = draft_from_case(case, store.journal(case.id), batched_changes(events))
+        if not args.save:
+            return _draft_to_edit(store, args, _with_options(draft, args), out)
     elif args.title:
         draft = ArticleDraft(title=args.title)
     else:
         raise KbError("Give the article a --title (or --file x.md, or --from-case N).")
+    article = _with_options(draft, args).save(store)
+    return _saved(article, args, out)
+
+
+def _with_options(draft: Any, args: argparse.Namespace) -> Any:
+    from dataclasses import replace
+
     if args.title:
         draft = replace(draft, title=args.title)
     if args.slug:
         draft = replace(draft, slug=args.slug)
     if args.tag:
         draft = replace(draft, tags=tuple(dict.fromkeys([*draft.tags, *args.tag])))
-    article = draft.save(store)
+    return draft
+
+
+def _editor() -> list[str] | None:
+    """The user's editor command ($VISUAL, else $EDITOR), split like a shell would."""
+    import os
+    import shlex
+
+    command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or ""
+    try:
+        return shlex.split(command) or None
+    except ValueError:
+        return None
+
+
+def _draft_to_edit(store: Store, args: argparse.Namespace, draft: Any, out: TextIO) -> int:
+    """``kb new --from-case``: the draft goes to a file; with an editor (``--edit``, or one set
+    and a terminal) it opens there and what the engineer wrote is saved when it exits; else
+    the file's path and the next step are printed. Nothing unreviewed reaches the KB."""
+    import subprocess
+    import sys
+
+    from diagkit.kb.from_case import read_draft_file, write_draft_file
+
+    editor = _editor()
+    edit = args.edit or (editor is not None and sys.stdin.isatty() and sys.stdout.isatty())
+    if args.edit and editor is None:
+        raise KbError("--edit needs an editor: set VISUAL or EDITOR (e.g. export EDITOR=nano), "
+                      "or leave --edit out to get the draft's file.")
+    if args.out is not None:
+        path = args.out
+        try:
+            path.write_text(_markdown(draft), encoding="utf-8")
+        except OSError as exc:
+            raise KbError(f"Cannot write the draft to {path}: {exc.strerror or exc}. Choose "
+                          "another --out.") from exc
+    else:
+        path = write_draft_file(draft)
+    later = f"diagkit kb new --file {path}"
+    if not edit or editor is None:
+        if args.json:
+            dump({"schema": JSON_SCHEMA_KB_DRAFT, "path": str(path), "saved": False}, out)
+        else:
+            print(f"Draft article from case {args.from_case} written to {path}\n"
+                  f"Edit it (cause, resolution, rules), then save it with: {later}", file=out)
+        return EXIT_OK
+    try:
+        code = subprocess.run([*editor, str(path)], check=False).returncode
+    except OSError as exc:
+        raise KbError(f"Cannot start the editor {editor[0]!r}: {exc.strerror or exc}. The draft "
+                      f"is in {path}; edit it, then: {later}") from exc
+    if code != 0:
+        raise KbError(f"The editor exited with status {code}; nothing was saved. The draft is "
+                      f"in {path}; edit it, then: {later}")
+    try:
+        edited = read_draft_file(path)
+    except KbError as exc:
+        raise KbError(f"{exc} Nothing was saved; fix the file, then: {later}") from None
+    if edited is None:
+        print(f"The draft {path} was emptied: nothing saved.", file=out)
+        return EXIT_FAILED
+    from dataclasses import replace
+
+    # The editor may drop the front matter lines; the case stays the article's source.
+    edited = replace(edited, source_case=edited.source_case or draft.source_case,
+                     author=edited.author or draft.author)
+    return _saved(edited.save(store), args, out)
+
+
+def _markdown(draft: Any) -> str:
+    from diagkit.kb.markdown import article_to_markdown
+
+    return article_to_markdown(draft)
+
+
+def _saved(article: Any, args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         dump({"schema": JSON_SCHEMA_KB_ARTICLE, "article": article_json(article)}, out)
     else:

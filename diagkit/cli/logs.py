@@ -1,4 +1,5 @@
-"""``diagkit logs``: log files offline: filter and print, stats, signatures, histogram.
+"""``diagkit logs``: log files offline: filter and print, stats, signatures, histogram,
+incidents.
 
 ``--json`` output is documented in ``docs/logs-json.md``.
 """
@@ -7,28 +8,43 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 from typing import Any, TextIO
 
 from diagkit.cli.common import EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from diagkit.cli.output import dump, table, terminal_width
-from diagkit.errors import LogFormatError
+from diagkit.errors import CommandTimeout, LogFormatError, RemoteFileError
 
 JSON_SCHEMA_LOG_RECORDS = "diagkit.log-records/1"
 JSON_SCHEMA_LOG_STATS = "diagkit.log-stats/1"
 JSON_SCHEMA_LOG_SIGNATURES = "diagkit.log-signatures/1"
 JSON_SCHEMA_LOG_HISTOGRAM = "diagkit.log-histogram/1"
-LOG_ACTIONS = ("stats", "signatures", "histogram")
+LOG_ACTIONS = ("stats", "signatures", "histogram", "incidents", "fetch")
 
 
 _FILTERS = frozenset({"show", "stats", "signatures", "histogram"})
+# HOST:PATH inputs are fetched first (``diagkit logs web1:/srv/app.log``), so these apply to all.
+_REMOTE = _FILTERS | {"fetch"}
+
+
+def _size(text: str) -> int:
+    from diagkit.units import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
 # (flags, argparse keywords, the actions the option applies to): the one table the logs parser
 # and each action's own --help are built from
 _LOG_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any], frozenset[str]]] = [
     (("--format",), {"metavar": "NAME", "help": "log format (default: detected from the file)"},
-     _FILTERS),
+     _FILTERS | {"incidents"}),
     (("--level",), {"metavar": "LEVEL", "help": "this level and worse (e.g. warning)"}, _FILTERS),
     (("--since",), {"metavar": "T", "help": "from this time: ISO time, '2024-01-02 10:00', "
                                             "'10:00', '-1h', 'yesterday'"}, _FILTERS),
@@ -50,15 +66,25 @@ _LOG_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any], frozenset[str]]] = [
                            "help": "also show N records around each match (one file)"},
      frozenset({"show"})),
     (("--limit",), {"type": int, "default": 0, "metavar": "N",
-                    "help": "at most N records (show) or signatures (signatures)"},
-     frozenset({"show", "signatures"})),
+                    "help": "at most N records (show), signatures (signatures) or incidents "
+                            "(incidents, default 10: the highest scores)"},
+     frozenset({"show", "signatures", "incidents"})),
     (("--json",), {"action": "store_true", "help": "machine-readable (docs/logs-json.md)"},
-     _FILTERS),
+     _FILTERS | {"incidents"}),
     (("--top",), {"type": int, "default": 20, "metavar": "N",
                   "help": "how many signatures (default 20)"}, frozenset({"signatures"})),
     (("--per-record",), {"action": "store_true",
                          "help": "also print each record's signature id"},
      frozenset({"signatures"})),
+    (("--max-size",), {"type": _size, "default": None, "metavar": "SIZE",
+                       "help": "HOST:PATH: refuse a remote file bigger than this, e.g. 200M "
+                               "(default 2G; 0: no cap)"}, _REMOTE),
+    (("--restart",), {"action": "store_true",
+                      "help": "HOST:PATH: fetch from the start, not resuming an interrupted "
+                              "fetch"}, _REMOTE),
+    (("--accept-new-host-key",), {"action": "store_true",
+                                  "help": "HOST:PATH: trust a host key seen for the first time "
+                                          "(a changed key is refused)"}, _REMOTE),
     (("--bucket",), {"default": "", "metavar": "SIZE",
                      "help": "bucket size: 30s, 1m, 1h, 1d (default: about 40 bars over the "
                              "time span)"}, frozenset({"histogram"})),
@@ -66,7 +92,9 @@ _LOG_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any], frozenset[str]]] = [
 
 _INPUTS = ("FILE may be a log file (plain, .gz, .bz2 or .xz), a folder (every log in it), a "
            "base name such as /var/log/syslog (its rotations syslog.1, syslog.2.gz... open as "
-           "one log), '-' for standard input, a pipe such as <(journalctl -o json) or a FIFO. "
+           "one log), '-' for standard input, a pipe such as <(journalctl -o json) or a FIFO, "
+           "or HOST:/PATH, a file on a saved or reachable host: fetched into the cache first "
+           "(SFTP; an interrupted fetch resumes; see diagkit logs fetch --help). "
            "Several files are merged by time.")
 
 _LOG_ACTION_HELP = {
@@ -88,6 +116,18 @@ _LOG_ACTION_HELP = {
          "  diagkit logs signatures /var/log/syslog --top 10\n"
          "  diagkit logs signatures app.log --level error --since yesterday\n"
          "  diagkit logs signatures app.log --json --per-record > sigs.json")),
+    "incidents": (
+        ("Find the windows where the logs change character, against their own baseline: a "
+         "signature far more frequent than usual, signatures never seen before arriving "
+         "together, the error rate jumping; per host and source. One line per incident (start, "
+         "end, hosts, score, a summary such as \"412 × 'Failed password for root from <IP> "
+         "...' on host web1 in 6 min (usual 2/h)\"), then indented the warnings and new "
+         "signatures of the same hosts or sources in the 30 minutes before it. At most --limit "
+         "incidents (default 10), the highest scores, in time order."),
+        ("examples:\n"
+         "  diagkit logs incidents /var/log/syslog\n"
+         "  diagkit logs incidents web1/syslog web2/syslog db1/postgresql.log --json\n"
+         "  diagkit logs incidents /var/log/auth.log --limit 3")),
     "histogram": (
         ("Count the (matching) records per time bucket and draw one bar per bucket: '#' for "
          "records, '!' for those at warning or worse. Records without a timestamp are left out."),
@@ -95,18 +135,30 @@ _LOG_ACTION_HELP = {
          "  diagkit logs histogram /var/log/syslog --bucket 1h\n"
          "  diagkit logs histogram app.log web.log --level warning --since -1d\n"
          "  diagkit logs histogram app.log --bucket 5m --json")),
+    "fetch": (
+        ("Copy files from hosts into the local cache (SFTP, else cat over SSH) and print where "
+         "each went. A fetch that was interrupted (Ctrl+C, a dropped connection) resumes where "
+         "it stopped the next time; --restart starts afresh. Files bigger than --max-size "
+         "(default 2G) are refused before anything is copied. 'diagkit logs HOST:PATH' fetches "
+         "and opens a file in one step."),
+        ("examples:\n"
+         "  diagkit logs fetch web1:/srv/shop/logs/app.log\n"
+         "  diagkit logs fetch root@10.0.0.5:/var/log/syslog --max-size 500M\n"
+         "  diagkit logs web1:/srv/shop/logs/app.log --level error")),
 }
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lg = sub.add_parser(
-        "logs", help="inspect log files offline (filter, stats, signatures, histogram)",
+        "logs", help="inspect log files offline (filter, stats, signatures, histogram, "
+                     "incidents)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="diagkit logs FILE... [filters]  |  diagkit logs stats|signatures|histogram "
-                    "FILE... [options]\n\n" + textwrap.fill(_INPUTS, 88)
+        description="diagkit logs FILE... [filters]  |  diagkit logs "
+                    "stats|signatures|histogram|incidents FILE... [options]\n\n" + textwrap.fill(_INPUTS, 88)
                     + "\n\nEach action explains itself: diagkit logs stats --help")
     lg.add_argument("words", nargs="+", metavar="[ACTION] FILE",
-                    help="optional action (stats, signatures, histogram), then files or folders")
+                    help="optional action (stats, signatures, histogram, incidents), then files "
+                         "or folders")
     for flags, kwargs, _ in _LOG_OPTIONS:
         lg.add_argument(*flags, **kwargs)
     lg.set_defaults(handler=_logs)
@@ -117,9 +169,12 @@ def _logs_action_parser(action: str) -> argparse.ArgumentParser:
     what, examples = _LOG_ACTION_HELP[action]
     ap = argparse.ArgumentParser(
         prog=f"diagkit logs {action}", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=textwrap.fill(what, 88) + "\n\n" + textwrap.fill(_INPUTS, 88),
+        description=textwrap.fill(what, 88) + (
+            "" if action == "fetch" else "\n\n" + textwrap.fill(_INPUTS, 88)),
         epilog=examples)
-    ap.add_argument("files", nargs="+", metavar="FILE", help="files, folders, '-' or pipes")
+    ap.add_argument("files", nargs="+", metavar="HOST:PATH" if action == "fetch" else "FILE",
+                    help="files on hosts" if action == "fetch" else
+                    "files, folders, '-', pipes or HOST:/PATH")
     for flags, kwargs, applies in _LOG_OPTIONS:
         if action in applies:
             ap.add_argument(*flags, **kwargs)
@@ -171,6 +226,14 @@ def _logs(args: argparse.Namespace, out: TextIO) -> int:
         print(f"diagkit: 'diagkit logs {action}' needs at least one file or folder "
               f"(or '-' for standard input). See: diagkit logs {action} --help", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        if action == "fetch":
+            return _fetch_all(words, args, out)
+        # HOST:PATH words: fetched into the cache, then opened like any local file.
+        words = [str(_fetch_one(w, args)) if _remote(w) else w for w in words]
+    except RemoteFileError as exc:  # the host answered: the file is missing, denied, too big
+        print(f"diagkit: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     state: dict[str, bool] = {}
     try:
         query = _logs_query(args)
@@ -195,6 +258,8 @@ def _logs(args: argparse.Namespace, out: TextIO) -> int:
             status = _logs_signatures(logs, query, args, out)
         elif action == "histogram":
             status = _logs_histogram(logs, query, args, out)
+        elif action == "incidents":
+            status = _logs_incidents(logs, query, args, out)
         else:
             status = _logs_show(logs, query, args, out)
         out.flush()  # a closed pipe shows here, not at exit
@@ -207,6 +272,76 @@ def _logs(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         for log in logs:
             log.close()
+
+
+def _remote(word: str) -> tuple[str, str] | None:
+    """(host, path) when ``word`` is HOST:/PATH and no local file of that name exists."""
+    from diagkit.logs.fetch import split_remote
+
+    return None if Path(word).exists() else split_remote(word)
+
+
+def _fetch_all(words: list[str], args: argparse.Namespace, out: TextIO) -> int:
+    bad = [w for w in words if not _remote(w)]
+    if bad:
+        print(f"diagkit: 'diagkit logs fetch' takes HOST:/PATH, e.g. web1:/var/log/syslog; "
+              f"not {bad[0]!r}.", file=sys.stderr)
+        return EXIT_USAGE
+    for word in words:
+        local = _fetch_one(word, args)
+        print(f"{word} -> {local}", file=out)
+    return EXIT_OK
+
+
+def _fetch_one(word: str, args: argparse.Namespace) -> Path:
+    """Fetch HOST:PATH into the cache (resuming a part file left by an interrupted fetch),
+    progress on stderr; returns the local path."""
+    from diagkit import session
+    from diagkit.hosts import HostStore
+    from diagkit.logs.fetch import DEFAULT_MAX_BYTES, cache_path, fetch
+    from diagkit.units import human_bytes
+
+    found = _remote(word)
+    assert found is not None
+    host, path = found
+    limit = DEFAULT_MAX_BYTES if args.max_size is None else (args.max_size or None)
+    tty = sys.stderr.isatty()
+    shown = {"at": 0.0}
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if tty and (now - shown["at"] >= 0.2 or done >= total):
+            shown["at"] = now
+            of = f" of {human_bytes(total)} ({100 * done / total:.0f} %)" if total else ""
+            print(f"\rFetching {word}: {human_bytes(done)}{of}   ", end="", file=sys.stderr,
+                  flush=True)
+
+    ref = session.resolve(host, HostStore())
+    with session.connect(ref, accept_new_host_key=args.accept_new_host_key) as transport:
+        part = cache_path(transport.host, path).with_name(f".{Path(path).name}.part")
+        if part.exists() and not args.restart:
+            print(f"Resuming {word} from {human_bytes(part.stat().st_size)} (an earlier fetch "
+                  "was interrupted; --restart starts afresh).", file=sys.stderr)
+        # Ctrl+C stops the copy between blocks (cancel), never inside paramiko, whose locks a
+        # KeyboardInterrupt can leave held (the process then hangs on exit).
+        cancel = threading.Event()
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, lambda *_: cancel.set()) if main_thread else None
+        try:
+            local = fetch(transport, path, progress=progress, cancel=cancel,
+                          resume=not args.restart, max_bytes=limit)
+        except CommandTimeout as exc:
+            if not cancel.is_set():
+                raise
+            print(f"\ndiagkit: {exc}", file=sys.stderr)
+            raise KeyboardInterrupt from None
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGINT, previous)
+            if tty:
+                print(file=sys.stderr)
+    print(f"Fetched {word} ({human_bytes(local.stat().st_size)}) into {local}", file=sys.stderr)
+    return local
 
 
 def _broken_pipe() -> int:
@@ -371,6 +506,26 @@ def _logs_records(logs: list[Any], query: Any) -> Any:
     if len(logs) == 1:
         return (m.record for m in search(logs[0], query) if not m.is_context)
     return timeline(logs, query)
+
+
+def _logs_incidents(logs: list[Any], query: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from diagkit.logs.incidents import Settings, find_incidents, format_text, to_json
+    from diagkit.logs.model import Query
+
+    if query != Query():
+        print("diagkit: 'logs incidents' reads whole logs against their own baseline: filters "
+              "(--level, --since, --grep...) do not apply. Leave them out, or cut the log "
+              "first with 'diagkit logs FILE --since ... > part.log'.", file=sys.stderr)
+        return EXIT_USAGE
+    found = find_incidents(list(logs), settings=Settings(limit=args.limit or 10))
+    for warning in found.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        dump(to_json(found), out)
+    else:
+        for line in format_text(found):
+            print(line, file=out)
+    return EXIT_OK
 
 
 def _logs_signatures(logs: list[Any], query: Any, args: argparse.Namespace, out: TextIO) -> int:

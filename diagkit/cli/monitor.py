@@ -15,7 +15,7 @@ from diagkit.textsafe import one_line
 from diagkit.units import parse_duration
 
 if TYPE_CHECKING:
-    from diagkit.probes.base import Finding
+    from diagkit.monitor.recorder import ForecastResult
     from diagkit.transport.base import Transport
 
 JSON_SCHEMA_WATCH = "diagkit.watch/1"
@@ -119,8 +119,10 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
                 for c in o.alerts:
                     print(json.dumps({"schema": JSON_SCHEMA_WATCH, "time": e.time,
                                       "host": e.host, "event": "alert",
-                                      "metric": c.alert.metric, "level": c.alert.level.label,
-                                      "previous": c.previous.label}), file=out)
+                                      "metric": c.alert.metric, "subject": c.alert.subject,
+                                      "level": c.alert.level.label,
+                                      "previous": c.previous.label,
+                                      "message": c.alert.describe()}), file=out)
             else:
                 if e.kind == "sample":
                     print(f"{_clock(e.time)}  {e.host:<16} {_summary_line(dict(e.values))}",
@@ -169,25 +171,31 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
         if csv_file:
             csv_file.close()
     states = watcher.states()
+    active = recorder.tracker.active()
     if not args.json:
-        active = recorder.tracker.active()
         print(f"-- watched {len(refs)} host(s); {len(active)} alert(s) active", file=out)
         for a in active:
             print(f"   {a.describe()}", file=out)
-        for name in refs:
-            forecasts = recorder.forecasts(name)
-            for f in forecasts:
+    for name in refs:
+        # Forecasts in every output mode, and journaled with --journal in every mode too.
+        forecasts = recorder.forecast_results(name)
+        for r in forecasts:
+            f = r.finding
+            if args.json:
+                print(json.dumps({"schema": JSON_SCHEMA_WATCH, "time": time.time(),
+                                  "event": "forecast", **r.to_dict()}), file=out)
+            else:
                 print(f"   {f.severity.label.upper()}: {name}: {f.title}. {f.hint}", file=out)
-            if args.journal and forecasts:
-                def record(desk: Any, case: int, n: str = name,
-                           fs: list[Finding] = forecasts) -> None:
-                    for f in fs:
-                        desk.record_finding(case, n, f)
+        if args.journal and forecasts:
+            def record(desk: Any, case: int, n: str = name,
+                       fs: list[ForecastResult] = forecasts) -> None:
+                for r in fs:
+                    desk.record_finding(case, n, r.finding)
 
-                journal_to_active(record)
-            st = states[name]
-            if st.error:
-                print(f"   {name} was down: {one_line(st.error)}", file=out)
+            journal_to_active(record)
+        st = states[name]
+        if st.error and not args.json:
+            print(f"   {name} was down: {one_line(st.error)}", file=out)
     if samples is not None:
         samples.close()
     if interrupted:
@@ -234,7 +242,9 @@ def history(args: argparse.Namespace, out: TextIO) -> int:
              "avg": d.avg.tolist(), "min": d.min.tolist(), "max": d.max.tolist()}
             for d in data]}), file=out)
         return 0
-    print(f"{args.host}: last {args.since / 3600:.4g} h", file=out)
+    from diagkit.units import human_duration
+
+    print(f"{args.host}: last {human_duration(args.since)}", file=out)
     mw = max(28, *(len(d.metric) for d in data))
     print(f"{'metric':<{mw}} {'res':>4} {'points':>7} {'last':>10} {'min':>10} {'avg':>10} "
           f"{'max':>10}", file=out)

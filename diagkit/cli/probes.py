@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from diagkit import __version__
 from diagkit.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, journal_to_active
@@ -61,7 +61,6 @@ def _list_probes(args: argparse.Namespace, out: TextIO) -> int:
 def _probe(args: argparse.Namespace, out: TextIO) -> int:
     from diagkit import session
     from diagkit.probes.registry import all_probes, select
-    from diagkit.probes.runner import run_many
 
     probes, problems = all_probes()
     if args.probes:
@@ -76,7 +75,7 @@ def _probe(args: argparse.Namespace, out: TextIO) -> int:
     def connect(ref: session.HostRef) -> Transport:
         return session.connect(ref, accept_new_host_key=args.accept_new_host_key)
 
-    snapshots = run_many(refs, probes, connect, label=lambda r: r.label)
+    snapshots = _run_with_app_logs(refs, probes, connect)
     journal_to_active(lambda desk, case: [desk.record_probe_run(case, s) for s in snapshots])
     if args.json:
         dump({"schema": JSON_SCHEMA_PROBE, "diagkit_version": __version__,
@@ -89,6 +88,23 @@ def _probe(args: argparse.Namespace, out: TextIO) -> int:
     if any(not r.ok for s in snapshots for r in s.results):
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _run_with_app_logs(refs: list[Any], probes: list[Any], connect: Any) -> list[HostSnapshot]:
+    """Snapshots of ``refs`` in their order; a saved host's logs probe scans its (and its
+    group's) application logs too, so hosts are run in groups sharing one probe list."""
+    from diagkit.probes.logs import for_saved_host
+    from diagkit.probes.runner import run_many
+
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, ref in enumerate(refs):
+        groups.setdefault(tuple(for_saved_host(probes, ref.saved)), []).append(i)
+    snapshots: list[Any] = [None] * len(refs)
+    for plist, members in groups.items():
+        done = run_many([refs[i] for i in members], list(plist), connect, label=lambda r: r.label)
+        for i, snap in zip(members, done, strict=True):
+            snapshots[i] = snap
+    return snapshots
 
 
 def _known_issues(snapshots: list[HostSnapshot]) -> list[list[KnownIssue]]:

@@ -8,8 +8,9 @@
   and the starter set shipped in ``diagkit/kb/starter/``;
 * :mod:`diagkit.kb.from_case` - a draft article from a solved case's journal.
 
-GUI and CLI open the KB through :func:`open_kb`, which installs the starter articles the first
-time a database is used (remembered in ``kb_meta``, so deleting a starter article is final).
+Stores install the starter articles themselves when they are created, and add new or improved
+ones after an update (:mod:`diagkit.kb.starters`; deleting or editing a starter article is
+final). :func:`open_kb` does the same for a store whose class leaves it out.
 """
 
 from __future__ import annotations
@@ -21,17 +22,16 @@ from diagkit.store.contract import KbStore
 
 S = TypeVar("S", bound=KbStore)
 
-#: kb_meta key set once the starter set was installed into a database.
+#: kb_meta key set by diagkit before per-article starter records (see diagkit.kb.starters).
 STARTER_KEY = "starter_installed"
 
 
 def open_kb(store: S) -> S:
-    """``store``, with the starter articles installed if this database never had them."""
-    if store.get_kb_meta(STARTER_KEY) is None:
-        from diagkit.kb.markdown import install_starter_articles
+    """``store``, with the shipped starter articles in step (:func:`diagkit.kb.starters.
+    sync_starters`: one read when nothing changed)."""
+    from diagkit.kb.starters import sync_starters
 
-        count = install_starter_articles(store)
-        store.set_kb_meta(STARTER_KEY, str(count))
+    sync_starters(store)
     return store
 
 

@@ -3,25 +3,34 @@
 * symptoms: the case title, the probe findings (warning and worse, per host) and the log
   signatures recorded on the case;
 * environment: product, version and hosts;
-* cause / resolution: from the engineer's notes (corrections applied): a note starting with
-  "Cause:" / "Root cause:" goes to the cause, one starting with "Resolution:", "Fix:",
-  "Fixed", "Workaround:" or "Solution:" to the resolution, like the note given when the case
-  was set to resolved; other notes are kept under the cause as investigation notes;
+* cause / resolution: read from the engineer's notes line by line, as the customer updates read
+  them (:mod:`diagkit.cases.updates`; corrections applied): lines ``Cause: ...`` /
+  ``Root cause: ...`` go to the cause; ``Fix: ...``, ``Resolution: ...``, ``Solution: ...`` to
+  the resolution, and ``Workaround: ...`` to it as a workaround paragraph; the note given when
+  the case was set to resolved counts as a fix. Indented or bulleted lines under a labelled
+  line continue it. Lines without a label are kept apart as investigation notes at the end of
+  the cause (the engineer keeps or deletes them), never mixed into it;
 * what happened: with the case's timeline (:mod:`diagkit.timeline`, given by the caller: kb
   sits below it), its findings, alerts, forecasts, log incidents, new messages and changes in
   time order follow the cause, so the article tells the story in the order it came;
-* rules: one ``finding`` rule per finding title (numbers generalised to ``\\d+``) and one
-  ``signature`` rule per log signature, so the article fires the next time the same evidence
-  shows up.
+* rules: only rules that say something about this problem, so the article fires the next time
+  the same evidence shows up and not on every busy host: one ``finding`` rule per finding that
+  names its subject (a mount, a unit, a device, an interface, a process; numbers generalised
+  to ``\\d+``) and one ``signature`` rule per log signature with enough literal text. "CPU
+  nearly saturated", "High load average", "OOM killer ran (1 process killed)" name nothing and
+  are left out (:func:`specific_finding`); they stay listed under the symptoms.
 
-Only a draft: the engineer edits it before saving (GUI: ArticleDialog; CLI: ``kb new``).
+Only a draft: the engineer edits it before saving (GUI: ArticleDialog; CLI: ``kb new
+--from-case N`` writes it to a file and opens ``$EDITOR``).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from diagkit.store.contract import ArticleDraft, Case, JournalEntry, MatchRule
@@ -80,10 +89,64 @@ def what_happened(timeline: Sequence[TimelineLike]) -> list[str]:
     return lines
 
 
-_CAUSE = re.compile(r"^\s*(?:#+\s*)?(?:root\s+)?cause\s*:?\s*", re.IGNORECASE)
-_RESOLUTION = re.compile(
-    r"^\s*(?:#+\s*)?(?:resolution|fix(?:ed)?|solution|solved|workaround)\b\s*:?\s*", re.IGNORECASE)
+# A labelled line, written as the customer updates read them: "Cause: ...", "**Fix:** ...",
+# "- Workaround: ...", "## Root cause: ...".
+_LABEL = re.compile(r"^\s*[*_#-]*\s*(root\s+cause|cause|fix(?:ed)?|resolution|solution|"
+                    r"workaround)\s*[*_]*\s*:[*_]*\s*(.*)$", re.IGNORECASE)
+_SECTION = {"root cause": "cause", "cause": "cause", "fix": "fix", "fixed": "fix",
+            "resolution": "fix", "solution": "fix", "workaround": "workaround"}
+# A line continuing the labelled line above it: indented, or a list item.
+_CONTINUED = re.compile(r"^(\s+\S|\s*(?:[-*+]|\d+[.)])\s)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# What makes a finding title name its subject: a path or mount, a systemd unit, a named device,
+# interface, unit, filesystem or process, a quoted name, a name in parentheses, a name after
+# "on", "from", "by" or a colon
+# ("on sdb", "from gunicorn", ": eno1"); not a count or a state letter in parentheses ("(D)").
+_SUBJECT = re.compile(
+    r"(?<![\w/])/(?:[\w.@-]|\s|$)|\b[\w@.-]+\.(?:service|timer|socket|mount|target|path|scope)\b"
+    r"|\b(?:Device|Interface|Unit|Service|Filesystem|Mount|Process|PID|pid|[Uu]ser)\s+[\w/'\"]"
+    r"|\b(?:on|from|by)\s+(?!the\b|a\b)[a-z][\w@.-]*|:\s+[a-z][\w@.-]*"
+    r"|'[^']+'|\"[^\"]+\"|\((?!\d)[^)]*[A-Za-z]{3}[^)]*\)")
+#: Fewer literal characters than this in a masked signature (placeholders left out) match too
+#: many unrelated lines to recognise a problem.
+MIN_SIGNATURE_TEXT = 16
+_PLACEHOLDER = re.compile(r"<[A-Z_*]+>|<\*>")
+
+
+def specific_finding(title: str) -> bool:
+    """The finding names what it is about, so a rule on its title recognises this problem and
+    not any busy host (``Filesystem /data is 97 % full``: yes; ``CPU nearly saturated``,
+    ``High load average``, ``3 processes in uninterruptible sleep``: no)."""
+    return _SUBJECT.search(title) is not None
+
+
+def specific_signature(signature: str) -> bool:
+    """The masked log signature has enough literal text to recognise one problem."""
+    literal = _PLACEHOLDER.sub("", signature)
+    return len(re.sub(r"\W+", "", literal)) >= MIN_SIGNATURE_TEXT
+
+
+def labelled(text: str) -> tuple[dict[str, list[str]], list[str]]:
+    """A note's labelled lines by section (``cause``, ``fix``, ``workaround``) and its other
+    lines (investigation notes), blank lines dropped."""
+    found: dict[str, list[str]] = {"cause": [], "fix": [], "workaround": []}
+    other: list[str] = []
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if not line.strip():
+            current = None
+            continue
+        m = _LABEL.match(line)
+        if m:
+            section = found[_SECTION[" ".join(m.group(1).lower().split())]]
+            section.append(m.group(2).strip())
+            current = section
+        elif current is not None and _CONTINUED.match(line):
+            current.append(line.rstrip())
+        else:
+            current = None
+            other.append(line.strip())
+    return found, other
 
 
 def finding_pattern(title: str) -> str:
@@ -152,44 +215,101 @@ def draft_from_case(case: Case, journal: Sequence[JournalEntry],
     if case.hosts:
         environment.append(f"- Hosts: {', '.join(case.hosts)}")
 
-    cause: list[str] = []
-    resolution: list[str] = []
+    sections: dict[str, list[str]] = {"cause": [], "fix": [], "workaround": []}
     other: list[str] = []
+
+    def take(text: str, default: str | None = None) -> None:
+        found, rest = labelled(text)
+        for name, lines in found.items():
+            sections[name] += [ln for ln in lines if ln and ln not in sections[name]]
+        if default is not None and rest and not any(found.values()):
+            sections[default].append("\n".join(rest))  # an unlabelled resolve note is the fix
+        else:
+            other.extend(r for r in rest if r not in other)
+
     notes = _texts_with_corrections(journal)
     for e in journal:
         if e.kind == "note":
-            text = notes[e.id].strip()
-            if not text:
-                continue
-            if _CAUSE.match(text):
-                cause.append(_CAUSE.sub("", text, count=1).strip())
-            elif _RESOLUTION.match(text):
-                resolution.append(_RESOLUTION.sub("", text, count=1).strip())
-            else:
-                other.append(text)
+            take(notes[e.id])
         elif e.kind == "status" and e.data.get("to") == "resolved":
             text = e.text.strip()
             if text and not text.startswith("Status:"):
-                resolution.append(_RESOLUTION.sub("", text, count=1).strip())
+                take(text, default="fix")
+    cause = "\n".join(sections["cause"])
     happened = what_happened(timeline)
     if happened:  # after the engineer's own words on the cause, before the notes
-        cause.append("What happened (from the case's timeline):\n" + "\n".join(happened))
+        cause = (cause + "\n\n" if cause else "") + "What happened (from the case's " \
+            "timeline):\n" + "\n".join(happened)
     if other:
-        cause.append("Investigation notes:\n" + "\n".join(f"- {t}" for t in other))
+        cause = (cause + "\n\n" if cause else "") + "Investigation notes (keep what explains the " \
+            "cause, delete the rest):\n" + "\n".join(f"- {t}" for t in other)
+    resolution = "\n".join(sections["fix"])
+    if sections["workaround"]:
+        resolution = (resolution + "\n\n" if resolution else "") + "Workaround: " + "\n".join(
+            sections["workaround"])
 
-    rules: list[MatchRule] = []
-    for title, (probe, _severity, _hosts) in findings.items():
-        rules.append(MatchRule("finding", finding_pattern(title), probe=probe))
-    rules += [MatchRule("signature", signature_pattern(s)) for s in signatures]
+    # Log signatures first: the case's own messages say most about this problem (MAX_RULES).
+    rules = [MatchRule("signature", signature_pattern(s)) for s in signatures
+             if specific_signature(s)]
+    rules += [MatchRule("finding", finding_pattern(title), probe=probe)
+              for title, (probe, _severity, _hosts) in findings.items()
+              if specific_finding(title)]
 
     return ArticleDraft(
         title=case.title,
         symptoms="\n".join(symptoms).strip(),
         environment="\n".join(environment),
-        cause="\n\n".join(c for c in cause if c),
-        resolution="\n\n".join(r for r in resolution if r),
+        cause=cause,
+        resolution=resolution,
         tags=tuple(case.tags),
         rules=tuple(rules[:MAX_RULES]),
         source_case=case.id,
         author=case.engineer,
     )
+
+
+# --- draft files (CLI: kb new --from-case) ----------------------------------------------------
+
+#: Folder (under the data dir) where drafts from cases are written to be edited.
+DRAFTS_FOLDER = "kb-drafts"
+
+
+def write_draft_file(draft: ArticleDraft, folder: Path | None = None) -> Path:
+    """The draft as an article file to edit (``case-N.md``, never overwriting an earlier draft)
+    in ``folder`` (default: the data dir's ``kb-drafts``, private: it quotes case notes)."""
+    from diagkit import config
+    from diagkit.errors import KbError
+    from diagkit.kb.markdown import article_to_markdown
+
+    folder = Path(folder) if folder is not None else config.data_dir() / DRAFTS_FOLDER
+    stem = f"case-{draft.source_case}" if draft.source_case is not None else "draft"
+    try:
+        config.private_dir(folder)
+        for n in range(1, 1000):
+            path = folder / (f"{stem}.md" if n == 1 else f"{stem}-{n}.md")
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            with open(fd, "w", encoding="utf-8") as f:
+                f.write(article_to_markdown(draft))
+            return path
+    except OSError as exc:
+        raise KbError(f"Cannot write the draft article to {folder}: {exc.strerror or exc}. "
+                      "Check that the folder is writable.") from exc
+    raise KbError(f"{folder} already holds 999 drafts named {stem}*.md: save or delete some.")
+
+
+def read_draft_file(path: Path) -> ArticleDraft | None:
+    """The article as edited in ``path``; None when the file was emptied (the engineer gave up),
+    :class:`KbError` naming the file and line when it does not read as an article."""
+    from diagkit.errors import KbError
+    from diagkit.kb.markdown import article_from_markdown
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KbError(f"Cannot read the draft {path}: {exc}. Nothing was saved.") from exc
+    if not text.strip():
+        return None
+    return article_from_markdown(text, name=str(path))

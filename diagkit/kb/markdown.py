@@ -302,16 +302,22 @@ def import_articles(store: KbStore, folder: Path) -> ImportReport:
 # --- starter set -------------------------------------------------------------------------------
 
 
-def starter_drafts() -> list[ArticleDraft]:
-    """The articles shipped in ``diagkit/kb/starter/``."""
+def starter_files() -> list[tuple[str, str, ArticleDraft]]:
+    """The articles shipped in ``diagkit/kb/starter/``: file name, text, draft."""
     out = []
     folder = resources.files("diagkit.kb") / "starter"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".md"):
-            draft = article_from_markdown(entry.read_text(encoding="utf-8"),
-                                          name=f"starter/{entry.name}")
-            out.append(draft if draft.slug else replace(draft, slug=entry.name[:-3]))
+            text = entry.read_text(encoding="utf-8")
+            draft = article_from_markdown(text, name=f"starter/{entry.name}")
+            out.append((entry.name, text,
+                        draft if draft.slug else replace(draft, slug=entry.name[:-3])))
     return out
+
+
+def starter_drafts() -> list[ArticleDraft]:
+    """The articles shipped in ``diagkit/kb/starter/``."""
+    return [draft for _name, _text, draft in starter_files()]
 
 
 def install_starter_articles(store: KbStore) -> int:

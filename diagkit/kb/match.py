@@ -206,5 +206,11 @@ class KnownErrorMatcher:
 
 
 def load_matcher(store: KbStore) -> KnownErrorMatcher:
-    """A matcher over every article in ``store`` (build it again after articles change)."""
+    """A matcher over every article in ``store`` (build it again after articles change), the
+    shipped starter articles brought in step first (:mod:`diagkit.kb.starters`): known-issue
+    matching on a new install already knows the common problems."""
+    from diagkit.kb import starters
+
+    if starters.AUTOMATIC:
+        starters.sync_starters(store)
     return KnownErrorMatcher(store.list_articles())

@@ -3,7 +3,10 @@
 ``fetch`` copies ``remote_path`` to ``data_dir()/cache/fetched/<host>/<path>`` with the
 transport's :meth:`~diagkit.transport.base.Transport.copy_file`: byte for byte, streamed, with
 the remote modification time, owner-only, and never a partial file under the final name (SFTP or
-``cat`` over SSH, a plain file copy for the local machine).
+``cat`` over SSH, a plain file copy for the local machine). An interrupted fetch keeps its part
+file and the next fetch of the same file resumes it; ``max_bytes`` caps the size.
+
+:func:`split_remote` reads the ``HOST:PATH`` the CLI takes (``diagkit logs fetch web1:/var/log/x``).
 """
 
 from __future__ import annotations
@@ -15,10 +18,28 @@ from datetime import datetime
 from pathlib import Path
 
 from diagkit.config import data_dir, private_dir
-from diagkit.errors import CommandTimeout, LogFormatError, RemoteFileError
+from diagkit.errors import CommandTimeout, LogFormatError, RemoteFileError, RemoteFileTooLarge
 from diagkit.transport.base import Progress, Transport
 
-__all__ = ["Progress", "cache_path", "fetch", "list_remote_logs"]
+__all__ = ["DEFAULT_MAX_BYTES", "Progress", "cache_path", "fetch", "list_remote_logs",
+           "split_remote"]
+
+#: Fetches stop at this size unless told otherwise: a runaway log of many GiB should not fill
+#: the engineer's disk by accident.
+DEFAULT_MAX_BYTES = 2 << 30
+
+_REMOTE = re.compile(r"^(?P<host>[^:/\\\s][^:/\\]+):(?P<path>/.*)$")
+
+
+def split_remote(text: str) -> tuple[str, str] | None:
+    """``HOST:PATH`` -> (host, path) when ``text`` names a file on a host, else None.
+
+    ``PATH`` must be absolute; ``HOST`` may be ``user@host`` and is at least two characters, so
+    a Windows path (``C:/logs/x``) is not taken for one. The caller checks first whether a local
+    file of that name exists.
+    """
+    m = _REMOTE.match(text)
+    return (m.group("host"), m.group("path")) if m else None
 
 
 def _safe_host(host: str) -> str:
@@ -32,8 +53,12 @@ def cache_path(host: str, remote_path: str, cache_dir: Path | None = None) -> Pa
 
 
 def fetch(transport: Transport, remote_path: str, *, cache_dir: Path | None = None,
-          progress: Progress | None = None, cancel: threading.Event | None = None) -> Path:
+          progress: Progress | None = None, cancel: threading.Event | None = None,
+          resume: bool = True, max_bytes: int | None = None) -> Path:
     """Copy a remote log into the local cache; return the local path.
+
+    ``resume``: continue an interrupted fetch of the same file from where it stopped.
+    ``max_bytes``: refuse a bigger file (:class:`RemoteFileTooLarge`, nothing kept).
 
     Errors: :class:`RemoteFileError` (cannot read it there), :class:`ConnectionLost` and other
     :class:`TransportError` types, :class:`CommandTimeout` (cancelled).
@@ -42,15 +67,19 @@ def fetch(transport: Transport, remote_path: str, *, cache_dir: Path | None = No
     target = cache_path(host, remote_path, cache_dir)
     private_dir(target.parent)  # fetched logs hold customer data: owner only
     try:
-        transport.copy_file(remote_path, target, progress=progress, cancel=cancel)
+        transport.copy_file(remote_path, target, progress=progress, cancel=cancel, resume=resume,
+                            max_bytes=max_bytes)
+    except RemoteFileTooLarge:
+        raise
     except RemoteFileError as exc:
         raise RemoteFileError(
             f"Cannot fetch {remote_path} from {host}: {exc.reason}. Check the path and that the "
             "login user may read it (many logs need root or the adm group).",
             host=host, path=remote_path, reason=exc.reason) from exc
     except CommandTimeout as exc:
-        raise CommandTimeout(f"Fetching from {host} was stopped.", host=host,
-                             timeout=exc.timeout) from exc
+        again = " Fetch it again to resume from there." if resume else ""
+        raise CommandTimeout(f"Fetching {remote_path} from {host} was stopped.{again}",
+                             host=host, timeout=exc.timeout) from exc
     return target
 
 

@@ -168,6 +168,18 @@ class RecordView:
         hits = np.flatnonzero(times >= target)
         return int(hits[0]) if len(hits) else None
 
+    def row_of(self, file_index: int, record_index: int) -> int | None:
+        """The row showing record ``record_index`` of ``self.logs[file_index]``, or None when the
+        filter hides it (an incident's first record: the viewer jumps there)."""
+        if len(self.logs) == 1 or not len(self.file_ids):
+            if file_index != 0 and len(self.logs) == 1:
+                return None
+            at = int(np.searchsorted(self.record_ids, record_index))  # one file: in order
+            hit = at < len(self.record_ids) and int(self.record_ids[at]) == record_index
+            return at if hit else None
+        hits = np.flatnonzero((self.file_ids == file_index) & (self.record_ids == record_index))
+        return int(hits[0]) if len(hits) else None
+
     def next_row(self, row: int, *, min_level: Level = Level.ERROR, backwards: bool = False) -> int | None:
         """The next (or previous) row at ``min_level`` or worse, from ``row`` exclusive."""
         levels = self.levels()

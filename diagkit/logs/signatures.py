@@ -1019,33 +1019,13 @@ def mine_logs(
     ``record(i)``."""
     miner = SignatureMiner(similarity, depth=depth)
     _arrays_meanwhile(logs)
-    raw: list[np.ndarray] = []
-    stats: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
-    total = sum(log.record_count for log in logs) or 1  # type: ignore[attr-defined]
-    done = 0
-    for log in logs:
-        count = log.record_count  # type: ignore[attr-defined]
-        ids = np.full(count, -1, dtype=np.int32)
-        bulk = _bulk_ids(miner, log, ids, cancel, progress, done, total)
-        if bulk:
+    raw, bulk = _mine_into(miner, logs, cancel, progress)
+    for log, ids, counted in zip(logs, raw, bulk):
+        if counted:
+            count = len(ids)
             levels = np.asarray(log.levels())  # type: ignore[attr-defined]
             times = np.asarray(log.timestamps(), dtype=np.float64)  # type: ignore[attr-defined]
-            stats.append((ids, levels[:count], times[:count]))
-        else:
-            add = miner.add
-            for i in range(count):
-                if cancel is not None and i % 4096 == 0 and cancel.is_set():
-                    break
-                rec = log.record(i)  # type: ignore[attr-defined]
-                ids[i] = add(rec.message, level=rec.level, timestamp=rec.timestamp)
-                if progress is not None and i % 65536 == 0:
-                    progress((done + i) / total)
-            stats.append(None)
-        done += count
-        raw.append(ids)
-    for st in stats:
-        if st is not None:
-            _count_bulk(miner, *st)
+            _count_bulk(miner, ids, levels[:count], times[:count])
     live = miner.signatures()
     renumber = {s.id: n for n, s in enumerate(live)}
     maps = []
@@ -1054,6 +1034,71 @@ def mine_logs(
     for ids in raw:
         maps.append(lookup[ids])  # ids == -1 reads the last entry
     return [dataclasses.replace(s, id=renumber[s.id]) for s in live], maps
+
+
+def mine_ids(
+    logs: Sequence[object],
+    *,
+    similarity: float = 0.5,
+    depth: int = 2,
+    cancel: threading.Event | None = None,
+    progress: Callable[[float], None] | None = None,
+    ids: list[np.ndarray] | None = None,
+    renumber: bool = True,
+) -> tuple[list[str], list[np.ndarray], np.ndarray]:
+    """What :func:`mine_logs` gives without counting: the templates (index = signature id,
+    the same ids as mine_logs), per file the int32 record -> signature id array (-1: not
+    mined), and ``lookup`` (cluster id -> signature id; ``lookup[-1]`` is -1). For callers that
+    count per record themselves, batch by batch (:mod:`diagkit.logs.incidents`): the LogFiles'
+    level/time arrays are not computed, which on a 1 GiB log is most of the memory.
+
+    ``ids``: the arrays to fill (``np.full(record_count, -1, np.int32)`` per log), for a
+    caller that reads them in another thread while they fill (up to what ``progress`` says).
+    ``renumber=False`` leaves cluster ids in them (map them with ``lookup``): they stay as
+    that reader saw them."""
+    miner = SignatureMiner(similarity, depth=depth)
+    # smaller chunks than mine_logs: a 1 GiB log peaks 20 MB lower (about 2 % of the file)
+    raw, _ = _mine_into(miner, logs, cancel, progress, ids, chunk=_BULK_CHUNK // 4)
+    live = [c for c in miner._clusters if c.merged_into is None]
+    numbers = {c.id: n for n, c in enumerate(live)}
+    lookup = np.array([numbers[c.live().id] for c in miner._clusters] + [-1], dtype=np.int32)
+    for arr in raw if renumber else ():
+        for a in range(0, len(arr), _BULK_CHUNK * 16):  # in place: no second array of ids
+            arr[a: a + _BULK_CHUNK * 16] = lookup[arr[a: a + _BULK_CHUNK * 16]]
+    return [c.template() for c in live], raw, lookup
+
+
+def _mine_into(miner: SignatureMiner, logs: Sequence[object], cancel: threading.Event | None,
+               progress: Callable[[float], None] | None,
+               arrays: list[np.ndarray] | None = None,
+               chunk: int = 0) -> tuple[list[np.ndarray], list[bool]]:
+    """Mine every record of ``logs`` into ``miner``: per file, the cluster id of each record
+    (-1 where cancelled) and whether it was mined in bulk (its counts are not in the clusters
+    yet: :func:`_count_bulk`) or record by record (they are)."""
+    raw: list[np.ndarray] = []
+    bulk: list[bool] = []
+    total = (sum(len(a) for a in arrays) if arrays is not None else
+             sum(log.record_count for log in logs)) or 1  # type: ignore[attr-defined]
+    done = 0
+    for f, log in enumerate(logs):
+        ids = arrays[f] if arrays is not None else np.full(log.record_count,  # type: ignore[attr-defined]
+                                                             -1, dtype=np.int32)
+        count = len(ids)
+        fast = _bulk_ids(miner, log, ids, cancel, progress, done, total,
+                         chunk=chunk or _BULK_CHUNK)
+        if not fast:
+            add = miner.add
+            for i in range(count):
+                if cancel is not None and i % 4096 == 0 and cancel.is_set():
+                    break
+                rec = log.record(i)  # type: ignore[attr-defined]
+                ids[i] = add(rec.message, level=rec.level, timestamp=rec.timestamp)
+                if progress is not None and i % 65536 == 0:
+                    progress((done + i) / total)
+        bulk.append(fast)
+        done += count
+        raw.append(ids)
+    return raw, bulk
 
 
 _BULK_SAMPLE = 200
@@ -1125,8 +1170,15 @@ def _header_fields(log: object) -> _HeaderCut | None:
                     *range(0, n, max(1, n // (_BULK_SAMPLE // 2)))})
     counts: dict[int, int] = {}
     tails = 0
+    drop = getattr(log, "_drop_pages", None)
     for i in picks:
-        line = log.line_text(log._span(i)[0]).rstrip("\r")  # type: ignore[attr-defined]
+        span = log._span(i)  # type: ignore[attr-defined]
+        line = log.line_text(span[0]).rstrip("\r")  # type: ignore[attr-defined]
+        if drop is not None:
+            # each pick faults in a large folio of the page cache (a sample over a 1 GiB log
+            # made 118 MB of it resident): out of our RSS with it
+            drop(max(0, span[2] - (2 << 20)),
+                 min(span[2] + (2 << 20), log.data_end()))  # type: ignore[attr-defined]
         start = fmt.message_start(line, ctx)
         if start is None:
             continue
@@ -1146,7 +1198,7 @@ def _header_fields(log: object) -> _HeaderCut | None:
 
 def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
               cancel: threading.Event | None, progress: Callable[[float], None] | None,
-              done: int, total: int) -> bool:
+              done: int, total: int, *, chunk: int = _BULK_CHUNK) -> bool:
     """Fill ``ids`` (cluster ids) for a memory-mapped LogFile without building a Record per
     record: each record's first line is cut at the header (as :func:`_header_fields` learnt
     from the format: a fixed number of fields, or the format's ``message_start`` per line where
@@ -1174,10 +1226,10 @@ def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
     skeletons: dict[bytes, Any] = {}
     get = known.get
     drop = getattr(log, "_drop_pages", None)
-    for a in range(0, n, _BULK_CHUNK):
+    for a in range(0, n, chunk):
         if cancel is not None and cancel.is_set():
             break
-        b = min(n, a + _BULK_CHUNK)
+        b = min(n, a + chunk)
         lo = int(offsets[a])
         hi = int(offsets[b]) if b < n else end_all
         check = getattr(log, "check_mapped", None)
@@ -1207,7 +1259,9 @@ def _bulk_ids(miner: SignatureMiner, log: object, ids: np.ndarray,
             append(hit.id)  # merged clusters are resolved once at the end
         ids[a:b] = out
         if drop is not None:
-            drop(lo, hi)  # read once: leave the pages to the page cache, not to our RSS
+            # read once: leave the pages to the page cache, not to our RSS; from 2 MB before
+            # lo, where the folio of the first line (mapped whole) reaches into the last chunk
+            drop(max(0, lo - (2 << 20)), hi)
         if progress is not None:
             progress((done + b) / total)
     return True

@@ -23,6 +23,7 @@ from diagkit.units import human_duration as _exact_duration
 
 WARN_LEFT_S = 8 * 3600.0
 CRITICAL_LEFT_S = 2 * 3600.0
+FULL_FRACTION = 0.999  # at or above this share of capacity a filesystem counts as full now
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,13 @@ def human_duration(seconds: float) -> str:
     return _exact_duration(round(seconds / 60) * 60 if seconds >= 60 else seconds)
 
 
+def full_now(forecast: FillForecast) -> bool:
+    """Full already, or within a minute of it: nothing left to count down."""
+    left = forecast.seconds_left
+    return (forecast.trend.last_value >= FULL_FRACTION * forecast.capacity
+            or (left is not None and left < 60))
+
+
 def _severity(left: float, warn: float, critical: float) -> Severity | None:
     if left <= critical:
         return Severity.CRITICAL
@@ -124,30 +132,43 @@ def fill_finding(host: str, what: str, forecast: FillForecast | None, *, kind: s
 
     ``kind`` is ``disk`` or ``inodes``; the hint differs because the cure does.
     """
-    if forecast is None or forecast.seconds_left is None:
+    if forecast is None:
         return None
     left = forecast.seconds_left
+    last = forecast.trend.last_value
+    noun = "inode table" if kind == "inodes" else "disk"
+    # Already full (or within a sample of it): a countdown of "0 s" says nothing; say so.
+    if full_now(forecast):
+        detail = (f"{what} on {host} is {last:.1f} % used"
+                  + (f" and still growing {forecast.trend.rate * 3600:.2f} points per hour"
+                     if forecast.trend.rate > 0 else "")
+                  + ": writes there fail now with 'No space left on device'.")
+        return Finding(Severity.CRITICAL, f"The {noun} {what} is full now", detail,
+                       _fill_hint(what, kind, full=True), probe="forecast")
+    if left is None:
+        return None
     severity = _severity(left, warn_left, critical_left)
     if severity is None:
         return None
-    noun = "inode table" if kind == "inodes" else "disk"
     per_hour = forecast.trend.rate * 3600
     full_at = forecast.full_at
     when = full_at.strftime("%Y-%m-%d %H:%M UTC") if full_at else "?"
-    detail = (f"{what} on {host} is {forecast.trend.last_value:.1f} % used and growing "
+    detail = (f"{what} on {host} is {last:.1f} % used and growing "
               f"{per_hour:.2f} points per hour (straight-line fit over "
               f"{human_duration(forecast.trend.span)}, R\u00b2 {forecast.trend.r2:.2f}); at this "
               f"rate it is full around {when}.")
+    return Finding(severity, f"The {noun} {what} fills up in about {human_duration(left)}",
+                   detail, _fill_hint(what, kind), probe="forecast")
+
+
+def _fill_hint(what: str, kind: str, *, full: bool = False) -> str:
     if kind == "inodes":
-        hint = (f"Something is creating many small files: find the directory with "
+        return (f"Something is creating many small files: find the directory with "
                 f"'find {what} -xdev -type f | cut -d/ -f2-3 | sort | uniq -c | sort -n | tail' "
                 "and clean up (session files, mail queues, caches).")
-    else:
-        hint = (f"Find what is writing: 'du -xh --max-depth=2 {what} | sort -h | tail' and "
-                "recently grown files; rotate or compress logs, or extend the filesystem before "
-                "it fills.")
-    return Finding(severity, f"The {noun} {what} fills up in about {human_duration(left)}",
-                   detail, hint, probe="forecast")
+    return (f"Find what is writing: 'du -xh --max-depth=2 {what} | sort -h | tail' and "
+            "recently grown files; rotate or compress logs, or extend the filesystem"
+            + (" now." if full else " before it fills."))
 
 
 def leak_finding(host: str, times: Sequence[float] | np.ndarray,

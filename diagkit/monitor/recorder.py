@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from diagkit.monitor.forecast import fill_finding, fill_forecast, leak_finding
+from diagkit.monitor.forecast import fill_finding, fill_forecast, full_now, leak_finding
 from diagkit.monitor.thresholds import AlertChange, AlertTracker
 from diagkit.monitor.watch import WatchEvent
 from diagkit.probes.base import Finding
@@ -72,28 +73,61 @@ class Recorder:
     def forecasts(self, host: str, *, now: float | None = None,
                   window: float = 3600.0) -> list[Finding]:
         """Disk and inode fill forecasts and a memory-leak check for ``host`` from its history."""
+        return [r.finding for r in self.forecast_results(host, now=now, window=window)]
+
+    def forecast_results(self, host: str, *, now: float | None = None,
+                         window: float = 3600.0) -> list[ForecastResult]:
+        """:meth:`forecasts` with what each is about (metric, mount, time left), for JSON."""
         if self.samples is None:
             return []
         self.flush()
-        return forecasts_from_history(self.samples, host, now=now, window=window)
+        return forecast_results(self.samples, host, now=now, window=window)
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """One forecast finding and what it is about: ``metric`` (``disk.used:/var``,
+    ``inodes.used:/var``, ``mem.used``), ``seconds_left`` (0 when full now, None for a leak
+    without an end in sight)."""
+
+    host: str
+    metric: str
+    finding: Finding
+    seconds_left: float | None = None
+
+    @property
+    def subject(self) -> str:
+        """The mount a fill forecast is about ("" for memory)."""
+        return self.metric.partition(":")[2]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "metric": self.metric, "subject": self.subject,
+                "seconds_left": self.seconds_left, **self.finding.to_dict()}
+
+
+def forecast_results(samples: SampleStore, host: str, *, now: float | None = None,
+                     window: float = 3600.0) -> list[ForecastResult]:
+    """Forecasts for ``host`` from stored samples, worst first (none without history)."""
+    now = time.time() if now is None else now
+    results: list[ForecastResult] = []
+    for metric in samples.metrics(host):
+        kind, _, mount = metric.partition(":")
+        if kind in ("disk.used", "inodes.used") and mount:
+            data = samples.read(host, metric, since=now - window, now=now)
+            fc = fill_forecast(data.t, data.avg, window=window)
+            f = fill_finding(host, mount, fc, kind="inodes" if kind == "inodes.used" else "disk")
+            if f is not None and fc is not None:
+                left = 0.0 if full_now(fc) else fc.seconds_left
+                results.append(ForecastResult(host, metric, f, left))
+    data = samples.read(host, "mem.used", since=now - 4 * 3600, now=now)
+    if len(data) and not math.isnan(float(data.avg[-1])):
+        leak = leak_finding(host, data.t, data.avg)
+        if leak is not None:
+            results.append(ForecastResult(host, "mem.used", leak))
+    return sorted(results, key=lambda r: -r.finding.severity)
 
 
 def forecasts_from_history(samples: SampleStore, host: str, *, now: float | None = None,
                            window: float = 3600.0) -> list[Finding]:
     """Forecast findings for ``host`` from stored samples, worst first (none without history)."""
-    now = time.time() if now is None else now
-    findings: list[Finding] = []
-    for metric in samples.metrics(host):
-        kind, _, mount = metric.partition(":")
-        if kind in ("disk.used", "inodes.used") and mount:
-            data = samples.read(host, metric, since=now - window, now=now)
-            f = fill_finding(host, mount, fill_forecast(data.t, data.avg, window=window),
-                             kind="inodes" if kind == "inodes.used" else "disk")
-            if f is not None:
-                findings.append(f)
-    data = samples.read(host, "mem.used", since=now - 4 * 3600, now=now)
-    if len(data) and not math.isnan(float(data.avg[-1])):
-        leak = leak_finding(host, data.t, data.avg)
-        if leak is not None:
-            findings.append(leak)
-    return sorted(findings, key=lambda f: -f.severity)
+    return [r.finding for r in forecast_results(samples, host, now=now, window=window)]

@@ -288,9 +288,22 @@ class Alert:
         end = self.end or now or datetime.now(UTC)
         return max(0.0, (end - self.start).total_seconds())
 
+    @property
+    def subject(self) -> str:
+        """What the metric is about: the mount, interface or device after the ``:`` of its name
+        (``disk.used:/var`` -> ``/var``; a probe's labels ``net.errors:iface=eth0`` ->
+        ``eth0``); empty for a host-wide metric."""
+        _, _, rest = self.metric.partition(":")
+        if "=" not in rest:
+            return rest
+        return ", ".join(part.partition("=")[2] for part in rest.split(":") if part)
+
     def describe(self) -> str:
         t = self.threshold
-        name = (t.label if t and t.label else self.metric)
+        name = (t.label if t and t.label else self.metric.partition(":")[0])
+        if self.subject:
+            # Two full disks must read as two different alerts, not two identical lines.
+            name = f"{name} on {self.subject}"
         unit = t.unit if t else ""
         state = "cleared" if not self.active else self.level.label
         return (f"{self.host}: {name} {state} (peak {self.peak.label}; min {self.minimum:.4g}, "
@@ -370,6 +383,27 @@ class AlertTracker:
                 alert = replace(alert, level=after, peak=max(alert.peak, after))
                 self._active[key] = alert
             changes.append(AlertChange(alert, before))
+        changes += self._vanished(host, when, values)
+        return changes
+
+    def _vanished(self, host: str, when: datetime, values: Mapping[str, float | None]) -> list[AlertChange]:
+        """Clear the alerts of labelled series that this sample no longer has (an unmounted
+        filesystem's ``disk.used:/mnt/x``): nothing will ever bring them back to OK otherwise,
+        and a fleet cell would stay red next to the current value. A series counts as gone only
+        when the sample carries its family (other ``disk.used:`` series), so a sample of other
+        metrics only does not clear it."""
+        families = {m.split(":", 1)[0] for m in values if ":" in m}
+        changes: list[AlertChange] = []
+        for key in [k for k in self._active if k[0] == host]:
+            metric = key[1]
+            if ":" not in metric or metric in values or metric.split(":", 1)[0] not in families:
+                continue
+            alert = self._active.pop(key)
+            self._states.pop(key, None)  # if it comes back, it starts from OK
+            cleared = replace(alert, level=Level.OK, end=when)
+            self._cleared.append(cleared)
+            del self._cleared[:-self.keep_cleared]
+            changes.append(AlertChange(cleared, alert.level))
         return changes
 
     def active(self) -> list[Alert]:

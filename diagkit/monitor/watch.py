@@ -13,8 +13,9 @@ Design:
 * every outcome goes to ``on_event`` as a :class:`WatchEvent`, from a pool thread: the CLI
   prints, the GUI re-emits it as a Qt signal, the recorder stores samples and feeds alerts.
 
-:class:`WatchSampler` extends the live sampler's script with disk and inode use per mount and the
-process counts, so thresholds and forecasts have what they need from the same single run.
+:class:`WatchSampler` extends the live sampler's script with disk and inode use per mount (the
+mounts the disk probe reports, through its own reading) and the process counts, so thresholds
+and forecasts have what they need from the same single run.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any, Self
 
 from diagkit.errors import DiagkitError
 from diagkit.monitor.live import SCRIPT, LiveSampler
+from diagkit.probes import disk
 from diagkit.probes.base import split_sections
 from diagkit.transport.base import Transport
 
@@ -39,9 +41,9 @@ log = logging.getLogger(__name__)
 BACKOFF: tuple[float, ...] = (2.0, 5.0, 10.0, 30.0, 60.0)
 """Seconds before reconnect attempt 1, 2, 3...; the last value repeats."""
 
-_PSEUDO_FS = re.compile(r"^(tmpfs|devtmpfs|overlay|squashfs|proc|sysfs|cgroup2?|none|udev|shm)$")
-
-WATCH_SCRIPT = SCRIPT.replace("exit 0\n", "") + r"""echo "@@section df"
+WATCH_SCRIPT = SCRIPT.replace("exit 0\n", "") + r"""echo "@@section mounts"
+cat /proc/mounts 2>/dev/null
+echo "@@section df"
 df -Pk 2>/dev/null
 echo "@@section dfi"
 df -Pi 2>/dev/null
@@ -52,26 +54,18 @@ exit 0
 """
 
 
-def _df(text: str, prefix: str) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for line in text.splitlines()[1:]:
-        parts = line.split()
-        if len(parts) < 6 or _PSEUDO_FS.match(parts[0]) or not parts[5].startswith("/"):
-            continue
-        try:
-            used, avail = int(parts[2]), int(parts[3])
-        except ValueError:
-            continue  # '-' for filesystems without inodes (btrfs, vfat)
-        if used + avail > 0:
-            # As df computes Use%: of what is usable by users (reserved blocks excluded).
-            out[f"{prefix}:{parts[5]}"] = 100.0 * used / (used + avail)
-    return out
-
-
 def parse_extra(output: str) -> dict[str, float]:
-    """Disk/inode use per mount (``disk.used:/var``, ``inodes.used:/var``) and process counts."""
+    """Disk/inode use per mount (``disk.used:/var``, ``inodes.used:/var``) and process counts.
+
+    The mounts are the ones the disk probe reports (its reading of the same ``mounts``, ``df``
+    and ``dfi`` sections), so a mount the probe hides is not watched and one it judges is.
+    """
     sec = split_sections(output)
-    values = {**_df(sec.get("df", ""), "disk.used"), **_df(sec.get("dfi", ""), "inodes.used")}
+    values: dict[str, float] = {}
+    for fs in disk.read(output).filesystems:
+        values[f"disk.used:{fs.mount}"] = fs.used_percent
+        if fs.inodes_used_percent is not None:
+            values[f"inodes.used:{fs.mount}"] = fs.inodes_used_percent
     m = re.search(r"^count (\d+)$", sec.get("procs", ""), re.MULTILINE)
     if m and int(m.group(1)) > 1:  # 1 means the glob did not match: no /proc
         values["procs.count"] = float(m.group(1))
@@ -218,6 +212,20 @@ class Watcher:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def retry_now(self, hosts: Sequence[str]) -> None:
+        """Try ``hosts`` now instead of at their next backoff step (a user's Reconnect); a host
+        whose work is running is left to finish it."""
+        now = time.monotonic()
+        wanted = {h for h in hosts if h in self._states}
+        with self._lock:
+            wanted -= self._busy
+            if not wanted or self._stopping.is_set():
+                return
+            self._heap = [(due, h) for due, h in self._heap if h not in wanted]
+            self._heap += [(now, h) for h in wanted]
+            heapq.heapify(self._heap)
+            self._wake.notify_all()
 
     def states(self) -> dict[str, HostState]:
         with self._lock:

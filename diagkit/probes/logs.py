@@ -5,13 +5,20 @@ Sources, first that works: the journal (``journalctl -p err --since -1h``, the l
 ``/var/log/messages``, else of ``/var/log/*.log`` files, filtered for words like error, failed,
 critical. The window differs by source: one hour for the journal, the last ``FILE_TAIL`` lines of
 each file otherwise (``facts['window']`` says which). Files the user may not read are noted.
+
+Application logs outside /var/log (a saved host's or its group's ``log_paths``, paths or globs)
+are scanned too by the probe :func:`with_paths` builds: globs are expanded on the host by its
+``sh``, each pattern passed single-quoted; at most ``APP_MAX_FILES`` files and the last
+``APP_MAX_BYTES`` of each are read, and compressed or unreadable files are noted, not read.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from diagkit.probes import base
 from diagkit.probes.base import Finding, Metric, Probe, ProbeData, Severity, Table
@@ -94,6 +101,83 @@ exit 0
 """
 )
 
+#: Application logs (``with_paths``): files read at most, bytes read from the end of each, and
+#: matching lines kept per file.
+APP_MAX_FILES = 20
+APP_MAX_BYTES = 1 << 20
+APP_LINES = 50
+# Applications name their errors inside words ("OSError", "ConnectionRefusedError") and often
+# write no level word at all ("connection refused", "No space left on device").
+_APP_GREP = (r"error|exception|traceback|fatal|critical|panic|refused|no space left|denied|"
+             r"timed out|timeout|unreachable|failed|failure|cannot |could not|out of memory")
+
+
+def app_script(paths: Sequence[str]) -> str:
+    """The ``sh`` that scans application logs: each of ``paths`` (absolute paths or globs) is
+    expanded on the host, one ``@@section app:N`` per file: its path, then its error lines."""
+    patterns = " ".join(shlex.quote(p) for p in paths)
+    return (r"""export LC_ALL=C
+ARE='""" + _APP_GREP + r"""'
+nl='
+'
+n=0
+for pat in """ + patterns + r"""; do
+  found=
+  # Expand the glob only: no splitting on blanks (paths with spaces), restored right after.
+  IFS=$nl
+  set -- $pat
+  unset IFS
+  for f in "$@"; do
+    [ -e "$f" ] || continue
+    found=1
+    [ -f "$f" ] || { echo "@@note $f is not a regular file: not scanned"; continue; }
+    case "$f" in
+      *.gz|*.xz|*.bz2|*.zst|*.lz4|*.zip)
+        echo "@@note $f is compressed: not scanned (fetch it with diagkit logs fetch)"; continue ;;
+    esac
+    if [ ! -r "$f" ]; then echo "@@note $f is not readable by this user"; continue; fi
+    n=$((n + 1))
+    if [ "$n" -gt MAXF ]; then
+      echo "@@note more than MAXF application log files match: the rest were not read"; break 2
+    fi
+    echo "@@section app:$n"
+    printf '%s
+' "$f"
+    tail -c MAXB "$f" 2>/dev/null | grep -aiE "$ARE" | tail -n LINES
+  done
+  [ -n "$found" ] || echo "@@note no file matches $pat"
+done
+""").replace("MAXF", str(APP_MAX_FILES)).replace("MAXB", str(APP_MAX_BYTES)).replace(
+        "LINES", str(APP_LINES))
+
+
+def with_paths(paths: Sequence[str]) -> Probe:
+    """The logs probe that also scans these application logs (``PROBE`` itself when none)."""
+    if not paths:
+        return PROBE
+    from diagkit.hosts import parse_log_paths
+
+    return replace(PROBE, script=app_script(parse_log_paths(paths)) + SCRIPT)
+
+
+def for_host(probes: Sequence[Probe], paths: Sequence[str]) -> list[Probe]:
+    """``probes`` with the built-in logs probe replaced by one scanning ``paths`` too."""
+    if not paths:
+        return list(probes)
+    return [with_paths(paths) if p is PROBE or (p.name == NAME and p.source == "builtin")
+            else p for p in probes]
+
+
+def for_saved_host(probes: Sequence[Probe], saved: object | None) -> list[Probe]:
+    """``probes`` for a saved host (a :class:`~diagkit.hosts.SavedHost`, None for an ad-hoc
+    target): the logs probe scans its and its group's ``log_paths`` too."""
+    from diagkit.hosts import HostStore, SavedHost
+
+    if not isinstance(saved, SavedHost):
+        return list(probes)
+    return for_host(probes, HostStore().log_paths(saved))
+
+
 # --- reading: text -> LogsReading ---------------------------------------------------------------
 
 # "2026-11-27T12:00:01+0000 host unit[123]: message" (journal short-iso, rsyslog RFC 3339)
@@ -152,6 +236,8 @@ class LogsReading:
     window: str = ""  # "1h" or "last N lines per file"
     lines: tuple[LogLine, ...] = ()
     notes: tuple[str, ...] = ()
+    app_lines: tuple[LogLine, ...] = ()  # from application logs (``with_paths``)
+    app_files: tuple[str, ...] = ()  # the application log files read
 
     @property
     def capped(self) -> bool:
@@ -175,7 +261,18 @@ def read(output: str) -> LogsReading:
             file_name = path.rsplit("/", 1)[-1]
             lines += (LogLine(*split_line(line, file_name), file=path)
                       for line in text.splitlines() if line.strip())
-    return LogsReading(source, info.get("window", ""), tuple(lines), base.notes(output))
+    app_files: list[str] = []
+    app_lines: list[LogLine] = []
+    for name, text in sections.items():
+        if not name.startswith("app:"):
+            continue
+        path, _, body = text.partition("\n")
+        app_files.append(path)
+        file_name = path.rsplit("/", 1)[-1]
+        app_lines += (LogLine(*split_line(line, file_name), file=path)
+                      for line in body.splitlines() if line.strip())
+    return LogsReading(source, info.get("window", ""), tuple(lines), base.notes(output),
+                       tuple(app_lines), tuple(app_files))
 
 
 # --- describing: LogsReading -> metrics, table, facts -------------------------------------------
@@ -192,7 +289,15 @@ def describe(r: LogsReading) -> ProbeData:
                 for s, n in per_source.most_common()]
     table = Table("lines", "Recent error lines", ("time", "source", "message"),
                   [(line.time, line.source, line.message) for line in r.lines])
-    return ProbeData(metrics=tuple(metrics), tables=(table,), facts=facts, notes=r.notes)
+    tables = [table]
+    if r.app_files:
+        facts["app_files"] = ", ".join(r.app_files)
+        metrics += [Metric("logs.app_error_lines", sum(1 for x in r.app_lines if x.file == f),
+                           "lines", {"file": f}) for f in r.app_files]
+        tables.append(Table("app_lines", "Error lines in application logs",
+                            ("file", "time", "message"),
+                            [(x.file, x.time, x.message) for x in r.app_lines]))
+    return ProbeData(metrics=tuple(metrics), tables=tuple(tables), facts=facts, notes=r.notes)
 
 
 # --- judging: LogsReading + thresholds -> findings ----------------------------------------------
@@ -238,7 +343,30 @@ def judge(r: LogsReading, limits: LogsThresholds) -> tuple[Finding, ...]:
                 "the log gets much easier to read.",
                 NAME,
             ))
+    findings += _app_findings(r)
     return tuple(findings)
+
+
+def _app_findings(r: LogsReading) -> list[Finding]:
+    """One finding per application log with error lines, quoting the last ones (the newest
+    usually says what the application is stuck on)."""
+    out = []
+    for path in r.app_files:
+        lines = [x for x in r.app_lines if x.file == path]
+        if not lines:
+            continue
+        last = [x.message[:200] for x in lines[-3:]]
+        capped = " (at least; only the last lines were read)" if len(lines) >= APP_LINES else ""
+        out.append(Finding(
+            Severity.WARNING,
+            f"{len(lines)} error lines in the application log {path}",
+            f"{len(lines)} error lines{capped} in the last {APP_MAX_BYTES // 1024} KiB; the "
+            "newest: " + " | ".join(last),
+            f"Read them in context: 'diagkit logs {shlex.quote('HOST:' + path)}' fetches the "
+            "file and opens it.",
+            NAME,
+        ))
+    return out
 
 
 parse = base.read_then_judge(read, describe, judge, THRESHOLDS)

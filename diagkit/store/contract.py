@@ -662,6 +662,11 @@ class KbStore(Protocol):
         """Every article's slug (cheap: for imports and the starter set)."""
         ...
 
+    def kb_version(self) -> str:
+        """Changes whenever an article is created, edited or deleted (one cheap query): for
+        caches of what is derived from all articles, e.g. compiled match rules."""
+        ...
+
     def get_kb_meta(self, key: str) -> str | None:
         """A KB bookkeeping value (e.g. whether the starter set was installed)."""
         ...

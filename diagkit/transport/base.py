@@ -39,7 +39,10 @@ come back with ``copy_file``). A caller wanting a small file copies it.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
+import shlex
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,7 +50,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Protocol, Self, runtime_checkable
 
-from diagkit.errors import CommandTimeout
+from diagkit.errors import CommandTimeout, RemoteFileTooLarge
 
 OutputCallback = Callable[[str, str], None]
 #: ``progress(done, total)``: bytes copied so far, and the file's size when the copy began
@@ -100,6 +103,8 @@ class Transport(Protocol):
         *,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        resume: bool = False,
+        max_bytes: int | None = None,
     ) -> int:
         """Copy the file ``remote`` of the target to ``local`` on this machine; return its size.
 
@@ -123,6 +128,13 @@ class Transport(Protocol):
           (``done`` may pass ``total`` when the file grows).
         * **cancel** (optional ``threading.Event``) is checked between blocks; once set, the copy
           stops and :class:`~diagkit.errors.CommandTimeout` (``timeout`` 0) is raised.
+        * **resume** (optional): an interrupted copy keeps its part file, and the next copy
+          with ``resume`` reads only the rest of the remote file, from the part file's length
+          (``progress`` then starts there). A part file longer than the remote file is started
+          afresh (the file was rotated or truncated meanwhile).
+        * **max_bytes** (optional): a cap. A file bigger than it is refused before a byte is
+          copied, one that grows past it is stopped; both raise
+          :class:`~diagkit.errors.RemoteFileTooLarge`, and nothing is kept.
         * **Errors**: a missing, unreadable or non-regular remote file raises
           :class:`~diagkit.errors.RemoteFileError` (``path``, and ``reason`` in the system's
           words); a connection that drops mid-copy raises
@@ -173,28 +185,62 @@ class PartFile:
     ``with PartFile(local, ...) as part:`` creates the part file owner-only; :meth:`write`
     appends a block, counts it, reports progress and checks ``cancel`` first; :meth:`commit`
     sets the times and renames the part file over ``local``. Leaving the block without a commit
-    (an error, a cancel) removes the part file.
+    (an error, a cancel) removes the part file - unless ``resume``: then it stays for the next
+    copy, which appends to it from :attr:`offset` (where the transport starts reading). A part
+    file longer than the remote file (rotated, truncated) is started afresh.
+
+    ``max_bytes`` caps the copy: a file known to be bigger is refused before a byte is read, one
+    that grows past the cap while read is stopped; both raise
+    :class:`~diagkit.errors.RemoteFileTooLarge` and keep nothing.
     """
 
     def __init__(self, local: str | os.PathLike[str], *, host: str, remote: str, total: int = 0,
                  progress: Progress | None = None,
-                 cancel: threading.Event | None = None) -> None:
+                 cancel: threading.Event | None = None, resume: bool = False,
+                 max_bytes: int | None = None) -> None:
         self.local = Path(local)
         self.path = self.local.with_name(f".{self.local.name}.part")
         self.total = total
         self.done = 0
+        self.offset = 0  # bytes already there from an interrupted copy (``resume``)
         self._host = host
         self._remote = remote
         self._progress = progress
         self._cancel = cancel
+        self._resume = resume
+        self._max_bytes = max_bytes
         self._out: BinaryIO | None = None
         self._committed = False
 
+    def _too_large(self, size: int) -> RemoteFileTooLarge:
+        from diagkit.units import human_bytes
+
+        limit = self._max_bytes or 0
+        have = f"is {human_bytes(size)}" if size > limit else "grew past the cap while copying"
+        return RemoteFileTooLarge(
+            f"{self._remote} on {self._host} {have}, over the size cap of {human_bytes(limit)}: "
+            "nothing was copied. Raise the cap (--max-size) if you need the whole file, or look "
+            f"at its end with 'diagkit run {self._host} -- tail -n 5000 "
+            f"{shlex.quote(self._remote)}'.",
+            host=self._host, path=self._remote, size=size, limit=limit)
+
     def __enter__(self) -> Self:
+        if self._max_bytes is not None and self.total > self._max_bytes:
+            raise self._too_large(self.total)
+        flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0)
+        try:
+            kept = self.path.lstat() if self._resume else None
+        except FileNotFoundError:
+            kept = None
+        if (kept is not None and stat.S_ISREG(kept.st_mode)
+                and (not self.total or kept.st_size <= self.total)):
+            self.offset = self.done = kept.st_size
+            os.chmod(self.path, 0o600)
+            self._out = os.fdopen(os.open(self.path, flags | os.O_APPEND, 0o600), "ab")
+            return self
         # A part file left by a crash may carry other modes: start afresh, owner-only.
         self.path.unlink(missing_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        self._out = os.fdopen(os.open(self.path, flags, 0o600), "wb")
+        self._out = os.fdopen(os.open(self.path, flags | os.O_EXCL, 0o600), "wb")
         return self
 
     def stopped(self) -> CommandTimeout:
@@ -212,6 +258,8 @@ class PartFile:
 
     def write(self, block: bytes) -> None:
         self.check_cancel()
+        if self._max_bytes is not None and self.done + len(block) > self._max_bytes:
+            raise self._too_large(self.total)
         self._file().write(block)
         self.done += len(block)
         if self._progress is not None:
@@ -234,8 +282,15 @@ class PartFile:
     ) -> None:
         if self._out is not None:
             self._out.close()
-        if not self._committed:
+        if self._committed:
+            return
+        if not self._resume or isinstance(exc, RemoteFileTooLarge):
             self.path.unlink(missing_ok=True)
+        else:
+            # A part file that cannot be read from (a remote error before any byte) is no use.
+            with contextlib.suppress(OSError):
+                if self.path.stat().st_size == 0:
+                    self.path.unlink()
 
 
 def utf8_decoder() -> codecs.IncrementalDecoder:

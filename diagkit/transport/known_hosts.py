@@ -1,8 +1,11 @@
 """OpenSSH known_hosts: is this the key we expect from this host?
 
-Read-only over the user's files (``~/.ssh/known_hosts``, ``~/.ssh/known_hosts2``,
+Reads the user's files (``~/.ssh/known_hosts``, ``~/.ssh/known_hosts2``,
 ``/etc/ssh/ssh_known_hosts``); new keys are appended only to diagkit's own file
-(:func:`diagkit.config.known_hosts_file`), never to ``~/.ssh``.
+(:func:`diagkit.config.known_hosts_file`), never to ``~/.ssh``. The one edit of the user's
+files is :func:`replace_host_key`, after the user confirmed a changed key's new fingerprint: it
+removes the old entries as ``ssh-keygen -R`` does (keeping a ``.old`` copy), never from the
+system-wide files.
 
 Understood: hashed names (``|1|salt|hash``), comma-separated names and patterns (``*``, ``?``,
 ``!negation``), ``[host]:port`` for ports other than 22, comments, ``@revoked`` (a revoked key is
@@ -234,3 +237,147 @@ def trust(host: str, port: int, key: PublicKey, *, file: Path | None = None) -> 
             f"Cannot record the host key in {path}: {exc.strerror}. Check the folder's permissions."
         ) from exc
     return path
+
+
+# --- replacing a changed key (after the user confirmed the new fingerprint) ------------------
+
+
+@dataclass(frozen=True)
+class Removed:
+    """One line edited: the whole line dropped, or only ``name`` taken out of its host list."""
+
+    file: str
+    line: int
+    text: str  # the line as it was
+    whole_line: bool
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """What :func:`replace_host_key` did, for the journal."""
+
+    host: str
+    port: int
+    removed: tuple[Removed, ...]
+    trusted_fingerprint: str
+    trusted_in: str
+    backups: tuple[str, ...]
+
+    def describe(self) -> str:
+        name = host_key_name(self.host, self.port)
+        old = ", ".join(sorted({f"{r.fingerprint} ({r.file}:{r.line})" for r in self.removed}))
+        return (f"Host key of {name} replaced after confirmation: removed {old or 'nothing'}; "
+                f"now trusting {self.trusted_fingerprint} (in {self.trusted_in}). "
+                f"Backups: {', '.join(self.backups) or 'none'}.")
+
+
+def editable_files() -> list[Path]:
+    """The files diagkit edits when the user removes a host's key: the user's own and
+    diagkit's, never the system-wide ones (those belong to the administrator)."""
+    home = Path.home() / ".ssh"
+    return [home / "known_hosts", home / "known_hosts2", config.known_hosts_file()]
+
+
+def _without_name(text: str, name: str) -> tuple[str | None, bool]:
+    """``text`` (a known_hosts line) without the host ``name``: (new line or None to drop it,
+    whether the name was there). Only an exact name (or its hash) is removed; a wildcard that
+    happens to match is reported by the caller, never edited."""
+    fields = text.split()
+    at = 1 if fields[0].startswith("@") else 0
+    field = fields[at]
+    if field.startswith("|"):
+        return (None, True) if _hashed_matches(field, name) else (text, False)
+    names = field.split(",")
+    kept = [n for n in names if n.lower() != name.lower()]
+    if len(kept) == len(names):
+        return text, False
+    if not kept:
+        return None, True
+    fields[at] = ",".join(kept)
+    return " ".join(fields), True
+
+
+def remove_host(host: str, port: int, *, files: Sequence[Path] | None = None,
+                others: Sequence[Path] | None = None) -> tuple[list[Removed], list[str]]:
+    """Remove every recorded key of ``host:port`` from ``files`` (default
+    :func:`editable_files`), as ``ssh-keygen -R`` does: hashed entries too, and from a list of
+    names only this one. ``@revoked`` and ``@cert-authority`` lines are kept. Each file edited is
+    first copied to ``<file>.old`` and then replaced atomically with its mode kept.
+
+    Returns (what was removed, the backup files). Raises :class:`ConfigError`, editing nothing,
+    when the host is still matched elsewhere: by a wildcard pattern in ``files``, or in the
+    ``others`` (default: the system-wide files) that diagkit does not edit.
+    """
+    name = host_key_name(host, port)
+    targets = list(files) if files is not None else editable_files()
+    if others is None:
+        others = [f for f in default_files() if f not in targets]
+    blocking = [f"{e.file}:{e.line}" for e in read_entries(others)
+                if not e.marker and e.matches_host(name)]
+    plans: list[tuple[Path, list[str], list[Removed]]] = []
+    for path in targets:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"Cannot read {path}: {exc}. Check the file, then try again.") from exc
+        out: list[str] = []
+        removed: list[Removed] = []
+        for number, raw in enumerate(lines, start=1):
+            entry = parse_line(raw, file=str(path), line=number)
+            if entry is None or entry.marker or not entry.matches_host(name):
+                out.append(raw)
+                continue
+            new, found = _without_name(raw.strip(), name)
+            if not found:
+                blocking.append(f"{path}:{number} (the pattern {entry.hosts})")
+                out.append(raw)
+                continue
+            removed.append(Removed(str(path), number, raw.rstrip("\n"), new is None,
+                                   fingerprint(entry.key_blob)))
+            if new is not None:
+                out.append(new + "\n")
+        if removed:
+            plans.append((path, out, removed))
+    if blocking:
+        raise ConfigError(
+            f"The key of {name} is also recorded in {', '.join(blocking)}, which diagkit does not "
+            "edit (a system-wide file or a wildcard pattern). Remove it there yourself (ssh-keygen "
+            f"-R {name} -f FILE, as the file's owner); nothing was changed.")
+    done: list[Removed] = []
+    backups: list[str] = []
+    for path, out, removed in plans:
+        backup = path.with_name(path.name + ".old")
+        try:
+            mode = path.stat().st_mode & 0o777
+            original = path.read_bytes()
+            fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(original)
+            temp = path.with_name(f".{path.name}.diagkit-{os.getpid()}")
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.writelines(out)
+            os.chmod(temp, mode)
+            os.replace(temp, path)
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot edit {path}: {exc.strerror or exc}. Check its permissions; "
+                f"{len(done)} entry(ies) were removed before this.") from exc
+        done += removed
+        backups.append(str(backup))
+    return done, backups
+
+
+def replace_host_key(host: str, port: int, key: PublicKey, *,
+                     files: Sequence[Path] | None = None,
+                     others: Sequence[Path] | None = None,
+                     trust_file: Path | None = None) -> Replacement:
+    """The explicit way out of a changed host key, once the user confirmed the new fingerprint
+    with the host's administrator: remove the old entries (:func:`remove_host`) and trust
+    ``key`` (:func:`trust`). The :class:`Replacement` says what was done, to be journaled."""
+    removed, backups = remove_host(host, port, files=files, others=others)
+    path = trust(host, port, key, file=trust_file)
+    return Replacement(host, port, tuple(removed), fingerprint(key), str(path), tuple(backups))

@@ -135,6 +135,8 @@ class LocalTransport(ContextManagerMixin):
         *,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        resume: bool = False,
+        max_bytes: int | None = None,
     ) -> int:
         """A plain file copy; see :meth:`diagkit.transport.base.Transport.copy_file`."""
         try:
@@ -143,7 +145,9 @@ class LocalTransport(ContextManagerMixin):
         except OSError as exc:
             raise self._unreadable(remote, exc) from exc
         with src, PartFile(local, host=self._label, remote=remote, total=st.st_size,
-                           progress=progress, cancel=cancel) as part:
+                           progress=progress, cancel=cancel, resume=resume,
+                           max_bytes=max_bytes) as part:
+            src.seek(part.offset)
             while True:
                 try:
                     block = src.read(COPY_BLOCK)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import getpass
+import logging
 import os
 import re
 import select
@@ -50,6 +51,7 @@ from typing import Any
 import paramiko
 
 from diagkit import config, credentials
+from diagkit.connection import DEFAULT_LIVENESS, Liveness, lost_message
 from diagkit.errors import (
     AuthError,
     CommandTimeout,
@@ -77,6 +79,8 @@ from diagkit.transport.base import (
     Progress,
     utf8_decoder,
 )
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 # OpenSSH's MaxSessions defaults to 10 channels per connection. A closed channel holds its slot
@@ -256,7 +260,7 @@ def _check_host_key(transport: paramiko.Transport, hop: ResolvedHop, accept_new:
         raise HostKeyChanged(
             host=host, port=port, key_type=key.get_name(), fingerprint=printed,
             expected_fingerprint="that key as REVOKED", known_hosts_file=match.file,
-            line=match.line,
+            line=match.line, key=key, revoked=True,
         )
     if match.status in (known_hosts.Status.CHANGED, known_hosts.Status.OTHER_TYPE):
         # OTHER_TYPE: the host offers none of the key types on record (see known_hosts.lookup).
@@ -264,7 +268,7 @@ def _check_host_key(transport: paramiko.Transport, hop: ResolvedHop, accept_new:
             host=host, port=port, key_type=key.get_name(), fingerprint=printed,
             expected_fingerprint=match.recorded_fingerprint,
             expected_key_type=match.recorded_key_type,
-            known_hosts_file=match.file, line=match.line,
+            known_hosts_file=match.file, line=match.line, key=key,
         )
     if accept_new:
         known_hosts.trust(host, port, key)
@@ -422,7 +426,8 @@ class SshTransport(ContextManagerMixin):
     """One authenticated SSH connection; ``run`` opens a channel per command (thread-safe)."""
 
     def __init__(self, target: SshTarget, hop: ResolvedHop,
-                 transports: list[paramiko.Transport]) -> None:
+                 transports: list[paramiko.Transport], *,
+                 liveness: Liveness | None = None) -> None:
         self._target = target
         self._hop = hop
         self._transports = transports  # jump hosts first, the target last
@@ -431,6 +436,14 @@ class SshTransport(ContextManagerMixin):
         self._closed = False
         self._close_lock = threading.Lock()
         self._sftp_missing = False  # the host refused SFTP once: copies go straight to cat
+        self.liveness = liveness
+        self._lost_reason: str | None = None
+        self._lost_listeners: list[Callable[[str], None]] = []
+        self._stop_watch = threading.Event()
+        self._poke = threading.Event()
+        if liveness is not None:
+            threading.Thread(target=self._watch_liveness, daemon=True,
+                             name=f"ssh-liveness-{target.label or target.host}").start()
 
     # -- connecting --
 
@@ -445,8 +458,12 @@ class SshTransport(ContextManagerMixin):
         connect_timeout: float | None = None,
         password: str | None = None,
         cancel: threading.Event | None = None,
+        liveness: Liveness | None = DEFAULT_LIVENESS,
     ) -> SshTransport:
         """Connect and authenticate, or raise the matching :mod:`diagkit.errors` type.
+
+        ``liveness``: keepalives the server must answer (None: none); a connection found dead
+        or hung is closed, and :meth:`add_lost_listener`'s callbacks hear why.
 
         ``connect_timeout`` defaults to the config's ConnectTimeout, else 10 s, per hop.
         ``password`` is used for the target only (jump hosts use keys or their own keyring entry).
@@ -518,7 +535,7 @@ class SshTransport(ContextManagerMixin):
             raise
         finally:
             watcher_stop.set()
-        return cls(target, hop, transports)
+        return cls(target, hop, transports, liveness=liveness)
 
     @staticmethod
     def _open_tunnel(via: paramiko.Transport, via_hop: ResolvedHop, hop: ResolvedHop,
@@ -585,9 +602,10 @@ class SshTransport(ContextManagerMixin):
         return self._target.label or f"{self._hop.user}@{self._target.host}"
 
     def _lost(self, detail: object) -> ConnectionLost:
-        return ConnectionLost(
-            f"The SSH connection to {self.host} dropped ({detail}). Check the network and that the "
-            "host is up, then reconnect.", host=self.host)
+        # the liveness check closed it: its reason ("no answer from the server for 15 s") is the
+        # real one, not the closed socket that the interrupted call saw
+        detail = self._lost_reason or detail
+        return ConnectionLost(lost_message(self.host, detail), host=self.host)
 
     def _unreadable(self, path: str, why: str) -> RemoteFileError:
         return RemoteFileError(
@@ -638,6 +656,8 @@ class SshTransport(ContextManagerMixin):
             raise self._map(exc, failed, path) from exc
 
     def _check_open(self) -> None:
+        if self._lost_reason is not None:
+            raise self._lost(self._lost_reason)
         if self._closed:
             raise TransportError(f"The connection to {self.host} was closed. Reconnect first.",
                                  host=self.host)
@@ -652,6 +672,10 @@ class SshTransport(ContextManagerMixin):
             try:
                 return self._transport.open_session(timeout=DEFAULT_CONNECT_TIMEOUT)
             except (paramiko.SSHException, EOFError, OSError) as exc:
+                if "timeout opening channel" in str(exc).lower():
+                    # No answer at all is not a refusal (MaxSessions): the server is hung.
+                    raise self._lost(
+                        f"no answer from the server for {DEFAULT_CONNECT_TIMEOUT:g} s") from exc
                 # paramiko reports a refused open as ChannelException, or - when two threads'
                 # refusals race for its single saved exception - as a bare SSHException.
                 error = self._map(exc, _CHANNEL_REFUSED)
@@ -800,18 +824,23 @@ class SshTransport(ContextManagerMixin):
         *,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        resume: bool = False,
+        max_bytes: int | None = None,
     ) -> int:
         """SFTP, else ``cat`` over an exec channel; see
         :meth:`diagkit.transport.base.Transport.copy_file`."""
+        options = {"progress": progress, "cancel": cancel, "resume": resume,
+                   "max_bytes": max_bytes}
         with self._slots:
             sftp = self._open_sftp()
             if sftp is not None:
                 try:
-                    return self._copy_sftp(sftp, remote, local, progress, cancel)
+                    return self._copy_sftp(sftp, remote, local, options)
                 finally:
-                    with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
+                    with contextlib.suppress(paramiko.SSHException, paramiko.SFTPError,
+                                             EOFError, OSError):
                         sftp.close()
-        return self._copy_cat(remote, local, progress, cancel)
+        return self._copy_cat(remote, local, options)
 
     def _open_sftp(self) -> paramiko.SFTPClient | None:
         """An SFTP session, or None where the host has no SFTP subsystem (busybox, dropbear)."""
@@ -828,17 +857,18 @@ class SshTransport(ContextManagerMixin):
             return None
 
     def _copy_sftp(self, sftp: paramiko.SFTPClient, remote: str, local: str | os.PathLike[str],
-                   progress: Progress | None, cancel: threading.Event | None) -> int:
+                   options: dict[str, Any]) -> int:
         with self._boundary(_SFTP_FAILED, remote):
             st = sftp.stat(remote)
             if stat.S_ISDIR(st.st_mode or 0):
                 raise self._unreadable(remote, os.strerror(errno.EISDIR))
             fh = sftp.open(remote, "rb")
         total = st.st_size or 0
+        close = True
         try:
-            with PartFile(local, host=self.host, remote=remote, total=total, progress=progress,
-                          cancel=cancel) as part:
+            with PartFile(local, host=self.host, remote=remote, total=total, **options) as part:
                 with self._boundary(_SFTP_FAILED, remote):
+                    fh.seek(part.offset)  # resuming: only the rest
                     fh.prefetch(total)  # pipelined reads: far faster than one request at a time
                 while True:
                     part.check_cancel()
@@ -847,18 +877,27 @@ class SshTransport(ContextManagerMixin):
                     if not block:
                         return part.commit(st.st_mtime, st.st_atime)
                     part.write(block)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                # Ctrl+C mid-read leaves the SFTP stream out of step: a CLOSE would wait for
+                # an answer that never comes. The handle goes with the session.
+                close = False
+            raise
         finally:
             # Closing a read handle loses nothing; on a dead connection it cannot succeed.
-            with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
-                fh.close()
+            if close:
+                with contextlib.suppress(paramiko.SSHException, paramiko.SFTPError, EOFError,
+                                         OSError):
+                    fh.close()
 
-    def _copy_cat(self, remote: str, local: str | os.PathLike[str], progress: Progress | None,
-                  cancel: threading.Event | None) -> int:
-        """Without SFTP: ``cat`` over an exec channel, bytes kept as they are."""
+    def _copy_cat(self, remote: str, local: str | os.PathLike[str],
+                  options: dict[str, Any]) -> int:
+        """Without SFTP: ``cat`` over an exec channel, bytes kept as they are (``tail -c`` for
+        the rest of a resumed copy)."""
         size, mtime = self._size_and_mtime(remote)
         err = bytearray()
-        with PartFile(local, host=self.host, remote=remote, total=size, progress=progress,
-                      cancel=cancel) as part:
+        cancel = options["cancel"]
+        with PartFile(local, host=self.host, remote=remote, total=size, **options) as part:
 
             def sink(stream: str, data: bytes) -> None:
                 if stream == "stdout":
@@ -866,8 +905,10 @@ class SshTransport(ContextManagerMixin):
                 elif len(err) < 4096:
                     err.extend(data)
 
-            status, killed = self._exec(f"exec cat -- {shlex.quote(remote)}", timeout=None,
-                                        stdin=None, sink=sink, cancel=cancel)
+            command = (f"exec tail -c +{part.offset + 1} -- {shlex.quote(remote)}" if part.offset
+                       else f"exec cat -- {shlex.quote(remote)}")
+            status, killed = self._exec(command, timeout=None, stdin=None, sink=sink,
+                                        cancel=cancel)
             if killed:
                 raise part.stopped()
             if status != 0:
@@ -889,11 +930,91 @@ class SshTransport(ContextManagerMixin):
             return 0, None
         return int(words[0]), float(words[1])
 
+    # -- liveness --
+
+    def add_lost_listener(self, listener: Callable[[str], None]) -> None:
+        """``listener(reason)`` is called once, from the liveness thread, when the connection is
+        found dead or hung (not when :meth:`close` is called). Called at once if it already
+        is."""
+        with self._close_lock:
+            reason = self._lost_reason
+            if reason is None:
+                self._lost_listeners.append(listener)
+        if reason is not None:
+            listener(reason)
+
+    @property
+    def lost_reason(self) -> str | None:
+        """Why the liveness check declared the connection lost; None while it is alive."""
+        return self._lost_reason
+
+    def check_now(self) -> None:
+        """Ask the liveness thread for a keepalive now (another view saw the host drop)."""
+        self._poke.set()
+
+    def _watch_liveness(self) -> None:
+        assert self.liveness is not None
+        interval, dead_after = self.liveness.interval, self.liveness.dead_after
+        last_answer = time.monotonic()
+        while not self._stop_watch.is_set():
+            # A closed socket shows at once (paramiko's reader sees EOF): look often, and ask
+            # the server for an answer once per interval.
+            next_ping = time.monotonic() + interval
+            while time.monotonic() < next_ping and not self._poke.is_set():
+                if not self._transport.is_active() or self._stop_watch.is_set():
+                    break
+                self._poke.wait(min(0.25, max(0.0, next_ping - time.monotonic())))
+            self._poke.clear()
+            if self._stop_watch.is_set():
+                return
+            if not self._transport.is_active():
+                reason = self._transport.get_exception()
+                self._declare_lost("the server closed the connection" if reason is None
+                                   or isinstance(reason, EOFError) else str(reason))
+                return
+            answered = threading.Event()
+            threading.Thread(target=self._keepalive, args=(answered,), daemon=True,
+                             name="ssh-keepalive").start()
+            while not answered.wait(0.1):
+                if self._stop_watch.is_set():
+                    return
+                if time.monotonic() - last_answer >= dead_after:
+                    self._declare_lost(self.liveness.no_answer())
+                    return
+            if self._transport.is_active():
+                last_answer = time.monotonic()
+
+    def _keepalive(self, answered: threading.Event) -> None:
+        # OpenSSH answers an unknown global request with REQUEST_FAILURE: any answer proves the
+        # server is alive (ssh's ServerAliveInterval sends the same). paramiko's own
+        # set_keepalive asks for no answer, so it finds a killed server but never a hung one.
+        try:
+            self._transport.global_request("keepalive@openssh.com", wait=True)
+        except Exception:  # the connection is going; the watcher says so
+            log.debug("keepalive failed on %s", self.host, exc_info=True)
+        finally:
+            answered.set()
+
+    def _declare_lost(self, reason: str) -> None:
+        with self._close_lock:
+            if self._closed:
+                return
+            self._lost_reason = reason
+            listeners, self._lost_listeners = self._lost_listeners, []
+        self.close()  # what hangs on the dead connection now fails at once, as ConnectionLost
+        for listener in listeners:
+            try:
+                listener(reason)
+            except Exception:  # a view that went away must not stop the others hearing it
+                log.exception("connection-lost listener failed for %s", self.host)
+
     def close(self) -> None:
         with self._close_lock:
             if self._closed:
                 return
             self._closed = True
+        self._stop_watch.set()
+        self._poke.set()
         for transport in reversed(self._transports):
             with contextlib.suppress(Exception):  # closing must not fail
                 transport.close()
@@ -915,7 +1036,7 @@ def _cat_reason(stderr: bytes | bytearray) -> str:
     open 'F': No such file or directory" (busybox) give the part after the last colon."""
     text = stderr.decode("utf-8", errors="replace").strip()
     first = text.splitlines()[0] if text else ""
-    return first.rsplit(": ", 1)[-1] if first.startswith("cat: ") else text
+    return first.rsplit(": ", 1)[-1] if first.startswith(("cat: ", "tail: ")) else text
 
 
 class _PidMarker:

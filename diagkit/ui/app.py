@@ -51,7 +51,15 @@ def run_app(argv: list[str] | None = None, *, open_hosts: list[str] | None = Non
         window.statusBar().showMessage(notice[:1].upper() + notice[1:] + ".", 60000)
     for name in open_hosts or []:
         window.open_host(name)
-    if os.environ.get("DIAGKIT_EXIT_WHEN_SHOWN"):
+    if not os.environ.get("DIAGKIT_EXIT_WHEN_SHOWN"):
+        from diagkit.ui.engineer_dialog import prompt_if_unset
+
+        # First run: ask who signs cases and updates (else they say "root"). Held here so the
+        # dialog lives as long as the event loop.
+        prompt = prompt_if_unset(window)
+        if prompt is not None:
+            prompt.accepted.connect(lambda: window.set_engineer(prompt.saved))
+    else:
         # benchmarks/ui_bench.py: report the moment the window is on screen, then quit
         def shown() -> None:
             print(f"diagkit-shown {time.time():.6f}", flush=True)

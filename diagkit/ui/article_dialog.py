@@ -71,7 +71,12 @@ class ArticleDialog(QDialog):
         self.article = article
         self.saved_article: Article | None = None
         self._saving = False
-        self.setWindowTitle(f"Edit article: {article.title}" if article else "New KB article")
+        # A draft (from a case) keeps where it came from and who wrote it when saved.
+        self._draft_case = getattr(draft, "source_case", None) if article is None else None
+        self._draft_author = str(getattr(draft, "author", "") or "") if article is None else ""
+        self.setWindowTitle(f"Edit article: {article.title}" if article else
+                            f"New KB article: draft from case {self._draft_case}"
+                            if self._draft_case is not None else "New KB article")
         self.resize(900, 720)
 
         self.title_edit = QLineEdit(placeholderText="What the engineer sees, e.g. 'Disk full: / at 100 %'")
@@ -284,10 +289,12 @@ class ArticleDialog(QDialog):
         fields["rules"] = tuple(rules)
         slug = self.slug_edit.text().strip()
         store, article = self.store, self.article
+        draft_case, draft_author = self._draft_case, self._draft_author
 
         def job() -> Article:
             if article is None:
-                return store.create_article(ArticleDraft(slug=slug, **fields))
+                return store.create_article(ArticleDraft(slug=slug, source_case=draft_case,
+                                                         author=draft_author, **fields))
             if slug:
                 fields["slug"] = slug
             return store.update_article(article.id, article.version_counter, **fields)

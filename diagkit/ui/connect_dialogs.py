@@ -59,13 +59,13 @@ def ask_host_key(parent: QWidget | None, host: str, error: HostKeyUnknown) -> Ke
     return KeyAnswer.CANCEL
 
 
-def show_host_key_changed(parent: QWidget | None, host: str, error: HostKeyChanged) -> None:
-    """A loud refusal: the key differs from the one on record. There is no 'connect anyway'.
+REPLACE_KEY = "Remove the old key and trust the new one…"
 
-    Also for a host that offers only a key of another type than the one on record
-    (``error.other_type``): both keys are shown with their types. The way forward is the same
-    explicit one as OpenSSH's: confirm with the administrator, remove the old entry, connect again.
-    """
+
+def host_key_changed_box(parent: QWidget | None, host: str,
+                         error: HostKeyChanged) -> tuple[QMessageBox, object | None]:
+    """The loud refusal, built (tests read it): both fingerprints, the warning, and - unless the
+    key is revoked - the button to replace the old key (which still asks for confirmation)."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle(f"Host key CHANGED: {host} refused")
@@ -81,17 +81,59 @@ def show_host_key_changed(parent: QWidget | None, host: str, error: HostKeyChang
     recorded = (f"{error.expected_key_type} {error.expected_fingerprint}"
                 if error.expected_key_type else error.expected_fingerprint)
     where = f"{error.known_hosts_file}{':' + str(error.line) if error.line else ''}"
+    next_step = ("The key it offers is marked revoked: it is never accepted. Ask the host's "
+                 "administrator." if error.revoked else
+                 "Ask the host's administrator to confirm the new fingerprint. Only then remove "
+                 "the old key and trust the new one.")
     box.setInformativeText(
         f"{why}<br><br>"
         f"It now offers: <tt>{escape(offers)}</tt><br>"
         f"On record: <tt>{escape(recorded)}</tt><br>"
-        f"Recorded in: <tt>{escape(where)}</tt><br><br>"
-        "Ask the host's administrator to confirm the new fingerprint. Only then remove the old "
-        "entry (see Details) and connect again."
+        f"Recorded in: <tt>{escape(where)}</tt><br><br>{next_step}"
     )
     box.setDetailedText(str(error))
-    box.setStandardButtons(QMessageBox.StandardButton.Close)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    replace = None
+    if not error.revoked and error.key is not None:
+        replace = box.addButton(REPLACE_KEY, QMessageBox.ButtonRole.DestructiveRole)
+    close = box.addButton(QMessageBox.StandardButton.Close)
+    box.setDefaultButton(close)
+    return box, replace
+
+
+def confirm_replace_box(parent: QWidget | None, host: str,
+                        error: HostKeyChanged) -> tuple[QMessageBox, object]:
+    """The explicit confirmation: the fingerprint to trust, spelled out again."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(f"Replace the host key of {host}?")
+    box.setText(f"<b>Trust the new key of {escape(host)} from now on?</b>")
+    box.setInformativeText(
+        f"The old key (<tt>{escape(error.expected_fingerprint)}</tt>) is removed from "
+        f"<tt>{escape(error.known_hosts_file)}</tt> (a copy is kept as <tt>.old</tt>) and the "
+        f"new one, <tt>{escape(error.fingerprint)}</tt>, is trusted. Do this only if the host's "
+        "administrator confirmed exactly this fingerprint. The change is journaled.")
+    confirm = box.addButton("Remove and trust", QMessageBox.ButtonRole.DestructiveRole)
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)
+    return box, confirm
+
+
+def show_host_key_changed(parent: QWidget | None, host: str, error: HostKeyChanged) -> bool:
+    """A loud refusal: the key differs from the one on record. There is no 'connect anyway'.
+
+    Also for a host that offers only a key of another type than the one on record
+    (``error.other_type``): both keys are shown with their types. The way forward is explicit,
+    as with OpenSSH: confirm with the administrator, then "Remove the old key and trust the new
+    one", confirmed a second time. True when the user chose and confirmed that.
+    """
+    box, replace = host_key_changed_box(parent, host, error)
     box.exec()
+    if replace is None or box.clickedButton() is not replace:
+        return False
+    confirm_box, confirm = confirm_replace_box(parent, host, error)
+    confirm_box.exec()
+    return confirm_box.clickedButton() is confirm
 
 
 class PasswordDialog(QDialog):

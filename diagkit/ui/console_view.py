@@ -70,6 +70,7 @@ class ConsoleView(QWidget):
     """
 
     command_finished = Signal(object)
+    reconnect_requested = Signal()
 
     def __init__(self, host_label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,6 +81,7 @@ class ConsoleView(QWidget):
         self._cancel: threading.Event | None = None
         self._pending: list[tuple[str, str]] = []
         self._started = 0.0
+        self._lost: str | None = None  # why the connection was lost, until the next one
 
         self._formats = {
             "stdout": QTextCharFormat(),
@@ -119,6 +121,10 @@ class ConsoleView(QWidget):
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Clear the output (Ctrl+L).")
         self.clear_button.clicked.connect(self.clear)
+        self.reconnect_button = QPushButton("Reconnect")
+        self.reconnect_button.setToolTip("Connect to the host again")
+        self.reconnect_button.clicked.connect(self.reconnect_requested.emit)
+        self.reconnect_button.hide()
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -135,7 +141,10 @@ class ConsoleView(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.output, 1)
         layout.addLayout(row)
-        layout.addWidget(self.hint)
+        hint_row = QHBoxLayout()
+        hint_row.addWidget(self.hint, 1)
+        hint_row.addWidget(self.reconnect_button)
+        layout.addLayout(hint_row)
 
         shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -153,12 +162,15 @@ class ConsoleView(QWidget):
     def is_running(self) -> bool:
         return self._worker is not None
 
-    def set_transport(self, transport: Transport | None) -> None:
-        """Use ``transport`` for the next commands; ``None`` disables Run ("Connect first").
+    def set_transport(self, transport: Transport | None, *, reason: str | None = None) -> None:
+        """Use ``transport`` for the next commands; ``None`` disables Run ("Connect first"), or
+        with ``reason`` says why the connection was lost and offers Reconnect.
 
         The console never closes the transport: its owner (the host tab) does.
         """
         self._transport = transport
+        self._lost = reason if transport is None else None
+        self.reconnect_button.setVisible(self._lost is not None)
         self._update_state()
 
     def run_command(self, command: str | None = None) -> bool:
@@ -291,6 +303,8 @@ class ConsoleView(QWidget):
         self.stop_button.setEnabled(running)
         if running:
             self.hint.setText("Running… (Esc or Ctrl+C stops it)")
+        elif not connected and self._lost:
+            self.hint.setText(self._lost)
         elif not connected:
             self.hint.setText("Connect first: the console runs commands over the host's connection.")
         else:

@@ -13,6 +13,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, QPointF, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap, QPolygonF
@@ -38,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from diagkit.connection import LOST
 from diagkit.monitor.recorder import Outcome, Recorder
 from diagkit.monitor.thresholds import Alert, AlertTracker, Level, threshold_for
 from diagkit.monitor.watch import Connector, Watcher, WatchEvent
@@ -110,6 +112,7 @@ class FleetView(QWidget):
     open_host_requested = Signal(str)
     history_requested = Signal(str, str)  # host, metric: double click on a value
     alert_raised = Signal(object)  # Alert, for the main window's tray/journal
+    host_event = Signal(str, str, str)  # host, "down" | "up", message: the watcher's connection
 
     def __init__(self, hosts: Sequence[str] = (), *, interval: float = 5.0,
                  connect: Connector | None = None, samples: SampleStore | None = None,
@@ -117,10 +120,17 @@ class FleetView(QWidget):
                  notify: Callable[[str, str], None] | None = None,
                  candidates: Callable[[], list[str]] | None = None,
                  journal: Callable[[], tuple[object, int] | None] | None = None,
+                 connections: object | None = None,
                  parent: QWidget | None = None) -> None:
         """``candidates`` lists the hosts one may pick (Hosts… button); ``journal`` returns
-        ``(CaseDesk, case_id)`` of the active case or None (alerts and forecasts go there)."""
+        ``(CaseDesk, case_id)`` of the active case or None (alerts and forecasts go there);
+        ``connections`` (a :class:`~diagkit.ui.connection_model.ConnectionModel`) is the one
+        state per host: a host whose tab found its connection lost shows DOWN here too, until
+        the watcher's next sample proves otherwise."""
         super().__init__(parent)
+        self._connections = connections
+        if connections is not None:
+            connections.changed.connect(self._connection_changed)  # type: ignore[attr-defined]
         self._candidates = candidates
         self._journal = journal
         self.forecasts: dict[str, list[Finding]] = {}
@@ -142,6 +152,10 @@ class FleetView(QWidget):
         self.ack_button = QPushButton("Acknowledge")
         self.ack_button.setEnabled(False)
         self.ack_button.clicked.connect(self.acknowledge_selected)
+        self.retry_button = QPushButton("Reconnect now")
+        self.retry_button.setToolTip("Try the hosts that are down again now, not at their next try")
+        self.retry_button.clicked.connect(self.retry_down)
+        self.retry_button.hide()
         self.hosts_button = QPushButton("Hosts\u2026")
         self.hosts_button.setToolTip("Choose the hosts to watch")
         self.hosts_button.clicked.connect(self.choose_hosts)
@@ -156,6 +170,7 @@ class FleetView(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.journal_check)
+        top.addWidget(self.retry_button)
         top.addWidget(self.hosts_button)
         top.addWidget(self.start_button)
 
@@ -256,8 +271,34 @@ class FleetView(QWidget):
     def toggle(self) -> None:
         self.stop() if self.running else self.start()
 
+    def retry_down(self) -> None:
+        """Every host that is down: connect again now (the tab's Reconnect, for the fleet)."""
+        if self.watcher is not None:
+            states = self.watcher.states()
+            self.watcher.retry_now([h for h, st in states.items() if st.status == "down"]
+                                   + self._lost_hosts(states))
+
+    def _lost_state(self, host: str, last_sample: float | None) -> object | None:
+        """The shared state of ``host`` when it says LOST after the watcher's last sample."""
+        if self._connections is None:
+            return None
+        state = self._connections.get(host)  # type: ignore[attr-defined]
+        if state.status == LOST and state.since > (last_sample or 0.0):
+            return state
+        return None
+
+    def _lost_hosts(self, states: dict) -> list[str]:
+        return [h for h in self.hosts
+                if self._lost_state(h, getattr(states.get(h), "last_sample", None)) is not None]
+
+    def _connection_changed(self, state: object) -> None:
+        if getattr(state, "host", None) in self.hosts:
+            self._dirty = True
+
     def _on_outcome(self, outcome: Outcome) -> None:
         e = outcome.event
+        if e.kind in ("down", "up"):
+            self.host_event.emit(e.host, e.kind, e.error or "")
         if e.kind == "sample":
             values = dict(e.values)
             disks = [v for k, v in values.items() if k.startswith("disk.used:")]
@@ -279,7 +320,9 @@ class FleetView(QWidget):
 
     def refresh(self) -> None:
         states = self.watcher.states() if self.watcher else {}
-        down = sum(1 for s in states.values() if s.status == "down")
+        lost = set(self._lost_hosts(states)) if self.watcher else set()
+        down = sum(1 for h, s in states.items() if s.status == "down" or h in lost)
+        self.retry_button.setVisible(bool(down))
         active = self.recorder.tracker.active()
         self.summary.setText(
             f"{len(self.hosts)} host(s)" + (f", {down} down" if down else "")
@@ -294,7 +337,7 @@ class FleetView(QWidget):
 
         def rank(host: str) -> tuple[int, int, str]:
             st = states.get(host)
-            is_down = 1 if st is not None and st.status == "down" else 0
+            is_down = 1 if (st is not None and st.status == "down") or host in lost else 0
             return (-levels.get((host, ""), Level.OK), -is_down, host)
 
         ordered = sorted(self.hosts, key=rank)
@@ -302,6 +345,10 @@ class FleetView(QWidget):
         self.table.setRowCount(len(ordered))
         for row, host in enumerate(ordered):
             st = states.get(host)
+            shared = self._lost_state(host, st.last_sample) if st is not None else None
+            if st is not None and shared is not None and st.status != "down":
+                # The host's tab saw the connection drop: one state, shown here too.
+                st = replace(st, status="down", error=getattr(shared, "message", None))
             name = QTableWidgetItem(host)
             name.setData(Qt.ItemDataRole.UserRole, host)
             self.table.setItem(row, 0, name)

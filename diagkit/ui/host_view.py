@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from diagkit import credentials, session
+from diagkit.connection import DEFAULT_LIVENESS, LOST, Liveness, lost_message
 from diagkit.errors import (
     AuthError,
     ConnectionLost,
@@ -32,6 +33,7 @@ from diagkit.errors import (
     HostKeyChanged,
     HostKeyUnknown,
 )
+from diagkit.probes import logs as logs_probe
 from diagkit.probes.base import Probe, ProbeResult
 from diagkit.probes.registry import all_probes
 from diagkit.probes.runner import HostSnapshot, run_probe, snapshot
@@ -45,7 +47,7 @@ from diagkit.ui.workers import Worker, run_in_background
 
 log = logging.getLogger(__name__)
 
-#: (host label, status, error message or None); status is one of the four below.
+#: (host label, status, error message or None); status is one of the five below.
 StatusCallback = Callable[[str, str, "str | None"], None]
 DISCONNECTED, CONNECTING, CONNECTED, ERROR = "disconnected", "connecting", "connected", "error"
 
@@ -58,6 +60,8 @@ class HostView(QWidget):
     fetch_logs_requested = Signal()
     case_journaled = Signal(object)  # JournalEntry written to the active case
     evidence_requested = Signal(object)  # TimelineEvent whose log record / journal entry to open
+    # (transport, reason) from the transport's liveness thread; queued to the GUI thread
+    _transport_lost = Signal(object, str)
 
     def __init__(self, ref: HostRef, *, status: StatusCallback | None = None,
                  parent: QWidget | None = None) -> None:
@@ -77,7 +81,15 @@ class HostView(QWidget):
         self.case_journal: Callable[[], tuple[Any, int] | None] | None = None
         # Forecast findings for a host from the monitoring history (set by the main window).
         self.forecasts: Callable[[str], list[Any]] | None = None
+        # How the connection proves it is alive (keepalives; tests make it quick).
+        self.liveness: Liveness = DEFAULT_LIVENESS
+        self._transport_lost.connect(self._lost)
         probes, self.probe_problems = all_probes()
+        try:
+            # A saved host's application logs (its and its group's log paths) are scanned too.
+            probes = logs_probe.for_saved_host(probes, ref.saved)
+        except DiagkitError as exc:
+            self.probe_problems = [*self.probe_problems, str(exc)]
         self.probes: dict[str, Probe] = {p.name: p for p in probes}
 
         self.state = QLabel("Not connected")
@@ -117,8 +129,11 @@ class HostView(QWidget):
         self.dashboard.set_probes(list(self.probes.values()))
         self.dashboard.refresh_requested.connect(self._refresh_requested)
         self.plots = PlotsView()
+        self.plots.connection_lost.connect(self._sampling_lost)
+        self.plots.reconnect_requested.connect(self.reconnect)
         self.console = ConsoleView(ref.label)
         self.console.command_finished.connect(self._console_finished)
+        self.console.reconnect_requested.connect(self.reconnect)
         self.views = QTabWidget()
         self.views.setDocumentMode(True)
         self.views.addTab(self.dashboard, "Dashboard")
@@ -151,11 +166,12 @@ class HostView(QWidget):
             return
         self._set_busy(f"Connecting to {self.ref.label}…")
         self._status(self.ref.label, CONNECTING, None)
-        ref = self.ref
+        ref, liveness = self.ref, self.liveness
 
         def job(cancel: threading.Event) -> Transport:
             return session.connect(ref, accept_new_host_key=accept_new_host_key,
-                                   trusted_once=trusted_once, password=password, cancel=cancel)
+                                   trusted_once=trusted_once, password=password, cancel=cancel,
+                                   liveness=liveness)
 
         def done(transport: Transport) -> None:
             self._worker = None
@@ -168,6 +184,17 @@ class HostView(QWidget):
 
     def _attach(self, transport: Transport) -> None:
         self.transport = transport
+        watch = getattr(transport, "add_lost_listener", None)  # SSH; the local machine never drops
+        if watch is not None:
+            signal = self._transport_lost
+
+            def lost(reason: str) -> None:
+                try:
+                    signal.emit(transport, reason)
+                except RuntimeError:
+                    pass  # the tab was closed meanwhile
+
+            watch(lost)
         self.plots.set_transport(transport)
         self.console.set_transport(transport)
         self.connect_button.setText("Disconnect")
@@ -178,10 +205,32 @@ class HostView(QWidget):
         self._status(self.ref.label, CONNECTED, None)
         self.connected.emit()
 
+    def reconnect(self) -> None:
+        """Connect again after the connection was lost (every view's Reconnect)."""
+        if self.transport is not None:
+            self.disconnect()
+        self.start()
+
+    def check_connection(self) -> None:
+        """Another view saw this host drop: have the connection's liveness check look now."""
+        check = getattr(self.transport, "check_now", None)
+        if check is not None:
+            check()
+
+    def _lost(self, transport: object, reason: str) -> None:
+        if transport is self.transport:
+            self.disconnect(reason=lost_message(self.ref.label, reason))
+
+    def _sampling_lost(self, message: str) -> None:
+        if self.transport is not None:
+            self.disconnect(reason=message)
+
     def disconnect(self, reason: str | None = None) -> None:
+        """Close the connection; with ``reason`` it was lost (every view says why and offers
+        Reconnect), without it the engineer disconnected."""
         transport, self.transport = self.transport, None
-        self.plots.set_transport(None)
-        self.console.set_transport(None)
+        self.plots.set_transport(None, reason=reason)
+        self.console.set_transport(None, reason=reason)
         if transport is not None:
             transport.close()
         self.connect_button.setText("Reconnect" if reason else "Connect")
@@ -190,7 +239,7 @@ class HostView(QWidget):
         self.refresh_button.setEnabled(False)
         self.logs_button.setEnabled(False)
         if reason:
-            self._fail(reason)
+            self._fail(reason, status=LOST)
         else:
             self._idle("Disconnected.")
             self._status(self.ref.label, DISCONNECTED, None)
@@ -216,7 +265,8 @@ class HostView(QWidget):
             return
         if isinstance(error, HostKeyChanged):
             self._fail(str(error))
-            connect_dialogs.show_host_key_changed(self, self.ref.label, error)
+            if connect_dialogs.show_host_key_changed(self, self.ref.label, error):
+                self._replace_host_key(error)
             return
         if isinstance(error, AuthError):
             self._fail(str(error))
@@ -225,6 +275,22 @@ class HostView(QWidget):
                 self.start(password=answer[0], remember_password=answer[1])
             return
         self._fail_with(error)
+
+    def _replace_host_key(self, error: HostKeyChanged) -> None:
+        """The user confirmed the new key: edit known_hosts, journal it, connect again."""
+        from diagkit.transport import known_hosts
+
+        try:
+            done = known_hosts.replace_host_key(error.host, error.port, error.key)  # type: ignore[arg-type]
+        except DiagkitError as exc:
+            self._fail(f"The host key was not replaced: {exc}")
+            return
+        text = done.describe()
+        log.warning("%s", text)  # the log file keeps it even without an active case
+        self.journal.append({"time": datetime.now(UTC), "kind": "host-key", "host": self.ref.label,
+                             "text": text})
+        self._journal_to_case(lambda desk, case_id: desk.add_note(case_id, text))
+        self.start()
 
     # --- probes --------------------------------------------------------------------------------
 
@@ -397,7 +463,7 @@ class HostView(QWidget):
 
     def _fail(self, message: str, *, status: str = ERROR) -> None:
         self._idle(message)
-        self._status(self.ref.label, status, message if status == ERROR else None)
+        self._status(self.ref.label, status, message if status in (ERROR, LOST) else None)
 
     def _fail_with(self, error: BaseException) -> None:
         if isinstance(error, DiagkitError):

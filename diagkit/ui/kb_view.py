@@ -202,7 +202,9 @@ class KbView(QWidget):
         def job() -> list[SearchHit]:
             ready()
             if query:
-                return store.search_articles(query, limit=SEARCH_LIMIT)
+                from diagkit.kb.search import search
+
+                return search(store, query, limit=SEARCH_LIMIT)
             return [SearchHit(article=a, rank=0.0, snippet=_plain_snippet(a))
                     for a in store.list_articles()]
 

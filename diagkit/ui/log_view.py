@@ -182,6 +182,7 @@ class HistogramView(pg.PlotWidget):
         self.region.sigRegionChangeFinished.connect(self._region_done)
         self.addItem(self.region)
         self.bucket = 60.0
+        self.incident_regions: list[pg.LinearRegionItem] = []
         self.scene().sigMouseClicked.connect(self._clicked)
 
     def show_histogram(self, histogram) -> None:
@@ -203,6 +204,23 @@ class HistogramView(pg.PlotWidget):
             bottom = bottom + heights
         self.setXRange(x[0], x[-1] + self.bucket, padding=0.01)
         self.setYRange(0, max(bottom.max(), 1), padding=0.05)
+
+    def show_incidents(self, spans: Sequence[tuple[float, float]]) -> None:
+        """Shade each incident's time span (epoch seconds), at least a bar wide so a burst of
+        seconds still shows on a histogram of days."""
+        for region in self.incident_regions:
+            self.removeItem(region)
+        self.incident_regions.clear()
+        for start, end in spans:
+            if end - start < self.bucket:
+                middle = (start + end) / 2
+                start, end = middle - self.bucket / 2, middle + self.bucket / 2
+            region = pg.LinearRegionItem((start, end), movable=False,
+                                         brush=pg.mkBrush(220, 40, 40, 60),
+                                         pen=pg.mkPen(200, 30, 30, 160))
+            region.setZValue(-10)  # behind the bars
+            self.addItem(region)
+            self.incident_regions.append(region)
 
     def select_window(self, start: float, end: float) -> None:
         self.region.setRegion((start, end))
@@ -250,6 +268,8 @@ class LogView(QWidget):
         self._open_worker: Worker | None = None
         self._filter_worker: Worker | None = None
         self._sig_worker: Worker | None = None
+        self._incident_worker: Worker | None = None
+        self.incidents: list[Any] = []  # diagkit.logs.incidents.Incident, in time order
         self._cancel = threading.Event()
         self._time_window: tuple[float, float] | None = None
         self._signature_ids: set[int] | None = None
@@ -367,7 +387,18 @@ class LogView(QWidget):
         sig_layout = QVBoxLayout(sig_box)
         sig_layout.setContentsMargins(0, 0, 0, 0)
         sig_layout.addWidget(self.sig_label)
-        sig_layout.addWidget(self.sig_tree)
+        sig_layout.addWidget(self.sig_tree, 3)
+        self.incident_label = QLabel("Incidents: found after the signatures.")
+        self.incident_label.setWordWrap(True)
+        self.incident_tree = QTreeWidget()
+        self.incident_tree.setObjectName("incidents")
+        self.incident_tree.setHeaderLabels(["Start", "Hosts", "What changed"])
+        self.incident_tree.setRootIsDecorated(False)
+        self.incident_tree.setColumnWidth(0, 120)
+        self.incident_tree.setColumnWidth(1, 70)
+        self.incident_tree.itemClicked.connect(self._incident_clicked)
+        sig_layout.addWidget(self.incident_label)
+        sig_layout.addWidget(self.incident_tree, 2)
         self.known_hint = QLabel()
         self.known_hint.setObjectName("known-issue-hint")
         self.known_hint.setWordWrap(True)
@@ -506,10 +537,12 @@ class LogView(QWidget):
             stop = getattr(lg, "cancel", None)
             if callable(stop):
                 stop()
-        for worker in (self._open_worker, self._filter_worker, self._sig_worker):
+        for worker in (self._open_worker, self._filter_worker, self._sig_worker,
+                       self._incident_worker):
             if worker is not None:
                 worker.cancel()
         self._open_worker = self._filter_worker = self._sig_worker = None
+        self._incident_worker = None
         self._grow_timer.stop()
         self.progress.hide()
         self.cancel_button.hide()
@@ -617,6 +650,7 @@ class LogView(QWidget):
                 self.sig_tree.addTopLevelItem(item)
             self.sig_label.setText(f"{len(self.signatures):,} recurring messages. Click one to show "
                                    "only its records; click it again to show all.")
+            self._find_incidents()
 
         def failed(error: BaseException) -> None:
             self._sig_worker = None
@@ -624,6 +658,66 @@ class LogView(QWidget):
 
         self.sig_label.setText("Finding recurring messages…")
         self._sig_worker = run_in_background(job, on_done=done, on_error=failed, owner=self)
+
+    # --- incidents -----------------------------------------------------------------------------
+
+    def _find_incidents(self) -> None:
+        """Incidents from the signatures just mined (not mined again), in a worker."""
+        from diagkit.logs.incidents import find_incidents
+
+        logs, maps = list(self.logs), self.signature_map
+        templates = [""] * len(self.signatures)
+        for sig in self.signatures:
+            templates[sig.id] = sig.template
+        if maps is None:
+            return
+
+        def job(cancel: threading.Event) -> list:
+            return find_incidents(logs, mined=(templates, maps), cancel=cancel)
+
+        def done(found: list) -> None:
+            self._incident_worker = None
+            self.incidents = list(found)
+            self.incident_tree.clear()
+            for inc in self.incidents:
+                start = inc.start_time()
+                item = QTreeWidgetItem([f"{start:%m-%d %H:%M:%S}", ", ".join(inc.hosts),
+                                        inc.summary])
+                span = f"{start:%Y-%m-%d %H:%M:%S} .. {inc.end_time():%H:%M:%S}"
+                lines = [f"{span}, score {inc.score:.0f}", inc.summary]
+                lines += [(f"before: {datetime.fromtimestamp(p.time):%H:%M:%S} "
+                           f"{p.level.label} {p.count} × {p.template}") for p in inc.precursors]
+                for column in range(3):
+                    item.setToolTip(column, "\n".join(lines))
+                self.incident_tree.addTopLevelItem(item)
+            self.histogram.show_incidents([(i.start, i.end) for i in self.incidents])
+            more = getattr(found, "omitted", 0)
+            self.incident_label.setText(
+                (f"{len(self.incidents)} incident{'s' if len(self.incidents) != 1 else ''} "
+                 "(shaded on the histogram). Click one to go to its first record."
+                 + (f" {more} lower-scored left out." if more else ""))
+                if self.incidents else "No incidents: the logs keep their usual character.")
+
+        def failed(error: BaseException) -> None:
+            self._incident_worker = None
+            self.incident_label.setText(f"Incidents could not be found: {error}")
+
+        self.incident_label.setText("Looking for incidents…")
+        self._incident_worker = run_in_background(job, on_done=done, on_error=failed, owner=self)
+
+    def _incident_clicked(self, item: QTreeWidgetItem) -> None:
+        inc = self.incidents[self.incident_tree.indexOfTopLevelItem(item)]
+        ref = inc.first_record
+        labels = [lg.label for lg in self.logs]
+        view = self.model.view
+        row = (view.row_of(labels.index(ref.file), ref.index)
+               if view is not None and ref.file in labels else None)
+        if row is None:
+            self.state.setText("The incident's first record is hidden by the filter: clear the "
+                               "filter to go to it.")
+            return
+        self.go_to_row(row)
+        self.histogram.setXRange(inc.start - 3600, inc.end + 3600, padding=0)
 
     def _signature_clicked(self, item: QTreeWidgetItem) -> None:
         sig_id = item.data(0, Qt.ItemDataRole.UserRole)

@@ -26,10 +26,13 @@ from PySide6.QtWidgets import (
 )
 
 from diagkit import __version__, credentials
+from diagkit.connection import DISCONNECTED, LOST, ConnectionState
 from diagkit.errors import DiagkitError
 from diagkit.hosts import LOCAL_NAME, HostStore
 from diagkit.session import LOCAL, HostRef, resolve
+from diagkit.ui.connection_model import ConnectionModel
 from diagkit.ui.host_view import CONNECTED, CONNECTING, ERROR, HostView
+from diagkit.ui.inline import ElidedLabel
 from diagkit.ui.log_view import LogView
 from diagkit.ui.workers import cancel_all_and_wait
 
@@ -38,7 +41,8 @@ if TYPE_CHECKING:
 
 ROLE_NAME = Qt.ItemDataRole.UserRole
 ROLE_SEARCH = Qt.ItemDataRole.UserRole + 1
-STATUS_COLOURS = {ERROR: QColor("#d32f2f"), CONNECTED: QColor("#2e7d32"), CONNECTING: QColor("#1e88e5")}
+STATUS_COLOURS = {ERROR: QColor("#d32f2f"), CONNECTED: QColor("#2e7d32"), CONNECTING: QColor("#1e88e5"),
+                  LOST: QColor("#e65100")}
 
 
 def settings() -> QSettings:
@@ -83,7 +87,9 @@ class MainWindow(QMainWindow):
         self.resize(1280, 820)
         self.store = store or HostStore()
         self._items: dict[str, QTreeWidgetItem] = {}
-        self._status: dict[str, tuple[str, str | None]] = {}
+        # The one connection state per host that the host list, the tabs and Fleet follow.
+        self.connections = ConnectionModel(parent=self)
+        self.connections.changed.connect(self._show_host_state)
         self.report_records: list = []  # log records set aside for the bug report
         self._case_store: Store | None = None
         self._case_store_path: Path | None = case_store_path
@@ -118,6 +124,7 @@ class MainWindow(QMainWindow):
         self.search = QLineEdit(placeholderText="Filter hosts (name, address, tag)")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._filter)
+        self.search.returnPressed.connect(self._open_single_match)
         self.host_tree = QTreeWidget()
         self.host_tree.setObjectName("hosts")
         self.host_tree.setHeaderLabels(["Host", "Status"])
@@ -161,7 +168,9 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setStatusTip(tip)
-        action.triggered.connect(slot)
+        # triggered(bool) would hand its `checked` flag to slots with optional arguments
+        # (open_fleet(hosts=False) crashed): menu items and shortcuts call the slot bare.
+        action.triggered.connect(lambda _checked=False, slot=slot: slot())
         self.addAction(action)
         return action
 
@@ -171,6 +180,8 @@ class MainWindow(QMainWindow):
         self.act_remove = self._action("&Remove host", self.remove_selected, QKeySequence.StandardKey.Delete)
         self.act_import = self._action("&Import from ~/.ssh/config…", self.import_ssh_config)
         self.act_open = self._action("&Open selected host", self.open_selected, "Ctrl+O")
+        self.act_reconnect = self._action("Re&connect", self.reconnect_selected,
+                                          tip="Connect to the selected host again")
         self.act_refresh = self._action("&Refresh all probes", self._refresh_current, "F5")
         self.act_close = self._action("&Close tab", lambda: self.close_tab(self.tabs.currentIndex()),
                                       "Ctrl+W")
@@ -200,7 +211,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_quit)
         host_menu = self.menuBar().addMenu("&Host")
         for action in (self.act_add, self.act_edit, self.act_remove, None, self.act_open,
-                       self.act_refresh, self.act_close):
+                       self.act_reconnect, self.act_refresh, self.act_close):
             host_menu.addSeparator() if action is None else host_menu.addAction(action)
         self.act_kb = self._action("&Knowledge base", self.open_kb, "Ctrl+Shift+K",
                                    "Search and write knowledge-base articles")
@@ -227,6 +238,8 @@ class MainWindow(QMainWindow):
     def _host_menu(self, pos: QPoint) -> None:
         name = self.selected_name()
         menu = QMenu(self)
+        if name and self.connections.get(name).reconnectable:
+            menu.addAction(self.act_reconnect)
         if name:
             menu.addAction(self.act_open)
             menu.addAction(self.act_watch)
@@ -278,8 +291,7 @@ class MainWindow(QMainWindow):
             self._items[host.name] = item
         self.host_tree.expandAll()
         for name in self._items:
-            status, error = self._status.get(name, ("disconnected", None))
-            self.set_host_status(name, status, error)
+            self._show_host_state(self.connections.get(name))
         self._filter(self.search.text())
 
     def selected_name(self) -> str | None:
@@ -299,16 +311,51 @@ class MainWindow(QMainWindow):
                 top.setHidden(bool(needle) and needle not in str(top.data(0, ROLE_SEARCH)).lower())
 
     def set_host_status(self, name: str, status: str, error: str | None = None) -> None:
-        self._status[name] = (status, error)
-        item = self._items.get(name)
+        """A host tab reports its connection: recorded as the host's one state, which the
+        host list (and Fleet) follow through :attr:`connections`."""
+        self.connections.set(name, status, error, source="tab")
+
+    def _show_host_state(self, state: ConnectionState) -> None:
+        item = self._items.get(state.host)
         if item is None:
             return
-        item.setText(1, status if status != "disconnected" else "")
-        item.setToolTip(1, error or status)
-        colour = STATUS_COLOURS.get(status)
+        item.setText(1, state.status if state.status != DISCONNECTED else "")
+        item.setToolTip(1, state.message or state.status)
+        colour = STATUS_COLOURS.get(state.status)
         item.setForeground(1, QBrush(colour) if colour else QBrush())
-        if status == ERROR and error:
-            self.statusBar().showMessage(f"{name}: {error}", 15000)
+        if state.status in (ERROR, LOST) and state.message:
+            self.statusBar().showMessage(f"{state.host}: {state.message}", 15000)
+
+    def reconnect_selected(self) -> None:
+        name = self.selected_name()
+        view = self.open_host(name, connect=False) if name else None
+        if view is not None:
+            view.reconnect()
+
+    def _fleet_saw(self, host: str, kind: str, message: str) -> None:
+        """The Fleet watcher's own connection to ``host`` went down or came up."""
+        view = next((v for v in self.host_views() if v.ref.label == host), None)
+        if view is not None:
+            if kind == "down":
+                view.check_connection()  # the tab's own keepalive decides, now
+            return
+        state = self.connections.get(host)
+        if kind == "down":
+            self.connections.set(host, LOST, message, source="fleet")
+        elif state.status == LOST and state.source == "fleet":
+            self.connections.set(host, DISCONNECTED, source="fleet")
+
+    def _open_single_match(self) -> None:
+        """Enter in the host filter: one host left visible -> open it; several -> go to the
+        list, on the first of them."""
+        visible = [item for item in self._items.values() if not item.isHidden()
+                   and (item.parent() is None or not item.parent().isHidden())]
+        if len(visible) == 1:
+            self.host_tree.setCurrentItem(visible[0])
+            self.open_host(str(visible[0].data(0, ROLE_NAME)))
+        elif visible:
+            self.host_tree.setCurrentItem(visible[0])
+            self.host_tree.setFocus()
 
     def _focus_search(self) -> None:
         self.search.setFocus()
@@ -605,6 +652,8 @@ class MainWindow(QMainWindow):
         view = self.tabs.currentWidget()
         if isinstance(view, HostView):
             view.views.setCurrentIndex(index)
+            if view.views.currentWidget() is view.console:
+                view.console.command_edit.setFocus()  # Ctrl+3: ready to type a command
 
     def _about(self) -> None:
         from diagkit import config
@@ -632,7 +681,7 @@ class MainWindow(QMainWindow):
         from diagkit.store.select import configured_url
 
         team = self._case_store_path is None and configured_url() is not None
-        self.store_label = QLabel(f"{'Team store' if team else 'Store'}: "
+        self.store_label = ElidedLabel(f"{'Team store' if team else 'Store'}: "
                                   f"{self.store_description()}")
         self.store_label.setObjectName("store-label")
         self.statusBar().addPermanentWidget(self.store_label)
@@ -713,7 +762,8 @@ class MainWindow(QMainWindow):
                 samples=samples, notify=tray_notifier(self),
                 tracker=AlertTracker(thresholds, groups=groups),
                 candidates=lambda: [LOCAL_NAME] + [h.name for h in self.store.load()],
-                journal=self._active_case_target)
+                journal=self._active_case_target, connections=self.connections)
+            self.fleet_view.host_event.connect(self._fleet_saw)
             self.fleet_view.open_host_requested.connect(lambda name: self.open_host(name))
             self.fleet_view.history_requested.connect(self._show_history)
         if hosts is not None:
@@ -873,7 +923,7 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.active_combo)
         self.addToolBar(toolbar)
         self.case_toolbar = toolbar
-        self.active_label = QLabel()
+        self.active_label = ElidedLabel()
         self.active_label.setObjectName("active-case-label")
         self.statusBar().addPermanentWidget(self.active_label)
         self.refresh_active_cases()
@@ -885,6 +935,11 @@ class MainWindow(QMainWindow):
 
             self._case_desk = CaseDesk(self.case_store())
         return self._case_desk
+
+    def set_engineer(self, name: str | None) -> None:
+        """The engineer's name was set (first-run prompt): sign from now on with it."""
+        if name and self._case_desk is not None:
+            self._case_desk.engineer = name
 
     def show_cases(self) -> None:
         self._hide_welcome()

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from diagkit.errors import DiagkitError
+from diagkit.errors import ConnectionLost, DiagkitError
 from diagkit.monitor.live import (
     GROUP_TITLES,
     SERIES,
@@ -87,6 +87,8 @@ class PlotsView(QWidget):
 
     sample_added = Signal(object)  # LiveSample
     sampling_failed = Signal(str)
+    connection_lost = Signal(str)  # the sample found the connection gone: the tab disconnects
+    reconnect_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,6 +129,13 @@ class PlotsView(QWidget):
         self.state = QLabel("Not connected")
         self.state.setWordWrap(True)
         self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reconnect_button = QPushButton("Reconnect")
+        self.reconnect_button.setToolTip("Connect to the host again and go on sampling")
+        self.reconnect_button.clicked.connect(self.reconnect_requested.emit)
+        self.reconnect_button.hide()
+        state_row = QHBoxLayout()
+        state_row.addWidget(self.state, 1)
+        state_row.addWidget(self.reconnect_button)
         self.readout = QLabel(" ")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -143,7 +152,7 @@ class PlotsView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
-        layout.addWidget(self.state)
+        layout.addLayout(state_row)
         layout.addWidget(self.glw, 1)
         layout.addWidget(self.readout)
         self._apply_palette()
@@ -285,13 +294,17 @@ class PlotsView(QWidget):
     def paused(self) -> bool:
         return self.pause_button.isChecked()
 
-    def set_transport(self, transport: Transport | None) -> None:
-        """Start sampling ``transport``; None stops (disconnected) and keeps the data shown."""
+    def set_transport(self, transport: Transport | None, *, reason: str | None = None) -> None:
+        """Start sampling ``transport``; None stops (disconnected) and keeps the data shown.
+        ``reason``: why the connection was lost (shown, with Reconnect)."""
         self._drop_worker(wait=False)
+        self.reconnect_button.setVisible(transport is None and reason is not None)
         if transport is None:
             self._sampler = None
             self.timer.stop()
-            self.state.setText("Disconnected: the plots keep the samples taken so far.")
+            self.state.setProperty("failed", False)
+            self.state.setText(f"{reason} The plots keep the samples taken so far." if reason
+                               else "Disconnected: the plots keep the samples taken so far.")
             return
         self._sampler = LiveSampler(transport, timeout=max(10.0, 3.0 * self.interval.value()))
         self.state.setText(f"Sampling {transport.host} every {self.interval.value()} s.")
@@ -354,6 +367,10 @@ class PlotsView(QWidget):
         self.sample_added.emit(sample)
 
     def _failed(self, error: BaseException) -> None:
+        if isinstance(error, ConnectionLost):
+            self.connection_lost.emit(str(error))  # the tab disconnects every view at once
+            if self._sampler is None:
+                return
         message = str(error) if isinstance(error, DiagkitError) else (
             f"Unexpected error while sampling ({type(error).__name__}: {error}). "
             "Details are in the log file.")

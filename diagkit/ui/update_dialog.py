@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTextBrowser,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -90,6 +91,10 @@ class UpdateDialog(QDialog):
         self._glossary_timer = QTimer(self, singleShot=True, interval=300)
         self._glossary_timer.timeout.connect(self.update_glossary)
         self.body_edit.textChanged.connect(self._glossary_timer.start)
+        self.placeholders: list[Any] = []
+        self._busy_now = False
+        self.body_edit.textChanged.connect(self.check_placeholders)
+        self.subject_edit.textChanged.connect(self.check_placeholders)
 
         self.copy_button = QPushButton("Copy to clipboard")
         self.copy_button.setToolTip("Copy subject and text, and record the update in the journal")
@@ -133,6 +138,7 @@ class UpdateDialog(QDialog):
         layout.addLayout(buttons)
         self.to_edit.setText(_address(case.contact))
         self.recompose()
+        self.check_placeholders()
 
     # --- composing -------------------------------------------------------------------------------
 
@@ -216,8 +222,45 @@ class UpdateDialog(QDialog):
                          "recorded.", error=True)
 
     def _busy(self, busy: bool) -> None:
+        self._busy_now = busy
+        self._enable_sending()
+
+    def _enable_sending(self) -> None:
+        # An unfilled "[describe ...]" must not reach the customer: no way out until filled.
+        ready = not self._busy_now and not self.placeholders
         for button in (self.copy_button, self.eml_button, self.txt_button):
-            button.setEnabled(not busy)
+            button.setEnabled(ready)
+
+    def check_placeholders(self) -> None:
+        """Highlight unfilled template placeholders and block sending until they are filled."""
+        from diagkit.cases.updates import placeholders
+
+        self.placeholders = placeholders(self.draft())
+        marks = []
+        for p in self.placeholders:
+            if p.field != "body":
+                continue
+            mark = QTextEdit.ExtraSelection()
+            fmt = QTextCharFormat()
+            fmt.setBackground(QColor("#ffe082"))
+            fmt.setForeground(QColor("#b71c1c"))
+            mark.format = fmt  # type: ignore[attr-defined]
+            cursor = QTextCursor(self.body_edit.document())
+            cursor.setPosition(p.start)
+            cursor.setPosition(p.end, QTextCursor.MoveMode.KeepAnchor)
+            mark.cursor = cursor  # type: ignore[attr-defined]
+            marks.append(mark)
+        self.body_edit.setExtraSelections(marks)
+        self.subject_edit.setStyleSheet(
+            "background: #ffe082" if any(p.field == "subject" for p in self.placeholders) else "")
+        self._enable_sending()
+        if self.placeholders:
+            first = self.placeholders[0]
+            more = f" (and {len(self.placeholders) - 1} more)" if len(self.placeholders) > 1 else ""
+            self.show_status(f"Fill in {first.text} ({first.field}, line {first.line}){more} "
+                             "before sending: replace the highlighted text.", error=True)
+        elif self.status.text().startswith("Fill in "):
+            self.show_status("")
 
     def show_status(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)

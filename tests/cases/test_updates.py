@@ -161,3 +161,29 @@ def test_greeting_uses_a_name_never_an_address(contact, customer, greeting):
 
     draft = compose("acknowledgement", Case(id=1, title="t", contact=contact, customer=customer))
     assert draft.body.startswith(greeting + "\n")
+
+
+def test_an_unfilled_placeholder_is_found_and_refused_until_filled(desk: CaseDesk) -> None:
+    from diagkit.cases.updates import UnfilledPlaceholder, placeholders, require_filled
+
+    cid = _worked_case(desk)
+    case = desk.store.get_case(cid)
+    draft = compose("progress", case, journal=desk.store.journal(cid), engineer=desk.engineer)
+    found = placeholders(draft)
+    assert [(p.text, p.field) for p in found] == [("[describe the next step]", "body")]
+    assert draft.body[found[0].start:found[0].end] == "[describe the next step]"
+    assert draft.body.splitlines()[found[0].line - 1].startswith("Next, we will [describe")
+    with pytest.raises(UnfilledPlaceholder) as err:
+        desk.record_customer_update(cid, draft, channel="printed")
+    message = str(err.value)
+    assert "'[describe the next step]'" in message and "line" in message
+    assert "Next: " in message and "--edit" in message
+    assert not [e for e in desk.store.journal(cid) if e.kind == "customer_update"]
+    # "[Case N]" in the subject and a log's "[ERROR]" are not placeholders.
+    require_filled(Draft("progress", f"[Case {cid}] x", "The log says [ERROR] disk full.\n"))
+    # The note line the template reads fills it.
+    desk.add_note(cid, "Next: move the database to the bigger disk.")
+    filled = compose("progress", case, journal=desk.store.journal(cid), engineer=desk.engineer)
+    assert "Next, we will move the database to the bigger disk. We will" in filled.body
+    assert placeholders(filled) == []
+    desk.record_customer_update(cid, filled, channel="printed")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from diagkit.kb import open_kb
-from diagkit.kb.from_case import draft_from_case, finding_pattern
+from diagkit.kb.from_case import draft_from_case, finding_pattern, specific_finding
 from diagkit.kb.match import Evidence, KnownErrorMatcher, evidence_from_snapshot
 from diagkit.probes.base import Finding, Severity
 from diagkit.store.contract import CaseDraft
@@ -70,6 +72,69 @@ def test_finding_pattern_generalises_numbers() -> None:
     rx = re.compile(finding_pattern("Filesystem /var is out of inodes (96 % used)"))
     assert rx.match("Filesystem /var is out of inodes (91.5 % used)")
     assert not rx.match("Filesystem /srv is out of inodes (96 % used)")
+
+
+def test_notes_are_read_line_by_line_like_the_customer_updates(store: SqliteStore) -> None:
+    """Issue 15: the whole note went under Cause and nothing under Resolution."""
+    case = store.create_case(CaseDraft("App cache mount full", engineer="ana"))
+    note = [
+        "Checked the mounts with the customer on a call.",
+        "**Cause:** the app writes its cache to a 20 MiB tmpfs",
+        "  and never removes old entries",
+        "Fix: cache cleanup job every hour; tmpfs grown to 256 MiB",
+        "- remount: mount -o remount,size=256m /app/cache",
+        "Workaround: rm /app/cache/old-*",
+        "",
+        "Customer will watch it over the weekend.",
+    ]
+    store.append_journal(case.id, "note", "\n".join(note))
+    draft = draft_from_case(store.get_case(case.id), store.journal(case.id))
+    cause, notes = draft.cause.split("\n\n")
+    assert cause == ("the app writes its cache to a 20 MiB tmpfs\n"
+                     "  and never removes old entries")
+    assert notes.splitlines()[1:] == ["- Checked the mounts with the customer on a call.",
+                                      "- Customer will watch it over the weekend."]
+    assert draft.resolution == (
+        "cache cleanup job every hour; tmpfs grown to 256 MiB\n"
+        "- remount: mount -o remount,size=256m /app/cache\n\n"
+        "Workaround: rm /app/cache/old-*")
+
+
+def test_only_specific_rules_are_kept(store: SqliteStore) -> None:
+    """Issue 15: rules such as ^CPU nearly saturated$ fired on any busy host."""
+    case = store.create_case(CaseDraft("Web box slow"))
+    snap = snapshot(("cpu", "overloaded_vm.txt"), ("disk", "disk_full.txt"), host="web1")
+    findings = [f.to_dict() for f in snap.findings if f.severity >= Severity.WARNING]
+    titles = {f["title"] for f in findings}
+    assert "CPU nearly saturated" in titles and "Filesystem / is 97 % full" in titles
+    store.append_journal(case.id, "probe", "cpu, disk", data={
+        "host": "web1", "probes": ["cpu", "disk"], "findings": findings, "errors": []})
+    store.append_journal(case.id, "log_excerpt", "...", data={"file": "app.log", "signatures": [
+        "<*> <*>", "ERROR <NUM>", "could not write to file <PATH>: No space left on device"]})
+    draft = draft_from_case(store.get_case(case.id), store.journal(case.id))
+    patterns = [r.pattern for r in draft.rules]
+    assert finding_pattern("Filesystem / is 97 % full") in patterns
+    assert not [p for p in patterns if "CPU" in p or "load" in p.lower()]
+    assert [r.kind for r in draft.rules if r.kind == "signature"] == ["signature"]
+    assert "- CPU nearly saturated (warning, cpu on web1)" in draft.symptoms  # still told
+
+    # A busy host without the full disk: the article does not fire.
+    m = KnownErrorMatcher([draft.save(store)])
+    busy = snapshot(("cpu", "overloaded_vm.txt"), ("disk", "normal.txt"))
+    assert m.match(evidence_from_snapshot(busy)) == []
+
+
+@pytest.mark.parametrize(("title", "specific"), [
+    ("CPU nearly saturated", False), ("High load average", False), ("Memory pressure", False),
+    ("OOM killer ran (2 processes killed)", False), ("3 zombie processes", False),
+    ("2 processes in uninterruptible sleep (D)", False), ("Swap more than half full", False),
+    ("Filesystem /data is 97 % full", True), ("Unit nginx.service failed", True),
+    ("Device sda is saturated", True), ("Interface eth0 has errors or drops", True),
+    ("Disk I/O errors on sdb (2x), sdb1 (4 lines)", True),
+    ("CPU nearly saturated: yes (PID 4242, root, 98 %)", True),
+])
+def test_specific_finding(title: str, specific: bool) -> None:
+    assert specific_finding(title) is specific
 
 
 def test_what_happened_comes_from_the_case_timeline(tmp_path) -> None:

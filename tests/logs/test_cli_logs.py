@@ -160,3 +160,25 @@ def test_options_between_files_and_stats_filters(tmp_path: Path) -> None:
     assert files[0]["records"] == 4 and files[0]["levels"] == {"error": 1}
     r = dk("logs", str(a), "--bogus")
     assert r.returncode == 2 and "unrecognized arguments: --bogus" in r.stderr
+
+
+def test_incidents_text_json_and_usage() -> None:
+    folder = Path(__file__).resolve().parent.parent / "data" / "incidents" / "postgres-outage"
+    r = dk("logs", "incidents", str(folder))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("2026-12-05T13:13:44+00:00 .. 2026-12-05T13:14:44+00:00  [-]")
+    assert "never seen before" in lines[0]
+    assert "    before: 2026-12-05T13:13:43+00:00 new info 1 × 'received fast shutdown request'" \
+        " (postgres)" in lines
+    assert "span less than an hour" in r.stderr  # warnings on stderr, not in the listing
+    r = dk("logs", "incidents", str(folder), "--json")
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == "diagkit.log-incidents/1" and len(doc["incidents"]) == 1
+    assert doc["incidents"][0]["records"] == 69
+    r = dk("logs", "incidents", str(folder), "--since=-1h")
+    assert r.returncode == 2 and "filters" in r.stderr and "Traceback" not in r.stderr
+    r = dk("logs", "incidents", str(folder / "missing.log"))
+    assert r.returncode == 2 and "no file" in r.stderr.lower()
+    r = dk("logs", "incidents", "--help")
+    assert r.returncode == 0 and "examples:" in r.stdout and "--limit" in r.stdout

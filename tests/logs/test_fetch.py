@@ -102,4 +102,11 @@ def test_fetch_when_the_connection_dies_mid_copy(tmp_path: Path, sshd_factory) -
           pytest.raises(ConnectionLost, match="dropped.*reconnect")):
         fetch(t, str(big), cache_dir=cache, progress=progress)
     assert killed
-    assert [p for p in cache.rglob("*") if p.is_file()] == []
+    # Nothing under the final name; the part file stays for the next fetch to resume.
+    left = [p for p in cache.rglob("*") if p.is_file()]
+    assert [p.name for p in left] == [".big.log.part"] and left[0].stat().st_size >= 4 << 20
+    seen: list[int] = []
+    with SshTransport.connect(target, accept_new_host_key=True) as t:
+        local = fetch(t, str(big), cache_dir=cache, progress=lambda d, _t: seen.append(d))
+    assert local.stat().st_size == big.stat().st_size and seen[0] > 4 << 20
+    assert [p for p in cache.rglob("*") if p.is_file()] == [local]

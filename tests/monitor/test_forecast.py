@@ -76,7 +76,7 @@ def test_fill_finding_severity_by_time_left():
     t = np.arange(0, 3601, 60.0)
     # 3 h left -> warning; 1 h left -> critical; 20 h left -> nothing.
     for rate_per_h, left_h, expected, words in [
-            (10, 3, Severity.WARNING, "about 3 h 0 min"), (10, 1, Severity.CRITICAL, "about 1 h 0 min"),
+            (10, 3, Severity.WARNING, "about 3 h"), (10, 1, Severity.CRITICAL, "about 1 h"),
             (1, 20, None, "")]:
         end = 100 - rate_per_h * left_h
         used = end - rate_per_h / 3600 * (3600 - t)
@@ -85,7 +85,7 @@ def test_fill_finding_severity_by_time_left():
             assert finding is None
         else:
             assert finding.severity is expected
-            assert words in finding.title and "/var" in finding.title
+            assert finding.title.endswith(words) and "/var" in finding.title
             assert "du -xh" in finding.hint
     inode = fill_finding("web1", "/srv", fill_forecast(t, 99 - 10 / 3600 * (3600 - t)),
                          kind="inodes")
@@ -105,3 +105,43 @@ def test_leak_needs_steady_growth_over_time():
     assert leak_finding("app1", t, 40 + 1 / 7200 * t) is None
     # Too short a span.
     assert leak_finding("app1", t[:20], leak[:20]) is None
+
+
+def test_an_already_full_filesystem_is_full_now_not_full_in_zero_seconds():
+    t = np.arange(0, 3601, 60.0)
+    creeping = (t[-8:], np.linspace(99.9, 99.99, 8))   # a few KiB left, still being written
+    flat_full = (t, np.full(61, 100.0))                 # full and nothing more gets in
+    for times, used in (creeping, flat_full):
+        finding = fill_finding("db1", "/var/lib/pgsql", fill_forecast(times, used))
+        assert finding is not None and finding.severity is Severity.CRITICAL
+        assert finding.title == "The disk /var/lib/pgsql is full now"
+        assert "No space left on device" in finding.detail
+    inodes = fill_finding("db1", "/srv", fill_forecast(t, np.full(61, 100.0)), kind="inodes")
+    assert inodes.title == "The inode table /srv is full now"
+
+
+def test_forecast_results_say_what_they_are_about(tmp_path):
+    """From a real SQLite history: a full mount (0 s left, 'full now'), a filling one, a leak."""
+    import time as _time
+
+    from diagkit.monitor.recorder import forecast_results, forecasts_from_history
+    from diagkit.store.sqlite import SqliteSampleStore
+
+    now = _time.time()
+    t = now - 3600 + np.arange(0, 3601, 60.0)
+    with SqliteSampleStore(tmp_path / "history.db") as store:
+        store.append(("db1", float(ti), {"disk.used:/var/lib/pgsql": 100.0,
+                                          "disk.used:/srv": 80 + 10 * i / 60,
+                                          "disk.used:/": 40.0})
+                     for i, ti in enumerate(t))
+        results = forecast_results(store, "db1", now=now + 1)
+        by_metric = {r.metric: r for r in results}
+        assert set(by_metric) == {"disk.used:/var/lib/pgsql", "disk.used:/srv"}
+        full = by_metric["disk.used:/var/lib/pgsql"].to_dict()
+        assert full["subject"] == "/var/lib/pgsql" and full["seconds_left"] == 0.0
+        assert full["title"] == "The disk /var/lib/pgsql is full now"
+        assert full["severity"] == "critical" and full["host"] == "db1"
+        srv = by_metric["disk.used:/srv"]
+        assert srv.seconds_left == pytest.approx(3600, rel=0.05)
+        assert srv.finding.title == "The disk /srv fills up in about 1 h"
+        assert [r.finding for r in results] == forecasts_from_history(store, "db1", now=now + 1)

@@ -186,3 +186,40 @@ def test_bad_thresholds_file_names_the_problem(text, message):
     path.write_text(text)
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_thresholds()
+
+
+def test_alerts_name_the_mount_interface_or_device():
+    """Two full disks read as two different lines, each naming its mount."""
+    tracker = AlertTracker(DEFAULT_THRESHOLDS + (
+        Threshold("net.errors:*", warning=1, label="Interface errors"),))
+    tracker.feed("db1", T0, {"disk.used:/var/lib/pgsql": 100.0, "disk.used:/srv/app": 99.5,
+                             "net.errors:iface=eth0": 5})
+    lines = sorted(a.describe() for a in tracker.active())
+    assert lines == [
+        "db1: Disk used on /srv/app critical (peak critical; min 99.5, avg 99.5, max 99.5 %)",
+        "db1: Disk used on /var/lib/pgsql critical (peak critical; min 100, avg 100, max 100 %)",
+        "db1: Interface errors on eth0 warning (peak warning; min 5, avg 5, max 5)",
+    ]
+
+
+def test_alert_of_a_vanished_series_clears() -> None:
+    """An unmounted filesystem's alert clears at the next sample that has other disks."""
+    from datetime import UTC, datetime, timedelta
+
+    tracker = AlertTracker([Threshold("disk.used:*", warning=85, critical=95, hysteresis=1)])
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    raised = tracker.feed("h", t0, {"disk.used:/": 27.0, "disk.used:/mnt/full": 100.0})
+    assert [c.alert.level for c in raised] == [Level.CRITICAL]
+    # a sample of other metrics only says nothing about the disks: the alert stays
+    assert tracker.feed("h", t0 + timedelta(seconds=1), {"mem.used": 10.0}) == []
+    assert [a.metric for a in tracker.active()] == ["disk.used:/mnt/full"]
+    cleared = tracker.feed("h", t0 + timedelta(seconds=2), {"disk.used:/": 27.0})
+    assert [(c.alert.metric, c.alert.active, c.previous) for c in cleared] == [
+        ("disk.used:/mnt/full", False, Level.CRITICAL)]
+    assert tracker.active() == []
+    assert tracker.history()[0].end == t0 + timedelta(seconds=2)
+    # mounted again and still full: a new alert, from OK
+    again = tracker.feed("h", t0 + timedelta(seconds=3), {"disk.used:/": 27.0,
+                                                          "disk.used:/mnt/full": 100.0})
+    assert [(c.previous, c.alert.level) for c in again] == [(Level.OK, Level.CRITICAL)]
+    assert again[0].alert.id != raised[0].alert.id

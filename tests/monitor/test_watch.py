@@ -48,14 +48,40 @@ def test_watch_script_reads_disks_inodes_and_processes_locally():
 
 
 def test_parse_extra_skips_pseudo_filesystems_and_inodeless_ones():
-    out = ("@@section loadavg\n0.5 0.4 0.3 3/412 999\n@@section df\n"
+    out = ("@@section loadavg\n0.5 0.4 0.3 3/412 999\n@@section mounts\n"
+           "/dev/sda1 / ext4 rw 0 0\nproc /proc proc rw 0 0\n/dev/sdb1 /data vfat rw 0 0\n"
+           "@@section df\n"
            "Filesystem 1024-blocks Used Available Capacity Mounted on\n"
-           "/dev/sda1 1000 970 30 97% /\ntmpfs 100 1 99 1% /run\n"
+           "/dev/sda1 1000 970 30 97% /\nproc 100 1 99 1% /proc\n"
            "@@section dfi\nFilesystem Inodes IUsed IFree IUse% Mounted on\n"
            "/dev/sda1 100 10 90 10% /\n/dev/sdb1 - - - - /data\n"
            "@@section procs\ncount 215\n")
     assert parse_extra(out) == {"disk.used:/": 97.0, "inodes.used:/": 10.0,
                                 "procs.count": 215.0, "procs.running": 3.0}
+
+
+def test_watch_samples_exactly_the_mounts_the_disk_probe_reports(tmp_path):
+    """A real tmpfs planted at an application path: watched if and only if the disk probe
+    reports it (one filter, the probe's)."""
+    import subprocess
+
+    from diagkit.probes.registry import all_probes, select
+    from diagkit.probes.runner import run_probe
+
+    app = tmp_path / "app-spool"
+    app.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(app)], check=True)
+    try:
+        (app / "fill").write_bytes(b"x" * 900_000)
+        transport = LocalTransport()
+        out = transport.run("sh -s", stdin=WATCH_SCRIPT, timeout=20).stdout
+        watched = {k.split(":", 1)[1] for k in parse_extra(out) if k.startswith("disk.used:")}
+        result = run_probe(transport, select(all_probes()[0], ["disk"])[0])
+        table = next(t for t in result.data.tables if t.name == "filesystems")
+        assert watched == {row["mount"] for row in table.rows}
+        assert "/" in watched and "/proc" not in watched and "/sys/fs/cgroup" not in watched
+    finally:
+        subprocess.run(["umount", str(app)], check=True)
 
 
 def test_hosts_drop_and_recover_without_holding_up_the_others(
@@ -124,3 +150,25 @@ def test_a_stuck_host_is_skipped_not_queued():
         wait_for(lambda: rec.samples("slow") >= 1)
         # The ticks it hung through were dropped, not run back to back afterwards.
         assert watcher.states()["slow"].skipped >= 3
+
+
+def test_retry_now_skips_the_backoff_wait() -> None:
+    """Fleet's "Reconnect now": a down host is tried again at once, not after its backoff."""
+    attempts: list[float] = []
+    up = threading.Event()
+
+    def connect(name: str) -> LocalTransport:
+        attempts.append(time.monotonic())
+        if not up.is_set():
+            from diagkit.errors import ConnectionRefused
+
+            raise ConnectionRefused(f"Connection to {name} refused.", host=name)
+        return LocalTransport()
+
+    with Watcher(["flaky"], interval=0.5, connect=connect, backoff=(60.0,)) as watcher:
+        wait_for(lambda: watcher.states()["flaky"].status == "down", 10)
+        assert len(attempts) == 1
+        up.set()
+        watcher.retry_now(["flaky", "not-watched"])
+        wait_for(lambda: watcher.states()["flaky"].status == "up", 10)
+    assert len(attempts) == 2 and attempts[1] - attempts[0] < 30

@@ -57,3 +57,30 @@ def test_editing_an_article_stored_with_an_unsafe_rule_shows_it_at_once(
     dialog.rules.selectRow(0)
     dialog.remove_selected_rules()
     assert dialog.save_button.isEnabled() and dialog.error.text() == ""
+
+
+def test_a_draft_from_a_case_opens_prefilled_and_keeps_its_case(
+        qtbot: QtBot, store: SqliteStore) -> None:
+    """Issue 15: an article from a case opens as a draft to edit; saved, it names its case."""
+    from diagkit.kb.from_case import draft_from_case
+    from diagkit.store.contract import CaseDraft
+
+    case = store.create_case(CaseDraft("Cache tmpfs full", engineer="ana"))
+    store.append_journal(case.id, "note", "Cause: cache never pruned\nFix: hourly prune job\n"
+                                          "Workaround: rm /app/cache/old-*")
+    store.append_journal(case.id, "log_excerpt", "...", data={"file": "app.log", "signatures": [
+        "write <PATH> failed: No space left on device"]})
+    draft = draft_from_case(store.get_case(case.id), store.journal(case.id))
+    dialog = ArticleDialog(store, draft=draft)
+    qtbot.addWidget(dialog)
+    assert dialog.windowTitle() == f"New KB article: draft from case {case.id}"
+    assert dialog.sections["cause"].toPlainText() == "cache never pruned"
+    assert dialog.sections["resolution"].toPlainText() == (
+        "hourly prune job\n\nWorkaround: rm /app/cache/old-*")
+    assert dialog.rules.rowCount() == 1 and store.article_count() == 0  # nothing saved yet
+    dialog.sections["resolution"].setPlainText("Prune every hour (cron).")
+    with qtbot.waitSignal(dialog.saved, timeout=10000):
+        dialog.save()
+    saved = store.get_article(dialog.saved_article.id)
+    assert saved.resolution == "Prune every hour (cron)." and saved.source_case == case.id
+    assert saved.author == "ana"

@@ -152,3 +152,48 @@ def test_dashboard_shows_forecasts_from_the_history(qtbot: QtBot) -> None:
     bundle = wizard.bundle()
     assert any(f.probe == "forecast" and "/srv" in f.title for f in bundle.findings)
     win.close()
+
+
+def test_alert_of_an_unmounted_filesystem_clears(qtbot: QtBot, tmp_path) -> None:
+    """Issue 17 item 7, with a real fault: a full filesystem is mounted, alerts critical, is
+    unmounted; the alert clears and the disk cell is no longer red next to the current value."""
+    import subprocess
+
+    mount = tmp_path / "full"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "diagkit-full", str(mount)],
+                   check=True)
+    try:
+        subprocess.run(["dd", "if=/dev/zero", f"of={mount}/fill", "bs=64k"],
+                       check=False, capture_output=True)  # until ENOSPC: 100 % used
+        metric = f"disk.used:{mount}"
+        view = FleetView(["local"], interval=0.3, connect=connect,
+                         tracker=AlertTracker([Threshold("disk.used:*", warning=85,
+                                                         critical=95)]))
+        qtbot.addWidget(view)
+        view.start()
+        # (other full filesystems of this shared machine may alert too: look for ours)
+        disk_col = 6
+
+        def red() -> bool:  # the tracker is fed in the watcher's thread, the table a bit later
+            view.refresh()
+            item = view.table.item(0, disk_col)
+            return (any(a.metric == metric and a.level == Level.CRITICAL
+                        for a in view.recorder.tracker.active())
+                    and item is not None and item.data(ROLE_LEVEL) == Level.CRITICAL)
+
+        qtbot.waitUntil(red, timeout=20000)
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+    def cleared() -> bool:
+        view.refresh()
+        others = view.recorder.tracker.active()  # another full disk of the machine, if any
+        return (all(a.metric != metric for a in others)
+                and (bool(others) or (view.table.item(0, disk_col).data(ROLE_LEVEL) == Level.OK
+                                      and "0 active alert" in view.summary.text())))
+
+    qtbot.waitUntil(cleared, timeout=20000)
+    ended = [a for a in view.recorder.tracker.history() if a.metric == metric]
+    assert ended and not ended[0].active
+    view.stop()

@@ -190,3 +190,32 @@ def test_file_truncated_while_open_is_said_not_crashed(qtbot: QtBot, tmp_path: P
     assert view.model.data(view.model.index(last, 3)) == "…"
     assert "was truncated while open" in view.state.text()
     assert view.model.record(0) is not None  # what is still in the file reads as before
+
+
+def test_incidents_shaded_listed_and_clickable(qtbot: QtBot, tmp_path: Path) -> None:
+    """Two days of a fleet's syslog with a brute-force burst on web1: found in a worker after
+    the signatures, shaded on the histogram, listed beside the signatures; a click goes to the
+    attack's first record."""
+    import random as rnd_mod
+
+    from tests.logs.incident_gen import DAY, START, brute_force, ordinary, write
+
+    rnd = rnd_mod.Random(3)
+    lines = ordinary(rnd, START, START + 2 * DAY)
+    burst, injected = brute_force(rnd, START + DAY + 10 * 3600)
+    path = tmp_path / "syslog"
+    write(lines + burst, path)
+    view = open_view(qtbot, path)
+    qtbot.waitUntil(lambda: view.incident_tree.topLevelItemCount() > 0
+                    or "No incidents" in view.incident_label.text(), timeout=120000)
+    assert view.incident_tree.topLevelItemCount() == 1, view.incident_label.text()
+    item = view.incident_tree.topLevelItem(0)
+    assert item.text(1) == "web1" and "412 ×" in item.text(2)
+    (region,) = view.histogram.incident_regions
+    lo, hi = region.getRegion()
+    assert lo <= injected.start + 60 and hi >= injected.start  # shaded where it happened
+    view.incident_tree.itemClicked.emit(item, 0)
+    record = view.model.record(view.table.currentIndex().row())
+    assert record is not None and "203.0.113.45" in record.message and record.host == "web1"
+    assert record.timestamp is not None and record.timestamp.timestamp() == pytest.approx(
+        injected.start, abs=1)

@@ -27,6 +27,8 @@ RANK_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"
 #: Words longer than this cannot be in any article worth finding (and PostgreSQL refuses
 #: lexemes over 2 KB): they are dropped rather than sent.
 MAX_WORD = 100
+#: The weight label of each column in the generated ``search`` vector (schema).
+_WEIGHTS = {"title": "a", "tags": "b", "symptoms": "c"}
 # Text search configuration; must be the one the generated ``search`` column uses.
 _CONFIG = "english"
 # Body columns in the order a snippet is taken from (the SQLite store's order: the title is
@@ -53,23 +55,34 @@ class TsSearch(KbSql):
     def _terms(self, query: str) -> list[str]:
         return ts_words(query)
 
-    def _ranked(self, conn: Connection, match: str, limit: int,
+    def _phrase(self, words: Sequence[str]) -> str:
+        # Stop words inside are dropped by to_tsquery, which widens the distance to match.
+        return " <-> ".join(words)
+
+    def _in_column(self, what: str, column: str) -> str:
+        # The generated vector keeps each column's weight label: filter it down to the one.
+        return f"ts_filter(a.search, '{{{_WEIGHTS[column]}}}') @@ q.{what}"
+
+    def _ranked(self, conn: Connection, match: str, tiers: dict[str, str], limit: int,
                 tag: str | None) -> list[tuple[Sequence[Any], float, Sequence[str | None]]]:
         args: dict[str, Any] = {"q": match, "w": RANK_WEIGHTS, "limit": int(limit),
-                                "opt": _HEADLINE_OPTIONS, "tag": tag}
+                                "opt": _HEADLINE_OPTIONS, "tag": tag, **tiers}
         tag_sql = "" if tag is None else " AND " + self.dialect.json_has("a.tags", "tag")
         heads = ", ".join(f"ts_headline('{_CONFIG}', a.{c}, q.q, :opt)"
                           for c in _SNIPPET_COLUMNS)
         cols = ", ".join(f"a.{c.strip()}" for c in ARTICLE_COLUMNS.split(","))
         # The ranked page is a LIMIT-ed subquery: ts_headline runs for its rows only.
         sql = (
-            f"WITH q AS MATERIALIZED (SELECT to_tsquery('{_CONFIG}', :q) AS q),"
-            " page AS (SELECT a.id, ts_rank_cd(CAST(:w AS real[]), a.search, q.q) AS rank"
+            f"WITH q AS MATERIALIZED (SELECT to_tsquery('{_CONFIG}', :q) AS q,"
+            f" to_tsquery('{_CONFIG}', :phrase) AS phrase,"
+            f" to_tsquery('{_CONFIG}', :words) AS words),"
+            " page AS (SELECT a.id, ts_rank_cd(CAST(:w AS real[]), a.search, q.q) AS rank,"
+            f" {self._tiers()} AS tier"
             f" FROM kb_articles a, q WHERE a.search @@ q.q{tag_sql}"
-            " ORDER BY rank DESC, a.id LIMIT :limit)"
+            " ORDER BY tier DESC, rank DESC, a.id LIMIT :limit)"
             f" SELECT {cols}, page.rank, {heads}"
             " FROM page JOIN kb_articles a ON a.id = page.id, q"
-            " ORDER BY page.rank DESC, a.id"
+            " ORDER BY page.tier DESC, page.rank DESC, a.id"
         )
         # Over a large KB a frequent word's plan costs past jit_above_cost, and compiling
         # (~100 ms) would cost more than the search itself.

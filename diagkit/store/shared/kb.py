@@ -6,6 +6,14 @@ How a query becomes a search is the same everywhere: the user's text is read as 
 for the engine, so no text is ever search syntax), all of which must appear, the last one as a
 prefix (search as you type); when no article has them all, any of them (fuller matches rank
 first). Only the page of hits asked for is read back and given a snippet.
+
+How hits are ordered is the same everywhere too (:data:`TIERS`): articles whose title holds the
+query's words as a phrase (in that order, stemmed) first, then those whose title has all the
+words, then those whose symptoms hold the phrase (where articles quote the exact error strings
+engineers paste), then the rest; within a tier,
+the engine's rank with per-column weights (title > tags > symptoms > the rest). So "no space
+left on device" finds the article titled with that error before one that only mentions it, and a
+pasted error line finds the article quoting it before articles sharing a few of its words.
 """
 
 from __future__ import annotations
@@ -48,6 +56,12 @@ MAX_QUERY_WORDS = 24
 #: About how many words a snippet shows around its match.
 SNIPPET_TOKENS = 16
 _WORD = re.compile(r"\w+", re.UNICODE)
+#: (what, column, points): the query as a ``phrase`` (its words in order) or all its ``words``
+#: found in that column add the points; hits are ordered by the sum first, then by rank.
+#: Tiers rather than one more weight, because a rank's scale differs between engines and
+#: between queries, and the order must not.
+TIERS: tuple[tuple[str, str, int], ...] = (
+    ("phrase", "title", 4), ("words", "title", 2), ("phrase", "symptoms", 1))
 
 
 def query_words(query: str, *, longest: int | None = None) -> list[str]:
@@ -73,12 +87,27 @@ class KbSql(SqlStore):
         """The query's words, quoted for the backend's search syntax."""
 
     @abstractmethod
-    def _ranked(self, conn: Connection, match: str, limit: int,
+    def _phrase(self, words: Sequence[str]) -> str:
+        """The quoted words (:meth:`_terms`, no prefix) as the engine's phrase expression."""
+
+    @abstractmethod
+    def _in_column(self, what: str, column: str) -> str:
+        """SQL true when the ``phrase`` or all the ``words`` (``what``; parameters ``:phrase``
+        and ``:words``) are in ``column`` of the article, for :meth:`_tiers`."""
+
+    def _tiers(self) -> str:
+        """The tier of a hit (:data:`TIERS`) as an SQL expression."""
+        return " + ".join(f"(CASE WHEN {self._in_column(what, column)} THEN {points} ELSE 0"
+                          " END)" for what, column, points in TIERS)
+
+    @abstractmethod
+    def _ranked(self, conn: Connection, match: str, tiers: dict[str, str], limit: int,
                 tag: str | None) -> list[tuple[Sequence[Any], float, Sequence[str | None]]]:
         """The best ``limit`` articles for the search expression ``match`` (words joined
-        with :attr:`_ALL` or :attr:`_ANY`), those with ``tag`` only when given, best first:
-        their rows (:data:`ARTICLE_COLUMNS`), ranks (higher is better) and snippet texts
-        (symptoms, environment, cause, resolution, title; matches highlighted)."""
+        with :attr:`_ALL` or :attr:`_ANY`), those with ``tag`` only when given, ordered by
+        :meth:`_tiers` (``tiers`` holds its parameters) then rank: their rows (:data:`ARTICLE_COLUMNS`), ranks
+        (higher is better) and snippet texts (symptoms, environment, cause, resolution, title;
+        matches highlighted)."""
 
     # -- rows -------------------------------------------------------------------------------
 
@@ -205,11 +234,12 @@ class KbSql(SqlStore):
         # The last word as a prefix (search as you type), unless a short one: "a*" would
         # expand to a large part of the vocabulary.
         words = terms[:-1] + [terms[-1] + (self._PREFIX if len(terms[-1]) > 3 else "")]
+        tiers = {"phrase": self._phrase(terms), "words": self._ALL.join(terms)}
         with self._read("search the knowledge base") as conn:
             # All words; if nothing has them all, any of them (fuller matches rank first).
-            ranked = self._ranked(conn, self._ALL.join(words), limit, tag)
+            ranked = self._ranked(conn, self._ALL.join(words), tiers, limit, tag)
             if not ranked and len(words) > 1:
-                ranked = self._ranked(conn, self._ANY.join(words), limit, tag)
+                ranked = self._ranked(conn, self._ANY.join(words), tiers, limit, tag)
         return [SearchHit(article=self._to_article(row), rank=rank, snippet=pick_snippet(texts))
                 for row, rank, texts in ranked]
 
@@ -220,6 +250,14 @@ class KbSql(SqlStore):
     def article_slugs(self) -> set[str]:
         with self._read("list article slugs") as conn:
             return {s for (s,) in self._run(conn, "SELECT slug FROM kb_articles").fetchall()}
+
+    def kb_version(self) -> str:
+        # Deleting one article and creating another changes the count or the max id; an edit
+        # changes the sum of versions.
+        with self._read("read the knowledge base's version") as conn:
+            row = self._run(conn, "SELECT COUNT(*), COALESCE(MAX(id), 0),"
+                                  " COALESCE(SUM(version_counter), 0) FROM kb_articles").fetchone()
+            return "/".join(str(int(v)) for v in row)
 
     def get_kb_meta(self, key: str) -> str | None:
         with self._read("read knowledge-base settings") as conn:

@@ -34,31 +34,44 @@ class Fts5Search(KbSql):
     def _terms(self, query: str) -> list[str]:
         return fts_terms(query)
 
-    def _ranked(self, conn: Connection, match: str, limit: int,
+    def _phrase(self, words: Sequence[str]) -> str:
+        return "(" + " + ".join(words) + ")"  # FTS5: "a" + "b" is the phrase "a b"
+
+    def _in_column(self, what: str, column: str) -> str:
+        # A subquery of its own: one FTS5 scan may only have one MATCH. Not correlated, so
+        # SQLite runs it once per search.
+        return (f"kb_fts.rowid IN (SELECT rowid FROM kb_fts WHERE kb_fts MATCH"
+                f" '{{{column}}} : (' || :{what} || ')')")
+
+    def _ranked(self, conn: Connection, match: str, tiers: dict[str, str], limit: int,
                 tag: str | None) -> list[tuple[Sequence[Any], float, Sequence[str | None]]]:
-        # ORDER BY rank with "rank MATCH" lets FTS5 sort by the weighted bm25 itself and hand
-        # rows over in order, so the LIMIT stops early and snippets are built for this page
-        # only. Snippets come from the body (the first of symptoms, environment, cause,
+        # First the page of ids (tier, then the weighted bm25), then the snippets for that
+        # page only (snippet() in the ordered query would run for every hit before the
+        # sort). Snippets come from the body (the first of symptoms, environment, cause,
         # resolution with a hit): the title is shown anyway and tags are stored as JSON.
-        cols = ", ".join(
-            f"snippet(kb_fts, {c}, :s, :e, '…', {SNIPPET_TOKENS})" for c in (2, 3, 4, 5, 0)
-        )
         tag_sql = ""
-        args: dict[str, Any] = {"m": match, "rank": _RANK, "s": HIGHLIGHT_START,
-                                "e": HIGHLIGHT_END, "limit": int(limit)}
+        args: dict[str, Any] = {"m": match, "rank": _RANK, "limit": int(limit), **tiers}
         if tag is not None:
             tag_sql = (" AND EXISTS (SELECT 1 FROM kb_articles a, json_each(a.tags) t"
                        " WHERE a.id = kb_fts.rowid AND t.value = :tag)")
             args["tag"] = tag
-        ranked = conn.execute(
-            f"SELECT rowid, rank, {cols} FROM kb_fts WHERE kb_fts MATCH :m"
-            f" AND rank MATCH :rank{tag_sql} ORDER BY rank LIMIT :limit", args,
+        page = conn.execute(
+            f"SELECT rowid, rank FROM kb_fts WHERE kb_fts MATCH :m AND rank MATCH :rank{tag_sql}"
+            f" ORDER BY {self._tiers()} DESC, rank, rowid LIMIT :limit", args,
         ).fetchall()
-        if not ranked:
+        if not page:
             return []
-        ids = [r[0] for r in ranked]
-        rows = {r[0]: r for r in conn.execute(
-            f"SELECT {ARTICLE_COLUMNS} FROM kb_articles"
-            f" WHERE id IN ({', '.join('?' * len(ids))})", ids
+        ids = [r[0] for r in page]
+        marks = ", ".join("?" * len(ids))
+        cols = ", ".join(
+            f"snippet(kb_fts, {c}, ?, ?, '…', {SNIPPET_TOKENS})" for c in (2, 3, 4, 5, 0)
+        )
+        snippets = {r[0]: r[1:] for r in conn.execute(
+            f"SELECT rowid, {cols} FROM kb_fts WHERE kb_fts MATCH ? AND rowid IN ({marks})",
+            [*[HIGHLIGHT_START, HIGHLIGHT_END] * 5, match, *ids],
         ).fetchall()}
-        return [(rows[rowid], -score, texts) for rowid, score, *texts in ranked if rowid in rows]
+        rows = {r[0]: r for r in conn.execute(
+            f"SELECT {ARTICLE_COLUMNS} FROM kb_articles WHERE id IN ({marks})", ids
+        ).fetchall()}
+        return [(rows[rowid], -score, snippets.get(rowid, ()))
+                for rowid, score in page if rowid in rows]
