@@ -7,7 +7,8 @@ GUI can show it on the row, card or tab where it happened.
 
     DiagkitError
     ├── ConfigError                 a settings or hosts file that cannot be read or written
-    │   └── UnknownHost             a saved-host name that does not exist
+    │   ├── UnknownHost             a saved-host name that does not exist
+    │   └── CaseInputError          input the case desk refuses (empty note, CSAT 0...): usage
     ├── CredentialError             keyring problems
     │   └── KeyringUnavailable      no usable keyring backend on this machine
     │       └── KeyringInsecure     the backend keeps secrets unencrypted: refused
@@ -30,9 +31,19 @@ GUI can show it on the row, card or tab where it happened.
     ├── LogFormatError              (logs) a file cannot be read as the requested format
     │   └── LogTruncated            an open log was cut short under its map (copytruncate)
     ├── BundleError                 (reports) a bundle cannot be written, verified or opened
-    └── KbError                     (kb) an article, match rule or article file is invalid
-        └── UnsafePattern           a rule's regex that the linear-time engine (RE2) cannot
-                                        run (defined in diagkit.rules_regex)
+    ├── KbError                     (kb) an article, match rule or article file is invalid
+    │   └── UnsafePattern           a rule's regex that the linear-time engine (RE2) cannot run
+    ├── InvalidTransition           (cases) a status change the lifecycle does not allow
+    └── StoreError                  (store) the case database cannot be opened, read, written
+        ├── StoreUnavailable        the team store cannot be reached / the connection dropped
+        ├── StaleWrite              someone saved the case since it was read: nothing saved
+        │   └── StaleArticleWrite   the same for a KB article
+        ├── CaseNotFound            no case with that number
+        └── ArticleNotFound         no KB article with that number or slug
+
+Each class is also importable from where it was first defined (``diagkit.store``,
+``diagkit.store.contract``, ``diagkit.cases.lifecycle``, ``diagkit.cases.desk``,
+``diagkit.rules_regex``); this module is its only definition.
 """
 
 from __future__ import annotations
@@ -307,3 +318,95 @@ class BundleError(DiagkitError):
 
 class KbError(DiagkitError):
     """A knowledge-base article, match rule or article file is invalid (names which, and why)."""
+
+
+class UnsafePattern(KbError):
+    """A rule's pattern that the linear-time engine cannot run (the message says why)."""
+
+    def __init__(self, pattern: str, reason: str, *, syntax: bool = False) -> None:
+        self.pattern = pattern
+        self.reason = reason
+        #: True when the pattern is simply malformed (not a construct RE2 leaves out).
+        self.syntax = syntax
+        super().__init__(f"The pattern {pattern!r} {reason}" if syntax else
+                         f"The pattern {pattern!r} cannot be used: {reason}")
+
+
+class CaseInputError(ConfigError):
+    """Input the desk refuses (empty note, CSAT out of range...): a usage problem (exit 2)."""
+
+
+class InvalidTransition(DiagkitError):
+    """A status change the lifecycle does not allow. ``allowed`` lists the legal next states."""
+
+    def __init__(self, current: str, target: str, reason: str,
+                 allowed: tuple[str, ...] = ()) -> None:
+        self.current = current
+        self.target = target
+        self.reason = reason
+        self.allowed = allowed
+        nxt = ", ".join(allowed) if allowed else "none"  # Status is a StrEnum: its values
+        super().__init__(
+            f"Cannot change the case status from {current!r} to {target!r}: {reason}. "
+            f"Allowed next states from {current!r}: {nxt}."
+        )
+
+
+# -- the case and KB store (diagkit.store) ------------------------------------------------
+
+
+class StoreError(DiagkitError):
+    """The case database cannot be opened, migrated, read or written."""
+
+
+class StoreUnavailable(StoreError):
+    """The (team) store cannot be reached or the connection dropped mid-operation. Whatever
+    the operation was writing was rolled back; what the caller already has stays valid."""
+
+
+class StaleWrite(StoreError):
+    """Someone saved the case after the caller read it; the save was refused, nothing changed."""
+
+    def __init__(self, case_id: int, expected: int, actual: int) -> None:
+        self.case_id = case_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"Case {case_id} was changed by someone else since you opened it (your copy is "
+            f"version {expected}, the saved one is version {actual}); your changes were not "
+            "saved. Reload the case, re-apply your changes and save again."
+        )
+
+
+class CaseNotFound(StoreError):
+    def __init__(self, case_id: int) -> None:
+        self.case_id = case_id
+        super().__init__(
+            f"There is no case {case_id}. List cases with 'diagkit case list' to find its number."
+        )
+
+
+class ArticleNotFound(StoreError):
+    def __init__(self, ref: int | str) -> None:
+        self.ref = ref
+        what = f"number {ref}" if isinstance(ref, int) else f"{ref!r}"
+        super().__init__(
+            f"There is no knowledge-base article {what}. Search with 'diagkit kb search WORDS' "
+            "to find its slug."
+        )
+
+
+class StaleArticleWrite(StaleWrite):
+    """Someone saved the article after the caller read it (a :class:`StaleWrite`)."""
+
+    def __init__(self, article_id: int, expected: int, actual: int) -> None:
+        self.case_id = article_id  # StaleWrite's attribute; kept for code that reads it
+        self.article_id = article_id
+        self.expected = expected
+        self.actual = actual
+        StoreError.__init__(
+            self,
+            f"Article {article_id} was changed by someone else since you opened it (your copy is "
+            f"version {expected}, the saved one is version {actual}); your changes were not "
+            "saved. Reload the article, re-apply your changes and save again.",
+        )

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import re2
 
-from diagkit.errors import KbError
+from diagkit.errors import UnsafePattern  # defined in the one tree; its home before
 
 #: What the KB matcher runs on (named in messages).
 ENGINE = "RE2"
@@ -42,18 +42,6 @@ class Regex(Protocol):
     """What the matcher needs of a compiled pattern (RE2's ``_Regexp`` has it)."""
 
     def search(self, text: str) -> Any: ...
-
-
-class UnsafePattern(KbError):
-    """A rule's pattern that the linear-time engine cannot run (the message says why)."""
-
-    def __init__(self, pattern: str, reason: str, *, syntax: bool = False) -> None:
-        self.pattern = pattern
-        self.reason = reason
-        #: True when the pattern is simply malformed (not a construct RE2 leaves out).
-        self.syntax = syntax
-        super().__init__(f"The pattern {pattern!r} {reason}" if syntax else
-                         f"The pattern {pattern!r} cannot be used: {reason}")
 
 
 def _options() -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|d|w)?", re.IGNORECASE)
 _SECONDS = {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -34,24 +35,37 @@ def human_bytes(value: float) -> str:
     return f"{size:.1f} PiB"  # pragma: no cover - loop always returns
 
 
-def human_duration(seconds: float) -> str:
-    """93784 -> '1 d 2 h 3 min', 600 -> '10 min', 7200 -> '2 h' (what an engineer says on the
-    phone, not ISO 8601; trailing zero parts left out)."""
-    seconds = int(max(seconds, 0))
+def human_duration(value: float | timedelta, *, coarse: bool = False) -> str:
+    """The one spelling of a duration in diagkit: ``1 d 2 h 3 min``, ``2 h 5 min``, ``10 min``,
+    ``45 s`` (what an engineer says on the phone, not ISO 8601). ``value``: seconds or a
+    timedelta.
+
+    Exact (default), for uptimes and spans: from the largest unit present down to three units,
+    zeros kept so columns line up: ``93784`` -> ``1 d 2 h 3 min``, ``7200`` -> ``2 h 0 min``;
+    a negative value (a forecast already past) is ``0 s``.
+
+    ``coarse=True``, for SLA clocks and support metrics where seconds are noise: rounded down to
+    the minute (time *left* is never overstated), at most two units, a zero second unit left
+    out: ``2 d 4 h``, ``3 h``, ``2 h 10 min``, ``10 min``; under a minute, ``42 s``. A negative
+    value is shown by its size: the caller says "overdue", "ago"...
+    """
+    total = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    seconds = int(abs(total) if coarse else max(total, 0))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
+    if coarse and seconds >= 60:
+        big, small = ((days, "d"), (hours, "h")) if days else ((hours, "h"), (minutes, "min"))
+        if big[0] == 0:
+            return f"{small[0]} {small[1]}"
+        return f"{big[0]} {big[1]}" + (f" {small[0]} {small[1]}" if small[0] else "")
     if days:
-        parts = [(days, "d"), (hours, "h"), (minutes, "min")]
-    elif hours:
-        parts = [(hours, "h"), (minutes, "min")]
-    elif minutes:
-        parts = [(minutes, "min"), (secs, "s")]
-    else:
-        return f"{secs} s"
-    while len(parts) > 1 and parts[-1][0] == 0:
-        parts.pop()
-    return " ".join(f"{n} {unit}" for n, unit in parts)
+        return f"{days} d {hours} h {minutes} min"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)

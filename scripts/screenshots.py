@@ -266,6 +266,32 @@ def shot_timeline(app: QApplication, window: MainWindow) -> None:
     view.splitter.setSizes(sizes)
 
 
+def shot_history(app: QApplication, window: MainWindow) -> None:
+    """The History tab over a day of seeded samples for db-eu-1 (CPU and a filling disk)."""
+    import math
+    import time as _time
+
+    samples = window.sample_store()
+    assert samples is not None
+    now = _time.time()
+    samples.append(("db-eu-1", now - 86400 + i * 60.0,
+                    {"cpu.usage": 35 + 25 * math.sin(i / 90) + (30 if 900 < i < 960 else 0),
+                     "disk.used:/var/lib/postgresql": 70 + 25 * i / 1440})
+                   for i in range(1440))
+    view = window.open_history()
+    assert view is not None
+    view.reload_hosts()
+    wait_until(app, lambda: "db-eu-1" in view.catalog)
+    view.host.setCurrentText("db-eu-1")
+    for i in range(view.metrics.count()):
+        view.metrics.item(i).setSelected(True)
+    if hasattr(view, "load"):
+        view.load()
+    wait_until(app, lambda: bool(view.plot.getPlotItem().listDataItems()), timeout=30)
+    app.processEvents()
+    save(window, "history.png")
+
+
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     dark = "--dark" in sys.argv
@@ -285,7 +311,7 @@ def main() -> int:
                         notes="sshd not started yet"))
 
     window = MainWindow(store, restore=False)
-    window.resize(1440, 900)
+    window.resize(1280, 820)  # the app's own default size (issue 17: every view right at it)
     window.show()
     save(window, "welcome.png")
     if "--timeline-only" in sys.argv:  # just the Timeline screenshot (quick to redo)
@@ -366,7 +392,8 @@ def main() -> int:
     wait_until(app, lambda: not view.console.is_running)
     from diagkit.ui.bundle_wizard import BundleView, BundleWizard
 
-    wizard = BundleWizard(window.host_views(), window.report_records, parent=window)
+    wizard = BundleWizard(window.host_views(), window.report_records, parent=window,
+                          log_views=window.log_views())
     wizard.resize(1100, 760)
     wizard.title_edit.setText("Checkout returns HTTP 500 after the DB password rotation")
     wizard.summary_edit.setPlainText("Since 09:40 every checkout fails; the API logs 'db login failed'.")
@@ -398,6 +425,7 @@ def main() -> int:
     shot_kb(app, window)
     shot_metrics(app, window)
     shot_fleet(app, window)
+    shot_history(app, window)
     shot_timeline(app, window)
 
     window.close()

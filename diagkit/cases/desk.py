@@ -50,7 +50,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from diagkit import config
-from diagkit.cases.lifecycle import InvalidTransition, Status, allowed_next, transition
+from diagkit.cases.lifecycle import (
+    CLOSED_STATUSES,
+    InvalidTransition,
+    Status,
+    allowed_next,
+    transition,
+)
 from diagkit.cases.placeholders import require_filled
 from diagkit.cases.sla import (
     BUSINESS_HOURS,
@@ -65,9 +71,10 @@ from diagkit.cases.sla import (
 )
 from diagkit.cases.triage import CaseSeverity
 from diagkit.cases.triage import triage as _triage
-from diagkit.errors import ConfigError, DiagkitError
+from diagkit.errors import CaseInputError, ConfigError, DiagkitError
 from diagkit.probes.base import Finding, Severity
 from diagkit.store.contract import UPDATABLE_FIELDS, Case, CaseDraft, JournalEntry, Store
+from diagkit.units import human_duration
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +84,6 @@ if TYPE_CHECKING:
 
 SLA_FILE = "sla.json"
 CHANNELS = ("clipboard", "eml", "txt", "printed")  # printed: shown by the CLI for copying
-
-
-class CaseInputError(ConfigError):
-    """Input the desk refuses (empty note, CSAT out of range...): a usage problem (exit 2)."""
 
 
 #: What to tell an engineer whose name is not set (cases then carry the login name, "root").
@@ -252,15 +255,8 @@ class CaseSla:
 
 
 def format_duration(amount: timedelta) -> str:
-    """``2d 3h``, ``2h 10m``, ``5m``, ``0m`` (rounded down to the minute; sign dropped)."""
-    minutes = int(abs(amount).total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {mins}m"
-    return f"{mins}m"
+    """An SLA clock's time: :func:`diagkit.units.human_duration` (coarse), sign dropped."""
+    return human_duration(amount, coarse=True)
 
 
 def describe_sla(sla: CaseSla) -> str:
@@ -575,7 +571,7 @@ class CaseDesk:
                           pauses=pauses_from_history(history),
                           stopped_at=case.first_response_at)
         # Time a reopened case sat resolved/closed does not count against resolution.
-        done = status in (Status.RESOLVED, Status.CLOSED)
+        done = status in CLOSED_STATUSES
         resolution = sla_state(
             policy, Clock.RESOLUTION, started=case.created, now=moment,
             pauses=pauses_from_history(history, (Status.WAITING_ON_CUSTOMER, Status.RESOLVED,

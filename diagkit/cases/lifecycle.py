@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 
-from diagkit.errors import DiagkitError
+from diagkit.errors import InvalidTransition
 
 
 class Status(enum.StrEnum):
@@ -37,6 +37,13 @@ class Status(enum.StrEnum):
         """The state in the engineer's words: ``waiting on customer``."""
         return self.value.replace("_", " ")
 
+
+#: Finished cases: out of the backlog, their SLA clocks stopped; leaving them is a reopen.
+#: (Status is a StrEnum: ``"resolved" in CLOSED_STATUSES`` holds too.)
+CLOSED_STATUSES: frozenset[Status] = frozenset({Status.RESOLVED, Status.CLOSED})
+#: The rest, in lifecycle order, as the plain values the stores filter on (``list_cases``):
+#: the one list the UI's "open cases" scope and ``diagkit case list`` use.
+OPEN_STATUSES: tuple[str, ...] = tuple(s.value for s in Status if s not in CLOSED_STATUSES)
 
 TRANSITIONS: dict[Status, tuple[Status, ...]] = {
     Status.NEW: (Status.TRIAGED,),
@@ -59,22 +66,6 @@ _REASONS: dict[tuple[Status, Status], str] = {
     (Status.WAITING_ON_CUSTOMER, Status.CLOSED): "a case is resolved before it is closed",
     (Status.CLOSED, Status.RESOLVED): "a closed case is reopened to in progress first",
 }
-
-
-class InvalidTransition(DiagkitError):
-    """A status change the lifecycle does not allow. ``allowed`` lists the legal next states."""
-
-    def __init__(self, current: str, target: str, reason: str,
-                 allowed: tuple[Status, ...] = ()) -> None:
-        self.current = current
-        self.target = target
-        self.reason = reason
-        self.allowed = allowed
-        nxt = ", ".join(s.value for s in allowed) if allowed else "none"
-        super().__init__(
-            f"Cannot change the case status from {current!r} to {target!r}: {reason}. "
-            f"Allowed next states from {current!r}: {nxt}."
-        )
 
 
 def parse_status(value: str | Status) -> Status:
@@ -129,14 +120,14 @@ def transition(current: str | Status, target: str | Status) -> Status:
 
 def is_reopen(current: str | Status, target: str | Status) -> bool:
     """Whether ``current -> target`` reopens a finished case."""
-    return parse_status(current) in (Status.RESOLVED, Status.CLOSED) and (
+    return parse_status(current) in CLOSED_STATUSES and (
         parse_status(target) is Status.IN_PROGRESS
     )
 
 
 def is_open(status: str | Status) -> bool:
     """Whether the case still counts in the backlog (not resolved or closed)."""
-    return parse_status(status) not in (Status.RESOLVED, Status.CLOSED)
+    return parse_status(status) not in CLOSED_STATUSES
 
 
 def pauses_sla(status: str | Status) -> bool:

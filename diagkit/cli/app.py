@@ -42,7 +42,13 @@ from diagkit.cli.common import (
     EXIT_UNREACHABLE,
     EXIT_USAGE,
 )
-from diagkit.errors import ConfigError, DiagkitError, ProbeError, TransportError
+from diagkit.errors import (
+    ConfigError,
+    DiagkitError,
+    ProbeError,
+    StoreUnavailable,
+    TransportError,
+)
 from diagkit.textsafe import escaping
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNREACHABLE", "EXIT_USAGE",
@@ -119,12 +125,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     except TransportError as exc:
         print(f"diagkit: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
-    except DiagkitError as exc:
-        from diagkit.store import StoreUnavailable
-
+    except StoreUnavailable as exc:  # the team store's server: unreachable, like a host
         print(f"diagkit: {exc}", file=sys.stderr)
-        # the team store's server: unreachable, like a host
-        return EXIT_UNREACHABLE if isinstance(exc, StoreUnavailable) else EXIT_FAILED
+        return EXIT_UNREACHABLE
+    except DiagkitError as exc:
+        print(f"diagkit: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     finally:
         sys.stderr = real_stderr
     parser.print_help(out)

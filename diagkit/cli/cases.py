@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from diagkit.cases.kinds import UPDATE_KINDS
-from diagkit.cases.lifecycle import Status, allowed_next, is_open
+from diagkit.cases.lifecycle import OPEN_STATUSES, Status, allowed_next
 from diagkit.cases.triage import Impact, Urgency
-from diagkit.cli.common import EXIT_OK, open_desk, safe_active
+from diagkit.cli.common import EXIT_OK, saved_active_case, workspace
 from diagkit.cli.output import dump, table
 from diagkit.errors import ConfigError
 from diagkit.textsafe import one_line
@@ -107,14 +107,12 @@ def _case(args: argparse.Namespace, out: TextIO) -> int:
                           "correct,link,update,close,use} (see diagkit case --help).")
     if cmd == "use":
         return _use(args, out)
-    desk = open_desk()
-    try:
+    with workspace() as ws:
+        desk = ws.desk()
         status = _ACTIONS[cmd](desk, args, out)
         if cmd in _SIGNED and status == EXIT_OK:
             _engineer_hint(desk.engineer)
         return status
-    finally:
-        desk.store.close()
 
 
 # Actions that write the engineer's name into the case, its journal or a customer update.
@@ -150,14 +148,13 @@ def _new(desk: Any, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _list(desk: Any, args: argparse.Namespace, out: TextIO) -> int:
-    from diagkit.cases.active import active_case
     from diagkit.cases.desk import describe_sla
 
-    statuses = args.status or (None if args.all else [s.value for s in Status if is_open(s)])
+    statuses = args.status or (None if args.all else list(OPEN_STATUSES))
     cases = desk.store.list_cases(status=statuses)
     now = desk._now()
     slas = {c.id: desk.sla(c, now=now) for c in cases}
-    active = safe_active(active_case)
+    active = saved_active_case()
     if args.json:
         dump({"schema": JSON_SCHEMA_CASE_LIST, "active_case": active,
                "cases": [_case_dict(c, slas[c.id]) for c in cases]}, out)
@@ -382,12 +379,9 @@ def _use(args: argparse.Namespace, out: TextIO) -> int:
         case_id = int(args.case)
     except ValueError:
         raise ConfigError(f"{args.case!r} is not a case number; give N or 'none'.") from None
-    desk = open_desk()
-    try:
-        case = desk.store.get_case(case_id)
-    finally:
-        desk.store.close()
-    set_active_case(case.id)
+    with workspace() as ws:
+        case = ws.store().get_case(case_id)
+        ws.choose_case(case.id)
     print(f"Active case: {case.id} ({case.title}). diagkit probe, run and bundle create now "
           "journal to it.", file=out)
     return EXIT_OK

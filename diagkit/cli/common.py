@@ -20,6 +20,7 @@ from diagkit.errors import DiagkitError
 
 if TYPE_CHECKING:
     from diagkit.cases.desk import CaseDesk
+    from diagkit.workspace import Workspace
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for grep or cat killed by SIGPIPE
@@ -39,16 +40,24 @@ def help_of(parser: argparse.ArgumentParser) -> Handler:
     return show
 
 
+def workspace() -> Workspace:
+    """The stores and the active case of one command (``with workspace() as ws:``)."""
+    from diagkit.workspace import Workspace
+
+    return Workspace()
+
+
 def open_desk() -> CaseDesk:
-    from diagkit.cases.desk import CaseDesk
-    from diagkit.store.select import open_store
-
-    return CaseDesk(open_store())
+    """A case desk on its own store connection; the caller closes ``desk.store``."""
+    return workspace().desk()
 
 
-def safe_active(getter: Callable[[], int | None]) -> int | None:
+def saved_active_case() -> int | None:
+    """The active case of the settings; ``None`` too when the settings cannot be read."""
+    from diagkit.workspace import Workspace
+
     try:
-        return getter()
+        return Workspace.saved_active_case()
     except DiagkitError:
         return None
 
@@ -61,19 +70,15 @@ def journal_to_active(record: Callable[[Any, int], Any], *, case_id: int | None 
     case or a locked database must not turn that into a failure; a one-line warning goes to
     ``err`` (stderr) instead. Returns the case journaled to, or ``None``.
     """
-    from diagkit.cases.active import active_case
-
     stream = err or sys.stderr
-    target = case_id if case_id is not None else safe_active(active_case)
+    target = case_id if case_id is not None else saved_active_case()
     if target is None:
         return None
     try:
-        desk = open_desk()
-        try:
+        with workspace() as ws:
+            desk = ws.desk()
             desk.store.get_case(target)
             record(desk, target)
-        finally:
-            desk.store.close()
     except Exception as exc:  # noqa: BLE001 - journaling must never fail the real command
         from diagkit.store import CaseNotFound
 

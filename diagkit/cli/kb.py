@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from diagkit.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from diagkit.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, workspace
 from diagkit.cli.output import dump
 from diagkit.errors import KbError
 from diagkit.textsafe import one_line
@@ -64,13 +64,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ksub.add_parser("starter", help="(re)install the starter articles that are missing")
 
 
-def _open() -> Store:
-    from diagkit.kb import open_kb
-    from diagkit.store.select import open_store
-
-    return open_kb(open_store())
-
-
 def article_json(a: Any) -> dict[str, Any]:
     """An article as the JSON documented in docs/cli-json.md."""
     return {
@@ -89,11 +82,8 @@ def _kb(args: argparse.Namespace, out: TextIO) -> int:
     if cmd is None:
         print("usage: diagkit kb {search,show,new,export,import,starter} ...", file=out)
         return EXIT_USAGE
-    store = _open()
-    try:
-        return _COMMANDS[cmd](store, args, out)
-    finally:
-        store.close()
+    with workspace() as ws:
+        return _COMMANDS[cmd](ws.kb(), args, out)
 
 
 def _search(store: KbStore, args: argparse.Namespace, out: TextIO) -> int:

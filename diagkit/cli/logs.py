@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from diagkit.cli.common import EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from diagkit.cli.output import dump, table, terminal_width
 from diagkit.errors import CommandTimeout, LogFormatError, RemoteFileError
+from diagkit.timegrammar import HELP as TIME_HELP
 
 JSON_SCHEMA_LOG_RECORDS = "diagkit.log-records/1"
 JSON_SCHEMA_LOG_STATS = "diagkit.log-stats/1"
@@ -46,9 +47,9 @@ _LOG_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any], frozenset[str]]] = [
     (("--format",), {"metavar": "NAME", "help": "log format (default: detected from the file)"},
      _FILTERS | {"incidents"}),
     (("--level",), {"metavar": "LEVEL", "help": "this level and worse (e.g. warning)"}, _FILTERS),
-    (("--since",), {"metavar": "T", "help": "from this time: ISO time, '2024-01-02 10:00', "
-                                            "'10:00', '-1h', 'yesterday'"}, _FILTERS),
-    (("--until",), {"metavar": "T", "help": "up to this time (inclusive)"}, _FILTERS),
+    (("--since",), {"metavar": "T", "help": f"from this time: {TIME_HELP}"}, _FILTERS),
+    (("--until",), {"metavar": "T", "help": "up to this time (inclusive; same forms as --since)"},
+     _FILTERS),
     (("--grep",), {"metavar": "RE", "help": "regular expression searched in each record"},
      _FILTERS),
     (("--literal",), {"metavar": "TEXT", "help": "plain text searched in each record"}, _FILTERS),
@@ -531,11 +532,8 @@ def _logs_incidents(logs: list[Any], query: Any, args: argparse.Namespace, out: 
 def _logs_signatures(logs: list[Any], query: Any, args: argparse.Namespace, out: TextIO) -> int:
     from dataclasses import replace
 
-    try:
-        from diagkit.logs.signatures import mine
-    except ImportError:
-        print("diagkit: signature mining is not available in this build.", file=sys.stderr)
-        return EXIT_FAILED
+    from diagkit.logs.signatures import mine
+
     # Record numbers are per file: number them across files so each keeps its own signature.
     where: list[tuple[str, int, int]] = []
 

@@ -10,15 +10,18 @@ import argparse
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
+from diagkit.cli.common import workspace
 from diagkit.cli.output import dump
 from diagkit.errors import ConfigError
+from diagkit.timegrammar import HELP as TIME_HELP
+from diagkit.units import human_duration
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("metrics", help="support metrics over a period (docs/metrics.md)")
-    p.add_argument("--since", default="30d",
-                   help="period start: 30d, 12h, 2w or an ISO date (default 30d)")
-    p.add_argument("--until", help="period end (default now): same forms as --since")
+    p.add_argument("--since", default="30d", metavar="T",
+                   help=f"period start (default 30d): {TIME_HELP}")
+    p.add_argument("--until", metavar="T", help="period end (default now): same forms as --since")
     p.add_argument("--engineer", help="only this engineer's cases")
     p.add_argument("--bucket", choices=("day", "week"), default="day",
                    help="series bucket for --json/--csv (default day)")
@@ -29,35 +32,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _policies() -> Any:
-    # The case desk reads the team's sla.json; before it exists, the defaults apply.
-    try:
-        from diagkit.cases.desk import load_policies
-    except ImportError:
-        return None
-    return load_policies()
+    from diagkit.cases.desk import load_policies
+
+    return load_policies()  # the team's sla.json, else the defaults
 
 
 def _dur(value: timedelta | None) -> str:
-    if value is None:
-        return "-"
-    minutes = round(value.total_seconds() / 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    return (f"{days}d " if days else "") + f"{hours}h{mins:02d}m"
+    return "-" if value is None else human_duration(value, coarse=True)
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     from diagkit.metrics import compute, parse_since
-    from diagkit.store.select import open_store
-
     now = datetime.now(UTC)
     since = parse_since(args.since, now=now)
     until = parse_since(args.until, now=now) if args.until else now
     if since >= until:
         raise ConfigError(f"--since ({since:%Y-%m-%d %H:%M}) must be before --until "
                           f"({until:%Y-%m-%d %H:%M}).")
-    with open_store() as store:
-        report = compute(store, since=since, until=until, engineer=args.engineer,
+    with workspace() as ws:
+        report = compute(ws.store(), since=since, until=until, engineer=args.engineer,
                          policies=_policies(), now=now, bucket=args.bucket)
     if args.json:
         dump(report.to_json(), out)

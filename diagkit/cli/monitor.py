@@ -9,13 +9,15 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from diagkit.cli.common import journal_to_active
+from diagkit.cli.common import journal_to_active, workspace
 from diagkit.errors import ConfigError
 from diagkit.textsafe import one_line
+from diagkit.timegrammar import HELP as TIME_HELP
+from diagkit.timegrammar import seconds_back
 from diagkit.units import parse_duration
 
 if TYPE_CHECKING:
-    from diagkit.monitor.recorder import ForecastResult
+    from diagkit.monitor.recorder import ForecastResult, Outcome, Recorder
     from diagkit.transport.base import Transport
 
 JSON_SCHEMA_WATCH = "diagkit.watch/1"
@@ -30,6 +32,13 @@ _LINE = (("cpu.usage", "cpu", "{:.0f}%"), ("load.per_core", "load/core", "{:.2f}
 def _duration(text: str) -> float:
     try:
         return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _seconds_back(text: str) -> float:
+    try:
+        return seconds_back(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -63,8 +72,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     h.add_argument("host", nargs="?", help="host name as watched (omit to list hosts)")
     h.add_argument("--metric", "-m", action="append", metavar="NAME",
                    help="metric or glob, e.g. cpu.usage or 'disk.used:*' (repeatable)")
-    h.add_argument("--since", type=_duration, default=6 * 3600.0, metavar="DURATION",
-                   help="how far back (default 6h)")
+    h.add_argument("--since", type=_seconds_back, default=6 * 3600.0, metavar="T",
+                   help=f"how far back (default 6h): {TIME_HELP}")
     h.add_argument("--csv", metavar="FILE", help="write the values to a CSV file")
     h.add_argument("--json", action="store_true")
     h.set_defaults(handler=history)
@@ -90,15 +99,15 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
 
     from diagkit import session
     from diagkit.hosts import HostStore
-    from diagkit.monitor.recorder import Outcome, Recorder
+    from diagkit.monitor.recorder import Recorder
     from diagkit.monitor.thresholds import AlertTracker, load_thresholds
     from diagkit.monitor.watch import Watcher
-    from diagkit.store.select import open_samples
 
     store = HostStore()
     refs = {r.label: r for r in (session.resolve(h, store) for h in (args.hosts or ["local"]))}
     thresholds = load_thresholds()  # a broken thresholds.json stops here, before anything runs
-    samples = None if args.no_history else open_samples()
+    ws = workspace()
+    samples = None if args.no_history else ws.samples()
     csv_file = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else None  # noqa: SIM115
     writer = csv.writer(csv_file) if csv_file else None
     if writer:
@@ -108,32 +117,7 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
     def show(o: Outcome) -> None:
         e = o.event
         with out_lock:
-            if args.json:
-                rec = {"schema": JSON_SCHEMA_WATCH, "time": e.time, "host": e.host,
-                       "event": e.kind}
-                if e.kind == "sample":
-                    rec["values"] = dict(e.values)
-                if e.error:
-                    rec["error"] = e.error
-                print(json.dumps(rec), file=out)
-                for c in o.alerts:
-                    print(json.dumps({"schema": JSON_SCHEMA_WATCH, "time": e.time,
-                                      "host": e.host, "event": "alert",
-                                      "metric": c.alert.metric, "subject": c.alert.subject,
-                                      "level": c.alert.level.label,
-                                      "previous": c.previous.label,
-                                      "message": c.alert.describe()}), file=out)
-            else:
-                if e.kind == "sample":
-                    print(f"{_clock(e.time)}  {e.host:<16} {_summary_line(dict(e.values))}",
-                          file=out)
-                elif e.kind == "down":
-                    print(f"{_clock(e.time)}  DOWN   {e.host}: {one_line(e.error)}", file=out)
-                else:
-                    print(f"{_clock(e.time)}  UP     {e.host}", file=out)
-                for c in o.alerts:
-                    tag = "CLEAR " if not c.alert.active else "ALERT "
-                    print(f"{_clock(e.time)}  {tag} {c.alert.describe()}", file=out)
+            (_print_event_json if args.json else _print_event)(o, out)
             if args.journal:
                 raised = [c.alert for c in o.alerts if c.alert.active and c.alert.level > c.previous]
                 if raised:
@@ -171,12 +155,54 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
         if csv_file:
             csv_file.close()
     states = watcher.states()
+    _print_end(recorder, list(refs), states, args, out)
+    ws.close()
+    if interrupted:
+        return 0
+    return 3 if all(s.last_sample is None for s in states.values()) else 0
+
+
+def _print_event_json(o: Outcome, out: TextIO) -> None:
+    """One JSON line per event, one more per alert that changed (docs/cli-json.md)."""
+    e = o.event
+    rec: dict[str, Any] = {"schema": JSON_SCHEMA_WATCH, "time": e.time, "host": e.host,
+                           "event": e.kind}
+    if e.kind == "sample":
+        rec["values"] = dict(e.values)
+    if e.error:
+        rec["error"] = e.error
+    print(json.dumps(rec), file=out)
+    for c in o.alerts:
+        print(json.dumps({"schema": JSON_SCHEMA_WATCH, "time": e.time,
+                          "host": e.host, "event": "alert",
+                          "metric": c.alert.metric, "subject": c.alert.subject,
+                          "level": c.alert.level.label, "previous": c.previous.label,
+                          "message": c.alert.describe()}), file=out)
+
+
+def _print_event(o: Outcome, out: TextIO) -> None:
+    e = o.event
+    if e.kind == "sample":
+        print(f"{_clock(e.time)}  {e.host:<16} {_summary_line(dict(e.values))}", file=out)
+    elif e.kind == "down":
+        print(f"{_clock(e.time)}  DOWN   {e.host}: {one_line(e.error)}", file=out)
+    else:
+        print(f"{_clock(e.time)}  UP     {e.host}", file=out)
+    for c in o.alerts:
+        tag = "CLEAR " if not c.alert.active else "ALERT "
+        print(f"{_clock(e.time)}  {tag} {c.alert.describe()}", file=out)
+
+
+def _print_end(recorder: Recorder, hosts: list[str], states: dict[str, Any],
+               args: argparse.Namespace, out: TextIO) -> None:
+    """What is left after a watch: active alerts, forecasts (journaled with --journal), and
+    the hosts that were down."""
     active = recorder.tracker.active()
     if not args.json:
-        print(f"-- watched {len(refs)} host(s); {len(active)} alert(s) active", file=out)
+        print(f"-- watched {len(hosts)} host(s); {len(active)} alert(s) active", file=out)
         for a in active:
             print(f"   {a.describe()}", file=out)
-    for name in refs:
+    for name in hosts:
         # Forecasts in every output mode, and journaled with --journal in every mode too.
         forecasts = recorder.forecast_results(name)
         for r in forecasts:
@@ -196,19 +222,13 @@ def watch(args: argparse.Namespace, out: TextIO) -> int:
         st = states[name]
         if st.error and not args.json:
             print(f"   {name} was down: {one_line(st.error)}", file=out)
-    if samples is not None:
-        samples.close()
-    if interrupted:
-        return 0
-    return 3 if all(s.last_sample is None for s in states.values()) else 0
 
 
 def history(args: argparse.Namespace, out: TextIO) -> int:
     import fnmatch
 
-    from diagkit.store.select import open_samples
-
-    with open_samples() as store:
+    with workspace() as ws:
+        store = ws.samples()
         if not args.host:
             hosts = store.hosts()
             if args.json:
@@ -244,7 +264,7 @@ def history(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     from diagkit.units import human_duration
 
-    print(f"{args.host}: last {human_duration(args.since)}", file=out)
+    print(f"{args.host}: last {human_duration(args.since, coarse=True)}", file=out)
     mw = max(28, *(len(d.metric) for d in data))
     print(f"{'metric':<{mw}} {'res':>4} {'points':>7} {'last':>10} {'min':>10} {'avg':>10} "
           f"{'max':>10}", file=out)

@@ -4,7 +4,8 @@ Text: one event per line (time, kind, host, id, title and where its evidence is)
 ``{"schema": "diagkit.timeline/1", "case": N, "host": ..., "since": ..., "until": ...,
 "warnings": [...], "events": [{"id", "time", "host", "kind", "title", "detail", "topic", "ref",
 "evidence": {...}}]}``; with ``--before ID`` also ``"symptom"`` and ``"came_first": [{"event",
-"before_seconds", "score", "reason"}]`` (docs/cli-json.md). Times in the logs' ``--since`` grammar.
+"before_seconds", "score", "reason"}]`` (docs/cli-json.md). Times in the one ``--since`` grammar
+(:mod:`diagkit.timegrammar`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import TextIO
 
 from diagkit.cli.output import dump, table
+from diagkit.timegrammar import HELP as TIME_HELP
+from diagkit.timegrammar import TimeSyntaxError, parse_moment
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,8 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="a host's timeline (what its cases journaled, its monitoring history)")
     p.add_argument("--case", type=int, metavar="N",
                    help="a case's timeline (default: the active case when no HOST is given)")
-    p.add_argument("--since", metavar="T", help="from this time: ISO time, '2024-01-02 10:00', "
-                                                "'10:00', '-1h', 'yesterday'")
+    p.add_argument("--since", metavar="T", help=f"from this time: {TIME_HELP}")
     p.add_argument("--until", metavar="T", help="up to this time (same forms)")
     p.add_argument("--kind", action="append", default=[], metavar="K[,K]",
                    help="only these kinds: change, finding, alert, forecast, incident, signature, "
@@ -54,16 +56,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _time(text: str | None, option: str, now: datetime) -> datetime | None:
-    from diagkit.errors import LogFormatError
-    from diagkit.logs.query import parse_time
     from diagkit.timeline import TimelineError
 
     if not text:
         return None
     try:
-        moment = parse_time(text, now=now)
-    except LogFormatError as exc:
-        raise TimelineError(f"{option}: {exc}") from exc
+        moment = parse_moment(text, now=now)
+    except TimeSyntaxError as exc:
+        raise TimelineError(f"{option}: {exc}") from None
     return moment.astimezone() if moment.tzinfo is None else moment  # naive: local time
 
 
@@ -71,8 +71,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     import sys
     from pathlib import Path
 
-    from diagkit.cases.active import active_case
-    from diagkit.cli.common import safe_active
+    from diagkit.cli.common import saved_active_case
     from diagkit.store.select import open_store
     from diagkit.timeline import (
         TimelineError,
@@ -87,7 +86,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         raise TimelineError("Give either --case N or HOST, not both.")
     case_id = args.case
     if not args.host and case_id is None:
-        case_id = safe_active(active_case)
+        case_id = saved_active_case()
         if case_id is None:
             raise TimelineError("Whose timeline? Give --case N or a HOST (or make a case active "
                                 "with 'diagkit case use N').")

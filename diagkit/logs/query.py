@@ -31,6 +31,7 @@ import numpy as np
 from diagkit.errors import LogFormatError
 from diagkit.logs.logfile import LogFile
 from diagkit.logs.model import Histogram, Level, Match, Query, Record
+from diagkit.timegrammar import TimeSyntaxError, parse_moment
 
 _CR_LINE_END = re.compile(rb"\r+\n")
 SEARCH_CHUNK = 16 << 20
@@ -406,40 +407,18 @@ def timeline(logs: Sequence[LogFile], query: Query | None = None) -> Iterator[Re
         yield logs[int(fi[k])].record(int(ii[k]))
 
 
-_REL = re.compile(r"^\s*(?:-\s*)?(\d+(?:\.\d+)?)\s*([smhdw]|sec|secs|min|mins|hours?|days?|weeks?)"
-                  r"(?:\s+ago)?\s*$", re.IGNORECASE)
 _UNIT = {"s": 1, "sec": 1, "secs": 1, "m": 60, "min": 60, "mins": 60, "h": 3600, "hour": 3600,
          "hours": 3600, "d": 86400, "day": 86400, "days": 86400, "w": 604800, "week": 604800,
          "weeks": 604800}
 
 
 def parse_time(text: str, *, now: datetime | None = None) -> datetime:
-    """A point in time from what people type: ISO 8601, ``2024-01-02 10:00``, ``10:00`` (today),
-    ``-1h`` / ``1h ago`` / ``30m``, ``now``, ``today``, ``yesterday``. Naive = local time."""
-    now = now or datetime.now()
-    s = text.strip()
-    low = s.lower()
-    if low == "now":
-        return now
-    if low in ("today", "yesterday"):
-        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        return day - timedelta(days=1) if low == "yesterday" else day
-    m = _REL.match(s)
-    if m:
-        unit = m.group(2).lower()
-        return now - timedelta(seconds=float(m.group(1)) * _UNIT[unit.rstrip("s") if unit not in _UNIT else unit])
-    for fmt in ("%H:%M", "%H:%M:%S"):
-        try:
-            t = datetime.strptime(s, fmt).time()
-        except ValueError:
-            continue
-        return datetime.combine(now.date(), t, tzinfo=now.tzinfo)
+    """A point in time in the one grammar of :mod:`diagkit.timegrammar` (``2h``, ``-1h``,
+    ``2024-01-02 10:00``, ``10:00`` today, ``yesterday``...). Naive = local time."""
     try:
-        return datetime.fromisoformat(s.replace("Z", "+00:00") if s.endswith("Z") else s)
-    except ValueError:
-        pass
-    raise LogFormatError(f"Cannot read {text!r} as a time. Use e.g. 2024-01-02T10:00, "
-                         "'2024-01-02 10:00', '10:00' (today), '-1h', '2d ago' or 'yesterday'.")
+        return parse_moment(text, now=now)
+    except TimeSyntaxError as exc:
+        raise LogFormatError(str(exc)) from None
 
 
 def parse_bucket(text: str) -> timedelta:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from diagkit.probes.base import Finding, Severity
-from diagkit.units import human_duration as _exact_duration
+from diagkit.units import human_duration as _duration
 
 WARN_LEFT_S = 8 * 3600.0
 CRITICAL_LEFT_S = 2 * 3600.0
@@ -107,8 +107,9 @@ def fill_forecast(times: Sequence[float] | np.ndarray, used: Sequence[float] | n
 
 
 def human_duration(seconds: float) -> str:
-    """A forecast's duration, rounded to the minute: the fit is not better than that."""
-    return _exact_duration(round(seconds / 60) * 60 if seconds >= 60 else seconds)
+    """A forecast's duration, rounded to the minute (the fit is not better than that), in the
+    coarse spelling: "about 3 h", "about 2 h 10 min"."""
+    return _duration(round(seconds / 60) * 60 if seconds >= 60 else seconds, coarse=True)
 
 
 def full_now(forecast: FillForecast) -> bool:

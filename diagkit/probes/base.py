@@ -130,14 +130,19 @@ class Table:
     title: str
     columns: tuple[str, ...]
     rows: tuple[Row, ...]
+    #: The column the rows are ordered by, ``-`` in front for biggest first (``"-rss_bytes"``),
+    #: or "" when the order is the source's own. Views show this order and mark its column (a
+    #: name that is not a column is ignored). Not part of to_dict: the rows carry the order.
+    sorted_by: str = field(default="", compare=False)
 
     def __init__(self, name: str, title: str, columns: tuple[str, ...],
-                 rows: Iterable[Iterable[Any]]) -> None:
+                 rows: Iterable[Iterable[Any]], sorted_by: str = "") -> None:
         index = {column: i for i, column in enumerate(columns)}
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "title", title)
         object.__setattr__(self, "columns", columns)
         object.__setattr__(self, "rows", tuple(Row(r, index) for r in rows))
+        object.__setattr__(self, "sorted_by", sorted_by)
 
     def column(self, name: str) -> tuple[Any, ...]:
         """Every row's cell under the column ``name``."""

@@ -269,7 +269,8 @@ def describe(r: CpuReading) -> ProbeData:
         rows = tuple((n, *(round(v, 1) for v in (t.usage, t.user, t.system, t.iowait, t.steal)))
                      for n, t in r.per_core)
         tables.append(Table("per_core", "Per-core usage during the sample (%)",
-                            ("cpu", "usage", "user", "system", "iowait", "steal"), rows))
+                            ("cpu", "usage", "user", "system", "iowait", "steal"), rows,
+                            sorted_by="cpu"))
         if r.sample_seconds > 0:
             facts["sample_seconds"] = f"{r.sample_seconds:.2f}"
         if r.context_switches is not None:

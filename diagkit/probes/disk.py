@@ -306,6 +306,8 @@ def read(output: str) -> DiskReading:
 def describe(r: DiskReading) -> ProbeData:
     metrics: list[Metric] = []
     rows = []
+    # Fullest first: the table answers "which filesystem is about to fill" (metrics keep df order).
+    fullest = sorted(r.filesystems, key=lambda f: -f.used_percent)
     for f in r.filesystems:
         labels = {"mount": f.mount}
         metrics.append(Metric("disk.used_percent", round(f.used_percent, 1), "%", labels))
@@ -314,6 +316,8 @@ def describe(r: DiskReading) -> ProbeData:
         inodes = None if f.inodes_used_percent is None else round(f.inodes_used_percent, 1)
         if inodes is not None:
             metrics.append(Metric("disk.inodes_used_percent", inodes, "%", labels))
+    for f in fullest:
+        inodes = None if f.inodes_used_percent is None else round(f.inodes_used_percent, 1)
         rows.append((f.mount, f.device, f.fstype, f.size, f.used, f.avail,
                      round(f.used_percent, 1), inodes, "ro" if f.read_only else "rw",
                      "container overlay" if f.fstype == "overlay" else ""))
@@ -331,7 +335,7 @@ def describe(r: DiskReading) -> ProbeData:
     tables = (
         Table("filesystems", "Filesystems",
               ("mount", "filesystem", "type", "size_bytes", "used_bytes", "avail_bytes", "used_pct",
-               "inodes_used_pct", "mode", "remark"), rows),
+               "inodes_used_pct", "mode", "remark"), rows, sorted_by="-used_pct"),
         Table("io", "I/O per device during the sample",
               ("device", "read_Bps", "write_Bps", "read_iops", "write_iops", "util_pct"), io_rows),
         Table("skipped", "Filesystems not judged, and why", ("mount", "type", "reason"),

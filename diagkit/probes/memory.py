@@ -259,7 +259,8 @@ def describe(r: MemoryReading) -> ProbeData:
     if r.top or r.processes_seen is not None:
         rows = [(p.pid, p.command, p.rss_bytes, human_bytes(p.rss_bytes)) for p in r.top]
         tables.append(Table("top_rss", f"Top {TOP_CONSUMERS} processes by resident memory",
-                            ("pid", "command", "rss_bytes", "rss"), rows))
+                            ("pid", "command", "rss_bytes", "rss"), rows,
+                            sorted_by="-rss_bytes"))
     if r.processes_seen is not None:
         facts["processes_with_memory"] = str(r.processes_seen)
     return ProbeData(metrics=tuple(metrics), tables=tuple(tables), facts=facts, notes=r.notes)

@@ -280,9 +280,10 @@ def describe(r: ProcessesReading) -> ProbeData:
         facts["threads_max"] = str(r.threads_max)
     metrics = tuple(Metric(f"processes.{key}", n, "count") for key, n in r.counts.items())
     tables = (
-        Table("top_cpu", f"Top {TOP_N} by CPU", _PROCESS_COLUMNS, _process_rows(r.top_cpu)),
+        Table("top_cpu", f"Top {TOP_N} by CPU", _PROCESS_COLUMNS, _process_rows(r.top_cpu),
+              sorted_by="-cpu_percent"),
         Table("top_rss", f"Top {TOP_N} by memory (RSS)", _PROCESS_COLUMNS,
-              _process_rows(r.top_rss)),
+              _process_rows(r.top_rss), sorted_by="-rss_kib"),
         Table("zombies", "Zombie processes", ("pid", "ppid", "command", "parent"),
               [(z.pid, z.ppid, z.command, z.parent) for z in r.zombies]),
         Table("dstate", "Processes in uninterruptible sleep (D)", ("pid", "user", "command"),

@@ -39,71 +39,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypedDict, Unpack, runtime_checkable
 
-from diagkit.errors import DiagkitError, KbError
+# The store's errors are defined in the one tree of diagkit.errors; still importable from
+# here, their home before (noqa: re-exported, not used).
+from diagkit.errors import (
+    ArticleNotFound,  # noqa: F401
+    CaseNotFound,  # noqa: F401
+    KbError,
+    StaleArticleWrite,  # noqa: F401
+    StaleWrite,  # noqa: F401
+    StoreError,  # noqa: F401
+    StoreUnavailable,  # noqa: F401
+)
 from diagkit.rules_regex import UnsafePattern, compile_rule_pattern
 
 if TYPE_CHECKING:  # SeriesData's arrays; numpy is not imported just to read the records
     import numpy as np
-
-# -- errors ----------------------------------------------------------------------------------
-
-
-class StoreError(DiagkitError):
-    """The case database cannot be opened, migrated, read or written."""
-
-
-class StoreUnavailable(StoreError):
-    """The (team) store cannot be reached or the connection dropped mid-operation. Whatever
-    the operation was writing was rolled back; what the caller already has stays valid."""
-
-
-class StaleWrite(StoreError):
-    """Someone saved the case after the caller read it; the save was refused, nothing changed."""
-
-    def __init__(self, case_id: int, expected: int, actual: int) -> None:
-        self.case_id = case_id
-        self.expected = expected
-        self.actual = actual
-        super().__init__(
-            f"Case {case_id} was changed by someone else since you opened it (your copy is "
-            f"version {expected}, the saved one is version {actual}); your changes were not "
-            "saved. Reload the case, re-apply your changes and save again."
-        )
-
-
-class CaseNotFound(StoreError):
-    def __init__(self, case_id: int) -> None:
-        self.case_id = case_id
-        super().__init__(
-            f"There is no case {case_id}. List cases with 'diagkit case list' to find its number."
-        )
-
-
-class ArticleNotFound(StoreError):
-    def __init__(self, ref: int | str) -> None:
-        self.ref = ref
-        what = f"number {ref}" if isinstance(ref, int) else f"{ref!r}"
-        super().__init__(
-            f"There is no knowledge-base article {what}. Search with 'diagkit kb search WORDS' "
-            "to find its slug."
-        )
-
-
-class StaleArticleWrite(StaleWrite):
-    """Someone saved the article after the caller read it (a :class:`StaleWrite`)."""
-
-    def __init__(self, article_id: int, expected: int, actual: int) -> None:
-        self.case_id = article_id  # StaleWrite's attribute; kept for code that reads it
-        self.article_id = article_id
-        self.expected = expected
-        self.actual = actual
-        StoreError.__init__(
-            self,
-            f"Article {article_id} was changed by someone else since you opened it (your copy is "
-            f"version {expected}, the saved one is version {actual}); your changes were not "
-            "saved. Reload the article, re-apply your changes and save again.",
-        )
-
 
 # -- cases -----------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ core redacts, renders and writes (in a worker, with progress).
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import threading
 from collections.abc import Sequence
@@ -101,12 +102,13 @@ class BundleWizard(QDialog):
     saved = Signal(object)  # BundleInfo
 
     def __init__(self, host_views: Sequence[object], records: Sequence[Record] = (),
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, log_views: Sequence[object] = ()) -> None:
         super().__init__(parent)
         self.setWindowTitle("New bug report")
         self.resize(980, 720)
         self.host_views = list(host_views)
         self.records = list(records)
+        self.log_views = list(log_views)  # open log tabs: their selected records are offered
         self._worker: Worker | None = None
         self.info = None
 
@@ -156,6 +158,11 @@ class BundleWizard(QDialog):
                                    "and probe results; findings, log records and live plots are "
                                    "listed below them."))
         ev_layout.addWidget(self.evidence)
+        logs_note = QLabel("Log records: select them in a log tab and use <b>Add to bug report</b> "
+                           "(or leave them selected: an open log tab's selection is offered above).")
+        logs_note.setObjectName("logs-note")
+        logs_note.setWordWrap(True)
+        ev_layout.addWidget(logs_note)
         # attachments: checked when added (core.check_attachment), a binary file refused
         # right here with the reason unless the engineer lets it in as is
         self.attachments = QTreeWidget()
@@ -185,8 +192,12 @@ class BundleWizard(QDialog):
         self.preview_button = QPushButton("Preview what will be masked")
         self.preview_button.clicked.connect(self.preview_redaction)
         self.hits = QTreeWidget()
-        self.hits.setHeaderLabels(["Where / rule", "Masked as", "Not a secret"])
-        self.hits.setColumnWidth(0, 420)
+        # Enough of each original to judge "Not a secret": the value with its middle masked and
+        # the line it sits in (issue 17, item 11); the full value never shows on screen.
+        self.hits.setHeaderLabels(["Where / rule", "Masked as", "Not a secret", "In the line"])
+        self.hits.setColumnWidth(0, 300)
+        self.hits.setColumnWidth(1, 130)
+        self.hits.setColumnWidth(2, 90)
         redaction = QWidget()
         red_layout = QVBoxLayout(redaction)
         red_layout.addWidget(QLabel("Passwords, tokens, keys, cookies and connection strings are "
@@ -203,7 +214,9 @@ class BundleWizard(QDialog):
         # --- 4. the report ---
         self.report = QTextBrowser()
         self.report.setOpenExternalLinks(False)
-        self.render_button = QPushButton("Render the report")
+        self.render_button = QPushButton("Render again")
+        self.render_button.setToolTip("The report renders when this page opens; render again "
+                                      "after changing the story, evidence or redaction")
         self.render_button.clicked.connect(self.render_preview)
         report = QWidget()
         rep_layout = QVBoxLayout(report)
@@ -215,6 +228,7 @@ class BundleWizard(QDialog):
         self.pages.addTab(evidence, "2. Evidence")
         self.pages.addTab(redaction, "3. Redaction")
         self.pages.addTab(report, "4. Report")
+        self.pages.currentChanged.connect(self._page_changed)
         self.state = QLabel("")
         self.state.setWordWrap(True)
         self.progress = QProgressBar()
@@ -229,6 +243,10 @@ class BundleWizard(QDialog):
         layout.addWidget(self.state)
         layout.addWidget(self.progress)
         layout.addWidget(self.buttons)
+
+    def _page_changed(self, index: int) -> None:
+        if self.pages.widget(index) is self.report.parentWidget():
+            self.render_preview()  # in a worker: the page shows the report without a click
 
     # --- evidence ------------------------------------------------------------------------------
 
@@ -260,6 +278,16 @@ class BundleWizard(QDialog):
                 item.setData(0, Qt.ItemDataRole.UserRole, ("journal", view))
                 item.setCheckState(0, Qt.CheckState.Checked)
                 host.addChild(item)
+        for log_view in self.log_views:
+            picked = len(log_view.selected_records())
+            item = QTreeWidgetItem([f"Log tab {log_view.title}",
+                                    f"{picked} selected record(s)" if picked else
+                                    "nothing selected in the tab: select records there first"])
+            item.setData(0, Qt.ItemDataRole.UserRole, ("logtab", log_view))
+            item.setCheckState(0, Qt.CheckState.Checked if picked else Qt.CheckState.Unchecked)
+            if not picked:
+                item.setDisabled(True)
+            self.evidence.addTopLevelItem(item)
         if self.records:
             item = QTreeWidgetItem([f"{len(self.records)} log record(s) from the log viewer",
                                     ", ".join(sorted({Path(r.file).name for r in self.records}))])
@@ -356,7 +384,9 @@ class BundleWizard(QDialog):
         window = parse_window(window_text) if window_text else None  # BundleError: shown
         hosts, findings, plots, journal, runs = [], [], [], [], []
         records: list[Record] = []
-        for kind, obj, _item in self._checked():
+        checked = self._checked()
+        several = sum(1 for kind, _obj, _item in checked if kind == "host") > 1
+        for kind, obj, item in checked:
             if kind == "host":
                 snap = obj.last_snapshot
                 system = snap.result("system") if snap else None
@@ -365,6 +395,9 @@ class BundleWizard(QDialog):
                 if snap is not None:
                     runs.append((obj.ref.label, snap.started, snap.results))
             elif kind == "finding":
+                host = item.parent().data(0, Qt.ItemDataRole.UserRole)[1] if item.parent() else None
+                if several and host is not None:  # whose finding, when there are two hosts
+                    obj = dataclasses.replace(obj, title=f"{host.ref.label}: {obj.title}")
                 findings.append(obj)
             elif kind == "plots":
                 from diagkit.ui.plot_export import plots_from_buffer
@@ -373,7 +406,9 @@ class BundleWizard(QDialog):
             elif kind == "journal":
                 journal.extend(JournalEntry(**entry) for entry in obj.journal)
             elif kind == "logs":
-                records = self.records
+                records = [*records, *self.records]
+            elif kind == "logtab":
+                records = [*records, *obj.selected_records()]
         steps = tuple(s.strip() for s in self.steps_edit.toPlainText().splitlines() if s.strip())
         return Bundle(
             title=self.title_edit.text().strip() or "Untitled bug report",
@@ -437,7 +472,10 @@ class BundleWizard(QDialog):
                 self.hits.addTopLevelItem(top)
                 for hit in hits:
                     value = hit.value or texts[source][hit.start:hit.end]
-                    item = QTreeWidgetItem([f"{hit.rule}: {hit.original_preview}", hit.replacement, ""])
+                    shown = value if hit.rule in IDENTIFIER_RULES else masked_middle(value)
+                    line = _line_context(texts[source], hit.start, hit.end, shown)
+                    item = QTreeWidgetItem([f"{hit.rule}: {shown}", hit.replacement, "", line])
+                    item.setToolTip(3, line)
                     item.setData(0, Qt.ItemDataRole.UserRole, value)
                     item.setCheckState(2, Qt.CheckState.Unchecked)
                     top.addChild(item)
@@ -533,6 +571,35 @@ class BundleWizard(QDialog):
         if self._worker is not None:
             self._worker.cancel()
         super().reject()
+
+
+# Values the engineer chose to replace (addresses, names): not secrets, shown in full so a
+# false positive (a package version taken for an IPv4 address) is plain to see. Secrets
+# (passwords, tokens, keys) show only their ends.
+IDENTIFIER_RULES = frozenset({"ipv4", "ipv6", "mac", "email", "hostname", "domain", "user",
+                              "keyword"})
+
+
+def masked_middle(value: str) -> str:
+    """``192.168.40.17`` -> ``192.1•••0.17``: both ends, to recognise the value; the middle
+    masked, so the preview itself does not show a secret whole."""
+    value = value.replace("\n", " ")
+    if len(value) <= 4:
+        return value[:1] + "•" * (len(value) - 1)
+    keep = max(1, min(8, len(value) // 3))
+    return f"{value[:keep]}•••{value[-keep:]}"
+
+
+def _line_context(text: str, start: int, end: int, shown: str, width: int = 50) -> str:
+    """The line around ``text[start:end]``, the value itself shown as ``shown``, cut to about
+    ``width`` characters either side."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    before = text[max(line_start, start - width):start]
+    after = text[end:min(line_end, end + width)]
+    return ("…" if start - width > line_start else "") + before + shown + after \
+        + ("…" if end + width < line_end else "")
 
 
 class BundleView(QWidget):

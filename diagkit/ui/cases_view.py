@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
@@ -28,6 +30,7 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QKeySequence,
+    QResizeEvent,
     QShortcut,
     QTextBlockFormat,
     QTextCharFormat,
@@ -36,7 +39,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -59,6 +61,7 @@ from diagkit.cases.lifecycle import Status
 from diagkit.errors import DiagkitError
 from diagkit.store.contract import Case, JournalEntry
 from diagkit.ui.case_dialog import CaseDialog, severity_preview, triage_combos
+from diagkit.ui.flow_layout import FlowLayout
 from diagkit.ui.inline import error_label
 from diagkit.ui.workers import run_in_background
 
@@ -68,9 +71,13 @@ if TYPE_CHECKING:
 
 BREACHED_COLOUR = QColor("#d32f2f")
 WARNING_COLOUR = QColor("#ef6c00")
-OPEN_STATUSES = tuple(s.value for s in Status if lifecycle.is_open(s))
+OPEN_STATUSES = lifecycle.OPEN_STATUSES  # the lifecycle's list; main_window imports it here
 COLUMNS = ("#", "Title", "Customer", "Severity", "Status", "SLA left", "Updated")
 COL_ID, COL_TITLE, COL_CUSTOMER, COL_SEVERITY, COL_STATUS, COL_SLA, COL_UPDATED = range(7)
+COLUMN_WIDTHS = {COL_ID: 36, COL_CUSTOMER: 80, COL_SEVERITY: 56, COL_STATUS: 90, COL_SLA: 110,
+                 COL_UPDATED: 86}
+SIDE_BY_SIDE_FROM = 900  # px of the Cases tab's width: list and detail side by side from here
+TITLE_MIN = 220  # px the case list's Title column keeps before optional columns give way
 ROLE_CASE = Qt.ItemDataRole.UserRole
 ROLE_SORT = Qt.ItemDataRole.UserRole + 1
 
@@ -303,18 +310,18 @@ class CaseDetailView(QWidget):
         self.triage_button.clicked.connect(self.apply_triage)
         self.impact_combo.currentIndexChanged.connect(self._preview_triage)
         self.urgency_combo.currentIndexChanged.connect(self._preview_triage)
-        triage_row = QHBoxLayout()
+        # Rows of actions wrap (FlowLayout) instead of hiding behind a horizontal scroll bar.
+        triage_row = FlowLayout()
         triage_row.addWidget(QLabel("Impact:"))
         triage_row.addWidget(self.impact_combo)
         triage_row.addWidget(QLabel("Urgency:"))
         triage_row.addWidget(self.urgency_combo)
         triage_row.addWidget(self.severity_label)
         triage_row.addWidget(self.triage_button)
-        triage_row.addStretch(1)
 
         # status actions: one button per state, enabled only for the allowed next states
         self.status_buttons: dict[str, QPushButton] = {}
-        status_row = QHBoxLayout()
+        status_row = FlowLayout()
         status_row.addWidget(QLabel("Move to:"))
         for status in Status:
             button = QPushButton(status.label)
@@ -329,7 +336,6 @@ class CaseDetailView(QWidget):
         self.csat_combo.setToolTip("Customer satisfaction (1-5), saved when the case is closed "
                                    "(or now, for a closed case)")
         self.csat_combo.activated.connect(self._csat_chosen)
-        status_row.addStretch(1)
         self.status_note = QLineEdit(placeholderText="Optional note with the status change")
         note_status_row = QHBoxLayout()
         note_status_row.addWidget(self.status_note, 1)
@@ -361,19 +367,20 @@ class CaseDetailView(QWidget):
         self.kb_button = QPushButton("Create KB article")
         self.kb_button.setToolTip("Draft a knowledge-base article from this case's findings and notes")
         self.kb_button.clicked.connect(self.create_kb_article)
-        note_buttons = QVBoxLayout()
+        note_buttons = FlowLayout()
         note_buttons.addWidget(self.note_button)
         note_buttons.addWidget(self.update_button)
         note_buttons.addWidget(self.kb_button)
-        note_buttons.addStretch(1)
-        note_row = QHBoxLayout()
+        note_row = QVBoxLayout()
         note_row.addWidget(self.note_edit, 1)
         note_row.addLayout(note_buttons)
 
-        head_row = QHBoxLayout()
-        head_row.addWidget(self.heading, 1)
-        head_row.addWidget(self.active_button)
-        head_row.addWidget(self.edit_button)
+        head_row = QVBoxLayout()
+        head_row.addWidget(self.heading)
+        head_actions = FlowLayout()
+        head_actions.addWidget(self.active_button)
+        head_actions.addWidget(self.edit_button)
+        head_row.addLayout(head_actions)
         info = QGroupBox("Case")
         info_layout = QVBoxLayout(info)
         info_layout.addWidget(self.fields)
@@ -381,10 +388,10 @@ class CaseDetailView(QWidget):
         info_layout.addWidget(self.known_issues)
         info_layout.addLayout(hosts_row)
         work = QGroupBox("Triage and status")
-        work_layout = QFormLayout(work)
-        work_layout.addRow(triage_row)
-        work_layout.addRow(status_row)
-        work_layout.addRow(note_status_row)
+        work_layout = QVBoxLayout(work)
+        work_layout.addLayout(triage_row)
+        work_layout.addLayout(status_row)
+        work_layout.addLayout(note_status_row)
 
         self.body = QWidget()
         layout = QVBoxLayout(self.body)
@@ -850,9 +857,9 @@ class CasesView(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_TITLE, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((COL_ID, 36), (COL_CUSTOMER, 80), (COL_SEVERITY, 56),
-                           (COL_STATUS, 96), (COL_SLA, 126), (COL_UPDATED, 86)):
+        for col, width in COLUMN_WIDTHS.items():
             header.resizeSection(col, width)
+        self.table.installEventFilter(self)
         self.table.setWordWrap(False)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
 
@@ -874,16 +881,48 @@ class CasesView(QWidget):
         left_layout.addWidget(self.count_label)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        # The detail fits the width (its action rows wrap); only up and down scroll.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.detail)
         self.splitter = QSplitter()
         self.splitter.addWidget(left)
         self.splitter.addWidget(scroll)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([660, 660])
+        self.splitter.setSizes([560, 460])  # the list's Title column gets the room
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.splitter)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # Narrow (a 1024 px window with the hosts dock): list above the detail, so the list's
+        # Title column and the detail's actions both get the full width.
+        wanted = Qt.Orientation.Horizontal if self.width() >= SIDE_BY_SIDE_FROM \
+            else Qt.Orientation.Vertical
+        if self.splitter.orientation() != wanted:
+            self.splitter.setOrientation(wanted)
+            total = self.width() if wanted == Qt.Orientation.Horizontal else self.height()
+            self.splitter.setSizes([total * 55 // 100, total * 45 // 100])
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return super().eventFilter(watched, event)
+
+    def _fit_columns(self) -> None:
+        """Title keeps at least TITLE_MIN px: in a narrow list, Updated and then Customer make
+        way (both are in the detail and the tooltip); they come back when there is room."""
+        room = self.table.viewport().width() - TITLE_MIN - sum(
+            COLUMN_WIDTHS[c] for c in (COL_ID, COL_SEVERITY, COL_STATUS, COL_SLA))
+        for optional in (COL_CUSTOMER, COL_UPDATED):  # Customer matters more: it stays longer
+            fits = room >= COLUMN_WIDTHS[optional]
+            if fits:
+                room -= COLUMN_WIDTHS[optional]
+            if self.table.isColumnHidden(optional) == fits:
+                self.table.setColumnHidden(optional, not fits)
+                if fits:
+                    self.table.horizontalHeader().resizeSection(optional, COLUMN_WIDTHS[optional])
 
     # --- list --------------------------------------------------------------------------------------
 

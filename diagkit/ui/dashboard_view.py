@@ -7,11 +7,13 @@ The view only displays: it is given probes and results, and asks for refreshes t
 from __future__ import annotations
 
 import html
+import itertools
+import re
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPalette
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -23,6 +25,8 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
@@ -44,6 +48,9 @@ SEVERITY_COLOURS = {
 OK_COLOUR = QColor("#2e7d32")
 MAX_FACTS = 8
 MAX_TABLE_ROWS = 200
+# Two card columns from this width of the cards' area on; one column below (no right column cut
+# off at 1024 px, issue 17 item 5).
+TWO_COLUMNS_FROM = 900
 
 
 def _chip(text: str, colour: QColor | None) -> str:
@@ -63,7 +70,8 @@ class ProbeCard(QFrame):
         self.result: ProbeResult | None = None
         self.setObjectName(f"card-{probe.name}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        # Never squeezed below its contents: a squeezed card drew captions over its tables.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
 
         title = QLabel(f"<b>{probe.title}</b>")
         title.setToolTip(probe.description)
@@ -114,6 +122,10 @@ class ProbeCard(QFrame):
         layout.addLayout(self.tables)
         layout.addWidget(self.notes)
         layout.addWidget(self.raw)
+        # A card as tall as its row's neighbour keeps its content at the top: without this the
+        # extra height went into the labels, which centre their text, and pushed a table below
+        # the card's visible part (seen on the screenshots).
+        layout.addStretch(1)
 
     def set_running(self) -> None:
         self.status.setText("running…")
@@ -140,7 +152,8 @@ class ProbeCard(QFrame):
         self.summary.setText(result.summary() if result.ok else self.probe.description)
         facts = list(result.data.facts.items())[:MAX_FACTS]
         if facts:
-            rows = "".join(f"<tr><td style='padding-right:12px'>{_esc(k)}</td><td>{_esc(v)}</td></tr>"
+            rows = "".join(f"<tr><td style='padding-right:12px' title='{_esc(k)}'>{_esc(_label(k))}"
+                           f"</td><td>{_esc(v)}</td></tr>"
                            for k, v in facts)
             self.facts.setText(f"<table>{rows}</table>")
         self.facts.setVisible(bool(facts))
@@ -170,6 +183,43 @@ class ProbeCard(QFrame):
         self.raw.setVisible(shown)
 
 
+# What an engineer calls the probes' raw keys (facts and table columns); others are derived by
+# _label from the key itself (``used_pct`` -> "Used %").
+LABELS = {
+    "os": "OS", "os_id": "Distribution ID", "os_version": "OS version", "sample_seconds": "Sampled over (s)",
+    "io_sample_seconds": "I/O sampled over (s)", "swap_rate_sample": "Swap rates sampled over",
+    "pid_max": "PID limit", "threads_max": "Thread limit", "processes_with_memory":
+    "Processes using memory", "rss_bytes": "RSS", "rss_kib": "RSS", "cpu_percent": "CPU %",
+    "pid": "PID", "ppid": "Parent PID", "cpu": "CPU", "time_sync": "Time sync",
+    "default_gateway_v6": "Default gateway (IPv6)", "local_ipv4": "Local IPv4",
+    "dns_search": "DNS search", "dns_note": "DNS note", "read_Bps": "Read/s", "write_Bps": "Write/s",
+    "read_iops": "Read IO/s", "write_iops": "Write IO/s", "util_pct": "Utilisation %",
+    "inodes_used_pct": "Inodes used %", "boot_epoch": "Boot (epoch)", "time_epoch": "Time (epoch)",
+}
+_UNIT_SUFFIXES = (("_bytes", ""), ("_kib", ""), ("_bps", "/s"), ("_pct", " %"), ("_percent", " %"))
+
+
+def _label(key: str) -> str:
+    """A raw key as a person would write it: ``sample_seconds`` -> "Sampled over (s)"."""
+    if key in LABELS:
+        return LABELS[key]
+    suffix = ""
+    for ending, unit in _UNIT_SUFFIXES:
+        if key.endswith(ending) and key != ending:
+            key, suffix = key[: -len(ending)], unit
+            break
+    words = key.replace("_", " ").strip()
+    return (words[:1].upper() + words[1:] + suffix) if words else key
+
+
+def _duplicate_columns(table: Table) -> set[int]:
+    """Text columns that repeat a number column formatted (``rss`` beside ``rss_bytes``): the
+    view formats the number itself, so showing both would say the same thing twice."""
+    names = set(table.columns)
+    return {i for i, c in enumerate(table.columns)
+            if any(f"{c}{ending}" in names for ending, _ in _UNIT_SUFFIXES)}
+
+
 def _esc(value: object) -> str:
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -189,9 +239,59 @@ class _NumberItem(QTableWidgetItem):
         return super().__lt__(other)
 
 
+class _TextItem(QTableWidgetItem):
+    """Text that sorts naturally: ``cpu2`` before ``cpu10``, as a person reads them."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.key = _natural_key(text)
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        if isinstance(other, _TextItem):
+            return self.key < other.key
+        return super().__lt__(other)
+
+
+def _natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+                 for part in re.split(r"(\d+)", text) if part)
+
+
+def _probe_order(table: Table) -> tuple[int, Qt.SortOrder]:
+    """The column (and direction) the probe's rows are already sorted by, or -1 for none.
+
+    The probe decides the order (top consumers first, fullest filesystem first); the header's
+    arrow must say that order, and enabling sorting must not re-sort the rows by column 0.
+    Numeric columns are preferred (a "top N" table is sorted by its measure); the column must
+    have at least two different values, so a constant column does not claim the order.
+    """
+    if table.sorted_by.lstrip("-") in table.columns:
+        descending = table.sorted_by.startswith("-")
+        return (table.columns.index(table.sorted_by.lstrip("-")),
+                Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder)
+    rows = table.rows[:MAX_TABLE_ROWS]
+    candidates: list[tuple[int, int, Qt.SortOrder]] = []
+    for c in range(len(table.columns)):
+        values = [row[c] for row in rows]
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        keys: list[Any] = values if numeric else [_natural_key(str(v)) for v in values]
+        if len(rows) < 2 or len(set(map(repr, keys))) < 2:
+            continue
+        pairs = list(itertools.pairwise(keys))
+        # Rank: a measure, biggest first (top N); then names in order (cpu0, cpu1); then the rest.
+        if all(a >= b for a, b in pairs):
+            candidates.append((0 if numeric else 3, c, Qt.SortOrder.DescendingOrder))
+        elif all(a <= b for a, b in pairs):
+            candidates.append((2 if numeric else 1, c, Qt.SortOrder.AscendingOrder))
+    if not candidates:
+        return -1, Qt.SortOrder.AscendingOrder
+    _, column_index, order = min(candidates)
+    return column_index, order
+
+
 def _cell(column: str, value: object) -> QTableWidgetItem:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return QTableWidgetItem("" if value is None else str(value))
+        return _TextItem("" if value is None else str(value))
     name = column.lower()
     if name.endswith(("_bytes", "bytes")):
         return _NumberItem(value, human_bytes(value))
@@ -206,7 +306,9 @@ def _table_widget(table: Table) -> QTableWidget:
     rows = table.rows[:MAX_TABLE_ROWS]
     widget = QTableWidget(len(rows), len(table.columns))
     widget.setObjectName(f"table-{table.name}")
-    widget.setHorizontalHeaderLabels(list(table.columns))
+    widget.setHorizontalHeaderLabels([_label(c) for c in table.columns])
+    for c, column in enumerate(table.columns):
+        widget.horizontalHeaderItem(c).setToolTip(column)  # the raw key, as in the JSON
     widget.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     widget.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     widget.verticalHeader().hide()
@@ -217,7 +319,13 @@ def _table_widget(table: Table) -> QTableWidget:
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
             widget.setItem(r, c, _cell(table.columns[c], value))
+    # Sorting is switched on after filling, with the header set to the probe's own order first:
+    # otherwise Qt re-sorts every table by its first column (issue 17, item 2).
+    column, order = _probe_order(table)
+    widget.horizontalHeader().setSortIndicator(column, order)
     widget.setSortingEnabled(True)
+    for c in _duplicate_columns(table):
+        widget.setColumnHidden(c, True)
     header = widget.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(True)
@@ -227,6 +335,29 @@ def _table_widget(table: Table) -> QTableWidget:
         height += widget.horizontalScrollBar().sizeHint().height()
     widget.setFixedHeight(height)
     return widget
+
+
+class _WrappingDelegate(QStyledItemDelegate):
+    """Rows as tall as their text wrapped at the column's width (QTreeView alone sizes a row
+    for one line and cuts the rest)."""
+
+    PADDING = 8
+
+    def __init__(self, tree: QTreeWidget) -> None:
+        super().__init__(tree)
+        self.tree = tree
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+                 ) -> QSize:
+        size = super().sizeHint(option, index)
+        text = str(index.data() or "")
+        width = self.tree.columnWidth(index.column()) - self.PADDING
+        if not text or width <= 0:
+            return size
+        font = index.data(Qt.ItemDataRole.FontRole) or self.tree.font()
+        needed = QFontMetrics(font).boundingRect(QRect(0, 0, width, 100000),
+                                                 int(Qt.TextFlag.TextWordWrap), text)
+        return QSize(size.width(), max(size.height(), needed.height() + 4))
 
 
 class DashboardView(QWidget):
@@ -254,10 +385,18 @@ class DashboardView(QWidget):
         self.findings.setObjectName("findings")
         self.findings.setHeaderLabels(["Severity", "Finding", "Probe", "What to do"])
         self.findings.setRootIsDecorated(False)
+        # "What to do" is the key action: wrapped in full, never cut with "…" (issue 17 item 9).
         self.findings.setWordWrap(True)
+        self.findings.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.findings.setUniformRowHeights(False)
+        self.findings.header().setStretchLastSection(True)
+        # rows grow or shrink to their wrapped text when a column or the view changes width
+        self.findings.header().sectionResized.connect(
+            lambda *_: self.findings.scheduleDelayedItemsLayout())
+        self.findings.setItemDelegate(_WrappingDelegate(self.findings))
         self.findings.setAlternatingRowColors(True)
         self.findings.setColumnWidth(0, 90)
-        self.findings.setColumnWidth(1, 360)
+        self.findings.setColumnWidth(1, 320)
         self.findings.setColumnWidth(2, 90)
         self.findings.itemActivated.connect(self._go_to_card)
         self.findings.itemClicked.connect(self._go_to_card)
@@ -265,6 +404,7 @@ class DashboardView(QWidget):
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.columns = 2
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.grid_host)
@@ -289,9 +429,27 @@ class DashboardView(QWidget):
             card = ProbeCard(probe)
             card.refresh_clicked.connect(self.refresh_requested.emit)
             self.cards[probe.name] = card
-            self.grid.addWidget(card, index // 2, index % 2)
+            self.grid.addWidget(card, index // self.columns, index % self.columns)
+        self._reflow()
         self._show_findings()
         self._check_known_issues()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._reflow()
+
+    def _reflow(self) -> None:
+        """Cards in two columns when there is room, else in one (they never get cut off)."""
+        columns = 2 if self.scroll.viewport().width() >= TWO_COLUMNS_FROM else 1
+        if columns == self.columns and self.grid.count() == len(self.cards):
+            return
+        self.columns = columns
+        for card in self.cards.values():
+            self.grid.removeWidget(card)
+        for index, card in enumerate(self.cards.values()):
+            self.grid.addWidget(card, index // columns, index % columns)
+        for column in range(2):
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
 
     def set_running(self, names: list[str] | None = None) -> None:
         for name, card in self.cards.items():
@@ -359,11 +517,13 @@ class DashboardView(QWidget):
         self.known_issues = issues
         lines = []
         for issue in issues:
-            why = "; ".join(issue.reasons[:2])
+            # Title and slug: what the engineer reads and quotes; the matching rule is internal
+            # and only in the tooltip (issue 17, item 9).
             lines.append(f"⚠ <b>Known issue:</b> <a href=\"kb:{html.escape(issue.slug)}\">"
-                         f"{html.escape(issue.title)}</a>"
-                         + (f" <small>({html.escape(why)})</small>" if why else ""))
+                         f"{html.escape(issue.title)}</a> <small>(kb: {html.escape(issue.slug)})"
+                         "</small>")
         self.known_banner.setText("<br>".join(lines))
+        self.known_banner.setToolTip("\n".join(f"{i.title}: {'; '.join(i.reasons)}" for i in issues))
         self.known_banner.setVisible(bool(lines))
 
     def _banner_link(self, link: str) -> None:

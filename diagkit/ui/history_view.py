@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from diagkit.monitor.export import write_csv
 from diagkit.monitor.live import SERIES_BY_KEY
 from diagkit.store.contract import SampleStore, SeriesData
-from diagkit.ui.plots_view import ClockAxis
+from diagkit.ui.plots_view import ClockAxis, theme_plot
 from diagkit.ui.workers import run_in_background
 
 WINDOWS: tuple[tuple[str, float], ...] = (
@@ -100,6 +100,7 @@ class HistoryView(QWidget):
         self.plot = pg.PlotWidget(axisItems={"bottom": ClockAxis(orientation="bottom")})
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.addLegend()
+        theme_plot(self.plot, self.palette())  # not pyqtgraph's black in a light theme
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.metrics)
         split.addWidget(self.plot)
@@ -109,6 +110,11 @@ class HistoryView(QWidget):
         layout.addWidget(split, 1)
         layout.addWidget(self.status)
         self.reload_hosts()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            theme_plot(self.plot, self.palette())
+        super().changeEvent(event)
 
     def reload_hosts(self, then: Callable[[], None] | None = None) -> None:
         """Read the hosts and their metrics again (in a worker: a team store is remote)."""

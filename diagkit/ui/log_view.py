@@ -25,7 +25,16 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFontDatabase, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFontDatabase,
+    QFontMetrics,
+    QGuiApplication,
+    QKeySequence,
+    QShortcut,
+    QTextOption,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -374,12 +383,17 @@ class LogView(QWidget):
         self.detail = QPlainTextEdit(readOnly=True)
         self.detail.setFont(mono)
         self.detail.setPlaceholderText("Select a record to see all of it (multi-line records in full).")
-        self.detail.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # wrapped: a long record (a stack trace line, a JSON body) is read without scrolling
+        self.detail.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.detail.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         self.sig_tree = QTreeWidget()
         self.sig_tree.setHeaderLabels(["Count", "Level", "Recurring message"])
         self.sig_tree.setRootIsDecorated(False)
-        self.sig_tree.setColumnWidth(0, 70)
-        self.sig_tree.setColumnWidth(1, 70)
+        self.sig_tree.setColumnWidth(0, 48)
+        self.sig_tree.setColumnWidth(1, 54)
+        # "ERROR: could…" said nothing: keep both ends of a long template (the full text is in
+        # the tooltip).
+        self.sig_tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.sig_tree.itemClicked.connect(self._signature_clicked)
         self.sig_label = QLabel("Signatures: computed after indexing. Click one to filter.")
         self.sig_label.setWordWrap(True)
@@ -420,13 +434,20 @@ class LogView(QWidget):
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(right)
         main.addWidget(sig_box)
-        main.setSizes([960, 300])
+        main.setSizes([730, 290])  # messages first; the recurring ones still readable
+        main.setStretchFactor(0, 1)
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addLayout(actions)
         layout.addWidget(self.state)
+        # A file without times has no histogram: a sentence instead of an empty time axis.
+        self.no_times = QLabel("No timestamps in these records: no time histogram.")
+        self.no_times.setObjectName("no-times")
+        self.no_times.setEnabled(False)  # muted
+        self.no_times.hide()
         layout.addWidget(self.histogram)
+        layout.addWidget(self.no_times)
         layout.addWidget(main, 1)
 
         QShortcut(QKeySequence("F8"), self, activated=lambda: self.jump_error())
@@ -486,11 +507,24 @@ class LogView(QWidget):
 
     def _size_columns(self) -> None:
         self._sized = True
-        widths = (175, 60, 95, 130)
+        # Time fits "2026-03-01 08:00:00.000" in the monospace font; the rest stays narrow so
+        # Message keeps most of the width.
+        time_width = QFontMetrics(self.table.font()).horizontalAdvance("0000-00-00 00:00:00.000")
+        widths = (time_width + 14, 52, 90, 120)
         if self.model.show_file:
-            widths = (120, *widths)
+            widths = (110, *widths)
         for column, width in enumerate(widths):
             self.table.setColumnWidth(column, width)
+
+    def _hide_empty_columns(self, sample: int = 500) -> None:
+        """Hide Time, Level, Host and Source when the first ``sample`` records have none of
+        them (a plain text file): Message gets the width (issue 17, item 6)."""
+        rows = min(self.model.rowCount(), sample)
+        offset = 1 if self.model.show_file else 0
+        for column in range(offset, offset + len(COLUMNS) - 1):  # never Message
+            empty = rows > 0 and all(
+                not self.model.data(self.model.index(r, column)) for r in range(rows))
+            self.table.setColumnHidden(column, empty)
 
     def _grow(self) -> None:
         if not self.logs:
@@ -605,6 +639,9 @@ class LogView(QWidget):
             text = f"{counts.total:,} of {counts.unfiltered:,} records"
             self.counts.setText(text + (f" ({per_level})" if per_level else ""))
             self.histogram.show_histogram(histogram)
+            self.histogram.setVisible(bool(histogram.starts))
+            self.no_times.setVisible(not histogram.starts)
+            self._hide_empty_columns()
             self.filtered.emit(counts.total)
 
         def failed(error: BaseException) -> None:
@@ -644,7 +681,8 @@ class LogView(QWidget):
                 level = sig.worst_level
                 item = QTreeWidgetItem([f"{sig.count:,}", level.label if level else "", sig.template])
                 item.setData(0, Qt.ItemDataRole.UserRole, sig.id)
-                item.setToolTip(2, f"Example: {sig.example}\nFirst: {sig.first_seen}\nLast: {sig.last_seen}")
+                item.setToolTip(2, f"{sig.template}\n\nExample: {sig.example}\n"
+                                   f"First: {sig.first_seen}\nLast: {sig.last_seen}")
                 if level is not None:
                     item.setForeground(1, QBrush(LEVEL_COLOURS[level]))
                 self.sig_tree.addTopLevelItem(item)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QObject, QPoint, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QObject, QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -35,14 +34,28 @@ from diagkit.ui.host_view import CONNECTED, CONNECTING, ERROR, HostView
 from diagkit.ui.inline import ElidedLabel
 from diagkit.ui.log_view import LogView
 from diagkit.ui.workers import cancel_all_and_wait
+from diagkit.workspace import Workspace, kb_ready
 
 if TYPE_CHECKING:
+    from diagkit.kb.match import KnownErrorMatcher
     from diagkit.store.contract import SampleStore, Store
 
 ROLE_NAME = Qt.ItemDataRole.UserRole
 ROLE_SEARCH = Qt.ItemDataRole.UserRole + 1
 STATUS_COLOURS = {ERROR: QColor("#d32f2f"), CONNECTED: QColor("#2e7d32"), CONNECTING: QColor("#1e88e5"),
                   LOST: QColor("#e65100")}
+DOCK_MIN_WIDTH = 200  # px: a host name and its status side by side
+DOCK_DEFAULT_WIDTH = 260
+
+
+def log_dialog_folder() -> str:
+    """Where the Open log files dialog starts: the folder last opened from, else /var/log (where
+    the logs are on this kind of machine), else the home folder; never the process's cwd."""
+    last = settings().value("logs/last_folder")
+    for folder in (str(last) if last else "", "/var/log", str(Path.home())):
+        if folder and Path(folder).is_dir():
+            return folder
+    return str(Path.home())
 
 
 def settings() -> QSettings:
@@ -59,18 +72,6 @@ def settings() -> QSettings:
     except OSError:
         pass  # Qt then fails to save the window state quietly, as it always did
     return QSettings(str(path), QSettings.Format.IniFormat)
-
-
-_KB_READY = threading.Lock()
-
-
-def _kb_ready(store: Store) -> Store:
-    """``diagkit.kb.open_kb`` (starter articles on first use), one worker at a time: the KB tab
-    and the known-issue loader may both be first."""
-    from diagkit.kb import open_kb
-
-    with _KB_READY:
-        return open_kb(store)
 
 
 class _Notices(QObject):
@@ -91,14 +92,12 @@ class MainWindow(QMainWindow):
         self.connections = ConnectionModel(parent=self)
         self.connections.changed.connect(self._show_host_state)
         self.report_records: list = []  # log records set aside for the bug report
-        self._case_store: Store | None = None
-        self._case_store_path: Path | None = case_store_path
+        # The stores, the active case and the known-issue matcher (Qt-free, shared with the CLI)
+        self.workspace = Workspace(case_store_path=case_store_path, lazy=True)
         self.kb_view: QWidget | None = None  # Knowledge base tab (kept when closed; reopens as left)
         self.metrics_view: QWidget | None = None
         self.fleet_view: QWidget | None = None  # Fleet tab: watching many hosts (issue 7)
         self.history_view: QWidget | None = None  # Monitoring history tab
-        self._samples: SampleStore | None = None  # the monitoring history, on first watch
-        self.known_matcher: object | None = None  # diagkit.kb.match.KnownErrorMatcher, once loaded
         self._matcher_loading = False
         self.setAcceptDrops(True)
 
@@ -140,6 +139,9 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.search)
         layout.addWidget(self.host_tree)
+        # Never narrower than a host name and its status (a restored state once gave 65 px with
+        # the Status column pushed out of sight: issue 17, item 8).
+        panel.setMinimumWidth(DOCK_MIN_WIDTH)
         self.dock = QDockWidget("Hosts", self)
         self.dock.setObjectName("hosts-dock")
         self.dock.setWidget(panel)
@@ -503,9 +505,14 @@ class MainWindow(QMainWindow):
     def open_logs_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog
 
+        # "All files" first: syslog, messages, kern.log.1... often have no extension to match.
         paths, _ = QFileDialog.getOpenFileNames(
-            self, "Open log files", "", "Logs (*.log *.txt *.gz *.bz2 *.xz *.json *.1 *.2);;All files (*)")
+            self, "Open log files", log_dialog_folder(),
+            "All files (*);;Logs (*.log *.txt *.gz *.bz2 *.xz *.json *.1 *.2)")
         if paths:
+            state = settings()
+            state.setValue("logs/last_folder", str(Path(paths[0]).parent))
+            state.sync()
             self.open_logs(paths)
 
     def fetch_logs_from_host(self) -> None:
@@ -524,7 +531,8 @@ class MainWindow(QMainWindow):
     def new_bug_report(self) -> None:
         from diagkit.ui.bundle_wizard import BundleWizard
 
-        wizard = BundleWizard(self.host_views(), self.report_records, parent=self)
+        wizard = BundleWizard(self.host_views(), self.report_records, parent=self,
+                              log_views=self.log_views())
         wizard.saved.connect(self._bundle_saved)
         wizard.open()
         self.bundle_wizard = wizard
@@ -666,44 +674,28 @@ class MainWindow(QMainWindow):
 
     # --- cases (one case store per window, shared by the Cases, KB and Metrics tabs) ---------
 
+    @property
+    def known_matcher(self) -> KnownErrorMatcher | None:
+        """The known-issue matcher, once loaded (the workspace's)."""
+        return self.workspace.matcher
+
     def store_description(self) -> str:
         """Where this window's cases, KB and history live (a path or the team store's URL)."""
-        from diagkit.store.select import describe
-
-        if self._case_store_path is not None:
-            return str(self._case_store_path)
-        try:
-            return describe()
-        except DiagkitError as exc:
-            return f"not usable ({exc})"
+        return self.workspace.describe()
 
     def _show_store_in_use(self) -> None:
-        from diagkit.store.select import configured_url
-
-        team = self._case_store_path is None and configured_url() is not None
+        team = self.workspace.is_team_store
         self.store_label = ElidedLabel(f"{'Team store' if team else 'Store'}: "
                                   f"{self.store_description()}")
         self.store_label.setObjectName("store-label")
         self.statusBar().addPermanentWidget(self.store_label)
 
     def case_store(self) -> Store:
-        """The window's case/KB database, opened on first use: the configured store
-        (:func:`diagkit.store.select.open_store`: the team's PostgreSQL or the local
-        ``config.data_dir()/diagkit.db``), or the SQLite file ``case_store_path`` (tests).
-
-        Every view of this window shares it (one connection, thread-safe; writes are serialized
-        by the store). Raises :class:`diagkit.store.StoreError` when it cannot be opened.
-        """
-        if self._case_store is None:
-            if self._case_store_path is not None:
-                from diagkit.store.sqlite import SqliteStore
-
-                self._case_store = SqliteStore(self._case_store_path)
-            else:
-                from diagkit.store.select import open_store
-
-                self._case_store = open_store(lazy=True)  # connects in the first worker
-        return self._case_store
+        """The window's case/KB database (:meth:`diagkit.workspace.Workspace.store`), opened
+        on first use: the configured store (a team store connects in the first worker), or
+        the SQLite file ``case_store_path`` (tests). Every view of this window shares it.
+        Raises :class:`diagkit.errors.StoreError` when it cannot be opened."""
+        return self.workspace.store()
 
     # --- knowledge base, metrics, known issues ------------------------------------------------
 
@@ -723,7 +715,7 @@ class MainWindow(QMainWindow):
             except DiagkitError as exc:
                 self.statusBar().showMessage(str(exc))
                 return None
-            self.kb_view = KbView(store, prepare=_kb_ready)
+            self.kb_view = KbView(store, prepare=kb_ready)
             self.kb_view.changed.connect(self.reload_known_issues)
             self.kb_view.use_requested.connect(self._article_to_case)
         self._show_tab(self.kb_view, "Knowledge base")
@@ -775,30 +767,15 @@ class MainWindow(QMainWindow):
     def sample_store(self) -> SampleStore | None:
         """The monitoring history (the team store's, or ``data_dir()/history.db``), opened on
         first use; None (with the reason in the status bar) when it cannot be opened."""
-        if self._samples is None:
-            from diagkit.store.select import open_samples
-
-            try:
-                self._samples = open_samples(lazy=True)
-            except DiagkitError as exc:
-                self.statusBar().showMessage(str(exc))
-                return None
-        return self._samples
+        try:
+            return self.workspace.samples()
+        except DiagkitError as exc:
+            self.statusBar().showMessage(str(exc))
+            return None
 
     def _forecasts_for(self, host: str) -> list:
         """Forecast findings from the monitoring history (worker thread; [] without history)."""
-        from diagkit import config
-        from diagkit.monitor.recorder import forecasts_from_history
-        from diagkit.store.select import configured_url, open_samples
-        from diagkit.store.sqlite.samples import DB_NAME
-
-        samples = self._samples
-        if samples is not None:
-            return forecasts_from_history(samples, host)
-        if configured_url() is None and not (config.data_dir() / DB_NAME).exists():
-            return []  # never watched: do not create an empty history just to look
-        with open_samples() as own:  # no GUI calls here: this runs in a worker
-            return forecasts_from_history(own, host)
+        return self.workspace.forecasts_for(host)
 
     def open_history(self) -> QWidget | None:
         if self.history_view is None:
@@ -852,19 +829,18 @@ class MainWindow(QMainWindow):
 
     def reload_known_issues(self) -> None:
         """Load the articles' match rules again (in a worker) and give them to every view."""
-        from diagkit.kb.match import load_matcher
         from diagkit.ui.workers import run_in_background
 
         try:
-            store = self.case_store()
+            self.case_store()
         except DiagkitError as exc:
             self.statusBar().showMessage(str(exc))
             return
         self._matcher_loading = True
 
-        def done(matcher: object) -> None:
+        def done(matcher: KnownErrorMatcher) -> None:
             self._matcher_loading = False
-            self.known_matcher = matcher
+            self.workspace.matcher = matcher
             for host in self.host_views():
                 host.dashboard.set_matcher(matcher)
             for logs in self.log_views():
@@ -874,7 +850,7 @@ class MainWindow(QMainWindow):
             self._matcher_loading = False
             self.statusBar().showMessage(f"Known issues are not checked: {error}", 15000)
 
-        run_in_background(lambda: load_matcher(_kb_ready(store)), on_done=done, on_error=failed,
+        run_in_background(self.workspace.read_matcher, on_done=done, on_error=failed,
                           owner=self)
 
     def _give_matcher(self, view: QWidget) -> None:
@@ -891,7 +867,6 @@ class MainWindow(QMainWindow):
 
         from diagkit.ui.cases_view import CasesView
 
-        self._case_desk = None
         self.cases_view = CasesView(self.case_desk, parent=self)
         self.cases_view.active_requested.connect(self.set_active_case)
         self.cases_view.cases_changed.connect(self.refresh_active_cases)
@@ -930,16 +905,12 @@ class MainWindow(QMainWindow):
 
     def case_desk(self):  # -> CaseDesk, imported lazily (the core stays unloaded until used)
         """The window's :class:`diagkit.cases.desk.CaseDesk` on :meth:`case_store`."""
-        if self._case_desk is None:
-            from diagkit.cases.desk import CaseDesk
-
-            self._case_desk = CaseDesk(self.case_store())
-        return self._case_desk
+        return self.workspace.desk()
 
     def set_engineer(self, name: str | None) -> None:
         """The engineer's name was set (first-run prompt): sign from now on with it."""
-        if name and self._case_desk is not None:
-            self._case_desk.engineer = name
+        if name:
+            self.workspace.set_engineer(name)
 
     def show_cases(self) -> None:
         self._hide_welcome()
@@ -947,32 +918,24 @@ class MainWindow(QMainWindow):
 
     def refresh_active_cases(self) -> None:
         """Fill the active-case selector with the open cases (read in a worker)."""
-        from diagkit.cases import active
-        from diagkit.ui.cases_view import OPEN_STATUSES
         from diagkit.ui.workers import run_in_background
 
         try:
-            store = self.case_store()
-            current = active.active_case()
+            self.case_store()
+            current = self.workspace.saved_active_case()
         except DiagkitError as exc:
             self.active_label.setText(str(exc))
             return
 
         def job() -> list:
-            cases = store.list_cases(status=OPEN_STATUSES)
-            if current is not None and all(c.id != current for c in cases):
-                try:
-                    cases.append(store.get_case(current))  # a resolved case may still be active
-                except DiagkitError:
-                    pass
-            return cases
+            return self.workspace.open_cases(including=current)
 
         def done(cases: list) -> None:
             nonlocal current
             # The engineer may have chosen another case while the list was read: the saved
             # choice (a small settings file) is the truth, not the one seen at the start.
             try:
-                current = active.active_case()
+                current = self.workspace.saved_active_case()
             except DiagkitError:
                 pass
             self.active_combo.blockSignals(True)
@@ -984,6 +947,7 @@ class MainWindow(QMainWindow):
                 self.active_combo.addItem(f"#{current}", current)
             self.active_combo.setCurrentIndex(max(0, self.active_combo.findData(current)))
             self.active_combo.blockSignals(False)
+            self.workspace.active_case = self.active_combo.currentData()
             self._show_active()
 
         run_in_background(job, on_done=done,
@@ -998,10 +962,8 @@ class MainWindow(QMainWindow):
         self._active_chosen(self.active_combo.currentIndex())
 
     def _active_chosen(self, _index: int) -> None:
-        from diagkit.cases import active
-
         try:
-            active.set_active_case(self.active_combo.currentData())
+            self.workspace.choose_case(self.active_combo.currentData())
         except DiagkitError as exc:
             self.statusBar().showMessage(f"The active case was not saved: {exc}", 15000)
         self._show_active()
@@ -1012,8 +974,7 @@ class MainWindow(QMainWindow):
                                   if case_id is not None else "No active case")
 
     def _active_case_target(self) -> tuple[object, int] | None:
-        case_id = self.active_combo.currentData()
-        return (self.case_desk(), int(case_id)) if case_id is not None else None
+        return self.workspace.active_target()
 
     def _case_journaled(self, entry: object) -> None:
         shown = self.cases_view.detail.case
@@ -1072,6 +1033,7 @@ class MainWindow(QMainWindow):
         state = settings()
         state.setValue("main/geometry", self.saveGeometry())
         state.setValue("main/state", self.saveState())
+        state.setValue("main/dock_width", self.dock.width())
         views = self.host_views()
         state.setValue("main/open_hosts", [v.ref.label for v in views])
         current = self.tabs.currentWidget()
@@ -1094,6 +1056,11 @@ class MainWindow(QMainWindow):
         window_state = state.value("main/state")
         if isinstance(window_state, QByteArray | bytes):
             self.restoreState(window_state)
+        try:
+            saved = int(state.value("main/dock_width") or DOCK_DEFAULT_WIDTH)
+            self._dock_width = max(DOCK_MIN_WIDTH, saved)
+        except (TypeError, ValueError):
+            self._dock_width = DOCK_DEFAULT_WIDTH
         names = state.value("main/open_hosts") or []
         names = [names] if isinstance(names, str) else list(names)
         try:
@@ -1110,6 +1077,16 @@ class MainWindow(QMainWindow):
             if view.ref.label == current:
                 self.tabs.setCurrentWidget(view)
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # Dock sizes in a restored state only hold once the window has its real size: set the
+        # saved width after the first show, when the layout can honour it.
+        width = getattr(self, "_dock_width", DOCK_DEFAULT_WIDTH)
+        if not getattr(self, "_dock_sized", False):
+            self._dock_sized = True
+            QTimer.singleShot(0, lambda: self.resizeDocks([self.dock], [width],
+                                                          Qt.Orientation.Horizontal))
+
     def closeEvent(self, event) -> None:
         credentials.set_warning_handler(None)
         self.save_state()
@@ -1120,10 +1097,5 @@ class MainWindow(QMainWindow):
         if self.fleet_view is not None:
             self.fleet_view.stop()
         cancel_all_and_wait(8000)
-        if self._samples is not None:
-            self._samples.close()
-            self._samples = None
-        if self._case_store is not None:
-            self._case_store.close()
-            self._case_store = None
+        self.workspace.close()
         super().closeEvent(event)

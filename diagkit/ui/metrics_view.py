@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QDate, QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from diagkit.errors import DiagkitError
 from diagkit.store.contract import MetricsStore
+from diagkit.ui.plots_view import CountAxis, theme_plot
 from diagkit.ui.workers import Worker, run_in_background
 from diagkit.units import human_duration
 
@@ -45,21 +46,9 @@ AGEING_ORDER = ("<1d", "1-3d", "3-7d", "7-30d", ">30d")
 
 
 def duration_text(value: timedelta | None) -> str:
-    """``3 h 20 min``, ``2 d 4 h``, ``45 s``; a dash when there is nothing to measure.
-
-    Coarser than :func:`~diagkit.units.human_duration`: for response times seconds are noise."""
-    if value is None:
-        return "–"
-    seconds = round(value.total_seconds())
-    if seconds < 60:
-        return human_duration(seconds)
-    days, minutes = divmod(round(seconds / 60), 1440)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min"
+    """``3 h 20 min``, ``2 d 4 h``, ``45 s`` (:func:`~diagkit.units.human_duration`, coarse:
+    for response times seconds are noise); a dash when there is nothing to measure."""
+    return "–" if value is None else human_duration(value, coarse=True)
 
 
 def share_text(part: int, total: int) -> str:
@@ -161,11 +150,12 @@ class MetricsView(QWidget):
         self.figures = _table(("Figure", "Value"), "metrics-figures")
         self.engineers = _table(("Engineer", "Opened", "Resolved", "FRT median", "TTR median",
                                  "Backlog"), "metrics-engineers")
-        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
+        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(),
+                                             "left": CountAxis("left")})
         self.plot.setObjectName("metrics-plot")
-        self.plot.setBackground(self.palette().color(self.backgroundRole()))
         self.plot.showGrid(x=False, y=True, alpha=0.3)
         self.plot.addLegend(offset=(10, 10))
+        theme_plot(self.plot, self.palette())
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.getPlotItem().setMenuEnabled(False)
         self.plot.setLabel("left", "cases")
@@ -191,6 +181,11 @@ class MetricsView(QWidget):
         layout.addWidget(self.state)
         layout.addWidget(split, 1)
         self.refresh()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            theme_plot(self.plot, self.palette())
+        super().changeEvent(event)
 
     # --- period --------------------------------------------------------------------------------
 

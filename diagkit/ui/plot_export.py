@@ -58,7 +58,7 @@ def render_plot_png(
     import pyqtgraph.exporters
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 
-    from diagkit.ui.plots_view import PALETTE, ClockAxis
+    from diagkit.ui.plots_view import PALETTE, BinaryRateAxis, ClockAxis
 
     ink, muted = "#1f2328", "#59636e"
     glw = pg.GraphicsLayoutWidget()
@@ -68,7 +68,10 @@ def render_plot_png(
         # and the export would come out at the default size with the title cut off).
         glw.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
         glw.resize(width, height)
-        plot = glw.addPlot(axisItems={"bottom": ClockAxis()})
+        axes = {"bottom": ClockAxis()}
+        if unit == "B/s":  # KiB/s, MiB/s: the dashboard's spelling, not decimal MB/s
+            axes["left"] = BinaryRateAxis("")
+        plot = glw.addPlot(axisItems=axes)
         plot.setTitle(title, color=ink, size="11pt")
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setMenuEnabled(False)
@@ -76,8 +79,8 @@ def render_plot_png(
             axis = plot.getAxis(name)
             axis.setPen(pg.mkPen(muted))
             axis.setTextPen(pg.mkPen(ink))
-        plot.setLabel("left", "", units=unit or None)
-        if unit != "B/s":  # SI prefixes only make sense for bytes ("k%" would not)
+        if unit != "B/s":
+            plot.setLabel("left", "", units=unit or None)
             plot.getAxis("left").enableAutoSIPrefix(False)
         if series:
             legend = plot.addLegend(offset=(6, 4), colCount=min(len(series), 4))

@@ -51,9 +51,16 @@ WINDOWS: tuple[tuple[str, float | None], ...] = (
     ("All", None),
 )
 DEFAULT_INTERVAL = 2
-# Short axis names (the long titles from the core would be cut off on a stacked plot's side).
-AXIS_NAMES = {"cpu": "CPU", "load": "Load", "memory": "Memory", "paging": "Paging",
-              "disk": "Disk", "network": "Network"}
+LEGEND_ALPHA = 110  # of 255
+# Short axis titles with their unit: six stacked plots leave ~100 px for each rotated title, so
+# "Paging (pages/s)" ran into "Memory (%)" (issue 17, item 10). Byte rates get their binary unit
+# from BinaryRateAxis (KiB/s, MiB/s: the dashboard's spelling).
+AXIS_NAMES = {"cpu": "CPU %", "load": "Load", "memory": "Mem %", "paging": "Pages/s",
+              "disk": "Disk", "network": "Net"}
+# A pause longer than this many sampling intervals is drawn as a gap (no line across an outage).
+GAP_INTERVALS = 2.5
+# The time axis never labels the epoch's first days: an empty plot would show "00:00:00" ticks.
+EPOCH_FLOOR = 86400.0 * 365
 # Smallest y span per unit, so a flat zero line does not zoom into noise ("-400 mB/s").
 MIN_Y_SPAN = {"B/s": 1024.0, "pages/s": 10.0, "": 1.0}
 
@@ -62,6 +69,10 @@ class ClockAxis(pg.DateAxisItem):
     """Wall-clock ticks an engineer reads at a glance: 12:45:50, not pyqtgraph's "50.000"."""
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        if not values or max(values) < EPOCH_FLOOR:
+            # No samples yet: no made-up clock times. A blank (not empty) label keeps the axis
+            # its text height, or the first real times would be cut off below it.
+            return [" " for _ in values]
         if spacing >= 86400:
             return super().tickStrings(values, scale, spacing)
         fmt = "%H:%M:%S" if spacing < 60 else "%H:%M"
@@ -74,9 +85,96 @@ class ClockAxis(pg.DateAxisItem):
         return out
 
 
+BINARY_RATES = (("B/s", 1.0), ("KiB/s", 1024.0), ("MiB/s", 1024.0**2), ("GiB/s", 1024.0**3))
+
+
+def rate_unit(largest: float) -> tuple[str, float]:
+    """The binary unit a byte rate up to ``largest`` reads best in: ("MiB/s", 1048576.0)."""
+    chosen = BINARY_RATES[0]
+    for unit in BINARY_RATES:
+        if abs(largest) >= unit[1]:
+            chosen = unit
+    return chosen
+
+
+class BinaryRateAxis(pg.AxisItem):
+    """A byte-rate axis in KiB/s, MiB/s, GiB/s (as the dashboard writes them), never pyqtgraph's
+    decimal "MB/s"; the unit goes into the axis title."""
+
+    def __init__(self, name: str, **kwargs: object) -> None:
+        super().__init__("left", **kwargs)
+        self.name = name
+        self.enableAutoSIPrefix(False)
+        self.unit = ""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
+        # round steps in the shown unit (1, 2, 5 MiB/s), not in bytes (95.4, 190.7 MiB/s)
+        # one unit per draw, from the visible range: the ticks and the title must agree
+        self._range_unit = rate_unit(max(abs(minVal), abs(maxVal)))
+        factor = self._range_unit[1]
+        return [(spacing * factor, offset * factor)
+                for spacing, offset in super().tickSpacing(minVal / factor, maxVal / factor, size)]
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        unit, factor = getattr(self, "_range_unit", None) or rate_unit(
+            max((abs(v) for v in values), default=0.0))
+        if unit != self.unit:
+            self.unit = unit
+            self.setLabel(f"{self.name} ({unit})" if self.name else unit)
+        digits = 0 if spacing / factor >= 1 else (1 if spacing / factor >= 0.1 else 2)
+        return [f"{v / factor:.{digits}f}" for v in values]
+
+
+class CountAxis(pg.AxisItem):
+    """An axis of counts (cases, alerts): ticks on whole numbers only, never 0.1 steps."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
+        levels = [(sp, off) for sp, off in super().tickSpacing(minVal, maxVal, size) if sp >= 1]
+        return levels or [(1.0, 0.0)]
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        return [f"{v:.0f}" for v in values]
+
+
+def theme_plot(plot: pg.PlotWidget | pg.PlotItem, palette: QPalette) -> None:
+    """Background, axes and legend of a single plot in the widget palette's colours (light or
+    dark desktop themes), as the live plots do."""
+    item = plot.getPlotItem() if isinstance(plot, pg.PlotWidget) else plot
+    base, text = palette.color(QPalette.ColorRole.Base), palette.color(QPalette.ColorRole.Text)
+    if isinstance(plot, pg.PlotWidget):
+        plot.setBackground(base)
+    muted = pg.mkColor(text)
+    muted.setAlpha(140)
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setPen(muted)
+        axis.setTextPen(text)
+        axis.label.setDefaultTextColor(text)
+    legend = item.legend
+    if legend is not None:
+        veil = pg.mkColor(base)
+        veil.setAlpha(LEGEND_ALPHA)
+        legend.setLabelTextColor(text)
+        legend.setBrush(pg.mkBrush(veil))
+
+
+def with_gaps(t: np.ndarray, y: np.ndarray, max_gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """``t`` and ``y`` (one row per series) with a NaN column after each pause longer than
+    ``max_gap`` seconds, so every curve shows an outage as a gap (as CPU does by itself)."""
+    if len(t) < 2:
+        return t, y
+    breaks = np.nonzero(np.diff(t) > max_gap)[0]
+    if not len(breaks):
+        return t, y
+    t_out = np.insert(t, breaks + 1, (t[breaks] + t[breaks + 1]) / 2)
+    y_out = np.insert(y.astype(float), breaks + 1, np.nan, axis=1)
+    return t_out, y_out
+
+
 def _format(spec: SeriesSpec, value: float) -> str:
     if spec.unit == "B/s":
-        return pg.siFormat(value, suffix="B/s")
+        unit, factor = rate_unit(value)
+        return f"{value / factor:.1f} {unit}" if factor > 1 else f"{value:.0f} B/s"
     if spec.unit == "%":
         return f"{value:.1f} %"
     return f"{value:.2f} {spec.unit}".rstrip()
@@ -150,9 +248,19 @@ class PlotsView(QWidget):
             self.glw.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved
         )
 
+        # Until the first sample: a sentence, not six empty plots with made-up clock times.
+        self.empty = QLabel("No samples yet. Sampling starts when the host is connected; the "
+                            "plots fill from the first sample on.")
+        self.empty.setObjectName("plots-empty")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.setEnabled(False)  # the palette's muted text colour
+        self.glw.hide()
+
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addLayout(state_row)
+        layout.addWidget(self.empty, 1)
         layout.addWidget(self.glw, 1)
         layout.addWidget(self.readout)
         self._apply_palette()
@@ -166,7 +274,11 @@ class PlotsView(QWidget):
         colour = iter(PALETTE * 3)
         last = len(groups) - 1
         for row, (group, specs) in enumerate(groups.items()):
-            plot = self.glw.addPlot(row=row, col=0, axisItems={"bottom": ClockAxis()})
+            unit = specs[0].unit
+            axes = {"bottom": ClockAxis()}
+            if unit == "B/s":
+                axes["left"] = BinaryRateAxis(AXIS_NAMES.get(group, group))
+            plot = self.glw.addPlot(row=row, col=0, axisItems=axes)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
             # No grid: alpha-blended grid lines cost ~6 ms per axis per paint in software
@@ -174,11 +286,14 @@ class PlotsView(QWidget):
             plot.showGrid(x=False, y=False)
             plot.setMouseEnabled(x=True, y=False)
             plot.getViewBox().sigRangeChangedManually.connect(self._user_moved_view)
-            unit = specs[0].unit
-            plot.setLabel("left", AXIS_NAMES.get(group, group), units=unit or None)
-            plot.getAxis("left").setToolTip(GROUP_TITLES.get(group, group))
-            if unit != "B/s":  # SI prefixes only make sense for bytes ("k%" would not)
+            if unit == "B/s":
+                plot.setLabel("left", f"{AXIS_NAMES.get(group, group)} (B/s)")
+            else:
+                plot.setLabel("left", AXIS_NAMES.get(group, group))
                 plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("left").setToolTip(f"{GROUP_TITLES.get(group, group)} ({unit})"
+                                            if unit else GROUP_TITLES.get(group, group))
+            plot.getAxis("left").setWidth(64)  # every plot's data starts at the same x
             if unit == "%":
                 plot.setYRange(0, 100, padding=0.02)
             else:
@@ -222,9 +337,12 @@ class PlotsView(QWidget):
                 axis.setPen(muted)
                 axis.setTextPen(text)
                 axis.label.setDefaultTextColor(text)
+        # Semi-transparent legends: the first seconds and threshold lines show through them.
+        veil = pg.mkColor(base)
+        veil.setAlpha(LEGEND_ALPHA)
         for legend in self._legends:
             legend.setLabelTextColor(text)
-            legend.setBrush(pg.mkBrush(base))
+            legend.setBrush(pg.mkBrush(veil))
         for vline in self._vlines:
             vline.setPen(pg.mkPen(muted, style=Qt.PenStyle.DotLine))
 
@@ -241,8 +359,12 @@ class PlotsView(QWidget):
         following = self.follow.isChecked()
         seconds = self.window_seconds() if following else None
         t, y = self.buffer.window(seconds)
+        if len(t) and self.glw.isHidden():
+            self.empty.hide()
+            self.glw.show()
+        tg, yg = with_gaps(t, y, GAP_INTERVALS * self.interval.value())
         for i, key in enumerate(self.buffer.keys):
-            self.curves[key].setData(t, y[i], connect="finite")
+            self.curves[key].setData(tg, yg[i], connect="finite")
         if following and len(t):
             end = float(t[-1])
             # Until a full window has been sampled, show what there is (no empty left part).

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDateTimeEdit,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QMenu,
@@ -45,6 +44,7 @@ from PySide6.QtWidgets import (
 
 from diagkit.reports.model import TimelineEvent
 from diagkit.timeline import KINDS, Timeline, came_first
+from diagkit.ui.flow_layout import FlowLayout
 from diagkit.ui.inline import error_label
 from diagkit.ui.workers import Worker, run_in_background
 
@@ -170,7 +170,7 @@ class TimelineView(QWidget):
         self.all_button = QPushButton("All")
         self.all_button.setToolTip("The whole timeline")
         self.all_button.clicked.connect(self.zoom_all)
-        zoom_row = QHBoxLayout()
+        zoom_row = FlowLayout()  # wraps in a narrow case pane rather than widening it
         zoom_row.addWidget(self.kinds_button)
         zoom_row.addWidget(self.from_edit)
         zoom_row.addWidget(QLabel("–"))
@@ -178,7 +178,6 @@ class TimelineView(QWidget):
         zoom_row.addWidget(self.zoom_in_button)
         zoom_row.addWidget(self.zoom_out_button)
         zoom_row.addWidget(self.all_button)
-        zoom_row.addStretch(1)
         zoom_row.addWidget(self.reload_button)
 
         self.model = TimelineModel(self)
@@ -213,9 +212,8 @@ class TimelineView(QWidget):
                                           "host: changes, resources running out and new error "
                                           "messages first. Candidates, not proof.")
         self.came_first_button.clicked.connect(self.show_came_first)
-        actions = QHBoxLayout()
+        actions = FlowLayout()
         actions.addWidget(self.open_button)
-        actions.addStretch(1)
         actions.addWidget(self.came_first_button)
         actions.addWidget(self.window_combo)
 

@@ -143,7 +143,7 @@ def test_sla_states_with_pause(desk: CaseDesk, clock: Clock) -> None:
     sla = desk.sla(desk.store.get_case(case.id))
     assert sla.first_response is not None and sla.resolution is not None
     assert sla.first_response.remaining == timedelta(minutes=10)
-    assert sla.first_response.warning and describe_sla(sla) == "10m left"
+    assert sla.first_response.warning and describe_sla(sla) == "10 min left"
     desk.record_customer_update(case.id, Draft("acknowledgement", "s", "b"), channel="txt")
     clock.advance(minutes=10)
     desk.set_status(case.id, "waiting_on_customer")
@@ -159,7 +159,7 @@ def test_sla_states_with_pause(desk: CaseDesk, clock: Clock) -> None:
     sla = desk.sla(desk.store.get_case(case.id))
     assert sla.worst is sla.resolution
     assert sla.resolution.breached and sla.resolution.overdue == timedelta(minutes=30)
-    assert describe_sla(sla) == "BREACHED 30m"
+    assert describe_sla(sla) == "BREACHED 30 min"
     # Explicit ``now`` wins over the desk's clock.
     earlier = desk.sla(desk.store.get_case(case.id), now=T0 + timedelta(minutes=30))
     assert earlier.first_response is not None and not earlier.first_response.stopped
@@ -187,7 +187,7 @@ def test_injected_policies(tmp_path: Path, clock: Clock) -> None:
                     now=clock)
     case = desk.open_case("x", impact="minor", urgency="low")
     clock.advance(minutes=7)
-    assert describe_sla(desk.sla(desk.store.get_case(case.id))) == "BREACHED 2m"
+    assert describe_sla(desk.sla(desk.store.get_case(case.id))) == "BREACHED 2 min"
     store.close()
 
 
@@ -285,9 +285,9 @@ def test_engineer_name_and_durations() -> None:
     assert engineer_name()
     config.save_settings({"engineer": "Dana"})
     assert engineer_name() == "Dana"
-    assert format_duration(timedelta(hours=2, minutes=10, seconds=59)) == "2h 10m"
-    assert format_duration(timedelta(days=2, hours=3)) == "2d 3h"
-    assert format_duration(-timedelta(minutes=5)) == "5m"
+    assert format_duration(timedelta(hours=2, minutes=10, seconds=59)) == "2 h 10 min"
+    assert format_duration(timedelta(days=2, hours=3)) == "2 d 3 h"
+    assert format_duration(-timedelta(minutes=5)) == "5 min"
 
 
 def test_known_issues_are_journaled_once_per_article_and_host(desk: CaseDesk) -> None:

@@ -281,8 +281,9 @@ def test_parse_since():
     assert parse_since("30d", now=now) == now - timedelta(days=30)
     assert parse_since("12h", now=now) == now - 12 * H
     assert parse_since("2W", now=now) == now - timedelta(weeks=2)
-    assert parse_since("2024-03-01", now=now) == datetime(2024, 3, 1, tzinfo=UTC)
-    assert parse_since("2024-03-01T09:30", now=now) == datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
+    # times without a zone are local time (diagkit.timegrammar), as in logs --since
+    assert parse_since("2024-03-01", now=now) == datetime(2024, 3, 1).astimezone(UTC)
+    assert parse_since("2024-03-01T09:30", now=now) == datetime(2024, 3, 1, 9, 30).astimezone(UTC)
     with pytest.raises(ConfigError, match="30d"):
         parse_since("last month", now=now)
     with pytest.raises(ConfigError):

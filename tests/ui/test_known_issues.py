@@ -54,7 +54,8 @@ def test_disk_full_capture_shows_the_known_issue_banner(qtbot: QtBot, store: Sql
     text = view.known_banner.text()
     disk_full = store.get_article("disk-full")
     assert f"Known issue:</b> <a href=\"kb:disk-full\">{disk_full.title}</a>" in text
-    assert "97" in text  # the reason names what matched
+    assert "(kb: disk-full)" in text  # the slug to quote; the rule that matched is a tooltip
+    assert "97" in view.known_banner.toolTip()
     with qtbot.waitSignal(view.article_requested) as blocker:
         view.known_banner.linkActivated.emit("kb:disk-full")
     assert blocker.args == ["disk-full"]

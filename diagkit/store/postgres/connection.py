@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
-from diagkit.store.contract import StoreError, StoreUnavailable
+from diagkit.errors import StoreError, StoreUnavailable
 from diagkit.store.postgres.dialect import PgDialect
 from diagkit.store.postgres.schema import MIGRATIONS
 from diagkit.store.postgres.url import parse_url, store_password

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, Self
 
-from diagkit.store.contract import StoreError
+from diagkit.errors import StoreError
 from diagkit.store.dialect import Dialect
 from diagkit.store.shared.rules import now
 

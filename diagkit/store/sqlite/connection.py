@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from diagkit import config
-from diagkit.store.contract import StoreError
+from diagkit.errors import StoreError
 from diagkit.store.shared.base import Connection, SqlStore
 from diagkit.store.sqlite.dialect import SqliteDialect
 
