@@ -262,6 +262,14 @@ def shot_timeline(app: QApplication, window: MainWindow) -> None:
     timeline.select_event(refused.id)
     timeline.came_first_button.click()
     app.processEvents()
+    from PySide6.QtWidgets import QScrollArea
+
+    pane = view.detail.parentWidget()
+    while pane is not None and not isinstance(pane, QScrollArea):
+        pane = pane.parentWidget()
+    if pane is not None:  # the case pane scrolled down to its Timeline tab
+        pane.ensureWidgetVisible(view.detail.journal_tabs, 0, 0)
+    app.processEvents()
     save(window, "timeline.png")
     view.splitter.setSizes(sizes)
 

@@ -410,6 +410,8 @@ class CaseDetailView(QWidget):
         self.journal_tabs.addTab(self.timeline, "Journal")
         self.journal_tabs.addTab(self.timeline_view, "Timeline")
         self.journal_tabs.currentChanged.connect(lambda _i: self._load_timeline())
+        # room for the events and what came first: the case pane scrolls rather than squash them
+        self.journal_tabs.setMinimumHeight(420)
         layout.addWidget(self.journal_tabs, 1)
         layout.addLayout(note_row)
         outer = QVBoxLayout(self)

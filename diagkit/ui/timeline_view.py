@@ -196,7 +196,7 @@ class TimelineView(QWidget):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(4, 240)
+        header.resizeSection(4, 200)
         self.table.doubleClicked.connect(lambda index: self._open(self.model.events[index.row()]))
         QShortcut(QKeySequence(Qt.Key.Key_Return), self.table, self.open_selected)
 
@@ -228,9 +228,11 @@ class TimelineView(QWidget):
         self.came_first_table.verticalHeader().setDefaultSectionSize(row)
         self.came_first_table.setWordWrap(False)
         came_header = self.came_first_table.horizontalHeader()
-        for col in (0, 1, 3):
+        for col in (0, 1):
             came_header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         came_header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        came_header.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
+        came_header.resizeSection(3, 220)  # the whole reason is in the tooltip
         self.came_first_table.cellDoubleClicked.connect(self._open_came_first)
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
