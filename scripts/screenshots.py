@@ -33,6 +33,7 @@ from diagkit.hosts import HostStore, SavedHost
 from diagkit.store.contract import CaseDraft
 from diagkit.ui import connect_dialogs
 from diagkit.ui.host_dialog import HostDialog
+from diagkit.ui.host_view import HostView
 from diagkit.ui.main_window import MainWindow
 
 
@@ -183,6 +184,31 @@ def shot_fleet(app: QApplication, window: MainWindow) -> None:
     view.refresh()
     save(window, "fleet.png")
     view.stop()
+
+
+def shot_terminal(app: QApplication, window: MainWindow, view: HostView) -> None:
+    """The Terminal tab on this machine: a coloured listing, a selection ready to send."""
+    from PySide6.QtTest import QTest
+
+    terminal = view.terminal
+    view.views.setCurrentWidget(terminal)
+    wait_until(app, lambda: terminal.session is not None)
+    QTest.keyClicks(terminal.term, "clear; ls -l --color=always /etc | head -12; df -h / /tmp\r")
+    screen = terminal.term.screen
+    rows = [""]
+
+    def df_done() -> bool:
+        rows[:] = [screen.text_of(screen.buffer[y]) for y in range(screen.lines)]
+        return any(r.startswith("Filesystem") for r in rows) and rows[screen.cursor.y].endswith(
+            ("$", "#"))
+
+    wait_until(app, df_done)
+    app.processEvents()
+    first = next(i for i, r in enumerate(rows) if r.startswith("total"))
+    top = terminal.term.top_number
+    terminal.term.select((top + first + 1, 0), (top + first + 3, terminal.term.cols - 1))
+    app.processEvents()
+    save(window, "terminal.png")
 
 
 def shot_metrics(app: QApplication, window: MainWindow) -> None:
@@ -353,6 +379,7 @@ def main() -> int:
     wait_until(app, lambda: not view.console.is_running)
     app.processEvents()
     save(window, "console.png")
+    shot_terminal(app, window, view)
 
     window.tabs.setCurrentWidget(dead)
     app.processEvents()

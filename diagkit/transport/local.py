@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import queue
+import select
 import signal
+import struct
 import subprocess
 import threading
 import time
@@ -21,6 +25,16 @@ from diagkit.transport.base import (
     Progress,
     utf8_decoder,
 )
+from diagkit.transport.shell import (
+    CLOSED,
+    DEFAULT_TERM,
+    EXITED,
+    ClosedSink,
+    OutputSink,
+    Session,
+    ShellEnd,
+    exited_message,
+)
 
 _KILL_GRACE = 2.0
 _POLL = 0.05
@@ -35,6 +49,12 @@ class LocalTransport(ContextManagerMixin):
     @property
     def host(self) -> str:
         return self._label
+
+    def open_shell(self, *, cols: int, rows: int, on_output: OutputSink, on_closed: ClosedSink,
+                   term: str = DEFAULT_TERM) -> LocalShell:
+        """The user's shell on a new pty (see :func:`diagkit.transport.shell.open_shell`)."""
+        return LocalShell(cols=cols, rows=rows, on_output=on_output, on_closed=on_closed,
+                          term=term, label=self._label)
 
     def run(
         self,
@@ -218,3 +238,126 @@ def _feed(proc: subprocess.Popen[bytes], stdin: str | None) -> None:
             proc.stdin.close()
         except BrokenPipeError:
             pass
+
+
+# --- an interactive shell on a pty (the Terminal tab; see diagkit.transport.shell) ----------
+
+_PTY_READ = 65536
+_PTY_POLL = 0.2  # how soon the reader notices close()
+
+def _winsize(cols: int, rows: int) -> bytes:
+    return struct.pack("HHHH", rows, cols, 0, 0)
+
+
+def _login_shell() -> str:
+    import pwd
+
+    shell = os.environ.get("SHELL", "")
+    if not shell:
+        with contextlib.suppress(KeyError):
+            shell = pwd.getpwuid(os.getuid()).pw_shell
+    return shell if shell and os.access(shell, os.X_OK) else "/bin/sh"
+
+
+def _take_terminal() -> None:
+    # Runs in the child between fork and exec, after setsid (start_new_session): the pty's
+    # slave side, already on fd 0, becomes the controlling terminal, so Ctrl+C, job control and
+    # SIGWINCH reach the foreground program.
+    import fcntl
+    import termios
+
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class LocalShell(Session):
+    """The user's shell on this machine, on a fresh pty."""
+
+    def __init__(self, *, cols: int, rows: int, on_output: OutputSink, on_closed: ClosedSink,
+                 term: str = DEFAULT_TERM, label: str = "local", shell: str | None = None,
+                 cwd: str | None = None) -> None:
+        super().__init__(label, on_output, on_closed)
+        try:
+            import fcntl
+            import termios
+        except ImportError as exc:  # Windows: no ptys
+            raise TransportError("This machine has no pseudo terminals (Windows): use the "
+                                 "Console tab for commands here.", host=label) from exc
+        master, slave = os.openpty()
+        try:
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, _winsize(cols, rows))
+            env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+            env.update(TERM=term, COLORTERM="truecolor")
+            self._proc = subprocess.Popen(
+                [shell or _login_shell()], stdin=slave, stdout=slave, stderr=slave,
+                cwd=cwd or os.path.expanduser("~"), env=env, start_new_session=True,
+                preexec_fn=_take_terminal, close_fds=True)  # noqa: PLW1509 - see _take_terminal
+        except OSError as exc:
+            os.close(master)
+            raise TransportError(f"Cannot start a shell on this machine ({exc}). Check that "
+                                 "the shell in $SHELL exists and runs.", host=label) from exc
+        finally:
+            os.close(slave)
+        self._fd = master
+        self._start_threads()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def _read_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                ready, _, _ = select.select([self._fd], [], [], _PTY_POLL)
+                if not ready:
+                    continue
+                data = os.read(self._fd, _PTY_READ)
+            except OSError as exc:
+                # EIO: every process holding the slave side closed it (the shell exited).
+                if exc.errno not in (errno.EIO, errno.EBADF):
+                    self._on_output(f"\r\n[terminal read error: {exc}]\r\n".encode())
+                break
+            if not data:
+                break
+            self._on_output(data)
+        if self._stopping.is_set():
+            self._finish(ShellEnd(CLOSED, "The shell was closed."))
+            return
+        try:
+            status = self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            status = None
+        self._finish(ShellEnd(EXITED, exited_message(status), status))
+
+    def _send(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view and not self._stopping.is_set():
+            try:
+                done = os.write(self._fd, view)
+            except BlockingIOError:
+                time.sleep(0.01)
+                continue
+            view = view[done:]
+
+    def _set_size(self, cols: int, rows: int) -> None:
+        import fcntl
+        import termios
+
+        fcntl.ioctl(self._fd, termios.TIOCSWINSZ, _winsize(cols, rows))
+
+    def close(self) -> None:
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        # Hang up the whole session, as closing a terminal window does; KILL what ignores it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signal.SIGHUP)
+        try:
+            self._proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=2)
+        self._join()
+        with contextlib.suppress(OSError):
+            os.close(self._fd)

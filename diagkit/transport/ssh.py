@@ -79,6 +79,7 @@ from diagkit.transport.base import (
     Progress,
     utf8_decoder,
 )
+from diagkit.transport.shell import DEFAULT_TERM, ClosedSink, OutputSink, SshShell
 
 log = logging.getLogger(__name__)
 
@@ -1022,6 +1023,32 @@ class SshTransport(ContextManagerMixin):
     @property
     def is_active(self) -> bool:
         return not self._closed and self._transport.is_active()
+
+    def open_shell_channel(self, term: str, cols: int, rows: int) -> paramiko.Channel:
+        """A session channel with a PTY of ``cols`` x ``rows`` running the login shell, for
+        :class:`diagkit.transport.shell.SshShell` (the interactive terminal). It shares this
+        connection; errors leave as :mod:`diagkit.errors` types like every other call here."""
+        chan = self._open_channel()
+        try:
+            with self._boundary("{host} refused an interactive shell ({exc}). Check the "
+                                "account's shell and that the server allows a PTY (PermitTTY)."):
+                chan.get_pty(term=term, width=cols, height=rows)
+                chan.invoke_shell()
+        except BaseException:
+            chan.close()
+            raise
+        return chan
+
+    def lost(self, detail: object) -> ConnectionLost:
+        """The error for this connection having dropped (``detail``: what noticed it)."""
+        return self._lost(detail)
+
+    def open_shell(self, *, cols: int, rows: int, on_output: OutputSink, on_closed: ClosedSink,
+                   term: str = DEFAULT_TERM) -> SshShell:
+        """The login shell over a channel of this connection (see
+        :func:`diagkit.transport.shell.open_shell`)."""
+        return SshShell(self, cols=cols, rows=rows, on_output=on_output, on_closed=on_closed,
+                        term=term)
 
 
 _CHANNEL_REFUSED = ("{host} refused to open a session channel ({exc}). The server may limit "

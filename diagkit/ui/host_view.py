@@ -1,4 +1,5 @@
-"""One open host: its connection, and three views over it (dashboard, live plots, console).
+"""One open host: its connection, and four views over it (dashboard, live plots, console,
+terminal).
 
 The connection is made in the background and can be cancelled. Questions it raises (unknown host
 key, refused login) are asked here; a changed host key is refused loudly. Every error is shown on
@@ -43,6 +44,7 @@ from diagkit.ui import connect_dialogs
 from diagkit.ui.console_view import ConsoleView
 from diagkit.ui.dashboard_view import DashboardView
 from diagkit.ui.plots_view import PlotsView
+from diagkit.ui.terminal_view import TerminalView
 from diagkit.ui.workers import Worker, run_in_background
 
 log = logging.getLogger(__name__)
@@ -139,6 +141,12 @@ class HostView(QWidget):
         self.views.addTab(self.dashboard, "Dashboard")
         self.views.addTab(self.plots, "Live")
         self.views.addTab(self.console, "Console")
+        self.terminal = TerminalView(ref.label)
+        self.terminal.send_to_case_requested.connect(self._terminal_to_case)
+        self.terminal.connection_lost.connect(self._sampling_lost)
+        self.terminal.reconnect_requested.connect(self.reconnect)
+        self.views.addTab(self.terminal, "Terminal")
+        self.views.currentChanged.connect(self._view_changed)
         from diagkit.ui.timeline_view import TimelineView
 
         self.timeline = TimelineView()
@@ -197,6 +205,7 @@ class HostView(QWidget):
             watch(lost)
         self.plots.set_transport(transport)
         self.console.set_transport(transport)
+        self.terminal.set_transport(transport)
         self.connect_button.setText("Disconnect")
         self.connect_button.clicked.disconnect()
         self.connect_button.clicked.connect(self.disconnect)
@@ -231,6 +240,7 @@ class HostView(QWidget):
         transport, self.transport = self.transport, None
         self.plots.set_transport(None, reason=reason)
         self.console.set_transport(None, reason=reason)
+        self.terminal.set_transport(None, reason=reason)
         if transport is not None:
             transport.close()
         self.connect_button.setText("Reconnect" if reason else "Connect")
@@ -423,6 +433,45 @@ class HostView(QWidget):
         if isinstance(outcome, ConnectionLost):
             self.disconnect(reason=str(outcome))
 
+    # --- terminal ------------------------------------------------------------------------------
+
+    def _view_changed(self, index: int) -> None:
+        if self.views.widget(index) is self.terminal:
+            self.terminal.activate()
+
+    def _terminal_to_case(self, text: str) -> None:
+        """The terminal's "Send selection to case": secrets masked, then a note on the active
+        case (both in a worker: the redactor's rules take a moment to load)."""
+        hint = self.terminal.hint
+        try:
+            target = self.case_journal() if self.case_journal is not None else None
+        except DiagkitError as exc:
+            hint.setText(f"Not sent to a case: {exc}")
+            return
+        if target is None:
+            hint.setText("Not sent: no case is active. Make a case active (Cases view, or the "
+                         "active-case box in the toolbar), then send again.")
+            return
+        desk, case_id = target
+        host = self.ref.label
+
+        def job() -> object:
+            from diagkit.reports.redact import RedactOptions, Redactor
+
+            masked = Redactor(RedactOptions()).redact(text)
+            fence = "```"
+            while fence in masked:
+                fence += "`"
+            return desk.add_note(case_id, f"From the terminal on {host}:\n\n{fence}\n{masked}\n"
+                                          f"{fence}")
+
+        def done(entry: object) -> None:
+            hint.setText(f"Sent to case {case_id} (secrets masked).")
+            self.case_journaled.emit(entry)
+
+        run_in_background(job, on_done=done, owner=self,
+                          on_error=lambda e: hint.setText(f"Not sent to case {case_id}: {e}"))
+
     def _journal_to_case(self, record: Callable[[Any, int], object]) -> None:
         """Journal to the active case in a worker. Never blocks or fails the work itself: a
         journal error is only mentioned on this tab."""
@@ -497,6 +546,7 @@ class HostView(QWidget):
             worker.cancel()
         self.plots.shutdown()
         self.console.shutdown()
+        self.terminal.shutdown()
         for worker in workers:
             worker.done.wait(5)
         if self.transport is not None:

@@ -191,6 +191,8 @@ class MainWindow(QMainWindow):
         self.act_dashboard = self._action("Dashboard", lambda: self._switch_view(0), "Ctrl+1")
         self.act_live = self._action("Live plots", lambda: self._switch_view(1), "Ctrl+2")
         self.act_console = self._action("Console", lambda: self._switch_view(2), "Ctrl+3")
+        self.act_terminal = self._action("Terminal", lambda: self._switch_view(3), "Ctrl+4",
+                                         "An interactive shell on the host (also this machine)")
         self.act_open_logs = self._action("Open &log files…", self.open_logs_dialog, "Ctrl+L",
                                           "Open log files for offline inspection (also: drop them here)")
         self.act_fetch_logs = self._action("&Fetch logs from host…", self.fetch_logs_from_host,
@@ -220,7 +222,8 @@ class MainWindow(QMainWindow):
         self.act_metrics = self._action("&Metrics", self.open_metrics, "Ctrl+Shift+M",
                                         "Support metrics: response and resolution times, SLA, CSAT")
         view_menu = self.menuBar().addMenu("&View")
-        for action in (self.act_find, self.act_dashboard, self.act_live, self.act_console):
+        for action in (self.act_find, self.act_dashboard, self.act_live, self.act_console,
+                       self.act_terminal):
             view_menu.addAction(action)
         view_menu.addSeparator()
         view_menu.addAction(self.act_kb)
@@ -662,6 +665,8 @@ class MainWindow(QMainWindow):
             view.views.setCurrentIndex(index)
             if view.views.currentWidget() is view.console:
                 view.console.command_edit.setFocus()  # Ctrl+3: ready to type a command
+            elif view.views.currentWidget() is view.terminal:
+                view.terminal.activate()  # Ctrl+4: the shell starts (once) and takes the keys
 
     def _about(self) -> None:
         from diagkit import config

@@ -108,6 +108,8 @@ def test_live_and_console(qtbot: QtBot, window) -> None:
     problems = _check(qtbot, window, "live")
     view.views.setCurrentIndex(2)
     problems += _check(qtbot, window, "console")
+    view.views.setCurrentWidget(view.terminal)  # not connected: the banner offers Connect
+    problems += _check(qtbot, window, "terminal")
     assert not problems, "\n".join(problems)
 
 
