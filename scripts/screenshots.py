@@ -258,6 +258,48 @@ def shot_metrics(app: QApplication, window: MainWindow) -> None:
     save(window, "metrics.png")
 
 
+def shot_timeline(app: QApplication, window: MainWindow) -> None:
+    """A case's Timeline tab on the disk-full scenario of the tests (real probe captures, a
+    monitoring history, a database log), with what came first before the refused connections."""
+    from diagkit.cases.desk import CaseDesk
+    from diagkit.store.sqlite import SqliteSampleStore
+    from tests.test_timeline import build_scenario
+
+    log = work / "db1.log"
+    with SqliteSampleStore() as samples:
+        case_id = build_scenario(window.case_store(), samples, log)
+    lines = [line for line in log.read_text().splitlines() if "No space left" in line][:3]
+    CaseDesk(window.case_store(), engineer="ann").record_log_excerpt(case_id, str(log), lines)
+    window.show_cases()
+    view = window.cases_view
+    view.reload(select=case_id)
+    wait_until(app, lambda: view.detail.case is not None and view.detail.case.id == case_id)
+    timeline = view.detail.timeline_view
+    view.detail.journal_tabs.setCurrentWidget(timeline)
+    wait_until(app, lambda: timeline.timeline is not None)
+    sizes = view.splitter.sizes()
+    view.splitter.setSizes([300, sum(sizes) - 300])  # the case's side, wide
+    from tests.test_timeline import at
+
+    timeline.kind_buttons["probe"].setChecked(False)
+    timeline.kind_buttons["case"].setChecked(False)
+    timeline._set_range(at("09:40"), at("10:40"))  # the hour of the episode
+    refused = next(e for e in timeline.model.events if "Connection refused" in e.text)
+    timeline.select_event(refused.id)
+    timeline.came_first_button.click()
+    app.processEvents()
+    from PySide6.QtWidgets import QScrollArea
+
+    pane = view.detail.parentWidget()
+    while pane is not None and not isinstance(pane, QScrollArea):
+        pane = pane.parentWidget()
+    if pane is not None:  # the case pane scrolled down to its Timeline tab
+        pane.ensureWidgetVisible(view.detail.journal_tabs, 0, 0)
+    app.processEvents()
+    save(window, "timeline.png")
+    view.splitter.setSizes(sizes)
+
+
 def shot_history(app: QApplication, window: MainWindow) -> None:
     """The History tab over a day of seeded samples for db-eu-1 (CPU and a filling disk)."""
     import math
@@ -306,6 +348,10 @@ def main() -> int:
     window.resize(1280, 820)  # the app's own default size (issue 17: every view right at it)
     window.show()
     save(window, "welcome.png")
+    if "--timeline-only" in sys.argv:  # just the Timeline screenshot (quick to redo)
+        shot_timeline(app, window)
+        window.close()
+        return 0
 
     dead = window.open_host("staging")
     view = window.open_host("local")
@@ -415,6 +461,7 @@ def main() -> int:
     shot_metrics(app, window)
     shot_fleet(app, window)
     shot_history(app, window)
+    shot_timeline(app, window)
 
     window.close()
     return 0

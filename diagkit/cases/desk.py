@@ -465,9 +465,13 @@ class CaseDesk:
                     f"{crit} critical, {len(findings) - crit} warning(s)")
             if errors:
                 text += f", failed: {', '.join(errors)}"
-        entry = self._journal(case_id, "probe", _redact(text), {
+        data: dict[str, Any] = {
             "host": snapshot.host, "probes": [r.probe for r in snapshot.results],
-            "findings": [f.to_dict() for f in findings], "errors": errors})
+            "findings": [f.to_dict() for f in findings], "errors": errors}
+        changes = _change_rows(snapshot)
+        if changes:
+            data["changes"] = changes  # what changed on the host, for the case's timeline
+        entry = self._journal(case_id, "probe", _redact(text), data)
         if snapshot.ok:
             from diagkit.kb.match import evidence_from_snapshot
 
@@ -584,6 +588,21 @@ class CaseDesk:
         found = [finding_from_dict(d) for e in latest.values()
                  for d in e.data.get("findings", []) if isinstance(d, Mapping)]
         return sorted(found, key=lambda f: -f.severity)
+
+
+#: Rows of the ``changes`` probe kept in a journaled probe run (the newest).
+MAX_CHANGE_ROWS = 300
+
+
+def _change_rows(snapshot: HostSnapshot) -> list[dict[str, str]]:
+    """The ``changes`` probe's rows of a run (time, kind, what, detail), secrets masked."""
+    result = snapshot.result("changes") if snapshot.ok else None
+    table = result.data.table("changes") if result is not None and result.ok else None
+    if table is None:
+        return []
+    rows = [{k: _redact(str(row.get(k) or "")) if k != "time" else str(row.get(k) or "")
+             for k in ("time", "kind", "what", "detail")} for row in table.rows]
+    return rows[:MAX_CHANGE_ROWS]  # the table is newest first
 
 
 def _check_csat(score: object) -> None:

@@ -6,6 +6,7 @@ Where things are::
     common.py    exit statuses, the handler shape, journaling to the active case
     output.py    JSON documents, tables, wrapping (escaping is the stream's: diagkit.textsafe)
     gui.py hosts.py probes.py run.py logs.py bundle.py cases.py kb.py metrics.py monitor.py
+    timeline.py
     store.py     one module per command group, each with ``register(sub)``
 
 Adding a command: put it in the module of its group (or a new module with the same

@@ -1,8 +1,8 @@
 """``diagkit SUBCOMMAND``: the parser assembled from the command groups, and :func:`main`.
 
-Each group module (``hosts``, ``probes``, ``run``, ``logs``, ``bundle``, ``cases``, ``kb``,
-``metrics``, ``monitor``, ``store``, ``gui``) has ``register(sub)``, which adds its parsers and
-gives each a ``handler(args, out) -> exit status`` with ``set_defaults``; :func:`main` parses,
+Each group module (``hosts``, ``probes``, ``run``, ``logs``, ``bundle``, ``cases``,
+``timeline``, ``kb``, ``metrics``, ``monitor``, ``store``, ``gui``) has ``register(sub)``, which
+adds its parsers and gives each a ``handler(args, out) -> exit status`` with ``set_defaults``; :func:`main` parses,
 calls the handler and maps the error tree onto the exit statuses of
 :mod:`diagkit.cli.common` (0 ok, 1 failed, 2 usage or configuration, 3 unreachable, 130
 interrupted). The ``--json`` output is documented in ``docs/cli-json.md``.
@@ -32,6 +32,7 @@ from diagkit.cli import (
     probes,
     run,
     store,
+    timeline,
 )
 from diagkit.cli import config as config_command
 from diagkit.cli.common import (
@@ -54,7 +55,7 @@ __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNREACHABLE", "EX
            "build_parser", "main"]
 
 # In the order of ``diagkit --help``.
-GROUPS = (gui, hosts, probes, logs, bundle, cases, kb, metrics, monitor, store, run,
+GROUPS = (gui, hosts, probes, logs, bundle, cases, timeline, kb, metrics, monitor, store, run,
           config_command)
 
 

@@ -173,12 +173,20 @@ def _create(args: argparse.Namespace, out: TextIO) -> int:
             journal.append(JournalEntry(time=snap.started, kind="probe", host=env.name,
                                         text=f"probe {r.probe}: " + ("ok" if r.ok else f"error: {r.error}"),
                                         exit_status=r.exit_status))
+    timeline = window_timeline(window, logs=logs, probe_runs=runs) if window else ()
+    if window is not None:
+        from diagkit.timeline import for_report, merge_unique
+
+        case_events, note = for_report(args.case, window.start, window.end)
+        if note:
+            print(f"note: {note}", file=sys.stderr)
+        timeline = merge_unique(timeline, case_events)
     bundle = Bundle(title=args.title, summary=args.summary, severity=args.severity,
                     created=datetime.now(UTC), hosts=tuple(hosts), steps=steps,
                     expected=args.expected, actual=args.actual, findings=tuple(findings),
                     logs=tuple(logs), journal=tuple(journal), attachments=tuple(attachments),
                     case=args.case, window=window,
-                    timeline=window_timeline(window, logs=logs, probe_runs=runs) if window else (),
+                    timeline=timeline,
                     product=case["product"], product_version=case["product_version"],
                     customer_ref=case["customer_ref"])
     # saved names, aliases and ~/.ssh/config aliases are tokenised wherever they appear

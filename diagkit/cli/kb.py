@@ -150,9 +150,16 @@ def _new(store: Store, args: argparse.Namespace, out: TextIO) -> int:
         draft = article_from_markdown(text, name=str(args.file))
     elif args.from_case is not None:
         from diagkit.kb.from_case import draft_from_case
+        from diagkit.timeline import batched_changes, case_timeline, open_history
 
         case = store.get_case(args.from_case)
-        draft = draft_from_case(case, store.journal(case.id))
+        samples = open_history()
+        try:  # its timeline tells what happened
+            events = case_timeline(store, case.id, samples=samples).events
+        finally:
+            if samples is not None:
+                samples.close()
+        draft = draft_from_case(case, store.journal(case.id), batched_changes(events))
         if not args.save:
             return _draft_to_edit(store, args, _with_options(draft, args), out)
     elif args.title:

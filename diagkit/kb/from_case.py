@@ -10,6 +10,9 @@
   the case was set to resolved counts as a fix. Indented or bulleted lines under a labelled
   line continue it. Lines without a label are kept apart as investigation notes at the end of
   the cause (the engineer keeps or deletes them), never mixed into it;
+* what happened: with the case's timeline (:mod:`diagkit.timeline`, given by the caller: kb
+  sits below it), its findings, alerts, forecasts, log incidents, new messages and changes in
+  time order follow the cause, so the article tells the story in the order it came;
 * rules: only rules that say something about this problem, so the article fires the next time
   the same evidence shows up and not on every busy host: one ``finding`` rule per finding that
   names its subject (a mount, a unit, a device, an interface, a process; numbers generalised
@@ -26,12 +29,65 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from diagkit.store.contract import ArticleDraft, Case, JournalEntry, MatchRule
 
+if TYPE_CHECKING:
+    from datetime import datetime
+
 #: Rules made at most (a case with fifty findings would give a rule soup nobody reviews).
 MAX_RULES = 8
+#: Lines of "what happened" at most (the last ones: closest to the problem).
+MAX_HAPPENED = 15
+#: The timeline's kinds that tell what happened (not the engineer's own work: notes, commands).
+HAPPENED_KINDS = frozenset({"finding", "alert", "forecast", "incident", "signature", "change"})
+#: Changes this long before the first problem are part of the story.
+CHANGES_BEFORE = timedelta(hours=1)
+
+
+class TimelineLike(Protocol):
+    """What is read of a :class:`diagkit.reports.model.TimelineEvent`."""
+
+    @property
+    def time(self) -> datetime: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def topic(self) -> str: ...
+
+
+def what_happened(timeline: Sequence[TimelineLike]) -> list[str]:
+    """Markdown list lines, in time order: the problems the timeline saw (findings, alerts,
+    forecasts, log incidents, new messages; not those easing) and the changes of the hour
+    before the first of them up to the last (logins left out). Beyond :data:`MAX_HAPPENED`
+    lines the earliest changes go first, then the middle (the onset and the end stay)."""
+    problems = [e for e in timeline if e.kind in HAPPENED_KINDS and e.kind != "change"
+                and not e.text.startswith(("better", "cleared", "alert cleared"))]
+    if not problems:
+        return []
+    start, end = problems[0].time - CHANGES_BEFORE, problems[-1].time
+    kept = [e for e in timeline if e in problems or (
+        e.kind == "change" and e.topic != "login" and start <= e.time <= end)]
+    changes = [e for e in kept if e.kind == "change"]
+    dropped = len(kept) - MAX_HAPPENED
+    if dropped > 0:  # the changes closest to the problems stay
+        far = {id(e) for e in changes[:dropped]}
+        kept = [e for e in kept if id(e) not in far]
+    lines = [f"- {e.time.astimezone():%Y-%m-%d %H:%M} {e.kind}"
+             f"{' on ' + e.host if e.host else ''}: {e.text[:300]}" for e in kept]
+    if len(lines) > MAX_HAPPENED:
+        head = MAX_HAPPENED // 3
+        lines = [*lines[:head], f"- … {len(lines) - MAX_HAPPENED} more event(s)",
+                 *lines[-(MAX_HAPPENED - head):]]
+    return lines
+
 
 # A labelled line, written as the customer updates read them: "Cause: ...", "**Fix:** ...",
 # "- Workaround: ...", "## Root cause: ...".
@@ -115,8 +171,9 @@ def _texts_with_corrections(journal: Sequence[JournalEntry]) -> dict[int, str]:
     return texts
 
 
-def draft_from_case(case: Case, journal: Sequence[JournalEntry]) -> ArticleDraft:
-    """See the module docstring."""
+def draft_from_case(case: Case, journal: Sequence[JournalEntry],
+                    timeline: Sequence[TimelineLike] = ()) -> ArticleDraft:
+    """See the module docstring. ``timeline``: the case's timeline events, in time order."""
     findings: dict[str, tuple[str, str, list[str]]] = {}  # title -> (probe, severity, hosts)
     signatures: list[str] = []
     for e in journal:
@@ -179,6 +236,10 @@ def draft_from_case(case: Case, journal: Sequence[JournalEntry]) -> ArticleDraft
             if text and not text.startswith("Status:"):
                 take(text, default="fix")
     cause = "\n".join(sections["cause"])
+    happened = what_happened(timeline)
+    if happened:  # after the engineer's own words on the cause, before the notes
+        cause = (cause + "\n\n" if cause else "") + "What happened (from the case's " \
+            "timeline):\n" + "\n".join(happened)
     if other:
         cause = (cause + "\n\n" if cause else "") + "Investigation notes (keep what explains the " \
             "cause, delete the rest):\n" + "\n".join(f"- {t}" for t in other)

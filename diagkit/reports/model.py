@@ -118,12 +118,55 @@ class TimeWindow:
 
 
 @dataclass(frozen=True)
-class TimelineEvent:
-    """One timestamped event of the report's Timeline section.
+class Evidence:
+    """Where the evidence of a timeline event is, for the UI and the CLI to open it.
 
-    ``kind`` says where it comes from ("log", "finding", "change", "incident", ...); ``ref``
-    points at its evidence inside the bundle or the case ("logs/1-app.log line 120",
-    "probe changes on db1"...); ``host`` is the host it happened on, when known.
+    ``kind`` is ``journal`` (``case_id`` + ``entry_id``: a case journal entry), ``probe``
+    (``host`` + ``probe``: a probe card; ``entry_id`` when the run was journaled), ``log``
+    (``file`` + ``line``, 1-based, and ``record``, the record number in the log viewer),
+    ``alert`` (``host`` + ``metric`` + ``alert``: an alert replayed from the monitoring
+    history, or journaled with ``entry_id``).
+    """
+
+    kind: str
+    case_id: int | None = None
+    entry_id: int | None = None
+    host: str = ""
+    probe: str = ""
+    file: str = ""
+    line: int | None = None
+    record: int | None = None
+    metric: str = ""
+    alert: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+    def label(self) -> str:
+        """A short human reference: ``case 3 entry 17``, ``/var/log/syslog line 120``..."""
+        if self.kind == "log":
+            return f"{self.file} line {self.line}" if self.line else self.file
+        where = f"case {self.case_id} entry {self.entry_id}" if self.entry_id is not None else ""
+        if self.kind == "probe":
+            card = f"probe {self.probe}" + (f" on {self.host}" if self.host else "")
+            return f"{card} ({where})" if where else card
+        if self.kind == "alert":
+            alert = f"alert {self.metric} on {self.host}"
+            return f"{alert} ({where})" if where else alert
+        return where
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One timestamped event of a timeline (a case's, a host's, or a report's section).
+
+    ``kind`` says what it is (:data:`diagkit.timeline.KINDS`: "probe", "finding", "alert",
+    "forecast", "incident", "signature", "change", "command", "note", "status", "log", ...);
+    ``text`` is its one-line title and ``detail`` the rest; ``ref`` points at its evidence in
+    words ("logs/1-app.log line 120", "probe changes on db1"...) and ``evidence`` in a form the
+    UI and CLI can open; ``host`` is the host it happened on, when known. ``id`` is stable for
+    the same inputs (``diagkit timeline --before ID``); ``topic`` is what it is about, for
+    ranking: the change kind (``package``), the metric (``disk.used:/var``), the probe.
     """
 
     time: datetime
@@ -131,6 +174,21 @@ class TimelineEvent:
     text: str
     ref: str = ""
     host: str = ""
+    id: str = ""
+    detail: str = ""
+    topic: str = ""
+    evidence: Evidence | None = None
+
+    @property
+    def title(self) -> str:
+        return self.text
+
+    def to_dict(self) -> dict[str, object]:
+        return {"id": self.id, "time": self.time.isoformat(), "host": self.host,
+                "kind": self.kind, "title": self.text, "detail": self.detail,
+                "topic": self.topic, "ref": self.ref or (self.evidence.label() if self.evidence
+                                                         else ""),
+                "evidence": self.evidence.to_dict() if self.evidence else None}
 
 
 @dataclass(frozen=True)

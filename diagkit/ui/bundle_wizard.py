@@ -54,6 +54,12 @@ def _complete(draft: tuple[object, list[Record]]):
     from diagkit.reports.bundle import record_excerpts
 
     bundle, records = draft
+    if bundle.window is not None and bundle.case:
+        # the case's timeline for the window: its findings, alerts, changes, notes...
+        from diagkit.timeline import for_report, merge_unique
+
+        events, _note = for_report(bundle.case, bundle.window.start, bundle.window.end)
+        bundle = dataclasses.replace(bundle, timeline=merge_unique(bundle.timeline, events))
     if records and bundle.window is not None:
         # a time window: the records' logs cut by time (with precursors), not the picked records
         from diagkit.reports.bundle import log_excerpts

@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QTableView,
+    QTabWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -261,6 +262,7 @@ class CaseDetailView(QWidget):
     open_path_requested = Signal(str)
     open_article_requested = Signal(str)  # slug
     active_requested = Signal(int)
+    open_evidence_requested = Signal(object)  # TimelineEvent: a log record, probe card, alert
 
     def __init__(self, desk: Callable[[], CaseDesk], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -398,8 +400,19 @@ class CaseDetailView(QWidget):
         layout.addWidget(self.error)
         layout.addWidget(info)
         layout.addWidget(work)
-        layout.addWidget(QLabel("<b>Timeline</b>"))
-        layout.addWidget(self.timeline, 1)
+        # the journal as written, and the case's timeline: every source merged in time order
+        from diagkit.ui.timeline_view import TimelineView
+
+        self.timeline_view = TimelineView()
+        self.timeline_view.evidence_requested.connect(self._open_evidence)
+        self.journal_tabs = QTabWidget()
+        self.journal_tabs.setDocumentMode(True)
+        self.journal_tabs.addTab(self.timeline, "Journal")
+        self.journal_tabs.addTab(self.timeline_view, "Timeline")
+        self.journal_tabs.currentChanged.connect(lambda _i: self._load_timeline())
+        # room for the events and what came first: the case pane scrolls rather than squash them
+        self.journal_tabs.setMinimumHeight(420)
+        layout.addWidget(self.journal_tabs, 1)
         layout.addLayout(note_row)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
@@ -418,6 +431,8 @@ class CaseDetailView(QWidget):
             self.details = None
             self.heading.setText("Select a case on the left, or create one with New case.")
             self.timeline.clear()
+            self.timeline_view.set_source(None)
+            self._timeline_case = None
             self.fields.clear()
             self.sla_label.clear()
             self.known_issues.hide()
@@ -462,6 +477,48 @@ class CaseDetailView(QWidget):
         self._preview_triage()
         self.csat_combo.setCurrentIndex(max(0, self.csat_combo.findData(case.csat)))
         self.render_timeline(details.journal)
+        self._timeline_case: int | None = None  # the Timeline tab reads it again when shown
+        self._load_timeline()
+        pending = getattr(self, "_pending_entry", None)
+        if pending is not None and any(e.id == pending for e in details.journal):
+            self.show_journal_entry(pending)
+
+    def _load_timeline(self) -> None:
+        """Compute the case's timeline in a worker, when its tab is shown."""
+        case = self.case
+        if case is None or self.journal_tabs.currentWidget() is not self.timeline_view:
+            return
+        if getattr(self, "_timeline_case", None) == case.id:
+            return
+        self._timeline_case = case.id
+        desk, case_id = self._desk(), case.id
+
+        def job() -> Any:
+            from diagkit.timeline import case_timeline, open_history
+
+            samples = open_history()
+            try:
+                return case_timeline(desk.store, case_id, samples=samples)
+            finally:
+                if samples is not None:
+                    samples.close()
+
+        self.timeline_view.set_source(job)
+
+    def _open_evidence(self, event: Any) -> None:
+        evidence = event.evidence
+        if evidence.entry_id is not None and evidence.kind != "log":
+            self.show_journal_entry(evidence.entry_id)  # journaled: the entry says it all
+        else:
+            self.open_evidence_requested.emit(event)
+
+    def show_journal_entry(self, entry_id: int) -> None:
+        """The Journal tab, scrolled to the entry (once the case is shown, if it is loading)."""
+        self.journal_tabs.setCurrentWidget(self.timeline)
+        shown = self.details is not None and any(e.id == entry_id for e in self.details.journal)
+        self._pending_entry = None if shown else entry_id
+        if shown:
+            self.timeline.scrollToAnchor(f"entry-{entry_id}")
 
     def _show_sla(self, sla: CaseSla | None) -> None:
         if sla is None or (sla.first_response is None and sla.resolution is None):
@@ -516,6 +573,7 @@ class CaseDetailView(QWidget):
             flag = " <i>(corrected below)</i>" if entry.id in corrected else ""
             self._plain_block(cursor, first=cursor.atStart())
             cursor.insertHtml(
+                f'<a name="entry-{entry.id}"></a>'
                 f'<span style="color:{colour}; font-weight:bold">[{html.escape(label)}]</span> '
                 f'<span style="color:#757575">{stamp}{who}</span>{flag}')
             self._plain_block(cursor)
@@ -703,10 +761,17 @@ class CaseDetailView(QWidget):
         if details is None:
             return
         from diagkit.kb.from_case import draft_from_case
+        from diagkit.timeline import batched_changes, journal_events
         from diagkit.ui.article_dialog import ArticleDialog
 
+        shown = self.timeline_view.timeline
+        if shown is not None and shown.case_id == details.case.id:
+            events = shown.events  # what the Timeline tab computed (history and logs included)
+        else:  # the journal's part of it, read now (no history or logs: no waiting)
+            events = tuple(sorted(journal_events(details.case.id, details.journal),
+                                  key=lambda e: e.time))
         try:
-            draft = draft_from_case(details.case, details.journal)
+            draft = draft_from_case(details.case, details.journal, batched_changes(events))
         except DiagkitError as exc:
             self.show_error(str(exc))
             return

@@ -531,6 +531,11 @@ class DashboardView(QWidget):
             self.article_requested.emit(link[3:])
 
     def _go_to_card(self, item: QTreeWidgetItem) -> None:
-        card = self.cards.get(item.data(0, Qt.ItemDataRole.UserRole) or "")
+        self.show_card(item.data(0, Qt.ItemDataRole.UserRole) or "")
+
+    def show_card(self, probe: str) -> bool:
+        """Scroll to the card of ``probe`` (a timeline event's evidence); False if none."""
+        card = self.cards.get(probe)
         if card is not None:
             self.scroll.ensureWidgetVisible(card)
+        return card is not None

@@ -61,6 +61,7 @@ class HostView(QWidget):
     connected = Signal()
     fetch_logs_requested = Signal()
     case_journaled = Signal(object)  # JournalEntry written to the active case
+    evidence_requested = Signal(object)  # TimelineEvent whose log record / journal entry to open
     # (transport, reason) from the transport's liveness thread; queued to the GUI thread
     _transport_lost = Signal(object, str)
 
@@ -74,6 +75,7 @@ class HostView(QWidget):
         self._probe_workers: dict[str, Worker] = {}
         self._unexpected: BaseException | None = None
         self.last_snapshot: HostSnapshot | None = None
+        self._timeline_run: HostSnapshot | None = None  # the run the Timeline tab shows
         # what the engineer ran in the console, for the bug report's journal
         self.journal: list[dict[str, object]] = []
         # The active case to journal probe runs and console commands to: returns
@@ -145,6 +147,12 @@ class HostView(QWidget):
         self.terminal.reconnect_requested.connect(self.reconnect)
         self.views.addTab(self.terminal, "Terminal")
         self.views.currentChanged.connect(self._view_changed)
+        from diagkit.ui.timeline_view import TimelineView
+
+        self.timeline = TimelineView()
+        self.timeline.evidence_requested.connect(self._open_evidence)
+        self.views.addTab(self.timeline, "Timeline")
+        self.views.currentChanged.connect(lambda _i: self._timeline_shown())
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -361,11 +369,51 @@ class HostView(QWidget):
         self._idle(text)
         self._status(self.ref.label, CONNECTED, None)
         self.snapshot_ready.emit(snap)
+        if self.views.currentWidget() is self.timeline:
+            self.load_timeline()
         if self.forecasts is not None:
             forecasts, host = self.forecasts, self.ref.label
             run_in_background(lambda: forecasts(host), on_done=self.dashboard.set_extra_findings,
                               on_error=lambda e: self._idle(f"{text}; forecasts unavailable: {e}"),
                               owner=self)
+
+    # --- timeline ------------------------------------------------------------------------------
+
+    def _timeline_shown(self) -> None:
+        # read when first shown and after each probe run, not on every visit of the tab
+        if (self.views.currentWidget() is self.timeline and not self.timeline.busy
+                and (self.timeline.timeline is None
+                     or self._timeline_run is not self.last_snapshot)):
+            self.load_timeline()
+
+    def load_timeline(self) -> None:
+        """This host's timeline (what cases journaled about it, its monitoring history, the
+        last probe run), computed in a worker."""
+        host = self.ref.label
+        self._timeline_run = self.last_snapshot
+        snaps = (self.last_snapshot,) if self.last_snapshot is not None else ()
+
+        def job() -> Any:
+            from diagkit.store.select import open_store
+            from diagkit.timeline import host_timeline, open_history
+
+            samples = open_history()
+            try:
+                with open_store() as store:
+                    return host_timeline(host, store=store, samples=samples, snapshots=snaps)
+            finally:
+                if samples is not None:
+                    samples.close()
+
+        self.timeline.set_source(job)
+
+    def _open_evidence(self, event: Any) -> None:
+        evidence = event.evidence
+        if evidence.kind == "probe" and evidence.entry_id is None and evidence.probe:
+            self.views.setCurrentWidget(self.dashboard)
+            self.dashboard.show_card(evidence.probe)
+        else:
+            self.evidence_requested.emit(event)
 
     def _work_failed(self, error: BaseException) -> None:
         self._worker = None

@@ -451,6 +451,7 @@ class MainWindow(QMainWindow):
         view.case_journal = self._active_case_target
         view.forecasts = self._forecasts_for
         view.case_journaled.connect(self._case_journaled)
+        view.evidence_requested.connect(self.open_evidence)
         view.dashboard.article_requested.connect(self.show_article)
         self._give_matcher(view.dashboard)
         self._hide_welcome()
@@ -877,6 +878,7 @@ class MainWindow(QMainWindow):
         self.cases_view.detail.open_host_requested.connect(lambda name: self.open_host(name))
         self.cases_view.detail.open_path_requested.connect(self._open_case_path)
         self.cases_view.detail.open_article_requested.connect(self._open_case_article)
+        self.cases_view.detail.open_evidence_requested.connect(self.open_evidence)
         self.tabs.insertTab(0, self.cases_view, "Cases")
         self.tabs.tabBar().setTabButton(0, QTabBar.ButtonPosition.RightSide, None)
         self.tabs.tabBar().setTabButton(0, QTabBar.ButtonPosition.LeftSide, None)
@@ -983,6 +985,37 @@ class MainWindow(QMainWindow):
         shown = self.cases_view.detail.case
         if shown is not None and getattr(entry, "case_id", None) == shown.id:
             self.cases_view.detail.reload()
+
+    def open_evidence(self, event: object) -> None:
+        """Open a timeline event's evidence: the log record in the log viewer, the journal
+        entry in the case, the probe card in the host's tab, the alert's series in History."""
+        ev = getattr(event, "evidence", None)
+        if ev is None:
+            return
+        if ev.kind == "log" and ev.file:
+            self._open_log_record(ev.file, ev.record)
+        elif ev.case_id is not None and ev.entry_id is not None:
+            self.show_cases()
+            self.cases_view.select_case(ev.case_id)
+            self.cases_view.detail.show_journal_entry(ev.entry_id)
+        elif ev.kind == "probe" and ev.host:
+            view = self.open_host(ev.host, connect=False)
+            if view is not None:
+                view.views.setCurrentWidget(view.dashboard)
+                view.dashboard.show_card(ev.probe)
+        elif ev.kind == "alert" and ev.host:
+            self._show_history(ev.host, ev.metric)
+
+    def _open_log_record(self, path: str, record: int | None) -> None:
+        for view in self.log_views():
+            if [str(p) for p in view.paths] == [path]:
+                self.tabs.setCurrentWidget(view)
+                if record is not None:
+                    view.go_to_row(record)
+                return
+        view = self.open_logs([path])
+        if record is not None:
+            view.opened.connect(lambda v=view, r=record: v.go_to_row(r))
 
     def _open_case_path(self, path: str) -> None:
         if path.endswith(".zip"):

@@ -135,3 +135,29 @@ def test_only_specific_rules_are_kept(store: SqliteStore) -> None:
 ])
 def test_specific_finding(title: str, specific: bool) -> None:
     assert specific_finding(title) is specific
+
+
+def test_what_happened_comes_from_the_case_timeline(tmp_path) -> None:
+    from diagkit.store.sqlite import SqliteSampleStore
+    from diagkit.timeline import batched_changes, case_timeline
+    from tests.test_timeline import build_scenario
+
+    with SqliteStore(tmp_path / "cases.db") as store, \
+            SqliteSampleStore(tmp_path / "history.db") as samples:
+        case_id = build_scenario(store, samples, tmp_path / "db1.log")
+        store.append_journal(case_id, "note", "Root cause: the WAL archive filled /srv/pgdata")
+        events = case_timeline(store, case_id, samples=samples, logs=[tmp_path / "db1.log"]).events
+        draft = draft_from_case(store.get_case(case_id), store.journal(case_id),
+                                batched_changes(events))
+    assert draft.cause.startswith("the WAL archive filled /srv/pgdata")
+    _head, _, story = draft.cause.partition("What happened (from the case's timeline):\n")
+    lines = story.split("\n\n")[0].splitlines()
+    assert 5 <= len(lines) <= 16
+    text = "\n".join(lines)
+    # in time order: the disk filled, then the database said so, then the application
+    first = text.index("first seen: warning: Filesystem /srv/pgdata is 91 % full")
+    worse = text.index("Filesystem /srv/pgdata is 97 % full")
+    refused = text.index("Connection refused")
+    assert first < worse < refused
+    assert "login" not in text and "note" not in text.split("\n")[0]
+    assert "The customer's contact" not in story.split("Investigation notes")[0]

@@ -57,3 +57,24 @@ def test_a_window_that_cannot_be_read_is_said_in_the_dialog(qtbot: QtBot, tmp_pa
     wizard.save(out)
     assert "START..END" in wizard.state.text()
     assert wizard.save_button.isEnabled() and not out.exists()
+
+
+def test_a_case_number_and_a_window_bring_the_case_timeline(qtbot: QtBot, tmp_path: Path,
+                                                            window: MainWindow) -> None:
+    from diagkit.store.sqlite import SqliteSampleStore, SqliteStore
+    from tests.test_timeline import at, build_scenario
+
+    with SqliteStore() as store, SqliteSampleStore() as samples:  # the data dir's stores
+        case_id = build_scenario(store, samples, tmp_path / "db1.log")
+    wizard = wizard_for(qtbot, window)
+    wizard.case_edit.setText(str(case_id))
+    wizard.window_edit.setText(f"{at('10:00').isoformat()}..{at('10:35').isoformat()}")
+    out = tmp_path / "report.zip"
+    with qtbot.waitSignal(wizard.saved, timeout=60000):
+        wizard.save(out)
+    with zipfile.ZipFile(out) as zf:
+        doc = json.loads(zf.read("data/bundle.json"))
+    events = [(e["kind"], e["text"]) for e in doc["timeline"]]
+    assert ("finding", "first seen: warning: Filesystem /srv/pgdata is 91 % full") in events
+    assert any(k == "alert" and "disk.used:/srv/pgdata" in t for k, t in events)
+    assert [e["time"] for e in doc["timeline"]] == sorted(e["time"] for e in doc["timeline"])

@@ -241,3 +241,24 @@ def test_dialogs(qtbot: QtBot, window) -> None:
     problems += [f"article editor: {p}" for p in layout_problems(editor)]
     editor.reject()
     assert not problems, "\n".join(problems)
+
+
+def test_case_timeline_tab(qtbot: QtBot, window, tmp_path: Path) -> None:
+    """The Timeline tab of a case, loaded (the disk-full scenario) with what came first shown."""
+    from diagkit.store.sqlite import SqliteSampleStore
+    from tests.test_timeline import build_scenario
+
+    with SqliteSampleStore() as samples:
+        case_id = build_scenario(window.case_store(), samples, tmp_path / "db1.log")
+    window.show_cases()
+    view = window.cases_view
+    view.reload(select=case_id)
+    qtbot.waitUntil(lambda: view.detail.case is not None and view.detail.case.id == case_id,
+                    timeout=10000)
+    timeline = view.detail.timeline_view
+    with qtbot.waitSignal(timeline.loaded, timeout=60000):
+        view.detail.journal_tabs.setCurrentWidget(timeline)
+    assert timeline.select_event(timeline.model.events[-1].id)
+    timeline.came_first_button.click()
+    problems = _check(qtbot, window, "case timeline")
+    assert not problems, "\n".join(problems)
