@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QEvent,
     QModelIndex,
     QObject,
@@ -63,6 +62,7 @@ from diagkit.store.contract import Case, JournalEntry
 from diagkit.ui.case_dialog import CaseDialog, severity_preview, triage_combos
 from diagkit.ui.flow_layout import FlowLayout
 from diagkit.ui.inline import error_label
+from diagkit.ui.rows_model import RowsModel
 from diagkit.ui.workers import run_in_background
 
 if TYPE_CHECKING:
@@ -142,32 +142,14 @@ class CaseRow:
     sla: CaseSla | None
 
 
-class CaseListModel(QAbstractTableModel):
+class CaseListModel(RowsModel[CaseRow]):
     """The cases as rows; the SLA column carries the clock closest to breaching."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[CaseRow] = []
-
-    def set_rows(self, rows: Sequence[CaseRow]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
+        super().__init__(COLUMNS, parent)
 
     def row_of(self, case_id: int) -> int:
         return next((i for i, r in enumerate(self.rows) if r.case.id == case_id), -1)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDateTime,
     QModelIndex,
     QPersistentModelIndex,
@@ -46,6 +45,7 @@ from diagkit.reports.model import TimelineEvent
 from diagkit.timeline import KINDS, Timeline, came_first
 from diagkit.ui.flow_layout import FlowLayout
 from diagkit.ui.inline import error_label
+from diagkit.ui.rows_model import RowsModel
 from diagkit.ui.workers import Worker, run_in_background
 
 COLUMNS = ("Time", "Kind", "Host", "What", "Evidence")
@@ -79,29 +79,18 @@ def _ref(event: TimelineEvent) -> str:
     return event.ref or (event.evidence.label() if event.evidence is not None else "")
 
 
-class TimelineModel(QAbstractTableModel):
+class TimelineModel(RowsModel[TimelineEvent]):
     """The events shown, in time order."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.events: list[TimelineEvent] = []
+        super().__init__(COLUMNS, parent)
+
+    @property
+    def events(self) -> list[TimelineEvent]:
+        return self.rows
 
     def set_events(self, events: Sequence[TimelineEvent]) -> None:
-        self.beginResetModel()
-        self.events = list(events)
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.events)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+        self.set_rows(events)
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:
