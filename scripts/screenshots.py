@@ -24,6 +24,10 @@ work = Path(tempfile.mkdtemp(prefix="diagkit-shots-"))
 os.environ["DIAGKIT_CONFIG_DIR"] = str(work / "config")
 os.environ["DIAGKIT_DATA_DIR"] = str(work / "data")
 os.environ["DIAGKIT_SSH_CONFIG"] = str(work / "ssh_config")
+# The engineer's name as a user sets it (diagkit config set engineer), so cases are not signed
+# by the login name and the first-run prompt stays away.
+(work / "config").mkdir(parents=True, exist_ok=True)
+(work / "config" / "settings.json").write_text('{"engineer": "Dana Reyes"}\n', encoding="utf-8")
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWidget
