@@ -45,6 +45,7 @@ import numpy as np
 
 from diagkit.logs.model import Level
 from diagkit.logs.signatures import mine_ids
+from diagkit.units import human_duration
 
 SCHEMA = "diagkit.log-incidents/1"
 ERRORS = -1  # the pseudo-signature of the error-rate series
@@ -738,11 +739,11 @@ def _short(template: str, width: int = 70) -> str:
 
 
 def _duration(seconds: float) -> str:
+    """An incident's length in the house spelling (:func:`diagkit.units.human_duration`,
+    coarse), rounded to the minute from 90 s on: the bins are a minute wide."""
     if seconds < 90:
         return f"{max(1, round(seconds))} s"
-    if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
+    return human_duration(round(seconds / 60) * 60, coarse=True)
 
 
 def _rate(per_hour: float) -> str:
